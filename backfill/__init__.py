@@ -1,0 +1,1 @@
+"""Throttled, resumable Celery backfills in small batches (Django app ``schemaops_backfill``)."""

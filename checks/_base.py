@@ -1,0 +1,273 @@
+"""The contract every migration rule follows, and the contexts rules read.
+
+A rule is a class in its own module under ``checks/``, registered in
+``checks/__init__.py``. It declares:
+
+``code``        stable id, ``SO`` + three digits; never reused once released
+``name``        kebab-case, names the flagged pattern (``add-index-non-concurrently``)
+``severity``    the default; ``[tool.schemaops] severity`` may override it
+``category``    ``additive`` rules stay silent in post-deploy migrations
+``summary``     one line, under 80 characters
+
+and implements any of three hooks, each returning an iterable of findings:
+
+``check_operation(ctx)``  once per Django operation (``OperationContext``)
+``check_statement(ctx)``  once per SQL statement of a ``RunSQL`` (or of an
+                          operation schemaops cannot read otherwise), parsed by
+                          PostgreSQL's own parser (``StatementContext``)
+``check_migration(ctx)``  once per migration, after its operations (``MigrationContext``)
+
+The rule's docstring is its documentation, in these sections (a test fails
+when one is missing): ``What it does``, ``Why is this bad?``, ``Example``,
+``Use instead``, ``References``. ``docs/rules.md`` is generated from them.
+
+Rules never print and never touch a database: they read the contexts and
+return :class:`~schemaops.findings.Finding` objects made with
+:meth:`Rule.finding`, whose message names the user's own model, field and
+table, and whose recipe is Django code ready to paste.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from schemaops.findings import Finding, Severity
+from schemaops.plan import MigrationStep, ModelSnapshot, OperationStep, column_for, db_table_for
+
+DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "References")
+CATEGORIES = ("additive", "locking", "rollback", "timeouts", "indexes", "hygiene", "meta")
+
+
+@dataclass
+class Target:
+    """What the run knows about the database the migrations are going to."""
+
+    pg_version: int = 15  # major version
+
+
+@dataclass
+class MigrationContext:
+    step: MigrationStep
+    target: Target
+    phase: str  # "pre" or "post"
+    state: Any  # ProjectState right after this migration
+    operations: list[OperationContext] = field(default_factory=list)
+    statements: list[StatementContext] = field(default_factory=list)
+    # tables created earlier in this migration (CreateModel or CREATE TABLE)
+    new_tables: set[str] = field(default_factory=set)
+
+    @property
+    def app_label(self) -> str:
+        return self.step.app_label
+
+    @property
+    def name(self) -> str:
+        return self.step.name
+
+    @property
+    def atomic(self) -> bool:
+        return self.step.atomic
+
+    @property
+    def dependencies(self) -> list[tuple[str, str]]:
+        """What a migration written instead of this one depends on: the same as this one."""
+        return [tuple(d) for d in getattr(self.step.migration, "dependencies", [])]
+
+
+@dataclass
+class OperationContext:
+    """One Django operation, with its model before and after it ran."""
+
+    step: OperationStep
+    migration: MigrationContext
+
+    @property
+    def operation(self) -> Any:
+        return self.step.operation
+
+    @property
+    def app_label(self) -> str:
+        return self.step.app_label
+
+    @property
+    def before(self) -> ModelSnapshot | None:
+        return self.step.before
+
+    @property
+    def after(self) -> ModelSnapshot | None:
+        return self.step.after
+
+    @property
+    def new_table(self) -> bool:
+        """True when the model's table was created earlier in this same migration."""
+        return self.step.new_model
+
+    @property
+    def in_transaction(self) -> bool:
+        op_atomic = getattr(self.operation, "atomic", None)
+        return bool(op_atomic) or (self.migration.atomic and op_atomic is not False)
+
+    @property
+    def model(self) -> ModelSnapshot | None:
+        return self.after or self.before
+
+    @property
+    def model_name(self) -> str:
+        model = self.model
+        return model.name if model else "?"
+
+    @property
+    def table(self) -> str:
+        model = self.before or self.after
+        return model.db_table if model else "?"
+
+    def field_before(self, name: str) -> Any:
+        return self.before.fields.get(name) if self.before else None
+
+    def column(self, name: str, field_obj: Any) -> str:
+        return column_for(name, field_obj)
+
+    def related_table(self, field_obj: Any) -> str:
+        """The table a relation field points at, from the project state."""
+        from django.db.migrations.utils import resolve_relation
+
+        key = resolve_relation(field_obj.remote_field.model, self.app_label,
+                               self.model_name.lower())
+        state = self.migration.state.models.get(key)
+        if state is None:
+            return f"{key[0]}_{key[1]}"
+        return db_table_for(state.app_label, state.name, state.options)
+
+
+@dataclass
+class StatementContext:
+    """One SQL statement (a pglast node) inside a RunSQL or a generated operation."""
+
+    node: Any  # a pglast.ast.Node, e.g. AlterTableStmt
+    sql: str
+    operation: OperationContext
+    generated: bool = False  # SQL that schemaops generated, not the user's RunSQL
+
+    @property
+    def migration(self) -> MigrationContext:
+        return self.operation.migration
+
+    @property
+    def kind(self) -> str:
+        return type(self.node).__name__
+
+    def is_new_table(self, table: str | None) -> bool:
+        return table is not None and table in self.migration.new_tables
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.operation.in_transaction
+
+
+class Rule:
+    """Base class of every rule; see the module docstring for the contract."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    severity: ClassVar[Severity] = Severity.ERROR
+    category: ClassVar[str] = "locking"
+    # Django operation classes passed to check_operation (empty: none)
+    operations: ClassVar[tuple[type, ...]] = ()
+    # pglast node class names passed to check_statement (empty: none)
+    statements: ClassVar[tuple[str, ...]] = ()
+    # retired rules stay registered so their codes are never reused
+    retired: ClassVar[bool] = False
+
+    def check_operation(self, ctx: OperationContext) -> Iterable[Finding]:
+        return ()
+
+    def check_statement(self, ctx: StatementContext) -> Iterable[Finding]:
+        return ()
+
+    def check_migration(self, ctx: MigrationContext) -> Iterable[Finding]:
+        return ()
+
+    def finding(self, ctx: OperationContext | StatementContext | MigrationContext, message: str,
+                *, lock: str | None = None, recipe: str | None = None,
+                severity: Severity | None = None) -> Finding:
+        if isinstance(ctx, StatementContext):
+            ctx = ctx.operation
+        if isinstance(ctx, OperationContext):
+            mig, index = ctx.migration, _top_index(ctx.step)
+        else:
+            mig, index = ctx, None
+        return Finding(
+            code=self.code, name=self.name, severity=severity or self.severity,
+            message=message, app=mig.app_label, migration=mig.name, operation=index,
+            lock=lock, recipe=recipe,
+        )
+
+    @classmethod
+    def doc_sections(cls) -> dict[str, str]:
+        return parse_doc(cls.__doc__ or "")
+
+    @classmethod
+    def hooks(cls) -> set[str]:
+        return {h for h in ("check_operation", "check_statement", "check_migration")
+                if getattr(cls, h) is not getattr(Rule, h)}
+
+
+def _top_index(step: OperationStep) -> int:
+    while step.parent is not None:
+        step = step.parent
+    return step.index
+
+
+_SECTION = re.compile(r"^## (.+?)\s*$", re.MULTILINE)
+
+
+def parse_doc(doc: str) -> dict[str, str]:
+    """Split a rule docstring into its ``## Section`` parts."""
+    import inspect
+
+    text = inspect.cleandoc(doc)
+    parts = _SECTION.split(text)
+    sections = {"": parts[0].strip()}
+    for title, body in zip(parts[1::2], parts[2::2], strict=False):
+        sections[title] = body.strip()
+    return sections
+
+
+# -- recipe helpers ---------------------------------------------------------------
+
+
+def migration_code(ctx: MigrationContext | OperationContext, operations: Iterable[str], *,
+                   atomic: bool = True, name: str = "safe", phase: str | None = None,
+                   imports: str = "from django.db import migrations, models",
+                   after: str | None = None) -> str:
+    """A complete migration module, ready to paste.
+
+    It replaces the migration under check, so it has the same dependencies,
+    or, with ``after``, follows the recipe's previous migration ``XXXX_<after>``.
+    """
+    mig = ctx.migration if isinstance(ctx, OperationContext) else ctx
+    deps = [(mig.app_label, f"XXXX_{after}")] if after else mig.dependencies
+    lines = [f"# {mig.app_label}/migrations/XXXX_{name}.py", imports, "", "",
+             "class Migration(migrations.Migration):"]
+    if not atomic:
+        lines.append("    atomic = False  # CONCURRENTLY cannot run inside a transaction")
+    if phase == "post":
+        lines.append('    deploy_phase = "post"  # contract: apply after the new code is live')
+    lines.append("    dependencies = [" + ", ".join(f'("{a}", "{n}")' for a, n in deps) + "]")
+    lines.append("    operations = [")
+    for op in operations:
+        lines.extend("        " + line for line in op.splitlines())
+    lines.append("    ]")
+    return "\n".join(lines)
+
+
+def join_steps(*steps: str) -> str:
+    return "\n\n".join(s.rstrip() for s in steps if s)
+
+
+def iter_findings(results: Iterable[Finding] | None) -> Iterator[Finding]:
+    yield from results or ()

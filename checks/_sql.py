@@ -1,0 +1,142 @@
+"""SQL helpers for rules, on top of pglast (PostgreSQL's own parser).
+
+Nothing here matches SQL text with regular expressions: statements are
+parsed into pglast AST nodes and rules read the nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pglast import ast, enums, parse_sql
+from pglast.parser import ParseError
+
+AT = enums.AlterTableType
+CONSTR = enums.ConstrType
+
+# Functions whose value differs per row, so a DEFAULT using them rewrites the table.
+VOLATILE_FUNCTIONS = frozenset({
+    "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
+    "clock_timestamp", "timeofday", "nextval", "setseed", "txid_current", "random_normal",
+    "uuidv4", "uuidv7", "gen_random_bytes",
+})
+# Built-ins known not to be volatile (stable or immutable): evaluated once for ADD COLUMN.
+STABLE_FUNCTIONS = frozenset({
+    "now", "current_timestamp", "current_date", "current_time", "localtimestamp",
+    "localtime", "statement_timestamp", "transaction_timestamp", "lower", "upper", "coalesce",
+    "concat", "length", "abs", "round", "trim", "to_char", "to_timestamp", "jsonb_build_object",
+    "json_build_object", "array", "make_interval", "greatest", "least", "btrim", "md5",
+    "date_trunc", "timezone", "nullif", "replace", "substring", "left", "right",
+})
+
+
+@dataclass
+class Statement:
+    node: Any
+    sql: str
+
+
+class SQLSyntaxError(ValueError):
+    pass
+
+
+def parse(sql: str) -> list[Statement]:
+    """Split and parse SQL; raise SQLSyntaxError with PostgreSQL's message."""
+    try:
+        raw = parse_sql(sql)
+    except ParseError as exc:
+        raise SQLSyntaxError(str(exc)) from None
+    encoded = sql.encode()
+    out = []
+    for stmt in raw:
+        start = stmt.stmt_location or 0
+        length = stmt.stmt_len or len(encoded) - start
+        text = encoded[start:start + length].decode(errors="replace").strip()
+        out.append(Statement(stmt.stmt, text))
+    return out
+
+
+def relname(rangevar: Any) -> str | None:
+    if rangevar is None:
+        return None
+    return str(rangevar.relname)
+
+
+def names(nodes: Any) -> list[str]:
+    """String values of a tuple of pglast ``String`` nodes (column lists, qualified names)."""
+    return [n.sval for n in nodes or () if isinstance(n, ast.String)]
+
+
+def alter_commands(node: Any) -> Iterator[tuple[str | None, Any]]:
+    """(table, AlterTableCmd) for every action of an ALTER TABLE statement."""
+    if isinstance(node, ast.AlterTableStmt):
+        table = relname(node.relation)
+        for cmd in node.cmds or ():
+            yield table, cmd
+
+
+def column_constraints(coldef: Any) -> list[Any]:
+    return [c for c in (coldef.constraints or ()) if isinstance(c, ast.Constraint)]
+
+
+def function_names(expr: Any) -> Iterator[str]:
+    """Names of every function called anywhere inside an expression."""
+    if expr is None:
+        return
+    if isinstance(expr, ast.FuncCall):
+        func = names(expr.funcname)
+        if func:
+            yield func[-1].lower()
+    if isinstance(expr, ast.SQLValueFunction):
+        yield str(expr.op.name).lower()
+    if isinstance(expr, ast.Node):
+        for attr in expr:
+            yield from function_names(getattr(expr, attr))
+    elif isinstance(expr, tuple | list):
+        for item in expr:
+            yield from function_names(item)
+
+
+def volatility(expr: Any) -> str:
+    """'volatile', 'unknown' (a function we cannot vouch for) or 'stable'."""
+    verdict = "stable"
+    for name in function_names(expr):
+        if name in VOLATILE_FUNCTIONS:
+            return "volatile"
+        if name not in STABLE_FUNCTIONS and not name.startswith("svfop_"):
+            verdict = "unknown"
+    return verdict
+
+
+def type_name(type_node: Any) -> str:
+    """``varchar(20)``-style rendering of a pglast TypeName."""
+    if type_node is None:
+        return "?"
+    base = [n for n in names(type_node.names) if n != "pg_catalog"]
+    text = ".".join(base) or "?"
+    mods = []
+    for mod in type_node.typmods or ():
+        val = getattr(mod, "val", None)
+        if val is not None and hasattr(val, "ival"):
+            mods.append(str(val.ival))
+    if mods:
+        text += f"({','.join(mods)})"
+    if type_node.arrayBounds:
+        text += "[]"
+    return text
+
+
+def set_variable(node: Any) -> tuple[str, str] | None:
+    """(name, value) of ``SET [LOCAL] name = value``; None for other statements."""
+    if not isinstance(node, ast.VariableSetStmt) or not node.name:
+        return None
+    values = []
+    for arg in node.args or ():
+        val = getattr(arg, "val", None)
+        if isinstance(val, ast.String):
+            values.append(val.sval)
+        elif isinstance(val, ast.Integer):
+            values.append(str(val.ival))
+    return str(node.name).lower(), ",".join(values)

@@ -1,0 +1,41 @@
+"""Settings of the demo shop. Every value that differs per machine comes from the environment."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = os.environ.get("SHOP_SECRET_KEY", "demo-only-not-secret")
+DEBUG = True
+ALLOWED_HOSTS = ["*"]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.postgres",
+    "schemaops",
+    "schemaops.backfill",
+    "customers",
+    "products",
+    "orders",
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": os.environ.get("SHOP_DB_NAME", "schemaops_shop"),
+        "USER": os.environ.get("SHOP_DB_USER", "postgres"),
+        "PASSWORD": os.environ.get("SHOP_DB_PASSWORD", ""),
+        "HOST": os.environ.get("SHOP_DB_HOST", "127.0.0.1"),
+        "PORT": os.environ.get("SHOP_DB_PORT", "5432"),
+    }
+}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+# Celery: with no broker configured, schemaops backfill runs its tasks in-process.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -1,0 +1,1 @@
+"""Audit of a live database (schemaops audit)."""

@@ -1,0 +1,63 @@
+"""Options shared by several subcommands, defined once so help text stays consistent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from schemaops import config as config_module
+from schemaops.reporting import FORMATS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+settings = click.option(
+    "--settings", metavar="MODULE",
+    help="Django settings module (default: DJANGO_SETTINGS_MODULE, then [tool.schemaops]).",
+)
+pythonpath = click.option(
+    "--pythonpath", metavar="DIR", type=click.Path(file_okay=False),
+    help="A folder to put on sys.path before loading the settings.",
+)
+database = click.option(
+    "--database", metavar="ALIAS", default=None,
+    help="Django database alias (default: 'default').",
+)
+dsn = click.option(
+    "--dsn", metavar="URL", envvar="SCHEMAOPS_DSN",
+    help="postgresql://... URL of the server (instead of a Django project).",
+)
+config_file = click.option(
+    "--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False, exists=True),
+    help="pyproject.toml to read [tool.schemaops] from (default: the nearest one).",
+)
+
+
+def output_format(formats: tuple[str, ...] = FORMATS, default: str = "text") -> Callable[[F], F]:
+    return click.option(
+        "--format", "fmt", type=click.Choice(formats), default=default, show_default=True,
+        help="Output format.",
+    )
+
+
+def project(func: F) -> F:
+    """--settings, --pythonpath, --database and --config, in that order in --help."""
+    for decorator in reversed((settings, pythonpath, database, config_file)):
+        func = decorator(func)
+    return func
+
+
+def load_config(config_path: str | None = None, **overrides: Any) -> config_module.Config:
+    """[tool.schemaops] first, then whatever the user gave on the command line."""
+    cfg = config_module.load(Path(config_path) if config_path else None)
+    return cfg.override(**overrides)
+
+
+def emit(text: str, output: str | None = None) -> None:
+    """Write a rendered report to stdout or to a file."""
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)

@@ -1,0 +1,62 @@
+"""``schemaops check``: the pre-deploy migration gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from schemaops.cli import _options as opts
+
+EPILOG = """\b
+Examples:
+  schemaops check --settings shop.settings
+  schemaops check --since origin/main --format github
+  schemaops check orders 0007 --format markdown
+  schemaops check --database default --unapplied --pg-version 16
+  schemaops check --write-baseline .schemaops-baseline.json   # adopt on a legacy project
+"""
+
+
+@click.command("check", epilog=EPILOG)
+@click.argument("app_label", required=False)
+@click.argument("migration_name", required=False)
+@opts.project
+@click.option("--app", "apps", multiple=True, metavar="LABEL", help="Only these apps (repeatable).")
+@click.option("--exclude-app", "exclude_apps", multiple=True, metavar="LABEL",
+              help="Skip these apps (repeatable).")
+@click.option("--since", metavar="GITREF",
+              help="Only migration files added or edited since GITREF (committed or not).")
+@click.option("--unapplied", is_flag=True,
+              help="Only migrations the database has not applied (needs a server).")
+@click.option("--pg-version", type=click.IntRange(9, 30), metavar="N",
+              help="Target PostgreSQL major version (default: the server's, else 15).")
+@click.option("--select", multiple=True, metavar="RULE", help="Run only these rules.")
+@click.option("--ignore", multiple=True, metavar="RULE", help="Skip these rules.")
+@click.option("--baseline", metavar="FILE", help="Ignore findings recorded in this baseline.")
+@click.option("--write-baseline", metavar="FILE",
+              help="Record every current finding in FILE and exit 0.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
+              show_default=True, help="Lowest severity that makes the exit status 1.")
+@click.option("--sql", "show_sql", is_flag=True, help="Generate and show each operation's SQL.")
+@click.option("--trace", "with_trace", is_flag=True,
+              help="Also run the migrations on a scratch database and merge the observed locks.")
+@opts.output_format()
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE.")
+@click.option("-v", "--verbose", is_flag=True, help="Show recipes of info findings too.")
+@click.pass_context
+def check_command(ctx: click.Context, app_label: str | None, migration_name: str | None,
+                  **options: Any) -> None:
+    """Lint migrations before a deploy.
+
+    Enforces additive-only (expand/contract) migrations, flags operations that
+    lock or rewrite a table, breaks rollbacks or misses an index, and prints
+    the lock each one takes and a safe recipe to paste. Works offline; with
+    --database it learns the server version and which migrations are applied.
+
+    Exit status: 0 clean, 1 error findings, 2 usage or configuration error.
+    """
+    from schemaops.check_command import run_check
+
+    code = run_check(app_label, migration_name, **options)
+    ctx.exit(code)

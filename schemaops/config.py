@@ -1,0 +1,99 @@
+"""Configuration: ``[tool.schemaops]`` in pyproject.toml, then CLI overrides.
+
+One source of truth: commands read a :class:`Config`, never the file. The
+file is found by walking up from the working directory, like ruff and
+pytest do. Unknown keys are a configuration error (exit 2), so a typo never
+silently disables a rule.
+
+Example::
+
+    [tool.schemaops]
+    settings = "shop.settings"
+    apps = ["orders", "customers"]      # default: the project's own apps
+    exclude-apps = ["legacy"]
+    pg-version = 15
+    ignore = ["SO302"]                  # rule codes or names, everywhere
+    severity = { SO201 = "error" }      # per-rule severity overrides
+    baseline = ".schemaops-baseline.json"
+    lock-timeout = "5s"                 # schemaops migrate
+    statement-timeout = "0"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from schemaops.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: str | None = None
+    pythonpath: str | None = None
+    database: str = "default"
+    apps: tuple[str, ...] = ()
+    exclude_apps: tuple[str, ...] = ()
+    pg_version: int | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity: dict[str, str] = field(default_factory=dict)
+    baseline: str | None = None
+    lock_timeout: str = "5s"
+    statement_timeout: str = "0"
+    retries: int = 5
+    post_deploy_apps: tuple[str, ...] = ()
+    root: Path | None = None  # the folder holding the pyproject.toml that was read
+
+    def override(self, **values: Any) -> Config:
+        """Return a copy with the options the user gave on the command line."""
+        given = {k: v for k, v in values.items() if v not in (None, ())}
+        return replace(self, **given)
+
+
+_LIST_KEYS = {"apps", "exclude_apps", "select", "ignore", "post_deploy_apps"}
+
+
+def find_pyproject(start: Path | None = None) -> Path | None:
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load(path: Path | None = None) -> Config:
+    """Read ``[tool.schemaops]`` from ``path`` or the nearest pyproject.toml."""
+    path = path or find_pyproject()
+    if path is None:
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    section = data.get("tool", {}).get("schemaops", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [tool.schemaops] must be a table")
+    return _from_section(section, path)
+
+
+def _from_section(section: dict[str, Any], path: Path) -> Config:
+    known = {f.name for f in fields(Config)} - {"root"}
+    values: dict[str, Any] = {}
+    for raw_key, value in section.items():
+        key = raw_key.replace("-", "_")
+        if key not in known:
+            raise ConfigError(f"{path}: unknown key {raw_key!r} in [tool.schemaops]")
+        if key in _LIST_KEYS:
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{path}: {raw_key} must be a list of strings")
+            value = tuple(value)
+        values[key] = value
+    if "severity" in values and not isinstance(values["severity"], dict):
+        raise ConfigError(f"{path}: severity must be a table of code = level")
+    return Config(**values, root=path.parent)

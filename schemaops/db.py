@@ -1,0 +1,119 @@
+"""Connections to PostgreSQL outside Django's ORM, and keeping secrets out of output.
+
+Three ways to point at a server, the same for ``audit``, ``tune`` and ``trace``:
+a Django database alias (``--settings`` + ``--database``), a URL
+(``--dsn postgresql://...``), or libpq's ``PG*`` environment variables
+(nothing given). Every message that may contain a DSN goes through
+:func:`redact` first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+from psycopg2 import sql
+
+from schemaops.errors import ConfigError, DatabaseUnavailable
+
+__all__ = ["connect", "connection_params", "django_params", "quote_ident", "redact", "sql"]
+
+_SECRET_PATTERNS = (
+    # postgresql://user:secret@host -> postgresql://user:***@host
+    (re.compile(r"(\w+://[^:/@\s]*:)([^@\s]+)(@)"), r"\1***\3"),
+    # password=secret (libpq keyword form)
+    (re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE), r"\1***"),
+)
+
+
+def redact(text: str) -> str:
+    """Remove passwords from any text that may carry a DSN."""
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def quote_ident(name: str, conn: Any) -> str:
+    return sql.Identifier(name).as_string(conn)
+
+
+def django_params(alias: str = "default") -> dict[str, Any]:
+    """libpq keyword parameters for a Django database alias."""
+    from django.conf import settings
+
+    try:
+        db = settings.DATABASES[alias]
+    except KeyError:
+        raise ConfigError(f"unknown database alias {alias!r} in DATABASES") from None
+    if "postgresql" not in db.get("ENGINE", ""):
+        raise ConfigError(
+            f"database {alias!r} uses {db.get('ENGINE')!r}; schemaops needs PostgreSQL"
+        )
+    params: dict[str, Any] = {
+        "dbname": db.get("NAME") or None,
+        "user": db.get("USER") or None,
+        "password": db.get("PASSWORD") or None,
+        "host": db.get("HOST") or None,
+        "port": str(db["PORT"]) if db.get("PORT") else None,
+    }
+    for key, value in (db.get("OPTIONS") or {}).items():
+        if key in {"sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout",
+                   "application_name", "options", "service", "passfile"}:
+            params[key] = value
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def connection_params(
+    dsn: str | None = None, alias: str | None = None, use_django: bool = False
+) -> dict[str, Any]:
+    """Pick the target: an explicit DSN, then a Django alias, then PG* variables."""
+    if dsn:
+        try:
+            return dict(psycopg2.extensions.parse_dsn(dsn))
+        except psycopg2.ProgrammingError as exc:
+            raise ConfigError(f"invalid --dsn: {redact(str(exc)).strip()}") from None
+    if use_django:
+        return django_params(alias or "default")
+    return {}  # libpq reads PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD
+
+
+def describe(params: dict[str, Any]) -> str:
+    """A safe one-line description of a target: user@host:port/dbname."""
+    host = params.get("host", "local socket")
+    port = params.get("port", "5432")
+    return f"{params.get('user', '')}@{host}:{port}/{params.get('dbname', '')}".lstrip("@")
+
+
+def connect(params: dict[str, Any], *, readonly: bool = False, autocommit: bool = True,
+            application_name: str = "schemaops", **extra: Any) -> Any:
+    """Open a psycopg2 connection or raise DatabaseUnavailable (never a traceback)."""
+    merged = {"connect_timeout": 10, "application_name": application_name, **params, **extra}
+    try:
+        conn = psycopg2.connect(**merged)
+    except psycopg2.Error as exc:
+        first = (str(exc).strip().splitlines() or ["connection failed"])[0]
+        raise DatabaseUnavailable(
+            f"cannot connect to PostgreSQL at {describe(params)}: {redact(first)}"
+        ) from None
+    conn.autocommit = autocommit
+    if readonly:
+        conn.set_session(readonly=True, autocommit=autocommit)
+    return conn
+
+
+@contextmanager
+def connected(params: dict[str, Any], **kwargs: Any) -> Iterator[Any]:
+    conn = connect(params, **kwargs)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def server_version_num(conn: Any) -> int:
+    """The server's version as an int, e.g. 150019."""
+    return int(conn.server_version)

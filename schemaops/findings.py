@@ -1,0 +1,124 @@
+"""Finding, Severity and Location: the one data type every command reports in.
+
+``schemaops check`` emits one Finding per problem in a migration operation,
+``schemaops audit`` one per problem in a live database, ``schemaops trace`` one
+per observed lock or rewrite worth a look. Renderers in
+:mod:`schemaops.reporting` turn a list of them into text, JSON, GitHub
+annotations, SARIF or markdown.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    """Ordered so that ``max()`` gives the worst one."""
+
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: str) -> Severity:
+        try:
+            return cls[value.strip().upper()]
+        except KeyError:
+            raise ValueError(f"unknown severity {value!r} (error, warning, info)") from None
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a finding points: a file and a 1-based line, either may be unknown."""
+
+    path: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class Finding:
+    """One problem, with the lock it takes and the recipe that avoids it.
+
+    ``code`` and ``name`` identify the rule or check (``SO101``,
+    ``drop-column``). ``app``/``migration``/``operation`` locate a migration
+    finding (``operation`` is the 0-based index in ``Migration.operations``,
+    or None for a finding about the whole migration). ``obj`` names the
+    database object an audit finding is about. ``evidence`` carries the
+    numbers behind an audit or trace finding.
+    """
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    app: str | None = None
+    migration: str | None = None
+    operation: int | None = None
+    lock: str | None = None
+    recipe: str | None = None
+    location: Location = field(default_factory=Location)
+    obj: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    suppressed: str | None = None  # the reason, when an inline suppression matched
+
+    @property
+    def path(self) -> str | None:
+        return self.location.path
+
+    @property
+    def line(self) -> int | None:
+        return self.location.line
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable identity for baselines: no line numbers, no message text."""
+        key = "|".join(
+            str(part)
+            for part in (self.code, self.app, self.migration, self.operation, self.obj)
+        )
+        return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+    def to_contract(self) -> dict[str, Any]:
+        """The stable ``--format json`` shape of ``schemaops check`` (version 1)."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity.label,
+            "app": self.app,
+            "migration": self.migration,
+            "operation": self.operation,
+            "message": self.message,
+            "lock": self.lock,
+            "recipe": self.recipe,
+            "path": self.path,
+            "line": self.line,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything, for commands whose JSON carries evidence (audit, trace)."""
+        data = self.to_contract()
+        if self.obj is not None:
+            data["object"] = self.obj
+        if self.evidence:
+            data["evidence"] = self.evidence
+        return data
+
+
+def summarize(findings: list[Finding]) -> dict[str, int]:
+    """Counts per severity of the findings that were not suppressed."""
+    active = [f for f in findings if not f.suppressed]
+    return {
+        "errors": sum(f.severity is Severity.ERROR for f in active),
+        "warnings": sum(f.severity is Severity.WARNING for f in active),
+        "infos": sum(f.severity is Severity.INFO for f in active),
+    }
+
+
+__all__ = ["Finding", "Location", "Severity", "asdict", "summarize"]

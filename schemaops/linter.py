@@ -1,0 +1,297 @@
+"""``schemaops check`` as a library: walk once, run the rules, filter the findings.
+
+The pipeline, in order:
+
+1. walk the migration graph forward once (:mod:`schemaops.plan`);
+2. for each selected migration, give every rule its operations, the SQL
+   statements of its ``RunSQL`` (parsed by pglast), and the migration itself;
+3. drop what does not apply: additive rules in post-deploy migrations, rules
+   the configuration turns off, findings suppressed in the migration file,
+   findings recorded in the baseline;
+4. point each finding at its file and line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schemaops import source as source_module
+from schemaops.config import Config
+from schemaops.errors import ConfigError
+from schemaops.findings import Finding, Location, Severity
+from schemaops.phases import POST, phase_of
+from schemaops.plan import MigrationStep, OperationStep, Walker
+from schemaops.selection import relative
+
+
+@dataclass
+class LintResult:
+    findings: list[Finding]
+    migrations: int
+    baselined: int = 0
+    steps: list[MigrationStep] = field(default_factory=list)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return {"migrations": self.migrations}
+
+
+def select_rules(config: Config) -> list[Any]:
+    """The active rules after ``select`` and ``ignore`` (codes or names)."""
+    from schemaops.checks import RULES, lookup
+
+    for ref in (*config.select, *config.ignore, *config.severity):
+        if lookup(ref) is None:
+            raise ConfigError(f"unknown rule {ref!r} (see `schemaops rules`)")
+    rules = [r for r in RULES.values() if not r.retired]
+    if config.select:
+        chosen = {lookup(ref).code for ref in config.select}  # type: ignore[union-attr]
+        rules = [r for r in rules if r.code in chosen]
+    ignored = {lookup(ref).code for ref in config.ignore}  # type: ignore[union-attr]
+    return [r() for r in rules if r.code not in ignored]
+
+
+def _is_django_operation(op: Any) -> bool:
+    return type(op).__module__.startswith("django.")
+
+
+class Linter:
+    def __init__(self, loader: Any, config: Config, *, pg_version: int = 15,
+                 rules: list[Any] | None = None, want_sql: bool = False,
+                 keep_steps: bool = False, applied: set[tuple[str, str]] | None = None) -> None:
+        from schemaops.checks._base import Target
+
+        self.loader = loader
+        self.config = config
+        self.target = Target(pg_version=pg_version)
+        self.rules = rules if rules is not None else select_rules(config)
+        self.want_sql = want_sql
+        self.keep_steps = keep_steps
+        self.applied = applied or set()
+        self._severity = self._severity_overrides()
+        self._by_op = [r for r in self.rules if r.operations]
+        self._by_stmt = [r for r in self.rules if r.statements]
+        self._by_mig = [r for r in self.rules if "check_migration" in type(r).hooks()]
+
+    def _severity_overrides(self) -> dict[str, Severity]:
+        from schemaops.checks import lookup
+
+        out = {}
+        for ref, level in self.config.severity.items():
+            rule = lookup(ref)
+            try:
+                out[rule.code] = Severity.parse(level)  # type: ignore[union-attr]
+            except ValueError as exc:
+                raise ConfigError(f"[tool.schemaops] severity: {exc}") from None
+        return out
+
+    def run(self, selected: set[tuple[str, str]],
+            progress: Callable[[MigrationStep], None] | None = None) -> LintResult:
+        walker = Walker(self.loader, pg_version=self.target.pg_version * 10000,
+                        want_sql=self._wants_sql)
+        findings: list[Finding] = []
+        steps: list[MigrationStep] = []
+        for step in walker.walk(keep=selected.__contains__):
+            findings.extend(self.lint_migration(step, walker.state))
+            if self.keep_steps:
+                steps.append(step)
+            if progress:
+                progress(step)
+        findings = self._post_deploy_dependencies(selected) + findings
+        findings, baselined = self._apply_baseline(findings)
+        return LintResult(findings, len(selected), baselined, steps)
+
+    def _wants_sql(self, step: OperationStep) -> bool:
+        return self.want_sql or not _is_django_operation(step.operation)
+
+    # -- one migration -----------------------------------------------------------
+
+    def lint_migration(self, step: MigrationStep, state: Any) -> list[Finding]:
+        from schemaops.checks._base import MigrationContext
+
+        ctx = MigrationContext(step, self.target, phase_of(step.migration), state)
+        raw: list[Finding] = []
+        for op_step in step.operations:
+            raw.extend(self._lint_operation(ctx, op_step))
+        for rule in self._by_mig:
+            raw.extend(rule.check_migration(ctx) or ())
+        return self._finish(ctx, raw)
+
+    def _lint_operation(self, mctx: Any, op_step: OperationStep) -> Iterator[Finding]:
+        from schemaops.checks._base import OperationContext
+
+        ctx = OperationContext(op_step, mctx)
+        mctx.operations.append(ctx)
+        for rule in self._by_op:
+            if isinstance(op_step.operation, rule.operations):
+                yield from rule.check_operation(ctx) or ()
+        yield from self._lint_sql(ctx)
+        self._track_new_tables(ctx)
+        for child in op_step.children:
+            yield from self._lint_operation(mctx, child)
+
+    def _lint_sql(self, ctx: Any) -> Iterator[Finding]:
+        from django.db import migrations
+
+        from schemaops.checks import SQL_UNPARSABLE
+        from schemaops.checks._base import StatementContext
+        from schemaops.checks._sql import SQLSyntaxError, parse
+
+        op = ctx.operation
+        if isinstance(op, migrations.RunSQL):
+            texts, generated = list(_runsql_texts(op.sql)), False
+        elif ctx.step.sql and not _is_django_operation(op):
+            texts, generated = ["\n".join(ctx.step.sql)], True
+        else:
+            return
+        for text in texts:
+            try:
+                statements = parse(text)
+            except SQLSyntaxError as exc:
+                yield SQL_UNPARSABLE().finding(ctx, f"cannot parse SQL: {exc}")
+                continue
+            for stmt in statements:
+                sctx = StatementContext(stmt.node, stmt.sql, ctx, generated)
+                ctx.migration.statements.append(sctx)
+                for rule in self._by_stmt:
+                    if sctx.kind in rule.statements:
+                        yield from rule.check_statement(sctx) or ()
+                _track_created_table(sctx)
+
+    @staticmethod
+    def _track_new_tables(ctx: Any) -> None:
+        from django.db import migrations
+
+        if isinstance(ctx.operation, migrations.CreateModel) and ctx.after is not None:
+            ctx.migration.new_tables.add(ctx.after.db_table)
+
+    # -- filtering ----------------------------------------------------------------
+
+    def _finish(self, ctx: Any, raw: list[Finding]) -> list[Finding]:
+        from schemaops.checks import RULES
+
+        path = ctx.step.path
+        out = []
+        for f in raw:
+            rule = RULES.get(f.code)
+            if ctx.phase == POST and rule is not None and rule.category == "additive":
+                continue
+            if f.code in self._severity:
+                f.severity = self._severity[f.code]
+            if path:
+                src = source_module.read(path)
+                f.location = Location(relative(path, Path.cwd()), src.line_of(f.operation))
+                sup = src.suppression_for(f.operation, f.code, f.name)
+                if sup is not None:
+                    sup.used = True
+                    f.suppressed = sup.reason
+            out.append(f)
+        return out
+
+    def _post_deploy_dependencies(self, selected: set[tuple[str, str]]) -> list[Finding]:
+        """A pre-deploy migration may not depend on a post-deploy one that is not applied."""
+        from schemaops.checks import POST_DEPLOY_DEPENDENCY
+
+        rule = POST_DEPLOY_DEPENDENCY()
+        if rule.code not in {r.code for r in self.rules}:
+            return []
+        graph, out = self.loader.graph, []
+        applied = self.applied
+        pending_post = {k for k, n in graph.nodes.items() if k not in applied and phase_of(n) == POST}
+        if not pending_post:
+            return []
+        for key in sorted(selected):
+            node = graph.nodes[key]
+            if phase_of(node) == POST:
+                continue
+            for parent in sorted(set(graph.node_map[key].ancestors()) & pending_post):
+                if parent != key:
+                    out.extend(self._finish_dependency(rule, key, parent))
+        return out
+
+    def _finish_dependency(self, rule: Any, key: tuple[str, str],
+                           parent: tuple[str, str]) -> list[Finding]:
+        node = self.loader.graph.nodes[key]
+        path = _module_path(node)
+        f = Finding(
+            code=rule.code, name=rule.name, severity=self._severity.get(rule.code, rule.severity),
+            message=(f"pre-deploy migration {key[0]}.{key[1]} depends on post-deploy migration "
+                     f"{parent[0]}.{parent[1]}, so it cannot be applied before the deploy"),
+            app=key[0], migration=key[1], operation=None,
+            recipe=rule.recipe(key, parent),
+        )
+        if path:
+            f.location = Location(relative(path), source_module.read(path).line_of(None))
+        return [f]
+
+    def _apply_baseline(self, findings: list[Finding]) -> tuple[list[Finding], int]:
+        if not self.config.baseline:
+            return findings, 0
+        known = load_baseline(self.config.baseline)
+        kept = [f for f in findings if f.fingerprint not in known]
+        return kept, len(findings) - len(kept)
+
+
+def _runsql_texts(sql: Any) -> Iterator[str]:
+    """RunSQL.sql is a string, or a list of strings and (sql, params) pairs."""
+    if sql in (None, ""):
+        return
+    from django.db.migrations import RunSQL
+
+    if sql == RunSQL.noop:
+        return
+    if isinstance(sql, str):
+        yield sql
+        return
+    for item in sql:
+        if isinstance(item, list | tuple):
+            item = item[0]
+        if item:
+            yield str(item)
+
+
+def _track_created_table(sctx: Any) -> None:
+    from pglast import ast
+
+    node = sctx.node
+    if isinstance(node, ast.CreateStmt | ast.CreateTableAsStmt):
+        rel = node.relation if isinstance(node, ast.CreateStmt) else node.into.rel
+        sctx.migration.new_tables.add(str(rel.relname))
+
+
+def _module_path(migration: Any) -> str | None:
+    import sys
+
+    module = sys.modules.get(type(migration).__module__)
+    return getattr(module, "__file__", None)
+
+
+# -- baseline -------------------------------------------------------------------
+
+
+def load_baseline(path: str) -> set[str]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"baseline file {path} does not exist (create it with "
+                          "--write-baseline)") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read baseline {path}: {exc}") from None
+    if not isinstance(data, dict) or data.get("version") != 1:
+        raise ConfigError(f"{path} is not a schemaops baseline (version 1)")
+    return set(data.get("findings", {}))
+
+
+def write_baseline(path: str, findings: Iterable[Finding]) -> int:
+    entries = {
+        f.fingerprint: {"code": f.code, "app": f.app, "migration": f.migration,
+                        "operation": f.operation}
+        for f in findings if not f.suppressed
+    }
+    payload = {"version": 1, "findings": dict(sorted(entries.items()))}
+    Path(path).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return len(entries)

@@ -1,0 +1,417 @@
+"""One forward walk of the migration graph: each operation with its state and SQL.
+
+Django's ``sqlmigrate`` rebuilds the loader and replays every ancestor for
+each migration, which makes linting a long history quadratic. The walk here
+loads the graph once (without a database connection), carries one
+:class:`~django.db.migrations.state.ProjectState` forward through every
+migration in plan order, and yields a :class:`MigrationStep` per migration.
+
+Cost model (see ``../shared/research/perf-notes.md``): ``state_forwards`` on
+an unrendered state is almost free; rendering models is what costs. So the
+walk renders nothing by default. When a caller asks for SQL, only the models
+an operation touches (and what they reference) are rendered, into a small
+throw-away state on each side of the operation, and Django's own
+``database_forwards`` runs against a collecting schema editor that never
+touches the network.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import migrations as dj_migrations
+from django.db.migrations.operations.base import Operation
+from django.db.migrations.state import ModelState, ProjectState
+from django.db.migrations.utils import resolve_relation
+
+from schemaops.errors import GraphError
+
+ModelKey = tuple[str, str]
+DEFAULT_PG_VERSION = 15
+
+
+@dataclass
+class ModelSnapshot:
+    """A cheap, frozen view of a ModelState at one point of the walk."""
+
+    app_label: str
+    name: str
+    fields: dict[str, Any]
+    options: dict[str, Any]
+    bases: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, state: ModelState | None) -> ModelSnapshot | None:
+        if state is None:
+            return None
+        options = dict(state.options)
+        options["indexes"] = list(options.get("indexes", []))
+        options["constraints"] = list(options.get("constraints", []))
+        return cls(state.app_label, state.name, dict(state.fields), options, tuple(state.bases))
+
+    @property
+    def db_table(self) -> str:
+        return db_table_for(self.app_label, self.name, self.options)
+
+    @property
+    def indexes(self) -> list[Any]:
+        return self.options["indexes"]
+
+    @property
+    def constraints(self) -> list[Any]:
+        return self.options["constraints"]
+
+
+def db_table_for(app_label: str, model_name: str, options: dict[str, Any]) -> str:
+    from django.db.backends.utils import truncate_name
+
+    if options.get("db_table"):
+        return str(options["db_table"])
+    return truncate_name(f"{app_label}_{model_name.lower()}", 63)
+
+
+def column_for(name: str, field: Any) -> str:
+    """The column Django gives a (possibly unbound) field called ``name``."""
+    if getattr(field, "db_column", None):
+        return str(field.db_column)
+    if getattr(field, "many_to_one", False) or getattr(field, "one_to_one", False):
+        return f"{name}_id"
+    return name
+
+
+@dataclass
+class OperationStep:
+    """One operation as the walk saw it.
+
+    ``before``/``after`` snapshot the model the operation is about (None when
+    it does not exist on that side). ``new_model`` is true when the model was
+    created earlier in the same migration, where most lock concerns vanish.
+    ``sql`` is filled only when the caller asked for it; ``sql_error`` says
+    why it could not be produced.
+    """
+
+    app_label: str
+    migration_name: str
+    index: int
+    operation: Operation
+    before: ModelSnapshot | None
+    after: ModelSnapshot | None
+    new_model: bool
+    parent: OperationStep | None = None
+    sql: list[str] | None = None
+    sql_error: str | None = None
+    children: list[OperationStep] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return type(self.operation).__name__
+
+    @property
+    def model_key(self) -> ModelKey | None:
+        return primary_key_after(self.operation, self.app_label)
+
+
+@dataclass
+class MigrationStep:
+    app_label: str
+    name: str
+    migration: Any  # django.db.migrations.Migration
+    path: str | None
+    operations: list[OperationStep] = field(default_factory=list)
+    created_models: set[ModelKey] = field(default_factory=set)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.app_label, self.name)
+
+    @property
+    def atomic(self) -> bool:
+        return bool(getattr(self.migration, "atomic", True))
+
+
+def primary_key_before(op: Operation, app_label: str) -> ModelKey | None:
+    if isinstance(op, dj_migrations.RenameModel):
+        return (app_label, op.old_name_lower)
+    return primary_key_after(op, app_label)
+
+
+def primary_key_after(op: Operation, app_label: str) -> ModelKey | None:
+    if isinstance(op, dj_migrations.RenameModel):
+        return (app_label, op.new_name_lower)
+    name = getattr(op, "model_name_lower", None)
+    if name is None and isinstance(op, dj_migrations.operations.models.ModelOperation):
+        name = op.name_lower
+    return (app_label, name) if name else None
+
+
+def _migration_path(migration: Any) -> str | None:
+    module = sys.modules.get(type(migration).__module__)
+    return getattr(module, "__file__", None)
+
+
+class Walker:
+    """Walk the plan forward once; see the module docstring.
+
+    ``want_sql(step)`` decides per operation whether to generate its SQL.
+    ``pg_version`` is the server version number (150000 for 15) used by the
+    offline connection, so version-dependent SQL matches the target server.
+    """
+
+    def __init__(self, loader: Any, *, pg_version: int = DEFAULT_PG_VERSION * 10000,
+                 want_sql: Callable[[OperationStep], bool] | None = None) -> None:
+        self.loader = loader
+        self.want_sql = want_sql or (lambda step: False)
+        self.state = ProjectState(real_apps=set(loader.unmigrated_apps))
+        self._connection: Any = None
+        self.pg_version = pg_version
+
+    # -- plan ----------------------------------------------------------------
+
+    def full_plan(self) -> list[tuple[str, str]]:
+        graph = self.loader.graph
+        plan: list[tuple[str, str]] = []
+        seen: set[tuple[str, str]] = set()
+        try:
+            for leaf in sorted(graph.leaf_nodes()):
+                for key in graph.forwards_plan(leaf):
+                    if key not in seen:
+                        seen.add(key)
+                        plan.append(key)
+        except Exception as exc:  # NodeNotFoundError, CircularDependencyError
+            raise GraphError(f"broken migration graph: {exc}") from None
+        return plan
+
+    def walk(self, keep: Callable[[tuple[str, str]], bool] | None = None
+             ) -> Iterator[MigrationStep]:
+        """Yield a step for every migration in plan order that ``keep`` accepts.
+
+        Every migration still advances the state, kept or not.
+        """
+        for key in self.full_plan():
+            migration = self.loader.graph.nodes[key]
+            wanted = keep is None or keep(key)
+            step = MigrationStep(key[0], key[1], migration, _migration_path(migration))
+            self._walk_migration(step, wanted)
+            if wanted:
+                yield step
+
+    def _walk_migration(self, step: MigrationStep, wanted: bool) -> None:
+        migration = step.migration
+        if not wanted:
+            for op in migration.operations:
+                op.state_forwards(step.app_label, self.state)
+            return
+        editor_ctx = _EditorContext(self) if any(
+            not isinstance(op, dj_migrations.RunPython) for op in migration.operations
+        ) else None
+        for index, op in enumerate(migration.operations):
+            op_step = self._walk_operation(step, index, op, self.state, None, editor_ctx)
+            step.operations.append(op_step)
+        if editor_ctx is not None:
+            editor_ctx.flush_deferred(step)
+
+    def _walk_operation(self, mstep: MigrationStep, index: int, op: Operation,
+                        state: ProjectState, parent: OperationStep | None,
+                        editor_ctx: _EditorContext | None) -> OperationStep:
+        app_label = mstep.app_label
+        key_before = primary_key_before(op, app_label)
+        before = ModelSnapshot.of(state.models.get(key_before)) if key_before else None
+        new_model = key_before in mstep.created_models if key_before else False
+        step = OperationStep(app_label, mstep.name, index, op, before, None, new_model, parent)
+        if isinstance(op, dj_migrations.SeparateDatabaseAndState):
+            self._walk_separate(mstep, step, op, state, editor_ctx)
+        elif editor_ctx is not None and self.want_sql(step):
+            editor_ctx.forwards_with_sql(step, state)
+        else:
+            op.state_forwards(app_label, state)
+        if isinstance(op, dj_migrations.CreateModel):
+            mstep.created_models.add((app_label, op.name_lower))
+        elif isinstance(op, dj_migrations.RenameModel) and new_model:
+            mstep.created_models.add((app_label, op.new_name_lower))
+        key_after = primary_key_after(op, app_label)
+        step.after = ModelSnapshot.of(state.models.get(key_after)) if key_after else None
+        return step
+
+    def _walk_separate(self, mstep: MigrationStep, step: OperationStep, op: Any,
+                       state: ProjectState, editor_ctx: _EditorContext | None) -> None:
+        """Database operations run on a copy of the state; state operations move it."""
+        db_state = state.clone()
+        for i, child in enumerate(op.database_operations):
+            step.children.append(self._walk_operation(mstep, i, child, db_state, step, editor_ctx))
+        for child in op.state_operations:
+            child.state_forwards(step.app_label, state)
+
+    # -- offline connection --------------------------------------------------
+
+    @property
+    def connection(self) -> Any:
+        if self._connection is None:
+            self._connection = offline_connection(self.pg_version)
+        return self._connection
+
+
+def offline_connection(pg_version: int) -> Any:
+    """A PostgreSQL DatabaseWrapper that generates SQL and refuses to connect."""
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    settings_dict = {
+        "ENGINE": "django.db.backends.postgresql", "NAME": "schemaops_offline", "USER": "",
+        "PASSWORD": "", "HOST": "", "PORT": "", "OPTIONS": {}, "TIME_ZONE": None,
+        "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False, "AUTOCOMMIT": True,
+        "ATOMIC_REQUESTS": False, "TEST": {},
+    }
+    conn = DatabaseWrapper(settings_dict, alias="__schemaops_offline__")
+    conn.pg_version = pg_version
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("offline: generating this SQL needs a live database")
+
+    conn.ensure_connection = refuse  # type: ignore[method-assign]
+    return conn
+
+
+class _EditorContext:
+    """One collecting schema editor per migration, shared by its operations."""
+
+    def __init__(self, walker: Walker) -> None:
+        self.walker = walker
+        self.editor = _collecting_editor(walker.connection)
+        self.deferred_owner: dict[int, OperationStep] = {}
+
+    def forwards_with_sql(self, step: OperationStep, state: ProjectState) -> None:
+        op, app_label = step.operation, step.app_label
+        if not op.reduces_to_sql:
+            op.state_forwards(app_label, state)
+            step.sql_error = "this operation runs Python code and cannot be written as SQL"
+            return
+        before_keys = _touched_keys(op, app_label, state)
+        try:
+            from_state = _substate(state, before_keys)
+        except Exception as exc:  # pragma: no cover - defensive, state is the user's
+            from_state, step.sql_error = None, f"cannot render models: {exc}"
+        op.state_forwards(app_label, state)
+        if from_state is None:
+            return
+        after_keys = _touched_keys(op, app_label, state) | (before_keys & set(state.models))
+        collected = self.editor.collected_sql
+        start, deferred_start = len(collected), len(self.editor.deferred_sql)
+        try:
+            to_state = _substate(state, after_keys)
+            op.database_forwards(app_label, self.editor, from_state, to_state)
+        except Exception as exc:
+            step.sql_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        step.sql = collected[start:]
+        for statement in self.editor.deferred_sql[deferred_start:]:
+            self.deferred_owner[id(statement)] = step
+
+    def flush_deferred(self, mstep: MigrationStep) -> None:
+        """Deferred SQL (FKs, indexes of new tables) runs at the end; credit its operation."""
+        for statement in self.editor.deferred_sql:
+            owner = self.deferred_owner.get(id(statement))
+            if owner is not None and owner.sql is not None:
+                text = str(statement)
+                owner.sql.append(text if text.endswith(";") else text + ";")
+        self.editor.deferred_sql = []
+        self.deferred_owner.clear()
+
+
+def _collecting_editor(connection: Any) -> Any:
+    """A schema editor that only collects SQL, quoting parameters client-side."""
+    base = type(connection.schema_editor(collect_sql=True, atomic=False))
+
+    class CollectingEditor(base):  # type: ignore[valid-type,misc]
+        def execute(self, sql: Any, params: Any = ()) -> None:
+            if params:
+                sql = str(sql) % tuple(_quote(p) for p in params)
+            self.collected_sql.append(
+                str(sql) + ("" if str(sql).rstrip().endswith(";") else self.sql_delimiter_tail)
+            )
+
+        sql_delimiter_tail = ";"
+
+        def _constraint_names(self, model: Any, column_names: Any = None, unique: Any = None,
+                              primary_key: Any = None, index: Any = None,
+                              foreign_key: Any = None, check: Any = None, type_: Any = None,
+                              exclude: Any = None) -> list[str]:
+            # Offline there is no catalog to ask; Django's own naming scheme is the
+            # best guess of what the constraint is called.
+            table = model._meta.db_table
+            columns = list(column_names or [])
+            suffix = ("_pk" if primary_key else "_fk" if foreign_key else "_uniq" if unique
+                      else "_check" if check else "_like" if type_ == "_like" else "")
+            if index and type_ and type_ != "_like":
+                suffix = f"_{type_}"
+            name = self._create_index_name(table, columns, suffix=suffix)
+            return [] if exclude and name in exclude else [name]
+
+    editor = CollectingEditor(connection, collect_sql=True, atomic=False)
+    editor.deferred_sql = []
+    return editor
+
+
+def _quote(value: Any) -> str:
+    from psycopg2.extensions import adapt
+
+    adapted = adapt(value)
+    if hasattr(adapted, "encoding"):
+        adapted.encoding = "utf8"
+    quoted: bytes = adapted.getquoted()
+    return quoted.decode()
+
+
+# -- rendering only what an operation touches ---------------------------------
+
+_REVERSE_NEEDED = (
+    dj_migrations.AlterField, dj_migrations.RenameField, dj_migrations.RenameModel,
+    dj_migrations.AlterModelTable, dj_migrations.DeleteModel, dj_migrations.RemoveField,
+)
+
+
+def _touched_keys(op: Operation, app_label: str, state: ProjectState) -> set[ModelKey]:
+    keys = {k for k in (primary_key_before(op, app_label), primary_key_after(op, app_label)) if k}
+    if not keys:
+        return set(state.models)  # unknown operation: render everything
+    roots = {k for k in keys if k in state.models}
+    if isinstance(op, _REVERSE_NEEDED):
+        for key in list(roots):
+            roots |= set(state.relations.get(key, {}))
+    return _forward_closure(state, roots)
+
+
+def _forward_closure(state: ProjectState, roots: set[ModelKey]) -> set[ModelKey]:
+    seen: set[ModelKey] = set()
+    todo = list(roots)
+    while todo:
+        key = todo.pop()
+        if key in seen or key not in state.models:
+            continue
+        seen.add(key)
+        todo.extend(_references(state.models[key]))
+    return seen
+
+
+def _references(model_state: ModelState) -> Iterator[ModelKey]:
+    app_label, name = model_state.app_label, model_state.name_lower
+    for f in model_state.fields.values():
+        remote = getattr(f, "remote_field", None)
+        if remote is None:
+            continue
+        for target in (remote.model, getattr(remote, "through", None)):
+            if target is not None:
+                yield resolve_relation(target, app_label, name)
+    for base in model_state.bases:
+        if isinstance(base, str):
+            yield resolve_relation(base, app_label, name)
+        elif hasattr(base, "_meta") and not base._meta.abstract:
+            yield (base._meta.app_label, base._meta.model_name)
+
+
+def _substate(state: ProjectState, keys: set[ModelKey]) -> ProjectState:
+    models = {k: state.models[k].clone() for k in keys if k in state.models}
+    needed_real = {k[0] for m in models.values() for k in _references(m)} & state.real_apps
+    sub = ProjectState(models=models, real_apps=needed_real)
+    sub.apps  # render now, so errors surface here  # noqa: B018
+    return sub

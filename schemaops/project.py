@@ -1,0 +1,56 @@
+"""Find and load the user's Django project the way django-admin does.
+
+``--settings`` wins, then ``DJANGO_SETTINGS_MODULE``, then ``settings`` in
+``[tool.schemaops]``. ``--pythonpath`` (or the config's ``pythonpath``) and
+the working directory are put on ``sys.path`` first, as ``manage.py`` does.
+Every failure becomes a :class:`ProjectError`: one line, exit status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from schemaops.config import Config
+from schemaops.errors import ProjectError
+
+_loaded: str | None = None
+
+
+def setup_django(config: Config) -> str:
+    """Configure Django once per process; return the settings module used."""
+    global _loaded
+    for folder in (config.pythonpath, os.getcwd()):
+        if folder:
+            path = str(Path(folder).resolve())
+            if path not in sys.path:
+                sys.path.insert(0, path)
+    module = config.settings or os.environ.get("DJANGO_SETTINGS_MODULE")
+    if not module:
+        raise ProjectError(
+            "no Django settings: pass --settings, set DJANGO_SETTINGS_MODULE, "
+            "or set settings in [tool.schemaops]"
+        )
+    if _loaded == module:
+        return module
+    os.environ["DJANGO_SETTINGS_MODULE"] = module
+    import django
+    from django.conf import settings
+
+    try:
+        if settings.configured and _loaded is None and not _is_lazy(settings):
+            _loaded = module
+            return module
+        django.setup()
+    except ModuleNotFoundError as exc:
+        raise ProjectError(f"cannot import settings module {module!r}: {exc}") from None
+    except Exception as exc:  # the user's settings or apps can raise anything
+        raise ProjectError(f"cannot load Django project {module!r}: {type(exc).__name__}: {exc}") \
+            from None
+    _loaded = module
+    return module
+
+
+def _is_lazy(settings: object) -> bool:
+    return getattr(settings, "_wrapped", None) is None

@@ -1,0 +1,180 @@
+"""Which migrations a command looks at: load the graph once, then select.
+
+Selection is shared by ``check``, ``trace`` and ``migrate``:
+
+* by default, every migration of the project's own apps (not Django's, not
+  third-party apps installed in site-packages);
+* ``--app LABEL`` (repeatable) narrows to those apps;
+* ``--since GITREF`` keeps migration files added *or edited* since GITREF,
+  including uncommitted and untracked ones;
+* ``--unapplied`` keeps the ones the database has not recorded;
+* ``APP MIGRATION`` names exactly one (a unique prefix of the name is enough).
+"""
+
+from __future__ import annotations
+
+import os
+import site
+import subprocess
+import sysconfig
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schemaops.errors import ConfigError, DatabaseUnavailable, GraphError, UnknownAppError
+
+MigrationKey = tuple[str, str]
+
+
+def load_graph(connection: Any = None) -> Any:
+    """Build Django's MigrationLoader; offline unless a connection is given."""
+    from django.db.migrations.exceptions import (
+        AmbiguityError,
+        BadMigrationError,
+        InconsistentMigrationHistory,
+        NodeNotFoundError,
+    )
+    from django.db.migrations.loader import MigrationLoader
+
+    try:
+        loader = MigrationLoader(connection, ignore_no_migrations=True)
+    except (BadMigrationError, NodeNotFoundError, AmbiguityError, ImportError, SyntaxError,
+            InconsistentMigrationHistory, ValueError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GraphError(f"broken migration graph: {message}") from None
+    conflicts = loader.detect_conflicts()
+    if conflicts:
+        detail = "; ".join(f"{app}: {', '.join(sorted(names))}" for app, names in conflicts.items())
+        raise GraphError(f"conflicting migrations (run makemigrations --merge): {detail}")
+    return loader
+
+
+def applied_migrations(alias: str) -> set[MigrationKey]:
+    from django.db import DatabaseError, connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    try:
+        return set(MigrationRecorder(connections[alias]).applied_migrations())
+    except DatabaseError as exc:
+        first = (str(exc).strip().splitlines() or ["unreachable"])[0]
+        raise DatabaseUnavailable(f"cannot read applied migrations from {alias!r}: {first}") \
+            from None
+
+
+def server_pg_version(alias: str) -> int:
+    from django.db import DatabaseError, connections
+
+    conn = connections[alias]
+    if conn.vendor != "postgresql":
+        raise ConfigError(f"database {alias!r} is {conn.vendor}, not PostgreSQL")
+    try:
+        return int(conn.pg_version)
+    except DatabaseError as exc:
+        first = (str(exc).strip().splitlines() or ["unreachable"])[0]
+        raise DatabaseUnavailable(f"cannot reach database {alias!r}: {first}") from None
+
+
+def _library_roots() -> list[str]:
+    roots = set(site.getsitepackages()) | {site.getusersitepackages()}
+    for key in ("purelib", "platlib", "stdlib"):
+        roots.add(sysconfig.get_paths()[key])
+    import django
+
+    roots.add(os.path.dirname(django.__file__))
+    return [os.path.realpath(r) + os.sep for r in roots if r]
+
+
+def project_apps() -> list[str]:
+    """Labels of the apps whose code lives outside site-packages and Django."""
+    from django.apps import apps
+
+    roots = _library_roots()
+    labels = []
+    for config in apps.get_app_configs():
+        path = os.path.realpath(config.path) + os.sep
+        if not any(path.startswith(root) for root in roots):
+            labels.append(config.label)
+    return labels
+
+
+def changed_files(since: str, cwd: str | None = None) -> set[str]:
+    """Absolute paths of files added or modified since ``since`` (plus untracked)."""
+    def git(*args: str) -> str:
+        try:
+            result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                                    check=True)
+        except FileNotFoundError:
+            raise ConfigError("--since needs git, which is not installed") from None
+        except subprocess.CalledProcessError as exc:
+            first = (exc.stderr.strip().splitlines() or ["git failed"])[0]
+            raise ConfigError(f"--since {since}: {first}") from None
+        return result.stdout
+
+    top = git("rev-parse", "--show-toplevel").strip()
+    names = git("diff", "--name-only", "--diff-filter=AMR", since, "--").splitlines()
+    names += git("ls-files", "--others", "--exclude-standard").splitlines()
+    return {os.path.realpath(os.path.join(top, n)) for n in names if n.endswith(".py")}
+
+
+@dataclass
+class Selection:
+    apps: tuple[str, ...] = ()
+    exclude_apps: tuple[str, ...] = ()
+    since: str | None = None
+    unapplied_only: bool = False
+    target: MigrationKey | None = None  # APP MIGRATION
+    applied: set[MigrationKey] = field(default_factory=set)
+
+    def resolve(self, loader: Any) -> set[MigrationKey]:
+        """The set of migration keys selected; raises UnknownAppError for bad names."""
+        from django.apps import apps as django_apps
+
+        known = {c.label for c in django_apps.get_app_configs()}
+        for label in (*self.apps, *self.exclude_apps):
+            if label not in known:
+                raise UnknownAppError(f"unknown app {label!r}; installed: {', '.join(sorted(known))}")
+        graph_keys: Iterable[MigrationKey] = loader.graph.nodes
+        if self.target:
+            return {self._find_target(loader)}
+        labels = set(self.apps) if self.apps else set(project_apps())
+        labels -= set(self.exclude_apps)
+        keys = {k for k in graph_keys if k[0] in labels}
+        if self.unapplied_only:
+            keys = {k for k in keys if k not in self.applied}
+        if self.since is not None:
+            changed = changed_files(self.since)
+            keys = {k for k in keys if _path_of(loader, k) in changed}
+        return keys
+
+    def _find_target(self, loader: Any) -> MigrationKey:
+        assert self.target is not None
+        app, name = self.target
+        if app not in loader.migrated_apps:
+            raise UnknownAppError(f"app {app!r} has no migrations")
+        matches = [k for k in loader.graph.nodes if k[0] == app and k[1].startswith(name)]
+        exact = [k for k in matches if k[1] == name]
+        if exact:
+            return exact[0]
+        if len(matches) != 1:
+            what = "is ambiguous" if matches else "does not exist"
+            raise UnknownAppError(f"migration {app}.{name} {what}")
+        return matches[0]
+
+
+def _path_of(loader: Any, key: MigrationKey) -> str | None:
+    import sys
+
+    module = sys.modules.get(type(loader.graph.nodes[key]).__module__)
+    path = getattr(module, "__file__", None)
+    return os.path.realpath(path) if path else None
+
+
+def relative(path: str | None, root: Path | None = None) -> str | None:
+    """Paths in reports are relative to the working directory when possible."""
+    if not path:
+        return None
+    try:
+        return os.path.relpath(path, root or Path.cwd())
+    except ValueError:
+        return path

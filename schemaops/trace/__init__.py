@@ -1,0 +1,1 @@
+"""Lock tracing on a scratch database (schemaops trace)."""

@@ -1,0 +1,1 @@
+"""PostgreSQL settings that fit the machine (schemaops tune)."""

@@ -1,0 +1,46 @@
+from django.contrib.postgres.operations import AddIndexConcurrently
+from django.db import migrations, models
+from lintkit import codes, lint
+from models import order_model
+
+INDEX = models.Index(fields=["code"], name="order_code_idx")
+
+
+def test_add_index_fires_with_share_lock_and_concurrent_recipe():
+    findings = lint([migrations.AddIndex("order", INDEX)], setup=[order_model()])
+    assert codes(findings) == ["SO201"]
+    assert findings[0].lock.startswith('SHARE on "shop_order"')
+    assert "AddIndexConcurrently" in findings[0].recipe
+    assert "atomic = False" in findings[0].recipe
+
+
+def test_add_index_concurrently_is_safe():
+    findings = lint([AddIndexConcurrently("order", INDEX)], setup=[order_model()], atomic=False)
+    assert "SO201" not in codes(findings)
+
+
+def test_index_on_new_table_is_exempt():
+    findings = lint([order_model(), migrations.AddIndex("order", INDEX)])
+    assert "SO201" not in codes(findings)
+
+
+def test_add_field_with_db_index_fires():
+    op = migrations.AddField("order", "ref", models.CharField(max_length=10, null=True,
+                                                              db_index=True))
+    findings = lint([op], setup=[order_model()])
+    assert "SO201" in codes(findings)
+    recipe = next(f.recipe for f in findings if f.code == "SO201")
+    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS" in recipe
+
+
+def test_add_nullable_field_without_index_is_safe():
+    op = migrations.AddField("order", "ref", models.CharField(max_length=10, null=True))
+    assert "SO201" not in codes(lint([op], setup=[order_model()]))
+
+
+def test_runsql_create_index_fires_and_concurrently_does_not():
+    bad = lint([migrations.RunSQL("CREATE INDEX i ON shop_order (code)")], setup=[order_model()])
+    good = lint([migrations.RunSQL("CREATE INDEX CONCURRENTLY i ON shop_order (code)")],
+                setup=[order_model()], atomic=False)
+    assert "SO201" in codes(bad)
+    assert "SO201" not in codes(good)
