@@ -134,8 +134,9 @@ class OperationContext:
         """The table a relation field points at, from the project state."""
         from django.db.migrations.utils import resolve_relation
 
-        key = resolve_relation(field_obj.remote_field.model, self.app_label,
-                               self.model_name.lower())
+        key = resolve_relation(
+            field_obj.remote_field.model, self.app_label, self.model_name.lower()
+        )
         state = self.migration.state.models.get(key)
         if state is None:
             return f"{key[0]}_{key[1]}"
@@ -191,9 +192,15 @@ class Rule:
     def check_migration(self, ctx: MigrationContext) -> Iterable[Finding]:
         return ()
 
-    def finding(self, ctx: OperationContext | StatementContext | MigrationContext, message: str,
-                *, lock: str | None = None, recipe: str | None = None,
-                severity: Severity | None = None) -> Finding:
+    def finding(
+        self,
+        ctx: OperationContext | StatementContext | MigrationContext,
+        message: str,
+        *,
+        lock: str | None = None,
+        recipe: str | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
         if isinstance(ctx, StatementContext):
             ctx = ctx.operation
         if isinstance(ctx, OperationContext):
@@ -201,9 +208,15 @@ class Rule:
         else:
             mig, index = ctx, None
         return Finding(
-            code=self.code, name=self.name, severity=severity or self.severity,
-            message=message, app=mig.app_label, migration=mig.name, operation=index,
-            lock=lock, recipe=recipe,
+            code=self.code,
+            name=self.name,
+            severity=severity or self.severity,
+            message=message,
+            app=mig.app_label,
+            migration=mig.name,
+            operation=index,
+            lock=lock,
+            recipe=recipe,
         )
 
     @classmethod
@@ -212,8 +225,11 @@ class Rule:
 
     @classmethod
     def hooks(cls) -> set[str]:
-        return {h for h in ("check_operation", "check_statement", "check_migration")
-                if getattr(cls, h) is not getattr(Rule, h)}
+        return {
+            h
+            for h in ("check_operation", "check_statement", "check_migration")
+            if getattr(cls, h) is not getattr(Rule, h)
+        }
 
 
 def _top_index(step: OperationStep) -> int:
@@ -240,10 +256,16 @@ def parse_doc(doc: str) -> dict[str, str]:
 # -- recipe helpers ---------------------------------------------------------------
 
 
-def migration_code(ctx: MigrationContext | OperationContext, operations: Iterable[str], *,
-                   atomic: bool = True, name: str = "safe", phase: str | None = None,
-                   imports: str = "from django.db import migrations, models",
-                   after: str | None = None) -> str:
+def migration_code(
+    ctx: MigrationContext | OperationContext,
+    operations: Iterable[str],
+    *,
+    atomic: bool = True,
+    name: str = "safe",
+    phase: str | None = None,
+    imports: str = "from django.db import migrations, models",
+    after: str | None = None,
+) -> str:
     """A complete migration module, ready to paste.
 
     It replaces the migration under check, so it has the same dependencies,
@@ -251,8 +273,13 @@ def migration_code(ctx: MigrationContext | OperationContext, operations: Iterabl
     """
     mig = ctx.migration if isinstance(ctx, OperationContext) else ctx
     deps = [(mig.app_label, f"XXXX_{after}")] if after else mig.dependencies
-    lines = [f"# {mig.app_label}/migrations/XXXX_{name}.py", imports, "", "",
-             "class Migration(migrations.Migration):"]
+    lines = [
+        f"# {mig.app_label}/migrations/XXXX_{name}.py",
+        imports,
+        "",
+        "",
+        "class Migration(migrations.Migration):",
+    ]
     if not atomic:
         lines.append("    atomic = False  # CONCURRENTLY cannot run inside a transaction")
     if phase == "post":

@@ -32,7 +32,7 @@ def _value_code(value: Any) -> str:
             path, args, kwargs = value.deconstruct()[-3:]
             inner = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
             return f"{path.rsplit('.', 1)[-1]}({', '.join(inner)})"
-        except Exception:  # noqa: BLE001 - best effort for display
+        except Exception:
             return repr(value)
     if str(type(value).__name__) == "SettingsReference":
         return f"settings.{value.setting_name}"
@@ -42,7 +42,7 @@ def _value_code(value: Any) -> str:
 def with_kwargs(field: Any, **changes: Any) -> str:
     """Field code with some keyword arguments changed (None removes one)."""
     clone = field.clone()
-    _, path, args, kwargs = clone.deconstruct()
+    _, _path, args, kwargs = clone.deconstruct()
     for key, value in changes.items():
         if value is None:
             kwargs.pop(key, None)

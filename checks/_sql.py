@@ -17,19 +17,62 @@ AT = enums.AlterTableType
 CONSTR = enums.ConstrType
 
 # Functions whose value differs per row, so a DEFAULT using them rewrites the table.
-VOLATILE_FUNCTIONS = frozenset({
-    "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
-    "clock_timestamp", "timeofday", "nextval", "setseed", "txid_current", "random_normal",
-    "uuidv4", "uuidv7", "gen_random_bytes",
-})
+VOLATILE_FUNCTIONS = frozenset(
+    {
+        "random",
+        "gen_random_uuid",
+        "uuid_generate_v1",
+        "uuid_generate_v1mc",
+        "uuid_generate_v4",
+        "clock_timestamp",
+        "timeofday",
+        "nextval",
+        "setseed",
+        "txid_current",
+        "random_normal",
+        "uuidv4",
+        "uuidv7",
+        "gen_random_bytes",
+    }
+)
 # Built-ins known not to be volatile (stable or immutable): evaluated once for ADD COLUMN.
-STABLE_FUNCTIONS = frozenset({
-    "now", "current_timestamp", "current_date", "current_time", "localtimestamp",
-    "localtime", "statement_timestamp", "transaction_timestamp", "lower", "upper", "coalesce",
-    "concat", "length", "abs", "round", "trim", "to_char", "to_timestamp", "jsonb_build_object",
-    "json_build_object", "array", "make_interval", "greatest", "least", "btrim", "md5",
-    "date_trunc", "timezone", "nullif", "replace", "substring", "left", "right",
-})
+STABLE_FUNCTIONS = frozenset(
+    {
+        "now",
+        "current_timestamp",
+        "current_date",
+        "current_time",
+        "localtimestamp",
+        "localtime",
+        "statement_timestamp",
+        "transaction_timestamp",
+        "lower",
+        "upper",
+        "coalesce",
+        "concat",
+        "length",
+        "abs",
+        "round",
+        "trim",
+        "to_char",
+        "to_timestamp",
+        "jsonb_build_object",
+        "json_build_object",
+        "array",
+        "make_interval",
+        "greatest",
+        "least",
+        "btrim",
+        "md5",
+        "date_trunc",
+        "timezone",
+        "nullif",
+        "replace",
+        "substring",
+        "left",
+        "right",
+    }
+)
 
 
 @dataclass
@@ -53,7 +96,7 @@ def parse(sql: str) -> list[Statement]:
     for stmt in raw:
         start = stmt.stmt_location or 0
         length = stmt.stmt_len or len(encoded) - start
-        text = encoded[start:start + length].decode(errors="replace").strip()
+        text = encoded[start : start + length].decode(errors="replace").strip()
         out.append(Statement(stmt.stmt, text))
     return out
 

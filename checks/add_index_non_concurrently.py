@@ -13,7 +13,8 @@ minutes on a large table.
 
 ## Example
 ```python
-operations = [migrations.AddIndex("order", models.Index(fields=["created"], name="order_created_idx"))]
+index = models.Index(fields=["created"], name="order_created_idx")
+operations = [migrations.AddIndex("order", index)]
 ```
 
 ## Use instead
@@ -33,15 +34,17 @@ from typing import Any
 
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations
-
 from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._indexes import creates_plain_index, index_code, index_name
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident, with_kwargs
+
 from schemaops.findings import Finding
 
-IMPORTS = ("from django.contrib.postgres.operations import AddIndexConcurrently\n"
-           "from django.db import migrations, models")
+IMPORTS = (
+    "from django.contrib.postgres.operations import AddIndexConcurrently\n"
+    "from django.db import migrations, models"
+)
 
 
 class AddIndexNonConcurrently(Rule):
@@ -59,37 +62,58 @@ class AddIndexNonConcurrently(Rule):
         lock = Lock.SHARE.on(ctx.table, "for the whole index build")
         if isinstance(op, migrations.AddIndex):
             yield self.finding(
-                ctx, f"AddIndex builds {op.index.name} on {ctx.table} without CONCURRENTLY",
-                lock=lock, recipe=migration_code(
-                    ctx, [f'AddIndexConcurrently("{op.model_name}", {index_code(op.index)}),'],
-                    atomic=False, name=f"{op.index.name}_concurrently", imports=IMPORTS))
+                ctx,
+                f"AddIndex builds {op.index.name} on {ctx.table} without CONCURRENTLY",
+                lock=lock,
+                recipe=migration_code(
+                    ctx,
+                    [f'AddIndexConcurrently("{op.model_name}", {index_code(op.index)}),'],
+                    atomic=False,
+                    name=f"{op.index.name}_concurrently",
+                    imports=IMPORTS,
+                ),
+            )
             return
         before = ctx.field_before(op.name) if isinstance(op, migrations.AlterField) else None
         if not creates_plain_index(op.field, before):
             return
         yield self.finding(
-            ctx, f"{type(op).__name__} {ctx.model_name}.{op.name} builds an index on "
-            f"{ctx.table} without CONCURRENTLY", lock=lock, recipe=self._field_recipe(ctx, op))
+            ctx,
+            f"{type(op).__name__} {ctx.model_name}.{op.name} builds an index on "
+            f"{ctx.table} without CONCURRENTLY",
+            lock=lock,
+            recipe=self._field_recipe(ctx, op),
+        )
 
     def _field_recipe(self, ctx: OperationContext, op: Any) -> str:
         column = ctx.column(op.name, op.field)
         name = index_name(ctx.table, column)
         db_field = with_kwargs(op.field, db_index=False)
-        first = migration_code(ctx, [
-            "migrations.SeparateDatabaseAndState(",
-            f'    state_operations=[migrations.{type(op).__name__}("{op.model_name}", '
-            f'"{op.name}", {with_kwargs(op.field)})],',
-            f'    database_operations=[migrations.{type(op).__name__}("{op.model_name}", '
-            f'"{op.name}", {db_field})],',
-            "),",
-        ], name=f"{op.model_name}_{op.name}")
-        second = migration_code(ctx, [
-            "migrations.RunSQL(",
-            f"    'CREATE INDEX CONCURRENTLY IF NOT EXISTS {ident(name)} "
-            f"ON {ident(ctx.table)} ({ident(column)})',",
-            f"    reverse_sql='DROP INDEX CONCURRENTLY IF EXISTS {ident(name)}',",
-            "),",
-        ], atomic=False, name=f"{op.model_name}_{op.name}_index", after=f"{op.model_name}_{op.name}")
+        first = migration_code(
+            ctx,
+            [
+                "migrations.SeparateDatabaseAndState(",
+                f'    state_operations=[migrations.{type(op).__name__}("{op.model_name}", '
+                f'"{op.name}", {with_kwargs(op.field)})],',
+                f'    database_operations=[migrations.{type(op).__name__}("{op.model_name}", '
+                f'"{op.name}", {db_field})],',
+                "),",
+            ],
+            name=f"{op.model_name}_{op.name}",
+        )
+        second = migration_code(
+            ctx,
+            [
+                "migrations.RunSQL(",
+                f"    'CREATE INDEX CONCURRENTLY IF NOT EXISTS {ident(name)} "
+                f"ON {ident(ctx.table)} ({ident(column)})',",
+                f"    reverse_sql='DROP INDEX CONCURRENTLY IF EXISTS {ident(name)}',",
+                "),",
+            ],
+            atomic=False,
+            name=f"{op.model_name}_{op.name}_index",
+            after=f"{op.model_name}_{op.name}",
+        )
         return f"{first}\n\n# then, in the next migration:\n{second}"
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
@@ -99,7 +123,9 @@ class AddIndexNonConcurrently(Rule):
             return  # unique indexes are add-unique-constraint's business
         name = node.idxname or "the index"
         yield self.finding(
-            ctx, f"CREATE INDEX {name} on {table} without CONCURRENTLY blocks writes",
+            ctx,
+            f"CREATE INDEX {name} on {table} without CONCURRENTLY blocks writes",
             lock=Lock.SHARE.on(table, "for the whole index build"),
             recipe="Write CREATE INDEX CONCURRENTLY IF NOT EXISTS ... in a RunSQL of a "
-            "migration with atomic = False.")
+            "migration with atomic = False.",
+        )

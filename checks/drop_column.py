@@ -31,12 +31,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db import migrations
-
-from schemaops.checks._base import OperationContext, Rule, StatementContext, join_steps, \
-    migration_code
+from schemaops.checks._base import (
+    OperationContext,
+    Rule,
+    StatementContext,
+    join_steps,
+    migration_code,
+)
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import AT, alter_commands
+
 from schemaops.findings import Finding
 
 
@@ -68,40 +73,57 @@ class DropColumn(Rule):
         for table, cmd in alter_commands(ctx.node):
             if cmd.subtype == AT.AT_DropColumn and not ctx.is_new_table(table):
                 yield self.finding(
-                    ctx, f"DROP COLUMN {table}.{cmd.name} in a pre-deploy migration breaks the "
+                    ctx,
+                    f"DROP COLUMN {table}.{cmd.name} in a pre-deploy migration breaks the "
                     "running code that still reads it",
                     lock=Lock.ACCESS_EXCLUSIVE.on(str(table), "briefly (no rewrite)"),
                     recipe="Move this statement into a post-deploy migration "
                     '(deploy_phase = "post"), applied after the code stops using the column.',
                 )
 
-    def _recipe(self, ctx: OperationContext, model: str, name: str, column: str,
-                field: object) -> str:
+    def _recipe(
+        self, ctx: OperationContext, model: str, name: str, column: str, field: object
+    ) -> str:
         table = ctx.table
         db_ops = []
-        if not getattr(field, "null", False) and getattr(field, "db_default", None) is \
-                _not_provided():
+        if (
+            not getattr(field, "null", False)
+            and getattr(field, "db_default", None) is _not_provided()
+        ):
             db_ops.append(
-                f'migrations.RunSQL(\n    \'ALTER TABLE {ident(table)} ALTER COLUMN '
-                f'{ident(column)} DROP NOT NULL\',\n    reverse_sql=migrations.RunSQL.noop,\n),'
+                f"migrations.RunSQL(\n    'ALTER TABLE {ident(table)} ALTER COLUMN "
+                f"{ident(column)} DROP NOT NULL',\n    reverse_sql=migrations.RunSQL.noop,\n),"
             )
-        pre = migration_code(ctx, [
-            "migrations.SeparateDatabaseAndState(",
-            f'    state_operations=[migrations.RemoveField("{model}", "{name}")],',
-            "    database_operations=[" + ("" if not db_ops else ""),
-            *["        " + line for op in db_ops for line in op.splitlines()],
-            "    ],",
-            "),",
-        ], name=f"remove_{model}_{name}_from_state")
-        post = migration_code(ctx, [
-            "migrations.RunSQL(",
-            f"    'ALTER TABLE {ident(table)} DROP COLUMN IF EXISTS {ident(column)}',",
-            "    reverse_sql=migrations.RunSQL.noop,",
-            "),",
-        ], name=f"drop_{model}_{name}", phase="post", after=f"remove_{model}_{name}_from_state")
+        pre = migration_code(
+            ctx,
+            [
+                "migrations.SeparateDatabaseAndState(",
+                f'    state_operations=[migrations.RemoveField("{model}", "{name}")],',
+                "    database_operations=[",
+                *["        " + line for op in db_ops for line in op.splitlines()],
+                "    ],",
+                "),",
+            ],
+            name=f"remove_{model}_{name}_from_state",
+        )
+        post = migration_code(
+            ctx,
+            [
+                "migrations.RunSQL(",
+                f"    'ALTER TABLE {ident(table)} DROP COLUMN IF EXISTS {ident(column)}',",
+                "    reverse_sql=migrations.RunSQL.noop,",
+                "),",
+            ],
+            name=f"drop_{model}_{name}",
+            phase="post",
+            after=f"remove_{model}_{name}_from_state",
+        )
         return join_steps(
             f"# 1. pre-deploy, shipped with the code that no longer uses {model}.{name}:",
-            pre, "# 2. post-deploy, once every server runs the new code:", post)
+            pre,
+            "# 2. post-deploy, once every server runs the new code:",
+            post,
+        )
 
 
 def _not_provided() -> object:

@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db import migrations
-
 from schemaops.checks._base import OperationContext, Rule
+
 from schemaops.findings import Finding, Severity
 
 
@@ -48,7 +48,8 @@ class RunPythonWithoutReverse(Rule):
             return
         func = getattr(op.code, "__name__", "the function")
         yield self.finding(
-            ctx, f"RunPython({func}) has no reverse_code: rolling back past "
+            ctx,
+            f"RunPython({func}) has no reverse_code: rolling back past "
             f"{ctx.app_label}.{ctx.migration.name} raises IrreversibleError",
             recipe=f"migrations.RunPython({func}, reverse_code=migrations.RunPython.noop)",
         )

@@ -17,9 +17,15 @@ from schemaops.selection import Selection, applied_migrations, load_graph, serve
 
 def run_check(app_label: str | None, migration_name: str | None, **o: Any) -> int:
     cfg = opts.load_config(
-        o.get("config_path"), settings=o.get("settings"), pythonpath=o.get("pythonpath"),
-        database=o.get("database"), apps=o.get("apps"), exclude_apps=o.get("exclude_apps"),
-        pg_version=o.get("pg_version"), select=o.get("select"), ignore=o.get("ignore"),
+        o.get("config_path"),
+        settings=o.get("settings"),
+        pythonpath=o.get("pythonpath"),
+        database=o.get("database"),
+        apps=o.get("apps"),
+        exclude_apps=o.get("exclude_apps"),
+        pg_version=o.get("pg_version"),
+        select=o.get("select"),
+        ignore=o.get("ignore"),
         baseline=o.get("baseline"),
     )
     setup_django(cfg)
@@ -32,14 +38,23 @@ def run_check(app_label: str | None, migration_name: str | None, **o: Any) -> in
     if migration_name and not app_label:
         raise ConfigError("give an app label before the migration name")
     selection = Selection(
-        apps=cfg.apps if not app_label else (app_label,), exclude_apps=cfg.exclude_apps,
-        since=o.get("since"), unapplied_only=bool(o.get("unapplied")),
-        target=(app_label, migration_name) if migration_name else None, applied=applied,
+        apps=cfg.apps if not app_label else (app_label,),
+        exclude_apps=cfg.exclude_apps,
+        since=o.get("since"),
+        unapplied_only=bool(o.get("unapplied")),
+        target=(app_label, migration_name) if migration_name else None,
+        applied=applied,
     )
     loader = load_graph()
     selected = selection.resolve(loader)
-    linter = Linter(loader, cfg, pg_version=pg_version or 15, want_sql=bool(o.get("show_sql")),
-                    keep_steps=bool(o.get("show_sql")), applied=applied)
+    linter = Linter(
+        loader,
+        cfg,
+        pg_version=pg_version or 15,
+        want_sql=bool(o.get("show_sql")),
+        keep_steps=bool(o.get("show_sql")),
+        applied=applied,
+    )
     result = linter.run(selected)
     if o.get("with_trace"):
         _merge_trace(result, loader, selected, cfg)
@@ -57,8 +72,9 @@ def run_check(app_label: str | None, migration_name: str | None, **o: Any) -> in
 
 def build_report(result: LintResult, linter: Linter) -> Report:
     rules = {
-        r.code: RuleInfo(r.code, r.name, r.summary, r.severity,
-                         f"https://schemaops.dev/rules/{r.name}")
+        r.code: RuleInfo(
+            r.code, r.name, r.summary, r.severity, f"https://schemaops.dev/rules/{r.name}"
+        )
         for r in linter.rules
     }
     summary: dict[str, Any] = {"migrations": result.migrations}
@@ -71,8 +87,9 @@ def _exit_code(result: LintResult, fail_on: str) -> int:
     if fail_on == "never":
         return 0
     if fail_on == "warning":
-        return int(any(f.severity >= Severity.WARNING and not f.suppressed
-                       for f in result.findings))
+        return int(
+            any(f.severity >= Severity.WARNING and not f.suppressed for f in result.findings)
+        )
     return exit_code_for(result.findings)
 
 
@@ -89,8 +106,7 @@ def _sql_listing(result: LintResult) -> str:
     return "\n".join(lines)
 
 
-def _merge_trace(result: LintResult, loader: Any, selected: set[tuple[str, str]],
-                 cfg: Any) -> None:
+def _merge_trace(result: LintResult, loader: Any, selected: set[tuple[str, str]], cfg: Any) -> None:
     from schemaops.trace.merge import merge_trace
 
     merge_trace(result, loader, selected, cfg)

@@ -61,8 +61,17 @@ def django_params(alias: str = "default") -> dict[str, Any]:
         "port": str(db["PORT"]) if db.get("PORT") else None,
     }
     for key, value in (db.get("OPTIONS") or {}).items():
-        if key in {"sslmode", "sslrootcert", "sslcert", "sslkey", "connect_timeout",
-                   "application_name", "options", "service", "passfile"}:
+        if key in {
+            "sslmode",
+            "sslrootcert",
+            "sslcert",
+            "sslkey",
+            "connect_timeout",
+            "application_name",
+            "options",
+            "service",
+            "passfile",
+        }:
             params[key] = value
     return {k: v for k, v in params.items() if v is not None}
 
@@ -88,8 +97,14 @@ def describe(params: dict[str, Any]) -> str:
     return f"{params.get('user', '')}@{host}:{port}/{params.get('dbname', '')}".lstrip("@")
 
 
-def connect(params: dict[str, Any], *, readonly: bool = False, autocommit: bool = True,
-            application_name: str = "schemaops", **extra: Any) -> Any:
+def connect(
+    params: dict[str, Any],
+    *,
+    readonly: bool = False,
+    autocommit: bool = True,
+    application_name: str = "schemaops",
+    **extra: Any,
+) -> Any:
     """Open a psycopg2 connection or raise DatabaseUnavailable (never a traceback)."""
     merged = {"connect_timeout": 10, "application_name": application_name, **params, **extra}
     try:

@@ -80,8 +80,7 @@ class Finding:
     def fingerprint(self) -> str:
         """A stable identity for baselines: no line numbers, no message text."""
         key = "|".join(
-            str(part)
-            for part in (self.code, self.app, self.migration, self.operation, self.obj)
+            str(part) for part in (self.code, self.app, self.migration, self.operation, self.obj)
         )
         return hashlib.sha1(key.encode()).hexdigest()[:16]
 

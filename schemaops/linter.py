@@ -60,9 +60,17 @@ def _is_django_operation(op: Any) -> bool:
 
 
 class Linter:
-    def __init__(self, loader: Any, config: Config, *, pg_version: int = 15,
-                 rules: list[Any] | None = None, want_sql: bool = False,
-                 keep_steps: bool = False, applied: set[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        loader: Any,
+        config: Config,
+        *,
+        pg_version: int = 15,
+        rules: list[Any] | None = None,
+        want_sql: bool = False,
+        keep_steps: bool = False,
+        applied: set[tuple[str, str]] | None = None,
+    ) -> None:
         from schemaops.checks._base import Target
 
         self.loader = loader
@@ -89,10 +97,14 @@ class Linter:
                 raise ConfigError(f"[tool.schemaops] severity: {exc}") from None
         return out
 
-    def run(self, selected: set[tuple[str, str]],
-            progress: Callable[[MigrationStep], None] | None = None) -> LintResult:
-        walker = Walker(self.loader, pg_version=self.target.pg_version * 10000,
-                        want_sql=self._wants_sql)
+    def run(
+        self,
+        selected: set[tuple[str, str]],
+        progress: Callable[[MigrationStep], None] | None = None,
+    ) -> LintResult:
+        walker = Walker(
+            self.loader, pg_version=self.target.pg_version * 10000, want_sql=self._wants_sql
+        )
         findings: list[Finding] = []
         steps: list[MigrationStep] = []
         for step in walker.walk(keep=selected.__contains__):
@@ -201,7 +213,9 @@ class Linter:
             return []
         graph, out = self.loader.graph, []
         applied = self.applied
-        pending_post = {k for k, n in graph.nodes.items() if k not in applied and phase_of(n) == POST}
+        pending_post = {
+            k for k, n in graph.nodes.items() if k not in applied and phase_of(n) == POST
+        }
         if not pending_post:
             return []
         for key in sorted(selected):
@@ -213,15 +227,22 @@ class Linter:
                     out.extend(self._finish_dependency(rule, key, parent))
         return out
 
-    def _finish_dependency(self, rule: Any, key: tuple[str, str],
-                           parent: tuple[str, str]) -> list[Finding]:
+    def _finish_dependency(
+        self, rule: Any, key: tuple[str, str], parent: tuple[str, str]
+    ) -> list[Finding]:
         node = self.loader.graph.nodes[key]
         path = _module_path(node)
         f = Finding(
-            code=rule.code, name=rule.name, severity=self._severity.get(rule.code, rule.severity),
-            message=(f"pre-deploy migration {key[0]}.{key[1]} depends on post-deploy migration "
-                     f"{parent[0]}.{parent[1]}, so it cannot be applied before the deploy"),
-            app=key[0], migration=key[1], operation=None,
+            code=rule.code,
+            name=rule.name,
+            severity=self._severity.get(rule.code, rule.severity),
+            message=(
+                f"pre-deploy migration {key[0]}.{key[1]} depends on post-deploy migration "
+                f"{parent[0]}.{parent[1]}, so it cannot be applied before the deploy"
+            ),
+            app=key[0],
+            migration=key[1],
+            operation=None,
             recipe=rule.recipe(key, parent),
         )
         if path:
@@ -277,8 +298,9 @@ def load_baseline(path: str) -> set[str]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"baseline file {path} does not exist (create it with "
-                          "--write-baseline)") from None
+        raise ConfigError(
+            f"baseline file {path} does not exist (create it with --write-baseline)"
+        ) from None
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(f"cannot read baseline {path}: {exc}") from None
     if not isinstance(data, dict) or data.get("version") != 1:
@@ -288,9 +310,14 @@ def load_baseline(path: str) -> set[str]:
 
 def write_baseline(path: str, findings: Iterable[Finding]) -> int:
     entries = {
-        f.fingerprint: {"code": f.code, "app": f.app, "migration": f.migration,
-                        "operation": f.operation}
-        for f in findings if not f.suppressed
+        f.fingerprint: {
+            "code": f.code,
+            "app": f.app,
+            "migration": f.migration,
+            "operation": f.operation,
+        }
+        for f in findings
+        if not f.suppressed
     }
     payload = {"version": 1, "findings": dict(sorted(entries.items()))}
     Path(path).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")

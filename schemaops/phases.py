@@ -21,8 +21,11 @@ PRE, POST = "pre", "post"
 def phase_of(migration: Any) -> str:
     declared = getattr(migration, "deploy_phase", None)
     if isinstance(declared, str):
-        return POST if declared.strip().lower() in {"post", "post-deploy", "post_deploy",
-                                                     "contract"} else PRE
+        return (
+            POST
+            if declared.strip().lower() in {"post", "post-deploy", "post_deploy", "contract"}
+            else PRE
+        )
     stage = getattr(migration, "stage", None)  # django-syzygy
     if stage is not None and "post" in str(getattr(stage, "value", stage)).lower():
         return POST

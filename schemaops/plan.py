@@ -160,8 +160,13 @@ class Walker:
     offline connection, so version-dependent SQL matches the target server.
     """
 
-    def __init__(self, loader: Any, *, pg_version: int = DEFAULT_PG_VERSION * 10000,
-                 want_sql: Callable[[OperationStep], bool] | None = None) -> None:
+    def __init__(
+        self,
+        loader: Any,
+        *,
+        pg_version: int = DEFAULT_PG_VERSION * 10000,
+        want_sql: Callable[[OperationStep], bool] | None = None,
+    ) -> None:
         self.loader = loader
         self.want_sql = want_sql or (lambda step: False)
         self.state = ProjectState(real_apps=set(loader.unmigrated_apps))
@@ -184,8 +189,9 @@ class Walker:
             raise GraphError(f"broken migration graph: {exc}") from None
         return plan
 
-    def walk(self, keep: Callable[[tuple[str, str]], bool] | None = None
-             ) -> Iterator[MigrationStep]:
+    def walk(
+        self, keep: Callable[[tuple[str, str]], bool] | None = None
+    ) -> Iterator[MigrationStep]:
         """Yield a step for every migration in plan order that ``keep`` accepts.
 
         Every migration still advances the state, kept or not.
@@ -204,18 +210,26 @@ class Walker:
             for op in migration.operations:
                 op.state_forwards(step.app_label, self.state)
             return
-        editor_ctx = _EditorContext(self) if any(
-            not isinstance(op, dj_migrations.RunPython) for op in migration.operations
-        ) else None
+        editor_ctx = (
+            _EditorContext(self)
+            if any(not isinstance(op, dj_migrations.RunPython) for op in migration.operations)
+            else None
+        )
         for index, op in enumerate(migration.operations):
             op_step = self._walk_operation(step, index, op, self.state, None, editor_ctx)
             step.operations.append(op_step)
         if editor_ctx is not None:
             editor_ctx.flush_deferred(step)
 
-    def _walk_operation(self, mstep: MigrationStep, index: int, op: Operation,
-                        state: ProjectState, parent: OperationStep | None,
-                        editor_ctx: _EditorContext | None) -> OperationStep:
+    def _walk_operation(
+        self,
+        mstep: MigrationStep,
+        index: int,
+        op: Operation,
+        state: ProjectState,
+        parent: OperationStep | None,
+        editor_ctx: _EditorContext | None,
+    ) -> OperationStep:
         app_label = mstep.app_label
         key_before = primary_key_before(op, app_label)
         before = ModelSnapshot.of(state.models.get(key_before)) if key_before else None
@@ -235,8 +249,14 @@ class Walker:
         step.after = ModelSnapshot.of(state.models.get(key_after)) if key_after else None
         return step
 
-    def _walk_separate(self, mstep: MigrationStep, step: OperationStep, op: Any,
-                       state: ProjectState, editor_ctx: _EditorContext | None) -> None:
+    def _walk_separate(
+        self,
+        mstep: MigrationStep,
+        step: OperationStep,
+        op: Any,
+        state: ProjectState,
+        editor_ctx: _EditorContext | None,
+    ) -> None:
         """Database operations run on a copy of the state; state operations move it."""
         db_state = state.clone()
         for i, child in enumerate(op.database_operations):
@@ -258,10 +278,19 @@ def offline_connection(pg_version: int) -> Any:
     from django.db.backends.postgresql.base import DatabaseWrapper
 
     settings_dict = {
-        "ENGINE": "django.db.backends.postgresql", "NAME": "schemaops_offline", "USER": "",
-        "PASSWORD": "", "HOST": "", "PORT": "", "OPTIONS": {}, "TIME_ZONE": None,
-        "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False, "AUTOCOMMIT": True,
-        "ATOMIC_REQUESTS": False, "TEST": {},
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "schemaops_offline",
+        "USER": "",
+        "PASSWORD": "",
+        "HOST": "",
+        "PORT": "",
+        "OPTIONS": {},
+        "TIME_ZONE": None,
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": False,
+        "AUTOCOMMIT": True,
+        "ATOMIC_REQUESTS": False,
+        "TEST": {},
     }
     conn = DatabaseWrapper(settings_dict, alias="__schemaops_offline__")
     conn.pg_version = pg_version
@@ -332,16 +361,35 @@ def _collecting_editor(connection: Any) -> Any:
 
         sql_delimiter_tail = ";"
 
-        def _constraint_names(self, model: Any, column_names: Any = None, unique: Any = None,
-                              primary_key: Any = None, index: Any = None,
-                              foreign_key: Any = None, check: Any = None, type_: Any = None,
-                              exclude: Any = None) -> list[str]:
+        def _constraint_names(
+            self,
+            model: Any,
+            column_names: Any = None,
+            unique: Any = None,
+            primary_key: Any = None,
+            index: Any = None,
+            foreign_key: Any = None,
+            check: Any = None,
+            type_: Any = None,
+            exclude: Any = None,
+        ) -> list[str]:
             # Offline there is no catalog to ask; Django's own naming scheme is the
             # best guess of what the constraint is called.
             table = model._meta.db_table
             columns = list(column_names or [])
-            suffix = ("_pk" if primary_key else "_fk" if foreign_key else "_uniq" if unique
-                      else "_check" if check else "_like" if type_ == "_like" else "")
+            suffix = (
+                "_pk"
+                if primary_key
+                else "_fk"
+                if foreign_key
+                else "_uniq"
+                if unique
+                else "_check"
+                if check
+                else "_like"
+                if type_ == "_like"
+                else ""
+            )
             if index and type_ and type_ != "_like":
                 suffix = f"_{type_}"
             name = self._create_index_name(table, columns, suffix=suffix)
@@ -365,8 +413,12 @@ def _quote(value: Any) -> str:
 # -- rendering only what an operation touches ---------------------------------
 
 _REVERSE_NEEDED = (
-    dj_migrations.AlterField, dj_migrations.RenameField, dj_migrations.RenameModel,
-    dj_migrations.AlterModelTable, dj_migrations.DeleteModel, dj_migrations.RemoveField,
+    dj_migrations.AlterField,
+    dj_migrations.RenameField,
+    dj_migrations.RenameModel,
+    dj_migrations.AlterModelTable,
+    dj_migrations.DeleteModel,
+    dj_migrations.RemoveField,
 )
 
 

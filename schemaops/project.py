@@ -46,8 +46,9 @@ def setup_django(config: Config) -> str:
     except ModuleNotFoundError as exc:
         raise ProjectError(f"cannot import settings module {module!r}: {exc}") from None
     except Exception as exc:  # the user's settings or apps can raise anything
-        raise ProjectError(f"cannot load Django project {module!r}: {type(exc).__name__}: {exc}") \
-            from None
+        raise ProjectError(
+            f"cannot load Django project {module!r}: {type(exc).__name__}: {exc}"
+        ) from None
     _loaded = module
     return module
 

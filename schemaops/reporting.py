@@ -119,8 +119,8 @@ def _summary_line(report: Report) -> str:
 
 
 def render_json(report: Report, *, verbose: bool = False) -> str:
-    as_dict = (lambda f: f.to_contract()) if report.json_shape == "contract" else (
-        lambda f: f.to_dict()
+    as_dict = (
+        (lambda f: f.to_contract()) if report.json_shape == "contract" else (lambda f: f.to_dict())
     )
     payload = {
         "version": 1,
@@ -256,13 +256,17 @@ def render_markdown(report: Report, *, verbose: bool = False) -> str:
     c = report.counts()
     icon = "❌" if c["errors"] else ("⚠️" if c["warnings"] else "✅")
     lines = [f"### {icon} {report.title} {report.tool}", ""]
-    lines.append(", ".join([f"{k}: {v}" for k, v in report.summary.items()]
-                           + [f"**{c['errors']}** error(s)", f"**{c['warnings']}** warning(s)"]))
+    lines.append(
+        ", ".join(
+            [f"{k}: {v}" for k, v in report.summary.items()]
+            + [f"**{c['errors']}** error(s)", f"**{c['warnings']}** warning(s)"]
+        )
+    )
     lines.append("")
     if not report.active:
-        return "\n".join(lines + ["No findings."])
+        return "\n".join([*lines, "No findings."])
     lines += ["| | code | where | finding | lock |", "|---|---|---|---|---|"]
-    marks = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.INFO: "ℹ️"}
+    marks = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.INFO: "🛈"}
     for f in report.active:
         where = _where(f) + (f" op {f.operation}" if f.operation is not None else "")
         lines.append(
@@ -273,8 +277,14 @@ def render_markdown(report: Report, *, verbose: bool = False) -> str:
     if recipes:
         lines += ["", "<details><summary>Safe recipes</summary>", ""]
         for f in recipes:
-            lines += [f"**{f.code}** {_md_cell(_where(f))}", "", "```python", f.recipe.rstrip(),
-                      "```", ""]
+            lines += [
+                f"**{f.code}** {_md_cell(_where(f))}",
+                "",
+                "```python",
+                f.recipe.rstrip(),
+                "```",
+                "",
+            ]
         lines.append("</details>")
     return "\n".join(lines)
 

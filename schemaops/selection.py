@@ -39,8 +39,15 @@ def load_graph(connection: Any = None) -> Any:
 
     try:
         loader = MigrationLoader(connection, ignore_no_migrations=True)
-    except (BadMigrationError, NodeNotFoundError, AmbiguityError, ImportError, SyntaxError,
-            InconsistentMigrationHistory, ValueError) as exc:
+    except (
+        BadMigrationError,
+        NodeNotFoundError,
+        AmbiguityError,
+        ImportError,
+        SyntaxError,
+        InconsistentMigrationHistory,
+        ValueError,
+    ) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GraphError(f"broken migration graph: {message}") from None
     conflicts = loader.detect_conflicts()
@@ -58,8 +65,9 @@ def applied_migrations(alias: str) -> set[MigrationKey]:
         return set(MigrationRecorder(connections[alias]).applied_migrations())
     except DatabaseError as exc:
         first = (str(exc).strip().splitlines() or ["unreachable"])[0]
-        raise DatabaseUnavailable(f"cannot read applied migrations from {alias!r}: {first}") \
-            from None
+        raise DatabaseUnavailable(
+            f"cannot read applied migrations from {alias!r}: {first}"
+        ) from None
 
 
 def server_pg_version(alias: str) -> int:
@@ -100,10 +108,12 @@ def project_apps() -> list[str]:
 
 def changed_files(since: str, cwd: str | None = None) -> set[str]:
     """Absolute paths of files added or modified since ``since`` (plus untracked)."""
+
     def git(*args: str) -> str:
         try:
-            result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                                    check=True)
+            result = subprocess.run(
+                ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+            )
         except FileNotFoundError:
             raise ConfigError("--since needs git, which is not installed") from None
         except subprocess.CalledProcessError as exc:
@@ -133,7 +143,9 @@ class Selection:
         known = {c.label for c in django_apps.get_app_configs()}
         for label in (*self.apps, *self.exclude_apps):
             if label not in known:
-                raise UnknownAppError(f"unknown app {label!r}; installed: {', '.join(sorted(known))}")
+                raise UnknownAppError(
+                    f"unknown app {label!r}; installed: {', '.join(sorted(known))}"
+                )
         graph_keys: Iterable[MigrationKey] = loader.graph.nodes
         if self.target:
             return {self._find_target(loader)}

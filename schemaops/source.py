@@ -82,10 +82,14 @@ def _operation_spans(tree: ast.Module) -> list[tuple[int, int]]:
         if not isinstance(node, ast.ClassDef):
             continue
         for stmt in node.body:
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else (
-                [stmt.target] if isinstance(stmt, ast.AnnAssign) else [])
-            if any(isinstance(t, ast.Name) and t.id == "operations" for t in targets) and \
-                    isinstance(stmt.value, ast.List | ast.Tuple):
+            targets = (
+                stmt.targets
+                if isinstance(stmt, ast.Assign)
+                else ([stmt.target] if isinstance(stmt, ast.AnnAssign) else [])
+            )
+            if any(
+                isinstance(t, ast.Name) and t.id == "operations" for t in targets
+            ) and isinstance(stmt.value, ast.List | ast.Tuple):
                 return [(e.lineno, e.end_lineno or e.lineno) for e in stmt.value.elts]
     return []
 

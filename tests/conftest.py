@@ -20,8 +20,12 @@ from psycopg2 import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_project"
-PG = {"host": os.environ.get("PGHOST", "127.0.0.1"), "port": os.environ.get("PGPORT", "5432"),
-      "user": os.environ.get("PGUSER", "postgres"), "dbname": "postgres"}
+PG = {
+    "host": os.environ.get("PGHOST", "127.0.0.1"),
+    "port": os.environ.get("PGPORT", "5432"),
+    "user": os.environ.get("PGUSER", "postgres"),
+    "dbname": "postgres",
+}
 
 # One database name per test session for the demo shop's models.
 SHOP_DB = os.environ.setdefault("SHOP_DB_NAME", f"schemaops_test_{uuid.uuid4().hex[:8]}")
@@ -51,7 +55,9 @@ def drop_database(name: str) -> None:
         with conn.cursor() as cur:
             cur.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
             cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
     finally:
         conn.close()
@@ -83,12 +89,17 @@ def shop_db() -> Iterator[str]:
         drop_database(SHOP_DB)
 
 
-def run_cli(*args: str, cwd: Path | str = SAMPLE, env: dict[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | str = SAMPLE, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     """Run the real console entry point in a subprocess (a fresh Django per call)."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
-        [sys.executable, "-m", "schemaops", *args], cwd=cwd, env=full_env,
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "schemaops", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )

@@ -34,21 +34,42 @@ class FakeLoader:
         self.last = previous
 
 
-def make_migration(name: str, operations: list[Any], *, app: str = APP,
-                   dependencies: list[tuple[str, str]] | None = None, atomic: bool = True,
-                   **attrs: Any) -> Any:
-    cls = type("Migration", (migrations.Migration,), {
-        "operations": operations, "dependencies": dependencies or [], "atomic": atomic, **attrs,
-    })
+def make_migration(
+    name: str,
+    operations: list[Any],
+    *,
+    app: str = APP,
+    dependencies: list[tuple[str, str]] | None = None,
+    atomic: bool = True,
+    **attrs: Any,
+) -> Any:
+    cls = type(
+        "Migration",
+        (migrations.Migration,),
+        {
+            "operations": operations,
+            "dependencies": dependencies or [],
+            "atomic": atomic,
+            **attrs,
+        },
+    )
     return cls(name, app)
 
 
-def lint(operations: list[Any], setup: list[Any] | None = None, *, atomic: bool = True,
-         pg_version: int = 15, config: Config | None = None, want_sql: bool = False,
-         **attrs: Any) -> list[Finding]:
+def lint(
+    operations: list[Any],
+    setup: list[Any] | None = None,
+    *,
+    atomic: bool = True,
+    pg_version: int = 15,
+    config: Config | None = None,
+    want_sql: bool = False,
+    **attrs: Any,
+) -> list[Finding]:
     first = make_migration("0001_initial", setup or [])
-    second = make_migration("0002_change", operations, atomic=atomic,
-                            dependencies=[(APP, "0001_initial")], **attrs)
+    second = make_migration(
+        "0002_change", operations, atomic=atomic, dependencies=[(APP, "0001_initial")], **attrs
+    )
     loader = FakeLoader([first, second])
     linter = Linter(loader, config or Config(), pg_version=pg_version, want_sql=want_sql)
     result = linter.run({(APP, "0002_change")})

@@ -14,30 +14,44 @@ from schemaops.reporting import FORMATS
 F = TypeVar("F", bound=Callable[..., Any])
 
 settings = click.option(
-    "--settings", metavar="MODULE",
+    "--settings",
+    metavar="MODULE",
     help="Django settings module (default: DJANGO_SETTINGS_MODULE, then [tool.schemaops]).",
 )
 pythonpath = click.option(
-    "--pythonpath", metavar="DIR", type=click.Path(file_okay=False),
+    "--pythonpath",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
     help="A folder to put on sys.path before loading the settings.",
 )
 database = click.option(
-    "--database", metavar="ALIAS", default=None,
+    "--database",
+    metavar="ALIAS",
+    default=None,
     help="Django database alias (default: 'default').",
 )
 dsn = click.option(
-    "--dsn", metavar="URL", envvar="SCHEMAOPS_DSN",
+    "--dsn",
+    metavar="URL",
+    envvar="SCHEMAOPS_DSN",
     help="postgresql://... URL of the server (instead of a Django project).",
 )
 config_file = click.option(
-    "--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False, exists=True),
+    "--config",
+    "config_path",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, exists=True),
     help="pyproject.toml to read [tool.schemaops] from (default: the nearest one).",
 )
 
 
 def output_format(formats: tuple[str, ...] = FORMATS, default: str = "text") -> Callable[[F], F]:
     return click.option(
-        "--format", "fmt", type=click.Choice(formats), default=default, show_default=True,
+        "--format",
+        "fmt",
+        type=click.Choice(formats),
+        default=default,
+        show_default=True,
         help="Output format.",
     )
 

@@ -23,30 +23,56 @@ Examples:
 @click.argument("migration_name", required=False)
 @opts.project
 @click.option("--app", "apps", multiple=True, metavar="LABEL", help="Only these apps (repeatable).")
-@click.option("--exclude-app", "exclude_apps", multiple=True, metavar="LABEL",
-              help="Skip these apps (repeatable).")
-@click.option("--since", metavar="GITREF",
-              help="Only migration files added or edited since GITREF (committed or not).")
-@click.option("--unapplied", is_flag=True,
-              help="Only migrations the database has not applied (needs a server).")
-@click.option("--pg-version", type=click.IntRange(9, 30), metavar="N",
-              help="Target PostgreSQL major version (default: the server's, else 15).")
+@click.option(
+    "--exclude-app",
+    "exclude_apps",
+    multiple=True,
+    metavar="LABEL",
+    help="Skip these apps (repeatable).",
+)
+@click.option(
+    "--since",
+    metavar="GITREF",
+    help="Only migration files added or edited since GITREF (committed or not).",
+)
+@click.option(
+    "--unapplied",
+    is_flag=True,
+    help="Only migrations the database has not applied (needs a server).",
+)
+@click.option(
+    "--pg-version",
+    type=click.IntRange(9, 30),
+    metavar="N",
+    help="Target PostgreSQL major version (default: the server's, else 15).",
+)
 @click.option("--select", multiple=True, metavar="RULE", help="Run only these rules.")
 @click.option("--ignore", multiple=True, metavar="RULE", help="Skip these rules.")
 @click.option("--baseline", metavar="FILE", help="Ignore findings recorded in this baseline.")
-@click.option("--write-baseline", metavar="FILE",
-              help="Record every current finding in FILE and exit 0.")
-@click.option("--fail-on", type=click.Choice(["error", "warning", "never"]), default="error",
-              show_default=True, help="Lowest severity that makes the exit status 1.")
+@click.option(
+    "--write-baseline", metavar="FILE", help="Record every current finding in FILE and exit 0."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "never"]),
+    default="error",
+    show_default=True,
+    help="Lowest severity that makes the exit status 1.",
+)
 @click.option("--sql", "show_sql", is_flag=True, help="Generate and show each operation's SQL.")
-@click.option("--trace", "with_trace", is_flag=True,
-              help="Also run the migrations on a scratch database and merge the observed locks.")
+@click.option(
+    "--trace",
+    "with_trace",
+    is_flag=True,
+    help="Also run the migrations on a scratch database and merge the observed locks.",
+)
 @opts.output_format()
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE.")
 @click.option("-v", "--verbose", is_flag=True, help="Show recipes of info findings too.")
 @click.pass_context
-def check_command(ctx: click.Context, app_label: str | None, migration_name: str | None,
-                  **options: Any) -> None:
+def check_command(
+    ctx: click.Context, app_label: str | None, migration_name: str | None, **options: Any
+) -> None:
     """Lint migrations before a deploy.
 
     Enforces additive-only (expand/contract) migrations, flags operations that

@@ -8,17 +8,34 @@ import click
 
 
 @click.command("rules", epilog="Example: schemaops rules --format json")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+)
 def rules_command(fmt: str) -> None:
     """List every migration rule: code, name, default severity, summary."""
     from schemaops.checks import RULES
 
     rules = [r for r in RULES.values() if not r.retired]
     if fmt == "json":
-        click.echo(json.dumps([
-            {"code": r.code, "name": r.name, "severity": r.severity.label,
-             "category": r.category, "summary": r.summary} for r in rules], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "code": r.code,
+                        "name": r.name,
+                        "severity": r.severity.label,
+                        "category": r.category,
+                        "summary": r.summary,
+                    }
+                    for r in rules
+                ],
+                indent=2,
+            )
+        )
         return
     if fmt == "markdown":
         click.echo("| code | name | severity | summary |\n|---|---|---|---|")
@@ -30,7 +47,9 @@ def rules_command(fmt: str) -> None:
         click.echo(f"{r.code}  {r.name:<{width}}  {r.severity.label:<7}  {r.summary}")
 
 
-@click.command("explain", epilog="Example: schemaops explain SO201   (or: add-index-non-concurrently)")
+@click.command(
+    "explain", epilog="Example: schemaops explain SO201   (or: add-index-non-concurrently)"
+)
 @click.argument("rule")
 def explain_command(rule: str) -> None:
     """Explain one rule: what it flags, which lock, and the safe recipe."""
@@ -41,8 +60,10 @@ def explain_command(rule: str) -> None:
     if found is None:
         raise ConfigError(f"unknown rule {rule!r} (see `schemaops rules`)")
     sections = found.doc_sections()
-    click.echo(click.style(f"{found.code} {found.name}", bold=True)
-               + f" ({found.severity.label}, {found.category})")
+    click.echo(
+        click.style(f"{found.code} {found.name}", bold=True)
+        + f" ({found.severity.label}, {found.category})"
+    )
     click.echo(found.summary)
     for title, body in sections.items():
         if title:

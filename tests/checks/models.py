@@ -20,6 +20,8 @@ def order_model(*extra_fields, options=None):
 def customer_model():
     return migrations.CreateModel(
         name="Customer",
-        fields=[("id", models.BigAutoField(primary_key=True)),
-                ("email", models.CharField(max_length=100))],
+        fields=[
+            ("id", models.BigAutoField(primary_key=True)),
+            ("email", models.CharField(max_length=100)),
+        ],
     )

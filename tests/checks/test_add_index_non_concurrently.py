@@ -25,8 +25,9 @@ def test_index_on_new_table_is_exempt():
 
 
 def test_add_field_with_db_index_fires():
-    op = migrations.AddField("order", "ref", models.CharField(max_length=10, null=True,
-                                                              db_index=True))
+    op = migrations.AddField(
+        "order", "ref", models.CharField(max_length=10, null=True, db_index=True)
+    )
     findings = lint([op], setup=[order_model()])
     assert "SO201" in codes(findings)
     recipe = next(f.recipe for f in findings if f.code == "SO201")
@@ -40,7 +41,10 @@ def test_add_nullable_field_without_index_is_safe():
 
 def test_runsql_create_index_fires_and_concurrently_does_not():
     bad = lint([migrations.RunSQL("CREATE INDEX i ON shop_order (code)")], setup=[order_model()])
-    good = lint([migrations.RunSQL("CREATE INDEX CONCURRENTLY i ON shop_order (code)")],
-                setup=[order_model()], atomic=False)
+    good = lint(
+        [migrations.RunSQL("CREATE INDEX CONCURRENTLY i ON shop_order (code)")],
+        setup=[order_model()],
+        atomic=False,
+    )
     assert "SO201" in codes(bad)
     assert "SO201" not in codes(good)
