@@ -1,0 +1,1 @@
+"""Safe apply of migrations: timeouts, retries, deploy phases (schemaops migrate)."""
