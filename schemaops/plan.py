@@ -104,6 +104,8 @@ class OperationStep:
     sql: list[str] | None = None
     sql_error: str | None = None
     children: list[OperationStep] = field(default_factory=list)
+    # SeparateDatabaseAndState only: the models its state_operations touch, before them
+    state_models: dict[ModelKey, ModelSnapshot] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -262,6 +264,9 @@ class Walker:
         for i, child in enumerate(op.database_operations):
             step.children.append(self._walk_operation(mstep, i, child, db_state, step, editor_ctx))
         for child in op.state_operations:
+            key = primary_key_before(child, step.app_label)
+            if key in state.models and key not in step.state_models:
+                step.state_models[key] = ModelSnapshot.of(state.models[key])  # type: ignore[assignment]
             child.state_forwards(step.app_label, state)
 
     # -- offline connection --------------------------------------------------
@@ -273,8 +278,12 @@ class Walker:
         return self._connection
 
 
-def offline_connection(pg_version: int) -> Any:
-    """A PostgreSQL DatabaseWrapper that generates SQL and refuses to connect."""
+def offline_connection(pg_version: int, alias: str = "default") -> Any:
+    """A PostgreSQL DatabaseWrapper that generates SQL and refuses to connect.
+
+    It carries the alias of the database the migrations are for, so database
+    routers answer ``allow_migrate`` exactly as they would for ``migrate``.
+    """
     from django.db.backends.postgresql.base import DatabaseWrapper
 
     settings_dict = {
@@ -292,7 +301,7 @@ def offline_connection(pg_version: int) -> Any:
         "ATOMIC_REQUESTS": False,
         "TEST": {},
     }
-    conn = DatabaseWrapper(settings_dict, alias="__schemaops_offline__")
+    conn = DatabaseWrapper(settings_dict, alias=alias)
     conn.pg_version = pg_version
 
     def refuse(*args: Any, **kwargs: Any) -> None:

@@ -45,8 +45,12 @@ def admin_connection() -> psycopg2.extensions.connection:
 
 
 def create_database(name: str) -> None:
-    with admin_connection() as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    conn = admin_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        conn.close()
 
 
 def drop_database(name: str) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
 
 import click
 
@@ -70,10 +69,14 @@ def cli() -> None:
     """Zero-downtime schema and data changes for Django on PostgreSQL."""
 
 
-def main(args: list[str] | None = None, prog_name: str = "schemaops") -> Any:
-    """Entry point: run the group, turning schemaops errors into one line and an exit code."""
+def main(args: list[str] | None = None, prog_name: str = "schemaops") -> None:
+    """Entry point: run the group; exit with its status, errors as one line on stderr.
+
+    Always ends in ``SystemExit``: 0 clean, 1 findings or a failed run, 2 usage error.
+    """
     try:
-        return cli.main(args=args, prog_name=prog_name, standalone_mode=False)
+        # standalone_mode=False: click returns ctx.exit()'s code instead of exiting.
+        status = cli.main(args=args, prog_name=prog_name, standalone_mode=False)
     except SchemaopsError as exc:
         click.echo(f"schemaops: error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_code)
@@ -98,3 +101,4 @@ def main(args: list[str] | None = None, prog_name: str = "schemaops") -> Any:
             err=True,
         )
         sys.exit(EXIT_USAGE)
+    sys.exit(status if isinstance(status, int) else 0)

@@ -1,0 +1,118 @@
+"""Time ``schemaops check`` against django-migration-linter on the same synthetic project.
+
+    .venv/bin/python bench/check_bench.py            # 1000 and 2000 migrations
+    .venv/bin/python bench/check_bench.py --quick    # 200 and 400, for a smoke run
+
+Both tools lint every migration of the generated apps in the same run, on
+the same machine, each as a fresh process (startup included, as a CI job
+pays it). django-migration-linter runs with ``--no-cache`` and needs a
+database (it reads ``django_migrations`` and calls ``sqlmigrate``); an empty
+scratch database is created for it and dropped afterwards. schemaops runs
+offline. Printed: wall times, the speed ratio, and how linting 2N scales
+against linting N (target: at most 2.2x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from gen_project import generate  # noqa: E402
+
+PY = sys.executable
+SCHEMAOPS = [
+    PY,
+    "-m",
+    "schemaops",
+    "check",
+    "--settings",
+    "benchproj.settings",
+    "--fail-on",
+    "never",
+    "--format",
+    "json",
+]
+LINTER = [PY, "-m", "django", "lintmigrations", "--no-cache", "--settings", "benchproj.settings"]
+
+
+def _admin(statement: sql.Composable) -> None:
+    conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(statement)
+    conn.close()
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        raise SystemExit(f"{cmd[2:4]} failed ({proc.returncode}): {' | '.join(tail)}")
+    return elapsed, proc.stdout
+
+
+def best_of(n: int, cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    return min(timed(cmd, cwd, env)[0] for _ in range(n))
+
+
+def run(apps: int, per_app: int, repeat: int, with_linter: bool) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="schemaops-bench-") as tmp:
+        root = Path(tmp)
+        total = generate(root, apps, per_app)
+        db = f"schemaops_bench_{os.getpid()}"
+        env = {**os.environ, "PYTHONPATH": str(root), "BENCH_DB": db}
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        out = {"migrations": float(total)}
+        out["schemaops"] = best_of(repeat, SCHEMAOPS, root, env)
+        if with_linter:
+            _admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
+            try:
+                env_l = {**env, "BENCH_LINTER": "1"}
+                out["linter"] = best_of(1, LINTER, root, env_l)
+            finally:
+                _admin(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(db)))
+        return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 and 400 migrations")
+    parser.add_argument("--repeat", type=int, default=3, help="schemaops runs (best of)")
+    parser.add_argument("--no-linter", action="store_true", help="skip django-migration-linter")
+    args = parser.parse_args()
+    apps = 4 if args.quick else 20
+    small = run(apps, 50, args.repeat, not args.no_linter)
+    large = run(apps, 100, args.repeat, False)
+    print(f"{'migrations':>12} {'schemaops':>10} {'linter':>10} {'ratio':>8}")
+    linter = small.get("linter")
+    ratio = f"{linter / small['schemaops']:.1f}x" if linter else "-"
+    print(
+        f"{int(small['migrations']):>12} {small['schemaops']:>9.2f}s "
+        f"{(f'{linter:.2f}s' if linter else '-'):>10} {ratio:>8}"
+    )
+    print(f"{int(large['migrations']):>12} {large['schemaops']:>9.2f}s {'':>10} {'':>8}")
+    print(
+        f"schemaops scaling {int(large['migrations'])} vs {int(small['migrations'])}: "
+        f"{large['schemaops'] / small['schemaops']:.2f}x (target <= 2.2x)"
+    )
+    if linter:
+        print(
+            f"schemaops is {linter / small['schemaops']:.1f}x faster than "
+            "django-migration-linter (target >= 30x)"
+        )
+
+
+if __name__ == "__main__":
+    main()
