@@ -100,6 +100,8 @@ def project_apps() -> list[str]:
     roots = _library_roots()
     labels = []
     for config in apps.get_app_configs():
+        if config.name == "schemaops" or config.name.startswith("schemaops."):
+            continue  # our own apps are a library to the user, even in an editable install
         path = os.path.realpath(config.path) + os.sep
         if not any(path.startswith(root) for root in roots):
             labels.append(config.label)

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import ROOT, SAMPLE, run_cli
+from support import ROOT, SAMPLE, run_cli
 
 FIXTURES = ROOT / "tests" / "fixtures"
 CONTRACT_KEYS = {

@@ -1,0 +1,68 @@
+"""Helpers shared by tests: paths, the local server, the real CLI in a subprocess.
+
+Import these with ``from support import ...`` (tests/ is on pytest's pythonpath).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_project"
+PG = {
+    "host": os.environ.get("PGHOST", "127.0.0.1"),
+    "port": os.environ.get("PGPORT", "5432"),
+    "user": os.environ.get("PGUSER", "postgres"),
+    "dbname": "postgres",
+}
+
+
+def admin_connection() -> psycopg2.extensions.connection:
+    conn = psycopg2.connect(**PG)
+    conn.autocommit = True
+    return conn
+
+
+def create_database(name: str) -> None:
+    conn = admin_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def drop_database(name: str) -> None:
+    conn = admin_connection()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def run_cli(
+    *args: str, cwd: Path | str = SAMPLE, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the real console entry point in a subprocess (a fresh Django per call)."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "schemaops", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
