@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 import click
@@ -12,10 +14,57 @@ from schemaops.findings import Severity
 from schemaops.linter import Linter, LintResult, write_baseline
 from schemaops.project import setup_django
 from schemaops.reporting import Report, RuleInfo, exit_code_for, render
-from schemaops.selection import Selection, applied_migrations, load_graph, server_pg_version
+from schemaops.selection import (
+    MigrationKey,
+    Selection,
+    applied_migrations,
+    load_graph,
+    server_pg_version,
+)
 
 
-def run_check(app_label: str | None, migration_name: str | None, **o: Any) -> int:
+def split_targets(targets: tuple[str, ...]) -> tuple[str | None, str | None, list[str] | None]:
+    """``APP [MIGRATION]`` or migration files: (app, migration, None) or (None, None, files).
+
+    An argument is a file when it ends in ``.py`` or names a folder part, the
+    way pre-commit passes the files of a commit.
+    """
+    is_file = [t.endswith(".py") or "/" in t or os.sep in t for t in targets]
+    if any(is_file):
+        if not all(is_file):
+            raise ConfigError("give either APP [MIGRATION] or migration files, not both")
+        missing = [t for t in targets if not os.path.exists(t)]
+        if missing:
+            raise ConfigError(f"no such file: {missing[0]}")
+        return None, None, list(targets)
+    if len(targets) > 2:
+        raise ConfigError(f"expected APP [MIGRATION], got {len(targets)} arguments")
+    app = targets[0] if targets else None
+    name = targets[1] if len(targets) > 1 else None
+    return app, name, None
+
+
+def migrations_in_files(loader: Any, paths: list[str]) -> set[MigrationKey]:
+    """The migrations of the graph whose module is one of ``paths``; other files are ignored."""
+    wanted = {os.path.realpath(p) for p in paths}
+    keys = set()
+    for key, migration in loader.graph.nodes.items():
+        module = sys.modules.get(type(migration).__module__)
+        path = getattr(module, "__file__", None)
+        if path and os.path.realpath(path) in wanted:
+            keys.add(key)
+    return keys
+
+
+def run_check(
+    app_label: str | None, migration_name: str | None, paths: list[str] | None = None, **o: Any
+) -> int:
+    """Lint the selected migrations, print the report, return the exit status.
+
+    ``paths`` (migration files) narrows the selection to those files; a file
+    that is no migration of the project is skipped, so pre-commit can pass
+    whatever matched its file filter.
+    """
     cfg = opts.load_config(
         o.get("config_path"),
         settings=o.get("settings"),
@@ -47,6 +96,8 @@ def run_check(app_label: str | None, migration_name: str | None, **o: Any) -> in
     )
     loader = load_graph()
     selected = selection.resolve(loader)
+    if paths is not None:
+        selected &= migrations_in_files(loader, paths)
     linter = Linter(
         loader,
         cfg,

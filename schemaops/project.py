@@ -19,8 +19,17 @@ _loaded: str | None = None
 
 
 def setup_django(config: Config) -> str:
-    """Configure Django once per process; return the settings module used."""
+    """Configure Django once per process; return the settings module used.
+
+    When Django is already set up in this process (``manage.py schemaops``, a
+    test run, a notebook), that project is used as it is: it is not set up
+    again (Django cannot switch settings in a running process; ``manage.py``
+    has already applied its own ``--settings``).
+    """
     global _loaded
+    running = _already_set_up()
+    if running is not None:
+        return running
     for folder in (config.pythonpath, os.getcwd()):
         if folder:
             path = str(Path(folder).resolve())
@@ -36,12 +45,8 @@ def setup_django(config: Config) -> str:
         return module
     os.environ["DJANGO_SETTINGS_MODULE"] = module
     import django
-    from django.conf import settings
 
     try:
-        if settings.configured and _loaded is None and not _is_lazy(settings):
-            _loaded = module
-            return module
         django.setup()
     except ModuleNotFoundError as exc:
         raise ProjectError(f"cannot import settings module {module!r}: {exc}") from None
@@ -53,5 +58,13 @@ def setup_django(config: Config) -> str:
     return module
 
 
-def _is_lazy(settings: object) -> bool:
-    return getattr(settings, "_wrapped", None) is None
+def _already_set_up() -> str | None:
+    """The settings module of a Django already set up in this process, else None."""
+    if "django.apps" not in sys.modules:
+        return None  # nothing imported Django's app registry: cannot be set up yet
+    from django.apps import apps
+    from django.conf import settings
+
+    if not (apps.ready and settings.configured):
+        return None
+    return getattr(settings, "SETTINGS_MODULE", None) or "(settings.configure())"

@@ -8,11 +8,15 @@ format name. Formats:
 ``github``    GitHub Actions workflow commands (``::error file=...::message``)
 ``sarif``     SARIF 2.1.0, built with the ``sarif-om`` object model
 ``markdown``  a table ready for a pull-request comment or job summary
+``gitlab``    GitLab code quality report (Code Climate JSON issues)
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +27,7 @@ import click
 from schemaops import __version__
 from schemaops.findings import Finding, Severity, summarize
 
-FORMATS = ("text", "json", "github", "sarif", "markdown")
+FORMATS = ("text", "json", "github", "sarif", "markdown", "gitlab")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/schemaops/schemaops"
 
@@ -68,6 +72,34 @@ def render(report: Report, fmt: str, *, verbose: bool = False) -> str:
     except KeyError:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}") from None
     return renderer(report, verbose=verbose)
+
+
+# -- paths for CI services ----------------------------------------------------
+
+# Where GitHub Actions and GitLab CI check the repository out: annotations, SARIF
+# and code quality reports must name files relative to it, whatever folder the
+# Django project (and so the working directory of schemaops) is in.
+CI_ROOT_VARIABLES = ("SCHEMAOPS_REPO_ROOT", "GITHUB_WORKSPACE", "CI_PROJECT_DIR")
+
+
+def ci_path(path: str | None) -> str | None:
+    """``path`` (relative to the working directory) made relative to the CI checkout."""
+    if not path:
+        return path
+    root = next((os.environ[v] for v in CI_ROOT_VARIABLES if os.environ.get(v)), None)
+    if root is None:
+        return path
+    absolute = os.path.realpath(path)
+    root = os.path.realpath(root)
+    if absolute != root and not absolute.startswith(root + os.sep):
+        return path
+    return os.path.relpath(absolute, root)
+
+
+def _uri(path: str | None) -> str | None:
+    """A SARIF artifact URI: a relative reference with forward slashes, %-escaped."""
+    rel = ci_path(path)
+    return urllib.parse.quote(rel.replace(os.sep, "/")) if rel else rel
 
 
 # -- text -------------------------------------------------------------------
@@ -147,7 +179,7 @@ def render_github(report: Report, *, verbose: bool = False) -> str:
     for f in report.active:
         props = []
         if f.path:
-            props.append(f"file={_gh_escape_property(f.path)}")
+            props.append(f"file={_gh_escape_property(ci_path(f.path) or '')}")
             if f.line:
                 props.append(f"line={f.line}")
         props.append(f"title={_gh_escape_property(f'{f.code} {f.name}')}")
@@ -227,7 +259,7 @@ def _sarif_result(so: Any, f: Finding, rule_index: int, levels: dict[Severity, s
         locations = [
             so.Location(
                 physical_location=so.PhysicalLocation(
-                    artifact_location=so.ArtifactLocation(uri=f.path), region=region
+                    artifact_location=so.ArtifactLocation(uri=_uri(f.path)), region=region
                 )
             )
         ]
@@ -289,12 +321,48 @@ def render_markdown(report: Report, *, verbose: bool = False) -> str:
     return "\n".join(lines)
 
 
+# -- GitLab code quality ----------------------------------------------------
+
+_GITLAB_SEVERITY = {Severity.ERROR: "critical", Severity.WARNING: "major", Severity.INFO: "info"}
+
+
+def render_gitlab(report: Report, *, verbose: bool = False) -> str:
+    """A GitLab code quality report: a JSON array of Code Climate issues.
+
+    GitLab needs ``description``, ``check_name``, ``fingerprint`` (unique in
+    the report), ``severity`` and ``location.path``/``location.lines.begin``.
+    """
+    issues = []
+    seen: dict[str, int] = {}
+    for f in report.active:
+        # the same rule may fire twice on one operation (two RunSQL statements)
+        occurrence = seen[f.fingerprint] = seen.get(f.fingerprint, 0) + 1
+        fingerprint = hashlib.sha1(f"{f.fingerprint}|{occurrence}".encode()).hexdigest()
+        issue: dict[str, Any] = {
+            "type": "issue",
+            "check_name": f.code,
+            "description": f"{f.code} {f.name}: {f.message}",
+            "categories": ["Bug Risk"],
+            "fingerprint": fingerprint,
+            "severity": _GITLAB_SEVERITY[f.severity],
+            "location": {"path": ci_path(f.path) or f.obj or "", "lines": {"begin": f.line or 1}},
+        }
+        body = [f"Lock: {f.lock}"] if f.lock else []
+        if f.recipe:
+            body.append(f"Safe recipe:\n\n```python\n{f.recipe.rstrip()}\n```")
+        if body:
+            issue["content"] = {"body": "\n\n".join(body)}
+        issues.append(issue)
+    return json.dumps(issues, indent=2)
+
+
 _RENDERERS: dict[str, Callable[..., str]] = {
     "text": render_text,
     "json": render_json,
     "github": render_github,
     "sarif": render_sarif,
     "markdown": render_markdown,
+    "gitlab": render_gitlab,
 }
 
 

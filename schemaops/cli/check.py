@@ -13,14 +13,14 @@ Examples:
   schemaops check --settings shop.settings
   schemaops check --since origin/main --format github
   schemaops check orders 0007 --format markdown
+  schemaops check orders/migrations/0007_order_status.py   # files (pre-commit)
   schemaops check --database default --unapplied --pg-version 16
   schemaops check --write-baseline .schemaops-baseline.json   # adopt on a legacy project
 """
 
 
 @click.command("check", epilog=EPILOG)
-@click.argument("app_label", required=False)
-@click.argument("migration_name", required=False)
+@click.argument("targets", nargs=-1, metavar="[APP [MIGRATION] | FILE...]")
 @opts.project
 @click.option("--app", "apps", multiple=True, metavar="LABEL", help="Only these apps (repeatable).")
 @click.option(
@@ -70,9 +70,7 @@ Examples:
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE.")
 @click.option("-v", "--verbose", is_flag=True, help="Show recipes of info findings too.")
 @click.pass_context
-def check_command(
-    ctx: click.Context, app_label: str | None, migration_name: str | None, **options: Any
-) -> None:
+def check_command(ctx: click.Context, targets: tuple[str, ...], **options: Any) -> None:
     """Lint migrations before a deploy.
 
     Enforces additive-only (expand/contract) migrations, flags operations that
@@ -80,9 +78,14 @@ def check_command(
     the lock each one takes and a safe recipe to paste. Works offline; with
     --database it learns the server version and which migrations are applied.
 
+    Name one migration as APP MIGRATION, or give migration files (what
+    pre-commit passes): files that are not migrations of the project are
+    skipped.
+
     Exit status: 0 clean, 1 error findings, 2 usage or configuration error.
     """
-    from schemaops.check_command import run_check
+    from schemaops.check_command import run_check, split_targets
 
-    code = run_check(app_label, migration_name, **options)
+    app_label, migration_name, paths = split_targets(targets)
+    code = run_check(app_label, migration_name, paths=paths, **options)
     ctx.exit(code)

@@ -1,0 +1,1 @@
+"""An app that defines a backfill (test data for schemaops.E003)."""

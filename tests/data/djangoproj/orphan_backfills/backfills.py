@@ -1,0 +1,5 @@
+from schemaops.backfill.base import Backfill
+
+
+class FillNothing(Backfill):
+    model = "orders.Order"
