@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from schemaops.checks._base import Rule
+from schemaops.checks.alter_db_column import AlterDbColumn
 from schemaops.checks.drop_column import DropColumn
+from schemaops.checks.drop_table import DropTable
 from schemaops.checks.post_deploy_dependency import PostDeployDependency
+from schemaops.checks.rename_column import RenameColumn
+from schemaops.checks.rename_table import RenameTable
 from schemaops.checks.runpython_without_reverse import RunPythonWithoutReverse
+from schemaops.checks.state_only_removal import StateOnlyRemoval
 
 RULES: list[type[Rule]] = [
     DropColumn,
+    DropTable,
+    RenameColumn,
+    RenameTable,
+    AlterDbColumn,
+    StateOnlyRemoval,
     PostDeployDependency,
     RunPythonWithoutReverse,
 ]

@@ -265,8 +265,9 @@ class Walker:
             step.children.append(self._walk_operation(mstep, i, child, db_state, step, editor_ctx))
         for child in op.state_operations:
             key = primary_key_before(child, step.app_label)
-            if key in state.models and key not in step.state_models:
-                step.state_models[key] = ModelSnapshot.of(state.models[key])  # type: ignore[assignment]
+            snapshot = ModelSnapshot.of(state.models.get(key)) if key else None
+            if key and snapshot is not None:
+                step.state_models.setdefault(key, snapshot)
             child.state_forwards(step.app_label, state)
 
     # -- offline connection --------------------------------------------------

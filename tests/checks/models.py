@@ -25,3 +25,15 @@ def customer_model():
             ("email", models.CharField(max_length=100)),
         ],
     )
+
+
+def coupon_model():
+    """A model with a foreign key to Order and an auto-created many-to-many to Customer."""
+    return migrations.CreateModel(
+        name="Coupon",
+        fields=[
+            ("id", models.BigAutoField(primary_key=True)),
+            ("order", models.ForeignKey("shop.Order", on_delete=models.CASCADE)),
+            ("customers", models.ManyToManyField("shop.Customer")),
+        ],
+    )

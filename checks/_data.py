@@ -1,0 +1,304 @@
+"""Helpers shared by the additive-only (SO1xx) and data-migration (SO3xx) rules.
+
+Facts about fields (defaults, whether a change reaches the database), about
+SQL statements already seen in a migration, about RunPython functions (read
+from their code objects, never from their source text), and the recipe
+pieces these rules have in common: the NOT NULL sequence and the
+``schemaops backfill`` command line.
+"""
+
+from __future__ import annotations
+
+import dis
+import functools
+import types
+from collections.abc import Iterator
+from typing import Any
+
+from pglast import ast, enums
+from pglast.stream import RawStream
+from schemaops.checks._base import MigrationContext, OperationContext, join_steps, migration_code
+from schemaops.checks._recipes import ident, with_kwargs
+from schemaops.checks._sql import AT, CONSTR, alter_commands, names, relname
+
+# Callables whose value is the same for every row anyway: no surprise when evaluated once.
+CONSTANT_FACTORIES = (dict, list, set, tuple, str, int, float, bool, frozenset, bytes)
+
+# Python defaults with an SQL equivalent, for the backfill command line.
+SQL_FOR_CALLABLE = {
+    "uuid.uuid4": "gen_random_uuid()",
+    "django.utils.timezone.now": "now()",
+    "datetime.datetime.now": "now()",
+    "datetime.date.today": "current_date",
+}
+
+
+# -- fields -------------------------------------------------------------------------
+
+
+def not_provided() -> Any:
+    from django.db.models.fields import NOT_PROVIDED
+
+    return NOT_PROVIDED
+
+
+def has_db_default(field: Any) -> bool:
+    """A database-level default that is not NULL (``db_default=None`` gives no value)."""
+    value = getattr(field, "db_default", not_provided())
+    if value is not_provided() or value is None:
+        return False
+    return getattr(value, "value", object()) is not None
+
+
+def has_code_default(field: Any) -> bool:
+    return getattr(field, "default", not_provided()) is not not_provided()
+
+
+def callable_qualname(value: Any) -> str:
+    module = getattr(value, "__module__", "") or ""
+    name = getattr(value, "__qualname__", None) or repr(value)
+    return f"{module}.{name}" if module and module != "builtins" else name
+
+
+def default_sql(field: Any) -> str | None:
+    """The field's code default as an SQL expression, when there is an obvious one."""
+    default = getattr(field, "default", not_provided())
+    if default is not_provided():
+        return None
+    if callable(default):
+        return SQL_FOR_CALLABLE.get(callable_qualname(default))
+    if default is None:
+        return "NULL"
+    if isinstance(default, bool | int | float | str):
+        from psycopg2.extensions import QuotedString, adapt
+
+        adapted = adapt(default)
+        if isinstance(adapted, QuotedString):
+            adapted.encoding = "utf8"
+        return str(adapted.getquoted().decode())
+    return None
+
+
+def changes_database(old: Any, new: Any) -> bool:
+    """Would Django's schema editor touch the database to go from ``old`` to ``new``?
+
+    Mirrors ``BaseDatabaseSchemaEditor._field_should_be_altered`` without a
+    bound model: attributes in ``non_db_attrs`` (choices, help_text...) do not count.
+    """
+    if old is None or new is None:
+        return True
+    _, old_path, old_args, old_kwargs = old.deconstruct()
+    _, new_path, new_args, new_kwargs = new.deconstruct()
+    for attr in set(old.non_db_attrs) - {"db_column"}:
+        old_kwargs.pop(attr, None)
+    for attr in set(new.non_db_attrs) - {"db_column"}:
+        new_kwargs.pop(attr, None)
+    return (old_path, old_args, old_kwargs) != (new_path, new_args, new_kwargs)
+
+
+def is_not_null_check(constraint: Any, field_name: str) -> bool:
+    """A Django ``CheckConstraint(condition=Q(<field>__isnull=False))``."""
+    condition = getattr(constraint, "condition", None) or getattr(constraint, "check", None)
+    children = getattr(condition, "children", None)
+    if not children or getattr(condition, "negated", False) or len(children) != 1:
+        return False
+    return children[0] in ((f"{field_name}__isnull", False),)
+
+
+# -- SQL seen so far ----------------------------------------------------------------
+
+
+def render(node: Any) -> str:
+    return str(RawStream()(node))
+
+
+def sql_validated_not_null_checks(mctx: MigrationContext, table: str) -> set[str]:
+    """Columns of ``table`` with a validated ``CHECK (col IS NOT NULL)`` added so far."""
+    added: dict[str, str] = {}  # constraint name -> column
+    validated: set[str] = set()
+    for stmt in mctx.statements:
+        for tbl, cmd in alter_commands(stmt.node):
+            if tbl != table:
+                continue
+            if cmd.subtype == AT.AT_AddConstraint:
+                column = _not_null_check_column(cmd.def_)
+                if column is not None:
+                    added[str(cmd.def_.conname or column)] = column
+                    if not cmd.def_.skip_validation:
+                        validated.add(column)
+            elif cmd.subtype == AT.AT_ValidateConstraint and cmd.name in added:
+                validated.add(added[str(cmd.name)])
+    return validated
+
+
+def _not_null_check_column(constraint: Any) -> str | None:
+    if not isinstance(constraint, ast.Constraint) or constraint.contype != CONSTR.CONSTR_CHECK:
+        return None
+    expr = constraint.raw_expr
+    if not isinstance(expr, ast.NullTest) or expr.nulltesttype != enums.NullTestType.IS_NOT_NULL:
+        return None
+    if not isinstance(expr.arg, ast.ColumnRef):
+        return None
+    parts = names(expr.arg.fields)
+    return parts[-1] if parts else None
+
+
+def model_for_table(state: Any, table: str) -> Any | None:
+    """The ModelState whose table is ``table``, from the project state."""
+    from schemaops.plan import db_table_for
+
+    for model in state.models.values():
+        if db_table_for(model.app_label, model.name, model.options) == table:
+            return model
+    return None
+
+
+def dml_target(node: Any) -> str | None:
+    """The table an UPDATE, DELETE or INSERT writes to."""
+    if isinstance(node, ast.UpdateStmt | ast.DeleteStmt | ast.InsertStmt):
+        return relname(node.relation)
+    return None
+
+
+# -- RunPython functions ------------------------------------------------------------
+
+
+def unwrap(func: Any) -> Any:
+    while isinstance(func, functools.partial):
+        func = func.func
+    return func
+
+
+def code_objects(func: Any) -> Iterator[types.CodeType]:
+    """The function's code object and every code object nested in it."""
+    code = getattr(unwrap(func), "__code__", None)
+    todo = [code] if isinstance(code, types.CodeType) else []
+    while todo:
+        code = todo.pop()
+        yield code
+        todo.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+
+
+def global_names(func: Any) -> set[str]:
+    return {name for code in code_objects(func) for name in code.co_names}
+
+
+def string_constants(func: Any) -> list[str]:
+    """String constants and keyword-argument names, in order of appearance."""
+    out: list[str] = []
+    for code in code_objects(func):
+        for const in code.co_consts:
+            if isinstance(const, str):
+                out.append(const)
+            elif isinstance(const, tuple):
+                out.extend(c for c in const if isinstance(c, str))
+    return out
+
+
+def has_loop(func: Any) -> bool:
+    """Does the function iterate (a for loop or a comprehension)?"""
+    return any(
+        ins.opname == "FOR_ITER"
+        for code in code_objects(func)
+        for ins in dis.get_instructions(code)
+    )
+
+
+def models_used(func: Any, mctx: MigrationContext) -> list[tuple[str, str]]:
+    """(app_label, ModelName) pairs named by string constants, e.g. ``apps.get_model``."""
+    consts = string_constants(func)
+    found = []
+    for (app, _), model in mctx.state.models.items():
+        if app in consts and model.name in consts and (app, model.name) not in found:
+            found.append((app, model.name))
+    return found
+
+
+# -- recipes ------------------------------------------------------------------------
+
+
+def backfill_command(app_label: str, model: str, assignment: str, where: str | None) -> str:
+    cmd = f'schemaops backfill start {app_label}.{model} --set "{assignment}"'
+    return cmd + (f' --where "{where}"' if where else "")
+
+
+def check_name(table: str, column: str) -> str:
+    from django.db.backends.utils import truncate_name
+
+    return str(truncate_name(f"{table}_{column}_not_null", 63))
+
+
+def not_null_steps(
+    ctx: OperationContext, model: str, name: str, column: str, field: Any, *, after: str | None
+) -> str:
+    """NOT NULL without a long ACCESS EXCLUSIVE: CHECK NOT VALID, VALIDATE, SET NOT NULL.
+
+    ``field`` is the field as it should end up (null=False). On PostgreSQL
+    below 12 SET NOT NULL scans the table whatever constraints exist, so the
+    validated CHECK stays the enforcement and the model is changed in the state only.
+    """
+    table, check = ctx.table, check_name(ctx.table, column)
+    t, c, k = ident(table), ident(column), ident(check)
+    add = migration_code(
+        ctx,
+        [
+            "migrations.RunSQL(",
+            f"    'ALTER TABLE {t} ADD CONSTRAINT {k} CHECK ({c} IS NOT NULL) NOT VALID',",
+            f"    reverse_sql='ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {k}',",
+            "),",
+        ],
+        name=f"{model}_{name}_not_null_check",
+        after=after,
+    )
+    validate = migration_code(
+        ctx,
+        [
+            "migrations.RunSQL(",
+            f"    'ALTER TABLE {t} VALIDATE CONSTRAINT {k}',",
+            "    reverse_sql=migrations.RunSQL.noop,",
+            "),",
+        ],
+        name=f"{model}_{name}_validate",
+        after=f"{model}_{name}_not_null_check",
+    )
+    state_op = f'migrations.AlterField("{model}", "{name}", {with_kwargs(field, null=False)})'
+    if ctx.migration.target.pg_version >= 12:
+        db_sql = (
+            f"ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL; ALTER TABLE {t} DROP CONSTRAINT {k}"
+        )
+        reverse = f"ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL"
+        db_ops = [f"        migrations.RunSQL('{db_sql}', reverse_sql='{reverse}'),"]
+        note = "# 3. SET NOT NULL finds the validated CHECK and skips the scan (PostgreSQL 12+):"
+    else:
+        db_ops = []
+        note = "# 3. PostgreSQL < 12 scans on SET NOT NULL anyway: the CHECK stays the guard:"
+    finish = migration_code(
+        ctx,
+        [
+            "migrations.SeparateDatabaseAndState(",
+            f"    state_operations=[{state_op}],",
+            "    database_operations=[",
+            *db_ops,
+            "    ],",
+            "),",
+        ],
+        name=f"{model}_{name}_set_not_null",
+        after=f"{model}_{name}_validate",
+    )
+    return join_steps(
+        "# 1. CHECK ... NOT VALID: a brief ACCESS EXCLUSIVE, no scan:",
+        add,
+        "# 2. VALIDATE scans under SHARE UPDATE EXCLUSIVE: reads and writes go on:",
+        validate,
+        note,
+        finish,
+    )
+
+
+def migration_after_this(
+    ctx: OperationContext | MigrationContext, operations: list[str], *, name: str, phase: str
+) -> str:
+    """A migration module that depends on the migration under check itself."""
+    mig = ctx.migration if isinstance(ctx, OperationContext) else ctx
+    code = migration_code(ctx, operations, name=name, phase=phase, after="__this__")
+    return code.replace('"XXXX___this__"', f'"{mig.name}"')

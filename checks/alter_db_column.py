@@ -1,0 +1,93 @@
+"""SO105 alter-db-column: an AlterField renames the column through db_column.
+
+## What it does
+Flags ``AlterField`` when the field's database column changes: ``db_column``
+set, changed or removed so that the column gets another name. Setting
+``db_column`` to the name the column already has is not flagged.
+
+## Why is this bad?
+Django carries out the change as ``ALTER TABLE ... RENAME COLUMN``: instant,
+under a brief ACCESS EXCLUSIVE lock, but the previous release, still
+running during the rollout, queries the old column name and fails on every
+query of the model until the new code is everywhere.
+
+## Example
+```python
+field = models.CharField(max_length=20, db_column="order_code")
+operations = [migrations.AlterField("order", "code", field)]
+```
+
+## Use instead
+Keep ``db_column`` equal to the column that exists. If the column name has
+to change, add the new column, write both, backfill with
+``schemaops backfill``, switch the reads and drop the old column in a
+post-deploy migration.
+
+## References
+- https://docs.djangoproject.com/en/stable/ref/models/fields/#db-column
+- https://github.com/ankane/strong_migrations#renaming-a-column
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db import migrations
+from schemaops.checks._base import OperationContext, Rule, join_steps, migration_code
+from schemaops.checks._data import backfill_command
+from schemaops.checks._locks import Lock
+from schemaops.checks._recipes import with_kwargs
+
+from schemaops.findings import Finding
+
+
+class AlterDbColumn(Rule):
+    code = "SO105"
+    name = "alter-db-column"
+    summary = "An AlterField renames the column while the old code still uses it"
+    category = "additive"
+    operations = (migrations.AlterField,)
+
+    def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
+        op = ctx.operation
+        old = ctx.field_before(op.name)
+        if ctx.new_table or old is None or getattr(old, "many_to_many", False):
+            return
+        old_col, new_col = ctx.column(op.name, old), ctx.column(op.name, op.field)
+        if old_col == new_col:
+            return
+        model = op.model_name
+        keep = migration_code(
+            ctx,
+            [
+                f'migrations.AlterField("{model}", "{op.name}", '
+                f"{with_kwargs(op.field, db_column=old_col)}),"
+            ],
+            name=f"{model}_{op.name}_keep_column",
+        )
+        new_name = f"{op.name}_new"
+        expand = migration_code(
+            ctx,
+            [
+                f'migrations.AddField("{model}", "{new_name}", '
+                f"{with_kwargs(op.field, null=True, db_column=new_col)}),"
+            ],
+            name=f"{model}_{new_name}",
+        )
+        backfill = backfill_command(
+            ctx.app_label, ctx.model_name, f"{new_name} = {old_col}", f"{new_col} IS NULL"
+        )
+        yield self.finding(
+            ctx,
+            f"AlterField {ctx.model_name}.{op.name} renames column {ctx.table}.{old_col} to "
+            f"{new_col} (db_column) while the running code still uses {old_col}",
+            lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "briefly (no rewrite)"),
+            recipe=join_steps(
+                f"# A. keep the column: db_column={old_col!r} (no database change):",
+                keep,
+                f"# B. the column must be called {new_col}: expand (a new field writing "
+                f"{new_col}), dual-write, backfill, switch reads, drop {old_col} post-deploy:",
+                expand,
+                f"# then, with the dual-writing code deployed:\n# {backfill}",
+            ),
+        )

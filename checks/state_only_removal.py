@@ -1,0 +1,160 @@
+"""SO106 state-only-removal: a field or model leaves the state, its column or table stays.
+
+## What it does
+Reports ``SeparateDatabaseAndState`` whose ``state_operations`` remove a
+field (``RemoveField``) or a model (``DeleteModel``) that nothing in the
+migration drops from the database: a reminder (severity info) to drop it in
+a post-deploy migration. It is an error when the kept column is NOT NULL
+without a database default and nothing makes it nullable: the new code
+stops sending the column, so every INSERT fails.
+
+## Why is this bad?
+This is the right first half of removing a column or table without
+downtime, but the second half is easy to forget: the column or table stays
+forever, with its indexes, foreign keys and their locks. A NOT NULL column
+the model no longer knows rejects every new row.
+
+## Example
+```python
+operations = [
+    migrations.SeparateDatabaseAndState(
+        state_operations=[migrations.RemoveField("order", "legacy_code")],
+    ),
+]
+```
+
+## Use instead
+Keep the state-only removal (make the column nullable in its
+``database_operations`` if it is NOT NULL), and schedule the drop in a
+post-deploy migration (``deploy_phase = "post"``).
+
+## References
+- https://docs.djangoproject.com/en/stable/ref/migration-operations/#separatedatabaseandstate
+- https://docs.djangoproject.com/en/stable/howto/writing-migrations/#changing-a-manytomanyfield-to-use-a-through-model
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db import migrations
+from pglast import ast, enums
+from schemaops.checks._base import MigrationContext, OperationContext, Rule, join_steps
+from schemaops.checks._data import has_db_default, migration_after_this
+from schemaops.checks._recipes import ident
+from schemaops.checks._sql import AT, alter_commands
+
+from schemaops.findings import Finding, Severity
+from schemaops.plan import column_for
+
+
+class StateOnlyRemoval(Rule):
+    code = "SO106"
+    name = "state-only-removal"
+    summary = "A field or model leaves the state only: drop it in a post-deploy migration"
+    severity = Severity.INFO
+    category = "hygiene"
+
+    def check_migration(self, ctx: MigrationContext) -> Iterator[Finding]:
+        dropped = _dropped(ctx)
+        for octx in ctx.operations:
+            if isinstance(octx.operation, migrations.SeparateDatabaseAndState):
+                for state_op in octx.operation.state_operations:
+                    yield from self._check(octx, state_op, dropped)
+
+    def _check(self, ctx: OperationContext, op: Any, dropped: Dropped) -> Iterator[Finding]:
+        if isinstance(op, migrations.RemoveField):
+            model = ctx.step.state_models.get((ctx.app_label, op.model_name_lower))
+            field = model.fields.get(op.name) if model else None
+            if model is None or field is None:
+                return
+            if getattr(field, "many_to_many", False):
+                return  # the through table: left to the developer, it may be reused
+            table, column = model.db_table, column_for(op.name, field)
+            if (table, column) in dropped.columns or table in dropped.tables:
+                return
+            what = f"{model.name}.{op.name} (column {table}.{column})"
+            sql = f"ALTER TABLE {ident(table)} DROP COLUMN IF EXISTS {ident(column)}"
+            breaks = not field.null and not has_db_default(field)
+            breaks = breaks and (table, column) not in dropped.nullable
+            fix = f"ALTER TABLE {ident(table)} ALTER COLUMN {ident(column)} DROP NOT NULL"
+            yield self._finding(
+                ctx, what, sql, f"drop_{model.name.lower()}_{op.name}", fix if breaks else None
+            )
+        elif isinstance(op, migrations.DeleteModel):
+            model = ctx.step.state_models.get((ctx.app_label, op.name_lower))
+            if model is None or model.db_table in dropped.tables:
+                return
+            what = f"{model.name} (table {model.db_table})"
+            sql = f"DROP TABLE IF EXISTS {ident(model.db_table)}"
+            yield self._finding(ctx, what, sql, f"drop_{model.name.lower()}", None)
+
+    def _finding(
+        self, ctx: OperationContext, what: str, sql: str, name: str, fix: str | None
+    ) -> Finding:
+        recipe = migration_after_this(
+            ctx,
+            [f"migrations.RunSQL({sql!r}, reverse_sql=migrations.RunSQL.noop),"],
+            name=name,
+            phase="post",
+        )
+        message = f"SeparateDatabaseAndState removes {what} from the state only; "
+        if fix:
+            message += (
+                "the column stays NOT NULL without a default, so the new code's INSERTs fail: "
+                "make it nullable in database_operations, and drop it post-deploy"
+            )
+            recipe = join_steps(
+                "# 1. in this SeparateDatabaseAndState, make the column nullable:",
+                "database_operations=[\n"
+                f"    migrations.RunSQL({fix!r}, reverse_sql=migrations.RunSQL.noop),\n],",
+                "# 2. post-deploy, drop it:",
+                recipe,
+            )
+            return self.finding(ctx, message, recipe=recipe, severity=Severity.ERROR)
+        return self.finding(ctx, message + "drop it in a post-deploy migration", recipe=recipe)
+
+
+class Dropped:
+    """Columns and tables this migration drops or makes nullable in the database."""
+
+    def __init__(self) -> None:
+        self.columns: set[tuple[str, str]] = set()
+        self.nullable: set[tuple[str, str]] = set()
+        self.tables: set[str] = set()
+
+
+def _dropped(ctx: MigrationContext) -> Dropped:
+    out = Dropped()
+    for octx in ctx.operations:
+        if octx.step.parent is None and isinstance(
+            octx.operation, migrations.SeparateDatabaseAndState
+        ):
+            continue
+        op, before = octx.operation, octx.before
+        if isinstance(op, migrations.RemoveField) and before is not None:
+            field = before.fields.get(op.name)
+            if field is not None:
+                out.columns.add((before.db_table, column_for(op.name, field)))
+        elif isinstance(op, migrations.DeleteModel) and before is not None:
+            out.tables.add(before.db_table)
+        elif isinstance(op, migrations.AlterField) and before is not None and op.field.null:
+            field = before.fields.get(op.name)
+            if field is not None:
+                out.nullable.add((before.db_table, column_for(op.name, field)))
+    for stmt in ctx.statements:
+        _read_statement(stmt.node, out)
+    return out
+
+
+def _read_statement(node: Any, out: Dropped) -> None:
+    if isinstance(node, ast.DropStmt) and node.removeType == enums.ObjectType.OBJECT_TABLE:
+        out.tables.update(str(parts[-1].sval) for parts in node.objects or ())
+    for table, cmd in alter_commands(node):
+        if cmd.subtype == AT.AT_DropColumn:
+            out.columns.add((str(table), str(cmd.name)))
+        elif cmd.subtype == AT.AT_DropNotNull or (
+            cmd.subtype == AT.AT_ColumnDefault and cmd.def_ is not None
+        ):
+            out.nullable.add((str(table), str(cmd.name)))

@@ -1,0 +1,31 @@
+from django.db import migrations, models
+from lintkit import codes, lint
+from models import order_model
+
+
+def test_db_column_change_fires():
+    op = migrations.AlterField("order", "code", models.CharField(max_length=20, db_column="ref"))
+    findings = lint([op], setup=[order_model()])
+    assert codes(findings) == ["SO105"]
+    f = findings[0]
+    assert "shop_order.code to ref" in f.message
+    assert "db_column='code'" in f.recipe
+    assert '--set "code_new = code"' in f.recipe
+
+
+def test_db_column_equal_to_current_column_is_safe():
+    op = migrations.AlterField("order", "code", models.CharField(max_length=20, db_column="code"))
+    assert "SO105" not in codes(lint([op], setup=[order_model()]))
+
+
+def test_removing_db_column_renames_back_and_fires():
+    setup = [order_model(("ref", models.CharField(max_length=5, db_column="ref_col")))]
+    op = migrations.AlterField("order", "ref", models.CharField(max_length=5))
+    findings = lint([op], setup=setup)
+    assert codes(findings) == ["SO105"]
+    assert "ref_col to ref" in findings[0].message
+
+
+def test_db_column_change_on_new_table_is_exempt():
+    op = migrations.AlterField("order", "code", models.CharField(max_length=20, db_column="ref"))
+    assert "SO105" not in codes(lint([order_model(), op]))

@@ -1,0 +1,51 @@
+from django.db import migrations
+from lintkit import codes, lint
+from models import coupon_model, customer_model, order_model
+
+SETUP = [order_model(), customer_model(), coupon_model()]
+
+
+def test_delete_model_fires_with_parent_lock_and_two_step_recipe():
+    findings = lint([migrations.DeleteModel("Coupon")], setup=SETUP)
+    assert codes(findings) == ["SO102"]
+    f = findings[0]
+    assert f.severity.label == "error"
+    assert "shop_coupon (Coupon)" in f.message and "shop_coupon_customers" in f.message
+    assert 'ACCESS EXCLUSIVE on "shop_coupon"' in f.lock
+    assert 'ACCESS EXCLUSIVE on "shop_order"' in f.lock  # the FK's parent table
+    assert 'state_operations=[migrations.DeleteModel("Coupon")]' in f.recipe
+    assert "DROP CONSTRAINT IF EXISTS shop_coupon_order_id_" in f.recipe
+    assert "DROP TABLE IF EXISTS shop_coupon_customers" in f.recipe
+    assert 'deploy_phase = "post"' in f.recipe
+
+
+def test_delete_model_in_post_deploy_migration_is_allowed():
+    findings = lint([migrations.DeleteModel("Coupon")], setup=SETUP, deploy_phase="post")
+    assert "SO102" not in codes(findings)
+
+
+def test_delete_model_created_in_same_migration_is_exempt():
+    findings = lint([order_model(), migrations.DeleteModel("Order")])
+    assert "SO102" not in codes(findings)
+
+
+def test_state_only_delete_model_is_not_a_drop():
+    op = migrations.SeparateDatabaseAndState(state_operations=[migrations.DeleteModel("Coupon")])
+    assert "SO102" not in codes(lint([op], setup=SETUP))
+
+
+def test_runsql_drop_table_fires_and_names_the_referenced_table():
+    findings = lint([migrations.RunSQL("DROP TABLE shop_coupon")], setup=SETUP)
+    assert codes(findings).count("SO102") == 1
+    f = next(f for f in findings if f.code == "SO102")
+    assert "shop_coupon" in f.message and '"shop_order"' in f.lock
+
+
+def test_runsql_drop_of_table_created_in_same_migration_is_exempt():
+    findings = lint([migrations.RunSQL("CREATE TABLE scratch (a int); DROP TABLE scratch")])
+    assert "SO102" not in codes(findings)
+
+
+def test_runsql_drop_index_is_not_a_table_drop():
+    findings = lint([migrations.RunSQL("DROP INDEX CONCURRENTLY IF EXISTS x")], atomic=False)
+    assert "SO102" not in codes(findings)

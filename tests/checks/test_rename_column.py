@@ -1,0 +1,43 @@
+from django.db import migrations, models
+from lintkit import codes, lint
+from models import order_model
+
+
+def test_rename_field_fires_with_db_column_recipe():
+    findings = lint([migrations.RenameField("order", "code", "reference")], setup=[order_model()])
+    assert codes(findings) == ["SO103"]
+    f = findings[0]
+    assert "shop_order.code to reference" in f.message
+    assert f.lock.startswith('ACCESS EXCLUSIVE on "shop_order"')
+    assert "db_column='code'" in f.recipe
+    assert 'schemaops backfill start shop.Order --set "reference = code"' in f.recipe
+
+
+def test_db_column_recipe_is_itself_clean():
+    """The recipe's first option (pin db_column, then rename) changes nothing in the database."""
+    ops = [
+        migrations.AlterField("order", "code", models.CharField(max_length=20, db_column="code")),
+        migrations.RenameField("order", "code", "reference"),
+    ]
+    assert codes(lint(ops, setup=[order_model()])) == []
+
+
+def test_rename_of_field_with_db_column_is_safe():
+    setup = [order_model(("ref", models.CharField(max_length=5, db_column="ref_col")))]
+    findings = lint([migrations.RenameField("order", "ref", "reference")], setup=setup)
+    assert "SO103" not in codes(findings)
+
+
+def test_rename_field_on_new_table_is_exempt():
+    findings = lint([order_model(), migrations.RenameField("order", "code", "reference")])
+    assert "SO103" not in codes(findings)
+
+
+def test_runsql_rename_column_fires_and_rename_table_does_not():
+    bad = lint(
+        [migrations.RunSQL("ALTER TABLE shop_order RENAME COLUMN code TO reference")],
+        setup=[order_model()],
+    )
+    assert codes(bad).count("SO103") == 1
+    other = lint([migrations.RunSQL("ALTER TABLE shop_order RENAME TO x")], setup=[order_model()])
+    assert "SO103" not in codes(other)

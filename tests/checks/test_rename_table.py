@@ -1,0 +1,48 @@
+from django.db import migrations
+from lintkit import codes, lint
+from models import order_model
+
+
+def test_rename_model_fires_with_db_table_recipe():
+    findings = lint([migrations.RenameModel("Order", "Purchase")], setup=[order_model()])
+    assert codes(findings) == ["SO104"]
+    f = findings[0]
+    assert "shop_order to shop_purchase" in f.message
+    assert f.lock.startswith('ACCESS EXCLUSIVE on "shop_order"')
+    assert 'migrations.AlterModelTable("Order", "shop_order")' in f.recipe
+    assert "CREATE VIEW shop_order AS SELECT * FROM shop_purchase" in f.recipe
+
+
+def test_rename_model_with_pinned_db_table_is_safe():
+    setup = [order_model(options={"db_table": "orders"})]
+    assert "SO104" not in codes(lint([migrations.RenameModel("Order", "Purchase")], setup=setup))
+
+
+def test_db_table_recipe_is_itself_clean():
+    ops = [
+        migrations.AlterModelTable("Order", "shop_order"),
+        migrations.RenameModel("Order", "Purchase"),
+    ]
+    assert codes(lint(ops, setup=[order_model()])) == []
+
+
+def test_alter_model_table_fires():
+    findings = lint([migrations.AlterModelTable("Order", "orders")], setup=[order_model()])
+    assert codes(findings) == ["SO104"]
+    assert "AlterModelTable on Order" in findings[0].message
+
+
+def test_rename_model_in_post_deploy_migration_is_allowed():
+    findings = lint(
+        [migrations.RenameModel("Order", "Purchase")], setup=[order_model()], deploy_phase="post"
+    )
+    assert "SO104" not in codes(findings)
+
+
+def test_runsql_rename_table_fires_but_not_for_a_new_table():
+    bad = lint(
+        [migrations.RunSQL("ALTER TABLE shop_order RENAME TO orders")], setup=[order_model()]
+    )
+    assert codes(bad).count("SO104") == 1
+    new = lint([migrations.RunSQL("CREATE TABLE t (a int); ALTER TABLE t RENAME TO u")])
+    assert "SO104" not in codes(new)

@@ -1,0 +1,56 @@
+from django.db import migrations
+from lintkit import codes, lint
+from models import coupon_model, customer_model, order_model
+
+
+def state_only(*ops, database=()):
+    return migrations.SeparateDatabaseAndState(
+        state_operations=list(ops), database_operations=list(database)
+    )
+
+
+def test_nullable_column_kept_in_database_is_an_info_reminder():
+    findings = lint([state_only(migrations.RemoveField("order", "legacy"))], setup=[order_model()])
+    assert codes(findings) == ["SO106"]
+    f = findings[0]
+    assert f.severity.label == "info"
+    assert "Order.legacy (column shop_order.legacy)" in f.message
+    assert "DROP COLUMN IF EXISTS legacy" in f.recipe
+    assert '("shop", "0002_change")' in f.recipe and 'deploy_phase = "post"' in f.recipe
+
+
+def test_not_null_column_kept_without_default_is_an_error():
+    findings = lint([state_only(migrations.RemoveField("order", "code"))], setup=[order_model()])
+    f = next(f for f in findings if f.code == "SO106")
+    assert f.severity.label == "error"
+    assert "INSERTs fail" in f.message and "ALTER COLUMN code DROP NOT NULL" in f.recipe
+
+
+def test_not_null_column_made_nullable_in_database_operations_is_info():
+    op = state_only(
+        migrations.RemoveField("order", "code"),
+        database=[migrations.RunSQL("ALTER TABLE shop_order ALTER COLUMN code DROP NOT NULL")],
+    )
+    f = next(f for f in lint([op], setup=[order_model()]) if f.code == "SO106")
+    assert f.severity.label == "info"
+
+
+def test_removal_dropped_in_the_same_migration_is_silent():
+    op = state_only(
+        migrations.RemoveField("order", "legacy"),
+        database=[migrations.RunSQL("ALTER TABLE shop_order DROP COLUMN legacy")],
+    )
+    assert "SO106" not in codes(lint([op], setup=[order_model()], deploy_phase="post"))
+
+
+def test_state_only_delete_model_reminds_to_drop_the_table():
+    setup = [order_model(), customer_model(), coupon_model()]
+    findings = lint([state_only(migrations.DeleteModel("Coupon"))], setup=setup)
+    f = next(f for f in findings if f.code == "SO106")
+    assert "Coupon (table shop_coupon)" in f.message
+    assert "DROP TABLE IF EXISTS shop_coupon" in f.recipe
+
+
+def test_plain_remove_field_is_not_state_only():
+    findings = lint([migrations.RemoveField("order", "legacy")], setup=[order_model()])
+    assert "SO106" not in codes(findings)
