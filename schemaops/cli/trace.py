@@ -1,0 +1,66 @@
+"""``schemaops trace``: run migrations on a scratch database and record the real locks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from schemaops.cli import _options as opts
+
+EPILOG = """\b
+Examples:
+  schemaops trace                               # the unapplied migrations of the project
+  schemaops trace orders 0002 --rows 100000     # one migration, on a seeded table
+  schemaops trace --since origin/main --format markdown > trace.md
+  schemaops trace --from-database --dsn postgresql://app@db/shop   # clone the target's schema
+"""
+
+
+@click.command("trace", epilog=EPILOG)
+@click.argument("app_label", required=False)
+@click.argument("migration_name", required=False)
+@opts.project
+@opts.dsn
+@click.option("--app", "apps", multiple=True, metavar="LABEL", help="Only these apps (repeatable).")
+@click.option(
+    "--exclude-app", "exclude_apps", multiple=True, metavar="LABEL", help="Skip these apps."
+)
+@click.option("--since", metavar="GITREF", help="Only migration files changed since GITREF.")
+@click.option(
+    "--all",
+    "every",
+    is_flag=True,
+    help="Trace the selected migrations even if the target has applied them.",
+)
+@click.option(
+    "--from-database",
+    is_flag=True,
+    help="Start from a copy of the target's schema (pg_dump --schema-only), not from scratch.",
+)
+@click.option(
+    "--rows",
+    type=click.IntRange(0),
+    default=0,
+    metavar="N",
+    help="Seed N synthetic rows into each table the migrations touch.",
+)
+@opts.output_format(("text", "json", "markdown"))
+@click.option("-o", "--output", metavar="FILE", help="Write the report to FILE.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+@click.pass_context
+def trace_command(
+    ctx: click.Context, app_label: str | None, migration_name: str | None, **options: Any
+) -> None:
+    """Apply migrations to a scratch database and record what PostgreSQL really did.
+
+    For every statement: the locks taken (and what they block), tables and
+    indexes rewritten, columns and constraints changed, and the duration.
+    The scratch database is created on the target server and always dropped.
+
+    Exit status: 0 traced, 1 a migration failed on the scratch database,
+    2 usage or configuration error.
+    """
+    from schemaops.trace.command import run_trace_command
+
+    ctx.exit(run_trace_command(app_label, migration_name, **options))
