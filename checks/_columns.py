@@ -1,0 +1,181 @@
+"""Column facts shared by the lock map and the rewrite rules.
+
+* :func:`normal_type` / :func:`binary_coercible`: the safe-cast matrix, i.e. which
+  ``ALTER COLUMN ... TYPE`` changes PostgreSQL makes without rewriting the table
+  (varchar widening, varchar to text, numeric precision up, ...);
+* :func:`field_db_type`: a Django field's column type, computed offline;
+* :func:`default_volatility`: whether a ``db_default`` expression is volatile,
+  which makes ``ADD COLUMN ... DEFAULT`` rewrite the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pglast import ast, parse_sql
+from pglast.parser import ParseError
+from schemaops.checks._sql import VOLATILE_FUNCTIONS, names, volatility
+
+AUTO_FIELDS = ("AutoField", "BigAutoField", "SmallAutoField")
+# Types whose typmod is a precision: raising it (or dropping it) never rewrites.
+_PRECISION_TYPES = frozenset({"timestamp", "timestamptz", "time", "timetz", "interval"})
+_LENGTH_TYPES = frozenset({"varchar", "varbit"})
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """A column type as PostgreSQL's parser reads it: ``varchar`` + ``(20,)``."""
+
+    name: str
+    mods: tuple[int, ...] = ()
+    array: bool = False
+
+    def __str__(self) -> str:
+        text = self.name + (f"({','.join(map(str, self.mods))})" if self.mods else "")
+        return text + ("[]" if self.array else "")
+
+
+def type_from_node(type_node: Any) -> ColumnType | None:
+    """A :class:`ColumnType` from a pglast ``TypeName`` (None for ``%TYPE`` etc.)."""
+    if type_node is None:
+        return None
+    base = [n for n in names(type_node.names) if n != "pg_catalog"]
+    if not base:
+        return None
+    mods = []
+    for mod in type_node.typmods or ():
+        val = getattr(mod, "val", None)
+        if isinstance(val, ast.Integer):
+            mods.append(int(val.ival))
+    return ColumnType(base[-1].lower(), tuple(mods), bool(type_node.arrayBounds))
+
+
+@lru_cache(maxsize=512)
+def normal_type(text: str) -> ColumnType | None:
+    """Normalize a type written as SQL (``character varying(20)`` -> ``varchar(20)``)."""
+    try:
+        stmt = parse_sql(f"SELECT NULL::{text}")[0].stmt
+    except ParseError:
+        return None
+    target = stmt.targetList[0].val
+    return type_from_node(getattr(target, "typeName", None))
+
+
+def binary_coercible(old: ColumnType, new: ColumnType) -> bool:
+    """True when ``ALTER COLUMN TYPE old -> new`` needs neither a rewrite nor a scan."""
+    if old == new:
+        return True
+    if old.array != new.array:
+        return False
+    if old.name in _LENGTH_TYPES and new.name == old.name:
+        return not new.mods or (bool(old.mods) and new.mods[0] >= old.mods[0])
+    if {old.name, new.name} <= {"varchar", "text"}:
+        return new.name == "text" or not new.mods  # to text, or to unlimited varchar
+    if old.name == new.name == "numeric":
+        if not new.mods:
+            return True
+        if len(old.mods) < 1:
+            return False
+        old_scale = old.mods[1] if len(old.mods) > 1 else 0
+        new_scale = new.mods[1] if len(new.mods) > 1 else 0
+        return new.mods[0] >= old.mods[0] and new_scale == old_scale
+    if old.name in _PRECISION_TYPES and new.name == old.name:
+        return not new.mods or (bool(old.mods) and new.mods[0] >= old.mods[0])
+    return old.name == "cidr" and new.name == "inet"
+
+
+def field_db_type(field: Any, related: Any = None, pg_version: int = 15) -> ColumnType | None:
+    """The PostgreSQL column type of a (possibly unbound) Django field, offline.
+
+    ``related`` is the target field of a foreign key (its column type is the
+    target's); without it a relation field's type is unknown (None).
+    """
+    connection = _connection(pg_version)
+    if getattr(field, "remote_field", None) is not None and not field.many_to_many:
+        if related is None:
+            return None
+        try:
+            return normal_type(str(related.rel_db_type(connection)))
+        except Exception:
+            return None
+    try:
+        text = field.db_type(connection)
+    except Exception:
+        return None
+    return normal_type(str(text)) if text else None
+
+
+@lru_cache(maxsize=8)
+def _connection(pg_version: int) -> Any:
+    from schemaops.plan import offline_connection
+
+    return offline_connection(pg_version * 10000)
+
+
+def is_auto_field(field: Any) -> bool:
+    return any(cls.__name__ in AUTO_FIELDS for cls in type(field).__mro__)
+
+
+def is_stored_generated(field: Any) -> bool:
+    return type(field).__name__ == "GeneratedField" and bool(getattr(field, "db_persist", False))
+
+
+def db_default(field: Any) -> Any | None:
+    """The field's ``db_default`` expression, or None when it has none."""
+    from django.db.models.fields import NOT_PROVIDED
+
+    value = getattr(field, "db_default", NOT_PROVIDED)
+    return None if value is NOT_PROVIDED else value
+
+
+def default_volatility(expr: Any) -> str:
+    """'volatile', 'unknown' or 'stable' for a ``db_default`` value or expression.
+
+    Plain values are constants. ``Func`` subclasses are judged by their SQL
+    function name, ``RawSQL`` by parsing its SQL; Django's ``Random`` (and the
+    UUID4/UUID7 functions of newer releases) are volatile, ``Now`` is not.
+    """
+    from django.db.models.expressions import RawSQL, Value
+
+    if not hasattr(expr, "resolve_expression") or isinstance(expr, Value):
+        return "stable"
+    verdict = "stable"
+    for node in _walk_expression(expr):
+        if isinstance(node, RawSQL):
+            verdict = _worst(verdict, _sql_volatility(node.sql))
+            continue
+        kind = type(node).__name__.lower()
+        function = str(getattr(node, "function", "") or "").lower()
+        if kind in {"random", "uuid4", "uuid7"} or function in VOLATILE_FUNCTIONS:
+            return "volatile"
+        if function and kind not in _KNOWN_STABLE and function not in _STABLE_SQL:
+            verdict = _worst(verdict, "unknown")
+    return verdict
+
+
+_KNOWN_STABLE = frozenset({"now", "lower", "upper", "coalesce", "concat", "length", "cast"})
+_STABLE_SQL = frozenset({"lower", "upper", "coalesce", "concat", "length", "abs", "round"})
+
+
+def _walk_expression(expr: Any) -> list[Any]:
+    out, todo = [], [expr]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        todo.extend(c for c in node.get_source_expressions() if c is not None)
+    return out
+
+
+def _sql_volatility(sql_text: str) -> str:
+    try:
+        stmt = parse_sql(f"SELECT {sql_text}")[0].stmt
+    except ParseError:
+        return "unknown"
+    return volatility(stmt.targetList)
+
+
+def _worst(a: str, b: str) -> str:
+    order = ("stable", "unknown", "volatile")
+    return a if order.index(a) >= order.index(b) else b

@@ -1,0 +1,423 @@
+"""Lock map, SQL side: the locks one parsed statement takes (PostgreSQL 15).
+
+See :mod:`schemaops.checks._lockmap` for the public contract. The ALTER
+TABLE levels follow PostgreSQL's ``AlterTableGetLockLevel``: ACCESS
+EXCLUSIVE unless the manual says otherwise; the statement takes the
+strongest level of its actions (as squawk's ``require_timeout_settings``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from pglast import ast, enums
+from schemaops.checks._columns import (
+    ColumnType,
+    binary_coercible,
+    field_db_type,
+    type_from_node,
+)
+from schemaops.checks._locks import Lock
+from schemaops.checks._sql import AT, CONSTR, column_constraints, relname, volatility
+
+AE, EXCL, SRE = Lock.ACCESS_EXCLUSIVE, Lock.EXCLUSIVE, Lock.SHARE_ROW_EXCLUSIVE
+SHARE, SUE, RX = Lock.SHARE, Lock.SHARE_UPDATE_EXCLUSIVE, Lock.ROW_EXCLUSIVE
+OBJ = enums.ObjectType
+
+
+@dataclass(frozen=True)
+class LockStep:
+    """One statement's effect on one relation."""
+
+    table: str
+    lock: Lock
+    slow: bool  # rewrites or scans: time grows with the table's size
+    action: str  # what takes it, for messages: "ADD COLUMN", "CREATE INDEX", ...
+    statement: int = 0  # index of the statement within its operation
+
+    def renumbered(self, statement: int) -> LockStep:
+        return replace(self, statement=statement)
+
+
+class StateSchema:
+    """Answers catalog questions from a Django ProjectState (no database)."""
+
+    def __init__(self, state: Any, pg_version: int = 15) -> None:
+        self.state = state
+        self.pg_version = pg_version
+        self._tables: dict[str, Any] | None = None
+
+    @property
+    def tables(self) -> dict[str, Any]:
+        if self._tables is None:
+            from schemaops.plan import db_table_for
+
+            self._tables = {
+                db_table_for(m.app_label, m.name, m.options): m
+                for m in (self.state.models.values() if self.state is not None else ())
+            }
+        return self._tables
+
+    def index_table(self, index: str) -> str | None:
+        for table, model in self.tables.items():
+            for item in (*model.options.get("indexes", ()), *model.options.get("constraints", ())):
+                if getattr(item, "name", None) == index:
+                    return table
+        return None
+
+    def _field(self, table: str, column: str) -> tuple[Any, Any] | None:
+        from schemaops.plan import column_for
+
+        model = self.tables.get(table)
+        for name, field in model.fields.items() if model else ():
+            if column_for(name, field) == column:
+                return model, field
+        return None
+
+    def column_type(self, table: str, column: str) -> ColumnType | None:
+        found = self._field(table, column)
+        if found is None:
+            return None
+        model, field = found
+        related = None
+        if getattr(field, "remote_field", None) is not None:
+            target = self._target_model(model, field)
+            related = _pk_field(target) if target is not None else None
+        return field_db_type(field, related, self.pg_version)
+
+    def fk_target(self, table: str, column: str) -> str | None:
+        found = self._field(table, column)
+        if found is None or not getattr(found[1], "db_constraint", False):
+            return None
+        target = self._target_model(*found)
+        if target is None or found[1].many_to_many:
+            return None
+        from schemaops.plan import db_table_for
+
+        return db_table_for(target.app_label, target.name, target.options)
+
+    def _target_model(self, model: Any, field: Any) -> Any:
+        from django.db.migrations.utils import resolve_relation
+
+        key = resolve_relation(field.remote_field.model, model.app_label, model.name_lower)
+        return self.state.models.get(key)
+
+
+def _pk_field(model: Any) -> Any:
+    for field in model.fields.values():
+        if getattr(field, "primary_key", False):
+            return field
+    return None
+
+
+# -- statements -------------------------------------------------------------------
+
+
+def statement_steps(node: Any, schema: Any = None, pg_version: int = 15) -> list[LockStep]:
+    """Lock steps of one parsed statement (one per relation it locks)."""
+    handler = _HANDLERS.get(type(node).__name__)
+    return list(handler(node, schema, pg_version)) if handler else []
+
+
+Steps = Iterator[LockStep]
+
+
+def _alter_table(node: Any, schema: Any, pg_version: int) -> Steps:
+    if node.objtype == OBJ.OBJECT_INDEX:
+        yield from _alter_index(node)
+        return
+    table = relname(node.relation)
+    if table is None or node.objtype not in (OBJ.OBJECT_TABLE, OBJ.OBJECT_MATVIEW):
+        return
+    for cmd in node.cmds or ():
+        yield from _alter_cmd(table, cmd, schema, pg_version)
+
+
+def _alter_index(node: Any) -> Steps:
+    index = relname(node.relation)
+    for cmd in node.cmds or ():
+        if index is None:
+            continue
+        if cmd.subtype == AT.AT_SetTableSpace:
+            yield LockStep(index, AE, True, "ALTER INDEX SET TABLESPACE")
+        elif cmd.subtype in (AT.AT_SetRelOptions, AT.AT_ResetRelOptions):
+            yield LockStep(index, SUE, False, "ALTER INDEX SET")
+        else:
+            yield LockStep(index, AE, False, "ALTER INDEX")
+
+
+# Actions that take less than ACCESS EXCLUSIVE on the altered table.
+_WEAKER = {
+    AT.AT_SetStatistics: SUE,
+    AT.AT_SetOptions: SUE,
+    AT.AT_ResetOptions: SUE,
+    AT.AT_ValidateConstraint: SUE,
+    AT.AT_ClusterOn: SUE,
+    AT.AT_DropCluster: SUE,
+    AT.AT_SetRelOptions: SUE,
+    AT.AT_ResetRelOptions: SUE,
+    AT.AT_DetachPartitionFinalize: SUE,
+    AT.AT_EnableTrig: SRE,
+    AT.AT_EnableAlwaysTrig: SRE,
+    AT.AT_EnableReplicaTrig: SRE,
+    AT.AT_DisableTrig: SRE,
+    AT.AT_EnableTrigAll: SRE,
+    AT.AT_DisableTrigAll: SRE,
+    AT.AT_EnableTrigUser: SRE,
+    AT.AT_DisableTrigUser: SRE,
+}
+_REWRITES = {AT.AT_SetTableSpace, AT.AT_SetAccessMethod}
+_SCANS = {AT.AT_SetNotNull, AT.AT_ValidateConstraint}
+
+
+def _alter_cmd(table: str, cmd: Any, schema: Any, pg_version: int) -> Steps:
+    sub = cmd.subtype
+    action = _action_name(sub)
+    if sub == AT.AT_AddColumn:
+        yield from _add_column(table, cmd.def_, pg_version)
+    elif sub in (AT.AT_AddConstraint, AT.AT_AddIndexConstraint):
+        yield from _add_constraint(table, cmd.def_)
+    elif sub == AT.AT_AlterColumnType:
+        yield LockStep(table, AE, _type_rewrites(table, cmd, schema), "ALTER COLUMN TYPE")
+    elif sub == AT.AT_DropColumn:
+        yield LockStep(table, AE, False, "DROP COLUMN")
+        target = schema.fk_target(table, cmd.name) if schema is not None else None
+        if target:
+            yield LockStep(target, AE, False, "DROP COLUMN (its foreign key)")
+    elif sub == AT.AT_AttachPartition:
+        yield LockStep(table, SUE, False, "ATTACH PARTITION")
+        yield LockStep(relname(cmd.def_.name) or "?", AE, True, "ATTACH PARTITION")
+    elif sub == AT.AT_DetachPartition:
+        lock = SUE if cmd.def_.concurrent else AE
+        yield LockStep(table, lock, False, "DETACH PARTITION")
+        yield LockStep(relname(cmd.def_.name) or "?", lock, False, "DETACH PARTITION")
+    else:
+        yield LockStep(table, _WEAKER.get(sub, AE), sub in _REWRITES | _SCANS, action)
+
+
+def _action_name(sub: Any) -> str:
+    return str(sub.name).removeprefix("AT_")
+
+
+# Column constraints that make ADD COLUMN fill (identity, stored) or check every row.
+_SLOW_COLUMN_CONSTRAINTS = (
+    CONSTR.CONSTR_IDENTITY,
+    CONSTR.CONSTR_GENERATED,
+    CONSTR.CONSTR_UNIQUE,
+    CONSTR.CONSTR_PRIMARY,
+    CONSTR.CONSTR_CHECK,
+)
+
+
+def _add_column(table: str, coldef: Any, pg_version: int) -> Steps:
+    slow = False
+    targets = []
+    for con in column_constraints(coldef):
+        if con.contype == CONSTR.CONSTR_DEFAULT:
+            slow = slow or pg_version < 11 or volatility(con.raw_expr) == "volatile"
+        elif con.contype in _SLOW_COLUMN_CONSTRAINTS:
+            slow = True
+        elif con.contype == CONSTR.CONSTR_FOREIGN:
+            slow = True
+            targets.append(relname(con.pktable))
+    col_type = type_from_node(coldef.typeName)
+    if col_type is not None and col_type.name in ("serial", "bigserial", "smallserial"):
+        slow = True
+    yield LockStep(table, AE, slow, "ADD COLUMN")
+    for target in targets:
+        if target and target != table:
+            yield LockStep(target, SRE, False, "ADD COLUMN ... REFERENCES")
+
+
+def _add_constraint(table: str, con: Any) -> Steps:
+    if con.contype == CONSTR.CONSTR_FOREIGN:
+        yield LockStep(table, SRE, not con.skip_validation, "ADD FOREIGN KEY")
+        target = relname(con.pktable)
+        if target and target != table:
+            yield LockStep(target, SRE, False, "ADD FOREIGN KEY")
+        return
+    uses_index = bool(con.indexname)
+    slow = not con.skip_validation and not uses_index
+    kind = str(con.contype.name).removeprefix("CONSTR_")
+    yield LockStep(table, AE, slow, f"ADD CONSTRAINT {kind}")
+
+
+def _type_rewrites(table: str, cmd: Any, schema: Any) -> bool:
+    new = type_from_node(cmd.def_.typeName)
+    if schema is None or new is None or cmd.def_.raw_default is not None:
+        return True  # unknown old type, or a USING expression: assume a rewrite
+    old = schema.column_type(table, cmd.name)
+    return old is None or not binary_coercible(old, new)
+
+
+def _create_index(node: Any, schema: Any, pg_version: int) -> Steps:
+    table = relname(node.relation)
+    if table:
+        lock = SUE if node.concurrent else SHARE
+        yield LockStep(table, lock, True, "CREATE INDEX" + (" CONCURRENTLY" * node.concurrent))
+
+
+def _drop(node: Any, schema: Any, pg_version: int) -> Steps:
+    kind = node.removeType
+    if kind not in (OBJ.OBJECT_INDEX, OBJ.OBJECT_TABLE, OBJ.OBJECT_MATVIEW):
+        return
+    for obj in node.objects or ():
+        name = ast_names(obj)[-1]
+        if kind == OBJ.OBJECT_INDEX:
+            table = schema.index_table(name) if schema is not None else None
+            lock = SUE if node.concurrent else AE
+            yield LockStep(table or name, lock, False, "DROP INDEX")
+        else:
+            yield LockStep(name, AE, False, "DROP TABLE")
+
+
+def ast_names(obj: Any) -> list[str]:
+    if isinstance(obj, tuple | list):
+        return [n.sval for n in obj if isinstance(n, ast.String)] or ["?"]
+    return [getattr(obj, "sval", "?")]
+
+
+def _reindex(node: Any, schema: Any, pg_version: int) -> Steps:
+    concurrent = any(p.defname == "concurrently" for p in node.params or ())
+    name = relname(node.relation)
+    if name is None:
+        return  # REINDEX SCHEMA/DATABASE/SYSTEM: no single relation
+    kind = enums.ReindexObjectType
+    if node.kind == kind.REINDEX_OBJECT_INDEX:
+        yield LockStep(name, SUE if concurrent else AE, True, "REINDEX INDEX")
+        table = schema.index_table(name) if schema is not None else None
+        if table:
+            yield LockStep(table, SUE if concurrent else SHARE, True, "REINDEX INDEX")
+    else:
+        yield LockStep(name, SUE if concurrent else SHARE, True, "REINDEX TABLE")
+
+
+def _vacuum(node: Any, schema: Any, pg_version: int) -> Steps:
+    options = {o.defname for o in node.options or ()}
+    full = "full" in options
+    for rel in node.rels or ():
+        table = relname(rel.relation)
+        if not table:
+            continue
+        if full:
+            yield LockStep(table, AE, True, "VACUUM FULL")
+        elif node.is_vacuumcmd:
+            yield LockStep(table, SUE, True, "VACUUM")
+        else:
+            yield LockStep(table, SUE, False, "ANALYZE")
+
+
+def _cluster(node: Any, schema: Any, pg_version: int) -> Steps:
+    table = relname(node.relation)
+    if table:
+        yield LockStep(table, AE, True, "CLUSTER")
+
+
+def _truncate(node: Any, schema: Any, pg_version: int) -> Steps:
+    for rel in node.relations or ():
+        yield LockStep(relname(rel) or "?", AE, False, "TRUNCATE")
+
+
+def _dml(action: str, slow: Callable[[Any], bool]) -> Callable[[Any, Any, int], Steps]:
+    def handler(node: Any, schema: Any, pg_version: int) -> Steps:
+        table = relname(node.relation)
+        if table:
+            yield LockStep(table, RX, slow(node), action)
+
+    return handler
+
+
+def _lock_table(node: Any, schema: Any, pg_version: int) -> Steps:
+    lock = _LOCK_MODES.get(int(node.mode), AE)
+    for rel in node.relations or ():
+        yield LockStep(relname(rel) or "?", lock, False, f"LOCK TABLE IN {lock.value} MODE")
+
+
+# LOCKMODE numbers of PostgreSQL's lockdefs.h, as pglast reports them.
+_LOCK_MODES = {
+    1: Lock.ACCESS_SHARE,
+    2: Lock.ROW_SHARE,
+    3: Lock.ROW_EXCLUSIVE,
+    4: Lock.SHARE_UPDATE_EXCLUSIVE,
+    5: Lock.SHARE,
+    6: Lock.SHARE_ROW_EXCLUSIVE,
+    7: Lock.EXCLUSIVE,
+    8: Lock.ACCESS_EXCLUSIVE,
+}
+
+
+def _create_table(node: Any, schema: Any, pg_version: int) -> Steps:
+    table = relname(node.relation)
+    for parent in node.inhRelations or ():
+        if node.partbound is not None:
+            yield LockStep(relname(parent) or "?", AE, False, "CREATE TABLE ... PARTITION OF")
+    for element in node.tableElts or ():
+        cons = column_constraints(element) if isinstance(element, ast.ColumnDef) else [element]
+        for con in cons:
+            if isinstance(con, ast.Constraint) and con.contype == CONSTR.CONSTR_FOREIGN:
+                target = relname(con.pktable)
+                if target and target != table:
+                    yield LockStep(target, SRE, False, "CREATE TABLE ... REFERENCES")
+
+
+def _create_trigger(node: Any, schema: Any, pg_version: int) -> Steps:
+    table = relname(node.relation)
+    if table:
+        yield LockStep(table, SRE, False, "CREATE TRIGGER")
+
+
+def _rename(node: Any, schema: Any, pg_version: int) -> Steps:
+    name = relname(node.relation)
+    if name is None:
+        return
+    if node.renameType == OBJ.OBJECT_INDEX:
+        yield LockStep(name, SUE, False, "ALTER INDEX RENAME")
+    elif node.renameType in (OBJ.OBJECT_TABLE, OBJ.OBJECT_COLUMN, OBJ.OBJECT_TABCONSTRAINT):
+        yield LockStep(name, AE, False, "RENAME")
+
+
+def _comment(node: Any, schema: Any, pg_version: int) -> Steps:
+    if node.objtype in (OBJ.OBJECT_TABLE, OBJ.OBJECT_COLUMN):
+        parts = ast_names(node.object)
+        table = parts[-1] if node.objtype == OBJ.OBJECT_TABLE else parts[-2]
+        yield LockStep(table, SUE, False, "COMMENT ON")
+
+
+def _refresh(node: Any, schema: Any, pg_version: int) -> Steps:
+    view = relname(node.relation)
+    if view:
+        yield LockStep(view, EXCL if node.concurrent else AE, True, "REFRESH MATERIALIZED VIEW")
+
+
+def _set_schema(node: Any, schema: Any, pg_version: int) -> Steps:
+    name = relname(node.relation)
+    if name and node.objectType in (OBJ.OBJECT_TABLE, OBJ.OBJECT_INDEX):
+        yield LockStep(name, AE, False, "SET SCHEMA")
+
+
+_HANDLERS: dict[str, Callable[[Any, Any, int], Steps]] = {
+    "AlterTableStmt": _alter_table,
+    "IndexStmt": _create_index,
+    "DropStmt": _drop,
+    "ReindexStmt": _reindex,
+    "VacuumStmt": _vacuum,
+    "ClusterStmt": _cluster,
+    "TruncateStmt": _truncate,
+    "UpdateStmt": _dml("UPDATE", lambda n: True),
+    "DeleteStmt": _dml("DELETE", lambda n: True),
+    "InsertStmt": _dml("INSERT", lambda n: n.selectStmt is not None and not _values(n)),
+    "LockStmt": _lock_table,
+    "CreateStmt": _create_table,
+    "CreateTrigStmt": _create_trigger,
+    "RenameStmt": _rename,
+    "CommentStmt": _comment,
+    "RefreshMatViewStmt": _refresh,
+    "AlterObjectSchemaStmt": _set_schema,
+}
+
+
+def _values(node: Any) -> bool:
+    select = node.selectStmt
+    return isinstance(select, ast.SelectStmt) and bool(select.valuesLists)
