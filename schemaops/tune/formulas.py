@@ -21,7 +21,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from schemaops.tune import why
-from schemaops.tune.inputs import KB_PER_GB, KB_PER_MB, MachineProfile, format_memory
+from schemaops.tune.inputs import (
+    KB_PER_GB,
+    KB_PER_MB,
+    MachineProfile,
+    approx_memory,
+    format_memory,
+)
 
 __all__ = ["Proposal", "format_memory", "propose"]
 
@@ -208,7 +214,7 @@ def _proposals(p: MachineProfile) -> Iterator[Proposal]:
 
 
 def _memory(p: MachineProfile) -> Iterator[Proposal]:
-    ram = format_memory(p.ram_kb)
+    ram = approx_memory(p.ram_kb)
     conns = max_connections(p)
     yield Proposal("max_connections", conns, None, why.max_connections(p, conns))
     sb = shared_buffers(p)

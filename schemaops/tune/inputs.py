@@ -25,6 +25,7 @@ __all__ = [
     "STORAGE_TYPES",
     "WORKLOADS",
     "MachineProfile",
+    "approx_memory",
     "build_profile",
     "db_size_bucket",
     "format_memory",
@@ -73,7 +74,7 @@ class MachineProfile:
         _choice("db size", self.db_size, DB_SIZES)
         _choice("os", self.os_type, OS_TYPES)
         if self.ram_kb < 256 * KB_PER_MB:
-            raise ConfigError(f"memory {format_memory(self.ram_kb)} is too small (at least 256MB)")
+            raise ConfigError(f"memory {approx_memory(self.ram_kb)} is too small (at least 256MB)")
         if self.cpus is not None and self.cpus < 1:
             raise ConfigError(f"--cpus must be at least 1, not {self.cpus}")
         if self.max_connections is not None and self.max_connections < 1:
@@ -89,7 +90,7 @@ class MachineProfile:
     def inputs(self) -> dict[str, Any]:
         """The inputs as plain data, for JSON output and the text header."""
         return {
-            "memory": format_memory(self.ram_kb),
+            "memory": approx_memory(self.ram_kb),
             "cpus": self.cpus,
             "storage": self.storage,
             "max_connections": self.max_connections,
@@ -120,6 +121,14 @@ def format_memory(kb: int) -> str:
         return f"{kb // KB_PER_GB}GB"
     if kb % KB_PER_MB == 0:
         return f"{kb // KB_PER_MB}MB"
+    return f"{kb}kB"
+
+
+def approx_memory(kb: int) -> str:
+    """A short human reading of a size: 23.5GB, 512MB, 800kB (for text, not settings)."""
+    for unit, size in (("TB", KB_PER_GB * 1024), ("GB", KB_PER_GB), ("MB", KB_PER_MB)):
+        if kb >= size:
+            return f"{kb / size:.1f}".removesuffix(".0") + unit
     return f"{kb}kB"
 
 
@@ -165,6 +174,6 @@ def build_profile(
     if given.get("db_size") is None and "db_bytes" in detected:
         db_bytes, how = detected["db_bytes"]
         values["db_size"] = db_size_bucket(db_bytes, values["ram_kb"])
-        sources["db_size"] = f"{how} ({format_memory(db_bytes // 1024)} of data)"
+        sources["db_size"] = f"{how} ({approx_memory(db_bytes // 1024)} of data)"
     available = detected.get("available", ({}, ""))[0]
     return MachineProfile(**values, available=available, sources=sources)
