@@ -422,37 +422,49 @@ def _quote(value: Any) -> str:
 
 # -- rendering only what an operation touches ---------------------------------
 
+# Operations whose SQL also touches the models that point at this one.
 _REVERSE_NEEDED = (
-    dj_migrations.AlterField,
-    dj_migrations.RenameField,
     dj_migrations.RenameModel,
     dj_migrations.AlterModelTable,
     dj_migrations.DeleteModel,
+)
+_FIELD_REVERSE_NEEDED = (
+    dj_migrations.AlterField,
+    dj_migrations.RenameField,
     dj_migrations.RemoveField,
 )
 
 
+def _needs_referrers(op: Operation, app_label: str, state: ProjectState) -> bool:
+    """Related models matter when the table goes, or when a field others may point at changes."""
+    if isinstance(op, _REVERSE_NEEDED):
+        return True
+    if isinstance(op, _FIELD_REVERSE_NEEDED):
+        model = state.models.get((app_label, op.model_name_lower))
+        name = op.old_name if isinstance(op, dj_migrations.RenameField) else op.name
+        field = model.fields.get(name) if model else None
+        return field is None or bool(
+            getattr(field, "primary_key", False) or getattr(field, "unique", False)
+        )
+    return False
+
+
 def _touched_keys(op: Operation, app_label: str, state: ProjectState) -> set[ModelKey]:
+    """The models an operation works on, rendered in full (with their relations)."""
     keys = {k for k in (primary_key_before(op, app_label), primary_key_after(op, app_label)) if k}
     if not keys:
         return set(state.models)  # unknown operation: render everything
     roots = {k for k in keys if k in state.models}
-    if isinstance(op, _REVERSE_NEEDED):
+    if _needs_referrers(op, app_label, state):
         for key in list(roots):
             roots |= set(state.relations.get(key, {}))
-    return _forward_closure(state, roots)
-
-
-def _forward_closure(state: ProjectState, roots: set[ModelKey]) -> set[ModelKey]:
-    seen: set[ModelKey] = set()
-    todo = list(roots)
-    while todo:
-        key = todo.pop()
-        if key in seen or key not in state.models:
-            continue
-        seen.add(key)
-        todo.extend(_references(state.models[key]))
-    return seen
+    # auto-created M2M through tables are rendered from their owner; explicit ones are models
+    for key in list(roots):
+        for f in state.models[key].fields.values():
+            through = getattr(getattr(f, "remote_field", None), "through", None)
+            if through is not None:
+                roots.add(resolve_relation(through, key[0], key[1]))
+    return {k for k in roots if k in state.models}
 
 
 def _references(model_state: ModelState) -> Iterator[ModelKey]:
@@ -464,6 +476,11 @@ def _references(model_state: ModelState) -> Iterator[ModelKey]:
         for target in (remote.model, getattr(remote, "through", None)):
             if target is not None:
                 yield resolve_relation(target, app_label, name)
+    yield from _base_keys(model_state)
+
+
+def _base_keys(model_state: ModelState) -> Iterator[ModelKey]:
+    app_label, name = model_state.app_label, model_state.name_lower
     for base in model_state.bases:
         if isinstance(base, str):
             yield resolve_relation(base, app_label, name)
@@ -471,8 +488,37 @@ def _references(model_state: ModelState) -> Iterator[ModelKey]:
             yield (base._meta.app_label, base._meta.model_name)
 
 
+def _stripped(model_state: ModelState) -> ModelState:
+    """A referenced model's shape without its own relations (what Django does for real apps).
+
+    Rendering a model needs every model it points at, transitively; a model
+    that is only a *target* needs just its table and primary key. Keeping
+    relations only where they are the primary key (multi-table inheritance)
+    stops the closure after one hop.
+    """
+    clone = model_state.clone()
+    clone.fields = {
+        name: f
+        for name, f in clone.fields.items()
+        if getattr(f, "remote_field", None) is None or getattr(f, "primary_key", False)
+    }
+    for option in ("indexes", "constraints"):
+        clone.options[option] = []
+    for option in ("unique_together", "index_together", "order_with_respect_to", "ordering"):
+        clone.options.pop(option, None)
+    return clone
+
+
 def _substate(state: ProjectState, keys: set[ModelKey]) -> ProjectState:
+    """Render ``keys`` in full and what they reference as stripped stand-ins."""
     models = {k: state.models[k].clone() for k in keys if k in state.models}
+    todo = [ref for m in models.values() for ref in _references(m)]
+    while todo:
+        key = todo.pop()
+        if key in models or key not in state.models:
+            continue
+        models[key] = stand_in = _stripped(state.models[key])
+        todo.extend(_references(stand_in))
     needed_real = {k[0] for m in models.values() for k in _references(m)} & state.real_apps
     sub = ProjectState(models=models, real_apps=needed_real)
     sub.apps  # render now, so errors surface here  # noqa: B018
