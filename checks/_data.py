@@ -153,6 +153,22 @@ def model_for_table(state: Any, table: str) -> Any | None:
     return None
 
 
+def model_at(ctx: OperationContext, table: str) -> Any | None:
+    """The model of ``table`` as SQL in ``ctx`` finds it: ModelSnapshot or ModelState.
+
+    Inside a ``SeparateDatabaseAndState`` that is the model before its state
+    operations ran; elsewhere the state after the migration (the walk keeps
+    no other).
+    """
+    parent = ctx.step.parent
+    while parent is not None:
+        for snapshot in parent.state_models.values():
+            if snapshot.db_table == table:
+                return snapshot
+        parent = parent.parent
+    return model_for_table(ctx.migration.state, table)
+
+
 def dml_target(node: Any) -> str | None:
     """The table an UPDATE, DELETE or INSERT writes to."""
     if isinstance(node, ast.UpdateStmt | ast.DeleteStmt | ast.InsertStmt):
@@ -228,71 +244,145 @@ def check_name(table: str, column: str) -> str:
     return str(truncate_name(f"{table}_{column}_not_null", 63))
 
 
+def check_constraint_code(field_name: str, name: str) -> str:
+    """Django code of ``CheckConstraint(<field> IS NOT NULL)`` for this Django version."""
+    import django
+
+    kwarg = "condition" if django.VERSION >= (5, 1) else "check"
+    return f"models.CheckConstraint({kwarg}=models.Q({field_name}__isnull=False), name={name!r})"
+
+
 def not_null_steps(
-    ctx: OperationContext, model: str, name: str, column: str, field: Any, *, after: str | None
+    ctx: OperationContext,
+    model: str,
+    name: str,
+    column: str,
+    field: Any,
+    *,
+    after: str | None,
+    phase: str | None = "post",
 ) -> str:
     """NOT NULL without a long ACCESS EXCLUSIVE: CHECK NOT VALID, VALIDATE, SET NOT NULL.
 
-    ``field`` is the field as it should end up (null=False). On PostgreSQL
-    below 12 SET NOT NULL scans the table whatever constraints exist, so the
-    validated CHECK stays the enforcement and the model is changed in the state only.
+    ``field`` is the field as it should end up (null=False). The CHECK goes
+    into the migration state too, so the final SET NOT NULL is recognised as
+    safe. Below PostgreSQL 12 SET NOT NULL scans the table whatever
+    constraints exist, so there the validated CHECK stays the enforcement and
+    the field changes in the state only.
     """
-    table, check = ctx.table, check_name(ctx.table, column)
-    t, c, k = ident(table), ident(column), ident(check)
+    t, c = ident(ctx.table), ident(column)
+    check = check_name(ctx.table, column)
+    k = ident(check)
+    constraint = check_constraint_code(name, check)
+    add_sql = f"ALTER TABLE {t} ADD CONSTRAINT {k} CHECK ({c} IS NOT NULL) NOT VALID"
+    drop_sql = f"ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {k}"
     add = migration_code(
         ctx,
-        [
-            "migrations.RunSQL(",
-            f"    'ALTER TABLE {t} ADD CONSTRAINT {k} CHECK ({c} IS NOT NULL) NOT VALID',",
-            f"    reverse_sql='ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {k}',",
-            "),",
-        ],
+        _separate(
+            [f'migrations.AddConstraint("{model}", {constraint})'],
+            [f"migrations.RunSQL({add_sql!r}, reverse_sql={drop_sql!r})"],
+        ),
         name=f"{model}_{name}_not_null_check",
+        phase=phase,
         after=after,
     )
+    validate_sql = f"ALTER TABLE {t} VALIDATE CONSTRAINT {k}"
     validate = migration_code(
         ctx,
-        [
-            "migrations.RunSQL(",
-            f"    'ALTER TABLE {t} VALIDATE CONSTRAINT {k}',",
-            "    reverse_sql=migrations.RunSQL.noop,",
-            "),",
-        ],
+        [f"migrations.RunSQL({validate_sql!r}, reverse_sql=migrations.RunSQL.noop),"],
         name=f"{model}_{name}_validate",
+        phase=phase,
         after=f"{model}_{name}_not_null_check",
     )
-    state_op = f'migrations.AlterField("{model}", "{name}", {with_kwargs(field, null=False)})'
+    state_ops = [f'migrations.AlterField("{model}", "{name}", {with_kwargs(field, null=False)})']
     if ctx.migration.target.pg_version >= 12:
-        db_sql = (
-            f"ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL; ALTER TABLE {t} DROP CONSTRAINT {k}"
-        )
+        state_ops.append(f'migrations.RemoveConstraint("{model}", {check!r})')
+        sql = f"ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL; ALTER TABLE {t} DROP CONSTRAINT {k}"
         reverse = f"ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL"
-        db_ops = [f"        migrations.RunSQL('{db_sql}', reverse_sql='{reverse}'),"]
-        note = "# 3. SET NOT NULL finds the validated CHECK and skips the scan (PostgreSQL 12+):"
+        db_ops = [f"migrations.RunSQL({sql!r}, reverse_sql={reverse!r})"]
+        note = "# c. SET NOT NULL finds the validated CHECK and skips the scan (PostgreSQL 12+):"
     else:
         db_ops = []
-        note = "# 3. PostgreSQL < 12 scans on SET NOT NULL anyway: the CHECK stays the guard:"
+        note = "# c. PostgreSQL < 12 scans on SET NOT NULL anyway: the CHECK stays the guard:"
     finish = migration_code(
         ctx,
-        [
-            "migrations.SeparateDatabaseAndState(",
-            f"    state_operations=[{state_op}],",
-            "    database_operations=[",
-            *db_ops,
-            "    ],",
-            "),",
-        ],
+        _separate(state_ops, db_ops),
         name=f"{model}_{name}_set_not_null",
+        phase=phase,
         after=f"{model}_{name}_validate",
+        imports=imports_for(field),
     )
     return join_steps(
-        "# 1. CHECK ... NOT VALID: a brief ACCESS EXCLUSIVE, no scan:",
+        "# a. CHECK ... NOT VALID: a brief ACCESS EXCLUSIVE, no scan:",
         add,
-        "# 2. VALIDATE scans under SHARE UPDATE EXCLUSIVE: reads and writes go on:",
+        "# b. VALIDATE scans under SHARE UPDATE EXCLUSIVE: reads and writes go on:",
         validate,
         note,
         finish,
     )
+
+
+def _separate(state_ops: list[str], db_ops: list[str]) -> list[str]:
+    """Lines of a ``SeparateDatabaseAndState`` operation."""
+    return [
+        "migrations.SeparateDatabaseAndState(",
+        "    state_operations=[",
+        *[f"        {op}," for op in state_ops],
+        "    ],",
+        "    database_operations=[",
+        *[f"        {op}," for op in db_ops],
+        "    ],",
+        "),",
+    ]
+
+
+def imports_for(*fields: Any) -> str:
+    """The import lines a recipe needs for these fields (callable defaults' modules)."""
+    lines = ["from django.db import migrations, models"]
+    for field in fields:
+        default = getattr(field, "default", None)
+        module = getattr(default, "__module__", None)
+        if callable(default) and module and module != "builtins":
+            lines.insert(0, f"import {module}")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def expand_backfill_contract(ctx: OperationContext, op: Any, column: str) -> str:
+    """Nullable column, ``schemaops backfill``, then NOT NULL post-deploy, safely.
+
+    A unique field is added without its unique index (a plain build would
+    block writes, and the rows are not unique until the backfill ran).
+    """
+    model, name, field = op.model_name, op.name, op.field
+    changes: dict[str, Any] = {"null": True}
+    if field.unique:
+        changes["unique"] = False
+    expand = migration_code(
+        ctx,
+        [f'migrations.AddField("{model}", "{name}", {with_kwargs(field, **changes)}),'],
+        name=f"{model}_{name}",
+        imports=imports_for(field),
+    )
+    value = default_sql(field) or "<SQL expression>"
+    app_model = ctx.after.name if ctx.after else model
+    backfill = backfill_command(ctx.app_label, app_model, f"{name} = {value}", f"{column} IS NULL")
+    steps = [
+        f"# 1. pre-deploy: add {name} nullable; new rows get their value from the code:",
+        expand,
+        "# 2. once the new code is live, fill the existing rows in small batches:",
+        f"#    {backfill}",
+    ]
+    if not field.null:
+        steps += [
+            "# 3. post-deploy, NOT NULL without a long lock:",
+            not_null_steps(ctx, model, name, column, field, after=f"{model}_{name}"),
+        ]
+    if field.unique:
+        steps.append(
+            f"# finally: CREATE UNIQUE INDEX CONCURRENTLY on {ctx.table} ({column}) in an "
+            "atomic = False migration, then unique=True in the state."
+        )
+    return join_steps(*steps)
 
 
 def migration_after_this(

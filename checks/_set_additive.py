@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from schemaops.checks._base import Rule
+from schemaops.checks.add_field_not_null_without_db_default import AddFieldNotNullWithoutDbDefault
 from schemaops.checks.alter_db_column import AlterDbColumn
+from schemaops.checks.callable_default import CallableDefault
 from schemaops.checks.drop_column import DropColumn
+from schemaops.checks.drop_not_null import DropNotNull
 from schemaops.checks.drop_table import DropTable
 from schemaops.checks.post_deploy_dependency import PostDeployDependency
 from schemaops.checks.rename_column import RenameColumn
 from schemaops.checks.rename_table import RenameTable
 from schemaops.checks.runpython_without_reverse import RunPythonWithoutReverse
+from schemaops.checks.set_not_null import SetNotNull
 from schemaops.checks.state_only_removal import StateOnlyRemoval
 
 RULES: list[type[Rule]] = [
@@ -19,6 +23,10 @@ RULES: list[type[Rule]] = [
     RenameTable,
     AlterDbColumn,
     StateOnlyRemoval,
+    AddFieldNotNullWithoutDbDefault,
+    CallableDefault,
+    SetNotNull,
+    DropNotNull,
     PostDeployDependency,
     RunPythonWithoutReverse,
 ]

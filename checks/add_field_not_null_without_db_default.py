@@ -1,0 +1,98 @@
+"""SO107 add-field-not-null-without-db-default: old code's INSERTs fail on the new column.
+
+## What it does
+Flags ``AddField`` of a NOT NULL column (``null=False``) on an existing
+table without a database default (``db_default``). Exempt: tables created
+in the same migration, ``db_default`` set, ``null=True``, many-to-many
+fields (their own table) and primary keys (other rules).
+
+## Why is this bad?
+Django adds the column with the Python ``default`` as a temporary
+``DEFAULT`` to fill the existing rows, then drops that ``DEFAULT`` in the
+same migration. From then on the column is NOT NULL with no default, and
+every INSERT of the previous release (which does not know the column)
+fails with a NOT NULL violation until the new code is everywhere. The
+``ALTER TABLE`` also takes an ACCESS EXCLUSIVE lock, briefly.
+
+## Example
+```python
+field = models.CharField(max_length=20, default="new")
+operations = [migrations.AddField("order", "status", field)]
+```
+
+## Use instead
+On Django 5+, give the field ``db_default`` (a default the database keeps,
+so old INSERTs get it). Otherwise add the column nullable, backfill it with
+``schemaops backfill``, and enforce NOT NULL post-deploy through a
+``CHECK (...) NOT VALID`` + ``VALIDATE`` + ``SET NOT NULL``.
+
+## References
+- https://docs.djangoproject.com/en/stable/ref/models/fields/#db-default
+- https://github.com/3YOURMIND/django-migration-linter/blob/main/docs/incompatibilities.md
+- https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import django
+from django.db import migrations
+from schemaops.checks._base import OperationContext, Rule, migration_code
+from schemaops.checks._data import (
+    expand_backfill_contract,
+    has_code_default,
+    has_db_default,
+)
+from schemaops.checks._locks import Lock
+from schemaops.checks._recipes import with_kwargs
+
+from schemaops.findings import Finding
+
+
+class AddFieldNotNullWithoutDbDefault(Rule):
+    code = "SO107"
+    name = "add-field-not-null-without-db-default"
+    summary = "A NOT NULL column without a database default breaks the old code's INSERTs"
+    category = "additive"
+    operations = (migrations.AddField,)
+
+    def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
+        op = ctx.operation
+        field = op.field
+        if ctx.new_table or getattr(field, "null", False) or has_db_default(field):
+            return
+        if getattr(field, "many_to_many", False) or getattr(field, "primary_key", False):
+            return
+        if getattr(field, "generated", False):
+            return  # GeneratedField: the database computes it
+        column = ctx.column(op.name, field)
+        where = f"{ctx.table}.{column} ({ctx.model_name}.{op.name})"
+        if has_code_default(field):
+            why = (
+                "has only a Python default: Django drops the column DEFAULT right after "
+                "ADD COLUMN, so the running code's INSERTs fail"
+            )
+        else:
+            why = "has no default: ADD COLUMN fails on a non-empty table and old INSERTs fail"
+        yield self.finding(
+            ctx,
+            f"AddField {where} is NOT NULL and {why}",
+            lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "briefly (no rewrite)"),
+            recipe=self._recipe(ctx, op, column),
+        )
+
+    def _recipe(self, ctx: OperationContext, op: Any, column: str) -> str:
+        model, name, field = op.model_name, op.name, op.field
+        constant = has_code_default(field) and not callable(field.default)
+        if constant and django.VERSION >= (5, 0):
+            return migration_code(
+                ctx,
+                [
+                    f'migrations.AddField("{model}", "{name}", '
+                    f"{with_kwargs(field, db_default=field.default)}),"
+                ],
+                name=f"{model}_{name}",
+            )
+        return expand_backfill_contract(ctx, op, column)

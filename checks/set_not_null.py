@@ -1,0 +1,133 @@
+"""SO109 set-not-null: SET NOT NULL scans the whole table under ACCESS EXCLUSIVE.
+
+## What it does
+Flags ``AlterField`` from ``null=True`` to ``null=False`` and
+``ALTER TABLE ... ALTER COLUMN ... SET NOT NULL`` on an existing table. On
+PostgreSQL 12+ it is exempt when a validated ``CHECK (col IS NOT NULL)``
+exists: in the model state's constraints, or added (or validated) earlier
+in the same migration's SQL. This is a lock problem, so it is reported in
+post-deploy migrations too.
+
+## Why is this bad?
+``SET NOT NULL`` takes an ACCESS EXCLUSIVE lock and reads every row to
+prove there is no NULL: reads and writes of the table stop for the whole
+scan. When the field has a default, Django also runs
+``UPDATE ... SET col = <default> WHERE col IS NULL`` in the same
+transaction, holding the lock while it rewrites those rows.
+
+## Example
+```python
+field = models.CharField(max_length=20)  # was null=True
+operations = [migrations.AlterField("order", "status", field)]
+```
+
+## Use instead
+Backfill the NULLs with ``schemaops backfill``, then add
+``CHECK (col IS NOT NULL) NOT VALID`` (brief lock, no scan), ``VALIDATE`` it
+in a separate migration (SHARE UPDATE EXCLUSIVE: reads and writes go on),
+and ``SET NOT NULL``, which PostgreSQL 12+ proves from the validated check
+without a scan; then drop the check.
+
+## References
+- https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DROP-NOT-NULL
+- https://github.com/tbicr/django-pg-zero-downtime-migrations#dealing-with-not-null-constraint
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db import migrations
+from schemaops.checks._base import OperationContext, Rule, StatementContext, join_steps
+from schemaops.checks._data import (
+    backfill_command,
+    default_sql,
+    has_code_default,
+    is_not_null_check,
+    model_at,
+    not_null_steps,
+    sql_validated_not_null_checks,
+)
+from schemaops.checks._locks import Lock
+from schemaops.checks._sql import AT, alter_commands
+
+from schemaops.findings import Finding
+from schemaops.plan import column_for
+
+LOCK_NOTE = "for a full table scan"
+
+
+class SetNotNull(Rule):
+    code = "SO109"
+    name = "set-not-null"
+    summary = "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock"
+    category = "locking"
+    operations = (migrations.AlterField,)
+    statements = ("AlterTableStmt",)
+
+    def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
+        op = ctx.operation
+        old = ctx.field_before(op.name)
+        if ctx.new_table or old is None or not old.null or op.field.null:
+            return
+        if getattr(op.field, "many_to_many", False):
+            return
+        column = ctx.column(op.name, op.field)
+        if self._proven(ctx, column, op.name):
+            return
+        update = ""
+        if has_code_default(op.field):
+            update = f" after UPDATE ... SET {column} = <default> WHERE {column} IS NULL"
+        value = default_sql(op.field) or "<SQL expression>"
+        backfill = backfill_command(
+            ctx.app_label, ctx.model_name, f"{op.name} = {value}", f"{column} IS NULL"
+        )
+        yield self.finding(
+            ctx,
+            f"AlterField {ctx.model_name}.{op.name} sets {ctx.table}.{column} NOT NULL{update}: "
+            "reads and writes wait for a full table scan",
+            lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, LOCK_NOTE),
+            recipe=join_steps(
+                f"# 0. no NULLs may remain: {backfill}",
+                not_null_steps(ctx, op.model_name, op.name, column, op.field, after=None),
+            ),
+        )
+
+    def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
+        for table, cmd in alter_commands(ctx.node):
+            if cmd.subtype != AT.AT_SetNotNull or table is None or ctx.is_new_table(table):
+                continue
+            column = str(cmd.name)
+            if self._proven(ctx.operation, column, None, table):
+                continue
+            yield self.finding(
+                ctx,
+                f"SET NOT NULL on {table}.{column}: reads and writes wait for a full table scan",
+                lock=Lock.ACCESS_EXCLUSIVE.on(table, LOCK_NOTE),
+                recipe=f"ALTER TABLE {table} ADD CONSTRAINT {table}_{column}_not_null "
+                f"CHECK ({column} IS NOT NULL) NOT VALID; then, in a separate migration, "
+                f"VALIDATE CONSTRAINT {table}_{column}_not_null; then SET NOT NULL "
+                "(no scan on PostgreSQL 12+) and DROP CONSTRAINT.",
+            )
+
+    @staticmethod
+    def _proven(
+        ctx: OperationContext, column: str, field_name: str | None, table: str | None = None
+    ) -> bool:
+        """Can PostgreSQL prove NOT NULL from a validated CHECK, without a scan?"""
+        if ctx.migration.target.pg_version < 12:
+            return False
+        table = table or ctx.table
+        if column in sql_validated_not_null_checks(ctx.migration, table):
+            return True
+        if field_name is not None and ctx.before is not None:
+            constraints = ctx.before.constraints
+        else:
+            model = model_at(ctx, table)
+            if model is None:
+                return False
+            constraints = model.options.get("constraints", [])
+            field_name = next(
+                (n for n, f in model.fields.items() if column_for(n, f) == column), None
+            )
+        return field_name is not None and any(is_not_null_check(c, field_name) for c in constraints)

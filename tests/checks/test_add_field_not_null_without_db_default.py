@@ -1,0 +1,55 @@
+import uuid
+
+from django.db import migrations, models
+from lintkit import codes, lint
+from models import order_model
+
+
+def add(field, name="status"):
+    return migrations.AddField("order", name, field)
+
+
+def test_not_null_with_python_default_fires_with_db_default_recipe():
+    findings = lint([add(models.CharField(max_length=20, default="new"))], setup=[order_model()])
+    assert codes(findings) == ["SO107"]
+    f = findings[0]
+    assert "shop_order.status (Order.status)" in f.message and "INSERTs fail" in f.message
+    assert f.lock.startswith('ACCESS EXCLUSIVE on "shop_order"')
+    assert "db_default='new'" in f.recipe
+
+
+def test_db_default_recipe_is_itself_clean():
+    field = models.CharField(max_length=20, default="new", db_default="new")
+    assert "SO107" not in codes(lint([add(field)], setup=[order_model()]))
+
+
+def test_null_db_default_is_no_default():
+    field = models.CharField(max_length=20, db_default=None)
+    assert "SO107" in codes(lint([add(field)], setup=[order_model()]))
+
+
+def test_callable_default_gets_expand_backfill_contract_recipe():
+    field = models.UUIDField(default=uuid.uuid4)
+    f = next(f for f in lint([add(field, "token")], setup=[order_model()]) if f.code == "SO107")
+    assert "import uuid" in f.recipe
+    assert "models.UUIDField(null=True, default=uuid.uuid4)" in f.recipe
+    assert 'schemaops backfill start shop.Order --set "token = gen_random_uuid()"' in f.recipe
+    assert "CHECK (token IS NOT NULL) NOT VALID" in f.recipe and "VALIDATE CONSTRAINT" in f.recipe
+
+
+def test_nullable_field_is_safe():
+    field = models.CharField(max_length=20, null=True)
+    assert "SO107" not in codes(lint([add(field)], setup=[order_model()]))
+
+
+def test_new_table_and_many_to_many_are_exempt():
+    field = models.CharField(max_length=20, default="new")
+    assert "SO107" not in codes(lint([order_model(), add(field)]))
+    m2m = models.ManyToManyField("shop.Order")
+    assert "SO107" not in codes(lint([add(m2m, "related")], setup=[order_model()]))
+
+
+def test_post_deploy_migration_is_allowed():
+    field = models.CharField(max_length=20, default="new")
+    findings = lint([add(field)], setup=[order_model()], deploy_phase="post")
+    assert "SO107" not in codes(findings)
