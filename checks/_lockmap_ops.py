@@ -396,12 +396,11 @@ def alter_field(ctx: Any) -> list[LockStep]:
     old, new = ctx.field_before(op.name), op.field
     if old is None or old.many_to_many or new.many_to_many:
         return steps
-    if getattr(old, "db_comment", None) != getattr(new, "db_comment", None):
-        steps.stmt(table, SUE, False, "COMMENT ON COLUMN")
-    if not db_changes(old, new):
+    comment_change = getattr(old, "db_comment", None) != getattr(new, "db_comment", None)
+    if not (comment_change or db_changes(old, new)):
         return steps
     _drop_old(ctx, old, new, steps)
-    _alter_column(ctx, old, new, steps)
+    _alter_column(ctx, old, new, steps, comment_change)
     if new.unique and not old.unique:
         steps.stmt(table, AE, True, "ADD CONSTRAINT UNIQUE")
     if has_check(new) and not has_check(old):
@@ -422,7 +421,8 @@ def _drop_old(ctx: Any, old: Any, new: Any, steps: _Steps) -> None:
         steps.stmt(table, AE, False, "DROP INDEX (_like)")
 
 
-def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps) -> None:
+def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps, comment_change: bool) -> None:
+    """Django's combined ALTER TABLE (type, default, null), or its four-way NOT NULL fill."""
     table = ctx.table
     if ctx.column(ctx.operation.name, old) != ctx.column(ctx.operation.name, new):
         steps.stmt(table, AE, False, "RENAME COLUMN")
@@ -431,20 +431,23 @@ def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps) -> None:
     rewrite = type_change and (
         old_type is None or new_type is None or not binary_coercible(old_type, new_type)
     )
+    collation_change = getattr(old, "db_collation", None) != getattr(new, "db_collation", None)
     set_not_null = old.null and not new.null
     four_way = set_not_null and db_default(new) is None and effective_default(new)
     default_change = db_default(old) != db_default(new)
-    if type_change or default_change or (old.null != new.null and not four_way):
-        action = "ALTER COLUMN TYPE" if type_change else "ALTER COLUMN"
+    alter_type = type_change or collation_change or comment_change
+    if alter_type or default_change or four_way or old.null != new.null:
+        action = "ALTER COLUMN TYPE" if alter_type else "ALTER COLUMN"
         steps.stmt(table, AE, rewrite or (set_not_null and not four_way), action)
         if type_change and old.primary_key:
             for ref_table, _name in referencing(ctx, ctx.before):
                 steps.stmt(ref_table, AE, rewrite, "ALTER COLUMN TYPE (referencing column)")
     if four_way:
-        steps.stmt(table, AE, False, "ALTER COLUMN SET DEFAULT")
         steps.stmt(table, RX, True, "UPDATE (fill NULLs with the default)")
         steps.stmt(table, AE, True, "ALTER COLUMN SET NOT NULL")
         steps.stmt(table, AE, False, "ALTER COLUMN DROP DEFAULT")
+    if comment_change:
+        steps.stmt(table, SUE, False, "COMMENT ON COLUMN")
 
 
 def run_sql(ctx: Any) -> list[LockStep]:
