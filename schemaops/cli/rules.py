@@ -6,8 +6,14 @@ import json
 
 import click
 
+RULES_EPILOG = """\b
+Examples:
+  schemaops rules --format json
+  schemaops rules --format markdown --full > docs/rules.md   # the rules reference
+"""
 
-@click.command("rules", epilog="Example: schemaops rules --format json")
+
+@click.command("rules", epilog=RULES_EPILOG)
 @click.option(
     "--format",
     "fmt",
@@ -15,10 +21,22 @@ import click
     default="text",
     show_default=True,
 )
-def rules_command(fmt: str) -> None:
+@click.option(
+    "--full",
+    is_flag=True,
+    help="With --format markdown: the whole reference, every rule's docs (docs/rules.md).",
+)
+def rules_command(fmt: str, full: bool) -> None:
     """List every migration rule: code, name, default severity, summary."""
     from schemaops.checks import RULES
 
+    if full:
+        if fmt != "markdown":
+            raise click.UsageError("--full needs --format markdown")
+        from schemaops.docs import rules_reference
+
+        click.echo(rules_reference(list(RULES.values())), nl=False)
+        return
     rules = [r for r in RULES.values() if not r.retired]
     if fmt == "json":
         click.echo(
@@ -59,7 +77,9 @@ def explain_command(rule: str) -> None:
     found = lookup(rule)
     if found is None:
         raise ConfigError(f"unknown rule {rule!r} (see `schemaops rules`)")
-    sections = found.doc_sections()
+    from schemaops.docs import rule_sections
+
+    sections = rule_sections(found)
     click.echo(
         click.style(f"{found.code} {found.name}", bold=True)
         + f" ({found.severity.label}, {found.category})"
