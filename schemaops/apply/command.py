@@ -1,0 +1,144 @@
+"""The body of ``schemaops migrate``: plan, lint, refuse or apply, and render progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from schemaops.apply.planning import ApplyPlan, build_plan, lint_plan, targets_for
+from schemaops.apply.retry import Backoff
+from schemaops.apply.runner import Applied, Applier, Timeouts
+from schemaops.cli import _options as opts
+from schemaops.errors import ConfigError, RunFailed
+from schemaops.project import setup_django
+
+
+def run_migrate(app_label: str | None, migration_name: str | None, **o: Any) -> int:
+    from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    from schemaops.db import django_params
+    from schemaops.selection import server_pg_version
+
+    cfg = opts.load_config(
+        o.get("config_path"),
+        settings=o.get("settings"),
+        pythonpath=o.get("pythonpath"),
+        database=o.get("database"),
+        lock_timeout=o.get("lock_timeout"),
+        statement_timeout=o.get("statement_timeout"),
+        retries=o.get("retries"),
+    )
+    if migration_name and not app_label:
+        raise ConfigError("give an app label before the migration name")
+    setup_django(cfg)
+    params = django_params(cfg.database)
+    if cfg.pg_version is None:
+        cfg = cfg.override(pg_version=server_pg_version(cfg.database) // 10000)
+    connection = connections[cfg.database]
+    executor = MigrationExecutor(connection)
+    plan = build_plan(
+        executor, targets_for(executor.loader, app_label, migration_name), o.get("phase")
+    )
+    applied = set(executor.loader.applied_migrations)
+    linter, result = lint_plan(plan, executor.loader, cfg, applied, set(o.get("allow") or ()))
+    if o.get("plan_only"):
+        click.echo(_plan_text(plan, linter, result))
+        return 0
+    if plan.refused:
+        click.echo(_refused_text(plan), err=True)
+        raise RunFailed(_refusal(plan))
+    backoff = Backoff(retries=cfg.retries, base=o.get("retry_delay") or 1.0)
+    applier = Applier(
+        executor, params, Timeouts(cfg.lock_timeout, cfg.statement_timeout), backoff, _progress
+    )
+    done = applier.apply(plan)
+    click.echo(_summary(plan, done))
+    return 0
+
+
+def _refusal(plan: ApplyPlan) -> str:
+    item = plan.refused[0]
+    codes = ", ".join(sorted({f.code for f in item.errors}))
+    return (
+        f"refusing to apply {item.label}: {len(item.errors)} error finding(s) ({codes}); "
+        f"fix it, or pass --allow {item.label} to apply it anyway"
+    )
+
+
+def _refused_text(plan: ApplyPlan) -> str:
+    from schemaops.reporting import Report, render
+
+    errors = [f for item in plan.refused for f in item.errors]
+    return render(Report("migrate", errors, {"refused": len(plan.refused)}), "text")
+
+
+def _findings_text(linter: Any, result: Any) -> str:
+    from schemaops.check_command import build_report
+    from schemaops.reporting import render
+
+    return render(build_report(result, linter), "text")
+
+
+def _plan_text(plan: ApplyPlan, linter: Any, result: Any) -> str:
+    lines = [click.style(f"schemaops migrate plan (phase: {plan.phase or 'all'})", bold=True)]
+    if not plan.items:
+        lines.append("  nothing to apply")
+    for item in plan.items:
+        kind = "atomic" if item.atomic else "non-atomic"
+        mark = "REFUSED (error findings)" if item.refused else ""
+        if item.errors and item.allowed:
+            mark = "allowed despite error findings"
+        lines.append(f"  {item.label:<45} {item.phase:<5} {kind:<11} {mark}".rstrip())
+    for item in plan.deferred:
+        lines.append(click.style(f"  {item.label:<45} post  deferred to --phase post", dim=True))
+    lines += ["", _findings_text(linter, result)]
+    return "\n".join(lines)
+
+
+def _locks_text(done: Applied) -> str:
+    from schemaops.checks._locks import Lock
+
+    strongest: dict[str, Lock] = {}
+    for table, mode in done.locks:
+        if table == "django_migrations":
+            continue  # the bookkeeping row, not the migration's doing
+        lock = Lock.from_mode(mode)
+        if lock and (table not in strongest or lock.strength > strongest[table].strength):
+            strongest[table] = lock
+    return ", ".join(f"{lk.value} on {t}" for t, lk in sorted(strongest.items())) or "none"
+
+
+def _progress(event: str, data: dict[str, Any]) -> None:
+    name = data.get("migration", "")
+    if event == "start":
+        kind = "atomic" if data["atomic"] else "non-atomic"
+        click.echo(f"→ {name} ({data['phase']}, {kind})", err=True)
+    elif event == "retry":
+        click.echo(
+            click.style(
+                f"  lock timeout ({data['scope']}), retry {data['attempt']}/{data['of']} "
+                f"in {data['delay']:.2f}s: {data['error']}",
+                fg="yellow",
+            ),
+            err=True,
+        )
+    elif event == "dropped-invalid":
+        click.echo(f"  dropped invalid index {data['index']} left by a failed build", err=True)
+    elif event == "skipped":
+        click.echo(f"  skipped a statement: {data['reason']}", err=True)
+    elif event == "done":
+        done: Applied = data["result"]
+        retries = f", {done.attempts - 1} retry(ies)" if done.attempts > 1 else ""
+        click.echo(
+            f"✓ {done.label}  {done.duration_ms:.0f} ms{retries}  locks: {_locks_text(done)}",
+            err=True,
+        )
+
+
+def _summary(plan: ApplyPlan, done: list[Applied]) -> str:
+    text = f"schemaops migrate: applied {len(done)} migration(s)"
+    if plan.deferred:
+        text += f"; {len(plan.deferred)} post-deploy migration(s) left for --phase post"
+    return click.style(text, fg="green")

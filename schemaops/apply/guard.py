@@ -1,0 +1,164 @@
+"""The execute_wrapper ``schemaops migrate`` puts around every statement.
+
+Inside a transaction (an atomic migration) it only records the table locks the
+statement left its backend holding; a lock timeout propagates and the whole
+migration is retried by :mod:`schemaops.apply.runner`.
+
+Outside a transaction (a non-atomic migration, where every statement commits
+on its own and re-running the migration is not possible) it makes the
+statement resumable and retries it alone:
+
+* before a ``CREATE INDEX``: an INVALID index of that name (left by a
+  ``CREATE INDEX CONCURRENTLY`` that failed, now or in an earlier run) is
+  dropped so the build can start again; a VALID one means the statement
+  already succeeded in an earlier run and it is skipped;
+* on a lock timeout it waits (backoff with jitter) and runs the statement again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from schemaops.apply.retry import Backoff, is_lock_timeout
+from schemaops.db import connect, sql
+from schemaops.trace.sampler import LockSampler
+from schemaops.trace.tracer import first_line
+
+Emit = Callable[[str, dict[str, Any]], None]
+
+TABLE_LOCKS_SQL = """
+SELECT c.relname, l.mode FROM pg_locks l
+JOIN pg_class c ON c.oid = l.relation
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted
+  AND c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+"""
+
+TABLES_SQL = """
+SELECT c.oid, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = ANY(%s) AND c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+"""
+
+INDEX_SQL = """
+SELECT n.nspname, c.relname, i.indisvalid FROM pg_class c
+JOIN pg_index i ON i.indexrelid = c.oid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname = %s AND (n.nspname = %s OR (%s IS NULL AND pg_table_is_visible(c.oid)))
+"""
+
+
+class StatementGuard:
+    """See the module docstring. ``locks`` collects (table, pg_locks mode) pairs."""
+
+    def __init__(
+        self, connection: Any, params: dict[str, Any], backoff: Backoff, emit: Emit
+    ) -> None:
+        self.connection = connection
+        self.params = params
+        self.backoff = backoff
+        self.emit = emit
+        self.locks: set[tuple[str, str]] = set()
+        self.sleep = time.sleep
+
+    def __call__(self, execute: Callable[..., Any], sql_text: str, params: Any, many: bool, ctx):
+        if not self.connection.get_autocommit():
+            result = execute(sql_text, params, many, ctx)
+            self._own_locks()
+            return result
+        index = _index_target(sql_text)
+        attempt = 0
+        while True:
+            attempt += 1
+            if index and self._index_already_built(index):
+                self.emit("skipped", {"reason": f"index {index[1]} already exists and is valid"})
+                return None
+            try:
+                return self._sampled(execute, (sql_text, params, many, ctx))
+            except Exception as exc:
+                if not is_lock_timeout(exc) or attempt > self.backoff.retries:
+                    raise
+                self._wait(attempt, exc, "statement")
+
+    def _wait(self, attempt: int, exc: Exception, scope: str) -> None:
+        delay = self.backoff.delay(attempt)
+        self.emit(
+            "retry",
+            {
+                "attempt": attempt,
+                "of": self.backoff.retries,
+                "delay": delay,
+                "scope": scope,
+                "error": first_line(exc),
+            },
+        )
+        self.sleep(delay)
+
+    def _own_locks(self) -> None:
+        cur = self.connection.connection.cursor()
+        try:
+            cur.execute(TABLE_LOCKS_SQL)
+            self.locks.update((name, mode) for name, mode in cur.fetchall())
+        finally:
+            cur.close()
+
+    def _sampled(self, execute: Callable[..., Any], args: tuple) -> Any:
+        with LockSampler(self.params, self._pid(), interval=0.005) as sampler:
+            result = execute(*args)
+        if sampler.seen:
+            conn = connect(self.params)
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(TABLES_SQL, ([oid for oid, _ in sampler.seen],))
+                    names = dict(cur.fetchall())
+            finally:
+                conn.close()
+            self.locks.update((names[o], m) for o, m in sampler.seen if o in names)
+        return result
+
+    def _pid(self) -> int:
+        self.connection.ensure_connection()
+        raw = self.connection.connection
+        info = getattr(raw, "info", None)  # psycopg 3
+        return int(info.backend_pid if info is not None else raw.get_backend_pid())
+
+    def _index_already_built(self, index: tuple[str | None, str]) -> bool:
+        """True for a VALID index of that name; drops an INVALID one first."""
+        schema, name = index
+        conn = connect(self.params)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(INDEX_SQL, (name, schema, schema))
+                row = cur.fetchone()
+                if row is None:
+                    return False
+                if row[2]:
+                    return True
+                cur.execute(
+                    sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(
+                        sql.Identifier(row[0], row[1])
+                    )
+                )
+                self.emit("dropped-invalid", {"index": f"{row[0]}.{row[1]}"})
+                return False
+        finally:
+            conn.close()
+
+
+def _index_target(statement: str) -> tuple[str | None, str] | None:
+    """(schema or None, index name) of a named CREATE INDEX, read with PostgreSQL's parser."""
+    from pglast import ast, parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        nodes = parse_sql(statement)
+    except ParseError:
+        return None
+    if len(nodes) != 1 or not isinstance(nodes[0].stmt, ast.IndexStmt):
+        return None
+    stmt = nodes[0].stmt
+    if not stmt.idxname or stmt.if_not_exists:
+        return None
+    return (stmt.relation.schemaname or None, stmt.idxname)

@@ -1,0 +1,71 @@
+"""``schemaops migrate``: apply migrations with timeouts, retries and deploy phases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from schemaops.cli import _options as opts
+
+EPILOG = """\b
+Examples:
+  schemaops migrate --plan                      # what would run, its phase and findings
+  schemaops migrate --phase pre                 # before the deploy: additive migrations only
+  schemaops migrate --phase post                # after the deploy: the contract migrations
+  schemaops migrate orders 0007 --lock-timeout 2s --retries 10
+  schemaops migrate --allow orders.0007_drop_legacy   # apply despite its error findings
+"""
+
+
+@click.command("migrate", epilog=EPILOG)
+@click.argument("app_label", required=False)
+@click.argument("migration_name", required=False)
+@opts.project
+@click.option(
+    "--phase",
+    type=click.Choice(["pre", "post"]),
+    help="pre: only pre-deploy (additive) migrations; post: the contract migrations.",
+)
+@click.option(
+    "--plan", "plan_only", is_flag=True, help="Show the plan and findings; apply nothing."
+)
+@click.option(
+    "--allow",
+    multiple=True,
+    metavar="APP.MIGRATION",
+    help="Apply this migration despite error findings (repeatable).",
+)
+@click.option("--lock-timeout", metavar="DURATION", help="lock_timeout per statement (default 5s).")
+@click.option(
+    "--statement-timeout", metavar="DURATION", help="statement_timeout (default 0 = none)."
+)
+@click.option(
+    "--retries", type=click.IntRange(0), metavar="N", help="Retries after a lock timeout (5)."
+)
+@click.option(
+    "--retry-delay",
+    type=click.FloatRange(0),
+    default=1.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="First backoff delay; doubles each retry, with jitter.",
+)
+@click.pass_context
+def migrate_command(
+    ctx: click.Context, app_label: str | None, migration_name: str | None, **options: Any
+) -> None:
+    """Apply migrations safely: lock timeouts, retries, deploy phases.
+
+    Every statement runs with lock_timeout and statement_timeout set. A
+    statement or atomic migration that hits the lock timeout is retried with
+    exponential backoff and jitter; an atomic migration is retried whole, a
+    non-atomic one resumes (an INVALID index from a failed concurrent build is
+    dropped and rebuilt). Migrations with error findings from `schemaops check`
+    are refused unless --allow names them.
+
+    Exit status: 0 applied, 1 refused or failed, 2 usage or configuration error.
+    """
+    from schemaops.apply.command import run_migrate
+
+    ctx.exit(run_migrate(app_label, migration_name, **options))

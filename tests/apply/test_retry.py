@@ -1,0 +1,117 @@
+"""schemaops migrate against a real lock held by a second session."""
+
+from __future__ import annotations
+
+import psycopg2
+from migrate_support import LockHolder, columns, migrate, recorded
+
+
+def test_atomic_migration_retries_until_the_lock_is_released(scratch_db, holders):
+    assert migrate(scratch_db, "customers", "0001").returncode == 0
+    holder = LockHolder(scratch_db, "customers_customer", "ACCESS SHARE")
+    holders.append(holder)
+    holder.release_once_waited_on("customers_customer", scratch_db, after=0.6)
+    run = migrate(
+        scratch_db,
+        "customers",
+        "0002",
+        "--lock-timeout",
+        "200ms",
+        "--retries",
+        "8",
+        "--retry-delay",
+        "0.3",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "lock timeout (migration), retry 1/8" in run.stderr
+    assert "✓ customers.0002_customer_phone" in run.stderr
+    assert "ACCESS EXCLUSIVE on customers_customer" in run.stderr
+    assert "phone" in columns(scratch_db, "customers_customer")
+    assert "0002_customer_phone" in recorded(scratch_db, "customers")
+
+
+def test_atomic_migration_fails_cleanly_when_the_lock_stays(scratch_db, holders):
+    assert migrate(scratch_db, "customers", "0001").returncode == 0
+    holders.append(LockHolder(scratch_db, "customers_customer", "ACCESS SHARE"))
+    run = migrate(
+        scratch_db,
+        "customers",
+        "0002",
+        "--lock-timeout",
+        "100ms",
+        "--retries",
+        "2",
+        "--retry-delay",
+        "0.05",
+    )
+    assert run.returncode == 1
+    assert "retry 2/2" in run.stderr
+    assert "customers.0002_customer_phone failed after 3 attempt(s) (lock timeout" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert "phone" not in columns(scratch_db, "customers_customer")
+    assert recorded(scratch_db, "customers") == {"0001_initial"}
+
+
+def test_concurrent_index_statement_is_retried_alone(scratch_db, holders):
+    base = migrate(scratch_db, "products", "0002", "--allow", "products.0002_product_category")
+    assert base.returncode == 0, base.stderr
+    holder = LockHolder(scratch_db, "products_product", "SHARE")  # conflicts with CIC
+    holders.append(holder)
+    holder.release_once_waited_on("products_product", scratch_db, after=0.6)
+    run = migrate(
+        scratch_db,
+        "products",
+        "0003",
+        "--lock-timeout",
+        "200ms",
+        "--retries",
+        "8",
+        "--retry-delay",
+        "0.3",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "lock timeout (statement)" in run.stderr
+    assert "SHARE UPDATE EXCLUSIVE on products_product" in run.stderr
+    assert _index_valid(scratch_db, "product_name_idx") is True
+    assert "0003_product_name_idx" in recorded(scratch_db, "products")
+
+
+def test_invalid_index_left_by_a_failed_build_is_dropped_and_rebuilt(scratch_db):
+    assert (
+        migrate(
+            scratch_db, "products", "0002", "--allow", "products.0002_product_category"
+        ).returncode
+        == 0
+    )
+    conn = psycopg2.connect(**scratch_db)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO products_product (sku, name, price, stock) "
+            "VALUES ('a', 'same', 1, 0), ('b', 'same', 1, 0)"
+        )
+        try:  # a unique build over duplicates fails and leaves an INVALID index behind
+            cur.execute(
+                "CREATE UNIQUE INDEX CONCURRENTLY product_name_idx ON products_product (name)"
+            )
+        except psycopg2.errors.UniqueViolation:
+            pass
+    conn.close()
+    assert _index_valid(scratch_db, "product_name_idx") is False
+    run = migrate(scratch_db, "products", "0003")
+    assert run.returncode == 0, run.stderr
+    assert "dropped invalid index public.product_name_idx" in run.stderr
+    assert _index_valid(scratch_db, "product_name_idx") is True
+
+
+def _index_valid(params, name):
+    conn = psycopg2.connect(**params)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", (name,)
+            )
+            row = cur.fetchone()
+            return None if row is None else row[0]
+    finally:
+        conn.close()
