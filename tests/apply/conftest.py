@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from migrate_support import LockHolder  # noqa: E402
+from migrate_support import LockHolder
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg2
+import pytest
 from migrate_support import LockHolder, columns, migrate, recorded
 
 
@@ -90,12 +91,11 @@ def test_invalid_index_left_by_a_failed_build_is_dropped_and_rebuilt(scratch_db)
             "INSERT INTO products_product (sku, name, price, stock) "
             "VALUES ('a', 'same', 1, 0), ('b', 'same', 1, 0)"
         )
-        try:  # a unique build over duplicates fails and leaves an INVALID index behind
+        # a unique build over duplicates fails and leaves an INVALID index behind
+        with pytest.raises(psycopg2.errors.UniqueViolation):
             cur.execute(
                 "CREATE UNIQUE INDEX CONCURRENTLY product_name_idx ON products_product (name)"
             )
-        except psycopg2.errors.UniqueViolation:
-            pass
     conn.close()
     assert _index_valid(scratch_db, "product_name_idx") is False
     run = migrate(scratch_db, "products", "0003")
