@@ -1,0 +1,254 @@
+"""Create, resume, pause and cancel runs, and read their status. No Celery here.
+
+``start`` is idempotent: the same target and SQL find the same run. An active or
+paused run is resumed, a failed one gets its failed ranges back and is resumed,
+a finished one is left alone, and a cancelled one is history (a new run starts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, connections, transaction
+from django.utils import timezone
+from psycopg2 import sql
+from schemaops.backfill.batching import Progress
+from schemaops.backfill.spec import Spec
+
+from schemaops.errors import ConfigError
+
+UNITS_MS = {"ms": 1, "s": 1000, "min": 60_000}
+
+
+def parse_duration_ms(text: str) -> int:
+    """PostgreSQL-style durations for the timeouts: ``500ms``, ``2s``, ``1min``, or ms."""
+    value = text.strip()
+    for unit in sorted(UNITS_MS, key=len, reverse=True):
+        if value.endswith(unit) and value[: -len(unit)].strip():
+            number = value[: -len(unit)].strip()
+            break
+    else:
+        number, unit = value, "ms"
+    try:
+        return int(float(number) * UNITS_MS[unit])
+    except ValueError:
+        raise ConfigError(f"bad duration {text!r}: use e.g. 500ms, 2s or 1min") from None
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything ``start`` can tune; stored on the run so every worker uses the same."""
+
+    batch_size: int = 1_000
+    min_batch_size: int = 100
+    max_batch_size: int = 100_000
+    target_seconds: float = 0.1
+    pause_seconds: float = 0.0
+    lock_timeout: str = "500ms"
+    statement_timeout: str = "2s"
+    max_rows_per_second: float = 0.0
+    lease_seconds: float = 120.0
+    concurrency: int = 1
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def columns(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["lock_timeout_ms"] = parse_duration_ms(values.pop("lock_timeout"))
+        values["statement_timeout_ms"] = parse_duration_ms(values.pop("statement_timeout"))
+        if not 0 < self.min_batch_size <= self.batch_size <= self.max_batch_size:
+            raise ConfigError("need 0 < --min-batch-size <= --batch-size <= --max-batch-size")
+        return values
+
+
+def ensure_installed(alias: str) -> None:
+    """The app's tables must exist; say how to create them if not."""
+    from schemaops.backfill.models import Run
+
+    with connections[alias].cursor() as cursor:
+        tables = connections[alias].introspection.table_names(cursor)
+    if Run._meta.db_table not in tables:
+        raise ConfigError(
+            "schemaops backfill tables are missing: add 'schemaops.backfill' to INSTALLED_APPS "
+            "and run `python manage.py migrate schemaops_backfill`"
+        )
+
+
+def start(spec: Spec, settings: RunSettings, alias: str) -> tuple[Any, str]:
+    """Find or create the run for ``spec``; returns (run, created|resumed|finished)."""
+    from schemaops.backfill.models import Run
+
+    existing = Run.objects.using(alias).filter(key=spec.key).exclude(state="cancelled").first()
+    if existing is not None:
+        if existing.state == "finished":
+            return existing, "finished"
+        return set_state(existing.pk, "resume", alias), "resumed"
+    lo, hi, estimate = _bounds(spec, alias)
+    run = Run(
+        key=spec.key,
+        target=spec.target,
+        kind=spec.kind,
+        db_table=spec.db_table,
+        pk_column=spec.pk_column,
+        assignments=[list(p) for p in spec.assignments],
+        where=spec.where,
+        lo=lo,
+        hi=hi,
+        next_lo=lo,
+        rows_estimate=estimate,
+        **settings.columns(),
+    )
+    try:
+        with transaction.atomic(using=alias):
+            run.save(using=alias)
+    except IntegrityError:  # another `start` of the same spec won the race
+        return Run.objects.using(alias).exclude(state="cancelled").get(key=spec.key), "resumed"
+    return run, "created"
+
+
+def _bounds(spec: Spec, alias: str) -> tuple[int, int, int]:
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            sql.SQL("SELECT min({pk}), max({pk}) FROM {t}").format(
+                pk=sql.Identifier(spec.pk_column), t=sql.Identifier(spec.db_table)
+            )
+        )
+        lo, hi = cursor.fetchone()
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(quote_ident(%s))",
+            [spec.db_table],
+        )
+        (estimate,) = cursor.fetchone()
+    if lo is None:
+        return 1, 0, 0
+    return int(lo), int(hi), int(estimate) if estimate and estimate > 0 else int(hi - lo + 1)
+
+
+_TRANSITIONS = {
+    "pause": ({"active"}, "paused"),
+    "resume": ({"active", "paused", "failed"}, "active"),
+    "cancel": ({"active", "paused", "failed"}, "cancelled"),
+}
+
+
+def set_state(run_id: int, action: str, alias: str) -> Any:
+    """pause / resume / cancel, checked against the run's current state."""
+    from schemaops.backfill.models import Batch, Run
+
+    allowed, new_state = _TRANSITIONS[action]
+    with transaction.atomic(using=alias):
+        run = Run.objects.using(alias).select_for_update().filter(pk=run_id).first()
+        if run is None:
+            raise ConfigError(f"no backfill run {run_id}")
+        if run.state not in allowed:
+            raise ConfigError(f"run {run_id} is {run.state}: cannot {action} it")
+        if action == "resume" and run.state == "failed":
+            Batch.objects.using(alias).filter(run=run, state="failed").update(
+                state="pending", attempts=0, timeouts=0, available_at=None
+            )
+            run.finished_at, run.last_error = None, ""
+        run.state = new_state
+        if new_state == "cancelled":
+            run.finished_at = timezone.now()
+        run.save(using=alias)
+    return run
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """One run as ``status`` shows it."""
+
+    id: int
+    target: str
+    state: str
+    assignments: list[list[str]]
+    where: str
+    batches: dict[str, int]
+    rows_updated: int
+    keys_done: int
+    keys_total: int
+    rows_estimate: int
+    elapsed: float
+    batch_size: int
+    throttle_state: str
+    throttle_reason: str
+    remaining: int | None
+    last_error: str
+    max_batch_seconds: float | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def progress(self) -> Progress:
+        return Progress(self.keys_done, self.keys_total, self.rows_updated, self.elapsed)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        p = self.progress
+        data.update(
+            fraction=round(p.fraction, 4),
+            rows_per_second=round(p.rows_per_second, 1),
+            eta_seconds=None if p.eta_seconds is None else round(p.eta_seconds, 1),
+            rows_remaining_estimate=p.rows_remaining(self.rows_estimate),
+            started_at=_iso(self.started_at),
+            finished_at=_iso(self.finished_at),
+        )
+        return data
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+_STATUS_SQL = """
+SELECT state, count(*), coalesce(sum(rows), 0), coalesce(sum(hi - lo), 0), max(duration)
+FROM schemaops_backfill_batch WHERE run_id = %s GROUP BY state
+"""
+
+
+def status(run_id: int | None, alias: str) -> list[RunStatus]:
+    """Every run (newest first), or one run."""
+    from schemaops.backfill.models import Run
+
+    runs = Run.objects.using(alias).order_by("-id")
+    if run_id is not None:
+        runs = runs.filter(pk=run_id)
+        if not runs.exists():
+            raise ConfigError(f"no backfill run {run_id}")
+    return [_status(run, alias) for run in runs]
+
+
+def _status(run: Any, alias: str) -> RunStatus:
+    counts = {"pending": 0, "running": 0, "done": 0, "failed": 0}
+    rows = keys = 0
+    longest: float | None = None
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_STATUS_SQL, [run.pk])
+        for state, n, state_rows, state_keys, state_max in cursor.fetchall():
+            counts[state] = n
+            if state == "done":
+                rows, keys, longest = int(state_rows), int(state_keys), state_max
+    end = run.finished_at or timezone.now()
+    elapsed = (end - run.started_at).total_seconds() if run.started_at else 0.0
+    return RunStatus(
+        id=run.pk,
+        target=run.target,
+        state=run.state,
+        assignments=run.assignments,
+        where=run.where,
+        batches=counts,
+        rows_updated=rows,
+        keys_done=keys,
+        keys_total=max(0, run.hi - run.lo + 1),
+        rows_estimate=run.rows_estimate,
+        elapsed=elapsed,
+        batch_size=run.batch_size,
+        throttle_state=run.throttle_state,
+        throttle_reason=run.throttle_reason,
+        remaining=run.remaining,
+        last_error=run.last_error,
+        max_batch_seconds=longest,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )

@@ -1,0 +1,256 @@
+"""The batches table as a work queue: claim a range, checkpoint it, record a failure.
+
+Workers on any number of machines coordinate only through these rows:
+- :func:`claim` locks the run row, takes a retriable batch with
+  ``FOR UPDATE SKIP LOCKED`` (a pending one whose backoff is over, or a running one
+  whose worker is gone: its backend left ``pg_stat_activity`` or its lease ran out),
+  else cuts the next range off the run's cursor with a short index probe.
+- :func:`checkpoint` marks the batch done inside the batch's own transaction, and
+  only while the caller still holds the lease, so a range counts exactly once.
+- :func:`record_failure` retries with backoff, splits a range after repeated
+  timeouts, fails it after repeated errors, and stops the run when too many fail.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg2 import sql
+from schemaops.backfill import batching
+from schemaops.backfill.batching import Range, Rate
+
+RUN, BATCH = sql.Identifier("schemaops_backfill_run"), sql.Identifier("schemaops_backfill_batch")
+MAX_ATTEMPTS = 3  # errors other than timeouts
+SPLIT_AFTER = 2  # timeouts before a range is halved
+MAX_TIMEOUTS = 40  # a one-key range that keeps timing out fails in the end
+MAX_FAILED_BATCHES = 5
+
+
+@dataclass(frozen=True)
+class Claim:
+    batch_id: int
+    rng: Range
+    token: str
+    size: int | None  # rows the range was cut for; None for a retried range
+    slot_at: datetime | None  # not before this time (global rate limit)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the last batch of this worker saw; feeds the adaptive batch size."""
+
+    size: int | None
+    seconds: float
+    timed_out: bool = False
+    waiters: int = 0
+
+
+@dataclass(frozen=True)
+class Idle:
+    """Nothing to claim: ``state`` is the run's state when it is not active, else
+    ``busy`` (ranges still running or in backoff) or ``drained`` (all done)."""
+
+    state: str
+
+
+_RUN_SQL = sql.SQL(
+    "SELECT state, next_lo, hi, batch_size, min_batch_size, max_batch_size, target_seconds,"
+    " avg_rows, avg_seconds, max_rows_per_second, lease_seconds, db_table, pk_column"
+    " FROM {} WHERE id = %s FOR UPDATE"
+).format(RUN)
+
+_RETRIABLE_SQL = sql.SQL(
+    "SELECT id, lo, hi FROM {b} b WHERE run_id = %s AND ("
+    " (state = 'pending' AND (available_at IS NULL OR available_at <= now()))"
+    " OR (state = 'running' AND (lease_until < now() OR NOT EXISTS ("
+    "   SELECT 1 FROM pg_stat_activity a"
+    "   WHERE a.pid = b.backend_pid AND a.backend_start = b.backend_start))))"
+    " ORDER BY lo LIMIT 1 FOR UPDATE SKIP LOCKED"
+).format(b=BATCH)
+
+_TAKE_SQL = sql.SQL(
+    "UPDATE {b} SET state = 'running', attempts = attempts + 1, lease_token = %s,"
+    " lease_until = now() + make_interval(secs => %s), worker = %s, started_at = now(),"
+    " backend_pid = pg_backend_pid(),"
+    " backend_start = (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid())"
+    " WHERE id = %s RETURNING id"
+).format(b=BATCH)
+
+_INSERT_SQL = sql.SQL(
+    "INSERT INTO {b} (run_id, lo, hi, state, attempts, timeouts, waiters, last_error,"
+    " lease_token, lease_until, worker, started_at, backend_pid, backend_start)"
+    " SELECT %s, %s, %s, 'running', 1, 0, 0, '', %s, now() + make_interval(secs => %s), %s,"
+    " now(), pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid() RETURNING id"
+).format(b=BATCH)
+
+
+def claim(cursor: Any, run_id: int, worker: str, seen: Observation | None) -> Claim | Idle:
+    """Give this worker one range of the run, or say why there is none (one transaction)."""
+    # A lost claim only means the range is cut again; the batch's own commit is synchronous.
+    cursor.execute("SET LOCAL synchronous_commit = off")
+    cursor.execute(_RUN_SQL, [run_id])
+    row = cursor.fetchone()
+    if row is None or row[0] != "active":
+        return Idle(row[0] if row else "cancelled")
+    (_, next_lo, hi, size, lo_size, hi_size, target, avg_rows, avg_secs, rps, lease, table, pk) = (
+        row
+    )
+    size, rate = _adapt(size, Rate(avg_rows, avg_secs), seen, target, lo_size, hi_size)
+    token = str(uuid.uuid4())
+    cursor.execute(_RETRIABLE_SQL, [run_id])
+    retry = cursor.fetchone()
+    if retry is None:
+        rng = _cut(cursor, table, pk, next_lo, hi, size)
+        if rng is None:
+            _save_adaptive(cursor, run_id, size, rate, next_lo, 0.0)
+            return Idle(_idle_state(cursor, run_id))
+        cursor.execute(_INSERT_SQL, [run_id, rng.lo, rng.hi, token, lease, worker])
+        claimed, next_lo = size, rng.hi
+    else:
+        cursor.execute(_TAKE_SQL, [token, lease, worker, retry[0]])
+        rng, claimed = Range(retry[1], retry[2]), None
+    batch_id = cursor.fetchone()[0]
+    slot_at = _save_adaptive(
+        cursor, run_id, size, rate, next_lo, batching.rate_slot_seconds(claimed or size, rps)
+    )
+    return Claim(batch_id, rng, token, claimed, slot_at)
+
+
+def _adapt(
+    size: int, rate: Rate, seen: Observation | None, target: float, lo: int, hi: int
+) -> tuple[int, Rate]:
+    if seen is None or seen.size is None:
+        return size, rate
+    if seen.timed_out or seen.waiters:
+        return batching.clamp(min(size, seen.size) // 2, lo, hi), Rate()
+    rate = rate.observe(seen.size, seen.seconds)
+    return batching.adapt_batch_size(size, rate, target, lo, hi), rate
+
+
+def _cut(cursor: Any, table: str, pk: str, next_lo: int, hi: int, size: int) -> Range | None:
+    """The next range of ``size`` rows: an index probe from the cursor (never OFFSET over data)."""
+    if next_lo > hi:
+        return None
+    cursor.execute(
+        sql.SQL("SELECT {pk} FROM {t} WHERE {pk} >= %s ORDER BY {pk} OFFSET %s LIMIT 1").format(
+            pk=sql.Identifier(pk), t=sql.Identifier(table)
+        ),
+        [next_lo, size],
+    )
+    found = cursor.fetchone()
+    return batching.next_range(next_lo, hi, found[0] if found else None)
+
+
+def _save_adaptive(
+    cursor: Any, run_id: int, size: int, rate: Rate, next_lo: int, slot: float
+) -> datetime | None:
+    cursor.execute(
+        sql.SQL(
+            "UPDATE {} SET batch_size = %s, avg_rows = %s, avg_seconds = %s, next_lo = %s,"
+            " started_at = coalesce(started_at, now()),"
+            " next_slot_at = CASE WHEN %s > 0 THEN greatest(next_slot_at, now())"
+            "   + make_interval(secs => %s) END"
+            " WHERE id = %s RETURNING next_slot_at - make_interval(secs => %s)"
+        ).format(RUN),
+        [size, rate.rows, rate.seconds, next_lo, slot, slot, run_id, slot],
+    )
+    return cursor.fetchone()[0]  # type: ignore[no-any-return]
+
+
+def _idle_state(cursor: Any, run_id: int) -> str:
+    cursor.execute(
+        sql.SQL(
+            "SELECT count(*) FROM {} WHERE run_id = %s AND state IN ('pending', 'running')"
+        ).format(BATCH),
+        [run_id],
+    )
+    return "busy" if cursor.fetchone()[0] else "drained"
+
+
+def checkpoint(cursor: Any, claim: Claim, rows: int, waiters: int) -> bool:
+    """Mark the batch done in the caller's transaction; False when the lease was lost."""
+    cursor.execute(
+        sql.SQL(
+            "UPDATE {} SET state = 'done', rows = %s, waiters = %s,"
+            " finished_at = clock_timestamp(),"
+            " duration = extract(epoch FROM clock_timestamp() - now()), lease_token = NULL,"
+            " last_error = '' WHERE id = %s AND lease_token = %s AND state = 'running'"
+        ).format(BATCH),
+        [rows, waiters, claim.batch_id, claim.token],
+    )
+    return bool(cursor.rowcount == 1)
+
+
+def record_failure(cursor: Any, claim: Claim, timed_out: bool, message: str) -> str:
+    """Retry later, split, or fail the batch (and maybe the run); returns what it did."""
+    cursor.execute(
+        sql.SQL(
+            "SELECT attempts, timeouts, run_id FROM {} WHERE id = %s AND lease_token = %s"
+            " FOR UPDATE"
+        ).format(BATCH),
+        [claim.batch_id, claim.token],
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return "lease lost"
+    attempts, timeouts, run_id = row
+    timeouts += int(timed_out)
+    halves = batching.split(claim.rng) if timed_out and timeouts >= SPLIT_AFTER else None
+    if halves is not None:
+        _split(cursor, claim, halves, message)
+        return f"split into {halves[0].lo}..{halves[0].hi} and {halves[1].lo}..{halves[1].hi}"
+    failed = (not timed_out and attempts >= MAX_ATTEMPTS) or timeouts >= MAX_TIMEOUTS
+    delay = batching.backoff_seconds(timeouts if timed_out else attempts)
+    cursor.execute(
+        sql.SQL(
+            "UPDATE {} SET state = %s, timeouts = %s, last_error = %s, lease_token = NULL,"
+            " available_at = now() + make_interval(secs => %s) WHERE id = %s"
+        ).format(BATCH),
+        ["failed" if failed else "pending", timeouts, message[:2000], delay, claim.batch_id],
+    )
+    if not failed:
+        return f"retry in {delay:.1f}s"
+    return "failed" + (", run stopped" if _maybe_stop(cursor, run_id, message) else "")
+
+
+def _split(cursor: Any, claim: Claim, halves: tuple[Range, Range], message: str) -> None:
+    low, high = halves
+    cursor.execute(
+        sql.SQL(
+            "UPDATE {} SET hi = %s, state = 'pending', timeouts = 0, attempts = 0,"
+            " lease_token = NULL, last_error = %s, available_at = now() WHERE id = %s"
+        ).format(BATCH),
+        [low.hi, message[:2000], claim.batch_id],
+    )
+    cursor.execute(
+        sql.SQL(
+            "INSERT INTO {} (run_id, lo, hi, state, attempts, timeouts, waiters, worker,"
+            " last_error) SELECT run_id, %s, %s, 'pending', 0, 0, 0, '', '' FROM {} WHERE id = %s"
+        ).format(BATCH, BATCH),
+        [high.lo, high.hi, claim.batch_id],
+    )
+
+
+def _maybe_stop(cursor: Any, run_id: int, message: str) -> bool:
+    cursor.execute(
+        sql.SQL(
+            "SELECT count(*) FILTER (WHERE state = 'failed'),"
+            " count(*) FILTER (WHERE state = 'done')"
+            " FROM {} WHERE run_id = %s"
+        ).format(BATCH),
+        [run_id],
+    )
+    failed, done = cursor.fetchone()
+    if not batching.should_stop(failed, done, MAX_FAILED_BATCHES):
+        return False
+    cursor.execute(
+        sql.SQL(
+            "UPDATE {} SET state = 'failed', last_error = %s, finished_at = now()"
+            " WHERE id = %s AND state = 'active'"
+        ).format(RUN),
+        [f"{failed} batches failed; last error: {message}"[:2000], run_id],
+    )
+    return True

@@ -1,0 +1,312 @@
+"""The worker loop: claim a range, run it as one short transaction, repeat.
+
+One batch = one transaction on the Django connection: ``SET LOCAL lock_timeout``
+and ``statement_timeout``, the idempotent UPDATE (or ``Backfill.process``), a count
+of sessions blocked behind it, and the batch's checkpoint row, committed together.
+A crash anywhere rolls all of it back, so the range is simply claimed again.
+
+:func:`work` is what every Celery task and the embedded mode call. It never
+prints: it logs structured ``key=value`` lines on the ``schemaops.backfill`` logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connections, transaction
+from schemaops.backfill import ledger, throttle
+from schemaops.backfill import spec as spec_module
+from schemaops.backfill.ledger import Claim, Idle, Observation
+from schemaops.backfill.spec import Spec
+
+log = logging.getLogger("schemaops.backfill")
+LOCK_NAMESPACE = 0x5C0B  # first key of the advisory locks that hold worker slots
+FINALIZE_SLOT = 9999
+TIMEOUT_CODES = {"57014", "55P03", "40P01", "40001"}  # canceled, lock n/a, deadlock, serialization
+_stop = threading.Event()
+SET_TIMEOUTS = (
+    "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)"
+)
+
+
+def request_stop() -> None:
+    """Ask every in-process worker to finish its current batch and return."""
+    _stop.set()
+
+
+@dataclass
+class WorkResult:
+    reason: str  # finished, failed, paused, cancelled, budget, stopped, slot busy
+    batches: int = 0
+    rows: int = 0
+
+
+def fmt(event: str, **fields: Any) -> str:
+    """One logfmt line: ``event=batch run=1 rows=100``."""
+    parts = [f"event={event}"] + [f"{k}={_quote(v)}" for k, v in fields.items()]
+    return " ".join(parts)
+
+
+def _quote(value: Any) -> str:
+    text = f"{value:.3f}" if isinstance(value, float) else str(value)
+    return f'"{text}"' if (" " in text or not text) else text
+
+
+def work(
+    run_id: int, slot: int = 0, alias: str = "default", budget: float | None = None
+) -> WorkResult:
+    """Process batches of run ``run_id`` as worker ``slot`` until done, stopped or out of time.
+
+    A slot is a session advisory lock, so at most ``concurrency`` workers run per
+    run, and a killed worker's slot frees itself when its connection dies.
+    """
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, _slot_key(run_id, slot)]
+        )
+        if not cursor.fetchone()[0]:
+            return WorkResult("slot busy")
+    try:
+        return _Loop(run_id, alias, budget).run()
+    finally:
+        with connections[alias].cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, _slot_key(run_id, slot)]
+            )
+
+
+def _slot_key(run_id: int, slot: int) -> int:
+    return (run_id * 10007 + slot) % 2_147_483_647
+
+
+class _Loop:
+    def __init__(self, run_id: int, alias: str, budget: float | None) -> None:
+        self.run_id, self.alias = run_id, alias
+        self.deadline = time.monotonic() + budget if budget else None
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+        run = _load_run(run_id, alias)
+        self.spec: Spec = spec_module.load(run)
+        self.timeouts = (f"{run.lock_timeout_ms}ms", f"{run.statement_timeout_ms}ms")
+        self.pause = run.pause_seconds
+        self.health = _Health(run, self.spec, alias)
+        self.seen: Observation | None = None
+        self.result = WorkResult("stopped")
+
+    def run(self) -> WorkResult:
+        while not _stop.is_set():
+            if self.deadline and time.monotonic() > self.deadline:
+                self.result.reason = "budget"
+                break
+            decision = self.health.check()
+            if decision.action == throttle.HOLD:
+                time.sleep(1.0)
+                continue
+            step = self._claim()
+            if isinstance(step, Idle):
+                if step.state == "busy":
+                    time.sleep(0.2)
+                    continue
+                self.result.reason = (
+                    finish(self.run_id, self.alias) if step.state == "drained" else step.state
+                )
+                break
+            seconds = self._run_batch(step)
+            if decision.action == throttle.SLOW:
+                time.sleep(seconds)  # nice ratio 1: as long as the batch took
+            if self.pause:
+                time.sleep(self.pause)
+        return self.result
+
+    def _claim(self) -> Claim | Idle:
+        with transaction.atomic(using=self.alias), connections[self.alias].cursor() as cursor:
+            step = ledger.claim(cursor, self.run_id, self.worker, self.seen)
+        if isinstance(step, Claim) and step.slot_at is not None:
+            wait = (step.slot_at - datetime.now(UTC)).total_seconds()
+            if wait > 0:
+                time.sleep(wait)
+        return step
+
+    def _run_batch(self, claim: Claim) -> float:
+        started = time.monotonic()
+        try:
+            rows, waiters = run_batch(self.spec, claim, self.alias, self.timeouts)
+        except _LeaseLost:
+            log.warning(fmt("lease-lost", run=self.run_id, batch=claim.batch_id))
+            return 0.0
+        except Exception as exc:  # the user's SQL or Python may raise anything
+            seconds = time.monotonic() - started
+            self._failed(claim, exc, seconds)
+            return seconds
+        seconds = time.monotonic() - started
+        self.seen = Observation(claim.size, seconds, waiters=waiters)
+        self.result.batches += 1
+        self.result.rows += rows
+        log.info(
+            fmt(
+                "batch",
+                run=self.run_id,
+                batch=claim.batch_id,
+                lo=claim.rng.lo,
+                hi=claim.rng.hi,
+                rows=rows,
+                seconds=seconds,
+                waiters=waiters,
+                worker=self.worker,
+            )
+        )
+        if waiters:
+            log.info(
+                fmt(
+                    "throttle",
+                    run=self.run_id,
+                    action="shrink",
+                    reason=f"{waiters} sessions waited on batch locks",
+                )
+            )
+        return seconds
+
+    def _failed(self, claim: Claim, exc: Exception, seconds: float) -> None:
+        code = _pgcode(exc)
+        timed_out = code in TIMEOUT_CODES
+        message = (
+            f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+        )
+        connections[self.alias].close_if_unusable_or_obsolete()
+        with transaction.atomic(using=self.alias), connections[self.alias].cursor() as cursor:
+            outcome = ledger.record_failure(cursor, claim, timed_out, message)
+        self.seen = Observation(claim.size, seconds, timed_out=timed_out)
+        log.warning(
+            fmt(
+                "batch-error",
+                run=self.run_id,
+                batch=claim.batch_id,
+                lo=claim.rng.lo,
+                hi=claim.rng.hi,
+                code=code or "-",
+                outcome=outcome,
+                error=message,
+            )
+        )
+
+
+class _LeaseLost(Exception):
+    """Another worker took this range over; this transaction must roll back."""
+
+
+def run_batch(spec: Spec, claim: Claim, alias: str, timeouts: tuple[str, str]) -> tuple[int, int]:
+    """Apply one range and its checkpoint in one transaction; returns (rows, lock waiters)."""
+    with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+        cursor.execute(
+            SET_TIMEOUTS,
+            list(timeouts),
+        )
+        rows = apply_range(spec, claim.rng, cursor)
+        waiters = throttle.waiters_behind_me(cursor)
+        if not ledger.checkpoint(cursor, claim, rows, waiters):
+            raise _LeaseLost()
+    return rows, waiters
+
+
+def apply_range(spec: Spec, rng: Any, cursor: Any) -> int:
+    """Run the spec's update on one key range inside the caller's transaction."""
+    if spec.backfill is not None:
+        queryset = spec.backfill.queryset().filter(pk__gte=rng.lo, pk__lt=rng.hi)
+        return int(spec.backfill.process(queryset) or 0)
+    cursor.execute(spec_module.batch_statement(spec, rng).as_string(cursor.connection))
+    return int(cursor.rowcount)
+
+
+def _pgcode(exc: BaseException) -> str | None:
+    for candidate in (exc, exc.__cause__, exc.__context__):
+        code = getattr(candidate, "pgcode", None)
+        if code:
+            return str(code)
+    return None
+
+
+def _load_run(run_id: int, alias: str) -> Any:
+    from schemaops.backfill.models import Run
+
+    return Run.objects.using(alias).get(pk=run_id)
+
+
+class _Health:
+    """Signals, read at most once a second; logs every decision that is not "go"."""
+
+    def __init__(self, run: Any, spec: Spec, alias: str) -> None:
+        self.run_id, self.alias, self.table = run.pk, alias, spec.db_table
+        self.limits = throttle.Thresholds.from_options(run.options)
+        self.hook = _hook(self.limits.hook, spec)
+        self.checked = 0.0
+        self.decision = throttle.Decision(throttle.GO)
+
+    def check(self) -> throttle.Decision:
+        if time.monotonic() - self.checked < 1.0:
+            return self.decision
+        self.checked = time.monotonic()
+        with connections[self.alias].cursor() as cursor:
+            signals = throttle.read_signals(cursor, self.table, self.hook)
+            decision = throttle.decide(signals, self.limits)
+            if decision != self.decision:
+                _set_throttle_state(cursor, self.run_id, decision)
+        if decision.action != throttle.GO or decision != self.decision:
+            log.info(
+                fmt(
+                    "throttle",
+                    run=self.run_id,
+                    action=decision.action,
+                    reason=decision.reason or "healthy",
+                    lag_bytes=signals.lag_bytes,
+                    lag_seconds=signals.lag_seconds,
+                    autovacuum=signals.autovacuum,
+                )
+            )
+        self.decision = decision
+        return decision
+
+
+def _hook(path: str, spec: Spec) -> Callable[[], str | None] | None:
+    if path:
+        return throttle.load_hook(path)
+    from schemaops.backfill.base import Backfill
+
+    own = spec.backfill
+    if own is not None and type(own).throttle is not Backfill.throttle:
+        return own.throttle
+    return None
+
+
+def _set_throttle_state(cursor: Any, run_id: int, decision: throttle.Decision) -> None:
+    state = "normal" if decision.action == throttle.GO else decision.action
+    cursor.execute(
+        "UPDATE schemaops_backfill_run SET throttle_state = %s, throttle_reason = %s WHERE id = %s",
+        [state, decision.reason, run_id],
+    )
+
+
+def finish(run_id: int, alias: str) -> str:
+    """Last worker out: sweep for rows still not matching, then mark the run finished."""
+    from schemaops.backfill import verify
+
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_lock(%s, %s)",
+            [LOCK_NAMESPACE, _slot_key(run_id, FINALIZE_SLOT)],
+        )
+        if not cursor.fetchone()[0]:
+            return "busy"
+        try:
+            return verify.finalize(run_id, alias)
+        finally:
+            cursor.execute(
+                "SELECT pg_advisory_unlock(%s, %s)",
+                [LOCK_NAMESPACE, _slot_key(run_id, FINALIZE_SLOT)],
+            )

@@ -1,0 +1,242 @@
+"""What a backfill writes: resolve ``app.Model --set ...`` or ``app.Backfill`` into a :class:`Spec`.
+
+SQL given with ``--set``/``--where`` is the operator's own SQL. It is parsed
+with pglast (one ``UPDATE ... SET`` list, one ``WHERE`` predicate, nothing
+else), re-emitted from the parse tree, and combined with identifiers quoted
+by psycopg2's ``sql`` module. Target columns and plain column references are
+checked against the model; a mistake is a one-line error (exit 2).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pglast
+from pglast import ast, visitors
+from pglast.parser import ParseError
+from pglast.stream import RawStream
+from psycopg2 import sql
+from schemaops.backfill.base import Backfill
+from schemaops.backfill.batching import Range
+
+from schemaops.errors import ConfigError, SQLParseError, UnknownAppError
+
+_INTEGER_PKS = {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField"}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A resolved backfill: the table, its integer primary key, and what to write."""
+
+    target: str
+    kind: str  # "sql" or "python"
+    db_table: str
+    pk_column: str
+    assignments: tuple[tuple[str, str], ...] = ()
+    where: str = ""
+    backfill: Backfill | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        """Identity of the run: the same target and SQL resume the same run."""
+        raw = json.dumps([self.target, self.kind, self.assignments, self.where])
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def resolve(target: str, set_values: tuple[str, ...] = (), where: str | None = None) -> Spec:
+    """``app.Model`` with ``--set``, or ``app.BackfillClass`` from ``<app>/backfills.py``."""
+    app_label, _, name = target.partition(".")
+    if not app_label or not name:
+        raise ConfigError(f"backfill target {target!r} must look like app_label.Model")
+    app_config = _app_config(app_label)
+    model = _find_model(app_config, name)
+    if model is not None:
+        if not set_values:
+            raise ConfigError(f'{target} is a model: give --set "field = <SQL expression>"')
+        return _sql_spec(target, model, set_values, where)
+    backfill_class = _find_backfill(app_config, name)
+    if backfill_class is None:
+        raise ConfigError(
+            f"{target}: no model {name!r} in app {app_label!r} and no Backfill subclass "
+            f"{name!r} in {app_config.name}.backfills"
+        )
+    if set_values or where:
+        raise ConfigError(f"{target} is a Python Backfill: --set/--where do not apply")
+    return python_spec(target, backfill_class())
+
+
+def python_spec(target: str, backfill: Backfill) -> Spec:
+    model = backfill.model_class()
+    return Spec(target, "python", model._meta.db_table, _pk_column(model), backfill=backfill)
+
+
+def load(run: Any) -> Spec:
+    """The Spec of a stored run (a Python backfill is imported again by name)."""
+    if run.kind == "python":
+        return resolve(run.target)
+    pairs = tuple((str(c), str(e)) for c, e in run.assignments)
+    return Spec(run.target, "sql", run.db_table, run.pk_column, pairs, run.where)
+
+
+def _app_config(app_label: str) -> Any:
+    from django.apps import apps
+
+    try:
+        return apps.get_app_config(app_label)
+    except LookupError:
+        known = ", ".join(sorted(a.label for a in apps.get_app_configs()))
+        raise UnknownAppError(f"unknown app {app_label!r} (installed: {known})") from None
+
+
+def _find_model(app_config: Any, name: str) -> Any:
+    for model in app_config.get_models():
+        if model.__name__.lower() == name.lower():
+            return model
+    return None
+
+
+def _find_backfill(app_config: Any, name: str) -> type[Backfill] | None:
+    module_name = f"{app_config.name}.backfills"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None
+        raise
+    found = getattr(module, name, None)
+    if isinstance(found, type) and issubclass(found, Backfill) and found is not Backfill:
+        return found
+    return None
+
+
+def _pk_column(model: Any) -> str:
+    pk = model._meta.pk
+    internal = pk.target_field.get_internal_type() if pk.is_relation else pk.get_internal_type()
+    if internal not in _INTEGER_PKS:
+        raise ConfigError(
+            f"{model._meta.label} has a {internal} primary key; backfill needs an integer one"
+        )
+    return str(pk.column)
+
+
+def _sql_spec(target: str, model: Any, set_values: tuple[str, ...], where: str | None) -> Spec:
+    columns = _columns(model)
+    pairs: list[tuple[str, str]] = []
+    for text in set_values:
+        pairs.extend(parse_assignments(text, columns, model._meta.label))
+    if len({c for c, _ in pairs}) != len(pairs):
+        raise ConfigError("the same column is set twice")
+    predicate = parse_where(where, columns, model._meta.label) if where else ""
+    return Spec(target, "sql", model._meta.db_table, _pk_column(model), tuple(pairs), predicate)
+
+
+def _columns(model: Any) -> dict[str, str]:
+    """Field name and column name -> column, for the model's concrete fields."""
+    names: dict[str, str] = {}
+    for f in model._meta.concrete_fields:
+        names[f.name] = f.column
+        names[f.column] = f.column
+    return names
+
+
+def parse_assignments(text: str, columns: dict[str, str], label: str) -> list[tuple[str, str]]:
+    """``"a = expr, b = expr"`` -> [(column, normalized expr)], via pglast."""
+    stmt = _parse_one(f"UPDATE _t SET {text}", "--set")
+    if not isinstance(stmt, ast.UpdateStmt) or stmt.whereClause or stmt.fromClause:
+        raise SQLParseError(f"--set must be 'field = <SQL expression>', got {text!r}")
+    pairs = []
+    for target in stmt.targetList or ():
+        if target.indirection:
+            raise SQLParseError(
+                f"--set {target.name!r}: subscripts and subfields are not supported"
+            )
+        column = _column(target.name, columns, label)
+        _check_refs(target.val, columns, label)
+        pairs.append((column, RawStream()(target.val)))
+    return pairs
+
+
+def parse_where(text: str, columns: dict[str, str], label: str) -> str:
+    """A boolean predicate, normalized through pglast."""
+    stmt = _parse_one(f"SELECT 1 FROM _t WHERE {text}", "--where")
+    if not isinstance(stmt, ast.SelectStmt) or stmt.whereClause is None or _has_tail(stmt):
+        raise SQLParseError(f"--where must be one SQL predicate, got {text!r}")
+    _check_refs(stmt.whereClause, columns, label)
+    return str(RawStream()(stmt.whereClause))
+
+
+def _has_tail(stmt: Any) -> bool:
+    return bool(stmt.groupClause or stmt.sortClause or stmt.limitCount or stmt.havingClause)
+
+
+def _parse_one(text: str, option: str) -> Any:
+    try:
+        statements = pglast.parse_sql(text)
+    except ParseError as exc:
+        raise SQLParseError(f"{option}: cannot parse SQL: {exc}") from None
+    if len(statements) != 1:
+        raise SQLParseError(f"{option}: expected one expression, got {len(statements)} statements")
+    return statements[0].stmt
+
+
+def _column(name: str, columns: dict[str, str], label: str) -> str:
+    if name in columns:
+        return columns[name]
+    close = difflib.get_close_matches(name, list(columns), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(f"{label} has no field {name!r}{hint}")
+
+
+class _Refs(visitors.Visitor):  # type: ignore[misc]
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.subquery = False
+
+    def visit_ColumnRef(self, ancestors: Any, node: Any) -> None:
+        parts = [getattr(f, "sval", None) for f in node.fields]
+        if len(parts) == 1 and parts[0]:
+            self.names.append(parts[0])
+
+    def visit_SubLink(self, ancestors: Any, node: Any) -> None:
+        self.subquery = True
+
+
+def _check_refs(node: Any, columns: dict[str, str], label: str) -> None:
+    """Plain column names must exist; expressions with subqueries are the operator's own."""
+    refs = _Refs()
+    refs(node)
+    if not refs.subquery:
+        for name in refs.names:
+            _column(name, columns, label)
+
+
+def batch_statement(spec: Spec, rng: Range) -> sql.Composed:
+    """The idempotent UPDATE of one range: rows already right are not touched."""
+    table, pk = sql.Identifier(spec.db_table), sql.Identifier(spec.pk_column)
+    sets = sql.SQL(", ").join(
+        sql.SQL("{} = ({})").format(sql.Identifier(c), sql.SQL(e)) for c, e in spec.assignments
+    )
+    return sql.SQL("UPDATE {t} SET {sets} WHERE {pk} >= {lo} AND {pk} < {hi} AND {todo}").format(
+        t=table,
+        sets=sets,
+        pk=pk,
+        lo=sql.Literal(rng.lo),
+        hi=sql.Literal(rng.hi),
+        todo=pending_predicate(spec),
+    )
+
+
+def pending_predicate(spec: Spec) -> sql.Composed:
+    """Rows that still need the update: the --where predicate and any column not yet right."""
+    differs = sql.SQL(" OR ").join(
+        sql.SQL("{} IS DISTINCT FROM ({})").format(sql.Identifier(c), sql.SQL(e))
+        for c, e in spec.assignments
+    )
+    if spec.where:
+        return sql.SQL("({}) AND ({})").format(sql.SQL(spec.where), differs)
+    return sql.SQL("({})").format(differs)

@@ -1,0 +1,39 @@
+"""Celery tasks: thin wrappers that take a run id and re-read everything from the database.
+
+``acks_late`` is safe because a batch is idempotent and its checkpoint commits
+with its rows: a task delivered twice finds its ranges done, or finds the slot
+taken by the first delivery and returns. A task works for ``budget`` seconds
+and then queues itself again, so a long backfill never pins one worker process
+and a paused run simply stops re-queueing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from schemaops.backfill import runner
+
+DEFAULT_BUDGET = 60.0
+
+
+@shared_task(
+    bind=True,
+    name="schemaops.backfill.work",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def work(
+    self: Any,
+    run_id: int,
+    slot: int = 0,
+    alias: str = "default",
+    budget: float | None = DEFAULT_BUDGET,
+) -> str:
+    """Process batches of one run as worker ``slot``; re-queue itself while work is left."""
+    result = runner.work(run_id, slot=slot, alias=alias, budget=budget)
+    if result.reason == "budget" and not self.request.is_eager:
+        queue = (self.request.delivery_info or {}).get("routing_key")
+        self.apply_async((run_id, slot), {"alias": alias, "budget": budget}, queue=queue)
+    return result.reason

@@ -1,0 +1,469 @@
+"""``schemaops backfill``: start, watch, pause, resume and cancel batched backfills.
+
+Django and Celery are imported inside the commands, so ``--help`` stays instant.
+This module only renders: the engine lives in ``schemaops.backfill``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+import click
+
+from schemaops.cli import _options as opts
+from schemaops.errors import ConfigError, DatabaseUnavailable, RunFailed
+
+START_EPILOG = """\b
+Examples:
+  schemaops backfill start orders.Order --set "total_cents = (total * 100)::bigint" --wait
+  schemaops backfill start orders.Order --set "status = 'open'" --where "status = ''" --dry-run
+  schemaops backfill start orders.FillTotalCents --workers 2   # a Backfill class, via Celery
+"""
+FINAL = {"finished", "failed", "cancelled", "paused"}
+log = logging.getLogger("schemaops.backfill")
+
+
+@click.group("backfill", epilog="Example: schemaops backfill status")
+def backfill_group() -> None:
+    """Throttled, resumable backfills in small primary-key batches (Celery or in-process).
+
+    --set and --where take your own SQL: it is parsed, checked against the model
+    and run as written, inside an UPDATE that skips rows already right.
+    """
+
+
+def _setup(
+    settings: str | None,
+    pythonpath: str | None,
+    database: str | None,
+    config_path: str | None,
+    verbose: bool = False,
+) -> str:
+    """Load the Django project, check the server and the app's tables; returns the alias."""
+    from schemaops.project import setup_django
+
+    cfg = opts.load_config(config_path, settings=settings, pythonpath=pythonpath, database=database)
+    setup_django(cfg)
+    _configure_logging(verbose)
+    _check_database(cfg.database)
+    from schemaops.backfill import control
+
+    control.ensure_installed(cfg.database)
+    return cfg.database
+
+
+def _check_database(alias: str) -> None:
+    from django.db import OperationalError, connections
+
+    from schemaops.db import describe, django_params
+
+    try:
+        connections[alias].ensure_connection()
+    except OperationalError as exc:
+        first = (str(exc).strip().splitlines() or ["connection failed"])[0]
+        raise DatabaseUnavailable(
+            f"cannot connect to PostgreSQL at {describe(django_params(alias))}: {first}"
+        ) from None
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Structured log lines on stderr; on a terminal only warnings, unless -v."""
+    if log.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO if verbose or not sys.stderr.isatty() else logging.WARNING)
+
+
+@backfill_group.command("start", epilog=START_EPILOG)
+@click.argument("target")
+@click.option(
+    "--set",
+    "set_values",
+    multiple=True,
+    metavar="'FIELD = SQL'",
+    help='Assignment(s); your own SQL expression, e.g. "c = a * 2".',
+)
+@click.option("--where", metavar="SQL", help="Only rows matching this SQL predicate.")
+@click.option("--batch-size", type=int, help="First batch size in rows (then adaptive).")
+@click.option("--min-batch-size", type=int, default=100, show_default=True)
+@click.option("--max-batch-size", type=int, default=100_000, show_default=True)
+@click.option(
+    "--target-duration",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Seconds one batch transaction should take; the size adapts to it.",
+)
+@click.option(
+    "--pause",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Fixed sleep between batches (off by default; health signals throttle).",
+)
+@click.option("--lock-timeout", default="500ms", show_default=True)
+@click.option("--statement-timeout", default="2s", show_default=True)
+@click.option(
+    "--max-rows-per-second",
+    type=float,
+    default=0.0,
+    help="Global rate limit across all workers (0: none).",
+)
+@click.option(
+    "--max-lag-bytes",
+    type=int,
+    default=256 * 1024 * 1024,
+    show_default=True,
+    help="Hold while a standby or logical slot is further behind (0: ignore).",
+)
+@click.option(
+    "--max-lag-seconds",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Hold while a standby's replay_lag is longer (0: ignore).",
+)
+@click.option(
+    "--on-autovacuum",
+    type=click.Choice(["ignore", "slow", "hold"]),
+    default="slow",
+    show_default=True,
+    help="What to do while autovacuum works on the table.",
+)
+@click.option(
+    "--throttle-hook",
+    metavar="MODULE:FUNC",
+    default="",
+    help="Your health check; returns a reason to hold, or None.",
+)
+@click.option(
+    "--lease",
+    type=float,
+    default=120.0,
+    show_default=True,
+    help="Seconds after which a silent worker's batch is taken over.",
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Parallel workers (Celery tasks, or threads when embedded).",
+)
+@click.option("--queue", help="Celery queue for the tasks (default: the app's default).")
+@click.option(
+    "--wait/--no-wait",
+    default=None,
+    help="Stay and show progress (default: wait when embedded, not with a broker).",
+)
+@click.option("--dry-run", is_flag=True, help="Count, EXPLAIN, sample one batch, roll back.")
+@click.option("-v", "--verbose", is_flag=True, help="Log every batch even on a terminal.")
+@opts.project
+def start_command(
+    target: str,
+    set_values: tuple[str, ...],
+    where: str | None,
+    batch_size: int | None,
+    dry_run: bool,
+    wait: bool | None,
+    workers: int,
+    queue: str | None,
+    verbose: bool,
+    settings: str | None,
+    pythonpath: str | None,
+    database: str | None,
+    config_path: str | None,
+    **tuning: Any,
+) -> None:
+    """Start (or resume) a backfill of TARGET: app_label.Model with --set, or app_label.Backfill."""
+    alias = _setup(settings, pythonpath, database, config_path, verbose)
+    from schemaops.backfill import control
+    from schemaops.backfill import spec as spec_module
+
+    spec = spec_module.resolve(target, set_values, where)
+    run_settings = _run_settings(spec, batch_size, workers, tuning)
+    if dry_run:
+        return _dry_run(spec, run_settings, alias)
+    run, outcome = control.start(spec, run_settings, alias)
+    if outcome == "finished":
+        click.echo(f"run {run.pk} of {target} already finished; nothing to do")
+        return
+    click.echo(
+        f"run {run.pk} {outcome}: {target} ({run.hi - run.lo + 1} keys, ~{run.rows_estimate} rows)"
+    )
+    _launch(run.pk, run_settings.concurrency, alias, queue, wait)
+
+
+def _run_settings(spec: Any, batch_size: int | None, workers: int, t: dict[str, Any]) -> Any:
+    from schemaops.backfill.control import RunSettings
+
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    own = spec.backfill
+    return RunSettings(
+        batch_size=batch_size or getattr(own, "batch_size", None) or 1_000,
+        min_batch_size=min(t["min_batch_size"], batch_size or t["min_batch_size"]),
+        max_batch_size=max(t["max_batch_size"], batch_size or 0),
+        target_seconds=getattr(own, "target_seconds", None) or t["target_duration"],
+        pause_seconds=t["pause"],
+        lock_timeout=getattr(own, "lock_timeout", None) or t["lock_timeout"],
+        statement_timeout=getattr(own, "statement_timeout", None) or t["statement_timeout"],
+        max_rows_per_second=t["max_rows_per_second"],
+        lease_seconds=t["lease"],
+        concurrency=workers,
+        options={
+            "max_lag_bytes": t["max_lag_bytes"],
+            "max_lag_seconds": t["max_lag_seconds"],
+            "on_autovacuum": t["on_autovacuum"],
+            "hook": t["throttle_hook"],
+        },
+    )
+
+
+def _launch(
+    run_id: int, concurrency: int, alias: str, queue: str | None, wait: bool | None
+) -> None:
+    """Queue the tasks on the broker, or run them here when there is none."""
+    from schemaops.backfill import dispatch
+
+    app = dispatch.celery_app()
+    url = dispatch.broker_url(app)
+    if url is None:
+        click.echo(f"run {run_id}: no Celery broker configured; running in this process")
+        errors: list[BaseException] = []
+        threads = dispatch.run_embedded(run_id, concurrency, alias, errors)
+        return _watch(run_id, alias, threads=threads, errors=errors)
+    dispatch.check_broker(app)
+    dispatch.enqueue(run_id, concurrency, alias, queue)
+    click.echo(f"run {run_id}: {concurrency} task(s) queued on {_safe(url)}")
+    if wait:
+        if not dispatch.live_workers(app):
+            click.echo(
+                "no Celery worker answered a ping; start one, e.g. `celery -A <project> worker`",
+                err=True,
+            )
+        _watch(run_id, alias, kick=lambda: dispatch.enqueue(run_id, concurrency, alias, queue))
+    else:
+        click.echo(f"watch it with: schemaops backfill status {run_id}")
+
+
+def _safe(url: str) -> str:
+    from schemaops.db import redact
+
+    return redact(url)
+
+
+def _watch(
+    run_id: int,
+    alias: str,
+    threads: list[Any] | None = None,
+    errors: list[BaseException] | None = None,
+    kick: Any = None,
+) -> None:
+    """Follow a run until it ends: a live bar on a terminal, log lines otherwise."""
+    from schemaops.backfill import control, runner
+
+    try:
+        final = _follow(run_id, alias, threads or [], kick)
+    except KeyboardInterrupt:
+        runner.request_stop()
+        for thread in threads or []:
+            thread.join()
+        click.echo(
+            f"\nstopped after the current batch; resume with: schemaops backfill resume {run_id}",
+            err=True,
+        )
+        raise
+    if errors:
+        raise errors[0]
+    _report_end(control.status(run_id, alias)[0], final)
+
+
+def _follow(run_id: int, alias: str, threads: list[Any], kick: Any) -> str:
+    from schemaops.backfill import control
+
+    first = control.status(run_id, alias)[0]
+    tty = sys.stdout.isatty()
+    bar = click.progressbar(
+        length=max(1, first.keys_total),
+        label=f"run {run_id}",
+        show_eta=True,
+        file=None if tty else io.StringIO(),
+        item_show_func=lambda s: s,
+    )
+    shown, last_log, last_change, last_done = 0, 0.0, time.monotonic(), -1
+    with bar:
+        while True:
+            status = control.status(run_id, alias)[0]
+            bar.update(status.keys_done - shown, _line(status))
+            shown = status.keys_done
+            if status.state in FINAL or (threads and not any(t.is_alive() for t in threads)):
+                return status.state
+            now = time.monotonic()
+            if status.keys_done != last_done:
+                last_done, last_change = status.keys_done, now
+            elif kick is not None and now - last_change > 60:
+                log.warning(f"event=stalled run={run_id} action=requeue")
+                kick()
+                last_change = now
+            if not tty and now - last_log > 5:
+                log.info(f"event=progress run={run_id} {_line(status)}")
+                last_log = now
+            time.sleep(0.5)
+
+
+def _line(status: Any) -> str:
+    p = status.progress
+    eta = "?" if p.eta_seconds is None else f"{p.eta_seconds:.0f}s"
+    throttle = status.throttle_state + (
+        f" ({status.throttle_reason})"
+        if status.throttle_reason and status.throttle_state != "normal"
+        else ""
+    )
+    return (
+        f"rows={status.rows_updated} rate={p.rows_per_second:.0f}/s eta={eta} "
+        f"batch={status.batch_size} throttle={throttle}"
+    )
+
+
+def _report_end(status: Any, state: str) -> None:
+    click.echo(_render(status))
+    if status.state == "failed":
+        raise RunFailed(f"run {status.id} failed: {status.last_error}")
+    if status.state == "finished" and status.remaining:
+        raise RunFailed(
+            f"run {status.id}: {status.remaining} rows still do not match "
+            "after the verification sweep"
+        )
+
+
+def _render(status: Any) -> str:
+    p = status.progress
+    bar = click.progressbar(
+        length=max(1, status.keys_total),
+        width=30,
+        file=io.StringIO(),
+        label=f"run {status.id} {status.target}",
+        show_eta=False,
+    )
+    bar.pos = min(status.keys_done, bar.length or 1)
+    sets = ", ".join(f"{c} = {e}" for c, e in status.assignments) or "(Python backfill)"
+    lines = [
+        bar.format_progress_line(),
+        f"  state {status.state}  throttle {status.throttle_state} "
+        f"{status.throttle_reason}".rstrip(),
+        f"  set {sets}" + (f"  where {status.where}" if status.where else ""),
+        f"  rows updated {status.rows_updated}  ~remaining {p.rows_remaining(status.rows_estimate)}"
+        f"  rate {p.rows_per_second:.0f} rows/s  eta "
+        f"{'?' if p.eta_seconds is None else f'{p.eta_seconds:.0f}s'}  elapsed {p.elapsed:.1f}s",
+        f"  batches {_counts(status.batches)}  batch size {status.batch_size}"
+        f"  longest batch {_secs(status.max_batch_seconds)}",
+    ]
+    if status.remaining is not None:
+        lines.append(f"  verification: {status.remaining} rows still do not match")
+    if status.last_error:
+        lines.append(f"  last error: {status.last_error}")
+    return "\n".join(lines)
+
+
+def _counts(batches: dict[str, int]) -> str:
+    return " ".join(f"{k}={v}" for k, v in batches.items())
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value * 1000:.0f}ms"
+
+
+def _dry_run(spec: Any, run_settings: Any, alias: str) -> None:
+    from schemaops.backfill import dryrun
+
+    timeouts = (run_settings.lock_timeout, run_settings.statement_timeout)
+    report = dryrun.dry_run(spec, run_settings.batch_size, timeouts, alias)
+    click.echo(f"dry run of {spec.target} (nothing was written)")
+    click.echo(
+        f"  rows in table {report.rows_in_table}, rows to touch "
+        f"{'unknown' if report.rows_to_touch is None else report.rows_to_touch}"
+    )
+    for statement in report.statements:
+        click.echo(f"  batch statement: {statement}")
+    for line in report.explain:
+        click.echo(f"    {line}")
+    if report.first_range is not None:
+        click.echo(
+            f"  sample batch [{report.first_range.lo}, {report.first_range.hi}): "
+            f"{report.sample_rows} rows in {report.sample_seconds * 1000:.1f}ms, "
+            f"{report.sample_wal_bytes} WAL bytes (rolled back)"
+        )
+    if report.projected_seconds is not None and report.projected_wal_bytes is not None:
+        click.echo(
+            f"  projected: {report.projected_seconds:.1f}s of batch time, "
+            f"{report.projected_wal_bytes / 1048576:.1f} MiB of WAL"
+        )
+    for note in report.notes:
+        click.echo(f"  note: {note}")
+
+
+@backfill_group.command("status", epilog="Example: schemaops backfill status 3 --format json")
+@click.argument("run_id", type=int, required=False)
+@opts.output_format(("text", "json"))
+@opts.project
+def status_command(
+    run_id: int | None,
+    fmt: str,
+    settings: str | None,
+    pythonpath: str | None,
+    database: str | None,
+    config_path: str | None,
+) -> None:
+    """Show runs: progress bar, rows done and remaining, rate, ETA, throttle state."""
+    alias = _setup(settings, pythonpath, database, config_path)
+    from schemaops.backfill import control
+
+    runs = control.status(run_id, alias)
+    if fmt == "json":
+        click.echo(json.dumps({"version": 1, "runs": [r.as_dict() for r in runs]}, default=str))
+    elif not runs:
+        click.echo("no backfill runs")
+    else:
+        click.echo("\n".join(_render(r) for r in runs))
+
+
+def _state_command(action: str, doc: str) -> Any:
+    @backfill_group.command(action, help=doc, epilog=f"Example: schemaops backfill {action} 3")
+    @click.argument("run_id", type=int)
+    @click.option("--queue", help="Celery queue for the re-queued tasks (resume).")
+    @click.option("--wait/--no-wait", default=None, help="resume: stay and show progress.")
+    @opts.project
+    def command(
+        run_id: int,
+        queue: str | None,
+        wait: bool | None,
+        settings: str | None,
+        pythonpath: str | None,
+        database: str | None,
+        config_path: str | None,
+    ) -> None:
+        alias = _setup(settings, pythonpath, database, config_path)
+        from schemaops.backfill import control
+
+        run = control.set_state(run_id, action, alias)
+        click.echo(f"run {run_id} {run.state}")
+        if action == "resume":
+            _launch(run_id, run.concurrency, alias, queue, wait)
+
+    return command
+
+
+pause_command = _state_command("pause", "Stop claiming new batches (running ones finish).")
+resume_command = _state_command("resume", "Resume a paused or failed run (re-queues its tasks).")
+cancel_command = _state_command(
+    "cancel", "Cancel a run: batches in flight commit or roll back whole; no more start."
+)
