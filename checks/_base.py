@@ -9,13 +9,19 @@ A rule is a class in its own module under ``checks/``, registered in
 ``category``    ``additive`` rules stay silent in post-deploy migrations
 ``summary``     one line, under 80 characters
 
-and implements any of three hooks, each returning an iterable of findings:
+and implements any of four hooks, each returning an iterable of findings:
 
 ``check_operation(ctx)``  once per Django operation (``OperationContext``)
 ``check_statement(ctx)``  once per SQL statement of a ``RunSQL`` (or of an
                           operation schemaops cannot read otherwise), parsed by
                           PostgreSQL's own parser (``StatementContext``)
 ``check_migration(ctx)``  once per migration, after its operations (``MigrationContext``)
+``check_final(ctx)``      once per run, after the whole graph was walked
+                          (``FinalContext``): for facts only the final project
+                          state settles, such as "is this foreign key indexed by
+                          any later migration?". Findings point at an operation
+                          of a selected migration (make them from its
+                          ``OperationContext``) and are filtered like the others.
 
 The rule's docstring is its documentation, in these sections (a test fails
 when one is missing): ``What it does``, ``Why is this bad?``, ``Example``,
@@ -46,6 +52,11 @@ class Target:
     """What the run knows about the database the migrations are going to."""
 
     pg_version: int = 15  # major version
+    # [tool.schemaops] assume-timeouts: migrations are applied by `schemaops migrate`,
+    # which sets lock_timeout and statement_timeout itself
+    assume_timeouts: bool = False
+    lock_timeout: str = "5s"  # values the timeout recipes suggest
+    statement_timeout: str = "0"
 
 
 @dataclass
@@ -107,8 +118,14 @@ class OperationContext:
 
     @property
     def in_transaction(self) -> bool:
-        op_atomic = getattr(self.operation, "atomic", None)
-        return bool(op_atomic) or (self.migration.atomic and op_atomic is not False)
+        """Does Django run this operation inside a transaction on PostgreSQL?
+
+        An atomic migration (the default) runs every operation in its one
+        transaction: ``Operation.atomic`` is False on the base class and never
+        opts out. In a non-atomic migration only an operation with its own
+        ``atomic=True`` (RunPython) gets a transaction.
+        """
+        return self.migration.atomic or bool(getattr(self.operation, "atomic", False))
 
     @property
     def model(self) -> ModelSnapshot | None:
@@ -168,6 +185,28 @@ class StatementContext:
         return self.operation.in_transaction
 
 
+@dataclass
+class FinalContext:
+    """The end of the walk: the final project state and what the run looked at.
+
+    ``state`` is the ProjectState after the last migration of the whole graph
+    (selected or not), so an index added by a later migration is in it.
+    ``operations`` are the OperationContexts of the selected migrations, in
+    plan order (children of SeparateDatabaseAndState included), each still
+    holding its model before and after. ``graph`` is Django's MigrationGraph.
+    """
+
+    state: Any
+    operations: list[OperationContext]
+    target: Target
+    graph: Any
+
+    def leaf(self, app_label: str) -> str | None:
+        """The name of the app's latest migration, the one a new migration follows."""
+        leaves = [name for app, name in self.graph.leaf_nodes() if app == app_label]
+        return leaves[-1] if leaves else None
+
+
 class Rule:
     """Base class of every rule; see the module docstring for the contract."""
 
@@ -190,6 +229,9 @@ class Rule:
         return ()
 
     def check_migration(self, ctx: MigrationContext) -> Iterable[Finding]:
+        return ()
+
+    def check_final(self, ctx: FinalContext) -> Iterable[Finding]:
         return ()
 
     def finding(
@@ -227,7 +269,7 @@ class Rule:
     def hooks(cls) -> set[str]:
         return {
             h
-            for h in ("check_operation", "check_statement", "check_migration")
+            for h in ("check_operation", "check_statement", "check_migration", "check_final")
             if getattr(cls, h) is not getattr(Rule, h)
         }
 
@@ -265,14 +307,18 @@ def migration_code(
     phase: str | None = None,
     imports: str = "from django.db import migrations, models",
     after: str | None = None,
+    dependencies: list[tuple[str, str]] | None = None,
 ) -> str:
     """A complete migration module, ready to paste.
 
     It replaces the migration under check, so it has the same dependencies,
-    or, with ``after``, follows the recipe's previous migration ``XXXX_<after>``.
+    or, with ``after``, follows the recipe's previous migration ``XXXX_<after>``,
+    or, with ``dependencies``, depends on exactly those.
     """
     mig = ctx.migration if isinstance(ctx, OperationContext) else ctx
     deps = [(mig.app_label, f"XXXX_{after}")] if after else mig.dependencies
+    if dependencies is not None:
+        deps = dependencies
     lines = [
         f"# {mig.app_label}/migrations/XXXX_{name}.py",
         imports,

@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 from schemaops.checks._base import Rule
+from schemaops.checks.integer_primary_key import IntegerPrimaryKey
+from schemaops.checks.json_column import JsonColumn
+from schemaops.checks.sql_unavailable import SQLUnavailable
+from schemaops.checks.timestamp_without_time_zone import TimestampWithoutTimeZone
+from schemaops.checks.transaction_control_in_runsql import TransactionControlInRunSQL
 from schemaops.checks.unparsable_sql import UnparsableSQL
+from schemaops.checks.unused_suppression import UnusedSuppression
+from schemaops.checks.varchar_in_sql import VarcharInSQL
 
 RULES: list[type[Rule]] = [
+    TransactionControlInRunSQL,
+    JsonColumn,
+    TimestampWithoutTimeZone,
+    IntegerPrimaryKey,
+    VarcharInSQL,
     UnparsableSQL,
+    UnusedSuppression,
+    SQLUnavailable,
 ]

@@ -15,6 +15,8 @@ Example::
     ignore = ["SO302"]                  # rule codes or names, everywhere
     severity = { SO201 = "error" }      # per-rule severity overrides
     baseline = ".schemaops-baseline.json"
+    assume-timeouts = false             # true: migrations run via `schemaops migrate`,
+                                        # which sets the timeouts (silences SO401/SO402)
     lock-timeout = "5s"                 # schemaops migrate
     statement-timeout = "0"
 """
@@ -45,6 +47,7 @@ class Config:
     statement_timeout: str = "0"
     retries: int = 5
     post_deploy_apps: tuple[str, ...] = ()
+    assume_timeouts: bool = False
     root: Path | None = None  # the folder holding the pyproject.toml that was read
 
     def override(self, **values: Any) -> Config:
@@ -54,6 +57,7 @@ class Config:
 
 
 _LIST_KEYS = {"apps", "exclude_apps", "select", "ignore", "post_deploy_apps"}
+_BOOL_KEYS = {"assume_timeouts"}
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:
@@ -93,6 +97,8 @@ def _from_section(section: dict[str, Any], path: Path) -> Config:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{path}: {raw_key} must be a list of strings")
             value = tuple(value)
+        if key in _BOOL_KEYS and not isinstance(value, bool):
+            raise ConfigError(f"{path}: {raw_key} must be true or false")
         values[key] = value
     if "severity" in values and not isinstance(values["severity"], dict):
         raise ConfigError(f"{path}: severity must be a table of code = level")

@@ -5,10 +5,13 @@ The pipeline, in order:
 1. walk the migration graph forward once (:mod:`schemaops.plan`);
 2. for each selected migration, give every rule its operations, the SQL
    statements of its ``RunSQL`` (parsed by pglast), and the migration itself;
-3. drop what does not apply: additive rules in post-deploy migrations, rules
+3. once the whole graph is walked, give rules with ``check_final`` the final
+   project state (facts like "is this foreign key indexed by a later migration?");
+4. drop what does not apply: additive rules in post-deploy migrations, rules
    the configuration turns off, findings suppressed in the migration file,
-   findings recorded in the baseline;
-4. point each finding at its file and line.
+   findings recorded in the baseline; then report the suppression comments
+   that suppressed nothing (SO902);
+5. point each finding at its file and line.
 """
 
 from __future__ import annotations
@@ -75,7 +78,12 @@ class Linter:
 
         self.loader = loader
         self.config = config
-        self.target = Target(pg_version=pg_version)
+        self.target = Target(
+            pg_version=pg_version,
+            assume_timeouts=config.assume_timeouts,
+            lock_timeout=config.lock_timeout,
+            statement_timeout=config.statement_timeout,
+        )
         self.rules = rules if rules is not None else select_rules(config)
         self.want_sql = want_sql
         self.keep_steps = keep_steps
@@ -84,6 +92,9 @@ class Linter:
         self._by_op = [r for r in self.rules if r.operations]
         self._by_stmt = [r for r in self.rules if r.statements]
         self._by_mig = [r for r in self.rules if "check_migration" in type(r).hooks()]
+        self._by_final = [r for r in self.rules if "check_final" in type(r).hooks()]
+        self._final_ops: list[Any] = []  # OperationContexts of the selected migrations
+        self._linted: dict[str, Any] = {}  # migration file -> its MigrationContext
 
     def _severity_overrides(self) -> dict[str, Severity]:
         from schemaops.checks import lookup
@@ -107,12 +118,16 @@ class Linter:
         )
         findings: list[Finding] = []
         steps: list[MigrationStep] = []
+        source_module.read.cache_clear()  # fresh files, fresh Suppression.used flags
+        self._final_ops, self._linted = [], {}
         for step in walker.walk(keep=selected.__contains__):
             findings.extend(self.lint_migration(step, walker.state))
             if self.keep_steps:
                 steps.append(step)
             if progress:
                 progress(step)
+        findings.extend(self._lint_final(walker.state))
+        findings.extend(self._unused_suppressions())
         findings = self._post_deploy_dependencies(selected) + findings
         findings, baselined = self._apply_baseline(findings)
         return LintResult(findings, len(selected), baselined, steps)
@@ -131,6 +146,10 @@ class Linter:
             raw.extend(self._lint_operation(ctx, op_step))
         for rule in self._by_mig:
             raw.extend(rule.check_migration(ctx) or ())
+        if self._by_final:
+            self._final_ops.extend(ctx.operations)
+        if step.path:
+            self._linted[step.path] = ctx
         return self._finish(ctx, raw)
 
     def _lint_operation(self, mctx: Any, op_step: OperationStep) -> Iterator[Finding]:
@@ -180,6 +199,40 @@ class Linter:
 
         if isinstance(ctx.operation, migrations.CreateModel) and ctx.after is not None:
             ctx.migration.new_tables.add(ctx.after.db_table)
+
+    # -- after the walk -------------------------------------------------------------
+
+    def _lint_final(self, state: Any) -> list[Finding]:
+        """Run ``check_final`` rules; filter their findings per migration like the rest."""
+        if not self._by_final:
+            return []
+        from schemaops.checks._base import FinalContext
+
+        fctx = FinalContext(state, self._final_ops, self.target, self.loader.graph)
+        contexts = {(o.migration.app_label, o.migration.name): o.migration for o in fctx.operations}
+        grouped: dict[tuple[Any, Any], list[Finding]] = {}
+        for rule in self._by_final:
+            for f in rule.check_final(fctx) or ():
+                grouped.setdefault((f.app, f.migration), []).append(f)
+        out: list[Finding] = []
+        for key, raw in grouped.items():
+            out.extend(self._finish(contexts[key], raw))
+        return out
+
+    def _unused_suppressions(self) -> list[Finding]:
+        """SO902: suppression comments that silenced nothing, name no rule, or give no reason."""
+        from schemaops.checks.unused_suppression import UnusedSuppression
+
+        rule = next((r for r in self.rules if isinstance(r, UnusedSuppression)), None)
+        if rule is None:
+            return []
+        active = {r.code for r in self.rules} | {r.name for r in self.rules}
+        out = []
+        for path, ctx in self._linted.items():
+            for f in rule.audit(ctx, path, active):
+                f.severity = self._severity.get(f.code, f.severity)
+                out.append(f)
+        return out
 
     # -- filtering ----------------------------------------------------------------
 

@@ -1,0 +1,144 @@
+"""Column types declared in SQL, and paste-ready rewrites of them (pglast, no regexes).
+
+Shared by the schema-hygiene rules (``json``, ``timestamp``, ``varchar(n)``,
+``serial`` primary keys): they read where a statement declares a column type,
+and recipes re-render the user's own statement with a better type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pglast import ast
+from pglast.stream import RawStream
+from schemaops.checks._sql import AT, alter_commands, parse, relname
+
+
+@dataclass
+class ColumnType:
+    table: str
+    column: str
+    type: Any  # pglast TypeName
+    action: str  # "CREATE TABLE", "ADD COLUMN" or "ALTER COLUMN TYPE"
+    coldef: Any = None  # the ColumnDef, when the statement has one
+
+    @property
+    def base(self) -> str:
+        return base_type(self.type)
+
+    @property
+    def where(self) -> str:
+        return f"{self.table}.{self.column}"
+
+
+def base_type(type_node: Any) -> str:
+    """``json``, ``timestamp``, ``varchar``, ``int4``, ``serial``... (schema dropped)."""
+    parts = [n.sval for n in type_node.names or () if isinstance(n, ast.String)]
+    return parts[-1].lower() if parts else "?"
+
+
+def has_length(type_node: Any) -> bool:
+    return bool(type_node.typmods)
+
+
+def column_types(node: Any) -> Iterator[ColumnType]:
+    """Every column type a CREATE TABLE or ALTER TABLE statement declares."""
+    if isinstance(node, ast.CreateStmt):
+        table = relname(node.relation) or "?"
+        for elt in node.tableElts or ():
+            if isinstance(elt, ast.ColumnDef) and elt.typeName is not None:
+                yield ColumnType(table, elt.colname, elt.typeName, "CREATE TABLE", elt)
+        return
+    for table, cmd in alter_commands(node):
+        coldef = cmd.def_
+        if not isinstance(coldef, ast.ColumnDef) or coldef.typeName is None:
+            continue
+        if cmd.subtype == AT.AT_AddColumn:
+            yield ColumnType(table or "?", coldef.colname, coldef.typeName, "ADD COLUMN", coldef)
+        elif cmd.subtype == AT.AT_AlterColumnType:
+            yield ColumnType(table or "?", cmd.name, coldef.typeName, "ALTER COLUMN TYPE", coldef)
+
+
+Fix = Callable[[Any], None]  # changes a freshly parsed statement node in place
+
+
+def retype(match: Callable[[Any], bool], new_type: str) -> Fix:
+    """A fix that replaces every type ``match`` accepts (casts included) with ``new_type``."""
+
+    def fix(node: Any) -> None:
+        _replace(node, match, new_type)
+
+    return fix
+
+
+def set_type(type_node: Any, new_type: str) -> None:
+    type_node.names = (ast.String(sval=new_type),)
+    type_node.typmods = None
+
+
+def rewrite(sql: str, fix: Fix) -> str:
+    """``sql`` re-rendered after ``fix`` changed each of its statements.
+
+    The SQL is parsed afresh, so the nodes other rules read stay untouched.
+    """
+    out = []
+    for stmt in parse(sql):
+        fix(stmt.node)
+        out.append(RawStream()(stmt.node))
+    return ";\n".join(out)
+
+
+def _replace(node: Any, match: Callable[[Any], bool], new_type: str) -> None:
+    if isinstance(node, ast.TypeName) and match(node):
+        set_type(node, new_type)
+        return
+    if isinstance(node, ast.Node):
+        for attr in node:
+            _replace(getattr(node, attr), match, new_type)
+    elif isinstance(node, tuple | list):
+        for item in node:
+            _replace(item, match, new_type)
+
+
+def sql_literal(text: str) -> str:
+    """A Python string literal for SQL in a recipe."""
+    if "\n" not in text and len(text) < 80:
+        return repr(text)
+    return '"""\n' + text.replace('"""', '\\"\\"\\"') + '\n"""'
+
+
+def runsql_recipe(ctx: Any, fix: Fix) -> str:
+    """The user's RunSQL again, with ``fix`` applied to every statement: ready to paste.
+
+    ``ctx`` is the StatementContext; a RunSQL written as one string is rewritten
+    whole (its other statements re-rendered unchanged), a list item by item.
+    """
+    from django.db import migrations
+
+    op = ctx.operation.operation
+    if not isinstance(op, migrations.RunSQL):
+        fixed = rewrite(ctx.sql, fix)
+        return f"# {type(op).__name__} declares this type; write its SQL as:\n{fixed}"
+    if isinstance(op.sql, str):
+        sql = sql_literal(rewrite(op.sql, fix))
+    else:
+        sql = "[" + ", ".join(sql_literal(_rewrite_item(i, fix)) for i in op.sql) + "]"
+    return f"migrations.RunSQL(\n    {sql},\n    reverse_sql={_reverse_code(op)},\n)"
+
+
+def _rewrite_item(item: Any, fix: Fix) -> str:
+    text = item[0] if isinstance(item, list | tuple) else item
+    return rewrite(str(text), fix)
+
+
+def _reverse_code(op: Any) -> str:
+    from django.db import migrations
+
+    reverse = op.reverse_sql
+    if reverse is None or reverse == migrations.RunSQL.noop:
+        return "migrations.RunSQL.noop" if reverse is not None else "None"
+    if isinstance(reverse, str):
+        return sql_literal(reverse)
+    return repr(reverse)

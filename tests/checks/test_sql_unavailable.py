@@ -1,0 +1,48 @@
+from django.db.migrations.operations.base import Operation
+from lintkit import codes, lint
+from models import order_model
+
+
+class AskTheDatabase(Operation):
+    """A project's own operation that needs a live connection to decide what to run."""
+
+    reduces_to_sql = True
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM shop_order")
+
+    def describe(self):
+        return "asks the database"
+
+
+class PlainSQL(Operation):
+    """A project's own operation that only emits SQL: schemaops can read it."""
+
+    reduces_to_sql = True
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        schema_editor.execute("ANALYZE shop_order")
+
+    def describe(self):
+        return "analyzes"
+
+
+def test_custom_operation_needing_a_connection_fires():
+    findings = [f for f in lint([AskTheDatabase()], setup=[order_model()]) if f.code == "SO903"]
+    assert len(findings) == 1
+    f = findings[0]
+    assert f.severity.label == "info"
+    assert "AskTheDatabase in shop.0002_change" in f.message
+    assert "offline" in f.message
+    assert "schemaops trace shop 0002_change" in f.recipe
+
+
+def test_custom_operation_with_readable_sql_is_safe():
+    assert "SO903" not in codes(lint([PlainSQL()], setup=[order_model()]))
