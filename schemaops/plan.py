@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -339,7 +340,8 @@ class _EditorContext:
         start, deferred_start = len(collected), len(self.editor.deferred_sql)
         try:
             to_state = _substate(state, after_keys)
-            op.database_forwards(app_label, self.editor, from_state, to_state)
+            with _no_database():
+                op.database_forwards(app_label, self.editor, from_state, to_state)
         except Exception as exc:
             step.sql_error = f"{type(exc).__name__}: {exc}".splitlines()[0]
         step.sql = collected[start:]
@@ -370,6 +372,12 @@ def _collecting_editor(connection: Any) -> Any:
             )
 
         sql_delimiter_tail = ";"
+
+        def effective_default(self, field: Any) -> Any:
+            try:
+                return super().effective_default(field)
+            except Exception:  # the user's callable default needs the database
+                return UnknownDefault(field)
 
         def _constraint_names(
             self,
@@ -410,9 +418,42 @@ def _collecting_editor(connection: Any) -> Any:
     return editor
 
 
+@contextmanager
+def _no_database() -> Iterator[None]:
+    """Refuse every database connection while SQL is generated offline.
+
+    Operation code may reach for the project's real connection (a callable
+    default that queries, say); offline, that must fail fast, not wait on a
+    server that may not exist.
+    """
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    original = BaseDatabaseWrapper.ensure_connection
+
+    def refuse(self: Any) -> None:
+        if self.connection is None:
+            raise RuntimeError("offline: generating this SQL needs a live database")
+        original(self)
+
+    BaseDatabaseWrapper.ensure_connection = refuse  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BaseDatabaseWrapper.ensure_connection = original  # type: ignore[method-assign]
+
+
+class UnknownDefault:
+    """A default that only the running application could compute (a callable using the DB)."""
+
+    def __init__(self, field: Any) -> None:
+        self.source = getattr(field.default, "__qualname__", repr(field.default))
+
+
 def _quote(value: Any) -> str:
     from psycopg2.extensions import adapt
 
+    if isinstance(value, UnknownDefault):
+        return f"NULL /* computed by {value.source}() at migrate time */"
     adapted = adapt(value)
     if hasattr(adapted, "encoding"):
         adapted.encoding = "utf8"
