@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from trace_support import run_setup  # noqa: E402
+from trace_support import run_setup
 
 BASE = [
     "CREATE TABLE parent (id bigint PRIMARY KEY)",
