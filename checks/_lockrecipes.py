@@ -1,0 +1,131 @@
+"""Recipe building blocks for the lock rules: Django code from objects, SQL from pglast ASTs.
+
+Recipes are paste-ready: Python literals are written with ``repr`` (SQL with
+quotes survives), identifiers with PostgreSQL's quoting rules, and SQL the
+user wrote is re-printed by pglast after changing the AST (adding
+``CONCURRENTLY``, ``NOT VALID``), never by editing text.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pglast import ast
+from pglast.stream import RawStream
+from schemaops.checks._recipes import field_code, ident
+
+POSTGRES_IMPORTS = (
+    "from django.contrib.postgres.operations import {names}\n"
+    "from django.db import migrations, models"
+)
+
+
+def deparse(node: Any) -> str:
+    return str(RawStream()(node))
+
+
+def variant(node: Any, **changes: Any) -> str:
+    """The statement re-printed with some AST attributes changed."""
+    clone = copy.deepcopy(node)
+    for key, value in changes.items():
+        setattr(clone, key, value)
+    return deparse(clone)
+
+
+def concurrent_reindex(node: Any) -> str:
+    clone = copy.deepcopy(node)
+    params = [p for p in clone.params or () if p.defname != "concurrently"]
+    clone.params = (*params, ast.DefElem(defname="concurrently"))
+    return deparse(clone)
+
+
+def run_sql(sql: str, reverse: str | None = None) -> str:
+    """Code of a ``migrations.RunSQL`` operation (``reverse=None``: a no-op reverse)."""
+    back = repr(reverse) if reverse else "migrations.RunSQL.noop"
+    return f"migrations.RunSQL(\n    {sql!r},\n    reverse_sql={back},\n),"
+
+
+def separate(state_ops: list[str], db_ops: list[str]) -> str:
+    """Code of a ``SeparateDatabaseAndState`` operation."""
+    lines = ["migrations.SeparateDatabaseAndState(", "    state_operations=["]
+    lines += ["        " + line for op in state_ops for line in op.splitlines()]
+    lines += ["    ],", "    database_operations=["]
+    lines += ["        " + line for op in db_ops for line in op.splitlines()]
+    lines += ["    ],", "),"]
+    return "\n".join(lines)
+
+
+def op_code(op: Any) -> str:
+    """Code of a migration operation, from its ``deconstruct()``."""
+    from django.db import migrations
+
+    name, args, kwargs = op.deconstruct()
+    prefix = "migrations." if hasattr(migrations, name) else ""
+    parts = [value_code(a) for a in args] + [f"{k}={value_code(v)}" for k, v in kwargs.items()]
+    return f"{prefix}{name}({', '.join(parts)}),"
+
+
+def value_code(value: Any) -> str:
+    """Python code that rebuilds ``value`` (fields, indexes, constraints, Q, lists...)."""
+    from django.db.models import Field
+
+    if isinstance(value, Field):
+        return field_code(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [value_code(v) for v in value]
+        if isinstance(value, list):
+            return f"[{', '.join(items)}]"
+        if isinstance(value, tuple):
+            return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
+        return "{" + ", ".join(sorted(items)) + "}" if items else "set()"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{value_code(k)}: {value_code(v)}" for k, v in value.items()) + "}"
+    if hasattr(value, "deconstruct") and not isinstance(value, type):
+        path, args, kwargs = value.deconstruct()[-3:]
+        module, _, cls = str(path).rpartition(".")
+        prefix = "models." if module.startswith("django.db.models") else ""
+        parts = [value_code(a) for a in args] + [f"{k}={value_code(v)}" for k, v in kwargs.items()]
+        return f"{prefix}{cls}({', '.join(parts)})"
+    return repr(value)
+
+
+def columns_of(snapshot: Any, fields: Any) -> list[str]:
+    """Column names of model fields given by name."""
+    from schemaops.plan import column_for
+
+    return [column_for(name, snapshot.fields[name]) for name in fields if name in snapshot.fields]
+
+
+def django_name(table: str, columns: list[str], suffix: str) -> str:
+    """The name Django's schema editor gives an index or constraint (offline)."""
+    from schemaops.plan import offline_connection
+
+    editor = offline_connection(150000).schema_editor(collect_sql=True, atomic=False)
+    return str(editor._create_index_name(table, columns, suffix=suffix))
+
+
+def column_list(columns: list[str]) -> str:
+    return ", ".join(ident(c) for c in columns)
+
+
+def unique_index_steps(table: str, name: str, columns: list[str]) -> list[str]:
+    """RunSQL operations: build a unique index concurrently, then attach it as a constraint."""
+    return [
+        run_sql(
+            f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {ident(name)} "
+            f"ON {ident(table)} ({column_list(columns)})",
+            f"DROP INDEX CONCURRENTLY IF EXISTS {ident(name)}",
+        ),
+        run_sql(
+            f"ALTER TABLE {ident(table)} ADD CONSTRAINT {ident(name)} UNIQUE USING INDEX "
+            f"{ident(name)}",
+            f"ALTER TABLE {ident(table)} DROP CONSTRAINT IF EXISTS {ident(name)}",
+        ),
+    ]
+
+
+def lock_timeout_sql(ctx: Any) -> str:
+    """``SET LOCAL lock_timeout`` with the configured value, as RunSQL code."""
+    value = getattr(ctx.migration.target, "lock_timeout", "5s")
+    return run_sql(f"SET LOCAL lock_timeout = '{value}'")
