@@ -1,0 +1,140 @@
+"""Catalog snapshots several checks share, each read with ONE set-based query per run.
+
+Sizes come from ``pg_class.relpages`` (as of the last VACUUM, ANALYZE or
+CREATE INDEX) rather than ``pg_relation_size()``: the latter opens and locks
+every relation, which on 10,000 indexes fills the lock table and waits behind
+any running DDL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from schemaops.audit._base import AuditContext, qualified
+
+# Objects in these schemas, and objects owned by extensions, are not the user's.
+USER_SCHEMAS = """
+    n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg\\_toast%%' AND n.nspname NOT LIKE 'pg\\_temp%%'
+"""
+NOT_EXTENSION = """
+    NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                AND d.objid = {rel}.oid AND d.deptype = 'e')
+"""
+
+INDEXES = f"""
+SELECT i.indexrelid AS index_oid, i.indrelid AS table_oid, n.nspname AS schema,
+       t.relname AS "table", ic.relname AS "index", am.amname AS am,
+       i.indisunique AS is_unique, i.indisprimary AS is_primary,
+       i.indisvalid AS is_valid, i.indnkeyatts AS nkey,
+       i.indkey::int2[] AS keys, i.indclass::oid[] AS opclasses,
+       i.indcollation::oid[] AS collations, i.indoption::int2[] AS options,
+       ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
+             LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+             ORDER BY k.ord) AS columns,
+       ARRAY(SELECT o.opcname FROM unnest(i.indclass::oid[]) WITH ORDINALITY k(oid, ord)
+             JOIN pg_opclass o ON o.oid = k.oid ORDER BY k.ord) AS opclass_names,
+       pg_get_expr(i.indexprs, i.indrelid) AS exprs,
+       pg_get_expr(i.indpred, i.indrelid) AS predicate,
+       pg_get_indexdef(i.indexrelid) AS definition,
+       ic.relpages::bigint * current_setting('block_size')::int AS bytes,
+       t.relpages::bigint * current_setting('block_size')::int AS table_bytes,
+       greatest(t.reltuples, 0)::bigint AS table_rows,
+       coalesce(s.idx_scan, 0) AS scans,
+       con.conname AS constraint_name,
+       pg_table_is_visible(t.oid) AS visible
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_am am ON am.oid = ic.relam
+LEFT JOIN pg_stat_all_indexes s ON s.indexrelid = i.indexrelid
+LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.contype IN ('p', 'u', 'x')
+WHERE t.relkind IN ('r', 'p', 'm') AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="t")}
+ORDER BY n.nspname, t.relname, ic.relname
+"""
+
+
+@dataclass(frozen=True)
+class Index:
+    """One index as the checks see it; ``columns`` holds None for an expression."""
+
+    index_oid: int
+    table_oid: int
+    schema: str
+    table: str
+    index: str
+    am: str
+    is_unique: bool
+    is_primary: bool
+    is_valid: bool
+    nkey: int
+    keys: list[int]
+    opclasses: list[int]
+    collations: list[int]
+    options: list[int]
+    columns: list[str | None]
+    opclass_names: list[str]
+    exprs: str | None
+    predicate: str | None
+    definition: str
+    bytes: int
+    table_bytes: int
+    table_rows: int
+    scans: int
+    constraint_name: str | None
+    visible: bool
+
+    @property
+    def obj(self) -> str:
+        return qualified(self.schema, self.index)
+
+    @property
+    def table_obj(self) -> str:
+        return qualified(self.schema, self.table)
+
+    @property
+    def key_columns(self) -> list[str | None]:
+        return self.columns[: self.nkey]
+
+    @property
+    def has_include(self) -> bool:
+        return len(self.columns) > self.nkey
+
+    @property
+    def backs_constraint(self) -> bool:
+        return self.constraint_name is not None or self.is_primary
+
+    @property
+    def is_like_index(self) -> bool:
+        """Django's ``<name>_like`` index: a pattern_ops btree for LIKE 'x%'."""
+        return any(op.endswith("_pattern_ops") for op in self.opclass_names)
+
+
+def indexes(ctx: AuditContext) -> list[Index]:
+    """Every index on the user's tables, read once per run."""
+    return ctx.cached("indexes", lambda: [Index(**row) for row in ctx.rows(INDEXES)])
+
+
+def indexes_by_table(ctx: AuditContext) -> dict[int, list[Index]]:
+    def group() -> dict[int, list[Index]]:
+        grouped: dict[int, list[Index]] = {}
+        for index in indexes(ctx):
+            grouped.setdefault(index.table_oid, []).append(index)
+        return grouped
+
+    result: dict[int, list[Index]] = ctx.cached("indexes_by_table", group)
+    return result
+
+
+STATS_RESET = """
+SELECT stats_reset, extract(epoch FROM now() - stats_reset) / 86400 AS days
+FROM pg_stat_database WHERE datname = current_database()
+"""
+
+
+def stats_age(ctx: AuditContext) -> dict[str, Any]:
+    """When the statistics counters were last reset, and how many days they cover."""
+    row = ctx.cached("stats_reset", lambda: ctx.rows(STATS_RESET)[0])
+    return {"stats_reset": row["stats_reset"], "days": row["days"]}

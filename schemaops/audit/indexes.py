@@ -1,0 +1,526 @@
+"""Index checks: missing, unused, duplicate, redundant and invalid indexes (AU101-AU108).
+
+AU103 (index suggestions for slow queries) lives in :mod:`schemaops.audit.suggest`,
+the bloat estimates (AU109, AU110) in :mod:`schemaops.audit.bloat`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from schemaops.audit._base import AuditContext, Hit, check, mb, qualified
+from schemaops.audit._catalog import (
+    NOT_EXTENSION,
+    USER_SCHEMAS,
+    Index,
+    indexes,
+    indexes_by_table,
+    stats_age,
+)
+from schemaops.audit._django import add_index_fix, describe, drop_index_fix, library_severity
+from schemaops.checks._recipes import ident
+from schemaops.findings import Severity
+
+FK_WITHOUT_INDEX = f"""
+SELECT c.conname, n.nspname AS schema, t.relname AS "table",
+       pn.nspname AS ref_schema, p.relname AS ref_table,
+       ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(num, ord)
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num
+             ORDER BY k.ord) AS columns,
+       greatest(t.reltuples, 0)::bigint AS rows,
+       t.relpages::bigint * current_setting('block_size')::int AS bytes,
+       coalesce(ps.n_tup_upd, 0) + coalesce(ps.n_tup_del, 0) AS ref_writes,
+       coalesce(ts.seq_scan, 0) AS seq_scans
+FROM pg_constraint c
+JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_class p ON p.oid = c.confrelid
+JOIN pg_namespace pn ON pn.oid = p.relnamespace
+LEFT JOIN pg_stat_all_tables ps ON ps.relid = c.confrelid
+LEFT JOIN pg_stat_all_tables ts ON ts.relid = c.conrelid
+WHERE c.contype = 'f' AND c.conparentid = 0 AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="t")}
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_index i
+    WHERE i.indrelid = c.conrelid AND i.indisvalid AND i.indpred IS NULL
+      AND ARRAY(SELECT k FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(k, o)
+                WHERE o <= cardinality(c.conkey)) @> c.conkey
+      AND ARRAY(SELECT k FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(k, o)
+                WHERE o <= cardinality(c.conkey)) <@ c.conkey)
+ORDER BY n.nspname, t.relname, c.conname
+"""
+
+
+@check("AU101", "fk-without-index", Severity.WARNING)
+def fk_without_index(ctx: AuditContext) -> Iterator[Hit]:
+    """A foreign key has no index whose leading columns cover it.
+
+    ## What it does
+    Finds foreign key constraints where no valid, non-partial index starts with
+    the key's columns (in any order), like postgres-checkup H003 and
+    ruby-pg-extras ``missing_fk_indexes``. With the Django models it also checks
+    relations PostgreSQL cannot see: ``ForeignKey(db_constraint=False)`` and
+    ``GenericForeignKey`` (content type, object id) pairs.
+
+    ## Why is this bad?
+    Every DELETE (and key UPDATE) on the referenced table scans the referencing
+    table to enforce the key, and joins from the parent do too. Django adds an
+    index to every ForeignKey unless ``db_index=False``.
+
+    ## Fix
+    Add the index concurrently: an ``AddIndexConcurrently`` migration in an
+    ``atomic = False`` migration, plus the same ``models.Index`` in
+    ``Meta.indexes`` so the model state agrees.
+    """
+    for row in ctx.rows(FK_WITHOUT_INDEX):
+        yield _fk_hit(ctx, row)
+    if ctx.models is not None:
+        yield from _django_relations_without_index(ctx)
+
+
+def _fk_hit(ctx: AuditContext, row: dict[str, Any]) -> Hit:
+    where = qualified(row["schema"], row["table"])
+    label = ctx.models.label(row["table"], row["columns"]) if ctx.models else where
+    cols = ", ".join(row["columns"])
+    return Hit(
+        message=(
+            f"foreign key {row['conname']} ({label}: {cols} -> "
+            f"{qualified(row['ref_schema'], row['ref_table'])}) has no index; deletes on "
+            f"{row['ref_table']} scan {where} ({row['rows']:,} rows, {mb(row['bytes'])})"
+        ),
+        obj=f"{where}.{row['conname']}",
+        evidence={
+            "columns": row["columns"],
+            "table_rows": row["rows"],
+            "table_bytes": row["bytes"],
+            "referenced_table_updates_deletes": row["ref_writes"],
+            "table_seq_scans": row["seq_scans"],
+        },
+        fix=add_index_fix(ctx.models, row["schema"], row["table"], row["columns"]),
+    )
+
+
+def _covered(table_indexes: list[Index], columns: list[str]) -> bool:
+    n = len(columns)
+    return any(
+        i.is_valid and not i.predicate and set(i.columns[:n]) == set(columns) for i in table_indexes
+    )
+
+
+def _django_relations_without_index(ctx: AuditContext) -> Iterator[Hit]:
+    """ForeignKey(db_constraint=False) and GenericForeignKey pairs: no constraint to find."""
+    assert ctx.models is not None
+    by_name = {(i.table): i.table_oid for i in indexes(ctx) if i.visible}
+    grouped = indexes_by_table(ctx)
+    present = ctx.cached("visible_tables", lambda: _visible_tables(ctx))
+    for table, model in ctx.models.by_table.items():
+        if table not in present:
+            continue  # a missing table is drift (AU301)
+        table_indexes = grouped.get(by_name.get(table, -1), [])
+        for label, columns in _relations(model):
+            if not _covered(table_indexes, columns):
+                yield Hit(
+                    message=f"{label} ({', '.join(columns)}) has no index",
+                    obj=f"{table}.{'_'.join(columns)}",
+                    evidence={"columns": columns, "table_rows": present[table]},
+                    fix=add_index_fix(ctx.models, "public", table, columns),
+                )
+
+
+def _relations(model: Any) -> Iterator[tuple[str, list[str]]]:
+    name = f"{model._meta.app_label}.{model.__name__}"
+    for f in model._meta.local_concrete_fields:
+        if f.many_to_one and not getattr(f, "db_constraint", True):
+            yield f"{name}.{f.name} (ForeignKey, db_constraint=False)", [f.column]
+    for f in model._meta.private_fields:
+        ct, fk = getattr(f, "ct_field", None), getattr(f, "fk_field", None)
+        if ct and fk:
+            columns = [model._meta.get_field(ct).column, model._meta.get_field(fk).column]
+            yield f"{name}.{f.name} (GenericForeignKey)", columns
+
+
+VISIBLE_TABLES = f"""
+SELECT c.relname, greatest(c.reltuples, 0)::bigint AS rows
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND pg_table_is_visible(c.oid) AND {USER_SCHEMAS}
+"""
+
+
+def _visible_tables(ctx: AuditContext) -> dict[str, int]:
+    return {r["relname"]: r["rows"] for r in ctx.rows(VISIBLE_TABLES)}
+
+
+SEQ_SCANS = """
+SELECT n.nspname AS schema, s.relname AS "table", s.seq_scan, s.seq_tup_read,
+       coalesce(s.idx_scan, 0) AS idx_scan, s.n_live_tup AS rows,
+       c.relpages::bigint * current_setting('block_size')::int AS bytes,
+       round(100.0 * coalesce(s.idx_scan, 0) / (s.seq_scan + coalesce(s.idx_scan, 0)), 1)
+         AS index_pct
+FROM pg_stat_user_tables s
+JOIN pg_class c ON c.oid = s.relid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE s.n_live_tup >= %(min_rows)s AND s.seq_scan >= %(min_scans)s
+  AND 100.0 * coalesce(s.idx_scan, 0) / (s.seq_scan + coalesce(s.idx_scan, 0)) < %(max_pct)s
+ORDER BY s.seq_tup_read DESC
+"""
+
+
+@check("AU102", "seq-scan-heavy-table", Severity.WARNING)
+def seq_scan_heavy_table(ctx: AuditContext) -> Iterator[Hit]:
+    """A large table is read mostly by sequential scans.
+
+    ## What it does
+    Reads ``pg_stat_user_tables`` for tables of at least 10,000 rows where under
+    95% of scans use an index (PgHero's ``missing_indexes``), with the rows read
+    per sequential scan and the table's size.
+
+    ## Why is this bad?
+    Each sequential scan reads the whole table: cost grows with the table, and
+    the scans push useful pages out of the cache.
+
+    ## Fix
+    Find the queries behind the scans: with ``pg_stat_statements`` installed,
+    AU103 names the index that helps and proves the gain. Then add it with
+    ``AddIndexConcurrently``.
+    """
+    t = ctx.thresholds
+    params = {
+        "min_rows": t.seq_scan_min_rows,
+        "min_scans": t.seq_scan_min_scans,
+        "max_pct": t.seq_scan_max_index_pct,
+    }
+    for row in ctx.rows(SEQ_SCANS, params):
+        where = qualified(row["schema"], row["table"])
+        label = ctx.models.label(row["table"]) if ctx.models else where
+        per_scan = row["seq_tup_read"] // max(row["seq_scan"], 1)
+        yield Hit(
+            message=(
+                f"{label}: {row['seq_scan']:,} sequential scans reading {per_scan:,} rows each "
+                f"on average, only {row['index_pct']}% of scans use an index "
+                f"({row['rows']:,} rows, {mb(row['bytes'])})"
+            ),
+            obj=where,
+            evidence={k: row[k] for k in ("seq_scan", "seq_tup_read", "idx_scan", "rows")}
+            | {"bytes": row["bytes"], "index_scan_pct": float(row["index_pct"])},
+            fix=(
+                "-- find the queries: CREATE EXTENSION pg_stat_statements (needs\n"
+                "-- shared_preload_libraries), then `schemaops audit --check AU103`\n"
+                f"SELECT query, calls, mean_exec_time FROM pg_stat_statements\n"
+                f"WHERE query ILIKE '%{ident(row['table'])}%' ORDER BY total_exec_time DESC;"
+            ),
+        )
+
+
+FOREIGN_KEYS = f"""
+SELECT c.conrelid AS table_oid, c.conname,
+       ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(num, ord)
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num
+             ORDER BY k.ord) AS columns
+FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE c.contype = 'f' AND {USER_SCHEMAS}
+"""
+
+
+def _fk_supported(ctx: AuditContext, index: Index) -> str | None:
+    """The foreign key this index serves (its leading columns cover the key), if any."""
+    fks = ctx.cached("foreign_keys", lambda: ctx.rows(FOREIGN_KEYS))
+    for fk in fks:
+        n = len(fk["columns"])
+        if fk["table_oid"] == index.table_oid and set(index.columns[:n]) == set(fk["columns"]):
+            return str(fk["conname"])
+    return None
+
+
+@check("AU104", "unused-index", Severity.WARNING)
+def unused_index(ctx: AuditContext) -> Iterator[Hit]:
+    """An index has never been scanned since the statistics were reset.
+
+    ## What it does
+    Lists valid, non-unique indexes that back no constraint, have
+    ``idx_scan = 0`` and take at least 1 MB, with the statistics reset time
+    (PgHero, pg-extras, postgres-checkup H002). Django's ``_like`` indexes and
+    indexes that serve a foreign key are labelled as such.
+
+    ## Why is this bad?
+    Every INSERT and most UPDATEs maintain every index: an unused one costs
+    writes, WAL, vacuum time and cache space for nothing.
+
+    ## Fix
+    Check the replicas first (their scans are not counted here), and that the
+    statistics cover a full business cycle. Then drop it concurrently, the
+    Django way when a model declares it (``RemoveIndexConcurrently``, or
+    ``db_index=False`` through ``SeparateDatabaseAndState``).
+    """
+    age = stats_age(ctx)
+    days = age["days"]
+    young = days is not None and days < ctx.thresholds.stats_min_days
+    for index in indexes(ctx):
+        if not _unused(ctx, index):
+            continue
+        fk = _fk_supported(ctx, index)
+        label = describe(ctx.models, index)
+        notes = [label] if label else []
+        if fk:
+            notes.append(f"it serves foreign key {fk}: without it deletes on the parent scan")
+        since = f"{days:.1f} days ago" if days is not None else "never (since cluster creation)"
+        yield Hit(
+            message=(
+                f"{index.obj} on {index.table_obj} ({mb(index.bytes)}) has had 0 scans since the "
+                f"statistics were reset {since}"
+                + "".join(f"; {n}" for n in notes)
+                + "; check replicas before dropping"
+            ),
+            obj=index.obj,
+            evidence={
+                "bytes": index.bytes,
+                "idx_scan": index.scans,
+                "stats_reset": age["stats_reset"],
+                "stats_days": round(days, 1) if days is not None else None,
+                "serves_foreign_key": fk,
+            },
+            fix=drop_index_fix(ctx.models, index),
+            severity=Severity.INFO if young or fk else library_severity(ctx.models, index),
+        )
+
+
+def _unused(ctx: AuditContext, index: Index) -> bool:
+    return (
+        index.is_valid
+        and not index.is_unique
+        and not index.backs_constraint
+        and index.scans == 0
+        and index.bytes >= ctx.thresholds.unused_index_min_bytes
+    )
+
+
+def _signature(index: Index) -> tuple[Any, ...]:
+    return (
+        index.am,
+        tuple(index.keys),
+        index.nkey,
+        tuple(index.opclasses),
+        tuple(index.collations),
+        tuple(index.options),
+        index.exprs,
+        index.predicate,
+        index.is_unique,
+    )
+
+
+@check("AU105", "duplicate-index", Severity.WARNING)
+def duplicate_index(ctx: AuditContext) -> Iterator[Hit]:
+    """Two indexes on a table are identical.
+
+    ## What it does
+    Groups indexes by table, access method, columns, operator classes,
+    collations, sort options, expressions, predicate and uniqueness
+    (ruby-pg-extras ``duplicate_indexes``), keeps the one backing a constraint
+    or scanned most, and flags the others.
+
+    ## Why is this bad?
+    The copy doubles the write cost and the space and never speeds up a read.
+
+    ## Fix
+    Drop the copy concurrently; if a model declares it, remove it from the
+    model in the same migration.
+    """
+    for table_indexes in indexes_by_table(ctx).values():
+        groups: dict[tuple[Any, ...], list[Index]] = {}
+        for index in table_indexes:
+            if index.is_valid:
+                groups.setdefault(_signature(index), []).append(index)
+        for group in groups.values():
+            if len(group) < 2:
+                continue
+            keep, *copies = sorted(group, key=lambda i: (not i.backs_constraint, -i.scans, i.index))
+            for copy in copies:
+                if copy.backs_constraint:
+                    continue
+                yield _copy_hit(ctx, copy, keep, "is identical to")
+
+
+def _copy_hit(ctx: AuditContext, index: Index, keep: Index, relation: str) -> Hit:
+    label = describe(ctx.models, index)
+    keep_cols = ", ".join(c or "<expr>" for c in keep.key_columns)
+    return Hit(
+        message=(
+            f"{index.obj} ({mb(index.bytes)}, {index.scans:,} scans)"
+            + (f", {label}," if label else "")
+            + f" {relation} {keep.obj} ({keep_cols})"
+        ),
+        obj=index.obj,
+        evidence={
+            "bytes": index.bytes,
+            "idx_scan": index.scans,
+            "covered_by": keep.obj,
+            "covered_by_definition": keep.definition,
+        },
+        fix=drop_index_fix(ctx.models, index),
+        severity=library_severity(ctx.models, index),
+    )
+
+
+@check("AU106", "redundant-index", Severity.WARNING)
+def redundant_index(ctx: AuditContext) -> Iterator[Hit]:
+    """An index is a leading prefix of another index (or a non-unique copy of a unique one).
+
+    ## What it does
+    Flags a valid, non-unique btree index whose key columns, operator classes,
+    collations and sort options are the leading part of another valid btree
+    index on the same table with the same predicate (PgHero
+    ``duplicate_indexes``, postgres-checkup H004). This catches the index
+    Django adds to every ForeignKey when a ``unique_together``,
+    ``UniqueConstraint`` or ``Meta.indexes`` entry already starts with it.
+
+    ## Why is this bad?
+    The longer index answers every query the shorter one does; the shorter one
+    only costs writes and space. A unique index is never flagged: it enforces
+    a rule.
+
+    ## Fix
+    Drop it concurrently. For a ForeignKey's own index set ``db_index=False``
+    through ``SeparateDatabaseAndState`` so Django forgets it without a
+    blocking ``DROP INDEX``; for a ``Meta.indexes`` entry use
+    ``RemoveIndexConcurrently``.
+    """
+    for table_indexes in indexes_by_table(ctx).values():
+        for index in table_indexes:
+            if not _prefix_candidate(index):
+                continue
+            wider = next((c for c in table_indexes if _covers(c, index)), None)
+            if wider is not None:
+                relation = (
+                    "duplicates the unique index"
+                    if wider.nkey == index.nkey
+                    else "is a leading prefix of"
+                )
+                yield _copy_hit(ctx, index, wider, relation)
+
+
+def _prefix_candidate(index: Index) -> bool:
+    return (
+        index.is_valid
+        and index.am == "btree"
+        and not index.is_unique
+        and not index.backs_constraint
+        and not index.has_include
+        and index.exprs is None
+    )
+
+
+def _covers(wider: Index, index: Index) -> bool:
+    n = index.nkey
+    if wider.index_oid == index.index_oid or not wider.is_valid or wider.am != "btree":
+        return False
+    if wider.exprs is not None or wider.predicate != index.predicate:
+        return False
+    same_prefix = (
+        wider.keys[:n] == index.keys[:n]
+        and wider.opclasses[:n] == index.opclasses[:n]
+        and wider.collations[:n] == index.collations[:n]
+        and wider.options[:n] == index.options[:n]
+    )
+    return same_prefix and (wider.nkey > n or wider.is_unique)
+
+
+COLLATIONS = """
+SELECT (SELECT datcollate FROM pg_database WHERE datname = current_database()) AS db,
+       coalesce(json_object_agg(oid::text, collname), '{}') AS names
+FROM pg_collation
+"""
+
+
+@check("AU107", "redundant-like-index", Severity.WARNING)
+def redundant_like_index(ctx: AuditContext) -> Iterator[Hit]:
+    """A Django ``_like`` (pattern_ops) index is redundant under the C collation.
+
+    ## What it does
+    Django adds a second ``<name>_like`` index with ``varchar_pattern_ops`` or
+    ``text_pattern_ops`` to every indexed or unique CharField and TextField, so
+    that ``startswith``/``LIKE 'x%'`` can use an index under a non-C collation.
+    This check flags those indexes when the column's collation is ``C`` (or
+    ``POSIX``) and a plain btree index on the same column exists.
+
+    ## Why is this bad?
+    Under the C collation the plain index already serves ``LIKE 'x%'``: the
+    ``_like`` index doubles the write cost and space for nothing.
+
+    ## Fix
+    Drop it concurrently. Django recreates it whenever the field is altered, so
+    for a ``unique=True`` field, prefer a ``UniqueConstraint`` in
+    ``Meta.constraints`` (which adds no ``_like`` index); for ``db_index=True``,
+    prefer an explicit ``models.Index`` in ``Meta.indexes``.
+    """
+    coll = ctx.rows(COLLATIONS)[0]
+    names, db_collation = coll["names"], coll["db"]
+    for table_indexes in indexes_by_table(ctx).values():
+        for index in table_indexes:
+            if not (index.is_valid and index.is_like_index and index.nkey == 1):
+                continue
+            oid = index.collations[0]
+            effective = db_collation if oid in (0, 100) else names.get(str(oid))
+            if effective not in ("C", "POSIX"):
+                continue
+            plain = next((c for c in table_indexes if _plain_on(c, index)), None)
+            if plain is not None:
+                hit = _copy_hit(ctx, index, plain, "is redundant under the C collation with")
+                hit.evidence["collation"] = effective
+                yield hit
+
+
+def _plain_on(candidate: Index, like: Index) -> bool:
+    return (
+        candidate.index_oid != like.index_oid
+        and candidate.is_valid
+        and candidate.am == "btree"
+        and candidate.keys[:1] == like.keys[:1]
+        and not candidate.is_like_index
+        and candidate.predicate is None
+    )
+
+
+BUILDING = "SELECT index_relid FROM pg_stat_progress_create_index"
+
+
+@check("AU108", "invalid-index", Severity.ERROR)
+def invalid_index(ctx: AuditContext) -> Iterator[Hit]:
+    """An index is invalid, left behind by a failed CREATE INDEX CONCURRENTLY.
+
+    ## What it does
+    Lists indexes with ``pg_index.indisvalid = false`` that no running
+    ``CREATE INDEX`` is building right now (PgHero, postgres-checkup H001).
+
+    ## Why is this bad?
+    The planner never uses an invalid index, yet every write still maintains
+    it. Django believes the index exists if the migration was recorded, and a
+    re-run of ``AddIndexConcurrently`` fails with "already exists" if not. An
+    invalid unique index enforces nothing.
+
+    ## Fix
+    Rebuild it with ``REINDEX INDEX CONCURRENTLY`` (keeps the name the model
+    expects), or drop it concurrently and re-run the migration that failed.
+    """
+    building = {r["index_relid"] for r in ctx.rows(BUILDING)}
+    for index in indexes(ctx):
+        if index.is_valid or index.index_oid in building:
+            continue
+        label = describe(ctx.models, index)
+        name = f"{ident(index.schema)}.{ident(index.index)}"
+        yield Hit(
+            message=(
+                f"{index.obj} on {index.table_obj} is INVALID: never used by queries, still "
+                f"maintained on every write" + (f" ({label})" if label else "")
+            ),
+            obj=index.obj,
+            evidence={
+                "bytes": index.bytes,
+                "definition": index.definition,
+                "table_rows": index.table_rows,
+            },
+            fix=(
+                f"-- rebuild it, keeping the name:\nREINDEX INDEX CONCURRENTLY {name};\n"
+                f"-- or drop it and re-run the migration that failed:\n"
+                f"DROP INDEX CONCURRENTLY IF EXISTS {name};"
+            ),
+        )
