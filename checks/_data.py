@@ -211,6 +211,18 @@ def string_constants(func: Any) -> list[str]:
     return out
 
 
+def keyword_names(func: Any) -> list[str]:
+    """Names of keyword arguments passed in calls (``update(total_cents=...)``)."""
+    return [
+        name
+        for code in code_objects(func)
+        for const in code.co_consts
+        if isinstance(const, tuple)
+        for name in const
+        if isinstance(name, str)
+    ]
+
+
 def has_loop(func: Any) -> bool:
     """Does the function iterate (a for loop or a comprehension)?"""
     return any(
@@ -392,3 +404,112 @@ def migration_after_this(
     mig = ctx.migration if isinstance(ctx, OperationContext) else ctx
     code = migration_code(ctx, operations, name=name, phase=phase, after="__this__")
     return code.replace('"XXXX___this__"', f'"{mig.name}"')
+
+
+# -- RunSQL -------------------------------------------------------------------------
+
+
+def runsql_texts(sql: Any) -> list[str]:
+    """The SQL strings of a RunSQL ``sql``/``reverse_sql``: a string, or a list of
+    strings and ``(sql, params)`` pairs."""
+    from django.db.migrations import RunSQL
+
+    if sql in (None, "") or sql == RunSQL.noop:
+        return []
+    if isinstance(sql, str):
+        return [sql]
+    out = []
+    for item in sql:
+        text = item[0] if isinstance(item, list | tuple) else item
+        if text:
+            out.append(str(text))
+    return out
+
+
+def parsed_statements(sql: Any) -> list[Any] | None:
+    """pglast nodes of a RunSQL's SQL; None when any part does not parse."""
+    from schemaops.checks._sql import SQLSyntaxError, parse
+
+    nodes: list[Any] = []
+    for text in runsql_texts(sql):
+        try:
+            nodes.extend(stmt.node for stmt in parse(text))
+        except SQLSyntaxError:
+            return None
+    return nodes
+
+
+def operation_code(op: Any) -> tuple[str, set[str]]:
+    """Django's own serialization of an operation (as makemigrations writes it)."""
+    from django.db.migrations.writer import OperationWriter
+
+    text, imports = OperationWriter(op, indentation=0).serialize()
+    return str(text), set(imports)
+
+
+def split_recipe(mctx: MigrationContext, data_indexes: set[int]) -> str:
+    """The migration rewritten as a chain of migrations, data and schema never mixed."""
+    groups: list[tuple[bool, list[Any]]] = []
+    for step in mctx.step.operations:
+        is_data = step.index in data_indexes
+        if not groups or groups[-1][0] != is_data:
+            groups.append((is_data, []))
+        groups[-1][1].append(step.operation)
+    modules, previous = [], None
+    for n, (is_data, ops) in enumerate(groups, 1):
+        lines, imports = [], {"from django.db import migrations, models"}
+        for op in ops:
+            text, needed = _op_text(op)
+            lines.extend(text.splitlines())
+            imports |= needed - {"from django.db import models", "from django.db import migrations"}
+        name = f"{mctx.name.split('_', 1)[-1]}_{n}_{'data' if is_data else 'schema'}"
+        modules.append(
+            migration_code(
+                mctx, lines, name=name, after=previous, imports="\n".join(sorted(imports))
+            )
+        )
+        previous = name
+    note = "# one transaction each; the data part is better run with `schemaops backfill`"
+    return join_steps(note, *modules)
+
+
+def _op_text(op: Any) -> tuple[str, set[str]]:
+    from django.db import migrations
+
+    if isinstance(op, migrations.RunPython):
+        code = getattr(unwrap(op.code), "__name__", "forwards")
+        reverse = op.reverse_code
+        if reverse is None or reverse is migrations.RunPython.noop:
+            rev = "reverse_code=migrations.RunPython.noop"
+        else:
+            rev = f"reverse_code={getattr(unwrap(reverse), '__name__', 'backwards')}"
+        return f"migrations.RunPython({code}, {rev}),  # copy {code} along", set()
+    try:
+        return operation_code(op)
+    except Exception:  # a custom operation Django cannot serialize
+        return f"# {op.describe()}", set()
+
+
+def imported_models(func: Any) -> list[tuple[str, Any]]:
+    """(name as written, model class) for real model classes the function uses.
+
+    Reads the code objects' global names (and ``module.Model`` attribute
+    names) against the function's globals: a historical model from
+    ``apps.get_model`` is a local, so only direct imports show up here.
+    """
+    from django.db import models
+
+    func = unwrap(func)
+    namespace = getattr(func, "__globals__", {})
+    used = global_names(func)
+    found: list[tuple[str, Any]] = []
+    for name in sorted(used):
+        value = namespace.get(name)
+        if isinstance(value, type) and issubclass(value, models.Model):
+            found.append((name, value))
+        elif isinstance(value, types.ModuleType):
+            for attr in sorted(used):
+                inner = getattr(value, attr, None)
+                if isinstance(inner, type) and issubclass(inner, models.Model):
+                    found.append((f"{name}.{attr}", inner))
+    return [(n, m) for n, m in found if hasattr(m, "_meta") and not m._meta.abstract]

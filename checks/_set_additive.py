@@ -6,15 +6,19 @@ from schemaops.checks._base import Rule
 from schemaops.checks.add_field_not_null_without_db_default import AddFieldNotNullWithoutDbDefault
 from schemaops.checks.alter_db_column import AlterDbColumn
 from schemaops.checks.callable_default import CallableDefault
+from schemaops.checks.data_change_with_schema_change import DataChangeWithSchemaChange
 from schemaops.checks.drop_column import DropColumn
 from schemaops.checks.drop_not_null import DropNotNull
 from schemaops.checks.drop_table import DropTable
 from schemaops.checks.post_deploy_dependency import PostDeployDependency
 from schemaops.checks.rename_column import RenameColumn
 from schemaops.checks.rename_table import RenameTable
+from schemaops.checks.runpython_model_import import RunPythonModelImport
 from schemaops.checks.runpython_without_reverse import RunPythonWithoutReverse
+from schemaops.checks.runsql_without_reverse import RunSQLWithoutReverse
 from schemaops.checks.set_not_null import SetNotNull
 from schemaops.checks.state_only_removal import StateOnlyRemoval
+from schemaops.checks.unbatched_data_migration import UnbatchedDataMigration
 
 RULES: list[type[Rule]] = [
     DropColumn,
@@ -29,4 +33,8 @@ RULES: list[type[Rule]] = [
     DropNotNull,
     PostDeployDependency,
     RunPythonWithoutReverse,
+    RunSQLWithoutReverse,
+    DataChangeWithSchemaChange,
+    RunPythonModelImport,
+    UnbatchedDataMigration,
 ]

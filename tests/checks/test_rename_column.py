@@ -1,11 +1,15 @@
 from django.db import migrations, models
 from lintkit import codes, lint
 from models import order_model
+from schemaops.checks._set_additive import RULES
+
+OUR_CODES = {rule.code for rule in RULES}
 
 
 def test_rename_field_fires_with_db_column_recipe():
     findings = lint([migrations.RenameField("order", "code", "reference")], setup=[order_model()])
-    assert codes(findings) == ["SO103"]
+    findings = [f for f in findings if f.code == "SO103"]
+    assert len(findings) == 1
     f = findings[0]
     assert "shop_order.code to reference" in f.message
     assert f.lock.startswith('ACCESS EXCLUSIVE on "shop_order"')
@@ -19,7 +23,7 @@ def test_db_column_recipe_is_itself_clean():
         migrations.AlterField("order", "code", models.CharField(max_length=20, db_column="code")),
         migrations.RenameField("order", "code", "reference"),
     ]
-    assert codes(lint(ops, setup=[order_model()])) == []
+    assert not set(codes(lint(ops, setup=[order_model()]))) & OUR_CODES
 
 
 def test_rename_of_field_with_db_column_is_safe():

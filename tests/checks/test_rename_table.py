@@ -1,11 +1,15 @@
 from django.db import migrations
 from lintkit import codes, lint
 from models import order_model
+from schemaops.checks._set_additive import RULES
+
+OUR_CODES = {rule.code for rule in RULES}
 
 
 def test_rename_model_fires_with_db_table_recipe():
     findings = lint([migrations.RenameModel("Order", "Purchase")], setup=[order_model()])
-    assert codes(findings) == ["SO104"]
+    findings = [f for f in findings if f.code == "SO104"]
+    assert len(findings) == 1
     f = findings[0]
     assert "shop_order to shop_purchase" in f.message
     assert f.lock.startswith('ACCESS EXCLUSIVE on "shop_order"')
@@ -23,12 +27,13 @@ def test_db_table_recipe_is_itself_clean():
         migrations.AlterModelTable("Order", "shop_order"),
         migrations.RenameModel("Order", "Purchase"),
     ]
-    assert codes(lint(ops, setup=[order_model()])) == []
+    assert not set(codes(lint(ops, setup=[order_model()]))) & OUR_CODES
 
 
 def test_alter_model_table_fires():
     findings = lint([migrations.AlterModelTable("Order", "orders")], setup=[order_model()])
-    assert codes(findings) == ["SO104"]
+    findings = [f for f in findings if f.code == "SO104"]
+    assert len(findings) == 1
     assert "AlterModelTable on Order" in findings[0].message
 
 

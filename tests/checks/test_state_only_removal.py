@@ -11,7 +11,8 @@ def state_only(*ops, database=()):
 
 def test_nullable_column_kept_in_database_is_an_info_reminder():
     findings = lint([state_only(migrations.RemoveField("order", "legacy"))], setup=[order_model()])
-    assert codes(findings) == ["SO106"]
+    findings = [f for f in findings if f.code == "SO106"]
+    assert len(findings) == 1
     f = findings[0]
     assert f.severity.label == "info"
     assert "Order.legacy (column shop_order.legacy)" in f.message

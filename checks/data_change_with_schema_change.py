@@ -1,0 +1,161 @@
+"""SO303 data-change-with-schema-change: data and DDL locks held in one transaction.
+
+## What it does
+Flags an atomic migration that changes data (``RunPython``, or ``UPDATE``,
+``DELETE``, ``INSERT`` in ``RunSQL``) and also changes the schema of a table
+that existed before it (any operation that reaches the database: add,
+alter, remove, index, constraint, rename, or DDL in ``RunSQL``). Tables
+created in the same migration and non-atomic migrations are exempt.
+
+## Why is this bad?
+One transaction holds every lock until it commits. The DDL's lock (ACCESS
+EXCLUSIVE for most ``ALTER TABLE``, SHARE for ``CREATE INDEX``) is kept for
+the whole data change, so the table stays blocked for reads and writes
+while rows are rewritten; and the row locks of the data change are kept
+while the DDL waits for its lock. A long data change also holds back VACUUM
+and replication.
+
+## Example
+```python
+operations = [
+    migrations.AddField("order", "total_cents", models.BigIntegerField(null=True)),
+    migrations.RunPython(fill_total_cents),
+]
+```
+
+## Use instead
+One migration per kind: the schema change in its own migration, the data
+change in the next one; better, run the data change outside migrations
+with ``schemaops backfill``, in small committed batches.
+
+## References
+- https://docs.djangoproject.com/en/stable/howto/writing-migrations/#non-atomic-migrations
+- https://github.com/kaaveland/eugene (E4: statements run while holding ACCESS EXCLUSIVE)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db import migrations
+from pglast import ast, enums
+from schemaops.checks._base import MigrationContext, OperationContext, Rule, StatementContext
+from schemaops.checks._data import changes_database, dml_target, split_recipe
+from schemaops.checks._locks import Lock
+from schemaops.checks._sql import relname
+
+from schemaops.findings import Finding
+
+NOT_IN_DATABASE = (
+    migrations.RunPython,
+    migrations.RunSQL,
+    migrations.SeparateDatabaseAndState,
+    migrations.AlterModelOptions,
+    migrations.AlterModelManagers,
+)
+DDL = {
+    ast.AlterTableStmt: "ALTER TABLE",
+    ast.IndexStmt: "CREATE INDEX",
+    ast.DropStmt: "DROP TABLE",
+    ast.RenameStmt: "RENAME",
+    ast.TruncateStmt: "TRUNCATE",
+    ast.CreateTrigStmt: "CREATE TRIGGER",
+}
+
+
+class DataChangeWithSchemaChange(Rule):
+    code = "SO303"
+    name = "data-change-with-schema-change"
+    summary = "A data change runs in the same transaction as a schema change"
+    category = "locking"
+
+    def check_migration(self, ctx: MigrationContext) -> Iterator[Finding]:
+        if not ctx.atomic:
+            return
+        data = [o for o in ctx.operations if _is_data(o)] + [
+            s.operation for s in ctx.statements if _is_dml(s)
+        ]
+        schema = [(o, _op_schema(o)) for o in ctx.operations]
+        schema += [(s.operation, _stmt_schema(s)) for s in ctx.statements]
+        changed = [(o, what) for o, what in schema if what]
+        if not data or not changed:
+            return
+        first_data = min(data, key=_order)
+        ddl_op, (table, lock, label) = changed[0]
+        if _order(ddl_op) < _order(first_data):
+            why = f"its {lock.value} lock on {table} is held for the whole data change"
+        else:
+            why = f"the data change's row locks are held while it waits for {lock.value}"
+        yield self.finding(
+            first_data,
+            f"{ctx.app_label}.{ctx.name} changes data ({_label(first_data)}) and the schema of "
+            f"{table} ({label}) in one transaction: {why}",
+            lock=lock.on(table, "until the data change commits"),
+            recipe=split_recipe(ctx, {_top(o).index for o in data}),
+        )
+
+
+def _order(octx: OperationContext) -> tuple[int, int]:
+    return (_top(octx).index, octx.step.index if octx.step.parent else -1)
+
+
+def _top(octx: OperationContext) -> Any:
+    step = octx.step
+    while step.parent is not None:
+        step = step.parent
+    return step
+
+
+def _is_data(octx: OperationContext) -> bool:
+    op = octx.operation
+    return isinstance(op, migrations.RunPython) and op.code is not migrations.RunPython.noop
+
+
+def _is_dml(sctx: StatementContext) -> bool:
+    target = dml_target(sctx.node)
+    return target is not None and not sctx.is_new_table(target)
+
+
+def _label(octx: OperationContext) -> str:
+    op = octx.operation
+    if isinstance(op, migrations.RunPython):
+        return f"RunPython({getattr(op.code, '__name__', 'function')})"
+    return "RunSQL"
+
+
+def _op_schema(octx: OperationContext) -> tuple[str, Lock, str] | None:
+    """(table, lock, description) when a Django operation changes an existing table."""
+    op = octx.operation
+    if isinstance(op, NOT_IN_DATABASE) or octx.new_table or octx.before is None:
+        return None
+    if isinstance(op, migrations.AlterField) and not changes_database(
+        octx.field_before(op.name), op.field
+    ):
+        return None
+    lock = Lock.SHARE if isinstance(op, migrations.AddIndex) else Lock.ACCESS_EXCLUSIVE
+    return octx.table, lock, op.describe()
+
+
+def _stmt_schema(sctx: StatementContext) -> tuple[str, Lock, str] | None:
+    node = sctx.node
+    if type(node) not in DDL or sctx.generated:
+        return None
+    table = _ddl_table(node)
+    if table is None or sctx.is_new_table(table):
+        return None
+    if isinstance(node, ast.IndexStmt):
+        lock = Lock.SHARE_UPDATE_EXCLUSIVE if node.concurrent else Lock.SHARE
+    else:
+        lock = Lock.ACCESS_EXCLUSIVE
+    return table, lock, f"{DDL[type(node)]} in RunSQL"
+
+
+def _ddl_table(node: Any) -> str | None:
+    if isinstance(node, ast.DropStmt):
+        if node.removeType != enums.ObjectType.OBJECT_TABLE or not node.objects:
+            return None
+        return str(node.objects[0][-1].sval)
+    if isinstance(node, ast.TruncateStmt):
+        return relname(node.relations[0]) if node.relations else None
+    return relname(getattr(node, "relation", None))

@@ -1,0 +1,56 @@
+from django.db import migrations, models
+from lintkit import codes, lint
+from models import order_model
+
+
+def fill(apps, schema_editor):
+    Order = apps.get_model("shop", "Order")
+    Order.objects.filter(total=None).update(total=0)
+
+
+ADD_TOTAL = migrations.AddField("order", "total", models.IntegerField(null=True))
+
+
+def test_runpython_after_add_field_fires_and_splits_the_migration():
+    ops = [ADD_TOTAL, migrations.RunPython(fill, migrations.RunPython.noop)]
+    findings = [f for f in lint(ops, setup=[order_model()]) if f.code == "SO303"]
+    assert len(findings) == 1
+    f = findings[0]
+    assert f.operation == 1  # points at the data change
+    assert "RunPython(fill)" in f.message and "ACCESS EXCLUSIVE lock on shop_order" in f.message
+    assert f.lock.startswith('ACCESS EXCLUSIVE on "shop_order"')
+    assert "XXXX_change_1_schema.py" in f.recipe and "XXXX_change_2_data.py" in f.recipe
+    assert 'dependencies = [("shop", "XXXX_change_1_schema")]' in f.recipe
+    assert "migrations.RunPython(fill, reverse_code=migrations.RunPython.noop)" in f.recipe
+
+
+def test_runsql_update_before_create_index_fires():
+    ops = [
+        migrations.RunSQL("UPDATE shop_order SET code = 'x'", migrations.RunSQL.noop),
+        migrations.RunSQL("CREATE INDEX i ON shop_order (code)", "DROP INDEX i"),
+    ]
+    f = next(f for f in lint(ops, setup=[order_model()]) if f.code == "SO303")
+    assert "waits for SHARE" in f.message
+
+
+def test_non_atomic_migration_is_safe():
+    ops = [ADD_TOTAL, migrations.RunPython(fill, migrations.RunPython.noop)]
+    assert "SO303" not in codes(lint(ops, setup=[order_model()], atomic=False))
+
+
+def test_data_change_with_a_new_table_only_is_safe():
+    ops = [order_model(), migrations.RunPython(fill, migrations.RunPython.noop)]
+    assert "SO303" not in codes(lint(ops))
+
+
+def test_state_only_alter_field_is_not_a_schema_change():
+    same_db = migrations.AlterField(
+        "order", "code", models.CharField(max_length=20, help_text="the order code")
+    )
+    ops = [same_db, migrations.RunPython(fill, migrations.RunPython.noop)]
+    assert "SO303" not in codes(lint(ops, setup=[order_model()]))
+
+
+def test_data_change_alone_is_not_flagged_by_this_rule():
+    ops = [migrations.RunPython(fill, migrations.RunPython.noop)]
+    assert "SO303" not in codes(lint(ops, setup=[order_model()]))
