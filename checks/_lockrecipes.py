@@ -129,3 +129,68 @@ def lock_timeout_sql(ctx: Any) -> str:
     """``SET LOCAL lock_timeout`` with the configured value, as RunSQL code."""
     value = getattr(ctx.migration.target, "lock_timeout", "5s")
     return run_sql(f"SET LOCAL lock_timeout = '{value}'")
+
+
+def render_model(ctx: Any, snapshot: Any) -> Any:
+    """A model class for ``snapshot`` (and the models it references), rendered offline.
+
+    Only for building recipes: it renders a small private state, never the
+    walk's own, so the rest of the walk stays cheap. None when it cannot.
+    """
+    from django.db.migrations.state import ModelState, ProjectState
+
+    state = ctx.migration.state
+    model_state = ModelState(
+        snapshot.app_label,
+        snapshot.name,
+        [(n, f.clone()) for n, f in snapshot.fields.items()],
+        dict(snapshot.options),
+        snapshot.bases,
+    )
+    key = (snapshot.app_label, snapshot.name.lower())
+    others = _referenced(state, model_state) - {key}
+    models = {k: state.models[k].clone() for k in others}
+    models[key] = model_state
+    try:
+        apps = ProjectState(models=models, real_apps=set(state.real_apps)).apps
+        return apps.get_model(snapshot.app_label, snapshot.name)
+    except Exception:
+        return None
+
+
+def django_statements(ctx: Any, build: Any) -> list[Any]:
+    """pglast nodes of the SQL ``build(model, editor)`` returns for ``ctx.after``."""
+    from schemaops.checks._sql import SQLSyntaxError, parse
+
+    from schemaops.plan import offline_connection
+
+    model = render_model(ctx, ctx.after) if ctx.after is not None else None
+    if model is None:
+        return []
+    editor = offline_connection(ctx.migration.target.pg_version * 10000).schema_editor(
+        collect_sql=True, atomic=False
+    )
+    try:
+        return [s.node for s in parse(str(build(model, editor)))]
+    except (SQLSyntaxError, Exception):
+        return []
+
+
+def _referenced(state: Any, root: Any) -> set[tuple[str, str]]:
+    """Keys of the models ``root`` needs to render: relation targets, transitively."""
+    from django.db.migrations.utils import resolve_relation
+
+    seen: set[tuple[str, str]] = set()
+    todo = [root]
+    while todo:
+        model = todo.pop()
+        for field in model.fields.values():
+            remote = getattr(field, "remote_field", None)
+            for target in (getattr(remote, "model", None), getattr(remote, "through", None)):
+                if target is None:
+                    continue
+                key = resolve_relation(target, model.app_label, model.name_lower)
+                if key not in seen and key in state.models:
+                    seen.add(key)
+                    todo.append(state.models[key])
+    return seen

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from schemaops.checks._base import Rule
 from schemaops.checks.add_index_non_concurrently import AddIndexNonConcurrently
+from schemaops.checks.add_unique_constraint import AddUniqueConstraint
 from schemaops.checks.remove_index_non_concurrently import RemoveIndexNonConcurrently
 
 RULES: list[type[Rule]] = [
     AddIndexNonConcurrently,
     RemoveIndexNonConcurrently,
+    AddUniqueConstraint,
 ]
