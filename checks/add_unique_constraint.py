@@ -99,10 +99,11 @@ class AddUniqueConstraint(Rule):
         db_ops += unique_index_steps(ctx.table, name, [column])
         if like_index(ctx, new) and not (old is not None and old.db_index):
             like = django_name(ctx.table, [column], "_like")
+            opclass = f"{column_type(ctx, new).name}_pattern_ops"
             db_ops.append(
                 run_sql(
                     f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ident(like)} ON "
-                    f"{ident(ctx.table)} ({ident(column)} {column_type(ctx, new).name}_pattern_ops)",
+                    f"{ident(ctx.table)} ({ident(column)} {opclass})",
                     f"DROP INDEX CONCURRENTLY IF EXISTS {ident(like)}",
                 )
             )
