@@ -124,7 +124,7 @@ def _adapt(
 ) -> tuple[int, Rate]:
     if seen is None or seen.size is None:
         return size, rate
-    if seen.timed_out or seen.waiters:
+    if seen.timed_out or seen.waiters or seen.seconds > 2 * target:
         return batching.clamp(min(size, seen.size) // 2, lo, hi), Rate()
     rate = rate.observe(seen.size, seen.seconds)
     return batching.adapt_batch_size(size, rate, target, lo, hi), rate

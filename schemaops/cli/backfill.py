@@ -209,7 +209,9 @@ def _run_settings(spec: Any, batch_size: int | None, workers: int, t: dict[str, 
         raise ConfigError("--workers must be at least 1")
     own = spec.backfill
     return RunSettings(
-        batch_size=batch_size or getattr(own, "batch_size", None) or 1_000,
+        batch_size=batch_size
+        or getattr(own, "batch_size", None)
+        or max(t["min_batch_size"], min(1_000, t["max_batch_size"])),
         min_batch_size=min(t["min_batch_size"], batch_size or t["min_batch_size"]),
         max_batch_size=max(t["max_batch_size"], batch_size or 0),
         target_seconds=getattr(own, "target_seconds", None) or t["target_duration"],

@@ -1,0 +1,164 @@
+"""Helpers for the backfill tests (imported as backfill_support): shop copies, workers."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "sample_project"
+PG = {
+    "host": os.environ.get("PGHOST", "127.0.0.1"),
+    "port": os.environ.get("PGPORT", "5432"),
+    "user": os.environ.get("PGUSER", "postgres"),
+}
+REDIS_URL = os.environ.get("SCHEMAOPS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+SET_CENTS = "total_cents = (total * 100)::bigint"
+
+
+def admin() -> Any:
+    conn = psycopg2.connect(**PG, dbname="postgres")
+    conn.autocommit = True
+    return conn
+
+
+@dataclass
+class ShopCopy:
+    """A database of the test's own, migrated like the demo shop."""
+
+    name: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    def connect(self) -> Any:
+        conn = psycopg2.connect(**PG, dbname=self.name)
+        conn.autocommit = True
+        return conn
+
+    def query(self, text: str, params: Any = None) -> list[tuple[Any, ...]]:
+        conn = self.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(text, params if params is not None else ())
+                return cur.fetchall() if cur.description else []
+        finally:
+            conn.close()
+
+    def seed(self, orders: int) -> None:
+        """``orders`` rows with a total and a NULL total_cents (ids have gaps every 10)."""
+        self.query(
+            "INSERT INTO customers_customer (email, name, created_at) "
+            "VALUES ('a@example.com', 'A', now())"
+        )
+        self.query(
+            "INSERT INTO orders_order (customer_id, created_at, status, total, note) "
+            "SELECT (SELECT min(id) FROM customers_customer), now(), 'new', "
+            "((g * 7919) %% 100000) / 100.0, '' FROM generate_series(1, %s) g",
+            [orders + orders // 10],
+        )
+        self.query("DELETE FROM orders_order WHERE id %% 11 = 0")
+        self.query("ANALYZE orders_order")
+
+    def wrong_rows(self) -> int:
+        return int(
+            self.query(
+                "SELECT count(*) FROM orders_order "
+                "WHERE total_cents IS DISTINCT FROM (total * 100)::bigint"
+            )[0][0]
+        )
+
+    def cli(self, *args: str, timeout: float = 240, **env: str) -> subprocess.CompletedProcess[str]:
+        full = {**os.environ, **self.env, **env}
+        full.pop("DJANGO_SETTINGS_MODULE", None)
+        return subprocess.run(
+            [sys.executable, "-m", "schemaops", "backfill", *args],
+            cwd=SAMPLE,
+            env=full,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+
+def assert_exactly_once(shop: ShopCopy, run_id: int, changed: int) -> None:
+    """Done ranges never overlap, cover the key space, and their rows add up to ``changed``."""
+    rows = shop.query(
+        "SELECT lo, hi, rows FROM schemaops_backfill_batch WHERE run_id = %s AND state = 'done' "
+        "ORDER BY lo",
+        [run_id],
+    )
+    for (_, hi, _), (lo, _, _) in itertools.pairwise(rows):
+        assert hi == lo, f"done batches overlap or leave a gap at {hi}..{lo}"
+    assert sum(r for _, _, r in rows) == changed
+
+
+class Worker:
+    """A real ``celery worker`` process on a queue of the test's own."""
+
+    def __init__(self, shop: ShopCopy, queue: str, concurrency: int = 2) -> None:
+        self.shop, self.queue, self.concurrency = shop, queue, concurrency
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        env = {**os.environ, **self.shop.env, "CELERY_BROKER_URL": REDIS_URL}
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"{self.queue}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "shop",
+                "worker",
+                "-Q",
+                self.queue,
+                "-c",
+                str(self.concurrency),
+                "-n",
+                f"{self.queue}-{self.starts}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "info",
+            ],
+            cwd=SAMPLE,
+            env=env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children at once, mid-batch."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def wait_for(predicate: Any, timeout: float = 120, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

@@ -1,0 +1,126 @@
+"""The CLI with no broker: the same Celery task runs in-process (``start`` just works)."""
+
+from __future__ import annotations
+
+import json
+
+from backfill_support import SET_CENTS, ShopCopy, assert_exactly_once
+
+
+def _runs(shop: ShopCopy) -> list[dict]:
+    result = shop.cli("status", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["runs"]
+
+
+def test_declarative_backfill_fills_every_row_exactly_once(shop: ShopCopy) -> None:
+    shop.seed(20_000)
+    shop.query("UPDATE orders_order SET total_cents = (total * 100)::bigint WHERE id < 500")
+    todo = shop.wrong_rows()
+    result = shop.cli("start", "orders.Order", "--set", SET_CENTS, "--batch-size", "500")
+    assert result.returncode == 0, result.stderr
+    assert "no Celery broker configured; running in this process" in result.stdout
+    assert shop.wrong_rows() == 0
+    (run,) = _runs(shop)
+    assert run["state"] == "finished" and run["remaining"] == 0
+    assert run["rows_updated"] == todo  # rows already right were not touched
+    assert run["batches"]["done"] > 5 and run["batches"]["failed"] == 0
+    assert_exactly_once(shop, run["id"], todo)
+    assert "event=batch" in result.stderr and "event=finished" in result.stderr  # log lines
+
+    again = shop.cli("start", "orders.Order", "--set", SET_CENTS)
+    assert again.returncode == 0 and "already finished; nothing to do" in again.stdout
+    assert len(_runs(shop)) == 1
+
+
+def test_where_limits_the_rows(shop: ShopCopy) -> None:
+    shop.seed(3_000)
+    shop.query("UPDATE orders_order SET status = 'paid' WHERE id %% 2 = 0")
+    result = shop.cli(
+        "start", "orders.Order", "--set", "note = 'paid order'", "--where", "status = 'paid'"
+    )
+    assert result.returncode == 0, result.stderr
+    counts = dict(
+        shop.query(
+            "SELECT status, count(*) FILTER (WHERE note = 'paid order') "
+            "FROM orders_order GROUP BY status"
+        )
+    )
+    assert counts["new"] == 0 and counts["paid"] > 1000
+
+
+def test_python_backfill_by_name(shop: ShopCopy) -> None:
+    shop.seed(5_000)
+    result = shop.cli("start", "orders.FillTotalCents", "--batch-size", "300")
+    assert result.returncode == 0, result.stderr
+    assert shop.wrong_rows() == 0
+    (run,) = _runs(shop)
+    assert run["target"] == "orders.FillTotalCents" and run["remaining"] == 0
+    assert_exactly_once(shop, run["id"], 5_000 + 500 - (5_500 // 11))
+
+
+def test_two_embedded_workers_share_the_ranges(shop: ShopCopy) -> None:
+    shop.seed(20_000)
+    result = shop.cli(
+        "start", "orders.Order", "--set", SET_CENTS, "--workers", "2", "--max-batch-size", "500"
+    )
+    assert result.returncode == 0, result.stderr
+    assert shop.wrong_rows() == 0
+    workers = shop.query("SELECT count(DISTINCT worker) FROM schemaops_backfill_batch")[0][0]
+    assert workers == 2
+    run_id = shop.query("SELECT id FROM schemaops_backfill_run")[0][0]
+    assert_exactly_once(shop, run_id, 20_000 + 2_000 - (22_000 // 11))
+
+
+def test_dry_run_measures_and_writes_nothing(shop: ShopCopy) -> None:
+    shop.seed(5_000)
+    result = shop.cli(
+        "start", "orders.Order", "--set", SET_CENTS, "--dry-run", "--batch-size", "1000"
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "rows to touch 5000" in out
+    assert 'UPDATE "orders_order" SET "total_cents"' in out and "Index Scan" in out
+    assert "rows in" in out and "WAL bytes (rolled back)" in out and "projected:" in out
+    assert shop.wrong_rows() == 5_000
+    assert shop.query("SELECT count(*) FROM schemaops_backfill_run")[0][0] == 0
+
+
+def test_status_renders_a_bar(shop: ShopCopy) -> None:
+    shop.seed(1_000)
+    assert shop.cli("start", "orders.Order", "--set", SET_CENTS).returncode == 0
+    result = shop.cli("status")
+    assert result.returncode == 0
+    assert "[####" in result.stdout and "100%" in result.stdout
+    assert "verification: 0 rows still do not match" in result.stdout
+
+
+def test_bad_input_exits_2_with_one_line(shop: ShopCopy) -> None:
+    cases = [
+        (("start", "orders.Ordr", "--set", SET_CENTS), "no model 'Ordr'"),
+        (("start", "nope.Order", "--set", SET_CENTS), "unknown app 'nope'"),
+        (("start", "orders.Order", "--set", "totl_cents = 1"), "no field 'totl_cents'"),
+        (("start", "orders.Order", "--set", "total_cents = (("), "cannot parse SQL"),
+        (("start", "orders.Order", "--set", SET_CENTS, "--lock-timeout", "soon"), "bad duration"),
+        (("pause", "999"), "no backfill run 999"),
+    ]
+    for args, fragment in cases:
+        result = shop.cli(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.count("\n") == 1 and fragment in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_broker_configured_but_down_exits_2(shop: ShopCopy) -> None:
+    shop.seed(100)
+    result = shop.cli(
+        "start",
+        "orders.Order",
+        "--set",
+        SET_CENTS,
+        CELERY_BROKER_URL="redis://:hunter2@127.0.0.1:1/0",
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "broker" in lines[0] and "unreachable" in lines[0]
+    assert "hunter2" not in result.stderr
