@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from schemaops.checks._base import Rule
+from schemaops.checks.add_foreign_key_validated import AddForeignKeyValidated
 from schemaops.checks.add_index_non_concurrently import AddIndexNonConcurrently
 from schemaops.checks.add_unique_constraint import AddUniqueConstraint
 from schemaops.checks.remove_index_non_concurrently import RemoveIndexNonConcurrently
@@ -11,4 +12,5 @@ RULES: list[type[Rule]] = [
     AddIndexNonConcurrently,
     RemoveIndexNonConcurrently,
     AddUniqueConstraint,
+    AddForeignKeyValidated,
 ]

@@ -1,0 +1,52 @@
+from django.db import migrations, models
+from lintkit import codes, lint
+from models import customer_model, order_model
+
+
+def so204(findings):
+    return [f for f in findings if f.code == "SO204"]
+
+
+def fk(**kwargs):
+    return models.ForeignKey("shop.customer", models.PROTECT, null=True, **kwargs)
+
+
+def test_add_foreign_key_field_fires_with_not_valid_then_validate():
+    op = migrations.AddField("order", "customer", fk())
+    findings = so204(lint([op], setup=[customer_model(), order_model()]))
+    assert len(findings) == 1
+    f = findings[0]
+    assert "Order.customer" in f.message and "shop_customer" in f.message
+    assert f.lock.startswith('SHARE ROW EXCLUSIVE on "shop_order"')
+    assert 'and on "shop_customer"' in f.lock
+    assert "NOT VALID" in f.recipe and "VALIDATE CONSTRAINT shop_order_customer_id_" in f.recipe
+    assert "REFERENCES shop_customer (id)" in f.recipe
+    assert "db_constraint=False" in f.recipe and "CREATE INDEX CONCURRENTLY" in f.recipe
+    for part in f.recipe.split("# then, in the next migration:"):
+        compile(part, "recipe", "exec")
+
+
+def test_foreign_key_without_constraint_is_safe():
+    op = migrations.AddField("order", "customer", fk(db_constraint=False))
+    assert "SO204" not in codes(lint([op], setup=[customer_model(), order_model()]))
+
+
+def test_alter_field_turning_constraint_on_fires():
+    setup = [customer_model(), order_model(("customer", fk(db_constraint=False)))]
+    op = migrations.AlterField("order", "customer", fk())
+    assert len(so204(lint([op], setup=setup))) == 1
+
+
+def test_foreign_key_on_new_table_is_exempt():
+    op = migrations.AddField("order", "customer", fk())
+    assert "SO204" not in codes(lint([order_model(), op], setup=[customer_model()]))
+
+
+def test_runsql_foreign_key_fires_and_not_valid_is_safe():
+    setup = [customer_model(), order_model()]
+    add = "ALTER TABLE shop_order ADD CONSTRAINT o_c FOREIGN KEY (amount) REFERENCES shop_customer"
+    f = so204(lint([migrations.RunSQL(add)], setup=setup))[0]
+    assert f"{add} NOT VALID" in f.recipe
+    assert "ALTER TABLE shop_order VALIDATE CONSTRAINT o_c" in f.recipe
+    good = lint([migrations.RunSQL(add + " NOT VALID")], setup=setup)
+    assert "SO204" not in codes(good)
