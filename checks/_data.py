@@ -513,3 +513,35 @@ def imported_models(func: Any) -> list[tuple[str, Any]]:
                 if isinstance(inner, type) and issubclass(inner, models.Model):
                     found.append((f"{name}.{attr}", inner))
     return [(n, m) for n, m in found if hasattr(m, "_meta") and not m._meta.abstract]
+
+
+def batched_delete(ctx: OperationContext | MigrationContext, table: str, where: str) -> str:
+    """A non-atomic migration deleting ``WHERE <where>`` 1000 rows per transaction."""
+    mig = ctx.migration if isinstance(ctx, OperationContext) else ctx
+    sub = f"SELECT ctid FROM {ident(table)} WHERE {where} LIMIT 1000"
+    sql = f"DELETE FROM {ident(table)} WHERE ctid IN ({sub})"
+    deps = ", ".join(f'("{a}", "{n}")' for a, n in mig.dependencies)
+    return "\n".join(
+        [
+            f"# {mig.app_label}/migrations/XXXX_delete_{table}_in_batches.py",
+            "from django.db import migrations",
+            "",
+            "",
+            "def delete_in_batches(apps, schema_editor):",
+            "    with schema_editor.connection.cursor() as cursor:",
+            "        while True:  # each statement commits on its own: short row locks",
+            f"            cursor.execute({sql!r})",
+            "            if cursor.rowcount == 0:",
+            "                break",
+            "",
+            "",
+            "class Migration(migrations.Migration):",
+            "    atomic = False",
+            f"    dependencies = [{deps}]",
+            "    operations = [",
+            "        migrations.RunPython(",
+            "            delete_in_batches, migrations.RunPython.noop, atomic=False",
+            "        ),",
+            "    ]",
+        ]
+    )

@@ -8,6 +8,7 @@ from schemaops.checks.alter_db_column import AlterDbColumn
 from schemaops.checks.callable_default import CallableDefault
 from schemaops.checks.data_change_with_schema_change import DataChangeWithSchemaChange
 from schemaops.checks.drop_column import DropColumn
+from schemaops.checks.drop_db_default import DropDbDefault
 from schemaops.checks.drop_not_null import DropNotNull
 from schemaops.checks.drop_table import DropTable
 from schemaops.checks.post_deploy_dependency import PostDeployDependency
@@ -18,6 +19,7 @@ from schemaops.checks.runpython_without_reverse import RunPythonWithoutReverse
 from schemaops.checks.runsql_without_reverse import RunSQLWithoutReverse
 from schemaops.checks.set_not_null import SetNotNull
 from schemaops.checks.state_only_removal import StateOnlyRemoval
+from schemaops.checks.truncate_table import TruncateTable
 from schemaops.checks.unbatched_data_migration import UnbatchedDataMigration
 
 RULES: list[type[Rule]] = [
@@ -31,10 +33,12 @@ RULES: list[type[Rule]] = [
     CallableDefault,
     SetNotNull,
     DropNotNull,
+    DropDbDefault,
     PostDeployDependency,
     RunPythonWithoutReverse,
     RunSQLWithoutReverse,
     DataChangeWithSchemaChange,
     RunPythonModelImport,
     UnbatchedDataMigration,
+    TruncateTable,
 ]

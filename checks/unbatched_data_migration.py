@@ -45,6 +45,7 @@ from pglast import ast, enums
 from schemaops.checks._base import OperationContext, Rule, StatementContext
 from schemaops.checks._data import (
     backfill_command,
+    batched_delete,
     global_names,
     has_loop,
     keyword_names,
@@ -138,12 +139,7 @@ def _bounded(where: Any) -> bool:
 def _sql_recipe(ctx: StatementContext, node: Any, table: str, where: str | None) -> str:
     model = model_for_table(ctx.migration.state, table)
     if isinstance(node, ast.DeleteStmt) or model is None:
-        cond = where or "TRUE"
-        return (
-            "Delete in small batches, one transaction each (a migration with atomic = False, "
-            f"repeated until it deletes nothing): DELETE FROM {table} WHERE id IN "
-            f"(SELECT id FROM {table} WHERE {cond} ORDER BY id LIMIT 1000)"
-        )
+        return batched_delete(ctx.operation, table, where or "TRUE")
     assignments = [f"{t.name} = {render(t.val)}" for t in node.targetList or ()]
     cmd = backfill_command(model.app_label, model.name, assignments[0], where)
     for extra in assignments[1:]:

@@ -1,0 +1,64 @@
+"""SO306 truncate-table: all rows of an existing table are thrown away.
+
+## What it does
+Flags ``TRUNCATE`` in ``RunSQL`` on a table that existed before the
+migration. ``CASCADE`` is called out: it empties every table with a foreign
+key to it as well.
+
+## Why is this bad?
+``TRUNCATE`` takes an ACCESS EXCLUSIVE lock on each table (reads and writes
+wait, and so does everything queued behind it), and it cannot be undone by
+rolling the migration back: the rows are gone, and the running code keeps
+writing to and reading from a table it expects to hold data. With
+``CASCADE``, referencing tables are emptied too, often further than intended.
+
+## Example
+```python
+operations = [migrations.RunSQL("TRUNCATE shop_cart CASCADE")]
+```
+
+## Use instead
+If the rows must go, delete them in small batches (one short transaction
+each) in a non-atomic migration, or by hand after the deploy; name every
+table explicitly instead of ``CASCADE``.
+
+## References
+- https://www.postgresql.org/docs/current/sql-truncate.html
+- https://squawkhq.com/docs/ban-truncate-cascade
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import enums
+from schemaops.checks._base import Rule, StatementContext
+from schemaops.checks._data import batched_delete
+from schemaops.checks._locks import Lock
+from schemaops.checks._sql import relname
+
+from schemaops.findings import Finding
+
+
+class TruncateTable(Rule):
+    code = "SO306"
+    name = "truncate-table"
+    summary = "TRUNCATE throws away every row of an existing table"
+    category = "rollback"
+    statements = ("TruncateStmt",)
+
+    def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
+        node = ctx.node
+        tables = [str(relname(r)) for r in node.relations or ()]
+        tables = [t for t in tables if not ctx.is_new_table(t)]
+        if not tables:
+            return
+        cascade = node.behavior == enums.DropBehavior.DROP_CASCADE
+        also = " and, with CASCADE, every table that references them" if cascade else ""
+        yield self.finding(
+            ctx,
+            f"TRUNCATE empties {', '.join(tables)}{also}: the rows cannot be rolled back and "
+            "the running code still uses the table",
+            lock="; ".join(Lock.ACCESS_EXCLUSIVE.on(t) for t in tables),
+            recipe="\n\n".join(batched_delete(ctx.operation, t, "TRUE") for t in tables),
+        )
