@@ -13,6 +13,11 @@ statement resumable and retries it alone:
   dropped so the build can start again; a VALID one means the statement
   already succeeded in an earlier run and it is skipped;
 * on a lock timeout it waits (backoff with jitter) and runs the statement again.
+
+Its locks are sampled from a second connection while it runs; for a
+``CONCURRENTLY`` build the sampler holds a snapshot the build must wait for,
+released the moment the build's lock has been seen (at most 0.5 s), so the
+reported lock does not depend on luck.
 """
 
 from __future__ import annotations
@@ -68,7 +73,7 @@ class StatementGuard:
             result = execute(sql_text, params, many, ctx)
             self._own_locks()
             return result
-        index = _index_target(sql_text)
+        index, concurrent = _index_target(sql_text)
         attempt = 0
         while True:
             attempt += 1
@@ -76,7 +81,7 @@ class StatementGuard:
                 self.emit("skipped", {"reason": f"index {index[1]} already exists and is valid"})
                 return None
             try:
-                return self._sampled(execute, (sql_text, params, many, ctx))
+                return self._sampled(execute, (sql_text, params, many, ctx), concurrent)
             except Exception as exc:
                 if not is_lock_timeout(exc) or attempt > self.backoff.retries:
                     raise
@@ -104,8 +109,11 @@ class StatementGuard:
         finally:
             cur.close()
 
-    def _sampled(self, execute: Callable[..., Any], args: tuple) -> Any:
-        with LockSampler(self.params, self._pid(), interval=0.005) as sampler:
+    def _sampled(self, execute: Callable[..., Any], args: tuple, concurrent: bool) -> Any:
+        # A concurrent build on a small table is over before a poll sees its lock; the
+        # pin (a snapshot the build waits for) is let go as soon as the lock was seen.
+        pin = {"pin_snapshot": concurrent, "pin_seconds": 0.5}
+        with LockSampler(self.params, self._pid(), interval=0.005, **pin) as sampler:
             result = execute(*args)
         if sampler.seen:
             conn = connect(self.params)
@@ -147,18 +155,20 @@ class StatementGuard:
             conn.close()
 
 
-def _index_target(statement: str) -> tuple[str | None, str] | None:
-    """(schema or None, index name) of a named CREATE INDEX, read with PostgreSQL's parser."""
+def _index_target(statement: str) -> tuple[tuple[str | None, str] | None, bool]:
+    """((schema or None, index name) of a named CREATE INDEX, CONCURRENTLY or not),
+    read with PostgreSQL's own parser."""
     from pglast import ast, parse_sql
     from pglast.parser import ParseError
 
     try:
         nodes = parse_sql(statement)
     except ParseError:
-        return None
+        return None, False
     if len(nodes) != 1 or not isinstance(nodes[0].stmt, ast.IndexStmt):
-        return None
+        return None, False
     stmt = nodes[0].stmt
+    concurrent = bool(stmt.concurrent)
     if not stmt.idxname or stmt.if_not_exists:
-        return None
-    return (stmt.relation.schemaname or None, stmt.idxname)
+        return None, concurrent
+    return (stmt.relation.schemaname or None, stmt.idxname), concurrent

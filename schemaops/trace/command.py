@@ -89,8 +89,7 @@ def run_trace_command(app_label: str | None, migration_name: str | None, **o: An
         from_database=bool(o.get("from_database")),
         rows=o.get("rows") or 0,
     )
-    quiet = o.get("fmt") != "text" or o.get("quiet")
-    result = run_trace(selected, options, None if quiet else _progress)
+    result = run_trace(selected, options, None if o.get("quiet") else _progress)
     opts.emit(render(result, o.get("fmt") or "text"), o.get("output"))
     if result.failed:
         raise RunFailed("a migration failed on the scratch database (see the trace above)")

@@ -62,3 +62,33 @@ def one(traces: list[StatementTrace]) -> StatementTrace:
 
 def as_dicts(traces: list[StatementTrace]) -> list[dict[str, Any]]:
     return [t.to_dict() for t in traces]
+
+
+def shop_env(params: dict[str, str]) -> dict[str, str]:
+    """Point the demo shop's settings at a test database."""
+    return {
+        "SHOP_DB_NAME": params["dbname"],
+        "SHOP_DB_HOST": params["host"],
+        "SHOP_DB_PORT": params["port"],
+        "SHOP_DB_USER": params["user"],
+    }
+
+
+def database_exists(name: str) -> bool:
+    from support import PG
+
+    conn = psycopg2.connect(**PG)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            return cur.fetchone() is not None
+    finally:
+        conn.close()
+
+
+def scratch_name(stderr: str) -> str:
+    """The scratch database named in trace's first progress line."""
+    for line in stderr.splitlines():
+        if "scratch database " in line:
+            return line.split("scratch database ", 1)[1].split()[0]
+    raise AssertionError(f"no scratch database line in: {stderr!r}")
