@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from schemaops.checks._base import Rule
+from schemaops.checks.add_check_constraint_validated import AddCheckConstraintValidated
 from schemaops.checks.add_foreign_key_validated import AddForeignKeyValidated
 from schemaops.checks.add_index_non_concurrently import AddIndexNonConcurrently
 from schemaops.checks.add_unique_constraint import AddUniqueConstraint
@@ -13,4 +14,5 @@ RULES: list[type[Rule]] = [
     RemoveIndexNonConcurrently,
     AddUniqueConstraint,
     AddForeignKeyValidated,
+    AddCheckConstraintValidated,
 ]

@@ -1,0 +1,39 @@
+from django.contrib.postgres.operations import AddConstraintNotValid, ValidateConstraint
+from django.db import migrations, models
+from lintkit import codes, lint
+from models import order_model
+
+CHECK = models.CheckConstraint(condition=models.Q(amount__gte=0), name="amount_gte_0")
+
+
+def so205(findings):
+    return [f for f in findings if f.code == "SO205"]
+
+
+def test_add_check_constraint_fires_with_not_valid_recipe():
+    findings = so205(lint([migrations.AddConstraint("order", CHECK)], setup=[order_model()]))
+    assert len(findings) == 1
+    f = findings[0]
+    assert "amount_gte_0" in f.message and "shop_order" in f.message
+    assert f.lock.startswith('ACCESS EXCLUSIVE on "shop_order"')
+    assert 'AddConstraintNotValid("order", models.CheckConstraint(' in f.recipe
+    assert 'ValidateConstraint("order", name="amount_gte_0")' in f.recipe
+    for part in f.recipe.split("# then, in the next migration:"):
+        compile(part, "recipe", "exec")
+
+
+def test_not_valid_then_validate_is_safe():
+    ops = [AddConstraintNotValid("order", CHECK), ValidateConstraint("order", "amount_gte_0")]
+    assert "SO205" not in codes(lint(ops, setup=[order_model()]))
+
+
+def test_check_on_new_table_is_exempt():
+    assert "SO205" not in codes(lint([order_model(), migrations.AddConstraint("order", CHECK)]))
+
+
+def test_runsql_check_fires_and_not_valid_does_not():
+    sql = "ALTER TABLE shop_order ADD CONSTRAINT pos CHECK (amount > 0)"
+    f = so205(lint([migrations.RunSQL(sql)], setup=[order_model()]))[0]
+    assert "ALTER TABLE shop_order ADD CONSTRAINT pos CHECK (amount > 0) NOT VALID" in f.recipe
+    assert "VALIDATE CONSTRAINT pos" in f.recipe
+    assert "SO205" not in codes(lint([migrations.RunSQL(sql + " NOT VALID")], [order_model()]))
