@@ -1,0 +1,136 @@
+"""AU101-AU108 on real schemas: each problem planted next to a clean twin."""
+
+from __future__ import annotations
+
+from schemaops.findings import Severity
+
+ROWS = "INSERT INTO {t} (v) SELECT g FROM generate_series(1, 100000) g"
+
+
+def test_fk_without_index_fires_only_for_the_unindexed_key(db):
+    db.sql(
+        "CREATE TABLE parent (id int PRIMARY KEY, a int, b int, UNIQUE (a, b))",
+        "CREATE TABLE bare (id int PRIMARY KEY, parent_id int REFERENCES parent)",
+        "CREATE TABLE indexed (id int PRIMARY KEY, parent_id int REFERENCES parent)",
+        "CREATE INDEX ON indexed (parent_id)",
+        # a two-column key covered by an index listing its columns in the other order
+        "CREATE TABLE pair (id int PRIMARY KEY, a int, b int, FOREIGN KEY (a, b) "
+        "REFERENCES parent (a, b))",
+        "CREATE INDEX ON pair (b, a, id)",
+        # an index that starts with another column does not help the key
+        "CREATE TABLE late (id int PRIMARY KEY, x int, parent_id int REFERENCES parent)",
+        "CREATE INDEX ON late (x, parent_id)",
+    )
+    findings = db.audit("AU101")
+    tables = {f.obj.split(".")[0] for f in findings}
+    assert tables == {"bare", "late"}
+    bare = next(f for f in findings if f.obj.startswith("bare."))
+    assert bare.evidence["columns"] == ["parent_id"]
+    assert "CREATE INDEX CONCURRENTLY" in bare.recipe and "parent_id" in bare.recipe
+
+
+def test_seq_scan_heavy_table(db):
+    db.sql(
+        "CREATE TABLE scanned (id int PRIMARY KEY, v int)",
+        "INSERT INTO scanned SELECT g, g % 1000 FROM generate_series(1, 100000) g",
+        "CREATE TABLE looked_up (id int PRIMARY KEY, v int)",
+        "INSERT INTO looked_up SELECT g, g % 1000 FROM generate_series(1, 100000) g",
+        *["SELECT count(*) FROM scanned WHERE v = 7"] * 12,
+        *["SELECT v FROM looked_up WHERE id = 7"] * 12,
+    )
+    findings = db.audit("AU102")
+    assert [f.obj for f in findings] == ["scanned"]
+    assert findings[0].evidence["seq_scan"] >= 12
+    assert findings[0].evidence["rows"] == 100000
+
+
+def _two_indexes(db, used: bool) -> None:
+    db.sql(
+        "CREATE TABLE t (id serial PRIMARY KEY, v int)",
+        ROWS.format(t="t"),
+        "CREATE INDEX t_v_idx ON t (v)",
+        "CREATE INDEX t_small_idx ON t (id) WHERE v < 0",  # tiny: below 1 MB
+    )
+    if used:
+        db.sql("SET enable_seqscan = off", "SELECT * FROM t WHERE v = 5")
+
+
+def test_unused_index_fires_with_stats_reset_time(db):
+    _two_indexes(db, used=False)
+    findings = db.audit("AU104")
+    assert [f.obj for f in findings] == ["t_v_idx"]
+    assert findings[0].evidence["bytes"] >= 1 << 20
+    assert "stats_reset" in findings[0].evidence
+    assert "DROP INDEX CONCURRENTLY" in findings[0].recipe
+
+
+def test_unused_index_silent_once_scanned(db):
+    _two_indexes(db, used=True)
+    assert db.audit("AU104") == []
+
+
+def test_unused_index_serving_a_foreign_key_is_only_info(db):
+    db.sql(
+        "CREATE TABLE p (id int PRIMARY KEY)",
+        "INSERT INTO p SELECT generate_series(1, 100000)",
+        "CREATE TABLE c (id serial PRIMARY KEY, p_id int REFERENCES p)",
+        "INSERT INTO c (p_id) SELECT generate_series(1, 100000)",
+        "CREATE INDEX c_p_idx ON c (p_id)",
+    )
+    (finding,) = db.audit("AU104")
+    assert finding.severity is Severity.INFO
+    assert finding.evidence["serves_foreign_key"]
+
+
+def test_duplicate_index(db):
+    db.sql(
+        "CREATE TABLE t (id int PRIMARY KEY, v int, w int)",
+        "CREATE INDEX a_v ON t (v)",
+        "CREATE INDEX b_v ON t (v)",
+        "CREATE INDEX w_asc ON t (w)",
+        "CREATE INDEX w_desc ON t (w DESC)",  # different order: not a duplicate
+    )
+    findings = db.audit("AU105")
+    assert [(f.obj, f.evidence["covered_by"]) for f in findings] == [("b_v", "a_v")]
+
+
+def test_redundant_prefix_and_unique_copies(db):
+    db.sql(
+        "CREATE TABLE t (id int PRIMARY KEY, a int, b int, c int)",
+        "CREATE INDEX t_a ON t (a)",  # prefix of t_a_b
+        "CREATE INDEX t_a_b ON t (a, b)",
+        "CREATE INDEX t_b_part ON t (b) WHERE c > 0",  # partial: not covered by t_b_c
+        "CREATE INDEX t_b_c ON t (b, c)",
+        "CREATE INDEX t_c ON t (c)",  # same columns as a unique index
+        "CREATE UNIQUE INDEX t_c_uniq ON t (c)",
+        "CREATE UNIQUE INDEX t_a_uniq ON t (a, c)",  # unique: never flagged
+    )
+    found = {f.obj: f.evidence["covered_by"] for f in db.audit("AU106")}
+    assert found == {"t_a": "t_a_b", "t_c": "t_c_uniq"}
+
+
+def test_redundant_like_index_only_under_c_collation(db):
+    db.sql(
+        'CREATE TABLE c_coll (id int PRIMARY KEY, code varchar(20) COLLATE "C")',
+        "CREATE INDEX c_coll_code ON c_coll (code)",
+        "CREATE INDEX c_coll_code_like ON c_coll (code varchar_pattern_ops)",
+        'CREATE TABLE other (id int PRIMARY KEY, code varchar(20) COLLATE "C.utf8")',
+        "CREATE INDEX other_code ON other (code)",
+        "CREATE INDEX other_code_like ON other (code varchar_pattern_ops)",
+    )
+    findings = db.audit("AU107")
+    assert [f.obj for f in findings] == ["c_coll_code_like"]
+    assert findings[0].evidence["collation"] == "C"
+
+
+def test_invalid_index_from_failed_concurrent_build(db):
+    db.sql(
+        "CREATE TABLE t (id int PRIMARY KEY, v int)",
+        "INSERT INTO t SELECT g, g % 3 FROM generate_series(1, 100) g",
+        "CREATE INDEX t_ok ON t (v)",
+    )
+    db.fails("CREATE UNIQUE INDEX CONCURRENTLY t_v_uniq ON t (v)")
+    findings = db.audit("AU108")
+    assert [f.obj for f in findings] == ["t_v_uniq"]
+    assert findings[0].severity is Severity.ERROR
+    assert "REINDEX INDEX CONCURRENTLY" in findings[0].recipe

@@ -1,0 +1,73 @@
+"""AU401-AU403: settings still at their defaults, autovacuum behind, XID age."""
+
+from __future__ import annotations
+
+import psycopg2
+import psycopg2.extras
+
+from schemaops.audit.settings import SETTINGS, at_default
+from schemaops.findings import Severity
+from schemaops.tune.formulas import propose
+from schemaops.tune.inputs import MachineProfile
+
+
+def _settings(params, names):
+    with (
+        psycopg2.connect(**params) as conn,
+        conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur,
+    ):
+        cur.execute(SETTINGS, {"names": names})
+        rows = {r["name"]: dict(r) for r in cur.fetchall()}
+    conn.close()
+    return rows
+
+
+def test_settings_at_default_fire_unless_set_elsewhere(db):
+    proposals = propose(MachineProfile(ram_kb=16 * 1024 * 1024, cpus=4, pg_version=15))
+    # A value set for this database no longer comes from the built-in default.
+    dbname = db.params["dbname"]
+    db.sql(f'ALTER DATABASE "{dbname}" SET random_page_cost = 1.1')
+    rows = _settings(db.params, list(proposals))
+    assert rows["random_page_cost"]["source"] == "database"
+    flagged = {hit.obj: hit for hit in at_default(proposals, rows)}
+    assert "random_page_cost" not in flagged
+    # The shared test server runs with PostgreSQL's defaults for these.
+    assert rows["work_mem"]["source"] == "default"
+    assert flagged["work_mem"].evidence["proposed"] == proposals["work_mem"].setting
+    assert "ALTER SYSTEM SET work_mem" in flagged["work_mem"].fix
+
+
+def test_settings_at_default_through_the_runner_with_given_memory(db):
+    from schemaops.audit.runner import run_audit, select
+
+    result = run_audit(db.params, select(["AU401"]), machine={"ram_kb": 8 * 1024 * 1024})
+    names = {f.obj for f in result.findings}
+    assert "work_mem" in names or "effective_cache_size" in names
+    assert all(f.code == "AU401" for f in result.findings)
+
+
+def test_autovacuum_behind_when_disabled_and_silent_after_vacuum(db):
+    db.sql(
+        "CREATE TABLE stale (id int PRIMARY KEY) WITH (autovacuum_enabled = off)",
+        "INSERT INTO stale SELECT generate_series(1, 20000)",
+        "DELETE FROM stale WHERE id % 2 = 0",
+        "CREATE TABLE tidy (id int PRIMARY KEY) WITH (autovacuum_enabled = off)",
+        "INSERT INTO tidy SELECT generate_series(1, 20000)",
+        "DELETE FROM tidy WHERE id % 2 = 0",
+    )
+    db.sql("VACUUM tidy")
+    (finding,) = db.audit("AU402")
+    assert finding.obj == "stale"
+    assert finding.evidence["n_dead_tup"] == 10000
+    assert finding.evidence["autovacuum_enabled"] is False
+    assert "RESET (autovacuum_enabled)" in finding.recipe
+
+
+def test_xid_wraparound_thresholds(db):
+    db.sql("CREATE TABLE t (id int)", "INSERT INTO t VALUES (1)")
+    assert db.audit("AU403") == []  # a fresh database is nowhere near 50%
+    findings = db.audit("AU403", xid_warn_pct=0.0, xid_error_pct=100.0)
+    kinds = {f.obj for f in findings}
+    assert db.params["dbname"] in kinds and "t" in kinds
+    assert all(f.severity is Severity.WARNING for f in findings)
+    assert all(f.evidence["xid_age"] >= 0 for f in findings)
