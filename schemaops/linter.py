@@ -275,7 +275,7 @@ class Linter:
             node = graph.nodes[key]
             if phase_of(node) == POST:
                 continue
-            for parent in sorted(set(graph.node_map[key].ancestors()) & pending_post):
+            for parent in sorted(set(graph.forwards_plan(key)) & pending_post):
                 if parent != key:
                     out.extend(self._finish_dependency(rule, key, parent))
         return out
