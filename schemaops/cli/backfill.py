@@ -284,6 +284,8 @@ def _watch(
             err=True,
         )
         raise
+    for thread in threads or []:
+        thread.join()  # paused or cancelled: let the batch in flight commit or roll back
     if errors:
         raise errors[0]
     _report_end(control.status(run_id, alias)[0], final)

@@ -87,6 +87,39 @@ class ShopCopy:
             timeout=timeout,
         )
 
+    def popen(self, *args: str, **env: str) -> subprocess.Popen[str]:
+        """The CLI in the background (stdout and stderr to pipes)."""
+        full = {**os.environ, **self.env, **env}
+        full.pop("DJANGO_SETTINGS_MODULE", None)
+        return subprocess.Popen(
+            [sys.executable, "-m", "schemaops", "backfill", *args],
+            cwd=SAMPLE,
+            env=full,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def done_batches(self) -> int:
+        return int(
+            self.query("SELECT count(*) FROM schemaops_backfill_batch WHERE state = 'done'")[0][0]
+        )
+
+    def run_state(self) -> str:
+        rows = self.query("SELECT state FROM schemaops_backfill_run ORDER BY id DESC LIMIT 1")
+        return str(rows[0][0]) if rows else ""
+
+    def inconsistent_rows(self) -> int:
+        """Rows whose state disagrees with their batch: set outside a done range, or not set
+        inside one. Zero means every batch was applied fully or not at all."""
+        return int(
+            self.query(
+                "SELECT count(*) FROM orders_order o WHERE (o.total_cents IS NOT NULL) <> EXISTS ("
+                " SELECT 1 FROM schemaops_backfill_batch b WHERE b.state = 'done'"
+                " AND o.id >= b.lo AND o.id < b.hi)"
+            )[0][0]
+        )
+
 
 def assert_exactly_once(shop: ShopCopy, run_id: int, changed: int) -> None:
     """Done ranges never overlap, cover the key space, and their rows add up to ``changed``."""
