@@ -7,6 +7,7 @@ from schemaops.checks.add_check_constraint_validated import AddCheckConstraintVa
 from schemaops.checks.add_foreign_key_validated import AddForeignKeyValidated
 from schemaops.checks.add_index_non_concurrently import AddIndexNonConcurrently
 from schemaops.checks.add_unique_constraint import AddUniqueConstraint
+from schemaops.checks.alter_column_type import AlterColumnType
 from schemaops.checks.remove_index_non_concurrently import RemoveIndexNonConcurrently
 
 RULES: list[type[Rule]] = [
@@ -15,4 +16,5 @@ RULES: list[type[Rule]] = [
     AddUniqueConstraint,
     AddForeignKeyValidated,
     AddCheckConstraintValidated,
+    AlterColumnType,
 ]
