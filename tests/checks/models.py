@@ -37,3 +37,58 @@ def coupon_model():
             ("customers", models.ManyToManyField("shop.Customer")),
         ],
     )
+
+
+# -- running recipes on a real PostgreSQL ----------------------------------------
+
+
+def setup_sql(setup):
+    """The SQL Django runs for the setup operations (migration 0001 of app ``shop``)."""
+    from lintkit import FakeLoader, make_migration
+
+    from schemaops.plan import Walker
+
+    walker = Walker(FakeLoader([make_migration("0001_initial", setup)]), want_sql=lambda s: True)
+    return [sql for step in walker.walk() for op in step.operations for sql in op.sql or ()]
+
+
+def recipe_migrations(recipe):
+    """Execute every migration module of a recipe; return their Migration classes in order."""
+    modules, current = [], None
+    for line in recipe.splitlines():
+        if line.startswith("# ") and "/migrations/" in line:
+            current = [line]
+            modules.append(current)
+        elif line.startswith("#") and current is not None:
+            current = None
+        elif current is not None:
+            current.append(line)
+    out = []
+    for lines in modules:
+        namespace = {}
+        exec("\n".join(lines), namespace)  # the recipe must be valid Python
+        out.append(namespace["Migration"])
+    return out
+
+
+def recipe_sql(migration):
+    """The SQL statements of a recipe migration's RunSQL operations (database side)."""
+    from schemaops.checks._data import runsql_texts
+    from schemaops.checks._sql import parse
+
+    out = []
+    for op in migration.operations:
+        inner = getattr(op, "database_operations", None)
+        for sub in [op] if inner is None else inner:
+            for text in runsql_texts(getattr(sub, "sql", None)):
+                out.extend(stmt.sql for stmt in parse(text))
+    return out
+
+
+def pg_connect(params):
+    """An autocommit psycopg2 connection to a scratch database."""
+    import psycopg2
+
+    conn = psycopg2.connect(**params)
+    conn.autocommit = True
+    return conn

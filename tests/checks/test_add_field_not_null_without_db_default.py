@@ -54,3 +54,17 @@ def test_post_deploy_migration_is_allowed():
     field = models.CharField(max_length=20, default="new")
     findings = lint([add(field)], setup=[order_model()], deploy_phase="post")
     assert "SO107" not in codes(findings)
+
+
+def test_expand_backfill_contract_recipe_is_a_valid_chain_of_migrations():
+    from models import recipe_migrations
+
+    field = models.UUIDField(default=uuid.uuid4)
+    f = next(f for f in lint([add(field, "token")], setup=[order_model()]) if f.code == "SO107")
+    expand, check, validate, finish = recipe_migrations(f.recipe)
+    assert expand.dependencies == [("shop", "0001_initial")]
+    assert expand.operations[0].field.null is True
+    assert check.dependencies == [("shop", "XXXX_order_token")]
+    assert [m.deploy_phase for m in (check, validate, finish)] == ["post"] * 3
+    state_ops = finish.operations[0].state_operations
+    assert state_ops[0].field.null is False and state_ops[0].field.default is uuid.uuid4

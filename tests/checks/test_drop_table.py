@@ -50,3 +50,32 @@ def test_runsql_drop_of_table_created_in_same_migration_is_exempt():
 def test_runsql_drop_index_is_not_a_table_drop():
     findings = lint([migrations.RunSQL("DROP INDEX CONCURRENTLY IF EXISTS x")], atomic=False)
     assert "SO102" not in codes(findings)
+
+
+def test_recipe_drops_the_real_foreign_key_then_the_tables_on_postgresql(scratch_db):
+    """The constraint name the recipe computes offline is the one Django really created."""
+    from models import pg_connect, recipe_migrations, recipe_sql, setup_sql
+
+    f = next(f for f in lint([migrations.DeleteModel("Coupon")], setup=SETUP) if f.code == "SO102")
+    state_only, post = recipe_migrations(f.recipe)
+    assert recipe_sql(state_only) == [] and post.deploy_phase == "post"
+    statements = recipe_sql(post)
+    conn = pg_connect(scratch_db)
+    with conn.cursor() as cur:
+        for sql in setup_sql(SETUP):
+            cur.execute(sql)
+        fk_drops = [s for s in statements if "DROP CONSTRAINT" in s]
+        assert fk_drops
+        for sql in fk_drops:
+            cur.execute(sql)
+        cur.execute(
+            "SELECT count(*) FROM pg_constraint "
+            "WHERE conrelid = 'shop_coupon'::regclass AND contype = 'f'"
+        )
+        assert cur.fetchone() == (0,)
+        for sql in statements:
+            if not sql.upper().startswith("SET LOCAL"):
+                cur.execute(sql)
+        cur.execute("SELECT to_regclass('shop_coupon'), to_regclass('shop_coupon_customers')")
+        assert cur.fetchone() == (None, None)
+    conn.close()

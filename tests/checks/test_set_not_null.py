@@ -71,3 +71,37 @@ def test_already_not_null_and_new_table_are_exempt():
     op = migrations.AlterField("order", "code", models.CharField(max_length=30))
     assert "SO109" not in codes(lint([op], setup=[order_model()]))
     assert "SO109" not in codes(lint([order_model(), make_not_null()]))
+
+
+def test_recipe_runs_on_postgresql_and_set_not_null_skips_the_scan(scratch_db):
+    """Apply the recipe's SQL to a real table: PostgreSQL proves NOT NULL from the CHECK."""
+    from models import pg_connect, recipe_migrations, recipe_sql, setup_sql
+
+    f = next(f for f in lint([make_not_null()], setup=[order_model()]) if f.code == "SO109")
+    add, validate, finish = recipe_migrations(f.recipe)
+    assert add.deploy_phase == "post" and finish.dependencies == [
+        ("shop", "XXXX_order_legacy_validate")
+    ]
+    conn = pg_connect(scratch_db)
+    with conn.cursor() as cur:
+        for sql in setup_sql([order_model()]):
+            cur.execute(sql)
+        cur.execute("INSERT INTO shop_order (code, legacy, amount) VALUES ('a', 'x', 1)")
+        for sql in recipe_sql(add) + recipe_sql(validate):
+            cur.execute(sql)
+        cur.execute("SET client_min_messages = debug1")
+        for sql in recipe_sql(finish):
+            cur.execute(sql)
+        cur.execute(
+            "SELECT attnotnull FROM pg_attribute "
+            "WHERE attrelid = 'shop_order'::regclass AND attname = 'legacy'"
+        )
+        assert cur.fetchone() == (True,)
+        cur.execute(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'shop_order'::regclass "
+            "AND contype = 'c'"
+        )
+        assert cur.fetchone() == (0,)  # the helper CHECK is gone again
+    notices = " ".join(conn.notices)
+    conn.close()
+    assert "sufficient to prove that it does not contain nulls" in notices

@@ -23,3 +23,28 @@ def test_truncate_cascade_is_called_out():
 def test_truncate_of_table_created_in_same_migration_is_exempt():
     sql = migrations.RunSQL("CREATE TABLE scratch (a int); TRUNCATE scratch", "")
     assert "SO306" not in codes(lint([sql]))
+
+
+def test_batched_delete_recipe_empties_the_table_on_postgresql(scratch_db):
+    """The recipe's migration module runs as is: its function deletes 1000 rows per statement."""
+    from types import SimpleNamespace
+
+    from models import pg_connect, recipe_migrations, setup_sql
+
+    sql = migrations.RunSQL("TRUNCATE shop_order", migrations.RunSQL.noop)
+    f = next(f for f in lint([sql], setup=[order_model()]) if f.code == "SO306")
+    (migration,) = recipe_migrations(f.recipe)
+    assert migration.atomic is False
+    conn = pg_connect(scratch_db)
+    with conn.cursor() as cur:
+        for stmt in setup_sql([order_model()]):
+            cur.execute(stmt)
+        cur.execute(
+            "INSERT INTO shop_order (code, amount) SELECT 'c', g FROM generate_series(1, 2500) g"
+        )
+    run_python = migration.operations[0]
+    run_python.code(None, SimpleNamespace(connection=conn))
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM shop_order")
+        assert cur.fetchone() == (0,)
+    conn.close()
