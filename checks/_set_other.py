@@ -5,6 +5,8 @@ from __future__ import annotations
 from schemaops.checks._base import Rule
 from schemaops.checks.integer_primary_key import IntegerPrimaryKey
 from schemaops.checks.json_column import JsonColumn
+from schemaops.checks.missing_lock_timeout import MissingLockTimeout
+from schemaops.checks.missing_statement_timeout import MissingStatementTimeout
 from schemaops.checks.sql_unavailable import SQLUnavailable
 from schemaops.checks.timestamp_without_time_zone import TimestampWithoutTimeZone
 from schemaops.checks.transaction_control_in_runsql import TransactionControlInRunSQL
@@ -13,6 +15,8 @@ from schemaops.checks.unused_suppression import UnusedSuppression
 from schemaops.checks.varchar_in_sql import VarcharInSQL
 
 RULES: list[type[Rule]] = [
+    MissingLockTimeout,
+    MissingStatementTimeout,
     TransactionControlInRunSQL,
     JsonColumn,
     TimestampWithoutTimeZone,

@@ -1,0 +1,143 @@
+"""Which locks a migration takes while a timeout is not set: shared by SO401 and SO402.
+
+A migration is read in execution order. ``SET lock_timeout``, ``SET LOCAL
+lock_timeout`` (only inside a transaction: in a non-atomic migration each
+statement commits on its own and ``SET LOCAL`` does nothing) and
+``SELECT set_config('lock_timeout', ...)`` in a ``RunSQL`` switch the
+timeout on for everything after them; ``RESET``, ``SET ... TO DEFAULT`` and
+a zero value switch it off. Locks come from :mod:`schemaops.checks._lockmap`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import takewhile
+from typing import Any
+
+from pglast import ast, enums
+from schemaops.checks._base import MigrationContext, OperationContext
+from schemaops.checks._lockmap import StateSchema, operation_locks, statement_locks
+from schemaops.checks._locks import Lock
+from schemaops.checks._sql import set_variable
+
+SET = enums.VariableSetKind
+
+
+@dataclass
+class Exposure:
+    """A lock that blocks reads or writes on an existing table, taken with no timeout set."""
+
+    operation: OperationContext
+    table: str
+    lock: Lock
+    slow: bool  # rewrites or scans: time grows with the table
+
+
+def exposures(mctx: MigrationContext, setting: str) -> list[Exposure]:
+    """Read- or write-blocking locks on existing tables taken while ``setting`` is off."""
+    schema = StateSchema(mctx.state, mctx.target.pg_version)
+    statements: dict[int, list[Any]] = {}
+    for sctx in mctx.statements:
+        statements.setdefault(id(sctx.operation), []).append(sctx)
+    active, out = False, []
+    for op in mctx.operations:
+        for node in _nodes(statements.get(id(op))):
+            change = timeout_change(node, setting, op.in_transaction)
+            if change is not None:
+                active = change
+            elif not active:
+                claims = statement_locks(node, schema, mctx.target.pg_version)
+                out.extend(_blocking(op, claims, mctx.new_tables))
+        if id(op) not in statements and not active:
+            out.extend(_blocking(op, operation_locks(op), mctx.new_tables))
+    return out
+
+
+def _nodes(statements: list[Any] | None) -> Iterator[Any]:
+    for sctx in statements or ():
+        yield sctx.node
+
+
+def _blocking(op: OperationContext, claims: Any, new_tables: set[str]) -> Iterator[Exposure]:
+    for table, lock, slow in claims:
+        if (lock.blocks_reads or lock.blocks_writes) and table not in new_tables:
+            yield Exposure(op, table, lock, slow)
+
+
+def timeout_change(node: Any, setting: str, in_transaction: bool) -> bool | None:
+    """True/False when the statement switches ``setting`` on/off, None when it does not."""
+    if isinstance(node, ast.VariableSetStmt):
+        if node.kind == SET.VAR_RESET_ALL:
+            return False
+        if str(node.name or "").lower() != setting:
+            return None
+        if node.kind in (SET.VAR_RESET, SET.VAR_SET_DEFAULT):
+            return False
+        if node.is_local and not in_transaction:
+            return None
+        parsed = set_variable(node)
+        return enables(parsed[1] if parsed else "")
+    if isinstance(node, ast.SelectStmt):
+        return _set_config(node, setting, in_transaction)
+    return None
+
+
+def _set_config(node: Any, setting: str, in_transaction: bool) -> bool | None:
+    """``SELECT set_config('lock_timeout', '5s', is_local)``."""
+    for target in node.targetList or ():
+        call = getattr(target, "val", None)
+        if not isinstance(call, ast.FuncCall):
+            continue
+        name = [n.sval for n in call.funcname or () if isinstance(n, ast.String)]
+        args = [getattr(getattr(a, "val", None), "sval", None) for a in call.args or ()]
+        if name[-1:] != ["set_config"] or len(args) != 3 or str(args[0]).lower() != setting:
+            continue
+        local = getattr(getattr(call.args[2], "val", None), "boolval", False)
+        if local and not in_transaction:
+            return None
+        return enables(str(args[1] or ""))
+    return None
+
+
+def enables(value: str) -> bool:
+    """A timeout value other than zero (``0``, ``'0s'``, ``0ms`` all mean: no timeout)."""
+    number = "".join(takewhile(lambda c: c.isdigit() or c == ".", value.strip()))
+    try:
+        return float(number) != 0
+    except ValueError:
+        return bool(value.strip())
+
+
+def strongest(found: list[Exposure]) -> Lock:
+    return max((e.lock for e in found), key=lambda lock: lock.strength)
+
+
+def tables(found: list[Exposure]) -> list[str]:
+    return list(dict.fromkeys(e.table for e in found))
+
+
+def lock_text(found: list[Exposure]) -> str:
+    lock = strongest(found)
+    names = ", ".join(f'"{t}"' for t in tables(found))
+    return f"{lock.value} on {names} (blocks {lock.blocks})"
+
+
+def recipe(mctx: MigrationContext, setting: str, value: str) -> str:
+    """The line that opens the migration's operations with the SET it needs."""
+    local = "LOCAL " if mctx.atomic else ""
+    scope = (
+        "SET LOCAL lasts until the migration's transaction ends"
+        if mctx.atomic
+        else "non-atomic migration: SET LOCAL would do nothing, SET lasts for the connection"
+    )
+    return (
+        f"# {mctx.app_label}/migrations/{mctx.name}.py, as the FIRST operation ({scope}):\n"
+        "operations = [\n"
+        f"    migrations.RunSQL(\"SET {local}{setting} = '{value}'\", "
+        "reverse_sql=migrations.RunSQL.noop),\n"
+        "    # ... the operations of this migration, unchanged\n"
+        "]\n"
+        "# Or apply migrations with `schemaops migrate`, which sets the timeouts and retries,\n"
+        "# and say so in pyproject.toml: [tool.schemaops] assume-timeouts = true"
+    )
