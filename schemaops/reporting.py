@@ -194,13 +194,17 @@ def render_github(report: Report, *, verbose: bool = False) -> str:
 # -- SARIF ------------------------------------------------------------------
 
 
+_SARIF_EXPLICIT = {"version", "level"}
+
+
 def _sarif_to_dict(obj: Any) -> Any:
     """Serialize sarif-om objects by their schema property names, dropping unset ones."""
     if attr.has(type(obj)):
         result = {}
         for a in attr.fields(type(obj)):
             value = getattr(obj, a.name)
-            if value is None or (value == a.default and a.name != "version"):
+            # sarif-om defaults (-1 indices, empty lists) are noise; a level is not
+            if value is None or (value == a.default and a.name not in _SARIF_EXPLICIT):
                 continue
             result[a.metadata.get("schema_property_name", a.name)] = _sarif_to_dict(value)
         return result
@@ -281,7 +285,8 @@ def _sarif_result(so: Any, f: Finding, rule_index: int, levels: dict[Severity, s
 
 
 def _md_cell(value: Any) -> str:
-    return str(value if value is not None else "").replace("|", "\\|").replace("\n", "<br>")
+    text = str(value if value is not None else "").replace("|", "\\|")
+    return "<br>".join(text.splitlines())
 
 
 def render_markdown(report: Report, *, verbose: bool = False) -> str:
