@@ -76,7 +76,9 @@ def auto_conf_values(conn: Any) -> dict[str, str]:
     with conn.cursor() as cur:
         cur.execute("SELECT sourcefile, name, setting FROM pg_file_settings ORDER BY seqno")
         rows = cur.fetchall()
-    return {name: value for source, name, value in rows if Path(source).name == _AUTO_CONF}
+    return {
+        name: value for source, name, value in rows if source and Path(source).name == _AUTO_CONF
+    }
 
 
 def _load_state(path: Path) -> dict[str, Any]:
@@ -159,7 +161,7 @@ def _reload_and_check(conn: Any, result: ApplyResult, timeout: float = 5.0) -> N
     settings = read_settings(conn, result.changed)
     result.needs_restart = sorted(n for n, s in settings.items() if s.pending_restart)
     result.live = [name for name in result.changed if name not in result.needs_restart]
-    result.errors = _file_errors(conn)
+    result.errors = _file_errors(conn, result.needs_restart)
 
 
 def _load_time(conn: Any) -> Any:
@@ -168,12 +170,16 @@ def _load_time(conn: Any) -> Any:
         return cur.fetchone()[0]
 
 
-def _file_errors(conn: Any) -> list[str]:
+def _file_errors(conn: Any, pending: list[str]) -> list[str]:
+    """Errors the server found in its configuration files, except "needs a restart"."""
     with conn.cursor() as cur:
         cur.execute(
-            "SELECT sourcefile, sourceline, coalesce(name, ''), error "
-            "FROM pg_file_settings WHERE error IS NOT NULL"
+            "SELECT sourcefile, sourceline, name, error FROM pg_file_settings "
+            "WHERE error IS NOT NULL"
         )
-        return [
-            f"{Path(src).name}:{line}: {name} {error}".strip() for src, line, name, error in cur
-        ]
+        rows = cur.fetchall()
+    return [
+        f"{Path(src).name if src else '?'}:{line}: {name or ''} {error}".strip()
+        for src, line, name, error in rows
+        if name not in pending
+    ]

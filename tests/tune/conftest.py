@@ -64,7 +64,7 @@ class Cluster:
         return shlex.join([*self.pg_ctl, "-l", str(self.base / "log"), "restart"])
 
     def connect(self) -> psycopg2.extensions.connection:
-        conn = psycopg2.connect(**self.params())
+        conn = psycopg2.connect("", **self.params())
         conn.autocommit = True
         return conn
 

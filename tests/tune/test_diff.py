@@ -21,7 +21,9 @@ def connection() -> psycopg2.extensions.connection:
 def show(conn: psycopg2.extensions.connection, name: str) -> str:
     with conn.cursor() as cur:
         cur.execute("SELECT current_setting(%s)", (name,))
-        return str(cur.fetchone()[0])
+        row = cur.fetchone()
+        assert row is not None
+        return str(row[0])
 
 
 def test_diff_reports_current_values_units_and_restart() -> None:
