@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 import pytest
@@ -64,7 +65,8 @@ class Cluster:
         return shlex.join([*self.pg_ctl, "-l", str(self.base / "log"), "restart"])
 
     def connect(self) -> psycopg2.extensions.connection:
-        conn = psycopg2.connect("", **self.params())
+        params: dict[str, Any] = dict(self.params())
+        conn = psycopg2.connect(**params)
         conn.autocommit = True
         return conn
 
