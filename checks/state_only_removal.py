@@ -40,8 +40,14 @@ from typing import Any
 
 from django.db import migrations
 from pglast import ast, enums
-from schemaops.checks._base import MigrationContext, OperationContext, Rule, join_steps
-from schemaops.checks._data import has_db_default, migration_after_this
+from schemaops.checks._base import (
+    FinalContext,
+    MigrationContext,
+    OperationContext,
+    Rule,
+    join_steps,
+)
+from schemaops.checks._data import has_db_default, migration_after_this, parsed_statements
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import AT, alter_commands
 
@@ -56,12 +62,18 @@ class StateOnlyRemoval(Rule):
     severity = Severity.INFO
     category = "hygiene"
 
-    def check_migration(self, ctx: MigrationContext) -> Iterator[Finding]:
-        dropped = _dropped(ctx)
+    def check_final(self, ctx: FinalContext) -> Iterator[Finding]:
+        cache: dict[tuple[str, str], Dropped] = {}
         for octx in ctx.operations:
-            if isinstance(octx.operation, migrations.SeparateDatabaseAndState):
-                for state_op in octx.operation.state_operations:
-                    yield from self._check(octx, state_op, dropped)
+            if not isinstance(octx.operation, migrations.SeparateDatabaseAndState):
+                continue
+            mctx = octx.migration
+            key = (mctx.app_label, mctx.name)
+            if key not in cache:
+                cache[key] = _dropped(mctx)
+                _dropped_later(ctx.graph, key, cache[key])
+            for state_op in octx.operation.state_operations:
+                yield from self._check(octx, state_op, cache[key])
 
     def _check(self, ctx: OperationContext, op: Any, dropped: Dropped) -> Iterator[Finding]:
         if isinstance(op, migrations.RemoveField):
@@ -78,6 +90,10 @@ class StateOnlyRemoval(Rule):
             sql = f"ALTER TABLE {ident(table)} DROP COLUMN IF EXISTS {ident(column)}"
             breaks = not field.null and not has_db_default(field)
             breaks = breaks and (table, column) not in dropped.nullable
+            later = (ctx.app_label, op.model_name_lower, op.name_lower) in dropped.later_fields
+            later = later or (table, column) in dropped.later_columns
+            if later and not breaks:
+                return
             fix = f"ALTER TABLE {ident(table)} ALTER COLUMN {ident(column)} DROP NOT NULL"
             yield self._finding(
                 ctx, what, sql, f"drop_{model.name.lower()}_{op.name}", fix if breaks else None
@@ -85,6 +101,10 @@ class StateOnlyRemoval(Rule):
         elif isinstance(op, migrations.DeleteModel):
             model = ctx.step.state_models.get((ctx.app_label, op.name_lower))
             if model is None or model.db_table in dropped.tables:
+                return
+            if (ctx.app_label, op.name_lower) in dropped.later_models:
+                return
+            if model.db_table in dropped.later_tables:
                 return
             what = f"{model.name} (table {model.db_table})"
             sql = f"DROP TABLE IF EXISTS {ident(model.db_table)}"
@@ -123,6 +143,11 @@ class Dropped:
         self.columns: set[tuple[str, str]] = set()
         self.nullable: set[tuple[str, str]] = set()
         self.tables: set[str] = set()
+        # dropped by a later migration (the post-deploy half already exists)
+        self.later_columns: set[tuple[str, str]] = set()
+        self.later_tables: set[str] = set()
+        self.later_fields: set[tuple[str, str, str]] = set()
+        self.later_models: set[tuple[str, str]] = set()
 
 
 def _dropped(ctx: MigrationContext) -> Dropped:
@@ -158,3 +183,30 @@ def _read_statement(node: Any, out: Dropped) -> None:
             cmd.subtype == AT.AT_ColumnDefault and cmd.def_ is not None
         ):
             out.nullable.add((str(table), str(cmd.name)))
+
+
+def _dropped_later(graph: Any, key: tuple[str, str], out: Dropped) -> None:
+    """What the migrations that come after ``key`` drop in the database."""
+    for later in graph.backwards_plan(key):
+        if later == key:
+            continue
+        app = later[0]
+        for op in _database_operations(graph.nodes[later].operations):
+            if isinstance(op, migrations.RemoveField):
+                out.later_fields.add((app, op.model_name_lower, op.name_lower))
+            elif isinstance(op, migrations.DeleteModel):
+                out.later_models.add((app, op.name_lower))
+            elif isinstance(op, migrations.RunSQL):
+                later_sql = Dropped()
+                for node in parsed_statements(op.sql) or ():
+                    _read_statement(node, later_sql)
+                out.later_columns |= later_sql.columns
+                out.later_tables |= later_sql.tables
+
+
+def _database_operations(operations: list[Any]) -> Iterator[Any]:
+    for op in operations:
+        if isinstance(op, migrations.SeparateDatabaseAndState):
+            yield from _database_operations(op.database_operations)
+        else:
+            yield op

@@ -55,3 +55,27 @@ def test_state_only_delete_model_reminds_to_drop_the_table():
 def test_plain_remove_field_is_not_state_only():
     findings = lint([migrations.RemoveField("order", "legacy")], setup=[order_model()])
     assert "SO106" not in codes(findings)
+
+
+def test_reminder_is_silent_once_a_later_migration_drops_the_column():
+    from lintkit import FakeLoader, make_migration
+
+    from schemaops.config import Config
+    from schemaops.linter import Linter
+
+    first = make_migration("0001_initial", [order_model()])
+    second = make_migration(
+        "0002_change",
+        [state_only(migrations.RemoveField("order", "legacy"))],
+        dependencies=[("shop", "0001_initial")],
+    )
+    third = make_migration(
+        "0003_drop",
+        [migrations.RunSQL("ALTER TABLE shop_order DROP COLUMN IF EXISTS legacy", "")],
+        dependencies=[("shop", "0002_change")],
+        deploy_phase="post",
+    )
+    with_drop = Linter(FakeLoader([first, second, third]), Config()).run({("shop", "0002_change")})
+    assert "SO106" not in codes(with_drop.findings)
+    without = Linter(FakeLoader([first, second]), Config()).run({("shop", "0002_change")})
+    assert "SO106" in codes(without.findings)
