@@ -35,7 +35,7 @@ post-deploy migration (``deploy_phase = "post"``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import migrations
@@ -204,7 +204,7 @@ def _dropped_later(graph: Any, key: tuple[str, str], out: Dropped) -> None:
                 out.later_tables |= later_sql.tables
 
 
-def _database_operations(operations: list[Any]) -> Iterator[Any]:
+def _database_operations(operations: Iterable[Any]) -> Iterator[Any]:
     for op in operations:
         if isinstance(op, migrations.SeparateDatabaseAndState):
             yield from _database_operations(op.database_operations)
