@@ -7,7 +7,6 @@ it returns a :class:`TunePlan` the renderers turn into text, JSON, a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,10 +28,6 @@ class Target:
     explicit: bool
     config_pg_version: int | None = None
 
-    @property
-    def label(self) -> str:
-        return db.describe(self.params) if self.params else _env_label()
-
 
 @dataclass
 class TunePlan:
@@ -50,14 +45,12 @@ class TunePlan:
         return [row for row in self.rows if row.status == "change"]
 
 
-def _env_label() -> str:
-    params = {
-        key: os.environ[env]
-        for key, env in (("user", "PGUSER"), ("host", "PGHOST"), ("port", "PGPORT"))
-        if env in os.environ
-    }
-    params["dbname"] = os.environ.get("PGDATABASE", "")
-    return db.describe(params) + " (PG* environment)"
+def _connected_label(conn: Any) -> str:
+    """user@host:port/dbname as libpq resolved it (no password)."""
+    info = conn.info
+    return db.describe(
+        {"user": info.user, "host": info.host, "port": info.port, "dbname": info.dbname}
+    )
 
 
 def plan(target: Target | None, given: Mapping[str, Any], root: Path = Path("/")) -> TunePlan:
@@ -80,9 +73,10 @@ def plan(target: Target | None, given: Mapping[str, Any], root: Path = Path("/")
         profile = build_profile(given, detected)
         proposals = propose(profile)
         rows = compute_diff(conn, proposals)
+        label = _connected_label(conn)
     finally:
         conn.close()
-    return TunePlan(profile, proposals, rows, target.label)
+    return TunePlan(profile, proposals, rows, label)
 
 
 def _offline(given: Mapping[str, Any], target: Target | None, reason: str, root: Path) -> TunePlan:
