@@ -13,11 +13,15 @@ from typing import Any
 
 from pglast import ast
 from pglast.stream import RawStream
-from schemaops.checks._recipes import field_code, ident
+from schemaops.checks._recipes import ident
 
 POSTGRES_IMPORTS = (
     "from django.contrib.postgres.operations import {names}\n"
     "from django.db import migrations, models"
+)
+
+NOT_VALID_IMPORTS = (
+    "from django.contrib.postgres.operations import AddConstraintNotValid, ValidateConstraint"
 )
 
 
@@ -56,38 +60,81 @@ def separate(state_ops: list[str], db_ops: list[str]) -> str:
     return "\n".join(lines)
 
 
-def op_code(op: Any) -> str:
-    """Code of a migration operation, from its ``deconstruct()``."""
-    from django.db import migrations
+class Code:
+    """Renders Django objects as Python code and collects the imports that code needs."""
 
-    name, args, kwargs = op.deconstruct()
-    prefix = "migrations." if hasattr(migrations, name) else ""
-    parts = [value_code(a) for a in args] + [f"{k}={value_code(v)}" for k, v in kwargs.items()]
-    return f"{prefix}{name}({', '.join(parts)}),"
+    def __init__(self) -> None:
+        self.imports: set[str] = set()
+
+    def header(self, *extra: str) -> str:
+        """The import block of a migration module using this code."""
+        lines = {"from django.db import migrations, models", *self.imports, *extra}
+        return "\n".join(sorted(lines, key=lambda line: (not line.startswith("from django"), line)))
+
+    def field(self, field: Any, **changes: Any) -> str:
+        """A field's code with some keyword arguments changed (None removes one)."""
+        _, path, args, kwargs = field.clone().deconstruct()
+        for key, value in changes.items():
+            if value is None:
+                kwargs.pop(key, None)
+            else:
+                kwargs[key] = value
+        return self._call(path, args, kwargs)
+
+    def op(self, op: Any) -> str:
+        """A migration operation's code, from its ``deconstruct()``."""
+        from django.db import migrations
+
+        name, args, kwargs = op.deconstruct()
+        if hasattr(migrations, name):
+            return self._call(f"django.db.migrations.{name}", args, kwargs) + ","
+        return self._call(f"{type(op).__module__}.{name}", args, kwargs) + ","
+
+    def value(self, value: Any) -> str:
+        from django.db.models import Field
+
+        if isinstance(value, Field):
+            return self.field(value)
+        if isinstance(value, list | tuple | set | frozenset):
+            items = [self.value(v) for v in value]
+            if isinstance(value, list):
+                return f"[{', '.join(items)}]"
+            if isinstance(value, tuple):
+                return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
+            return "{" + ", ".join(sorted(items)) + "}" if items else "set()"
+        if isinstance(value, dict):
+            return (
+                "{" + ", ".join(f"{self.value(k)}: {self.value(v)}" for k, v in value.items()) + "}"
+            )
+        if hasattr(value, "deconstruct") and not isinstance(value, type):
+            path, args, kwargs = value.deconstruct()[-3:]
+            return self._call(str(path), args, kwargs)
+        if callable(value) and hasattr(value, "__qualname__") and hasattr(value, "__module__"):
+            self.imports.add(f"import {value.__module__}")
+            return f"{value.__module__}.{value.__qualname__}"
+        if type(value).__name__ == "SettingsReference":
+            self.imports.add("from django.conf import settings")
+            return f"settings.{value.setting_name}"
+        return repr(value)
+
+    def _call(self, path: str, args: Any, kwargs: dict[str, Any]) -> str:
+        module, _, cls = path.rpartition(".")
+        if module in ("django.db.models", "django.db.migrations"):
+            name = f"{module.rsplit('.', 1)[-1]}.{cls}"
+        else:
+            self.imports.add(f"from {module} import {cls}")
+            name = cls
+        parts = [self.value(a) for a in args] + [f"{k}={self.value(v)}" for k, v in kwargs.items()]
+        return f"{name}({', '.join(parts)})"
+
+
+def op_code(op: Any) -> str:
+    """Code of a migration operation (imports beyond migrations/models are dropped)."""
+    return Code().op(op)
 
 
 def value_code(value: Any) -> str:
-    """Python code that rebuilds ``value`` (fields, indexes, constraints, Q, lists...)."""
-    from django.db.models import Field
-
-    if isinstance(value, Field):
-        return field_code(value)
-    if isinstance(value, list | tuple | set | frozenset):
-        items = [value_code(v) for v in value]
-        if isinstance(value, list):
-            return f"[{', '.join(items)}]"
-        if isinstance(value, tuple):
-            return f"({', '.join(items)}{',' if len(items) == 1 else ''})"
-        return "{" + ", ".join(sorted(items)) + "}" if items else "set()"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{value_code(k)}: {value_code(v)}" for k, v in value.items()) + "}"
-    if hasattr(value, "deconstruct") and not isinstance(value, type):
-        path, args, kwargs = value.deconstruct()[-3:]
-        module, _, cls = str(path).rpartition(".")
-        prefix = "models." if module.startswith("django.db.models") else ""
-        parts = [value_code(a) for a in args] + [f"{k}={value_code(v)}" for k, v in kwargs.items()]
-        return f"{prefix}{cls}({', '.join(parts)})"
-    return repr(value)
+    return Code().value(value)
 
 
 def columns_of(snapshot: Any, fields: Any) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from schemaops.checks._base import Rule
 from schemaops.checks.add_check_constraint_validated import AddCheckConstraintValidated
+from schemaops.checks.add_column_volatile_default import AddColumnVolatileDefault
 from schemaops.checks.add_foreign_key_validated import AddForeignKeyValidated
 from schemaops.checks.add_index_non_concurrently import AddIndexNonConcurrently
 from schemaops.checks.add_unique_constraint import AddUniqueConstraint
@@ -17,4 +18,5 @@ RULES: list[type[Rule]] = [
     AddForeignKeyValidated,
     AddCheckConstraintValidated,
     AlterColumnType,
+    AddColumnVolatileDefault,
 ]

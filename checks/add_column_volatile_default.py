@@ -1,0 +1,186 @@
+"""SO207 add-column-volatile-default: a new column's default rewrites the table.
+
+## What it does
+Flags ``AddField`` on an existing table whose ``db_default`` is volatile
+(``Random()``, ``RawSQL("gen_random_uuid()")``, a function PostgreSQL
+evaluates per row), and ``ALTER TABLE ... ADD COLUMN ... DEFAULT
+volatile()`` in ``RunSQL``. Before PostgreSQL 11 *any* default rewrites the
+table, including the one Django writes for a field with ``default=``.
+``Now()`` is stable, not volatile: on PostgreSQL 11+ it is evaluated once.
+Defaults schemaops cannot classify (your own SQL functions) are warnings.
+
+## Why is this bad?
+PostgreSQL 11+ stores a constant default in the catalog and adds the column
+instantly. A volatile default must be computed for every existing row, so
+the table is rewritten under ACCESS EXCLUSIVE: reads and writes wait for
+the whole rewrite and every index rebuild.
+
+## Example
+```python
+operations = [
+    migrations.AddField("order", "token",
+                        models.UUIDField(db_default=RawSQL("gen_random_uuid()", []))),
+]
+```
+
+## Use instead
+Add the column nullable and without a default, then set the default for
+new rows (``SET DEFAULT`` never rewrites), backfill existing rows in
+batches with ``schemaops backfill``, and enforce NOT NULL through a
+``NOT VALID`` CHECK constraint that is validated afterwards.
+
+## References
+- https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
+- https://www.postgresql.org/docs/current/xfunc-volatility.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db import migrations
+from schemaops.checks._base import (
+    OperationContext,
+    Rule,
+    StatementContext,
+    join_steps,
+    migration_code,
+)
+from schemaops.checks._columns import (
+    db_default,
+    default_volatility,
+    is_auto_field,
+    is_stored_generated,
+)
+from schemaops.checks._lockmap_ops import effective_default
+from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, Code, render_model
+from schemaops.checks._locks import Lock
+from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, volatility
+
+from schemaops.findings import Finding, Severity
+from schemaops.plan import offline_connection
+
+REWRITE = "while the table is rewritten with a value per row"
+
+
+class AddColumnVolatileDefault(Rule):
+    code = "SO207"
+    name = "add-column-volatile-default"
+    summary = "A new column's default is volatile, so the table is rewritten"
+    category = "locking"
+    operations = (migrations.AddField,)
+    statements = ("AlterTableStmt",)
+
+    def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
+        field = ctx.operation.field
+        if ctx.new_table or field.many_to_many or is_auto_field(field):
+            return
+        if is_stored_generated(field):
+            return  # add-generated-stored-column
+        verdict = self._verdict(field, ctx.migration.target.pg_version)
+        if verdict is None:
+            return
+        op = ctx.operation
+        yield self.finding(
+            ctx,
+            f"AddField {ctx.model_name}.{op.name} adds a column to {ctx.table} whose default "
+            f"{verdict}: the table is rewritten",
+            lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, REWRITE),
+            recipe=self._recipe(ctx, op),
+            severity=Severity.WARNING if "cannot tell" in verdict else None,
+        )
+
+    @staticmethod
+    def _verdict(field: Any, pg_version: int) -> str | None:
+        default = db_default(field)
+        if pg_version < 11 and (default is not None or effective_default(field)):
+            return f"must be written into every row on PostgreSQL {pg_version}"
+        if default is None:
+            return None
+        kind = default_volatility(default)
+        if kind == "volatile":
+            return "is volatile (computed per row)"
+        if kind == "unknown":
+            return "may be volatile (schemaops cannot tell)"
+        return None
+
+    def _recipe(self, ctx: OperationContext, op: Any) -> str:
+        model, name, field = op.model_name, op.name, op.field
+        code = Code()
+        bare = code.field(field, null=True, default=None, db_default=None)
+        first = migration_code(
+            ctx,
+            [
+                f'migrations.AddField("{model}", "{name}", {bare}),',
+                f'migrations.AlterField("{model}", "{name}", {code.field(field, null=True)}),',
+            ],
+            name=f"add_{model}_{name}",
+            imports=code.header(),
+        )
+        column = ctx.column(name, field)
+        backfill = (
+            "# 2. backfill the existing rows in batches:\n"
+            f"#    schemaops backfill start {ctx.app_label}.{ctx.model_name} "
+            f'--set "{column} = {_default_sql(ctx, name)}" --where "{column} IS NULL" --wait'
+        )
+        steps = [f"# 1. add the column without a default, then SET DEFAULT (no rewrite)\n{first}"]
+        steps.append(backfill)
+        if not field.null:
+            steps.append(self._not_null(ctx, model, name, field, column))
+        return join_steps(*steps)
+
+    @staticmethod
+    def _not_null(ctx: OperationContext, model: str, name: str, field: Any, column: str) -> str:
+        check = f"{column}_not_null"
+        code = Code()
+        final = code.field(field)
+        return "# 3. enforce NOT NULL without a long lock:\n" + migration_code(
+            ctx,
+            [
+                f'AddConstraintNotValid("{model}", models.CheckConstraint('
+                f'condition=models.Q({name}__isnull=False), name="{check}")),',
+                f'ValidateConstraint("{model}", name="{check}"),',
+                f'migrations.AlterField("{model}", "{name}", {final}),',
+                f'migrations.RemoveConstraint("{model}", "{check}"),',
+            ],
+            atomic=False,
+            name=f"{model}_{name}_not_null",
+            imports=code.header(NOT_VALID_IMPORTS),
+            after=f"add_{model}_{name}",
+        )
+
+    def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
+        pg_version = ctx.migration.target.pg_version
+        for table, cmd in alter_commands(ctx.node):
+            if cmd.subtype.name != "AT_AddColumn" or ctx.is_new_table(table):
+                continue
+            for con in column_constraints(cmd.def_):
+                if con.contype != CONSTR.CONSTR_DEFAULT:
+                    continue
+                kind = "volatile" if pg_version < 11 else volatility(con.raw_expr)
+                if kind == "stable":
+                    continue
+                yield self.finding(
+                    ctx,
+                    f"ADD COLUMN {cmd.def_.colname} on {table} with a "
+                    + ("possibly " if kind == "unknown" else "")
+                    + f"volatile DEFAULT rewrites the table (PostgreSQL {pg_version})",
+                    lock=Lock.ACCESS_EXCLUSIVE.on(str(table), REWRITE),
+                    recipe="ADD COLUMN without the default; ALTER COLUMN ... SET DEFAULT ...; "
+                    "backfill existing rows in batches (`schemaops backfill`).",
+                    severity=Severity.WARNING if kind == "unknown" else None,
+                )
+
+
+def _default_sql(ctx: OperationContext, name: str) -> str:
+    """The default's SQL as Django writes it, or a placeholder."""
+    model = render_model(ctx, ctx.after) if ctx.after is not None else None
+    if model is not None:
+        try:
+            editor = offline_connection(150000).schema_editor(collect_sql=True, atomic=False)
+            sql, params = editor.db_default_sql(model._meta.get_field(name))
+            return str(sql % tuple(editor.quote_value(p) for p in params))
+        except Exception:
+            pass
+    return "<the default expression>"
