@@ -67,13 +67,16 @@ class StatementTrace:
     in_transaction: bool = True
     sampled: bool = False  # locks seen by polling from a second connection
     error: str | None = None
+    held: list[LockTaken] = field(default_factory=list)  # every lock held after it (in a tx)
 
     @property
     def rewrites(self) -> list[str]:
         return self.changes.rewritten
 
-    def strongest_on(self, relation: str) -> Lock | None:
-        modes = [lk.lock for lk in self.locks if lk.relation == relation and lk.lock]
+    def strongest_on(self, relation: str, *, held: bool = False) -> Lock | None:
+        """The strongest lock on ``relation`` this statement took (or held, with ``held``)."""
+        pool = self.held if held else self.locks
+        modes = [lk.lock for lk in pool if lk.relation == relation and lk.lock]
         return max(modes, key=lambda m: m.strength) if modes else None
 
     def to_dict(self) -> dict[str, Any]:
@@ -189,6 +192,8 @@ class StatementRecorder:
         with self._raw_cursor() as cur:
             after = snapshot.own_locks(cur)
             self._record(text, op, elapsed, after - before, snapshot.take(cur), True, False)
+        if self.statements and self.statements[-1].sql == text:
+            self.statements[-1].held = self._named_locks(after, self.catalog)
         return result
 
     def _own_transaction(self, execute: Callable[..., Any], args: tuple, text: str, op: int | None):

@@ -1,0 +1,165 @@
+"""``schemaops check --trace``: hold the static findings against what the trace observed.
+
+For every static finding whose ``lock`` names a mode and a table (the
+``Lock.on()`` form: ``SHARE on "t" (blocks ...)``), the statements of the
+same operation are looked up in the trace:
+
+* the strongest lock they took on that table is the claimed one: the finding
+  gets ``evidence["trace"] = "confirmed: ..."``;
+* a different one: the finding is *contradicted*; its message ends with
+  ``[trace: observed X on "t", not Y]`` (visible in every format, also in the
+  stable JSON contract) and the evidence says the same.
+
+Observed facts no rule reported become findings of their own:
+
+``SO801 observed-blocking-lock`` (info)   a lock that blocks writes (or reads) on a
+                                          table that existed before the migration
+``SO802 observed-rewrite`` (warning)      a table that existed before was rewritten
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from schemaops.checks._locks import Lock
+from schemaops.findings import Finding, Location, Severity
+from schemaops.trace.runner import TraceResult
+from schemaops.trace.tracer import MigrationTrace, StatementTrace
+
+OBSERVED_LOCK = ("SO801", "observed-blocking-lock", Severity.INFO)
+OBSERVED_REWRITE = ("SO802", "observed-rewrite", Severity.WARNING)
+
+
+def merge_trace(result: Any, loader: Any, selected: set[tuple[str, str]], cfg: Any) -> TraceResult:
+    """Trace ``selected`` on a scratch database and merge into ``result.findings``."""
+    from schemaops.trace.runner import TraceOptions, run_trace
+
+    trace = run_trace(selected, TraceOptions(alias=cfg.database))
+    merge_findings(result.findings, trace, loader)
+    return trace
+
+
+def merge_findings(findings: list[Finding], trace: TraceResult, loader: Any) -> None:
+    """Mark static findings confirmed/contradicted; append SO801/SO802 for unreported facts."""
+    for f in findings:
+        migration = trace.find(f.app or "", f.migration or "")
+        if migration is not None and f.operation is not None and f.lock:
+            _judge(f, migration)
+    flagged = {(f.app, f.migration, f.operation) for f in findings if not f.suppressed}
+    for migration in trace.migrations:
+        for f in _observed(migration, loader):
+            if (f.app, f.migration, f.operation) not in flagged:
+                findings.append(f)
+
+
+def parse_claim(text: str) -> tuple[Lock, str] | None:
+    """(mode, table) from a rule's lock text, e.g. ``SHARE on "t" (blocks ...)``."""
+    for lock in sorted(Lock, key=lambda lk: -len(lk.value)):
+        prefix = f'{lock.value} on "'
+        if text.startswith(prefix):
+            table = text[len(prefix) :].split('"', 1)[0]
+            return lock, table
+    return None
+
+
+def _judge(f: Finding, migration: MigrationTrace) -> None:
+    claim = parse_claim(f.lock or "")
+    if claim is None:
+        return
+    claimed, table = claim
+    stmts = [s for s in migration.statements if s.operation == f.operation]
+    observed = _strongest(stmts, table)
+    if observed is None and stmts:
+        held = _strongest(stmts, table, held=True)
+        if held is not None and held.strength >= claimed.strength:
+            f.evidence["trace"] = f"consistent: {held.value} on {table} was already held"
+            return
+    if observed is claimed:
+        f.evidence["trace"] = f"confirmed: {observed.value} on {table}"
+        return
+    seen = observed.value if observed else "no lock"
+    f.evidence["trace"] = f"contradicted: observed {seen} on {table}, not {claimed.value}"
+    f.message += f' [trace: observed {seen} on "{table}", not {claimed.value}]'
+
+
+def _strongest(stmts: list[StatementTrace], table: str, *, held: bool = False) -> Lock | None:
+    modes = [m for s in stmts if (m := s.strongest_on(table, held=held)) is not None]
+    return max(modes, key=lambda m: m.strength) if modes else None
+
+
+def _observed(migration: MigrationTrace, loader: Any) -> list[Finding]:
+    """One SO802 per rewritten table, else one SO801 per blocked table, per operation."""
+    out: dict[tuple[int, str], Finding] = {}
+    for stmt in migration.statements:
+        if stmt.operation is None:
+            continue
+        for table in stmt.rewrites:
+            if _preexisting(stmt, table):
+                out[(stmt.operation, table)] = _finding(
+                    OBSERVED_REWRITE, migration, stmt, table, loader, rewrite=True
+                )
+        for lk in stmt.locks:
+            lock = lk.lock
+            if not (lk.kind == "table" and lk.preexisting and lock and lock.blocks_writes):
+                continue
+            key = (stmt.operation, lk.relation)
+            if key not in out or _weaker(out[key], lock):
+                out[key] = _finding(OBSERVED_LOCK, migration, stmt, lk.relation, loader, lock=lock)
+    return list(out.values())
+
+
+def _preexisting(stmt: StatementTrace, table: str) -> bool:
+    """A table (not an index) that existed before the migration."""
+    return any(lk.relation == table and lk.preexisting and lk.kind == "table" for lk in stmt.locks)
+
+
+def _weaker(f: Finding, lock: Lock) -> bool:
+    if f.code != OBSERVED_LOCK[0]:
+        return False  # a rewrite finding wins
+    claim = parse_claim(f.lock or "")
+    return claim is not None and claim[0].strength < lock.strength
+
+
+def _finding(
+    kind: tuple[str, str, Severity],
+    migration: MigrationTrace,
+    stmt: StatementTrace,
+    table: str,
+    loader: Any,
+    *,
+    lock: Lock | None = None,
+    rewrite: bool = False,
+) -> Finding:
+    node = loader.graph.nodes.get(migration.key)
+    op = node.operations[stmt.operation] if node is not None else None
+    what = op.describe() if op is not None else f"operation {stmt.operation}"
+    lock = lock or stmt.strongest_on(table) or Lock.ACCESS_EXCLUSIVE
+    did = f'rewrote "{table}"' if rewrite else f'took {lock.value} on "{table}"'
+    return Finding(
+        code=kind[0],
+        name=kind[1],
+        severity=kind[2],
+        message=(
+            f"{what}: schemaops trace saw it {did} (blocks {lock.blocks}) "
+            f"for {stmt.duration_ms:.1f} ms on the scratch database; no rule reported it"
+        ),
+        app=migration.app,
+        migration=migration.name,
+        operation=stmt.operation,
+        lock=lock.on(table, "(observed)"),
+        location=_location(node, stmt.operation),
+        evidence={"statement": stmt.sql, "duration_ms": round(stmt.duration_ms, 3)},
+    )
+
+
+def _location(node: Any, operation: int | None) -> Location:
+    from schemaops import source
+    from schemaops.selection import relative
+
+    module = sys.modules.get(type(node).__module__) if node is not None else None
+    path = getattr(module, "__file__", None)
+    if not path:
+        return Location()
+    return Location(relative(path, Path.cwd()), source.read(path).line_of(operation))
