@@ -43,7 +43,7 @@ from schemaops.checks._base import (
     join_steps,
     migration_code,
 )
-from schemaops.checks._lockrecipes import POSTGRES_IMPORTS, run_sql, value_code, variant
+from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, Code, run_sql, variant
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import CONSTR, alter_commands
@@ -69,11 +69,13 @@ class AddCheckConstraintValidated(Rule):
             return
         if type(constraint).__name__ != "CheckConstraint":
             return
-        imports = POSTGRES_IMPORTS.format(names="AddConstraintNotValid, ValidateConstraint")
+        code = Code()
+        rendered = code.value(constraint)
+        imports = code.header(NOT_VALID_IMPORTS)
         name = f"{constraint.name}_not_valid"
         first = migration_code(
             ctx,
-            [f'AddConstraintNotValid("{op.model_name}", {value_code(constraint)}),'],
+            [f'AddConstraintNotValid("{op.model_name}", {rendered}),'],
             name=name,
             imports=imports,
         )

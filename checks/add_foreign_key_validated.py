@@ -49,9 +49,9 @@ from schemaops.checks._base import (
 )
 from schemaops.checks._lockmap import operation_steps
 from schemaops.checks._lockmap_ops import target_pk
-from schemaops.checks._lockrecipes import django_name, op_code, run_sql, separate, variant
+from schemaops.checks._lockrecipes import Code, django_name, run_sql, separate, variant
 from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident, with_kwargs
+from schemaops.checks._recipes import ident
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, names, relname
 
 from schemaops.findings import Finding
@@ -94,7 +94,8 @@ class AddForeignKeyValidated(Rule):
         target_field = target_pk(ctx, field)
         target_column = _target_column(ctx, field, target_field)
         fk = django_name(table, [column], f"_fk_{target}_{target_column}")
-        db_field = with_kwargs(field, db_constraint=False, db_index=False)
+        code = Code()
+        db_field = code.field(field, db_constraint=False, db_index=False)
         db_ops = [f'migrations.{type(op).__name__}("{op.model_name}", "{op.name}", {db_field}),']
         adding_index = field.db_index and not (
             isinstance(op, migrations.AlterField)
@@ -119,7 +120,11 @@ class AddForeignKeyValidated(Rule):
         )
         name = f"{op.model_name}_{op.name}_fk_not_valid"
         first = migration_code(
-            ctx, [separate([op_code(op)], db_ops)], atomic=not adding_index, name=name
+            ctx,
+            [separate([code.op(op)], db_ops)],
+            atomic=not adding_index,
+            name=name,
+            imports=code.header(),
         )
         second = migration_code(
             ctx,

@@ -43,17 +43,17 @@ from pglast import ast, enums
 from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._lockmap_ops import column_type, constraint_kind, like_index
 from schemaops.checks._lockrecipes import (
+    Code,
     columns_of,
     django_name,
     django_statements,
-    op_code,
     run_sql,
     separate,
     unique_index_steps,
     variant,
 )
 from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident, with_kwargs
+from schemaops.checks._recipes import ident
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, names
 
 from schemaops.findings import Finding
@@ -92,9 +92,10 @@ class AddUniqueConstraint(Rule):
             return
         column = ctx.column(op.name, new)
         name = django_name(ctx.table, [column], "_uniq")
+        code = Code()
         db_ops = [
             f'migrations.{type(op).__name__}("{op.model_name}", "{op.name}", '
-            f"{with_kwargs(new, unique=None)}),"
+            f"{code.field(new, unique=None)}),"
         ]
         db_ops += unique_index_steps(ctx.table, name, [column])
         if like_index(ctx, new) and not (old is not None and old.db_index):
@@ -112,6 +113,7 @@ class AddUniqueConstraint(Rule):
             f"{type(op).__name__} {ctx.model_name}.{op.name} (unique=True)",
             db_ops,
             f"{op.model_name}_{op.name}_unique",
+            code=code,
         )
 
     def _constraint(self, ctx: OperationContext, op: Any) -> Iterator[Finding]:
@@ -167,7 +169,9 @@ class AddUniqueConstraint(Rule):
         db_ops: list[str],
         name: str,
         lock: Lock = Lock.ACCESS_EXCLUSIVE,
+        code: Code | None = None,
     ) -> Finding:
+        code = code or Code()
         blocked = "reads and writes wait" if lock is Lock.ACCESS_EXCLUSIVE else "writes wait"
         return self.finding(
             ctx,
@@ -175,7 +179,11 @@ class AddUniqueConstraint(Rule):
             "for the whole build",
             lock=lock.on(ctx.table, BUILD),
             recipe=migration_code(
-                ctx, [separate([op_code(ctx.operation)], db_ops)], atomic=False, name=name
+                ctx,
+                [separate([code.op(ctx.operation)], db_ops)],
+                atomic=False,
+                name=name,
+                imports=code.header(),
             ),
         )
 

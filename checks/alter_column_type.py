@@ -48,9 +48,9 @@ from schemaops.checks._base import (
 from schemaops.checks._columns import binary_coercible, type_from_node
 from schemaops.checks._lockmap import StateSchema, operation_steps
 from schemaops.checks._lockmap_ops import column_type
-from schemaops.checks._lockrecipes import run_sql, separate
+from schemaops.checks._lockrecipes import Code, run_sql, separate
 from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident, with_kwargs
+from schemaops.checks._recipes import ident
 from schemaops.checks._sql import alter_commands
 
 from schemaops.findings import Finding
@@ -89,10 +89,12 @@ class AlterColumnType(Rule):
     def _recipe(self, ctx: OperationContext, op: Any, column: str, new_type: str) -> str:
         model, name, table = op.model_name, op.name, ctx.table
         temp = f"{name}_new"
+        code = Code()
         expand = migration_code(
             ctx,
-            [f'migrations.AddField("{model}", "{temp}", {with_kwargs(op.field, null=True)}),'],
+            [f'migrations.AddField("{model}", "{temp}", {code.field(op.field, null=True)}),'],
             name=f"add_{model}_{temp}",
+            imports=code.header(),
         )
         backfill = (
             f"# 2. deploy code that writes both {name} and {temp}, then backfill in batches:\n"
@@ -106,7 +108,7 @@ class AlterColumnType(Rule):
                     [
                         f'migrations.RemoveField("{model}", "{temp}"),',
                         f'migrations.AlterField("{model}", "{name}", '
-                        f"{with_kwargs(op.field, db_column=temp)}),",
+                        f"{code.field(op.field, db_column=temp)}),",
                     ],
                     [run_sql(f"ALTER TABLE {ident(table)} DROP COLUMN {ident(column)}")],
                 )
@@ -114,6 +116,7 @@ class AlterColumnType(Rule):
             name=f"swap_{model}_{name}",
             phase="post",
             after=f"add_{model}_{temp}",
+            imports=code.header(),
         )
         return join_steps(
             f"# 1. expand: add the new column (nullable, no rewrite)\n{expand}",

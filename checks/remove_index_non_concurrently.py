@@ -40,8 +40,8 @@ from schemaops.checks._lockmap import StateSchema, operation_steps
 from schemaops.checks._lockmap_sql import ast_names
 from schemaops.checks._lockrecipes import (
     POSTGRES_IMPORTS,
+    Code,
     django_name,
-    op_code,
     run_sql,
     separate,
     variant,
@@ -94,9 +94,11 @@ class RemoveIndexNonConcurrently(Rule):
         drops = [run_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {ident(name)}") for name in names] or [
             "# DROP INDEX CONCURRENTLY IF EXISTS <the index Django created>"
         ]
+        code = Code()
         return migration_code(
             ctx,
-            [separate([op_code(op)], drops)],
+            [separate([code.op(op)], drops)],
+            imports=code.header(),
             atomic=False,
             name=f"{ctx.model_name.lower()}_drop_index_concurrently",
         )
