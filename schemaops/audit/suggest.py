@@ -146,38 +146,58 @@ def prove(ctx: AuditContext, text: str) -> dict[tuple[str, str, tuple[str, ...]]
 
 
 def _passes(ctx: AuditContext, query: Query, before: float) -> dict[Any, dict[str, Any]]:
-    keep = 1 - ctx.thresholds.suggest_min_gain_pct / 100
-    names = _hypothetical(ctx, [[c] for c in sorted(query.columns)])
+    bar = before * (1 - ctx.thresholds.suggest_min_gain_pct / 100)
+    singles = [[c] for c in sorted(query.columns)]
+    names = _hypothetical(ctx, singles)
     cost1, used1 = _cost_with(ctx, query, names)
-    by_table: dict[tuple[str, str], list[str]] = {}
-    for schema, table, column in sorted(query.columns):
-        by_table.setdefault((schema, table), []).append(column)
-    pairs = [
-        [(s, t, a), (s, t, b)]
-        for (s, t), cols in by_table.items()
-        for a, b in itertools.permutations(cols, 2)
-    ][:40]
-    names.update(_hypothetical(ctx, pairs, prefixed=True))
-    cost2, used2 = _cost_with(ctx, query, names) if pairs else (None, [])
-    if cost2 is not None and cost2 < (cost1 or before) * keep and cost2 < before * keep:
-        after, used = cost2, used2
-    elif cost1 is not None and cost1 < before * keep:
-        after, used = cost1, used1
-    else:
+    names.update(_hypothetical(ctx, _pairs(query)))
+    cost2, used2 = _cost_with(ctx, query, names)
+    options: list[tuple[float, list[Any]]] = []
+    if cost2 is not None and cost2 < bar and len(set(used2)) == 1:
+        options.append((cost2, used2[:1]))
+    if cost1 is not None and cost1 < bar:
+        if len(set(used1)) > 1:  # Dexter's pass 3: each index alone
+            options.extend(_alone(ctx, query, sorted(set(used1)), bar))
+        else:
+            options.append((cost1, used1))
+    if not options:
         return {}
+    after, used = min(options, key=lambda o: (o[0], len(o[1])))
     gain = round(100 * (1 - after / before), 1) if before else 0.0
     proof = {"cost_before": round(before, 2), "cost_after": round(after, 2), "gain_pct": gain}
     return {key: proof for key in used if not _already_covered(ctx, key)}
 
 
+def _pairs(query: Query) -> list[list[tuple[str, str, str]]]:
+    by_table: dict[tuple[str, str], list[str]] = {}
+    for schema, table, column in sorted(query.columns):
+        by_table.setdefault((schema, table), []).append(column)
+    return [
+        [(s, t, a), (s, t, b)]
+        for (s, t), cols in by_table.items()
+        for a, b in itertools.permutations(cols, 2)
+    ][:40]
+
+
+def _alone(
+    ctx: AuditContext, query: Query, used: list[tuple[str, str, tuple[str, ...]]], bar: float
+) -> list[tuple[float, list[Any]]]:
+    found = []
+    for key in used:
+        ctx.rows("SELECT hypopg_reset()")
+        names = _hypothetical(ctx, [[(key[0], key[1], c) for c in key[2]]])
+        cost, hit = _cost_with(ctx, query, names)
+        if cost is not None and cost < bar and hit:
+            found.append((cost, [key]))
+    return found
+
+
 def _hypothetical(
-    ctx: AuditContext, column_sets: list[Any], prefixed: bool = False
+    ctx: AuditContext, column_sets: list[list[tuple[str, str, str]]]
 ) -> dict[str, tuple[str, str, tuple[str, ...]]]:
     """Create hypothetical btree indexes; map their names to (schema, table, columns)."""
     created = {}
     for cols in column_sets:
-        if not prefixed:
-            cols = [(cols[0][0], cols[0][1], cols[0][2])]
         schema, table = cols[0][0], cols[0][1]
         names = tuple(c[2] for c in cols)
         statement = (
