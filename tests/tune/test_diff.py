@@ -89,3 +89,19 @@ def test_cli_json_against_the_local_server_keeps_secrets_out() -> None:
     assert summary["change"] == sum(row["status"] == "change" for row in payload["settings"])
     sb = next(row for row in payload["settings"] if row["name"] == "shared_buffers")
     assert sb["proposed"] == "2GB" and sb["needs_restart"] is True
+
+
+def test_django_alias_is_a_target(scratch_db: dict[str, str]) -> None:
+    env = {"SHOP_DB_NAME": scratch_db["dbname"], "SHOP_DB_PASSWORD": "hunter2-secret"}
+    args = ("tune", "--settings", "shop.settings", "--database", "default", "--format", "json")
+    result = run_cli(*args, "--memory", "4GB", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "hunter2-secret" not in result.stdout + result.stderr
+    assert json.loads(result.stdout)["target"].endswith("/" + scratch_db["dbname"])
+
+
+def test_explicit_django_alias_that_is_down_is_exit_2() -> None:
+    env = {"SHOP_DB_NAME": "schemaops_no_such_db_tune"}
+    result = run_cli("tune", "--settings", "shop.settings", "--database", "default", env=env)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "schemaops_no_such_db_tune" in result.stderr
