@@ -6,6 +6,7 @@ from schemaops.checks._base import Rule
 from schemaops.checks.add_check_constraint_validated import AddCheckConstraintValidated
 from schemaops.checks.add_column_volatile_default import AddColumnVolatileDefault
 from schemaops.checks.add_foreign_key_validated import AddForeignKeyValidated
+from schemaops.checks.add_generated_stored_column import AddGeneratedStoredColumn
 from schemaops.checks.add_index_non_concurrently import AddIndexNonConcurrently
 from schemaops.checks.add_unique_constraint import AddUniqueConstraint
 from schemaops.checks.alter_column_type import AlterColumnType
@@ -19,4 +20,5 @@ RULES: list[type[Rule]] = [
     AddCheckConstraintValidated,
     AlterColumnType,
     AddColumnVolatileDefault,
+    AddGeneratedStoredColumn,
 ]

@@ -1,0 +1,42 @@
+from django.db import migrations, models
+from django.db.models import F
+from lintkit import codes, lint
+from models import order_model
+
+
+def generated():
+    return models.GeneratedField(
+        expression=F("amount") * 100, output_field=models.BigIntegerField(), db_persist=True
+    )
+
+
+def so208(findings):
+    return [f for f in findings if f.code == "SO208"]
+
+
+def test_stored_generated_field_fires_with_trigger_recipe():
+    op = migrations.AddField("order", "cents", generated())
+    findings = so208(lint([op], setup=[order_model()]))
+    assert len(findings) == 1
+    f = findings[0]
+    assert "Order.cents" in f.message and "shop_order" in f.message
+    assert f.lock.startswith('ACCESS EXCLUSIVE on "shop_order"')
+    assert 'migrations.AddField("order", "cents", models.BigIntegerField(null=True))' in f.recipe
+    assert '"amount" * 100' in f.recipe and "CREATE TRIGGER" in f.recipe
+    assert "SeparateDatabaseAndState" in f.recipe
+    compile(f.recipe.split("# then")[0], "recipe", "exec")
+
+
+def test_plain_column_and_new_table_are_safe():
+    plain = migrations.AddField("order", "cents", models.BigIntegerField(null=True))
+    assert "SO208" not in codes(lint([plain], setup=[order_model()]))
+    assert "SO208" not in codes(
+        lint([order_model(), migrations.AddField("order", "c", generated())])
+    )
+
+
+def test_runsql_stored_generated_column_fires():
+    sql = "ALTER TABLE shop_order ADD COLUMN c bigint GENERATED ALWAYS AS (amount * 100) STORED"
+    assert len(so208(lint([migrations.RunSQL(sql)], [order_model()]))) == 1
+    plain = "ALTER TABLE shop_order ADD COLUMN c bigint"
+    assert "SO208" not in codes(lint([migrations.RunSQL(plain)], [order_model()]))
