@@ -29,7 +29,7 @@ from schemaops.tune.inputs import (
     format_memory,
 )
 
-__all__ = ["Proposal", "format_memory", "propose"]
+__all__ = ["Proposal", "format_memory", "propose", "warnings"]
 
 # PGTune's DEFAULT_DB_SETTINGS: what the server runs with when it proposes no parallel settings.
 DEFAULT_MAX_WORKER_PROCESSES = 8
@@ -280,3 +280,30 @@ _BUILDERS: tuple[Callable[[MachineProfile], Iterator[Proposal]], ...] = (
     _parallel,
     _newer,
 )
+
+
+def warnings(p: MachineProfile) -> list[str]:
+    """PGTune's warnings for these inputs, plus postgres-checkup G001's worst-case memory check."""
+    notes = []
+    if p.ram_kb > 100 * KB_PER_GB:
+        notes.append("PGTune's formulas are not optimal for very high memory systems (>100GB).")
+    if p.workload == "dw" and p.storage != "hdd" and p.db_size != "less_ram":
+        notes.append(
+            "dw on non-hdd storage with data larger than RAM: random_page_cost left at 4; "
+            "lower it if your storage has fast random reads."
+        )
+    worst = _worst_case_kb(p)
+    if worst >= 0.9 * p.ram_kb:
+        notes.append(
+            f"Worst case if every connection used work_mem twice at once: {approx_memory(worst)} "
+            f"of {approx_memory(p.ram_kb)} RAM (postgres-checkup G001 flags 90%); "
+            "a connection pooler keeps real use far below."
+        )
+    return notes
+
+
+def _worst_case_kb(p: MachineProfile) -> int:
+    """G001: shared_buffers + 2·connections·work_mem + autovacuum workers·their memory."""
+    av_workers = autovacuum_max_workers(p) or 3
+    av_mem = autovacuum_work_mem(p) or maintenance_work_mem(p)
+    return shared_buffers(p) + 2 * max_connections(p) * work_mem(p) + av_workers * av_mem

@@ -54,6 +54,7 @@ def render_json(result: TunePlan) -> str:
         "offline_reason": result.offline_reason,
         "inputs": inputs_with_sources(result),
         "settings": [row.to_dict() for row in rows],
+        "warnings": result.notes,
         "summary": {
             "settings": len(rows),
             "change": sum(row.status == CHANGE for row in rows),
@@ -100,6 +101,7 @@ def render_text(result: TunePlan) -> str:
     lines.append("")
     lines += _setting_lines(result)
     lines.append("")
+    lines += [click.style(f"Note: {note}", fg="yellow") for note in result.notes]
     lines.append(_summary(result))
     return "\n".join(lines)
 

@@ -16,7 +16,7 @@ from schemaops import db
 from schemaops.errors import DatabaseUnavailable
 from schemaops.tune.detect import offline_inputs, server_inputs
 from schemaops.tune.diff import DiffRow, compute_diff, diff_rows
-from schemaops.tune.formulas import Proposal, propose
+from schemaops.tune.formulas import Proposal, propose, warnings
 from schemaops.tune.inputs import MachineProfile, build_profile
 
 
@@ -76,7 +76,7 @@ def plan(target: Target | None, given: Mapping[str, Any], root: Path = Path("/")
         label = _connected_label(conn)
     finally:
         conn.close()
-    return TunePlan(profile, proposals, rows, label)
+    return TunePlan(profile, proposals, rows, label, notes=warnings(profile))
 
 
 def _offline(given: Mapping[str, Any], target: Target | None, reason: str, root: Path) -> TunePlan:
@@ -85,4 +85,5 @@ def _offline(given: Mapping[str, Any], target: Target | None, reason: str, root:
         detected["pg_version"] = (target.config_pg_version, "from [tool.schemaops] pg-version")
     profile = build_profile(given, detected)
     proposals = propose(profile)
-    return TunePlan(profile, proposals, diff_rows(proposals, None), None, offline_reason=reason)
+    rows = diff_rows(proposals, None)
+    return TunePlan(profile, proposals, rows, None, offline_reason=reason, notes=warnings(profile))

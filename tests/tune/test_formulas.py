@@ -236,3 +236,16 @@ def test_format_memory_uses_largest_exact_unit() -> None:
 def test_profile_rejects_bad_input(bad: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         profile(**{**A, **bad})  # type: ignore[arg-type]
+
+
+def test_warnings_follow_pgtune_and_g001() -> None:
+    from schemaops.tune.formulas import warnings
+
+    # A: 2GB + 2*100*20164kB + 3*512MB = 7.3GB of 8GB, above G001's 90%
+    assert [note.split(":")[0] for note in warnings(profile(**A))] == [
+        "Worst case if every connection used work_mem twice at once"
+    ]
+    big_dw = warnings(profile("128GB", cpus=8, workload="dw", storage="ssd"))
+    assert any("very high memory" in note for note in big_dw)
+    assert any("random_page_cost left at 4" in note for note in big_dw)
+    assert warnings(profile(**C, db_size="less_ram")) == []  # C: 8GB + 2*40*87381kB + 3*2GB
