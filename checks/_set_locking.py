@@ -11,6 +11,7 @@ from schemaops.checks.add_index_non_concurrently import AddIndexNonConcurrently
 from schemaops.checks.add_unique_constraint import AddUniqueConstraint
 from schemaops.checks.alter_column_type import AlterColumnType
 from schemaops.checks.remove_index_non_concurrently import RemoveIndexNonConcurrently
+from schemaops.checks.slow_step_after_access_exclusive import SlowStepAfterAccessExclusive
 
 RULES: list[type[Rule]] = [
     AddIndexNonConcurrently,
@@ -21,4 +22,5 @@ RULES: list[type[Rule]] = [
     AlterColumnType,
     AddColumnVolatileDefault,
     AddGeneratedStoredColumn,
+    SlowStepAfterAccessExclusive,
 ]

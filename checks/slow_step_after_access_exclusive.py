@@ -1,0 +1,156 @@
+"""SO209 slow-step-after-access-exclusive: a slow step runs while ACCESS EXCLUSIVE is held.
+
+## What it does
+In an atomic migration (Django's default), flags any slow step on a table
+(an index build, a validation scan, a rewrite, an UPDATE/DELETE, a
+``RunPython``) that runs after an earlier statement of the same transaction
+took ACCESS EXCLUSIVE on that table. The classic case is
+``AddField(..., db_index=True)``: Django runs ``ADD COLUMN`` and then
+``CREATE INDEX`` in one transaction. Tables created in the same migration
+are exempt. Uses the static lock map (``schemaops.checks._lockmap``).
+
+## Why is this bad?
+A lock is held until the transaction ends. The quick ``ADD COLUMN`` took
+ACCESS EXCLUSIVE, so while the index builds (or the backfill runs, or the
+constraint is validated) nobody can even read the table: the slow step's
+whole duration becomes downtime, not just the brief ALTER.
+
+## Example
+```python
+operations = [
+    migrations.AddField("order", "ref", models.CharField(max_length=20, null=True,
+                                                        db_index=True)),
+]
+```
+
+## Use instead
+One ACCESS EXCLUSIVE step per transaction: put the quick ALTER in its own
+migration, and the slow step in the next one, made non-blocking
+(``CREATE INDEX CONCURRENTLY`` / ``VALIDATE CONSTRAINT`` / a batched
+backfill) in a migration with ``atomic = False``.
+
+## References
+- https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-TABLES
+- https://github.com/kaaveland/eugene (hint E4: statements after taking AccessExclusiveLock)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db import migrations
+from schemaops.checks._base import MigrationContext, OperationContext, Rule, join_steps
+from schemaops.checks._lockmap import LockStep, operation_steps
+from schemaops.checks._locks import Lock
+from schemaops.checks._recipes import ident
+
+from schemaops.findings import Finding
+
+AE = Lock.ACCESS_EXCLUSIVE
+Held = tuple[OperationContext, LockStep]
+
+
+def describe(ctx: OperationContext) -> str:
+    op = ctx.operation
+    name = getattr(op, "name", None)
+    index = getattr(op, "index", None)
+    if index is not None and getattr(index, "name", None):
+        return f"{type(op).__name__} {index.name}"
+    if isinstance(op, migrations.AddField | migrations.AlterField | migrations.RemoveField):
+        return f"{type(op).__name__} {ctx.model_name}.{name}"
+    return type(op).__name__ + (f" {name}" if isinstance(name, str) else "")
+
+
+class SlowStepAfterAccessExclusive(Rule):
+    code = "SO209"
+    name = "slow-step-after-access-exclusive"
+    summary = "A slow step runs in the transaction that holds ACCESS EXCLUSIVE"
+    category = "locking"
+
+    def check_migration(self, ctx: MigrationContext) -> Iterator[Finding]:
+        if not ctx.atomic:
+            return
+        held: dict[str, Held] = {}
+        reported: set[tuple[str, int]] = set()
+        for octx in ctx.operations:
+            for step in self._steps(octx, held):
+                if step.table in ctx.new_tables:
+                    continue
+                first = held.get(step.table)
+                same = (
+                    first is not None and first[0] is octx and first[1].statement == step.statement
+                )
+                if step.slow and first is not None and not same:
+                    key = (step.table, id(octx))
+                    if key not in reported:
+                        reported.add(key)
+                        yield self._finding(octx, step, first)
+                if step.lock is AE:
+                    held.setdefault(step.table, (octx, step))
+
+    @staticmethod
+    def _steps(octx: OperationContext, held: dict[str, Held]) -> list[LockStep]:
+        if isinstance(octx.operation, migrations.RunPython):
+            # Python code: it may read or write any table; count it on every locked one.
+            return [LockStep(t, Lock.ROW_EXCLUSIVE, True, "RunPython") for t in list(held)]
+        return operation_steps(octx)
+
+    def _finding(self, octx: OperationContext, step: LockStep, first: Held) -> Finding:
+        held_ctx, held_step = first
+        table = step.table
+        return self.finding(
+            octx,
+            f"{describe(octx)} runs {step.action} on {table} after {describe(held_ctx)} took "
+            f"ACCESS EXCLUSIVE on it ({held_step.action}) in the same transaction: reads and "
+            f"writes wait for the whole {step.action}, not just the {held_step.action}",
+            lock=AE.on(table, f"from {held_step.action} until the migration commits"),
+            recipe=self._recipe(octx, step, held_ctx),
+        )
+
+    def _recipe(self, octx: OperationContext, step: LockStep, held_ctx: OperationContext) -> str:
+        op = octx.operation
+        field_op = isinstance(op, migrations.AddField | migrations.AlterField)
+        if held_ctx is octx and field_op and step.action.startswith("CREATE INDEX"):
+            from schemaops.checks.add_index_non_concurrently import AddIndexNonConcurrently
+
+            return str(AddIndexNonConcurrently()._field_recipe(octx, op))
+        if held_ctx is not octx:
+            return _split(octx, held_ctx)
+        return (
+            f"Split {describe(octx)} so that its {step.action} runs in a later migration of "
+            "its own (atomic = False, CONCURRENTLY / NOT VALID + VALIDATE / a batched backfill "
+            f"with `schemaops backfill`) after the ACCESS EXCLUSIVE step on {ident(step.table)} "
+            "has committed."
+        )
+
+
+def _split(octx: OperationContext, held_ctx: OperationContext) -> str:
+    """Two migrations: up to the locking operation, then the rest without a transaction."""
+    from schemaops.checks._base import migration_code
+    from schemaops.checks._lockrecipes import Code
+
+    mig = octx.migration
+    ops = list(mig.step.migration.operations)
+    cut = _top(held_ctx) + 1
+    code = Code()
+    first_ops, rest_ops = [code.op(o) for o in ops[:cut]], [code.op(o) for o in ops[cut:]]
+    name = f"{mig.name}_part1"
+    first = migration_code(mig, first_ops, name=name, imports=code.header())
+    second = migration_code(
+        mig, rest_ops, atomic=False, name=f"{mig.name}_part2", after=name, imports=code.header()
+    )
+    return join_steps(
+        f"# 1. the ACCESS EXCLUSIVE step commits on its own ({describe(held_ctx)}):",
+        first,
+        f"# 2. then the slow step, outside that transaction; make {describe(octx)} "
+        "non-blocking (CONCURRENTLY / NOT VALID + VALIDATE / batched backfill):",
+        second,
+    )
+
+
+def _top(ctx: OperationContext) -> int:
+    step: Any = ctx.step
+    while step.parent is not None:
+        step = step.parent
+    return int(step.index)

@@ -1,0 +1,70 @@
+from django.db import migrations, models
+from lintkit import codes, lint
+from models import order_model
+
+
+def so209(findings):
+    return [f for f in findings if f.code == "SO209"]
+
+
+def noop(apps, schema_editor):
+    pass
+
+
+def test_add_field_with_index_in_atomic_migration_fires():
+    op = migrations.AddField(
+        "order", "ref", models.CharField(max_length=10, null=True, db_index=True)
+    )
+    findings = so209(lint([op], setup=[order_model()]))
+    assert len(findings) == 1
+    f = findings[0]
+    assert "AddField Order.ref runs CREATE INDEX on shop_order" in f.message
+    assert f.lock.startswith('ACCESS EXCLUSIVE on "shop_order"')
+    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS" in f.recipe
+
+
+def test_same_operation_in_non_atomic_migration_is_safe():
+    op = migrations.AddField(
+        "order", "ref", models.CharField(max_length=10, null=True, db_index=True)
+    )
+    assert "SO209" not in codes(lint([op], setup=[order_model()], atomic=False))
+
+
+def test_alter_then_index_in_two_operations_fires_with_split_recipe():
+    ops = [
+        migrations.AddField("order", "ref", models.CharField(max_length=10, null=True)),
+        migrations.AddIndex("order", models.Index(fields=["amount"], name="order_amount_idx")),
+    ]
+    f = so209(lint(ops, setup=[order_model()]))[0]
+    assert "AddIndex order_amount_idx runs CREATE INDEX" in f.message
+    assert f.operation == 1
+    assert "XXXX_0002_change_part1" in f.recipe and "atomic = False" in f.recipe
+
+
+def test_backfill_after_add_field_fires():
+    ops = [
+        migrations.AddField("order", "ref", models.CharField(max_length=10, null=True)),
+        migrations.RunSQL("UPDATE shop_order SET ref = code"),
+    ]
+    f = so209(lint(ops, setup=[order_model()]))[0]
+    assert "UPDATE on shop_order" in f.message
+    runpython = [ops[0], migrations.RunPython(noop, migrations.RunPython.noop)]
+    assert len(so209(lint(runpython, setup=[order_model()]))) == 1
+
+
+def test_quick_steps_only_and_new_tables_are_safe():
+    quick = [
+        migrations.AddField("order", "ref", models.CharField(max_length=10, null=True)),
+        migrations.AddField("order", "note", models.TextField(null=True)),
+    ]
+    assert "SO209" not in codes(lint(quick, setup=[order_model()]))
+    new_table = [
+        order_model(),
+        migrations.AddIndex("order", models.Index(fields=["code"], name="i")),
+    ]
+    assert "SO209" not in codes(lint(new_table))
+
+
+def test_runsql_alter_then_index_in_one_string_fires():
+    sql = "ALTER TABLE shop_order ADD COLUMN z int; CREATE INDEX zi ON shop_order (z)"
+    assert len(so209(lint([migrations.RunSQL(sql)], setup=[order_model()]))) == 1
