@@ -94,7 +94,7 @@ JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
   AND d.deptype IN ('a', 'i') AND s.increment_by > 0 AND s.last_value IS NOT NULL
-  AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)
+  AND a.atttypid IN ('int2'::regtype, 'int4'::regtype)
   AND {USER_SCHEMAS}
 """
 
@@ -108,7 +108,8 @@ def sequence_near_overflow(ctx: AuditContext) -> Iterator[Hit]:
     sequence's ``last_value`` with the largest value the column's type (or the
     sequence) allows: a warning from 50% used, an error from 90% (PgHero's
     threshold). Integer primary keys are the usual victims: Django's
-    ``AutoField`` is a 4-byte ``integer``.
+    ``AutoField`` is a 4-byte ``integer``. ``bigint`` columns are left out
+    (9.2e18 values), which also keeps the check from locking every sequence.
 
     ## Why is this bad?
     At the limit every INSERT fails ("nextval: reached maximum value" or
@@ -293,21 +294,30 @@ def timestamp_without_time_zone(ctx: AuditContext) -> Iterator[Hit]:
 
 
 VARCHARS = f"""
-SELECT n.nspname AS schema, c.relname AS "table",
+WITH cols AS MATERIALIZED (
+  SELECT n.nspname AS schema, c.relname AS "table", a.attname, a.attnum, a.atttypmod - 4 AS lim
+  FROM pg_attribute a
+  JOIN pg_class c ON c.oid = a.attrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = 'varchar'::regtype
+    AND a.atttypmod > 4 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+    AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="c")}
+), sampled AS MATERIALIZED (
+  SELECT schemaname, tablename, attname, histogram_bounds::text::text[] AS hist,
+         most_common_vals::text::text[] AS mcv
+  FROM pg_stats
+  WHERE NOT inherited AND schemaname NOT IN ('pg_catalog', 'information_schema')
+    AND (histogram_bounds IS NOT NULL OR most_common_vals IS NOT NULL)
+)
+SELECT cols.schema, cols."table",
        json_agg(json_build_object(
-           'column', a.attname, 'limit', a.atttypmod - 4,
-           'longest', (SELECT max(char_length(v)) FROM unnest(
-                coalesce(s.histogram_bounds::text::text[], '{{}}')
-                || coalesce(s.most_common_vals::text::text[], '{{}}')) v))
-         ORDER BY a.attnum) AS columns
-FROM pg_attribute a
-JOIN pg_class c ON c.oid = a.attrelid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname
-     AND s.attname = a.attname AND NOT s.inherited
-WHERE a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = 'varchar'::regtype
-  AND a.atttypmod > 4 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-  AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="c")}
+           'column', cols.attname, 'limit', cols.lim,
+           'longest', (SELECT max(char_length(v))
+                       FROM unnest(coalesce(s.hist, '{{}}') || coalesce(s.mcv, '{{}}')) v))
+         ORDER BY cols.attnum) AS columns
+FROM cols
+JOIN sampled s ON s.schemaname = cols.schema AND s.tablename = cols."table"
+     AND s.attname = cols.attname
 GROUP BY 1, 2
 ORDER BY 1, 2
 """
