@@ -90,9 +90,18 @@ def _input_options(func: Any) -> Any:
 @click.option("--revert", is_flag=True, help="Restore the values saved by the last --apply.")
 @click.option("--state-file", metavar="FILE", help="Where --apply saves previous values.")
 @click.option("--bench", is_flag=True, help="pgbench before and after; prints the TPS ratios.")
-@click.option("--bench-scale", type=INTEGER, default=20, show_default=True, metavar="N")
-@click.option("--bench-seconds", type=INTEGER, default=30, show_default=True, metavar="S")
-@click.option("--bench-clients", type=INTEGER, default=4, show_default=True, metavar="N")
+@click.option(
+    "--bench-scale", type=INTEGER, default=20, show_default=True, metavar="N",
+    help="pgbench scale (15MB each; 20 is larger than the default shared_buffers).",
+)  # fmt: skip
+@click.option(
+    "--bench-seconds", type=INTEGER, default=30, show_default=True, metavar="S",
+    help="Length of each pgbench run.",
+)  # fmt: skip
+@click.option(
+    "--bench-clients", type=INTEGER, default=4, show_default=True, metavar="N",
+    help="pgbench clients.",
+)  # fmt: skip
 @click.option(
     "--restart-command",
     metavar="CMD",
