@@ -42,6 +42,7 @@ from schemaops.checks._data import (
     expand_backfill_contract,
     has_code_default,
 )
+from schemaops.checks._locks import Lock
 
 from schemaops.findings import Finding, Severity
 
@@ -70,6 +71,7 @@ class CallableDefault(Rule):
             ctx,
             f"AddField {ctx.model_name}.{op.name} calls {func}() once: every existing row of "
             f"{ctx.table} gets the same {column}{unique}",
+            lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "briefly (no rewrite)"),
             recipe=self._recipe(ctx, op, column),
         )
 

@@ -59,6 +59,7 @@ from schemaops.checks._locks import Lock
 from schemaops.checks._sql import names
 
 from schemaops.findings import Finding, Severity
+from schemaops.plan import db_table_for
 
 BULK_CALLS = {"update", "bulk_update", "delete", "_raw_delete"}
 LOOP_CALLS = {"save", "bulk_create", "create"}
@@ -103,10 +104,17 @@ class UnbatchedDataMigration(Rule):
             return
         func = getattr(unwrap(op.code), "__name__", "the function")
         how = ", ".join(f".{c}()" for c in bulk) or ", ".join(f".{c}() in a loop" for c in loop)
+        tables = [
+            ctx.migration.state.models[(app, model.lower())]
+            for app, model in models_used(op.code, ctx.migration)
+        ]
+        names_ = [db_table_for(m.app_label, m.name, m.options) for m in tables]
+        lock = "; ".join(Lock.ROW_EXCLUSIVE.on(t, "and row locks until commit") for t in names_)
         yield self.finding(
             ctx,
             f"RunPython({func}) calls {how} in one transaction: every row it touches stays "
             "locked until the migration commits",
+            lock=lock or None,
             recipe=_python_recipe(ctx, op.code, func),
         )
 

@@ -81,3 +81,8 @@ def test_runsql_update_with_only_a_lower_bound_fires():
 def test_update_of_a_table_created_in_the_same_migration_is_exempt():
     sql = migrations.RunSQL("CREATE TABLE t (id int, a int); UPDATE t SET a = 1", "")
     assert "SO305" not in codes(lint([sql]))
+
+
+def test_runpython_lock_names_the_table_of_the_model_it_uses():
+    f = next(f for f in lint([run(bulk_update)], setup=[order_model()]) if f.code == "SO305")
+    assert f.lock.startswith('ROW EXCLUSIVE on "shop_order"')
