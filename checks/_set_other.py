@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from schemaops.checks._base import Rule
+from schemaops.checks.foreign_key_without_index import ForeignKeyWithoutIndex
 from schemaops.checks.integer_primary_key import IntegerPrimaryKey
 from schemaops.checks.json_column import JsonColumn
+from schemaops.checks.latest_by_without_index import LatestByWithoutIndex
 from schemaops.checks.missing_lock_timeout import MissingLockTimeout
 from schemaops.checks.missing_statement_timeout import MissingStatementTimeout
+from schemaops.checks.ordering_without_index import OrderingWithoutIndex
 from schemaops.checks.sql_unavailable import SQLUnavailable
 from schemaops.checks.timestamp_without_time_zone import TimestampWithoutTimeZone
 from schemaops.checks.transaction_control_in_runsql import TransactionControlInRunSQL
@@ -18,6 +21,9 @@ RULES: list[type[Rule]] = [
     MissingLockTimeout,
     MissingStatementTimeout,
     TransactionControlInRunSQL,
+    ForeignKeyWithoutIndex,
+    OrderingWithoutIndex,
+    LatestByWithoutIndex,
     JsonColumn,
     TimestampWithoutTimeZone,
     IntegerPrimaryKey,

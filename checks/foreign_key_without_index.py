@@ -1,0 +1,124 @@
+"""SO501 foreign-key-without-index: a foreign key column that no index leads with.
+
+## What it does
+Flags a ``ForeignKey`` with ``db_index=False``, or a ``FOREIGN KEY`` added in
+``RunSQL``, whose column is not the first column of any index, unique
+constraint or primary key of its table in the *final* project state: an
+index added by a later migration (``AddIndex``, ``AddIndexConcurrently``, a
+``UniqueConstraint`` or ``unique_together`` starting with the column, or a
+``CREATE INDEX`` in ``RunSQL``) counts. Reported at the operation that added
+or altered the field (or removed its last index).
+
+## Why is this bad?
+Deleting a row of the referenced table, or changing its key, makes
+PostgreSQL check the referencing table for rows that point at it, and
+Django's ``on_delete`` collector queries it too: without an index each of
+those is a sequential scan of the whole table, once per deleted row. Joins
+from the parent to its children (``customer.order_set``) scan it as well.
+Cheap while the table is small, then suddenly a timeout.
+
+## Example
+```python
+migrations.AddField(
+    "order", "customer",
+    models.ForeignKey("customers.customer", models.CASCADE, db_index=False, null=True),
+)
+```
+
+## Use instead
+Index it without blocking writes, in a migration with ``atomic = False``:
+```python
+AddIndexConcurrently("order", models.Index(fields=["customer"], name="order_customer_idx"))
+```
+(and the same ``models.Index`` in the model's ``Meta.indexes``), or lead a
+composite index or unique constraint with the column.
+
+## References
+- https://www.postgresql.org/docs/current/ddl-constraints.html#DDL-CONSTRAINTS-FK
+- https://www.cybertec-postgresql.com/en/index-your-foreign-key/
+- eugene E15 (missing index on a foreign key)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db import models
+from schemaops.checks._base import FinalContext, Rule
+from schemaops.checks._coverage import (
+    add_index_recipe,
+    column_of,
+    final_problems,
+    leading_columns,
+    runsql_nodes,
+    sql_covered,
+    sql_foreign_keys,
+    table_of,
+)
+from schemaops.checks._recipes import ident
+
+from schemaops.findings import Finding, Severity
+
+
+def unindexed_foreign_keys(model: Any) -> dict[str, str]:
+    """field name -> column of every ForeignKey no index leads with."""
+    covered = leading_columns(model)
+    out = {}
+    for name, field in model.fields.items():
+        if isinstance(field, models.ForeignKey):
+            column = column_of(model, name)
+            if column and column not in covered:
+                out[name] = column
+    return out
+
+
+class ForeignKeyWithoutIndex(Rule):
+    code = "SO501"
+    name = "foreign-key-without-index"
+    summary = "A foreign key column has no index leading with it"
+    severity = Severity.WARNING
+    category = "indexes"
+
+    def check_final(self, ctx: FinalContext) -> Iterator[Finding]:
+        for op, model, name, column in final_problems(ctx, unindexed_foreign_keys):
+            table = table_of(model)
+            parent = op.related_table(model.fields[name])
+            yield self.finding(
+                op,
+                f"ForeignKey {model.name}.{name} ({table}.{column} -> {parent}) has "
+                f"db_index=False and no index leads with {column}: every DELETE on {parent} "
+                f"scans {table} to find the rows pointing at it",
+                recipe=add_index_recipe(ctx, op, model, [name]),
+            )
+        yield from self._sql_foreign_keys(ctx)
+
+    def _sql_foreign_keys(self, ctx: FinalContext) -> Iterator[Finding]:
+        models_by_table = {table_of(m): m for m in ctx.state.models.values()}
+        for op in ctx.operations:
+            for node in runsql_nodes(op.operation):
+                for table, column, parent in sql_foreign_keys(node):
+                    model = models_by_table.get(table)
+                    if model is not None and column in leading_columns(model):
+                        continue
+                    if sql_covered(ctx.graph, table, column):
+                        continue
+                    yield self.finding(
+                        op,
+                        f"FOREIGN KEY {table}.{column} -> {parent} has no index leading with "
+                        f"{column}: every DELETE on {parent} scans {table} to find the rows "
+                        "pointing at it",
+                        recipe=_sql_recipe(table, column),
+                    )
+
+
+def _sql_recipe(table: str, column: str) -> str:
+    name = ident(f"{table}_{column}_idx"[:63])
+    return (
+        "# in a new migration with atomic = False (CONCURRENTLY cannot run in a transaction):\n"
+        "migrations.RunSQL(\n"
+        f"    'CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {ident(table)} "
+        f"({ident(column)})',\n"
+        f"    reverse_sql='DROP INDEX CONCURRENTLY IF EXISTS {name}',\n"
+        "),"
+    )
