@@ -10,6 +10,7 @@ from schemaops.checks.add_generated_stored_column import AddGeneratedStoredColum
 from schemaops.checks.add_index_non_concurrently import AddIndexNonConcurrently
 from schemaops.checks.add_unique_constraint import AddUniqueConstraint
 from schemaops.checks.alter_column_type import AlterColumnType
+from schemaops.checks.concurrently_in_atomic_migration import ConcurrentlyInAtomicMigration
 from schemaops.checks.remove_index_non_concurrently import RemoveIndexNonConcurrently
 from schemaops.checks.slow_step_after_access_exclusive import SlowStepAfterAccessExclusive
 
@@ -23,4 +24,5 @@ RULES: list[type[Rule]] = [
     AddColumnVolatileDefault,
     AddGeneratedStoredColumn,
     SlowStepAfterAccessExclusive,
+    ConcurrentlyInAtomicMigration,
 ]

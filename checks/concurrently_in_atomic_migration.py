@@ -1,0 +1,100 @@
+"""SO210 concurrently-in-atomic-migration: CONCURRENTLY inside a transaction fails.
+
+## What it does
+Flags ``AddIndexConcurrently`` / ``RemoveIndexConcurrently`` and ``RunSQL``
+with ``CREATE INDEX CONCURRENTLY``, ``DROP INDEX CONCURRENTLY``, ``REINDEX
+... CONCURRENTLY`` or ``DETACH PARTITION ... CONCURRENTLY`` in a migration
+that runs in a transaction (``atomic = True``, Django's default).
+
+## Why is this bad?
+PostgreSQL refuses these commands inside a transaction block ("cannot run
+inside a transaction block"), and Django refuses the concurrent index
+operations in an atomic migration: the deploy fails at migrate time, after
+earlier migrations have already been applied.
+
+## Example
+```python
+class Migration(migrations.Migration):
+    operations = [AddIndexConcurrently("order", models.Index(fields=["created"], name="i"))]
+```
+
+## Use instead
+Set ``atomic = False`` on the migration (and keep the other operations of
+that migration few and idempotent: each one now commits on its own).
+
+## References
+- https://docs.djangoproject.com/en/stable/ref/contrib/postgres/operations/#concurrent-index-operations
+- https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
+from pglast import ast
+from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
+from schemaops.checks._lockmap import operation_locks, statement_locks
+from schemaops.checks._lockrecipes import Code
+from schemaops.checks._locks import Lock
+
+from schemaops.findings import Finding
+
+
+def concurrent_command(node: Any) -> str | None:
+    """The name of a command that may not run in a transaction block, if ``node`` is one."""
+    if isinstance(node, ast.IndexStmt) and node.concurrent:
+        return "CREATE INDEX CONCURRENTLY"
+    if isinstance(node, ast.DropStmt) and node.concurrent:
+        return "DROP INDEX CONCURRENTLY"
+    if isinstance(node, ast.ReindexStmt) and any(
+        p.defname == "concurrently" for p in node.params or ()
+    ):
+        return "REINDEX CONCURRENTLY"
+    if isinstance(node, ast.AlterTableStmt):
+        for cmd in node.cmds or ():
+            if cmd.subtype.name == "AT_DetachPartition" and cmd.def_.concurrent:
+                return "DETACH PARTITION CONCURRENTLY"
+    return None
+
+
+class ConcurrentlyInAtomicMigration(Rule):
+    code = "SO210"
+    name = "concurrently-in-atomic-migration"
+    summary = "CONCURRENTLY runs inside a transaction, which PostgreSQL refuses"
+    category = "locking"
+    operations = (AddIndexConcurrently, RemoveIndexConcurrently)
+    statements = ("IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt")
+
+    def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
+        if not ctx.in_transaction:
+            return
+        op = ctx.operation
+        what = f"{type(op).__name__} {getattr(op, 'name', None) or op.index.name}"
+        yield self._finding(ctx, what, _lock(operation_locks(ctx)))
+
+    def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
+        command = concurrent_command(ctx.node)
+        if command is None or not ctx.in_transaction:
+            return
+        yield self._finding(ctx.operation, f"RunSQL {command}", _lock(statement_locks(ctx.node)))
+
+    def _finding(self, ctx: OperationContext, what: str, lock: str | None) -> Finding:
+        mig = ctx.migration
+        code = Code()
+        ops = [code.op(o) for o in mig.step.migration.operations]
+        return self.finding(
+            ctx,
+            f"{what} cannot run inside a transaction, and migration {mig.app_label}."
+            f"{mig.name} is atomic: it fails at migrate time",
+            lock=lock,
+            recipe=migration_code(mig, ops, atomic=False, name=mig.name, imports=code.header()),
+        )
+
+
+def _lock(claims: list[tuple[str, Lock, bool]]) -> str | None:
+    if not claims:
+        return None
+    table, lock, _slow = claims[0]
+    return lock.on(table, "once it runs outside a transaction")
