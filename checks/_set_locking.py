@@ -8,6 +8,7 @@ from schemaops.checks.add_column_volatile_default import AddColumnVolatileDefaul
 from schemaops.checks.add_foreign_key_validated import AddForeignKeyValidated
 from schemaops.checks.add_generated_stored_column import AddGeneratedStoredColumn
 from schemaops.checks.add_index_non_concurrently import AddIndexNonConcurrently
+from schemaops.checks.add_serial_column import AddSerialColumn
 from schemaops.checks.add_unique_constraint import AddUniqueConstraint
 from schemaops.checks.alter_column_type import AlterColumnType
 from schemaops.checks.concurrently_in_atomic_migration import ConcurrentlyInAtomicMigration
@@ -25,4 +26,5 @@ RULES: list[type[Rule]] = [
     AddGeneratedStoredColumn,
     SlowStepAfterAccessExclusive,
     ConcurrentlyInAtomicMigration,
+    AddSerialColumn,
 ]
