@@ -112,8 +112,10 @@ class StatementGuard:
     def _sampled(self, execute: Callable[..., Any], args: tuple, concurrent: bool) -> Any:
         # A concurrent build on a small table is over before a poll sees its lock; the
         # pin (a snapshot the build waits for) is let go as soon as the lock was seen.
-        pin = {"pin_snapshot": concurrent, "pin_seconds": 0.5}
-        with LockSampler(self.params, self._pid(), interval=0.005, **pin) as sampler:
+        sampler = LockSampler(
+            self.params, self._pid(), interval=0.005, pin_snapshot=concurrent, pin_seconds=0.5
+        )
+        with sampler:
             result = execute(*args)
         if sampler.seen:
             conn = connect(self.params)
@@ -169,6 +171,6 @@ def _index_target(statement: str) -> tuple[tuple[str | None, str] | None, bool]:
         return None, False
     stmt = nodes[0].stmt
     concurrent = bool(stmt.concurrent)
-    if not stmt.idxname or stmt.if_not_exists:
+    if not stmt.idxname or stmt.if_not_exists or stmt.relation is None:
         return None, concurrent
     return (stmt.relation.schemaname or None, stmt.idxname), concurrent

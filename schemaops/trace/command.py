@@ -45,13 +45,14 @@ def select(
     """Load the graph and pick migrations like ``check`` does (unapplied by default)."""
     if migration_name and not app_label:
         raise ConfigError("give an app label before the migration name")
+    target = (app_label, migration_name) if app_label and migration_name else None
     applied = set() if every or migration_name else applied_on(params)
     selection = Selection(
         apps=(app_label,) if app_label else cfg.apps,
         exclude_apps=cfg.exclude_apps,
         since=since,
         unapplied_only=not every and not migration_name,
-        target=(app_label, migration_name) if migration_name else None,
+        target=target,
         applied=applied,
     )
     loader = load_graph()

@@ -123,7 +123,8 @@ def _trace_plan(
         result.notes.append(f"{key[0]}.{key[1]} is already applied on the target; not traced")
     wanted = sorted(selected - applied)
     plan = executor.migration_plan(wanted) if wanted else []
-    state, seeded = None, set()
+    state: Any = None
+    seeded: set[str] = set()
     for index, (migration, _backwards) in enumerate(plan):
         key = (migration.app_label, migration.name)
         if key not in selected:

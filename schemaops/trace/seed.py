@@ -96,7 +96,9 @@ def _insert_sql(conn: Any, table: str, rows: int, fks: dict[str, tuple[str, str]
     with conn.cursor() as cur:
         cur.execute(COLUMNS_SQL, (table,))
         columns = cur.fetchall()
-    names, values, ctes = [], [], []
+    names: list[Any] = []
+    values: list[Any] = []
+    ctes: list[Any] = []
     for name, typ, category, notnull, has_default, length, enum in columns:
         if has_default and name not in fks:
             continue
@@ -108,7 +110,7 @@ def _insert_sql(conn: Any, table: str, rows: int, fks: dict[str, tuple[str, str]
                     alias, sql.Identifier(refcol), sql.Identifier(ref)
                 )
             )
-            expr = sql.SQL("{a}.a[1 + g % cardinality({a}.a)]").format(a=alias)
+            expr: Any = sql.SQL("{a}.a[1 + g % cardinality({a}.a)]").format(a=alias)
         else:
             expr = _value(typ, category, length, enum)
             if expr is None:
@@ -141,7 +143,9 @@ def _compose(
 ) -> sql.Composed:
     sources = [sql.SQL("generate_series(1, {}) AS g").format(sql.Literal(rows))]
     sources += [sql.SQL("fk_{}").format(sql.SQL(str(i))) for i in range(len(ctes))]
-    with_clause = sql.SQL("WITH {} ").format(sql.SQL(", ").join(ctes)) if ctes else sql.SQL("")
+    with_clause: Any = sql.SQL("")
+    if ctes:
+        with_clause = sql.SQL("WITH {} ").format(sql.SQL(", ").join(ctes))
     if not names:
         return sql.SQL("{}INSERT INTO {} SELECT FROM {}").format(
             with_clause, sql.Identifier(table), sql.SQL(", ").join(sources)
