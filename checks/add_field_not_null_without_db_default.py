@@ -41,9 +41,11 @@ import django
 from django.db import migrations
 from schemaops.checks._base import OperationContext, Rule, migration_code
 from schemaops.checks._data import (
+    callable_qualname,
     expand_backfill_contract,
     has_code_default,
     has_db_default,
+    imports_for,
 )
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import with_kwargs
@@ -85,14 +87,38 @@ class AddFieldNotNullWithoutDbDefault(Rule):
 
     def _recipe(self, ctx: OperationContext, op: Any, column: str) -> str:
         model, name, field = op.model_name, op.name, op.field
-        constant = has_code_default(field) and not callable(field.default)
-        if constant and django.VERSION >= (5, 0):
-            return migration_code(
-                ctx,
-                [
-                    f'migrations.AddField("{model}", "{name}", '
-                    f"{with_kwargs(field, db_default=field.default)}),"
-                ],
-                name=f"{model}_{name}",
-            )
-        return expand_backfill_contract(ctx, op, column)
+        db_default = _db_default_for(field) if django.VERSION >= (5, 0) else None
+        if db_default is None:
+            return expand_backfill_contract(ctx, op, column)
+        value, imports = db_default
+        return migration_code(
+            ctx,
+            [f'migrations.AddField("{model}", "{name}", {with_kwargs(field, db_default=value)}),'],
+            name=f"{model}_{name}",
+            imports=imports,
+        )
+
+
+def _db_default_for(field: Any) -> tuple[Any, str] | None:
+    """A db_default equivalent to the field's Python default, with the imports it needs.
+
+    Only defaults the database can apply to existing rows without a rewrite:
+    constants, and ``timezone.now`` as ``Now()`` (stable, evaluated once).
+    """
+    if not has_code_default(field):
+        return None
+    default = field.default
+    imports = imports_for(field)
+    if callable(default):
+        if callable_qualname(default) != "django.utils.timezone.now":
+            return None
+        from django.db.models.functions import Now
+
+        return Now(), "from django.db.models.functions import Now\n" + imports
+    module, cls = type(default).__module__, type(default).__name__
+    if module != "builtins":  # repr() is Decimal('1.50') or datetime.date(2026, 1, 1)
+        line = (
+            f"from {module} import {cls}" if repr(default).startswith(cls) else f"import {module}"
+        )
+        imports = f"{line}\n{imports}"
+    return default, imports

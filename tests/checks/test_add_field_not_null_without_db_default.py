@@ -68,3 +68,28 @@ def test_expand_backfill_contract_recipe_is_a_valid_chain_of_migrations():
     assert [m.deploy_phase for m in (check, validate, finish)] == ["post"] * 3
     state_ops = finish.operations[0].state_operations
     assert state_ops[0].field.null is False and state_ops[0].field.default is uuid.uuid4
+
+
+def test_db_default_recipe_imports_what_it_needs_and_maps_timezone_now_to_now():
+    import datetime
+    import decimal
+
+    from django.db.models.functions import Now
+    from django.utils import timezone
+    from models import recipe_migrations
+
+    fields = {
+        "created": models.DateTimeField(default=timezone.now),
+        "price": models.DecimalField(
+            max_digits=5, decimal_places=2, default=decimal.Decimal("1.5")
+        ),
+        "day": models.DateField(default=datetime.date(2026, 1, 1)),
+    }
+    for name, field in fields.items():
+        f = next(f for f in lint([add(field, name)], setup=[order_model()]) if f.code == "SO107")
+        (migration,) = recipe_migrations(f.recipe)  # executes: every name is imported
+        db_default = migration.operations[0].field.db_default
+        if name == "created":
+            assert isinstance(db_default, Now)
+        else:
+            assert getattr(db_default, "value", db_default) == field.default
