@@ -5,6 +5,7 @@ from __future__ import annotations
 from schemaops.checks._base import Rule
 from schemaops.checks.add_check_constraint_validated import AddCheckConstraintValidated
 from schemaops.checks.add_column_volatile_default import AddColumnVolatileDefault
+from schemaops.checks.add_exclusion_constraint import AddExclusionConstraint
 from schemaops.checks.add_foreign_key_validated import AddForeignKeyValidated
 from schemaops.checks.add_generated_stored_column import AddGeneratedStoredColumn
 from schemaops.checks.add_index_non_concurrently import AddIndexNonConcurrently
@@ -27,4 +28,5 @@ RULES: list[type[Rule]] = [
     SlowStepAfterAccessExclusive,
     ConcurrentlyInAtomicMigration,
     AddSerialColumn,
+    AddExclusionConstraint,
 ]
