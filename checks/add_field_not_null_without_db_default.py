@@ -117,8 +117,7 @@ def _db_default_for(field: Any) -> tuple[Any, str] | None:
         return Now(), "from django.db.models.functions import Now\n" + imports
     module, cls = type(default).__module__, type(default).__name__
     if module != "builtins":  # repr() is Decimal('1.50') or datetime.date(2026, 1, 1)
-        line = (
-            f"from {module} import {cls}" if repr(default).startswith(cls) else f"import {module}"
-        )
+        plain = repr(default).startswith(f"{cls}(")
+        line = f"from {module} import {cls}" if plain else f"import {module}"
         imports = f"{line}\n{imports}"
     return default, imports
