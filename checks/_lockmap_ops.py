@@ -292,8 +292,19 @@ def add_constraint_not_valid(ctx: Any) -> list[LockStep]:
     return _Steps().stmt(ctx.table, AE, False, "ADD CONSTRAINT ... NOT VALID")
 
 
+def table_of(ctx: Any) -> str:
+    """The table of an operation the walk has no model snapshot for (ValidateConstraint)."""
+    from schemaops.plan import db_table_for
+
+    if ctx.table != "?":
+        return str(ctx.table)
+    key = (ctx.app_label, str(getattr(ctx.operation, "model_name", "")).lower())
+    model = ctx.migration.state.models.get(key)
+    return db_table_for(model.app_label, model.name, model.options) if model else "?"
+
+
 def validate_constraint(ctx: Any) -> list[LockStep]:
-    return _Steps().stmt(ctx.table, SUE, True, "VALIDATE CONSTRAINT")
+    return _Steps().stmt(table_of(ctx), SUE, True, "VALIDATE CONSTRAINT")
 
 
 def remove_constraint(ctx: Any) -> list[LockStep]:

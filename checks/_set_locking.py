@@ -15,6 +15,7 @@ from schemaops.checks.alter_column_type import AlterColumnType
 from schemaops.checks.concurrently_in_atomic_migration import ConcurrentlyInAtomicMigration
 from schemaops.checks.remove_index_non_concurrently import RemoveIndexNonConcurrently
 from schemaops.checks.slow_step_after_access_exclusive import SlowStepAfterAccessExclusive
+from schemaops.checks.validate_in_same_transaction import ValidateInSameTransaction
 
 RULES: list[type[Rule]] = [
     AddIndexNonConcurrently,
@@ -29,4 +30,5 @@ RULES: list[type[Rule]] = [
     ConcurrentlyInAtomicMigration,
     AddSerialColumn,
     AddExclusionConstraint,
+    ValidateInSameTransaction,
 ]
