@@ -284,54 +284,55 @@ def not_null_steps(
     """
     t, c = ident(ctx.table), ident(column)
     check = check_name(ctx.table, column)
-    k = ident(check)
-    constraint = check_constraint_code(name, check)
+    k, prefix = ident(check), f"{model}_{name}"
     add_sql = f"ALTER TABLE {t} ADD CONSTRAINT {k} CHECK ({c} IS NOT NULL) NOT VALID"
     drop_sql = f"ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {k}"
-    add = migration_code(
-        ctx,
-        _separate(
-            [f'migrations.AddConstraint("{model}", {constraint})'],
-            [f"migrations.RunSQL({add_sql!r}, reverse_sql={drop_sql!r})"],
-        ),
-        name=f"{model}_{name}_not_null_check",
-        phase=phase,
-        after=after,
+    add_ops = _separate(
+        [f'migrations.AddConstraint("{model}", {check_constraint_code(name, check)})'],
+        [f"migrations.RunSQL({add_sql!r}, reverse_sql={drop_sql!r})"],
     )
     validate_sql = f"ALTER TABLE {t} VALIDATE CONSTRAINT {k}"
-    validate = migration_code(
-        ctx,
-        [f"migrations.RunSQL({validate_sql!r}, reverse_sql=migrations.RunSQL.noop),"],
-        name=f"{model}_{name}_validate",
-        phase=phase,
-        after=f"{model}_{name}_not_null_check",
-    )
+    validate_ops = [f"migrations.RunSQL({validate_sql!r}, reverse_sql=migrations.RunSQL.noop),"]
+    note, finish_ops = _set_not_null_ops(ctx, model, name, field, t, c, check)
+    chain = [
+        ("# a. CHECK ... NOT VALID: a brief ACCESS EXCLUSIVE, no scan:", add_ops, "not_null_check"),
+        (
+            "# b. VALIDATE scans under SHARE UPDATE EXCLUSIVE: reads and writes go on:",
+            validate_ops,
+            "validate",
+        ),
+        (note, finish_ops, "set_not_null"),
+    ]
+    parts, previous = [], after
+    for comment, ops, suffix in chain:
+        code = migration_code(
+            ctx,
+            ops,
+            name=f"{prefix}_{suffix}",
+            phase=phase,
+            after=previous,
+            imports=imports_for(field),
+        )
+        parts += [comment, code]
+        previous = f"{prefix}_{suffix}"
+    return join_steps(*parts)
+
+
+def _set_not_null_ops(
+    ctx: OperationContext, model: str, name: str, field: Any, t: str, c: str, check: str
+) -> tuple[str, list[str]]:
+    """The last step: state AlterField, and SET NOT NULL where it skips the scan."""
     state_ops = [f'migrations.AlterField("{model}", "{name}", {with_kwargs(field, null=False)})']
-    if ctx.migration.target.pg_version >= 12:
-        state_ops.append(f'migrations.RemoveConstraint("{model}", {check!r})')
-        sql = f"ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL; ALTER TABLE {t} DROP CONSTRAINT {k}"
-        reverse = f"ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL"
-        db_ops = [f"migrations.RunSQL({sql!r}, reverse_sql={reverse!r})"]
-        note = "# c. SET NOT NULL finds the validated CHECK and skips the scan (PostgreSQL 12+):"
-    else:
-        db_ops = []
+    if ctx.migration.target.pg_version < 12:
         note = "# c. PostgreSQL < 12 scans on SET NOT NULL anyway: the CHECK stays the guard:"
-    finish = migration_code(
-        ctx,
-        _separate(state_ops, db_ops),
-        name=f"{model}_{name}_set_not_null",
-        phase=phase,
-        after=f"{model}_{name}_validate",
-        imports=imports_for(field),
-    )
-    return join_steps(
-        "# a. CHECK ... NOT VALID: a brief ACCESS EXCLUSIVE, no scan:",
-        add,
-        "# b. VALIDATE scans under SHARE UPDATE EXCLUSIVE: reads and writes go on:",
-        validate,
-        note,
-        finish,
-    )
+        return note, _separate(state_ops, [])
+    k = ident(check)
+    state_ops.append(f'migrations.RemoveConstraint("{model}", {check!r})')
+    sql = f"ALTER TABLE {t} ALTER COLUMN {c} SET NOT NULL; ALTER TABLE {t} DROP CONSTRAINT {k}"
+    reverse = f"ALTER TABLE {t} ALTER COLUMN {c} DROP NOT NULL"
+    db_ops = [f"migrations.RunSQL({sql!r}, reverse_sql={reverse!r})"]
+    note = "# c. SET NOT NULL finds the validated CHECK and skips the scan (PostgreSQL 12+):"
+    return note, _separate(state_ops, db_ops)
 
 
 def _separate(state_ops: list[str], db_ops: list[str]) -> list[str]:

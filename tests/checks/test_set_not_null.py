@@ -105,3 +105,14 @@ def test_recipe_runs_on_postgresql_and_set_not_null_skips_the_scan(scratch_db):
     notices = " ".join(conn.notices)
     conn.close()
     assert "sufficient to prove that it does not contain nulls" in notices
+
+
+def test_recipe_below_pg12_keeps_the_check_as_the_guard():
+    f = next(
+        f
+        for f in lint([make_not_null()], setup=[order_model()], pg_version=11)
+        if f.code == "SO109"
+    )
+    assert "PostgreSQL < 12" in f.recipe
+    assert "ALTER COLUMN legacy SET NOT NULL" not in f.recipe
+    assert "RemoveConstraint" not in f.recipe
