@@ -31,6 +31,7 @@ post-deploy migration.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.db import migrations
 from schemaops.checks._base import OperationContext, Rule, join_steps, migration_code
@@ -56,7 +57,16 @@ class AlterDbColumn(Rule):
         old_col, new_col = ctx.column(op.name, old), ctx.column(op.name, op.field)
         if old_col == new_col:
             return
-        model = op.model_name
+        yield self.finding(
+            ctx,
+            f"AlterField {ctx.model_name}.{op.name} renames column {ctx.table}.{old_col} to "
+            f"{new_col} (db_column) while the running code still uses {old_col}",
+            lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "briefly (no rewrite)"),
+            recipe=self._recipe(ctx, op, old_col, new_col),
+        )
+
+    def _recipe(self, ctx: OperationContext, op: Any, old_col: str, new_col: str) -> str:
+        model, new_name = op.model_name, f"{op.name}_new"
         keep = migration_code(
             ctx,
             [
@@ -65,7 +75,6 @@ class AlterDbColumn(Rule):
             ],
             name=f"{model}_{op.name}_keep_column",
         )
-        new_name = f"{op.name}_new"
         expand = migration_code(
             ctx,
             [
@@ -77,17 +86,11 @@ class AlterDbColumn(Rule):
         backfill = backfill_command(
             ctx.app_label, ctx.model_name, f"{new_name} = {old_col}", f"{new_col} IS NULL"
         )
-        yield self.finding(
-            ctx,
-            f"AlterField {ctx.model_name}.{op.name} renames column {ctx.table}.{old_col} to "
-            f"{new_col} (db_column) while the running code still uses {old_col}",
-            lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "briefly (no rewrite)"),
-            recipe=join_steps(
-                f"# A. keep the column: db_column={old_col!r} (no database change):",
-                keep,
-                f"# B. the column must be called {new_col}: expand (a new field writing "
-                f"{new_col}), dual-write, backfill, switch reads, drop {old_col} post-deploy:",
-                expand,
-                f"# then, with the dual-writing code deployed:\n# {backfill}",
-            ),
+        return join_steps(
+            f"# A. keep the column: db_column={old_col!r} (no database change):",
+            keep,
+            f"# B. the column must be called {new_col}: expand (a new field writing "
+            f"{new_col}), dual-write, backfill, switch reads, drop {old_col} post-deploy:",
+            expand,
+            f"# then, with the dual-writing code deployed:\n# {backfill}",
         )

@@ -105,35 +105,36 @@ class RenameTable(Rule):
             keep_ops = [f"# drop this AlterModelTable and keep db_table = {old!r}"]
             state_op = f'migrations.AlterModelTable("{op.name}", "{new}")'
         keep = migration_code(ctx, keep_ops, name=f"rename_{before_name.lower()}_keep_table")
-        sql = f"ALTER TABLE {ident(old)} RENAME TO {ident(new)}; "
-        sql += f"CREATE VIEW {ident(old)} AS SELECT * FROM {ident(new)}"
-        reverse = f"DROP VIEW {ident(old)}; ALTER TABLE {ident(new)} RENAME TO {ident(old)}"
-        view = migration_code(
-            ctx,
-            [
-                "migrations.SeparateDatabaseAndState(",
-                f"    state_operations=[{state_op}],",
-                f"    database_operations=[migrations.RunSQL({sql!r}, reverse_sql={reverse!r})],",
-                "),",
-            ],
-            name=f"rename_{old}_to_{new}",
-        )
-        drop_view = migration_code(
-            ctx,
-            [
-                f"migrations.RunSQL({f'DROP VIEW IF EXISTS {ident(old)}'!r}, "
-                "reverse_sql=migrations.RunSQL.noop),"
-            ],
-            name=f"drop_view_{old}",
-            phase="post",
-            after=f"rename_{old}_to_{new}",
-        )
         return join_steps(
             f"# A. keep the table {old}: pin it with Meta.db_table = {old!r} (no database change):",
             keep,
             f"# B. the table name must change: rename, with a view {old} for the old code "
             "(simple views are updatable):",
-            view,
-            "# then, post-deploy:",
-            drop_view,
+            *_view_steps(ctx, state_op, old, new),
         )
+
+
+def _view_steps(ctx: OperationContext, state_op: str, old: str, new: str) -> list[str]:
+    """Rename the table and leave an updatable view under the old name; drop it post-deploy."""
+    sql = f"ALTER TABLE {ident(old)} RENAME TO {ident(new)}; "
+    sql += f"CREATE VIEW {ident(old)} AS SELECT * FROM {ident(new)}"
+    reverse = f"DROP VIEW {ident(old)}; ALTER TABLE {ident(new)} RENAME TO {ident(old)}"
+    view = migration_code(
+        ctx,
+        [
+            "migrations.SeparateDatabaseAndState(",
+            f"    state_operations=[{state_op}],",
+            f"    database_operations=[migrations.RunSQL({sql!r}, reverse_sql={reverse!r})],",
+            "),",
+        ],
+        name=f"rename_{old}_to_{new}",
+    )
+    drop_sql = f"DROP VIEW IF EXISTS {ident(old)}"
+    drop_view = migration_code(
+        ctx,
+        [f"migrations.RunSQL({drop_sql!r}, reverse_sql=migrations.RunSQL.noop),"],
+        name=f"drop_view_{old}",
+        phase="post",
+        after=f"rename_{old}_to_{new}",
+    )
+    return [view, "# then, post-deploy:", drop_view]
