@@ -9,26 +9,36 @@ from schemaops.checks.add_exclusion_constraint import AddExclusionConstraint
 from schemaops.checks.add_foreign_key_validated import AddForeignKeyValidated
 from schemaops.checks.add_generated_stored_column import AddGeneratedStoredColumn
 from schemaops.checks.add_index_non_concurrently import AddIndexNonConcurrently
+from schemaops.checks.add_primary_key_without_index import AddPrimaryKeyWithoutIndex
 from schemaops.checks.add_serial_column import AddSerialColumn
 from schemaops.checks.add_unique_constraint import AddUniqueConstraint
 from schemaops.checks.alter_column_type import AlterColumnType
 from schemaops.checks.concurrently_in_atomic_migration import ConcurrentlyInAtomicMigration
+from schemaops.checks.detach_partition_non_concurrently import DetachPartitionNonConcurrently
+from schemaops.checks.lock_table import LockTable
+from schemaops.checks.reindex_non_concurrently import ReindexNonConcurrently
 from schemaops.checks.remove_index_non_concurrently import RemoveIndexNonConcurrently
 from schemaops.checks.slow_step_after_access_exclusive import SlowStepAfterAccessExclusive
+from schemaops.checks.table_rewrite_command import TableRewriteCommand
 from schemaops.checks.validate_in_same_transaction import ValidateInSameTransaction
 
 RULES: list[type[Rule]] = [
-    AddIndexNonConcurrently,
-    RemoveIndexNonConcurrently,
-    AddUniqueConstraint,
-    AddForeignKeyValidated,
-    AddCheckConstraintValidated,
-    AlterColumnType,
-    AddColumnVolatileDefault,
-    AddGeneratedStoredColumn,
-    SlowStepAfterAccessExclusive,
-    ConcurrentlyInAtomicMigration,
-    AddSerialColumn,
-    AddExclusionConstraint,
-    ValidateInSameTransaction,
+    AddIndexNonConcurrently,  # SO201
+    RemoveIndexNonConcurrently,  # SO202
+    AddUniqueConstraint,  # SO203
+    AddForeignKeyValidated,  # SO204
+    AddCheckConstraintValidated,  # SO205
+    AlterColumnType,  # SO206
+    AddColumnVolatileDefault,  # SO207
+    AddGeneratedStoredColumn,  # SO208
+    SlowStepAfterAccessExclusive,  # SO209
+    ConcurrentlyInAtomicMigration,  # SO210
+    AddSerialColumn,  # SO211
+    AddExclusionConstraint,  # SO212
+    ValidateInSameTransaction,  # SO213
+    ReindexNonConcurrently,  # SO214
+    TableRewriteCommand,  # SO215
+    DetachPartitionNonConcurrently,  # SO216
+    AddPrimaryKeyWithoutIndex,  # SO217
+    LockTable,  # SO218
 ]

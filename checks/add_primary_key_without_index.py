@@ -1,0 +1,124 @@
+"""SO217 add-primary-key-without-index: a primary key builds its index under ACCESS EXCLUSIVE.
+
+## What it does
+Flags a primary key added to an existing table that builds its own index:
+``ALTER TABLE ... ADD PRIMARY KEY (...)`` (not ``USING INDEX``) and ``ADD
+COLUMN ... PRIMARY KEY`` in ``RunSQL``, and ``AlterField`` that makes a
+field the primary key (Django runs ``ADD CONSTRAINT ... PRIMARY KEY``).
+
+## Why is this bad?
+The unique index is built while ACCESS EXCLUSIVE is held: reads and writes
+wait for the whole build. Nullable key columns also get ``SET NOT NULL``,
+another full scan under the same lock.
+
+## Example
+```python
+operations = [migrations.RunSQL("ALTER TABLE legacy ADD PRIMARY KEY (code)")]
+```
+
+## Use instead
+Build the index with ``CREATE UNIQUE INDEX CONCURRENTLY`` (``atomic =
+False``), make the columns NOT NULL through a validated CHECK constraint,
+then ``ALTER TABLE ... ADD CONSTRAINT ... PRIMARY KEY USING INDEX``, which
+only takes a brief lock.
+
+## References
+- https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-ADD-TABLE-CONSTRAINT-USING-INDEX
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db import migrations
+from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
+from schemaops.checks._lockrecipes import Code, column_list, django_name, run_sql, separate
+from schemaops.checks._locks import Lock
+from schemaops.checks._recipes import ident
+from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, names
+
+from schemaops.findings import Finding
+
+BUILD = "for the whole primary key index build"
+
+
+def pk_steps(table: str, name: str, columns: list[str]) -> list[str]:
+    return [
+        run_sql(
+            f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {ident(name)} ON {ident(table)} "
+            f"({column_list(columns)})",
+            f"DROP INDEX CONCURRENTLY IF EXISTS {ident(name)}",
+        ),
+        run_sql(
+            f"ALTER TABLE {ident(table)} ADD CONSTRAINT {ident(name)} PRIMARY KEY USING INDEX "
+            f"{ident(name)}"
+        ),
+    ]
+
+
+class AddPrimaryKeyWithoutIndex(Rule):
+    code = "SO217"
+    name = "add-primary-key-without-index"
+    summary = "A primary key builds its index under ACCESS EXCLUSIVE"
+    category = "locking"
+    operations = (migrations.AlterField,)
+    statements = ("AlterTableStmt",)
+
+    def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
+        op = ctx.operation
+        old = ctx.field_before(op.name)
+        if ctx.new_table or old is None or old.primary_key or not op.field.primary_key:
+            return
+        column = ctx.column(op.name, op.field)
+        name = django_name(ctx.table, [column], "_pk")
+        code = Code()
+        db_ops = [
+            f'migrations.AlterField("{op.model_name}", "{op.name}", '
+            f"{code.field(op.field, primary_key=None, unique=None)}),",
+            *pk_steps(ctx.table, name, [column]),
+        ]
+        yield self.finding(
+            ctx,
+            f"AlterField {ctx.model_name}.{op.name} makes {ctx.table}.{column} the primary key: "
+            "its index is built under ACCESS EXCLUSIVE",
+            lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, BUILD),
+            recipe="# drop the old primary key first if there is one (brief lock)\n"
+            + migration_code(
+                ctx,
+                [separate([code.op(op)], db_ops)],
+                atomic=False,
+                name=f"{op.model_name}_{op.name}_pk",
+                imports=code.header(),
+            ),
+        )
+
+    def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
+        for table, cmd in alter_commands(ctx.node):
+            if ctx.is_new_table(table):
+                continue
+            kind = cmd.subtype.name
+            if kind == "AT_AddConstraint" and cmd.def_.contype == CONSTR.CONSTR_PRIMARY:
+                if not cmd.def_.indexname:
+                    columns = names(cmd.def_.keys)
+                    yield self._sql_finding(ctx, str(table), cmd.def_.conname, columns)
+            elif kind == "AT_AddColumn" and any(
+                c.contype == CONSTR.CONSTR_PRIMARY for c in column_constraints(cmd.def_)
+            ):
+                yield self._sql_finding(ctx, str(table), None, [cmd.def_.colname])
+
+    def _sql_finding(
+        self, ctx: StatementContext, table: str, name: str | None, columns: list[str]
+    ) -> Finding:
+        name = name or f"{table}_pkey"
+        return self.finding(
+            ctx,
+            f"ADD PRIMARY KEY ({', '.join(columns)}) on {table} builds its index under ACCESS "
+            "EXCLUSIVE",
+            lock=Lock.ACCESS_EXCLUSIVE.on(table, BUILD),
+            recipe=migration_code(
+                ctx.operation,
+                pk_steps(table, name, columns),
+                atomic=False,
+                name=f"{name}_using_index",
+            ),
+        )
