@@ -3,8 +3,11 @@
 ## What it does
 Flags index builds on an existing table that do not use ``CONCURRENTLY``:
 ``AddIndex``, ``AddField``/``AlterField`` with ``db_index=True`` or a new
-``ForeignKey`` (Django indexes foreign keys), and ``CREATE INDEX`` in
-``RunSQL``. Tables created earlier in the same migration are exempt.
+``ForeignKey`` (Django indexes foreign keys; a ``CharField``/``TextField``
+gets a second ``_like`` index with ``varchar_pattern_ops`` too), new
+``index_together`` entries (``AlterIndexTogether`` in old migrations), and
+``CREATE INDEX`` in ``RunSQL``. Tables created earlier in the same migration
+are exempt.
 
 ## Why is this bad?
 ``CREATE INDEX`` takes a SHARE lock on the table for the whole build: reads
@@ -36,8 +39,18 @@ from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations
 from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._indexes import creates_plain_index, index_code, index_name
+from schemaops.checks._lockmap_ops import column_type, like_index
+from schemaops.checks._lockrecipes import (
+    Code,
+    column_list,
+    columns_of,
+    django_name,
+    run_sql,
+    separate,
+    variant,
+)
 from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident, with_kwargs
+from schemaops.checks._recipes import ident
 
 from schemaops.findings import Finding
 
@@ -52,7 +65,12 @@ class AddIndexNonConcurrently(Rule):
     name = "add-index-non-concurrently"
     summary = "An index is built without CONCURRENTLY, blocking writes"
     category = "locking"
-    operations = (migrations.AddIndex, migrations.AddField, migrations.AlterField)
+    operations = (
+        migrations.AddIndex,
+        migrations.AddField,
+        migrations.AlterField,
+        migrations.AlterIndexTogether,
+    )
     statements = ("IndexStmt",)
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
@@ -74,42 +92,89 @@ class AddIndexNonConcurrently(Rule):
                 ),
             )
             return
+        if isinstance(op, migrations.AlterIndexTogether):
+            yield from self._together(ctx, op, lock)
+            return
         before = ctx.field_before(op.name) if isinstance(op, migrations.AlterField) else None
         if not creates_plain_index(op.field, before):
             return
+        twin = " (and its _like twin)" if like_index(ctx, op.field) else ""
         yield self.finding(
             ctx,
-            f"{type(op).__name__} {ctx.model_name}.{op.name} builds an index on "
+            f"{type(op).__name__} {ctx.model_name}.{op.name} builds an index{twin} on "
             f"{ctx.table} without CONCURRENTLY",
             lock=lock,
             recipe=self._field_recipe(ctx, op),
         )
 
+    def _together(self, ctx: OperationContext, op: Any, lock: str) -> Iterator[Finding]:
+        old = {tuple(t) for t in (ctx.before.options.get("index_together") or ())}
+        added = sorted({tuple(t) for t in (op.option_value or ())} - old)
+        if not added:
+            return
+        code, builds = Code(), []
+        for fields in added:
+            columns = columns_of(ctx.after, fields)
+            name = django_name(ctx.table, columns, "_idx")
+            builds.append(
+                run_sql(
+                    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ident(name)} ON "
+                    f"{ident(ctx.table)} ({column_list(columns)})",
+                    f"DROP INDEX CONCURRENTLY IF EXISTS {ident(name)}",
+                )
+            )
+        groups = ", ".join("(" + ", ".join(a) + ")" for a in added)
+        yield self.finding(
+            ctx,
+            f"AlterIndexTogether {ctx.model_name} {groups} builds an index on {ctx.table} "
+            "without CONCURRENTLY",
+            lock=lock,
+            recipe=migration_code(
+                ctx,
+                [separate([code.op(op)], builds)],
+                atomic=False,
+                name=f"{ctx.model_name.lower()}_index_together",
+                imports=code.header(),
+            ),
+        )
+
     def _field_recipe(self, ctx: OperationContext, op: Any) -> str:
         column = ctx.column(op.name, op.field)
         name = index_name(ctx.table, column)
-        db_field = with_kwargs(op.field, db_index=False)
+        code = Code()
+        kind = type(op).__name__
+        db_field = code.field(op.field, db_index=False)
         first = migration_code(
             ctx,
             [
-                "migrations.SeparateDatabaseAndState(",
-                f'    state_operations=[migrations.{type(op).__name__}("{op.model_name}", '
-                f'"{op.name}", {with_kwargs(op.field)})],',
-                f'    database_operations=[migrations.{type(op).__name__}("{op.model_name}", '
-                f'"{op.name}", {db_field})],',
-                "),",
+                separate(
+                    [code.op(op)],
+                    [f'migrations.{kind}("{op.model_name}", "{op.name}", {db_field}),'],
+                )
             ],
             name=f"{op.model_name}_{op.name}",
+            imports=code.header(),
         )
+        builds = [
+            run_sql(
+                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ident(name)} "
+                f"ON {ident(ctx.table)} ({ident(column)})",
+                f"DROP INDEX CONCURRENTLY IF EXISTS {ident(name)}",
+            )
+        ]
+        if like_index(ctx, op.field):
+            like = index_name(ctx.table, column, "_like")
+            opclass = f"{column_type(ctx, op.field).name}_pattern_ops"
+            builds.append(
+                run_sql(
+                    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ident(like)} "
+                    f"ON {ident(ctx.table)} ({ident(column)} {opclass})",
+                    f"DROP INDEX CONCURRENTLY IF EXISTS {ident(like)}",
+                )
+            )
         second = migration_code(
             ctx,
-            [
-                "migrations.RunSQL(",
-                f"    'CREATE INDEX CONCURRENTLY IF NOT EXISTS {ident(name)} "
-                f"ON {ident(ctx.table)} ({ident(column)})',",
-                f"    reverse_sql='DROP INDEX CONCURRENTLY IF EXISTS {ident(name)}',",
-                "),",
-            ],
+            builds,
             atomic=False,
             name=f"{op.model_name}_{op.name}_index",
             after=f"{op.model_name}_{op.name}",
@@ -126,6 +191,10 @@ class AddIndexNonConcurrently(Rule):
             ctx,
             f"CREATE INDEX {name} on {table} without CONCURRENTLY blocks writes",
             lock=Lock.SHARE.on(table, "for the whole index build"),
-            recipe="Write CREATE INDEX CONCURRENTLY IF NOT EXISTS ... in a RunSQL of a "
-            "migration with atomic = False.",
+            recipe=migration_code(
+                ctx.operation,
+                [run_sql(variant(node, concurrent=True, if_not_exists=bool(node.idxname)))],
+                atomic=False,
+                name=f"{node.idxname or table + '_index'}_concurrently",
+            ),
         )

@@ -48,3 +48,31 @@ def test_runsql_create_index_fires_and_concurrently_does_not():
     )
     assert "SO201" in codes(bad)
     assert "SO201" not in codes(good)
+
+
+def test_char_field_index_recipe_also_builds_the_like_index():
+    op = migrations.AddField(
+        "order", "ref", models.CharField(max_length=10, null=True, db_index=True)
+    )
+    f = next(f for f in lint([op], setup=[order_model()]) if f.code == "SO201")
+    assert "_like twin" in f.message
+    assert "varchar_pattern_ops" in f.recipe and "shop_order_ref_" in f.recipe
+    for part in f.recipe.split("# then, in the next migration:"):
+        compile(part, "recipe", "exec")
+
+
+def test_alter_index_together_fires_with_concurrent_recipe():
+    op = migrations.AlterIndexTogether("order", {("code", "amount")})
+    f = next(f for f in lint([op], setup=[order_model()]) if f.code == "SO201")
+    assert "(code, amount)" in f.message
+    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS shop_order_code_amount_" in f.recipe
+    assert "SeparateDatabaseAndState" in f.recipe and "atomic = False" in f.recipe
+
+
+def test_runsql_recipe_is_the_same_statement_made_concurrent():
+    sql = "CREATE INDEX i ON shop_order (code) WHERE amount > 0"
+    f = next(f for f in lint([migrations.RunSQL(sql)], [order_model()]) if f.code == "SO201")
+    assert (
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON shop_order (code) WHERE amount > 0"
+        in f.recipe
+    )
