@@ -35,7 +35,7 @@ class ColumnType:
 
 def base_type(type_node: Any) -> str:
     """``json``, ``timestamp``, ``varchar``, ``int4``, ``serial``... (schema dropped)."""
-    parts = [n.sval for n in type_node.names or () if isinstance(n, ast.String)]
+    parts = [str(n.sval) for n in type_node.names or () if isinstance(n, ast.String)]
     return parts[-1].lower() if parts else "?"
 
 
@@ -49,16 +49,17 @@ def column_types(node: Any) -> Iterator[ColumnType]:
         table = relname(node.relation) or "?"
         for elt in node.tableElts or ():
             if isinstance(elt, ast.ColumnDef) and elt.typeName is not None:
-                yield ColumnType(table, elt.colname, elt.typeName, "CREATE TABLE", elt)
+                yield ColumnType(table, str(elt.colname), elt.typeName, "CREATE TABLE", elt)
         return
     for table, cmd in alter_commands(node):
         coldef = cmd.def_
         if not isinstance(coldef, ast.ColumnDef) or coldef.typeName is None:
             continue
+        table = table or "?"
         if cmd.subtype == AT.AT_AddColumn:
-            yield ColumnType(table or "?", coldef.colname, coldef.typeName, "ADD COLUMN", coldef)
+            yield ColumnType(table, str(coldef.colname), coldef.typeName, "ADD COLUMN", coldef)
         elif cmd.subtype == AT.AT_AlterColumnType:
-            yield ColumnType(table or "?", cmd.name, coldef.typeName, "ALTER COLUMN TYPE", coldef)
+            yield ColumnType(table, str(cmd.name), coldef.typeName, "ALTER COLUMN TYPE", coldef)
 
 
 Fix = Callable[[Any], None]  # changes a freshly parsed statement node in place

@@ -91,8 +91,8 @@ def _leading_name(obj: Any) -> Iterator[str]:
 def plain_field(expr: Any) -> str | None:
     """``created`` for ``"-created"``, ``F("created")`` or ``F("created").desc()``."""
     if isinstance(expr, str):
-        name = expr.lstrip("-")
-        return None if name == "?" or "__" in name else name
+        stripped = expr.lstrip("-")
+        return None if stripped == "?" or "__" in stripped else stripped
     inner = getattr(expr, "expression", expr)  # OrderBy wraps an F
     name = getattr(inner, "name", None)
     return name if isinstance(name, str) and "__" not in name else None
@@ -148,7 +148,7 @@ def sql_leading_columns(graph: Any) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for migration in graph.nodes.values():
         for op in _all_operations(migration.operations):
-            for node in runsql_nodes(op):
+            for node in runsql_nodes(op, _INDEX_WORDS):
                 for table, column in _index_leads(node):
                     out.setdefault(table, set()).add(column)
     return out
@@ -160,8 +160,16 @@ def _all_operations(operations: Any) -> Iterator[Any]:
         yield from _all_operations(getattr(op, "database_operations", ()))
 
 
-def runsql_nodes(op: Any) -> Iterator[Any]:
-    """Parsed forward statements of a RunSQL (unparsable text is SO901's business)."""
+# Statements that create an index or a key contain one of these words. This only
+# spares parsing the SQL of the whole graph that cannot; the parser decides.
+_INDEX_WORDS = ("INDEX", "UNIQUE", "PRIMARY")
+
+
+def runsql_nodes(op: Any, words: tuple[str, ...] = ()) -> Iterator[Any]:
+    """Parsed forward statements of a RunSQL (unparsable text is SO901's business).
+
+    With ``words``, text that contains none of them (in any case) is not parsed.
+    """
     from django.db import migrations
 
     from schemaops.linter import _runsql_texts
@@ -169,6 +177,8 @@ def runsql_nodes(op: Any) -> Iterator[Any]:
     if not isinstance(op, migrations.RunSQL):
         return
     for text in _runsql_texts(op.sql):
+        if words and not any(word in text.upper() for word in words):
+            continue
         try:
             statements = parse(text)
         except SQLSyntaxError:

@@ -36,27 +36,43 @@ class Exposure:
 
 def exposures(mctx: MigrationContext, setting: str) -> list[Exposure]:
     """Read- or write-blocking locks on existing tables taken while ``setting`` is off."""
-    schema = StateSchema(mctx.state, mctx.target.pg_version)
-    statements: dict[int, list[Any]] = {}
-    for sctx in mctx.statements:
-        statements.setdefault(id(sctx.operation), []).append(sctx)
-    active, out = False, []
-    for op in mctx.operations:
-        for node in _nodes(statements.get(id(op))):
-            change = timeout_change(node, setting, op.in_transaction)
-            if change is not None:
-                active = change
-            elif not active:
-                claims = statement_locks(node, schema, mctx.target.pg_version)
-                out.extend(_blocking(op, claims, mctx.new_tables))
-        if id(op) not in statements and not active:
-            out.extend(_blocking(op, operation_locks(op), mctx.new_tables))
+    active, out = False, list[Exposure]()
+    for op, node, claims in _events(mctx):
+        change = None if node is None else timeout_change(node, setting, op.in_transaction)
+        if change is not None:
+            active = change
+        elif not active:
+            out.extend(_blocking(op, claims, mctx.new_tables))
     return out
 
 
-def _nodes(statements: list[Any] | None) -> Iterator[Any]:
-    for sctx in statements or ():
-        yield sctx.node
+Event = tuple[OperationContext, Any, list[Any]]  # operation, SQL node or None, lock claims
+_last: tuple[MigrationContext, list[Event]] | None = None
+
+
+def _events(mctx: MigrationContext) -> list[Event]:
+    """Every operation (or SQL statement) with its lock claims, in execution order.
+
+    SO401 and SO402 read the same migration one after the other: the claims of the
+    last migration are kept (holding it, so its identity cannot be reused).
+    """
+    global _last
+    if _last is not None and _last[0] is mctx:
+        return _last[1]
+    schema = StateSchema(mctx.state, mctx.target.pg_version)
+    statements: dict[int, list[Any]] = {}
+    for sctx in mctx.statements:
+        statements.setdefault(id(sctx.operation), []).append(sctx.node)
+    events: list[Event] = []
+    for op in mctx.operations:
+        nodes = statements.get(id(op))
+        if nodes is None:
+            events.append((op, None, operation_locks(op)))
+            continue
+        for node in nodes:
+            events.append((op, node, statement_locks(node, schema, mctx.target.pg_version)))
+    _last = (mctx, events)
+    return events
 
 
 def _blocking(op: OperationContext, claims: Any, new_tables: set[str]) -> Iterator[Exposure]:
@@ -93,7 +109,7 @@ def _set_config(node: Any, setting: str, in_transaction: bool) -> bool | None:
         args = [getattr(getattr(a, "val", None), "sval", None) for a in call.args or ()]
         if name[-1:] != ["set_config"] or len(args) != 3 or str(args[0]).lower() != setting:
             continue
-        local = getattr(getattr(call.args[2], "val", None), "boolval", False)
+        local = getattr(getattr((call.args or ())[2], "val", None), "boolval", False)
         if local and not in_transaction:
             return None
         return enables(str(args[1] or ""))

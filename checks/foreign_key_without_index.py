@@ -51,7 +51,6 @@ from schemaops.checks._coverage import (
     column_of,
     final_problems,
     leading_columns,
-    runsql_nodes,
     sql_covered,
     sql_foreign_keys,
     table_of,
@@ -95,9 +94,11 @@ class ForeignKeyWithoutIndex(Rule):
 
     def _sql_foreign_keys(self, ctx: FinalContext) -> Iterator[Finding]:
         models_by_table = {table_of(m): m for m in ctx.state.models.values()}
-        for op in ctx.operations:
-            for node in runsql_nodes(op.operation):
-                for table, column, parent in sql_foreign_keys(node):
+        migrations = {id(op.migration): op.migration for op in ctx.operations}
+        for mctx in migrations.values():
+            for sctx in mctx.statements:  # the linter parsed them already
+                op = sctx.operation
+                for table, column, parent in sql_foreign_keys(sctx.node):
                     model = models_by_table.get(table)
                     if model is not None and column in leading_columns(model):
                         continue

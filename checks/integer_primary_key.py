@@ -129,7 +129,7 @@ def _primary_key_columns(node: Any) -> set[str]:
     for elt in node.tableElts or ():
         if isinstance(elt, ast.ColumnDef):
             if any(getattr(c, "contype", None) == primary for c in elt.constraints or ()):
-                keys.add(elt.colname)
+                keys.add(str(elt.colname))
         elif isinstance(elt, ast.Constraint) and elt.contype == primary:
-            keys.update(k.sval for k in elt.keys or () if isinstance(k, ast.String))
+            keys.update(str(k.sval) for k in elt.keys or () if isinstance(k, ast.String))
     return keys

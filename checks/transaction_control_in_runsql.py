@@ -98,13 +98,26 @@ def _statements(sql: Any) -> list[Any]:
     items = (
         [sql] if isinstance(sql, str) else [i[0] if isinstance(i, list | tuple) else i for i in sql]
     )
-    out = []
+    out: list[Any] = []
     for item in items:
+        if not _may_control(str(item)):
+            continue
         try:
             out.extend(s.node for s in parse(str(item)))
         except SQLSyntaxError:
             continue
     return out
+
+
+# Every transaction statement starts with one of these words. This only spares
+# parsing SQL that cannot hold one; whether it does is the parser's decision.
+_KEYWORDS = ("BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE")
+_KEYWORDS += ("PREPARE",)
+
+
+def _may_control(text: str) -> bool:
+    upper = text.upper()
+    return any(word in upper for word in _KEYWORDS)
 
 
 def _text(item: Any) -> Any:

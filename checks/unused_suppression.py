@@ -55,7 +55,7 @@ class UnusedSuppression(Rule):
     # Called by the linter once every finding of the run has been filtered.
     def audit(self, ctx: MigrationContext, path: str, active: set[str]) -> Iterator[Finding]:
         try:
-            if "schemaops:" not in Path(path).read_text(encoding="utf-8"):
+            if b"schemaops:" not in Path(path).read_bytes():
                 return
         except OSError:
             return
