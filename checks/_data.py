@@ -370,12 +370,16 @@ def expand_backfill_contract(ctx: OperationContext, op: Any, column: str) -> str
     changes: dict[str, Any] = {"null": True}
     if field.unique:
         changes["unique"] = False
-    expand = migration_code(
-        ctx,
-        [f'migrations.AddField("{model}", "{name}", {with_kwargs(field, **changes)}),'],
-        name=f"{model}_{name}",
-        imports=imports_for(field),
-    )
+    add = f'migrations.AddField("{model}", "{name}", {with_kwargs(field, **changes)})'
+    if callable(getattr(field, "default", None)) and has_code_default(field):
+        # Django would call the default once and give that value to every existing row:
+        # the model keeps it, the database column gets none.
+        db_add = f'migrations.AddField("{model}", "{name}", '
+        db_add += f"{with_kwargs(field, **changes, default=None)})"
+        operations = _separate([add], [db_add])
+    else:
+        operations = [add + ","]
+    expand = migration_code(ctx, operations, name=f"{model}_{name}", imports=imports_for(field))
     value = default_sql(field) or "<SQL expression>"
     app_model = ctx.after.name if ctx.after else model
     backfill = backfill_command(ctx.app_label, app_model, f"{name} = {value}", f"{column} IS NULL")

@@ -92,3 +92,30 @@ def pg_connect(params):
     conn = psycopg2.connect(**params)
     conn.autocommit = True
     return conn
+
+
+def lint_recipe_chain(recipe, setup):
+    """Lint a recipe's migrations as consecutive migrations after ``setup``; all findings."""
+    from lintkit import FakeLoader, make_migration
+
+    from schemaops.config import Config
+    from schemaops.linter import Linter
+
+    migrations_, previous = [make_migration("0001_initial", setup)], "0001_initial"
+    for number, migration in enumerate(recipe_migrations(recipe), 2):
+        name = f"{number:04d}_recipe"
+        phase = (
+            {"deploy_phase": migration.deploy_phase} if hasattr(migration, "deploy_phase") else {}
+        )
+        migrations_.append(
+            make_migration(
+                name,
+                list(migration.operations),
+                dependencies=[("shop", previous)],
+                atomic=migration.atomic,
+                **phase,
+            )
+        )
+        previous = name
+    linter = Linter(FakeLoader(migrations_), Config())
+    return linter.run({("shop", m.name) for m in migrations_[1:]}).findings

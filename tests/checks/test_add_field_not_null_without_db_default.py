@@ -63,7 +63,10 @@ def test_expand_backfill_contract_recipe_is_a_valid_chain_of_migrations():
     f = next(f for f in lint([add(field, "token")], setup=[order_model()]) if f.code == "SO107")
     expand, check, validate, finish = recipe_migrations(f.recipe)
     assert expand.dependencies == [("shop", "0001_initial")]
-    assert expand.operations[0].field.null is True
+    (separate,) = expand.operations
+    assert separate.state_operations[0].field.default is uuid.uuid4
+    db_field = separate.database_operations[0].field
+    assert db_field.null is True and not db_field.has_default()  # no single uuid for old rows
     assert check.dependencies == [("shop", "XXXX_order_token")]
     assert [m.deploy_phase for m in (check, validate, finish)] == ["post"] * 3
     state_ops = finish.operations[0].state_operations
@@ -93,3 +96,12 @@ def test_db_default_recipe_imports_what_it_needs_and_maps_timezone_now_to_now():
             assert isinstance(db_default, Now)
         else:
             assert getattr(db_default, "value", db_default) == field.default
+
+
+def test_recipe_chain_lints_clean_of_additive_and_lock_errors():
+    from models import lint_recipe_chain
+
+    field = models.UUIDField(default=uuid.uuid4)
+    f = next(f for f in lint([add(field, "token")], setup=[order_model()]) if f.code == "SO107")
+    ours = {"SO107", "SO108", "SO109", "SO110", "SO201", "SO303"}
+    assert not [x.code for x in lint_recipe_chain(f.recipe, [order_model()]) if x.code in ours]

@@ -116,3 +116,11 @@ def test_recipe_below_pg12_keeps_the_check_as_the_guard():
     assert "PostgreSQL < 12" in f.recipe
     assert "ALTER COLUMN legacy SET NOT NULL" not in f.recipe
     assert "RemoveConstraint" not in f.recipe
+
+
+def test_recipe_chain_is_not_flagged_by_set_not_null_itself():
+    from models import lint_recipe_chain
+
+    f = next(f for f in lint([make_not_null()], setup=[order_model()]) if f.code == "SO109")
+    chain = lint_recipe_chain(f.recipe, [order_model()])
+    assert "SO109" not in codes(chain)
