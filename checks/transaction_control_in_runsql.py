@@ -111,7 +111,8 @@ def _statements(sql: Any) -> list[Any]:
 
 # Every transaction statement starts with one of these words. This only spares
 # parsing SQL that cannot hold one; whether it does is the parser's decision.
-_KEYWORDS = "BEGIN START COMMIT END ROLLBACK ABORT SAVEPOINT RELEASE PREPARE".split()
+_KEYWORDS: tuple[str, ...] = ("BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT")
+_KEYWORDS += ("SAVEPOINT", "RELEASE", "PREPARE")
 
 
 def _may_control(text: str) -> bool:
