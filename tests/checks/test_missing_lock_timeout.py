@@ -79,3 +79,19 @@ def test_assume_timeouts_key_in_pyproject_end_to_end(tmp_path):
     config.write_text(config.read_text() + 'assume-timeouts = "yes"\n')
     rc, _, err = check(root)
     assert rc == 2 and "assume-timeouts must be true or false" in err
+
+
+def test_reset_all_switches_the_timeout_off_and_set_config_session_counts_non_atomic():
+    reset_all = migrations.RunSQL("RESET ALL")
+    assert len(so401([SET_LOCAL, reset_all, ADD_NOTE])) == 1
+    session = migrations.RunSQL("SELECT set_config('lock_timeout', '2s', false)")
+    local = migrations.RunSQL("SELECT set_config('lock_timeout', '2s', true)")
+    assert so401([session, ADD_NOTE], atomic=False) == []
+    assert len(so401([local, ADD_NOTE], atomic=False)) == 1
+
+
+def test_concurrent_index_build_takes_no_blocking_lock():
+    from django.contrib.postgres.operations import AddIndexConcurrently
+
+    index = models.Index(fields=["code"], name="order_code_idx")
+    assert so401([AddIndexConcurrently("order", index)], atomic=False) == []
