@@ -35,6 +35,8 @@ JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[1]
 WHERE c.contype = 'f' AND c.conrelid = to_regclass(%s) AND cardinality(c.conkey) = 1
 """
 
+CHUNK = 100_000
+
 # typcategory -> an expression of g, the row number
 _BY_CATEGORY = {
     "N": "g",
@@ -80,7 +82,9 @@ def _seed(conn: Any, table: str, rows: int, done: set[str], notes: list[str], de
             _seed(conn, ref, rows, done, notes, depth + 1)
     try:
         with conn.cursor() as cur:
-            cur.execute(_insert_sql(conn, table, rows, fks))
+            # in chunks, so an interrupt (SIGINT/SIGTERM) is handled within a chunk's time
+            for low in range(1, rows + 1, CHUNK):
+                cur.execute(_insert_sql(conn, table, low, min(rows, low + CHUNK - 1), fks))
     except Exception as exc:
         first = (str(exc).strip().splitlines() or ["failed"])[0]
         notes.append(f"could not seed {table}: {first}")
@@ -92,7 +96,9 @@ def _is_empty(conn: Any, table: str) -> bool:
         return bool(cur.fetchone()[0])
 
 
-def _insert_sql(conn: Any, table: str, rows: int, fks: dict[str, tuple[str, str]]) -> sql.Composed:
+def _insert_sql(
+    conn: Any, table: str, low: int, high: int, fks: dict[str, tuple[str, str]]
+) -> sql.Composed:
     with conn.cursor() as cur:
         cur.execute(COLUMNS_SQL, (table,))
         columns = cur.fetchall()
@@ -119,7 +125,7 @@ def _insert_sql(conn: Any, table: str, rows: int, fks: dict[str, tuple[str, str]
                 expr = sql.SQL("NULL")
         names.append(sql.Identifier(name))
         values.append(sql.SQL("({})::{}").format(expr, sql.SQL(typ)))
-    return _compose(table, rows, names, values, ctes)
+    return _compose(table, (low, high), names, values, ctes)
 
 
 def _value(typ: str, category: str, length: int | None, enum: str | None) -> Any:
@@ -139,9 +145,10 @@ def _value(typ: str, category: str, length: int | None, enum: str | None) -> Any
 
 
 def _compose(
-    table: str, rows: int, names: list[Any], values: list[Any], ctes: list[Any]
+    table: str, rows: tuple[int, int], names: list[Any], values: list[Any], ctes: list[Any]
 ) -> sql.Composed:
-    sources = [sql.SQL("generate_series(1, {}) AS g").format(sql.Literal(rows))]
+    series = sql.SQL("generate_series({}, {}) AS g").format(*map(sql.Literal, rows))
+    sources = [series]
     sources += [sql.SQL("fk_{}").format(sql.SQL(str(i))) for i in range(len(ctes))]
     with_clause: Any = sql.SQL("")
     if ctes:
