@@ -48,7 +48,7 @@ def type_from_node(type_node: Any) -> ColumnType | None:
     for mod in type_node.typmods or ():
         val = getattr(mod, "val", None)
         if isinstance(val, ast.Integer):
-            mods.append(int(val.ival))
+            mods.append(int(val.ival or 0))
     return ColumnType(base[-1].lower(), tuple(mods), bool(type_node.arrayBounds))
 
 
@@ -56,7 +56,7 @@ def type_from_node(type_node: Any) -> ColumnType | None:
 def normal_type(text: str) -> ColumnType | None:
     """Normalize a type written as SQL (``character varying(20)`` -> ``varchar(20)``)."""
     try:
-        stmt = parse_sql(f"SELECT NULL::{text}")[0].stmt
+        stmt: Any = parse_sql(f"SELECT NULL::{text}")[0].stmt
     except ParseError:
         return None
     target = stmt.targetList[0].val
@@ -170,7 +170,7 @@ def _walk_expression(expr: Any) -> list[Any]:
 
 def _sql_volatility(sql_text: str) -> str:
     try:
-        stmt = parse_sql(f"SELECT {sql_text}")[0].stmt
+        stmt: Any = parse_sql(f"SELECT {sql_text}")[0].stmt
     except ParseError:
         return "unknown"
     return volatility(stmt.targetList)

@@ -275,7 +275,7 @@ def _drop(node: Any, schema: Any, pg_version: int) -> Steps:
 
 def ast_names(obj: Any) -> list[str]:
     if isinstance(obj, tuple | list):
-        return [n.sval for n in obj if isinstance(n, ast.String)] or ["?"]
+        return [str(n.sval) for n in obj if isinstance(n, ast.String)] or ["?"]
     return [getattr(obj, "sval", "?")]
 
 

@@ -37,6 +37,7 @@ from django.db import migrations
 from pglast import enums
 from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._lockmap import StateSchema, operation_steps
+from schemaops.checks._lockmap_ops import like_index
 from schemaops.checks._lockmap_sql import ast_names
 from schemaops.checks._lockrecipes import (
     POSTGRES_IMPORTS,
@@ -107,10 +108,11 @@ class RemoveIndexNonConcurrently(Rule):
     def _index_names(ctx: OperationContext, op: Any) -> list[str]:
         if not isinstance(op, migrations.AlterField):
             return []
-        old = ctx.field_before(op.name)
+        old: Any = ctx.field_before(op.name)
+        new: Any = op.field
         column = ctx.column(op.name, old)
         names = [django_name(ctx.table, [column], "")]
-        if old.db_index and not op.field.db_index:
+        if like_index(ctx, old) and not (new.db_index or new.unique):
             names.append(django_name(ctx.table, [column], "_like"))
         return names
 

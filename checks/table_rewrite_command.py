@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pglast import ast
+from pglast import ast, enums
 from schemaops.checks._base import Rule, StatementContext
 from schemaops.checks._locks import Lock
 from schemaops.checks._sql import relname
@@ -82,5 +82,5 @@ def _rewrites(node: Any) -> Iterator[tuple[str, str | None]]:
         for cmd in node.cmds or ():
             action = ALTER_REWRITES.get(cmd.subtype.name)
             if action:
-                kind = "INDEX" if node.objtype.name == "OBJECT_INDEX" else "TABLE"
+                kind = "INDEX" if node.objtype == enums.ObjectType.OBJECT_INDEX else "TABLE"
                 yield f"ALTER {kind} ... {action}", relname(node.relation)
