@@ -18,7 +18,6 @@ from psycopg2 import sql
 from schemaops.backfill import ledger, runner
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.batching import Range
-from schemaops.backfill.runner import SET_TIMEOUTS
 from schemaops.backfill.spec import Spec
 
 
@@ -97,23 +96,27 @@ def _sample(report: DryRun, spec: Spec, rng: Range, timeouts: tuple[str, str], a
 
     connection = connections[alias]
     with transaction.atomic(using=alias), connection.cursor() as cursor:
-        cursor.execute(
-            SET_TIMEOUTS,
-            list(timeouts),
-        )
         cursor.execute("SELECT pg_current_wal_insert_lsn()")
         (before,) = cursor.fetchone()
         with CaptureQueriesContext(connection) as captured:
             started = time.monotonic()
-            report.sample_rows = runner.apply_range(spec, rng, cursor)
+            report.sample_rows = runner.apply_range(spec, rng, cursor, timeouts)
             report.sample_seconds = time.monotonic() - started
         cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), %s)", [before])
         report.sample_wal_bytes = int(cursor.fetchone()[0])
         report.statements = [q["sql"] for q in captured.captured_queries]
         if report.statements:
-            cursor.execute("EXPLAIN " + report.statements[-1])
+            cursor.execute("EXPLAIN " + _last_statement(report.statements[-1]))
             report.explain = [line for (line,) in cursor.fetchall()]
         transaction.set_rollback(True, using=alias)
+
+
+def _last_statement(text: str) -> str:
+    """The UPDATE after the SET LOCAL prefix, found by parsing (pglast), not by searching."""
+    import pglast
+
+    statements = pglast.split(text)
+    return str(statements[-1]) if statements else text
 
 
 _INDEXED_SQL = """

@@ -21,6 +21,7 @@ from typing import Any
 from psycopg2 import sql
 from schemaops.backfill import batching
 from schemaops.backfill.batching import Range, Rate
+from schemaops.backfill.throttle import WAITERS_SQL
 
 RUN, BATCH = sql.Identifier("schemaops_backfill_run"), sql.Identifier("schemaops_backfill_batch")
 MAX_ATTEMPTS = 3  # errors other than timeouts
@@ -90,8 +91,7 @@ _INSERT_SQL = sql.SQL(
 def claim(cursor: Any, run_id: int, worker: str, seen: Observation | None) -> Claim | Idle:
     """Give this worker one range of the run, or say why there is none (one transaction)."""
     # A lost claim only means the range is cut again; the batch's own commit is synchronous.
-    cursor.execute("SET LOCAL synchronous_commit = off")
-    cursor.execute(_RUN_SQL, [run_id])
+    cursor.execute(sql.SQL("SET LOCAL synchronous_commit = off; ") + _RUN_SQL, [run_id])
     row = cursor.fetchone()
     if row is None or row[0] != "active":
         return Idle(row[0] if row else "cancelled")
@@ -107,15 +107,20 @@ def claim(cursor: Any, run_id: int, worker: str, seen: Observation | None) -> Cl
         if rng is None:
             _save_adaptive(cursor, run_id, size, rate, next_lo, 0.0)
             return Idle(_idle_state(cursor, run_id))
-        cursor.execute(_INSERT_SQL, [run_id, rng.lo, rng.hi, token, lease, worker])
+        take, params = _INSERT_SQL, [run_id, rng.lo, rng.hi, token, lease, worker]
         claimed, next_lo = size, rng.hi
     else:
-        cursor.execute(_TAKE_SQL, [token, lease, worker, retry[0]])
+        take, params = _TAKE_SQL, [token, lease, worker, retry[0]]
         rng, claimed = Range(retry[1], retry[2]), None
-    batch_id = cursor.fetchone()[0]
-    slot_at = _save_adaptive(
-        cursor, run_id, size, rate, next_lo, batching.rate_slot_seconds(claimed or size, rps)
+    slot = batching.rate_slot_seconds(claimed or size, rps)
+    # One round trip: take the batch and save the run's cursor and adaptive state.
+    cursor.execute(
+        sql.SQL(
+            "WITH taken AS ({}), saved AS ({}) SELECT (SELECT id FROM taken), slot FROM saved"
+        ).format(take, _SAVE_SQL),
+        [*params, *_save_params(run_id, size, rate, next_lo, slot)],
     )
+    batch_id, slot_at = cursor.fetchone()
     return Claim(batch_id, rng, token, claimed, slot_at)
 
 
@@ -144,19 +149,23 @@ def _cut(cursor: Any, table: str, pk: str, next_lo: int, hi: int, size: int) -> 
     return batching.next_range(next_lo, hi, found[0] if found else None)
 
 
+_SAVE_SQL = sql.SQL(
+    "UPDATE {} SET batch_size = %s, avg_rows = %s, avg_seconds = %s, next_lo = %s,"
+    " started_at = coalesce(started_at, now()),"
+    " next_slot_at = CASE WHEN %s > 0 THEN greatest(next_slot_at, now())"
+    "   + make_interval(secs => %s) END"
+    " WHERE id = %s RETURNING next_slot_at - make_interval(secs => %s) AS slot"
+).format(RUN)
+
+
+def _save_params(run_id: int, size: int, rate: Rate, next_lo: int, slot: float) -> list[Any]:
+    return [size, rate.rows, rate.seconds, next_lo, slot, slot, run_id, slot]
+
+
 def _save_adaptive(
     cursor: Any, run_id: int, size: int, rate: Rate, next_lo: int, slot: float
 ) -> datetime | None:
-    cursor.execute(
-        sql.SQL(
-            "UPDATE {} SET batch_size = %s, avg_rows = %s, avg_seconds = %s, next_lo = %s,"
-            " started_at = coalesce(started_at, now()),"
-            " next_slot_at = CASE WHEN %s > 0 THEN greatest(next_slot_at, now())"
-            "   + make_interval(secs => %s) END"
-            " WHERE id = %s RETURNING next_slot_at - make_interval(secs => %s)"
-        ).format(RUN),
-        [size, rate.rows, rate.seconds, next_lo, slot, slot, run_id, slot],
-    )
+    cursor.execute(_SAVE_SQL, _save_params(run_id, size, rate, next_lo, slot))
     return cursor.fetchone()[0]  # type: ignore[no-any-return]
 
 
@@ -170,18 +179,21 @@ def _idle_state(cursor: Any, run_id: int) -> str:
     return "busy" if cursor.fetchone()[0] else "drained"
 
 
-def checkpoint(cursor: Any, claim: Claim, rows: int, waiters: int) -> bool:
-    """Mark the batch done in the caller's transaction; False when the lease was lost."""
-    cursor.execute(
-        sql.SQL(
-            "UPDATE {} SET state = 'done', rows = %s, waiters = %s,"
-            " finished_at = clock_timestamp(),"
-            " duration = extract(epoch FROM clock_timestamp() - now()), lease_token = NULL,"
-            " last_error = '' WHERE id = %s AND lease_token = %s AND state = 'running'"
-        ).format(BATCH),
-        [rows, waiters, claim.batch_id, claim.token],
-    )
-    return bool(cursor.rowcount == 1)
+# Counting the sessions blocked behind this transaction costs no extra round trip.
+_CHECKPOINT_SQL = sql.SQL(
+    "UPDATE {} SET state = 'done', rows = %s, finished_at = clock_timestamp(),"
+    " duration = extract(epoch FROM clock_timestamp() - now()), lease_token = NULL,"
+    " last_error = '', waiters = (" + WAITERS_SQL + ")"
+    " WHERE id = %s AND lease_token = %s AND state = 'running' RETURNING waiters"
+).format(BATCH)
+
+
+def checkpoint(cursor: Any, claim: Claim, rows: int) -> int | None:
+    """Mark the batch done in the caller's transaction; returns the sessions that waited
+    on its locks, or None when the lease was lost (the caller must roll back)."""
+    cursor.execute(_CHECKPOINT_SQL, [rows, claim.batch_id, claim.token])
+    row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 def record_failure(cursor: Any, claim: Claim, timed_out: bool, message: str) -> str:

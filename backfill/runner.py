@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections, transaction
+from psycopg2 import sql
 from schemaops.backfill import ledger, throttle
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.ledger import Claim, Idle, Observation
@@ -32,9 +33,6 @@ LOCK_NAMESPACE = 0x5C0B  # first key of the advisory locks that hold worker slot
 FINALIZE_SLOT = 9999
 TIMEOUT_CODES = {"57014", "55P03", "40P01", "40001"}  # canceled, lock n/a, deadlock, serialization
 _stop = threading.Event()
-SET_TIMEOUTS = (
-    "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)"
-)
 
 
 def request_stop() -> None:
@@ -204,23 +202,25 @@ class _LeaseLost(Exception):
 def run_batch(spec: Spec, claim: Claim, alias: str, timeouts: tuple[str, str]) -> tuple[int, int]:
     """Apply one range and its checkpoint in one transaction; returns (rows, lock waiters)."""
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-        cursor.execute(
-            SET_TIMEOUTS,
-            list(timeouts),
-        )
-        rows = apply_range(spec, claim.rng, cursor)
-        waiters = throttle.waiters_behind_me(cursor)
-        if not ledger.checkpoint(cursor, claim, rows, waiters):
+        rows = apply_range(spec, claim.rng, cursor, timeouts)
+        waiters = ledger.checkpoint(cursor, claim, rows)
+        if waiters is None:
             raise _LeaseLost()
     return rows, waiters
 
 
-def apply_range(spec: Spec, rng: Any, cursor: Any) -> int:
-    """Run the spec's update on one key range inside the caller's transaction."""
+def apply_range(spec: Spec, rng: Any, cursor: Any, timeouts: tuple[str, str]) -> int:
+    """Set the transaction's timeouts and run the update of one key range (one round trip
+    for the SQL form) inside the caller's transaction."""
+    local = sql.SQL("SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {}; ").format(
+        sql.Literal(timeouts[0]), sql.Literal(timeouts[1])
+    )
     if spec.backfill is not None:
+        cursor.execute(local.as_string(cursor.connection))
         queryset = spec.backfill.queryset().filter(pk__gte=rng.lo, pk__lt=rng.hi)
         return int(spec.backfill.process(queryset) or 0)
-    cursor.execute(spec_module.batch_statement(spec, rng).as_string(cursor.connection))
+    statement = local + spec_module.batch_statement(spec, rng)
+    cursor.execute(statement.as_string(cursor.connection))
     return int(cursor.rowcount)
 
 

@@ -5,8 +5,9 @@ Signals (read between batches, at most once per ``interval`` per worker):
   and ``replay_lag`` time) and from active logical slots (bytes);
 - autovacuum running on the backfilled table (``pg_stat_progress_vacuum``);
 - a user hook (``module:function`` or ``Backfill.throttle``) returning a reason.
-Lock waiters blocked behind a batch are counted inside the batch transaction
-(:func:`waiters_behind_me`); the runner halves the next batch when any wait.
+Lock waiters blocked behind a batch are counted inside the batch transaction, by
+the checkpoint statement itself (``WAITERS_SQL``); the next batch is halved when any
+session waited.
 
 :func:`decide` is pure; every decision that is not "go" is logged by the runner.
 """
@@ -83,7 +84,7 @@ SELECT EXISTS (
 """
 
 # OFFSET 0 keeps the planner from calling pg_blocking_pids() on every backend.
-_WAITERS_SQL = """
+WAITERS_SQL = """
 SELECT count(*) FROM (
   SELECT pid FROM pg_stat_activity
   WHERE wait_event_type = 'Lock' AND datname = current_database() OFFSET 0) w
@@ -103,7 +104,7 @@ def read_signals(cursor: Any, table: str, hook: Callable[[], str | None] | None)
 
 def waiters_behind_me(cursor: Any) -> int:
     """Sessions of this database waiting for a lock this session holds."""
-    cursor.execute(_WAITERS_SQL)
+    cursor.execute(WAITERS_SQL)
     return int(cursor.fetchone()[0])
 
 

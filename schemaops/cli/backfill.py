@@ -321,7 +321,10 @@ def _follow(run_id: int, alias: str, threads: list[Any], kick: Any) -> str:
             if not tty and now - last_log > 5:
                 log.info(f"event=progress run={run_id} {_line(status)}")
                 last_log = now
-            time.sleep(0.5)
+            if threads:
+                threads[0].join(timeout=0.5)  # wakes up as soon as an in-process worker ends
+            else:
+                time.sleep(0.5)
 
 
 def _line(status: Any) -> str:

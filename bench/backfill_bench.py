@@ -1,0 +1,369 @@
+"""``schemaops backfill`` against a single ``UPDATE t SET c = a * 2``, measured side by side.
+
+    .venv/bin/python bench/backfill_bench.py                 # 5,000,000 rows (a few minutes)
+    .venv/bin/python bench/backfill_bench.py --rows 200000   # quick
+
+In one run, on a database of its own on the local server (created, then dropped):
+1. the single UPDATE (one transaction holding every row lock until it ends);
+2. ``schemaops backfill start bench.T --set "c = a * 2"``, default settings, no broker
+   (the embedded mode: one worker in the CLI process);
+3. the same with ``--workers 2`` through Redis and a real ``celery worker -c 2``;
+4. the single UPDATE and the embedded backfill again, each while two threads run
+   single-row updates on random rows of the same table, timing every one.
+Every run starts from a freshly loaded, vacuumed table. It prints wall time, rows per
+second, the ratio to the single UPDATE, the longest batch transaction (lock-hold time)
+and the p50/p99 latency of the concurrent single-row updates.
+
+The Django project it needs (one model ``T(a, c)`` on table ``t``, schemaops.backfill,
+a Celery app reading CELERY_BROKER_URL) is generated in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+from psycopg2 import sql
+
+PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+SETTINGS = """
+import os
+INSTALLED_APPS = ["schemaops.backfill", "bench"]
+DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql",
+    "NAME": os.environ["BENCH_DB"], "USER": "postgres", "HOST": "127.0.0.1", "PORT": "5432"}}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+SECRET_KEY = "bench"
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+"""
+CELERY = """
+import os
+from celery import Celery
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchproj.settings")
+app = Celery("benchproj")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+"""
+MODELS = """
+from django.db import models
+class T(models.Model):
+    a = models.IntegerField()
+    c = models.BigIntegerField(null=True)
+    class Meta:
+        db_table = "t"
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: float
+    rows: int
+    max_lock: float
+    latencies: list[float] = field(default_factory=list)
+    notes: str = ""
+
+
+def make_project(folder: Path) -> None:
+    (folder / "benchproj").mkdir()
+    (folder / "benchproj" / "__init__.py").write_text("from .celery import app as celery_app\n")
+    (folder / "benchproj" / "settings.py").write_text(SETTINGS)
+    (folder / "benchproj" / "celery.py").write_text(CELERY)
+    (folder / "bench" / "migrations").mkdir(parents=True)
+    (folder / "bench" / "__init__.py").write_text("")
+    (folder / "bench" / "migrations" / "__init__.py").write_text("")
+    (folder / "bench" / "models.py").write_text(MODELS)
+
+
+def env_for(folder: Path, db: str, broker: str = "") -> dict[str, str]:
+    env = {
+        **os.environ,
+        "BENCH_DB": db,
+        "CELERY_BROKER_URL": broker,
+        "DJANGO_SETTINGS_MODULE": "benchproj.settings",
+    }
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder), env.get("PYTHONPATH")]))
+    return env
+
+
+def connect(db: str) -> Any:
+    conn = psycopg2.connect(**PG, dbname=db)
+    conn.autocommit = True
+    return conn
+
+
+def admin(template: str, db: str) -> None:
+    conn = connect("postgres")
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL(template).format(sql.Identifier(db)))
+    conn.close()
+
+
+def load_table(db: str, rows: int) -> None:
+    """A fresh table: rows with a = g, c NULL; no backfill runs; vacuumed and analyzed."""
+    conn = connect(db)
+    with conn.cursor() as cur:
+        cur.execute("DELETE FROM schemaops_backfill_batch; DELETE FROM schemaops_backfill_run")
+        cur.execute("TRUNCATE t RESTART IDENTITY")
+        cur.execute("INSERT INTO t (a, c) SELECT g, NULL FROM generate_series(1, %s) g", [rows])
+        cur.execute("VACUUM ANALYZE t")
+    conn.close()
+
+
+def check_table(db: str) -> int:
+    conn = connect(db)
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM t WHERE c IS DISTINCT FROM a * 2")
+        wrong = int(cur.fetchone()[0])
+    conn.close()
+    return wrong
+
+
+class Writers:
+    """Two threads doing single-row UPDATEs of random rows, timing each."""
+
+    def __init__(self, db: str, rows: int, threads: int = 2) -> None:
+        self.db, self.rows, self.stop = db, rows, threading.Event()
+        self.latencies: list[float] = []
+        self.threads = [threading.Thread(target=self._loop) for _ in range(threads)]
+
+    def _loop(self) -> None:
+        conn = connect(self.db)
+        mine: list[float] = []
+        with conn.cursor() as cur:
+            while not self.stop.is_set():
+                started = time.perf_counter()
+                cur.execute("UPDATE t SET a = a WHERE id = %s", [random.randint(1, self.rows)])
+                mine.append(time.perf_counter() - started)
+                time.sleep(0.002)
+        conn.close()
+        self.latencies.extend(mine)
+
+    def __enter__(self) -> Writers:
+        for t in self.threads:
+            t.start()
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+
+
+def single_update(db: str, rows: int, writers: bool) -> Result:
+    conn = connect(db)
+    with Writers(db, rows) if writers else _null() as load, conn.cursor() as cur:
+        started = time.perf_counter()
+        cur.execute("UPDATE t SET c = a * 2")
+        seconds = time.perf_counter() - started
+    conn.close()
+    name = "single UPDATE" + (" + writers" if writers else "")
+    return Result(name, seconds, rows, seconds, load.latencies if load else [])
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def backfill(
+    folder: Path, db: str, rows: int, workers: int, queue: str | None, writers: bool
+) -> Result:
+    broker = REDIS if queue else ""
+    args = [
+        sys.executable,
+        "-m",
+        "schemaops",
+        "backfill",
+        "start",
+        "bench.T",
+        "--set",
+        "c = a * 2",
+        "--settings",
+        "benchproj.settings",
+    ]
+    if queue:
+        args += ["--workers", str(workers), "--queue", queue, "--wait"]
+    with Writers(db, rows) if writers else _null() as load:
+        started = time.perf_counter()
+        proc = subprocess.run(
+            args, cwd=folder, env=env_for(folder, db, broker), capture_output=True, text=True
+        )
+        seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"backfill failed: {proc.stderr.strip().splitlines()[-1:]}")
+    conn = connect(db)
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT max(duration), count(*), percentile_cont(0.99) WITHIN GROUP "
+            "(ORDER BY duration) FROM schemaops_backfill_batch"
+        )
+        longest, batches, p99 = cur.fetchone()
+    conn.close()
+    slowed = proc.stderr.count("action=slow") + proc.stderr.count("action=hold")
+    name = f"backfill, {'Celery+Redis' if queue else 'embedded'}, {workers} worker(s)"
+    notes = f"{batches} batches, p99 batch {p99 * 1000:.0f} ms, throttle events {slowed}"
+    return Result(
+        name + (" + writers" if writers else ""),
+        seconds,
+        rows,
+        float(longest),
+        load.latencies if load else [],
+        notes,
+    )
+
+
+def start_worker(folder: Path, db: str, queue: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "benchproj",
+            "worker",
+            "-Q",
+            queue,
+            "-c",
+            "2",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "warning",
+            "-n",
+            f"{queue}@%h",
+        ],
+        cwd=folder,
+        env=env_for(folder, db, REDIS),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(5)  # let it connect before the clock starts
+    return proc
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def report(results: list[Result], rows: int) -> None:
+    base = results[0].seconds
+    print(
+        f"\n{rows:,} rows, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
+        "(shared machine: other sessions were running)"
+    )
+    print(
+        f"{'run':<44}{'wall s':>8}{'rows/s':>10}{'single/this':>13}{'max lock':>10}"
+        f"{'p50 write':>11}{'p99 write':>11}"
+    )
+    for r in results:
+        p50, p99 = percentile(r.latencies, 0.5), percentile(r.latencies, 0.99)
+        lat = f"{p50 * 1000:>9.1f}ms{p99 * 1000:>9.1f}ms" if r.latencies else f"{'-':>11}" * 2
+        print(
+            f"{r.name:<44}{r.seconds:>8.1f}{r.rows / r.seconds:>10.0f}{base / r.seconds:>13.2f}"
+            f"{r.max_lock * 1000:>8.0f}ms{lat}" + (f"   {r.notes}" if r.notes else "")
+        )
+
+
+def ratios(results: list[Result]) -> None:
+    by = {r.name: r for r in results}
+    single, one = by["single UPDATE"], by["backfill, embedded, 1 worker(s)"]
+    two = by.get("backfill, Celery+Redis, 2 worker(s)")
+    print(
+        f"\nbackfill (1 worker, embedded) vs single UPDATE: {single.seconds / one.seconds:.2f}x "
+        "speed (>= 1.00 is the target)"
+    )
+    print(
+        f"longest batch lock hold: {one.max_lock * 1000:.0f} ms (1 worker), "
+        f"{(two.max_lock * 1000 if two else float('nan')):.0f} ms (2 workers); target < 250 ms"
+    )
+    if two:
+        print(f"2 Celery workers vs 1 embedded worker: {one.seconds / two.seconds:.2f}x speed")
+    sw, bw = by.get("single UPDATE + writers"), by.get("backfill, embedded, 1 worker(s) + writers")
+    if sw and bw and sw.latencies and bw.latencies:
+        print(
+            f"p99 single-row update latency: {percentile(sw.latencies, 0.99) * 1000:.1f} ms during "
+            f"the single UPDATE vs {percentile(bw.latencies, 0.99) * 1000:.1f} ms during the "
+            f"backfill ({percentile(sw.latencies, 0.99) / percentile(bw.latencies, 0.99):.0f}x)"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--no-celery", action="store_true", help="skip the Redis run")
+    parser.add_argument("--no-writers", action="store_true", help="skip the latency runs")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="schemaops-backfill-bench-"))
+    db = f"schemaops_bench_{uuid.uuid4().hex[:8]}"
+    make_project(folder)
+    admin("CREATE DATABASE {}", db)
+    worker = None
+    try:
+        env = env_for(folder, db)
+        for command in (["makemigrations", "bench", "-v0"], ["migrate", "-v0"]):
+            subprocess.run(
+                [sys.executable, "-m", "django", *command], cwd=folder, env=env, check=True
+            )
+        results = []
+        plan: list[tuple[str, Any]] = [
+            ("single", lambda: single_update(db, args.rows, False)),
+            ("embedded", lambda: backfill(folder, db, args.rows, 1, None, False)),
+        ]
+        queue = f"bench-{uuid.uuid4().hex[:6]}"
+        if not args.no_celery:
+            plan.append(("celery", lambda: backfill(folder, db, args.rows, 2, queue, False)))
+        if not args.no_writers:
+            plan.append(("single+w", lambda: single_update(db, args.rows, True)))
+            plan.append(("embedded+w", lambda: backfill(folder, db, args.rows, 1, None, True)))
+        for label, step in plan:
+            load_table(db, args.rows)
+            if label == "celery":
+                worker = start_worker(folder, db, queue)
+            print(f"running {label} ...", file=sys.stderr, flush=True)
+            results.append(step())
+            if worker is not None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                worker.wait(timeout=30)
+                worker = None
+            wrong = check_table(db)
+            if wrong:
+                raise SystemExit(f"{label}: {wrong} rows wrong after the run")
+        report(results, args.rows)
+        ratios(results)
+    finally:
+        if worker is not None:
+            os.killpg(worker.pid, signal.SIGKILL)
+        admin("DROP DATABASE IF EXISTS {} WITH (FORCE)", db)
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
