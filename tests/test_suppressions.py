@@ -140,3 +140,30 @@ def test_other_rule_code_does_not_suppress(tmp_path):
     rc, report, _ = check(root)
     assert rc == 1
     assert codes(report) == ["SO101", "SO902"]
+
+
+def test_findings_judged_after_the_walk_are_suppressed_too(tmp_path):
+    # SO501 is decided on the final project state, then pointed back at this operation.
+    root = project(tmp_path)
+    payer = 'models.ForeignKey("ledger.account", models.CASCADE, null=True, db_index=False,'
+    write(
+        root,
+        f"""\
+    operations = [
+        # schemaops: ignore[SO501] entries are never deleted, only archived
+        migrations.AddField(
+            "entry",
+            "payer",
+            {payer} db_constraint=False),
+        ),
+    ]
+""",
+    )
+    path = root / "ledger" / "migrations" / f"{NAME}.py"
+    path.write_text(path.read_text().replace("import migrations\n", "import migrations, models\n"))
+    rc, report, _ = check(root)
+    assert (rc, codes(report)) == (0, [])
+    rc, text, _ = check(root, fmt="text")
+    assert "1 suppressed" in text
+    path.write_text(path.read_text().replace("# schemaops: ignore[SO501]", "# was:"))
+    assert codes(check(root)[1]) == ["SO501"]
