@@ -83,7 +83,18 @@ def operation_locks(ctx: Any) -> list[LockClaim]:
 
 
 def operation_steps(ctx: Any) -> list[LockStep]:
-    """The statements a Django operation runs, as lock steps in execution order."""
+    """The statements a Django operation runs, as lock steps in execution order.
+
+    Several rules ask about the same operation: the answer is kept on the context.
+    """
+    cached: list[LockStep] | None = getattr(ctx, "_lock_steps", None)
+    if cached is None:
+        cached = _operation_steps(ctx)
+        ctx._lock_steps = cached
+    return list(cached)
+
+
+def _operation_steps(ctx: Any) -> list[LockStep]:
     from schemaops.checks import _lockmap_ops
 
     op = ctx.operation
