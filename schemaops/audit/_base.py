@@ -90,11 +90,12 @@ class AuditContext:
 
     def rows(self, query: Any, params: Any = None) -> list[dict[str, Any]]:
         """Run one read-only query and return its rows as dicts."""
-        import psycopg2.extras
-
-        with self.conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        with self.conn.cursor() as cur:
             cur.execute(query, params)
-            return [dict(r) for r in cur.fetchall()] if cur.description else []
+            if not cur.description:
+                return []
+            names = [column.name for column in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         """Share one catalog snapshot (e.g. every index) between checks of one run."""

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from schemaops.audit._base import AuditContext, Hit, check
-from schemaops.audit._catalog import Index, indexes
+from schemaops.audit._catalog import Index, indexes, with_definition
 from schemaops.audit._django import Models
 from schemaops.checks._recipes import ident
 from schemaops.findings import Severity
@@ -453,6 +453,7 @@ def index_not_in_models(ctx: AuditContext) -> Iterator[Hit]:
     for exp in drift.present():
         for index in drift.indexes.get(exp.table, []):
             if not _explained(exp, index):
+                index = with_definition(ctx, index)
                 yield Hit(
                     message=f"index {index.index} on {exp.table} ({exp.label}) is declared by "
                     f"no model: {index.definition}",

@@ -16,7 +16,9 @@ from schemaops.audit._catalog import (
     Index,
     indexes,
     indexes_by_table,
+    preload_definitions,
     stats_age,
+    with_definition,
 )
 from schemaops.audit._django import add_index_fix, describe, drop_index_fix, library_severity
 from schemaops.checks._recipes import ident
@@ -255,9 +257,10 @@ def unused_index(ctx: AuditContext) -> Iterator[Hit]:
     age = stats_age(ctx)
     days = age["days"]
     young = days is not None and days < ctx.thresholds.stats_min_days
-    for index in indexes(ctx):
-        if not _unused(ctx, index):
-            continue
+    unused = [i for i in indexes(ctx) if _unused(ctx, i)]
+    preload_definitions(ctx, unused)
+    for index in unused:
+        index = with_definition(ctx, index)
         fk = _fk_supported(ctx, index)
         label = describe(ctx.models, index)
         notes = [label] if label else []
@@ -341,6 +344,7 @@ def duplicate_index(ctx: AuditContext) -> Iterator[Hit]:
 
 
 def _copy_hit(ctx: AuditContext, index: Index, keep: Index, relation: str) -> Hit:
+    index, keep = with_definition(ctx, index), with_definition(ctx, keep)
     label = describe(ctx.models, index)
     keep_cols = ", ".join(c or "<expr>" for c in keep.key_columns)
     return Hit(
@@ -384,18 +388,20 @@ def redundant_index(ctx: AuditContext) -> Iterator[Hit]:
     blocking ``DROP INDEX``; for a ``Meta.indexes`` entry use
     ``RemoveIndexConcurrently``.
     """
+    pairs = []
     for table_indexes in indexes_by_table(ctx).values():
         for index in table_indexes:
             if not _prefix_candidate(index):
                 continue
             wider = next((c for c in table_indexes if _covers(c, index)), None)
             if wider is not None:
-                relation = (
-                    "duplicates the unique index"
-                    if wider.nkey == index.nkey
-                    else "is a leading prefix of"
-                )
-                yield _copy_hit(ctx, index, wider, relation)
+                pairs.append((index, wider))
+    preload_definitions(ctx, [i for pair in pairs for i in pair])
+    for index, wider in pairs:
+        relation = (
+            "duplicates the unique index" if wider.nkey == index.nkey else "is a leading prefix of"
+        )
+        yield _copy_hit(ctx, index, wider, relation)
 
 
 def _prefix_candidate(index: Index) -> bool:
@@ -505,6 +511,7 @@ def invalid_index(ctx: AuditContext) -> Iterator[Hit]:
     for index in indexes(ctx):
         if index.is_valid or index.index_oid in building:
             continue
+        index = with_definition(ctx, index)
         label = describe(ctx.models, index)
         name = f"{ident(index.schema)}.{ident(index.index)}"
         yield Hit(
