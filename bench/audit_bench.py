@@ -30,7 +30,7 @@ from typing import Any
 import psycopg2
 from psycopg2 import sql
 
-PARAMS = {
+PARAMS: dict[str, Any] = {
     "host": os.environ.get("PGHOST", "127.0.0.1"),
     "port": os.environ.get("PGPORT", "5432"),
     "user": os.environ.get("PGUSER", "postgres"),
@@ -83,7 +83,7 @@ ORDER BY pg_relation_size(i.indexrelid) DESC, relname ASC
 
 
 def admin() -> Any:
-    conn = psycopg2.connect(**PARAMS, dbname="postgres")
+    conn = psycopg2.connect(dbname="postgres", **PARAMS)
     conn.autocommit = True
     return conn
 
@@ -94,7 +94,7 @@ def build(dbname: str, tables: int) -> float:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
     conn.close()
     started = time.perf_counter()
-    conn = psycopg2.connect(**PARAMS, dbname=dbname)
+    conn = psycopg2.connect(dbname=dbname, **PARAMS)
     conn.autocommit = True
     with conn.cursor() as cur:
         for first in range(1, tables + 1, BATCH):
@@ -115,7 +115,7 @@ def time_audit(dbname: str) -> tuple[float, Any]:
 
 
 def time_query(dbname: str, query: str) -> float:
-    conn = psycopg2.connect(**PARAMS, dbname=dbname)
+    conn = psycopg2.connect(dbname=dbname, **PARAMS)
     try:
         with conn.cursor() as cur:
             started = time.perf_counter()

@@ -252,7 +252,7 @@ def concurrent_definition(index: Index) -> str:
     head = "CREATE UNIQUE INDEX " if tree.get("unique") else "CREATE INDEX "
     if index.definition.startswith(head) and not tree.get("concurrent"):
         return f"{head}CONCURRENTLY {index.definition[len(head) :]};"
-    stmt = parse_sql(index.definition)[0].stmt
+    stmt: Any = parse_sql(index.definition)[0].stmt
     stmt.concurrent = True
     return str(RawStream()(stmt)) + ";"
 

@@ -178,7 +178,8 @@ def normalize_type(text: str) -> tuple[str, tuple[int, ...], int]:
     """A type as (name, typmods, array dims), parsed by PostgreSQL's own grammar (pglast)."""
     from pglast import parse_sql
 
-    type_name = parse_sql(f"SELECT NULL::{text}")[0].stmt.targetList[0].val.typeName
+    select: Any = parse_sql(f"SELECT NULL::{text}")[0].stmt
+    type_name = select.targetList[0].val.typeName
     mods = tuple(getattr(m.val, "ival", -1) for m in type_name.typmods or ())
     return type_name.names[-1].sval, mods, len(type_name.arrayBounds or ())
 

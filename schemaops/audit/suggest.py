@@ -259,11 +259,12 @@ def explain(ctx: AuditContext, query: Query) -> dict[str, Any] | None:
     import psycopg2
 
     args = sql.SQL(", ").join(sql.SQL("NULL") for _ in range(query.params))
-    execute = sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE schemaops_audit_q")
+    execute: sql.Composable = sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE schemaops_audit_q")
     if query.params:
         execute = sql.SQL("{} ({})").format(execute, args)
     try:
         ctx.rows("SET plan_cache_mode = force_generic_plan")
+        # the statement is the server's own normalized text from pg_stat_statements
         ctx.rows(sql.SQL("PREPARE schemaops_audit_q AS {}").format(sql.SQL(query.text)))
         try:
             with ctx.conn.cursor() as cur:
@@ -341,13 +342,12 @@ def _column_refs(node: Any) -> list[list[str]]:
         def visit_ColumnRef(self, _ancestors: Any, ref: Any) -> None:
             parts = [getattr(f, "sval", None) for f in ref.fields]
             if all(isinstance(p, str) for p in parts):
-                refs.append(parts)
+                refs.append([str(p) for p in parts])
 
-    if isinstance(node, tuple):
-        for item in node:
-            Refs()(item if not isinstance(item, ast.SortBy) else item.node)
-    else:
-        Refs()(node)
+    items = node if isinstance(node, tuple) else (node,)
+    for item in items:
+        target: Any = item.node if isinstance(item, ast.SortBy) else item
+        Refs()(target)
     return refs
 
 
