@@ -30,3 +30,9 @@ def test_every_check_has_a_test_that_runs_it():
     text = "\n".join(p.read_text() for p in HERE.glob("test_*.py") if p.name != Path(__file__).name)
     untested = [code for code in CHECKS if f'"{code}"' not in text]
     assert not untested
+
+
+def test_docs_describe_every_check():
+    doc = (HERE.parent.parent / "docs" / "audit.md").read_text()
+    for chk in CHECKS.values():
+        assert f"### {chk.code} `{chk.name}`" in doc, chk.code

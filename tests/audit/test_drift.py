@@ -61,3 +61,32 @@ def test_every_kind_of_drift_is_found(shop_copy, models):
     assert ("AU309", "hand_made") in found
     # nothing else: the untouched parts of the schema still match the models
     assert len(found) == 11, sorted(found)
+
+
+def test_a_proven_suggestion_on_a_model_table_is_an_add_index_concurrently_migration(
+    shop_copy, models
+):
+    from schemaops.audit._base import AuditContext
+    from schemaops.audit.runner import open_readonly
+    from schemaops.audit.suggest import _suggestion_hit, prove
+
+    shop_copy.sql(
+        "CREATE EXTENSION hypopg",
+        "INSERT INTO products_product (sku, name, price, stock) "
+        "SELECT 's' || g, 'n' || g, 1, g FROM generate_series(1, 100000) g",
+        "ANALYZE products_product",
+    )
+    conn = open_readonly(shop_copy.params, "30s")
+    try:
+        ctx = AuditContext(conn, models=models)
+        found = prove(ctx, "SELECT * FROM products_product WHERE stock = $1")
+        assert list(found) == [("public", "products_product", ("stock",))]
+        stats = {"queryid": 1, "calls": 60, "mean_ms": 30.0, "total_ms": 1800.0, "query": "q"}
+        proof = {**found[("public", "products_product", ("stock",))], **stats}
+        hit = _suggestion_hit(ctx, "public", "products_product", ["stock"], [proof])
+    finally:
+        conn.close()
+    assert "[products.Product.stock]" in hit.message
+    assert "AddIndexConcurrently(\n" in hit.fix
+    assert '"product",' in hit.fix and "models.Index(fields=['stock']" in hit.fix
+    assert 'dependencies = [("products", "0003_product_name_idx")]' in hit.fix
