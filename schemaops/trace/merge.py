@@ -6,7 +6,11 @@ same operation are looked up in the trace:
 
 * the strongest lock they took on that table is the claimed one: the finding
   gets ``evidence["trace"] = "confirmed: ..."``;
-* a different one: the finding is *contradicted*; its message ends with
+* the claimed lock was held while they ran (taken by an earlier statement of
+  the same transaction), or is the strongest the atomic migration's transaction
+  held on the table (a claim about the migration as a whole):
+  ``"consistent: ..."``;
+* otherwise the finding is *contradicted*; its message ends with
   ``[trace: observed X on "t", not Y]`` (visible in every format, also in the
   stable JSON contract) and the evidence says the same.
 
@@ -71,15 +75,21 @@ def _judge(f: Finding, migration: MigrationTrace) -> None:
     claimed, table = claim
     stmts = [s for s in migration.statements if s.operation == f.operation]
     observed = _strongest(stmts, table)
-    if observed is None and stmts:
-        held = _strongest(stmts, table, held=True)
-        if held is not None and held.strength >= claimed.strength:
-            f.evidence["trace"] = f"consistent: {held.value} on {table} was already held"
-            return
     if observed is claimed:
-        f.evidence["trace"] = f"confirmed: {observed.value} on {table}"
+        f.evidence["trace"] = f"confirmed: {claimed.value} on {table}"
         return
-    seen = observed.value if observed else "no lock"
+    if _strongest(stmts, table, held=True) is claimed:
+        f.evidence["trace"] = f"consistent: {claimed.value} on {table} held while it ran"
+        return
+    everything = migration.statements
+    if migration.atomic and _strongest(everything, table, held=True) is claimed:
+        f.evidence["trace"] = (
+            f"consistent: {claimed.value} on {table} held by the migration's transaction"
+        )
+        return
+    effective = [m for m in (observed, _strongest(stmts, table, held=True)) if m is not None]
+    strongest = max(effective, key=lambda m: m.strength) if effective else None
+    seen = strongest.value if strongest else "no lock"
     f.evidence["trace"] = f"contradicted: observed {seen} on {table}, not {claimed.value}"
     f.message += f' [trace: observed {seen} on "{table}", not {claimed.value}]'
 

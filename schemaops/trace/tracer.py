@@ -258,7 +258,8 @@ class StatementRecorder:
     def _named_locks(self, locks: set[tuple[int, str]], snap: Snapshot) -> list[LockTaken]:
         out = []
         for oid, mode in sorted(locks, key=lambda x: (x[0], x[1])):
-            rel = snap.relations.get(oid) or self.catalog.relations.get(oid)
+            # named as before the statement (a renamed table keeps the name users know)
+            rel = self.catalog.relations.get(oid) or snap.relations.get(oid)
             if rel is None:
                 continue  # a system catalog
             out.append(LockTaken(rel.label, rel.kind, mode, oid in self.baseline.relations))

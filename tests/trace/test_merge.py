@@ -49,13 +49,19 @@ def test_parse_claim_reads_the_lock_on_form():
 
 
 def test_confirmed_and_contradicted_claims(category_trace, loader):
-    right, wrong = _claim(Lock.SHARE, 1), _claim(Lock.ACCESS_EXCLUSIVE, 1)
-    findings = [right, wrong]
+    right, held, wrong = (
+        _claim(lock, 1) for lock in (Lock.SHARE, Lock.ACCESS_EXCLUSIVE, Lock.EXCLUSIVE)
+    )
+    findings = [right, held, wrong]
     merge_findings(findings, category_trace, loader)
     assert right.evidence["trace"] == "confirmed: SHARE on products_product"
     assert right.message == "builds an index"
+    # operation 0 (ADD COLUMN) took ACCESS EXCLUSIVE; the index build ran while it was held
+    assert held.evidence["trace"] == (
+        "consistent: ACCESS EXCLUSIVE on products_product held while it ran"
+    )
     assert wrong.message.endswith(
-        '[trace: observed SHARE on "products_product", not ACCESS EXCLUSIVE]'
+        '[trace: observed ACCESS EXCLUSIVE on "products_product", not EXCLUSIVE]'
     )
     assert wrong.evidence["trace"].startswith("contradicted")
 
