@@ -91,7 +91,7 @@ def run_check(
         exclude_apps=cfg.exclude_apps,
         since=o.get("since"),
         unapplied_only=bool(o.get("unapplied")),
-        target=(app_label, migration_name) if migration_name else None,
+        target=(app_label, migration_name) if app_label and migration_name else None,
         applied=applied,
     )
     loader = load_graph()

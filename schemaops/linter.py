@@ -333,8 +333,9 @@ def _track_created_table(sctx: Any) -> None:
 
     node = sctx.node
     if isinstance(node, ast.CreateStmt | ast.CreateTableAsStmt):
-        rel = node.relation if isinstance(node, ast.CreateStmt) else node.into.rel
-        sctx.migration.new_tables.add(str(rel.relname))
+        rel = node.relation if isinstance(node, ast.CreateStmt) else getattr(node.into, "rel", None)
+        if rel is not None:
+            sctx.migration.new_tables.add(str(rel.relname))
 
 
 def _module_path(migration: Any) -> str | None:

@@ -288,7 +288,7 @@ def offline_connection(pg_version: int, alias: str = "default") -> Any:
     """
     from django.db.backends.postgresql.base import DatabaseWrapper
 
-    settings_dict = {
+    settings_dict: dict[str, Any] = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": "schemaops_offline",
         "USER": "",
@@ -524,9 +524,10 @@ def _base_keys(model_state: ModelState) -> Iterator[ModelKey]:
     app_label, name = model_state.app_label, model_state.name_lower
     for base in model_state.bases:
         if isinstance(base, str):
-            yield resolve_relation(base, app_label, name)
+            base_app, base_model = resolve_relation(base, app_label, name)
+            yield (base_app, base_model or name)
         elif hasattr(base, "_meta") and not base._meta.abstract:
-            yield (base._meta.app_label, base._meta.model_name)
+            yield (base._meta.app_label, str(base._meta.model_name))
 
 
 def _stripped(model_state: ModelState) -> ModelState:

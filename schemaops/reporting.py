@@ -318,7 +318,7 @@ def render_markdown(report: Report, *, verbose: bool = False) -> str:
                 f"**{f.code}** {_md_cell(_where(f))}",
                 "",
                 "```python",
-                f.recipe.rstrip(),
+                (f.recipe or "").rstrip(),
                 "```",
                 "",
             ]

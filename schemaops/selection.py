@@ -77,7 +77,7 @@ def server_pg_version(alias: str) -> int:
     if conn.vendor != "postgresql":
         raise ConfigError(f"database {alias!r} is {conn.vendor}, not PostgreSQL")
     try:
-        return int(conn.pg_version)
+        return int(conn.pg_version)  # type: ignore[attr-defined]  # PostgreSQL wrapper only
     except DatabaseError as exc:
         first = (str(exc).strip().splitlines() or ["unreachable"])[0]
         raise DatabaseUnavailable(f"cannot reach database {alias!r}: {first}") from None

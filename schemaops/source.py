@@ -89,15 +89,16 @@ def _operation_spans(tree: ast.Module) -> list[tuple[int, int]]:
                 if isinstance(stmt, ast.Assign)
                 else ([stmt.target] if isinstance(stmt, ast.AnnAssign) else [])
             )
+            value = stmt.value if isinstance(stmt, ast.Assign | ast.AnnAssign) else None
             if any(
                 isinstance(t, ast.Name) and t.id == "operations" for t in targets
-            ) and isinstance(stmt.value, ast.List | ast.Tuple):
-                return [(e.lineno, e.end_lineno or e.lineno) for e in stmt.value.elts]
+            ) and isinstance(value, ast.List | ast.Tuple):
+                return [(e.lineno, e.end_lineno or e.lineno) for e in value.elts]
     return []
 
 
 def _suppressions(text: str) -> list[Suppression]:
-    found = []
+    found: list[Suppression] = []
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
     except (tokenize.TokenError, SyntaxError):
