@@ -124,3 +124,13 @@ def test_broker_configured_but_down_exits_2(shop: ShopCopy) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "broker" in lines[0] and "unreachable" in lines[0]
     assert "hunter2" not in result.stderr
+
+
+def test_python_dry_run_explains_the_orm_update(shop: ShopCopy) -> None:
+    shop.seed(2_000)
+    result = shop.cli("start", "orders.FillTotalCents", "--dry-run", "--batch-size", "500")
+    assert result.returncode == 0, result.stderr
+    assert "rows to touch 2000" in result.stdout
+    assert 'batch statement: UPDATE "orders_order" SET "total_cents"' in result.stdout
+    assert "Update on orders_order" in result.stdout and "(rolled back)" in result.stdout
+    assert shop.wrong_rows() == 2_000
