@@ -29,7 +29,7 @@ from typing import Any
 from schemaops.apply.retry import Backoff, is_lock_timeout
 from schemaops.db import connect, sql
 from schemaops.trace.sampler import LockSampler
-from schemaops.trace.tracer import first_line
+from schemaops.trace.tracer import first_line, transaction_failed
 
 Emit = Callable[[str, dict[str, Any]], None]
 
@@ -102,6 +102,8 @@ class StatementGuard:
         self.sleep(delay)
 
     def _own_locks(self) -> None:
+        if transaction_failed(self.connection):
+            return
         cur = self.connection.connection.cursor()
         try:
             cur.execute(TABLE_LOCKS_SQL)

@@ -131,6 +131,15 @@ def sqlstate(exc: BaseException) -> str | None:
     return None
 
 
+TRANSACTION_INERROR = 3  # libpq PQTRANS_INERROR, the same in psycopg 2 and 3
+
+
+def transaction_failed(connection: Any) -> bool:
+    """True when the Django connection's transaction is aborted (queries would fail)."""
+    raw = connection.connection
+    return raw is not None and int(raw.info.transaction_status) == TRANSACTION_INERROR
+
+
 def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
@@ -180,6 +189,8 @@ class StatementRecorder:
             return f"{sql} -- params {params!r}"
 
     def _in_transaction(self, execute: Callable[..., Any], args: tuple, text: str, op: int | None):
+        if transaction_failed(self.connection):
+            return execute(*args)  # ROLLBACK TO SAVEPOINT after an error: nothing to read
         with self._raw_cursor() as cur:
             before = snapshot.own_locks(cur)
         started = time.perf_counter()
