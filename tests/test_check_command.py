@@ -63,9 +63,15 @@ def test_single_safe_migration_exits_zero():
 
 
 def test_app_filter_and_ignore():
-    proc = run_cli("check", "--app", "products", "--ignore", "SO201", "--format", "json")
-    assert proc.returncode == 0
+    proc = run_cli("check", "--app", "products", "--format", "json")
+    found = {f["code"] for f in _json(proc)["findings"]}
     assert all(f["app"] == "products" for f in _json(proc)["findings"])
+    errors = {f["code"] for f in _json(proc)["findings"] if f["severity"] == "error"}
+    assert proc.returncode == 1 and "SO201" in found
+    args = [arg for code in sorted(errors) for arg in ("--ignore", code)]
+    quiet = run_cli("check", "--app", "products", *args, "--format", "json")
+    assert quiet.returncode == 0, quiet.stdout
+    assert not {f["code"] for f in _json(quiet)["findings"]} & errors
 
 
 @pytest.mark.parametrize(
