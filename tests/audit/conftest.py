@@ -6,6 +6,7 @@ runs the real checks on a read-only connection; nothing is mocked.
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -70,22 +71,42 @@ def db(scratch_db: dict[str, str]) -> Planted:
 def shop_copy(shop_db: str) -> Iterator[Planted]:
     """A private copy of the migrated demo shop, to create drift in."""
     from django.db import connections
-
-    from tests.conftest import PG, admin_connection, drop_database  # type: ignore[import-not-found]
+    from support import PG, create_database, drop_database  # type: ignore[import-not-found]
 
     connections.close_all()
     name = f"schemaops_audit_{uuid.uuid4().hex[:8]}"
-    conn = admin_connection()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(name), sql.Identifier(shop_db)
-                )
-            )
-    finally:
-        conn.close()
+    if not _copy_by_template(PG, shop_db, name):
+        create_database(name)  # someone else is connected to the shop: copy with pg_dump
+        _copy_by_dump(PG, shop_db, name)
     try:
         yield Planted({**PG, "dbname": name})
     finally:
         drop_database(name)
+
+
+def _copy_by_template(pg: dict[str, str], source: str, name: str) -> bool:
+    conn = psycopg2.connect(**pg)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(source)
+                )
+            )
+        return True
+    except psycopg2.errors.ObjectInUse:
+        return False
+    finally:
+        conn.close()
+
+
+def _copy_by_dump(pg: dict[str, str], source: str, name: str) -> None:
+    base = ["-h", pg["host"], "-p", pg["port"], "-U", pg["user"]]
+    dump = subprocess.run(["pg_dump", *base, "--no-owner", source], capture_output=True, check=True)
+    subprocess.run(
+        ["psql", *base, "-q", "-v", "ON_ERROR_STOP=1", "-d", name],
+        input=dump.stdout,
+        capture_output=True,
+        check=True,
+    )

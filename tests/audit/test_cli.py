@@ -7,9 +7,9 @@ import time
 
 import psycopg2
 import pytest
+from support import run_cli  # type: ignore[import-not-found]
 
 from schemaops.audit.runner import open_readonly
-from tests.conftest import run_cli  # type: ignore[import-not-found]
 
 
 def _dsn(params, password=None):
@@ -139,7 +139,7 @@ def _writes(params):
 
 
 def test_a_full_audit_with_models_writes_nothing(shop_copy):
-    from tests.conftest import SAMPLE  # type: ignore[import-not-found]
+    from support import SAMPLE  # type: ignore[import-not-found]
 
     shop_copy.sql("CREATE EXTENSION hypopg", "CREATE TABLE scratch (a int)")
     time.sleep(1.0)
@@ -154,7 +154,7 @@ def test_a_full_audit_with_models_writes_nothing(shop_copy):
 
 
 def test_sample_project_audit_from_the_readme(shop_db):
-    from tests.conftest import SAMPLE  # type: ignore[import-not-found]
+    from support import SAMPLE  # type: ignore[import-not-found]
 
     out = run_cli("audit", cwd=SAMPLE)
     assert out.returncode == 0, out.stderr

@@ -18,8 +18,6 @@ import pytest
 from schemaops.audit import Thresholds
 from schemaops.audit.runner import run_audit, select
 
-pytestmark = pytest.mark.slow
-
 
 def _bindir() -> Path:
     out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True, check=True)
