@@ -361,7 +361,8 @@ def _render(status: Any) -> str:
         label=f"run {status.id} {status.target}",
         show_eta=False,
     )
-    bar.pos = min(status.keys_done, bar.length or 1)
+    done = status.keys_total if status.state == "finished" else status.keys_done
+    bar.pos = min(done, bar.length or 1)
     sets = ", ".join(f"{c} = {e}" for c, e in status.assignments) or "(Python backfill)"
     lines = [
         bar.format_progress_line(),
