@@ -10,7 +10,7 @@ from schemaops.apply.planning import ApplyPlan, build_plan, lint_plan, targets_f
 from schemaops.apply.retry import Backoff
 from schemaops.apply.runner import Applied, Applier, Timeouts
 from schemaops.cli import _options as opts
-from schemaops.errors import ConfigError, RunFailed
+from schemaops.errors import ConfigError, DatabaseUnavailable, RunFailed
 from schemaops.project import setup_django
 
 
@@ -37,6 +37,7 @@ def run_migrate(app_label: str | None, migration_name: str | None, **o: Any) -> 
     if cfg.pg_version is None:
         cfg = cfg.override(pg_version=server_pg_version(cfg.database) // 10000)
     connection = connections[cfg.database]
+    _reachable(connection, params)
     executor = MigrationExecutor(connection)
     plan = build_plan(
         executor, targets_for(executor.loader, app_label, migration_name), o.get("phase")
@@ -56,6 +57,20 @@ def run_migrate(app_label: str | None, migration_name: str | None, **o: Any) -> 
     done = applier.apply(plan)
     click.echo(_summary(plan, done))
     return 0
+
+
+def _reachable(connection: Any, params: dict[str, Any]) -> None:
+    from django.db import DatabaseError
+
+    from schemaops.db import describe, redact
+
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        first = (str(exc).strip().splitlines() or ["unreachable"])[0]
+        raise DatabaseUnavailable(
+            f"cannot connect to PostgreSQL at {describe(params)}: {redact(first)}"
+        ) from None
 
 
 def _refusal(plan: ApplyPlan) -> str:

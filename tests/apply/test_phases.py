@@ -66,3 +66,20 @@ def recorded_or_none(params):
             return cur.fetchone()[0]
     finally:
         conn.close()
+
+
+def test_usage_errors_are_one_line_and_exit_2(tmp_path, scratch_db):
+    root = write(tmp_path)
+    cases = [
+        (("alpha", "9999"), "migration alpha.9999"),
+        (("--allow", "alpha.0009_nope", "--plan"), "--allow names a migration that is not planned"),
+        (("nosuchapp",), "app 'nosuchapp' has no migrations"),
+    ]
+    for args, message in cases:
+        run = _migrate(root, scratch_db, *args)
+        assert run.returncode == 2, run.stderr
+        assert run.stderr.count("\n") == 1 and message in run.stderr
+    gone = run_cli("migrate", cwd=root, env={**shop_env(scratch_db), "SHOP_DB_NAME": "nope_db"})
+    assert gone.returncode == 2
+    assert gone.stderr.startswith("schemaops: error: cannot ") and "nope_db" in gone.stderr
+    assert gone.stderr.count("\n") == 1
