@@ -95,6 +95,7 @@ class Applier:
         attempt = 0
         while True:
             attempt += 1
+            set_timeouts(self.connection, self.timeouts)  # also after a reconnect
             guard = StatementGuard(self.connection, self.params, self.backoff, self._relay(item))
             guard.sleep = self.sleep
             try:
