@@ -1,4 +1,4 @@
-"""Opt-in Django system checks: ``manage.py check`` and ``manage.py migrate`` as a gate.
+"""Opt-in Django system checks: ``manage.py check --database`` and ``migrate`` as a gate.
 
 Turned on in the project's settings (``"schemaops"`` must be in ``INSTALLED_APPS``)::
 
@@ -7,17 +7,17 @@ Turned on in the project's settings (``"schemaops"`` must be in ``INSTALLED_APPS
 Messages (ids are never reused):
 
 ``schemaops.E001``  an error finding of ``schemaops check`` in a migration that the
-                    database has not applied yet. Only with a database: ``manage.py
-                    check --database default``, and ``manage.py migrate``, which runs
-                    the checks on its target database and so refuses to apply it.
-``schemaops.W001``  the same finding when no database was asked for (plain ``manage.py
-                    check``, ``runserver``): schemaops cannot tell whether the migration
-                    is applied, so it warns without blocking. Record legacy findings in
-                    a baseline (``schemaops check --write-baseline``) to quiet them.
-``schemaops.W002``  the database cannot be read; the migrations are checked as W001.
+                    database has not applied yet. The check is tagged ``database``, so
+                    Django runs it only when a database is named: ``manage.py check
+                    --database default``, and ``manage.py migrate``, which checks its
+                    target database first and so refuses to apply the migration
+                    (``--skip-checks`` overrides). Plain ``manage.py check`` and
+                    ``runserver`` cannot know what is applied and stay quiet about
+                    migrations: ``schemaops check`` and the pre-commit hook cover them.
+``schemaops.W002``  the database cannot be read, so pending migrations were not checked.
 ``schemaops.E002``  ``[tool.schemaops]`` or the migration graph cannot be loaded.
 ``schemaops.E003``  a ``Backfill`` subclass exists while ``schemaops.backfill`` is not
-                    in ``INSTALLED_APPS`` (its checkpoints table would not exist).
+                    in ``INSTALLED_APPS`` (its ledger tables would not exist).
 ``schemaops.W003``  the database schemaops reads is not PostgreSQL.
 
 The findings are the ones ``schemaops check`` gives with the project's
@@ -50,37 +50,36 @@ def enabled() -> bool:
 
 def register() -> None:
     """Register both checks (idempotent: Django's registry is a set)."""
-    checks.register(check_migrations, TAG)
+    checks.register(check_pending_migrations, TAG, checks.Tags.database)
     checks.register(check_configuration, TAG)
 
 
 # -- migrations ---------------------------------------------------------------------
 
 
-def check_migrations(
+def check_pending_migrations(
     app_configs: Sequence[Any] | None = None, databases: Sequence[str] | None = None, **_: Any
 ) -> list[checks.CheckMessage]:
-    """Error findings of pending migrations (E001), or of all of them offline (W001)."""
+    """Error findings (E001) of the migrations each named database has not applied."""
     from schemaops import config as config_module
 
+    if not databases:
+        return []  # Django runs database checks only for named databases
     try:
         cfg = config_module.load()
     except SchemaopsError as exc:
         return [checks.Error(f"schemaops: {exc}", id="schemaops.E002")]
     messages: list[checks.CheckMessage] = []
-    aliases = [a for a in (databases or ()) if a == cfg.database] or list(databases or ())[:1]
-    applied: set[tuple[str, str]] | None = None
-    pg_version = cfg.pg_version
-    if aliases:
-        applied, pg_version, problem = _read_database(aliases[0], pg_version)
-        if problem:
-            messages.append(problem)
-    try:
-        findings = _lint(cfg, applied, pg_version or 15)
-    except SchemaopsError as exc:
-        return [*messages, checks.Error(f"schemaops: {exc}", id="schemaops.E002")]
-    blocking = applied is not None
-    messages.extend(_message(f, blocking) for f in findings)
+    for alias in databases:
+        applied, pg_version, problem = _read_database(alias, cfg.pg_version)
+        if problem is not None or applied is None:
+            messages.extend([problem] if problem else [])
+            continue
+        try:
+            findings = _lint(cfg, applied, pg_version or 15)
+        except SchemaopsError as exc:
+            return [*messages, checks.Error(f"schemaops: {exc}", id="schemaops.E002")]
+        messages.extend(_error(f, alias) for f in findings)
     return messages
 
 
@@ -95,23 +94,20 @@ def _read_database(
     except SchemaopsError as exc:
         warning = checks.Warning(
             f"schemaops: {exc}",
-            hint="Every migration is checked as if it were not applied (schemaops.W001).",
+            hint="Pending migrations were not checked: run `schemaops check` instead.",
             id="schemaops.W002",
         )
         return None, pg_version, warning
     return applied, version, None
 
 
-def _lint(cfg: Any, applied: set[tuple[str, str]] | None, pg_version: int) -> list[Finding]:
+def _lint(cfg: Any, applied: set[tuple[str, str]], pg_version: int) -> list[Finding]:
     from schemaops.linter import Linter
     from schemaops.selection import Selection, load_graph
 
     loader = load_graph()
     selection = Selection(
-        apps=cfg.apps,
-        exclude_apps=cfg.exclude_apps,
-        unapplied_only=applied is not None,
-        applied=applied or set(),
+        apps=cfg.apps, exclude_apps=cfg.exclude_apps, unapplied_only=True, applied=applied
     )
     result = Linter(loader, cfg, pg_version=pg_version, applied=applied).run(
         selection.resolve(loader)
@@ -119,18 +115,14 @@ def _lint(cfg: Any, applied: set[tuple[str, str]] | None, pg_version: int) -> li
     return [f for f in result.findings if f.severity is Severity.ERROR and not f.suppressed]
 
 
-def _message(f: Finding, blocking: bool) -> checks.CheckMessage:
+def _error(f: Finding, alias: str) -> checks.CheckMessage:
     where = f"{f.app}.{f.migration}" + (
         f" operation {f.operation}" if f.operation is not None else ""
     )
-    hint = f"Lock: {f.lock}. " if f.lock else ""
+    hint = f"Not applied on {alias!r}. " + (f"Lock: {f.lock}. " if f.lock else "")
     hint += f"Safe recipe: `schemaops explain {f.code}` or `schemaops check {f.app} {f.migration}`."
-    if blocking:
-        return checks.Error(
-            f"{f.code} {f.name}: {f.message}", hint=hint, obj=where, id="schemaops.E001"
-        )
-    return checks.Warning(
-        f"{f.code} {f.name}: {f.message}", hint=hint, obj=where, id="schemaops.W001"
+    return checks.Error(
+        f"{f.code} {f.name}: {f.message}", hint=hint, obj=where, id="schemaops.E001"
     )
 
 
@@ -155,7 +147,7 @@ def _orphan_backfills() -> Iterable[checks.CheckMessage]:
         name = f"{cls.__module__}.{cls.__qualname__}"
         yield checks.Error(
             f"{name} is a Backfill but 'schemaops.backfill' is not in INSTALLED_APPS: "
-            "its checkpoints table does not exist",
+            "its ledger tables do not exist",
             hint=hint,
             obj=name,
             id="schemaops.E003",
