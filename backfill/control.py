@@ -46,8 +46,8 @@ class RunSettings:
     max_batch_size: int = 100_000
     target_seconds: float = 0.1
     pause_seconds: float = 0.0
-    lock_timeout: str = "500ms"
-    statement_timeout: str = "2s"
+    lock_timeout: str = "100ms"
+    statement_timeout: str = "250ms"  # the lock budget of one batch, enforced
     max_rows_per_second: float = 0.0
     lease_seconds: float = 120.0
     concurrency: int = 1

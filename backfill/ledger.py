@@ -7,8 +7,9 @@ Workers on any number of machines coordinate only through these rows:
   else cuts the next range off the run's cursor with a short index probe.
 - :func:`checkpoint` marks the batch done inside the batch's own transaction, and
   only while the caller still holds the lease, so a range counts exactly once.
-- :func:`record_failure` retries with backoff, splits a range after repeated
-  timeouts, fails it after repeated errors, and stops the run when too many fail.
+- :func:`record_failure` retries with backoff, splits a range at once on a statement
+  timeout and after repeated lock timeouts, fails it after repeated errors, and stops
+  the run when too many fail.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from schemaops.backfill.batching import Range, Rate
 from schemaops.backfill.throttle import WAITERS_SQL
 
 RUN, BATCH = sql.Identifier("schemaops_backfill_run"), sql.Identifier("schemaops_backfill_batch")
+# query canceled (statement_timeout), lock not available, deadlock, serialization failure
+TIMEOUT_CODES = {"57014", "55P03", "40P01", "40001"}
+STATEMENT_TIMEOUT = "57014"
 MAX_ATTEMPTS = 3  # errors other than timeouts
 SPLIT_AFTER = 2  # timeouts before a range is halved
 MAX_TIMEOUTS = 40  # a one-key range that keeps timing out fails in the end
@@ -196,7 +200,7 @@ def checkpoint(cursor: Any, claim: Claim, rows: int) -> int | None:
     return None if row is None else int(row[0])
 
 
-def record_failure(cursor: Any, claim: Claim, timed_out: bool, message: str) -> str:
+def record_failure(cursor: Any, claim: Claim, code: str | None, message: str) -> str:
     """Retry later, split, or fail the batch (and maybe the run); returns what it did."""
     cursor.execute(
         sql.SQL(
@@ -209,8 +213,11 @@ def record_failure(cursor: Any, claim: Claim, timed_out: bool, message: str) -> 
     if row is None:
         return "lease lost"
     attempts, timeouts, run_id = row
+    timed_out = code in TIMEOUT_CODES
     timeouts += int(timed_out)
-    halves = batching.split(claim.rng) if timed_out and timeouts >= SPLIT_AFTER else None
+    # A statement timeout means the range is too big for the lock budget: halve it now.
+    split_now = code == STATEMENT_TIMEOUT or (timed_out and timeouts >= SPLIT_AFTER)
+    halves = batching.split(claim.rng) if split_now else None
     if halves is not None:
         _split(cursor, claim, halves, message)
         return f"split into {halves[0].lo}..{halves[0].hi} and {halves[1].lo}..{halves[1].hi}"

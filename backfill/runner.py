@@ -31,7 +31,6 @@ from schemaops.backfill.spec import Spec
 log = logging.getLogger("schemaops.backfill")
 LOCK_NAMESPACE = 0x5C0B  # first key of the advisory locks that hold worker slots
 FINALIZE_SLOT = 9999
-TIMEOUT_CODES = {"57014", "55P03", "40P01", "40001"}  # canceled, lock n/a, deadlock, serialization
 _stop = threading.Event()
 
 
@@ -173,13 +172,13 @@ class _Loop:
 
     def _failed(self, claim: Claim, exc: Exception, seconds: float) -> None:
         code = _pgcode(exc)
-        timed_out = code in TIMEOUT_CODES
+        timed_out = code in ledger.TIMEOUT_CODES
         message = (
             f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         )
         connections[self.alias].close_if_unusable_or_obsolete()
         with transaction.atomic(using=self.alias), connections[self.alias].cursor() as cursor:
-            outcome = ledger.record_failure(cursor, claim, timed_out, message)
+            outcome = ledger.record_failure(cursor, claim, code, message)
         self.seen = Observation(claim.size, seconds, timed_out=timed_out)
         log.warning(
             fmt(
@@ -212,9 +211,12 @@ def run_batch(spec: Spec, claim: Claim, alias: str, timeouts: tuple[str, str]) -
 def apply_range(spec: Spec, rng: Any, cursor: Any, timeouts: tuple[str, str]) -> int:
     """Set the transaction's timeouts and run the update of one key range (one round trip
     for the SQL form) inside the caller's transaction."""
-    local = sql.SQL("SET LOCAL lock_timeout = {}; SET LOCAL statement_timeout = {}; ").format(
-        sql.Literal(timeouts[0]), sql.Literal(timeouts[1])
-    )
+    # Asynchronous commit is safe here: rows and checkpoint are lost or kept together,
+    # and a lost batch is simply claimed again.
+    local = sql.SQL(
+        "SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout = {};"
+        " SET LOCAL statement_timeout = {}; "
+    ).format(sql.Literal(timeouts[0]), sql.Literal(timeouts[1]))
     if spec.backfill is not None:
         cursor.execute(local.as_string(cursor.connection))
         queryset = spec.backfill.queryset().filter(pk__gte=rng.lo, pk__lt=rng.hi)

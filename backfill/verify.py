@@ -17,7 +17,7 @@ from schemaops.backfill import spec as spec_module
 from schemaops.backfill.spec import Spec
 
 log = logging.getLogger("schemaops.backfill")
-SWEEP_STEP = 200_000
+SWEEP_STEP = 1_000_000
 
 
 def remaining_rows(spec: Spec, lo: int, alias: str) -> int | None:

@@ -138,7 +138,11 @@ def check_table(db: str) -> int:
 
 
 class Writers:
-    """Two threads doing single-row UPDATEs of random rows, timing each."""
+    """Two threads doing single-row UPDATEs of random rows on a fixed schedule (every
+    10 ms each). Latency counts from the scheduled start, so an update stuck behind a
+    lock also delays the ones due after it (no coordinated omission)."""
+
+    INTERVAL = 0.01
 
     def __init__(self, db: str, rows: int, threads: int = 2) -> None:
         self.db, self.rows, self.stop = db, rows, threading.Event()
@@ -148,12 +152,15 @@ class Writers:
     def _loop(self) -> None:
         conn = connect(self.db)
         mine: list[float] = []
+        due = time.perf_counter()
         with conn.cursor() as cur:
             while not self.stop.is_set():
-                started = time.perf_counter()
+                due += self.INTERVAL
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
                 cur.execute("UPDATE t SET a = a WHERE id = %s", [random.randint(1, self.rows)])
-                mine.append(time.perf_counter() - started)
-                time.sleep(0.002)
+                mine.append(time.perf_counter() - due)
         conn.close()
         self.latencies.extend(mine)
 
@@ -207,11 +214,11 @@ def backfill(
     if queue:
         args += ["--workers", str(workers), "--queue", queue, "--wait"]
     with Writers(db, rows) if writers else _null() as load:
-        started = time.perf_counter()
+        started, t0 = time.perf_counter(), time.time()
         proc = subprocess.run(
             args, cwd=folder, env=env_for(folder, db, broker), capture_output=True, text=True
         )
-        seconds = time.perf_counter() - started
+        seconds, t1 = time.perf_counter() - started, time.time()
     if proc.returncode != 0:
         raise SystemExit(f"backfill failed: {proc.stderr.strip().splitlines()[-1:]}")
     conn = connect(db)
@@ -221,10 +228,16 @@ def backfill(
             "(ORDER BY duration) FROM schemaops_backfill_batch"
         )
         longest, batches, p99 = cur.fetchone()
+        cur.execute(_BREAKDOWN_SQL, [t0, t1])
+        startup, span, in_batches, sweep, tail = cur.fetchone()
     conn.close()
     slowed = proc.stderr.count("action=slow") + proc.stderr.count("action=hold")
     name = f"backfill, {'Celery+Redis' if queue else 'embedded'}, {workers} worker(s)"
-    notes = f"{batches} batches, p99 batch {p99 * 1000:.0f} ms, throttle events {slowed}"
+    notes = (
+        f"{batches} batches, p99 batch {p99 * 1000:.0f} ms, throttle events {slowed}; "
+        f"start-up {startup:.1f}s, batches {span:.1f}s (in transactions {in_batches:.1f}s), "
+        f"sweep {sweep:.1f}s, exit {tail:.1f}s"
+    )
     return Result(
         name + (" + writers" if writers else ""),
         seconds,
@@ -233,6 +246,16 @@ def backfill(
         load.latencies if load else [],
         notes,
     )
+
+
+_BREAKDOWN_SQL = """
+SELECT extract(epoch FROM min(b.started_at)) - %s,
+       extract(epoch FROM max(b.finished_at) - min(b.started_at)),
+       sum(b.duration),
+       extract(epoch FROM max(r.finished_at) - max(b.finished_at)),
+       %s - extract(epoch FROM max(r.finished_at))
+FROM schemaops_backfill_batch b JOIN schemaops_backfill_run r ON r.id = b.run_id
+"""
 
 
 def start_worker(folder: Path, db: str, queue: str) -> subprocess.Popen[bytes]:
@@ -280,11 +303,11 @@ def report(results: list[Result], rows: int) -> None:
     )
     print(
         f"{'run':<44}{'wall s':>8}{'rows/s':>10}{'single/this':>13}{'max lock':>10}"
-        f"{'p50 write':>11}{'p99 write':>11}"
+        f"{'p50 write':>11}{'p99 write':>11}{'max write':>11}"
     )
     for r in results:
-        p50, p99 = percentile(r.latencies, 0.5), percentile(r.latencies, 0.99)
-        lat = f"{p50 * 1000:>9.1f}ms{p99 * 1000:>9.1f}ms" if r.latencies else f"{'-':>11}" * 2
+        marks = [percentile(r.latencies, q) * 1000 for q in (0.5, 0.99, 1.0)]
+        lat = "".join(f"{m:>9.1f}ms" for m in marks) if r.latencies else f"{'-':>11}" * 3
         print(
             f"{r.name:<44}{r.seconds:>8.1f}{r.rows / r.seconds:>10.0f}{base / r.seconds:>13.2f}"
             f"{r.max_lock * 1000:>8.0f}ms{lat}" + (f"   {r.notes}" if r.notes else "")

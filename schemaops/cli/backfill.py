@@ -109,8 +109,18 @@ def _configure_logging(verbose: bool) -> None:
     show_default=True,
     help="Fixed sleep between batches (off by default; health signals throttle).",
 )
-@click.option("--lock-timeout", default="500ms", show_default=True)
-@click.option("--statement-timeout", default="2s", show_default=True)
+@click.option(
+    "--lock-timeout",
+    default="100ms",
+    show_default=True,
+    help="Per batch: give up waiting for a row lock (then retry with backoff).",
+)
+@click.option(
+    "--statement-timeout",
+    default="250ms",
+    show_default=True,
+    help="Per batch: the longest it may hold its locks (then split the range).",
+)
 @click.option(
     "--max-rows-per-second",
     type=float,

@@ -160,3 +160,31 @@ def test_pause_resume_cancel_under_load(shop: ShopCopy) -> None:
     again = shop.cli(*args[:4])
     assert again.returncode == 0 and "run 2 created" in again.stdout, again.stderr
     assert shop.wrong_rows() == 0
+
+
+def test_statement_timeout_splits_the_range_at_once(shop: ShopCopy) -> None:
+    shop.seed(600)
+    shop.query(  # every updated row costs ~1 ms: 300-row batches cannot fit in 100 ms
+        "CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_sleep(0.0005); RETURN NEW; END $$"
+    )
+    shop.query(
+        "CREATE TRIGGER slow BEFORE UPDATE ON orders_order FOR EACH ROW EXECUTE FUNCTION slow_row()"
+    )
+    result = shop.cli(
+        "start",
+        "orders.Order",
+        "--set",
+        SET_CENTS,
+        "--batch-size",
+        "300",
+        "--statement-timeout",
+        "100ms",
+        "--target-duration",
+        "0.05",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "code=57014" in result.stderr and "split into" in result.stderr
+    assert shop.wrong_rows() == 0
+    longest = shop.query("SELECT max(duration) FROM schemaops_backfill_batch")[0][0]
+    assert longest < 0.1  # no batch held its locks past the statement timeout
