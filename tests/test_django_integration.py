@@ -55,9 +55,18 @@ def own_db() -> Iterator[str]:
 
 def test_manage_py_schemaops_check_equals_the_console_script() -> None:
     via_django = manage("schemaops", "check", "--format", "json")
-    console = run_cli("check", "--format", "json")
-    assert via_django.returncode == console.returncode == 1
-    assert via_django.stdout == console.stdout
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    script = Path(sys.executable).parent / "schemaops"  # the installed console script
+    console = subprocess.run(
+        [str(script), "check", "--format", "json"],
+        cwd=SAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    module = run_cli("check", "--format", "json")  # python -m schemaops
+    assert via_django.returncode == console.returncode == module.returncode == 1
+    assert via_django.stdout == console.stdout == module.stdout
     assert json.loads(via_django.stdout)["findings"]
     assert via_django.stderr == console.stderr == ""
 
