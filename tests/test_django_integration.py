@@ -236,7 +236,3 @@ def test_driver_in_use_by_this_test_run() -> None:
         assert cursor.fetchone() == (1,)
     expected = "psycopg" if is_psycopg3 else "psycopg2"
     assert type(connection.connection).__module__.split(".")[0] == expected
-
-
-def test_sample_path_is_the_demo_shop() -> None:
-    assert (Path(SAMPLE) / "manage.py").is_file()
