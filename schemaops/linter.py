@@ -88,6 +88,7 @@ class Linter:
         self.want_sql = want_sql
         self.keep_steps = keep_steps
         self.applied = applied or set()
+        self._cwd = Path.cwd()
         self._severity = self._severity_overrides()
         self._by_op = [r for r in self.rules if r.operations]
         self._by_stmt = [r for r in self.rules if r.statements]
@@ -241,15 +242,16 @@ class Linter:
 
         path = ctx.step.path
         out = []
+        src = source_module.read(path) if path and raw else None
+        shown = relative(path, self._cwd) if src else None
         for f in raw:
             rule = RULES.get(f.code)
             if ctx.phase == POST and rule is not None and rule.category == "additive":
                 continue
             if f.code in self._severity:
                 f.severity = self._severity[f.code]
-            if path:
-                src = source_module.read(path)
-                f.location = Location(relative(path, Path.cwd()), src.line_of(f.operation))
+            if src is not None:
+                f.location = Location(shown, src.line_of(f.operation))
                 sup = src.suppression_for(f.operation, f.code, f.name)
                 if sup is not None:
                     sup.used = True

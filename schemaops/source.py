@@ -80,7 +80,7 @@ def read(path: str) -> MigrationSource:
 
 
 def _operation_spans(tree: ast.Module) -> list[tuple[int, int]]:
-    for node in ast.walk(tree):
+    for node in tree.body:  # Migration classes live at the top of their module
         if not isinstance(node, ast.ClassDef):
             continue
         for stmt in node.body:
