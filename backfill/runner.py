@@ -104,6 +104,10 @@ class _Loop:
                 break
             decision = self.health.check()
             if decision.action == throttle.HOLD:
+                state = _run_state(self.run_id, self.alias)
+                if state != "active":  # paused or cancelled while held
+                    self.result.reason = state
+                    break
                 time.sleep(1.0)
                 continue
             step = self._claim()
@@ -232,6 +236,13 @@ def _pgcode(exc: BaseException) -> str | None:
         if code:
             return str(code)
     return None
+
+
+def _run_state(run_id: int, alias: str) -> str:
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT state FROM schemaops_backfill_run WHERE id = %s", [run_id])
+        row = cursor.fetchone()
+    return str(row[0]) if row else "cancelled"
 
 
 def _load_run(run_id: int, alias: str) -> Any:

@@ -5,10 +5,11 @@
 
 In one run, on a database of its own on the local server (created, then dropped):
 1. the single UPDATE (one transaction holding every row lock until it ends);
-2. ``schemaops backfill start bench.T --set "c = a * 2"``, default settings, no broker
+2. a plain loop of 10,000-row primary-key range UPDATEs in autocommit (the floor);
+3. ``schemaops backfill start bench.T --set "c = a * 2"``, default settings, no broker
    (the embedded mode: one worker in the CLI process);
-3. the same with ``--workers 2`` through Redis and a real ``celery worker -c 2``;
-4. the single UPDATE and the embedded backfill again, each while two threads run
+4. the same with ``--workers 2`` through Redis and a real ``celery worker -c 2``;
+5. the single UPDATE and the embedded backfill again, each while two threads run
    single-row updates on random rows of the same table, timing every one.
 Every run starts from a freshly loaded, vacuumed table. It prints wall time, rows per
 second, the ratio to the single UPDATE, the longest batch transaction (lock-hold time)
@@ -187,6 +188,23 @@ def single_update(db: str, rows: int, writers: bool) -> Result:
     return Result(name, seconds, rows, seconds, load.latencies if load else [])
 
 
+def plain_loop(db: str, rows: int, step: int = 10_000) -> Result:
+    """The floor: 10,000-row primary-key ranges in autocommit, no checkpoint, no throttle."""
+    conn = connect(db)
+    longest = 0.0
+    with conn.cursor() as cur:
+        started = time.perf_counter()
+        for lo in range(1, rows + 1, step):
+            t = time.perf_counter()
+            cur.execute(
+                "UPDATE t SET c = a * 2 WHERE id >= %s AND id < %s", [lo, min(lo + step, rows + 1)]
+            )
+            longest = max(longest, time.perf_counter() - t)
+        seconds = time.perf_counter() - started
+    conn.close()
+    return Result("plain loop, 10k-row ranges, autocommit", seconds, rows, longest)
+
+
 class _null:
     def __enter__(self) -> None:
         return None
@@ -317,9 +335,14 @@ def report(results: list[Result], rows: int) -> None:
 def ratios(results: list[Result]) -> None:
     by = {r.name: r for r in results}
     single, one = by["single UPDATE"], by["backfill, embedded, 1 worker(s)"]
+    loop = by["plain loop, 10k-row ranges, autocommit"]
+    print(
+        f"\nplain 10k-row loop vs single UPDATE: {single.seconds / loop.seconds:.2f}x speed; "
+        f"backfill (1 worker) vs plain loop: {loop.seconds / one.seconds:.2f}x"
+    )
     two = by.get("backfill, Celery+Redis, 2 worker(s)")
     print(
-        f"\nbackfill (1 worker, embedded) vs single UPDATE: {single.seconds / one.seconds:.2f}x "
+        f"backfill (1 worker, embedded) vs single UPDATE: {single.seconds / one.seconds:.2f}x "
         "speed (>= 1.00 is the target)"
     )
     print(
@@ -357,6 +380,7 @@ def main() -> int:
         results = []
         plan: list[tuple[str, Any]] = [
             ("single", lambda: single_update(db, args.rows, False)),
+            ("loop", lambda: plain_loop(db, args.rows)),
             ("embedded", lambda: backfill(folder, db, args.rows, 1, None, False)),
         ]
         queue = f"bench-{uuid.uuid4().hex[:6]}"

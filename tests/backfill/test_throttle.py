@@ -135,3 +135,23 @@ def test_global_rate_limit_across_workers(shop: ShopCopy) -> None:
     # 12 batches of 250 rows at 1500 rows/s: the last one's slot is 11 * 250 / 1500 s in
     assert float(last) - float(first) >= 11 * 250 / 1500 - 0.1
     assert elapsed > 1.8
+
+
+def test_pause_while_held_stops_the_workers(shop: ShopCopy, tmp_path: Path) -> None:
+    shop.seed(500)
+    (tmp_path / "bf_hook.py").write_text(HOOK)
+    (tmp_path / "hold.flag").write_text("")
+    proc = shop.popen(
+        "start",
+        "orders.Order",
+        "--set",
+        SET_CENTS,
+        "--throttle-hook",
+        "bf_hook:check",
+        PYTHONPATH=str(tmp_path),
+    )
+    wait_for(lambda: shop.query("SELECT throttle_state FROM schemaops_backfill_run") == [("hold",)])
+    assert shop.cli("pause", "1").returncode == 0
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "state paused" in out, err
+    assert shop.done_batches() == 0
