@@ -73,25 +73,24 @@ def _judge(f: Finding, migration: MigrationTrace) -> None:
     if claim is None:
         return
     claimed, table = claim
+    mode = claimed.value
     stmts = [s for s in migration.statements if s.operation == f.operation]
     observed = _strongest(stmts, table)
     if observed is claimed:
-        f.evidence["trace"] = f"confirmed: {claimed.value} on {table}"
+        f.evidence["trace"] = f"confirmed: {mode} on {table}"
         return
     if _strongest(stmts, table, held=True) is claimed:
-        f.evidence["trace"] = f"consistent: {claimed.value} on {table} held while it ran"
+        f.evidence["trace"] = f"consistent: {mode} on {table} held while it ran"
         return
     everything = migration.statements
     if migration.atomic and _strongest(everything, table, held=True) is claimed:
-        f.evidence["trace"] = (
-            f"consistent: {claimed.value} on {table} held by the migration's transaction"
-        )
+        f.evidence["trace"] = f"consistent: {mode} on {table} held by the migration's transaction"
         return
     effective = [m for m in (observed, _strongest(stmts, table, held=True)) if m is not None]
     strongest = max(effective, key=lambda m: m.strength) if effective else None
     seen = strongest.value if strongest else "no lock"
-    f.evidence["trace"] = f"contradicted: observed {seen} on {table}, not {claimed.value}"
-    f.message += f' [trace: observed {seen} on "{table}", not {claimed.value}]'
+    f.evidence["trace"] = f"contradicted: observed {seen} on {table}, not {mode}"
+    f.message += f' [trace: observed {seen} on "{table}", not {mode}]'
 
 
 def _strongest(stmts: list[StatementTrace], table: str, *, held: bool = False) -> Lock | None:

@@ -76,28 +76,61 @@ class Snapshot:
     """The user part of the catalog at one moment."""
 
     relations: dict[int, Relation] = field(default_factory=dict)
-    columns: dict[tuple[int, str], tuple[str, bool, str | None]] = field(default_factory=dict)
-    constraints: dict[tuple[int, str], tuple[str, bool, str]] = field(default_factory=dict)
+    # relation oid -> column name -> (type, NOT NULL, default expression)
+    columns: dict[int, dict[str, tuple[str, bool, str | None]]] = field(default_factory=dict)
+    # relation oid -> constraint name -> (contype, convalidated, definition)
+    constraints: dict[int, dict[str, tuple[str, bool, str]]] = field(default_factory=dict)
 
     def name(self, oid: int) -> str:
         rel = self.relations.get(oid)
         return rel.label if rel else str(oid)
 
+    def restrict(self, oids: set[int]) -> Snapshot:
+        """The part about ``oids`` only (cost follows ``oids``, not the catalog)."""
+        return Snapshot(
+            {o: self.relations[o] for o in oids if o in self.relations},
+            {o: self.columns[o] for o in oids if o in self.columns},
+            {o: self.constraints[o] for o in oids if o in self.constraints},
+        )
 
-def take(cur: Any) -> Snapshot:
-    """Read relations, columns and constraints of every user schema."""
+    def replace(self, part: Snapshot, oids: set[int]) -> None:
+        """Replace, in place, everything about ``oids`` by ``part``."""
+        for table in (self.relations, self.columns, self.constraints):
+            for oid in oids:
+                table.pop(oid, None)  # type: ignore[attr-defined]
+        self.relations.update(part.relations)
+        self.columns.update(part.columns)
+        self.constraints.update(part.constraints)
+
+
+def take(cur: Any, oids: set[int] | None = None) -> Snapshot:
+    """Read relations, columns and constraints of every user schema (or of ``oids`` only).
+
+    A statement can only create, drop, rewrite or alter a relation it locks, so
+    the tracer reads just the relations its transaction holds locks on; the
+    cost then follows what the migration touches, not the size of the catalog.
+    """
     snap = Snapshot()
-    cur.execute(RELATIONS_SQL)
+    args: tuple[Any, ...] = ()
+    extra = {"relations": "", "columns": "", "constraints": ""}
+    if oids is not None:
+        args = (sorted(oids),)
+        extra = {
+            "relations": " AND c.oid = ANY(%s::oid[])",
+            "columns": " AND a.attrelid = ANY(%s::oid[])",
+            "constraints": " AND con.conrelid = ANY(%s::oid[])",
+        }
+    cur.execute(RELATIONS_SQL + extra["relations"], args or None)
     for oid, schema, name, kind, filenode in cur.fetchall():
         snap.relations[int(oid)] = Relation(
             int(oid), schema, name, KIND_NAMES.get(kind, kind), int(filenode)
         )
-    cur.execute(COLUMNS_SQL)
+    cur.execute(COLUMNS_SQL + extra["columns"], args or None)
     for relid, attname, typ, notnull, default in cur.fetchall():
-        snap.columns[(int(relid), attname)] = (typ, bool(notnull), default)
-    cur.execute(CONSTRAINTS_SQL)
+        snap.columns.setdefault(int(relid), {})[attname] = (typ, bool(notnull), default)
+    cur.execute(CONSTRAINTS_SQL + extra["constraints"], args or None)
     for relid, name, contype, validated, definition in cur.fetchall():
-        snap.constraints[(int(relid), name)] = (contype, bool(validated), definition)
+        snap.constraints.setdefault(int(relid), {})[name] = (contype, bool(validated), definition)
     return snap
 
 
@@ -144,11 +177,16 @@ def diff(before: Snapshot, after: Snapshot) -> Changes:
     return out
 
 
+def _flat(nested: dict[int, dict[str, Any]]) -> dict[tuple[int, str], Any]:
+    return {(oid, name): v for oid, inner in nested.items() for name, v in inner.items()}
+
+
 def _column_changes(before: Snapshot, after: Snapshot) -> list[str]:
     changes = []
-    for key, (typ, notnull, default) in after.columns.items():
+    old_columns, new_columns = _flat(before.columns), _flat(after.columns)
+    for key, (typ, notnull, default) in new_columns.items():
         where = f"{after.name(key[0])}.{key[1]}"
-        old = before.columns.get(key)
+        old = old_columns.get(key)
         if old is None:
             if key[0] in before.relations:  # columns of a new table are not news
                 changes.append(f"added {where} {typ}{' NOT NULL' if notnull else ''}")
@@ -161,7 +199,7 @@ def _column_changes(before: Snapshot, after: Snapshot) -> list[str]:
             changes.append(
                 f"{where}: SET DEFAULT {default}" if default else f"{where}: DROP DEFAULT"
             )
-    for key in before.columns.keys() - after.columns.keys():
+    for key in old_columns.keys() - new_columns.keys():
         if key[0] in after.relations:
             changes.append(f"dropped {before.name(key[0])}.{key[1]}")
     return changes
@@ -169,9 +207,10 @@ def _column_changes(before: Snapshot, after: Snapshot) -> list[str]:
 
 def _constraint_changes(before: Snapshot, after: Snapshot) -> list[str]:
     changes = []
-    for key, (_contype, validated, definition) in after.constraints.items():
+    old_constraints, new_constraints = _flat(before.constraints), _flat(after.constraints)
+    for key, (_contype, validated, definition) in new_constraints.items():
         where = f"{key[1]} on {after.name(key[0])}"
-        old = before.constraints.get(key)
+        old = old_constraints.get(key)
         if old is None:
             state = "" if validated else " (NOT VALID)"
             changes.append(f"added {where}: {definition}{state}")
@@ -179,7 +218,7 @@ def _constraint_changes(before: Snapshot, after: Snapshot) -> list[str]:
             changes.append(f"validated {where}")
         elif old[2] != definition:
             changes.append(f"changed {where}: {definition}")
-    for key in before.constraints.keys() - after.constraints.keys():
+    for key in old_constraints.keys() - new_constraints.keys():
         if key[0] in after.relations:
             changes.append(f"dropped {key[1]} on {before.name(key[0])}")
     return changes

@@ -154,14 +154,16 @@ class StatementRecorder:
         self.statements: list[StatementTrace] = []
         self.operation: int | None = None
         self.deferred: dict[str, int] = {}
-        self.baseline = Snapshot()
+        self.preexisting: frozenset[int] = frozenset()  # relation oids before the migration
         self.catalog = Snapshot()
         self._pid: int | None = None
+        self._scope: set[int] | None = None  # the oids the last snapshot re-read
 
     def start(self) -> None:
         """Snapshot the catalog before the migration's first statement."""
         with self._raw_cursor() as cur:
-            self.baseline = self.catalog = snapshot.take(cur)
+            self.catalog = snapshot.take(cur)  # updated in place, statement by statement
+            self.preexisting = frozenset(self.catalog.relations)
             self._pid = snapshot.backend_pid(cur)
 
     @contextmanager
@@ -202,7 +204,7 @@ class StatementRecorder:
         elapsed = (time.perf_counter() - started) * 1000
         with self._raw_cursor() as cur:
             after = snapshot.own_locks(cur)
-            self._record(text, op, elapsed, after - before, snapshot.take(cur), True, False)
+            self._record(text, op, elapsed, after - before, self._snapshot(cur, after), True, False)
         if self.statements and self.statements[-1].sql == text:
             self.statements[-1].held = self._named_locks(after, self.catalog)
         return result
@@ -223,7 +225,7 @@ class StatementRecorder:
         elapsed = (time.perf_counter() - started) * 1000
         with self._raw_cursor() as cur:
             locks = snapshot.own_locks(cur)
-            snap = snapshot.take(cur)
+            snap = self._snapshot(cur, locks)
             cur.execute("COMMIT")
         self._record(text, op, elapsed, locks, snap, False, False)
         return result
@@ -238,9 +240,16 @@ class StatementRecorder:
                 self._failed(text, op, started, exc)
                 raise
             elapsed = (time.perf_counter() - started) * 1000
-        with self._raw_cursor() as cur:
+        with self._raw_cursor() as cur:  # sampling may miss a relation: read everything
+            self._scope = None
             self._record(text, op, elapsed, sampler.seen, snapshot.take(cur), False, True)
         return result
+
+    def _snapshot(self, cur: Any, locks: set[tuple[int, str]]) -> Snapshot:
+        """The catalog after a statement: re-read only the relations the transaction locks."""
+        oids = {oid for oid, _ in locks}
+        self._scope = oids
+        return snapshot.take(cur, oids)
 
     def _failed(self, text: str, op: int | None, started: float, exc: Exception) -> None:
         elapsed = (time.perf_counter() - started) * 1000
@@ -256,9 +265,14 @@ class StatementRecorder:
         in_transaction: bool,
         sampled: bool,
     ) -> None:
-        changes = snapshot.diff(self.catalog, snap)
+        scope = self._scope
+        before = self.catalog if scope is None else self.catalog.restrict(scope)
+        changes = snapshot.diff(before, snap)
         taken = self._named_locks(locks, snap)
-        self.catalog = snap
+        if scope is None:
+            self.catalog = snap
+        else:
+            self.catalog.replace(snap, scope)
         bookkeeping = all(lk.relation.startswith(_BOOKKEEPING) for lk in taken)
         if (not taken or bookkeeping) and changes.empty:
             return  # introspection, SET, the django_migrations row: not news
@@ -273,7 +287,7 @@ class StatementRecorder:
             rel = self.catalog.relations.get(oid) or snap.relations.get(oid)
             if rel is None:
                 continue  # a system catalog
-            out.append(LockTaken(rel.label, rel.kind, mode, oid in self.baseline.relations))
+            out.append(LockTaken(rel.label, rel.kind, mode, oid in self.preexisting))
         out.sort(key=lambda lk: (lk.kind != "table", lk.relation, lk.mode))
         return out
 
