@@ -122,10 +122,10 @@ def run_check(
 
 
 def build_report(result: LintResult, linter: Linter) -> Report:
+    from schemaops.docs import rule_help, rule_url
+
     rules = {
-        r.code: RuleInfo(
-            r.code, r.name, r.summary, r.severity, f"https://schemaops.dev/rules/{r.name}"
-        )
+        r.code: RuleInfo(r.code, r.name, r.summary, r.severity, rule_url(r), rule_help(r))
         for r in linter.rules
     }
     summary: dict[str, Any] = {"migrations": result.migrations}

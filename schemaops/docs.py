@@ -40,6 +40,24 @@ def rule_sections(rule: Any) -> dict[str, str]:
     return sections
 
 
+DOCS_URL = "https://github.com/schemaops/schemaops/blob/main/docs/rules.md"
+
+
+def rule_url(rule: Any) -> str:
+    """Where the rule's section of the reference is published."""
+    return f"{DOCS_URL}#{anchor(rule)}"
+
+
+def rule_help(rule: Any) -> str:
+    """The rule's docs as one markdown text (SARIF ``help``: code scanning shows it)."""
+    sections = rule_sections(rule)
+    parts = [rule.summary]
+    for title in ("Why is this bad?", "Use instead", "Example"):
+        if sections.get(title):
+            parts.append(f"**{title}**\n\n{sections[title]}")
+    return "\n\n".join(parts)
+
+
 def anchor(rule: Any) -> str:
     """The anchor GitHub gives the rule's heading ``## SO101 drop-column``."""
     return f"{rule.code.lower()}-{rule.name}"

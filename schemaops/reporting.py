@@ -43,6 +43,7 @@ class RuleInfo:
     summary: str
     severity: Severity
     help_uri: str | None = None
+    help_markdown: str | None = None  # the rule's docs, shown by code scanning
 
 
 @dataclass
@@ -233,6 +234,13 @@ def render_sarif(report: Report, *, verbose: bool = False) -> str:
                 name=name,
                 short_description=so.MultiformatMessageString(text=text),
                 help_uri=info.help_uri if info else None,
+                help=(
+                    so.MultiformatMessageString(
+                        text=info.help_markdown, markdown=info.help_markdown
+                    )
+                    if info and info.help_markdown
+                    else None
+                ),
                 default_configuration=so.ReportingConfiguration(level=levels[severity]),
             )
         )

@@ -117,6 +117,11 @@ def test_sarif_of_the_demo_shop_is_valid_sarif_2_1_0() -> None:
     assert where["artifactLocation"]["uri"].endswith(".py")
     assert (SAMPLE / where["artifactLocation"]["uri"]).is_file()
     assert where["region"]["startLine"] >= 1
+    docs = (ROOT / "docs/rules.md").read_text("utf-8")
+    for rule in log["runs"][0]["tool"]["driver"]["rules"]:
+        assert "**Why is this bad?**" in rule["help"]["markdown"]
+        page, _, anchor = rule["helpUri"].partition("#")
+        assert page.endswith("/docs/rules.md") and f"(#{anchor})" in docs
 
 
 def test_sarif_with_odd_findings_is_valid_and_keeps_what_github_needs(no_ci: None) -> None:
