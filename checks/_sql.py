@@ -109,7 +109,7 @@ def relname(rangevar: Any) -> str | None:
 
 def names(nodes: Any) -> list[str]:
     """String values of a tuple of pglast ``String`` nodes (column lists, qualified names)."""
-    return [n.sval for n in nodes or () if isinstance(n, ast.String)]
+    return [str(n.sval) for n in nodes or () if isinstance(n, ast.String)]
 
 
 def alter_commands(node: Any) -> Iterator[tuple[str | None, Any]]:
@@ -132,7 +132,7 @@ def function_names(expr: Any) -> Iterator[str]:
         func = names(expr.funcname)
         if func:
             yield func[-1].lower()
-    if isinstance(expr, ast.SQLValueFunction):
+    if isinstance(expr, ast.SQLValueFunction) and expr.op is not None:
         yield str(expr.op.name).lower()
     if isinstance(expr, ast.Node):
         for attr in expr:
@@ -175,11 +175,11 @@ def set_variable(node: Any) -> tuple[str, str] | None:
     """(name, value) of ``SET [LOCAL] name = value``; None for other statements."""
     if not isinstance(node, ast.VariableSetStmt) or not node.name:
         return None
-    values = []
+    values: list[str] = []
     for arg in node.args or ():
         val = getattr(arg, "val", None)
         if isinstance(val, ast.String):
-            values.append(val.sval)
+            values.append(str(val.sval))
         elif isinstance(val, ast.Integer):
             values.append(str(val.ival))
     return str(node.name).lower(), ",".join(values)
