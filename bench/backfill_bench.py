@@ -39,7 +39,7 @@ from typing import Any
 import psycopg2
 from psycopg2 import sql
 
-PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
+PG: dict[str, Any] = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 SETTINGS = """
