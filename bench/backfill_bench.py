@@ -214,7 +214,13 @@ class _null:
 
 
 def backfill(
-    folder: Path, db: str, rows: int, workers: int, queue: str | None, writers: bool
+    folder: Path,
+    db: str,
+    rows: int,
+    workers: int,
+    queue: str | None,
+    writers: bool,
+    extra: tuple[str, ...] = (),
 ) -> Result:
     broker = REDIS if queue else ""
     args = [
@@ -231,6 +237,7 @@ def backfill(
     ]
     if queue:
         args += ["--workers", str(workers), "--queue", queue, "--wait"]
+    args += extra
     with Writers(db, rows) if writers else _null() as load:
         started, t0 = time.perf_counter(), time.time()
         proc = subprocess.run(
@@ -251,6 +258,7 @@ def backfill(
     conn.close()
     slowed = proc.stderr.count("action=slow") + proc.stderr.count("action=hold")
     name = f"backfill, {'Celery+Redis' if queue else 'embedded'}, {workers} worker(s)"
+    name += "".join(f" {arg}" for arg in extra)
     notes = (
         f"{batches} batches, p99 batch {p99 * 1000:.0f} ms, throttle events {slowed}; "
         f"start-up {startup:.1f}s, batches {span:.1f}s (in transactions {in_batches:.1f}s), "
@@ -382,6 +390,10 @@ def main() -> int:
             ("single", lambda: single_update(db, args.rows, False)),
             ("loop", lambda: plain_loop(db, args.rows)),
             ("embedded", lambda: backfill(folder, db, args.rows, 1, None, False)),
+            (
+                "no-verify",
+                lambda: backfill(folder, db, args.rows, 1, None, False, ("--no-verify",)),
+            ),
         ]
         queue = f"bench-{uuid.uuid4().hex[:6]}"
         if not args.no_celery:

@@ -174,6 +174,12 @@ def _configure_logging(verbose: bool) -> None:
     default=None,
     help="Stay and show progress (default: wait when embedded, not with a broker).",
 )
+@click.option(
+    "--verify/--no-verify",
+    default=True,
+    show_default=True,
+    help="Sweep the table for rows still not matching when the last batch is done.",
+)
 @click.option("--dry-run", is_flag=True, help="Count, EXPLAIN, sample one batch, roll back.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every batch even on a terminal.")
 @opts.project
@@ -236,6 +242,7 @@ def _run_settings(spec: Any, batch_size: int | None, workers: int, t: dict[str, 
             "max_lag_seconds": t["max_lag_seconds"],
             "on_autovacuum": t["on_autovacuum"],
             "hook": t["throttle_hook"],
+            "verify": t["verify"],
         },
     )
 

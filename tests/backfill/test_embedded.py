@@ -134,3 +134,12 @@ def test_python_dry_run_explains_the_orm_update(shop: ShopCopy) -> None:
     assert 'batch statement: UPDATE "orders_order" SET "total_cents"' in result.stdout
     assert "Update on orders_order" in result.stdout and "(rolled back)" in result.stdout
     assert shop.wrong_rows() == 2_000
+
+
+def test_no_verify_skips_the_sweep(shop: ShopCopy) -> None:
+    shop.seed(1_000)
+    result = shop.cli("start", "orders.Order", "--set", SET_CENTS, "--no-verify")
+    assert result.returncode == 0, result.stderr
+    (run,) = _runs(shop)
+    assert run["state"] == "finished" and run["remaining"] is None
+    assert "remaining=None" in result.stderr and shop.wrong_rows() == 0
