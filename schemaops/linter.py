@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from schemaops import source as source_module
+from schemaops._gc import gc_paused
 from schemaops.config import Config
 from schemaops.errors import ConfigError
 from schemaops.findings import Finding, Location, Severity
@@ -113,6 +114,14 @@ class Linter:
         self,
         selected: set[tuple[str, str]],
         progress: Callable[[MigrationStep], None] | None = None,
+    ) -> LintResult:
+        with gc_paused():
+            return self._run(selected, progress)
+
+    def _run(
+        self,
+        selected: set[tuple[str, str]],
+        progress: Callable[[MigrationStep], None] | None,
     ) -> LintResult:
         walker = Walker(
             self.loader, pg_version=self.target.pg_version * 10000, want_sql=self._wants_sql

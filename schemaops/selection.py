@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from schemaops._gc import gc_paused
 from schemaops.errors import ConfigError, DatabaseUnavailable, GraphError, UnknownAppError
 
 MigrationKey = tuple[str, str]
@@ -38,7 +39,8 @@ def load_graph(connection: Any = None) -> Any:
     from django.db.migrations.loader import MigrationLoader
 
     try:
-        loader = MigrationLoader(connection, ignore_no_migrations=True)
+        with gc_paused():
+            loader = MigrationLoader(connection, ignore_no_migrations=True)
     except (
         BadMigrationError,
         NodeNotFoundError,
