@@ -273,3 +273,34 @@ def _maybe_stop(cursor: Any, run_id: int, message: str) -> bool:
         [f"{failed} batches failed; last error: {message}"[:2000], run_id],
     )
     return True
+
+
+def release(cursor: Any, run_id: int, claim: Claim) -> str:
+    """Give back a range this worker claimed but will not run (one transaction).
+
+    A freshly cut range that is still the last one cut is removed and the run's
+    cursor moved back, so the next claim cuts it again at the size it then wants;
+    otherwise the range becomes pending, available at once, its attempt not counted.
+    Returns ``uncut``, ``pending`` or ``lease lost``.
+    """
+    cursor.execute(sql.SQL("SELECT next_lo FROM {} WHERE id = %s FOR UPDATE").format(RUN), [run_id])
+    row = cursor.fetchone()
+    if row is not None and claim.size is not None and row[0] == claim.rng.hi:
+        cursor.execute(
+            sql.SQL(
+                "WITH gone AS (DELETE FROM {b} WHERE id = %s AND lease_token = %s"
+                " AND state = 'running' RETURNING run_id, lo)"
+                " UPDATE {r} SET next_lo = gone.lo FROM gone WHERE {r}.id = gone.run_id"
+            ).format(b=BATCH, r=RUN),
+            [claim.batch_id, claim.token],
+        )
+        return "uncut" if cursor.rowcount else "lease lost"
+    cursor.execute(
+        sql.SQL(
+            "UPDATE {} SET state = 'pending', lease_token = NULL, available_at = now(),"
+            " attempts = greatest(attempts - 1, 0)"
+            " WHERE id = %s AND lease_token = %s AND state = 'running'"
+        ).format(BATCH),
+        [claim.batch_id, claim.token],
+    )
+    return "pending" if cursor.rowcount else "lease lost"

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.db import connections, transaction
 from psycopg2 import sql
-from schemaops.backfill import ledger, throttle
+from schemaops.backfill import ledger, prefetch, throttle
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.ledger import Claim, Idle, Observation
 from schemaops.backfill.spec import Spec
@@ -92,25 +92,33 @@ class _Loop:
         run = _load_run(run_id, alias)
         self.spec: Spec = spec_module.load(run)
         self.timeouts = (f"{run.lock_timeout_ms}ms", f"{run.statement_timeout_ms}ms")
-        self.pause = run.pause_seconds
+        self.pause, self.target = run.pause_seconds, run.target_seconds
         self.health = _Health(run, self.spec, alias)
-        self.seen: Observation | None = None
+        self.seen: Observation | None = None  # the last batch, until a claim is fed with it
+        self.ahead = prefetch.Ahead(run_id, alias, self.worker)
         self.result = WorkResult("stopped")
 
     def run(self) -> WorkResult:
+        try:
+            return self._loop()
+        finally:
+            self.ahead.close()
+
+    def _loop(self) -> WorkResult:
         while not _stop.is_set():
             if self.deadline and time.monotonic() > self.deadline:
                 self.result.reason = "budget"
                 break
             decision = self.health.check()
             if decision.action == throttle.HOLD:
+                self._drop_ahead()
                 state = _run_state(self.run_id, self.alias)
                 if state != "active":  # paused or cancelled while held
                     self.result.reason = state
                     break
                 time.sleep(1.0)
                 continue
-            step = self._claim()
+            step = self._next_claim()
             if isinstance(step, Idle):
                 if step.state == "busy":
                     time.sleep(0.2)
@@ -119,6 +127,8 @@ class _Loop:
                     finish(self.run_id, self.alias) if step.state == "drained" else step.state
                 )
                 break
+            _wait_for_slot(step)
+            self.ahead.start(self._feed())  # claims the next range while this batch runs
             seconds = self._run_batch(step)
             if decision.action == throttle.SLOW:
                 time.sleep(seconds)  # nice ratio 1: as long as the batch took
@@ -126,14 +136,32 @@ class _Loop:
                 time.sleep(self.pause)
         return self.result
 
+    def _next_claim(self) -> Claim | Idle:
+        """The claim made ahead while the last batch ran, if it still fits; else claim now."""
+        step = self.ahead.take()
+        if isinstance(step, Claim):
+            if not prefetch.must_shrink(self.seen, self.target):
+                state = _run_state(self.run_id, self.alias)
+                if state == "active":
+                    return step
+                self.ahead.release(step)
+                return Idle(state)
+            self.ahead.release(step)  # cut before the last batch asked for smaller ones
+        return self._claim()
+
+    def _drop_ahead(self) -> None:
+        step = self.ahead.take()
+        if isinstance(step, Claim):
+            self.ahead.release(step)
+
+    def _feed(self) -> Observation | None:
+        """The last batch's observation, handed to exactly one claim."""
+        seen, self.seen = self.seen, None
+        return seen
+
     def _claim(self) -> Claim | Idle:
         with transaction.atomic(using=self.alias), connections[self.alias].cursor() as cursor:
-            step = ledger.claim(cursor, self.run_id, self.worker, self.seen)
-        if isinstance(step, Claim) and step.slot_at is not None:
-            wait = (step.slot_at - datetime.now(UTC)).total_seconds()
-            if wait > 0:
-                time.sleep(wait)
-        return step
+            return ledger.claim(cursor, self.run_id, self.worker, self._feed())
 
     def _run_batch(self, claim: Claim) -> float:
         started = time.monotonic()
@@ -196,6 +224,14 @@ class _Loop:
                 error=message,
             )
         )
+
+
+def _wait_for_slot(claim: Claim) -> None:
+    """Sleep until the claim's turn in the run's global rate schedule."""
+    if claim.slot_at is not None:
+        wait = (claim.slot_at - datetime.now(UTC)).total_seconds()
+        if wait > 0:
+            time.sleep(wait)
 
 
 class _LeaseLost(Exception):

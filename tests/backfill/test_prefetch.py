@@ -1,0 +1,90 @@
+"""Claims made ahead of time: giving a claim back, and the embedded run using them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from backfill_support import SET_CENTS, ShopCopy, assert_exactly_once
+from schemaops.backfill import ledger
+from schemaops.backfill.ledger import Claim, Observation
+from schemaops.backfill.prefetch import must_shrink
+
+
+def _queued_run(shop: ShopCopy, redis_available: str) -> None:
+    """Run 1 of orders.Order, active, no batch yet: its task went to a queue nobody reads
+    (removed from Redis again at once)."""
+    import redis
+
+    shop.env["CELERY_BROKER_URL"] = redis_available
+    queue = f"schemaops-nobody-{uuid.uuid4().hex[:8]}"
+    args = ("start", "orders.Order", "--set", SET_CENTS, "--batch-size", "500", "--queue", queue)
+    result = shop.cli(*args, "--no-wait")
+    redis.Redis.from_url(redis_available).delete(queue)
+    assert result.returncode == 0, result.stderr
+
+
+def _claim(conn: Any) -> Claim:
+    with conn, conn.cursor() as cur:
+        step = ledger.claim(cur, 1, "test", None)
+    assert isinstance(step, Claim)
+    return step
+
+
+def _release(conn: Any, claim: Claim) -> str:
+    with conn, conn.cursor() as cur:
+        return ledger.release(cur, 1, claim)
+
+
+def test_release_uncuts_the_last_range_or_makes_it_pending(
+    shop: ShopCopy, redis_available: str
+) -> None:
+    shop.seed(3_000)
+    _queued_run(shop, redis_available)
+    conn = shop.connect()
+    conn.autocommit = False
+    try:
+        first, second = _claim(conn), _claim(conn)
+        assert first.rng.hi == second.rng.lo
+        # The first range is no longer the last one cut: it becomes pending, uncounted.
+        assert _release(conn, first) == "pending"
+        assert shop.query(
+            "SELECT state, attempts, lease_token FROM schemaops_backfill_batch WHERE id = %s",
+            [first.batch_id],
+        ) == [("pending", 0, None)]
+        # The last range cut is removed and the run's cursor moves back to its start.
+        assert _release(conn, second) == "uncut"
+        assert shop.query("SELECT next_lo FROM schemaops_backfill_run") == [(second.rng.lo,)]
+        assert shop.query(
+            "SELECT count(*) FROM schemaops_backfill_batch WHERE id = %s", [second.batch_id]
+        ) == [(0,)]
+        assert _release(conn, second) == "lease lost"  # twice is harmless
+        # The next claims take the pending range back first, then cut the same range again.
+        again = _claim(conn)
+        assert (again.batch_id, again.rng) == (first.batch_id, first.rng)
+        assert _claim(conn).rng.lo == second.rng.lo
+    finally:
+        conn.close()
+
+
+def test_must_shrink_follows_the_adaptive_rules() -> None:
+    assert not must_shrink(None, 0.1)
+    assert not must_shrink(Observation(1000, 0.15), 0.1)
+    assert must_shrink(Observation(1000, 0.25), 0.1)
+    assert must_shrink(Observation(1000, 0.01, timed_out=True), 0.1)
+    assert must_shrink(Observation(1000, 0.01, waiters=1), 0.1)
+    assert not must_shrink(Observation(None, 5.0), 0.1)  # a retried range says nothing
+
+
+def test_embedded_run_with_claims_made_ahead_counts_every_range_once(shop: ShopCopy) -> None:
+    shop.seed(20_000)
+    result = shop.cli("start", "orders.Order", "--set", SET_CENTS, "--max-batch-size", "700")
+    assert result.returncode == 0, result.stderr
+    assert shop.wrong_rows() == 0
+    assert_exactly_once(shop, 1, 20_000 + 2_000 - 22_000 // 11)
+    # Every claim made ahead was either run or given back: nothing is left running.
+    assert shop.query("SELECT count(*) FROM schemaops_backfill_batch WHERE state <> 'done'") == [
+        (0,)
+    ]
+    workers = shop.query("SELECT count(DISTINCT worker) FROM schemaops_backfill_batch")
+    assert workers == [(1,)]
