@@ -1,8 +1,12 @@
 """The final verification sweep: count the rows that still do not match, range by range.
 
-Each range is its own short read (no long snapshot holding back vacuum). The
-sweep covers keys up to the current ``max(pk)``, so rows inserted after the run
-started with the old shape show up here instead of being silently missed.
+Each range is its own short read (no long snapshot holding back vacuum), and rows
+inserted after the run started with the old shape show up here instead of being
+silently missed. The declarative form sweeps the table's physical blocks as it is
+when the sweep starts (``ctid`` ranges: a TID range scan reads each block once);
+key ranges over an updated table would make the planner scan the whole table once
+per range (stale statistics) or walk the index over old and new row versions. The
+Python form sweeps key ranges up to the current ``max(pk)`` through its queryset.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ from schemaops.backfill import spec as spec_module
 from schemaops.backfill.spec import Spec
 
 log = logging.getLogger("schemaops.backfill")
-SWEEP_STEP = 1_000_000
+SWEEP_STEP = 1_000_000  # keys per range (Python form)
+SWEEP_BLOCKS = 8_192  # 64 MiB of table per range (declarative form)
 
 
 def remaining_rows(spec: Spec, lo: int, alias: str) -> int | None:
@@ -26,6 +31,9 @@ def remaining_rows(spec: Spec, lo: int, alias: str) -> int | None:
         probe = spec.backfill.pending(spec.backfill.queryset())
         if probe is None:
             return None
+    if spec.backfill is None:
+        with connections[alias].cursor() as cursor:
+            return sweep_blocks(spec, lo, cursor)
     with connections[alias].cursor() as cursor:
         cursor.execute(
             sql.SQL("SELECT max({}) FROM {}").format(
@@ -39,17 +47,37 @@ def remaining_rows(spec: Spec, lo: int, alias: str) -> int | None:
 
 
 def _count(spec: Spec, rng: batching.Range, cursor: Any) -> int:
-    if spec.backfill is not None:
-        queryset = spec.backfill.queryset().filter(pk__gte=rng.lo, pk__lt=rng.hi)
-        pending = spec.backfill.pending(queryset)
-        return pending.count() if pending is not None else 0
+    assert spec.backfill is not None
+    queryset = spec.backfill.queryset().filter(pk__gte=rng.lo, pk__lt=rng.hi)
+    pending = spec.backfill.pending(queryset)
+    return pending.count() if pending is not None else 0
+
+
+def sweep_blocks(spec: Spec, lo: int, cursor: Any, step: int = SWEEP_BLOCKS) -> int:
+    """Rows with ``pk >= lo`` still not matching (declarative form), counted ``step``
+    blocks at a time over the table as it is now; one statement per range, autocommit."""
     cursor.execute(
-        sql.SQL("SELECT count(*) FROM {t} WHERE {pk} >= {lo} AND {pk} < {hi} AND {todo}")
+        "SELECT pg_relation_size(to_regclass(quote_ident(%s)))"
+        " / current_setting('block_size')::int",
+        [spec.db_table],
+    )
+    blocks = int(cursor.fetchone()[0] or 0)
+    ranges = batching.sweep_ranges(0, blocks - 1, step) if blocks else []
+    return sum(_count_blocks(spec, lo, rng, cursor) for rng in ranges)
+
+
+def _count_blocks(spec: Spec, lo: int, blocks: batching.Range, cursor: Any) -> int:
+    cursor.execute(
+        sql.SQL(
+            "SELECT count(*) FROM {t} WHERE ctid >= {first}::tid AND ctid < {end}::tid"
+            " AND {pk} >= {lo} AND {todo}"
+        )
         .format(
             t=sql.Identifier(spec.db_table),
+            first=sql.Literal(f"({blocks.lo},0)"),
+            end=sql.Literal(f"({blocks.hi},0)"),
             pk=sql.Identifier(spec.pk_column),
-            lo=sql.Literal(rng.lo),
-            hi=sql.Literal(rng.hi),
+            lo=sql.Literal(lo),
             todo=spec_module.pending_predicate(spec),
         )
         .as_string(cursor.connection)
