@@ -183,21 +183,24 @@ def _idle_state(cursor: Any, run_id: int) -> str:
     return "busy" if cursor.fetchone()[0] else "drained"
 
 
-# Counting the sessions blocked behind this transaction costs no extra round trip.
+# Counting the sessions blocked behind this transaction, and reading the run's state
+# (a pause or cancel since the next range was claimed ahead), cost no extra round trip.
 _CHECKPOINT_SQL = sql.SQL(
-    "UPDATE {} SET state = 'done', rows = %s, finished_at = clock_timestamp(),"
+    "UPDATE {b} SET state = 'done', rows = %s, finished_at = clock_timestamp(),"
     " duration = extract(epoch FROM clock_timestamp() - now()), lease_token = NULL,"
     " last_error = '', waiters = (" + WAITERS_SQL + ")"
-    " WHERE id = %s AND lease_token = %s AND state = 'running' RETURNING waiters"
-).format(BATCH)
+    " WHERE id = %s AND lease_token = %s AND state = 'running'"
+    " RETURNING waiters, (SELECT state FROM {r} WHERE {r}.id = {b}.run_id)"
+).format(b=BATCH, r=RUN)
 
 
-def checkpoint(cursor: Any, claim: Claim, rows: int) -> int | None:
+def checkpoint(cursor: Any, claim: Claim, rows: int) -> tuple[int, str] | None:
     """Mark the batch done in the caller's transaction; returns the sessions that waited
-    on its locks, or None when the lease was lost (the caller must roll back)."""
+    on its locks and the run's state, or None when the lease was lost (the caller must
+    roll back)."""
     cursor.execute(_CHECKPOINT_SQL, [rows, claim.batch_id, claim.token])
     row = cursor.fetchone()
-    return None if row is None else int(row[0])
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 def record_failure(cursor: Any, claim: Claim, code: str | None, message: str) -> str:

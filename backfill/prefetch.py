@@ -10,8 +10,9 @@ The claim made ahead only knows the batch before the current one, so the adaptiv
 size lags one batch. When the current batch says "shrink now" (it timed out, made
 someone wait, or took over twice the target), the worker releases the claim made
 ahead and claims again, so the halving is never late. A claim made ahead is also
-released when the run was paused or cancelled meanwhile, when the worker holds on
-a health signal, and when it stops: no batch starts after a pause.
+released when the run was paused or cancelled meanwhile (the batch's checkpoint
+reads the run's state in the same round trip), when the batch failed, when the
+worker holds on a health signal, and when it stops.
 """
 
 from __future__ import annotations

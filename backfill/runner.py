@@ -95,6 +95,7 @@ class _Loop:
         self.pause, self.target = run.pause_seconds, run.target_seconds
         self.health = _Health(run, self.spec, alias)
         self.seen: Observation | None = None  # the last batch, until a claim is fed with it
+        self.state = "active"  # the run's state as the last checkpoint read it
         self.ahead = prefetch.Ahead(run_id, alias, self.worker)
         self.result = WorkResult("stopped")
 
@@ -140,13 +141,13 @@ class _Loop:
         """The claim made ahead while the last batch ran, if it still fits; else claim now."""
         step = self.ahead.take()
         if isinstance(step, Claim):
-            if not prefetch.must_shrink(self.seen, self.target):
-                state = _run_state(self.run_id, self.alias)
-                if state == "active":
-                    return step
-                self.ahead.release(step)
-                return Idle(state)
-            self.ahead.release(step)  # cut before the last batch asked for smaller ones
+            if self.state == "active" and not prefetch.must_shrink(self.seen, self.target):
+                return step
+            # Paused or cancelled while the batch ran, the batch failed (state unknown),
+            # or it was cut before the last batch asked for smaller ones.
+            self.ahead.release(step)
+            if self.state not in ("active", ""):
+                return Idle(self.state)
         return self._claim()
 
     def _drop_ahead(self) -> None:
@@ -164,9 +165,9 @@ class _Loop:
             return ledger.claim(cursor, self.run_id, self.worker, self._feed())
 
     def _run_batch(self, claim: Claim) -> float:
-        started = time.monotonic()
+        started, self.state = time.monotonic(), ""  # known again once the checkpoint commits
         try:
-            rows, waiters = run_batch(self.spec, claim, self.alias, self.timeouts)
+            rows, waiters, self.state = run_batch(self.spec, claim, self.alias, self.timeouts)
         except _LeaseLost:
             log.warning(fmt("lease-lost", run=self.run_id, batch=claim.batch_id))
             return 0.0
@@ -238,14 +239,17 @@ class _LeaseLost(Exception):
     """Another worker took this range over; this transaction must roll back."""
 
 
-def run_batch(spec: Spec, claim: Claim, alias: str, timeouts: tuple[str, str]) -> tuple[int, int]:
-    """Apply one range and its checkpoint in one transaction; returns (rows, lock waiters)."""
+def run_batch(
+    spec: Spec, claim: Claim, alias: str, timeouts: tuple[str, str]
+) -> tuple[int, int, str]:
+    """Apply one range and its checkpoint in one transaction; returns (rows, lock waiters,
+    the run's state)."""
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
         rows = apply_range(spec, claim.rng, cursor, timeouts)
-        waiters = ledger.checkpoint(cursor, claim, rows)
-        if waiters is None:
+        done = ledger.checkpoint(cursor, claim, rows)
+        if done is None:
             raise _LeaseLost()
-    return rows, waiters
+    return rows, *done
 
 
 def apply_range(spec: Spec, rng: Any, cursor: Any, timeouts: tuple[str, str]) -> int:

@@ -88,3 +88,23 @@ def test_embedded_run_with_claims_made_ahead_counts_every_range_once(shop: ShopC
     ]
     workers = shop.query("SELECT count(DISTINCT worker) FROM schemaops_backfill_batch")
     assert workers == [(1,)]
+
+
+def test_checkpoint_reads_the_run_state_for_the_claim_made_ahead(
+    shop: ShopCopy, redis_available: str
+) -> None:
+    shop.seed(3_000)
+    _queued_run(shop, redis_available)
+    conn = shop.connect()
+    conn.autocommit = False
+    try:
+        first = _claim(conn)
+        with conn, conn.cursor() as cur:
+            assert ledger.checkpoint(cur, first, 0) == (0, "active")
+        second = _claim(conn)
+        shop.query("UPDATE schemaops_backfill_run SET state = 'paused'")
+        with conn, conn.cursor() as cur:
+            assert ledger.checkpoint(cur, second, 0) == (0, "paused")
+            assert ledger.checkpoint(cur, second, 0) is None  # done: the lease is gone
+    finally:
+        conn.close()
