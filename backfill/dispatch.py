@@ -55,7 +55,10 @@ def enqueue(run_id: int, concurrency: int, alias: str, queue: str | None) -> Non
     from schemaops.backfill.tasks import work
 
     for slot in range(concurrency):
-        work.apply_async((run_id, slot), {"alias": alias}, queue=queue)
+        if queue:
+            work.apply_async((run_id, slot), {"alias": alias}, queue=queue)
+        else:
+            work.apply_async((run_id, slot), {"alias": alias})
 
 
 def live_workers(app: Any, timeout: float = 1.0) -> int:

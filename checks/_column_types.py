@@ -51,15 +51,15 @@ def column_types(node: Any) -> Iterator[ColumnType]:
             if isinstance(elt, ast.ColumnDef) and elt.typeName is not None:
                 yield ColumnType(table, str(elt.colname), elt.typeName, "CREATE TABLE", elt)
         return
-    for table, cmd in alter_commands(node):
+    for altered, cmd in alter_commands(node):
         coldef = cmd.def_
         if not isinstance(coldef, ast.ColumnDef) or coldef.typeName is None:
             continue
-        table = table or "?"
+        name = altered or "?"
         if cmd.subtype == AT.AT_AddColumn:
-            yield ColumnType(table, str(coldef.colname), coldef.typeName, "ADD COLUMN", coldef)
+            yield ColumnType(name, str(coldef.colname), coldef.typeName, "ADD COLUMN", coldef)
         elif cmd.subtype == AT.AT_AlterColumnType:
-            yield ColumnType(table, str(cmd.name), coldef.typeName, "ALTER COLUMN TYPE", coldef)
+            yield ColumnType(name, str(cmd.name), coldef.typeName, "ALTER COLUMN TYPE", coldef)
 
 
 Fix = Callable[[Any], None]  # changes a freshly parsed statement node in place

@@ -108,7 +108,8 @@ class AddIndexNonConcurrently(Rule):
         )
 
     def _together(self, ctx: OperationContext, op: Any, lock: str) -> Iterator[Finding]:
-        old = {tuple(t) for t in (ctx.before.options.get("index_together") or ())}
+        before = ctx.before.options if ctx.before else {}
+        old = {tuple(t) for t in (before.get("index_together") or ())}
         added = sorted({tuple(t) for t in (op.option_value or ())} - old)
         if not added:
             return

@@ -142,7 +142,8 @@ class AddUniqueConstraint(Rule):
             yield self._finding(ctx, what, steps, constraint.name, lock=Lock.SHARE)
 
     def _together(self, ctx: OperationContext, op: Any) -> Iterator[Finding]:
-        old = {tuple(t) for t in (ctx.before.options.get("unique_together") or ())}
+        before = ctx.before.options if ctx.before else {}
+        old = {tuple(t) for t in (before.get("unique_together") or ())}
         new = {tuple(t) for t in (op.option_value or ())}
         added = sorted(new - old)
         if not added:

@@ -102,7 +102,7 @@ def _removed_with(
         parent = parent.parent
     if parent is None:
         return False
-    for op in parent.operation.state_operations:
+    for op in getattr(parent.operation, "state_operations", ()):
         if isinstance(op, migrations.RemoveField) and _same_field(
             parent.state_models, ctx, op, table, field_name, column
         ):

@@ -100,12 +100,12 @@ def _undo(node: Any) -> list[str] | None:
         return [f"DROP {kind} IF EXISTS {ident(str(relname(getattr(node, attr))))}"]
     if isinstance(node, ast.IndexStmt) and node.idxname:
         how = "CONCURRENTLY " if node.concurrent else ""
-        return [f"DROP INDEX {how}IF EXISTS {ident(node.idxname)}"]
+        return [f"DROP INDEX {how}IF EXISTS {ident(str(node.idxname))}"]
     if isinstance(node, ast.CreateTrigStmt):
         table = ident(str(relname(node.relation)))
-        return [f"DROP TRIGGER IF EXISTS {ident(node.trigname)} ON {table}"]
+        return [f"DROP TRIGGER IF EXISTS {ident(str(node.trigname))} ON {table}"]
     if isinstance(node, ast.CreateExtensionStmt):
-        return [f"DROP EXTENSION IF EXISTS {ident(node.extname)}"]
+        return [f"DROP EXTENSION IF EXISTS {ident(str(node.extname))}"]
     if isinstance(node, ast.CreateEnumStmt):
         return [f"DROP TYPE IF EXISTS {'.'.join(ident(n) for n in names(node.typeName))}"]
     if isinstance(node, ast.AlterTableStmt):
