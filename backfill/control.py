@@ -47,7 +47,7 @@ class RunSettings:
     target_seconds: float = 0.1
     pause_seconds: float = 0.0
     lock_timeout: str = "100ms"
-    statement_timeout: str = "250ms"  # the lock budget of one batch, enforced
+    statement_timeout: str = "240ms"  # + checkpoint and commit: a 250 ms lock budget
     max_rows_per_second: float = 0.0
     lease_seconds: float = 120.0
     concurrency: int = 1

@@ -117,9 +117,10 @@ def _configure_logging(verbose: bool) -> None:
 )
 @click.option(
     "--statement-timeout",
-    default="250ms",
+    default="240ms",
     show_default=True,
-    help="Per batch: the longest it may hold its locks (then split the range).",
+    help="Per batch: the longest its UPDATE may run (then split the range); with the "
+    "checkpoint and commit, a 250 ms lock budget.",
 )
 @click.option(
     "--max-rows-per-second",
