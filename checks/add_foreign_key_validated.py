@@ -47,7 +47,7 @@ from schemaops.checks._base import (
     join_steps,
     migration_code,
 )
-from schemaops.checks._lockmap import operation_steps
+from schemaops.checks._lockmap import operation_locks, operation_steps
 from schemaops.checks._lockmap_ops import target_pk
 from schemaops.checks._lockrecipes import Code, django_name, run_sql, separate, variant
 from schemaops.checks._locks import Lock
@@ -60,9 +60,12 @@ from schemaops.plan import column_for
 AT_ADD_CONSTRAINT, AT_ADD_COLUMN = "AT_AddConstraint", "AT_AddColumn"
 
 
-def lock_text(table: str, target: str) -> str:
+def lock_text(table: str, target: str, own: Lock = Lock.SHARE_ROW_EXCLUSIVE) -> str:
+    """``own`` on the referencing table, SHARE ROW EXCLUSIVE on the referenced one."""
     srx = Lock.SHARE_ROW_EXCLUSIVE
-    return f'{srx.on(table)} and on "{target}", while every row of "{table}" is checked'
+    if own is srx:
+        return f'{srx.on(table)} and on "{target}", while every row of "{table}" is checked'
+    return f'{own.on(table)} and {srx.value} on "{target}", while every row of "{table}" is checked'
 
 
 class AddForeignKeyValidated(Rule):
@@ -80,11 +83,18 @@ class AddForeignKeyValidated(Rule):
             return
         op = ctx.operation
         target = ctx.related_table(op.field)
+        # AddField emits one ALTER TABLE ... ADD COLUMN ... REFERENCES: the new column
+        # takes ACCESS EXCLUSIVE on the referencing table (confirmed by schemaops trace).
+        own = max(
+            (lock for table, lock, _ in operation_locks(ctx) if table == ctx.table),
+            key=lambda lock: lock.strength,
+            default=Lock.SHARE_ROW_EXCLUSIVE,
+        )
         yield self.finding(
             ctx,
             f"{type(op).__name__} {ctx.model_name}.{op.name} adds a validated foreign key from "
             f"{ctx.table} to {target}: writes to both wait while every row is checked",
-            lock=lock_text(ctx.table, target),
+            lock=lock_text(ctx.table, target, own),
             recipe=self._recipe(ctx, op, target),
         )
 
