@@ -28,12 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from schemaops.checks._locks import Lock
+from schemaops.checks.observed_blocking_lock import ObservedBlockingLock
+from schemaops.checks.observed_rewrite import ObservedRewrite
 from schemaops.findings import Finding, Location, Severity
 from schemaops.trace.runner import TraceResult
 from schemaops.trace.tracer import MigrationTrace, StatementTrace
 
-OBSERVED_LOCK = ("SO801", "observed-blocking-lock", Severity.INFO)
-OBSERVED_REWRITE = ("SO802", "observed-rewrite", Severity.WARNING)
+# Registered rules (checks/observed_*.py) so `schemaops rules`, `explain` and SARIF know them.
+OBSERVED_LOCK = (
+    ObservedBlockingLock.code,
+    ObservedBlockingLock.name,
+    ObservedBlockingLock.severity,
+)
+OBSERVED_REWRITE = (ObservedRewrite.code, ObservedRewrite.name, ObservedRewrite.severity)
 
 
 def merge_trace(result: Any, loader: Any, selected: set[tuple[str, str]], cfg: Any) -> TraceResult:
