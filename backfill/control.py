@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connections, transaction
+from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 from django.utils import timezone
-from psycopg2 import sql
 from schemaops.backfill.batching import Progress
 from schemaops.backfill.spec import Spec
 

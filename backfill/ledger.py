@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from psycopg2 import sql
+from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 from schemaops.backfill import batching
 from schemaops.backfill.batching import Range, Rate
 from schemaops.backfill.throttle import WAITERS_SQL
@@ -92,10 +92,27 @@ _INSERT_SQL = sql.SQL(
 ).format(b=BATCH)
 
 
+def to_last_result(cursor: Any) -> None:
+    """Move to the result of the last statement of a multi-statement execute.
+
+    psycopg2 only keeps that one; psycopg 3 keeps one result per statement and starts
+    at the first, so step through them (``nextset`` is not supported by psycopg2).
+    """
+    from django.db import NotSupportedError
+    from psycopg2 import NotSupportedError as Psycopg2NotSupported
+
+    try:
+        while cursor.nextset():
+            pass
+    except (NotSupportedError, Psycopg2NotSupported):
+        pass
+
+
 def claim(cursor: Any, run_id: int, worker: str, seen: Observation | None) -> Claim | Idle:
     """Give this worker one range of the run, or say why there is none (one transaction)."""
     # A lost claim only means the range is cut again; the batch's own commit is synchronous.
     cursor.execute(sql.SQL("SET LOCAL synchronous_commit = off; ") + _RUN_SQL, [run_id])
+    to_last_result(cursor)
     row = cursor.fetchone()
     if row is None or row[0] != "active":
         return Idle(row[0] if row else "cancelled")

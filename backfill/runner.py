@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections, transaction
-from psycopg2 import sql
+from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 from schemaops.backfill import ledger, prefetch, throttle
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.ledger import Claim, Idle, Observation
@@ -267,12 +267,14 @@ def apply_range(spec: Spec, rng: Any, cursor: Any, timeouts: tuple[str, str]) ->
         return int(spec.backfill.process(queryset) or 0)
     statement = local + spec_module.batch_statement(spec, rng)
     cursor.execute(statement.as_string(cursor.connection))
+    ledger.to_last_result(cursor)
     return int(cursor.rowcount)
 
 
 def _pgcode(exc: BaseException) -> str | None:
     for candidate in (exc, exc.__cause__, exc.__context__):
-        code = getattr(candidate, "pgcode", None)
+        # psycopg2 says pgcode, psycopg 3 says sqlstate
+        code = getattr(candidate, "pgcode", None) or getattr(candidate, "sqlstate", None)
         if code:
             return str(code)
     return None

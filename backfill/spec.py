@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pglast
+from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 from pglast import ast, visitors
 from pglast.parser import ParseError
 from pglast.stream import RawStream
-from psycopg2 import sql
 from schemaops.backfill.base import Backfill
 from schemaops.backfill.batching import Range
 
@@ -215,7 +215,7 @@ def _check_refs(node: Any, columns: dict[str, str], label: str) -> None:
             _column(name, columns, label)
 
 
-def batch_statement(spec: Spec, rng: Range) -> sql.Composed:
+def batch_statement(spec: Spec, rng: Range) -> Any:  # sql.Composed of the driver Django uses
     """The idempotent UPDATE of one range: rows already right are not touched."""
     table, pk = sql.Identifier(spec.db_table), sql.Identifier(spec.pk_column)
     sets = sql.SQL(", ").join(
@@ -231,7 +231,7 @@ def batch_statement(spec: Spec, rng: Range) -> sql.Composed:
     )
 
 
-def pending_predicate(spec: Spec) -> sql.Composed:
+def pending_predicate(spec: Spec) -> Any:  # sql.Composed of the driver Django uses
     """Rows that still need the update: the --where predicate and any column not yet right."""
     differs = sql.SQL(" OR ").join(
         sql.SQL("{} IS DISTINCT FROM ({})").format(sql.Identifier(c), sql.SQL(e))

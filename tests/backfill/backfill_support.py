@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_project"
@@ -195,3 +196,18 @@ def wait_for(predicate: Any, timeout: float = 120, interval: float = 0.2) -> Any
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def _django_driver_is_psycopg3() -> bool:
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return bool(is_psycopg3)
+
+
+# Tests that hand a raw psycopg2 connection to the ledger/verify internals. Under the
+# psycopg 3 driver those internals compose SQL for psycopg 3; there the same code paths
+# run end to end through Django's connection (test_embedded, test_celery, test_failures).
+raw_psycopg2_only = pytest.mark.skipif(
+    _django_driver_is_psycopg3(),
+    reason="drives internals with a raw psycopg2 connection; psycopg 3 is covered end to end",
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from backfill_support import SET_CENTS, ShopCopy, assert_exactly_once
+from backfill_support import SET_CENTS, ShopCopy, assert_exactly_once, raw_psycopg2_only
 from schemaops.backfill import ledger
 from schemaops.backfill.ledger import Claim, Observation
 from schemaops.backfill.prefetch import must_shrink
@@ -36,6 +36,7 @@ def _release(conn: Any, claim: Claim) -> str:
         return ledger.release(cur, 1, claim)
 
 
+@raw_psycopg2_only
 def test_release_uncuts_the_last_range_or_makes_it_pending(
     shop: ShopCopy, redis_available: str
 ) -> None:
@@ -90,6 +91,7 @@ def test_embedded_run_with_claims_made_ahead_counts_every_range_once(shop: ShopC
     assert workers == [(1,)]
 
 
+@raw_psycopg2_only
 def test_checkpoint_reads_the_run_state_for_the_claim_made_ahead(
     shop: ShopCopy, redis_available: str
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from psycopg2 import sql
+from django.db.backends.postgresql.psycopg_any import sql
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.batching import Range
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from backfill_support import SET_CENTS, ShopCopy
+from backfill_support import SET_CENTS, ShopCopy, raw_psycopg2_only
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill import verify
 
 
+@raw_psycopg2_only
 def test_block_sweep_counts_every_pending_row_once(shop: ShopCopy) -> None:
     shop.seed(3_000)  # 3,000 rows, total_cents NULL: every row pending
     spec = spec_module.resolve("orders.Order", (SET_CENTS,), None)
