@@ -263,7 +263,11 @@ class Rule:
 
     @classmethod
     def doc_sections(cls) -> dict[str, str]:
-        return parse_doc(cls.__doc__ or "")
+        """The docs: the class docstring, or (the convention) its module's docstring."""
+        import sys
+
+        module = sys.modules.get(cls.__module__)
+        return parse_doc(cls.__doc__ or getattr(module, "__doc__", None) or "")
 
     @classmethod
     def hooks(cls) -> set[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,8 +65,14 @@ def project(func: F) -> F:
 
 
 def load_config(config_path: str | None = None, **overrides: Any) -> config_module.Config:
-    """[tool.schemaops] first, then whatever the user gave on the command line."""
+    """[tool.schemaops] first, then the environment, then the command line.
+
+    As with django-admin, ``--settings`` beats ``DJANGO_SETTINGS_MODULE``, which
+    beats ``settings`` in the file.
+    """
     cfg = config_module.load(Path(config_path) if config_path else None)
+    if not overrides.get("settings") and os.environ.get("DJANGO_SETTINGS_MODULE"):
+        overrides["settings"] = os.environ["DJANGO_SETTINGS_MODULE"]
     return cfg.override(**overrides)
 
 
