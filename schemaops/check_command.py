@@ -65,17 +65,8 @@ def run_check(
     that is no migration of the project is skipped, so pre-commit can pass
     whatever matched its file filter.
     """
-    cfg = opts.load_config(
-        o.get("config_path"),
-        settings=o.get("settings"),
-        pythonpath=o.get("pythonpath"),
-        database=o.get("database"),
-        apps=o.get("apps"),
-        exclude_apps=o.get("exclude_apps"),
-        pg_version=o.get("pg_version"),
-        select=o.get("select"),
-        ignore=o.get("ignore"),
-        baseline=o.get("baseline"),
+    cfg = opts.project_config(
+        o, "apps", "exclude_apps", "pg_version", "select", "ignore", "baseline"
     )
     setup_django(cfg)
     applied: set[tuple[str, str]] = set()

@@ -21,15 +21,7 @@ def run_migrate(app_label: str | None, migration_name: str | None, **o: Any) -> 
     from schemaops.db import django_params
     from schemaops.selection import server_pg_version
 
-    cfg = opts.load_config(
-        o.get("config_path"),
-        settings=o.get("settings"),
-        pythonpath=o.get("pythonpath"),
-        database=o.get("database"),
-        lock_timeout=o.get("lock_timeout"),
-        statement_timeout=o.get("statement_timeout"),
-        retries=o.get("retries"),
-    )
+    cfg = opts.project_config(o, "lock_timeout", "statement_timeout", "retries")
     if migration_name and not app_label:
         raise ConfigError("give an app label before the migration name")
     setup_django(cfg)

@@ -76,6 +76,21 @@ def load_config(config_path: str | None = None, **overrides: Any) -> config_modu
     return cfg.override(**overrides)
 
 
+def project_config(options: dict[str, Any], *keys: str) -> config_module.Config:
+    """The config for a command taking the ``project`` options, plus ``keys`` of its own.
+
+    ``options`` are the command's keyword arguments; each of ``keys`` names one that
+    overrides the [tool.schemaops] key of the same name.
+    """
+    return load_config(
+        options.get("config_path"),
+        settings=options.get("settings"),
+        pythonpath=options.get("pythonpath"),
+        database=options.get("database"),
+        **{key: options.get(key) for key in keys},
+    )
+
+
 def emit(text: str, output: str | None = None) -> None:
     """Write a rendered report to stdout or to a file."""
     if output:

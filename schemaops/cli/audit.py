@@ -75,12 +75,7 @@ def _run(checks: list[Any], options: dict[str, Any]) -> int:
     from schemaops.db import connection_params
     from schemaops.reporting import Report, exit_code_for, render
 
-    cfg = opts.load_config(
-        options["config_path"],
-        settings=options["settings"],
-        pythonpath=options["pythonpath"],
-        database=options["database"],
-    )
+    cfg = opts.project_config(options)
     models = None if options["no_models"] else _load_models(cfg)
     params = connection_params(
         dsn=options["dsn"], alias=cfg.database, use_django=models is not None

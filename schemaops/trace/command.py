@@ -63,14 +63,7 @@ def run_trace_command(app_label: str | None, migration_name: str | None, **o: An
     from schemaops.trace.render import render
     from schemaops.trace.runner import TraceOptions, run_trace
 
-    cfg = opts.load_config(
-        o.get("config_path"),
-        settings=o.get("settings"),
-        pythonpath=o.get("pythonpath"),
-        database=o.get("database"),
-        apps=o.get("apps"),
-        exclude_apps=o.get("exclude_apps"),
-    )
+    cfg = opts.project_config(o, "apps", "exclude_apps")
     setup_django(cfg)
     params = target_params(cfg, o.get("dsn"))
     _, selected = select(
