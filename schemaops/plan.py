@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.db import migrations as dj_migrations
@@ -67,11 +68,16 @@ class ModelSnapshot:
 
 
 def db_table_for(app_label: str, model_name: str, options: dict[str, Any]) -> str:
-    from django.db.backends.utils import truncate_name
-
     if options.get("db_table"):
         return str(options["db_table"])
-    return truncate_name(f"{app_label}_{model_name.lower()}", 63)
+    return _default_db_table(app_label, model_name.lower())
+
+
+@cache
+def _default_db_table(app_label: str, model_name: str) -> str:
+    from django.db.backends.utils import truncate_name
+
+    return str(truncate_name(f"{app_label}_{model_name}", 63))
 
 
 def column_for(name: str, field: Any) -> str:

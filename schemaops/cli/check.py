@@ -84,8 +84,12 @@ def check_command(ctx: click.Context, targets: tuple[str, ...], **options: Any) 
 
     Exit status: 0 clean, 1 error findings, 2 usage or configuration error.
     """
-    from schemaops.check_command import run_check, split_targets
+    from schemaops._gc import gc_paused
 
-    app_label, migration_name, paths = split_targets(targets)
-    code = run_check(app_label, migration_name, paths=paths, **options)
+    # A short run that keeps what it allocates: the cyclic GC would only rescan it.
+    with gc_paused():
+        from schemaops.check_command import run_check, split_targets
+
+        app_label, migration_name, paths = split_targets(targets)
+        code = run_check(app_label, migration_name, paths=paths, **options)
     ctx.exit(code)
