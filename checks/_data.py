@@ -550,3 +550,12 @@ def batched_delete(ctx: OperationContext | MigrationContext, table: str, where: 
             "    ]",
         ]
     )
+
+
+def renamed_existing_table(ctx: Any, object_type: Any) -> str | None:
+    """The table of a ``RenameStmt`` of ``object_type`` on a table that existed before."""
+    node = ctx.node
+    if node.renameType != object_type or node.relation is None:
+        return None
+    table = str(node.relation.relname)
+    return None if ctx.is_new_table(table) else table

@@ -43,7 +43,7 @@ from schemaops.checks._base import (
     join_steps,
     migration_code,
 )
-from schemaops.checks._data import backfill_command
+from schemaops.checks._data import backfill_command, renamed_existing_table
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import with_kwargs
 
@@ -82,10 +82,8 @@ class RenameColumn(Rule):
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         node = ctx.node
-        if node.renameType != enums.ObjectType.OBJECT_COLUMN or node.relation is None:
-            return
-        table = str(node.relation.relname)
-        if ctx.is_new_table(table):
+        table = renamed_existing_table(ctx, enums.ObjectType.OBJECT_COLUMN)
+        if table is None:
             return
         yield self.finding(
             ctx,

@@ -40,6 +40,7 @@ from schemaops.checks._base import (
     join_steps,
     migration_code,
 )
+from schemaops.checks._data import renamed_existing_table
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 
@@ -77,10 +78,8 @@ class RenameTable(Rule):
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         node = ctx.node
-        if node.renameType != enums.ObjectType.OBJECT_TABLE or node.relation is None:
-            return
-        table = str(node.relation.relname)
-        if ctx.is_new_table(table):
+        table = renamed_existing_table(ctx, enums.ObjectType.OBJECT_TABLE)
+        if table is None:
             return
         yield self.finding(
             ctx,
