@@ -50,6 +50,11 @@ def run_sql(sql: str, reverse: str | None = None) -> str:
     return f"migrations.RunSQL(\n    {sql!r},\n    reverse_sql={back},\n),"
 
 
+def validate_sql(table: str, constraint: str) -> str:
+    """Code of the RunSQL that validates a NOT VALID constraint (SHARE UPDATE EXCLUSIVE)."""
+    return run_sql(f"ALTER TABLE {ident(table)} VALIDATE CONSTRAINT {ident(constraint)}")
+
+
 def separate(state_ops: list[str], db_ops: list[str]) -> str:
     """Code of a ``SeparateDatabaseAndState`` operation."""
     lines = ["migrations.SeparateDatabaseAndState(", "    state_operations=["]

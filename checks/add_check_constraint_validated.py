@@ -43,7 +43,7 @@ from schemaops.checks._base import (
     join_steps,
     migration_code,
 )
-from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, Code, run_sql, variant
+from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, Code, run_sql, validate_sql, variant
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import CONSTR, alter_commands
@@ -122,7 +122,7 @@ class AddCheckConstraintValidated(Rule):
         )
         second = migration_code(
             ctx.operation,
-            [run_sql(f"ALTER TABLE {ident(table)} VALIDATE CONSTRAINT {ident(name)}")],
+            [validate_sql(table, name)],
             name=f"{name}_validate",
             after=f"{name}_not_valid",
         )

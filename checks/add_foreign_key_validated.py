@@ -49,7 +49,14 @@ from schemaops.checks._base import (
 )
 from schemaops.checks._lockmap import operation_locks, operation_steps
 from schemaops.checks._lockmap_ops import target_pk
-from schemaops.checks._lockrecipes import Code, django_name, run_sql, separate, variant
+from schemaops.checks._lockrecipes import (
+    Code,
+    django_name,
+    run_sql,
+    separate,
+    validate_sql,
+    variant,
+)
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, names, relname
@@ -138,7 +145,7 @@ class AddForeignKeyValidated(Rule):
         )
         second = migration_code(
             ctx,
-            [run_sql(f"ALTER TABLE {ident(table)} VALIDATE CONSTRAINT {ident(fk)}")],
+            [validate_sql(table, fk)],
             name=f"{op.model_name}_{op.name}_fk_validate",
             after=name,
         )
@@ -174,7 +181,7 @@ class AddForeignKeyValidated(Rule):
         first = migration_code(ctx.operation, [run_sql(cmd_sql)], name=f"{name}_not_valid")
         second = migration_code(
             ctx.operation,
-            [run_sql(f"ALTER TABLE {ident(table)} VALIDATE CONSTRAINT {ident(name)}")],
+            [validate_sql(table, name)],
             name=f"{name}_validate",
             after=f"{name}_not_valid",
         )

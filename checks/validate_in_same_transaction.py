@@ -44,9 +44,8 @@ from schemaops.checks._base import (
     migration_code,
 )
 from schemaops.checks._lockmap_ops import table_of
-from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, run_sql
+from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, validate_sql
 from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
 from schemaops.checks._sql import alter_commands
 
 from schemaops.findings import Finding
@@ -89,7 +88,7 @@ class ValidateInSameTransaction(Rule):
             op = f'ValidateConstraint("{ctx.operation.model_name}", name="{name}"),'
             imports = f"{NOT_VALID_IMPORTS}\nfrom django.db import migrations, models"
         else:
-            op = run_sql(f"ALTER TABLE {ident(table)} VALIDATE CONSTRAINT {ident(name)}")
+            op = validate_sql(table, name)
             imports = "from django.db import migrations, models"
         return self.finding(
             ctx,
