@@ -19,12 +19,11 @@ from schemaops.checks._columns import (
     is_auto_field,
     is_stored_generated,
 )
-from schemaops.checks._lockmap_sql import LockStep
+from schemaops.checks._lockmap_sql import LockStep, builtin_check, field_checks
 from schemaops.checks._locks import Lock
 
 AE, SRE, SHARE = Lock.ACCESS_EXCLUSIVE, Lock.SHARE_ROW_EXCLUSIVE, Lock.SHARE
 SUE, RX = Lock.SHARE_UPDATE_EXCLUSIVE, Lock.ROW_EXCLUSIVE
-_CHECKED_TYPES = ("PositiveIntegerField", "PositiveSmallIntegerField", "PositiveBigIntegerField")
 
 
 class _Steps(list[LockStep]):
@@ -115,7 +114,22 @@ def add_column_rewrites(field: Any, pg_version: int) -> bool:
 
 
 def has_check(field: Any) -> bool:
-    return type(field).__name__ in _CHECKED_TYPES
+    return builtin_check(field)
+
+
+def type_change_checks(ctx: Any, old: Any, new: Any) -> list[str]:
+    """CHECK constraints PostgreSQL re-verifies (a full scan) when AlterField changes the type.
+
+    ``Meta.constraints`` checks on the field, and its built-in check when the
+    new field keeps it (Django drops a check the new field no longer has first).
+    """
+    if ctx.before is None:
+        return []
+    column = ctx.column(ctx.operation.name, old)
+    names = field_checks(ctx.table, column, ctx.before, old)
+    if has_check(old) and not has_check(new):
+        names = names[:-1]
+    return names
 
 
 # -- model operations -------------------------------------------------------------
@@ -449,7 +463,8 @@ def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps, comment_change: b
     alter_type = type_change or collation_change or comment_change
     if alter_type or default_change or four_way or old.null != new.null:
         action = "ALTER COLUMN TYPE" if alter_type else "ALTER COLUMN"
-        steps.stmt(table, AE, rewrite or (set_not_null and not four_way), action)
+        scan = type_change and bool(type_change_checks(ctx, old, new))
+        steps.stmt(table, AE, rewrite or scan or (set_not_null and not four_way), action)
         if type_change and old.primary_key:
             for ref_table, _name in referencing(ctx, ctx.before):
                 steps.stmt(ref_table, AE, rewrite, "ALTER COLUMN TYPE (referencing column)")

@@ -87,6 +87,26 @@ class StateSchema:
             related = _pk_field(target) if target is not None else None
         return field_db_type(field, related, self.pg_version)
 
+    def check_constraints(self, table: str, column: str) -> list[str]:
+        """Names of the CHECK constraints PostgreSQL re-verifies when the column's type changes.
+
+        ``Meta.constraints`` CheckConstraints that mention the field, and the
+        built-in check of a PositiveIntegerField-style field. Checks added by
+        RunSQL are not in the state, so they are not known here.
+        """
+        found = self._field(table, column)
+        return field_checks(table, column, *found) if found else []
+
+    def domain_tables(self, domain: str) -> list[str]:
+        """Tables with a column declared with the domain (a custom field's ``db_type``)."""
+        out = []
+        for table, model in self.tables.items():
+            for field in model.fields.values():
+                col = field_db_type(field, None, self.pg_version)
+                if col is not None and col.name == domain.lower() and table not in out:
+                    out.append(table)
+        return out
+
     def fk_target(self, table: str, column: str) -> str | None:
         found = self._field(table, column)
         if found is None or not getattr(found[1], "db_constraint", False):
@@ -103,6 +123,59 @@ class StateSchema:
 
         key = resolve_relation(field.remote_field.model, model.app_label, model.name_lower)
         return self.state.models.get(key)
+
+
+_CHECKED_TYPES = ("PositiveIntegerField", "PositiveSmallIntegerField", "PositiveBigIntegerField")
+
+
+def builtin_check(field: Any) -> bool:
+    """Does Django give this field a CHECK constraint of its own (``"col" >= 0``)?"""
+    return type(field).__name__ in _CHECKED_TYPES
+
+
+def constraint_fields(constraint: Any) -> set[str]:
+    """Field names (or attnames) a CheckConstraint's condition mentions."""
+    condition = getattr(constraint, "condition", None)
+    if condition is None:
+        condition = getattr(constraint, "check", None)
+    return _expression_fields(condition)
+
+
+def _expression_fields(expr: Any) -> set[str]:
+    from django.db.models import F, Q
+
+    out: set[str] = set()
+    if isinstance(expr, Q):
+        for child in expr.children:
+            if isinstance(child, tuple):
+                out.add(str(child[0]).split("__")[0])
+                out |= _expression_fields(child[1])
+            else:
+                out |= _expression_fields(child)
+    elif isinstance(expr, F):
+        out.add(str(expr.name).split("__")[0])
+    elif isinstance(expr, list | tuple):
+        for item in expr:
+            out |= _expression_fields(item)
+    elif hasattr(expr, "get_source_expressions"):
+        out |= _expression_fields(expr.get_source_expressions())
+    return out
+
+
+def field_checks(table: str, column: str, model: Any, field: Any) -> list[str]:
+    """Names of the CHECK constraints on one column of a model (state or snapshot)."""
+    name = next((n for n, f in model.fields.items() if f is field), None)
+    wanted = {name, column, getattr(field, "attname", None)} - {None}
+    out = [
+        str(c.name)
+        for c in model.options.get("constraints", ())
+        if type(c).__name__ == "CheckConstraint" and constraint_fields(c) & wanted
+    ]
+    if builtin_check(field):
+        from schemaops.checks._lockrecipes import django_name
+
+        out.append(django_name(table, [column], "_check"))
+    return out
 
 
 def _pk_field(model: Any) -> Any:
@@ -180,7 +253,8 @@ def _alter_cmd(table: str, cmd: Any, schema: Any, pg_version: int) -> Steps:
     elif sub in (AT.AT_AddConstraint, AT.AT_AddIndexConstraint):
         yield from _add_constraint(table, cmd.def_)
     elif sub == AT.AT_AlterColumnType:
-        yield LockStep(table, AE, _type_rewrites(table, cmd, schema), "ALTER COLUMN TYPE")
+        slow = _type_rewrites(table, cmd, schema) or bool(_checks(schema, table, cmd.name))
+        yield LockStep(table, AE, slow, "ALTER COLUMN TYPE")
     elif sub == AT.AT_DropColumn:
         yield LockStep(table, AE, False, "DROP COLUMN")
         target = schema.fk_target(table, cmd.name) if schema is not None else None
@@ -250,6 +324,26 @@ def _type_rewrites(table: str, cmd: Any, schema: Any) -> bool:
         return True  # unknown old type, or a USING expression: assume a rewrite
     old = schema.column_type(table, cmd.name)
     return old is None or not binary_coercible(old, new)
+
+
+def _checks(schema: Any, table: str, column: str) -> list[str]:
+    """CHECK constraints a type change re-verifies with a full scan (even without a rewrite)."""
+    lookup = getattr(schema, "check_constraints", None)
+    return list(lookup(table, column)) if lookup is not None else []
+
+
+def _alter_domain(node: Any, schema: Any, pg_version: int) -> Steps:
+    """ADD CONSTRAINT (validated), SET NOT NULL and VALIDATE CONSTRAINT on a domain
+    check every column declared with it: SHARE on each of their tables, for a scan."""
+    sub = node.subtype
+    validates = (sub == "C" and not node.def_.skip_validation) or sub in ("O", "V")
+    lookup = getattr(schema, "domain_tables", None)
+    if not validates or lookup is None:
+        return
+    domain = ast_names(node.typeName)[-1]
+    action = {"C": "ALTER DOMAIN ADD CONSTRAINT", "O": "ALTER DOMAIN SET NOT NULL"}
+    for table in lookup(domain):
+        yield LockStep(table, SHARE, True, action.get(sub, "ALTER DOMAIN VALIDATE CONSTRAINT"))
 
 
 def _create_index(node: Any, schema: Any, pg_version: int) -> Steps:
@@ -415,6 +509,7 @@ _HANDLERS: dict[str, Callable[[Any, Any, int], Steps]] = {
     "CommentStmt": _comment,
     "RefreshMatViewStmt": _refresh,
     "AlterObjectSchemaStmt": _set_schema,
+    "AlterDomainStmt": _alter_domain,
 }
 
 
