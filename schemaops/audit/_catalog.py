@@ -23,6 +23,24 @@ NOT_EXTENSION = """
                 AND d.objid = {rel}.oid AND d.deptype = 'e')
 """
 
+
+def table_size(rel: str, what: str) -> str:
+    """SQL for a table's ``bytes`` or ``rows``: a partitioned table counts its partitions.
+
+    A partitioned table has no storage of its own (``relpages`` is 0 or -1 and
+    ``reltuples`` -1 until the parent is analyzed).
+    """
+    one = {
+        "bytes": "greatest({r}.relpages, 0)::bigint * current_setting('block_size')::int",
+        "rows": "greatest({r}.reltuples, 0)::bigint",
+    }[what]
+    return (
+        f"(CASE WHEN {rel}.relkind = 'p' THEN (SELECT coalesce(sum({one.format(r='pc')}), 0)"
+        f" FROM pg_partition_tree({rel}.oid) pt JOIN pg_class pc ON pc.oid = pt.relid)"
+        f"::bigint ELSE {one.format(r=rel)} END)"
+    )
+
+
 INDEXES = f"""
 SELECT i.indexrelid AS index_oid, i.indrelid AS table_oid, n.nspname AS schema,
        t.relname AS "table", ic.relname AS "index", am.amname AS am,
@@ -32,14 +50,16 @@ SELECT i.indexrelid AS index_oid, i.indrelid AS table_oid, n.nspname AS schema,
        i.indcollation::oid[] AS collations, i.indoption::int2[] AS options,
        pg_get_expr(i.indexprs, i.indrelid) AS exprs,
        pg_get_expr(i.indpred, i.indrelid) AS predicate,
-       ic.relpages::bigint * current_setting('block_size')::int AS bytes,
-       t.relpages::bigint * current_setting('block_size')::int AS table_bytes,
+       greatest(ic.relpages, 0)::bigint * current_setting('block_size')::int AS bytes,
+       greatest(t.relpages, 0)::bigint * current_setting('block_size')::int AS table_bytes,
        greatest(t.reltuples, 0)::bigint AS table_rows,
        pg_stat_get_numscans(i.indexrelid) AS scans,
        con.conname AS constraint_name,
-       pg_table_is_visible(t.oid) AS visible
+       pg_table_is_visible(t.oid) AS visible,
+       ic.relkind = 'I' AS partitioned, inh.inhparent AS parent_index
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
+LEFT JOIN pg_inherits inh ON inh.inhrelid = i.indexrelid
 JOIN pg_class t ON t.oid = i.indrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_am am ON am.oid = ic.relam
@@ -87,6 +107,8 @@ class Index:
     scans: int
     constraint_name: str | None
     visible: bool
+    partitioned: bool = False  # the index of a partitioned table (built on every partition)
+    parent_index: int | None = None  # attached to this partitioned index: not droppable alone
     columns: list[str | None] = field(default_factory=list)
     opclass_names: list[str] = field(default_factory=list)
     definition: str = ""  # filled by with_definition() for the indexes a check reports
@@ -112,6 +134,11 @@ class Index:
         return self.constraint_name is not None or self.is_primary
 
     @property
+    def attached(self) -> bool:
+        """A partition's copy of a partitioned index: it goes only with its parent."""
+        return self.parent_index is not None
+
+    @property
     def is_like_index(self) -> bool:
         """Django's ``<name>_like`` index: a pattern_ops btree for LIKE 'x%'."""
         return any(op.endswith("_pattern_ops") for op in self.opclass_names)
@@ -130,7 +157,29 @@ def _load(ctx: AuditContext) -> list[Index]:
         columns = [names.get((row["table_oid"], k)) for k in row["keys"]]
         ops = [opclasses.get(o, "") for o in row["opclasses"]]
         found.append(Index(**row, columns=columns, opclass_names=ops))
-    return found
+    return _roll_up_partitions(found)
+
+
+def _roll_up_partitions(found: list[Index]) -> list[Index]:
+    """A partitioned index has no storage: give it the size and scans of its partitions'."""
+    by_oid = {i.index_oid: i for i in found}
+    totals: dict[int, list[int]] = {}
+    for index in found:
+        if index.partitioned:
+            continue
+        parent, seen = index.parent_index, set()
+        while parent in by_oid and parent not in seen:  # every ancestor, for sub-partitions
+            seen.add(parent)
+            total = totals.setdefault(parent, [0, 0])
+            total[0] += index.bytes
+            total[1] += index.scans
+            parent = by_oid[parent].parent_index
+    return [
+        replace(i, bytes=totals[i.index_oid][0], scans=totals[i.index_oid][1])
+        if i.index_oid in totals
+        else i
+        for i in found
+    ]
 
 
 def preload_definitions(ctx: AuditContext, found: list[Index]) -> None:

@@ -231,6 +231,8 @@ class Models:
 
 
 def drop_sql(index: Index) -> str:
+    if index.partitioned:  # DROP INDEX CONCURRENTLY refuses a partitioned index
+        return f"DROP INDEX IF EXISTS {ident(index.schema)}.{ident(index.index)};"
     return f"DROP INDEX CONCURRENTLY IF EXISTS {ident(index.schema)}.{ident(index.index)};"
 
 
@@ -240,6 +242,8 @@ def concurrent_definition(index: Index) -> str:
     pglast's parser confirms it is a plain CREATE INDEX; the keyword is then put
     into the server's canonical text (``CREATE [UNIQUE] INDEX name ON ...``), which
     is 100 times faster than deparsing 10,000 statements with pglast's stream.
+    A partitioned index cannot be built concurrently: its definition (``ON ONLY``
+    in ``pg_get_indexdef``) becomes a plain ``CREATE INDEX`` on the whole table.
     """
     import json
 
@@ -250,15 +254,28 @@ def concurrent_definition(index: Index) -> str:
     # the C parser's JSON tree: no Python AST is built for the common case
     tree = json.loads(parse_sql_json(index.definition))["stmts"][0]["stmt"]["IndexStmt"]
     head = "CREATE UNIQUE INDEX " if tree.get("unique") else "CREATE INDEX "
+    if index.partitioned:
+        stmt: Any = parse_sql(index.definition)[0].stmt
+        stmt.relation.inh = True
+        stmt.concurrent = False
+        return str(RawStream()(stmt)) + ";"
     if index.definition.startswith(head) and not tree.get("concurrent"):
         return f"{head}CONCURRENTLY {index.definition[len(head) :]};"
-    stmt: Any = parse_sql(index.definition)[0].stmt
+    stmt = parse_sql(index.definition)[0].stmt
     stmt.concurrent = True
     return str(RawStream()(stmt)) + ";"
 
 
 def sql_drop_fix(index: Index) -> str:
     """The fix for an index no model knows: drop it, keeping the way back."""
+    if index.partitioned:
+        return (
+            f"-- {index.index} is a partitioned index: it cannot be dropped CONCURRENTLY, and\n"
+            f"-- DROP INDEX locks {index.table} and every partition (ACCESS EXCLUSIVE) briefly\n"
+            f"SET lock_timeout = '5s';\n{drop_sql(index)}\n"
+            f"-- to restore it (builds on every partition, blocking writes):\n"
+            f"{concurrent_definition(index)}"
+        )
     return f"{drop_sql(index)}\n-- to restore it:\n{concurrent_definition(index)}"
 
 

@@ -18,6 +18,7 @@ from schemaops.audit._catalog import (
     indexes_by_table,
     preload_definitions,
     stats_age,
+    table_size,
     with_definition,
 )
 from schemaops.audit._django import add_index_fix, describe, drop_index_fix, library_severity
@@ -25,31 +26,55 @@ from schemaops.checks._recipes import ident
 from schemaops.findings import Severity
 
 FK_WITHOUT_INDEX = f"""
-SELECT c.conname, n.nspname AS schema, t.relname AS "table",
-       pn.nspname AS ref_schema, p.relname AS ref_table,
-       ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(num, ord)
-             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num
-             ORDER BY k.ord) AS columns,
-       greatest(t.reltuples, 0)::bigint AS rows,
-       t.relpages::bigint * current_setting('block_size')::int AS bytes,
-       coalesce(ps.n_tup_upd, 0) + coalesce(ps.n_tup_del, 0) AS ref_writes,
-       coalesce(ts.seq_scan, 0) AS seq_scans
-FROM pg_constraint c
-JOIN pg_class t ON t.oid = c.conrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-JOIN pg_class p ON p.oid = c.confrelid
-JOIN pg_namespace pn ON pn.oid = p.relnamespace
-LEFT JOIN pg_stat_all_tables ps ON ps.relid = c.confrelid
-LEFT JOIN pg_stat_all_tables ts ON ts.relid = c.conrelid
-WHERE c.contype = 'f' AND c.conparentid = 0 AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="t")}
-  AND NOT EXISTS (
+WITH fks AS (
+  SELECT c.oid, c.conname, c.conrelid, c.confrelid, t.relkind,
+         ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(num, ord)
+               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num
+               ORDER BY k.ord) AS columns
+  FROM pg_constraint c
+  JOIN pg_class t ON t.oid = c.conrelid
+  JOIN pg_namespace n ON n.oid = t.relnamespace
+  WHERE c.contype = 'f' AND c.conparentid = 0 AND {USER_SCHEMAS}
+    AND {NOT_EXTENSION.format(rel="t")}
+), targets AS (  -- the tables the key's checks scan: a partitioned table's leaf partitions
+  SELECT f.oid, f.conrelid AS relid FROM fks f WHERE f.relkind <> 'p'
+  UNION ALL
+  SELECT f.oid, pt.relid FROM fks f CROSS JOIN LATERAL pg_partition_tree(f.conrelid) pt
+  WHERE f.relkind = 'p' AND pt.isleaf
+), uncovered AS (  -- columns matched by name: a partition may number them differently
+  SELECT tg.oid, count(*) AS missing,
+         json_agg(json_build_array(pn.nspname, pc.relname) ORDER BY pn.nspname, pc.relname)
+           AS partitions
+  FROM targets tg
+  JOIN fks f ON f.oid = tg.oid
+  JOIN pg_class pc ON pc.oid = tg.relid
+  JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+  WHERE NOT EXISTS (
     SELECT 1 FROM pg_index i
-    WHERE i.indrelid = c.conrelid AND i.indisvalid AND i.indpred IS NULL
-      AND ARRAY(SELECT k FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(k, o)
-                WHERE o <= cardinality(c.conkey)) @> c.conkey
-      AND ARRAY(SELECT k FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(k, o)
-                WHERE o <= cardinality(c.conkey)) <@ c.conkey)
-ORDER BY n.nspname, t.relname, c.conname
+    WHERE i.indrelid = tg.relid AND i.indisvalid AND i.indpred IS NULL
+      AND i.indnkeyatts >= cardinality(f.columns)
+      AND ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(k, o)
+                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.k
+                WHERE u.o <= cardinality(f.columns) ORDER BY a.attname)
+          = ARRAY(SELECT x FROM unnest(f.columns) x ORDER BY x))
+  GROUP BY tg.oid
+)
+SELECT f.conname, n.nspname AS schema, t.relname AS "table",
+       pn.nspname AS ref_schema, p.relname AS ref_table, f.columns,
+       {table_size("t", "rows")} AS rows, {table_size("t", "bytes")} AS bytes,
+       coalesce(ps.n_tup_upd, 0) + coalesce(ps.n_tup_del, 0) AS ref_writes,
+       coalesce(ts.seq_scan, 0) AS seq_scans, pg_table_is_visible(t.oid) AS visible,
+       f.relkind = 'p' AS partitioned, u.missing, u.partitions,
+       (SELECT count(*) FROM pg_partition_tree(t.oid) WHERE isleaf) AS leaves
+FROM fks f
+JOIN uncovered u ON u.oid = f.oid
+JOIN pg_class t ON t.oid = f.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_class p ON p.oid = f.confrelid
+JOIN pg_namespace pn ON pn.oid = p.relnamespace
+LEFT JOIN pg_stat_all_tables ps ON ps.relid = f.confrelid
+LEFT JOIN pg_stat_all_tables ts ON ts.relid = f.conrelid
+ORDER BY n.nspname, t.relname, f.conname
 """
 
 
@@ -82,24 +107,54 @@ def fk_without_index(ctx: AuditContext) -> Iterator[Hit]:
 
 def _fk_hit(ctx: AuditContext, row: dict[str, Any]) -> Hit:
     where = qualified(row["schema"], row["table"])
-    label = ctx.models.label(row["table"], row["columns"]) if ctx.models else where
+    own = ctx.models is not None and row["visible"]
+    label = ctx.models.label(row["table"], row["columns"]) if own else where
     cols = ", ".join(row["columns"])
+    ref = qualified(row["ref_schema"], row["ref_table"])
+    evidence = {
+        "columns": row["columns"],
+        "table_rows": row["rows"],
+        "table_bytes": row["bytes"],
+        "referenced_table_updates_deletes": row["ref_writes"],
+        "table_seq_scans": row["seq_scans"],
+    }
+    if row["partitioned"]:
+        parts = [qualified(s, t) for s, t in row["partitions"]]
+        gap = f"{row['missing']} of its {row['leaves']} partitions have no index: "
+        gap += ", ".join(parts[:5]) + (", ..." if len(parts) > 5 else "")
+        evidence["partitions_without_index"] = parts
+        fix = _partition_index_fix(row)
+    else:
+        gap = "has no index"
+        fix = add_index_fix(ctx.models, row["schema"], row["table"], row["columns"])
     return Hit(
         message=(
-            f"foreign key {row['conname']} ({label}: {cols} -> "
-            f"{qualified(row['ref_schema'], row['ref_table'])}) has no index; deletes on "
-            f"{row['ref_table']} scan {where} ({row['rows']:,} rows, {mb(row['bytes'])})"
+            f"foreign key {row['conname']} ({label}: {cols} -> {ref}) {gap}; deletes on "
+            f"{ref} scan {where} ({row['rows']:,} rows, {mb(row['bytes'])})"
         ),
         obj=f"{where}.{row['conname']}",
-        evidence={
-            "columns": row["columns"],
-            "table_rows": row["rows"],
-            "table_bytes": row["bytes"],
-            "referenced_table_updates_deletes": row["ref_writes"],
-            "table_seq_scans": row["seq_scans"],
-        },
-        fix=add_index_fix(ctx.models, row["schema"], row["table"], row["columns"]),
+        evidence=evidence,
+        fix=fix,
     )
+
+
+def _partition_index_fix(row: dict[str, Any]) -> str:
+    """CREATE INDEX CONCURRENTLY cannot run on a partitioned table: index each partition."""
+    cols = ", ".join(ident(c) for c in row["columns"])
+    lines = [
+        f"-- {row['table']} is partitioned: build the index on each partition that lacks it",
+        "-- (CONCURRENTLY is refused on the partitioned table itself)",
+    ]
+    lines += [
+        f"CREATE INDEX CONCURRENTLY ON {ident(schema)}.{ident(table)} ({cols});"
+        for schema, table in row["partitions"]
+    ]
+    parent = f"{ident(row['schema'])}.{ident(row['table'])}"
+    lines += [
+        f"-- so that new partitions get it too: CREATE INDEX <name> ON ONLY {parent} ({cols});",
+        "-- then ALTER INDEX <name> ATTACH PARTITION <each partition's index>;",
+    ]
+    return "\n".join(lines)
 
 
 def _covered(table_indexes: list[Index], columns: list[str]) -> bool:
@@ -290,6 +345,7 @@ def unused_index(ctx: AuditContext) -> Iterator[Hit]:
 def _unused(ctx: AuditContext, index: Index) -> bool:
     return (
         index.is_valid
+        and not index.attached
         and not index.is_unique
         and not index.backs_constraint
         and index.scans == 0
@@ -336,11 +392,16 @@ def duplicate_index(ctx: AuditContext) -> Iterator[Hit]:
         for group in groups.values():
             if len(group) < 2:
                 continue
-            keep, *copies = sorted(group, key=lambda i: (not i.backs_constraint, -i.scans, i.index))
+            keep, *copies = sorted(group, key=_keep_first)
             for copy in copies:
-                if copy.backs_constraint:
+                if copy.backs_constraint or copy.attached:
                     continue
                 yield _copy_hit(ctx, copy, keep, "is identical to")
+
+
+def _keep_first(index: Index) -> tuple[Any, ...]:
+    """Keep what cannot go alone: a constraint's index, a partition's copy of a parent's."""
+    return (not index.backs_constraint, not index.attached, -index.scans, index.index)
 
 
 def _copy_hit(ctx: AuditContext, index: Index, keep: Index, relation: str) -> Hit:
@@ -407,6 +468,7 @@ def redundant_index(ctx: AuditContext) -> Iterator[Hit]:
 def _prefix_candidate(index: Index) -> bool:
     return (
         index.is_valid
+        and not index.attached
         and index.am == "btree"
         and not index.is_unique
         and not index.backs_constraint
@@ -464,6 +526,8 @@ def redundant_like_index(ctx: AuditContext) -> Iterator[Hit]:
         for index in table_indexes:
             if not (index.is_valid and index.is_like_index and index.nkey == 1):
                 continue
+            if index.attached:
+                continue
             oid = index.collations[0]
             effective = db_collation if oid in (0, 100) else names.get(str(oid))
             if effective not in ("C", "POSIX"):
@@ -512,6 +576,9 @@ def invalid_index(ctx: AuditContext) -> Iterator[Hit]:
         if index.is_valid or index.index_oid in building:
             continue
         index = with_definition(ctx, index)
+        if index.partitioned:
+            yield _invalid_partitioned(ctx, index)
+            continue
         label = describe(ctx.models, index)
         name = f"{ident(index.schema)}.{ident(index.index)}"
         yield Hit(
@@ -531,3 +598,63 @@ def invalid_index(ctx: AuditContext) -> Iterator[Hit]:
                 f"DROP INDEX CONCURRENTLY IF EXISTS {name};"
             ),
         )
+
+
+UNATTACHED = """
+SELECT n.nspname AS schema, c.relname AS "table", c.relkind = 'p' AS partitioned
+FROM pg_inherits ti
+JOIN pg_class c ON c.oid = ti.inhrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE ti.inhparent = %(table)s
+  AND NOT EXISTS (SELECT 1 FROM pg_inherits ii JOIN pg_index x ON x.indexrelid = ii.inhrelid
+                  WHERE ii.inhparent = %(index)s AND x.indrelid = c.oid AND x.indisvalid)
+ORDER BY 1, 2
+"""
+
+
+def _invalid_partitioned(ctx: AuditContext, index: Index) -> Hit:
+    """A partitioned index stays invalid until every partition has an index attached to it."""
+    missing = ctx.rows(UNATTACHED, {"table": index.table_oid, "index": index.index_oid})
+    names = [qualified(r["schema"], r["table"]) for r in missing]
+    return Hit(
+        message=(
+            f"partitioned index {index.obj} on {index.table_obj} is INVALID: "
+            f"{len(names)} partition(s) have no index attached to it ("
+            + ", ".join(names[:5])
+            + (", ..." if len(names) > 5 else "")
+            + "); queries on those partitions cannot use it and a unique one enforces nothing"
+        ),
+        obj=index.obj,
+        evidence={"definition": index.definition, "partitions_without_index": names},
+        fix=_attach_recipe(index, missing),
+    )
+
+
+def _attach_recipe(index: Index, missing: list[dict[str, Any]]) -> str:
+    from pglast import parse_sql
+    from pglast.stream import RawStream
+
+    parent = f"{ident(index.schema)}.{ident(index.index)}"
+    lines = ["-- build the index on each partition without locking it, then attach it:"]
+    for row in missing:
+        name = _truncate(f"{row['table']}_{index.index}")
+        stmt: Any = parse_sql(index.definition)[0].stmt
+        stmt.relation.schemaname, stmt.relation.relname = row["schema"], row["table"]
+        stmt.idxname = name
+        if row["partitioned"]:
+            lines.append(
+                f"-- {row['table']} is partitioned too: repeat these steps for its partitions"
+            )
+            stmt.relation.inh = False  # ON ONLY: valid once its own partitions are attached
+        else:
+            stmt.relation.inh = True
+            stmt.concurrent = True
+        lines.append(str(RawStream()(stmt)) + ";")
+        lines.append(f"ALTER INDEX {parent} ATTACH PARTITION {ident(row['schema'])}.{ident(name)};")
+    return "\n".join(lines)
+
+
+def _truncate(name: str, limit: int = 63) -> str:
+    """PostgreSQL's NAMEDATALEN: identifiers are cut at 63 bytes."""
+    raw = name.encode()
+    return raw[:limit].decode(errors="ignore") if len(raw) > limit else name

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from schemaops.audit._base import AuditContext, Hit, check, mb, qualified
-from schemaops.audit._catalog import NOT_EXTENSION, USER_SCHEMAS
+from schemaops.audit._catalog import NOT_EXTENSION, USER_SCHEMAS, table_size
 from schemaops.checks._recipes import ident
 from schemaops.findings import Severity
 
 NO_PRIMARY_KEY = f"""
-SELECT n.nspname AS schema, c.relname AS "table", greatest(c.reltuples, 0)::bigint AS rows,
-       c.relpages::bigint * current_setting('block_size')::int AS bytes,
+SELECT n.nspname AS schema, c.relname AS "table", {table_size("c", "rows")} AS rows,
+       {table_size("c", "bytes")} AS bytes,
        (SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
         WHERE i.indrelid = c.oid AND i.indisunique AND i.indisvalid AND i.indpred IS NULL
           AND i.indexprs IS NULL
