@@ -13,6 +13,7 @@ from schemaops.checks.add_primary_key_without_index import AddPrimaryKeyWithoutI
 from schemaops.checks.add_serial_column import AddSerialColumn
 from schemaops.checks.add_unique_constraint import AddUniqueConstraint
 from schemaops.checks.alter_column_type import AlterColumnType
+from schemaops.checks.alter_column_type_with_check import AlterColumnTypeWithCheck
 from schemaops.checks.concurrently_in_atomic_migration import ConcurrentlyInAtomicMigration
 from schemaops.checks.detach_partition_non_concurrently import DetachPartitionNonConcurrently
 from schemaops.checks.lock_table import LockTable
@@ -41,4 +42,5 @@ RULES: list[type[Rule]] = [
     DetachPartitionNonConcurrently,  # SO216
     AddPrimaryKeyWithoutIndex,  # SO217
     LockTable,  # SO218
+    AlterColumnTypeWithCheck,  # SO219
 ]
