@@ -99,12 +99,20 @@ class StateSchema:
 
     def domain_tables(self, domain: str) -> list[str]:
         """Tables with a column declared with the domain (a custom field's ``db_type``)."""
+        return list(dict.fromkeys(table for table, _model, _column in self.type_columns(domain)))
+
+    def type_columns(self, type_name: str) -> list[tuple[str, Any, str]]:
+        """(table, model state, column) of every column whose type is a domain or enum type."""
+        from schemaops.plan import column_for
+
         out = []
         for table, model in self.tables.items():
-            for field in model.fields.values():
+            for name, field in model.fields.items():
+                if getattr(field, "remote_field", None) is not None:
+                    continue
                 col = field_db_type(field, None, self.pg_version)
-                if col is not None and col.name == domain.lower() and table not in out:
-                    out.append(table)
+                if col is not None and col.name == type_name.lower():
+                    out.append((table, model, column_for(name, field)))
         return out
 
     def fk_target(self, table: str, column: str) -> str | None:

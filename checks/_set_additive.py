@@ -8,11 +8,15 @@ from schemaops.checks.alter_db_column import AlterDbColumn
 from schemaops.checks.callable_default import CallableDefault
 from schemaops.checks.data_change_with_schema_change import DataChangeWithSchemaChange
 from schemaops.checks.drop_column import DropColumn
+from schemaops.checks.drop_database import DropDatabase
 from schemaops.checks.drop_db_default import DropDbDefault
 from schemaops.checks.drop_not_null import DropNotNull
+from schemaops.checks.drop_schema import DropSchema
 from schemaops.checks.drop_table import DropTable
 from schemaops.checks.post_deploy_dependency import PostDeployDependency
 from schemaops.checks.rename_column import RenameColumn
+from schemaops.checks.rename_enum_value import RenameEnumValue
+from schemaops.checks.rename_schema import RenameSchema
 from schemaops.checks.rename_table import RenameTable
 from schemaops.checks.runpython_model_import import RunPythonModelImport
 from schemaops.checks.runpython_without_reverse import RunPythonWithoutReverse
@@ -35,10 +39,14 @@ RULES: list[type[Rule]] = [
     DropNotNull,
     DropDbDefault,
     PostDeployDependency,
+    RenameEnumValue,  # SO113
+    RenameSchema,  # SO114
+    DropSchema,  # SO115
     RunPythonWithoutReverse,
     RunSQLWithoutReverse,
     DataChangeWithSchemaChange,
     RunPythonModelImport,
     UnbatchedDataMigration,
     TruncateTable,
+    DropDatabase,  # SO307
 ]

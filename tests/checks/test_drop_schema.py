@@ -1,0 +1,32 @@
+from django.db import migrations
+from lintkit import lint
+from models import order_model, recipe_migrations
+
+
+def so115(findings):
+    return [f for f in findings if f.code == "SO115"]
+
+
+def test_drop_schema_cascade_fires_with_post_deploy_restrict_recipe():
+    op = migrations.RunSQL("DROP SCHEMA IF EXISTS reporting, archive CASCADE")
+    (f,) = so115(lint([op], setup=[order_model()]))
+    assert f.severity.label == "error"
+    assert "DROP SCHEMA reporting, archive CASCADE" in f.message
+    assert f.lock.startswith("ACCESS EXCLUSIVE on every table in reporting, archive")
+    (migration,) = recipe_migrations(f.recipe)
+    assert migration.deploy_phase == "post"
+    assert [o.sql for o in migration.operations] == [
+        "DROP SCHEMA reporting RESTRICT",
+        "DROP SCHEMA archive RESTRICT",
+    ]
+
+
+def test_restrict_new_schema_other_drops_and_post_deploy_are_not_flagged():
+    restrict = migrations.RunSQL("DROP SCHEMA reporting")
+    assert not so115(lint([restrict], setup=[order_model()]))
+    fresh = migrations.RunSQL("CREATE SCHEMA tmp; DROP SCHEMA tmp CASCADE")
+    assert not so115(lint([fresh]))
+    table = migrations.RunSQL("DROP TABLE shop_order CASCADE")
+    assert not so115(lint([table], setup=[order_model()]))
+    cascade = migrations.RunSQL("DROP SCHEMA reporting CASCADE")
+    assert not so115(lint([cascade], setup=[order_model()], deploy_phase="post"))
