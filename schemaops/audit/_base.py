@@ -87,6 +87,12 @@ class AuditContext:
         self.params = params or {}  # libpq parameters of the target (never printed)
         self.machine = machine or {}  # MachineProfile fields given by the user (AU401)
         self._cache: dict[str, Any] = {}
+        self.notes: list[str] = []  # what a check could not see (e.g. no privilege); stderr
+
+    def note(self, message: str) -> None:
+        """Say what limited a check that still ran (one line, printed as a note)."""
+        if message not in self.notes:
+            self.notes.append(message)
 
     def rows(self, query: Any, params: Any = None) -> list[dict[str, Any]]:
         """Run one read-only query and return its rows as dicts."""

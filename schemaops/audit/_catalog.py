@@ -222,3 +222,25 @@ def stats_age(ctx: AuditContext) -> dict[str, Any]:
     """When the statistics counters were last reset, and how many days they cover."""
     row = ctx.cached("stats_reset", lambda: ctx.rows(STATS_RESET)[0])
     return {"stats_reset": row["stats_reset"], "days": row["days"]}
+
+
+UNREADABLE_TABLES = f"""
+SELECT n.nspname AS schema, c.relname AS "table", current_user AS role
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'm') AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="c")}
+  AND NOT has_table_privilege(c.oid, 'SELECT')
+ORDER BY 1, 2
+"""
+
+
+def note_unreadable_tables(ctx: AuditContext) -> None:
+    """pg_stats hides the statistics of tables the role cannot read: say so, once per check."""
+    rows = ctx.cached("unreadable_tables", lambda: ctx.rows(UNREADABLE_TABLES))
+    if rows:
+        names = [qualified(r["schema"], r["table"]) for r in rows]
+        ctx.note(
+            f"role {rows[0]['role']} cannot SELECT {len(names)} table(s), whose statistics "
+            f"pg_stats hides; not checked: {', '.join(names[:5])}"
+            + (", ..." if len(names) > 5 else "")
+            + " (GRANT SELECT, or audit as the owner)"
+        )

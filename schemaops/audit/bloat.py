@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from schemaops.audit._base import AuditContext, Hit, check, mb, qualified
-from schemaops.audit._catalog import NOT_EXTENSION, USER_SCHEMAS
+from schemaops.audit._catalog import NOT_EXTENSION, USER_SCHEMAS, note_unreadable_tables
 from schemaops.checks._recipes import ident
 from schemaops.findings import Severity
 
@@ -83,6 +83,7 @@ def index_bloat(ctx: AuditContext) -> Iterator[Hit]:
     blocking writes. It is an estimate: check with ``pgstatindex()``
     (pgstattuple) on a large index first.
     """
+    note_unreadable_tables(ctx)
     for row in ctx.rows(INDEX_BLOAT):
         est = _estimate(ctx, row)
         if est is None:
@@ -166,6 +167,7 @@ def table_bloat(ctx: AuditContext) -> Iterator[Hit]:
     return it, rebuild the table online with ``pg_repack`` or ``pg_squeeze``;
     ``VACUUM FULL`` rewrites it under an ACCESS EXCLUSIVE lock for the whole run.
     """
+    note_unreadable_tables(ctx)
     for row in ctx.rows(TABLE_BLOAT):
         est = _estimate(ctx, row)
         if est is None:

@@ -27,7 +27,7 @@ from schemaops.findings import Severity
 
 FK_WITHOUT_INDEX = f"""
 WITH fks AS (
-  SELECT c.oid, c.conname, c.conrelid, c.confrelid, t.relkind,
+  SELECT c.oid, c.conname, c.conrelid, c.confrelid, t.relkind, c.conkey,
          ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(num, ord)
                JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num
                ORDER BY k.ord) AS columns
@@ -37,33 +37,36 @@ WITH fks AS (
   WHERE c.contype = 'f' AND c.conparentid = 0 AND {USER_SCHEMAS}
     AND {NOT_EXTENSION.format(rel="t")}
 ), targets AS (  -- the tables the key's checks scan: a partitioned table's leaf partitions
-  SELECT f.oid, f.conrelid AS relid FROM fks f WHERE f.relkind <> 'p'
-  UNION ALL
-  SELECT f.oid, pt.relid FROM fks f CROSS JOIN LATERAL pg_partition_tree(f.conrelid) pt
+  SELECT f.oid, f.conrelid AS relid, f.conkey AS keys FROM fks f WHERE f.relkind <> 'p'
+  UNION ALL  -- a partition may number the columns differently: match them by name
+  SELECT f.oid, pt.relid,
+         ARRAY(SELECT a.attnum FROM unnest(f.columns) c(name)
+               JOIN pg_attribute a ON a.attrelid = pt.relid AND a.attname = c.name)
+  FROM fks f CROSS JOIN LATERAL pg_partition_tree(f.conrelid) pt
   WHERE f.relkind = 'p' AND pt.isleaf
-), uncovered AS (  -- columns matched by name: a partition may number them differently
+), uncovered AS (
   SELECT tg.oid, count(*) AS missing,
          json_agg(json_build_array(pn.nspname, pc.relname) ORDER BY pn.nspname, pc.relname)
            AS partitions
   FROM targets tg
-  JOIN fks f ON f.oid = tg.oid
   JOIN pg_class pc ON pc.oid = tg.relid
   JOIN pg_namespace pn ON pn.oid = pc.relnamespace
   WHERE NOT EXISTS (
     SELECT 1 FROM pg_index i
     WHERE i.indrelid = tg.relid AND i.indisvalid AND i.indpred IS NULL
-      AND i.indnkeyatts >= cardinality(f.columns)
-      AND ARRAY(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(k, o)
-                JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.k
-                WHERE u.o <= cardinality(f.columns) ORDER BY a.attname)
-          = ARRAY(SELECT x FROM unnest(f.columns) x ORDER BY x))
+      AND i.indnkeyatts >= cardinality(tg.keys)
+      AND ARRAY(SELECT k FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(k, o)
+                WHERE o <= cardinality(tg.keys)) @> tg.keys
+      AND ARRAY(SELECT k FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(k, o)
+                WHERE o <= cardinality(tg.keys)) <@ tg.keys)
   GROUP BY tg.oid
 )
 SELECT f.conname, n.nspname AS schema, t.relname AS "table",
        pn.nspname AS ref_schema, p.relname AS ref_table, f.columns,
        {table_size("t", "rows")} AS rows, {table_size("t", "bytes")} AS bytes,
-       coalesce(ps.n_tup_upd, 0) + coalesce(ps.n_tup_del, 0) AS ref_writes,
-       coalesce(ts.seq_scan, 0) AS seq_scans, pg_table_is_visible(t.oid) AS visible,
+       pg_stat_get_tuples_updated(f.confrelid) + pg_stat_get_tuples_deleted(f.confrelid)
+         AS ref_writes,
+       pg_stat_get_numscans(f.conrelid) AS seq_scans, pg_table_is_visible(t.oid) AS visible,
        f.relkind = 'p' AS partitioned, u.missing, u.partitions,
        (SELECT count(*) FROM pg_partition_tree(t.oid) WHERE isleaf) AS leaves
 FROM fks f
@@ -72,8 +75,6 @@ JOIN pg_class t ON t.oid = f.conrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_class p ON p.oid = f.confrelid
 JOIN pg_namespace pn ON pn.oid = p.relnamespace
-LEFT JOIN pg_stat_all_tables ps ON ps.relid = f.confrelid
-LEFT JOIN pg_stat_all_tables ts ON ts.relid = f.conrelid
 ORDER BY n.nspname, t.relname, f.conname
 """
 

@@ -25,6 +25,7 @@ class AuditResult:
     findings: list[Finding] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # code -> reason
     failed: dict[str, str] = field(default_factory=dict)  # code -> one-line error
+    notes: dict[str, list[str]] = field(default_factory=dict)  # code -> what it could not see
     timings: dict[str, float] = field(default_factory=dict)  # code -> seconds
     target: str = ""
     checks: list[Check] = field(default_factory=list)
@@ -88,8 +89,11 @@ def run_one(ctx: AuditContext, chk: Check, result: AuditResult, timeout: str) ->
         result.skipped[chk.code] = "needs the Django models (--settings)"
         return
     started = time.perf_counter()
+    ctx.notes = []
     try:
         result.findings.extend(chk.run(ctx))
+        if ctx.notes:
+            result.notes[chk.code] = list(ctx.notes)
     except CheckSkipped as exc:
         result.skipped[chk.code] = str(exc)
     except psycopg2.errors.QueryCanceled:

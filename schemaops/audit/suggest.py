@@ -93,12 +93,24 @@ def slow_query_index(ctx: AuditContext) -> Iterator[Hit]:
         "limit": t.slow_query_limit,
     }
     suggestions: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
-    for row in ctx.rows(SLOW, params):
+    for row in _slow_statements(ctx, params):
         for key, proof in prove(ctx, row["query"]).items():
             entry = suggestions.setdefault(key, {"queries": []})
             entry["queries"].append({**proof, **_stats(row)})
     for (schema, table, cols), entry in suggestions.items():
         yield _suggestion_hit(ctx, schema, table, list(cols), entry["queries"])
+
+
+def _slow_statements(ctx: AuditContext, params: dict[str, Any]) -> list[dict[str, Any]]:
+    import psycopg2
+
+    try:
+        return ctx.rows(SLOW, params)
+    except psycopg2.errors.ObjectNotInPrerequisiteState:  # CREATE EXTENSION without preloading
+        raise CheckSkipped(
+            "pg_stat_statements is installed but not loaded: add it to "
+            "shared_preload_libraries and restart"
+        ) from None
 
 
 def _stats(row: dict[str, Any]) -> dict[str, Any]:

@@ -85,6 +85,9 @@ def _run(checks: list[Any], options: dict[str, Any]) -> int:
     )
     for code, reason in result.skipped.items():
         click.echo(f"schemaops: note: {code} skipped: {reason}", err=True)
+    for code, notes in result.notes.items():
+        for note in notes:
+            click.echo(f"schemaops: note: {code}: {note}", err=True)
     for code, reason in result.failed.items():
         click.echo(f"schemaops: error: {code} failed: {reason}", err=True)
     report = Report(

@@ -27,6 +27,14 @@ def test_fk_on_partitioned_table_is_covered_by_its_partitions_indexes(db):
     db.sql("CREATE INDEX ON on_parent (tenant_id)")
     _partitioned(db, "on_each")  # no parent index, but each partition is indexed
     db.sql("CREATE INDEX ON on_each_a (tenant_id)", "CREATE INDEX ON on_each_b (tenant_id)")
+    db.sql(  # a partition attached later, its columns in another order (other attnums)
+        "CREATE TABLE moved (id bigint, tenant_id int REFERENCES tenant, created date)"
+        " PARTITION BY RANGE (created)",
+        "CREATE TABLE moved_a (created date, x int, tenant_id int, id bigint)",
+        "ALTER TABLE moved_a DROP COLUMN x",
+        "CREATE INDEX ON moved_a (tenant_id)",
+        "ALTER TABLE moved ATTACH PARTITION moved_a FOR VALUES FROM (MINVALUE) TO (MAXVALUE)",
+    )
     _partitioned(db, "half")  # one partition indexed, one not
     db.sql("CREATE INDEX ON half_a (tenant_id)")
     found = {f.obj.split(".")[0]: f for f in db.audit("AU101")}
