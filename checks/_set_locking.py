@@ -14,6 +14,7 @@ from schemaops.checks.add_serial_column import AddSerialColumn
 from schemaops.checks.add_unique_constraint import AddUniqueConstraint
 from schemaops.checks.alter_column_type import AlterColumnType
 from schemaops.checks.alter_column_type_with_check import AlterColumnTypeWithCheck
+from schemaops.checks.alter_domain_add_constraint import AlterDomainAddConstraint
 from schemaops.checks.concurrently_in_atomic_migration import ConcurrentlyInAtomicMigration
 from schemaops.checks.detach_partition_non_concurrently import DetachPartitionNonConcurrently
 from schemaops.checks.lock_table import LockTable
@@ -43,4 +44,5 @@ RULES: list[type[Rule]] = [
     AddPrimaryKeyWithoutIndex,  # SO217
     LockTable,  # SO218
     AlterColumnTypeWithCheck,  # SO219
+    AlterDomainAddConstraint,  # SO220
 ]

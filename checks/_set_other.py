@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from schemaops.checks._base import Rule
+from schemaops.checks.create_domain_with_constraint import CreateDomainWithConstraint
 from schemaops.checks.foreign_key_without_index import ForeignKeyWithoutIndex
 from schemaops.checks.integer_primary_key import IntegerPrimaryKey
 from schemaops.checks.json_column import JsonColumn
@@ -30,6 +31,7 @@ RULES: list[type[Rule]] = [
     TimestampWithoutTimeZone,
     IntegerPrimaryKey,
     VarcharInSQL,
+    CreateDomainWithConstraint,  # SO605
     UnparsableSQL,
     UnusedSuppression,
     SQLUnavailable,

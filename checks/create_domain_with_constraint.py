@@ -1,0 +1,92 @@
+"""SO605 create-domain-with-constraint: a domain is created with a CHECK or NOT NULL constraint.
+
+## What it does
+Flags ``CREATE DOMAIN`` with a ``CHECK`` or ``NOT NULL`` constraint in
+``RunSQL``. A domain without constraints (a type alias) passes.
+
+## Why is this bad?
+The constraint is cheap today, while no column uses the domain. Changing
+it later is not: a new or changed domain constraint is checked against
+every column declared with the domain under a SHARE lock on each of their
+tables (writes wait), and there is no ``NOT VALID`` + ``VALIDATE`` escape,
+because validating a domain constraint takes the same lock. Table CHECK
+constraints can be changed online.
+
+## Example
+```python
+operations = [
+    migrations.RunSQL("CREATE DOMAIN email AS text CHECK (VALUE ~ '@')"),
+]
+```
+
+## Use instead
+```python
+operations = [
+    migrations.RunSQL("CREATE DOMAIN email AS text"),
+    # and on each column declared email:
+    migrations.RunSQL(
+        "ALTER TABLE shop_customer ADD CONSTRAINT shop_customer_email_check CHECK (email ~ '@')"
+    ),
+]
+```
+
+## References
+- https://www.postgresql.org/docs/current/sql-createdomain.html
+- https://squawkhq.com/docs/ban-create-domain-with-constraint
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from schemaops.checks._base import Rule, StatementContext, join_steps
+from schemaops.checks._lockrecipes import run_sql, variant
+from schemaops.checks._objects import domain_condition
+from schemaops.checks._sql import CONSTR, names
+
+from schemaops.findings import Finding, Severity
+
+KINDS = {CONSTR.CONSTR_CHECK: "CHECK", CONSTR.CONSTR_NOTNULL: "NOT NULL"}
+
+
+class CreateDomainWithConstraint(Rule):
+    code = "SO605"
+    name = "create-domain-with-constraint"
+    summary = "A domain is created with a constraint that cannot be changed online"
+    category = "hygiene"
+    severity = Severity.WARNING
+    statements = ("CreateDomainStmt",)
+
+    def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
+        node = ctx.node
+        found = [c for c in node.constraints or () if c.contype in KINDS]
+        if not found:
+            return
+        domain = names(node.domainname)[-1]
+        kinds = " and ".join(dict.fromkeys(KINDS[c.contype] for c in found))
+        checks = [
+            f"CHECK ({_placeholder(c.raw_expr)})"
+            if c.contype == CONSTR.CONSTR_CHECK
+            else "CHECK (<column> IS NOT NULL)"
+            for c in found
+        ]
+        others = tuple(c for c in node.constraints if c.contype not in KINDS) or None
+        yield self.finding(
+            ctx,
+            f"CREATE DOMAIN {domain} has a {kinds} constraint: changing it later locks every "
+            "table using the domain against writes while all their rows are checked",
+            recipe=join_steps(
+                run_sql(variant(node, constraints=others)),
+                f"# and, on each column declared {domain}, a table constraint you can change "
+                "online (NOT VALID, then VALIDATE):\n"
+                + "\n".join(
+                    f"#    ALTER TABLE <table> ADD CONSTRAINT <table>_<column>_check {c}"
+                    for c in checks
+                ),
+            ),
+        )
+
+
+def _placeholder(expr: object) -> str:
+    """The domain's expression with ``VALUE`` shown as ``<column>`` (a placeholder, unquoted)."""
+    return domain_condition(expr, "<column>").replace('"<column>"', "<column>")
