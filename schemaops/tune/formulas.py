@@ -5,7 +5,8 @@ The numbers follow le0pard/pgtune's current ``configurationSlice.js`` (see
 from the total RAM in kB, with the same floors, caps and rounding, so the same
 inputs give the same values as the PGTune web form.
 
-schemaops deliberately differs in one place only, and says so in ``why``:
+schemaops deliberately differs in two places only, and says so in ``why``: a
+value past PostgreSQL's own maximum is capped at it (:data:`LIMITS`), and
 when the server reports that it cannot accept a value PGTune would emit
 (``wal_compression = lz4`` on a build without lz4, ``io_method = io_uring``
 without liburing), it proposes the nearest value the server accepts instead
@@ -210,7 +211,37 @@ def propose(profile: MachineProfile) -> dict[str, Proposal]:
 
 def _proposals(p: MachineProfile) -> Iterator[Proposal]:
     for build in _BUILDERS:
-        yield from build(p)
+        for proposal in build(p):
+            yield _within_limits(proposal)
+
+
+# The largest values PostgreSQL accepts (guc_tables.c, 64-bit builds; memory in kB):
+# a larger one in postgresql.conf stops the server from starting.
+_INT_MAX = 2**31 - 1
+LIMITS: dict[str, int] = {
+    "shared_buffers": (_INT_MAX // 2) * 8,  # INT_MAX / 2 buffers of 8kB
+    "effective_cache_size": _INT_MAX * 8,  # INT_MAX pages of 8kB
+    "work_mem": _INT_MAX,  # MAX_KILOBYTES
+    "maintenance_work_mem": _INT_MAX,
+    "autovacuum_work_mem": _INT_MAX,
+    "max_parallel_workers": 1024,  # MAX_PARALLEL_WORKER_LIMIT
+    "max_parallel_workers_per_gather": 1024,
+    "max_parallel_maintenance_workers": 1024,
+}
+
+
+def _within_limits(proposal: Proposal) -> Proposal:
+    """PGTune's number, or PostgreSQL's maximum when the formula goes past it."""
+    limit = LIMITS.get(proposal.name)
+    if limit is None or not isinstance(proposal.value, int) or proposal.value <= limit:
+        return proposal
+    shown = format_memory(limit) if proposal.unit == "kB" else str(limit)
+    return Proposal(
+        proposal.name,
+        limit,
+        proposal.unit,
+        f"{proposal.why} Capped at {shown}, the largest value PostgreSQL accepts.",
+    )
 
 
 def _memory(p: MachineProfile) -> Iterator[Proposal]:

@@ -39,6 +39,10 @@ WORKLOADS = ("web", "oltp", "dw", "mixed", "desktop")
 DB_SIZES = ("less_ram", "mid_ram", "greater_ram")
 OS_TYPES = ("linux", "windows", "mac")
 MIN_PG_VERSION = 10  # PGTune's oldest supported version
+# PostgreSQL refuses to start when max_connections + max_worker_processes + autovacuum
+# workers (5 at most here) + max_wal_senders (10 by default) + 1 exceeds MAX_BACKENDS.
+MAX_BACKENDS = 0x3FFFF
+_OTHER_PROCESSES = 5 + 10 + 1
 _UNITS_KB = {"k": 1, "m": KB_PER_MB, "g": KB_PER_GB, "t": KB_PER_GB * 1024}
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt])i?b?\s*$", re.IGNORECASE)
 
@@ -79,6 +83,12 @@ class MachineProfile:
             raise ConfigError(f"--cpus must be at least 1, not {self.cpus}")
         if self.max_connections is not None and self.max_connections < 1:
             raise ConfigError(f"--max-connections must be positive, not {self.max_connections}")
+        processes = (self.max_connections or 0) + (self.cpus or 8) + _OTHER_PROCESSES
+        if processes > MAX_BACKENDS:
+            raise ConfigError(
+                f"--max-connections {self.max_connections} and --cpus {self.cpus} ask for "
+                f"more server processes than PostgreSQL allows ({MAX_BACKENDS:,})"
+            )
         if self.pg_version < MIN_PG_VERSION:
             raise ConfigError(f"PostgreSQL {self.pg_version} is not supported (10 or newer)")
 
