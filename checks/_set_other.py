@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from schemaops.checks._base import Rule
+from schemaops.checks.char_in_sql import CharInSQL
 from schemaops.checks.create_domain_with_constraint import CreateDomainWithConstraint
 from schemaops.checks.foreign_key_without_index import ForeignKeyWithoutIndex
 from schemaops.checks.integer_primary_key import IntegerPrimaryKey
@@ -32,6 +33,7 @@ RULES: list[type[Rule]] = [
     IntegerPrimaryKey,
     VarcharInSQL,
     CreateDomainWithConstraint,  # SO605
+    CharInSQL,  # SO606
     UnparsableSQL,
     UnusedSuppression,
     SQLUnavailable,
