@@ -46,7 +46,7 @@ def select(refs: Iterable[str]) -> list[Check]:
 
 
 def open_readonly(params: dict[str, Any], timeout: str) -> Any:
-    """A read-only autocommit connection with statement and lock timeouts."""
+    """A read-only autocommit connection with statement and lock timeouts, without JIT."""
     import psycopg2
 
     conn = connect(params, readonly=True, autocommit=True, application_name="schemaops audit")
@@ -54,6 +54,9 @@ def open_readonly(params: dict[str, Any], timeout: str) -> Any:
         with conn.cursor() as cur:
             cur.execute("SELECT set_config('statement_timeout', %s, false)", (timeout,))
             cur.execute("SELECT set_config('lock_timeout', %s, false)", (timeout,))
+            # catalog queries with per-row subplans pass jit_above_cost on big catalogs and
+            # spend more time compiling than running (2,000 tables: AU101 0.06 s -> 0.9 s)
+            cur.execute("SELECT set_config('jit', 'off', false)")
     except psycopg2.Error as exc:
         conn.close()
         raise ConfigError(f"invalid --timeout {timeout!r}: {exc.pgerror or exc}".strip()) from None

@@ -90,3 +90,15 @@ def test_what_a_read_only_role_cannot_see_is_a_note_not_a_silence(db, reader):
     assert "hidden.full_int_id_seq" in result.notes["AU202"][0]
     assert "hidden.full_int" in result.notes["AU206"][0]
     assert "cannot SELECT 1 table(s)" in result.notes["AU110"][0]
+
+
+def test_the_audit_session_runs_without_jit(db):
+    from schemaops.audit.runner import open_readonly
+
+    conn = open_readonly(db.params, "30s")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW jit")
+            assert cur.fetchone()[0] == "off"
+    finally:
+        conn.close()
