@@ -6,6 +6,7 @@ from schemaops.checks._base import Rule
 from schemaops.checks.char_in_sql import CharInSQL
 from schemaops.checks.create_domain_with_constraint import CreateDomainWithConstraint
 from schemaops.checks.foreign_key_without_index import ForeignKeyWithoutIndex
+from schemaops.checks.identifier_too_long import IdentifierTooLong
 from schemaops.checks.integer_primary_key import IntegerPrimaryKey
 from schemaops.checks.json_column import JsonColumn
 from schemaops.checks.latest_by_without_index import LatestByWithoutIndex
@@ -34,6 +35,7 @@ RULES: list[type[Rule]] = [
     VarcharInSQL,
     CreateDomainWithConstraint,  # SO605
     CharInSQL,  # SO606
+    IdentifierTooLong,  # SO607
     UnparsableSQL,
     UnusedSuppression,
     SQLUnavailable,
