@@ -88,7 +88,10 @@ def fk_without_index(ctx: AuditContext) -> Iterator[Hit]:
     the key's columns (in any order), like postgres-checkup H003 and
     ruby-pg-extras ``missing_fk_indexes``. With the Django models it also checks
     relations PostgreSQL cannot see: ``ForeignKey(db_constraint=False)`` and
-    ``GenericForeignKey`` (content type, object id) pairs.
+    ``GenericForeignKey`` (content type, object id) pairs. A key on a
+    partitioned table is covered when every leaf partition has such an index
+    (on the parent or on the partition itself); the finding names the
+    partitions that lack one.
 
     ## Why is this bad?
     Every DELETE (and key UPDATE) on the referenced table scans the referencing
@@ -98,7 +101,8 @@ def fk_without_index(ctx: AuditContext) -> Iterator[Hit]:
     ## Fix
     Add the index concurrently: an ``AddIndexConcurrently`` migration in an
     ``atomic = False`` migration, plus the same ``models.Index`` in
-    ``Meta.indexes`` so the model state agrees.
+    ``Meta.indexes`` so the model state agrees. On a partitioned table,
+    ``CREATE INDEX CONCURRENTLY`` on each partition that lacks the index.
     """
     for row in ctx.rows(FK_WITHOUT_INDEX):
         yield _fk_hit(ctx, row)
@@ -376,7 +380,9 @@ def duplicate_index(ctx: AuditContext) -> Iterator[Hit]:
     Groups indexes by table, access method, columns, operator classes,
     collations, sort options, expressions, predicate and uniqueness
     (ruby-pg-extras ``duplicate_indexes``), keeps the one backing a constraint
-    or scanned most, and flags the others.
+    or scanned most, and flags the others. A partition's copies of a
+    partitioned table's indexes are judged once, on the partitioned table
+    (AU104 and AU106 too): they cannot be dropped alone.
 
     ## Why is this bad?
     The copy doubles the write cost and the space and never speeds up a read.
@@ -571,6 +577,9 @@ def invalid_index(ctx: AuditContext) -> Iterator[Hit]:
     ## Fix
     Rebuild it with ``REINDEX INDEX CONCURRENTLY`` (keeps the name the model
     expects), or drop it concurrently and re-run the migration that failed.
+    A partitioned index is invalid while a partition has no index attached to
+    it: build one concurrently on each such partition and ``ALTER INDEX ...
+    ATTACH PARTITION`` it (the fix lists the statements).
     """
     building = {r["index_relid"] for r in ctx.rows(BUILDING)}
     for index in indexes(ctx):
