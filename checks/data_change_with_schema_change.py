@@ -42,6 +42,7 @@ from django.db import migrations
 from pglast import ast, enums
 from schemaops.checks._base import MigrationContext, OperationContext, Rule, StatementContext
 from schemaops.checks._data import changes_database, dml_target, split_recipe
+from schemaops.checks._lockmap import StateSchema, operation_locks, statement_locks
 from schemaops.checks._locks import Lock
 from schemaops.checks._sql import relname
 
@@ -125,7 +126,11 @@ def _label(octx: OperationContext) -> str:
 
 
 def _op_schema(octx: OperationContext) -> tuple[str, Lock, str] | None:
-    """(table, lock, description) when a Django operation changes an existing table."""
+    """(table, lock, description) when a Django operation changes an existing table.
+
+    The lock is the lock map's claim on that table (SHARE for AddIndex,
+    SHARE UPDATE EXCLUSIVE for ValidateConstraint, ACCESS EXCLUSIVE for most).
+    """
     op = octx.operation
     if isinstance(op, NOT_IN_DATABASE) or octx.new_table or octx.before is None:
         return None
@@ -133,22 +138,34 @@ def _op_schema(octx: OperationContext) -> tuple[str, Lock, str] | None:
         octx.field_before(op.name), op.field
     ):
         return None
-    lock = Lock.SHARE if isinstance(op, migrations.AddIndex) else Lock.ACCESS_EXCLUSIVE
+    lock = _claimed(operation_locks(octx), octx.table)
+    if lock is None:
+        return None  # nothing reaches the database (a state-only change)
     return octx.table, lock, op.describe()
 
 
 def _stmt_schema(sctx: StatementContext) -> tuple[str, Lock, str] | None:
+    """(table, lock, description) for DDL in RunSQL on an existing table, locked as the
+    lock map says (SHARE UPDATE EXCLUSIVE for VALIDATE CONSTRAINT, SHARE ROW EXCLUSIVE
+    for CREATE TRIGGER, ...)."""
     node = sctx.node
     if type(node) not in DDL or sctx.generated:
         return None
     table = _ddl_table(node)
     if table is None or sctx.is_new_table(table):
         return None
-    if isinstance(node, ast.IndexStmt):
-        lock = Lock.SHARE_UPDATE_EXCLUSIVE if node.concurrent else Lock.SHARE
-    else:
-        lock = Lock.ACCESS_EXCLUSIVE
+    pg_version = sctx.migration.target.pg_version
+    claims = statement_locks(node, StateSchema(sctx.migration.state, pg_version), pg_version)
+    lock = _claimed(claims, table)
+    if lock is None:
+        return None
     return table, lock, f"{DDL[type(node)]} in RunSQL"
+
+
+def _claimed(claims: list[tuple[str, Lock, bool]], table: str) -> Lock | None:
+    """The lock claimed on ``table`` (an index's own name when its table is unknown)."""
+    locks = [lock for name, lock, _slow in claims if name == table]
+    return locks[0] if locks else (claims[0][1] if claims else None)
 
 
 def _ddl_table(node: Any) -> str | None:

@@ -54,3 +54,38 @@ def test_state_only_alter_field_is_not_a_schema_change():
 def test_data_change_alone_is_not_flagged_by_this_rule():
     ops = [migrations.RunPython(fill, migrations.RunPython.noop)]
     assert "SO303" not in codes(lint(ops, setup=[order_model()]))
+
+
+def test_runsql_ddl_lock_comes_from_the_lock_map():
+    """VALIDATE CONSTRAINT holds SHARE UPDATE EXCLUSIVE, CREATE TRIGGER SHARE ROW EXCLUSIVE."""
+    update = migrations.RunSQL("UPDATE shop_order SET code = 'x'", migrations.RunSQL.noop)
+    validate = migrations.RunSQL("ALTER TABLE shop_order VALIDATE CONSTRAINT amount_pos")
+    f = next(f for f in lint([validate, update], setup=[order_model()]) if f.code == "SO303")
+    assert "its SHARE UPDATE EXCLUSIVE lock on shop_order" in f.message
+    assert f.lock.startswith('SHARE UPDATE EXCLUSIVE on "shop_order"')
+    trigger = migrations.RunSQL(
+        "CREATE TRIGGER t BEFORE UPDATE ON shop_order FOR EACH ROW "
+        "EXECUTE FUNCTION suppress_redundant_updates_trigger()"
+    )
+    f = next(f for f in lint([update, trigger], setup=[order_model()]) if f.code == "SO303")
+    assert "waits for SHARE ROW EXCLUSIVE" in f.message
+    fillfactor = migrations.RunSQL("ALTER TABLE shop_order SET (fillfactor = 70)")
+    f = next(f for f in lint([fillfactor, update], setup=[order_model()]) if f.code == "SO303")
+    assert f.lock.startswith('SHARE UPDATE EXCLUSIVE on "shop_order"')
+
+
+def test_django_operation_lock_comes_from_the_lock_map():
+    index = migrations.AddIndex("order", models.Index(fields=["code"], name="order_code_idx"))
+    ops = [index, migrations.RunPython(fill, migrations.RunPython.noop)]
+    f = next(f for f in lint(ops, setup=[order_model()]) if f.code == "SO303")
+    assert "its SHARE lock on shop_order" in f.message
+
+
+def test_rename_field_keeping_its_column_is_not_a_schema_change():
+    keep = migrations.RenameField("order", "code", "reference")
+    ops = [
+        migrations.AlterField("order", "code", models.CharField(max_length=20, db_column="code")),
+        keep,
+        migrations.RunPython(fill, migrations.RunPython.noop),
+    ]
+    assert "SO303" not in codes(lint(ops[1:], setup=[order_model(), ops[0]]))
