@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from schemaops.checks._base import Rule
+from schemaops.checks.add_enum_value_without_position import AddEnumValueWithoutPosition
 from schemaops.checks.char_in_sql import CharInSQL
 from schemaops.checks.create_domain_with_constraint import CreateDomainWithConstraint
 from schemaops.checks.foreign_key_without_index import ForeignKeyWithoutIndex
@@ -36,6 +37,7 @@ RULES: list[type[Rule]] = [
     CreateDomainWithConstraint,  # SO605
     CharInSQL,  # SO606
     IdentifierTooLong,  # SO607
+    AddEnumValueWithoutPosition,  # SO608
     UnparsableSQL,
     UnusedSuppression,
     SQLUnavailable,
