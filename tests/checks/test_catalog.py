@@ -79,3 +79,10 @@ def test_reference_has_one_section_per_active_rule() -> None:
         if not rule.retired:
             assert f"\n## {rule.code} {rule.name}\n" in text
             assert f"(#{rule.code.lower()}-{rule.name})" in text
+
+
+def test_readme_states_the_number_of_active_rules() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"(\d+) rules \(`docs/rules\.md`", readme.replace("\n", " "))
+    assert stated, "README.md no longer says how many rules there are"
+    assert int(stated.group(1)) == len([r for r in ALL if not r.retired])
