@@ -161,7 +161,7 @@ def _expression_fields(expr: Any) -> set[str]:
             else:
                 out |= _expression_fields(child)
     elif isinstance(expr, F):
-        out.add(str(expr.name).split("__")[0])
+        out.add(str(getattr(expr, "name", "")).split("__")[0])
     elif isinstance(expr, list | tuple):
         for item in expr:
             out |= _expression_fields(item)

@@ -186,10 +186,10 @@ def _django_names(ctx: OperationContext) -> Iterator[tuple[str, str, Patch]]:
         if op.options.get("db_table"):
             yield "db_table", str(op.options["db_table"]), _set_option
         for index, (name, field) in enumerate(op.fields):
-            yield from _field_names(name, field, lambda o, i=index: o.fields[i][1])
-        for kind in ("indexes", "constraints"):
+            yield from _field_names(name, field, _nth_field(index))
+        for kind, what in (("indexes", "index"), ("constraints", "constraint")):
             for i, item in enumerate(op.options.get(kind, ())):
-                yield kind[:-1].replace("indexe", "index"), item.name, _set_item(kind, i)
+                yield what, item.name, _set_item(kind, i)
     elif isinstance(op, migrations.AddField):
         yield from _field_names(op.name, op.field, lambda o: o.field)
     elif isinstance(op, migrations.AlterField):
@@ -222,6 +222,13 @@ def _field_names(
             )
         return
     yield "column", column_for(name, field), lambda o, s: setattr(get(o), "db_column", s)
+
+
+def _nth_field(index: int) -> Callable[[Any], Any]:
+    def get(op: Any) -> Any:
+        return op.fields[index][1]
+
+    return get
 
 
 def _set_option(op: Any, short: str) -> None:
