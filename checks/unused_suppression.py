@@ -59,7 +59,7 @@ class UnusedSuppression(Rule):
                 return
         except OSError:
             return
-        src = source.read(path)
+        src = source.read(path, len(ctx.step.migration.operations))
         # Suppressions of SO902 itself last, once they have waived the others.
         for sup in sorted(src.suppressions, key=lambda s: bool({self.code, self.name} & s.codes)):
             problem = self._problem(sup, active)

@@ -128,7 +128,7 @@ class Linter:
         )
         findings: list[Finding] = []
         steps: list[MigrationStep] = []
-        source_module.read.cache_clear()  # fresh files, fresh Suppression.used flags
+        source_module.clear_cache()
         self._final_ops, self._linted = [], {}
         for step in walker.walk(keep=selected.__contains__):
             findings.extend(self.lint_migration(step, walker.state))
@@ -251,7 +251,7 @@ class Linter:
 
         path = ctx.step.path
         out = []
-        src = source_module.read(path) if path and raw else None
+        src = source_module.read(path, len(ctx.step.migration.operations)) if path and raw else None
         shown = relative(path, self._cwd) if src else None
         for f in raw:
             rule = RULES.get(f.code)
@@ -310,7 +310,8 @@ class Linter:
             recipe=rule.recipe(key, parent),
         )
         if path:
-            f.location = Location(relative(path), source_module.read(path).line_of(None))
+            src = source_module.read(path, len(node.operations))
+            f.location = Location(relative(path), src.line_of(None))
         return [f]
 
     def _apply_baseline(self, findings: list[Finding]) -> tuple[list[Finding], int]:

@@ -39,15 +39,32 @@ class Suppression:
     used: bool = False
 
 
+Span = tuple[int, int]  # first and last line of one operation
+
+
 @dataclass
 class MigrationSource:
     path: str
-    spans: list[tuple[int, int]] = field(default_factory=list)  # operation i -> (first, last)
+    spans: list[Span] = field(default_factory=list)  # operation i -> (first, last)
     suppressions: list[Suppression] = field(default_factory=list)
+    # the line of ``operations = ...`` (else of the Migration class): where a finding
+    # about the whole migration, or about an operation without a span, points
+    anchor: int | None = None
+    # every ``operations`` list the class body may build (branches of an ``if``)
+    candidates: list[list[Span]] = field(default_factory=list)
+
+    def fit(self, count: int | None) -> MigrationSource:
+        """Use the candidate list with ``count`` operations (the branch that ran)."""
+        if count is not None:
+            for spans in self.candidates:
+                if len(spans) == count:
+                    self.spans = spans
+                    break
+        return self
 
     def line_of(self, operation: int | None) -> int | None:
         if operation is None or operation >= len(self.spans):
-            return self.spans[0][0] - 1 if self.spans else None
+            return self.anchor
         return self.spans[operation][0]
 
     def suppression_for(self, operation: int | None, code: str, name: str) -> Suppression | None:
@@ -63,37 +80,139 @@ class MigrationSource:
         return None
 
 
+def read(path: str, operations: int | None = None) -> MigrationSource:
+    """The file's operation spans and suppressions; ``operations`` picks the branch that ran."""
+    return _read(path).fit(operations)
+
+
 @lru_cache(maxsize=4096)
-def read(path: str) -> MigrationSource:
+def _read(path: str) -> MigrationSource:
     source = MigrationSource(path)
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
-        tree = ast.parse(text)
+        tree = _migration_class(text)
     except (OSError, SyntaxError, ValueError):
         return source
-    source.spans = _operation_spans(tree)
+    if tree is not None:
+        node, offset = tree
+        source.anchor = node.lineno
+        _collect_operations(node.body, source)
+        source.candidates = [[(a + offset, b + offset) for a, b in c] for c in source.candidates]
+        source.anchor += offset
+        source.spans = source.candidates[0] if source.candidates else []
     # Tokenizing is the slow part; most files have no directive at all.
     if "schemaops:" in text:
         source.suppressions = _suppressions(text)
     return source
 
 
-def _operation_spans(tree: ast.Module) -> list[tuple[int, int]]:
-    for node in tree.body:  # Migration classes live at the top of their module
-        if not isinstance(node, ast.ClassDef):
-            continue
-        for stmt in node.body:
-            targets = (
-                stmt.targets
-                if isinstance(stmt, ast.Assign)
-                else ([stmt.target] if isinstance(stmt, ast.AnnAssign) else [])
-            )
-            value = stmt.value if isinstance(stmt, ast.Assign | ast.AnnAssign) else None
-            if any(
-                isinstance(t, ast.Name) and t.id == "operations" for t in targets
-            ) and isinstance(value, ast.List | ast.Tuple):
-                return [(e.lineno, e.end_lineno or e.lineno) for e in value.elts]
+def clear_cache() -> None:
+    """Forget what was read: fresh files, fresh ``Suppression.used`` flags."""
+    _read.cache_clear()
+
+
+_CLASS = "\nclass Migration("
+
+
+def _migration_class(text: str) -> tuple[ast.ClassDef, int] | None:
+    """The ``Migration`` class, parsing only from its line when it can.
+
+    The imports and RunPython functions above the class are most of a data
+    migration; the class starts a top-level statement, so parsing from it on
+    is valid Python. Anything unusual falls back to parsing the whole file.
+    Returns the class and how many lines come before the parsed part.
+    """
+    start = text.find(_CLASS)
+    if start >= 0:
+        offset = text.count("\n", 0, start + 1)
+        try:
+            part = ast.parse(text[start + 1 :])
+        except SyntaxError:
+            part = None
+        if part is not None and _is_migration_class(part.body[:1]):
+            return part.body[0], offset  # type: ignore[return-value]
+    tree = ast.parse(text)
+    node = next((n for n in tree.body if _is_migration_class([n])), None)
+    return (node, 0) if node is not None else None  # type: ignore[return-value]
+
+
+def _is_migration_class(nodes: list[ast.stmt]) -> bool:
+    return bool(nodes) and isinstance(nodes[0], ast.ClassDef) and nodes[0].name == "Migration"
+
+
+def _collect_operations(body: list[ast.stmt], source: MigrationSource) -> None:
+    """``operations = [...]`` (and ``+=``, ``.append``, ``.extend``) in the class body.
+
+    Assignments inside ``if``/``try``/``with`` blocks count too (a migration that
+    builds its operations per database vendor); each assignment starts a candidate.
+    """
+    current: list[Span] | None = None
+    for stmt in body:
+        if isinstance(stmt, ast.Assign | ast.AnnAssign) and _targets_operations(stmt):
+            current = _spans(stmt.value)
+            source.candidates.append(current)
+            if len(source.candidates) == 1:
+                source.anchor = stmt.lineno
+        elif current is not None and (extra := _added_operations(stmt)) is not None:
+            current.extend(extra)
+        else:
+            for block in _blocks(stmt):
+                _collect_operations(block, source)
+
+
+def _targets_operations(stmt: ast.Assign | ast.AnnAssign) -> bool:
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+    return any(isinstance(t, ast.Name) and t.id == "operations" for t in targets)
+
+
+def _spans(value: ast.expr | None) -> list[Span]:
+    """The operations of a list literal, or of list literals joined with ``+``.
+
+    A part that is not a literal ends the list: what comes before it is still right.
+    """
+    spans: list[Span] = []
+    _literal_spans(value, spans)
+    return spans
+
+
+def _literal_spans(value: ast.expr | None, out: list[Span]) -> bool:
+    """Append the spans of ``value``; False when a part of it is not a literal."""
+    if isinstance(value, ast.List | ast.Tuple):
+        out.extend((e.lineno, e.end_lineno or e.lineno) for e in value.elts)
+        return True
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add):
+        return _literal_spans(value.left, out) and _literal_spans(value.right, out)
+    return False
+
+
+def _added_operations(stmt: ast.stmt) -> list[Span] | None:
+    """``operations += [...]``, ``operations.extend([...])``, ``operations.append(op)``."""
+    if (
+        isinstance(stmt, ast.AugAssign)
+        and isinstance(stmt.target, ast.Name)
+        and stmt.target.id == "operations"
+    ):
+        return _spans(stmt.value)
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+        return None
+    owner = call.func.value
+    if not (isinstance(owner, ast.Name) and owner.id == "operations" and len(call.args) == 1):
+        return None
+    arg = call.args[0]
+    if call.func.attr == "append":
+        return [(arg.lineno, arg.end_lineno or arg.lineno)]
+    return _spans(arg) if call.func.attr == "extend" else None
+
+
+def _blocks(stmt: ast.stmt) -> list[list[ast.stmt]]:
+    if isinstance(stmt, ast.If):
+        return [stmt.body, stmt.orelse]
+    if isinstance(stmt, ast.Try):
+        return [stmt.body, *(h.body for h in stmt.handlers), stmt.orelse, stmt.finalbody]
+    if isinstance(stmt, ast.With):
+        return [stmt.body]
     return []
 
 

@@ -178,4 +178,5 @@ def _location(node: Any, operation: int | None) -> Location:
     path = getattr(module, "__file__", None)
     if not path:
         return Location()
-    return Location(relative(path, Path.cwd()), source.read(path).line_of(operation))
+    src = source.read(path, len(getattr(node, "operations", ())))
+    return Location(relative(path, Path.cwd()), src.line_of(operation))
