@@ -416,19 +416,10 @@ def migration_after_this(
 
 def runsql_texts(sql: Any) -> list[str]:
     """The SQL strings of a RunSQL ``sql``/``reverse_sql``: a string, or a list of
-    strings and ``(sql, params)`` pairs."""
-    from django.db.migrations import RunSQL
+    strings and ``(sql, params)`` pairs (their parameters quoted in)."""
+    from schemaops.linter import _runsql_texts
 
-    if sql in (None, "") or sql == RunSQL.noop:
-        return []
-    if isinstance(sql, str):
-        return [sql]
-    out = []
-    for item in sql:
-        text = item[0] if isinstance(item, list | tuple) else item
-        if text:
-            out.append(str(text))
-    return out
+    return list(_runsql_texts(sql))
 
 
 def parsed_statements(sql: Any) -> list[Any] | None:

@@ -323,7 +323,11 @@ class Linter:
 
 
 def _runsql_texts(sql: Any) -> Iterator[str]:
-    """RunSQL.sql is a string, or a list of strings and (sql, params) pairs."""
+    """RunSQL.sql is a string, or a list of strings and (sql, params) pairs.
+
+    A pair's parameters are quoted in, as the driver does; a string runs
+    without parameters, so its ``%`` stays as written.
+    """
     if sql in (None, ""):
         return
     from django.db.migrations import RunSQL
@@ -333,11 +337,14 @@ def _runsql_texts(sql: Any) -> Iterator[str]:
     if isinstance(sql, str):
         yield sql
         return
+    from schemaops.plan import interpolate
+
     for item in sql:
+        params = None
         if isinstance(item, list | tuple):
-            item = item[0]
+            item, params = item[0], (item[1] if len(item) > 1 else None)
         if item:
-            yield str(item)
+            yield str(item) if params is None else interpolate(str(item), params)
 
 
 def _track_created_table(sctx: Any) -> None:

@@ -372,7 +372,7 @@ def _collecting_editor(connection: Any) -> Any:
     class CollectingEditor(base):  # type: ignore[valid-type,misc]
         def execute(self, sql: Any, params: Any = ()) -> None:
             if params:
-                sql = str(sql) % tuple(_quote(p) for p in params)
+                sql = interpolate(str(sql), params)
             self.collected_sql.append(
                 str(sql) + ("" if str(sql).rstrip().endswith(";") else self.sql_delimiter_tail)
             )
@@ -453,6 +453,21 @@ class UnknownDefault:
 
     def __init__(self, field: Any) -> None:
         self.source = getattr(field.default, "__qualname__", repr(field.default))
+
+
+def interpolate(sql: str, params: Any) -> str:
+    """``sql`` as the server receives it, the driver having quoted ``params`` in.
+
+    ``params`` is a sequence (``%s``) or a mapping (``%(name)s``), as for
+    ``cursor.execute``; ``%%`` becomes ``%``. SQL whose placeholders do not
+    match its parameters comes back unchanged (the driver would refuse it).
+    """
+    try:
+        if isinstance(params, dict):
+            return sql % {key: _quote(value) for key, value in params.items()}
+        return sql % tuple(_quote(value) for value in params)
+    except (TypeError, ValueError, KeyError):
+        return sql
 
 
 def _quote(value: Any) -> str:

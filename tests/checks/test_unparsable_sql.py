@@ -29,3 +29,22 @@ def test_valid_sql_is_safe():
         "ALTER TABLE shop_order ADD COLUMN note text", reverse_sql="SELECT 1; SELECT 2"
     )
     assert "SO901" not in codes(lint([op], setup=[order_model()]))
+
+
+def test_sql_with_parameters_is_read_with_the_parameters_quoted_in():
+    op = migrations.RunSQL(
+        [
+            ("UPDATE shop_order SET status = %s WHERE id = %s", ["done", 1]),
+            ("UPDATE shop_order SET status = %(s)s WHERE note LIKE 'a%%'", {"s": "x"}),
+            ["ALTER TABLE shop_order DROP COLUMN legacy", None],
+        ],
+        reverse_sql=NOOP,
+    )
+    found = codes(lint([op], setup=[order_model()]))
+    assert "SO901" not in found
+    assert "SO101" in found  # the pair without parameters was still read as SQL
+
+
+def test_a_percent_sign_without_parameters_stays_literal():
+    op = migrations.RunSQL("UPDATE shop_order SET note = note || '%s'", reverse_sql=NOOP)
+    assert "SO901" not in codes(lint([op], setup=[order_model()]))
