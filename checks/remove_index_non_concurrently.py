@@ -123,7 +123,7 @@ class RemoveIndexNonConcurrently(Rule):
         schema = StateSchema(ctx.migration.state, ctx.migration.target.pg_version)
         for obj in node.objects or ():
             index = ast_names(obj)[-1]
-            table = schema.index_table(index)
+            table = schema.index_table(index) or _table_before(ctx, index)
             if ctx.is_new_table(table):
                 continue
             yield self.finding(
@@ -137,3 +137,11 @@ class RemoveIndexNonConcurrently(Rule):
                     name=f"drop_{index}_concurrently",
                 ),
             )
+
+
+def _table_before(ctx: StatementContext, index: str) -> str | None:
+    """The table of an index the operation itself removes (gone from the state after it)."""
+    before = ctx.operation.before
+    if before is not None and any(i.name == index for i in (*before.indexes, *before.constraints)):
+        return before.db_table
+    return None

@@ -167,15 +167,24 @@ class Linter:
 
         ctx = OperationContext(op_step, mctx)
         mctx.operations.append(ctx)
+        reported: set[str] = set()
         for rule in self._by_op:
             if isinstance(op_step.operation, rule.operations):
-                yield from rule.check_operation(ctx) or ()
-        yield from self._lint_sql(ctx)
+                for f in rule.check_operation(ctx) or ():
+                    reported.add(f.code)
+                    yield f
+        yield from self._lint_sql(ctx, reported)
         self._track_new_tables(ctx)
         for child in op_step.children:
             yield from self._lint_operation(mctx, child)
 
-    def _lint_sql(self, ctx: Any) -> Iterator[Finding]:
+    def _lint_sql(self, ctx: Any, reported: set[str]) -> Iterator[Finding]:
+        """Rules on the SQL of a RunSQL, or on the SQL generated for a custom operation.
+
+        A custom subclass of a Django operation (``class TryRemoveIndex(RemoveIndex)``)
+        is already checked as that operation: its generated SQL adds only the
+        findings of rules that did not report it (``reported``).
+        """
         from django.db import migrations
 
         from schemaops.checks import SQL_UNPARSABLE
@@ -199,7 +208,7 @@ class Linter:
                 sctx = StatementContext(stmt.node, stmt.sql, ctx, generated)
                 ctx.migration.statements.append(sctx)
                 for rule in self._by_stmt:
-                    if sctx.kind in rule.statements:
+                    if sctx.kind in rule.statements and not (generated and rule.code in reported):
                         yield from rule.check_statement(sctx) or ()
                 _track_created_table(sctx)
 

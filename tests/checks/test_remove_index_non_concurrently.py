@@ -1,3 +1,5 @@
+import contextlib
+
 from django.contrib.postgres.operations import RemoveIndexConcurrently
 from django.db import migrations, models
 from lintkit import codes, lint
@@ -67,3 +69,38 @@ def test_drop_index_of_table_created_in_same_migration_is_exempt():
         migrations.RemoveIndex("order", "order_code_idx"),
     ]
     assert "SO202" not in codes(lint(ops))
+
+
+class TryRemoveIndex(migrations.RemoveIndex):
+    """A project's own subclass (django-celery-results ships one)."""
+
+    def database_forwards(self, *args, **kwargs):
+        with contextlib.suppress(Exception):
+            super().database_forwards(*args, **kwargs)
+
+
+class DropCodeIndex(migrations.operations.base.Operation):
+    """A custom operation that drops the index in SQL and removes it from the state."""
+
+    reduces_to_sql = True
+    model_name_lower = "order"
+
+    def state_forwards(self, app_label, state):
+        state.remove_index(app_label, "order", "order_code_idx")
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        schema_editor.execute("DROP INDEX order_code_idx")
+
+
+def test_subclass_of_remove_index_is_reported_once_as_remove_index():
+    findings = [f for f in lint([TryRemoveIndex("order", "order_code_idx")], setup())]
+    so202 = [f for f in findings if f.code == "SO202"]
+    assert len(so202) == 1
+    assert so202[0].message == "RemoveIndex drops order_code_idx on shop_order without CONCURRENTLY"
+
+
+def test_custom_operation_dropping_an_index_names_its_table():
+    findings = [f for f in lint([DropCodeIndex()], setup()) if f.code == "SO202"]
+    assert len(findings) == 1
+    assert findings[0].message == "DROP INDEX order_code_idx on shop_order without CONCURRENTLY"
+    assert findings[0].lock.startswith('ACCESS EXCLUSIVE on "shop_order"')
