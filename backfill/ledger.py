@@ -67,8 +67,11 @@ _RUN_SQL = sql.SQL(
     " FROM {} WHERE id = %s FOR UPDATE"
 ).format(RUN)
 
+# A running batch is taken over when its worker's session is gone or its lease ran out,
+# but never the one the claiming worker itself has in flight (``id <> %s``): the claim
+# made ahead runs while that batch does, and must not mistake it for an orphan.
 _RETRIABLE_SQL = sql.SQL(
-    "SELECT id, lo, hi FROM {b} b WHERE run_id = %s AND ("
+    "SELECT id, lo, hi FROM {b} b WHERE run_id = %s AND id <> %s AND ("
     " (state = 'pending' AND (available_at IS NULL OR available_at <= now()))"
     " OR (state = 'running' AND (lease_until < now() OR NOT EXISTS ("
     "   SELECT 1 FROM pg_stat_activity a"
@@ -108,8 +111,14 @@ def to_last_result(cursor: Any) -> None:
         pass
 
 
-def claim(cursor: Any, run_id: int, worker: str, seen: Observation | None) -> Claim | Idle:
-    """Give this worker one range of the run, or say why there is none (one transaction)."""
+def claim(
+    cursor: Any, run_id: int, worker: str, seen: Observation | None, in_flight: int | None = None
+) -> Claim | Idle:
+    """Give this worker one range of the run, or say why there is none (one transaction).
+
+    ``in_flight`` is the batch this worker is running meanwhile (a claim made ahead):
+    it is never handed out, whatever its session looks like.
+    """
     # A lost claim only means the range is cut again; the batch's own commit is synchronous.
     cursor.execute(sql.SQL("SET LOCAL synchronous_commit = off; ") + _RUN_SQL, [run_id])
     to_last_result(cursor)
@@ -121,7 +130,7 @@ def claim(cursor: Any, run_id: int, worker: str, seen: Observation | None) -> Cl
     )
     size, rate = _adapt(size, Rate(avg_rows, avg_secs), seen, target, lo_size, hi_size)
     token = str(uuid.uuid4())
-    cursor.execute(_RETRIABLE_SQL, [run_id])
+    cursor.execute(_RETRIABLE_SQL, [run_id, in_flight if in_flight is not None else -1])
     retry = cursor.fetchone()
     if retry is None:
         rng = _cut(cursor, table, pk, next_lo, hi, size)

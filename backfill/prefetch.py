@@ -33,9 +33,10 @@ class Ahead:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="schemaops-claim")
         self.future: Future[Claim | Idle] | None = None
 
-    def start(self, seen: Observation | None) -> None:
-        """Begin claiming the next range (feeding ``seen`` to the adaptive size)."""
-        self.future = self.pool.submit(self._claim, seen)
+    def start(self, seen: Observation | None, in_flight: int) -> None:
+        """Begin claiming the next range (feeding ``seen`` to the adaptive size) while the
+        worker runs batch ``in_flight``, which the claim must never take over."""
+        self.future = self.pool.submit(self._claim, seen, in_flight)
 
     def take(self) -> Claim | Idle | None:
         """The claim made ahead (waiting for it), or None when there is none."""
@@ -55,9 +56,9 @@ class Ahead:
         self.pool.submit(connections.close_all).result()
         self.pool.shutdown(wait=True)
 
-    def _claim(self, seen: Observation | None) -> Claim | Idle:
+    def _claim(self, seen: Observation | None, in_flight: int) -> Claim | Idle:
         with transaction.atomic(using=self.alias), connections[self.alias].cursor() as cursor:
-            return ledger.claim(cursor, self.run_id, self.worker, seen)
+            return ledger.claim(cursor, self.run_id, self.worker, seen, in_flight)
 
 
 def must_shrink(seen: Observation | None, target_seconds: float) -> bool:

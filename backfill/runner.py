@@ -129,7 +129,7 @@ class _Loop:
                 )
                 break
             _wait_for_slot(step)
-            self.ahead.start(self._feed())  # claims the next range while this batch runs
+            self.ahead.start(self._feed(), step.batch_id)  # the next range, claimed meanwhile
             seconds = self._run_batch(step)
             if decision.action == throttle.SLOW:
                 time.sleep(seconds)  # nice ratio 1: as long as the batch took
@@ -209,7 +209,7 @@ class _Loop:
         message = (
             f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         )
-        connections[self.alias].close_if_unusable_or_obsolete()
+        _reconnect_if_broken(self.alias)
         with transaction.atomic(using=self.alias), connections[self.alias].cursor() as cursor:
             outcome = ledger.record_failure(cursor, claim, code, message)
         self.seen = Observation(claim.size, seconds, timed_out=timed_out)
@@ -225,6 +225,18 @@ class _Loop:
                 error=message,
             )
         )
+
+
+def _reconnect_if_broken(alias: str) -> None:
+    """Drop the connection only when it no longer works (the server ended the session).
+
+    Not ``close_if_unusable_or_obsolete``: with the default ``CONN_MAX_AGE = 0`` it closes
+    a healthy connection after every error, and a batch whose session is gone looks
+    abandoned to other claims before its failure is recorded.
+    """
+    connection = connections[alias]
+    if connection.connection is not None and not connection.is_usable():
+        connection.close()
 
 
 def _wait_for_slot(claim: Claim) -> None:

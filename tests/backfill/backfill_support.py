@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg2
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_project"
@@ -204,10 +205,30 @@ def _django_driver_is_psycopg3() -> bool:
     return bool(is_psycopg3)
 
 
-# Tests that hand a raw psycopg2 connection to the ledger/verify internals. Under the
-# psycopg 3 driver those internals compose SQL for psycopg 3; there the same code paths
-# run end to end through Django's connection (test_embedded, test_celery, test_failures).
-raw_psycopg2_only = pytest.mark.skipif(
-    _django_driver_is_psycopg3(),
-    reason="drives internals with a raw psycopg2 connection; psycopg 3 is covered end to end",
-)
+def driver_connect(shop: ShopCopy) -> Any:
+    """An autocommit connection of the driver Django uses (psycopg2 or psycopg 3), for
+    tests that drive the engine's internals directly: they compose SQL for that driver."""
+    if not _django_driver_is_psycopg3():
+        return shop.connect()
+    import psycopg
+
+    # Django's psycopg 3 backend binds parameters client-side too (several statements
+    # with parameters in one execute, as the ledger sends them).
+    return psycopg.connect(
+        **PG, dbname=shop.name, autocommit=True, cursor_factory=psycopg.ClientCursor
+    )
+
+
+@contextmanager
+def transaction(conn: Any) -> Iterator[Any]:
+    """A cursor inside one transaction, committed on success, on either driver."""
+    if hasattr(conn, "transaction"):  # psycopg 3
+        with conn.transaction(), conn.cursor() as cur:
+            yield cur
+        return
+    conn.autocommit = False
+    try:
+        with conn, conn.cursor() as cur:
+            yield cur
+    finally:
+        conn.autocommit = True

@@ -5,7 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from backfill_support import SET_CENTS, ShopCopy, assert_exactly_once, raw_psycopg2_only
+from backfill_support import (
+    SET_CENTS,
+    ShopCopy,
+    assert_exactly_once,
+    driver_connect,
+    transaction,
+)
 from schemaops.backfill import ledger
 from schemaops.backfill.ledger import Claim, Observation
 from schemaops.backfill.prefetch import must_shrink
@@ -24,26 +30,24 @@ def _queued_run(shop: ShopCopy, redis_available: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def _claim(conn: Any) -> Claim:
-    with conn, conn.cursor() as cur:
-        step = ledger.claim(cur, 1, "test", None)
+def _claim(conn: Any, in_flight: int | None = None) -> Claim:
+    with transaction(conn) as cur:
+        step = ledger.claim(cur, 1, "test", None, in_flight)
     assert isinstance(step, Claim)
     return step
 
 
 def _release(conn: Any, claim: Claim) -> str:
-    with conn, conn.cursor() as cur:
+    with transaction(conn) as cur:
         return ledger.release(cur, 1, claim)
 
 
-@raw_psycopg2_only
 def test_release_uncuts_the_last_range_or_makes_it_pending(
     shop: ShopCopy, redis_available: str
 ) -> None:
     shop.seed(3_000)
     _queued_run(shop, redis_available)
-    conn = shop.connect()
-    conn.autocommit = False
+    conn = driver_connect(shop)
     try:
         first, second = _claim(conn), _claim(conn)
         assert first.rng.hi == second.rng.lo
@@ -91,22 +95,45 @@ def test_embedded_run_with_claims_made_ahead_counts_every_range_once(shop: ShopC
     assert workers == [(1,)]
 
 
-@raw_psycopg2_only
 def test_checkpoint_reads_the_run_state_for_the_claim_made_ahead(
     shop: ShopCopy, redis_available: str
 ) -> None:
     shop.seed(3_000)
     _queued_run(shop, redis_available)
-    conn = shop.connect()
-    conn.autocommit = False
+    conn = driver_connect(shop)
     try:
         first = _claim(conn)
-        with conn, conn.cursor() as cur:
+        with transaction(conn) as cur:
             assert ledger.checkpoint(cur, first, 0) == (0, "active")
         second = _claim(conn)
         shop.query("UPDATE schemaops_backfill_run SET state = 'paused'")
-        with conn, conn.cursor() as cur:
+        with transaction(conn) as cur:
             assert ledger.checkpoint(cur, second, 0) == (0, "paused")
             assert ledger.checkpoint(cur, second, 0) is None  # done: the lease is gone
+    finally:
+        conn.close()
+
+
+def test_a_claim_made_ahead_never_takes_over_the_batch_in_flight(
+    shop: ShopCopy, redis_available: str
+) -> None:
+    shop.seed(3_000)
+    _queued_run(shop, redis_available)
+    conn = driver_connect(shop)
+    try:
+        running = _claim(conn)
+        # Its session looks gone (as when the worker's connection is replaced after an
+        # error): any other claim may take it over, the worker's own claim ahead may not.
+        shop.query(
+            "UPDATE schemaops_backfill_batch SET backend_pid = 0 WHERE id = %s",
+            [running.batch_id],
+        )
+        ahead = _claim(conn, in_flight=running.batch_id)
+        assert ahead.batch_id != running.batch_id and ahead.rng.lo == running.rng.hi
+        other = _claim(conn)
+        assert (other.batch_id, other.rng) == (running.batch_id, running.rng)
+        assert shop.query(
+            "SELECT attempts FROM schemaops_backfill_batch WHERE id = %s", [running.batch_id]
+        ) == [(2,)]
     finally:
         conn.close()

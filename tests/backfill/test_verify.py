@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from backfill_support import SET_CENTS, ShopCopy, raw_psycopg2_only
+from backfill_support import SET_CENTS, ShopCopy, driver_connect
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill import verify
 
 
-@raw_psycopg2_only
 def test_block_sweep_counts_every_pending_row_once(shop: ShopCopy) -> None:
     shop.seed(3_000)  # 3,000 rows, total_cents NULL: every row pending
     spec = spec_module.resolve("orders.Order", (SET_CENTS,), None)
-    conn = shop.connect()
+    conn = driver_connect(shop)
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT pg_relation_size('orders_order') / 8192")
