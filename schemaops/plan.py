@@ -29,6 +29,7 @@ from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ModelState, ProjectState
 from django.db.migrations.utils import resolve_relation
 
+from schemaops._gc import Sweeper
 from schemaops.errors import GraphError
 
 ModelKey = tuple[str, str]
@@ -181,6 +182,8 @@ class Walker:
         self.state = ProjectState(real_apps=set(loader.unmigrated_apps))
         self._connection: Any = None
         self.pg_version = pg_version
+        self._sweeper = Sweeper()
+        self._rendered = 0  # models rendered for SQL since the last sweep
 
     # -- plan ----------------------------------------------------------------
 
@@ -205,13 +208,24 @@ class Walker:
 
         Every migration still advances the state, kept or not.
         """
-        for key in self.full_plan():
-            migration = self.loader.graph.nodes[key]
-            wanted = keep is None or keep(key)
-            step = MigrationStep(key[0], key[1], migration, _migration_path(migration))
-            self._walk_migration(step, wanted)
-            if wanted:
-                yield step
+        self._sweeper = Sweeper()
+        try:
+            for key in self.full_plan():
+                migration = self.loader.graph.nodes[key]
+                wanted = keep is None or keep(key)
+                step = MigrationStep(key[0], key[1], migration, _migration_path(migration))
+                self._walk_migration(step, wanted)
+                self.sweep(_SWEEP_AFTER_MIGRATION)
+                if wanted:
+                    yield step
+        finally:
+            self._sweeper.release()
+
+    def sweep(self, limit: int) -> None:
+        """Free the models rendered for SQL once more than ``limit`` are pending."""
+        if self._rendered > limit:
+            self._sweeper.sweep()
+            self._rendered = 0
 
     def _walk_migration(self, step: MigrationStep, wanted: bool) -> None:
         migration = step.migration
@@ -319,6 +333,12 @@ def offline_connection(pg_version: int, alias: str = "default") -> Any:
     return conn
 
 
+# models rendered (and left as garbage) before a long migration stops to free them,
+# and before the end of a migration does: a few custom operations never pay for a sweep
+_SWEEP_EVERY = 2000
+_SWEEP_AFTER_MIGRATION = 200
+
+
 class _EditorContext:
     """One collecting schema editor per migration, shared by its operations."""
 
@@ -326,6 +346,9 @@ class _EditorContext:
         self.walker = walker
         self.editor = _collecting_editor(walker.connection)
         self.deferred_owner: dict[int, OperationStep] = {}
+        # the state rendered after the last operation, while it can stand for the next one's
+        # state before: (the operation's step, the walked state, the keys, the rendering)
+        self._last: tuple[OperationStep, ProjectState, set[ModelKey], ProjectState] | None = None
 
     def forwards_with_sql(self, step: OperationStep, state: ProjectState) -> None:
         op, app_label = step.operation, step.app_label
@@ -333,11 +356,15 @@ class _EditorContext:
             op.state_forwards(app_label, state)
             step.sql_error = "this operation runs Python code and cannot be written as SQL"
             return
+        if self.walker._rendered > _SWEEP_EVERY:  # a long migration: free what it rendered
+            self._last = None
+            self.walker.sweep(_SWEEP_EVERY)
         before_keys = _touched_keys(op, app_label, state)
         try:
-            from_state = _substate(state, before_keys)
+            from_state = self._state_before(step, state, before_keys)
         except Exception as exc:  # pragma: no cover - defensive, state is the user's
             from_state, step.sql_error = None, f"cannot render models: {exc}"
+        self._last = None
         op.state_forwards(app_label, state)
         if from_state is None:
             return
@@ -345,7 +372,9 @@ class _EditorContext:
         collected = self.editor.collected_sql
         start, deferred_start = len(collected), len(self.editor.deferred_sql)
         try:
-            to_state = _substate(state, after_keys)
+            to_state = self._render(state, after_keys)
+            if _is_builtin(op):  # Django's own operations leave the rendered models as they were
+                self._last = (step, state, after_keys, to_state)
             with _no_database():
                 op.database_forwards(app_label, self.editor, from_state, to_state)
         except Exception as exc:
@@ -353,6 +382,26 @@ class _EditorContext:
         step.sql = collected[start:]
         for statement in self.editor.deferred_sql[deferred_start:]:
             self.deferred_owner[id(statement)] = step
+
+    def _state_before(
+        self, step: OperationStep, state: ProjectState, keys: set[ModelKey]
+    ) -> ProjectState:
+        """The previous operation's rendered state after, when nothing moved since."""
+        last = self._last
+        if (
+            last is not None
+            and last[1] is state
+            and last[2] == keys
+            and last[0].parent is step.parent
+            and last[0].index + 1 == step.index
+        ):
+            return last[3]
+        return self._render(state, keys)
+
+    def _render(self, state: ProjectState, keys: set[ModelKey]) -> ProjectState:
+        sub = _substate(state, keys)
+        self.walker._rendered += len(sub.models)
+        return sub
 
     def flush_deferred(self, mstep: MigrationStep) -> None:
         """Deferred SQL (FKs, indexes of new tables) runs at the end; credit its operation."""
@@ -511,11 +560,17 @@ def _needs_referrers(op: Operation, app_label: str, state: ProjectState) -> bool
     return False
 
 
+def _is_builtin(op: Operation) -> bool:
+    return type(op).__module__.startswith("django.")
+
+
 def _touched_keys(op: Operation, app_label: str, state: ProjectState) -> set[ModelKey]:
     """The models an operation works on, rendered in full (with their relations)."""
     keys = {k for k in (primary_key_before(op, app_label), primary_key_after(op, app_label)) if k}
     if not keys:
-        return set(state.models)  # unknown operation: render everything
+        if _is_builtin(op):
+            return set()  # RunSQL, CreateExtension, CreateCollation: about no model
+        return set(state.models)  # a custom operation: it may look at any model
     roots = {k for k in keys if k in state.models}
     if _needs_referrers(op, app_label, state):
         for key in list(roots):

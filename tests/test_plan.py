@@ -1,0 +1,85 @@
+"""The forward walk's SQL: what it renders, and that reusing renderings keeps the SQL right."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from django.db import migrations, models
+from lintkit import FakeLoader, make_migration
+
+from schemaops._gc import Sweeper, gc_paused
+from schemaops.plan import Walker
+
+ORDER = migrations.CreateModel(
+    "Order",
+    [
+        ("id", models.BigAutoField(primary_key=True)),
+        ("code", models.CharField(max_length=20)),
+    ],
+)
+
+
+def _walk(operations: list, setup: list | None = None) -> tuple[Walker, list]:
+    first = make_migration("0001_initial", setup or [ORDER])
+    second = make_migration("0002_change", operations, dependencies=[("shop", "0001_initial")])
+    walker = Walker(FakeLoader([first, second]), want_sql=lambda step: True)
+    steps = [s for s in walker.walk() if s.name == "0002_change"]
+    return walker, steps[0].operations
+
+
+def test_runsql_renders_no_model():
+    walker = Walker(
+        FakeLoader(
+            [
+                make_migration("0001_initial", [ORDER]),
+                make_migration(
+                    "0002_sql",
+                    [migrations.RunSQL("SELECT 1", migrations.RunSQL.noop)],
+                    dependencies=[("shop", "0001_initial")],
+                ),
+            ]
+        ),
+        want_sql=lambda step: step.migration_name == "0002_sql",
+    )
+    (step,) = [s for s in walker.walk() if s.name == "0002_sql"]
+    assert step.operations[0].sql == ["SELECT 1;"]
+    assert walker._rendered == 0  # the project's models were not rendered for it
+
+
+def test_consecutive_operations_on_one_model_see_each_others_changes():
+    _, ops = _walk(
+        [
+            migrations.AddField("order", "note", models.TextField(null=True)),
+            migrations.AlterField("order", "note", models.TextField(default="")),
+            migrations.RenameField("order", "note", "remark"),
+            migrations.AddIndex("order", models.Index(fields=["remark"], name="order_remark_idx")),
+            migrations.RemoveField("order", "remark"),
+        ]
+    )
+    sql = [" ".join(op.sql) for op in ops]
+    assert all(op.sql_error is None for op in ops)
+    assert 'ADD COLUMN "note" text NULL' in sql[0]
+    assert 'ALTER COLUMN "note" SET NOT NULL' in sql[1]
+    assert 'RENAME COLUMN "note" TO "remark"' in sql[2]
+    assert 'CREATE INDEX "order_remark_idx" ON "shop_order" ("remark")' in sql[3]
+    assert 'DROP COLUMN "remark"' in sql[4]
+
+
+def test_sweeper_frees_cycles_while_the_collector_is_paused():
+    class Node:
+        pass
+
+    with gc_paused():
+        sweeper = Sweeper()
+        keep = Node()
+        garbage = Node()
+        garbage.self = garbage  # a cycle only the collector frees
+        probe = weakref.ref(garbage)
+        del garbage
+        sweeper.sweep()
+        assert probe() is None
+        assert gc.get_freeze_count() > 0  # survivors are not rescanned by the next sweep
+        sweeper.release()
+        assert gc.get_freeze_count() == 0
+        assert keep is not None
