@@ -5,13 +5,18 @@ inserted after the run started with the old shape show up here instead of being
 silently missed. The declarative form sweeps the table's physical blocks as it is
 when the sweep starts (``ctid`` ranges: a TID range scan reads each block once);
 key ranges over an updated table would make the planner scan the whole table once
-per range (stale statistics) or walk the index over old and new row versions. The
-Python form sweeps key ranges up to the current ``max(pk)`` through its queryset.
+per range (stale statistics) or walk the index over old and new row versions. Its
+ranges are shared by two readers, the worker's connection and one more (PostgreSQL 15
+cannot run a TID range scan in parallel itself), so the sweep takes about half the
+time where the server has a core to spare. The Python form sweeps key ranges up to
+the current ``max(pk)`` through its queryset.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connections
@@ -23,6 +28,7 @@ from schemaops.backfill.spec import Spec
 log = logging.getLogger("schemaops.backfill")
 SWEEP_STEP = 1_000_000  # keys per range (Python form)
 SWEEP_BLOCKS = 8_192  # 64 MiB of table per range (declarative form)
+SWEEP_READERS = 2  # connections that share the block ranges
 
 
 def remaining_rows(spec: Spec, lo: int, alias: str) -> int | None:
@@ -32,8 +38,7 @@ def remaining_rows(spec: Spec, lo: int, alias: str) -> int | None:
         if probe is None:
             return None
     if spec.backfill is None:
-        with connections[alias].cursor() as cursor:
-            return sweep_blocks(spec, lo, cursor)
+        return sweep_blocks_shared(spec, lo, alias)
     with connections[alias].cursor() as cursor:
         cursor.execute(
             sql.SQL("SELECT max({}) FROM {}").format(
@@ -56,14 +61,50 @@ def _count(spec: Spec, rng: batching.Range, cursor: Any) -> int:
 def sweep_blocks(spec: Spec, lo: int, cursor: Any, step: int = SWEEP_BLOCKS) -> int:
     """Rows with ``pk >= lo`` still not matching (declarative form), counted ``step``
     blocks at a time over the table as it is now; one statement per range, autocommit."""
+    return sum(_count_blocks(spec, lo, rng, cursor) for rng in block_ranges(spec, cursor, step))
+
+
+def sweep_blocks_shared(
+    spec: Spec, lo: int, alias: str, step: int = SWEEP_BLOCKS, readers: int = SWEEP_READERS
+) -> int:
+    """:func:`sweep_blocks`, its ranges dealt out to ``readers`` connections: this
+    thread's own and one per extra thread (each closed when its share is done)."""
+    with connections[alias].cursor() as cursor:
+        ranges = block_ranges(spec, cursor, step)
+    shares = [ranges[i::readers] for i in range(max(1, min(readers, len(ranges))))]
+    counts = [0] * len(shares)
+    errors: list[BaseException] = []
+
+    def read(index: int) -> None:
+        try:
+            with connections[alias].cursor() as cursor:
+                counts[index] = sum(_count_blocks(spec, lo, r, cursor) for r in shares[index])
+        except BaseException as exc:  # re-raised in the calling thread
+            errors.append(exc)
+        finally:
+            if index:
+                connections.close_all()  # the extra thread's own connection
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(1, len(shares))]
+    for thread in threads:
+        thread.start()
+    read(0)
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return sum(counts)
+
+
+def block_ranges(spec: Spec, cursor: Any, step: int = SWEEP_BLOCKS) -> Sequence[batching.Range]:
+    """The table's blocks as it is now, cut into ranges of ``step`` blocks."""
     cursor.execute(
         "SELECT pg_relation_size(to_regclass(quote_ident(%s)))"
         " / current_setting('block_size')::int",
         [spec.db_table],
     )
     blocks = int(cursor.fetchone()[0] or 0)
-    ranges = batching.sweep_ranges(0, blocks - 1, step) if blocks else []
-    return sum(_count_blocks(spec, lo, rng, cursor) for rng in ranges)
+    return batching.sweep_ranges(0, blocks - 1, step) if blocks else []
 
 
 def _count_blocks(spec: Spec, lo: int, blocks: batching.Range, cursor: Any) -> int:

@@ -143,3 +143,36 @@ def test_no_verify_skips_the_sweep(shop: ShopCopy) -> None:
     (run,) = _runs(shop)
     assert run["state"] == "finished" and run["remaining"] is None
     assert "remaining=None" in result.stderr and shop.wrong_rows() == 0
+
+
+def test_rows_added_after_the_start_are_reported_by_the_sweep(
+    shop: ShopCopy, redis_available: str
+) -> None:
+    import redis
+
+    shop.seed(3_000)
+    # Create the run without running it: its task goes to a queue nobody reads.
+    queue = "schemaops-nobody-verify"
+    created = shop.cli(
+        "start",
+        "orders.Order",
+        "--set",
+        SET_CENTS,
+        "--queue",
+        queue,
+        "--no-wait",
+        CELERY_BROKER_URL=redis_available,
+    )
+    redis.Redis.from_url(redis_available).delete(queue)
+    assert created.returncode == 0, created.stderr
+    # Old code keeps inserting rows without the new column, above the run's last key.
+    shop.query(
+        "INSERT INTO orders_order (customer_id, created_at, status, total, note)"
+        " SELECT customer_id, now(), 'new', 1.5, '' FROM orders_order LIMIT 7"
+    )
+    result = shop.cli("resume", "1", "--wait")
+    assert result.returncode == 1
+    assert "7 rows still do not match after the verification sweep" in result.stderr
+    (run,) = _runs(shop)
+    assert run["state"] == "finished" and run["remaining"] == 7
+    assert shop.wrong_rows() == 7
