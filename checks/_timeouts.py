@@ -125,18 +125,48 @@ def enables(value: str) -> bool:
         return bool(value.strip())
 
 
-def strongest(found: list[Exposure]) -> Lock:
-    return max((e.lock for e in found), key=lambda lock: lock.strength)
+def groups(found: list[Exposure]) -> list[tuple[Lock, list[str]]]:
+    """Each table under its own strongest lock, strongest lock first.
+
+    A migration that takes ACCESS EXCLUSIVE on its own table and SHARE ROW
+    EXCLUSIVE on the table a new foreign key points at blocks reads on the first
+    only: the claim names each lock with its own tables.
+    """
+    per_table: dict[str, Lock] = {}
+    for e in found:
+        held = per_table.get(e.table)
+        if held is None or e.lock.strength > held.strength:
+            per_table[e.table] = e.lock
+    grouped: dict[Lock, list[str]] = {}
+    for table, lock in per_table.items():
+        grouped.setdefault(lock, []).append(table)
+    return sorted(grouped.items(), key=lambda item: -item[0].strength)
 
 
-def tables(found: list[Exposure]) -> list[str]:
-    return list(dict.fromkeys(e.table for e in found))
+def claims(found: list[Exposure], word: str = "on") -> str:
+    """``ACCESS EXCLUSIVE on a, b and SHARE on c`` (``word`` may be ``under``)."""
+    if word == "on":
+        parts = [f"{lock.value} on {', '.join(names)}" for lock, names in groups(found)]
+    else:
+        parts = [f"{', '.join(names)} {word} {lock.value}" for lock, names in groups(found)]
+    return " and ".join(parts)
+
+
+def queued(found: list[Exposure]) -> str:
+    """What queues behind the lock wait: every query where reads block, else every write."""
+    reads = [t for lock, names in groups(found) if lock.blocks_reads for t in names]
+    writes = [t for lock, names in groups(found) if not lock.blocks_reads for t in names]
+    parts = [f"every query on {', '.join(reads)}"] if reads else []
+    parts += [f"every write on {', '.join(writes)}"] if writes else []
+    return " and ".join(parts)
 
 
 def lock_text(found: list[Exposure]) -> str:
-    lock = strongest(found)
-    names = ", ".join(f'"{t}"' for t in tables(found))
-    return f"{lock.value} on {names} (blocks {lock.blocks})"
+    parts = []
+    for lock, names in groups(found):
+        quoted = ", ".join(f'"{name}"' for name in names)
+        parts.append(f"{lock.value} on {quoted} (blocks {lock.blocks})")
+    return "; ".join(parts)
 
 
 def recipe(mctx: MigrationContext, setting: str, value: str) -> str:

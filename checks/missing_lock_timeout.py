@@ -4,8 +4,8 @@
 Flags a migration whose operations take a lock that blocks reads or writes
 (ACCESS EXCLUSIVE, EXCLUSIVE, SHARE ROW EXCLUSIVE, SHARE) on a table that
 already exists, when no ``SET lock_timeout`` / ``SET LOCAL lock_timeout``
-ran earlier in the migration. One finding per migration, naming the
-strongest lock and the tables. ``SET LOCAL`` counts only inside a
+ran earlier in the migration. One finding per migration, naming each
+table with the strongest lock taken on it. ``SET LOCAL`` counts only inside a
 transaction (an atomic migration). Tables created in the same migration are
 exempt. Silent with ``assume-timeouts = true`` in ``[tool.schemaops]``, for
 teams that apply migrations with ``schemaops migrate``, or that set
@@ -62,13 +62,11 @@ class MissingLockTimeout(Rule):
         found = _timeouts.exposures(ctx, "lock_timeout")
         if not found:
             return
-        lock = _timeouts.strongest(found)
-        names = ", ".join(_timeouts.tables(found))
         yield self.finding(
             found[0].operation,
-            f"{ctx.app_label}.{ctx.name} takes {lock.value} on {names} without lock_timeout: "
-            f"while it waits behind a long transaction, every "
-            f"{'query' if lock.blocks_reads else 'write'} on {names} queues behind it",
+            f"{ctx.app_label}.{ctx.name} takes {_timeouts.claims(found)} without lock_timeout: "
+            f"while it waits behind a long transaction, {_timeouts.queued(found)} "
+            "queues behind it",
             lock=_timeouts.lock_text(found),
             recipe=_timeouts.recipe(ctx, "lock_timeout", ctx.target.lock_timeout),
         )

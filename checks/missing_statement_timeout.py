@@ -5,8 +5,8 @@ Flags a migration that rewrites or scans an existing table (a type change,
 a validated constraint, ``SET NOT NULL``, an index build, an ``UPDATE``)
 while holding a lock that blocks reads or writes, when no ``SET
 statement_timeout`` / ``SET LOCAL statement_timeout`` ran earlier in the
-migration. One finding per migration, naming the strongest lock and the
-tables. Silent with ``assume-timeouts = true`` in ``[tool.schemaops]``.
+migration. One finding per migration, naming each table with the strongest lock
+taken on it. Silent with ``assume-timeouts = true`` in ``[tool.schemaops]``.
 
 ## Why is this bad?
 The statement's time grows with the table: on production data a rewrite
@@ -59,14 +59,12 @@ class MissingStatementTimeout(Rule):
         found = [e for e in _timeouts.exposures(ctx, "statement_timeout") if e.slow]
         if not found:
             return
-        lock = _timeouts.strongest(found)
-        names = ", ".join(_timeouts.tables(found))
         configured = ctx.target.statement_timeout
         value = configured if _timeouts.enables(configured) else DEFAULT_VALUE
         yield self.finding(
             found[0].operation,
-            f"{ctx.app_label}.{ctx.name} rewrites or scans {names} under {lock.value} without "
-            "statement_timeout: on a large table the lock lasts as long as the statement",
+            f"{ctx.app_label}.{ctx.name} rewrites or scans {_timeouts.claims(found, 'under')} "
+            "without statement_timeout: on a large table the lock lasts as long as the statement",
             lock=_timeouts.lock_text(found),
             recipe=_timeouts.recipe(ctx, "statement_timeout", value),
         )

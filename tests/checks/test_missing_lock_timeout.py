@@ -8,9 +8,9 @@ ADD_NOTE = migrations.AddField("order", "note", models.TextField(null=True))
 SET_LOCAL = migrations.RunSQL("SET LOCAL lock_timeout = '2s'", migrations.RunSQL.noop)
 
 
-def so401(ops, **kw):
+def so401(ops, setup=None, **kw):
     kw.setdefault("config", Config())
-    return [f for f in lint(ops, setup=[order_model()], **kw) if f.code == "SO401"]
+    return [f for f in lint(ops, setup=setup or [order_model()], **kw) if f.code == "SO401"]
 
 
 def test_blocking_lock_without_timeout_fires_once_per_migration():
@@ -95,3 +95,19 @@ def test_concurrent_index_build_takes_no_blocking_lock():
 
     index = models.Index(fields=["code"], name="order_code_idx")
     assert so401([AddIndexConcurrently("order", index)], atomic=False) == []
+
+
+def test_each_table_is_named_with_its_own_lock():
+    """A new foreign key: ACCESS EXCLUSIVE on its table, SHARE ROW EXCLUSIVE on the target."""
+    op = migrations.AddField(
+        "order", "customer", models.ForeignKey("shop.Customer", null=True, on_delete=models.CASCADE)
+    )
+    (f,) = so401([op], setup=[order_model(), customer_model()])
+    assert "takes ACCESS EXCLUSIVE on shop_order and SHARE ROW EXCLUSIVE on shop_customer" in (
+        f.message
+    )
+    assert "every query on shop_order and every write on shop_customer queues" in f.message
+    assert f.lock == (
+        'ACCESS EXCLUSIVE on "shop_order" (blocks reads, writes and schema changes); '
+        'SHARE ROW EXCLUSIVE on "shop_customer" (blocks writes and schema changes; reads go on)'
+    )
