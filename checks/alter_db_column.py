@@ -2,8 +2,9 @@
 
 ## What it does
 Flags ``AlterField`` when the field's database column changes: ``db_column``
-set, changed or removed so that the column gets another name. Setting
-``db_column`` to the name the column already has is not flagged.
+set, changed or removed so that the column gets another name, or a foreign
+key turned into a plain field (``page_id`` becomes ``page``) or back.
+Setting ``db_column`` to the name the column already has is not flagged.
 
 ## Why is this bad?
 Django carries out the change as ``ALTER TABLE ... RENAME COLUMN``: instant,
@@ -60,7 +61,7 @@ class AlterDbColumn(Rule):
         yield self.finding(
             ctx,
             f"AlterField {ctx.model_name}.{op.name} renames column {ctx.table}.{old_col} to "
-            f"{new_col} (db_column) while the running code still uses {old_col}",
+            f"{new_col} ({_why(old, op.field)}) while the running code still uses {old_col}",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "briefly (no rewrite)"),
             recipe=self._recipe(ctx, op, old_col, new_col),
         )
@@ -94,3 +95,16 @@ class AlterDbColumn(Rule):
             expand,
             f"# then, with the dual-writing code deployed:\n# {backfill}",
         )
+
+
+def _why(old: Any, new: Any) -> str:
+    """What renames the column: db_column, or a relation that becomes a plain field."""
+    if getattr(old, "db_column", None) != getattr(new, "db_column", None):
+        return "db_column"
+    if _is_relation(old) and not _is_relation(new):
+        return "a foreign key becomes a plain field, so the _id suffix goes"
+    return "a plain field becomes a foreign key, so the column gets an _id suffix"
+
+
+def _is_relation(field: Any) -> bool:
+    return bool(getattr(field, "many_to_one", False) or getattr(field, "one_to_one", False))

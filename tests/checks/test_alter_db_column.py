@@ -1,6 +1,6 @@
 from django.db import migrations, models
 from lintkit import codes, lint
-from models import order_model
+from models import customer_model, order_model
 
 
 def test_db_column_change_fires():
@@ -31,3 +31,16 @@ def test_removing_db_column_renames_back_and_fires():
 def test_db_column_change_on_new_table_is_exempt():
     op = migrations.AlterField("order", "code", models.CharField(max_length=20, db_column="ref"))
     assert "SO105" not in codes(lint([order_model(), op]))
+
+
+def test_foreign_key_turned_plain_field_says_why_the_column_is_renamed():
+    """wagtail 0070: AlterField(page FK -> CharField) renames page_id to page."""
+    setup = [
+        customer_model(),
+        order_model(("customer", models.ForeignKey("shop.Customer", on_delete=models.CASCADE))),
+    ]
+    op = migrations.AlterField("order", "customer", models.CharField(max_length=255))
+    (f,) = [f for f in lint([op], setup=setup) if f.code == "SO105"]
+    assert "renames column shop_order.customer_id to customer (a foreign key becomes" in f.message
+    assert "db_column" not in f.message
+    assert "db_column='customer_id'" in f.recipe  # keep the column: pin the old name
