@@ -1,7 +1,7 @@
 """``schemaops backfill`` against a single ``UPDATE t SET c = a * 2``, measured side by side.
 
-    .venv/bin/python bench/backfill_bench.py                 # 5,000,000 rows (a few minutes)
-    .venv/bin/python bench/backfill_bench.py --rows 200000   # quick
+    .venv/bin/python bench/backfill_bench.py                 # 5,000,000 rows, 3 rounds (~10 min)
+    .venv/bin/python bench/backfill_bench.py --rows 200000 --rounds 1   # quick
 
 In one run, on a database of its own on the local server (created, then dropped):
 1. the single UPDATE (one transaction holding every row lock until it ends);
@@ -11,9 +11,12 @@ In one run, on a database of its own on the local server (created, then dropped)
 4. the same with ``--workers 2`` through Redis and a real ``celery worker -c 2``;
 5. the single UPDATE and the embedded backfill again, each while two threads run
    single-row updates on random rows of the same table, timing every one.
-Every run starts from a freshly loaded, vacuumed table. It prints wall time, rows per
-second, the ratio to the single UPDATE, the longest batch transaction (lock-hold time)
-and the p50/p99 latency of the concurrent single-row updates.
+Every run starts from a freshly loaded, vacuumed table. The whole plan is repeated
+``--rounds`` times, interleaved, because one run on a shared machine varies by 10-20%:
+each ratio is computed within its round and the median of the rounds is reported,
+next to every round's value. It prints wall time, rows per second, the ratio to the
+single UPDATE, the longest batch transaction (lock-hold time) and the p50/p99 latency
+of the concurrent single-row updates.
 
 The Django project it needs (one model ``T(a, c)`` on table ``t``, schemaops.backfill,
 a Celery app reading CELERY_BROKER_URL) is generated in a temporary folder.
@@ -26,6 +29,7 @@ import os
 import random
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -329,11 +333,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def report(results: list[Result], rows: int) -> None:
+def report(results: list[Result], rows: int, rnd: int) -> None:
     base = results[0].seconds
     print(
-        f"\n{rows:,} rows, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
-        "(shared machine: other sessions were running)"
+        f"\nround {rnd}: {rows:,} rows, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f} (shared machine: other sessions may be running)"
     )
     print(
         f"{'run':<52}{'wall s':>8}{'rows/s':>10}{'single/this':>13}{'max lock':>10}"
@@ -362,44 +366,55 @@ What each row measures (wall s):
 """
 
 
-def ratios(results: list[Result]) -> None:
-    by = {r.name: r for r in results}
-    single, verified = by["single UPDATE"], by["backfill + verify, embedded, 1 worker(s)"]
-    one = by.get("backfill, embedded, 1 worker(s) --no-verify", verified)
-    loop = by["plain loop, 10k-row ranges, autocommit"]
+SINGLE, LOOP = "single UPDATE", "plain loop, 10k-row ranges, autocommit"
+VERIFIED = "backfill + verify, embedded, 1 worker(s)"
+NO_VERIFY = "backfill, embedded, 1 worker(s) --no-verify"
+TWO = "backfill + verify, Celery+Redis, 2 worker(s)"
+
+
+def ratios(rounds: list[list[Result]]) -> None:
+    """Each ratio within its round; the median over the rounds, then every round's value."""
+    by = [{r.name: r for r in results} for results in rounds]
+
+    def line(label: str, num: str, den: str, target: str = "") -> None:
+        values = [b[num].seconds / b[den].seconds for b in by if num in b and den in b]
+        if values:
+            each = ", ".join(f"{v:.2f}" for v in values)
+            print(f"{label}: {statistics.median(values):.2f}x (rounds: {each}){target}")
+
     print(LEGEND)
-    print(
-        f"plain 10k-row loop vs single UPDATE: {single.seconds / loop.seconds:.2f}x speed; "
-        f"backfill (1 worker, no verify) vs plain loop: {loop.seconds / one.seconds:.2f}x"
+    print(f"median over {len(rounds)} round(s), each ratio taken within its round:")
+    line("plain 10k-row loop vs single UPDATE", SINGLE, LOOP)
+    line("backfill (1 worker, embedded, --no-verify) vs plain loop", LOOP, NO_VERIFY)
+    line(
+        "backfill (1 worker, embedded, --no-verify) vs single UPDATE",
+        SINGLE,
+        NO_VERIFY,
+        "  (>= 1.00 is the target)",
     )
-    two = by.get("backfill + verify, Celery+Redis, 2 worker(s)")
+    line("backfill + verify sweep (1 worker, embedded, default) vs single UPDATE", SINGLE, VERIFIED)
+    line("2 Celery workers vs 1 embedded worker (both with the sweep)", VERIFIED, TWO)
+    one = max(b[n].max_lock for b in by for n in (VERIFIED, NO_VERIFY))
+    two = max((b[TWO].max_lock for b in by if TWO in b), default=float("nan"))
     print(
-        f"backfill (1 worker, embedded, --no-verify) vs single UPDATE: "
-        f"{single.seconds / one.seconds:.2f}x speed (>= 1.00 is the target)"
+        f"longest batch lock hold over all rounds: {one * 1000:.0f} ms (1 worker), "
+        f"{two * 1000:.0f} ms (2 workers); target < 250 ms"
     )
-    print(
-        f"backfill + verify sweep (1 worker, embedded, default) vs single UPDATE: "
-        f"{single.seconds / verified.seconds:.2f}x speed"
-    )
-    print(
-        f"longest batch lock hold: {max(one.max_lock, verified.max_lock) * 1000:.0f} ms "
-        f"(1 worker), {(two.max_lock * 1000 if two else float('nan')):.0f} ms (2 workers); "
-        "target < 250 ms"
-    )
-    if two:
+    single_p99 = [
+        percentile(b[SINGLE + " + writers"].latencies, 0.99)
+        for b in by
+        if SINGLE + " + writers" in b
+    ]
+    backfill_p99 = [
+        percentile(b[VERIFIED + " + writers"].latencies, 0.99)
+        for b in by
+        if VERIFIED + " + writers" in b
+    ]
+    if single_p99 and backfill_p99:
         print(
-            f"2 Celery workers vs 1 embedded worker (both with the sweep): "
-            f"{verified.seconds / two.seconds:.2f}x speed"
-        )
-    sw, bw = (
-        by.get("single UPDATE + writers"),
-        by.get("backfill + verify, embedded, 1 worker(s) + writers"),
-    )
-    if sw and bw and sw.latencies and bw.latencies:
-        print(
-            f"p99 single-row update latency: {percentile(sw.latencies, 0.99) * 1000:.1f} ms during "
-            f"the single UPDATE vs {percentile(bw.latencies, 0.99) * 1000:.1f} ms during the "
-            f"backfill ({percentile(sw.latencies, 0.99) / percentile(bw.latencies, 0.99):.2f}x)"
+            f"p99 single-row update latency (median of rounds): "
+            f"{statistics.median(single_p99) * 1000:.1f} ms during the single UPDATE vs "
+            f"{statistics.median(backfill_p99) * 1000:.1f} ms during the backfill"
         )
 
 
@@ -408,6 +423,7 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--no-celery", action="store_true", help="skip the Redis run")
     parser.add_argument("--no-writers", action="store_true", help="skip the latency runs")
+    parser.add_argument("--rounds", type=int, default=3, help="repeat the whole plan (median)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="schemaops-backfill-bench-"))
     db = f"schemaops_bench_{uuid.uuid4().hex[:8]}"
@@ -420,7 +436,6 @@ def main() -> int:
             subprocess.run(
                 [sys.executable, "-m", "django", *command], cwd=folder, env=env, check=True
             )
-        results = []
         plan: list[tuple[str, Any]] = [
             ("single", lambda: single_update(db, args.rows, False)),
             ("loop", lambda: plain_loop(db, args.rows)),
@@ -436,21 +451,25 @@ def main() -> int:
         if not args.no_writers:
             plan.append(("single+w", lambda: single_update(db, args.rows, True)))
             plan.append(("embedded+w", lambda: backfill(folder, db, args.rows, 1, None, True)))
-        for label, step in plan:
-            load_table(db, args.rows)
-            if label == "celery":
-                worker = start_worker(folder, db, queue)
-            print(f"running {label} ...", file=sys.stderr, flush=True)
-            results.append(step())
-            if worker is not None:
-                os.killpg(worker.pid, signal.SIGTERM)
-                worker.wait(timeout=30)
-                worker = None
-            wrong = check_table(db)
-            if wrong:
-                raise SystemExit(f"{label}: {wrong} rows wrong after the run")
-        report(results, args.rows)
-        ratios(results)
+        rounds: list[list[Result]] = []
+        for rnd in range(1, args.rounds + 1):
+            results = []
+            for label, step in plan:
+                load_table(db, args.rows)
+                if label == "celery":
+                    worker = start_worker(folder, db, queue)
+                print(f"round {rnd}: running {label} ...", file=sys.stderr, flush=True)
+                results.append(step())
+                if worker is not None:
+                    os.killpg(worker.pid, signal.SIGTERM)
+                    worker.wait(timeout=30)
+                    worker = None
+                wrong = check_table(db)
+                if wrong:
+                    raise SystemExit(f"{label}: {wrong} rows wrong after the run")
+            report(results, args.rows, rnd)
+            rounds.append(results)
+        ratios(rounds)
     finally:
         if worker is not None:
             os.killpg(worker.pid, signal.SIGKILL)
