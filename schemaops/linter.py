@@ -165,6 +165,8 @@ class Linter:
     def _lint_operation(self, mctx: Any, op_step: OperationStep) -> Iterator[Finding]:
         from schemaops.checks._base import OperationContext
 
+        if not op_step.touches_database:
+            return  # an unmanaged, proxy or swapped model: Django runs no SQL for it
         ctx = OperationContext(op_step, mctx)
         mctx.operations.append(ctx)
         reported: set[str] = set()

@@ -60,6 +60,20 @@ class ModelSnapshot:
         return db_table_for(self.app_label, self.name, self.options)
 
     @property
+    def migrated(self) -> bool:
+        """Does Django manage this model's table? Not for unmanaged, proxy or swapped models."""
+        options = self.options
+        if not options.get("managed", True) or options.get("proxy", False):
+            return False
+        swappable = options.get("swappable")
+        if swappable:
+            from django.conf import settings
+
+            target = getattr(settings, swappable, None)
+            return not target or str(target).lower() == f"{self.app_label}.{self.name}".lower()
+        return True
+
+    @property
     def indexes(self) -> list[Any]:
         return self.options["indexes"]
 
@@ -118,6 +132,18 @@ class OperationStep:
     @property
     def kind(self) -> str:
         return type(self.operation).__name__
+
+    @property
+    def touches_database(self) -> bool:
+        """False when Django runs no SQL for it: an operation on a model it does not migrate.
+
+        Django's model and field operations skip unmanaged, proxy and swapped
+        models (``allow_migrate_model``); a custom operation may still act.
+        """
+        models = [m for m in (self.before, self.after) if m is not None]
+        if not models or not _is_builtin(self.operation):
+            return True
+        return any(m.migrated for m in models)
 
     @property
     def model_key(self) -> ModelKey | None:
