@@ -339,6 +339,17 @@ def migration_code(
     for op in operations:
         lines.extend("        " + line for line in op.splitlines())
     lines.append("    ]")
+    return _with_missing_imports(lines, type(mig.step.migration).__module__)
+
+
+def _with_missing_imports(lines: list[str], migration_module: str) -> str:
+    """Add the imports the operations' code needs and the import block lacks."""
+    from schemaops.checks._imports import missing_imports
+
+    have = lines[1].splitlines()
+    extra = [i for i in missing_imports("\n".join(lines), migration_module) if i not in have]
+    if extra:
+        lines[1] = "\n".join([*have, *extra])
     return "\n".join(lines)
 
 

@@ -440,7 +440,16 @@ def operation_code(op: Any) -> tuple[str, set[str]]:
     from django.db.migrations.writer import OperationWriter
 
     text, imports = OperationWriter(op, indentation=0).serialize()
-    return str(text), set(imports)
+    text, kept = str(text), set()
+    for line in imports:
+        module = line.removeprefix("import ")
+        if line.startswith("import ") and not all(p.isidentifier() for p in module.split(".")):
+            # a class defined in a migration module, which cannot be imported
+            text = text.replace(f"{module}.", "")
+            kept.add(f"# copy the classes of {module} this file uses into it")
+        else:
+            kept.add(line)
+    return text, kept
 
 
 def split_recipe(mctx: MigrationContext, data_indexes: set[int]) -> str:

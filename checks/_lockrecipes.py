@@ -115,6 +115,9 @@ class Code:
             path, args, kwargs = value.deconstruct()[-3:]
             return self._call(str(path), args, kwargs)
         if callable(value) and hasattr(value, "__qualname__") and hasattr(value, "__module__"):
+            if not importable(value.__module__):  # a RunPython function of a migration module
+                self.imports.add(f"# {value.__qualname__}: copy it from {value.__module__}")
+                return str(value.__qualname__)
             self.imports.add(f"import {value.__module__}")
             return f"{value.__module__}.{value.__qualname__}"
         if type(value).__name__ == "SettingsReference":
@@ -126,11 +129,19 @@ class Code:
         module, _, cls = path.rpartition(".")
         if module in ("django.db.models", "django.db.migrations"):
             name = f"{module.rsplit('.', 1)[-1]}.{cls}"
-        else:
+        elif importable(module):
             self.imports.add(f"from {module} import {cls}")
+            name = cls
+        else:  # a class defined in a migration module, which cannot be imported
+            self.imports.add(f"# {cls}: copy it from {module}")
             name = cls
         parts = [self.value(a) for a in args] + [f"{k}={self.value(v)}" for k, v in kwargs.items()]
         return f"{name}({', '.join(parts)})"
+
+
+def importable(module: str) -> bool:
+    """False for a migration module (``0002_auto``): Python cannot import it by name."""
+    return all(part.isidentifier() for part in module.split("."))
 
 
 def op_code(op: Any) -> str:

@@ -58,7 +58,7 @@ from schemaops.checks._lockrecipes import (
     variant,
 )
 from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
+from schemaops.checks._recipes import django_kind, ident
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, names, relname
 
 from schemaops.findings import Finding
@@ -113,7 +113,7 @@ class AddForeignKeyValidated(Rule):
         fk = django_name(table, [column], f"_fk_{target}_{target_column}")
         code = Code()
         db_field = code.field(field, db_constraint=False, db_index=False)
-        db_ops = [f'migrations.{type(op).__name__}("{op.model_name}", "{op.name}", {db_field}),']
+        db_ops = [f'migrations.{django_kind(op)}("{op.model_name}", "{op.name}", {db_field}),']
         adding_index = field.db_index and not (
             isinstance(op, migrations.AlterField)
             and getattr(ctx.field_before(op.name), "db_index", False)

@@ -50,7 +50,7 @@ from schemaops.checks._lockrecipes import (
     variant,
 )
 from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
+from schemaops.checks._recipes import django_kind, ident
 
 from schemaops.findings import Finding
 
@@ -143,7 +143,7 @@ class AddIndexNonConcurrently(Rule):
         column = ctx.column(op.name, op.field)
         name = index_name(ctx.table, column)
         code = Code()
-        kind = type(op).__name__
+        kind = django_kind(op)
         db_field = code.field(op.field, db_index=False)
         first = migration_code(
             ctx,

@@ -53,7 +53,7 @@ from schemaops.checks._lockrecipes import (
     variant,
 )
 from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
+from schemaops.checks._recipes import django_kind, ident
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, names
 
 from schemaops.findings import Finding
@@ -94,7 +94,7 @@ class AddUniqueConstraint(Rule):
         name = django_name(ctx.table, [column], "_uniq")
         code = Code()
         db_ops = [
-            f'migrations.{type(op).__name__}("{op.model_name}", "{op.name}", '
+            f'migrations.{django_kind(op)}("{op.model_name}", "{op.name}", '
             f"{code.field(new, unique=None)}),"
         ]
         db_ops += unique_index_steps(ctx.table, name, [column])
