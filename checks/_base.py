@@ -336,18 +336,19 @@ def migration_code(
         lines.append('    deploy_phase = "post"  # contract: apply after the new code is live')
     lines.append("    dependencies = [" + ", ".join(f'("{a}", "{n}")' for a, n in deps) + "]")
     lines.append("    operations = [")
+    operations = list(operations)
     for op in operations:
         lines.extend("        " + line for line in op.splitlines())
     lines.append("    ]")
-    return _with_missing_imports(lines, type(mig.step.migration).__module__)
+    return _with_missing_imports(lines, operations, type(mig.step.migration).__module__)
 
 
-def _with_missing_imports(lines: list[str], migration_module: str) -> str:
+def _with_missing_imports(lines: list[str], operations: list[str], migration_module: str) -> str:
     """Add the imports the operations' code needs and the import block lacks."""
     from schemaops.checks._imports import missing_imports
 
     have = lines[1].splitlines()
-    extra = [i for i in missing_imports("\n".join(lines), migration_module) if i not in have]
+    extra = [i for i in missing_imports(lines[1], operations, migration_module) if i not in have]
     if extra:
         lines[1] = "\n".join([*have, *extra])
     return "\n".join(lines)

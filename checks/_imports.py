@@ -24,7 +24,9 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib
+import symtable
 import sys
+from functools import lru_cache
 from types import ModuleType
 from typing import Any
 
@@ -45,51 +47,76 @@ KNOWN_MODULES = (
 )
 
 
-def missing_imports(code: str, migration_module: str | None) -> list[str]:
-    """Import lines for the names ``code`` (a whole migration module) leaves unbound."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
+def missing_imports(header: str, operations: list[str], migration_module: str | None) -> list[str]:
+    """Import lines for the names ``operations`` read that ``header`` (imports) leaves unbound."""
+    free: set[str] = set()
+    for op in operations:
+        names = _names_read(op)
+        if names is None:  # not code on its own: read the operations together
+            names = _names_read("\n".join(operations)) or frozenset()
+        free |= names
+    free -= _names_bound(header) | _BUILTINS
+    if not free:
         return []
-    bound = _bound_names(tree) | set(dir(builtins))
+    chains = _chains("\n".join(operations), free)
     home = sys.modules.get(migration_module or "")
     lines: list[str] = []
-    for name, chains in _free_names(tree, bound).items():
-        lines.extend(_resolve(name, chains, home))
+    for name in sorted(free):
+        lines.extend(_resolve(name, chains.get(name, []), home))
     return list(dict.fromkeys(lines))
 
 
-def _bound_names(tree: ast.Module) -> set[str]:
+_BUILTINS = frozenset(dir(builtins))
+
+
+@lru_cache(maxsize=8192)
+def _names_read(code: str) -> frozenset[str] | None:
+    """Names the code reads and does not bind itself (the compiler's own symbol table)."""
+    try:
+        table = symtable.symtable(code, "recipe", "exec")
+    except SyntaxError:
+        return None
     names: set[str] = set()
-    for node in ast.walk(tree):
+    tables = [table]
+    while tables:
+        current = tables.pop()
+        for symbol in current.get_symbols():
+            if symbol.is_referenced() and not (
+                symbol.is_assigned() or symbol.is_imported() or symbol.is_parameter()
+            ):
+                names.add(symbol.get_name())
+        tables.extend(current.get_children())
+    return frozenset(names)
+
+
+@lru_cache(maxsize=256)
+def _names_bound(header: str) -> frozenset[str]:
+    """The names an import block binds."""
+    try:
+        tree = ast.parse(header)
+    except SyntaxError:
+        return frozenset()
+    names: set[str] = set()
+    for node in tree.body:
         if isinstance(node, ast.Import):
             names |= {(a.asname or a.name).split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             names |= {a.asname or a.name for a in node.names}
-        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, ast.arg):
-            names.add(node.arg)
-    return names
+    return frozenset(names)
 
 
-def _free_names(tree: ast.Module, bound: set[str]) -> dict[str, list[list[str]]]:
-    """Unbound names, each with the whole dotted attribute chains read from it."""
-    inner = {
-        id(node.value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
-    }
+def _chains(code: str, free: set[str]) -> dict[str, list[list[str]]]:
+    """The whole dotted chains (``django.db.models.deletion.CASCADE``) read from ``free``."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return {}
+    attributes = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute)]
+    inner = {id(n.value) for n in attributes}
     chains: dict[str, list[list[str]]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound:
-            chains.setdefault(node.id, [])
-        elif isinstance(node, ast.Attribute) and id(node) not in inner:
-            parts = _chain(node)
-            if parts and parts[0] not in bound:
-                chains.setdefault(parts[0], []).append(parts)
+    for node in attributes:
+        if id(node) not in inner and (parts := _chain(node)) and parts[0] in free:
+            chains.setdefault(parts[0], []).append(parts)
     return chains
 
 
