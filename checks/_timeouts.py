@@ -143,27 +143,30 @@ def groups(found: list[Exposure]) -> list[tuple[Lock, list[str]]]:
     return sorted(grouped.items(), key=lambda item: -item[0].strength)
 
 
-def claims(found: list[Exposure], word: str = "on") -> str:
+Groups = list[tuple[Lock, list[str]]]
+
+
+def claims(grouped: Groups, word: str = "on") -> str:
     """``ACCESS EXCLUSIVE on a, b and SHARE on c`` (``word`` may be ``under``)."""
     if word == "on":
-        parts = [f"{lock.value} on {', '.join(names)}" for lock, names in groups(found)]
+        parts = [f"{lock.value} on {', '.join(names)}" for lock, names in grouped]
     else:
-        parts = [f"{', '.join(names)} {word} {lock.value}" for lock, names in groups(found)]
+        parts = [f"{', '.join(names)} {word} {lock.value}" for lock, names in grouped]
     return " and ".join(parts)
 
 
-def queued(found: list[Exposure]) -> str:
+def queued(grouped: Groups) -> str:
     """What queues behind the lock wait: every query where reads block, else every write."""
-    reads = [t for lock, names in groups(found) if lock.blocks_reads for t in names]
-    writes = [t for lock, names in groups(found) if not lock.blocks_reads for t in names]
+    reads = [t for lock, names in grouped if lock.blocks_reads for t in names]
+    writes = [t for lock, names in grouped if not lock.blocks_reads for t in names]
     parts = [f"every query on {', '.join(reads)}"] if reads else []
     parts += [f"every write on {', '.join(writes)}"] if writes else []
     return " and ".join(parts)
 
 
-def lock_text(found: list[Exposure]) -> str:
+def lock_text(grouped: Groups) -> str:
     parts = []
-    for lock, names in groups(found):
+    for lock, names in grouped:
         quoted = ", ".join(f'"{name}"' for name in names)
         parts.append(f"{lock.value} on {quoted} (blocks {lock.blocks})")
     return "; ".join(parts)

@@ -62,11 +62,12 @@ class MissingLockTimeout(Rule):
         found = _timeouts.exposures(ctx, "lock_timeout")
         if not found:
             return
+        grouped = _timeouts.groups(found)
         yield self.finding(
             found[0].operation,
-            f"{ctx.app_label}.{ctx.name} takes {_timeouts.claims(found)} without lock_timeout: "
-            f"while it waits behind a long transaction, {_timeouts.queued(found)} "
+            f"{ctx.app_label}.{ctx.name} takes {_timeouts.claims(grouped)} without lock_timeout: "
+            f"while it waits behind a long transaction, {_timeouts.queued(grouped)} "
             "queues behind it",
-            lock=_timeouts.lock_text(found),
+            lock=_timeouts.lock_text(grouped),
             recipe=_timeouts.recipe(ctx, "lock_timeout", ctx.target.lock_timeout),
         )

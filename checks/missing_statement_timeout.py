@@ -59,12 +59,13 @@ class MissingStatementTimeout(Rule):
         found = [e for e in _timeouts.exposures(ctx, "statement_timeout") if e.slow]
         if not found:
             return
+        grouped = _timeouts.groups(found)
         configured = ctx.target.statement_timeout
         value = configured if _timeouts.enables(configured) else DEFAULT_VALUE
         yield self.finding(
             found[0].operation,
-            f"{ctx.app_label}.{ctx.name} rewrites or scans {_timeouts.claims(found, 'under')} "
+            f"{ctx.app_label}.{ctx.name} rewrites or scans {_timeouts.claims(grouped, 'under')} "
             "without statement_timeout: on a large table the lock lasts as long as the statement",
-            lock=_timeouts.lock_text(found),
+            lock=_timeouts.lock_text(grouped),
             recipe=_timeouts.recipe(ctx, "statement_timeout", value),
         )
