@@ -56,3 +56,7 @@ class RunFailed(SchemaopsError):
     """An operation ran and failed (a migration that gave up, a backfill that stopped)."""
 
     exit_code = EXIT_FINDINGS
+
+
+class RuleCrashed(SchemaopsError):
+    """A rule raised on a migration: a bug in the rule, named with the way around it."""

@@ -25,7 +25,7 @@ from typing import Any
 from schemaops import source as source_module
 from schemaops._gc import gc_paused
 from schemaops.config import Config
-from schemaops.errors import ConfigError
+from schemaops.errors import ConfigError, RuleCrashed
 from schemaops.findings import Finding, Location, Severity
 from schemaops.phases import POST, phase_of
 from schemaops.plan import MigrationStep, OperationStep, Walker
@@ -152,10 +152,16 @@ class Linter:
 
         ctx = MigrationContext(step, self.target, phase_of(step.migration), state)
         raw: list[Finding] = []
-        for op_step in step.operations:
-            raw.extend(self._lint_operation(ctx, op_step))
-        for rule in self._by_mig:
-            raw.extend(rule.check_migration(ctx) or ())
+        try:
+            for op_step in step.operations:
+                raw.extend(self._lint_operation(ctx, op_step))
+            for rule in self._by_mig:
+                raw.extend(rule.check_migration(ctx) or ())
+        except Exception as exc:
+            crash = _crashed(exc, f"{step.app_label}.{step.name}")
+            if crash is None:
+                raise
+            raise crash from exc
         if self._by_final:
             self._final_ops.extend(ctx.operations)
         if step.path:
@@ -233,7 +239,14 @@ class Linter:
         contexts = {(o.migration.app_label, o.migration.name): o.migration for o in fctx.operations}
         grouped: dict[tuple[Any, Any], list[Finding]] = {}
         for rule in self._by_final:
-            for f in rule.check_final(fctx) or ():
+            try:
+                found = list(rule.check_final(fctx) or ())
+            except Exception as exc:
+                crash = _crashed(exc, "the final project state")
+                if crash is None:
+                    raise
+                raise crash from exc
+            for f in found:
                 grouped.setdefault((f.app, f.migration), []).append(f)
         out: list[Finding] = []
         for key, raw in grouped.items():
@@ -356,6 +369,29 @@ def _runsql_texts(sql: Any) -> Iterator[str]:
             item, params = item[0], (item[1] if len(item) > 1 else None)
         if item:
             yield str(item) if params is None else interpolate(str(item), params)
+
+
+def _crashed(exc: Exception, where: str) -> RuleCrashed | None:
+    """The rule that raised (found in the traceback), named with how to go on without it."""
+    from schemaops.checks._base import Rule
+
+    if isinstance(exc, RuleCrashed):
+        return None
+    rule = None
+    tb = exc.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("self")
+        if isinstance(candidate, Rule):
+            rule = candidate
+            break
+        tb = tb.tb_next
+    if rule is None:
+        return None
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return RuleCrashed(
+        f"rule {rule.code} {rule.name} failed on {where} ({type(exc).__name__}: {first}); "
+        f"this is a bug in the rule: run with --ignore {rule.code} and report it"
+    )
 
 
 def _track_created_table(sctx: Any) -> None:
