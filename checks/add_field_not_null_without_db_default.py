@@ -2,9 +2,11 @@
 
 ## What it does
 Flags ``AddField`` of a NOT NULL column (``null=False``) on an existing
-table without a database default (``db_default``). Exempt: tables created
-in the same migration, ``db_default`` set, ``null=True``, many-to-many
-fields (their own table) and primary keys (other rules).
+table without a database default (``db_default``), and
+``AlterOrderWithRespectTo`` that adds the ``_order`` column the same way.
+Exempt: tables created in the same migration, ``db_default`` set,
+``null=True``, many-to-many fields (their own table) and primary keys
+(other rules).
 
 ## Why is this bad?
 Django adds the column with the Python ``default`` as a temporary
@@ -48,7 +50,7 @@ from schemaops.checks._data import (
     imports_for,
 )
 from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import with_kwargs
+from schemaops.checks._recipes import ident, with_kwargs
 
 from schemaops.findings import Finding
 
@@ -58,10 +60,13 @@ class AddFieldNotNullWithoutDbDefault(Rule):
     name = "add-field-not-null-without-db-default"
     summary = "A NOT NULL column without a database default breaks the old code's INSERTs"
     category = "additive"
-    operations = (migrations.AddField,)
+    operations = (migrations.AddField, migrations.AlterOrderWithRespectTo)
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
         op = ctx.operation
+        if isinstance(op, migrations.AlterOrderWithRespectTo):
+            yield from self._order_column(ctx, op)
+            return
         field = op.field
         if ctx.new_table or getattr(field, "null", False) or has_db_default(field):
             return
@@ -83,6 +88,36 @@ class AddFieldNotNullWithoutDbDefault(Rule):
             f"AddField {where} is NOT NULL and {why}",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "briefly (no rewrite)"),
             recipe=self._recipe(ctx, op, column),
+        )
+
+    def _order_column(self, ctx: OperationContext, op: Any) -> Iterator[Finding]:
+        """Setting order_with_respect_to adds ``_order integer NOT NULL``, its DEFAULT 0 dropped."""
+        before = ctx.before
+        if ctx.new_table or before is None or before.options.get("order_with_respect_to"):
+            return
+        if not op.order_with_respect_to:
+            return
+        table = ctx.table
+        yield self.finding(
+            ctx,
+            f"AlterOrderWithRespectTo {ctx.model_name} adds {table}._order NOT NULL and drops "
+            "its DEFAULT 0 right after, so the running code's INSERTs fail",
+            lock=Lock.ACCESS_EXCLUSIVE.on(table, "briefly (no rewrite)"),
+            recipe=migration_code(
+                ctx,
+                [
+                    "migrations.SeparateDatabaseAndState(",
+                    f"    state_operations=[migrations.AlterOrderWithRespectTo("
+                    f'"{op.name}", "{op.order_with_respect_to}")],',
+                    "    database_operations=[migrations.RunSQL(",
+                    f"        'ALTER TABLE {ident(table)} ADD COLUMN _order integer "
+                    "NOT NULL DEFAULT 0',  # the DEFAULT stays: old INSERTs get 0",
+                    f"        reverse_sql='ALTER TABLE {ident(table)} DROP COLUMN _order',",
+                    "    )],",
+                    "),",
+                ],
+                name=f"{op.name_lower}_order_with_respect_to",
+            ),
         )
 
     def _recipe(self, ctx: OperationContext, op: Any, column: str) -> str:

@@ -2,7 +2,7 @@ import uuid
 
 from django.db import migrations, models
 from lintkit import codes, lint
-from models import order_model
+from models import customer_model, order_model
 
 
 def add(field, name="status"):
@@ -105,3 +105,22 @@ def test_recipe_chain_lints_clean_of_additive_and_lock_errors():
     f = next(f for f in lint([add(field, "token")], setup=[order_model()]) if f.code == "SO107")
     ours = {"SO107", "SO108", "SO109", "SO110", "SO201", "SO303"}
     assert not [x.code for x in lint_recipe_chain(f.recipe, [order_model()]) if x.code in ours]
+
+
+def test_order_with_respect_to_adds_a_not_null_order_column():
+    setup = [
+        customer_model(),
+        order_model(("customer", models.ForeignKey("shop.Customer", on_delete=models.CASCADE))),
+    ]
+    op = migrations.AlterOrderWithRespectTo("order", "customer")
+    (f,) = [f for f in lint([op], setup=setup) if f.code == "SO107"]
+    assert f.message.startswith("AlterOrderWithRespectTo Order adds shop_order._order NOT NULL")
+    assert "ADD COLUMN _order integer NOT NULL DEFAULT 0" in f.recipe
+    namespace: dict = {}
+    exec(compile(f.recipe, "recipe", "exec"), namespace)
+    (recipe_op,) = namespace["Migration"].operations
+    assert recipe_op.state_operations[0].order_with_respect_to == "customer"
+    # the recipe itself is clean, and on a table of this migration the column is harmless
+    assert "SO107" not in codes(lint([recipe_op], setup=setup))
+    new_table = [customer_model(), setup[1], op]
+    assert "SO107" not in codes(lint(new_table))
