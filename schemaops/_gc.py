@@ -30,23 +30,12 @@ class Sweeper:
 
     Rendering a model builds reference cycles (a class, its ``_meta``, its
     fields); with the collector paused they pile up (a gigabyte on a large
-    project with ``--sql``). ``sweep()`` after a migration collects what was
-    allocated since the last sweep and freezes the survivors, so each sweep
-    costs what that migration allocated, not what the whole run holds.
-    ``release()`` unfreezes them. A process that froze objects of its own is
-    left alone: it gets plain collections instead.
+    project with ``--sql``). ``sweep()`` after a migration collects the two
+    young generations, what was allocated since the last sweep, and moves the
+    survivors to the oldest generation, which is never scanned while paused:
+    each sweep costs what was allocated since the previous one, not what the
+    whole run holds.
     """
 
-    def __init__(self) -> None:
-        self._freezing = gc.get_freeze_count() == 0
-
     def sweep(self) -> None:
-        if self._freezing:
-            gc.collect()
-            gc.freeze()
-        else:
-            gc.collect(0)
-
-    def release(self) -> None:
-        if self._freezing and gc.get_freeze_count():
-            gc.unfreeze()
+        gc.collect(1)

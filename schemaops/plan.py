@@ -234,18 +234,14 @@ class Walker:
 
         Every migration still advances the state, kept or not.
         """
-        self._sweeper = Sweeper()
-        try:
-            for key in self.full_plan():
-                migration = self.loader.graph.nodes[key]
-                wanted = keep is None or keep(key)
-                step = MigrationStep(key[0], key[1], migration, _migration_path(migration))
-                self._walk_migration(step, wanted)
-                self.sweep(_SWEEP_AFTER_MIGRATION)
-                if wanted:
-                    yield step
-        finally:
-            self._sweeper.release()
+        for key in self.full_plan():
+            migration = self.loader.graph.nodes[key]
+            wanted = keep is None or keep(key)
+            step = MigrationStep(key[0], key[1], migration, _migration_path(migration))
+            self._walk_migration(step, wanted)
+            self.sweep(_SWEEP_AFTER_MIGRATION)
+            if wanted:
+                yield step
 
     def sweep(self, limit: int) -> None:
         """Free the models rendered for SQL once more than ``limit`` are pending."""
