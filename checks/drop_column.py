@@ -1,7 +1,9 @@
 """SO101 drop-column: a column is dropped while old code may still read it.
 
 ## What it does
-Flags ``RemoveField`` and ``ALTER TABLE ... DROP COLUMN`` in a pre-deploy migration.
+Flags ``RemoveField``, ``AlterOrderWithRespectTo`` to None (it drops the
+``_order`` column) and ``ALTER TABLE ... DROP COLUMN`` in a pre-deploy
+migration.
 
 ## Why is this bad?
 During a rollout the previous release keeps running. Its queries name the
@@ -29,6 +31,7 @@ a post-deploy migration (``deploy_phase = "post"``).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.db import migrations
 from schemaops.checks._base import (
@@ -50,23 +53,56 @@ class DropColumn(Rule):
     name = "drop-column"
     summary = "A column is dropped while the old code may still read it"
     category = "additive"
-    operations = (migrations.RemoveField,)
+    operations = (migrations.RemoveField, migrations.AlterOrderWithRespectTo)
     statements = ("AlterTableStmt",)
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
         if ctx.new_table:
             return
         op = ctx.operation
+        if isinstance(op, migrations.AlterOrderWithRespectTo):
+            yield from self._order_dropped(ctx, op)
+            return
         field = ctx.field_before(op.name)
         if field is None or getattr(field, "many_to_many", False):
             return  # M2M: its own table, handled by drop-table semantics
         column = ctx.column(op.name, field)
+        not_null = not getattr(field, "null", False) and (
+            getattr(field, "db_default", None) is _not_provided()
+        )
         yield self.finding(
             ctx,
             f"RemoveField drops {ctx.table}.{column} ({ctx.model_name}.{op.name}) while the "
             "running code still selects it",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "briefly (no rewrite)"),
-            recipe=self._recipe(ctx, op.model_name, op.name, column, field),
+            recipe=self._recipe(
+                ctx,
+                f"{op.model_name}_{op.name}",
+                column,
+                not_null,
+                f'migrations.RemoveField("{op.model_name}", "{op.name}")',
+            ),
+        )
+
+    def _order_dropped(self, ctx: OperationContext, op: Any) -> Iterator[Finding]:
+        """Unsetting order_with_respect_to drops the ``_order`` column."""
+        before = ctx.before
+        if op.order_with_respect_to or before is None:
+            return
+        if not before.options.get("order_with_respect_to"):
+            return
+        yield self.finding(
+            ctx,
+            f"AlterOrderWithRespectTo {ctx.model_name} (None) drops {ctx.table}._order while "
+            "the running code still writes it and orders by it",
+            lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "briefly (no rewrite)"),
+            recipe=self._recipe(
+                ctx,
+                f"{op.name_lower}_order",
+                "_order",
+                True,
+                f'migrations.AlterOrderWithRespectTo("{op.name_lower}", None)',
+            ),
         )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
@@ -82,14 +118,12 @@ class DropColumn(Rule):
                 )
 
     def _recipe(
-        self, ctx: OperationContext, model: str, name: str, column: str, field: object
+        self, ctx: OperationContext, what: str, column: str, not_null: bool, state_op: str
     ) -> str:
+        """Out of the state pre-deploy (nullable, so new INSERTs work), dropped post-deploy."""
         table = ctx.table
         db_ops = []
-        if (
-            not getattr(field, "null", False)
-            and getattr(field, "db_default", None) is _not_provided()
-        ):
+        if not_null:
             db_ops.append(
                 f"migrations.RunSQL(\n    'ALTER TABLE {ident(table)} ALTER COLUMN "
                 f"{ident(column)} DROP NOT NULL',\n    reverse_sql=migrations.RunSQL.noop,\n),"
@@ -98,13 +132,13 @@ class DropColumn(Rule):
             ctx,
             [
                 "migrations.SeparateDatabaseAndState(",
-                f'    state_operations=[migrations.RemoveField("{model}", "{name}")],',
+                f"    state_operations=[{state_op}],",
                 "    database_operations=[",
                 *["        " + line for op in db_ops for line in op.splitlines()],
                 "    ],",
                 "),",
             ],
-            name=f"remove_{model}_{name}_from_state",
+            name=f"remove_{what}_from_state",
         )
         post = migration_code(
             ctx,
@@ -114,12 +148,12 @@ class DropColumn(Rule):
                 "    reverse_sql=migrations.RunSQL.noop,",
                 "),",
             ],
-            name=f"drop_{model}_{name}",
+            name=f"drop_{what}",
             phase="post",
-            after=f"remove_{model}_{name}_from_state",
+            after=f"remove_{what}_from_state",
         )
         return join_steps(
-            f"# 1. pre-deploy, shipped with the code that no longer uses {model}.{name}:",
+            f"# 1. pre-deploy, shipped with the code that no longer uses {table}.{column}:",
             pre,
             "# 2. post-deploy, once every server runs the new code:",
             post,

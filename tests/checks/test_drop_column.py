@@ -1,6 +1,6 @@
-from django.db import migrations
+from django.db import migrations, models
 from lintkit import codes, lint
-from models import order_model
+from models import customer_model, order_model
 
 
 def test_remove_field_on_existing_table_fires():
@@ -44,3 +44,18 @@ def test_runsql_drop_column_of_new_table_is_exempt():
         [migrations.RunSQL("CREATE TABLE t (a int, b int); ALTER TABLE t DROP COLUMN b")]
     )
     assert "SO101" not in codes(findings)
+
+
+def test_unsetting_order_with_respect_to_drops_the_order_column():
+    fk = ("customer", models.ForeignKey("shop.Customer", on_delete=models.CASCADE))
+    setup = [customer_model(), order_model(fk, options={"order_with_respect_to": "customer"})]
+    op = migrations.AlterOrderWithRespectTo("order", None)
+    (f,) = [f for f in lint([op], setup=setup) if f.code == "SO101"]
+    assert f.message.startswith("AlterOrderWithRespectTo Order (None) drops shop_order._order")
+    assert "ALTER COLUMN _order DROP NOT NULL" in f.recipe
+    assert "DROP COLUMN IF EXISTS _order" in f.recipe
+    assert 'state_operations=[migrations.AlterOrderWithRespectTo("order", None)]' in f.recipe
+    # setting it is not a drop
+    setting = migrations.AlterOrderWithRespectTo("order", "customer")
+    plain = [customer_model(), order_model(fk)]
+    assert "SO101" not in codes(lint([setting], setup=plain))
