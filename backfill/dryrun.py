@@ -119,22 +119,14 @@ def _last_statement(text: str) -> str:
     return str(statements[-1]) if statements else text
 
 
-_INDEXED_SQL = """
-SELECT DISTINCT a.attname FROM pg_index i
-JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
-WHERE i.indrelid = to_regclass(quote_ident(%s)) AND a.attname = ANY(%s)
-"""
-
-
 def _notes(spec: Spec, alias: str) -> list[str]:
-    notes = []
+    from schemaops.backfill.control import indexed_columns
+
+    notes = [
+        f"{name} is indexed: its updates cannot be HOT; build the index after the backfill"
+        for name in indexed_columns(spec, alias)
+    ]
     with connections[alias].cursor() as cursor:
-        columns = [c for c, _ in spec.assignments]
-        cursor.execute(_INDEXED_SQL, [spec.db_table, columns])
-        for (name,) in cursor.fetchall():
-            notes.append(
-                f"{name} is indexed: its updates cannot be HOT; build the index after the backfill"
-            )
         cursor.execute(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass(quote_ident(%s))"
             " AND NOT tgisinternal",

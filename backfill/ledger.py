@@ -39,8 +39,9 @@ class Claim:
     batch_id: int
     rng: Range
     token: str
-    size: int | None  # rows the range was cut for; None for a retried range
+    size: int | None  # rows the range was cut for; None for a retried range or a later part
     slot_at: datetime | None  # not before this time (global rate limit)
+    part: int = 0  # the rows with pk mod run.parts = part
 
 
 @dataclass(frozen=True)
@@ -63,20 +64,24 @@ class Idle:
 
 _RUN_SQL = sql.SQL(
     "SELECT state, next_lo, hi, batch_size, min_batch_size, max_batch_size, target_seconds,"
-    " avg_rows, avg_seconds, max_rows_per_second, lease_seconds, db_table, pk_column"
+    " avg_rows, avg_seconds, max_rows_per_second, lease_seconds, db_table, pk_column, parts"
     " FROM {} WHERE id = %s FOR UPDATE"
 ).format(RUN)
 
 # A running batch is taken over when its worker's session is gone or its lease ran out,
 # but never the one the claiming worker itself has in flight (``id <> %s``): the claim
-# made ahead runs while that batch does, and must not mistake it for an orphan.
+# made ahead runs while that batch does, and must not mistake it for an orphan. A later
+# part of a range waits while an earlier part of the same keys runs: it is meant to
+# find that part's old row versions dead, so its own updates can be HOT.
 _RETRIABLE_SQL = sql.SQL(
-    "SELECT id, lo, hi FROM {b} b WHERE run_id = %s AND id <> %s AND ("
-    " (state = 'pending' AND (available_at IS NULL OR available_at <= now()))"
+    "SELECT id, lo, hi, part FROM {b} b WHERE run_id = %s AND id <> %s AND ("
+    " (state = 'pending' AND (available_at IS NULL OR available_at <= now())"
+    "   AND NOT (part > 0 AND EXISTS (SELECT 1 FROM {b} e WHERE e.run_id = b.run_id"
+    "     AND e.state = 'running' AND e.part < b.part AND e.lo < b.hi AND e.hi > b.lo)))"
     " OR (state = 'running' AND (lease_until < now() OR NOT EXISTS ("
     "   SELECT 1 FROM pg_stat_activity a"
     "   WHERE a.pid = b.backend_pid AND a.backend_start = b.backend_start))))"
-    " ORDER BY lo LIMIT 1 FOR UPDATE SKIP LOCKED"
+    " ORDER BY lo, part LIMIT 1 FOR UPDATE SKIP LOCKED"
 ).format(b=BATCH)
 
 _TAKE_SQL = sql.SQL(
@@ -92,6 +97,13 @@ _INSERT_SQL = sql.SQL(
     " lease_token, lease_until, worker, started_at, backend_pid, backend_start)"
     " SELECT %s, %s, %s, 'running', 1, 0, 0, '', %s, now() + make_interval(secs => %s), %s,"
     " now(), pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid() RETURNING id"
+).format(b=BATCH)
+
+# The other parts of a freshly cut range wait as pending batches, available at once.
+_PARTS_SQL = sql.SQL(
+    "INSERT INTO {b} (run_id, lo, hi, part, state, attempts, timeouts, waiters, last_error,"
+    " worker) SELECT %s, %s, %s, part, 'pending', 0, 0, 0, '', ''"
+    " FROM generate_series(1, %s - 1) part"
 ).format(b=BATCH)
 
 
@@ -126,24 +138,28 @@ def claim(
     if row is None or row[0] != "active":
         return Idle(row[0] if row else "cancelled")
     (_, next_lo, hi, size, lo_size, hi_size, target, avg_rows, avg_secs, rps, lease, table, pk) = (
-        row
+        row[:13]
     )
+    parts = int(row[13])
     size, rate = _adapt(size, Rate(avg_rows, avg_secs), seen, target, lo_size, hi_size)
     token = str(uuid.uuid4())
     cursor.execute(_RETRIABLE_SQL, [run_id, in_flight if in_flight is not None else -1])
     retry = cursor.fetchone()
     if retry is None:
-        rng = _cut(cursor, table, pk, next_lo, hi, size)
+        # A range holds ``size`` rows for each of its parts.
+        rng = _cut(cursor, table, pk, next_lo, hi, size * parts)
         if rng is None:
             _save_adaptive(cursor, run_id, size, rate, next_lo, 0.0)
             return Idle(_idle_state(cursor, run_id))
-        take, params = _INSERT_SQL, [run_id, rng.lo, rng.hi, token, lease, worker]
-        claimed, next_lo = size, rng.hi
+        take = sql.SQL("{}), more AS ({}").format(_INSERT_SQL, _PARTS_SQL)
+        params = [run_id, rng.lo, rng.hi, token, lease, worker, run_id, rng.lo, rng.hi, parts]
+        claimed, next_lo, part = size, rng.hi, 0
     else:
         take, params = _TAKE_SQL, [token, lease, worker, retry[0]]
-        rng, claimed = Range(retry[1], retry[2]), None
+        rng, claimed, part = Range(retry[1], retry[2]), None, int(retry[3])
     slot = batching.rate_slot_seconds(claimed or size, rps)
-    # One round trip: take the batch and save the run's cursor and adaptive state.
+    # One round trip: take the batch (and queue the range's other parts) and save the
+    # run's cursor and adaptive state.
     cursor.execute(
         sql.SQL(
             "WITH taken AS ({}), saved AS ({}) SELECT (SELECT id FROM taken), slot FROM saved"
@@ -151,7 +167,7 @@ def claim(
         [*params, *_save_params(run_id, size, rate, next_lo, slot)],
     )
     batch_id, slot_at = cursor.fetchone()
-    return Claim(batch_id, rng, token, claimed, slot_at)
+    return Claim(batch_id, rng, token, claimed, slot_at, part)
 
 
 def _adapt(
@@ -183,7 +199,7 @@ _SAVE_SQL = sql.SQL(
     "UPDATE {} SET batch_size = %s, avg_rows = %s, avg_seconds = %s, next_lo = %s,"
     " started_at = coalesce(started_at, now()),"
     " next_slot_at = CASE WHEN %s > 0 THEN greatest(next_slot_at, now())"
-    "   + make_interval(secs => %s) END"
+    "   + make_interval(secs => %s) ELSE next_slot_at END"
     " WHERE id = %s RETURNING next_slot_at - make_interval(secs => %s) AS slot"
 ).format(RUN)
 
@@ -275,8 +291,9 @@ def _split(cursor: Any, claim: Claim, halves: tuple[Range, Range], message: str)
     )
     cursor.execute(
         sql.SQL(
-            "INSERT INTO {} (run_id, lo, hi, state, attempts, timeouts, waiters, worker,"
-            " last_error) SELECT run_id, %s, %s, 'pending', 0, 0, 0, '', '' FROM {} WHERE id = %s"
+            "INSERT INTO {} (run_id, lo, hi, part, state, attempts, timeouts, waiters, worker,"
+            " last_error) SELECT run_id, %s, %s, part, 'pending', 0, 0, 0, '', '' FROM {}"
+            " WHERE id = %s"
         ).format(BATCH, BATCH),
         [high.lo, high.hi, claim.batch_id],
     )
@@ -304,26 +321,34 @@ def _maybe_stop(cursor: Any, run_id: int, message: str) -> bool:
     return True
 
 
+_UNCUT_SQL = sql.SQL(
+    "WITH mine AS (SELECT run_id, lo FROM {b} WHERE id = %s AND lease_token = %s"
+    "   AND state = 'running'),"
+    " gone AS (DELETE FROM {b} o USING mine WHERE o.run_id = mine.run_id AND o.lo = mine.lo"
+    "   AND ((o.id = %s AND o.lease_token = %s) OR (o.state = 'pending' AND o.attempts = 0))"
+    "   AND NOT EXISTS (SELECT 1 FROM {b} t WHERE t.run_id = mine.run_id AND t.lo = mine.lo"
+    "     AND t.id <> %s AND NOT (t.state = 'pending' AND t.attempts = 0))"
+    "   RETURNING o.run_id, o.lo)"
+    " UPDATE {r} SET next_lo = gone.lo FROM (SELECT DISTINCT run_id, lo FROM gone) gone"
+    " WHERE {r}.id = gone.run_id"
+).format(b=BATCH, r=RUN)
+
+
 def release(cursor: Any, run_id: int, claim: Claim) -> str:
     """Give back a range this worker claimed but will not run (one transaction).
 
-    A freshly cut range that is still the last one cut is removed and the run's
-    cursor moved back, so the next claim cuts it again at the size it then wants;
-    otherwise the range becomes pending, available at once, its attempt not counted.
-    Returns ``uncut``, ``pending`` or ``lease lost``.
+    A freshly cut range that is still the last one cut, and whose other parts nobody
+    has taken yet, is removed with them and the run's cursor moved back, so the next
+    claim cuts it again at the size it then wants; otherwise the batch becomes pending,
+    available at once, its attempt not counted. Returns ``uncut``, ``pending`` or
+    ``lease lost``.
     """
     cursor.execute(sql.SQL("SELECT next_lo FROM {} WHERE id = %s FOR UPDATE").format(RUN), [run_id])
     row = cursor.fetchone()
     if row is not None and claim.size is not None and row[0] == claim.rng.hi:
-        cursor.execute(
-            sql.SQL(
-                "WITH gone AS (DELETE FROM {b} WHERE id = %s AND lease_token = %s"
-                " AND state = 'running' RETURNING run_id, lo)"
-                " UPDATE {r} SET next_lo = gone.lo FROM gone WHERE {r}.id = gone.run_id"
-            ).format(b=BATCH, r=RUN),
-            [claim.batch_id, claim.token],
-        )
-        return "uncut" if cursor.rowcount else "lease lost"
+        cursor.execute(_UNCUT_SQL, [claim.batch_id, claim.token] * 2 + [claim.batch_id])
+        if cursor.rowcount:
+            return "uncut"
     cursor.execute(
         sql.SQL(
             "UPDATE {} SET state = 'pending', lease_token = NULL, available_at = now(),"

@@ -6,7 +6,7 @@ Python :class:`~schemaops.backfill.base.Backfill`), the primary-key bounds, the
 throttle settings and the adaptive state. A :class:`Batch` is one primary-key
 range ``[lo, hi)`` of a run. A batch row turns ``done`` in the same transaction
 that updates the table's rows, so each range counts exactly once; the unique
-constraint on ``(run, lo)`` keeps two batches from starting at the same key,
+constraint on ``(run, part, lo)`` keeps two batches from starting at the same key,
 and a split shortens a batch in place and adds its upper half as a new row.
 """
 
@@ -57,6 +57,11 @@ class Run(models.Model):
     max_rows_per_second = models.FloatField(default=0.0, help_text="0: no global rate limit")
     lease_seconds = models.FloatField()
     concurrency = models.IntegerField(default=1)
+    parts = models.PositiveSmallIntegerField(
+        default=1,
+        db_default=1,
+        help_text="each key range is updated in this many interleaved parts (pk mod parts)",
+    )
     options = models.JSONField(default=dict, help_text="health thresholds and hooks")
     # adaptive state, updated by the claim transaction
     avg_rows = models.FloatField(default=0.0)
@@ -86,11 +91,19 @@ class Run(models.Model):
 
 
 class Batch(models.Model):
-    """One primary-key range ``[lo, hi)`` of a run, checkpointed with its rows."""
+    """One primary-key range ``[lo, hi)`` of a run, checkpointed with its rows.
+
+    With ``run.parts > 1`` a range is cut once and handed out as that many batches,
+    one per ``part``: the rows whose key modulo ``parts`` is ``part`` (see
+    :func:`schemaops.backfill.spec.batch_statement`).
+    """
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="batches")
     lo = models.BigIntegerField()
     hi = models.BigIntegerField(help_text="exclusive")
+    part = models.PositiveSmallIntegerField(
+        default=0, db_default=0, help_text="the rows with pk mod run.parts = part"
+    )
     state = models.CharField(max_length=10, choices=BatchState.choices, default=BatchState.PENDING)
     attempts = models.IntegerField(default=0)
     timeouts = models.IntegerField(default=0)
@@ -109,7 +122,9 @@ class Batch(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["run", "lo"], name="schemaops_backfill_batch_once"),
+            models.UniqueConstraint(
+                fields=["run", "part", "lo"], name="schemaops_backfill_batch_part_once"
+            ),
             models.CheckConstraint(
                 condition=Q(lo__lt=models.F("hi")), name="schemaops_backfill_batch_nonempty"
             ),

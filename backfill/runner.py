@@ -92,7 +92,7 @@ class _Loop:
         run = _load_run(run_id, alias)
         self.spec: Spec = spec_module.load(run)
         self.timeouts = (f"{run.lock_timeout_ms}ms", f"{run.statement_timeout_ms}ms")
-        self.pause, self.target = run.pause_seconds, run.target_seconds
+        self.pause, self.target, self.parts = run.pause_seconds, run.target_seconds, run.parts
         self.health = _Health(run, self.spec, alias)
         self.seen: Observation | None = None  # the last batch, until a claim is fed with it
         self.state = "active"  # the run's state as the last checkpoint read it
@@ -167,7 +167,9 @@ class _Loop:
     def _run_batch(self, claim: Claim) -> float:
         started, self.state = time.monotonic(), ""  # known again once the checkpoint commits
         try:
-            rows, waiters, self.state = run_batch(self.spec, claim, self.alias, self.timeouts)
+            rows, waiters, self.state = run_batch(
+                self.spec, claim, self.alias, self.timeouts, self.parts
+            )
         except _LeaseLost:
             log.warning(fmt("lease-lost", run=self.run_id, batch=claim.batch_id))
             return 0.0
@@ -186,6 +188,7 @@ class _Loop:
                 batch=claim.batch_id,
                 lo=claim.rng.lo,
                 hi=claim.rng.hi,
+                part=f"{claim.part}/{self.parts}",
                 rows=rows,
                 seconds=seconds,
                 waiters=waiters,
@@ -252,21 +255,23 @@ class _LeaseLost(Exception):
 
 
 def run_batch(
-    spec: Spec, claim: Claim, alias: str, timeouts: tuple[str, str]
+    spec: Spec, claim: Claim, alias: str, timeouts: tuple[str, str], parts: int = 1
 ) -> tuple[int, int, str]:
-    """Apply one range and its checkpoint in one transaction; returns (rows, lock waiters,
-    the run's state)."""
+    """Apply one range (or part of one) and its checkpoint in one transaction; returns
+    (rows, lock waiters, the run's state)."""
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
-        rows = apply_range(spec, claim.rng, cursor, timeouts)
+        rows = apply_range(spec, claim.rng, cursor, timeouts, claim.part, parts)
         done = ledger.checkpoint(cursor, claim, rows)
         if done is None:
             raise _LeaseLost()
     return rows, *done
 
 
-def apply_range(spec: Spec, rng: Any, cursor: Any, timeouts: tuple[str, str]) -> int:
-    """Set the transaction's timeouts and run the update of one key range (one round trip
-    for the SQL form) inside the caller's transaction."""
+def apply_range(
+    spec: Spec, rng: Any, cursor: Any, timeouts: tuple[str, str], part: int = 0, parts: int = 1
+) -> int:
+    """Set the transaction's timeouts and run the update of one key range, or of one of its
+    interleaved parts (one round trip for the SQL form), inside the caller's transaction."""
     # Asynchronous commit is safe here: rows and checkpoint are lost or kept together,
     # and a lost batch is simply claimed again.
     local = sql.SQL(
@@ -277,7 +282,7 @@ def apply_range(spec: Spec, rng: Any, cursor: Any, timeouts: tuple[str, str]) ->
         cursor.execute(local.as_string(cursor.connection))
         queryset = spec.backfill.queryset().filter(pk__gte=rng.lo, pk__lt=rng.hi)
         return int(spec.backfill.process(queryset) or 0)
-    statement = local + spec_module.batch_statement(spec, rng)
+    statement = local + spec_module.batch_statement(spec, rng, part, parts)
     cursor.execute(statement.as_string(cursor.connection))
     ledger.to_last_result(cursor)
     return int(cursor.rowcount)

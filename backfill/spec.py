@@ -215,18 +215,30 @@ def _check_refs(node: Any, columns: dict[str, str], label: str) -> None:
             _column(name, columns, label)
 
 
-def batch_statement(spec: Spec, rng: Range) -> Any:  # sql.Composed of the driver Django uses
-    """The idempotent UPDATE of one range: rows already right are not touched."""
+def batch_statement(spec: Spec, rng: Range, part: int = 0, parts: int = 1) -> Any:
+    """The idempotent UPDATE of one range (or of one of its ``parts``: the rows whose key
+    modulo ``parts`` is ``part``): rows already right are not touched."""
     table, pk = sql.Identifier(spec.db_table), sql.Identifier(spec.pk_column)
     sets = sql.SQL(", ").join(
         sql.SQL("{} = ({})").format(sql.Identifier(c), sql.SQL(e)) for c, e in spec.assignments
     )
-    return sql.SQL("UPDATE {t} SET {sets} WHERE {pk} >= {lo} AND {pk} < {hi} AND {todo}").format(
+    # A negative key has a negative remainder: -3 % 2 is -1, so part 1 is (1, -1).
+    of_part = (
+        sql.SQL(" AND {pk} % {n} IN ({r}, {r_neg})").format(
+            pk=pk, n=sql.Literal(parts), r=sql.Literal(part), r_neg=sql.Literal(part - parts)
+        )
+        if parts > 1
+        else sql.SQL("")
+    )
+    return sql.SQL(
+        "UPDATE {t} SET {sets} WHERE {pk} >= {lo} AND {pk} < {hi}{of_part} AND {todo}"
+    ).format(
         t=table,
         sets=sets,
         pk=pk,
         lo=sql.Literal(rng.lo),
         hi=sql.Literal(rng.hi),
+        of_part=of_part,
         todo=pending_predicate(spec),
     )
 

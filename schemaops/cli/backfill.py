@@ -176,6 +176,13 @@ def _configure_logging(verbose: bool) -> None:
     help="Stay and show progress (default: wait when embedded, not with a broker).",
 )
 @click.option(
+    "--interleave/--no-interleave",
+    default=True,
+    show_default=True,
+    help="--set: update each key range in two parts, even keys then odd keys, so the "
+    "second part's updates can be HOT (off by itself when an index reads a set column).",
+)
+@click.option(
     "--verify/--no-verify",
     default=True,
     show_default=True,
@@ -238,6 +245,7 @@ def _run_settings(spec: Any, batch_size: int | None, workers: int, t: dict[str, 
         max_rows_per_second=t["max_rows_per_second"],
         lease_seconds=t["lease"],
         concurrency=workers,
+        interleave=t["interleave"],
         options={
             "max_lag_bytes": t["max_lag_bytes"],
             "max_lag_seconds": t["max_lag_seconds"],

@@ -117,22 +117,29 @@ class ShopCopy:
         return int(
             self.query(
                 "SELECT count(*) FROM orders_order o WHERE (o.total_cents IS NOT NULL) <> EXISTS ("
-                " SELECT 1 FROM schemaops_backfill_batch b WHERE b.state = 'done'"
-                " AND o.id >= b.lo AND o.id < b.hi)"
+                " SELECT 1 FROM schemaops_backfill_batch b"
+                " JOIN schemaops_backfill_run r ON r.id = b.run_id WHERE b.state = 'done'"
+                " AND o.id >= b.lo AND o.id < b.hi AND o.id %% r.parts = b.part)"
             )[0][0]
         )
 
 
 def assert_exactly_once(shop: ShopCopy, run_id: int, changed: int) -> None:
-    """Done ranges never overlap, cover the key space, and their rows add up to ``changed``."""
+    """Within each part, done ranges never overlap and cover the key space, every part
+    covers the same keys, and the rows of all of them add up to ``changed``."""
     rows = shop.query(
-        "SELECT lo, hi, rows FROM schemaops_backfill_batch WHERE run_id = %s AND state = 'done' "
-        "ORDER BY lo",
+        "SELECT part, lo, hi, rows FROM schemaops_backfill_batch"
+        " WHERE run_id = %s AND state = 'done' ORDER BY part, lo",
         [run_id],
     )
-    for (_, hi, _), (lo, _, _) in itertools.pairwise(rows):
-        assert hi == lo, f"done batches overlap or leave a gap at {hi}..{lo}"
-    assert sum(r for _, _, r in rows) == changed
+    spans = {}
+    for part in {p for p, _, _, _ in rows}:
+        ranges = [(lo, hi) for p, lo, hi, _ in rows if p == part]
+        for (_, hi), (lo, _) in itertools.pairwise(ranges):
+            assert hi == lo, f"part {part}: done batches overlap or leave a gap at {hi}..{lo}"
+        spans[part] = (ranges[0][0], ranges[-1][1])
+    assert len(set(spans.values())) <= 1, f"parts cover different keys: {spans}"
+    assert sum(r for _, _, _, r in rows) == changed
 
 
 class Worker:

@@ -176,3 +176,58 @@ def test_rows_added_after_the_start_are_reported_by_the_sweep(
     (run,) = _runs(shop)
     assert run["state"] == "finished" and run["remaining"] == 7
     assert shop.wrong_rows() == 7
+
+
+def _hot_updates(shop: ShopCopy) -> tuple[int, int]:
+    """(HOT updates, updates) of orders_order, once the CLI's statistics have arrived."""
+    rows = shop.query(
+        "SELECT n_tup_hot_upd, n_tup_upd FROM pg_stat_user_tables WHERE relname = 'orders_order'"
+    )
+    return int(rows[0][0]), int(rows[0][1])
+
+
+def test_interleaved_parts_make_updates_hot_on_full_pages(shop: ShopCopy) -> None:
+    """On a freshly packed table no update can stay on its page; the second part of each
+    range finds room where the first part's old versions were pruned."""
+    import time
+
+    seen = {}
+    shop.seed(20_000)
+    for option in ("--no-interleave", "--interleave"):
+        shop.query("UPDATE orders_order SET total_cents = NULL")
+        shop.query("VACUUM FULL orders_order")  # every page packed full
+        shop.query("SELECT pg_stat_reset_single_table_counters('orders_order'::regclass)")
+        result = shop.cli("start", "orders.Order", "--set", SET_CENTS, option)
+        assert result.returncode == 0, result.stderr
+        assert shop.wrong_rows() == 0
+        (run,) = [r for r in _runs(shop) if r["state"] == "finished"][-1:]
+        assert run["rows_updated"] == 20_000
+        shop.query("DELETE FROM schemaops_backfill_batch; DELETE FROM schemaops_backfill_run")
+        deadline = time.monotonic() + 10
+        while _hot_updates(shop)[1] < 20_000 and time.monotonic() < deadline:
+            time.sleep(0.2)  # statistics reach the server when the CLI's session ends
+        seen[option] = _hot_updates(shop)
+    hot_plain, updates_plain = seen["--no-interleave"]
+    hot_parts, updates_parts = seen["--interleave"]
+    assert updates_plain == updates_parts == 20_000
+    assert hot_plain < 0.05 * 20_000 < 0.2 * 20_000 < hot_parts
+
+
+def test_one_part_when_an_index_reads_the_column_or_the_backfill_is_python(
+    shop: ShopCopy,
+) -> None:
+    shop.seed(1_000)
+    result = shop.cli(
+        "start", "orders.Order", "--set", "created_at = date_trunc('day', created_at)"
+    )
+    assert result.returncode == 0, result.stderr
+    result = shop.cli("start", "orders.FillTotalCents")
+    assert result.returncode == 0, result.stderr
+    result = shop.cli("start", "orders.Order", "--set", "note = 'x'")
+    assert result.returncode == 0, result.stderr
+    parts = shop.query("SELECT target, kind, parts FROM schemaops_backfill_run ORDER BY id")
+    assert parts == [
+        ("orders.Order", "sql", 1),  # created_at is in order_customer_created_idx
+        ("orders.FillTotalCents", "python", 1),
+        ("orders.Order", "sql", 2),
+    ]

@@ -17,15 +17,15 @@ from schemaops.backfill.ledger import Claim, Observation
 from schemaops.backfill.prefetch import must_shrink
 
 
-def _queued_run(shop: ShopCopy, redis_available: str) -> None:
+def _queued_run(shop: ShopCopy, redis_available: str, *options: str) -> None:
     """Run 1 of orders.Order, active, no batch yet: its task went to a queue nobody reads
-    (removed from Redis again at once)."""
+    (removed from Redis again at once). One part per range unless ``--interleave``."""
     import redis
 
     shop.env["CELERY_BROKER_URL"] = redis_available
     queue = f"schemaops-nobody-{uuid.uuid4().hex[:8]}"
     args = ("start", "orders.Order", "--set", SET_CENTS, "--batch-size", "500", "--queue", queue)
-    result = shop.cli(*args, "--no-wait")
+    result = shop.cli(*args, "--no-wait", *(options or ("--no-interleave",)))
     redis.Redis.from_url(redis_available).delete(queue)
     assert result.returncode == 0, result.stderr
 
@@ -135,5 +135,48 @@ def test_a_claim_made_ahead_never_takes_over_the_batch_in_flight(
         assert shop.query(
             "SELECT attempts FROM schemaops_backfill_batch WHERE id = %s", [running.batch_id]
         ) == [(2,)]
+    finally:
+        conn.close()
+
+
+def test_a_range_is_handed_out_part_by_part(shop: ShopCopy, redis_available: str) -> None:
+    shop.seed(3_000)
+    _queued_run(shop, redis_available, "--interleave")
+    assert shop.query("SELECT parts FROM schemaops_backfill_run") == [(2,)]
+    conn = driver_connect(shop)
+    try:
+        first = _claim(conn)
+        assert first.part == 0 and first.size == 500
+        (keys,) = shop.query(
+            "SELECT count(*) FROM orders_order WHERE id >= %s AND id < %s",
+            [first.rng.lo, first.rng.hi],
+        )[0]
+        assert keys == 1_000  # cut for 500 rows per part
+        # While the even keys run, their odd keys wait: the claim made ahead cuts on.
+        second = _claim(conn, in_flight=first.batch_id)
+        assert (second.part, second.rng.lo) == (0, first.rng.hi)
+        with transaction(conn) as cur:
+            assert ledger.checkpoint(cur, first, 500) == (0, "active")
+        odd = _claim(conn, in_flight=second.batch_id)
+        assert (odd.part, odd.rng, odd.size) == (1, first.rng, None)
+        # Given back while its odd part still waits untaken: the range is cut again.
+        assert _release(conn, second) == "uncut"
+        assert shop.query(
+            "SELECT count(*) FROM schemaops_backfill_batch WHERE lo = %s", [second.rng.lo]
+        ) == [(0,)]
+        again = _claim(conn)
+        assert (again.part, again.rng) == (0, second.rng)
+        # Once its odd part is taken (here: by another worker), giving the even part
+        # back only makes it pending.
+        shop.query(
+            "UPDATE schemaops_backfill_batch SET state = 'running', attempts = 1"
+            " WHERE lo = %s AND part = 1",
+            [again.rng.lo],
+        )
+        assert _release(conn, again) == "pending"
+        assert shop.query(
+            "SELECT part, state FROM schemaops_backfill_batch WHERE lo = %s ORDER BY part",
+            [again.rng.lo],
+        ) == [(0, "pending"), (1, "running")]
     finally:
         conn.close()

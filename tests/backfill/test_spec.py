@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from backfill_support import SET_CENTS, ShopCopy, driver_connect
 from django.db.backends.postgresql.psycopg_any import sql
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.batching import Range
@@ -77,3 +78,27 @@ def test_batch_statement_quotes_identifiers_and_is_idempotent(shop_db: str) -> N
         " AND (status = 'new') AND (\"total_cents\" IS DISTINCT FROM (total % 7))"
     )
     assert isinstance(spec_module.pending_predicate(spec), sql.Composed)
+
+
+def test_a_part_of_a_range_is_its_keys_modulo_the_parts(shop: ShopCopy) -> None:
+    from django.db import connection
+
+    spec = spec_module.resolve("orders.Order", (SET_CENTS,), None)
+    connection.ensure_connection()
+    text = spec_module.batch_statement(spec, Range(5, 10), 1, 2).as_string(connection.connection)
+    assert '"id" >= 5 AND "id" < 10 AND "id" % 2 IN (1, -1) AND' in " ".join(text.split())
+    # Run on negative and positive keys, the parts update every row exactly once.
+    shop.seed(10)
+    shop.query("UPDATE orders_order SET id = -id WHERE id %% 3 = 0")
+    conn = driver_connect(shop)
+    try:
+        (lo, hi) = shop.query("SELECT min(id), max(id) + 1 FROM orders_order")[0]
+        counts = []
+        with conn.cursor() as cur:
+            for part in (0, 1, 2):
+                statement = spec_module.batch_statement(spec, Range(lo, hi), part, 3)
+                cur.execute(statement.as_string(conn))
+                counts.append(cur.rowcount)
+        assert all(counts) and sum(counts) == 10 and shop.wrong_rows() == 0
+    finally:
+        conn.close()
