@@ -47,12 +47,14 @@ class DryRun:
         return sample / self.sample_rows * self.rows_to_touch
 
 
-def dry_run(spec: Spec, batch_size: int, timeouts: tuple[str, str], alias: str) -> DryRun:
+def dry_run(
+    spec: Spec, batch_size: int, timeouts: tuple[str, str], alias: str, interleave: bool = True
+) -> DryRun:
     """Measure one batch and project the run; everything is rolled back."""
     with connections[alias].cursor() as cursor:
         lo, total = _bounds(cursor, spec)
         rng = _first_range(cursor, spec, lo, batch_size) if lo is not None else None
-    report = DryRun(total, _rows_to_touch(spec, alias), rng, notes=_notes(spec, alias))
+    report = DryRun(total, _rows_to_touch(spec, alias), rng, notes=_notes(spec, alias, interleave))
     if rng is not None:
         _sample(report, spec, rng, timeouts, alias)
     return report
@@ -119,13 +121,19 @@ def _last_statement(text: str) -> str:
     return str(statements[-1]) if statements else text
 
 
-def _notes(spec: Spec, alias: str) -> list[str]:
+def _notes(spec: Spec, alias: str, interleave: bool) -> list[str]:
     from schemaops.backfill.control import indexed_columns
 
+    indexed = indexed_columns(spec, alias)
     notes = [
         f"{name} is indexed: its updates cannot be HOT; build the index after the backfill"
-        for name in indexed_columns(spec, alias)
+        for name in indexed
     ]
+    if interleave and spec.kind == "sql" and not indexed:
+        notes.append(
+            "each range runs as two batches, even keys then odd keys, so most of the odd"
+            " part's updates can be HOT (the sample is one whole range; --no-interleave)"
+        )
     with connections[alias].cursor() as cursor:
         cursor.execute(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass(quote_ident(%s))"

@@ -420,7 +420,7 @@ def _dry_run(spec: Any, run_settings: Any, alias: str) -> None:
     from schemaops.backfill import dryrun
 
     timeouts = (run_settings.lock_timeout, run_settings.statement_timeout)
-    report = dryrun.dry_run(spec, run_settings.batch_size, timeouts, alias)
+    report = dryrun.dry_run(spec, run_settings.batch_size, timeouts, alias, run_settings.interleave)
     click.echo(f"dry run of {spec.target} (nothing was written)")
     click.echo(
         f"  rows in table {report.rows_in_table}, rows to touch "

@@ -82,8 +82,11 @@ def test_dry_run_measures_and_writes_nothing(shop: ShopCopy) -> None:
     assert "rows to touch 5000" in out
     assert 'UPDATE "orders_order" SET "total_cents"' in out and "Index Scan" in out
     assert "rows in" in out and "WAL bytes (rolled back)" in out and "projected:" in out
+    assert "even keys then odd keys" in out
     assert shop.wrong_rows() == 5_000
     assert shop.query("SELECT count(*) FROM schemaops_backfill_run")[0][0] == 0
+    plain = shop.cli("start", "orders.Order", "--set", SET_CENTS, "--dry-run", "--no-interleave")
+    assert plain.returncode == 0 and "odd keys" not in plain.stdout
 
 
 def test_status_renders_a_bar(shop: ShopCopy) -> None:
