@@ -114,6 +114,44 @@ def _connection(pg_version: int) -> Any:
     return offline_connection(pg_version * 10000)
 
 
+def has_column(field: Any) -> bool:
+    """Does Django give this (possibly unbound) field a column of its own?
+
+    Not a many-to-many-like field (a table of its own, or a through model's),
+    not a ``ForeignObject`` that is not a ``ForeignKey`` (``GenericRelation``,
+    multi-column relations), not a custom field whose ``db_type`` is None
+    (the schema editor adds nothing for it). A field whose type cannot be
+    computed offline is taken to have one.
+    """
+    from django.db.models import ForeignKey, ForeignObject
+
+    if getattr(field, "many_to_many", False):
+        return False
+    if isinstance(field, ForeignObject):
+        return isinstance(field, ForeignKey)
+    if getattr(field, "remote_field", None) is not None:
+        return True
+    try:
+        return field.db_type(_connection(15)) is not None
+    except Exception:
+        return True
+
+
+def auto_created_m2m_table(field: Any) -> str | None:
+    """The ``db_table`` a many-to-many field gives the table Django creates for it.
+
+    None for a field with a ``through`` model (the table is that model's), and
+    for many-to-many-like fields without the attribute (django-taggit's
+    ``TaggableManager``).
+    """
+    if not getattr(field, "many_to_many", False):
+        return None
+    if getattr(getattr(field, "remote_field", None), "through", None):
+        return None
+    table = getattr(field, "db_table", None)
+    return str(table) if table else None
+
+
 def is_auto_field(field: Any) -> bool:
     return any(cls.__name__ in AUTO_FIELDS for cls in type(field).__mro__)
 

@@ -48,6 +48,7 @@ from pglast import ast
 from pglast.parser import scan
 from schemaops.checks._base import OperationContext, Rule, StatementContext
 from schemaops.checks._column_types import runsql_recipe
+from schemaops.checks._columns import auto_created_m2m_table, has_column
 from schemaops.checks._data import runsql_texts
 from schemaops.checks._lockrecipes import Code
 
@@ -107,15 +108,10 @@ class IdentifierTooLong(Rule):
         found = [(what, name, patch) for what, name, patch in _django_names(ctx) if too_long(name)]
         if not found:
             return
-        fixed = copy.deepcopy(ctx.operation)
-        for _what, name, patch in found:
-            patch(fixed, shortened(name))
-        code = Code()
-        op_code = code.op(fixed)
         yield self.finding(
             ctx,
             "; ".join(_describe(what, name) for what, name, _patch in found),
-            recipe=f"{code.header()}\n\n{op_code}",
+            recipe=_operation_recipe(ctx.operation, found),
         )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
@@ -137,6 +133,20 @@ class IdentifierTooLong(Rule):
             renames = {truncated(n): shortened(n) for n in every}
             recipe = runsql_recipe(ctx, lambda node: _rename(node, renames))
         yield self.finding(ctx, message, recipe=recipe)
+
+
+def _operation_recipe(operation: Any, found: list[tuple[str, str, Patch]]) -> str:
+    """The operation with every long name shortened; a list of renames when the
+    operation cannot be copied and written back (a custom field of odd shape)."""
+    try:
+        fixed = copy.deepcopy(operation)
+        for _what, name, patch in found:
+            patch(fixed, shortened(name))
+        code = Code()
+        op_code = code.op(fixed)
+    except Exception:
+        return "\n".join(f"# rename {name} to {shortened(name)}" for _w, name, _p in found)
+    return f"{code.header()}\n\n{op_code}"
 
 
 def _texts(ctx: StatementContext) -> list[str]:
@@ -213,15 +223,19 @@ def _django_names(ctx: OperationContext) -> Iterator[tuple[str, str, Patch]]:
 def _field_names(
     name: str, field: Any, get: Callable[[Any], Any]
 ) -> Iterator[tuple[str, str, Patch]]:
-    if field.many_to_many:
-        if field.db_table:
-            yield (
-                "many-to-many db_table",
-                str(field.db_table),
-                lambda o, s: setattr(get(o), "db_table", s),
-            )
+    """The table or column name a field gives the database, if it gives one.
+
+    Fields of any shape come here (custom fields, ``GenericRelation``,
+    django-taggit's ``TaggableManager``): nothing is read that a field may lack.
+    """
+    if getattr(field, "many_to_many", False):
+        table = auto_created_m2m_table(field)
+        if table:
+            yield "many-to-many db_table", table, lambda o, s: setattr(get(o), "db_table", s)
         return
-    yield "column", column_for(name, field), lambda o, s: setattr(get(o), "db_column", s)
+    column = column_for(name, field)
+    if too_long(column) and has_column(field):  # has_column only for the rare long name
+        yield "column", column, lambda o, s: setattr(get(o), "db_column", s)
 
 
 def _nth_field(index: int) -> Callable[[Any], Any]:

@@ -1,6 +1,8 @@
 """Reusable setup operations for rule tests: an ``order`` model in app ``shop``."""
 
 from django.db import migrations, models
+from django.db.models import ManyToManyRel
+from django.db.models.fields.related import RelatedField
 
 
 def order_model(*extra_fields, options=None):
@@ -119,3 +121,61 @@ def lint_recipe_chain(recipe, setup):
         previous = name
     linter = Linter(FakeLoader(migrations_), Config())
     return linter.run({("shop", m.name) for m in migrations_[1:]}).findings
+
+
+# -- fields of unusual shapes -------------------------------------------------------
+
+
+class TaggableManagerStandIn(RelatedField):
+    """Shaped like django-taggit's ``TaggableManager`` (not installed here).
+
+    A many-to-many-like relation through a model of its own, with no column,
+    no ``db_table`` attribute and no ``db_type``: what wagtailimages and
+    wagtaildocs migrations hold.
+    """
+
+    many_to_many = True
+    many_to_one = False
+    one_to_many = False
+    one_to_one = False
+
+    def __init__(self, to="shop.Tag", through="shop.TaggedItem", **kwargs):
+        kwargs["rel"] = ManyToManyRel(self, to, through=through)
+        kwargs.setdefault("blank", True)
+        kwargs["serialize"] = False
+        super().__init__(**kwargs)
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        for key in ("rel", "serialize", "blank"):
+            kwargs.pop(key, None)
+        kwargs["to"] = self.remote_field.model
+        kwargs["through"] = self.remote_field.through
+        return name, "models.TaggableManagerStandIn", args, kwargs
+
+    def get_internal_type(self):
+        return "ManyToManyField"
+
+    def db_type(self, connection):
+        return None
+
+
+def tag_models():
+    """Tag and TaggedItem (the through model of ``TaggableManagerStandIn``)."""
+    return [
+        migrations.CreateModel(
+            name="Tag",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True)),
+                ("name", models.CharField(max_length=100)),
+            ],
+        ),
+        migrations.CreateModel(
+            name="TaggedItem",
+            fields=[
+                ("id", models.BigAutoField(primary_key=True)),
+                ("object_id", models.IntegerField()),
+                ("tag", models.ForeignKey("shop.Tag", on_delete=models.CASCADE)),
+            ],
+        ),
+    ]

@@ -1,6 +1,8 @@
+from django.contrib.contenttypes.fields import GenericRelation
 from django.db import migrations, models
 from lintkit import codes, lint
-from models import order_model, recipe_sql
+from models import TaggableManagerStandIn, order_model, recipe_sql, tag_models
+from schemaops.checks.identifier_too_long import shortened
 
 LONG = "order_amount_must_never_be_negative_even_for_refunds_and_credit_notes"  # 69 bytes
 KEPT = LONG.encode()[:63].decode()
@@ -81,3 +83,82 @@ def test_short_and_generated_names_pass():
     same_column = migrations.AlterField("order", "code", models.CharField(max_length=30))
     found = lint([long_model, ok, same_column], setup=[order_model()])
     assert "SO607" not in codes(found)
+
+
+# -- fields of every shape: nothing is read that a field may lack ------------------
+
+
+class NoColumnField(models.Field):
+    """A custom field the schema editor adds nothing for (``db_type`` is None)."""
+
+    def db_type(self, connection):
+        return None
+
+
+class UncopyableField(models.IntegerField):
+    """A custom field that cannot be deep-copied (holds something like a connection)."""
+
+    def __deepcopy__(self, memo):
+        raise TypeError("cannot copy this field")
+
+
+def _photo(*fields):
+    return migrations.CreateModel(
+        "Photo",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("amount", models.IntegerField()),
+            *fields,
+        ],
+    )
+
+
+def test_taggable_manager_has_no_table_or_column_of_its_own():
+    # django-taggit's TaggableManager: many_to_many, no db_table attribute, a through model
+    long_tags = "tags_" + "x" * 70
+    field = TaggableManagerStandIn()
+    assert not hasattr(field, "db_table") and field.many_to_many
+    create = _photo(("tags", TaggableManagerStandIn()), (long_tags, TaggableManagerStandIn()))
+    add = migrations.AddField("order", long_tags, TaggableManagerStandIn())
+    for want_sql in (False, True):
+        found = lint([create, add], setup=[*tag_models(), order_model()], want_sql=want_sql)
+        assert "SO607" not in codes(found)
+
+
+def test_fields_without_a_column_pass_and_a_long_column_beside_them_is_reported():
+    long_name = "y" * 70
+    create = _photo(
+        ("tags", TaggableManagerStandIn()),
+        (
+            long_name + "_fo",
+            models.ForeignObject(
+                "shop.Tag", on_delete=models.CASCADE, from_fields=["amount"], to_fields=["id"]
+            ),
+        ),
+        (long_name + "_nc", NoColumnField()),
+        (long_name + "_m2m", models.ManyToManyField("shop.Tag", through="shop.TaggedItem")),
+        ("z" * 64, models.IntegerField(null=True)),
+    )
+    generic = migrations.AddField("order", long_name, GenericRelation("shop.TaggedItem"))
+    assert "SO607" not in codes(lint([generic], setup=[*tag_models(), order_model()]))
+    (f,) = so607(lint([create], setup=tag_models()))
+    assert f.message.count(" is ") == 1 and f"column {'z' * 64} is 64 bytes" in f.message
+    fixed = _exec_operation(f.recipe)
+    assert len(fixed.fields[-1][1].db_column.encode()) <= 63
+    assert type(fixed.fields[2][1]).__name__ == "TaggableManagerStandIn"
+
+
+def test_an_auto_created_m2m_table_name_is_checked():
+    own = migrations.AddField(
+        "order", "tags", models.ManyToManyField("shop.Tag", db_table="t" * 64)
+    )
+    (f,) = so607(lint([own], setup=[*tag_models(), order_model()]))
+    assert f"many-to-many db_table {'t' * 64} is 64 bytes" in f.message
+    assert len(_exec_operation(f.recipe).field.db_table) <= 63
+
+
+def test_a_field_that_cannot_be_copied_gets_the_renames_as_its_recipe():
+    op = migrations.AddField("order", "w" * 70, UncopyableField(null=True))
+    (f,) = so607(lint([op], setup=[order_model()]))
+    assert f"column {'w' * 70} is 70 bytes" in f.message
+    assert f.recipe == f"# rename {'w' * 70} to {shortened('w' * 70)}"
