@@ -42,6 +42,7 @@ from typing import Any
 import django
 from django.db import migrations
 from schemaops.checks._base import OperationContext, Rule, migration_code
+from schemaops.checks._columns import has_column
 from schemaops.checks._data import (
     callable_qualname,
     expand_backfill_contract,
@@ -70,7 +71,7 @@ class AddFieldNotNullWithoutDbDefault(Rule):
         field = op.field
         if ctx.new_table or getattr(field, "null", False) or has_db_default(field):
             return
-        if getattr(field, "many_to_many", False) or getattr(field, "primary_key", False):
+        if getattr(field, "primary_key", False) or not has_column(field):
             return
         if getattr(field, "generated", False):
             return  # GeneratedField: the database computes it

@@ -43,6 +43,7 @@ from schemaops.checks._base import (
     join_steps,
     migration_code,
 )
+from schemaops.checks._columns import has_column
 from schemaops.checks._data import backfill_command, renamed_existing_table
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import with_kwargs
@@ -66,7 +67,7 @@ class RenameColumn(Rule):
             return
         old = ctx.before.fields.get(op.old_name)
         new = ctx.after.fields.get(op.new_name)
-        if old is None or new is None or getattr(old, "many_to_many", False):
+        if old is None or new is None or not has_column(old):
             return
         old_col, new_col = ctx.column(op.old_name, old), ctx.column(op.new_name, new)
         if old_col == new_col:

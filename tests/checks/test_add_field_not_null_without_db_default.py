@@ -124,3 +124,21 @@ def test_order_with_respect_to_adds_a_not_null_order_column():
     assert "SO107" not in codes(lint([recipe_op], setup=setup))
     new_table = [customer_model(), setup[1], op]
     assert "SO107" not in codes(lint(new_table))
+
+
+def test_fields_without_a_column_are_exempt():
+    class NoColumnField(models.Field):
+        def db_type(self, connection):
+            return None
+
+    ops = [
+        migrations.AddField("order", "virtual", NoColumnField()),
+        migrations.AddField(
+            "order",
+            "customer_link",
+            models.ForeignObject(
+                "shop.Customer", on_delete=models.CASCADE, from_fields=["amount"], to_fields=["id"]
+            ),
+        ),
+    ]
+    assert "SO107" not in codes(lint(ops, setup=[customer_model(), order_model()]))

@@ -1,6 +1,6 @@
 from django.db import migrations, models
 from lintkit import codes, lint
-from models import order_model
+from models import TaggableManagerStandIn, order_model, tag_models
 from schemaops.checks._set_additive import RULES
 
 OUR_CODES = {rule.code for rule in RULES}
@@ -45,3 +45,17 @@ def test_runsql_rename_column_fires_and_rename_table_does_not():
     assert codes(bad).count("SO103") == 1
     other = lint([migrations.RunSQL("ALTER TABLE shop_order RENAME TO x")], setup=[order_model()])
     assert "SO103" not in codes(other)
+
+
+def test_renaming_a_field_without_a_column_renames_nothing():
+    class NoColumnField(models.Field):
+        def db_type(self, connection):
+            return None
+
+    added = migrations.AddField("order", "virtual", NoColumnField(null=True))
+    tags = migrations.AddField("order", "tags", TaggableManagerStandIn())
+    renames = [
+        migrations.RenameField("order", "virtual", "computed"),
+        migrations.RenameField("order", "tags", "labels"),
+    ]
+    assert "SO103" not in codes(lint(renames, setup=[*tag_models(), order_model(), added, tags]))
