@@ -25,6 +25,7 @@ Examples:
   schemaops backfill start orders.FillTotalCents --workers 2   # a Backfill class, via Celery
 """
 FINAL = {"finished", "failed", "cancelled", "paused"}
+PROJECT_OPTIONS = ("settings", "pythonpath", "database", "config_path")  # opts.project
 log = logging.getLogger("schemaops.backfill")
 
 
@@ -37,17 +38,12 @@ def backfill_group() -> None:
     """
 
 
-def _setup(
-    settings: str | None,
-    pythonpath: str | None,
-    database: str | None,
-    config_path: str | None,
-    verbose: bool = False,
-) -> str:
-    """Load the Django project, check the server and the app's tables; returns the alias."""
+def _setup(project: dict[str, Any], verbose: bool = False) -> str:
+    """Load the Django project (``project``: the command's --settings, --pythonpath,
+    --database and --config), check the server and the app's tables; returns the alias."""
     from schemaops.project import setup_django
 
-    cfg = opts.load_config(config_path, settings=settings, pythonpath=pythonpath, database=database)
+    cfg = opts.project_config(project)
     setup_django(cfg)
     _configure_logging(verbose)
     _check_database(cfg.database)
@@ -201,14 +197,12 @@ def start_command(
     workers: int,
     queue: str | None,
     verbose: bool,
-    settings: str | None,
-    pythonpath: str | None,
-    database: str | None,
-    config_path: str | None,
-    **tuning: Any,
+    **options: Any,
 ) -> None:
     """Start (or resume) a backfill of TARGET: app_label.Model with --set, or app_label.Backfill."""
-    alias = _setup(settings, pythonpath, database, config_path, verbose)
+    project = {k: options.pop(k) for k in PROJECT_OPTIONS}
+    alias = _setup(project, verbose)
+    tuning = options
     from schemaops.backfill import control
     from schemaops.backfill import spec as spec_module
 
@@ -449,16 +443,9 @@ def _dry_run(spec: Any, run_settings: Any, alias: str) -> None:
 @click.argument("run_id", type=int, required=False)
 @opts.output_format(("text", "json"))
 @opts.project
-def status_command(
-    run_id: int | None,
-    fmt: str,
-    settings: str | None,
-    pythonpath: str | None,
-    database: str | None,
-    config_path: str | None,
-) -> None:
+def status_command(run_id: int | None, fmt: str, **project: Any) -> None:
     """Show runs: progress bar, rows done and remaining, rate, ETA, throttle state."""
-    alias = _setup(settings, pythonpath, database, config_path)
+    alias = _setup(project)
     from schemaops.backfill import control
 
     runs = control.status(run_id, alias)
@@ -476,16 +463,8 @@ def _state_command(action: str, doc: str) -> Any:
     @click.option("--queue", help="Celery queue for the re-queued tasks (resume).")
     @click.option("--wait/--no-wait", default=None, help="resume: stay and show progress.")
     @opts.project
-    def command(
-        run_id: int,
-        queue: str | None,
-        wait: bool | None,
-        settings: str | None,
-        pythonpath: str | None,
-        database: str | None,
-        config_path: str | None,
-    ) -> None:
-        alias = _setup(settings, pythonpath, database, config_path)
+    def command(run_id: int, queue: str | None, wait: bool | None, **project: Any) -> None:
+        alias = _setup(project)
         from schemaops.backfill import control
 
         run = control.set_state(run_id, action, alias)
