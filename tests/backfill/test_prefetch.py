@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from backfill_support import (
@@ -30,6 +32,13 @@ def _queued_run(shop: ShopCopy, redis_available: str, *options: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
+@contextmanager
+def _queued(shop: ShopCopy, redis_available: str, *options: str) -> Iterator[Any]:
+    """3,000 orders and a queued run (see _queued_run); yields a driver connection."""
+    with _queued(shop, redis_available, *options) as conn:
+        yield conn
+
+
 def _claim(conn: Any, in_flight: int | None = None) -> Claim:
     with transaction(conn) as cur:
         step = ledger.claim(cur, 1, "test", None, in_flight)
@@ -45,10 +54,7 @@ def _release(conn: Any, claim: Claim) -> str:
 def test_release_uncuts_the_last_range_or_makes_it_pending(
     shop: ShopCopy, redis_available: str
 ) -> None:
-    shop.seed(3_000)
-    _queued_run(shop, redis_available)
-    conn = driver_connect(shop)
-    try:
+    with _queued(shop, redis_available) as conn:
         first, second = _claim(conn), _claim(conn)
         assert first.rng.hi == second.rng.lo
         # The first range is no longer the last one cut: it becomes pending, uncounted.
@@ -68,8 +74,6 @@ def test_release_uncuts_the_last_range_or_makes_it_pending(
         again = _claim(conn)
         assert (again.batch_id, again.rng) == (first.batch_id, first.rng)
         assert _claim(conn).rng.lo == second.rng.lo
-    finally:
-        conn.close()
 
 
 def test_must_shrink_follows_the_adaptive_rules() -> None:
@@ -98,10 +102,7 @@ def test_embedded_run_with_claims_made_ahead_counts_every_range_once(shop: ShopC
 def test_checkpoint_reads_the_run_state_for_the_claim_made_ahead(
     shop: ShopCopy, redis_available: str
 ) -> None:
-    shop.seed(3_000)
-    _queued_run(shop, redis_available)
-    conn = driver_connect(shop)
-    try:
+    with _queued(shop, redis_available) as conn:
         first = _claim(conn)
         with transaction(conn) as cur:
             assert ledger.checkpoint(cur, first, 0) == (0, "active")
@@ -110,17 +111,12 @@ def test_checkpoint_reads_the_run_state_for_the_claim_made_ahead(
         with transaction(conn) as cur:
             assert ledger.checkpoint(cur, second, 0) == (0, "paused")
             assert ledger.checkpoint(cur, second, 0) is None  # done: the lease is gone
-    finally:
-        conn.close()
 
 
 def test_a_claim_made_ahead_never_takes_over_the_batch_in_flight(
     shop: ShopCopy, redis_available: str
 ) -> None:
-    shop.seed(3_000)
-    _queued_run(shop, redis_available)
-    conn = driver_connect(shop)
-    try:
+    with _queued(shop, redis_available) as conn:
         running = _claim(conn)
         # Its session looks gone (as when the worker's connection is replaced after an
         # error): any other claim may take it over, the worker's own claim ahead may not.
@@ -135,8 +131,6 @@ def test_a_claim_made_ahead_never_takes_over_the_batch_in_flight(
         assert shop.query(
             "SELECT attempts FROM schemaops_backfill_batch WHERE id = %s", [running.batch_id]
         ) == [(2,)]
-    finally:
-        conn.close()
 
 
 def test_a_range_is_handed_out_part_by_part(shop: ShopCopy, redis_available: str) -> None:
