@@ -35,8 +35,13 @@ def _queued_run(shop: ShopCopy, redis_available: str, *options: str) -> None:
 @contextmanager
 def _queued(shop: ShopCopy, redis_available: str, *options: str) -> Iterator[Any]:
     """3,000 orders and a queued run (see _queued_run); yields a driver connection."""
-    with _queued(shop, redis_available, *options) as conn:
+    shop.seed(3_000)
+    _queued_run(shop, redis_available, *options)
+    conn = driver_connect(shop)
+    try:
         yield conn
+    finally:
+        conn.close()
 
 
 def _claim(conn: Any, in_flight: int | None = None) -> Claim:
