@@ -14,6 +14,10 @@ same operation are looked up in the trace:
   ``[trace: observed X on "t", not Y]`` (visible in every format, also in the
   stable JSON contract) and the evidence says the same.
 
+A claim on whole schemas (``ACCESS EXCLUSIVE on every table in s (blocks
+...)``, DROP SCHEMA ... CASCADE) is held against every table of those schemas
+the operation locked; it is confirmed when each of them took the claimed mode.
+
 Observed facts no rule reported become findings of their own:
 
 ``SO801 observed-blocking-lock`` (info)   a lock that blocks writes (or reads) on a
@@ -75,29 +79,82 @@ def parse_claim(text: str) -> tuple[Lock, str] | None:
     return None
 
 
+def parse_schema_claim(text: str) -> tuple[Lock, list[str]] | None:
+    """(mode, schemas) from a claim on whole schemas: ``ACCESS EXCLUSIVE on every table
+    in a, b (blocks ...)``."""
+    for lock in sorted(Lock, key=lambda lk: -len(lk.value)):
+        prefix = f"{lock.value} on every table in "
+        if text.startswith(prefix):
+            listed = text[len(prefix) :].split(" (", 1)[0]
+            return lock, [s.strip() for s in listed.split(",") if s.strip()]
+    return None
+
+
 def _judge(f: Finding, migration: MigrationTrace) -> None:
     claim = parse_claim(f.lock or "")
-    if claim is None:
+    if claim is not None:
+        claimed, table = claim
+        verdict, seen = _verdict(f, migration, claimed, table)
+        f.evidence["trace"] = verdict
+        if seen is not None:
+            f.message += f' [trace: observed {seen} on "{table}", not {claimed.value}]'
         return
-    claimed, table = claim
+    schema_claim = parse_schema_claim(f.lock or "")
+    if schema_claim is not None:
+        _judge_schemas(f, migration, *schema_claim)
+
+
+def _verdict(
+    f: Finding, migration: MigrationTrace, claimed: Lock, table: str
+) -> tuple[str, str | None]:
+    """The evidence for one claimed lock on one table; the mode seen when contradicted."""
     mode = claimed.value
     stmts = [s for s in migration.statements if s.operation == f.operation]
     observed = _strongest(stmts, table)
     if observed is claimed:
-        f.evidence["trace"] = f"confirmed: {mode} on {table}"
-        return
+        return f"confirmed: {mode} on {table}", None
     if _strongest(stmts, table, held=True) is claimed:
-        f.evidence["trace"] = f"consistent: {mode} on {table} held while it ran"
-        return
+        return f"consistent: {mode} on {table} held while it ran", None
     everything = migration.statements
     if migration.atomic and _strongest(everything, table, held=True) is claimed:
-        f.evidence["trace"] = f"consistent: {mode} on {table} held by the migration's transaction"
-        return
+        return f"consistent: {mode} on {table} held by the migration's transaction", None
     effective = [m for m in (observed, _strongest(stmts, table, held=True)) if m is not None]
     strongest = max(effective, key=lambda m: m.strength) if effective else None
     seen = strongest.value if strongest else "no lock"
-    f.evidence["trace"] = f"contradicted: observed {seen} on {table}, not {mode}"
-    f.message += f' [trace: observed {seen} on "{table}", not {mode}]'
+    return f"contradicted: observed {seen} on {table}, not {mode}", seen
+
+
+def _judge_schemas(
+    f: Finding, migration: MigrationTrace, claimed: Lock, schemas: list[str]
+) -> None:
+    stmts = [s for s in migration.statements if s.operation == f.operation]
+    tables = sorted(
+        {
+            lk.relation
+            for s in stmts
+            for lk in s.locks
+            if lk.kind == "table" and _schema_of(lk.relation) in schemas
+        }
+    )
+    listed = ", ".join(schemas)
+    if not tables:
+        f.evidence["trace"] = f"not traced: no table of {listed} was locked"
+        return
+    verdicts = {t: _verdict(f, migration, claimed, t) for t in tables}
+    wrong = {t: seen for t, (_v, seen) in verdicts.items() if seen is not None}
+    if wrong:
+        first, seen = next(iter(wrong.items()))
+        f.evidence["trace"] = f"contradicted: observed {seen} on {first}, not {claimed.value}"
+        f.message += f' [trace: observed {seen} on "{first}", not {claimed.value}]'
+        return
+    f.evidence["trace"] = (
+        f"confirmed: {claimed.value} on every table in {listed} ({', '.join(tables)})"
+    )
+
+
+def _schema_of(label: str) -> str:
+    """The schema of a traced relation (labelled ``name`` in public, else ``schema.name``)."""
+    return label.split(".", 1)[0] if "." in label else "public"
 
 
 def _strongest(stmts: list[StatementTrace], table: str, *, held: bool = False) -> Lock | None:

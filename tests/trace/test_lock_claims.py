@@ -19,10 +19,11 @@ from django.db import migrations, models
 from django.db.migrations.state import ProjectState
 from django.db.models.functions import Random
 from lintkit import APP, make_migration
+from schemaops.checks._locks import Lock
 
 from schemaops.config import Config
 from schemaops.findings import Finding
-from schemaops.trace.merge import merge_findings
+from schemaops.trace.merge import merge_findings, parse_schema_claim
 from schemaops.trace.runner import TraceResult, pointed_at
 from schemaops.trace.tracer import MigrationTrace, StatementRecorder, attributing
 
@@ -52,6 +53,16 @@ PERIOD = order(("period", models.CharField(max_length=20, null=True)))
 
 def _sql(text: str) -> Any:
     return migrations.RunSQL(text, migrations.RunSQL.noop)
+
+
+class CodeField(models.TextField):
+    """A column declared with the domain ``order_code`` (created by the case's setup)."""
+
+    def db_type(self, connection: Any) -> str:
+        return "order_code"
+
+
+CODE_CHECK = models.CheckConstraint(condition=models.Q(code__gt=""), name="code_not_empty")
 
 
 # rule code[/variant] -> (setup operations, operations under test, atomic)
@@ -87,6 +98,11 @@ CASES: dict[str, tuple[list[Any], list[Any], bool]] = {
     "SO112": (
         [order(("state", models.CharField(max_length=9, db_default="new")))],
         [migrations.AlterField("order", "state", models.CharField(max_length=9))],
+        True,
+    ),
+    "SO115": (
+        [_sql("CREATE SCHEMA reporting; CREATE TABLE reporting.daily (id int)")],
+        [_sql("DROP SCHEMA reporting CASCADE")],
         True,
     ),
     "SO201": (
@@ -213,6 +229,26 @@ CASES: dict[str, tuple[list[Any], list[Any], bool]] = {
         True,
     ),
     "SO218": ([order()], [_sql("LOCK TABLE shop_order IN EXCLUSIVE MODE")], True),
+    "SO219": (
+        [order(), migrations.AddConstraint("order", CODE_CHECK)],
+        [migrations.AlterField("order", "code", models.CharField(max_length=40))],
+        True,
+    ),
+    "SO219/runsql": (
+        [order(), migrations.AddConstraint("order", CODE_CHECK)],
+        [_sql("ALTER TABLE shop_order ALTER COLUMN code TYPE varchar(40)")],
+        True,
+    ),
+    "SO220": (
+        [_sql("CREATE DOMAIN order_code AS text"), order(("ref", CodeField(null=True)))],
+        [_sql("ALTER DOMAIN order_code ADD CONSTRAINT ref_not_empty CHECK (VALUE <> '')")],
+        True,
+    ),
+    "SO220/not-null": (
+        [_sql("CREATE DOMAIN order_code AS text"), order(("ref", CodeField(null=True)))],
+        [_sql("ALTER DOMAIN order_code SET NOT NULL")],
+        True,
+    ),
     "SO303": (
         [order()],
         [_sql("UPDATE shop_order SET code = 'x'"), _sql("CREATE INDEX i ON shop_order (code)")],
@@ -294,11 +330,14 @@ def test_every_lock_claiming_rule_has_a_case():
         "SO106",
         "SO108",
         "SO111",
+        "SO113",  # ALTER TYPE ... RENAME VALUE: no table lock
+        "SO114",  # ALTER SCHEMA ... RENAME: no table lock
         "SO210",
         "SO301",
         "SO302",
         "SO304",
         "SO305",
+        "SO307",  # DROP DATABASE: no lock claim, and it cannot run in a migration's transaction
         "SO403",
         "SO501",
         "SO502",
@@ -307,6 +346,10 @@ def test_every_lock_claiming_rule_has_a_case():
         "SO602",
         "SO603",
         "SO604",
+        "SO605",  # CREATE DOMAIN: no lock claim
+        "SO606",  # char(n) in RunSQL: a type hygiene finding, no lock claim
+        "SO607",  # identifier-too-long: no lock claim
+        "SO608",  # ALTER TYPE ... ADD VALUE without position: no lock claim
         "SO901",
         "SO902",
         "SO903",
@@ -316,3 +359,24 @@ def test_every_lock_claiming_rule_has_a_case():
     covered = {key.split("/")[0] for key in CASES}
     missing = {c for c, r in RULES.items() if not r.retired} - covered - exempt
     assert not missing, f"rules without a traced lock-claim case: {sorted(missing)}"
+
+
+def test_a_claim_on_every_table_of_a_schema_is_held_against_each_of_them(scratch_db):
+    import dataclasses
+
+    loader, findings = lint_case("SO115")
+    (right,) = [f for f in findings if f.code == "SO115"]
+    assert parse_schema_claim(right.lock) == (Lock.ACCESS_EXCLUSIVE, ["reporting"])
+    wrong = dataclasses.replace(
+        right, lock=right.lock.replace("ACCESS EXCLUSIVE", "SHARE", 1), evidence={}
+    )
+    merge_findings([right, wrong], trace_case(loader, scratch_db), loader)
+    assert right.evidence["trace"] == (
+        "confirmed: ACCESS EXCLUSIVE on every table in reporting (reporting.daily)"
+    )
+    assert wrong.evidence["trace"] == (
+        "contradicted: observed ACCESS EXCLUSIVE on reporting.daily, not SHARE"
+    )
+    assert wrong.message.endswith(
+        '[trace: observed ACCESS EXCLUSIVE on "reporting.daily", not SHARE]'
+    )
