@@ -4,7 +4,10 @@ Workers on any number of machines coordinate only through these rows:
 - :func:`claim` locks the run row, takes a retriable batch with
   ``FOR UPDATE SKIP LOCKED`` (a pending one whose backoff is over, or a running one
   whose worker is gone: its backend left ``pg_stat_activity`` or its lease ran out),
-  else cuts the next range off the run's cursor with a short index probe.
+  else cuts the next range off the run's cursor with a short index probe. A run
+  with ``parts > 1`` cuts each range for ``parts`` times the batch size and queues
+  its later parts as pending batches; a later part waits while an earlier part of
+  the same keys runs (see :func:`schemaops.backfill.control._parts` for why).
 - :func:`checkpoint` marks the batch done inside the batch's own transaction, and
   only while the caller still holds the lease, so a range counts exactly once.
 - :func:`record_failure` retries with backoff, splits a range at once on a statement
