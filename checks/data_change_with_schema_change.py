@@ -77,13 +77,13 @@ class DataChangeWithSchemaChange(Rule):
         data = [o for o in ctx.operations if _is_data(o)] + [
             s.operation for s in ctx.statements if _is_dml(s)
         ]
-        schema = [(o, _op_schema(o)) for o in ctx.operations]
-        schema += [(s.operation, _stmt_schema(s)) for s in ctx.statements]
-        changed = [(o, what) for o, what in schema if what]
-        if not data or not changed:
+        if not data:
+            return  # most migrations: no need to ask the lock map about their schema changes
+        changed = _first_schema_change(ctx)
+        if changed is None:
             return
         first_data = min(data, key=_order)
-        ddl_op, (table, lock, label) = changed[0]
+        ddl_op, (table, lock, label) = changed
         if _order(ddl_op) < _order(first_data):
             why = f"its {lock.value} lock on {table} is held for the whole data change"
         else:
@@ -95,6 +95,22 @@ class DataChangeWithSchemaChange(Rule):
             lock=lock.on(table, "until the data change commits"),
             recipe=split_recipe(ctx, {_top(o).index for o in data}),
         )
+
+
+def _first_schema_change(
+    ctx: MigrationContext,
+) -> tuple[OperationContext, tuple[str, Lock, str]] | None:
+    """The first operation, then RunSQL statement, that changes an existing table's schema.
+
+    The lock map is asked only until one is found.
+    """
+    for octx in ctx.operations:
+        if what := _op_schema(octx):
+            return octx, what
+    for sctx in ctx.statements:
+        if what := _stmt_schema(sctx):
+            return sctx.operation, what
+    return None
 
 
 def _order(octx: OperationContext) -> tuple[int, int]:
