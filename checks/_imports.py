@@ -49,13 +49,18 @@ KNOWN_MODULES = (
 
 def missing_imports(header: str, operations: list[str], migration_module: str | None) -> list[str]:
     """Import lines for the names ``operations`` read that ``header`` (imports) leaves unbound."""
+    known = _names_bound(header)
     free: set[str] = set()
     for op in operations:
         names = _names_read(op)
-        if names is None:  # not code on its own: read the operations together
-            names = _names_read("\n".join(operations)) or frozenset()
-        free |= names
-    free -= _names_bound(header) | _BUILTINS
+        if names is None:  # not code on its own (lines of one operation): read them together
+            together = _names_read("\n".join(operations))
+            if together is not None:
+                free = set(together - known)
+                break
+            continue
+        if not names <= known:
+            free |= names - known
     if not free:
         return []
     chains = _chains("\n".join(operations), free)
@@ -91,18 +96,18 @@ def _names_read(code: str) -> frozenset[str] | None:
 
 @lru_cache(maxsize=256)
 def _names_bound(header: str) -> frozenset[str]:
-    """The names an import block binds."""
+    """The names an import block binds, and the builtins."""
     try:
         tree = ast.parse(header)
     except SyntaxError:
-        return frozenset()
+        return _BUILTINS
     names: set[str] = set()
     for node in tree.body:
         if isinstance(node, ast.Import):
             names |= {(a.asname or a.name).split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             names |= {a.asname or a.name for a in node.names}
-    return frozenset(names)
+    return frozenset(names) | _BUILTINS
 
 
 def _chains(code: str, free: set[str]) -> dict[str, list[list[str]]]:
