@@ -65,7 +65,7 @@ class RunSettings:
 
 
 def ensure_installed(alias: str) -> None:
-    """The app's tables must exist; say how to create them if not."""
+    """The app's tables must exist and be migrated; say how to get there if not."""
     from schemaops.backfill.models import Run
 
     with connections[alias].cursor() as cursor:
@@ -75,6 +75,25 @@ def ensure_installed(alias: str) -> None:
             "schemaops backfill tables are missing: add 'schemaops.backfill' to INSTALLED_APPS "
             "and run `python manage.py migrate schemaops_backfill`"
         )
+    label = Run._meta.app_label
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT name FROM django_migrations WHERE app = %s", [label])
+        applied = {name for (name,) in cursor.fetchall()}
+    pending = sorted(set(_own_migrations()) - applied)
+    if pending:
+        raise ConfigError(
+            f"schemaops backfill tables are out of date ({', '.join(pending)} not applied): "
+            f"run `python manage.py migrate {label}`"
+        )
+
+
+def _own_migrations() -> list[str]:
+    """The names of this app's migrations, read from its package (no graph to load)."""
+    import pkgutil
+
+    from schemaops.backfill import migrations
+
+    return [m.name for m in pkgutil.iter_modules(migrations.__path__) if m.name[:1].isdigit()]
 
 
 def start(spec: Spec, settings: RunSettings, alias: str) -> tuple[Any, str]:

@@ -234,3 +234,16 @@ def test_one_part_when_an_index_reads_the_column_or_the_backfill_is_python(
         ("orders.FillTotalCents", "python", 1),
         ("orders.Order", "sql", 2),
     ]
+
+
+def test_tables_not_migrated_to_the_latest_state_are_one_clear_line(shop: ShopCopy) -> None:
+    shop.query(
+        "DELETE FROM django_migrations WHERE app = 'schemaops_backfill'"
+        " AND name = '0002_batch_parts'"
+    )
+    result = shop.cli("status")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "schemaops: error: schemaops backfill tables are out of date (0002_batch_parts not"
+        " applied): run `python manage.py migrate schemaops_backfill`"
+    ]
