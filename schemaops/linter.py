@@ -93,6 +93,9 @@ class Linter:
         self._severity = self._severity_overrides()
         self._by_op = [r for r in self.rules if r.operations]
         self._by_stmt = [r for r in self.rules if r.statements]
+        # rules per operation class and per statement kind, filled as they are met
+        self._op_rules: dict[type, list[Any]] = {}
+        self._stmt_rules: dict[str, list[Any]] = {}
         self._by_mig = [r for r in self.rules if "check_migration" in type(r).hooks()]
         self._by_final = [r for r in self.rules if "check_final" in type(r).hooks()]
         self._final_ops: list[Any] = []  # OperationContexts of the selected migrations
@@ -176,11 +179,10 @@ class Linter:
         ctx = OperationContext(op_step, mctx)
         mctx.operations.append(ctx)
         reported: set[str] = set()
-        for rule in self._by_op:
-            if isinstance(op_step.operation, rule.operations):
-                for f in rule.check_operation(ctx) or ():
-                    reported.add(f.code)
-                    yield f
+        for rule in self._rules_for_operation(type(op_step.operation)):
+            for f in rule.check_operation(ctx) or ():
+                reported.add(f.code)
+                yield f
         yield from self._lint_sql(ctx, reported)
         self._track_new_tables(ctx)
         for child in op_step.children:
@@ -215,10 +217,22 @@ class Linter:
             for stmt in statements:
                 sctx = StatementContext(stmt.node, stmt.sql, ctx, generated)
                 ctx.migration.statements.append(sctx)
-                for rule in self._by_stmt:
-                    if sctx.kind in rule.statements and not (generated and rule.code in reported):
+                for rule in self._rules_for_statement(sctx.kind):
+                    if not (generated and rule.code in reported):
                         yield from rule.check_statement(sctx) or ()
                 _track_created_table(sctx)
+
+    def _rules_for_operation(self, cls: type) -> list[Any]:
+        rules = self._op_rules.get(cls)
+        if rules is None:
+            rules = self._op_rules[cls] = [r for r in self._by_op if issubclass(cls, r.operations)]
+        return rules
+
+    def _rules_for_statement(self, kind: str) -> list[Any]:
+        rules = self._stmt_rules.get(kind)
+        if rules is None:
+            rules = self._stmt_rules[kind] = [r for r in self._by_stmt if kind in r.statements]
+        return rules
 
     @staticmethod
     def _track_new_tables(ctx: Any) -> None:
