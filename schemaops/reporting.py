@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import attr
 import click
 
 from schemaops import __version__
@@ -200,6 +199,8 @@ _SARIF_EXPLICIT = {"version", "level"}
 
 def _sarif_to_dict(obj: Any) -> Any:
     """Serialize sarif-om objects by their schema property names, dropping unset ones."""
+    import attr  # only SARIF needs it (~6 ms of every command's start otherwise)
+
     if attr.has(type(obj)):
         result = {}
         for a in attr.fields(type(obj)):
