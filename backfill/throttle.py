@@ -3,7 +3,8 @@
 Signals (read between batches, at most once per ``interval`` per worker):
 - replication lag from ``pg_stat_replication`` (bytes behind ``pg_current_wal_lsn()``
   and ``replay_lag`` time) and from active logical slots (bytes);
-- autovacuum running on the backfilled table (``pg_stat_progress_vacuum``);
+- autovacuum running on the backfilled table (``pg_stat_progress_vacuum``, which lists
+  every database's vacuums: a table OID alone also matches copies made from a template);
 - a user hook (``module:function`` or ``Backfill.throttle``) returning a reason.
 Lock waiters blocked behind a batch are counted inside the batch transaction, by
 the checkpoint statement itself (``WAITERS_SQL``); the next batch is halved when any
@@ -80,7 +81,8 @@ SELECT greatest(
 _AUTOVACUUM_SQL = """
 SELECT EXISTS (
   SELECT 1 FROM pg_stat_progress_vacuum v JOIN pg_stat_activity a ON a.pid = v.pid
-  WHERE v.relid = to_regclass(quote_ident(%s)) AND a.backend_type = 'autovacuum worker')
+  WHERE v.relid = to_regclass(quote_ident(%s)) AND a.backend_type = 'autovacuum worker'
+    AND v.datname = current_database())
 """
 
 # OFFSET 0 keeps the planner from calling pg_blocking_pids() on every backend.
