@@ -319,6 +319,9 @@ class _Health:
         self.hook = _hook(self.limits.hook, spec)
         self.checked = 0.0
         self.decision = throttle.Decision(throttle.GO)
+        # What the run row says is this worker's to set: a worker before it may have
+        # stored a hold or slow that no longer holds (paused while held, then resumed).
+        self.stored: throttle.Decision | None = None
 
     def check(self) -> throttle.Decision:
         if time.monotonic() - self.checked < 1.0:
@@ -327,8 +330,9 @@ class _Health:
         with connections[self.alias].cursor() as cursor:
             signals = throttle.read_signals(cursor, self.table, self.hook)
             decision = throttle.decide(signals, self.limits)
-            if decision != self.decision:
+            if decision != self.stored:
                 _set_throttle_state(cursor, self.run_id, decision)
+                self.stored = decision
         if decision.action != throttle.GO or decision != self.decision:
             log.info(
                 fmt(

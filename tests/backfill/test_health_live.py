@@ -334,3 +334,27 @@ def test_autovacuum_in_another_database_is_not_this_table(pair: Pair, shop: Prim
             assert throttle.read_signals(cur, "orders_order", None).autovacuum
     finally:
         conn.close()
+
+
+def test_a_resumed_run_does_not_keep_the_hold_of_the_worker_before(
+    pair: Pair, shop: PrimaryShop, tmp_path: Path
+) -> None:
+    """Held, paused, resumed once healthy: status shows the new worker's state, not the old."""
+    shop.seed(1000)
+    with pair.replay_paused():
+        shop.query(FILLER)
+        with backfill(shop, tmp_path, "--max-lag-bytes", str(MB)) as job:
+            assert_held(shop, job, "replication lag ", seconds=0)
+            assert shop.cli("pause", "1").returncode == 0
+            job.proc.wait(30)  # the held worker sees the pause and stops
+    wait_for(lambda: pair.lag()[0] == 0, 20, 0.1)
+    assert status(shop)["throttle_state"] == "hold"  # what the last worker saw
+    resumed = shop.cli("resume", "1", timeout=60)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert shop.wrong_rows() == 0
+    run = status(shop)
+    assert (run["state"], run["throttle_state"], run["throttle_reason"]) == (
+        "finished",
+        "normal",
+        "",
+    ), run
