@@ -145,7 +145,12 @@ def finalize(run_id: int, alias: str) -> str:
         Run.objects.using(alias)
         .filter(pk=run_id, state="active")
         .update(
-            state=state, remaining=remaining, finished_at=_now(), last_error=error or run.last_error
+            state=state,
+            remaining=remaining,
+            finished_at=_now(),
+            last_error=error or run.last_error,
+            throttle_state="normal",  # nothing is throttled any more
+            throttle_reason="",
         )
     )
     log.info(
