@@ -15,13 +15,22 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def gc_paused() -> Iterator[None]:
+def gc_paused(*, freeze: bool = False) -> Iterator[None]:
+    """The collector off inside; back on after (if it was on before).
+
+    ``freeze``: before switching it back on, move everything still alive out of its
+    sight (``gc.freeze()``). For a command that ends right after: switching the
+    collector on makes it scan everything the run allocated once more (40 ms after
+    linting 1,000 migrations), only to find nothing to free.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            if freeze:
+                gc.freeze()
             gc.enable()
 
 

@@ -86,8 +86,9 @@ def check_command(ctx: click.Context, targets: tuple[str, ...], **options: Any) 
     """
     from schemaops._gc import gc_paused
 
-    # A short run that keeps what it allocates: the cyclic GC would only rescan it.
-    with gc_paused():
+    # A short run that keeps what it allocates: the cyclic GC would only rescan it,
+    # during the run and once more when the command ends.
+    with gc_paused(freeze=True):
         from schemaops.check_command import run_check, split_targets
 
         app_label, migration_name, paths = split_targets(targets)
