@@ -135,15 +135,38 @@ class OperationStep:
 
     @property
     def touches_database(self) -> bool:
-        """False when Django runs no SQL for it: an operation on a model it does not migrate.
+        """False when Django runs no SQL for it: an operation on a model it does not
+        migrate, or on a field that has no column.
 
         Django's model and field operations skip unmanaged, proxy and swapped
-        models (``allow_migrate_model``); a custom operation may still act.
+        models (``allow_migrate_model``), and its schema editor adds, alters and
+        drops nothing for a field without a column of its own (a multi-column
+        ``ForeignObject``, a custom field whose ``db_type`` is None); a custom
+        operation may still act.
         """
         models = [m for m in (self.before, self.after) if m is not None]
         if not models or not _is_builtin(self.operation):
             return True
-        return any(m.migrated for m in models)
+        return any(m.migrated for m in models) and not self._columnless_field()
+
+    def _columnless_field(self) -> bool:
+        """A field operation whose field has no column before or after (nor a table)."""
+        from schemaops.checks._columns import has_column
+
+        op = self.operation
+        if isinstance(op, dj_migrations.RenameField):
+            name = op.old_name
+        elif isinstance(
+            op, dj_migrations.AddField | dj_migrations.AlterField | dj_migrations.RemoveField
+        ):
+            name = op.name
+        else:
+            return False
+        before = self.before.fields.get(name) if self.before is not None else None
+        fields = [f for f in (before, getattr(op, "field", None)) if f is not None]
+        return bool(fields) and not any(
+            has_column(f) or getattr(f, "many_to_many", False) for f in fields
+        )
 
     @property
     def model_key(self) -> ModelKey | None:
