@@ -26,6 +26,7 @@ and after checking nothing connects to it (``pg_stat_activity``).
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
 
 from schemaops.checks._base import Rule, StatementContext
@@ -42,6 +43,7 @@ class DropDatabase(Rule):
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         db = str(ctx.node.dbname)
+        quoted = shlex.quote(db)  # for the shell
         where = " (PostgreSQL refuses it inside this migration's transaction)"
         yield self.finding(
             ctx,
@@ -49,7 +51,8 @@ class DropDatabase(Rule):
             + (where if ctx.in_transaction else ""),
             recipe=(
                 f"# remove this statement from the migration; drop the database by hand, once,\n"
-                f"# after a backup (pg_dump -Fc {db}) and once pg_stat_activity shows no client:\n"
-                f"#    dropdb --if-exists {db}"
+                f"# after a backup (pg_dump -Fc {quoted}) and once pg_stat_activity shows "
+                "no client:\n"
+                f"#    dropdb --if-exists {quoted}"
             ),
         )

@@ -38,6 +38,7 @@ from schemaops.checks._data import backfill_command
 from schemaops.checks._lockmap import StateSchema
 from schemaops.checks._lockrecipes import run_sql
 from schemaops.checks._objects import created_earlier, literal
+from schemaops.checks._recipes import ident
 from schemaops.checks._sql import names
 
 from schemaops.findings import Finding
@@ -58,7 +59,7 @@ class RenameEnumValue(Rule):
         if created_earlier(ctx, "type", type_name):
             return
         old, new = str(node.oldVal), str(node.newVal)
-        qualified = ".".join(names(node.typeName))
+        qualified = ".".join(ident(part) for part in names(node.typeName))
         yield self.finding(
             ctx,
             f"ALTER TYPE {qualified} RENAME VALUE {literal(old)} TO {literal(new)}: the running "

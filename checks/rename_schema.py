@@ -84,7 +84,7 @@ def _recipe(ctx: StatementContext, old: str, new: str) -> str:
     return join_steps(
         f"# 1. create the new schema\n{expand}",
         f"# 2. deploy code that searches both: DATABASES[...]['OPTIONS'] = "
-        f"{{'options': '-c search_path={new},{old},public'}}\n"
+        f"{{'options': '-c search_path={ident(new)},{ident(old)},public'}}\n"
         f"# 3. move each object (brief ACCESS EXCLUSIVE each), one migration per table:\n"
         f"#    ALTER TABLE {ident(old)}.<table> SET SCHEMA {ident(new)}",
         "# 4. post-deploy: drop the old schema (RESTRICT fails if anything is left in it)",

@@ -21,3 +21,9 @@ def test_drop_database_fires_in_non_atomic_and_post_deploy_migrations():
 
 def test_other_drops_are_not_flagged():
     assert not so307(lint([migrations.RunSQL("DROP SCHEMA IF EXISTS reporting")]))
+
+
+def test_recipe_quotes_the_database_name_for_the_shell():
+    (f,) = so307(lint([migrations.RunSQL('DROP DATABASE "legacy reports"')], atomic=False))
+    assert "pg_dump -Fc 'legacy reports'" in f.recipe
+    assert "dropdb --if-exists 'legacy reports'" in f.recipe

@@ -46,3 +46,14 @@ def test_add_value_and_enum_created_in_same_migration_are_not_flagged():
 def test_post_deploy_migration_is_not_flagged():
     found = lint([migrations.RunSQL(RENAME)], setup=[order_model()], deploy_phase="post")
     assert not so113(found)
+
+
+def test_recipe_quotes_a_mixed_case_schema_qualified_type():
+    from pglast import parse_sql
+
+    rename = """ALTER TYPE "Sales"."OrderStatus" RENAME VALUE 'sent' TO 'shipped'"""
+    (f,) = so113(lint([migrations.RunSQL(rename)], setup=[order_model()]))
+    assert 'ALTER TYPE "Sales"."OrderStatus" RENAME VALUE' in f.message
+    (add,) = recipe_migrations(f.recipe)
+    (stmt,) = parse_sql(add.operations[0].sql)
+    assert [n.sval for n in stmt.stmt.typeName] == ["Sales", "OrderStatus"]  # not case-folded

@@ -25,3 +25,9 @@ def test_other_renames_and_new_schemas_are_not_flagged():
     assert not so114(lint([table], setup=[order_model()]))
     fresh = migrations.RunSQL("CREATE SCHEMA tmp; ALTER SCHEMA tmp RENAME TO scratch")
     assert not so114(lint([fresh]))
+
+
+def test_search_path_keeps_mixed_case_schema_names():
+    op = migrations.RunSQL('ALTER SCHEMA "Reporting" RENAME TO "Analytics"')
+    (f,) = so114(lint([op], setup=[order_model()]))
+    assert 'search_path="Analytics","Reporting",public' in f.recipe
