@@ -79,7 +79,7 @@ class DataChangeWithSchemaChange(Rule):
         ]
         if not data:
             return  # most migrations: no need to ask the lock map about their schema changes
-        changed = _first_schema_change(ctx)
+        changed = _strongest_schema_change(ctx)
         if changed is None:
             return
         first_data = min(data, key=_order)
@@ -97,20 +97,30 @@ class DataChangeWithSchemaChange(Rule):
         )
 
 
-def _first_schema_change(
+def _strongest_schema_change(
     ctx: MigrationContext,
 ) -> tuple[OperationContext, tuple[str, Lock, str]] | None:
-    """The first operation, then RunSQL statement, that changes an existing table's schema.
+    """The first schema change of an existing table among those holding the strongest
+    lock; the lock map is asked only until an ACCESS EXCLUSIVE one is found."""
+    found: tuple[OperationContext, tuple[str, Lock, str]] | None = None
+    for octx, what in _schema_changes(ctx):
+        if found is None or what[1].strength > found[1][1].strength:
+            found = (octx, what)
+            if what[1] is Lock.ACCESS_EXCLUSIVE:
+                break
+    return found
 
-    The lock map is asked only until one is found.
-    """
+
+def _schema_changes(
+    ctx: MigrationContext,
+) -> Iterator[tuple[OperationContext, tuple[str, Lock, str]]]:
+    """Operations, then RunSQL statements, that change an existing table's schema."""
     for octx in ctx.operations:
         if what := _op_schema(octx):
-            return octx, what
+            yield octx, what
     for sctx in ctx.statements:
         if what := _stmt_schema(sctx):
-            return sctx.operation, what
-    return None
+            yield sctx.operation, what
 
 
 def _order(octx: OperationContext) -> tuple[int, int]:
@@ -179,9 +189,10 @@ def _stmt_schema(sctx: StatementContext) -> tuple[str, Lock, str] | None:
 
 
 def _claimed(claims: list[tuple[str, Lock, bool]], table: str) -> Lock | None:
-    """The lock claimed on ``table`` (an index's own name when its table is unknown)."""
-    locks = [lock for name, lock, _slow in claims if name == table]
-    return locks[0] if locks else (claims[0][1] if claims else None)
+    """The strongest lock claimed on ``table`` (an index's own name when its table is
+    unknown)."""
+    locks = [lock for name, lock, _slow in claims if name == table] or [c[1] for c in claims]
+    return max(locks, key=lambda lock: lock.strength) if locks else None
 
 
 def _ddl_table(node: Any) -> str | None:

@@ -49,6 +49,7 @@ from schemaops.checks._data import (
     sql_validated_not_null_checks,
 )
 from schemaops.checks._locks import Lock
+from schemaops.checks._recipes import ident
 from schemaops.checks._sql import AT, alter_commands
 
 from schemaops.findings import Finding
@@ -100,13 +101,14 @@ class SetNotNull(Rule):
             column = str(cmd.name)
             if self._proven(ctx.operation, column, None, table):
                 continue
+            name = ident(f"{table}_{column}_not_null")
             yield self.finding(
                 ctx,
                 f"SET NOT NULL on {table}.{column}: reads and writes wait for a full table scan",
                 lock=Lock.ACCESS_EXCLUSIVE.on(table, LOCK_NOTE),
-                recipe=f"ALTER TABLE {table} ADD CONSTRAINT {table}_{column}_not_null "
-                f"CHECK ({column} IS NOT NULL) NOT VALID; then, in a separate migration, "
-                f"VALIDATE CONSTRAINT {table}_{column}_not_null; then SET NOT NULL "
+                recipe=f"ALTER TABLE {ident(table)} ADD CONSTRAINT {name} "
+                f"CHECK ({ident(column)} IS NOT NULL) NOT VALID; then, in a separate "
+                f"migration, VALIDATE CONSTRAINT {name}; then SET NOT NULL "
                 "(no scan on PostgreSQL 12+) and DROP CONSTRAINT.",
             )
 

@@ -89,3 +89,14 @@ def test_rename_field_keeping_its_column_is_not_a_schema_change():
         migrations.RunPython(fill, migrations.RunPython.noop),
     ]
     assert "SO303" not in codes(lint(ops[1:], setup=[order_model(), ops[0]]))
+
+
+def test_the_strongest_lock_of_a_multi_statement_runsql_is_claimed():
+    """CREATE INDEX (SHARE) then ADD COLUMN (ACCESS EXCLUSIVE): the data change waits for
+    the stronger one, whichever statement comes first."""
+    ddl = migrations.RunSQL(
+        "CREATE INDEX i ON shop_order (code); ALTER TABLE shop_order ADD COLUMN note text"
+    )
+    update = migrations.RunSQL("UPDATE shop_order SET code = 'x'", migrations.RunSQL.noop)
+    f = next(f for f in lint([ddl, update], setup=[order_model()]) if f.code == "SO303")
+    assert f.lock.startswith('ACCESS EXCLUSIVE on "shop_order"')

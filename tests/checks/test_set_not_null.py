@@ -124,3 +124,10 @@ def test_recipe_chain_is_not_flagged_by_set_not_null_itself():
     f = next(f for f in lint([make_not_null()], setup=[order_model()]) if f.code == "SO109")
     chain = lint_recipe_chain(f.recipe, [order_model()])
     assert "SO109" not in codes(chain)
+
+
+def test_runsql_recipe_quotes_the_names_it_was_given():
+    sql = migrations.RunSQL('ALTER TABLE "Shop Order" ALTER COLUMN "Legacy" SET NOT NULL')
+    (f,) = [f for f in lint([sql]) if f.code == "SO109"]
+    assert 'ALTER TABLE "Shop Order" ADD CONSTRAINT "Shop Order_Legacy_not_null"' in f.recipe
+    assert 'CHECK ("Legacy" IS NOT NULL) NOT VALID' in f.recipe
