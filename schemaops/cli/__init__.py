@@ -74,6 +74,10 @@ def main(args: list[str] | None = None, prog_name: str = "schemaops") -> None:
 
     Always ends in ``SystemExit``: 0 clean, 1 findings or a failed run, 2 usage error.
     """
+    if args is None:  # the console script or `python -m schemaops`: the process ends here
+        from schemaops import _gc
+
+        _gc.FREEZE_AT_EXIT = True
     try:
         # standalone_mode=False: click returns ctx.exit()'s code instead of exiting.
         status = cli.main(args=args, prog_name=prog_name, standalone_mode=False)
