@@ -21,7 +21,7 @@ import ast
 import io
 import re
 import tokenize
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 # Not SQL: this reads Python comments written for schemaops itself.
@@ -54,12 +54,14 @@ class MigrationSource:
     candidates: list[list[Span]] = field(default_factory=list)
 
     def fit(self, count: int | None) -> MigrationSource:
-        """Use the candidate list with ``count`` operations (the branch that ran)."""
-        if count is not None:
-            for spans in self.candidates:
-                if len(spans) == count:
-                    self.spans = spans
-                    break
+        """This file with the candidate list of ``count`` operations (the branch that ran).
+
+        A shallow copy: the cached original keeps its first candidate, and the copy
+        shares its suppressions (their ``used`` flags count across every read).
+        """
+        for spans in self.candidates if count is not None else ():
+            if len(spans) == count:
+                return replace(self, spans=spans)
         return self
 
     def line_of(self, operation: int | None) -> int | None:

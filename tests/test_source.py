@@ -49,6 +49,9 @@ def test_operations_per_database_vendor_pick_the_branch_that_ran(tmp_path):
     assert source.read(path, 3).spans == [(14, 14), (16, 16), (17, 17)]
     assert source.read(path, 2).line_of(1) == 10
     assert source.read(path, 2).line_of(None) == 8  # the operations assignment
+    # A count no branch has gives the first branch, whatever an earlier read picked.
+    assert source.read(path, 3).spans[0] == (14, 14)
+    assert source.read(path, 7).spans == [(9, 9), (10, 10)]
 
 
 def test_concatenated_lists_and_data_migration_functions_above_the_class(tmp_path):
