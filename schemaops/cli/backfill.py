@@ -210,6 +210,7 @@ def start_command(
     run_settings = _run_settings(spec, batch_size, workers, tuning)
     if dry_run:
         return _dry_run(spec, run_settings, alias)
+    celery = _celery()
     run, outcome = control.start(spec, run_settings, alias)
     if outcome == "finished":
         click.echo(f"run {run.pk} of {target} already finished; nothing to do")
@@ -217,7 +218,7 @@ def start_command(
     click.echo(
         f"run {run.pk} {outcome}: {target} ({run.hi - run.lo + 1} keys, ~{run.rows_estimate} rows)"
     )
-    _launch(run.pk, run_settings.concurrency, alias, queue, wait)
+    _launch(run.pk, run_settings.concurrency, alias, queue, wait, celery)
 
 
 def _run_settings(spec: Any, batch_size: int | None, workers: int, t: dict[str, Any]) -> Any:
@@ -250,20 +251,35 @@ def _run_settings(spec: Any, batch_size: int | None, workers: int, t: dict[str, 
     )
 
 
-def _launch(
-    run_id: int, concurrency: int, alias: str, queue: str | None, wait: bool | None
-) -> None:
-    """Queue the tasks on the broker, or run them here when there is none."""
+def _celery() -> tuple[Any, str | None]:
+    """The Celery app and its broker URL (None: embedded); a configured broker that is
+    down is an error here, before any run is created or changed."""
     from schemaops.backfill import dispatch
 
     app = dispatch.celery_app()
     url = dispatch.broker_url(app)
+    if url is not None:
+        dispatch.check_broker(app)
+    return app, url
+
+
+def _launch(
+    run_id: int,
+    concurrency: int,
+    alias: str,
+    queue: str | None,
+    wait: bool | None,
+    celery: tuple[Any, str | None],
+) -> None:
+    """Queue the tasks on the broker, or run them here when there is none."""
+    from schemaops.backfill import dispatch
+
+    app, url = celery
     if url is None:
         click.echo(f"run {run_id}: no Celery broker configured; running in this process")
         errors: list[BaseException] = []
         threads = dispatch.run_embedded(run_id, concurrency, alias, errors)
         return _watch(run_id, alias, threads=threads, errors=errors)
-    dispatch.check_broker(app)
     dispatch.enqueue(run_id, concurrency, alias, queue)
     click.echo(f"run {run_id}: {concurrency} task(s) queued on {_safe(url)}")
     if wait:
@@ -467,10 +483,11 @@ def _state_command(action: str, doc: str) -> Any:
         alias = _setup(project)
         from schemaops.backfill import control
 
+        celery = _celery() if action == "resume" else None
         run = control.set_state(run_id, action, alias)
         click.echo(f"run {run_id} {run.state}")
-        if action == "resume":
-            _launch(run_id, run.concurrency, alias, queue, wait)
+        if celery is not None:
+            _launch(run_id, run.concurrency, alias, queue, wait, celery)
 
     return command
 

@@ -127,6 +127,9 @@ def test_broker_configured_but_down_exits_2(shop: ShopCopy) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "broker" in lines[0] and "unreachable" in lines[0]
     assert "hunter2" not in result.stderr
+    # Nothing was created that nobody will run: the broker is checked first.
+    assert result.stdout == ""
+    assert shop.query("SELECT count(*) FROM schemaops_backfill_run") == [(0,)]
 
 
 def test_python_dry_run_explains_the_orm_update(shop: ShopCopy) -> None:
