@@ -28,7 +28,7 @@ from schemaops.config import Config
 from schemaops.errors import ConfigError, RuleCrashed
 from schemaops.findings import Finding, Location, Severity
 from schemaops.phases import POST, phase_of
-from schemaops.plan import MigrationStep, OperationStep, Walker
+from schemaops.plan import MigrationStep, OperationStep, Walker, is_django_operation
 from schemaops.selection import relative
 
 
@@ -57,10 +57,6 @@ def select_rules(config: Config) -> list[Any]:
         rules = [r for r in rules if r.code in chosen]
     ignored = {lookup(ref).code for ref in config.ignore}  # type: ignore[union-attr]
     return [r() for r in rules if r.code not in ignored]
-
-
-def _is_django_operation(op: Any) -> bool:
-    return type(op).__module__.startswith("django.")
 
 
 class Linter:
@@ -146,7 +142,7 @@ class Linter:
         return LintResult(findings, len(selected), baselined, steps)
 
     def _wants_sql(self, step: OperationStep) -> bool:
-        return self.want_sql or not _is_django_operation(step.operation)
+        return self.want_sql or not is_django_operation(step.operation)
 
     # -- one migration -----------------------------------------------------------
 
@@ -204,7 +200,7 @@ class Linter:
         op = ctx.operation
         if isinstance(op, migrations.RunSQL):
             texts, generated = list(_runsql_texts(op.sql)), False
-        elif ctx.step.sql and not _is_django_operation(op):
+        elif ctx.step.sql and not is_django_operation(op):
             texts, generated = ["\n".join(ctx.step.sql)], True
         else:
             return

@@ -145,7 +145,7 @@ class OperationStep:
         operation may still act.
         """
         models = [m for m in (self.before, self.after) if m is not None]
-        if not models or not _is_builtin(self.operation):
+        if not models or not is_django_operation(self.operation):
             return True
         return any(m.migrated for m in models) and not self._columnless_field()
 
@@ -418,7 +418,8 @@ class _EditorContext:
         start, deferred_start = len(collected), len(self.editor.deferred_sql)
         try:
             to_state = self._render(state, after_keys)
-            if _is_builtin(op):  # Django's own operations leave the rendered models as they were
+            # Django's own operations leave the rendered models as they were
+            if is_django_operation(op):
                 self._last = (step, state, after_keys, to_state)
             with _no_database():
                 op.database_forwards(app_label, self.editor, from_state, to_state)
@@ -605,7 +606,8 @@ def _needs_referrers(op: Operation, app_label: str, state: ProjectState) -> bool
     return False
 
 
-def _is_builtin(op: Operation) -> bool:
+def is_django_operation(op: Operation) -> bool:
+    """One of Django's own operations (not a project's or a package's subclass)."""
     return type(op).__module__.startswith("django.")
 
 
@@ -613,7 +615,7 @@ def _touched_keys(op: Operation, app_label: str, state: ProjectState) -> set[Mod
     """The models an operation works on, rendered in full (with their relations)."""
     keys = {k for k in (primary_key_before(op, app_label), primary_key_after(op, app_label)) if k}
     if not keys:
-        if _is_builtin(op):
+        if is_django_operation(op):
             return set()  # RunSQL, CreateExtension, CreateCollation: about no model
         return set(state.models)  # a custom operation: it may look at any model
     roots = {k for k in keys if k in state.models}
