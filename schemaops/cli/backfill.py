@@ -25,7 +25,6 @@ Examples:
   schemaops backfill start orders.FillTotalCents --workers 2   # a Backfill class, via Celery
 """
 FINAL = {"finished", "failed", "cancelled", "paused"}
-PROJECT_OPTIONS = ("settings", "pythonpath", "database", "config_path")  # opts.project
 log = logging.getLogger("schemaops.backfill")
 
 
@@ -38,12 +37,13 @@ def backfill_group() -> None:
     """
 
 
-def _setup(project: dict[str, Any], verbose: bool = False) -> str:
-    """Load the Django project (``project``: the command's --settings, --pythonpath,
-    --database and --config), check the server and the app's tables; returns the alias."""
+def _setup(options: dict[str, Any], verbose: bool = False) -> str:
+    """Load the Django project (from the command's --settings, --pythonpath, --database
+    and --config among ``options``), check the server and the app's tables; returns the
+    alias."""
     from schemaops.project import setup_django
 
-    cfg = opts.project_config(project)
+    cfg = opts.project_config(options)
     setup_django(cfg)
     _configure_logging(verbose)
     _check_database(cfg.database)
@@ -200,8 +200,7 @@ def start_command(
     **options: Any,
 ) -> None:
     """Start (or resume) a backfill of TARGET: app_label.Model with --set, or app_label.Backfill."""
-    project = {k: options.pop(k) for k in PROJECT_OPTIONS}
-    alias = _setup(project, verbose)
+    alias = _setup(options, verbose)  # the project options; the rest tune the run
     tuning = options
     from schemaops.backfill import control
     from schemaops.backfill import spec as spec_module
