@@ -15,8 +15,8 @@ the current ``max(pk)`` through its queryset.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.db import connections
@@ -61,7 +61,7 @@ def _count(spec: Spec, rng: batching.Range, cursor: Any) -> int:
 def sweep_blocks(spec: Spec, lo: int, cursor: Any, step: int = SWEEP_BLOCKS) -> int:
     """Rows with ``pk >= lo`` still not matching (declarative form), counted ``step``
     blocks at a time over the table as it is now; one statement per range, autocommit."""
-    return sum(_count_blocks(spec, lo, rng, cursor) for rng in block_ranges(spec, cursor, step))
+    return _count_ranges(spec, lo, block_ranges(spec, cursor, step), cursor)
 
 
 def sweep_blocks_shared(
@@ -72,28 +72,24 @@ def sweep_blocks_shared(
     with connections[alias].cursor() as cursor:
         ranges = block_ranges(spec, cursor, step)
     shares = [ranges[i::readers] for i in range(max(1, min(readers, len(ranges))))]
-    counts = [0] * len(shares)
-    errors: list[BaseException] = []
 
-    def read(index: int) -> None:
+    def read(share: Sequence[batching.Range]) -> int:
+        with connections[alias].cursor() as cursor:
+            return _count_ranges(spec, lo, share, cursor)
+
+    def read_elsewhere(share: Sequence[batching.Range]) -> int:
         try:
-            with connections[alias].cursor() as cursor:
-                counts[index] = sum(_count_blocks(spec, lo, r, cursor) for r in shares[index])
-        except BaseException as exc:  # re-raised in the calling thread
-            errors.append(exc)
+            return read(share)
         finally:
-            if index:
-                connections.close_all()  # the extra thread's own connection
+            connections.close_all()  # this thread's own connection
 
-    threads = [threading.Thread(target=read, args=(i,)) for i in range(1, len(shares))]
-    for thread in threads:
-        thread.start()
-    read(0)
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return sum(counts)
+    with ThreadPoolExecutor(max_workers=max(1, len(shares) - 1)) as pool:
+        others = [pool.submit(read_elsewhere, share) for share in shares[1:]]
+        return read(shares[0]) + sum(future.result() for future in others)
+
+
+def _count_ranges(spec: Spec, lo: int, ranges: Sequence[batching.Range], cursor: Any) -> int:
+    return sum(_count_blocks(spec, lo, rng, cursor) for rng in ranges)
 
 
 def block_ranges(spec: Spec, cursor: Any, step: int = SWEEP_BLOCKS) -> Sequence[batching.Range]:
