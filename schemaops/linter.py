@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,16 +152,11 @@ class Linter:
 
         ctx = MigrationContext(step, self.target, phase_of(step.migration), state)
         raw: list[Finding] = []
-        try:
+        with _rule_crashes(f"{step.app_label}.{step.name}"):
             for op_step in step.operations:
                 raw.extend(self._lint_operation(ctx, op_step))
             for rule in self._by_mig:
                 raw.extend(rule.check_migration(ctx) or ())
-        except Exception as exc:
-            crash = _crashed(exc, f"{step.app_label}.{step.name}")
-            if crash is None:
-                raise
-            raise crash from exc
         if self._by_final:
             self._final_ops.extend(ctx.operations)
         if step.path:
@@ -249,13 +245,8 @@ class Linter:
         contexts = {(o.migration.app_label, o.migration.name): o.migration for o in fctx.operations}
         grouped: dict[tuple[Any, Any], list[Finding]] = {}
         for rule in self._by_final:
-            try:
+            with _rule_crashes("the final project state"):
                 found = list(rule.check_final(fctx) or ())
-            except Exception as exc:
-                crash = _crashed(exc, "the final project state")
-                if crash is None:
-                    raise
-                raise crash from exc
             for f in found:
                 grouped.setdefault((f.app, f.migration), []).append(f)
         out: list[Finding] = []
@@ -379,6 +370,18 @@ def _runsql_texts(sql: Any) -> Iterator[str]:
             item, params = item[0], (item[1] if len(item) > 1 else None)
         if item:
             yield str(item) if params is None else interpolate(str(item), params)
+
+
+@contextmanager
+def _rule_crashes(where: str) -> Iterator[None]:
+    """An exception raised by a rule becomes a :class:`RuleCrashed` naming it."""
+    try:
+        yield
+    except Exception as exc:
+        crash = _crashed(exc, where)
+        if crash is None:
+            raise
+        raise crash from exc
 
 
 def _crashed(exc: Exception, where: str) -> RuleCrashed | None:
