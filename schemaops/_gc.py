@@ -39,17 +39,15 @@ def gc_paused(*, freeze: bool = False) -> Iterator[None]:
             gc.enable()
 
 
-class Sweeper:
+def sweep_young() -> None:
     """Free the garbage of models rendered for SQL while the collector is paused.
 
     Rendering a model builds reference cycles (a class, its ``_meta``, its
     fields); with the collector paused they pile up (a gigabyte on a large
-    project with ``--sql``). ``sweep()`` after a migration collects the two
-    young generations, what was allocated since the last sweep, and moves the
+    project with ``--sql``). A sweep after a migration collects the two young
+    generations, what was allocated since the last sweep, and moves the
     survivors to the oldest generation, which is never scanned while paused:
     each sweep costs what was allocated since the previous one, not what the
     whole run holds.
     """
-
-    def sweep(self) -> None:
-        gc.collect(1)
+    gc.collect(1)

@@ -29,7 +29,7 @@ from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ModelState, ProjectState
 from django.db.migrations.utils import resolve_relation
 
-from schemaops._gc import Sweeper
+from schemaops._gc import sweep_young
 from schemaops.errors import GraphError
 
 ModelKey = tuple[str, str]
@@ -231,7 +231,6 @@ class Walker:
         self.state = ProjectState(real_apps=set(loader.unmigrated_apps))
         self._connection: Any = None
         self.pg_version = pg_version
-        self._sweeper = Sweeper()
         self._rendered = 0  # models rendered for SQL since the last sweep
 
     # -- plan ----------------------------------------------------------------
@@ -269,7 +268,7 @@ class Walker:
     def sweep(self, limit: int) -> None:
         """Free the models rendered for SQL once more than ``limit`` are pending."""
         if self._rendered > limit:
-            self._sweeper.sweep()
+            sweep_young()
             self._rendered = 0
 
     def _walk_migration(self, step: MigrationStep, wanted: bool) -> None:
