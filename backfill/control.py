@@ -14,9 +14,9 @@ from typing import Any
 from django.db import IntegrityError, connections, transaction
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 from django.utils import timezone
+
 from schemaops.backfill.batching import Progress
 from schemaops.backfill.spec import Spec
-
 from schemaops.errors import ConfigError
 
 UNITS_MS = {"ms": 1, "s": 1000, "min": 60_000}

@@ -89,6 +89,7 @@ def run_embedded(
 
 def _embedded_slot(run_id: int, slot: int, alias: str, errors: list[BaseException]) -> None:
     from django.db import connections
+
     from schemaops.backfill.tasks import work
 
     try:

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connections, transaction
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 from django.test.utils import CaptureQueriesContext
+
 from schemaops.backfill import ledger, runner
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.batching import Range

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
+
 from schemaops.backfill import batching
 from schemaops.backfill.batching import Range, Rate
 from schemaops.backfill.throttle import WAITERS_SQL

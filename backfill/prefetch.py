@@ -21,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from django.db import connections, transaction
+
 from schemaops.backfill import ledger
 from schemaops.backfill.ledger import Claim, Idle, Observation
 

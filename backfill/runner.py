@@ -23,6 +23,7 @@ from typing import Any
 
 from django.db import connections, transaction
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
+
 from schemaops.backfill import ledger, prefetch, throttle
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.ledger import Claim, Idle, Observation

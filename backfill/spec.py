@@ -21,9 +21,9 @@ from django.db.backends.postgresql.psycopg_any import sql  # the driver Django u
 from pglast import ast, visitors
 from pglast.parser import ParseError
 from pglast.stream import RawStream
+
 from schemaops.backfill.base import Backfill
 from schemaops.backfill.batching import Range
-
 from schemaops.errors import ConfigError, SQLParseError, UnknownAppError
 
 _INTEGER_PKS = {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+
 from schemaops.backfill import runner
 
 DEFAULT_BUDGET = 60.0

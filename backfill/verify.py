@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import connections
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
+
 from schemaops.backfill import batching
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.spec import Spec

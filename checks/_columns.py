@@ -16,6 +16,7 @@ from typing import Any
 
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
+
 from schemaops.checks._sql import VOLATILE_FUNCTIONS, names, volatility
 
 AUTO_FIELDS = ("AutoField", "BigAutoField", "SmallAutoField")

@@ -23,9 +23,9 @@ from functools import lru_cache
 from typing import Any
 
 from pglast import ast
+
 from schemaops.checks._base import FinalContext, OperationContext
 from schemaops.checks._sql import AT, CONSTR, SQLSyntaxError, names, parse, relname
-
 from schemaops.plan import column_for, db_table_for
 
 ModelKey = tuple[str, str]

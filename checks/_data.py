@@ -17,6 +17,7 @@ from typing import Any
 
 from pglast import ast, enums
 from pglast.stream import RawStream
+
 from schemaops.checks._base import MigrationContext, OperationContext, join_steps, migration_code
 from schemaops.checks._recipes import ident, with_kwargs
 from schemaops.checks._sql import AT, CONSTR, alter_commands, names, relname

@@ -478,7 +478,6 @@ def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps, comment_change: b
 
 def run_sql(ctx: Any) -> list[LockStep]:
     from schemaops.checks._lockmap import _sql_steps
-
     from schemaops.linter import _runsql_texts
 
     return _sql_steps(ctx, _runsql_texts(ctx.operation.sql))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pglast import ast, enums
+
 from schemaops.checks._columns import (
     ColumnType,
     binary_coercible,

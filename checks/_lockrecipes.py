@@ -13,6 +13,7 @@ from typing import Any
 
 from pglast import ast
 from pglast.stream import RawStream
+
 from schemaops.checks._recipes import ident
 
 POSTGRES_IMPORTS = (
@@ -224,7 +225,6 @@ def render_model(ctx: Any, snapshot: Any) -> Any:
 def django_statements(ctx: Any, build: Any) -> list[Any]:
     """pglast nodes of the SQL ``build(model, editor)`` returns for ``ctx.after``."""
     from schemaops.checks._sql import SQLSyntaxError, parse
-
     from schemaops.plan import offline_connection
 
     model = render_model(ctx, ctx.after) if ctx.after is not None else None

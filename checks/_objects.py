@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pglast import ast
+
 from schemaops.checks._sql import names
 
 
@@ -65,6 +66,7 @@ def table_checks(
     NOT VALID CHECK constraint on each (table, column); and the VALIDATEs, for the next
     migration."""
     from django.db.backends.utils import truncate_name
+
     from schemaops.checks._lockrecipes import run_sql, validate_sql
     from schemaops.checks._recipes import ident
 

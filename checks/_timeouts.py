@@ -16,6 +16,7 @@ from itertools import takewhile
 from typing import Any
 
 from pglast import ast, enums
+
 from schemaops.checks._base import MigrationContext, OperationContext
 from schemaops.checks._lockmap import StateSchema, operation_locks, statement_locks
 from schemaops.checks._locks import Lock

@@ -36,6 +36,7 @@ from typing import Any
 
 from django.contrib.postgres.operations import AddConstraintNotValid
 from django.db import migrations
+
 from schemaops.checks._base import (
     OperationContext,
     Rule,
@@ -47,7 +48,6 @@ from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, Code, run_sql, vali
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import CONSTR, alter_commands
-
 from schemaops.findings import Finding
 
 SCAN = "while every row is checked"

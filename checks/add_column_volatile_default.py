@@ -40,6 +40,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import migrations
+
 from schemaops.checks._base import (
     OperationContext,
     Rule,
@@ -57,7 +58,6 @@ from schemaops.checks._lockmap_ops import effective_default
 from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, Code, render_model
 from schemaops.checks._locks import Lock
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, volatility
-
 from schemaops.findings import Finding, Severity
 from schemaops.plan import offline_connection
 

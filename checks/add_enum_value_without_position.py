@@ -35,7 +35,6 @@ from schemaops.checks._base import Rule, StatementContext
 from schemaops.checks._lockrecipes import run_sql, variant
 from schemaops.checks._objects import created_earlier, literal
 from schemaops.checks._sql import names
-
 from schemaops.findings import Finding, Severity
 
 

@@ -34,11 +34,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db import migrations
+
 from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._lockrecipes import Code, lock_timeout_sql
 from schemaops.checks._locks import Lock
 from schemaops.checks._sql import CONSTR, alter_commands
-
 from schemaops.findings import Finding
 
 BUILD = "while the exclusion index is built and every row checked"

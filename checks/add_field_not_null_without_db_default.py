@@ -41,6 +41,7 @@ from typing import Any
 
 import django
 from django.db import migrations
+
 from schemaops.checks._base import OperationContext, Rule, migration_code
 from schemaops.checks._columns import has_column
 from schemaops.checks._data import (
@@ -52,7 +53,6 @@ from schemaops.checks._data import (
 )
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident, with_kwargs
-
 from schemaops.findings import Finding
 
 

@@ -40,6 +40,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import migrations
+
 from schemaops.checks._base import (
     OperationContext,
     Rule,
@@ -60,7 +61,6 @@ from schemaops.checks._lockrecipes import (
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import django_kind, ident
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, names, relname
-
 from schemaops.findings import Finding
 from schemaops.plan import column_for
 

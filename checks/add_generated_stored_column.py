@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import migrations
+
 from schemaops.checks._base import (
     OperationContext,
     Rule,
@@ -47,7 +48,6 @@ from schemaops.checks._lockrecipes import Code, render_model, run_sql, separate
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints
-
 from schemaops.findings import Finding
 from schemaops.plan import offline_connection
 

@@ -37,6 +37,7 @@ from typing import Any
 
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations
+
 from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._indexes import creates_plain_index, index_code, index_name
 from schemaops.checks._lockmap_ops import column_type, like_index
@@ -51,7 +52,6 @@ from schemaops.checks._lockrecipes import (
 )
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import django_kind, ident
-
 from schemaops.findings import Finding
 
 IMPORTS = (

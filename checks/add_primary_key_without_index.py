@@ -31,12 +31,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db import migrations
+
 from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._lockrecipes import Code, column_list, django_name, run_sql, separate
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, names
-
 from schemaops.findings import Finding
 
 BUILD = "for the whole primary key index build"

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import migrations
+
 from schemaops.checks._base import (
     OperationContext,
     Rule,
@@ -45,7 +46,6 @@ from schemaops.checks._lockrecipes import Code, run_sql, separate
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints
-
 from schemaops.findings import Finding
 
 REWRITE = "while every row gets a value and the table is rewritten"

@@ -40,6 +40,7 @@ from typing import Any
 
 from django.db import migrations, models
 from pglast import ast, enums
+
 from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._lockmap_ops import column_type, constraint_kind, like_index
 from schemaops.checks._lockrecipes import (
@@ -55,7 +56,6 @@ from schemaops.checks._lockrecipes import (
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import django_kind, ident
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, names
-
 from schemaops.findings import Finding
 
 BUILD = "for the whole unique index build"

@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import migrations
+
 from schemaops.checks._base import (
     OperationContext,
     Rule,
@@ -52,7 +53,6 @@ from schemaops.checks._lockrecipes import Code, run_sql, separate
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import alter_commands
-
 from schemaops.findings import Finding
 
 REWRITE = "while every row is rewritten and every index rebuilt"

@@ -50,6 +50,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import migrations
+
 from schemaops.checks._base import (
     OperationContext,
     Rule,
@@ -64,7 +65,6 @@ from schemaops.checks._lockrecipes import Code, run_sql, validate_sql
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import AT, alter_commands
-
 from schemaops.findings import Finding
 
 IMPORTS = "from django.contrib.postgres.operations import AddConstraintNotValid, ValidateConstraint"

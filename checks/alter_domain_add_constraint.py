@@ -48,7 +48,6 @@ from schemaops.checks._lockmap import StateSchema, statement_locks
 from schemaops.checks._locks import Lock
 from schemaops.checks._objects import created_earlier, table_checks
 from schemaops.checks._sql import names
-
 from schemaops.findings import Finding
 
 ACTIONS = {"C": "ADD CONSTRAINT", "O": "SET NOT NULL", "V": "VALIDATE CONSTRAINT"}

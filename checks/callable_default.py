@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import migrations
+
 from schemaops.checks._base import OperationContext, Rule
 from schemaops.checks._data import (
     CONSTANT_FACTORIES,
@@ -43,7 +44,6 @@ from schemaops.checks._data import (
     has_code_default,
 )
 from schemaops.checks._locks import Lock
-
 from schemaops.findings import Finding, Severity
 
 

@@ -44,7 +44,6 @@ from schemaops.checks._column_types import base_type, column_types, retype, runs
 from schemaops.checks._lockrecipes import run_sql
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import type_name
-
 from schemaops.findings import Finding, Severity
 
 

@@ -34,11 +34,11 @@ from typing import Any
 
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from pglast import ast
+
 from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._lockmap import operation_locks, statement_locks
 from schemaops.checks._lockrecipes import Code
 from schemaops.checks._locks import Lock
-
 from schemaops.findings import Finding
 
 

@@ -43,7 +43,6 @@ from schemaops.checks._base import Rule, StatementContext, join_steps
 from schemaops.checks._lockrecipes import run_sql, variant
 from schemaops.checks._objects import domain_condition
 from schemaops.checks._sql import CONSTR, names
-
 from schemaops.findings import Finding, Severity
 
 KINDS = {CONSTR.CONSTR_CHECK: "CHECK", CONSTR.CONSTR_NOTNULL: "NOT NULL"}

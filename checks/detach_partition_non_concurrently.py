@@ -32,7 +32,6 @@ from schemaops.checks._base import Rule, StatementContext, migration_code
 from schemaops.checks._lockrecipes import deparse, run_sql
 from schemaops.checks._locks import Lock
 from schemaops.checks._sql import alter_commands, relname
-
 from schemaops.findings import Finding
 
 

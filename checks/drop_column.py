@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import migrations
+
 from schemaops.checks._base import (
     OperationContext,
     Rule,
@@ -44,7 +45,6 @@ from schemaops.checks._base import (
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import AT, alter_commands
-
 from schemaops.findings import Finding
 
 

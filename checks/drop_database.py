@@ -30,7 +30,6 @@ import shlex
 from collections.abc import Iterator
 
 from schemaops.checks._base import Rule, StatementContext
-
 from schemaops.findings import Finding
 
 

@@ -34,11 +34,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import migrations
+
 from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import field_code
 from schemaops.checks._sql import AT, alter_commands
-
 from schemaops.findings import Finding, Severity
 from schemaops.plan import column_for
 

@@ -35,6 +35,7 @@ from typing import Any
 
 from django.db import migrations
 from pglast import enums
+
 from schemaops.checks._base import (
     OperationContext,
     Rule,
@@ -45,7 +46,6 @@ from schemaops.checks._base import (
 from schemaops.checks._data import model_for_table
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
-
 from schemaops.findings import Finding
 from schemaops.plan import column_for
 

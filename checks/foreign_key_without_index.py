@@ -45,6 +45,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import models
+
 from schemaops.checks._base import FinalContext, Rule
 from schemaops.checks._coverage import (
     add_index_recipe,
@@ -56,7 +57,6 @@ from schemaops.checks._coverage import (
     table_of,
 )
 from schemaops.checks._recipes import ident
-
 from schemaops.findings import Finding, Severity
 
 

@@ -42,10 +42,10 @@ from typing import Any
 
 from django.db import migrations
 from pglast import ast, enums
+
 from schemaops.checks._base import OperationContext, Rule, StatementContext
 from schemaops.checks._column_types import column_types, runsql_recipe, set_type
 from schemaops.checks._recipes import field_code
-
 from schemaops.findings import Finding, Severity
 
 SMALL_AUTO = ("AutoField", "SmallAutoField")

@@ -35,7 +35,6 @@ from collections.abc import Iterator
 
 from schemaops.checks._base import Rule, StatementContext
 from schemaops.checks._column_types import base_type, column_types, retype, runsql_recipe
-
 from schemaops.findings import Finding, Severity
 
 

@@ -43,7 +43,6 @@ from schemaops.checks._coverage import (
     plain_field,
     table_of,
 )
-
 from schemaops.findings import Finding, Severity
 
 

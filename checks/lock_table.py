@@ -30,7 +30,6 @@ from collections.abc import Iterator
 
 from schemaops.checks._base import Rule, StatementContext
 from schemaops.checks._lockmap import statement_locks
-
 from schemaops.findings import Finding, Severity
 
 

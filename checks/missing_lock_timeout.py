@@ -45,7 +45,6 @@ from collections.abc import Iterator
 
 from schemaops.checks import _timeouts
 from schemaops.checks._base import MigrationContext, Rule
-
 from schemaops.findings import Finding, Severity
 
 

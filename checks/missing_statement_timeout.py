@@ -40,7 +40,6 @@ from collections.abc import Iterator
 
 from schemaops.checks import _timeouts
 from schemaops.checks._base import MigrationContext, Rule
-
 from schemaops.findings import Finding, Severity
 
 DEFAULT_VALUE = "1h"  # when [tool.schemaops] statement-timeout is "0" (off)

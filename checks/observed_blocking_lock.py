@@ -27,7 +27,6 @@ its concurrent / ``NOT VALID`` form.
 from __future__ import annotations
 
 from schemaops.checks._base import Rule
-
 from schemaops.findings import Severity
 
 

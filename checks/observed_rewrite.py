@@ -25,7 +25,6 @@ to it, then drop the old column in a post-deploy migration.
 from __future__ import annotations
 
 from schemaops.checks._base import Rule
-
 from schemaops.findings import Severity
 
 

@@ -27,7 +27,6 @@ mark it post-deploy too.
 from __future__ import annotations
 
 from schemaops.checks._base import Rule
-
 from schemaops.findings import Severity
 
 

@@ -35,6 +35,7 @@ from typing import Any
 from django.contrib.postgres.operations import RemoveIndexConcurrently
 from django.db import migrations
 from pglast import enums
+
 from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._lockmap import StateSchema, operation_steps
 from schemaops.checks._lockmap_ops import like_index
@@ -49,7 +50,6 @@ from schemaops.checks._lockrecipes import (
 )
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
-
 from schemaops.findings import Finding, Severity
 
 WHILE = "until every query running on it finishes, and every later query waits behind it"

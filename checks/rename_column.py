@@ -36,6 +36,7 @@ from typing import Any
 
 from django.db import migrations
 from pglast import enums
+
 from schemaops.checks._base import (
     OperationContext,
     Rule,
@@ -47,7 +48,6 @@ from schemaops.checks._columns import has_column
 from schemaops.checks._data import backfill_command, renamed_existing_table
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import with_kwargs
-
 from schemaops.findings import Finding
 
 LOCK_NOTE = "briefly (no rewrite)"

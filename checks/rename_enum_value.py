@@ -40,7 +40,6 @@ from schemaops.checks._lockrecipes import run_sql
 from schemaops.checks._objects import created_earlier, literal
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import names
-
 from schemaops.findings import Finding
 
 

@@ -34,11 +34,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pglast import enums
+
 from schemaops.checks._base import Rule, StatementContext, join_steps, migration_code
 from schemaops.checks._lockrecipes import run_sql
 from schemaops.checks._objects import created_earlier
 from schemaops.checks._recipes import ident
-
 from schemaops.findings import Finding
 
 

@@ -33,6 +33,7 @@ from collections.abc import Iterator
 
 from django.db import migrations
 from pglast import enums
+
 from schemaops.checks._base import (
     OperationContext,
     Rule,
@@ -43,7 +44,6 @@ from schemaops.checks._base import (
 from schemaops.checks._data import renamed_existing_table
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
-
 from schemaops.findings import Finding
 
 LOCK_NOTE = "briefly (no rewrite)"

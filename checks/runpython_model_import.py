@@ -39,9 +39,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db import migrations
+
 from schemaops.checks._base import OperationContext, Rule
 from schemaops.checks._data import imported_models, unwrap
-
 from schemaops.findings import Finding
 
 

@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db import migrations
-from schemaops.checks._base import OperationContext, Rule
 
+from schemaops.checks._base import OperationContext, Rule
 from schemaops.findings import Finding, Severity
 
 

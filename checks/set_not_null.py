@@ -38,6 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db import migrations
+
 from schemaops.checks._base import OperationContext, Rule, StatementContext, join_steps
 from schemaops.checks._data import (
     backfill_command,
@@ -51,7 +52,6 @@ from schemaops.checks._data import (
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import AT, alter_commands
-
 from schemaops.findings import Finding
 from schemaops.plan import column_for
 

@@ -40,11 +40,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import migrations
+
 from schemaops.checks._base import MigrationContext, OperationContext, Rule, join_steps
 from schemaops.checks._lockmap import LockStep, operation_steps
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
-
 from schemaops.findings import Finding
 
 AE = Lock.ACCESS_EXCLUSIVE

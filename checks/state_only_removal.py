@@ -40,6 +40,7 @@ from typing import Any
 
 from django.db import migrations
 from pglast import ast, enums
+
 from schemaops.checks._base import (
     FinalContext,
     MigrationContext,
@@ -50,7 +51,6 @@ from schemaops.checks._base import (
 from schemaops.checks._data import has_db_default, migration_after_this, parsed_statements
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import AT, alter_commands
-
 from schemaops.findings import Finding, Severity
 from schemaops.plan import column_for
 

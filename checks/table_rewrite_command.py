@@ -34,10 +34,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from pglast import ast, enums
+
 from schemaops.checks._base import Rule, StatementContext
 from schemaops.checks._locks import Lock
 from schemaops.checks._sql import relname
-
 from schemaops.findings import Finding
 
 REWRITE = "while the whole table is copied and its indexes rebuilt"

@@ -42,10 +42,10 @@ from typing import Any
 from django.db import migrations
 from pglast import ast, enums
 from pglast.stream import RawStream
+
 from schemaops.checks._base import OperationContext, Rule
 from schemaops.checks._column_types import sql_literal
 from schemaops.checks._sql import SQLSyntaxError, parse
-
 from schemaops.findings import Finding, Severity
 
 KIND = enums.TransactionStmtKind

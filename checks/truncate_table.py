@@ -32,11 +32,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pglast import enums
+
 from schemaops.checks._base import Rule, StatementContext
 from schemaops.checks._data import batched_delete
 from schemaops.checks._locks import Lock
 from schemaops.checks._sql import relname
-
 from schemaops.findings import Finding
 
 

@@ -42,6 +42,7 @@ from typing import Any
 
 from django.db import migrations
 from pglast import ast, enums
+
 from schemaops.checks._base import OperationContext, Rule, StatementContext
 from schemaops.checks._data import (
     backfill_command,
@@ -57,7 +58,6 @@ from schemaops.checks._data import (
 )
 from schemaops.checks._locks import Lock
 from schemaops.checks._sql import names
-
 from schemaops.findings import Finding, Severity
 from schemaops.plan import db_table_for
 

@@ -38,9 +38,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from schemaops.checks._base import MigrationContext, Rule
-
 from schemaops import source
+from schemaops.checks._base import MigrationContext, Rule
 from schemaops.findings import Finding, Location, Severity
 from schemaops.selection import relative
 

@@ -47,7 +47,6 @@ from schemaops.checks._lockmap_ops import table_of
 from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, validate_sql
 from schemaops.checks._locks import Lock
 from schemaops.checks._sql import alter_commands
-
 from schemaops.findings import Finding
 
 Key = tuple[str, str]

@@ -46,7 +46,6 @@ from schemaops.checks._column_types import (
 )
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import type_name
-
 from schemaops.findings import Finding, Severity
 
 

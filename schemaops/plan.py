@@ -6,7 +6,7 @@ loads the graph once (without a database connection), carries one
 :class:`~django.db.migrations.state.ProjectState` forward through every
 migration in plan order, and yields a :class:`MigrationStep` per migration.
 
-Cost model (see ``../shared/research/perf-notes.md``): ``state_forwards`` on
+Cost model (measured with ``bench/check_bench.py``): ``state_forwards`` on
 an unrendered state is almost free; rendering models is what costs. So the
 walk renders nothing by default. When a caller asks for SQL, only the models
 an operation touches (and what they reference) are rendered, into a small

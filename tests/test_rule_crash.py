@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import migrations, models
 from lintkit import FakeLoader, make_migration
-from schemaops.checks._base import Rule
 
+from schemaops.checks._base import Rule
 from schemaops.config import Config
 from schemaops.errors import RuleCrashed
 from schemaops.linter import Linter

@@ -1,6 +1,6 @@
 """Catalog snapshots and the diff between two of them (what one statement changed).
 
-The same facts eugene records (see ``research/linters.md`` 3.5): user relations
+The same facts the tracer eugene records: user relations
 with their ``relfilenode`` (a new one means the relation was rewritten),
 columns from ``pg_attribute`` (type, NOT NULL), constraints from
 ``pg_constraint`` (``convalidated``, definition), and the relation locks the

@@ -37,6 +37,7 @@ from typing import Any
 import pytest
 from backfill_support import SAMPLE, SET_CENTS, ShopCopy, wait_for
 from pg_clusters import Cluster, standby_of, throwaway_cluster
+
 from schemaops.backfill import throttle
 
 pytestmark = pytest.mark.slow

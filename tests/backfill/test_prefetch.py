@@ -14,6 +14,7 @@ from backfill_support import (
     driver_connect,
     transaction,
 )
+
 from schemaops.backfill import ledger
 from schemaops.backfill.ledger import Claim, Observation
 from schemaops.backfill.prefetch import must_shrink

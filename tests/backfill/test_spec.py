@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from backfill_support import SET_CENTS, ShopCopy, driver_connect
 from django.db.backends.postgresql.psycopg_any import sql
+
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.batching import Range
-
 from schemaops.errors import ConfigError, SQLParseError, UnknownAppError
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from backfill_support import SET_CENTS, ShopCopy, wait_for
+
 from schemaops.backfill import throttle
 from schemaops.backfill.throttle import Decision, Signals, Thresholds
-
 from schemaops.errors import ConfigError
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backfill_support import SET_CENTS, ShopCopy, driver_connect
+
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill import verify
 

@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 
 import pytest
+
 from schemaops.checks import RULES, lookup
 from schemaops.checks._base import CATEGORIES, DOC_SECTIONS, Rule
-
 from schemaops.docs import rule_sections, rules_reference
 
 TESTS = Path(__file__).resolve().parent

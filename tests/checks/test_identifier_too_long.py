@@ -2,6 +2,7 @@ from django.contrib.contenttypes.fields import GenericRelation
 from django.db import migrations, models
 from lintkit import codes, lint
 from models import TaggableManagerStandIn, order_model, recipe_sql, tag_models
+
 from schemaops.checks.identifier_too_long import shortened
 
 LONG = "order_amount_must_never_be_negative_even_for_refunds_and_credit_notes"  # 69 bytes

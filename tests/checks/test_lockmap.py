@@ -19,6 +19,7 @@ from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ProjectState
 from lintkit import APP, FakeLoader, make_migration
 from models import customer_model, order_model
+
 from schemaops.checks._base import Rule
 from schemaops.checks._columns import binary_coercible, normal_type
 from schemaops.checks._lockmap import (
@@ -29,7 +30,6 @@ from schemaops.checks._lockmap import (
 )
 from schemaops.checks._locks import Lock
 from schemaops.checks._sql import parse
-
 from schemaops.config import Config
 from schemaops.linter import Linter
 

@@ -5,8 +5,8 @@ lock that blocks nothing of the application's does not become one."""
 from __future__ import annotations
 
 import pytest
-from schemaops.checks import lookup
 
+from schemaops.checks import lookup
 from schemaops.findings import Finding, Severity
 from schemaops.trace.merge import merge_findings
 from schemaops.trace.runner import TraceResult

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from lintkit import lint
 from models import customer_model, order_model
+
 from schemaops.checks._data import operation_code
 from schemaops.checks._lockrecipes import Code
 

@@ -1,6 +1,7 @@
 from django.db import migrations, models
 from lintkit import codes, lint
 from models import TaggableManagerStandIn, order_model, tag_models
+
 from schemaops.checks._set_additive import RULES
 
 OUR_CODES = {rule.code for rule in RULES}

@@ -1,6 +1,7 @@
 from django.db import migrations
 from lintkit import codes, lint
 from models import order_model
+
 from schemaops.checks._set_additive import RULES
 
 OUR_CODES = {rule.code for rule in RULES}

@@ -19,8 +19,8 @@ from django.db import migrations, models
 from django.db.migrations.state import ProjectState
 from django.db.models.functions import Random
 from lintkit import APP, make_migration
-from schemaops.checks._locks import Lock
 
+from schemaops.checks._locks import Lock
 from schemaops.config import Config
 from schemaops.findings import Finding
 from schemaops.trace.merge import merge_findings, parse_schema_claim

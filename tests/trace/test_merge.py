@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from schemaops.checks._locks import Lock
 from support import run_cli
 from trace_support import shop_env, trace_statements
 
+from schemaops.checks._locks import Lock
 from schemaops.findings import Finding, Severity
 from schemaops.trace.merge import merge_findings, parse_claim
 from schemaops.trace.runner import TraceOptions, TraceResult, run_trace
