@@ -1,0 +1,193 @@
+"""The body of ``schemaops check`` (the pre-deploy gate): select, lint, render, exit status.
+
+Shared by the console script and ``manage.py schemaops``; :mod:`schemaops.cli.check`
+only turns the command line into a :class:`CheckOptions`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from schemaops.config import Config, ProjectOptions, project_config
+from schemaops.errors import ConfigError
+from schemaops.linter import Linter, LintResult, write_baseline
+from schemaops.project import setup_django
+from schemaops.reporting import (
+    FailOn,
+    OutputFormat,
+    Report,
+    RuleInfo,
+    emit,
+    exit_code_for,
+    render,
+)
+from schemaops.selection import (
+    MigrationKey,
+    Selection,
+    applied_migrations,
+    load_graph,
+    server_pg_version,
+)
+
+if TYPE_CHECKING:
+    from django.db.migrations.loader import MigrationLoader
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Everything ``schemaops check`` takes; empty and None mean "not given"."""
+
+    project: ProjectOptions = field(default_factory=ProjectOptions)
+    targets: tuple[str, ...] = ()  # APP [MIGRATION], or migration files
+    apps: tuple[str, ...] = ()
+    exclude_apps: tuple[str, ...] = ()
+    since: str | None = None
+    unapplied: bool = False
+    pg_version: int | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    baseline: str | None = None
+    write_baseline: str | None = None
+    fail_on: FailOn = FailOn.ERROR
+    show_sql: bool = False
+    with_trace: bool = False
+    fmt: OutputFormat = OutputFormat.TEXT
+    output: str | None = None
+    verbose: bool = False
+
+    def config(self) -> Config:
+        """[tool.schemaops] with this command line's overrides."""
+        return project_config(
+            self.project,
+            apps=self.apps,
+            exclude_apps=self.exclude_apps,
+            pg_version=self.pg_version,
+            select=self.select,
+            ignore=self.ignore,
+            baseline=self.baseline,
+        )
+
+
+def split_targets(targets: tuple[str, ...]) -> tuple[str | None, str | None, list[str] | None]:
+    """``APP [MIGRATION]`` or migration files: (app, migration, None) or (None, None, files).
+
+    An argument is a file when it ends in ``.py`` or names a folder part, the
+    way pre-commit passes the files of a commit.
+    """
+    is_file = [t.endswith(".py") or "/" in t or os.sep in t for t in targets]
+    if any(is_file):
+        if not all(is_file):
+            raise ConfigError("give either APP [MIGRATION] or migration files, not both")
+        missing = [t for t in targets if not os.path.exists(t)]
+        if missing:
+            raise ConfigError(f"no such file: {missing[0]}")
+        return None, None, list(targets)
+    if len(targets) > 2:
+        raise ConfigError(f"expected APP [MIGRATION], got {len(targets)} arguments")
+    app = targets[0] if targets else None
+    name = targets[1] if len(targets) > 1 else None
+    return app, name, None
+
+
+def migrations_in_files(loader: MigrationLoader, paths: list[str]) -> set[MigrationKey]:
+    """The migrations of the graph whose module is one of ``paths``; other files are ignored."""
+    wanted = {os.path.realpath(p) for p in paths}
+    keys = set()
+    for key, migration in loader.graph.nodes.items():
+        module = sys.modules.get(type(migration).__module__)
+        path = getattr(module, "__file__", None)
+        if path and os.path.realpath(path) in wanted:
+            keys.add(key)
+    return keys
+
+
+def run_check(options: CheckOptions) -> int:
+    """Lint the selected migrations, print the report, return the exit status.
+
+    Migration files among ``options.targets`` narrow the selection to those files;
+    a file that is no migration of the project is skipped, so pre-commit can pass
+    whatever matched its file filter.
+    """
+    app_label, migration_name, paths = split_targets(options.targets)
+    cfg = options.config()
+    setup_django(cfg)
+    applied: set[tuple[str, str]] = set()
+    pg_version = cfg.pg_version
+    if options.project.database or options.unapplied or options.with_trace:
+        applied = applied_migrations(cfg.database)
+        if pg_version is None:
+            pg_version = server_pg_version(cfg.database) // 10000
+    if migration_name and not app_label:
+        raise ConfigError("give an app label before the migration name")
+    selection = Selection(
+        apps=cfg.apps if not app_label else (app_label,),
+        exclude_apps=cfg.exclude_apps,
+        since=options.since,
+        unapplied_only=options.unapplied,
+        target=(app_label, migration_name) if app_label and migration_name else None,
+        applied=applied,
+    )
+    loader = load_graph()
+    selected = selection.resolve(loader)
+    if paths is not None:
+        selected &= migrations_in_files(loader, paths)
+    linter = Linter(
+        loader,
+        cfg,
+        pg_version=pg_version or 15,
+        want_sql=options.show_sql,
+        keep_steps=options.show_sql,
+        applied=applied,
+    )
+    result = linter.run(selected)
+    if options.with_trace:
+        _merge_trace(result, loader, selected, cfg)
+    if options.write_baseline:
+        count = write_baseline(options.write_baseline, result.findings)
+        click.echo(f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True)
+        return 0
+    report = build_report(result, linter)
+    text = render(report, options.fmt, verbose=options.verbose)
+    if options.show_sql and options.fmt == OutputFormat.TEXT:
+        text = _sql_listing(result) + "\n" + text
+    emit(text, options.output)
+    return exit_code_for(result.findings, options.fail_on)
+
+
+def build_report(result: LintResult, linter: Linter) -> Report:
+    from schemaops.docs import rule_help, rule_url
+
+    rules = {
+        r.code: RuleInfo(r.code, r.name, r.summary, r.severity, rule_url(r), rule_help(r))
+        for r in linter.rules
+    }
+    summary: dict[str, Any] = {"migrations": result.migrations}
+    if result.baselined:
+        summary["baselined"] = result.baselined
+    return Report("check", result.findings, summary, rules)
+
+
+def _sql_listing(result: LintResult) -> str:
+    lines = []
+    for step in result.steps:
+        lines.append(click.style(f"-- {step.app_label}.{step.name}", bold=True))
+        for op in step.operations:
+            lines.append(f"--   [{op.index}] {op.operation.describe()}")
+            for stmt in op.sql or ():
+                lines.append("     " + stmt)
+            if op.sql_error:
+                lines.append(f"     -- SQL unavailable: {op.sql_error}")
+    return "\n".join(lines)
+
+
+def _merge_trace(
+    result: LintResult, loader: MigrationLoader, selected: set[tuple[str, str]], cfg: Config
+) -> None:
+    from schemaops.trace.merge import merge_trace
+
+    merge_trace(result, loader, selected, cfg)
