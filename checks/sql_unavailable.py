@@ -37,8 +37,8 @@ from collections.abc import Iterator
 from django.db import migrations
 from django.db.migrations.operations.base import Operation
 
-from schemaops.checks._base import OperationContext, Rule
 from schemaops.findings import Finding, Severity
+from schemaops.rules import OperationContext, Rule
 
 
 class SQLUnavailable(Rule):

@@ -151,7 +151,7 @@ class OperationStep:
 
     def _columnless_field(self) -> bool:
         """A field operation whose field has no column before or after (nor a table)."""
-        from schemaops.checks._columns import has_column
+        from schemaops.columns import has_column
 
         op = self.operation
         if isinstance(op, dj_migrations.RenameField):
