@@ -140,7 +140,7 @@ class Check:
         return self.func.__module__.rsplit(".", 1)[-1]
 
     def doc_sections(self) -> dict[str, str]:
-        from schemaops.checks._base import parse_doc
+        from schemaops.rules import parse_doc
 
         return parse_doc(self.doc)
 
