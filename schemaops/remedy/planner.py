@@ -1,0 +1,198 @@
+"""The remedy planner: one unsafe operation in, the safe expand/contract sequence out.
+
+A :class:`Remedy` is a small plan: migrations to run before the deploy (that
+only add and never block), what ``schemaops backfill`` must fill, and the
+migrations to run after it (``deploy_phase = "post"``). Every migration keeps
+the project state exactly where the original operation put it
+(``SeparateDatabaseAndState``: the original operation as the state, the safe
+statements as the database work), so ``makemigrations --check`` stays clean
+and the final schema is the one the original migration makes.
+
+Two kinds of operation have a remedy:
+
+- schema changes whose statements lock (indexes, constraints, foreign keys,
+  NOT NULL): Django's own statements rewritten by :mod:`schemaops.remedy.transform`;
+- removals (``RemoveField``, ``DeleteModel``) outside a post-deploy migration:
+  removed from the state before the deploy (and a NOT NULL column without a
+  database default made nullable, so the new code's INSERTs work), dropped in
+  the database after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from schemaops.remedy.code import django_kind
+from schemaops.remedy.transform import Rewritten, deparse, rewrite
+from schemaops.statements import ident, parse
+
+if TYPE_CHECKING:
+    from django.db.migrations.operations.base import Operation
+    from django.db.migrations.state import ProjectState
+
+CONTRACT = "expand-contract"
+REMOVALS = ("RemoveField", "DeleteModel")
+REWRITABLE = (
+    "AddField",
+    "AlterField",
+    "AddIndex",
+    "RemoveIndex",
+    "AddConstraint",
+    "AlterUniqueTogether",
+    "AlterIndexTogether",
+    "RenameIndex",
+)
+
+
+@dataclass
+class MigrationSpec:
+    """One migration of a remedy: its role (``expand``, ``validate``, ``contract``)
+    and operations; ``atomic`` False for CONCURRENTLY; ``post`` for after the deploy."""
+
+    role: str
+    operations: list[Operation]
+    atomic: bool = True
+    post: bool = False
+
+
+@dataclass
+class Remedy:
+    """The safe sequence for one operation; ``kind`` names the techniques used."""
+
+    kind: str
+    summary: str
+    steps: list[MigrationSpec] = field(default_factory=list)
+    backfill: str | None = None
+
+    @property
+    def pre(self) -> list[MigrationSpec]:
+        return [s for s in self.steps if not s.post]
+
+    @property
+    def post(self) -> list[MigrationSpec]:
+        return [s for s in self.steps if s.post]
+
+
+def plan_operation(
+    op: Operation,
+    app_label: str,
+    state: ProjectState,
+    *,
+    pg_version: int = 150000,
+    post_phase: bool = False,
+    new_tables: set[str] | None = None,
+) -> Remedy | None:
+    """The remedy for ``op`` run on ``state`` (the state before it), or None when the
+    operation is safe as written or has no remedy the planner knows.
+
+    ``new_tables`` are tables created earlier in the same migration (empty, so
+    nothing on them needs care); ``post_phase``: the operation is already in a
+    post-deploy migration, where removals belong.
+    """
+    kind = django_kind(op)
+    if kind in REMOVALS and not post_phase:
+        return _contract(op, app_label, state, pg_version)
+    if kind not in REWRITABLE or not op.reduces_to_sql:
+        return None
+    from schemaops.plan import operation_sql
+
+    try:
+        forwards = operation_sql(op, app_label, state, pg_version)
+        backwards = operation_sql(op, app_label, state, pg_version, backwards=True)
+    except Exception:  # SQL that needs the database, or a broken state: no remedy
+        return None
+    done = rewrite(forwards, set(new_tables or ()))
+    if not done.techniques:
+        return None
+    return _rewritten(op, done, backwards, post_phase)
+
+
+def _rewritten(op: Operation, done: Rewritten, backwards: list[str], post: bool) -> Remedy:
+    from django.db import migrations
+
+    reverse = [*done.undo_before, *idempotent(backwards), *done.undo_after]
+    expand = migrations.SeparateDatabaseAndState(
+        state_operations=[op],
+        database_operations=[migrations.RunSQL(done.expand, reverse_sql=reverse)],
+    )
+    steps = [MigrationSpec("expand", [expand], atomic=not done.concurrent, post=post)]
+    if done.validate:
+        validate = migrations.RunSQL(done.validate, reverse_sql=migrations.RunSQL.noop)
+        steps.append(MigrationSpec("validate", [validate], post=post))
+    summary = "; ".join(_SUMMARIES[t] for t in done.techniques)
+    backfill = None
+    if done.fills:
+        backfill = (
+            "the expand migration fills existing NULLs with one UPDATE; on a large table "
+            "fill them first with `schemaops backfill` in batches"
+        )
+    return Remedy("+".join(done.techniques), summary, steps, backfill)
+
+
+_SUMMARIES = {
+    "concurrent-index": "build/drop indexes CONCURRENTLY in a non-atomic migration",
+    "not-valid-then-validate": "add constraints NOT VALID, VALIDATE them in the next migration",
+    "unique-using-index": "build the unique index CONCURRENTLY, attach it with UNIQUE USING INDEX",
+    "not-null-by-check": "prove NOT NULL with a validated CHECK first, so SET NOT NULL skips "
+    "the scan",
+}
+
+
+def idempotent(statements: list[str]) -> list[str]:
+    """Reverse statements that tolerate a half-applied forward (DROP ... IF EXISTS)."""
+    from pglast import ast, enums
+
+    out = []
+    for text in statements:
+        for stmt in parse(text):
+            node = stmt.node
+            if isinstance(node, ast.DropStmt):
+                node.missing_ok = True
+            elif isinstance(node, ast.AlterTableStmt):
+                for cmd in node.cmds or ():
+                    if cmd.subtype in (
+                        enums.AlterTableType.AT_DropConstraint,
+                        enums.AlterTableType.AT_DropColumn,
+                    ):
+                        cmd.missing_ok = True
+            elif isinstance(node, ast.ConstraintsSetStmt):
+                continue
+            out.append(deparse(node))
+    return out
+
+
+def _contract(op: Any, app_label: str, state: ProjectState, pg_version: int) -> Remedy | None:
+    from django.db import migrations
+    from django.db.models.fields import NOT_PROVIDED
+
+    from schemaops.plan import column_for, db_table_for, operation_sql
+
+    try:
+        drop = operation_sql(op, app_label, state, pg_version)
+        restore = operation_sql(op, app_label, state, pg_version, backwards=True)
+    except Exception:
+        return None
+    relax: list[str] = []
+    tighten: list[str] = []
+    if django_kind(op) == "RemoveField":
+        model = state.models[(app_label, op.model_name_lower)]
+        f = model.fields.get(op.name)
+        if f is not None and not f.null and getattr(f, "db_default", NOT_PROVIDED) is NOT_PROVIDED:
+            table = ident(db_table_for(app_label, model.name, model.options))
+            column = ident(column_for(op.name, f))
+            relax.append(f"ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL")
+            tighten.append(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")
+    database = [migrations.RunSQL(relax, reverse_sql=tighten)] if relax else []
+    expand = migrations.SeparateDatabaseAndState(
+        state_operations=[op], database_operations=database
+    )
+    contract = migrations.RunSQL(drop, reverse_sql=restore)
+    what = "column" if django_kind(op) == "RemoveField" else "table"
+    summary = (
+        f"remove the {what} from the models before the deploy"
+        + (" (made nullable, so the new code's INSERTs work)" if relax else "")
+        + f"; drop the {what} in a post-deploy migration, once no running code uses it"
+    )
+    steps = [MigrationSpec("expand", [expand]), MigrationSpec("contract", [contract], post=True)]
+    return Remedy(CONTRACT, summary, steps)

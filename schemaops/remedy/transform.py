@@ -1,0 +1,220 @@
+"""Django's own statements for an operation, rewritten into the non-blocking sequence.
+
+The planner does not invent DDL: it takes the statements Django's schema
+editor emits for the operation and changes only how they take their locks,
+on the pglast AST (never by editing text):
+
+- ``CREATE INDEX`` / ``DROP INDEX`` on an existing table: ``CONCURRENTLY``
+  (so the expand migration runs with ``atomic = False``);
+- ``ADD CONSTRAINT ... FOREIGN KEY`` / ``CHECK``, and a ``REFERENCES`` inline
+  in ``ADD COLUMN``: added ``NOT VALID``, validated in the next migration;
+- ``ADD CONSTRAINT ... UNIQUE``: a unique index built concurrently, then
+  attached with ``UNIQUE USING INDEX``;
+- ``SET NOT NULL``: ``CHECK (col IS NOT NULL) NOT VALID``, validated in the
+  next migration, then ``SET NOT NULL`` (PostgreSQL 12+ skips the scan when a
+  valid check proves it) and the check dropped;
+- ``SET CONSTRAINTS ... IMMEDIATE`` (only there to check a deferred constraint
+  inside Django's transaction) is left out.
+
+Everything else is kept as Django wrote it. The final schema is the one
+Django's operation makes, index and constraint names included.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from pglast import ast, enums
+from pglast.stream import RawStream
+
+from schemaops.statements import ident, parse, relname
+
+CONCURRENT_INDEX = "concurrent-index"
+NOT_VALID = "not-valid-then-validate"
+UNIQUE_USING_INDEX = "unique-using-index"
+NOT_NULL_BY_CHECK = "not-null-by-check"
+
+
+@dataclass
+class Rewritten:
+    """The statements of one operation, split by the migration they belong in.
+
+    ``expand`` runs first (in a non-atomic migration when ``concurrent``),
+    ``validate`` in the next migration; the reverse of the expand migration
+    runs ``undo_before``, Django's own reverse, then ``undo_after``.
+    ``techniques`` names what was changed; empty means nothing needed changing.
+    ``fills`` says Django's statements fill existing rows (an UPDATE).
+    """
+
+    expand: list[str] = field(default_factory=list)
+    validate: list[str] = field(default_factory=list)
+    undo_before: list[str] = field(default_factory=list)
+    undo_after: list[str] = field(default_factory=list)
+    techniques: list[str] = field(default_factory=list)
+    concurrent: bool = False
+    fills: bool = False
+
+    def note(self, technique: str) -> None:
+        if technique not in self.techniques:
+            self.techniques.append(technique)
+
+
+def deparse(node: Any) -> str:
+    return str(RawStream()(node))
+
+
+def rewrite(statements: list[str], new_tables: set[str]) -> Rewritten:
+    """Rewrite Django's statements for one operation; ``new_tables`` are empty (just created)."""
+    out = Rewritten()
+    for text in statements:
+        for stmt in parse(text):
+            _rewrite_statement(stmt.node, out, new_tables)
+    return out
+
+
+def _rewrite_statement(node: Any, out: Rewritten, new_tables: set[str]) -> None:
+    if isinstance(node, ast.ConstraintsSetStmt):
+        return
+    if isinstance(node, ast.UpdateStmt):
+        out.fills = True
+    if isinstance(node, ast.CreateStmt) and node.relation is not None:
+        new_tables.add(str(node.relation.relname))
+    if _locking_index_statement(node, new_tables):
+        _concurrently(node, out)
+        return
+    if isinstance(node, ast.AlterTableStmt) and relname(node.relation) not in new_tables:
+        for cmd in node.cmds or ():
+            _rewrite_alter(node, cmd, out)
+        return
+    out.expand.append(deparse(node))
+
+
+def _locking_index_statement(node: Any, new_tables: set[str]) -> bool:
+    """CREATE INDEX on an existing table, or DROP INDEX, without CONCURRENTLY."""
+    if isinstance(node, ast.IndexStmt):
+        return not node.concurrent and relname(node.relation) not in new_tables
+    return (
+        isinstance(node, ast.DropStmt)
+        and node.removeType == enums.ObjectType.OBJECT_INDEX
+        and not node.concurrent
+    )
+
+
+def _concurrently(node: Any, out: Rewritten) -> None:
+    clone = copy.deepcopy(node)
+    clone.concurrent = True
+    if isinstance(clone, ast.IndexStmt):
+        clone.if_not_exists = True
+    else:
+        clone.missing_ok = True
+    out.expand.append(deparse(clone))
+    out.concurrent = True
+    out.note(CONCURRENT_INDEX)
+
+
+def _single(node: Any, cmd: Any) -> Any:
+    """``ALTER TABLE`` with only ``cmd`` (Django sometimes emits several in one)."""
+    clone = copy.deepcopy(node)
+    clone.cmds = (copy.deepcopy(cmd),)
+    return clone
+
+
+def _rewrite_alter(node: Any, cmd: Any, out: Rewritten) -> None:
+    table = relname(node.relation) or ""
+    kind = cmd.subtype
+    if kind == enums.AlterTableType.AT_AddColumn and _inline_fk(cmd.def_):
+        _split_inline_fk(node, cmd, table, out)
+    elif kind == enums.AlterTableType.AT_AddConstraint and cmd.def_.contype in (
+        enums.ConstrType.CONSTR_FOREIGN,
+        enums.ConstrType.CONSTR_CHECK,
+    ):
+        _not_valid(_single(node, cmd), cmd.def_.conname, table, out)
+    elif (
+        kind == enums.AlterTableType.AT_AddConstraint
+        and cmd.def_.contype == enums.ConstrType.CONSTR_UNIQUE
+        and not cmd.def_.indexname
+    ):
+        _unique_using_index(table, cmd.def_, out)
+    elif kind == enums.AlterTableType.AT_SetNotNull:
+        _not_null_by_check(table, str(cmd.name), out)
+    else:
+        out.expand.append(deparse(_single(node, cmd)))
+
+
+def _not_valid(node: Any, name: str, table: str, out: Rewritten) -> None:
+    node.cmds[0].def_.skip_validation = True
+    node.cmds[0].def_.initially_valid = False
+    out.expand.append(deparse(node))
+    out.validate.append(f"ALTER TABLE {ident(table)} VALIDATE CONSTRAINT {ident(name)}")
+    out.note(NOT_VALID)
+
+
+def _inline_fk(coldef: Any) -> bool:
+    return any(c.contype == enums.ConstrType.CONSTR_FOREIGN for c in coldef.constraints or ())
+
+
+def _split_inline_fk(node: Any, cmd: Any, table: str, out: Rewritten) -> None:
+    """``ADD COLUMN c REFERENCES t`` as a plain column plus a NOT VALID foreign key."""
+    add = _single(node, cmd)
+    coldef = add.cmds[0].def_
+    fk, attrs, kept = None, [], []
+    for constraint in coldef.constraints or ():
+        if constraint.contype == enums.ConstrType.CONSTR_FOREIGN:
+            fk = constraint
+        elif constraint.contype in _DEFERRAL:
+            attrs.append(constraint.contype)
+        else:
+            kept.append(constraint)
+    coldef.constraints = tuple(kept) or None
+    out.expand.append(deparse(add))
+    assert fk is not None
+    fk = copy.deepcopy(fk)
+    fk.fk_attrs = (ast.String(sval=str(coldef.colname)),)
+    fk.deferrable = enums.ConstrType.CONSTR_ATTR_DEFERRABLE in attrs
+    fk.initdeferred = enums.ConstrType.CONSTR_ATTR_DEFERRED in attrs
+    cmd_fk = ast.AlterTableCmd(subtype=enums.AlterTableType.AT_AddConstraint, def_=fk)
+    stmt = copy.deepcopy(node)
+    stmt.cmds = (cmd_fk,)
+    _not_valid(stmt, str(fk.conname), table, out)
+
+
+_DEFERRAL = (
+    enums.ConstrType.CONSTR_ATTR_DEFERRABLE,
+    enums.ConstrType.CONSTR_ATTR_DEFERRED,
+    enums.ConstrType.CONSTR_ATTR_NOT_DEFERRABLE,
+    enums.ConstrType.CONSTR_ATTR_IMMEDIATE,
+)
+
+
+def _unique_using_index(table: str, constraint: Any, out: Rewritten) -> None:
+    name = str(constraint.conname)
+    columns = ", ".join(ident(k.sval) for k in constraint.keys)
+    out.expand.append(
+        f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {ident(name)} "
+        f"ON {ident(table)} ({columns})"
+    )
+    out.validate.append(
+        f"ALTER TABLE {ident(table)} ADD CONSTRAINT {ident(name)} UNIQUE USING INDEX {ident(name)}"
+    )
+    out.undo_after.append(f"DROP INDEX CONCURRENTLY IF EXISTS {ident(name)}")
+    out.concurrent = True
+    out.note(UNIQUE_USING_INDEX)
+
+
+def _not_null_by_check(table: str, column: str, out: Rewritten) -> None:
+    from django.db.backends.utils import truncate_name
+
+    name = str(truncate_name(f"{table}_{column}_notnull", 63))
+    out.expand.append(
+        f"ALTER TABLE {ident(table)} ADD CONSTRAINT {ident(name)} "
+        f"CHECK ({ident(column)} IS NOT NULL) NOT VALID"
+    )
+    out.validate += [
+        f"ALTER TABLE {ident(table)} VALIDATE CONSTRAINT {ident(name)}",
+        f"ALTER TABLE {ident(table)} ALTER COLUMN {ident(column)} SET NOT NULL",
+        f"ALTER TABLE {ident(table)} DROP CONSTRAINT {ident(name)}",
+    ]
+    out.undo_before.append(f"ALTER TABLE {ident(table)} DROP CONSTRAINT IF EXISTS {ident(name)}")
+    out.note(NOT_NULL_BY_CHECK)
