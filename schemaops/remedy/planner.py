@@ -103,6 +103,8 @@ def plan_operation(
     except Exception:  # SQL that needs the database, or a broken state: no remedy
         return None
     done = rewrite(forwards, set(new_tables or ()))
+    if done.contract and callable(getattr(getattr(op, "field", None), "default", None)):
+        return None  # one computed value as every old row's DEFAULT: not a remedy
     if not done.techniques:
         return None
     return _rewritten(op, done, backwards, post_phase)
@@ -120,6 +122,9 @@ def _rewritten(op: Operation, done: Rewritten, backwards: list[str], post: bool)
     if done.validate:
         validate = migrations.RunSQL(done.validate, reverse_sql=migrations.RunSQL.noop)
         steps.append(MigrationSpec("validate", [validate], post=post))
+    if done.contract:
+        contract = migrations.RunSQL(done.contract, reverse_sql=done.contract_undo)
+        steps.append(MigrationSpec("contract", [contract], post=True))
     summary = "; ".join(_SUMMARIES[t] for t in done.techniques)
     backfill = None
     if done.fills:
@@ -134,6 +139,8 @@ _SUMMARIES = {
     "concurrent-index": "build/drop indexes CONCURRENTLY in a non-atomic migration",
     "not-valid-then-validate": "add constraints NOT VALID, VALIDATE them in the next migration",
     "unique-using-index": "build the unique index CONCURRENTLY, attach it with UNIQUE USING INDEX",
+    "db-default-until-deployed": "keep the column's DEFAULT in the database until the new "
+    "code is live (the old code inserts without it); drop it after the deploy",
     "not-null-by-check": "prove NOT NULL with a validated CHECK first, so SET NOT NULL skips "
     "the scan",
 }

@@ -13,6 +13,10 @@ on the pglast AST (never by editing text):
 - ``SET NOT NULL``: ``CHECK (col IS NOT NULL) NOT VALID``, validated in the
   next migration, then ``SET NOT NULL`` (PostgreSQL 12+ skips the scan when a
   valid check proves it) and the check dropped;
+- ``ADD COLUMN ... DEFAULT x NOT NULL`` then ``DROP DEFAULT`` (Django's way
+  of filling existing rows from a Python default): the ``DROP DEFAULT`` moves
+  to the post-deploy migration, so the code still running during the deploy,
+  which does not know the column, can insert;
 - ``SET CONSTRAINTS ... IMMEDIATE`` (only there to check a deferred constraint
   inside Django's transaction) is left out.
 
@@ -35,6 +39,7 @@ CONCURRENT_INDEX = "concurrent-index"
 NOT_VALID = "not-valid-then-validate"
 UNIQUE_USING_INDEX = "unique-using-index"
 NOT_NULL_BY_CHECK = "not-null-by-check"
+DEFAULT_UNTIL_DEPLOYED = "db-default-until-deployed"
 
 
 @dataclass
@@ -55,6 +60,10 @@ class Rewritten:
     techniques: list[str] = field(default_factory=list)
     concurrent: bool = False
     fills: bool = False
+    contract: list[str] = field(default_factory=list)
+    contract_undo: list[str] = field(default_factory=list)
+    # (table, column) -> the DEFAULT of a NOT NULL column this operation adds
+    added_defaults: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def note(self, technique: str) -> None:
         if technique not in self.techniques:
@@ -124,8 +133,14 @@ def _single(node: Any, cmd: Any) -> Any:
 def _rewrite_alter(node: Any, cmd: Any, out: Rewritten) -> None:
     table = relname(node.relation) or ""
     kind = cmd.subtype
+    if kind == enums.AlterTableType.AT_AddColumn:
+        _note_default(table, cmd.def_, out)
     if kind == enums.AlterTableType.AT_AddColumn and _inline_fk(cmd.def_):
         _split_inline_fk(node, cmd, table, out)
+    elif kind == enums.AlterTableType.AT_ColumnDefault and cmd.def_ is None and (
+        (table, str(cmd.name)) in out.added_defaults
+    ):
+        _drop_default_after_deploy(_single(node, cmd), table, str(cmd.name), out)
     elif kind == enums.AlterTableType.AT_AddConstraint and cmd.def_.contype in (
         enums.ConstrType.CONSTR_FOREIGN,
         enums.ConstrType.CONSTR_CHECK,
@@ -141,6 +156,23 @@ def _rewrite_alter(node: Any, cmd: Any, out: Rewritten) -> None:
         _not_null_by_check(table, str(cmd.name), out)
     else:
         out.expand.append(deparse(_single(node, cmd)))
+
+
+def _note_default(table: str, coldef: Any, out: Rewritten) -> None:
+    constraints = coldef.constraints or ()
+    default = next((c for c in constraints if c.contype == enums.ConstrType.CONSTR_DEFAULT), None)
+    not_null = any(c.contype == enums.ConstrType.CONSTR_NOTNULL for c in constraints)
+    if default is not None and not_null:
+        out.added_defaults[(table, str(coldef.colname))] = deparse(default.raw_expr)
+
+
+def _drop_default_after_deploy(node: Any, table: str, column: str, out: Rewritten) -> None:
+    out.contract.append(deparse(node))
+    default = out.added_defaults[(table, column)]
+    out.contract_undo.append(
+        f"ALTER TABLE {ident(table)} ALTER COLUMN {ident(column)} SET DEFAULT {default}"
+    )
+    out.note(DEFAULT_UNTIL_DEPLOYED)
 
 
 def _not_valid(node: Any, name: str, table: str, out: Rewritten) -> None:
