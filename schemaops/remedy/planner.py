@@ -114,13 +114,20 @@ def _rewritten(op: Operation, done: Rewritten, backwards: list[str], post: bool)
     from django.db import migrations
 
     reverse = [*done.undo_before, *idempotent(backwards), *done.undo_after]
+    # the state follows the database: a CHECK (col IS NOT NULL) is a constraint of the
+    # model until SET NOT NULL replaces it, so later migrations (and rules) see it
+    checks, uncheck = _not_null_check_states(op, done)
     expand = migrations.SeparateDatabaseAndState(
-        state_operations=[op],
+        state_operations=checks or [op],
         database_operations=[migrations.RunSQL(done.expand, reverse_sql=reverse)],
     )
     steps = [MigrationSpec("expand", [expand], atomic=not done.concurrent, post=post)]
     if done.validate:
-        validate = migrations.RunSQL(done.validate, reverse_sql=migrations.RunSQL.noop)
+        validate: Operation = migrations.RunSQL(done.validate, reverse_sql=migrations.RunSQL.noop)
+        if checks:
+            validate = migrations.SeparateDatabaseAndState(
+                state_operations=[op, *uncheck], database_operations=[validate]
+            )
         steps.append(MigrationSpec("validate", [validate], post=post))
     if done.contract:
         contract = migrations.RunSQL(done.contract, reverse_sql=done.contract_undo)
@@ -133,6 +140,22 @@ def _rewritten(op: Operation, done: Rewritten, backwards: list[str], post: bool)
             "fill them first with `schemaops backfill` in batches"
         )
     return Remedy("+".join(done.techniques), summary, steps, backfill)
+
+
+def _not_null_check_states(op: Any, done: Rewritten) -> tuple[list[Any], list[Any]]:
+    """AddConstraint / RemoveConstraint state operations for the NOT NULL checks of an
+    AlterField (empty for other operations)."""
+    from django.db import migrations, models
+
+    if django_kind(op) != "AlterField" or not done.not_null_checks:
+        return [], []
+    add, remove = [], []
+    for _table, _column, name in done.not_null_checks:
+        condition = models.Q(**{f"{op.name}__isnull": False})
+        check = models.CheckConstraint(condition=condition, name=name)
+        add.append(migrations.AddConstraint(op.model_name, check))
+        remove.append(migrations.RemoveConstraint(op.model_name, name))
+    return add, remove
 
 
 _SUMMARIES = {

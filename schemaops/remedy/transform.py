@@ -62,6 +62,8 @@ class Rewritten:
     fills: bool = False
     contract: list[str] = field(default_factory=list)
     contract_undo: list[str] = field(default_factory=list)
+    # (table, column, constraint) of each CHECK (col IS NOT NULL) that proves a SET NOT NULL
+    not_null_checks: list[tuple[str, str, str]] = field(default_factory=list)
     # (table, column) -> the DEFAULT of a NOT NULL column this operation adds
     added_defaults: dict[tuple[str, str], str] = field(default_factory=dict)
 
@@ -249,4 +251,5 @@ def _not_null_by_check(table: str, column: str, out: Rewritten) -> None:
         f"ALTER TABLE {ident(table)} DROP CONSTRAINT {ident(name)}",
     ]
     out.undo_before.append(f"ALTER TABLE {ident(table)} DROP CONSTRAINT IF EXISTS {ident(name)}")
+    out.not_null_checks.append((table, column, name))
     out.note(NOT_NULL_BY_CHECK)

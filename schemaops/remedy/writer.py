@@ -30,9 +30,26 @@ class PlannedFile:
 
 
 def dependency(dep: Any) -> tuple[str, str]:
-    """A dependency as MigrationWriter writes it: the swappable ones stay swappable."""
-    setting = getattr(dep, "setting", None)
-    return ("__setting__", setting) if setting else (dep[0], dep[1])
+    """A dependency as MigrationWriter writes it: the swappable ones stay swappable.
+
+    A loaded migration's ``swappable_dependency(settings.AUTH_USER_MODEL)`` keeps
+    only the setting's value (``"auth.User"``); the setting's name is found again
+    among the swappable models' settings.
+    """
+    value = getattr(dep, "setting", None)
+    name = _swappable_setting(value) if value else None
+    return ("__setting__", name) if name else (dep[0], dep[1])
+
+
+def _swappable_setting(value: str) -> str | None:
+    from django.apps import apps
+    from django.conf import settings
+
+    for model in apps.get_models(include_swapped=True):
+        name = model._meta.swappable
+        if name and getattr(settings, name, None) == value:
+            return str(name)
+    return None
 
 
 def migration_module(

@@ -122,7 +122,9 @@ def _trace_plan(
     for key in sorted(selected & applied):
         result.notes.append(f"{key[0]}.{key[1]} is already applied on the target; not traced")
     wanted = sorted(selected - applied)
-    plan = executor.migration_plan(wanted) if wanted else []
+    # Django plans a target that an earlier target already passed as a step *back*
+    # (0002_x before 0002_x_1_expand in name order); tracing only goes forwards.
+    plan = [step for step in executor.migration_plan(wanted) if not step[1]] if wanted else []
     state: Any = None
     seeded: set[str] = set()
     for index, (migration, _backwards) in enumerate(plan):
