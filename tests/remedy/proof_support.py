@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
+from psycopg2 import sql
 from pglast import ast, enums
 from support import PG
 
@@ -109,14 +110,15 @@ def seed(db: str, apps: list[str], rows: int = 300) -> None:
     try:
         with conn.cursor() as cur:
             for app in apps:
-                cur.execute(
-                    f'INSERT INTO "{app}_parent" (title) SELECT g::text FROM generate_series(1, 10) g'
+                parents = sql.SQL(
+                    "INSERT INTO {} (title) SELECT g::text FROM generate_series(1, 10) g"
                 )
-                cur.execute(
-                    f'INSERT INTO "{app}_item" (name, qty, code, legacy) '
-                    "SELECT 'n' || g, g, 'c' || g, 'x' FROM generate_series(1, %s) g",
-                    (rows,),
+                cur.execute(parents.format(sql.Identifier(f"{app}_parent")))
+                items = sql.SQL(
+                    "INSERT INTO {} (name, qty, code, legacy) "
+                    "SELECT 'n' || g, g, 'c' || g, 'x' FROM generate_series(1, %s) g"
                 )
+                cur.execute(items.format(sql.Identifier(f"{app}_item")), (rows,))
     finally:
         conn.close()
 
