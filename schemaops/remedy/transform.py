@@ -139,8 +139,10 @@ def _rewrite_alter(node: Any, cmd: Any, out: Rewritten) -> None:
         _note_default(table, cmd.def_, out)
     if kind == enums.AlterTableType.AT_AddColumn and _inline_fk(cmd.def_):
         _split_inline_fk(node, cmd, table, out)
-    elif kind == enums.AlterTableType.AT_ColumnDefault and cmd.def_ is None and (
-        (table, str(cmd.name)) in out.added_defaults
+    elif (
+        kind == enums.AlterTableType.AT_ColumnDefault
+        and cmd.def_ is None
+        and ((table, str(cmd.name)) in out.added_defaults)
     ):
         _drop_default_after_deploy(_single(node, cmd), table, str(cmd.name), out)
     elif kind == enums.AlterTableType.AT_AddConstraint and cmd.def_.contype in (

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
-from psycopg2 import sql
 from pglast import ast, enums
+from psycopg2 import sql
 from support import PG
 
 from schemaops.locks import Lock
@@ -163,9 +163,7 @@ def _scans(sql: str) -> bool:
 def _validating(cmd: Any) -> bool:
     """ADD CONSTRAINT that checks every row (FK, CHECK, UNIQUE without an index)."""
     if cmd.subtype == enums.AlterTableType.AT_AddColumn:
-        return any(
-            c.contype == enums.ConstrType.CONSTR_FOREIGN for c in cmd.def_.constraints or ()
-        )
+        return any(c.contype == enums.ConstrType.CONSTR_FOREIGN for c in cmd.def_.constraints or ())
     if cmd.subtype != enums.AlterTableType.AT_AddConstraint:
         return False
     con = cmd.def_

@@ -110,9 +110,7 @@ def test_swappable_dependency_is_kept(proof: Any) -> None:
 
 @pytest.mark.parametrize("case", CASES)
 def test_a_check_reports_no_error_on_the_result(proof: Any, case: str) -> None:
-    errors = [
-        f for f in proof["findings"] if f["app"] == _app(case) and f["severity"] == "error"
-    ]
+    errors = [f for f in proof["findings"] if f["app"] == _app(case) and f["severity"] == "error"]
     assert errors == []
 
 
