@@ -67,6 +67,9 @@ class Finding:
     obj: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     suppressed: str | None = None  # the reason, when an inline suppression matched
+    # the operation it is about (``app.migration#index``): one verdict per operation
+    group: str | None = None
+    remedy: str | None = None  # the key of the shared remedy (the group's), when planned
 
     @property
     def path(self) -> str | None:
@@ -85,7 +88,10 @@ class Finding:
         return hashlib.sha1(key.encode()).hexdigest()[:16]
 
     def to_contract(self) -> dict[str, Any]:
-        """The stable ``--format json`` shape of ``schemaops check`` (version 1)."""
+        """The stable ``--format json`` shape of ``schemaops check`` (version 1).
+
+        ``group`` and ``remedy`` were added to version 1 (keys are only ever added).
+        """
         return {
             "code": self.code,
             "name": self.name,
@@ -98,6 +104,8 @@ class Finding:
             "recipe": self.recipe,
             "path": self.path,
             "line": self.line,
+            "group": self.group,
+            "remedy": self.remedy,
         }
 
     def to_dict(self) -> dict[str, Any]:

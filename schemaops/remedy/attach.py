@@ -1,0 +1,68 @@
+"""``check`` shows the planner's remedy: one per operation, shared by its findings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from schemaops.findings import Finding, Severity
+from schemaops.remedy.project import MigrationKey, leaf_of, plan_project
+from schemaops.remedy.writer import layout, remedy_text
+
+if TYPE_CHECKING:
+    from django.db.migrations.loader import MigrationLoader
+
+
+def group_key(app: str, migration: str, operation: int) -> str:
+    """The key that ties an operation's findings together: ``app.migration#index``."""
+    return f"{app}.{migration}#{operation}"
+
+
+def attach_remedies(
+    findings: list[Finding], loader: MigrationLoader, pg_version: int = 150000
+) -> dict[str, dict[str, Any]]:
+    """Group findings by operation and give each planned operation's findings one remedy.
+
+    Sets ``group`` on every finding about an operation, and ``remedy`` and
+    ``recipe`` (the shared remedy's text, for version 1 consumers) on the
+    findings of operations the planner has a remedy for. Returns the remedies
+    by group key. Squashed migrations get no remedy (they run only on empty
+    databases, and ``fix`` never rewrites them).
+    """
+    wanted: dict[MigrationKey, set[int]] = defaultdict(set)
+    for f in findings:
+        if f.app and f.migration and f.operation is not None:
+            f.group = group_key(f.app, f.migration, f.operation)
+            if f.severity >= Severity.WARNING and not f.suppressed:
+                wanted[(f.app, f.migration)].add(f.operation)
+    wanted = {
+        k: v
+        for k, v in wanted.items()
+        if k in loader.graph.nodes and not getattr(loader.graph.nodes[k], "replaces", None)
+    }
+    remedies = _remedies(loader, plan_project(loader, wanted, pg_version))
+    for f in findings:
+        if f.group in remedies:
+            f.remedy = f.group
+            f.recipe = remedies[f.group]["recipe"]
+    return remedies
+
+
+def _remedies(loader: MigrationLoader, plans: dict[MigrationKey, Any]) -> dict[str, dict[str, Any]]:
+    from schemaops.phases import POST, phase_of
+
+    out = {}
+    for (app, name), by_index in plans.items():
+        migration = loader.graph.nodes[(app, name)]
+        leaf = leaf_of(loader, app) or name
+        post = phase_of(migration) == POST
+        for index, remedy in by_index.items():
+            files = layout(app, migration, {index: remedy}, leaf=leaf, post_phase=post)
+            out[group_key(app, name, index)] = {
+                "kind": remedy.kind,
+                "summary": remedy.summary,
+                "backfill": remedy.backfill,
+                "files": [{"name": f.name, "post": f.post, "atomic": f.atomic} for f in files],
+                "recipe": remedy_text(remedy, files, f"schemaops fix {app} {name}"),
+            }
+    return out
