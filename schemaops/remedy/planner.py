@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from schemaops.remedy.code import django_kind
-from schemaops.remedy.transform import Rewritten, deparse, rewrite
-from schemaops.statements import ident, parse
+from schemaops.remedy.transform import Rewritten, reversible, rewrite
+from schemaops.statements import ident
 
 if TYPE_CHECKING:
     from django.db.migrations.operations.base import Operation
@@ -113,7 +113,7 @@ def plan_operation(
 def _rewritten(op: Operation, done: Rewritten, backwards: list[str], post: bool) -> Remedy:
     from django.db import migrations
 
-    reverse = [*done.undo_before, *idempotent(backwards), *done.undo_after]
+    reverse = [*done.undo_before, *reversible(backwards), *done.undo_after]
     # the state follows the database: a CHECK (col IS NOT NULL) is a constraint of the
     # model until SET NOT NULL replaces it, so later migrations (and rules) see it
     checks, uncheck = _not_null_check_states(op, done)
@@ -167,29 +167,6 @@ _SUMMARIES = {
     "not-null-by-check": "prove NOT NULL with a validated CHECK first, so SET NOT NULL skips "
     "the scan",
 }
-
-
-def idempotent(statements: list[str]) -> list[str]:
-    """Reverse statements that tolerate a half-applied forward (DROP ... IF EXISTS)."""
-    from pglast import ast, enums
-
-    out = []
-    for text in statements:
-        for stmt in parse(text):
-            node = stmt.node
-            if isinstance(node, ast.DropStmt):
-                node.missing_ok = True
-            elif isinstance(node, ast.AlterTableStmt):
-                for cmd in node.cmds or ():
-                    if cmd.subtype in (
-                        enums.AlterTableType.AT_DropConstraint,
-                        enums.AlterTableType.AT_DropColumn,
-                    ):
-                        cmd.missing_ok = True
-            elif isinstance(node, ast.ConstraintsSetStmt):
-                continue
-            out.append(deparse(node))
-    return out
 
 
 def _contract(op: Any, app_label: str, state: ProjectState, pg_version: int) -> Remedy | None:

@@ -17,6 +17,8 @@ on the pglast AST (never by editing text):
   of filling existing rows from a Python default): the ``DROP DEFAULT`` moves
   to the post-deploy migration, so the code still running during the deploy,
   which does not know the column, can insert;
+- a foreign key Django drops and adds again unchanged around an ``ALTER
+  COLUMN`` (it does for any change of the column) stays as it is;
 - ``SET CONSTRAINTS ... IMMEDIATE`` (only there to check a deferred constraint
   inside Django's transaction) is left out.
 
@@ -64,6 +66,10 @@ class Rewritten:
     contract_undo: list[str] = field(default_factory=list)
     # (table, column, constraint) of each CHECK (col IS NOT NULL) that proves a SET NOT NULL
     not_null_checks: list[tuple[str, str, str]] = field(default_factory=list)
+    # (table, constraint) -> its DROP CONSTRAINT's position in ``expand``
+    dropped: dict[tuple[str, str], int] = field(default_factory=dict)
+    # unique constraints taken out of ADD COLUMN: (table, name, columns), built after it
+    after_column: list[tuple[str, str, list[str]]] = field(default_factory=list)
     # (table, column) -> the DEFAULT of a NOT NULL column this operation adds
     added_defaults: dict[tuple[str, str], str] = field(default_factory=dict)
 
@@ -82,6 +88,9 @@ def rewrite(statements: list[str], new_tables: set[str]) -> Rewritten:
     for text in statements:
         for stmt in parse(text):
             _rewrite_statement(stmt.node, out, new_tables)
+            while out.after_column:
+                _unique_using_index(*out.after_column.pop(0), out)
+    out.expand = [statement for statement in out.expand if statement]
     return out
 
 
@@ -137,6 +146,7 @@ def _rewrite_alter(node: Any, cmd: Any, out: Rewritten) -> None:
     kind = cmd.subtype
     if kind == enums.AlterTableType.AT_AddColumn:
         _note_default(table, cmd.def_, out)
+        cmd = _without_inline_unique(table, cmd, out)
     if kind == enums.AlterTableType.AT_AddColumn and _inline_fk(cmd.def_):
         _split_inline_fk(node, cmd, table, out)
     elif (
@@ -145,6 +155,11 @@ def _rewrite_alter(node: Any, cmd: Any, out: Rewritten) -> None:
         and ((table, str(cmd.name)) in out.added_defaults)
     ):
         _drop_default_after_deploy(_single(node, cmd), table, str(cmd.name), out)
+    elif kind == enums.AlterTableType.AT_DropConstraint:
+        out.expand.append(deparse(_single(node, cmd)))
+        out.dropped[(table, str(cmd.name))] = len(out.expand) - 1
+    elif _readds_dropped_fk(table, cmd, out):
+        return
     elif kind == enums.AlterTableType.AT_AddConstraint and cmd.def_.contype in (
         enums.ConstrType.CONSTR_FOREIGN,
         enums.ConstrType.CONSTR_CHECK,
@@ -155,11 +170,34 @@ def _rewrite_alter(node: Any, cmd: Any, out: Rewritten) -> None:
         and cmd.def_.contype == enums.ConstrType.CONSTR_UNIQUE
         and not cmd.def_.indexname
     ):
-        _unique_using_index(table, cmd.def_, out)
+        columns = [str(k.sval) for k in cmd.def_.keys]
+        _unique_using_index(table, str(cmd.def_.conname), columns, out)
     elif kind == enums.AlterTableType.AT_SetNotNull:
         _not_null_by_check(table, str(cmd.name), out)
     else:
         out.expand.append(deparse(_single(node, cmd)))
+
+
+def _readds_dropped_fk(table: str, cmd: Any, out: Rewritten) -> bool:
+    """Is ``cmd`` Django adding back the foreign key it dropped before altering the column?
+
+    Then both go: the key stays, validated, with its index. (Offline, Django names
+    the dropped key as its schema editor would guess it: ``<table>_<column>_<hash>_fk``.)
+    """
+    if cmd.subtype != enums.AlterTableType.AT_AddConstraint:
+        return False
+    if cmd.def_.contype != enums.ConstrType.CONSTR_FOREIGN:
+        return False
+    from schemaops.plan import offline_connection
+
+    columns = [str(a.sval) for a in cmd.def_.fk_attrs or ()]
+    editor = offline_connection(150000).schema_editor(collect_sql=True, atomic=False)
+    guess = str(editor._create_index_name(table, columns, suffix="_fk"))
+    position = out.dropped.pop((table, guess), None)
+    if position is None:
+        return False
+    out.expand[position] = ""
+    return True
 
 
 def _note_default(table: str, coldef: Any, out: Rewritten) -> None:
@@ -224,12 +262,29 @@ _DEFERRAL = (
 )
 
 
-def _unique_using_index(table: str, constraint: Any, out: Rewritten) -> None:
-    name = str(constraint.conname)
-    columns = ", ".join(ident(k.sval) for k in constraint.keys)
+def _without_inline_unique(table: str, cmd: Any, out: Rewritten) -> Any:
+    """``ADD COLUMN c ... UNIQUE`` as a plain column and a unique index built concurrently
+    (PostgreSQL would build the index under ACCESS EXCLUSIVE, scanning the table)."""
+    from django.db.backends.utils import truncate_name
+
+    constraints = cmd.def_.constraints or ()
+    unique = [c for c in constraints if c.contype == enums.ConstrType.CONSTR_UNIQUE]
+    if not unique:
+        return cmd
+    clone = copy.deepcopy(cmd)
+    kept = tuple(c for c in constraints if c.contype != enums.ConstrType.CONSTR_UNIQUE)
+    clone.def_.constraints = kept or None
+    column = str(cmd.def_.colname)
+    name = unique[0].conname or truncate_name(f"{table}_{column}_key", 63)
+    out.after_column.append((table, str(name), [column]))
+    return clone
+
+
+def _unique_using_index(table: str, name: str, columns: list[str], out: Rewritten) -> None:
+    column_list = ", ".join(ident(c) for c in columns)
     out.expand.append(
         f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {ident(name)} "
-        f"ON {ident(table)} ({columns})"
+        f"ON {ident(table)} ({column_list})"
     )
     out.validate.append(
         f"ALTER TABLE {ident(table)} ADD CONSTRAINT {ident(name)} UNIQUE USING INDEX {ident(name)}"
@@ -255,3 +310,32 @@ def _not_null_by_check(table: str, column: str, out: Rewritten) -> None:
     out.undo_before.append(f"ALTER TABLE {ident(table)} DROP CONSTRAINT IF EXISTS {ident(name)}")
     out.not_null_checks.append((table, column, name))
     out.note(NOT_NULL_BY_CHECK)
+
+
+def reversible(statements: list[str]) -> list[str]:
+    """Django's reverse statements, tolerant of a half-applied forward (``IF EXISTS``),
+    without the unchanged foreign key Django drops and adds back around an ALTER COLUMN."""
+    out = Rewritten()
+    for text in statements:
+        for stmt in parse(text):
+            node = stmt.node
+            if isinstance(node, ast.ConstraintsSetStmt):
+                continue
+            if isinstance(node, ast.DropStmt):
+                node.missing_ok = True
+            if not isinstance(node, ast.AlterTableStmt):
+                out.expand.append(deparse(node))
+                continue
+            table = relname(node.relation) or ""
+            for cmd in node.cmds or ():
+                if _readds_dropped_fk(table, cmd, out):
+                    continue
+                if cmd.subtype in (
+                    enums.AlterTableType.AT_DropConstraint,
+                    enums.AlterTableType.AT_DropColumn,
+                ):
+                    cmd.missing_ok = True
+                out.expand.append(deparse(_single(node, cmd)))
+                if cmd.subtype == enums.AlterTableType.AT_DropConstraint:
+                    out.dropped[(table, str(cmd.name))] = len(out.expand) - 1
+    return [statement for statement in out.expand if statement]

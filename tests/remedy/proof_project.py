@@ -1,9 +1,10 @@
 """A Django project with one app per remedy case, written into a temp folder.
 
-Every app has the same ``0001_initial`` (a Parent and an Item table, an
-index on ``qty``) and an unsafe ``0002`` whose operation is the case. The
-proof runs ``schemaops fix`` on the project and compares the result with
-the original migrations applied to a database of their own.
+Every app has the same ``0001_initial`` (Parent, Extra and Item tables; Item
+has an index on ``qty`` and a nullable foreign key ``ref``) and an unsafe
+``0002`` whose operation is the case. The proof runs ``schemaops fix`` on
+the project and compares the result with the original migrations applied to
+a database of their own.
 """
 
 from __future__ import annotations
@@ -34,12 +35,17 @@ class Migration(migrations.Migration):
             ("id", models.BigAutoField(primary_key=True)),
             ("title", models.CharField(max_length=40, null=True)),
         ]),
+        migrations.CreateModel("Extra", [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("note", models.TextField(null=True)),
+        ]),
         migrations.CreateModel("Item", [
             ("id", models.BigAutoField(primary_key=True)),
             ("name", models.CharField(max_length=40, null=True)),
             ("qty", models.IntegerField(null=True)),
             ("code", models.CharField(max_length=20, null=True)),
             ("legacy", models.CharField(max_length=20, default="x")),
+            ("ref", models.ForeignKey("parent", null=True, on_delete=models.CASCADE)),
         ], options={"indexes": [models.Index(fields=["qty"], name="%(app)s_qty_idx")]}),
     ]
 """
@@ -87,6 +93,16 @@ CASES: dict[str, tuple[str, str]] = {
         'name="%(app)s_code_uniq"))',
         "unique-using-index",
     ),
+    "add_unique_field": (
+        'migrations.AddField("item", "serial", models.CharField(max_length=30, null=True, '
+        "unique=True))",
+        "unique-using-index+concurrent-index",
+    ),
+    "fk_set_not_null": (  # the nullability change of SO204: the FK's index must stay
+        'migrations.AlterField("item", "ref", models.ForeignKey("parent", '
+        "on_delete=models.CASCADE))",
+        "not-null-by-check",
+    ),
     "set_not_null": (
         'migrations.AlterField("item", "qty", models.IntegerField())',
         "not-null-by-check",
@@ -96,7 +112,7 @@ CASES: dict[str, tuple[str, str]] = {
         "db-default-until-deployed",
     ),
     "remove_field": ('migrations.RemoveField("item", "legacy")', "expand-contract"),
-    "delete_model": ('migrations.DeleteModel("parent")', "expand-contract"),
+    "delete_model": ('migrations.DeleteModel("extra")', "expand-contract"),
 }
 
 

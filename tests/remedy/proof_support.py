@@ -115,8 +115,8 @@ def seed(db: str, apps: list[str], rows: int = 300) -> None:
                 )
                 cur.execute(parents.format(sql.Identifier(f"{app}_parent")))
                 items = sql.SQL(
-                    "INSERT INTO {} (name, qty, code, legacy) "
-                    "SELECT 'n' || g, g, 'c' || g, 'x' FROM generate_series(1, %s) g"
+                    "INSERT INTO {} (name, qty, code, legacy, ref_id) SELECT "
+                    "'n' || g, g, 'c' || g, 'x', 1 + mod(g, 10) FROM generate_series(1, %s) g"
                 )
                 cur.execute(items.format(sql.Identifier(f"{app}_item")), (rows,))
     finally:
@@ -161,9 +161,11 @@ def _scans(sql: str) -> bool:
 
 
 def _validating(cmd: Any) -> bool:
-    """ADD CONSTRAINT that checks every row (FK, CHECK, UNIQUE without an index)."""
+    """ADD CONSTRAINT that checks every row (FK, CHECK, UNIQUE without an index), or
+    ADD COLUMN with an inline REFERENCES or UNIQUE."""
     if cmd.subtype == enums.AlterTableType.AT_AddColumn:
-        return any(c.contype == enums.ConstrType.CONSTR_FOREIGN for c in cmd.def_.constraints or ())
+        inline = (enums.ConstrType.CONSTR_FOREIGN, enums.ConstrType.CONSTR_UNIQUE)
+        return any(c.contype in inline for c in cmd.def_.constraints or ())
     if cmd.subtype != enums.AlterTableType.AT_AddConstraint:
         return False
     con = cmd.def_
