@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
             ("qty", models.IntegerField(null=True)),
             ("code", models.CharField(max_length=20, null=True)),
             ("legacy", models.CharField(max_length=20, default="x")),
-            ("ref", models.ForeignKey("parent", null=True, on_delete=models.CASCADE)),
+            ("ref", models.ForeignKey("parent", null=True, on_delete=models.CASCADE)),%(extra)s
         ], options={"indexes": [models.Index(fields=["qty"], name="%(app)s_qty_idx")]}),
     ]
 """
@@ -116,8 +116,15 @@ CASES: dict[str, tuple[str, str]] = {
 }
 
 
-def write(root: Path, cases: dict[str, tuple[str, str]] = CASES) -> list[str]:
-    """Write the project; return its app labels (``c_<case>``)."""
+def write(
+    root: Path,
+    cases: dict[str, tuple[str, str]] = CASES,
+    extra_fields: dict[str, str] | None = None,
+) -> list[str]:
+    """Write the project; return its app labels (``c_<case>``).
+
+    ``extra_fields`` gives a case's Item one more field, ``f`` (its code).
+    """
     apps = [f"c_{case}" for case in cases]
     (root / "proofproj").mkdir()
     (root / "proofproj" / "__init__.py").write_text("")
@@ -136,7 +143,9 @@ def write(root: Path, cases: dict[str, tuple[str, str]] = CASES) -> list[str]:
         folder.mkdir(parents=True)
         (root / app / "__init__.py").write_text("")
         (folder / "__init__.py").write_text("")
-        (folder / "0001_initial.py").write_text(INITIAL.replace("%(app)s", app))
+        extra = (extra_fields or {}).get(app.removeprefix("c_"))
+        initial = INITIAL.replace("%(extra)s", f'\n            ("f", {extra}),' if extra else "")
+        (folder / "0001_initial.py").write_text(initial.replace("%(app)s", app))
         deps = f'("{app}", "0001_initial")'
         if "AUTH_USER_MODEL" in operation:
             deps += ", migrations.swappable_dependency(settings.AUTH_USER_MODEL)"

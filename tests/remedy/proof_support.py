@@ -103,8 +103,9 @@ def schema(db: str, prefix: str) -> dict[str, list[Any]]:
         conn.close()
 
 
-def seed(db: str, apps: list[str], rows: int = 300) -> None:
-    """Rows that every case's change accepts: distinct codes, quantities >= 0, parents."""
+def seed(db: str, apps: list[str], rows: int = 300, fill: dict[str, str] | None = None) -> None:
+    """Rows that every case's change accepts: distinct codes, quantities >= 0, parents;
+    ``fill`` gives the SQL expression (of the row's ``id``) of an app's field ``f``."""
     conn = psycopg2.connect(**{**PG, "dbname": db})
     conn.autocommit = True
     try:
@@ -119,6 +120,9 @@ def seed(db: str, apps: list[str], rows: int = 300) -> None:
                     "'n' || g, g, 'c' || g, 'x', 1 + mod(g, 10) FROM generate_series(1, %s) g"
                 )
                 cur.execute(items.format(sql.Identifier(f"{app}_item")), (rows,))
+                if fill and app in fill:  # the expression is the test's own literal SQL
+                    update = sql.SQL("UPDATE {} SET f = " + fill[app])
+                    cur.execute(update.format(sql.Identifier(f"{app}_item")))
     finally:
         conn.close()
 
@@ -172,3 +176,62 @@ def _validating(cmd: Any) -> bool:
     if con.contype in (enums.ConstrType.CONSTR_FOREIGN, enums.ConstrType.CONSTR_CHECK):
         return not con.skip_validation
     return con.contype == enums.ConstrType.CONSTR_UNIQUE and not con.indexname
+
+
+def prove(
+    root: Path, apps: list[str], ref: str, db: str, fill: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Everything the proof compares: the original run on ``ref``, ``fix`` then the
+    result's check, trace, migrate (pre, post) and reverse on ``db``."""
+    out: dict[str, Any] = {"apps": apps, "root": root}
+    migrate(root, ref, *(f"{app}:0001_initial" for app in apps))
+    original_trace = schemaops(root, ref, "trace", "--rows", "300", "--format", "json", "-q")
+    assert original_trace.returncode == 0, original_trace.stderr
+    out["original_trace"] = json.loads(original_trace.stdout)
+    out["original_state"] = project_state(root, ref)
+    migrate(root, ref)
+    out["reference"] = {app: schema(ref, app) for app in apps}
+
+    migrate(root, db, *(f"{app}:0001_initial" for app in apps))
+    out["initial"] = {app: schema(db, app) for app in apps}
+    seed(db, apps, fill=fill)
+    fixed = schemaops(root, db, "fix")
+    assert fixed.returncode == 0, fixed.stderr
+    out["files"] = {app: _files(root / app / "migrations") for app in apps}
+    checked = schemaops(root, db, "check", "--format", "json")
+    assert checked.returncode in (0, 1), checked.stderr
+    out["findings"] = json.loads(checked.stdout)["findings"]
+    traced = schemaops(root, db, "trace", "--rows", "300", "--format", "json", "-q")
+    assert traced.returncode == 0, traced.stdout + traced.stderr
+    out["trace"] = json.loads(traced.stdout)
+    out["state"] = project_state(root, db)
+    for phase in ("pre", "post"):
+        applied = schemaops(root, db, "migrate", "--phase", phase)
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+    out["fixed"] = {app: schema(db, app) for app in apps}
+    migrate(root, db, *(f"{app}:0001_initial" for app in apps))
+    out["reversed"] = {app: schema(db, app) for app in apps}
+    return out
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {p.stem: p.read_text() for p in sorted(folder.glob("0*.py"))}
+
+
+def assert_proven(proof: dict[str, Any], app: str) -> None:
+    """(a) to (d) for one app of a proof (see tests/remedy/test_proof.py)."""
+    from schemaops.remedy.verify import blocking_holds
+
+    files = proof["files"][app]
+    assert any("SeparateDatabaseAndState" in text for text in files.values()), "planned"
+    errors = [f for f in proof["findings"] if f["app"] == app and f["severity"] == "error"]
+    assert errors == [], "(a)"
+    assert proof["reversed"][app] == proof["initial"][app], "(b) reverse"
+    mine = {"migrations": [m for m in proof["trace"]["migrations"] if m["app"] == app]}
+    assert mine["migrations"] and all(not m["error"] for m in mine["migrations"]), "(b)"
+    assert blocking_holds(mine) == [], "(c) lock budget"
+    assert scans_under_lock(proof["trace"], app) == [], "(c) scans under a blocking lock"
+    assert proof["fixed"][app] == proof["reference"][app], "(d) schema"
+    state = {k: v for k, v in proof["state"].items() if k.startswith(f"{app}.")}
+    original = {k: v for k, v in proof["original_state"].items() if k.startswith(f"{app}.")}
+    assert state == original, "(d) state"

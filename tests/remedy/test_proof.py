@@ -12,14 +12,12 @@ an index or validate a constraint under such a lock, and (d) end in the schema
 
 from __future__ import annotations
 
-import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 import proof_project
 import pytest
-from proof_support import migrate, project_state, scans_under_lock, schema, schemaops, seed
+from proof_support import prove, scans_under_lock
 from support import create_database, drop_database
 
 from schemaops.remedy.verify import blocking_holds
@@ -43,46 +41,10 @@ def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
     create_database(ref)
     create_database(db)
     try:
-        yield _run_proof(root, apps, ref, db)
+        yield prove(root, apps, ref, db)
     finally:
         drop_database(ref)
         drop_database(db)
-
-
-def _run_proof(root: Path, apps: list[str], ref: str, db: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"apps": apps, "root": root}
-    migrate(root, ref, *(f"{app}:0001_initial" for app in apps))
-    original_trace = schemaops(root, ref, "trace", "--rows", "300", "--format", "json", "-q")
-    assert original_trace.returncode == 0, original_trace.stderr
-    out["original_trace"] = json.loads(original_trace.stdout)
-    out["original_state"] = project_state(root, ref)
-    migrate(root, ref)
-    out["reference"] = {app: schema(ref, app) for app in apps}
-
-    migrate(root, db, *(f"{app}:0001_initial" for app in apps))
-    out["initial"] = {app: schema(db, app) for app in apps}
-    seed(db, apps)
-    fixed = schemaops(root, db, "fix")
-    assert fixed.returncode == 0, fixed.stderr
-    out["files"] = {app: _files(root / app / "migrations") for app in apps}
-    checked = schemaops(root, db, "check", "--format", "json")
-    assert checked.returncode in (0, 1), checked.stderr
-    out["findings"] = json.loads(checked.stdout)["findings"]
-    traced = schemaops(root, db, "trace", "--rows", "300", "--format", "json", "-q")
-    assert traced.returncode == 0, traced.stdout + traced.stderr
-    out["trace"] = json.loads(traced.stdout)
-    out["state"] = project_state(root, db)
-    for phase in ("pre", "post"):
-        applied = schemaops(root, db, "migrate", "--phase", phase)
-        assert applied.returncode == 0, applied.stdout + applied.stderr
-    out["fixed"] = {app: schema(db, app) for app in apps}
-    migrate(root, db, *(f"{app}:0001_initial" for app in apps))
-    out["reversed"] = {app: schema(db, app) for app in apps}
-    return out
-
-
-def _files(folder: Path) -> dict[str, str]:
-    return {p.stem: p.read_text() for p in sorted(folder.glob("0*.py"))}
 
 
 def _app(case: str) -> str:
