@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from schemaops.findings import Finding, Severity
 from schemaops.remedy.project import MigrationKey, leaf_of, plan_project
-from schemaops.remedy.writer import layout, remedy_text
+from schemaops.remedy.writer import INLINE_LIMIT, layout, remedy_text
 
 if TYPE_CHECKING:
     from django.db.migrations.loader import MigrationLoader
@@ -45,7 +45,19 @@ def attach_remedies(
         if f.group in remedies:
             f.remedy = f.group
             f.recipe = remedies[f.group]["recipe"]
+        elif f.recipe:
+            f.recipe = capped(f.recipe)
     return remedies
+
+
+def capped(recipe: str) -> str:
+    """A rule's own recipe, cut to what a report can show (a squashed migration's
+    recipe once ran to 41,000 characters)."""
+    lines = recipe.rstrip().splitlines()
+    if len(lines) <= INLINE_LIMIT and len(recipe) <= INLINE_LIMIT * 100:
+        return recipe
+    kept = [line[:200] for line in lines[: INLINE_LIMIT - 1]]
+    return "\n".join([*kept, f"# ... {len(lines) - len(kept)} more line(s) not shown"])
 
 
 def _remedies(loader: MigrationLoader, plans: dict[MigrationKey, Any]) -> dict[str, dict[str, Any]]:

@@ -59,12 +59,15 @@ def run_fix(options: FixOptions) -> int:
         raise ConfigError("give an app label before the migration name")
     applied = applied_migrations(cfg.database)
     loader = load_graph()
+    target = None
+    if options.app_label and options.migration_name:
+        target = (options.app_label, options.migration_name)
     selection = Selection(
         apps=(options.app_label,) if options.app_label else cfg.apps,
         exclude_apps=cfg.exclude_apps,
         since=options.since,
         unapplied_only=True,
-        target=(options.app_label, options.migration_name) if options.migration_name else None,
+        target=target,
         applied=applied,
     )
     keys = _rewritable(loader, selection.resolve(loader), applied)
@@ -132,7 +135,7 @@ def _folder_of(migration: object) -> Path:
 
 def diff(plan: FixPlan) -> str:
     """A unified diff of every file the plan writes (new files against /dev/null)."""
-    chunks = []
+    chunks: list[str] = []
     for key, files in plan.files.items():
         folder = plan.folders[key]
         for f in files:

@@ -74,6 +74,15 @@ class Remedy:
         return [s for s in self.steps if s.post]
 
 
+def run_sql(forwards: list[str], backwards: list[str] | None = None) -> Operation:
+    """``RunSQL`` of statements; no ``backwards``: nothing to undo (``RunSQL.noop``)."""
+    from django.db import migrations
+
+    sql: list[Any] = list(forwards)
+    reverse: list[Any] | str = list(backwards) if backwards else migrations.RunSQL.noop
+    return migrations.RunSQL(sql, reverse_sql=reverse)
+
+
 def plan_operation(
     op: Operation,
     app_label: str,
@@ -119,18 +128,18 @@ def _rewritten(op: Operation, done: Rewritten, backwards: list[str], post: bool)
     checks, uncheck = _not_null_check_states(op, done)
     expand = migrations.SeparateDatabaseAndState(
         state_operations=checks or [op],
-        database_operations=[migrations.RunSQL(done.expand, reverse_sql=reverse)],
+        database_operations=[run_sql(done.expand, reverse)],
     )
     steps = [MigrationSpec("expand", [expand], atomic=not done.concurrent, post=post)]
     if done.validate:
-        validate: Operation = migrations.RunSQL(done.validate, reverse_sql=migrations.RunSQL.noop)
+        validate: Operation = run_sql(done.validate)
         if checks:
             validate = migrations.SeparateDatabaseAndState(
                 state_operations=[op, *uncheck], database_operations=[validate]
             )
         steps.append(MigrationSpec("validate", [validate], post=post))
     if done.contract:
-        contract = migrations.RunSQL(done.contract, reverse_sql=done.contract_undo)
+        contract = run_sql(done.contract, done.contract_undo)
         steps.append(MigrationSpec("contract", [contract], post=True))
     summary = "; ".join(_SUMMARIES[t] for t in done.techniques)
     backfill = None
@@ -190,11 +199,11 @@ def _contract(op: Any, app_label: str, state: ProjectState, pg_version: int) -> 
             column = ident(column_for(op.name, f))
             relax.append(f"ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL")
             tighten.append(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")
-    database = [migrations.RunSQL(relax, reverse_sql=tighten)] if relax else []
+    database = [run_sql(relax, tighten)] if relax else []
     expand = migrations.SeparateDatabaseAndState(
         state_operations=[op], database_operations=database
     )
-    contract = migrations.RunSQL(drop, reverse_sql=restore)
+    contract = run_sql(drop, restore)
     what = "column" if django_kind(op) == "RemoveField" else "table"
     summary = (
         f"remove the {what} from the models before the deploy"

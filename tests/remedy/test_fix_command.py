@@ -97,3 +97,14 @@ def test_bad_input_is_one_line_and_exit_2(
     assert proc.returncode == 2
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
+
+
+def test_a_rules_long_recipe_is_cut_to_what_a_report_shows() -> None:
+    from schemaops.remedy.attach import capped
+    from schemaops.remedy.writer import INLINE_LIMIT
+
+    long = "\n".join(f"migrations.RunSQL('step {i}')," for i in range(2000))
+    cut = capped(long)
+    assert len(cut.splitlines()) == INLINE_LIMIT
+    assert cut.endswith("# ... 1941 more line(s) not shown")
+    assert capped("migrations.RunSQL('one'),") == "migrations.RunSQL('one'),"
