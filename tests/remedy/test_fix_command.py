@@ -108,3 +108,27 @@ def test_a_rules_long_recipe_is_cut_to_what_a_report_shows() -> None:
     assert len(cut.splitlines()) == INLINE_LIMIT
     assert cut.endswith("# ... 1941 more line(s) not shown")
     assert capped("migrations.RunSQL('one'),") == "migrations.RunSQL('one'),"
+
+
+def test_verify_checks_and_traces_what_was_written(shop: tuple[Path, dict[str, str]]) -> None:
+    root, env = shop
+    proc = run_cli("fix", "--verify", cwd=root, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "schemaops fix --verify: check clean, applied on a scratch database" in proc.stdout
+    assert "no lock blocking writes held over 250 ms" in proc.stdout
+
+
+def test_the_lock_budget_counts_a_lock_until_its_transaction_ends() -> None:
+    from schemaops.remedy.verify import blocking_holds
+
+    def stmt(sql: str, ms: float, mode: str | None) -> dict[str, object]:
+        locks = [{"relation": "t", "kind": "table", "mode": mode, "preexisting": True}]
+        return {"sql": sql, "duration_ms": ms, "locks": locks if mode else []}
+
+    statements = [stmt("ALTER TABLE t ...", 1, "AccessExclusiveLock"), stmt("UPDATE t", 300, None)]
+    atomic = {"app": "a", "migration": "0002", "atomic": True, "statements": statements}
+    assert len(blocking_holds({"migrations": [atomic]})) == 1  # held for 301 ms
+    autocommit = {**atomic, "atomic": False}
+    assert blocking_holds({"migrations": [autocommit]}) == []
+    share_update = [stmt("CREATE INDEX CONCURRENTLY", 900, "ShareUpdateExclusiveLock")]
+    assert blocking_holds({"migrations": [{**atomic, "statements": share_update}]}) == []
