@@ -701,25 +701,28 @@ def _substate(state: ProjectState, keys: set[ModelKey]) -> ProjectState:
 
 
 def operation_sql(
-    op: Operation, app_label: str, state: ProjectState, pg_version: int, *, backwards: bool = False
-) -> list[str]:
-    """The statements Django runs for ``op`` (or its reverse), offline.
+    op: Operation, app_label: str, state: ProjectState, pg_version: int
+) -> tuple[list[str], list[str]]:
+    """The statements Django runs for ``op``, and for its reverse, offline.
 
     ``state`` is the project state before the operation; it is not changed.
     Deferred statements (indexes and foreign keys of new tables) come last,
     as Django runs them at the end of the migration. Raises what the
     schema editor raises when the SQL cannot be generated.
     """
-    before = state.clone()
     after = state.clone()
     op.state_forwards(app_label, after)
-    keys = _touched_keys(op, app_label, before) | _touched_keys(op, app_label, after)
-    from_state, to_state = _substate(before, keys), _substate(after, keys)
-    editor = _collecting_editor(offline_connection(pg_version))
-    with _no_database():
-        if backwards:  # Django passes the state after, then the state before
-            op.database_backwards(app_label, editor, to_state, from_state)
-        else:
-            op.database_forwards(app_label, editor, from_state, to_state)
-    deferred = [str(s) for s in editor.deferred_sql]
-    return [*editor.collected_sql, *(s if s.endswith(";") else s + ";" for s in deferred)]
+    keys = _touched_keys(op, app_label, state) | _touched_keys(op, app_label, after)
+    before_rendered, after_rendered = _substate(state, keys), _substate(after, keys)
+    connection = offline_connection(pg_version)
+    out = []
+    for backwards in (False, True):
+        editor = _collecting_editor(connection)
+        with _no_database():
+            if backwards:  # Django passes the state after, then the state before
+                op.database_backwards(app_label, editor, after_rendered, before_rendered)
+            else:
+                op.database_forwards(app_label, editor, before_rendered, after_rendered)
+        deferred = [str(s) for s in editor.deferred_sql]
+        out.append([*editor.collected_sql, *(s if s.endswith(";") else s + ";" for s in deferred)])
+    return out[0], out[1]

@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from django.db.migrations.loader import MigrationLoader
 
 
+# Operations planned per check run, in graph order: a pull request's few migrations get
+# every remedy; a whole legacy project's run stays fast (`schemaops fix` plans them all).
+PLAN_LIMIT = 50
+
+
 def group_key(app: str, migration: str, operation: int) -> str:
     """The key that ties an operation's findings together: ``app.migration#index``."""
     return f"{app}.{migration}#{operation}"
@@ -27,7 +32,8 @@ def attach_remedies(
     ``recipe`` (the shared remedy's text, for version 1 consumers) on the
     findings of operations the planner has a remedy for. Returns the remedies
     by group key. Squashed migrations get no remedy (they run only on empty
-    databases, and ``fix`` never rewrites them).
+    databases, and ``fix`` never rewrites them). Only the first ``PLAN_LIMIT``
+    remedies are planned; later operations keep their rules' (capped) recipes.
     """
     wanted: dict[MigrationKey, set[int]] = defaultdict(set)
     for f in findings:
@@ -40,7 +46,8 @@ def attach_remedies(
         for k, v in wanted.items()
         if k in loader.graph.nodes and not getattr(loader.graph.nodes[k], "replaces", None)
     }
-    remedies = _remedies(loader, plan_project(loader, wanted, pg_version))
+    plans = plan_project(loader, wanted, pg_version, limit=PLAN_LIMIT)
+    remedies = _remedies(loader, plans)
     for f in findings:
         if f.group in remedies:
             f.remedy = f.group

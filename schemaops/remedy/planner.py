@@ -107,8 +107,7 @@ def plan_operation(
     from schemaops.plan import operation_sql
 
     try:
-        forwards = operation_sql(op, app_label, state, pg_version)
-        backwards = operation_sql(op, app_label, state, pg_version, backwards=True)
+        forwards, backwards = operation_sql(op, app_label, state, pg_version)
     except Exception:  # SQL that needs the database, or a broken state: no remedy
         return None
     done = rewrite(forwards, set(new_tables or ()))
@@ -185,8 +184,7 @@ def _contract(op: Any, app_label: str, state: ProjectState, pg_version: int) -> 
     from schemaops.plan import column_for, db_table_for, operation_sql
 
     try:
-        drop = operation_sql(op, app_label, state, pg_version)
-        restore = operation_sql(op, app_label, state, pg_version, backwards=True)
+        drop, restore = operation_sql(op, app_label, state, pg_version)
     except Exception:
         return None
     relax: list[str] = []

@@ -18,11 +18,13 @@ def plan_project(
     loader: MigrationLoader,
     wanted: Mapping[MigrationKey, set[int] | None],
     pg_version: int = 150000,
+    limit: int | None = None,
 ) -> dict[MigrationKey, dict[int, Remedy]]:
     """Remedies of the operations ``wanted`` names (None: every operation), by migration.
 
     The graph is walked forward once, state only; an operation is planned on
-    the state just before it.
+    the state just before it. With ``limit``, planning stops after that many
+    remedies (in graph order).
     """
     from django.db.migrations.state import ProjectState
 
@@ -31,8 +33,9 @@ def plan_project(
     state = ProjectState(real_apps=set(loader.unmigrated_apps))
     plans: dict[MigrationKey, dict[int, Remedy]] = {}
     remaining = set(wanted)
+    found_total = 0
     for key in Walker(loader).full_plan():
-        if not remaining:
+        if not remaining or (limit is not None and found_total >= limit):
             break
         remaining.discard(key)
         migration = loader.graph.nodes[key]
@@ -53,6 +56,7 @@ def plan_project(
                 )
                 if remedy is not None:
                     found[index] = remedy
+                    found_total += 1
             _note_new_table(op, key[0], state, new_tables)
             op.state_forwards(key[0], state)
         if found:
