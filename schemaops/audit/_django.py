@@ -244,6 +244,8 @@ def concurrent_definition(index: Index) -> str:
     is 100 times faster than deparsing 10,000 statements with pglast's stream.
     A partitioned index cannot be built concurrently: its definition (``ON ONLY``
     in ``pg_get_indexdef``) becomes a plain ``CREATE INDEX`` on the whole table.
+    A definition composed from the index's shape (see ``preload_definitions``)
+    was built here from the catalog, not read: it needs no parse.
     """
     import json
 
@@ -251,6 +253,9 @@ def concurrent_definition(index: Index) -> str:
     from pglast.parser import parse_sql_json
     from pglast.stream import RawStream
 
+    if index.composed and not index.partitioned:
+        head = "CREATE UNIQUE INDEX " if index.is_unique else "CREATE INDEX "
+        return f"{head}CONCURRENTLY {index.definition[len(head) :]};"
     # the C parser's JSON tree: no Python AST is built for the common case
     tree = json.loads(parse_sql_json(index.definition))["stmts"][0]["stmt"]["IndexStmt"]
     head = "CREATE UNIQUE INDEX " if tree.get("unique") else "CREATE INDEX "

@@ -28,7 +28,8 @@ WITH cols AS (
   CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
   LEFT JOIN pg_attribute ta ON k.num <> 0 AND ta.attrelid = i.indrelid AND ta.attnum = k.num
   LEFT JOIN pg_attribute ia ON k.num = 0 AND ia.attrelid = i.indexrelid AND ia.attnum = k.ord
-  WHERE ic.relam = (SELECT oid FROM pg_am WHERE amname = 'btree') AND ic.relpages > 0
+  WHERE ic.relam = (SELECT oid FROM pg_am WHERE amname = 'btree')
+    AND ic.relpages >= %(min_pages)s  -- a smaller index cannot hold bloat_min_bytes of bloat
 ), widths AS (
   SELECT c.indexrelid, n.nspname,
          max(coalesce(s.null_frac, 0)) > 0 AS has_nulls,
@@ -84,7 +85,7 @@ def index_bloat(ctx: AuditContext) -> Iterator[Hit]:
     (pgstattuple) on a large index first.
     """
     note_unreadable_tables(ctx)
-    for row in ctx.rows(INDEX_BLOAT):
+    for row in ctx.rows(INDEX_BLOAT, {"min_pages": _min_pages(ctx)}):
         est = _estimate(ctx, row)
         if est is None:
             continue
@@ -95,9 +96,15 @@ def index_bloat(ctx: AuditContext) -> Iterator[Hit]:
                 f"bloat ({mb(est['bloat_bytes'])} reclaimable)"
             ),
             obj=where,
+            schema=row["schema"],
             evidence=est,
             fix=f"REINDEX INDEX CONCURRENTLY {ident(row['schema'])}.{ident(row['index'])};",
         )
+
+
+def _min_pages(ctx: AuditContext) -> int:
+    """Relations below this many pages cannot reach ``bloat_min_bytes`` of bloat: not read."""
+    return max(1, ctx.thresholds.bloat_min_bytes // 8192)
 
 
 def _estimate(ctx: AuditContext, row: dict[str, Any]) -> dict[str, Any] | None:
@@ -133,7 +140,8 @@ WITH widths AS (
   LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname
        AND s.attname = a.attname AND NOT s.inherited
   LEFT JOIN pg_class toast ON toast.oid = c.reltoastrelid
-  WHERE c.relkind IN ('r', 'm') AND c.relpages > 0 AND c.reltuples > 0
+  WHERE c.relkind IN ('r', 'm') AND c.relpages + coalesce(toast.relpages, 0) >= %(min_pages)s
+    AND c.relpages > 0 AND c.reltuples > 0
     AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="c")}
   GROUP BY c.oid, n.nspname, c.relname, c.relpages, c.reltuples, toast.relpages,
            toast.reltuples, c.reloptions
@@ -168,7 +176,7 @@ def table_bloat(ctx: AuditContext) -> Iterator[Hit]:
     ``VACUUM FULL`` rewrites it under an ACCESS EXCLUSIVE lock for the whole run.
     """
     note_unreadable_tables(ctx)
-    for row in ctx.rows(TABLE_BLOAT):
+    for row in ctx.rows(TABLE_BLOAT, {"min_pages": _min_pages(ctx)}):
         est = _estimate(ctx, row)
         if est is None:
             continue
@@ -180,6 +188,7 @@ def table_bloat(ctx: AuditContext) -> Iterator[Hit]:
                 f"({mb(est['bloat_bytes'])} reclaimable)"
             ),
             obj=where,
+            schema=row["schema"],
             evidence=est,
             fix=(
                 f"pg_repack --no-order --table={where} <dbname>   # online rebuild\n"

@@ -16,6 +16,7 @@ Examples:
   schemaops audit --settings shop.settings --database default --format markdown
   schemaops audit --dsn postgresql://app@db.internal/shop --check AU101 --check AU104
   PGHOST=db PGDATABASE=shop schemaops audit --format sarif -o audit.sarif
+  schemaops audit --dsn postgresql://app@db/saas --schema 'tenant_*' --exclude-schema tenant_test
   schemaops audit --list
 """
 
@@ -29,6 +30,20 @@ Examples:
     multiple=True,
     metavar="CODE",
     help="Run only this check (code or name; repeatable).",
+)
+@click.option(
+    "--schema",
+    "schemas",
+    multiple=True,
+    metavar="PATTERN",
+    help="Audit only schemas matching this shell pattern (tenant_*; repeatable).",
+)
+@click.option(
+    "--exclude-schema",
+    "exclude_schemas",
+    multiple=True,
+    metavar="PATTERN",
+    help="Leave out schemas matching this shell pattern (repeatable).",
 )
 @click.option("--list", "list_checks", is_flag=True, help="List the checks and exit.")
 @click.option(
@@ -80,8 +95,17 @@ def _run(checks: list[Any], options: dict[str, Any]) -> int:
     params = connection_params(
         dsn=options["dsn"], alias=cfg.database, use_django=models is not None
     )
+    from schemaops.cli._progress import audit_progress
+
     result = run_audit(
-        params, checks, models=models, timeout=options["timeout"], machine=_machine(options)
+        params,
+        checks,
+        models=models,
+        timeout=options["timeout"],
+        machine=_machine(options),
+        schemas=options["schemas"],
+        exclude_schemas=options["exclude_schemas"],
+        progress=audit_progress(options["fmt"], len(checks)),
     )
     for code, reason in result.skipped.items():
         click.echo(f"schemaops: note: {code} skipped: {reason}", err=True)
@@ -93,7 +117,11 @@ def _run(checks: list[Any], options: dict[str, Any]) -> int:
     report = Report(
         tool="audit",
         findings=result.findings,
-        summary={"target": result.target, "checks": len(checks) - len(result.skipped)},
+        summary={
+            "target": result.target,
+            "checks": len(checks) - len(result.skipped),
+            "schemas": len(result.schemas),
+        },
         rules=_rules(checks),
         json_shape="full",
     )
