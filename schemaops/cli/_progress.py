@@ -35,8 +35,10 @@ class AuditProgress:
             self.current, advanced = check, done - self.done
             self.done = done
             if self.bar is not None:
-                self.bar.update(advanced, check)
-                self.bar.render_progress()  # a new label even when no step was made
+                self.bar.current_item = check
+                if advanced:
+                    self.bar.update(advanced)
+                self.bar.render_progress()  # the new check's name even when no step was made
             if check is None:
                 self._close()
 
@@ -53,7 +55,10 @@ class AuditProgress:
                 item_show_func=_label,
             )
             self.bar.__enter__()
-            self.bar.update(self.done, self.current)
+            self.bar.current_item = self.current
+            if self.done:
+                self.bar.update(self.done)
+            self.bar.render_progress()
 
     def _close(self) -> None:
         self.timer.cancel()
