@@ -161,7 +161,8 @@ def test_composed_definitions_are_what_the_server_prints(db):
         'CREATE INDEX ON "Tenant One"."Order" ("position") WHERE "position" > 0',
         'CREATE INDEX ON "Tenant One"."Order" USING hash ("select")',
         "CREATE TABLE public.part (id int, at date) PARTITION BY RANGE (at)",
-        "CREATE TABLE public.part_a PARTITION OF public.part FOR VALUES FROM (MINVALUE) TO (MAXVALUE)",
+        "CREATE TABLE public.part_a PARTITION OF public.part"
+        " FOR VALUES FROM (MINVALUE) TO (MAXVALUE)",
         "CREATE INDEX ON public.part (id)",
         "CREATE TABLE public.again (id int, at date)",  # the same shapes, other names
         "CREATE INDEX ON public.again (id)",
