@@ -375,7 +375,45 @@ def _per_table(*queries: str) -> Callable[[Any], float]:
     return run
 
 
+# pg-extras missing_fk_indexes (missing_fk_indexes.rb): every table's size, every index
+# with its definition, then each table's columns from information_schema.
+PGEXTRAS_TABLE_SIZE = r"""
+SELECT c.relname AS name, pg_size_pretty(pg_table_size(c.oid)) AS size, n.nspname as schema
+FROM pg_class c LEFT JOIN pg_namespace n ON (n.oid = c.relnamespace)
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+  AND c.relkind IN ('r', 'm')
+ORDER BY pg_table_size(c.oid) DESC
+"""
+PGEXTRAS_INDEXES = """
+SELECT schemaname, indexname, tablename, rtrim(split_part(indexdef, '(', 2), ')') as columns
+FROM pg_indexes where tablename in (select relname from pg_statio_user_tables)
+"""
+PGEXTRAS_TABLE_SCHEMA = """
+SELECT column_name, data_type, is_nullable, column_default
+FROM information_schema.columns WHERE table_name = %s
+"""
+
+
+def _pgextras_missing_fk_indexes(conn: Any) -> float:
+    started = time.perf_counter()
+    with conn.cursor() as cur:
+        cur.execute(PGEXTRAS_TABLE_SIZE)
+        tables = [row[0] for row in cur.fetchall()]
+        cur.execute(PGEXTRAS_INDEXES)
+        cur.fetchall()
+    listing = time.perf_counter() - started
+    sample = tables[:: max(1, len(tables) // SAMPLE)]
+    started = time.perf_counter()
+    with conn.cursor() as cur:
+        for table in sample:
+            cur.execute(PGEXTRAS_TABLE_SCHEMA, (table,))
+            cur.fetchall()
+    per_table = (time.perf_counter() - started) / max(len(sample), 1)
+    return listing + per_table * len(tables)
+
+
 PEERS: dict[str, Peer] = {
+    "AU101": Peer("pg-extras missing_fk_indexes", _pgextras_missing_fk_indexes),
     "AU102": Peer("PgHero missing_indexes", _query(PGHERO_MISSING_INDEXES)),
     "AU104": Peer("PgHero unused_indexes", _query(PGHERO_UNUSED_INDEXES)),
     "AU105": Peer("pg-extras duplicate_indexes", _query(PGEXTRAS_DUPLICATE_INDEXES)),

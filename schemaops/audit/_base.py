@@ -111,7 +111,8 @@ class AuditContext:
     def rows(self, query: Any, params: Any = None) -> list[dict[str, Any]]:
         """Run one read-only query and return its rows as dicts.
 
-        A query that names ``%(schemas)s`` gets the oids of the audited schemas.
+        A query that names ``%(schemas)s`` gets the oids of the audited schemas,
+        ``%(schema_names)s`` their names.
         """
         with self.conn.cursor() as cur:
             cur.execute(query, self._params(query, params))
@@ -127,8 +128,12 @@ class AuditContext:
             return list(cur.fetchall()) if cur.description else []
 
     def _params(self, query: Any, params: Any) -> Any:
-        if isinstance(query, str) and "%(schemas)s" in query and not isinstance(params, tuple):
-            return {**(params or {}), "schemas": list(self.schemas)}
+        if not isinstance(query, str) or isinstance(params, tuple):
+            return params
+        if "%(schemas)s" in query:
+            params = {**(params or {}), "schemas": list(self.schemas)}
+        if "%(schema_names)s" in query:  # for views that give the name (pg_stat_user_tables)
+            params = {**(params or {}), "schema_names": sorted(self.schema_names)}
         return params
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:

@@ -85,6 +85,11 @@ WHERE a.attnum > 0 AND NOT a.attisdropped
   AND a.attrelid IN (SELECT i.indrelid FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
                      WHERE t.relnamespace = ANY(%(schemas)s::oid[]))
 """
+TABLE_COLUMNS = """
+SELECT a.attrelid, a.attnum, quote_ident(a.attname), a.atttypid, a.attcollation
+FROM pg_attribute a
+WHERE a.attrelid = ANY(%(tables)s::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+"""
 DEFINITIONS = """
 SELECT indexrelid AS oid, pg_get_indexdef(indexrelid) AS definition
 FROM pg_index WHERE indexrelid = ANY(%(oids)s::oid[])
@@ -219,13 +224,27 @@ class Snapshot:
         self.ctx = ctx
         self._quoted: dict[int, tuple[str, str, str]] = {}
         self.indexes = self._load()
-        self._columns: dict[tuple[int, int], tuple[str, int, int]] | None = None
+        self._columns: dict[tuple[int, int], tuple[str, int, int]] = {}
+        self._complete = False  # every indexed table's columns are in _columns
+        self._tables: set[int] = set()  # tables whose columns are in _columns
 
     def columns(self) -> dict[tuple[int, int], tuple[str, int, int]]:
-        """(table oid, attnum) -> (quoted name, type oid, collation oid), read on first use."""
-        if self._columns is None:
-            rows = self.ctx.tuples(INDEXED_COLUMNS)
-            self._columns = {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+        """(table oid, attnum) -> (quoted name, type oid, collation oid) of every indexed
+        table, read on first use."""
+        if not self._complete:
+            self._columns = {
+                (r[0], r[1]): (r[2], r[3], r[4]) for r in self.ctx.tuples(INDEXED_COLUMNS)
+            }
+            self._complete = True
+        return self._columns
+
+    def columns_of(self, tables: set[int]) -> dict[tuple[int, int], tuple[str, int, int]]:
+        """The same map, read only for these tables (the whole map when already read)."""
+        missing = tables - self._tables
+        if missing and not self._complete:
+            rows = self.ctx.tuples(TABLE_COLUMNS, {"tables": sorted(missing)})
+            self._columns.update(((r[0], r[1]), (r[2], r[3], r[4])) for r in rows)
+            self._tables |= missing
         return self._columns
 
     @cached_property
@@ -316,6 +335,8 @@ def preload_definitions(ctx: AuditContext, found: list[Index]) -> None:
     missing = [i for i in {i.index_oid: i for i in found}.values() if i.index_oid not in known]
     if not missing:
         return
+    if missing[0].snapshot is not None:
+        missing[0].snapshot.columns_of({i.table_oid for i in missing})
     shapes: dict[Any, list[Index]] = {}
     others = []
     for index in missing:
@@ -350,7 +371,7 @@ def _shape(index: Index) -> tuple[Any, ...] | None:
         return None
     if index.snapshot is None:
         return None
-    columns, table = index.snapshot.columns(), index.table_oid
+    columns, table = index.snapshot.columns_of({index.table_oid}), index.table_oid
     keys = []
     parts = zip(
         index.keys_text.split(),
@@ -371,7 +392,7 @@ def _shape(index: Index) -> tuple[Any, ...] | None:
 def _compose(index: Index) -> str:
     """``CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING btree (cols) [INCLUDE (...)]``."""
     assert index.snapshot is not None
-    columns = index.snapshot.columns()
+    columns = index.snapshot.columns_of({index.table_oid})
     names = [columns[(index.table_oid, k)][0] for k in index.keys]
     schema, table, name = index.snapshot.quoted(index)
     text = (
@@ -430,9 +451,15 @@ ORDER BY 1, 2
 """
 
 
+READS_EVERYTHING = """
+SELECT rolsuper OR pg_has_role(current_user, 'pg_read_all_data', 'MEMBER')
+FROM pg_roles WHERE rolname = current_user
+"""
+
+
 def note_unreadable_tables(ctx: AuditContext) -> None:
     """pg_stats hides the statistics of tables the role cannot read: say so, once per check."""
-    rows = ctx.cached("unreadable_tables", lambda: ctx.rows(UNREADABLE_TABLES))
+    rows = ctx.cached("unreadable_tables", lambda: _unreadable_tables(ctx))
     if rows:
         names = [qualified(r["schema"], r["table"]) for r in rows]
         ctx.note(
@@ -441,3 +468,10 @@ def note_unreadable_tables(ctx: AuditContext) -> None:
             + (", ..." if len(names) > 5 else "")
             + " (GRANT SELECT, or audit as the owner)"
         )
+
+
+def _unreadable_tables(ctx: AuditContext) -> list[dict[str, Any]]:
+    """A superuser or a member of pg_read_all_data reads every table: no per-table test."""
+    if ctx.server_version >= 140000 and ctx.tuples(READS_EVERYTHING)[0][0]:
+        return []
+    return ctx.rows(UNREADABLE_TABLES)

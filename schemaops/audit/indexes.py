@@ -162,10 +162,6 @@ JOIN pg_class p ON p.oid = c.confrelid
 JOIN pg_namespace pn ON pn.oid = p.relnamespace
 WHERE c.oid = ANY(%(candidates)s::oid[]) AND {NOT_EXTENSION.format(rel="t")}
 """
-COLUMN_NAMES = """
-SELECT attrelid, attnum, attname FROM pg_attribute
-WHERE attrelid = ANY(%(tables)s::oid[]) AND attnum > 0
-"""
 
 
 def _plain_fk_rows(ctx: AuditContext, candidates: list[int]) -> list[dict[str, Any]]:
@@ -174,15 +170,10 @@ def _plain_fk_rows(ctx: AuditContext, candidates: list[int]) -> list[dict[str, A
         return []
     path = ctx.tuples("SELECT oid FROM pg_namespace WHERE nspname = ANY(current_schemas(false))")
     rows = ctx.rows(PLAIN_FKS, {"candidates": candidates, "path": [p[0] for p in path]})
-    known = snapshot(ctx).columns()
-    names: dict[tuple[int, int], str] = {}  # tables without an index are not in the snapshot
-    missing = sorted({r["table_oid"] for r in rows} - {t for t, _ in known})
-    if missing:
-        for table, attnum, name in ctx.tuples(COLUMN_NAMES, {"tables": missing}):
-            names[(table, attnum)] = name
+    names = snapshot(ctx).columns_of({r["table_oid"] for r in rows})
     for row in rows:
         keys = [(row["table_oid"], int(k)) for k in row["keys"].split()]
-        row["columns"] = [names[k] if k in names else unquote(known[k][0]) for k in keys]
+        row["columns"] = [unquote(names[k][0]) for k in keys]
     return rows
 
 
@@ -289,17 +280,17 @@ def _visible_tables(ctx: AuditContext) -> dict[str, int]:
     return {r["relname"]: r["rows"] for r in ctx.rows(VISIBLE_TABLES)}
 
 
-SEQ_SCANS = f"""
-SELECT n.nspname AS schema, s.relname AS "table", s.seq_scan, s.seq_tup_read,
+SEQ_SCANS = """
+SELECT s.schemaname AS schema, s.relname AS "table", s.seq_scan, s.seq_tup_read,
        coalesce(s.idx_scan, 0) AS idx_scan, s.n_live_tup AS rows,
-       c.relpages::bigint * current_setting('block_size')::int AS bytes,
+       (SELECT c.relpages FROM pg_class c WHERE c.oid = s.relid)::bigint
+         * current_setting('block_size')::int AS bytes,
        round(100.0 * coalesce(s.idx_scan, 0) / (s.seq_scan + coalesce(s.idx_scan, 0)), 1)
          AS index_pct
 FROM pg_stat_user_tables s
-JOIN pg_class c ON c.oid = s.relid
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE s.n_live_tup >= %(min_rows)s AND s.seq_scan >= %(min_scans)s AND {USER_SCHEMAS}
+WHERE s.n_live_tup >= %(min_rows)s AND s.seq_scan >= %(min_scans)s
   AND 100.0 * coalesce(s.idx_scan, 0) / (s.seq_scan + coalesce(s.idx_scan, 0)) < %(max_pct)s
+  AND s.schemaname = ANY(%(schema_names)s::name[])
 ORDER BY s.seq_tup_read DESC
 """
 

@@ -271,14 +271,17 @@ def not_valid_constraint(ctx: AuditContext) -> Iterator[Hit]:
         )
 
 
+# The columns of every type a check looks for, in one scan of pg_attribute (it holds
+# a row per column of every table: a million on a fleet) shared by AU204 and AU205.
+TYPED_COLUMNS = ("json", "timestamp")
 COLUMNS_OF_TYPE = f"""
 SELECT n.nspname AS schema, c.relname AS "table", a.attname AS "column",
-       format_type(a.atttypid, a.atttypmod) AS type,
+       format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::regtype::text AS base,
        greatest(c.reltuples, 0)::bigint AS rows
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = %(type)s::regtype
+WHERE a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = ANY(%(types)s::regtype[])
   AND c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="c")}
 ORDER BY 1, 2, a.attnum
@@ -286,7 +289,12 @@ ORDER BY 1, 2, a.attnum
 
 
 def _typed_columns(ctx: AuditContext, type_name: str) -> list[dict[str, Any]]:
-    return ctx.rows(COLUMNS_OF_TYPE, {"type": type_name})
+    """Columns whose type is ``type_name`` (one of :data:`TYPED_COLUMNS`)."""
+    rows = ctx.cached(
+        "typed_columns", lambda: ctx.rows(COLUMNS_OF_TYPE, {"types": list(TYPED_COLUMNS)})
+    )
+    wanted = "timestamp without time zone" if type_name == "timestamp" else type_name
+    return [r for r in rows if r["base"] == wanted]
 
 
 @check("AU204", "json-column", Severity.WARNING)
