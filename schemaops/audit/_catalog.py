@@ -85,6 +85,7 @@ WHERE a.attnum > 0 AND NOT a.attisdropped
   AND a.attrelid IN (SELECT i.indrelid FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
                      WHERE t.relnamespace = ANY(%(schemas)s::oid[]))
 """
+PARTIAL_COLUMNS_MAX = 1000  # tables; more are read with the whole map
 TABLE_COLUMNS = """
 SELECT a.attrelid, a.attnum, quote_ident(a.attname), a.atttypid, a.attcollation
 FROM pg_attribute a
@@ -232,16 +233,20 @@ class Snapshot:
         """(table oid, attnum) -> (quoted name, type oid, collation oid) of every indexed
         table, read on first use."""
         if not self._complete:
-            self._columns = {
-                (r[0], r[1]): (r[2], r[3], r[4]) for r in self.ctx.tuples(INDEXED_COLUMNS)
-            }
+            rows = self.ctx.tuples(INDEXED_COLUMNS)
+            self._columns.update(((r[0], r[1]), (r[2], r[3], r[4])) for r in rows)
+            self._tables.update(r[0] for r in rows)
             self._complete = True
         return self._columns
 
     def columns_of(self, tables: set[int]) -> dict[tuple[int, int], tuple[str, int, int]]:
-        """The same map, read only for these tables (the whole map when already read)."""
+        """The same map, sure to hold these tables (indexed or not); read only for them
+        unless they are many."""
         missing = tables - self._tables
-        if missing and not self._complete:
+        if len(missing) > PARTIAL_COLUMNS_MAX and not self._complete:
+            self.columns()  # most tables anyway: one scan, shared with later checks
+            missing = tables - self._tables
+        if missing:
             rows = self.ctx.tuples(TABLE_COLUMNS, {"tables": sorted(missing)})
             self._columns.update(((r[0], r[1]), (r[2], r[3], r[4])) for r in rows)
             self._tables |= missing
