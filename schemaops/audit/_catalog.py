@@ -176,6 +176,7 @@ class Index:
         names = self.snapshot.opclass_names if self.snapshot else {}
         return tuple(names.get(int(o), "") for o in self.opclasses_text.split())
 
+    @cached_property
     def column_signature(self) -> tuple[tuple[str, str, str, str], ...]:
         """Per key column: attnum, operator class, collation, sort options (as text)."""
         parts = zip(
@@ -215,6 +216,9 @@ class Index:
     @property
     def is_like_index(self) -> bool:
         """Django's ``<name>_like`` index: a pattern_ops btree for LIKE 'x%'."""
+        if self.snapshot is not None:  # by oid: no names built for the 99% that are not
+            pattern = self.snapshot.pattern_opclasses
+            return any(o in pattern for o in self.opclasses_text.split())
         return any(op.endswith("_pattern_ops") for op in self.opclass_names)
 
 
@@ -255,6 +259,13 @@ class Snapshot:
     @cached_property
     def opclass_names(self) -> dict[int, str]:
         return dict(self.ctx.tuples(LOOKUPS["opclass"]))
+
+    @cached_property
+    def pattern_opclasses(self) -> set[str]:
+        """The oids (as text) of the ``*_pattern_ops`` operator classes."""
+        return {
+            str(oid) for oid, name in self.opclass_names.items() if name.endswith("_pattern_ops")
+        }
 
     def quoted(self, index: Index) -> tuple[str, str, str]:
         """Schema, table and index name as the server quotes them."""

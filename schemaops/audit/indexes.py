@@ -538,7 +538,7 @@ def redundant_index(ctx: AuditContext) -> Iterator[Hit]:
         for index in table_indexes:
             if not _prefix_candidate(index):
                 continue
-            wider = wider_by_prefix.get((index.predicate, index.column_signature()))
+            wider = wider_by_prefix.get((index.predicate, index.column_signature))
             if wider is not None:
                 pairs.append((index, wider))
     preload_definitions(ctx, [i for pair in pairs for i in pair])
@@ -559,7 +559,7 @@ def _prefixes(table_indexes: list[Index]) -> dict[tuple[Any, ...], Index]:
     for wider in table_indexes:
         if not wider.is_valid or wider.am != "btree" or wider.exprs is not None:
             continue
-        columns = wider.column_signature()
+        columns = wider.column_signature
         last = len(columns) if wider.is_unique else len(columns) - 1
         for n in range(1, last + 1):
             found.setdefault((wider.predicate, columns[:n]), wider)
@@ -610,7 +610,7 @@ def redundant_like_index(ctx: AuditContext) -> Iterator[Hit]:
     names, db_collation = coll["names"], coll["db"]
     for table_indexes in indexes_by_table(ctx).values():
         for index in table_indexes:
-            if not (index.is_valid and index.is_like_index and index.nkey == 1):
+            if not (index.nkey == 1 and index.is_valid and index.is_like_index):
                 continue
             if index.attached:
                 continue
