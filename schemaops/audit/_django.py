@@ -301,6 +301,14 @@ def drop_index_fix(models: Models | None, index: Index) -> str:
     return code or sql_drop_fix(index)
 
 
+def models_schema_audited(ctx: Any) -> bool:
+    """Whether the schemas the models' tables live in (the search_path) are audited."""
+    path = ctx.cached(
+        "search_path", lambda: [r[0] for r in ctx.tuples("SELECT unnest(current_schemas(false))")]
+    )
+    return any(name in ctx.schema_names for name in path)
+
+
 def schema_ok(schema: str) -> bool:
     return schema == "public"
 

@@ -23,7 +23,13 @@ from schemaops.audit._catalog import (
     unquote,
     with_definition,
 )
-from schemaops.audit._django import add_index_fix, describe, drop_index_fix, library_severity
+from schemaops.audit._django import (
+    add_index_fix,
+    describe,
+    drop_index_fix,
+    library_severity,
+    models_schema_audited,
+)
 from schemaops.findings import Severity
 from schemaops.statements import ident
 
@@ -110,7 +116,7 @@ def fk_without_index(ctx: AuditContext) -> Iterator[Hit]:
     rows += ctx.rows(FK_WITHOUT_INDEX, {"candidates": partitioned}) if partitioned else []
     for row in sorted(rows, key=lambda r: (r["schema"], r["table"], r["conname"])):
         yield _fk_hit(ctx, row)
-    if ctx.models is not None:
+    if ctx.models is not None and models_schema_audited(ctx):
         yield from _django_relations_without_index(ctx)
 
 
