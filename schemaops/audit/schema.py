@@ -226,13 +226,13 @@ def _sequence_hit(ctx: AuditContext, row: dict[str, Any], pct: float) -> Hit:
     )
 
 
-NOT_VALID = f"""
+NOT_VALID = """
 SELECT n.nspname AS schema, t.relname AS "table", c.conname, c.contype,
        pg_get_constraintdef(c.oid) AS definition
 FROM pg_constraint c
 JOIN pg_class t ON t.oid = c.conrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE NOT c.convalidated AND {USER_SCHEMAS}
+WHERE NOT c.convalidated AND c.connamespace = ANY(%(schemas)s::oid[])
 ORDER BY 1, 2, 3
 """
 

@@ -170,13 +170,14 @@ def _vacuum_hit(ctx: AuditContext, row: dict[str, Any]) -> Hit:
 
 XID_AGE = f"""
 SELECT 'database' AS kind, NULL AS schema, datname AS name, age(datfrozenxid) AS age
-FROM pg_database WHERE datname = current_database()
+FROM pg_database WHERE datname = current_database() AND age(datfrozenxid) >= %(min_age)s
 UNION ALL
 SELECT 'table', n.nspname, c.relname,
        greatest(age(c.relfrozenxid), age(t.relfrozenxid)) AS age
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
 WHERE c.relkind IN ('r', 'm') AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="c")}
+  AND greatest(age(c.relfrozenxid), age(t.relfrozenxid)) >= %(min_age)s
 """
 
 XID_LIMIT = 2**31
@@ -202,7 +203,8 @@ def xid_wraparound(ctx: AuditContext) -> Iterator[Hit]:
     transactions), and make autovacuum keep up (AU402).
     """
     t = ctx.thresholds
-    for row in ctx.rows(XID_AGE):
+    min_age = int(XID_LIMIT * t.xid_warn_pct / 100)  # only the rows that become findings
+    for row in ctx.rows(XID_AGE, {"min_age": min_age}):
         pct = 100.0 * row["age"] / XID_LIMIT
         if pct < t.xid_warn_pct:
             continue
