@@ -365,31 +365,29 @@ def timestamp_without_time_zone(ctx: AuditContext) -> Iterator[Hit]:
         )
 
 
+# The planner's sample first (one row per analyzed column, few next to pg_attribute's
+# row per column of every table), then each sampled column's catalog rows by name.
 VARCHARS = f"""
-WITH cols AS MATERIALIZED (
-  SELECT n.nspname AS schema, c.relname AS "table", a.attname, a.attnum, a.atttypmod - 4 AS lim
-  FROM pg_attribute a
-  JOIN pg_class c ON c.oid = a.attrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = 'varchar'::regtype
-    AND a.atttypmod > 4 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-    AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="c")}
-), sampled AS MATERIALIZED (
+WITH sampled AS MATERIALIZED (
   SELECT schemaname, tablename, attname, histogram_bounds::text::text[] AS hist,
          most_common_vals::text::text[] AS mcv
   FROM pg_stats
-  WHERE NOT inherited AND schemaname NOT IN ('pg_catalog', 'information_schema')
+  WHERE NOT inherited AND schemaname = ANY(%(schema_names)s::name[])
     AND (histogram_bounds IS NOT NULL OR most_common_vals IS NOT NULL)
 )
-SELECT cols.schema, cols."table",
+SELECT n.nspname AS schema, c.relname AS "table",
        json_agg(json_build_object(
-           'column', cols.attname, 'limit', cols.lim,
+           'column', a.attname, 'limit', a.atttypmod - 4,
            'longest', (SELECT max(char_length(v))
                        FROM unnest(coalesce(s.hist, '{{}}') || coalesce(s.mcv, '{{}}')) v))
-         ORDER BY cols.attnum) AS columns
-FROM cols
-JOIN sampled s ON s.schemaname = cols.schema AND s.tablename = cols."table"
-     AND s.attname = cols.attname
+         ORDER BY a.attnum) AS columns
+FROM sampled s
+JOIN pg_namespace n ON n.nspname = s.schemaname
+JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.tablename
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = s.attname
+WHERE a.atttypid = 'varchar'::regtype AND a.atttypmod > 4 AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="c")}
 GROUP BY 1, 2
 ORDER BY 1, 2
 """
