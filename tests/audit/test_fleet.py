@@ -11,8 +11,8 @@ from support import run_cli  # type: ignore[import-not-found]
 
 from schemaops.audit._base import AuditContext
 from schemaops.audit._catalog import indexes, preload_definitions
+from schemaops.audit.progress import audit_progress
 from schemaops.audit.runner import open_readonly, run_audit, select, select_schemas
-from schemaops.cli._progress import audit_progress
 
 
 def _dsn(params):

@@ -14,6 +14,8 @@ from typing import Any, TextIO
 
 import click
 
+from schemaops.reporting import OutputFormat
+
 
 class AuditProgress:
     """A callback for ``run_audit(progress=...)``: (check or None at the end, checks done)."""
@@ -71,9 +73,11 @@ def _label(check: Any) -> str:
     return f"{check.code} {check.name}" if check is not None else ""
 
 
-def audit_progress(fmt: str, total: int, stream: TextIO | None = None) -> AuditProgress | None:
+def audit_progress(
+    fmt: OutputFormat | str, total: int, stream: TextIO | None = None
+) -> AuditProgress | None:
     """A progress callback for a terminal, or None in CI (no terminal) and for JSON."""
     stream = stream if stream is not None else sys.stderr
-    if fmt == "json" or not stream.isatty():
+    if fmt == OutputFormat.JSON or not stream.isatty():
         return None
     return AuditProgress(total, stream=stream)
