@@ -124,8 +124,15 @@ def _estimate(ctx: AuditContext, row: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+# Only analyzed tables can be estimated (every column needs its pg_stats row): the
+# tables are found from the planner's sample, then by name, not by scanning pg_class.
 TABLE_BLOAT = f"""
-WITH widths AS (
+WITH sampled AS MATERIALIZED (
+  SELECT schemaname, tablename, attname, null_frac, avg_width FROM pg_stats
+  WHERE NOT inherited AND schemaname = ANY(%(schema_names)s::name[])
+), analyzed AS (
+  SELECT DISTINCT schemaname, tablename FROM sampled
+), widths AS (
   SELECT c.oid, n.nspname AS schema, c.relname AS "table", c.relpages, c.reltuples,
          coalesce(toast.relpages, 0) AS toast_pages, coalesce(toast.reltuples, 0) AS toast_tuples,
          coalesce((SELECT split_part(o, '=', 2)::int FROM unnest(c.reloptions) o
@@ -134,11 +141,12 @@ WITH widths AS (
            AS header_width,
          sum((1 - coalesce(s.null_frac, 0)) * coalesce(s.avg_width, 0)) AS data_width,
          count(s.attname) = count(*) AS has_stats
-  FROM pg_class c
-  JOIN pg_namespace n ON n.oid = c.relnamespace
+  FROM analyzed
+  JOIN pg_namespace n ON n.nspname = analyzed.schemaname
+  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = analyzed.tablename
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-  LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname
-       AND s.attname = a.attname AND NOT s.inherited
+  LEFT JOIN sampled s ON s.schemaname = n.nspname AND s.tablename = c.relname
+       AND s.attname = a.attname
   LEFT JOIN pg_class toast ON toast.oid = c.reltoastrelid
   WHERE c.relkind IN ('r', 'm') AND c.relpages + coalesce(toast.relpages, 0) >= %(min_pages)s
     AND c.relpages > 0 AND c.reltuples > 0

@@ -9,8 +9,10 @@ with a one-line failure for that check instead of hanging the audit.
 from __future__ import annotations
 
 import fnmatch
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,8 +65,7 @@ def select(refs: Iterable[str]) -> list[Check]:
 def open_readonly(params: dict[str, Any], timeout: str) -> Any:
     """A read-only autocommit connection with statement and lock timeouts, without JIT.
 
-    Serial plans only, and (PostgreSQL 15+) the statistics counters read as one
-    snapshot, taken at the first read: every check sees the same scan counts.
+    Serial plans only.
     """
     import psycopg2
 
@@ -80,8 +81,6 @@ def open_readonly(params: dict[str, Any], timeout: str) -> Any:
             # parallel plan spends more in its tuple queue than it saves (100,000 indexes:
             # 0.4 s -> 1.2 s)
             cur.execute("SELECT set_config('max_parallel_workers_per_gather', '0', false)")
-            if conn.server_version >= 150000:  # one statistics snapshot for the whole audit
-                cur.execute("SELECT set_config('stats_fetch_consistency', 'snapshot', false)")
     except psycopg2.Error as exc:
         conn.close()
         raise ConfigError(f"invalid --timeout {timeout!r}: {exc.pgerror or exc}".strip()) from None
@@ -115,18 +114,87 @@ def run_audit(
         result = AuditResult(
             target=target_of(conn), checks=checks, schemas=sorted(ctx.schemas.values())
         )
+        shared = [c for c in checks if c.module in SNAPSHOT_MODULES]
+        side = [c for c in checks if c.module not in SNAPSHOT_MODULES]
+        lanes = _Lanes(len(checks), progress)
         # the shared snapshot and the findings stay alive until the end: collection
         # passes would only rescan them (a fleet: 100,000 indexes, 60,000 findings)
         with gc_paused(freeze=True):
-            for done, chk in enumerate(checks):
-                if progress is not None:
-                    progress(chk, done)
-                run_one(ctx, chk, result, timeout)
+            if shared and side:
+                side_ctx = AuditContext(
+                    open_readonly(params, timeout),
+                    models=models,
+                    thresholds=thresholds,
+                    params=params,
+                    machine=machine,
+                )
+                side_ctx.schemas = ctx.schemas
+                try:
+                    lanes.run_beside(side_ctx, side, ctx, shared, result, timeout)
+                finally:
+                    side_ctx.conn.close()
+            else:
+                lanes.run(ctx, checks, result, timeout)
+        result.findings = _in_check_order(checks, result.findings)
         if progress is not None:
             progress(None, len(checks))
         return result
     finally:
         conn.close()
+
+
+# Checks that read the shared index snapshot (or the Django models) run on the main
+# connection; the others, each one set-based query, run beside them on a second
+# read-only connection: the server answers them while this process builds findings.
+SNAPSHOT_MODULES = frozenset({"indexes", "suggest", "drift"})
+
+
+class _Lanes:
+    """Runs checks on one or two connections, counting what is done for the progress bar."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.progress = progress
+        self.done = 0
+        self.lock = threading.Lock()
+
+    def run(
+        self, ctx: AuditContext, checks: list[Check], result: AuditResult, timeout: str
+    ) -> None:
+        for chk in checks:
+            with self.lock:
+                if self.progress is not None:
+                    self.progress(chk, self.done)
+            run_one(ctx, chk, result, timeout)
+            with self.lock:
+                self.done += 1
+
+    def run_beside(
+        self,
+        side_ctx: AuditContext,
+        side: list[Check],
+        ctx: AuditContext,
+        shared: list[Check],
+        result: AuditResult,
+        timeout: str,
+    ) -> None:
+        side_result = AuditResult()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            future = pool.submit(self.run, side_ctx, side, side_result, timeout)
+            self.run(ctx, shared, result, timeout)
+            future.result()  # a bug in a side check surfaces here, not silently
+        result.findings += side_result.findings
+        order = {chk.code: n for n, chk in enumerate(result.checks)}
+        for name in ("skipped", "failed", "notes", "timings"):
+            merged = {**getattr(result, name), **getattr(side_result, name)}
+            setattr(result, name, dict(sorted(merged.items(), key=lambda i: order.get(i[0], 0))))
+
+
+def _in_check_order(checks: list[Check], findings: list[Finding]) -> list[Finding]:
+    """Findings grouped by check in the order the checks were given (each keeps its own)."""
+    by_code: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_code.setdefault(finding.code, []).append(finding)
+    return [f for chk in checks for f in by_code.get(chk.code, [])]
 
 
 def select_schemas(conn: Any, include: Sequence[str], exclude: Sequence[str]) -> dict[int, str]:
