@@ -1,6 +1,8 @@
-"""Run audit checks on one read-only connection; collect findings, skips and failures.
+"""Run audit checks on read-only connections; collect findings, skips and failures.
 
-The connection is opened with ``default_transaction_read_only = on`` (psycopg2's
+The checks that read the shared index snapshot run on one connection, the
+others (set-based, one query each) beside them on a second. Each connection is
+opened with ``default_transaction_read_only = on`` (psycopg2's
 ``set_session(readonly=True)``), so even a bug in a check cannot write, and
 with a ``statement_timeout`` and ``lock_timeout`` so a slow catalog query ends
 with a one-line failure for that check instead of hanging the audit.
@@ -99,7 +101,7 @@ def run_audit(
     exclude_schemas: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> AuditResult:
-    """Run the checks on one read-only connection, in the schemas selected by name patterns.
+    """Run the checks (on two read-only connections), in the schemas selected by name patterns.
 
     ``schemas`` and ``exclude_schemas`` are shell-style patterns (``tenant_*``);
     without ``schemas`` every user schema is audited. A ``schemas`` pattern that
