@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from schemaops._gc import gc_paused
 from schemaops.config import Config, ProjectOptions, project_config
 from schemaops.reporting import OutputFormat, emit
 
@@ -89,7 +90,8 @@ def _run(checks: list[Check], options: AuditOptions) -> int:
         rules=_rules(checks),
         json_shape="full",
     )
-    emit(render(report, options.fmt, verbose=options.verbose), options.output)
+    with gc_paused(freeze=True):  # tens of thousands of findings, all alive until exit
+        emit(render(report, options.fmt, verbose=options.verbose), options.output)
     return max(exit_code_for(result.findings), 1 if result.failed else 0)
 
 
