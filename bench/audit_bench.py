@@ -77,6 +77,49 @@ def audit(codes: list[str]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
+def audit_cpu() -> tuple[float, float, float]:
+    """A full audit's wall time, this process's CPU time and its server backends' CPU time.
+
+    The CPU seconds do not grow when other work shares the machine, the wall time
+    does: on a busy machine they tell what an idle one would take (the local
+    server only: the backends are read in /proc, by pid, before they exit).
+    """
+    from schemaops.audit import runner
+
+    pids: list[int] = []
+    backend_cpu: list[float] = []
+    opened = runner.open_readonly
+
+    def open_readonly(params: dict[str, Any], timeout: str) -> Any:
+        conn = opened(params, timeout)
+        pids.append(conn.get_backend_pid())
+        return conn
+
+    def progress(check: Any, done: int) -> None:
+        if check is None:  # the end: both connections are still open
+            backend_cpu.append(sum(_cpu_of(pid) for pid in pids))
+
+    runner.open_readonly = open_readonly  # type: ignore[assignment]
+    try:
+        started, cpu = time.perf_counter(), time.process_time()
+        runner.run_audit(
+            {**PARAMS, "dbname": DBNAME}, runner.select([]), machine=MACHINE, progress=progress
+        )
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    finally:
+        runner.open_readonly = opened  # type: ignore[assignment]
+    return wall, cpu, backend_cpu[0] if backend_cpu else float("nan")
+
+
+def _cpu_of(pid: int) -> float:
+    """User plus system CPU seconds of a local process (0 if it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def command() -> float:
     """``schemaops audit`` as a user runs it: import, connect, every check, JSON out."""
     dsn = f"postgresql://{PARAMS['user']}@{PARAMS['host']}:{PARAMS['port']}/{DBNAME}"
@@ -107,7 +150,7 @@ def peer(code: str) -> float:
         conn.close()
 
 
-def measure(runs: int, codes: list[str]) -> dict[str, list[float]]:
+def measure(runs: int, codes: list[str], total_only: bool = False) -> dict[str, list[float]]:
     """Seconds per measurement name, one entry per run."""
     times: dict[str, list[float]] = {}
 
@@ -122,7 +165,7 @@ def measure(runs: int, codes: list[str]) -> dict[str, list[float]]:
         for code, seconds in result.timings.items():
             record(f"{code}:full", seconds)
         record("findings", float(len(result.findings)))
-        for code in result.timings:
+        for code in [] if total_only else result.timings:
             if code in result.skipped:
                 continue
             _, alone = audit([code])
@@ -131,6 +174,10 @@ def measure(runs: int, codes: list[str]) -> dict[str, list[float]]:
             if code in PEERS:
                 record(f"{code}:peer", peer(code))
         record("command", command())
+        wall, client, server = audit_cpu()
+        record("cpu_wall", wall)
+        record("cpu_client", client)
+        record("cpu_server", server)
         print(f"  run {run + 1} of {runs}: full audit {elapsed:.2f} s", flush=True)
     return times
 
@@ -169,6 +216,13 @@ def report(times: dict[str, list[float]], runs: int) -> None:
     )
     cli = statistics.median(times["command"])
     print(f"schemaops audit --format json (the command, end to end): median {cli:.2f} s")
+    wall, client, server = (
+        statistics.median(times[k]) for k in ("cpu_wall", "cpu_client", "cpu_server")
+    )
+    print(
+        f"full audit CPU: {client:.2f} s in schemaops + {server:.2f} s in its server backends "
+        f"(wall {wall:.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,13 +233,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the kept database")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")
     parser.add_argument("--check", action="append", default=[], help="only these checks")
+    parser.add_argument(
+        "--total-only", action="store_true", help="only the full audit: no checks alone, no peers"
+    )
     args = parser.parse_args(argv)
     root = Path(__file__).resolve().parent.parent
     sources = [str(root / name) for name in ("schemaops", "checks", "backfill")]
     subprocess.run([sys.executable, "-m", "compileall", "-q", *sources], check=False)
     ensure_database(args.tables, args.schemas, args.rebuild)
     try:
-        report(measure(args.runs, args.check), args.runs)
+        report(measure(args.runs, args.check, args.total_only), args.runs)
     finally:
         if args.drop:
             conn = admin()
