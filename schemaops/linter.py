@@ -26,6 +26,7 @@ from typing import Any
 from schemaops import source as source_module
 from schemaops._gc import gc_paused
 from schemaops.config import Config
+from schemaops.dbfacts import DatabaseFacts
 from schemaops.errors import ConfigError, RuleCrashed
 from schemaops.findings import Finding, Location, Severity
 from schemaops.phases import POST, phase_of
@@ -147,7 +148,7 @@ class Linter:
         source_module.clear_cache()
         self._final_ops, self._linted = [], {}
         for step in walker.walk(keep=selected.__contains__):
-            findings.extend(self.lint_migration(step, walker.state))
+            findings.extend(self.lint_migration(step, walker.state, walker.facts))
             if self.keep_steps:
                 steps.append(step)
             if progress:
@@ -163,8 +164,12 @@ class Linter:
 
     # -- one migration -----------------------------------------------------------
 
-    def lint_migration(self, step: MigrationStep, state: Any) -> list[Finding]:
+    def lint_migration(
+        self, step: MigrationStep, state: Any, facts: DatabaseFacts | None = None
+    ) -> list[Finding]:
         ctx = MigrationContext(step, self.target, phase_of(step.migration), state)
+        if facts is not None:
+            ctx.facts = facts
         raw: list[Finding] = []
         with _rule_crashes(f"{step.app_label}.{step.name}"):
             for op_step in step.operations:

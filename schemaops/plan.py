@@ -30,6 +30,7 @@ from django.db.migrations.state import ModelState, ProjectState
 from django.db.migrations.utils import resolve_relation
 
 from schemaops._gc import sweep_young
+from schemaops.dbfacts import DatabaseFacts
 from schemaops.errors import GraphError
 
 ModelKey = tuple[str, str]
@@ -231,6 +232,8 @@ class Walker:
         self.state = ProjectState(real_apps=set(loader.unmigrated_apps))
         self._connection: Any = None
         self.pg_version = pg_version
+        # what database-only operations did, for every migration walked so far
+        self.facts = DatabaseFacts()
         self._rendered = 0  # models rendered for SQL since the last sweep
 
     # -- plan ----------------------------------------------------------------
@@ -275,6 +278,7 @@ class Walker:
         migration = step.migration
         if not wanted:
             for op in migration.operations:
+                self.facts.record(step.app_label, op, self.state)
                 op.state_forwards(step.app_label, self.state)
             return
         editor_ctx = (
@@ -302,6 +306,8 @@ class Walker:
         before = ModelSnapshot.of(state.models.get(key_before)) if key_before else None
         new_model = key_before in mstep.created_models if key_before else False
         step = OperationStep(app_label, mstep.name, index, op, before, None, new_model, parent)
+        if parent is None:
+            self.facts.record(app_label, op, state)
         if isinstance(op, dj_migrations.SeparateDatabaseAndState):
             self._walk_separate(mstep, step, op, state, editor_ctx)
         elif editor_ctx is not None and self.want_sql(step):

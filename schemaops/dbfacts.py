@@ -1,0 +1,125 @@
+"""What the database holds that Django's migration state does not say.
+
+``SeparateDatabaseAndState`` and ``RunSQL`` change the database behind the
+state's back: a field leaves the state while its column stays, a column is
+made nullable or gets a database default by raw SQL. The phase rules need
+those facts ("is this column still NOT NULL without a default when the
+post-deploy migration drops it?"), so the walk records them for every
+migration of the graph, selected or not, in one :class:`DatabaseFacts`.
+
+Only database-side operations are read: ``RunSQL`` statements (parsed by
+pglast) and the ``database_operations`` / ``state_operations`` of a
+``SeparateDatabaseAndState``. The cost is nil for a history without them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import migrations
+
+Column = tuple[str, str]  # (table, column)
+
+
+@dataclass
+class DatabaseFacts:
+    """Columns the database has in a shape the state does not show.
+
+    ``relaxed``: columns a database-only operation made nullable or gave a
+    database default (``ALTER COLUMN ... DROP NOT NULL`` / ``SET DEFAULT`` in
+    RunSQL, an ``AlterField`` in ``database_operations``).
+    ``detached``: columns removed from the state only (the column stays), with
+    whether they were NOT NULL without a database default at that moment.
+    """
+
+    relaxed: set[Column] = field(default_factory=set)
+    detached: dict[Column, bool] = field(default_factory=dict)
+
+    def needs_value(self, column: Column) -> bool | None:
+        """Does an INSERT that leaves ``column`` out fail? None when the column is unknown."""
+        if column in self.relaxed:
+            return False
+        return self.detached.get(column)
+
+    def record(self, app_label: str, operation: Any, state: Any) -> None:
+        """Record one operation, with ``state`` the ProjectState *before* it."""
+        if isinstance(operation, migrations.RunSQL):
+            self._record_sql(operation.sql)
+        elif isinstance(operation, migrations.SeparateDatabaseAndState):
+            self._record_separate(app_label, operation, state)
+
+    def _record_separate(self, app_label: str, op: Any, state: Any) -> None:
+        dropped: set[Column] = set()
+        for child in _flat(op.database_operations):
+            if isinstance(child, migrations.RunSQL):
+                self._record_sql(child.sql, dropped)
+                continue
+            found = _field_column(app_label, child, state)
+            if found is None:
+                continue
+            column, old = found
+            if isinstance(child, migrations.RemoveField):
+                dropped.add(column)
+            elif isinstance(child, migrations.AlterField) and _relaxes(child.field):
+                self.relaxed.add(column)
+        for child in op.state_operations:
+            if not isinstance(child, migrations.RemoveField):
+                continue
+            found = _field_column(app_label, child, state)
+            if found is not None and found[0] not in dropped:
+                column, old = found
+                self.detached[column] = not _relaxes(old)
+
+    def _record_sql(self, sql: Any, dropped: set[Column] | None = None) -> None:
+        from schemaops.statements import AT, SQLSyntaxError, alter_commands, parse, runsql_texts
+
+        for text in runsql_texts(sql):
+            if "alter" not in text.lower():
+                continue  # no ALTER TABLE: nothing to parse for
+            try:
+                statements = parse(text)
+            except SQLSyntaxError:
+                continue
+            for stmt in statements:
+                for table, cmd in alter_commands(stmt.node):
+                    column = (str(table), str(cmd.name))
+                    if cmd.subtype == AT.AT_DropNotNull or (
+                        cmd.subtype == AT.AT_ColumnDefault and cmd.def_ is not None
+                    ):
+                        self.relaxed.add(column)
+                    elif cmd.subtype == AT.AT_DropColumn and dropped is not None:
+                        dropped.add(column)
+
+
+def _flat(operations: Iterable[Any]) -> Iterable[Any]:
+    for op in operations:
+        if isinstance(op, migrations.SeparateDatabaseAndState):
+            yield from _flat(op.database_operations)
+        else:
+            yield op
+
+
+def _relaxes(field_obj: Any) -> bool:
+    """Nullable, or a database default that is not NULL: INSERTs may leave it out."""
+    from schemaops.columns import db_default
+
+    if getattr(field_obj, "null", False):
+        return True
+    value = db_default(field_obj)
+    return value is not None and getattr(value, "value", object()) is not None
+
+
+def _field_column(app_label: str, op: Any, state: Any) -> tuple[Column, Any] | None:
+    """((table, column), field as it was) of a field operation, from the state before it."""
+    from schemaops.plan import column_for, db_table_for
+
+    if not isinstance(op, migrations.RemoveField | migrations.AlterField):
+        return None
+    model = state.models.get((app_label, op.model_name_lower))
+    old = model.fields.get(op.name) if model is not None else None
+    if old is None or getattr(old, "many_to_many", False):
+        return None
+    table = db_table_for(model.app_label, model.name, model.options)
+    return (table, column_for(op.name, old)), old
