@@ -97,9 +97,15 @@ def target_pk(ctx: Any, field: Any) -> Any:
 
 
 def effective_default(field: Any) -> bool:
-    """Does Django write a DEFAULT into ADD COLUMN (it drops it right after)?"""
+    """Does Django write a DEFAULT into ADD COLUMN (it drops it right after)?
+
+    Django's ``_effective_default``: the field's default, ``''`` for a blank
+    NOT NULL text field, the current time for ``auto_now``/``auto_now_add``.
+    """
     if field.has_default():
         return field.default is not None
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return True
     return not field.null and field.blank and field.empty_strings_allowed
 
 
@@ -109,7 +115,8 @@ def add_column_rewrites(field: Any, pg_version: int) -> bool:
         return True
     default = db_default(field)
     if default is not None:
-        return pg_version < 11 or default_volatility(default) == "volatile"
+        # a default not known to be stable is taken as volatile: one value per row
+        return pg_version < 11 or default_volatility(default) != "stable"
     return pg_version < 11 and effective_default(field)
 
 
@@ -353,19 +360,34 @@ def _field_extras(ctx: Any, old: Any, new: Any, steps: _Steps) -> _Steps:
     if like_index(ctx, new) and _like_added(ctx, old, new):
         steps.stmt(table, SHARE, True, "CREATE INDEX (_like)")
     if fk_constraint(new) and (old is None or not fk_constraint(old) or _fk_dropped(old, new)):
-        steps.stmt(table, SRE, True, "ADD FOREIGN KEY")
+        # a new column without a DEFAULT is all NULL: PostgreSQL skips the validation
+        validated = old is not None or effective_default(new) or db_default(new) is not None
+        steps.stmt(table, SRE, validated, "ADD FOREIGN KEY")
         steps.also(ctx.related_table(new), SRE, False, "ADD FOREIGN KEY")
     return steps
 
 
 def _like_added(ctx: Any, old: Any, new: Any) -> bool:
+    """Django's PostgreSQL ``_alter_field``: the ``_like`` index is (re)built only when an
+    index appears, or when an indexed text column leaves its type family (varchar(20) ->
+    varchar(50) keeps the index: only ALTER COLUMN TYPE runs)."""
     if old is None:
         return True
     return (
         (not (old.db_index or old.unique) and new.db_index)
         or (not old.unique and new.unique)
-        or column_type(ctx, old) != column_type(ctx, new)
+        or leaves_text_family(ctx, old, new)
     )
+
+
+def leaves_text_family(ctx: Any, old: Any, new: Any) -> bool:
+    """Django's ``_is_changing_type_of_indexed_text_column``."""
+    if not (old.db_index or old.unique):
+        return False
+    old_type, new_type = column_type(ctx, old), column_type(ctx, new)
+    if old_type is None or new_type is None:
+        return False
+    return old_type.name in ("varchar", "text", "citext") and old_type.name != new_type.name
 
 
 def remove_field(ctx: Any) -> list[LockStep]:
@@ -442,7 +464,9 @@ def _drop_old(ctx: Any, old: Any, new: Any, steps: _Steps) -> None:
         steps.stmt(table, AE, False, "DROP CONSTRAINT (unique)")
     if plain_index(old) and not plain_index(new):
         steps.stmt(table, AE, False, "DROP INDEX")
-    if like_index(ctx, old) and not (new.db_index or new.unique):
+    if like_index(ctx, old) and (
+        not (new.db_index or new.unique) or leaves_text_family(ctx, old, new)
+    ):
         steps.stmt(table, AE, False, "DROP INDEX (_like)")
 
 

@@ -295,15 +295,20 @@ _SLOW_COLUMN_CONSTRAINTS = (
 
 
 def _add_column(table: str, coldef: Any, pg_version: int) -> Steps:
+    """ADD COLUMN: a volatile (or unknown) default rewrites; a foreign key on the new
+    column is validated only when the column gets a DEFAULT (PostgreSQL skips the
+    check of a column that is all NULL: ``transformAlterTableStmt``)."""
     slow = False
     targets = []
-    for con in column_constraints(coldef):
+    constraints = column_constraints(coldef)
+    has_default = any(con.contype == CONSTR.CONSTR_DEFAULT for con in constraints)
+    for con in constraints:
         if con.contype == CONSTR.CONSTR_DEFAULT:
-            slow = slow or pg_version < 11 or volatility(con.raw_expr) == "volatile"
+            slow = slow or pg_version < 11 or volatility(con.raw_expr) != "stable"
         elif con.contype in _SLOW_COLUMN_CONSTRAINTS:
             slow = True
         elif con.contype == CONSTR.CONSTR_FOREIGN:
-            slow = True
+            slow = slow or has_default
             targets.append(relname(con.pktable))
     col_type = type_from_node(coldef.typeName)
     if col_type is not None and col_type.name in ("serial", "bigserial", "smallserial"):

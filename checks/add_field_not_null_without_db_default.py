@@ -49,6 +49,7 @@ from schemaops.checks._data import (
     has_db_default,
     imports_for,
 )
+from schemaops.checks._lockmap_ops import effective_default
 from schemaops.columns import has_column
 from schemaops.findings import Finding
 from schemaops.locks import Lock
@@ -82,6 +83,12 @@ class AddFieldNotNullWithoutDbDefault(Rule):
             why = (
                 "has only a Python default: Django drops the column DEFAULT right after "
                 "ADD COLUMN, so the running code's INSERTs fail"
+            )
+        elif effective_default(field):
+            why = (
+                f"has no default of its own: Django fills the existing rows with "
+                f"DEFAULT {_implicit_default_sql(field)} and drops it right after ADD COLUMN, "
+                "so the running code's INSERTs fail"
             )
         else:
             why = "has no default: ADD COLUMN fails on a non-empty table and old INSERTs fail"
@@ -142,10 +149,10 @@ def _db_default_for(field: Any) -> tuple[Any, str] | None:
     Only defaults the database can apply to existing rows without a rewrite:
     constants, and ``timezone.now`` as ``Now()`` (stable, evaluated once).
     """
-    if not has_code_default(field):
-        return None
-    default = field.default
     imports = imports_for(field)
+    if not has_code_default(field):
+        return _implicit_db_default(field, imports)
+    default = field.default
     if callable(default):
         if callable_qualname(default) != "django.utils.timezone.now":
             return None
@@ -158,3 +165,20 @@ def _db_default_for(field: Any) -> tuple[Any, str] | None:
         line = f"from {module} import {cls}" if plain else f"import {module}"
         imports = f"{line}\n{imports}"
     return default, imports
+
+
+def _implicit_db_default(field: Any, imports: str) -> tuple[Any, str] | None:
+    """The db_default equal to what Django fills in without a default (``''``, now())."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        from django.db.models.functions import Now
+
+        return Now(), "from django.db.models.functions import Now\n" + imports
+    if effective_default(field):
+        return (b"" if field.get_internal_type() == "BinaryField" else ""), imports
+    return None
+
+
+def _implicit_default_sql(field: Any) -> str:
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return "now()"
+    return "''"

@@ -55,3 +55,17 @@ def test_runsql_type_change_uses_the_state_for_the_old_type():
     assert "SO206" not in codes(lint([migrations.RunSQL(widen)], [order_model()]))
     using = "ALTER TABLE shop_order ALTER COLUMN code TYPE text USING upper(code)"
     assert len(so206(lint([migrations.RunSQL(using)], [order_model()]))) == 1
+
+
+SLUG = ("slug", models.CharField(max_length=20, db_index=True))
+
+
+def test_widening_an_indexed_varchar_rebuilds_nothing():
+    # Django emits only ALTER COLUMN TYPE varchar(50): the index and its _like twin stay
+    wider = migrations.AlterField("order", "slug", models.CharField(max_length=50, db_index=True))
+    assert lint([wider], setup=[order_model(SLUG)]) == []
+
+
+def test_indexed_varchar_to_integer_is_a_rewrite():
+    to_int = migrations.AlterField("order", "slug", models.IntegerField(db_index=True))
+    assert so206(lint([to_int], setup=[order_model(SLUG)]))

@@ -61,6 +61,8 @@ STATEMENTS = [
     "ALTER TABLE child ADD COLUMN s bigserial",
     "ALTER TABLE child ADD COLUMN g int GENERATED ALWAYS AS (id * 2) STORED",
     "ALTER TABLE child ADD COLUMN ident bigint GENERATED ALWAYS AS IDENTITY",
+    "ALTER TABLE child ADD COLUMN p2 bigint REFERENCES parent (id)",  # all NULL: no validation
+    "ALTER TABLE child ADD COLUMN p3 bigint DEFAULT 1 REFERENCES parent (id)",
     "ALTER TABLE child DROP COLUMN parent_id",
     "ALTER TABLE child DROP COLUMN code",
     "ALTER TABLE child ALTER COLUMN code TYPE varchar(40)",
