@@ -46,6 +46,7 @@ from django.db import migrations
 from schemaops.findings import Finding
 from schemaops.locks import Lock
 from schemaops.phases import POST
+from schemaops.plan import model_with_column
 from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import AT, alter_commands, ident
@@ -204,19 +205,6 @@ class DropColumn(Rule):
             "# 2. post-deploy, once every server runs the new code:",
             post,
         )
-
-
-def model_with_column(state: Any, table: str, column: str) -> str | None:
-    """``Model.field`` of the state's field that owns ``table.column``, if any."""
-    from schemaops.plan import column_for, db_table_for
-
-    for model in state.models.values():
-        if db_table_for(model.app_label, model.name, model.options) != table:
-            continue
-        for name, field in model.fields.items():
-            if column_for(name, field) == column and not getattr(field, "many_to_many", False):
-                return f"{model.name}.{name}"
-    return None
 
 
 def _not_provided() -> object:

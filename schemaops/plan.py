@@ -105,6 +105,17 @@ def column_for(name: str, field: Any) -> str:
     return name
 
 
+def model_with_column(state: ProjectState, table: str, column: str) -> str | None:
+    """``Model.field`` of the state's field whose column is ``table.column``, if any."""
+    for model in state.models.values():
+        if db_table_for(model.app_label, model.name, model.options) != table:
+            continue
+        for name, candidate in model.fields.items():
+            if column_for(name, candidate) == column and not candidate.many_to_many:
+                return f"{model.name}.{name}"
+    return None
+
+
 @dataclass
 class OperationStep:
     """One operation as the walk saw it.
