@@ -1,8 +1,9 @@
 """SO102 drop-table: a table is dropped while old code may still query it.
 
 ## What it does
-Flags ``DeleteModel`` and ``DROP TABLE`` on a table that existed before this
-migration, in a pre-deploy migration.
+Flags ``DeleteModel``, ``RemoveField`` of a ``ManyToManyField`` without a
+``through`` model (Django drops its join table) and ``DROP TABLE`` on a table
+that existed before this migration, in a pre-deploy migration.
 
 ## Why is this bad?
 The previous release keeps running during the rollout, and every query it
@@ -36,6 +37,7 @@ from typing import Any
 from django.db import migrations
 from pglast import enums
 
+from schemaops.catalog import join_table
 from schemaops.checks._data import model_for_table
 from schemaops.findings import Finding
 from schemaops.locks import Lock
@@ -50,11 +52,14 @@ class DropTable(Rule):
     name = "drop-table"
     summary = "A table is dropped while the old code may still query it"
     category = "additive"
-    operations = (migrations.DeleteModel,)
+    operations = (migrations.DeleteModel, migrations.RemoveField)
     statements = ("DropStmt",)
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
         if ctx.new_table or ctx.before is None:
+            return
+        if isinstance(ctx.operation, migrations.RemoveField):
+            yield from self._join_table(ctx)
             return
         model = ctx.before
         fks = foreign_keys(ctx, model.fields)
@@ -66,6 +71,58 @@ class DropTable(Rule):
             "still queries it",
             lock=_lock(ctx.table, [parent for _, _, parent in fks]),
             recipe=self._recipe(ctx, model.name, fks, through),
+        )
+
+    def _join_table(self, ctx: OperationContext) -> Iterator[Finding]:
+        """RemoveField of an auto-created many-to-many: ``DROP TABLE`` of its join table."""
+        op, owner = ctx.operation, ctx.before
+        field = ctx.field_before(op.name)
+        target = None
+        if field is not None and getattr(field, "many_to_many", False):
+            from django.db.migrations.utils import resolve_relation
+
+            key = resolve_relation(field.remote_field.model, ctx.app_label, owner.name.lower())
+            target = ctx.migration.state.models.get(key)
+        join = join_table(owner, op.name, field, target) if field is not None else None
+        if join is None:
+            return
+        parents = [ctx.table, ctx.related_table(field)]
+        yield self.finding(
+            ctx,
+            f"RemoveField {owner.name}.{op.name} drops the many-to-many table {join.table} "
+            "(DROP TABLE) while the running code still queries it",
+            lock=_lock(join.table, parents),
+            recipe=self._join_recipe(ctx, op, join.table),
+        )
+
+    def _join_recipe(self, ctx: OperationContext, op: Any, table: str) -> str:
+        what = f"{op.model_name_lower}_{op.name}"
+        pre = migration_code(
+            ctx,
+            [
+                "migrations.SeparateDatabaseAndState(",
+                f'    state_operations=[migrations.RemoveField("{op.model_name}", "{op.name}")],',
+                "),",
+            ],
+            name=f"remove_{what}_from_state",
+        )
+        post = migration_code(
+            ctx,
+            [
+                "migrations.RunSQL(",
+                f"    ['SET LOCAL lock_timeout = \\'5s\\'', 'DROP TABLE IF EXISTS {ident(table)}'],",
+                "    reverse_sql=migrations.RunSQL.noop,",
+                "),",
+            ],
+            name=f"drop_{what}",
+            phase="post",
+            after=f"remove_{what}_from_state",
+        )
+        return join_steps(
+            f"# 1. pre-deploy, shipped with the code that no longer uses {op.name}:",
+            pre,
+            "# 2. post-deploy: the join table (retry on lock timeout):",
+            post,
         )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:

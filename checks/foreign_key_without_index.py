@@ -47,6 +47,7 @@ from typing import Any
 
 from django.db import models
 
+from schemaops.catalog import join_tables
 from schemaops.checks._coverage import (
     add_index_recipe,
     column_of,
@@ -56,7 +57,6 @@ from schemaops.checks._coverage import (
     sql_foreign_keys,
     table_of,
 )
-from schemaops.catalog import join_tables
 from schemaops.findings import Finding, Severity
 from schemaops.rules import FinalContext, Rule
 from schemaops.statements import ident

@@ -79,3 +79,44 @@ def test_recipe_drops_the_real_foreign_key_then_the_tables_on_postgresql(scratch
         cur.execute("SELECT to_regclass('shop_coupon'), to_regclass('shop_coupon_customers')")
         assert cur.fetchone() == (None, None)
     conn.close()
+
+
+def test_removing_a_many_to_many_field_drops_its_join_table():
+    from models import recipe_migrations, recipe_sql
+
+    op = migrations.RemoveField("coupon", "customers")
+    (f,) = [f for f in lint([op], setup=SETUP) if f.code == "SO102"]
+    assert "drops the many-to-many table shop_coupon_customers (DROP TABLE)" in f.message
+    assert 'ACCESS EXCLUSIVE on "shop_coupon_customers"' in f.lock
+    assert 'ACCESS EXCLUSIVE on "shop_customer"' in f.lock
+    pre, post = recipe_migrations(f.recipe)
+    assert isinstance(pre.operations[0], migrations.SeparateDatabaseAndState)
+    assert post.deploy_phase == "post"
+    assert recipe_sql(post) == [
+        "SET LOCAL lock_timeout = '5s'",
+        "DROP TABLE IF EXISTS shop_coupon_customers",
+    ]
+
+
+def test_removing_a_many_to_many_field_post_deploy_or_with_a_through_model_is_silent():
+    op = migrations.RemoveField("coupon", "customers")
+    assert "SO102" not in codes(lint([op], setup=SETUP, deploy_phase="post"))
+    from django.db import models
+
+    through = migrations.CreateModel(
+        "Holder",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("orders", models.ManyToManyField("shop.Order", through="shop.Link")),
+        ],
+    )
+    link = migrations.CreateModel(
+        "Link",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("holder", models.ForeignKey("shop.Holder", models.CASCADE)),
+            ("order", models.ForeignKey("shop.Order", models.CASCADE)),
+        ],
+    )
+    remove = migrations.RemoveField("holder", "orders")
+    assert "SO102" not in codes(lint([remove], setup=[order_model(), through, link]))
