@@ -110,7 +110,10 @@ class DropTable(Rule):
             ctx,
             [
                 "migrations.RunSQL(",
-                f"    ['SET LOCAL lock_timeout = \\'5s\\'', 'DROP TABLE IF EXISTS {ident(table)}'],",
+                "    [",
+                "        \"SET LOCAL lock_timeout = '5s'\",",
+                f"        'DROP TABLE IF EXISTS {ident(table)}',",
+                "    ],",
                 "    reverse_sql=migrations.RunSQL.noop,",
                 "),",
             ],
