@@ -441,6 +441,10 @@ def db_changes(old: Any, new: Any) -> bool:
 def alter_field(ctx: Any) -> list[LockStep]:
     op, table, steps = ctx.operation, ctx.table, _Steps()
     old, new = ctx.field_before(op.name), op.field
+    if old is not None and old.many_to_many and new.many_to_many and ctx.step.sql:
+        from schemaops.checks._lockmap import _sql_steps
+
+        return _sql_steps(ctx, ctx.step.sql)  # the join table's statements, as generated
     if old is None or old.many_to_many or new.many_to_many:
         return steps
     comment_change = getattr(old, "db_comment", None) != getattr(new, "db_comment", None)

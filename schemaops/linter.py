@@ -30,7 +30,13 @@ from schemaops.dbfacts import DatabaseFacts
 from schemaops.errors import ConfigError, RuleCrashed
 from schemaops.findings import Finding, Location, Severity
 from schemaops.phases import POST, phase_of
-from schemaops.plan import MigrationStep, OperationStep, Walker, is_django_operation
+from schemaops.plan import (
+    MigrationStep,
+    OperationStep,
+    Walker,
+    is_django_operation,
+    sql_analysed,
+)
 from schemaops.rules import (
     FinalContext,
     MigrationContext,
@@ -160,7 +166,7 @@ class Linter:
         return LintResult(findings, len(selected), baselined, steps)
 
     def _wants_sql(self, step: OperationStep) -> bool:
-        return self.want_sql or not is_django_operation(step.operation)
+        return self.want_sql or not is_django_operation(step.operation) or sql_analysed(step)
 
     # -- one migration -----------------------------------------------------------
 
@@ -211,7 +217,7 @@ class Linter:
         op = ctx.operation
         if isinstance(op, migrations.RunSQL):
             texts, generated = list(runsql_texts(op.sql)), False
-        elif ctx.step.sql and not is_django_operation(op):
+        elif ctx.step.sql and (not is_django_operation(op) or sql_analysed(ctx.step)):
             texts, generated = ["\n".join(ctx.step.sql)], True
         else:
             return

@@ -622,6 +622,22 @@ def _needs_referrers(op: Operation, app_label: str, state: ProjectState) -> bool
     return False
 
 
+def sql_analysed(step: OperationStep) -> bool:
+    """Is this Django operation judged by the statements it generates?
+
+    The operation-level rules model what Django does to the operation's own
+    table. A many-to-many field's changes run on its join table instead
+    (re-pointing one renames the join table's column, changes its type and
+    re-adds a validated foreign key), so those operations are read from the
+    SQL Django generates for them, statement by statement, like a RunSQL.
+    """
+    op = step.operation
+    if not isinstance(op, dj_migrations.AlterField) or step.before is None:
+        return False
+    old = step.before.fields.get(op.name)
+    return bool(getattr(old, "many_to_many", False) and op.field.many_to_many)
+
+
 def is_django_operation(op: Operation) -> bool:
     """One of Django's own operations (not a project's or a package's subclass)."""
     return type(op).__module__.startswith("django.")
