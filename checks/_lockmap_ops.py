@@ -492,6 +492,8 @@ def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps, comment_change: b
     if alter_type or default_change or four_way or old.null != new.null:
         action = "ALTER COLUMN TYPE" if alter_type else "ALTER COLUMN"
         scan = type_change and bool(type_change_checks(ctx, old, new))
+        if collation_change and not rewrite and column_indexes(ctx.before, ctx.operation.name):
+            action, scan = "ALTER COLUMN TYPE (COLLATE: indexes rebuilt)", True
         steps.stmt(table, AE, rewrite or scan or (set_not_null and not four_way), action)
         if type_change and old.primary_key:
             for ref_table, _name in referencing(ctx, ctx.before):
@@ -502,6 +504,32 @@ def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps, comment_change: b
         steps.stmt(table, AE, False, "ALTER COLUMN DROP DEFAULT")
     if comment_change:
         steps.stmt(table, SUE, False, "COMMENT ON COLUMN")
+
+
+def column_indexes(model: Any, name: str) -> list[str]:
+    """What indexes the field's column (by field name): its own, Meta's, together options.
+
+    Described, not named exactly: ``"db_index"``, ``"unique"``, ``"primary key"``,
+    or the index / constraint name.
+    """
+    if model is None or name not in model.fields:
+        return []
+    field, out = model.fields[name], []
+    if getattr(field, "primary_key", False):
+        out.append("primary key")
+    elif getattr(field, "unique", False):
+        out.append("unique")
+    elif getattr(field, "db_index", False):
+        out.append("db_index")
+    for item in (*model.options.get("indexes", ()), *model.options.get("constraints", ())):
+        fields = [str(f).lstrip("-") for f in getattr(item, "fields", ()) or ()]
+        if name in fields:
+            out.append(str(item.name))
+    for option in ("unique_together", "index_together"):
+        for group in model.options.get(option) or ():
+            if name in group:
+                out.append(f"{option} {tuple(group)}")
+    return out
 
 
 def run_sql(ctx: Any) -> list[LockStep]:

@@ -69,3 +69,18 @@ def test_widening_an_indexed_varchar_rebuilds_nothing():
 def test_indexed_varchar_to_integer_is_a_rewrite():
     to_int = migrations.AlterField("order", "slug", models.IntegerField(db_index=True))
     assert so206(lint([to_int], setup=[order_model(SLUG)]))
+
+
+def test_collation_change_on_an_indexed_column_rebuilds_its_index():
+    # checked on PostgreSQL 15: the index gets a new relfilenode, the table keeps its own
+    collated = models.CharField(max_length=20, db_index=True, db_collation="C")
+    (f,) = so206(lint([migrations.AlterField("order", "slug", collated)], [order_model(SLUG)]))
+    assert "collation of shop_order.slug to C" in f.message and "(db_index)" in f.message
+    assert "rebuilt" in f.lock
+
+
+def test_collation_change_on_an_unindexed_column_is_silent():
+    plain = migrations.AlterField(
+        "order", "code", models.CharField(max_length=20, db_collation="C")
+    )
+    assert not so206(lint([plain], [order_model()]))
