@@ -6,7 +6,10 @@ table without a database default (``db_default``), and
 ``AlterOrderWithRespectTo`` that adds the ``_order`` column the same way.
 Exempt: tables created in the same migration, ``db_default`` set,
 ``null=True``, many-to-many fields (their own table) and primary keys
-(other rules).
+(other rules). In ``RunSQL``, the same two shapes: ``ADD COLUMN ... NOT
+NULL`` without a ``DEFAULT``, and ``ADD COLUMN ... NOT NULL DEFAULT ...``
+followed by ``ALTER COLUMN ... DROP DEFAULT`` in the same migration (what
+Django does for a Python default).
 
 ## Why is this bad?
 Django adds the column with the Python ``default`` as a temporary
@@ -54,8 +57,8 @@ from schemaops.columns import has_column
 from schemaops.findings import Finding
 from schemaops.locks import Lock
 from schemaops.remedy.code import migration_code, with_kwargs
-from schemaops.rules import OperationContext, Rule
-from schemaops.statements import ident
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import AT, CONSTR, alter_commands, column_constraints, ident
 
 
 class AddFieldNotNullWithoutDbDefault(Rule):
@@ -64,6 +67,47 @@ class AddFieldNotNullWithoutDbDefault(Rule):
     summary = "A NOT NULL column without a database default breaks the old code's INSERTs"
     category = "additive"
     operations = (migrations.AddField, migrations.AlterOrderWithRespectTo)
+    statements = ("AlterTableStmt",)
+
+    def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
+        for table, cmd in alter_commands(ctx.node):
+            if table is None or ctx.is_new_table(table):
+                continue
+            if cmd.subtype == AT.AT_AddColumn:
+                constraints = {con.contype for con in column_constraints(cmd.def_)}
+                if (
+                    CONSTR.CONSTR_NOTNULL in constraints
+                    and CONSTR.CONSTR_DEFAULT not in constraints
+                ):
+                    yield self._sql_finding(
+                        ctx,
+                        table,
+                        cmd.def_.colname,
+                        "has no DEFAULT: ADD COLUMN fails on a "
+                        "non-empty table and the running code's INSERTs fail",
+                    )
+            elif (
+                cmd.subtype == AT.AT_ColumnDefault
+                and cmd.def_ is None
+                and (table, cmd.name) in _added_not_null_with_default(ctx)
+            ):
+                yield self._sql_finding(
+                    ctx,
+                    table,
+                    cmd.name,
+                    "loses the DEFAULT it was added with: the running "
+                    "code, which does not send the column, fails on every INSERT",
+                )
+
+    def _sql_finding(self, ctx: StatementContext, table: str, column: str, why: str) -> Finding:
+        return self.finding(
+            ctx,
+            f"NOT NULL column {table}.{column} {why}",
+            lock=Lock.ACCESS_EXCLUSIVE.on(table, "briefly (no rewrite)"),
+            recipe="Keep a constant DEFAULT on the column (ADD COLUMN ... NOT NULL DEFAULT ..., "
+            "no DROP DEFAULT) until every server runs code that sends a value; drop the "
+            'DEFAULT, if at all, in a post-deploy migration (deploy_phase = "post").',
+        )
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
         op = ctx.operation
@@ -141,6 +185,21 @@ class AddFieldNotNullWithoutDbDefault(Rule):
             name=f"{model}_{name}",
             imports=imports,
         )
+
+
+def _added_not_null_with_default(ctx: StatementContext) -> set[tuple[str, str]]:
+    """Columns that earlier statements of this migration added NOT NULL with a DEFAULT."""
+    out = set()
+    for earlier in ctx.migration.statements:
+        if earlier.node is ctx.node:
+            break
+        for table, cmd in alter_commands(earlier.node):
+            if table is None or cmd.subtype != AT.AT_AddColumn:
+                continue
+            constraints = {con.contype for con in column_constraints(cmd.def_)}
+            if {CONSTR.CONSTR_NOTNULL, CONSTR.CONSTR_DEFAULT} <= constraints:
+                out.add((table, cmd.def_.colname))
+    return out
 
 
 def _db_default_for(field: Any) -> tuple[Any, str] | None:

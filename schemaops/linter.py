@@ -212,6 +212,7 @@ class Linter:
         """
         from django.db import migrations
 
+        from schemaops.plpgsql import with_do_bodies
         from schemaops.statements import SQLSyntaxError, parse, runsql_texts
 
         op = ctx.operation
@@ -227,7 +228,7 @@ class Linter:
             except SQLSyntaxError as exc:
                 yield _rule(SQL_UNPARSABLE)().finding(ctx, f"cannot parse SQL: {exc}")
                 continue
-            for stmt in statements:
+            for stmt in with_do_bodies(statements):
                 sctx = StatementContext(stmt.node, stmt.sql, ctx, generated)
                 ctx.migration.statements.append(sctx)
                 for rule in self._rules_for_statement(sctx.kind):

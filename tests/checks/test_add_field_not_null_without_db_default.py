@@ -165,3 +165,19 @@ def test_field_without_any_default_fails_on_a_non_empty_table():
     field = models.CharField(max_length=20)
     (f,) = [f for f in lint([add(field)], setup=[order_model()]) if f.code == "SO107"]
     assert "ADD COLUMN fails on a non-empty table" in f.message
+
+
+def test_raw_sql_add_not_null_with_default_then_drop_default_fires():
+    sql = (
+        "ALTER TABLE shop_order ADD COLUMN x int NOT NULL DEFAULT 0;"
+        "ALTER TABLE shop_order ALTER COLUMN x DROP DEFAULT"
+    )
+    (f,) = [f for f in lint([migrations.RunSQL(sql)], setup=[order_model()]) if f.code == "SO107"]
+    assert "shop_order.x loses the DEFAULT it was added with" in f.message
+
+
+def test_raw_sql_add_not_null_keeping_its_default_is_safe():
+    sql = "ALTER TABLE shop_order ADD COLUMN x int NOT NULL DEFAULT 0"
+    assert "SO107" not in codes(lint([migrations.RunSQL(sql)], setup=[order_model()]))
+    new_table = "CREATE TABLE t (id int); ALTER TABLE t ADD COLUMN x int NOT NULL"
+    assert "SO107" not in codes(lint([migrations.RunSQL(new_table)]))
