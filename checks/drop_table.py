@@ -76,6 +76,8 @@ class DropTable(Rule):
     def _join_table(self, ctx: OperationContext) -> Iterator[Finding]:
         """RemoveField of an auto-created many-to-many: ``DROP TABLE`` of its join table."""
         op, owner = ctx.operation, ctx.before
+        if owner is None:
+            return
         field = ctx.field_before(op.name)
         target = None
         if field is not None and getattr(field, "many_to_many", False):

@@ -102,7 +102,7 @@ def _constant(expression: str | None) -> str | None:
         (stmt,) = parse(f"SELECT {expression}")
     except (SQLSyntaxError, ValueError):
         return None
-    targets = getattr(stmt.node, "targetList", None) or ()
+    targets: list[Any] = list(getattr(stmt.node, "targetList", None) or ())
     if len(targets) != 1 or getattr(stmt.node, "fromClause", None):
         return None
     value = targets[0].val
