@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from schemaops.checks.add_field_not_null_without_db_default import AddFieldNotNullWithoutDbDefault
+from schemaops.checks.add_in_post_deploy import AddInPostDeploy
 from schemaops.checks.alter_db_column import AlterDbColumn
 from schemaops.checks.callable_default import CallableDefault
 from schemaops.checks.data_change_with_schema_change import DataChangeWithSchemaChange
@@ -42,6 +43,7 @@ RULES: list[type[Rule]] = [
     RenameEnumValue,  # SO113
     RenameSchema,  # SO114
     DropSchema,  # SO115
+    AddInPostDeploy,  # SO116
     RunPythonWithoutReverse,
     RunSQLWithoutReverse,
     DataChangeWithSchemaChange,
