@@ -84,3 +84,12 @@ def test_collation_change_on_an_unindexed_column_is_silent():
         "order", "code", models.CharField(max_length=20, db_collation="C")
     )
     assert not so206(lint([plain], [order_model()]))
+
+
+def test_widening_the_elements_of_an_array_rewrites_the_table():
+    from django.contrib.postgres.fields import ArrayField
+
+    tags = ("tags", ArrayField(models.CharField(max_length=10), null=True))
+    wider = ArrayField(models.CharField(max_length=20), null=True)
+    (f,) = so206(lint([migrations.AlterField("order", "tags", wider)], [order_model(tags)]))
+    assert "varchar(10)[] to varchar(20)[]" in f.message

@@ -47,7 +47,8 @@ CREATE DOMAIN posint AS integer;
 ALTER DOMAIN posint ADD CONSTRAINT posint_nonzero CHECK (VALUE <> 0) NOT VALID;
 CREATE TYPE mood AS ENUM ('sad', 'ok');
 CREATE SCHEMA s1;
-CREATE TABLE other (id bigint PRIMARY KEY, parent_id bigint, net cidr, p posint);
+CREATE TABLE other (id bigint PRIMARY KEY, parent_id bigint, net cidr, p posint,
+                    tags varchar(10)[]);
 CREATE TABLE part (id bigint, d date) PARTITION BY RANGE (d);
 CREATE TABLE part_2024 PARTITION OF part FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 INSERT INTO parent VALUES (1, 'a');
@@ -75,6 +76,7 @@ STATEMENTS = [
     "ALTER TABLE child ALTER COLUMN label TYPE varchar(40)",  # no rewrite, but its check scans
     "ALTER TABLE child ALTER COLUMN label TYPE text",
     "ALTER TABLE other ALTER COLUMN net TYPE inet",
+    "ALTER TABLE other ALTER COLUMN tags TYPE varchar(20)[]",
     "ALTER TABLE child ALTER COLUMN code SET NOT NULL",
     "ALTER TABLE child ALTER COLUMN code DROP NOT NULL",
     "ALTER TABLE child ALTER COLUMN code SET DEFAULT 'x'",
@@ -340,6 +342,8 @@ def test_statement_takes_the_strongest_action() -> None:
         ("interval(2)", "interval(4)", True),
         ("integer", "bigint", False),
         ("varchar(10)[]", "text", False),
+        ("varchar(10)[]", "varchar(20)[]", False),  # array elements: a rewrite
+        ("varchar(10)[]", "text[]", False),
     ],
 )
 def test_safe_cast_matrix(old: str, new: str, safe: bool) -> None:
