@@ -65,6 +65,7 @@ class ConcurrentlyInAtomicMigration(Rule):
     name = "concurrently-in-atomic-migration"
     summary = "CONCURRENTLY runs inside a transaction, which PostgreSQL refuses"
     category = "locking"
+    on_empty_database = True  # PostgreSQL refuses the SQL on any database
     operations = (AddIndexConcurrently, RemoveIndexConcurrently)
     statements = ("IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt")
 

@@ -67,6 +67,7 @@ class TransactionControlInRunSQL(Rule):
     summary = "RunSQL runs BEGIN/COMMIT/ROLLBACK inside Django's migration transaction"
     severity = Severity.ERROR
     category = "rollback"
+    on_empty_database = True  # PostgreSQL refuses the SQL on any database
     operations = (migrations.RunSQL,)
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:

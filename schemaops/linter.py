@@ -296,9 +296,12 @@ class Linter:
         out = []
         src = source_module.read(path, len(ctx.step.migration.operations)) if path and raw else None
         shown = relative(path, self._cwd) if src else None
+        squashed = bool(getattr(ctx.step.migration, "replaces", None))
         for f in raw:
             rule = RULES.get(f.code)
             if ctx.phase == POST and rule is not None and rule.category == "additive":
+                continue
+            if squashed and rule is not None and not rule.holds_on_empty_database():
                 continue
             if f.code in self._severity:
                 f.severity = self._severity[f.code]

@@ -238,6 +238,12 @@ class Rule:
     statements: ClassVar[tuple[str, ...]] = ()
     # retired rules stay registered so their codes are never reused
     retired: ClassVar[bool] = False
+    # Does the hazard exist on a new, empty database? Django runs a squashed migration
+    # (one with ``replaces``) only where none of the migrations it replaces ran, so no
+    # row, no running release and no lock wait is at stake there: only rules that hold
+    # anyway (PostgreSQL refuses the SQL, hygiene of what is created) report on it.
+    # None: hygiene and meta rules hold, the others do not.
+    on_empty_database: ClassVar[bool | None] = None
 
     def check_operation(self, ctx: OperationContext) -> Iterable[Finding]:
         return ()
@@ -285,6 +291,12 @@ class Rule:
 
         module = sys.modules.get(cls.__module__)
         return parse_doc(cls.__doc__ or getattr(module, "__doc__", None) or "")
+
+    @classmethod
+    def holds_on_empty_database(cls) -> bool:
+        if cls.on_empty_database is not None:
+            return cls.on_empty_database
+        return cls.category in ("hygiene", "meta")
 
     @classmethod
     def hooks(cls) -> set[str]:

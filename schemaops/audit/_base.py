@@ -34,7 +34,10 @@ DOC_SECTIONS = ("What it does", "Why is this bad?", "Fix")
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Numbers that decide when a measurement becomes a finding (research notes, section 4)."""
+    """Numbers that decide when a measurement becomes a finding.
+
+    The defaults are the thresholds PgHero and active_record_doctor use (docs/audit.md).
+    """
 
     seq_scan_min_rows: int = 10_000  # PgHero missing_indexes
     seq_scan_min_scans: int = 10
