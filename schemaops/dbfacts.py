@@ -32,10 +32,13 @@ class DatabaseFacts:
     RunSQL, an ``AlterField`` in ``database_operations``).
     ``detached``: columns removed from the state only (the column stays), with
     whether they were NOT NULL without a database default at that moment.
+    ``partitions``: partitioned tables (``CREATE TABLE ... PARTITION BY``, which
+    Django does not model) and their partitions (``PARTITION OF``, ``ATTACH``).
     """
 
     relaxed: set[Column] = field(default_factory=set)
     detached: dict[Column, bool] = field(default_factory=dict)
+    partitions: dict[str, list[str]] = field(default_factory=dict)
 
     def needs_value(self, column: Column) -> bool | None:
         """Does an INSERT that leaves ``column`` out fail? None when the column is unknown."""
@@ -76,13 +79,15 @@ class DatabaseFacts:
         from schemaops.statements import AT, SQLSyntaxError, alter_commands, parse, runsql_texts
 
         for text in runsql_texts(sql):
-            if "alter" not in text.lower():
-                continue  # no ALTER TABLE: nothing to parse for
+            lowered = text.lower()
+            if "alter" not in lowered and "partition" not in lowered:
+                continue  # neither ALTER TABLE nor partitions: nothing to parse for
             try:
                 statements = parse(text)
             except SQLSyntaxError:
                 continue
             for stmt in statements:
+                self._record_partitions(stmt.node)
                 for table, cmd in alter_commands(stmt.node):
                     column = (str(table), str(cmd.name))
                     if cmd.subtype == AT.AT_DropNotNull or (
@@ -91,6 +96,25 @@ class DatabaseFacts:
                         self.relaxed.add(column)
                     elif cmd.subtype == AT.AT_DropColumn and dropped is not None:
                         dropped.add(column)
+
+    def _record_partitions(self, node: Any) -> None:
+        from pglast import ast
+
+        from schemaops.statements import AT, alter_commands, relname
+
+        if isinstance(node, ast.CreateStmt):
+            table = relname(node.relation)
+            if node.partspec is not None and table:
+                self.partitions.setdefault(table, [])
+            for parent in node.inhRelations or () if node.partbound is not None else ():
+                self._add_partition(relname(parent), table)
+        for table, cmd in alter_commands(node):
+            if cmd.subtype == AT.AT_AttachPartition:
+                self._add_partition(table, relname(cmd.def_.name))
+
+    def _add_partition(self, parent: str | None, child: str | None) -> None:
+        if parent and child and child not in self.partitions.setdefault(parent, []):
+            self.partitions[parent].append(child)
 
 
 def _flat(operations: Iterable[Any]) -> Iterable[Any]:
