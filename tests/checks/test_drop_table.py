@@ -120,3 +120,24 @@ def test_removing_a_many_to_many_field_post_deploy_or_with_a_through_model_is_si
     )
     remove = migrations.RemoveField("holder", "orders")
     assert "SO102" not in codes(lint([remove], setup=[order_model(), through, link]))
+
+
+def test_post_deploy_database_only_drop_of_a_table_the_models_still_have_fires():
+    drop = migrations.RunSQL("DROP TABLE shop_coupon", migrations.RunSQL.noop)
+    (f,) = [f for f in lint([drop], setup=SETUP, deploy_phase="post") if f.code == "SO102"]
+    assert "while the models still have it (Coupon)" in f.message
+    join = migrations.RunSQL("DROP TABLE shop_coupon_customers", migrations.RunSQL.noop)
+    (f,) = [f for f in lint([join], setup=SETUP, deploy_phase="post") if f.code == "SO102"]
+    assert "the many-to-many shop_coupon.customers" in f.message
+    db_only = migrations.SeparateDatabaseAndState(
+        database_operations=[migrations.DeleteModel("Coupon")]
+    )
+    assert "SO102" in codes(lint([db_only], setup=SETUP, deploy_phase="post"))
+
+
+def test_post_deploy_drop_of_a_table_gone_from_the_models_is_allowed():
+    gone = migrations.SeparateDatabaseAndState(
+        state_operations=[migrations.DeleteModel("Coupon")],
+        database_operations=[migrations.RunSQL("DROP TABLE shop_coupon_customers, shop_coupon")],
+    )
+    assert "SO102" not in codes(lint([gone], setup=SETUP, deploy_phase="post"))
