@@ -48,6 +48,7 @@ from schemaops.rules import (
     registered,
 )
 from schemaops.selection import relative
+from schemaops.session import connection_settings
 
 # Meta rules the linter itself calls (they live in the registry like every rule).
 SQL_UNPARSABLE = "SO901"
@@ -106,6 +107,7 @@ class Linter:
             assume_timeouts=config.assume_timeouts,
             lock_timeout=config.lock_timeout,
             statement_timeout=config.statement_timeout,
+            session=connection_settings(config.database),
         )
         self.rules = rules if rules is not None else select_rules(config)
         self.want_sql = want_sql

@@ -72,6 +72,8 @@ class Target:
     assume_timeouts: bool = False
     lock_timeout: str = "5s"  # values the timeout recipes suggest
     statement_timeout: str = "0"
+    # what the project's connection sets on its session (OPTIONS "options": "-c ...")
+    session: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
