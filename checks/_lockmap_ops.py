@@ -190,7 +190,25 @@ def rename_model(ctx: Any) -> list[LockStep]:
             steps.also(old.db_table, AE, False, "DROP FOREIGN KEY")
             steps.stmt(ref_table, SRE, True, "ADD FOREIGN KEY")
             steps.also(old.db_table, SRE, False, "ADD FOREIGN KEY")
+        for join in _join_tables_to(ctx, new):
+            # Django renames the join table's column after the model, and re-adds its FK
+            steps.stmt(join.table, AE, False, "RENAME COLUMN (m2m)")
+            steps.stmt(join.table, AE, False, "DROP FOREIGN KEY (m2m)")
+            steps.stmt(join.table, SRE, True, "ADD FOREIGN KEY (m2m)")
+            steps.also(old.db_table, SRE, False, "ADD FOREIGN KEY (m2m)")
     return steps
+
+
+def _join_tables_to(ctx: Any, model: Any) -> list[Any]:
+    """Join tables of other models' many-to-many fields that point at ``model``."""
+    from schemaops.catalog import join_tables
+
+    column = f"{model.name.lower()}_id"
+    return [
+        join
+        for join in join_tables(ctx.migration.state).values()
+        if join.to_column == column and join.owner != model.db_table
+    ]
 
 
 def alter_model_table(ctx: Any) -> list[LockStep]:

@@ -99,6 +99,7 @@ STATEMENTS = [
     "CREATE UNIQUE INDEX i ON child (code)",
     "DROP INDEX child_code_idx",
     "DROP TABLE other",
+    "DROP TABLE child",  # its foreign key's triggers on parent go too
     "REINDEX TABLE child",
     "REINDEX INDEX child_code_idx",
     "CLUSTER child USING child_code_idx",
@@ -163,6 +164,14 @@ class CatalogSchema:
             "JOIN pg_class r ON r.oid = a.attrelid AND r.relkind IN ('r', 'p') "
             "WHERE a.atttypid = %s::regtype AND NOT a.attisdropped",
             (domain,),
+        )
+        return [row[0] for row in self.cur.fetchall()]
+
+    def referenced_tables(self, table: str) -> list[str]:
+        self.cur.execute(
+            "SELECT DISTINCT confrelid::regclass::text FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid = %s::regclass",
+            (table,),
         )
         return [row[0] for row in self.cur.fetchall()]
 
