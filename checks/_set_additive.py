@@ -25,6 +25,7 @@ from schemaops.checks.set_not_null import SetNotNull
 from schemaops.checks.state_only_removal import StateOnlyRemoval
 from schemaops.checks.truncate_table import TruncateTable
 from schemaops.checks.unbatched_data_migration import UnbatchedDataMigration
+from schemaops.checks.view_dependency import ViewDependency
 from schemaops.rules import Rule
 
 RULES: list[type[Rule]] = [
@@ -44,6 +45,7 @@ RULES: list[type[Rule]] = [
     RenameSchema,  # SO114
     DropSchema,  # SO115
     AddInPostDeploy,  # SO116
+    ViewDependency,  # SO117
     RunPythonWithoutReverse,
     RunSQLWithoutReverse,
     DataChangeWithSchemaChange,

@@ -34,11 +34,21 @@ class DatabaseFacts:
     whether they were NOT NULL without a database default at that moment.
     ``partitions``: partitioned tables (``CREATE TABLE ... PARTITION BY``, which
     Django does not model) and their partitions (``PARTITION OF``, ``ATTACH``).
+    ``views``: views and materialized views made by RunSQL, with what they read.
     """
 
     relaxed: set[Column] = field(default_factory=set)
     detached: dict[Column, bool] = field(default_factory=dict)
     partitions: dict[str, list[str]] = field(default_factory=dict)
+    views: dict[str, ViewDependency] = field(default_factory=dict)
+
+    def views_using(self, table: str, column: str | None = None) -> list[str]:
+        """Views that read ``table`` (and, when given, its ``column``)."""
+        return [
+            name
+            for name, dep in self.views.items()
+            if table in dep.tables and (column is None or dep.uses_column(column))
+        ]
 
     def needs_value(self, column: Column) -> bool | None:
         """Does an INSERT that leaves ``column`` out fail? None when the column is unknown."""
@@ -80,14 +90,15 @@ class DatabaseFacts:
 
         for text in runsql_texts(sql):
             lowered = text.lower()
-            if "alter" not in lowered and "partition" not in lowered:
-                continue  # neither ALTER TABLE nor partitions: nothing to parse for
+            if not any(word in lowered for word in ("alter", "partition", "view")):
+                continue  # no ALTER TABLE, partition or view: nothing to parse for
             try:
                 statements = parse(text)
             except SQLSyntaxError:
                 continue
             for stmt in statements:
                 self._record_partitions(stmt.node)
+                self._record_views(stmt.node)
                 for table, cmd in alter_commands(stmt.node):
                     column = (str(table), str(cmd.name))
                     if cmd.subtype == AT.AT_DropNotNull or (
@@ -112,9 +123,72 @@ class DatabaseFacts:
             if cmd.subtype == AT.AT_AttachPartition:
                 self._add_partition(table, relname(cmd.def_.name))
 
+    def _record_views(self, node: Any) -> None:
+        from pglast import ast, enums
+
+        from schemaops.statements import relname
+
+        if isinstance(node, ast.ViewStmt):
+            name, query = relname(node.view), node.query
+        elif (
+            isinstance(node, ast.CreateTableAsStmt)
+            and node.objtype == enums.ObjectType.OBJECT_MATVIEW
+        ):
+            name, query = relname(getattr(node.into, "rel", None)), node.query
+        elif isinstance(node, ast.DropStmt) and node.removeType in (
+            enums.ObjectType.OBJECT_VIEW,
+            enums.ObjectType.OBJECT_MATVIEW,
+        ):
+            for parts in node.objects or ():
+                self.views.pop(str(parts[-1].sval), None)
+            return
+        else:
+            return
+        if name:
+            self.views[name] = ViewDependency.of(query)
+
     def _add_partition(self, parent: str | None, child: str | None) -> None:
         if parent and child and child not in self.partitions.setdefault(parent, []):
             self.partitions[parent].append(child)
+
+
+@dataclass
+class ViewDependency:
+    """What a view's query reads: its tables, and the column names it mentions.
+
+    ``columns`` is None when the query selects ``*`` (every column the table
+    had when the view was made). Columns are matched by name, whatever table
+    they belong to: a view that mentions ``code`` depends on every ``code``.
+    """
+
+    tables: set[str]
+    columns: set[str] | None
+
+    @classmethod
+    def of(cls, query: Any) -> ViewDependency:
+        from pglast import ast
+        from pglast.visitors import Visitor
+
+        tables: set[str] = set()
+        columns: set[str] | None = set()
+
+        class Reads(Visitor):  # type: ignore[misc]
+            def visit_RangeVar(self, ancestors: Any, node: Any) -> None:
+                tables.add(str(node.relname))
+
+            def visit_ColumnRef(self, ancestors: Any, node: Any) -> None:
+                nonlocal columns
+                last = (node.fields or (None,))[-1]
+                if isinstance(last, ast.A_Star):
+                    columns = None
+                elif isinstance(last, ast.String) and columns is not None:
+                    columns.add(str(last.sval))
+
+        Reads()(query)
+        return cls(tables, columns)
+
+    def uses_column(self, column: str) -> bool:
+        return self.columns is None or column in self.columns
 
 
 def _flat(operations: Iterable[Any]) -> Iterable[Any]:
