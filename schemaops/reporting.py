@@ -179,19 +179,50 @@ def _where(f: Finding) -> str:
     return f.obj or ""
 
 
+# Audits of multi-tenant databases yield thousands of findings over hundreds of
+# schemas: past this many, text and markdown group them under one heading per schema.
+GROUP_BY_SCHEMA_FROM = 20
+
+
+def by_schema(findings: list[Finding]) -> list[tuple[str | None, list[Finding]]] | None:
+    """The findings per schema (database-wide ones first, then by name), or None when
+    they are few or all in one schema (then they are shown as they come)."""
+    schemas = {f.schema for f in findings}
+    if len(findings) < GROUP_BY_SCHEMA_FROM or len(schemas - {None}) < 2:
+        return None
+    groups: dict[str | None, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(f.schema, []).append(f)
+    return sorted(groups.items(), key=lambda item: (item[0] is not None, item[0] or ""))
+
+
+def _group_title(schema: str | None, findings: list[Finding]) -> str:
+    counts = summarize(findings)
+    where = f"schema {schema}" if schema is not None else "database-wide"
+    return (
+        f"{where}: {len(findings)} finding(s), {counts['errors']} error(s), "
+        f"{counts['warnings']} warning(s)"
+    )
+
+
 def render_text(
     report: Report, *, verbose: bool = False, compact: bool = False, show_info: bool = True
 ) -> str:
-    """One block per operation: its hazards, then its one remedy (``compact``: one line)."""
+    """One block per operation: its hazards, then its one remedy (``compact``: one line);
+    many findings over several schemas (an audit) come under one heading per schema."""
     shown = [f for f in report.active if verbose or show_info or f.severity is not Severity.INFO]
     lines: list[str] = []
-    for group in operation_groups(shown):
-        if compact:
-            lines.append(_compact_line(group))
-        elif len(group) == 1:
-            lines.extend(_finding_block(group[0], verbose))
-        else:
-            lines.extend(_operation_block(group, verbose))
+    groups = by_schema(shown)
+    for schema, findings in groups or [(None, shown)]:
+        if groups is not None:
+            lines += [click.style(f"== {_group_title(schema, findings)} ==", bold=True), ""]
+        for group in operation_groups(findings):
+            if compact:
+                lines.append(_compact_line(group))
+            elif len(group) == 1:
+                lines.extend(_text_finding(group[0], verbose))
+            else:
+                lines.extend(_operation_block(group, verbose))
     if compact and lines:
         lines.append("")
     hidden = len(report.active) - len(shown)
@@ -210,9 +241,10 @@ def _compact_line(group: list[Finding]) -> str:
     return f"{where}: {sev}[{codes}] {worst.message}{fixable}".lstrip(": ")
 
 
-def _finding_block(f: Finding, verbose: bool) -> list[str]:
+def _text_finding(f: Finding, verbose: bool) -> list[str]:
     sev = click.style(f.severity.label, fg=_COLOURS[f.severity], bold=True)
-    lines = [f"{_where(f)}: {sev}[{f.code} {f.name}] {f.message}".lstrip(": ")]
+    head = f"{_where(f)}: {sev}[{f.code} {f.name}] {f.message}"
+    lines = [head.lstrip(": ")]
     where = [f"{f.app}.{f.migration}"] if f.path and f.migration else []
     if f.operation is not None:
         where.append(f"operation {f.operation}")
@@ -435,9 +467,19 @@ def render_markdown(report: Report, *, verbose: bool = False) -> str:
     lines.append("")
     if not report.active:
         return "\n".join([*lines, "No findings."])
-    lines += ["| | code | where | finding | lock |", "|---|---|---|---|---|"]
+    groups = by_schema(report.active)
+    for schema, findings in groups or [(None, report.active)]:
+        if groups is not None:
+            lines += [f"#### {_group_title(schema, findings)}", ""]
+        lines += _markdown_table(findings)
+        lines.append("")
+    return "\n".join(lines).rstrip("\n")
+
+
+def _markdown_table(findings: list[Finding]) -> list[str]:
+    lines = ["| | code | where | finding | lock |", "|---|---|---|---|---|"]
     marks = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.INFO: "🛈"}
-    groups = operation_groups(report.active)
+    groups = operation_groups(findings)
     for group in groups:
         f = max(group, key=lambda g: g.severity)
         where = _where(f) + (f" op {f.operation}" if f.operation is not None else "")
@@ -462,7 +504,7 @@ def render_markdown(report: Report, *, verbose: bool = False) -> str:
                 "",
             ]
         lines.append("</details>")
-    return "\n".join(lines)
+    return lines
 
 
 # -- GitLab code quality ----------------------------------------------------
