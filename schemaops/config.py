@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from schemaops.durations import pg_setting
 from schemaops.errors import ConfigError
 
 
@@ -50,6 +51,13 @@ class Config:
     assume_timeouts: bool = False
     root: Path | None = None  # the folder holding the pyproject.toml that was read
 
+    def __post_init__(self) -> None:
+        for key in _TIMEOUT_KEYS:
+            try:
+                pg_setting(getattr(self, key))
+            except ValueError as exc:
+                raise ConfigError(f"{key.replace('_', '-')}: {exc}") from None
+
     def override(self, **values: Any) -> Config:
         """Return a copy with the options the user gave on the command line."""
         given = {k: v for k, v in values.items() if v not in (None, ())}
@@ -58,6 +66,7 @@ class Config:
 
 _LIST_KEYS = {"apps", "exclude_apps", "select", "ignore", "post_deploy_apps"}
 _BOOL_KEYS = {"assume_timeouts"}
+_TIMEOUT_KEYS = ("lock_timeout", "statement_timeout")
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:

@@ -97,6 +97,8 @@ class Linter:
         self._by_final = [r for r in self.rules if "check_final" in type(r).hooks()]
         self._final_ops: list[Any] = []  # OperationContexts of the selected migrations
         self._linted: dict[str, Any] = {}  # migration file -> its MigrationContext
+        self._rule_failed = next((r for r in self.rules if r.code == "SO904"), None)
+        self._crashes: list[tuple[Any, Any, Exception]] = []  # (rule, context, exception)
 
     def _severity_overrides(self) -> dict[str, Severity]:
         from schemaops.checks import lookup
@@ -152,11 +154,11 @@ class Linter:
 
         ctx = MigrationContext(step, self.target, phase_of(step.migration), state)
         raw: list[Finding] = []
-        with _rule_crashes(f"{step.app_label}.{step.name}"):
-            for op_step in step.operations:
-                raw.extend(self._lint_operation(ctx, op_step))
-            for rule in self._by_mig:
-                raw.extend(rule.check_migration(ctx) or ())
+        for op_step in step.operations:
+            raw.extend(self._lint_operation(ctx, op_step))
+        for rule in self._by_mig:
+            raw.extend(self._guarded(rule, rule.check_migration, ctx))
+        raw.extend(self._crash_findings(raw))
         if self._by_final:
             self._final_ops.extend(ctx.operations)
         if step.path:
@@ -172,7 +174,7 @@ class Linter:
         mctx.operations.append(ctx)
         reported: set[str] = set()
         for rule in self._rules_for_operation(type(op_step.operation)):
-            for f in rule.check_operation(ctx) or ():
+            for f in self._guarded(rule, rule.check_operation, ctx):
                 reported.add(f.code)
                 yield f
         yield from self._lint_sql(ctx, reported)
@@ -195,7 +197,11 @@ class Linter:
 
         op = ctx.operation
         if isinstance(op, migrations.RunSQL):
-            texts, generated = list(_runsql_texts(op.sql)), False
+            try:
+                texts, generated = list(_runsql_texts(op.sql)), False
+            except ValueError as exc:
+                yield SQL_UNPARSABLE().finding(ctx, str(exc))
+                return
         elif ctx.step.sql and not is_django_operation(op):
             texts, generated = ["\n".join(ctx.step.sql)], True
         else:
@@ -211,8 +217,36 @@ class Linter:
                 ctx.migration.statements.append(sctx)
                 for rule in self._rules_for_statement(sctx.kind):
                     if not (generated and rule.code in reported):
-                        yield from rule.check_statement(sctx) or ()
+                        yield from self._guarded(rule, rule.check_statement, sctx)
                 _track_created_table(sctx)
+
+    def _guarded(self, rule: Any, hook: Callable[[Any], Any], ctx: Any) -> list[Finding]:
+        """``hook(ctx)``'s findings; a rule that raises becomes an SO904 finding on ``ctx``.
+
+        One rule failing on odd input (``RunSQL(42)``, a ``deconstruct()`` that
+        raises) must not stop the other rules or the rest of the run.
+        """
+        try:
+            return list(hook(ctx) or ())
+        except Exception as exc:
+            self._crashes.append((rule, ctx, exc))
+            return []
+
+    def _crash_findings(self, found: list[Finding]) -> list[Finding]:
+        """One SO904 per operation whose rules raised, unless SO901 already says why."""
+        crashes, self._crashes = self._crashes, []
+        if self._rule_failed is None or not crashes:
+            return []  # the user turned SO904 off, or nothing raised
+        # unreadable SQL (SO901) explains its operation's crashes, and a whole-migration rule's
+        explained = {(f.migration, f.operation) for f in found if f.code == "SO901"}
+        explained |= {(migration, None) for migration, _ in explained}
+        by_place: dict[tuple[Any, Any], list[tuple[Any, Any, Exception]]] = {}
+        for rule, ctx, exc in crashes:
+            finding = self._rule_failed.failed(rule, ctx, exc)
+            place = (finding.migration, finding.operation)
+            if place not in explained:
+                by_place.setdefault(place, []).append((rule, ctx, exc))
+        return [self._rule_failed.failed_all(group) for group in by_place.values()]
 
     def _rules_for_operation(self, cls: type) -> list[Any]:
         rules = self._op_rules.get(cls)
@@ -351,9 +385,10 @@ def _runsql_texts(sql: Any) -> Iterator[str]:
     """RunSQL.sql is a string, or a list of strings and (sql, params) pairs.
 
     A pair's parameters are quoted in, as the driver does; a string runs
-    without parameters, so its ``%`` stays as written.
+    without parameters, so its ``%`` stays as written. Anything else (``RunSQL(42)``,
+    an empty pair) raises ValueError saying what is wrong.
     """
-    if sql in (None, ""):
+    if sql is None or (isinstance(sql, str) and not sql):
         return
     from django.db.migrations import RunSQL
 
@@ -362,14 +397,20 @@ def _runsql_texts(sql: Any) -> Iterator[str]:
     if isinstance(sql, str):
         yield sql
         return
+    if not isinstance(sql, list | tuple):
+        raise ValueError(f"RunSQL takes SQL as a string or a list, not {type(sql).__name__}")
     from schemaops.plan import interpolate
 
     for item in sql:
         params = None
         if isinstance(item, list | tuple):
+            if len(item) not in (1, 2) or not isinstance(item[0], str):
+                raise ValueError(f"RunSQL item {item!r} is not a string or an (sql, params) pair")
             item, params = item[0], (item[1] if len(item) > 1 else None)
+        elif not isinstance(item, str):
+            raise ValueError(f"RunSQL item {item!r} is not a string or an (sql, params) pair")
         if item:
-            yield str(item) if params is None else interpolate(str(item), params)
+            yield item if params is None else interpolate(item, params)
 
 
 @contextmanager

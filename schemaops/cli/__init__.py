@@ -87,6 +87,9 @@ def main(args: list[str] | None = None, prog_name: str = "schemaops") -> None:
     except click.exceptions.Abort:
         click.echo("schemaops: aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        click.echo(f"{prog_name}: error: {_usage_line(exc)}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -106,3 +109,11 @@ def main(args: list[str] | None = None, prog_name: str = "schemaops") -> None:
         )
         sys.exit(EXIT_USAGE)
     sys.exit(status if isinstance(status, int) else 0)
+
+
+def _usage_line(exc: click.UsageError) -> str:
+    """A usage error as one line, pointing at the command's --help."""
+    message = " ".join(redact(exc.format_message()).split())
+    if exc.ctx is None:
+        return message
+    return f"{message} (see '{exc.ctx.command_path} --help')"

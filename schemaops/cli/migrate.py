@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from schemaops.cli import _options as opts
+from schemaops.durations import Duration, PgDuration
 
 EPILOG = """\b
 Examples:
@@ -36,20 +37,28 @@ Examples:
     metavar="APP.MIGRATION",
     help="Apply this migration despite error findings (repeatable).",
 )
-@click.option("--lock-timeout", metavar="DURATION", help="lock_timeout per statement (default 5s).")
 @click.option(
-    "--statement-timeout", metavar="DURATION", help="statement_timeout (default 0 = none)."
+    "--lock-timeout",
+    type=PgDuration(),
+    metavar="DURATION",
+    help="lock_timeout per statement (default 5s; 500ms, 1min; a bare number is ms).",
+)
+@click.option(
+    "--statement-timeout",
+    type=PgDuration(),
+    metavar="DURATION",
+    help="statement_timeout (default 0 = none).",
 )
 @click.option(
     "--retries", type=click.IntRange(0), metavar="N", help="Retries after a lock timeout (5)."
 )
 @click.option(
     "--retry-delay",
-    type=click.FloatRange(0),
-    default=1.0,
+    type=Duration(),
+    default="1s",
     show_default=True,
-    metavar="SECONDS",
-    help="First backoff delay; doubles each retry, with jitter.",
+    metavar="DURATION",
+    help="First backoff delay (2s, 500ms; a bare number is seconds); doubles each retry.",
 )
 @click.pass_context
 def migrate_command(
