@@ -29,6 +29,7 @@ def setup_django(config: Config) -> str:
     global _loaded
     running = _already_set_up()
     if running is not None:
+        _remember_passwords()
         return running
     for folder in (config.pythonpath, os.getcwd()):
         if folder:
@@ -55,7 +56,18 @@ def setup_django(config: Config) -> str:
             f"cannot load Django project {module!r}: {type(exc).__name__}: {exc}"
         ) from None
     _loaded = module
+    _remember_passwords()
     return module
+
+
+def _remember_passwords() -> None:
+    """Every database password of the project is masked in whatever schemaops prints."""
+    from django.conf import settings
+
+    from schemaops.redaction import remember_secret
+
+    for db in getattr(settings, "DATABASES", {}).values():
+        remember_secret(db.get("PASSWORD"))
 
 
 def _already_set_up() -> str | None:

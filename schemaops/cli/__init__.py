@@ -13,7 +13,7 @@ import sys
 import click
 
 from schemaops import __version__
-from schemaops.db import redact
+from schemaops.redaction import redact
 from schemaops.errors import EXIT_USAGE, SchemaopsError
 
 # command name -> "module:attribute", in the order --help lists them
