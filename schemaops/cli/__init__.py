@@ -13,8 +13,8 @@ import sys
 import click
 
 from schemaops import __version__
-from schemaops.redaction import redact
 from schemaops.errors import EXIT_USAGE, SchemaopsError
+from schemaops.redaction import redact
 
 # command name -> "module:attribute", in the order --help lists them
 COMMANDS = {
