@@ -57,7 +57,7 @@ def check_url_dsn(dsn: str, what: str = "--dsn") -> None:
     The message never quotes the DSN: a misread URL puts part of the password
     where the host should be.
     """
-    scheme, sep, rest = dsn.partition("://")
+    _scheme, sep, rest = dsn.partition("://")
     if not sep or "@" not in rest:
         return
     userinfo = rest[: rest.rindex("@")]
