@@ -22,6 +22,7 @@ from schemaops.redaction import check_url_dsn, redact, remember_secret
 
 __all__ = ["connect", "connection_params", "django_params", "quote_ident", "redact", "sql"]
 
+
 def quote_ident(name: str, conn: Any) -> str:
     return sql.Identifier(name).as_string(conn)
 
