@@ -83,8 +83,10 @@ def _run(checks: list[Any], options: dict[str, Any]) -> int:
     result = run_audit(
         params, checks, models=models, timeout=options["timeout"], machine=_machine(options)
     )
-    for code, reason in result.skipped.items():
-        click.echo(f"schemaops: note: {code} skipped: {reason}", err=True)
+    for reason, codes in _by_reason(result.skipped).items():
+        what = f"{codes[0]} skipped" if len(codes) == 1 else f"{len(codes)} checks skipped"
+        listed = "" if len(codes) == 1 else f" ({', '.join(codes)})"
+        click.echo(f"schemaops: note: {what}{listed}: {reason}", err=True)
     for code, notes in result.notes.items():
         for note in notes:
             click.echo(f"schemaops: note: {code}: {note}", err=True)
@@ -99,6 +101,14 @@ def _run(checks: list[Any], options: dict[str, Any]) -> int:
     )
     opts.emit(render(report, options["fmt"], verbose=options["verbose"]), options["output"])
     return max(exit_code_for(result.findings), 1 if result.failed else 0)
+
+
+def _by_reason(skipped: dict[str, str]) -> dict[str, list[str]]:
+    """Skipped check codes grouped by their reason, so one reason is one line."""
+    grouped: dict[str, list[str]] = {}
+    for code, reason in skipped.items():
+        grouped.setdefault(reason, []).append(code)
+    return grouped
 
 
 def _load_models(cfg: Any) -> Any:
