@@ -13,10 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import psycopg2
-import psycopg2.extensions
-from psycopg2 import sql
-
+from schemaops import driver
+from schemaops.driver import sql
 from schemaops.errors import ConfigError, DatabaseUnavailable
 from schemaops.redaction import check_url_dsn, redact, remember_secret
 
@@ -70,8 +68,8 @@ def connection_params(
     if dsn:
         check_url_dsn(dsn)
         try:
-            params = dict(psycopg2.extensions.parse_dsn(dsn))
-        except psycopg2.ProgrammingError:
+            params = driver.parse_dsn(dsn)
+        except driver.ProgrammingError:
             # libpq's message quotes the part it could not read: it may be a password
             raise ConfigError(
                 "invalid --dsn: libpq cannot read it (use a postgresql:// URL with special "
@@ -100,18 +98,24 @@ def connect(
     application_name: str = "schemaops",
     **extra: Any,
 ) -> Any:
-    """Open a psycopg2 connection or raise DatabaseUnavailable (never a traceback)."""
+    """Open a connection (psycopg2 or psycopg 3) or raise DatabaseUnavailable, never a traceback.
+
+    ``readonly``: every transaction is read-only (``default_transaction_read_only``).
+    """
     merged = {"connect_timeout": 10, "application_name": application_name, **params, **extra}
     try:
-        conn = psycopg2.connect(**merged)
-    except psycopg2.Error as exc:
+        conn = driver.connect(**merged)
+    except driver.Error as exc:
         first = (str(exc).strip().splitlines() or ["connection failed"])[0]
         raise DatabaseUnavailable(
             f"cannot connect to PostgreSQL at {describe(params)}: {redact(first)}"
         ) from None
     conn.autocommit = autocommit
     if readonly:
-        conn.set_session(readonly=True, autocommit=autocommit)
+        with conn.cursor() as cur:
+            cur.execute("SET default_transaction_read_only = on")
+        if not autocommit:
+            conn.commit()
     return conn
 
 
@@ -126,4 +130,4 @@ def connected(params: dict[str, Any], **kwargs: Any) -> Iterator[Any]:
 
 def server_version_num(conn: Any) -> int:
     """The server's version as an int, e.g. 150019."""
-    return int(conn.server_version)
+    return driver.server_version(conn)

@@ -593,15 +593,11 @@ def interpolate(sql: str, params: Any) -> str:
 
 
 def _quote(value: Any) -> str:
-    from psycopg2.extensions import adapt
+    from schemaops.driver import quote_literal
 
     if isinstance(value, UnknownDefault):
         return f"NULL /* computed by {value.source}() at migrate time */"
-    adapted = adapt(value)
-    if hasattr(adapted, "encoding"):
-        adapted.encoding = "utf8"
-    quoted: bytes = adapted.getquoted()
-    return quoted.decode()
+    return quote_literal(value)
 
 
 # -- rendering only what an operation touches ---------------------------------

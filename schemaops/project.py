@@ -47,6 +47,8 @@ def setup_django(config: Config) -> str:
     os.environ["DJANGO_SETTINGS_MODULE"] = module
     import django
 
+    from schemaops import driver  # noqa: F401  (no driver installed: one line saying which)
+
     try:
         django.setup()
     except ModuleNotFoundError as exc:

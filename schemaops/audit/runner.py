@@ -1,7 +1,7 @@
 """Run audit checks on one read-only connection; collect findings, skips and failures.
 
-The connection is opened with ``default_transaction_read_only = on`` (psycopg2's
-``set_session(readonly=True)``), so even a bug in a check cannot write, and
+The connection is opened with ``default_transaction_read_only = on`` (see
+:func:`schemaops.db.connect`), so even a bug in a check cannot write, and
 with a ``statement_timeout`` and ``lock_timeout`` so a slow catalog query ends
 with a one-line failure for that check instead of hanging the audit.
 """
@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemaops import driver
 from schemaops.audit import CHECKS, Check, lookup
 from schemaops.audit._base import AuditContext, CheckSkipped, Thresholds
 from schemaops.db import connect, redact
@@ -47,8 +48,6 @@ def select(refs: Iterable[str]) -> list[Check]:
 
 def open_readonly(params: dict[str, Any], timeout: str) -> Any:
     """A read-only autocommit connection with statement and lock timeouts, without JIT."""
-    import psycopg2
-
     conn = connect(params, readonly=True, autocommit=True, application_name="schemaops audit")
     try:
         with conn.cursor() as cur:
@@ -57,9 +56,9 @@ def open_readonly(params: dict[str, Any], timeout: str) -> Any:
             # catalog queries with per-row subplans pass jit_above_cost on big catalogs and
             # spend more time compiling than running (2,000 tables: AU101 0.06 s -> 0.9 s)
             cur.execute("SELECT set_config('jit', 'off', false)")
-    except psycopg2.Error as exc:
+    except driver.Error as exc:
         conn.close()
-        raise ConfigError(f"invalid --timeout {timeout!r}: {exc.pgerror or exc}".strip()) from None
+        raise ConfigError(f"invalid --timeout {timeout!r}: {driver.error_message(exc)}") from None
     return conn
 
 
@@ -86,8 +85,6 @@ def run_audit(
 
 
 def run_one(ctx: AuditContext, chk: Check, result: AuditResult, timeout: str) -> None:
-    import psycopg2
-
     if "models" in chk.needs and ctx.models is None:
         result.skipped[chk.code] = "needs the Django models (--settings)"
         return
@@ -99,11 +96,11 @@ def run_one(ctx: AuditContext, chk: Check, result: AuditResult, timeout: str) ->
             result.notes[chk.code] = list(ctx.notes)
     except CheckSkipped as exc:
         result.skipped[chk.code] = str(exc)
-    except psycopg2.errors.QueryCanceled:
+    except driver.errors.QueryCanceled:
         result.failed[chk.code] = f"a catalog query ran past the {timeout} timeout (--timeout)"
-    except psycopg2.errors.LockNotAvailable:
+    except driver.errors.LockNotAvailable:
         result.failed[chk.code] = f"waited {timeout} for a lock held by another session"
-    except psycopg2.Error as exc:
+    except driver.Error as exc:
         first = (str(exc).strip().splitlines() or ["database error"])[0]
         result.failed[chk.code] = redact(first)
     finally:
@@ -112,6 +109,5 @@ def run_one(ctx: AuditContext, chk: Check, result: AuditResult, timeout: str) ->
 
 def target_of(conn: Any) -> str:
     """user@host:port/dbname of the open connection (never the password)."""
-    info = conn.get_dsn_parameters()
-    host = info.get("host", "")
-    return f"{info.get('user', '')}@{host}:{info.get('port', '')}/{info.get('dbname', '')}"
+    info = conn.info  # psycopg2 and psycopg 3 both have ConnectionInfo
+    return f"{info.user or ''}@{info.host or ''}:{info.port or ''}/{info.dbname or ''}"

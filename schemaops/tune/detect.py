@@ -18,8 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from psycopg2 import sql
-
+from schemaops.driver import sql
 from schemaops.tune.local_version import local_pg_version
 
 Detected = dict[str, tuple[Any, str]]

@@ -12,8 +12,8 @@ import textwrap
 from typing import Any
 
 import click
-from psycopg2.extensions import QuotedString
 
+from schemaops.driver import quote_literal
 from schemaops.tune.apply import ApplyResult
 from schemaops.tune.bench import BenchReport
 from schemaops.tune.diff import CHANGE, SAME
@@ -84,7 +84,7 @@ def render_sql(result: TunePlan) -> str:
     lines.append("-- ALTER SYSTEM writes postgresql.auto.conf; some settings need a restart.")
     lines = [line.replace("#", "--", 1) for line in lines]
     for row in result.rows:
-        literal = QuotedString(row.proposed).getquoted().decode()
+        literal = quote_literal(str(row.proposed))
         lines.append(f"ALTER SYSTEM SET {row.name} = {literal};")
     lines.append("SELECT pg_reload_conf();")
     return "\n".join(lines)
