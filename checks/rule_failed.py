@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemaops.checks._base import Rule
 from schemaops.findings import Finding, Severity
+from schemaops.rules import Rule
 
 
 class RuleFailed(Rule):

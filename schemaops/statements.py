@@ -12,6 +12,7 @@ from typing import Any
 
 from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError
+from pglast.stream import maybe_double_quote_name
 
 AT = enums.AlterTableType
 CONSTR = enums.ConstrType
@@ -183,3 +184,40 @@ def set_variable(node: Any) -> tuple[str, str] | None:
         elif isinstance(val, ast.Integer):
             values.append(str(val.ival))
     return str(node.name).lower(), ",".join(values)
+
+
+def ident(name: str) -> str:
+    """An SQL identifier as PostgreSQL would need it written (pglast's quoting rules)."""
+    return str(maybe_double_quote_name(name))
+
+
+def runsql_texts(sql: Any) -> Iterator[str]:
+    """The statements' texts of ``RunSQL.sql``: a string, or a list of strings and pairs.
+
+    A ``(sql, params)`` pair's parameters are quoted in, as the driver does; a
+    string runs without parameters, so its ``%`` stays as written. Anything else
+    (``RunSQL(42)``, an empty pair) raises ValueError saying what is wrong.
+    """
+    if sql is None or (isinstance(sql, str) and not sql):
+        return
+    from django.db.migrations import RunSQL
+
+    if sql == RunSQL.noop:
+        return
+    if isinstance(sql, str):
+        yield sql
+        return
+    if not isinstance(sql, list | tuple):
+        raise ValueError(f"RunSQL takes SQL as a string or a list, not {type(sql).__name__}")
+    from schemaops.plan import interpolate
+
+    for item in sql:
+        params = None
+        if isinstance(item, list | tuple):
+            if len(item) not in (1, 2) or not isinstance(item[0], str):
+                raise ValueError(f"RunSQL item {item!r} is not a string or an (sql, params) pair")
+            item, params = item[0], (item[1] if len(item) > 1 else None)
+        elif not isinstance(item, str):
+            raise ValueError(f"RunSQL item {item!r} is not a string or an (sql, params) pair")
+        if item:
+            yield item if params is None else interpolate(item, params)
