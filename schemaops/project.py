@@ -31,7 +31,8 @@ def setup_django(config: Config) -> str:
     if running is not None:
         _remember_passwords()
         return running
-    for folder in (config.pythonpath, os.getcwd()):
+    # the folder of pyproject.toml too: `schemaops check` from a subfolder finds the settings
+    for folder in (config.root, config.pythonpath, os.getcwd()):
         if folder:
             path = str(Path(folder).resolve())
             if path not in sys.path:
