@@ -39,6 +39,7 @@ from schemaops.rules import (
     Target,
     lookup,
     registered,
+    rule_suggestion,
 )
 from schemaops.selection import relative
 
@@ -71,7 +72,7 @@ def select_rules(config: Config) -> list[Any]:
 
     for ref in (*config.select, *config.ignore, *config.severity):
         if lookup(ref) is None:
-            raise ConfigError(f"unknown rule {ref!r} (see `schemaops rules`)")
+            raise ConfigError(f"unknown rule {ref!r}{rule_suggestion(ref)} (see `schemaops rules`)")
     rules = [r for r in RULES.values() if not r.retired]
     if config.select:
         chosen = {lookup(ref).code for ref in config.select}  # type: ignore[union-attr]

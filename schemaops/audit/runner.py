@@ -19,6 +19,7 @@ from schemaops.audit._base import AuditContext, CheckSkipped, Thresholds
 from schemaops.db import connect, redact
 from schemaops.errors import ConfigError
 from schemaops.findings import Finding
+from schemaops.spelling import did_you_mean
 
 
 @dataclass
@@ -41,7 +42,10 @@ def select(refs: Iterable[str]) -> list[Check]:
     for ref in refs:
         found = lookup(ref)
         if found is None:
-            raise ConfigError(f"unknown audit check {ref!r} (see `schemaops audit --list`)")
+            hint = did_you_mean(
+                ref, [c.code for c in CHECKS.values()] + [c.name for c in CHECKS.values()]
+            )
+            raise ConfigError(f"unknown audit check {ref!r}{hint} (see `schemaops audit --list`)")
         chosen.append(found)
     return chosen
 

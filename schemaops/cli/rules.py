@@ -74,11 +74,11 @@ def rules_command(fmt: str, full: bool) -> None:
 def explain_command(rule: str) -> None:
     """Explain one rule: what it flags, which lock, and the safe recipe."""
     from schemaops.errors import ConfigError
-    from schemaops.rules import lookup
+    from schemaops.rules import lookup, rule_suggestion
 
     found = lookup(rule)
     if found is None:
-        raise ConfigError(f"unknown rule {rule!r} (see `schemaops rules`)")
+        raise ConfigError(f"unknown rule {rule!r}{rule_suggestion(rule)} (see `schemaops rules`)")
     from schemaops.docs import rule_sections
 
     sections = rule_sections(found)
