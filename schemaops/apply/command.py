@@ -126,7 +126,7 @@ def _progress(event: str, data: dict[str, Any]) -> None:
         click.echo(
             click.style(
                 f"  lock timeout ({data['scope']}), retry {data['attempt']}/{data['of']} "
-                f"in {data['delay']:.2f}s: {data['error']}",
+                f"in {data['delay']:.2f}s: {data.get('blocked_by') or data['error']}",
                 fg="yellow",
             ),
             err=True,
