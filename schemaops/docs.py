@@ -93,3 +93,29 @@ def _rule_section(rule: Any) -> list[str]:
         if title and body:
             lines += ["", f"### {title}", "", body]
     return lines
+
+
+def terminal_text(body: str) -> str:
+    """A docstring section for a terminal: no reST or Markdown markup left.
+
+    ``code`` and `code` lose their backticks (shown in bold), a fenced block
+    loses its fence lines and is indented four spaces, so ``schemaops explain``
+    reads as text.
+    """
+    import re
+
+    import click
+
+    out: list[str] = []
+    fenced = False
+    for line in body.splitlines():
+        if line.strip().startswith("```"):
+            fenced = not fenced
+            continue
+        if fenced:
+            out.append("    " + line)
+            continue
+        line = re.sub(r"``(.+?)``", lambda m: click.style(m.group(1), bold=True), line)
+        line = re.sub(r"`([^`]+?)`", lambda m: click.style(m.group(1), bold=True), line)
+        out.append(line)
+    return "\n".join(out)

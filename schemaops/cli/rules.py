@@ -79,7 +79,7 @@ def explain_command(rule: str) -> None:
     found = lookup(rule)
     if found is None:
         raise ConfigError(f"unknown rule {rule!r}{rule_suggestion(rule)} (see `schemaops rules`)")
-    from schemaops.docs import rule_sections
+    from schemaops.docs import rule_sections, terminal_text
 
     sections = rule_sections(found)
     click.echo(
@@ -90,4 +90,4 @@ def explain_command(rule: str) -> None:
     for title, body in sections.items():
         if title:
             click.echo("\n" + click.style(title, bold=True, underline=True))
-            click.echo(body)
+            click.echo(terminal_text(body))
