@@ -60,6 +60,7 @@ def _profile(ctx: AuditContext) -> Any:
 def at_default(proposals: Mapping[str, Any], rows: Mapping[str, dict[str, Any]]) -> Iterator[Hit]:
     """Hits for proposals whose setting still comes from the built-in default."""
     from schemaops.tune.diff import ServerSetting, is_close
+    from schemaops.tune.inputs import readable
 
     for name, proposal in proposals.items():
         row = rows.get(name)
@@ -72,7 +73,7 @@ def at_default(proposals: Mapping[str, Any], rows: Mapping[str, dict[str, Any]])
         yield Hit(
             message=(
                 f"{name} is still PostgreSQL's default {row['display']}; "
-                f"tune proposes {proposal.setting}{restart}: {proposal.why}"
+                f"tune proposes {readable(proposal.setting)}{restart}: {proposal.why}"
             ),
             obj=name,
             evidence={

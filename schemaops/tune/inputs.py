@@ -142,6 +142,14 @@ def approx_memory(kb: int) -> str:
     return f"{kb}kB"
 
 
+def readable(setting: str) -> str:
+    """A setting as people read it: ``18512844kB`` -> ``17.7GB``; anything else unchanged."""
+    if not setting.endswith("kB") or not setting[:-2].isdigit():
+        return setting
+    kb = int(setting[:-2])
+    return approx_memory(kb) if kb >= KB_PER_MB else setting
+
+
 def db_size_bucket(db_bytes: int, ram_kb: int) -> str:
     """PGTune's dbSize from the total size of the databases and the RAM."""
     ratio = db_bytes / (ram_kb * 1024)

@@ -17,6 +17,7 @@ from schemaops.driver import quote_literal
 from schemaops.tune.apply import ApplyResult
 from schemaops.tune.bench import BenchReport
 from schemaops.tune.diff import CHANGE, SAME
+from schemaops.tune.inputs import readable
 from schemaops.tune.run import TunePlan
 
 FORMATS = ("text", "json", "conf", "sql")
@@ -120,6 +121,8 @@ def _setting_lines(result: TunePlan) -> list[str]:
             now = "  (this server has no such setting)"
         restart = "  needs restart" if row.needs_restart and row.status == CHANGE else ""
         head = f"{mark} {row.name} = {row.proposed}"
+        if readable(row.proposed) != row.proposed:
+            head += f" (about {readable(row.proposed)})"
         lines.append(click.style(head, fg=colour) + now + click.style(restart, fg="red"))
         lines += textwrap.wrap(row.why, 92, initial_indent="    ", subsequent_indent="    ")
     return lines
