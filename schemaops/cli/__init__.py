@@ -65,8 +65,22 @@ class LazyGroup(click.Group):
     epilog="Example: schemaops check --settings shop.settings --format github",
 )
 @click.version_option(__version__, prog_name="schemaops")
-def cli() -> None:
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the output (default: on a terminal, unless NO_COLOR is set).",
+)
+@click.pass_context
+def cli(ctx: click.Context, color: bool | None) -> None:
     """Zero-downtime schema and data changes for Django on PostgreSQL."""
+    ctx.color = color_choice(color)
+
+
+def color_choice(flag: bool | None) -> bool | None:
+    """--color/--no-color, else off when NO_COLOR is set (https://no-color.org), else auto."""
+    if flag is not None:
+        return flag
+    return False if os.environ.get("NO_COLOR") else None
 
 
 def main(args: list[str] | None = None, prog_name: str = "schemaops") -> None:
