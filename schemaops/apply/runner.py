@@ -84,11 +84,11 @@ class Applier:
         set_timeouts(self.connection, self.timeouts)
         self.executor.recorder.ensure_schema()
         state = None
-        done = []
+        self.done: list[Applied] = []  # what is applied so far, also when a later one fails
         for item in plan.items:
             applied, state = self._apply_one(item, state)
-            done.append(applied)
-        return done
+            self.done.append(applied)
+        return self.done
 
     def _apply_one(self, item: Planned, state: Any) -> tuple[Applied, Any]:
         self.emit("start", {"migration": item.label, "phase": item.phase, "atomic": item.atomic})

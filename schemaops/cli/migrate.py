@@ -64,6 +64,23 @@ Examples:
     metavar="DURATION",
     help="First backoff delay (2s, 500ms; a bare number is seconds); doubles each retry.",
 )
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the plan (--plan) or what was applied, retries and blockers, as one document.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="--plan: the full findings, recipes included.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+@click.option(
+    "--noinput",
+    "--no-input",
+    "noinput",
+    is_flag=True,
+    help="Accepted as manage.py migrate takes it; schemaops migrate never prompts.",
+)
 @click.pass_context
 def migrate_command(
     ctx: click.Context,
@@ -86,6 +103,7 @@ def migrate_command(
     """
     from schemaops.apply.command import MigrateOptions, run_migrate
 
+    options.pop("noinput")
     parsed = MigrateOptions(
         project, app_label, migration_name, phase=Phase(phase) if phase else None, **options
     )
