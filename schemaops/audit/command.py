@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from schemaops.config import Config, ProjectOptions, project_config
-from schemaops.reporting import OutputFormat, emit
+from schemaops.reporting import FailOn, OutputFormat, emit
 
 if TYPE_CHECKING:
     from schemaops.audit._base import Check
@@ -37,13 +37,19 @@ class AuditOptions:
     fmt: OutputFormat = OutputFormat.TEXT
     output: str | None = None
     verbose: bool = False
+    ignore: tuple[str, ...] = ()  # check codes or names left out
+    baseline: str | None = None  # findings recorded there are not reported
+    write_baseline: str | None = None  # record every current finding there and exit 0
+    fail_on: FailOn = FailOn.ERROR
+    quiet: bool = False  # no notes on stderr (skipped checks, what a check could not see)
 
 
 def run_audit_command(options: AuditOptions) -> int:
     """List the checks, or audit the database and print the report; returns the exit status."""
     from schemaops.audit.runner import select
 
-    checks = select(options.check_refs)
+    ignored = {c.code for c in select(options.ignore)} if options.ignore else set()
+    checks = [c for c in select(options.check_refs) if c.code not in ignored]
     if options.list_checks:
         emit(_listing(checks, options.fmt), options.output)
         return 0
@@ -53,6 +59,7 @@ def run_audit_command(options: AuditOptions) -> int:
 def _run(checks: list[Check], options: AuditOptions) -> int:
     from schemaops.audit.runner import run_audit
     from schemaops.db import connection_params
+    from schemaops.linter import load_baseline, write_baseline
     from schemaops.reporting import Report, exit_code_for, render
 
     cfg = project_config(options.project)
@@ -61,6 +68,29 @@ def _run(checks: list[Check], options: AuditOptions) -> int:
     result = run_audit(
         params, checks, models=models, timeout=options.timeout, machine=_machine(options)
     )
+    if not options.quiet:
+        _notes(result)
+    for code, reason in result.failed.items():
+        click.echo(f"schemaops: error: {code} failed: {reason}", err=True)
+    if options.write_baseline:
+        count = write_baseline(options.write_baseline, result.findings)
+        click.echo(f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True)
+        return 0
+    findings, baselined = result.findings, 0
+    if options.baseline:
+        known = load_baseline(options.baseline)
+        findings = [f for f in result.findings if f.fingerprint not in known]
+        baselined = len(result.findings) - len(findings)
+    summary: dict[str, Any] = {"target": result.target, "checks": len(checks) - len(result.skipped)}
+    if baselined:
+        summary["baselined"] = baselined
+    report = Report("audit", findings, summary, rules=_rules(checks), json_shape="full")
+    emit(render(report, options.fmt, verbose=options.verbose), options.output)
+    return max(exit_code_for(findings, options.fail_on), 1 if result.failed else 0)
+
+
+def _notes(result: Any) -> None:
+    """Skipped checks (one line per reason) and what a check could not see, on stderr."""
     for reason, codes in _by_reason(result.skipped).items():
         what = f"{codes[0]} skipped" if len(codes) == 1 else f"{len(codes)} checks skipped"
         listed = "" if len(codes) == 1 else f" ({', '.join(codes)})"
@@ -68,17 +98,6 @@ def _run(checks: list[Check], options: AuditOptions) -> int:
     for code, notes in result.notes.items():
         for note in notes:
             click.echo(f"schemaops: note: {code}: {note}", err=True)
-    for code, reason in result.failed.items():
-        click.echo(f"schemaops: error: {code} failed: {reason}", err=True)
-    report = Report(
-        tool="audit",
-        findings=result.findings,
-        summary={"target": result.target, "checks": len(checks) - len(result.skipped)},
-        rules=_rules(checks),
-        json_shape="full",
-    )
-    emit(render(report, options.fmt, verbose=options.verbose), options.output)
-    return max(exit_code_for(result.findings), 1 if result.failed else 0)
 
 
 def _load_models(cfg: Config) -> Models | None:
