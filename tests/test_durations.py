@@ -58,3 +58,32 @@ def test_format_duration_picks_a_short_unit():
         "2h",
         "0",
     ]
+
+
+def test_every_duration_option_takes_postgresql_units():
+    from schemaops.cli.audit import audit_command
+    from schemaops.cli.backfill import backfill_group
+    from schemaops.cli.migrate import migrate_command
+
+    start = backfill_group.commands["start"]
+    durations = {
+        (cmd.name, p.name): p
+        for cmd in (start, migrate_command, audit_command)
+        for p in cmd.params
+        if p.type.name == "duration"
+    }
+    assert {("start", "pause"), ("start", "lease"), ("start", "target_duration"),
+            ("start", "max_lag_seconds"), ("start", "lock_timeout"), ("migrate", "retry_delay"),
+            ("migrate", "lock_timeout"), ("audit", "timeout")} <= set(durations)  # fmt: skip
+    assert durations[("start", "pause")].type.convert("500ms", None, None) == 0.5
+    assert durations[("start", "lease")].type.convert("2min", None, None) == 120.0
+    assert durations[("start", "lock_timeout")].type.convert("2s", None, None) == "2s"
+
+
+def test_a_negative_backfill_duration_is_one_line_and_exit_2(tmp_path):
+    from support import run_cli
+
+    proc = run_cli("backfill", "start", "orders.Order", "--set", "x = 1", "--lease", "-1s")
+    assert proc.returncode == 2
+    assert "'-1s': a duration cannot be negative" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1

@@ -18,6 +18,7 @@ import click
 from schemaops.backfill.command import StallWatch, StartOptions
 from schemaops.backfill.throttle import OnAutovacuum
 from schemaops.cli import _options as opts
+from schemaops.durations import Duration, PgDuration
 from schemaops.errors import DatabaseUnavailable, RunFailed
 
 if TYPE_CHECKING:
@@ -104,26 +105,28 @@ def _configure_logging(verbose: bool) -> None:
 @click.option("--max-batch-size", type=int, default=StartOptions.max_batch_size, show_default=True)
 @click.option(
     "--target-duration",
-    type=float,
+    type=Duration(),
     default=StartOptions.target_duration,
     show_default=True,
-    help="Seconds one batch transaction should take; the size adapts to it.",
+    help="How long one batch transaction should take (2s, 500ms); the size adapts to it.",
 )
 @click.option(
     "--pause",
-    type=float,
+    type=Duration(),
     default=StartOptions.pause,
     show_default=True,
     help="Fixed sleep between batches (off by default; health signals throttle).",
 )
 @click.option(
     "--lock-timeout",
+    type=PgDuration(),
     default=StartOptions.lock_timeout,
     show_default=True,
     help="Per batch: give up waiting for a row lock (then retry with backoff).",
 )
 @click.option(
     "--statement-timeout",
+    type=PgDuration(),
     default=StartOptions.statement_timeout,
     show_default=True,
     help="Per batch: the longest its UPDATE may run (then split the range); with the "
@@ -144,7 +147,7 @@ def _configure_logging(verbose: bool) -> None:
 )
 @click.option(
     "--max-lag-seconds",
-    type=float,
+    type=Duration(),
     default=StartOptions.max_lag_seconds,
     show_default=True,
     help="Hold while a standby's replay_lag is longer (0: ignore).",
@@ -164,10 +167,10 @@ def _configure_logging(verbose: bool) -> None:
 )
 @click.option(
     "--lease",
-    type=float,
+    type=Duration(),
     default=StartOptions.lease,
     show_default=True,
-    help="Seconds after which a silent worker's batch is taken over.",
+    help="After how long a silent worker's batch is taken over (60s, 2min).",
 )
 @click.option(
     "--workers",
