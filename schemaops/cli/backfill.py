@@ -215,7 +215,7 @@ def _start(o: StartOptions) -> None:
     spec = spec_module.resolve(o.target, o.set_values, o.where)
     settings = run_settings(spec, o)
     if o.dry_run:
-        return _dry_run(spec, settings, alias)
+        return _dry_run(spec, settings, alias, o.verbose)
     celery = _celery()
     run, outcome = control.start(spec, settings, alias)
     if outcome == "finished":
@@ -407,7 +407,12 @@ def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value * 1000:.0f}ms"
 
 
-def _dry_run(spec: Spec, run_settings: RunSettings, alias: str) -> None:
+_SHORT_SQL = 160  # characters of a batch statement a dry run shows without --verbose
+_SHORT_PLAN = 8  # lines of EXPLAIN a dry run shows without --verbose
+
+
+def _dry_run(spec: Spec, run_settings: RunSettings, alias: str, verbose: bool = False) -> None:
+    """What one batch would do, rolled back; long SQL and plans are cut unless ``verbose``."""
     from schemaops.backfill import dryrun
 
     timeouts = (run_settings.lock_timeout, run_settings.statement_timeout)
@@ -418,9 +423,12 @@ def _dry_run(spec: Spec, run_settings: RunSettings, alias: str) -> None:
         f"{'unknown' if report.rows_to_touch is None else report.rows_to_touch}"
     )
     for statement in report.statements:
-        click.echo(f"  batch statement: {statement}")
-    for line in report.explain:
+        click.echo(f"  batch statement: {_short(statement, verbose)}")
+    explain = report.explain if verbose else report.explain[:_SHORT_PLAN]
+    for line in explain:
         click.echo(f"    {line}")
+    if len(explain) < len(report.explain):
+        click.echo(f"    ... {len(report.explain) - len(explain)} more plan line(s) (--verbose)")
     if report.first_range is not None:
         click.echo(
             f"  sample batch [{report.first_range.lo}, {report.first_range.hi}): "
@@ -434,6 +442,14 @@ def _dry_run(spec: Spec, run_settings: RunSettings, alias: str) -> None:
         )
     for note in report.notes:
         click.echo(f"  note: {note}")
+
+
+def _short(statement: str, verbose: bool) -> str:
+    """A statement on one line, cut to its start unless ``verbose``."""
+    one = " ".join(statement.split())
+    if verbose or len(one) <= _SHORT_SQL:
+        return one
+    return f"{one[:_SHORT_SQL]}... ({len(one):,} characters; --verbose shows it whole)"
 
 
 @backfill_group.command("status", epilog="Example: schemaops backfill status 3 --format json")
