@@ -16,6 +16,6 @@ def test_python_dry_run_is_short_and_verbose_shows_everything(shop: ShopCopy) ->
     def update(out: str) -> str:
         return next(line for line in out.splitlines() if "batch statement: UPDATE" in line)
 
-    assert len(update(short)) < 260 and "--verbose shows it whole" in update(short)
-    assert "--verbose" not in update(full) and len(update(full)) > len(update(short)) - 60
+    assert len(update(short.stdout)) < 260 and "--verbose shows it whole" in update(short.stdout)
+    assert "--verbose" not in update(full.stdout) and len(update(full.stdout)) > len(update(short.stdout)) - 60
     assert "(rolled back)" in short.stdout and shop.wrong_rows() == 2_000
