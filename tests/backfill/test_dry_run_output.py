@@ -16,6 +16,7 @@ def test_python_dry_run_is_short_and_verbose_shows_everything(shop: ShopCopy) ->
     def update(out: str) -> str:
         return next(line for line in out.splitlines() if "batch statement: UPDATE" in line)
 
-    assert len(update(short.stdout)) < 260 and "--verbose shows it whole" in update(short.stdout)
-    assert "--verbose" not in update(full.stdout) and len(update(full.stdout)) > len(update(short.stdout)) - 60
+    cut, whole = update(short.stdout), update(full.stdout)
+    assert len(cut) < 260 and "--verbose shows it whole" in cut
+    assert "--verbose" not in whole and len(whole) > len(cut) - 60
     assert "(rolled back)" in short.stdout and shop.wrong_rows() == 2_000
