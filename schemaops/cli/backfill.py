@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import shutil
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -312,18 +313,21 @@ def _follow(
 
     first = control.status(run_id, alias)[0]
     tty = sys.stdout.isatty()
+    label = f"run {run_id}"
+    width, room = bar_layout(shutil.get_terminal_size((80, 24)).columns, label)
     bar = click.progressbar(
         length=max(1, first.keys_total),
-        label=f"run {run_id}",
+        label=label,
+        width=width,
         show_eta=True,
         file=None if tty else io.StringIO(),
-        item_show_func=lambda s: s,
+        item_show_func=lambda s: s[:room] if s else s,
     )
     shown, last_log, stall = 0, 0.0, StallWatch()
     with bar:
         while True:
             status = control.status(run_id, alias)[0]
-            bar.update(status.keys_done - shown, _line(status))
+            bar.update(status.keys_done - shown, _bar_item(status))
             shown = status.keys_done
             if status.state in final or (threads and not any(t.is_alive() for t in threads)):
                 return status.state
@@ -338,6 +342,29 @@ def _follow(
                 threads[0].join(timeout=0.5)  # wakes up as soon as an in-process worker ends
             else:
                 time.sleep(0.5)
+
+
+# what Click draws besides the bar and the item: "  [", "]  ", "100%  ", "eta 00:00:00  "
+_BAR_FIXED = 3 + 3 + 6 + 15
+
+
+def bar_layout(columns: int, label: str) -> tuple[int, int]:
+    """(bar width, characters left for the item text) so one refresh fits ``columns``.
+
+    A line longer than the terminal wraps, and every refresh then starts a new line.
+    """
+    usable = max(columns - 1, 20)  # the last column would wrap on some terminals
+    width = max(8, min(36, (usable - len(label) - _BAR_FIXED) // 2))
+    return width, max(0, usable - len(label) - _BAR_FIXED - width)
+
+
+def _bar_item(status: RunStatus) -> str:
+    """The text after the bar: rows, rate, batch size, throttle (Click shows the ETA)."""
+    p = status.progress
+    throttle = "" if status.throttle_state == "normal" else f" {status.throttle_state}"
+    return (
+        f"{status.rows_updated} rows {p.rows_per_second:.0f}/s batch {status.batch_size}{throttle}"
+    )
 
 
 def _line(status: RunStatus) -> str:
