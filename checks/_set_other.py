@@ -15,6 +15,7 @@ from schemaops.checks.missing_statement_timeout import MissingStatementTimeout
 from schemaops.checks.observed_blocking_lock import ObservedBlockingLock
 from schemaops.checks.observed_rewrite import ObservedRewrite
 from schemaops.checks.ordering_without_index import OrderingWithoutIndex
+from schemaops.checks.rule_failed import RuleFailed
 from schemaops.checks.sql_unavailable import SQLUnavailable
 from schemaops.checks.timestamp_without_time_zone import TimestampWithoutTimeZone
 from schemaops.checks.transaction_control_in_runsql import TransactionControlInRunSQL
@@ -43,6 +44,7 @@ RULES: list[type[Rule]] = [
     UnusedSuppression,
     SQLUnavailable,
     UnanalysedCode,
+    RuleFailed,  # SO905
     ObservedBlockingLock,
     ObservedRewrite,
 ]
