@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 
 from schemaops.backfill import admin_cells, admin_ops, admin_views, control
 from schemaops.backfill.models import Run
@@ -51,7 +52,7 @@ class RunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "rate",
         "eta",
         "throttle",
-        "started_at",
+        "started",
         "started_by",
     )
     list_display_links = ("target",)
@@ -130,6 +131,16 @@ class RunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="throttle")
     def throttle(self, run: Run) -> str:
         return _cell(run, "throttle")
+
+    @admin.display(description="started at", ordering="started_at")
+    def started(self, run: Run) -> str:
+        if run.started_at is None:
+            return "—"
+        return format_html(
+            '<time datetime="{}">{}</time>',
+            run.started_at.isoformat(),
+            localtime(run.started_at).strftime("%Y-%m-%d %H:%M"),
+        )
 
     @admin.display(description="started by")
     def started_by(self, run: Run) -> str:

@@ -68,7 +68,7 @@ def duration(seconds: float | None) -> str:
 def writes(run: Any) -> str:
     """What the run writes: its ``--set`` list (and ``--where``), or its Backfill class."""
     if run.kind == "python":
-        return f"Backfill class {run.target}"
+        return "Python Backfill"
     text = ", ".join(f"{column} = {expr}" for column, expr in run.assignments)
     return f"{text} where {run.where}" if run.where else text
 
