@@ -33,10 +33,11 @@ class RunChangeList(ChangeList):
         runs = list(self.result_list)
         for run, status in zip(runs, control.statuses(runs, self.result_list.db), strict=True):
             run.admin_status = status
+            run.admin_cells = admin_cells.cells(status)
 
 
 def _cell(run: Run, field: str) -> str:
-    text = admin_cells.cells(run.admin_status)[field]  # type: ignore[attr-defined]
+    text = run.admin_cells[field]  # type: ignore[attr-defined]
     return format_html('<span data-run="{}" data-field="{}">{}</span>', run.pk, field, text)
 
 
@@ -59,7 +60,7 @@ class RunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ("state", "target")
     search_fields = ("target", "where", "last_error")
     ordering = ("-id",)
-    change_list_template = "admin/schemaops_backfill/run/change_list.html"
+    change_list_template = "schemaops_backfill/admin/run_list.html"
     actions = ["pause_runs", "resume_runs", "cancel_runs", "retry_runs"]
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
@@ -97,7 +98,7 @@ class RunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             run.state,
             run.pk,
             run.state,
-            admin_cells.cells(run.admin_status)["state"],  # type: ignore[attr-defined]
+            run.admin_cells["state"],  # type: ignore[attr-defined]
         )
 
     @admin.display(description="progress")

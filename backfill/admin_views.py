@@ -81,7 +81,7 @@ def detail(model_admin: RunAdmin, request: HttpRequest, object_id: str) -> HttpR
         "poll_ms": POLL_MS,
         "active": run.state == admin_cells.ACTIVE,
     }
-    return TemplateResponse(request, "admin/schemaops_backfill/run/detail.html", context)
+    return TemplateResponse(request, "schemaops_backfill/admin/run_detail.html", context)
 
 
 def _settings_rows(run: Run) -> list[tuple[str, Any]]:
@@ -183,7 +183,7 @@ def start(model_admin: RunAdmin, request: HttpRequest) -> HttpResponse:
             context["preview_token"] = form.token()
         except SchemaopsError as exc:
             form.add_error(None, str(exc))
-    return TemplateResponse(request, "admin/schemaops_backfill/run/start.html", context)
+    return TemplateResponse(request, "schemaops_backfill/admin/run_start.html", context)
 
 
 def _instance(form: StartForm, backfills: dict[str, Any]) -> Any:

@@ -86,16 +86,23 @@ def log_in(driver: Any, base: str, username: str) -> None:
     wait_for(lambda: driver.current_url.endswith(RUNS), timeout=10)
 
 
-def rows_done(driver: Any) -> int:
-    from selenium.webdriver.common.by import By
+def text_of(driver: Any, css: str) -> str:
+    """The element's text, or "" while the page is being replaced (after a click)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 
-    return int(driver.find_element(By.ID, "rows-done").text.replace(",", ""))
+    try:
+        return str(driver.find_element("css selector", css).text)
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
+
+
+def rows_done(driver: Any) -> int:
+    text = text_of(driver, "#rows-done").replace(",", "")
+    return int(text) if text else -1
 
 
 def state_shown(driver: Any) -> str:
-    from selenium.webdriver.common.by import By
-
-    return str(driver.find_element(By.CSS_SELECTOR, "[data-field=state]").text)
+    return text_of(driver, "[data-field=state]")
 
 
 def click(driver: Any, element_id: str) -> None:
