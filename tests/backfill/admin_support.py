@@ -42,6 +42,24 @@ def django_on(shop: ShopCopy) -> Iterator[None]:
         settings["NAME"] = before
 
 
+@contextmanager
+def celery_on(url: str, queue: str) -> Iterator[None]:
+    """This process's Celery app sends to ``url``, and the admin to ``queue``."""
+    from django.test import override_settings
+
+    from schemaops.backfill import dispatch
+
+    app = dispatch.celery_app()
+    before = app.conf.broker_url
+    app.conf.broker_url = url
+    try:
+        with override_settings(SCHEMAOPS_BACKFILL_QUEUE=queue):
+            yield
+    finally:
+        app.pool.force_close_all()
+        app.conf.broker_url = before
+
+
 def make_users() -> None:
     """``alice``: a superuser; ``victor``: staff who may only view runs."""
     from django.contrib.auth.models import Permission, User

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from admin_support import PASSWORD, django_on, make_users, seed_runs
+from admin_support import PASSWORD, celery_on, django_on, make_users, seed_runs
 from backfill_support import ShopCopy
 
 LIST_URL = "/admin/schemaops_backfill/run/"
@@ -188,3 +188,71 @@ def test_start_form_previews_before_it_starts(site: ShopCopy) -> None:
     )
     bad = alice.post(f"{LIST_URL}add/", {**fields, "lock_timeout": "soon"}).content.decode()
     assert "bad duration" in bad
+
+
+def batch_states(shop: ShopCopy, run_id: int) -> dict[str, int]:
+    rows = shop.query(
+        "SELECT state, count(*) FROM schemaops_backfill_batch WHERE run_id = %s GROUP BY state",
+        [run_id],
+    )
+    return {state: int(n) for state, n in rows}
+
+
+def test_retry_failed_gives_batches_back_without_changing_a_paused_run(site: ShopCopy) -> None:
+    from schemaops.backfill import control
+    from schemaops.errors import ConfigError
+
+    run_id = seed(site, 1, 10, "t")[0]  # paused, 9 done and 1 pending
+    site.query(
+        "UPDATE schemaops_backfill_batch SET state = 'failed', attempts = 3, timeouts = 2"
+        " WHERE run_id = %s AND lo < 2000",
+        [run_id],
+    )
+    assert batch_states(site, run_id) == {"done": 7, "failed": 2, "pending": 1}
+    control.retry_failed(run_id, "default")
+    assert site.run_state() == "paused"
+    assert batch_states(site, run_id) == {"done": 7, "pending": 3}
+    assert site.query(
+        "SELECT max(attempts), max(timeouts) FROM schemaops_backfill_batch"
+        " WHERE run_id = %s AND lo < 2000",
+        [run_id],
+    ) == [(0, 0)]
+    site.query("UPDATE schemaops_backfill_run SET state = 'finished' WHERE id = %s", [run_id])
+    with pytest.raises(ConfigError, match="is finished: cannot retry"):
+        control.retry_failed(run_id, "default")
+
+
+def test_retry_from_the_admin_resumes_a_failed_run_and_queues_its_task(
+    site: ShopCopy, redis_available: str
+) -> None:
+    import uuid
+
+    import redis
+
+    run_id = seed(site, 1, 10, "q")[0]
+    site.query(
+        "UPDATE schemaops_backfill_run SET state = 'failed', last_error = '5 batches failed'"
+        " WHERE id = %s",
+        [run_id],
+    )
+    site.query(
+        "UPDATE schemaops_backfill_batch SET state = 'failed', last_error = 'boom'"
+        " WHERE run_id = %s AND lo = 1",
+        [run_id],
+    )
+    alice = client_for("alice")
+    page = alice.get(f"{LIST_URL}{run_id}/change/").content.decode()
+    assert 'id="action-retry"' in page and 'id="action-resume"' in page
+    assert 'id="action-pause"' not in page
+    queue = f"schemaops-admin-test-{uuid.uuid4().hex[:8]}"
+    broker = redis.Redis.from_url(redis_available)
+    try:
+        with celery_on(redis_available, queue):
+            alice.post(f"{LIST_URL}{run_id}/act/retry/")
+        # no worker listens on this queue: the task the admin sent waits there
+        assert broker.llen(queue) == 1
+    finally:
+        broker.delete(queue)
+    assert site.run_state() == "active"
+    assert batch_states(site, run_id) == {"done": 8, "pending": 2}
+    assert site.query("SELECT last_error FROM schemaops_backfill_run")[0][0] == ""

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from admin_support import PASSWORD, chromium, django_on, make_users, quit_chromium, seed_runs
+from admin_support import (
+    PASSWORD,
+    celery_on,
+    chromium,
+    django_on,
+    make_users,
+    quit_chromium,
+    seed_runs,
+)
 from backfill_support import REDIS_URL, ShopCopy, Worker, wait_for
 
 pytestmark = pytest.mark.slow
@@ -40,24 +48,6 @@ def live_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{server.port}"
     finally:
         server.terminate()
-
-
-@contextmanager
-def celery_on(url: str, queue: str) -> Iterator[None]:
-    """This process's Celery app sends to ``url``, and the admin to the worker's queue."""
-    from django.test import override_settings
-
-    from schemaops.backfill import dispatch
-
-    app = dispatch.celery_app()
-    before = app.conf.broker_url
-    app.conf.broker_url = url
-    try:
-        with override_settings(SCHEMAOPS_BACKFILL_QUEUE=queue):
-            yield
-    finally:
-        app.pool.force_close_all()
-        app.conf.broker_url = before
 
 
 @pytest.fixture
