@@ -136,9 +136,9 @@ def progress(model_admin: RunAdmin, request: HttpRequest) -> JsonResponse:
         ids = [int(i) for i in request.GET.getlist("id")][:500]
     except ValueError:
         return JsonResponse({"error": "id must be integers"}, status=400)
-    runs = list(model_admin.get_queryset(request).filter(pk__in=ids).order_by("-id"))
-    alias = runs[0]._state.db or "default" if runs else "default"
-    return JsonResponse({"runs": [admin_cells.feed(s) for s in control.statuses(runs, alias)]})
+    queryset = model_admin.get_queryset(request).filter(pk__in=ids).order_by("-id")
+    statuses = control.statuses(list(queryset), queryset.db)
+    return JsonResponse({"runs": [admin_cells.feed(s) for s in statuses]})
 
 
 def act(model_admin: RunAdmin, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
