@@ -77,7 +77,6 @@ def detail(model_admin: RunAdmin, request: HttpRequest, object_id: str) -> HttpR
         "failed_count": status.batches["failed"],
         "verification": _verification(run),
         "actions": [(a, admin_ops.ACTION_LABELS[a], _url("act", run.pk, a)) for a in actions],
-        "progress_url": _url("progress") + f"?id={run.pk}",
         "poll_ms": POLL_MS,
         "active": run.state == admin_cells.ACTIVE,
     }
