@@ -101,7 +101,7 @@ def click(driver: Any, element_id: str) -> None:
     driver.find_element(By.ID, element_id).click()
 
 
-def start_demo_backfill(driver: Any, base: str) -> int:
+def start_demo_backfill(driver: Any, base: str, screenshots: Path) -> int:
     """Through the start form and its dry-run preview; returns the run's id."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
@@ -114,6 +114,7 @@ def start_demo_backfill(driver: Any, base: str) -> int:
     click(driver, "preview-button")
     preview = wait_for(lambda: driver.find_elements(By.ID, "preview-rows"), timeout=30)
     assert preview[0].text == str(ORDERS)  # the dry run counted the pending rows
+    driver.save_screenshot(str(screenshots / "admin-start-preview.png"))
     click(driver, "start-button")
     wait_for(lambda: driver.current_url.endswith("/change/"), timeout=30)
     return int(driver.current_url.rstrip("/").split("/")[-2])
@@ -129,7 +130,7 @@ def test_start_watch_pause_resume_cancel(
     with django_on(shop), celery_on(REDIS_URL, worker.queue), live_server() as base:
         make_users()
         log_in(browser, base, "alice")
-        run_id = start_demo_backfill(browser, base)
+        run_id = start_demo_backfill(browser, base, screenshots)
         assert state_shown(browser) == "▶ active"
         # The page polls: the number grows while the page itself is not reloaded.
         browser.execute_script("window.notReloaded = true;")
@@ -176,7 +177,7 @@ def test_start_watch_pause_resume_cancel(
     assert [flag for _, flag, _ in log] == [1, 2, 2, 2]  # added, then changed three times
     assert [message.split(" (")[0] for _, _, message in log[1:]] == ["Pause", "Resume", "Cancel"]
     assert 0 < shop.wrong_rows() < ORDERS  # cancelled midway, after real progress
-    for name in ("admin-run-detail.png", "admin-runs-list.png"):
+    for name in ("admin-run-detail.png", "admin-runs-list.png", "admin-start-preview.png"):
         assert (screenshots / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
