@@ -1,9 +1,9 @@
 """The admin's form for starting a Python Backfill: which one, and the run's settings.
 
-The fields are the ``schemaops backfill start`` options a person tunes most, with
-the same defaults; a Backfill's own class attributes (``batch_size``,
-``target_seconds``, ``lock_timeout``, ``statement_timeout``) win over the form's
-defaults as they win over the command's.
+The fields are the ``schemaops backfill start`` options a person tunes most, with the
+command's defaults (:class:`~schemaops.backfill.command.StartOptions`); the settings
+are made by the command's own :func:`~schemaops.backfill.command.run_settings`, so a
+Backfill's class attributes win over the form as they win over the command line.
 """
 
 from __future__ import annotations
@@ -13,10 +13,13 @@ from typing import Any
 from django import forms
 from django.core import signing
 
-from schemaops.backfill import control
+from schemaops.backfill import command
+from schemaops.backfill import spec as spec_module
+from schemaops.backfill.command import StartOptions
+from schemaops.backfill.spec import Spec
+from schemaops.backfill.tuning import RunSettings
 from schemaops.errors import ConfigError
 
-_DEFAULTS = control.RunSettings()
 _SALT = "schemaops.backfill.admin.preview"
 
 
@@ -30,25 +33,31 @@ class StartForm(forms.Form):
         required=False,
         help_text="Empty: the Backfill's own, or 1000. The size then adapts.",
     )
-    target_seconds = forms.FloatField(
+    target_duration = forms.FloatField(
         label="Target batch duration (seconds)",
         min_value=0.001,
-        initial=_DEFAULTS.target_seconds,
+        initial=StartOptions.target_duration,
     )
     max_rows_per_second = forms.FloatField(
-        label="Rate limit (rows per second, 0: none)", min_value=0, initial=0
+        label="Rate limit (rows per second, 0: none)",
+        min_value=0,
+        initial=StartOptions.max_rows_per_second,
     )
     workers = forms.IntegerField(
-        label="Workers", min_value=1, max_value=64, initial=1, help_text="Parallel Celery tasks."
+        label="Workers",
+        min_value=1,
+        max_value=64,
+        initial=StartOptions.workers,
+        help_text="Parallel Celery tasks.",
     )
-    lock_timeout = forms.CharField(label="Lock timeout", initial=_DEFAULTS.lock_timeout)
+    lock_timeout = forms.CharField(label="Lock timeout", initial=StartOptions.lock_timeout)
     statement_timeout = forms.CharField(
-        label="Statement timeout", initial=_DEFAULTS.statement_timeout
+        label="Statement timeout", initial=StartOptions.statement_timeout
     )
     verify = forms.BooleanField(
         label="Verify when done (sweep for rows still not matching)",
         required=False,
-        initial=True,
+        initial=StartOptions.verify,
     )
 
     def __init__(self, *args: Any, backfills: dict[str, Any], **kwargs: Any) -> None:
@@ -62,29 +71,29 @@ class StartForm(forms.Form):
         data = super().clean() or {}
         if not self.errors:
             try:
-                self.settings()
+                self.settings().columns()  # durations and sizes, checked as the engine will
             except ConfigError as exc:
                 raise forms.ValidationError(str(exc)) from None
         return data
 
-    def settings(self) -> control.RunSettings:
-        """The run's settings (raises ConfigError for a bad timeout or size)."""
+    def spec(self) -> Spec:
+        name = self.cleaned_data["backfill"]
+        return spec_module.python_spec(name, self.backfills[name]())
+
+    def settings(self) -> RunSettings:
+        """The run's settings, as ``schemaops backfill start`` would make them."""
         data = self.cleaned_data
-        own = self.backfills[data["backfill"]]
-        size = data.get("batch_size") or getattr(own, "batch_size", None) or 1_000
-        settings = control.RunSettings(
-            batch_size=size,
-            min_batch_size=min(_DEFAULTS.min_batch_size, size),
-            max_batch_size=max(_DEFAULTS.max_batch_size, size),
-            target_seconds=getattr(own, "target_seconds", None) or data["target_seconds"],
-            lock_timeout=getattr(own, "lock_timeout", None) or data["lock_timeout"],
-            statement_timeout=getattr(own, "statement_timeout", None) or data["statement_timeout"],
+        options = StartOptions(
+            target=data["backfill"],
+            batch_size=data.get("batch_size"),
+            target_duration=data["target_duration"],
             max_rows_per_second=data["max_rows_per_second"],
-            concurrency=data["workers"],
-            options={"verify": bool(data.get("verify"))},
+            workers=data["workers"],
+            lock_timeout=data["lock_timeout"],
+            statement_timeout=data["statement_timeout"],
+            verify=bool(data.get("verify")),
         )
-        settings.columns()  # validates durations and sizes
-        return settings
+        return command.run_settings(self.spec(), options)
 
     def token(self) -> str:
         """Signs the previewed parameters: ``Start`` is only taken with what was previewed."""

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemaops.backfill import control, dispatch
 from schemaops.backfill.base import Backfill
+from schemaops.backfill.tuning import RunSettings
 from schemaops.errors import ConfigError
+
+if TYPE_CHECKING:
+    from schemaops.backfill.models import Run
+    from schemaops.backfill.spec import Spec
 
 ACTIONS = ("pause", "resume", "cancel", "retry")
 ACTION_LABELS = {
@@ -97,7 +102,7 @@ def perform(action: str, run_id: int, alias: str) -> Any:
     return run
 
 
-def start(spec: Any, settings: control.RunSettings, alias: str) -> tuple[Any, str]:
+def start(spec: Spec, settings: RunSettings, alias: str) -> tuple[Run, str]:
     """Find or create the run of ``spec`` and queue its tasks; (run, created|resumed|finished)."""
     require_broker(f"start {spec.target}")
     run, outcome = control.start(spec, settings, alias)

@@ -24,9 +24,9 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from schemaops.backfill import admin_cells, admin_chart, admin_ops, control, dryrun
-from schemaops.backfill import spec as spec_module
 from schemaops.backfill.admin_forms import StartForm
 from schemaops.backfill.models import Batch, Run
+from schemaops.backfill.spec import Spec
 from schemaops.errors import SchemaopsError
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ def start(model_admin: RunAdmin, request: HttpRequest) -> HttpResponse:
         "backfills": backfills,
     }
     if request.method == "POST" and form.is_valid():
-        spec = spec_module.python_spec(form.cleaned_data["backfill"], _instance(form, backfills))
+        spec = form.spec()
         alias = model_admin.get_queryset(request).db
         if "start" in request.POST and form.matches(request.POST.get("preview_token", "")):
             return _start(model_admin, request, form, spec, alias)
@@ -185,21 +185,18 @@ def start(model_admin: RunAdmin, request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "schemaops_backfill/admin/run_start.html", context)
 
 
-def _instance(form: StartForm, backfills: dict[str, Any]) -> Any:
-    return backfills[form.cleaned_data["backfill"]]()
-
-
-def _preview(form: StartForm, spec: Any, alias: str) -> dryrun.DryRun:
+def _preview(form: StartForm, spec: Spec, alias: str) -> dryrun.DryRun:
     settings = form.settings()
     timeouts = (settings.lock_timeout, settings.statement_timeout)
     return dryrun.dry_run(spec, settings.batch_size, timeouts, alias, settings.interleave)
 
 
 def _start(
-    model_admin: RunAdmin, request: HttpRequest, form: StartForm, spec: Any, alias: str
+    model_admin: RunAdmin, request: HttpRequest, form: StartForm, spec: Spec, alias: str
 ) -> HttpResponse:
-    options = {**form.settings().options, "started_by": request.user.get_username()}
-    settings = dataclasses.replace(form.settings(), options=options)
+    settings = form.settings()
+    options = {**settings.options, "started_by": request.user.get_username()}
+    settings = dataclasses.replace(settings, options=options)
     try:
         run, outcome = admin_ops.start(spec, settings, alias)
     except SchemaopsError as exc:

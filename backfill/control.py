@@ -286,20 +286,20 @@ def _status(run: Any, counts: dict[str, int], done: tuple[int, int, float | None
     )
 
 
-def retry_failed(run_id: int, alias: str) -> Any:
+def retry_failed(run_id: int, alias: str) -> Run:
     """Give a run's failed batches another try: a failed run is resumed (which does it),
-    otherwise its failed batches become pending again. Returns the run."""
-    from schemaops.backfill.models import Batch, Run
+    an active or paused one gets them back as pending, in its state. Returns the run."""
+    from schemaops.backfill.models import Batch, BatchState, Run, RunState
 
     with transaction.atomic(using=alias):
         run = Run.objects.using(alias).select_for_update().filter(pk=run_id).first()
         if run is None:
             raise ConfigError(f"no backfill run {run_id}")
-        if run.state == "failed":
+        if run.state == RunState.FAILED:
             return set_state(run_id, "resume", alias)
-        if run.state not in {"active", "paused"}:
+        if run.state not in {RunState.ACTIVE, RunState.PAUSED}:
             raise ConfigError(f"run {run_id} is {run.state}: cannot retry its batches")
-        Batch.objects.using(alias).filter(run=run, state="failed").update(
-            state="pending", attempts=0, timeouts=0, available_at=None
+        Batch.objects.using(alias).filter(run=run, state=BatchState.FAILED).update(
+            state=BatchState.PENDING, attempts=0, timeouts=0, available_at=None
         )
     return run

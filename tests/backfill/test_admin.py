@@ -163,7 +163,7 @@ def test_start_form_previews_before_it_starts(site: ShopCopy) -> None:
     assert '<label for="id_backfill">' in form and "orders.FillTotalCents" in form
     fields = {
         "backfill": "orders.FillTotalCents",
-        "target_seconds": "0.1",
+        "target_duration": "0.1",
         "max_rows_per_second": "0",
         "workers": "1",
         "lock_timeout": "100ms",
@@ -217,9 +217,19 @@ def test_retry_failed_gives_batches_back_without_changing_a_paused_run(site: Sho
         " WHERE run_id = %s AND lo < 2000",
         [run_id],
     ) == [(0, 0)]
+    site.query(
+        "UPDATE schemaops_backfill_batch SET state = 'failed' WHERE run_id = %s AND lo = 1",
+        [run_id],
+    )
+    result = site.cli("retry", str(run_id))  # the command line's retry: the same function
+    assert result.returncode == 0, result.stderr
+    assert f"run {run_id} paused" in result.stdout
+    assert batch_states(site, run_id) == {"done": 7, "pending": 3}
     site.query("UPDATE schemaops_backfill_run SET state = 'finished' WHERE id = %s", [run_id])
     with pytest.raises(ConfigError, match="is finished: cannot retry"):
         control.retry_failed(run_id, "default")
+    result = site.cli("retry", str(run_id))
+    assert result.returncode == 2 and "is finished: cannot retry" in result.stderr
 
 
 def test_retry_from_the_admin_resumes_a_failed_run_and_queues_its_task(
