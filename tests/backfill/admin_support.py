@@ -56,7 +56,8 @@ def celery_on(url: str, queue: str) -> Iterator[None]:
         with override_settings(SCHEMAOPS_BACKFILL_QUEUE=queue):
             yield
     finally:
-        app.pool.force_close_all()
+        # The app's connection pool stays open: closed, it could not be used again by a
+        # later test in this process (kombu keeps the pool for the broker URL).
         app.conf.broker_url = before
 
 
