@@ -507,10 +507,13 @@ def _state_command(action: str, doc: str) -> click.Command:
         alias = _setup(project)
         from schemaops.backfill import control
 
-        celery = _celery() if action == "resume" else None
-        run = control.set_state(run_id, action, alias)
+        celery = _celery() if action in {"resume", "retry"} else None
+        if action == "retry":
+            run = control.retry_failed(run_id, alias)
+        else:
+            run = control.set_state(run_id, action, alias)
         click.echo(f"run {run_id} {run.state}")
-        if celery is not None:
+        if celery is not None and run.state == "active":
             _launch(run_id, run.concurrency, alias, queue, wait, celery)
 
     return command
@@ -520,4 +523,7 @@ pause_command = _state_command("pause", "Stop claiming new batches (running ones
 resume_command = _state_command("resume", "Resume a paused or failed run (re-queues its tasks).")
 cancel_command = _state_command(
     "cancel", "Cancel a run: batches in flight commit or roll back whole; no more start."
+)
+retry_command = _state_command(
+    "retry", "Give a run's failed batches another try (a failed run is resumed)."
 )
