@@ -13,8 +13,10 @@ from schemaops.checks.json_column import JsonColumn
 from schemaops.checks.latest_by_without_index import LatestByWithoutIndex
 from schemaops.checks.missing_lock_timeout import MissingLockTimeout
 from schemaops.checks.missing_statement_timeout import MissingStatementTimeout
+from schemaops.checks.new_code_breaks_during_rollout import NewCodeBreaksDuringRollout
 from schemaops.checks.observed_blocking_lock import ObservedBlockingLock
 from schemaops.checks.observed_rewrite import ObservedRewrite
+from schemaops.checks.old_code_breaks_during_rollout import OldCodeBreaksDuringRollout
 from schemaops.checks.ordering_without_index import OrderingWithoutIndex
 from schemaops.checks.sql_unavailable import SQLUnavailable
 from schemaops.checks.timestamp_without_time_zone import TimestampWithoutTimeZone
@@ -43,4 +45,6 @@ RULES: list[type[Rule]] = [
     SQLUnavailable,
     ObservedBlockingLock,
     ObservedRewrite,
+    OldCodeBreaksDuringRollout,  # SO803
+    NewCodeBreaksDuringRollout,  # SO804
 ]

@@ -78,6 +78,8 @@ def run_trace(
     result = TraceResult(server=describe(server), rows=options.rows)
     with ScratchDatabase(server) as scratch:
         say(f"scratch database {scratch.name} on {describe(server)}")
+        for name in scratch.swept:
+            say(f"dropped {name}, left behind by a schemaops run that no longer exists")
         if options.from_database:
             clone_schema(
                 {**server, "dbname": server.get("dbname") or target.get("dbname")}, scratch.params
