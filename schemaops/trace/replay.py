@@ -43,6 +43,7 @@ class Replay:
         self.say = say
         self.kept: dict[tuple[str, str], list[Any]] = {}  # (release, table) -> primary keys
         self.broken: set[tuple[str, str]] = set()  # (release, model label) already failed
+        # phase -> (tables each operation names, operations that name none)
         self.blame: dict[str, tuple[dict[shape.OperationRef, set[str]], list[Any]]] = {}
 
     def run(self, selected: set[shape.Key], loader: Any = None) -> None:
@@ -84,8 +85,13 @@ class Replay:
         _, opaque = shape.operation_tables([*steps.pre, *steps.post], tables)
         self.baseline_all = bool(opaque)
         self.releases = releases
+        self.blame = {
+            PRE_DEPLOY: shape.operation_tables(steps.pre, tables),
+            POST_DEPLOY: shape.operation_tables(steps.post, tables),
+        }
         self._phase(BEFORE, [], [OLD], prints)
-        if self.result.error is None and steps.pre:
+        # the new code starts once the pre-deploy migrations are in, even when there are none
+        if self.result.error is None:
             state = self._phase(PRE_DEPLOY, steps.pre, [OLD, NEW], prints, state)
         if self.result.error is None and steps.post:
             self._phase(POST_DEPLOY, steps.post, [NEW], prints, state)
@@ -130,7 +136,6 @@ class Replay:
             if self.result.error is not None:
                 return state
             prints.append(self._fingerprints(sorted(prints[0])))
-            self.blame[name] = shape.operation_tables(plan, self.tables_of)
         self.say(f"replaying the {' and the '.join(releases)} code: {name}")
         _, report.replay_ms = timed(lambda: self._exercise(name, releases, prints, report))
         return state
@@ -183,14 +188,21 @@ class Replay:
                 failure.step,
                 failure.statement,
                 failure.error,
-                self._suspects(phase, table),
+                self._suspects(phase, release, table),
             )
         )
 
-    def _suspects(self, phase: str, table: str) -> list[shape.OperationRef]:
-        named, opaque = self.blame.get(phase, ({}, []))
-        direct = [ref for ref, tables in named.items() if table in tables]
-        return direct or list(opaque)
+    def _suspects(self, phase: str, release: str, table: str) -> list[shape.OperationRef]:
+        """The operations of the phase that name the table, else those that name no table.
+        The new code failing before the post-deploy phase needs a post-deploy operation:
+        those are suspects too, after the phase's own."""
+        phases = [phase] + ([POST_DEPLOY] if (phase, release) == (PRE_DEPLOY, NEW) else [])
+        for p in phases:
+            named, _ = self.blame.get(p, ({}, []))
+            direct = [ref for ref, tables in named.items() if table in tables]
+            if direct:
+                return direct
+        return [ref for p in phases for ref in self.blame.get(p, ({}, []))[1]]
 
     def _changed_tables(self, prints: list[dict[str, str | None]]) -> set[str]:
         first = prints[0]

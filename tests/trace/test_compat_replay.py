@@ -1,0 +1,108 @@
+"""The replay itself: safe expand/contract patterns replay clean, real breaks are found."""
+
+from __future__ import annotations
+
+from compat_support import replay
+from django.db import migrations, models
+from test_compat_rules import order
+
+from schemaops.trace.compat import BEFORE, NEW, OLD, POST_DEPLOY, PRE_DEPLOY
+
+
+def _sql(text: str) -> migrations.RunSQL:
+    return migrations.RunSQL(text, migrations.RunSQL.noop)
+
+
+def _clean(compat) -> None:
+    assert compat.error is None and compat.notes == [], (compat.error, compat.notes)
+    assert compat.breaks == [], [b.to_dict() for b in compat.breaks]
+
+
+def test_a_nullable_column_dropped_after_its_state_only_removal_replays_clean():
+    compat, _ = replay(
+        [order()],
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[migrations.RemoveField("order", "legacy")]
+            )
+        ],
+        post=[_sql("ALTER TABLE shop_order DROP COLUMN legacy")],
+    )
+    _clean(compat)
+    assert [(p.name, p.releases) for p in compat.phases] == [
+        (BEFORE, [OLD]),
+        (PRE_DEPLOY, [OLD, NEW]),
+        (POST_DEPLOY, [NEW]),
+    ]
+    assert [p.models for p in compat.phases] == [1, 2, 1]
+
+
+def test_a_field_renamed_with_its_db_column_kept_replays_clean():
+    keep = models.CharField(max_length=20, null=True, db_column="legacy")
+    compat, _ = replay(
+        [order()],
+        [
+            migrations.AlterField("order", "legacy", keep),
+            migrations.RenameField("order", "legacy", "reference"),
+        ],
+    )
+    _clean(compat)
+    assert compat.phases[1].models == 2  # the state changed, so both releases ran
+
+
+def test_a_new_column_with_a_db_default_replays_clean():
+    compat, _ = replay(
+        [order()],
+        [migrations.AddField("order", "status", models.CharField(max_length=9, db_default="new"))],
+    )
+    _clean(compat)
+
+
+def test_the_same_drop_in_the_pre_deploy_phase_breaks_the_old_code():
+    compat, _ = replay([order()], [_sql("ALTER TABLE shop_order DROP COLUMN legacy")])
+    # the state still has the field, so the new code breaks as well
+    assert [(b.release, b.phase) for b in compat.breaks] == [(OLD, PRE_DEPLOY), (NEW, PRE_DEPLOY)]
+    brk = compat.breaks[0]
+    assert (brk.release, brk.phase, brk.model, brk.step) == (OLD, PRE_DEPLOY, "shop.Order", "insert")
+    assert brk.error.startswith('column "legacy" of relation "shop_order" does not exist')
+    assert brk.statement.startswith('INSERT INTO "shop_order"')
+    assert brk.suspects == [("shop", "0002_change", 0)]  # the SQL names no model: blamed
+
+
+def test_a_table_created_only_after_the_deploy_breaks_the_new_code():
+    invoice = migrations.CreateModel(
+        "Invoice",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("order", models.ForeignKey("shop.Order", on_delete=models.CASCADE)),
+            ("total", models.DecimalField(max_digits=6, decimal_places=2)),
+        ],
+    )
+    compat, _ = replay([order()], [invoice], phase="post")
+    (brk,) = compat.breaks
+    assert (brk.release, brk.phase, brk.model) == (NEW, PRE_DEPLOY, "shop.Invoice")
+    assert 'relation "shop_invoice" does not exist' in brk.error
+    assert brk.suspects == [("shop", "0002_change", 0)]  # the post-deploy CreateModel
+    assert compat.phases[-1].name == POST_DEPLOY and compat.phases[-1].models == 1
+    finding = compat.findings()[0]
+    assert (finding.code, finding.name) == ("SO804", "new-code-breaks-during-rollout")
+    assert (finding.migration, finding.operation) == ("0002_change", 0)
+    assert finding.evidence["phase"] == PRE_DEPLOY
+
+
+def test_the_new_code_reads_rows_the_old_code_wrote_during_the_rollout():
+    """NOT NULL in the new state only (the column still takes NULL): the old code's rows
+    carry NULL there, and the new code, which never expects one, reads them."""
+    strict = models.CharField(max_length=20, default="x")
+    compat, _ = replay(
+        [order()],
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[migrations.AlterField("order", "legacy", strict)]
+            )
+        ],
+    )
+    (brk,) = compat.breaks
+    assert (brk.release, brk.phase, brk.step) == (NEW, PRE_DEPLOY, "read a row the old code wrote")
+    assert brk.error == "NULL in legacy, declared NOT NULL"
+    assert brk.statement.startswith('SELECT "shop_order"."id"')
