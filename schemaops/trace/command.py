@@ -77,6 +77,8 @@ def run_trace_command(app_label: str | None, migration_name: str | None, **o: An
     if not selected:
         click.echo(f"schemaops trace: nothing to trace on {describe(params)}", err=True)
         return 0
+    if o.get("compat"):
+        return run_compat_command(cfg, params, selected, o)
     options = TraceOptions(
         alias=cfg.database,
         server=params if o.get("dsn") else None,
@@ -87,6 +89,28 @@ def run_trace_command(app_label: str | None, migration_name: str | None, **o: An
     opts.emit(render(result, o.get("fmt") or "text"), o.get("output"))
     if result.failed:
         raise RunFailed("a migration failed on the scratch database (see the trace above)")
+    return 0
+
+
+def run_compat_command(
+    cfg: Config, params: dict[str, Any], selected: set[tuple[str, str]], o: dict[str, Any]
+) -> int:
+    """``trace --compat``: replay the rollout, render it, exit 1 on a break."""
+    from schemaops.trace.compat import CompatOptions, run_compat
+    from schemaops.trace.compat_render import render_compat
+
+    options = CompatOptions(
+        alias=cfg.database,
+        server=params if o.get("dsn") else None,
+        from_database=bool(o.get("from_database")),
+        rows=o.get("rows") or CompatOptions.rows,
+    )
+    result = run_compat(selected, options, None if o.get("quiet") else _progress)
+    opts.emit(render_compat(result, o.get("fmt") or "text"), o.get("output"))
+    if result.error:
+        raise RunFailed(result.error)
+    if result.breaks:
+        raise RunFailed(f"{len(result.breaks)} break(s) in the replayed rollout (see above)")
     return 0
 
 

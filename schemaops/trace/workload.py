@@ -147,15 +147,16 @@ def updatable_fields(model: Any) -> list[Any]:
 
 
 def new_instance(model: Any, alias: str) -> Any:
-    """An unsaved instance: the defaults the release sends, a value for each required field."""
+    """An unsaved instance: the defaults the release sends, a value for each required field
+    (and a fresh one for a field without a default in a unique set, as real code sets it)."""
     obj = model()
+    unique = unique_field_names(model)
     for f in model._meta.local_concrete_fields:
-        if f.generated or f is model._meta.auto_field:
+        if f.generated or f is model._meta.auto_field or not _without_default(f):
             continue
         value = getattr(obj, f.attname)
-        if not _required(f):
-            continue
-        if value is None or (f.choices and value not in _choice_values(f)):
+        invalid = bool(f.choices) and value not in _choice_values(f)
+        if (not f.null and (value is None or invalid)) or f.name in unique:
             setattr(obj, f.attname, sample_value(f, alias))
     return obj
 
@@ -164,11 +165,21 @@ def _choice_values(f: Any) -> set[Any]:
     return {value for value, _label in f.flatchoices}
 
 
-def _required(f: Any) -> bool:
+def _without_default(f: Any) -> bool:
     from django.db.models import NOT_PROVIDED
 
-    no_default = not f.has_default() and getattr(f, "db_default", NOT_PROVIDED) is NOT_PROVIDED
-    return no_default and not f.null
+    return not f.has_default() and getattr(f, "db_default", NOT_PROVIDED) is NOT_PROVIDED
+
+
+def unique_field_names(model: Any) -> set[str]:
+    """Fields that are unique alone or in a unique set (unique_together, UniqueConstraint)."""
+    meta = model._meta
+    names = {f.name for f in meta.local_concrete_fields if f.unique and not f.primary_key}
+    for together in meta.unique_together:
+        names.update(together)
+    for constraint in meta.total_unique_constraints:
+        names.update(constraint.fields)
+    return names
 
 
 def sample_value(f: Any, alias: str) -> Any:
