@@ -63,7 +63,12 @@ def test_the_same_drop_in_the_pre_deploy_phase_breaks_the_old_code():
     # the state still has the field, so the new code breaks as well
     assert [(b.release, b.phase) for b in compat.breaks] == [(OLD, PRE_DEPLOY), (NEW, PRE_DEPLOY)]
     brk = compat.breaks[0]
-    assert (brk.release, brk.phase, brk.model, brk.step) == (OLD, PRE_DEPLOY, "shop.Order", "insert")
+    assert (brk.release, brk.phase, brk.model, brk.step) == (
+        OLD,
+        PRE_DEPLOY,
+        "shop.Order",
+        "insert",
+    )
     assert brk.error.startswith('column "legacy" of relation "shop_order" does not exist')
     assert brk.statement.startswith('INSERT INTO "shop_order"')
     assert brk.suspects == [("shop", "0002_change", 0)]  # the SQL names no model: blamed
