@@ -150,11 +150,22 @@ def run_compat(
         if options.from_database:
             source = {**server, "dbname": server.get("dbname") or target.get("dbname")}
             clone_schema(source, scratch.params)
+        _unlogged_commits(scratch.params)
         with pointed_at(options.alias, scratch.params) as connection:
             from schemaops.trace.replay import Replay
 
             Replay(connection, scratch.params, options, result, say).run(selected, loader)
     return result
+
+
+def _unlogged_commits(params: dict[str, Any]) -> None:
+    """The replay commits after every statement; on a database that is thrown away a commit
+    need not wait for its WAL flush (a setting of this database only, not of the server)."""
+    from schemaops.db import connected, sql
+
+    with connected(params) as conn, conn.cursor() as cur:
+        name = sql.Identifier(params["dbname"])
+        cur.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(name))
 
 
 def timed(action: Callable[[], Any]) -> tuple[Any, float]:

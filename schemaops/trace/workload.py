@@ -127,7 +127,8 @@ def error_text(exc: BaseException) -> str:
 def insert_rows(model: Any, alias: str, count: int) -> list[Any]:
     """Insert ``count`` rows as ``Model.save()`` would; return their primary keys."""
     meta = model._meta
-    objs = [new_instance(model, alias) for _ in range(count)]
+    parents: dict[str, Any] = {}  # one parent row serves every row of this INSERT
+    objs = [new_instance(model, alias, parents) for _ in range(count)]
     fields = [f for f in meta.local_concrete_fields if not f.generated]
     pk_set = all(getattr(obj, meta.pk.attname) is not None for obj in objs)
     if not pk_set:
@@ -146,7 +147,7 @@ def updatable_fields(model: Any) -> list[Any]:
     return [f for f in model._meta.local_concrete_fields if not f.primary_key and not f.generated]
 
 
-def new_instance(model: Any, alias: str) -> Any:
+def new_instance(model: Any, alias: str, parents: dict[str, Any] | None = None) -> Any:
     """An unsaved instance: the defaults the release sends, a value for each required field
     (and a fresh one for a field without a default in a unique set, as real code sets it)."""
     obj = model()
@@ -156,7 +157,13 @@ def new_instance(model: Any, alias: str) -> Any:
             continue
         value = getattr(obj, f.attname)
         invalid = bool(f.choices) and value not in _choice_values(f)
-        if (not f.null and (value is None or invalid)) or f.name in unique:
+        if not ((not f.null and (value is None or invalid)) or f.name in unique):
+            continue
+        if parents is not None and f.is_relation and not f.unique:
+            if f.name not in parents:
+                parents[f.name] = sample_value(f, alias)
+            setattr(obj, f.attname, parents[f.name])
+        else:
             setattr(obj, f.attname, sample_value(f, alias))
     return obj
 
