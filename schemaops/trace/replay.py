@@ -103,7 +103,7 @@ class Replay:
 
     def _apply(self, plan: list[Any], state: Any) -> Any:
         if not plan:
-            return state if state is not None else self.executor._create_project_state(True)
+            return state if state is not None else self._applied_state()
         for migration, _ in plan:
             self.say(f"applying {migration.app_label}.{migration.name}")
         try:
@@ -111,6 +111,17 @@ class Replay:
         except Exception as exc:
             self.result.error = f"a migration failed on the scratch database: {error_text(exc)}"
             return state
+
+    def _applied_state(self) -> Any:
+        """The migration state of what the scratch database has applied (nothing, unless
+        it was cloned from the target)."""
+        from django.db.migrations.state import ProjectState
+
+        loader = self.executor.loader
+        applied = [k for k in loader.applied_migrations if k in loader.graph.nodes]
+        if applied:
+            return loader.project_state(applied, at_end=True)
+        return ProjectState(real_apps=set(loader.unmigrated_apps))
 
     def _phase(
         self, name: str, plan: list[Any], releases: list[str], prints: list[Prints], state: Any
