@@ -130,7 +130,7 @@ def test_the_fixed_demo_shop_replays_clean(scratch_db, tmp_path):
 def test_trace_compat_text_names_release_phase_statement_and_error(scratch_db):
     env = shop_env(scratch_db)
     _migrate_to_old_release(env)
-    run = run_cli("trace", "--compat", "orders", "0005", "-q", env=env)
+    run = run_cli("trace", "--compat", "--from-database", "orders", "0005", "-q", env=env)
     assert run.returncode == 1
     assert "after pre-deploy (orders.0005_remove_order_legacy_ref)" in run.stdout
     assert "SO803 orders.Order (orders_order): the old code" in run.stdout
