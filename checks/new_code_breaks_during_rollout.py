@@ -35,8 +35,8 @@ is gone.
 
 from __future__ import annotations
 
-from schemaops.checks._base import Rule
 from schemaops.findings import Severity
+from schemaops.rules import Rule
 
 
 class NewCodeBreaksDuringRollout(Rule):

@@ -33,8 +33,8 @@ is left. The finding names the statement and PostgreSQL's error.
 
 from __future__ import annotations
 
-from schemaops.checks._base import Rule
 from schemaops.findings import Severity
+from schemaops.rules import Rule
 
 
 class OldCodeBreaksDuringRollout(Rule):

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemaops.checks.new_code_breaks_during_rollout import NewCodeBreaksDuringRollout
-from schemaops.checks.old_code_breaks_during_rollout import OldCodeBreaksDuringRollout
 from schemaops.findings import Finding, Location
+from schemaops.rules import registered
 from schemaops.trace.compat import OLD, RELEASE_WORDS, Break
 
-RULE_OF = {OLD: OldCodeBreaksDuringRollout}
+# registered rules (checks/*_breaks_during_rollout.py), reached through the core's registry
+OLD_CODE_BREAKS, NEW_CODE_BREAKS = "SO803", "SO804"
 
 
 def break_finding(brk: Break, location: Location | None = None) -> Finding:
-    rule = RULE_OF.get(brk.release, NewCodeBreaksDuringRollout)
+    rule = registered()[OLD_CODE_BREAKS if brk.release == OLD else NEW_CODE_BREAKS]
     app, migration, operation = brk.suspects[0] if brk.suspects else (None, None, None)
     return Finding(
         code=rule.code,

@@ -29,9 +29,9 @@ CONTRADICTED = " [compat: old and new code worked through the replayed rollout]"
 
 def additive_codes() -> set[str]:
     """Codes of the rules whose findings claim that old or new code breaks."""
-    from schemaops.checks import RULES
+    from schemaops.rules import registered
 
-    return {code for code, rule in RULES.items() if rule.category == "additive"}
+    return {code for code, rule in registered().items() if rule.category == "additive"}
 
 
 def merge_compat(findings: list[Finding], compat: CompatResult, loader: Any) -> None:

@@ -12,7 +12,8 @@ import json
 
 import click
 
-from schemaops.trace.compat import RELEASE_WORDS, Break, CompatResult, PhaseReport
+from schemaops.trace.compat import OLD, RELEASE_WORDS, Break, CompatResult, PhaseReport
+from schemaops.trace.compat_findings import NEW_CODE_BREAKS, OLD_CODE_BREAKS
 
 
 def render_compat(result: CompatResult, fmt: str) -> str:
@@ -51,7 +52,7 @@ def render_text(result: CompatResult) -> str:
 
 
 def _text_break(brk: Break) -> list[str]:
-    code = "SO803" if brk.release == "old" else "SO804"
+    code = OLD_CODE_BREAKS if brk.release == OLD else NEW_CODE_BREAKS
     who = RELEASE_WORDS[brk.release]
     return [
         click.style(f"  {code} {brk.model} ({brk.table}): {who}: {brk.step} fails", fg="red"),
@@ -96,7 +97,7 @@ def render_markdown(result: CompatResult) -> str:
         lines += ["", "| code | release | phase | model | step | error | statement | blamed |"]
         lines.append("|---|---|---|---|---|---|---|---|")
         for b in result.breaks:
-            code = "SO803" if b.release == "old" else "SO804"
+            code = OLD_CODE_BREAKS if b.release == OLD else NEW_CODE_BREAKS
             lines.append(
                 f"| {code} | {b.release} | {b.phase} | {b.model} | {_cell(b.step)} "
                 f"| {_cell(b.error)} | `{_cell(_short(b.statement, 80))}` | {_cell(_blamed(b))} |"
