@@ -61,6 +61,7 @@ _BY_CATEGORY = {
     "U": "md5(g::text)::uuid",
     "A": "'{}'",
     "T": "g * interval '1 second'",
+    "I": "'10.0.0.0'::inet + g",
 }
 
 
@@ -172,6 +173,8 @@ def capacity(column: Column) -> int | None:
         return _DATE_SPAN
     if column.typname in ("time", "timetz"):
         return 86_400
+    if column.category == "I":
+        return 2**24  # from 10.0.0.0
     return None
 
 
@@ -241,6 +244,8 @@ def value_of(column: Column) -> Any:
         return sql.SQL("time '00:00' + {} * interval '1 second'").format(wrapped)
     if column.typname in ("json", "jsonb"):
         return sql.SQL("'{}'")
+    if column.typname == "bytea":
+        return sql.SQL("convert_to(g::text, 'UTF8')")
     expr = _BY_CATEGORY.get(column.category)
     return sql.SQL(expr) if expr else None
 

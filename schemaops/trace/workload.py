@@ -159,13 +159,23 @@ def new_instance(model: Any, alias: str, parents: dict[str, Any] | None = None) 
         invalid = bool(f.choices) and value not in _choice_values(f)
         if not ((not f.null and (value is None or invalid)) or f.name in unique):
             continue
-        if parents is not None and f.is_relation and not f.unique:
-            if f.name not in parents:
-                parents[f.name] = sample_value(f, alias)
-            setattr(obj, f.attname, parents[f.name])
-        else:
-            setattr(obj, f.attname, sample_value(f, alias))
+        setattr(obj, f.attname, _value_for(f, alias, {} if parents is None else parents))
     return obj
+
+
+def _value_for(f: Any, alias: str, parents: dict[str, Any]) -> Any:
+    """A sample value; one parent row serves all rows of an INSERT, except for a unique
+    relation (one-to-one), where each row gets a parent of its own."""
+    if not f.is_relation:
+        return sample_value(f, alias)
+    if f.unique:
+        taken = parents.setdefault(f"{f.name} taken", set())
+        key = _parent_key(f, alias, taken)
+        taken.add(key)
+        return key
+    if f.name not in parents:
+        parents[f.name] = _parent_key(f, alias)
+    return parents[f.name]
 
 
 def _choice_values(f: Any) -> set[Any]:
@@ -181,7 +191,7 @@ def _without_default(f: Any) -> bool:
 def unique_field_names(model: Any) -> set[str]:
     """Fields that are unique alone or in a unique set (unique_together, UniqueConstraint)."""
     meta = model._meta
-    names = {f.name for f in meta.local_concrete_fields if f.unique and not f.primary_key}
+    names = {f.name for f in meta.local_concrete_fields if f.unique and f is not meta.auto_field}
     for together in meta.unique_together:
         names.update(together)
     for constraint in meta.total_unique_constraints:
@@ -208,13 +218,15 @@ def sample_value(f: Any, alias: str) -> Any:
     return _text(f, n)
 
 
-def _parent_key(f: Any, alias: str) -> Any:
-    """The key of the newest parent row (one not used yet when the relation is unique)."""
+def _parent_key(f: Any, alias: str, taken: set[Any] | None = None) -> Any:
+    """The key of the newest parent row (one not used yet, nor ``taken``, when the relation
+    is unique); a parent row is seeded when there is none."""
     target = f.target_field
     parents = f.related_model._base_manager.using(alias)
     if f.unique:
         used = f.model._base_manager.using(alias).values(f.attname)
         parents = parents.exclude(**{f"{target.attname}__in": used})
+        parents = parents.exclude(**{f"{target.attname}__in": list(taken or ())})
     key = parents.order_by(f"-{target.attname}").values_list(target.attname, flat=True).first()
     if key is None:
         _seed_parent(f.related_model._meta.db_table, alias)

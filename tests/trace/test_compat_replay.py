@@ -111,3 +111,43 @@ def test_the_new_code_reads_rows_the_old_code_wrote_during_the_rollout():
     assert (brk.release, brk.phase, brk.step) == (NEW, PRE_DEPLOY, "read a row the old code wrote")
     assert brk.error == "NULL in legacy, declared NOT NULL"
     assert brk.statement.startswith('SELECT "shop_order"."id"')
+
+
+def test_every_common_field_type_gets_a_value_its_column_takes():
+    """A model with a text primary key and fields of many types: the replay needs a value
+    for each required one (unique where the field is unique) and must replay clean."""
+    import uuid
+
+    rich = migrations.CreateModel(
+        "Rich",
+        [
+            ("code", models.CharField(max_length=12, primary_key=True)),
+            ("ref", models.UUIDField(default=uuid.uuid4, unique=True)),
+            ("small", models.PositiveSmallIntegerField(unique=True)),
+            ("price", models.DecimalField(max_digits=5, decimal_places=2)),
+            ("ratio", models.FloatField()),
+            ("day", models.DateField()),
+            ("at", models.DateTimeField()),
+            ("clock", models.TimeField()),
+            ("span", models.DurationField()),
+            ("doc", models.JSONField()),
+            ("blob", models.BinaryField()),
+            ("ip", models.GenericIPAddressField()),
+            ("flag", models.BooleanField()),
+            ("kind", models.CharField(max_length=1, choices=[("a", "A"), ("b", "B")])),
+            ("order", models.OneToOneField("shop.Order", on_delete=models.CASCADE)),
+        ],
+        options={"unique_together": {("price", "ratio")}},
+    )
+    compat, _ = replay(
+        [order(), rich], [migrations.AddField("rich", "note", models.TextField(null=True))]
+    )
+    _clean(compat)
+    assert [p.models for p in compat.phases] == [1, 2]
+
+
+def test_a_migration_that_fails_on_the_scratch_database_is_reported():
+    compat, _ = replay([order()], [_sql("ALTER TABLE shop_order ADD CONSTRAINT no CHECK (false)")])
+    assert compat.failed and compat.error is not None
+    assert compat.error.startswith("a migration failed on the scratch database: ")
+    assert "check constraint" in compat.error
