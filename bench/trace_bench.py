@@ -4,8 +4,9 @@
     .venv/bin/python bench/trace_bench.py --tables 2000      # a bigger catalog to snapshot
     .venv/bin/python bench/trace_bench.py --compat 100       # trace --compat on 100 models
 
-With ``--compat N``: a project of N models (each with a foreign key to the
-first one, as tables point at a user table) gets a pre-deploy migration that
+With ``--compat N``: a project of N models in groups of ten (each with a
+foreign key to its group's first model, as an app's tables point at its main
+one) gets a pre-deploy migration that
 adds a nullable column to every model and removes another one from the state
 only, and a post-deploy one that drops that column;
 ``schemaops trace --compat`` replays it, and the same migrations are applied
@@ -115,8 +116,9 @@ def compat_migrations(models: int) -> list[Any]:
             ("qty", m.SmallIntegerField(default=0)),
             ("legacy", m.TextField(null=True)),
         ]
-        if i:
-            fields.append(("owner", m.ForeignKey("bench.M0", on_delete=m.CASCADE)))
+        if i % 10:
+            owner = f"bench.M{i - i % 10}"
+            fields.append(("owner", m.ForeignKey(owner, on_delete=m.CASCADE)))
         created.append(migrations.CreateModel(f"M{i}", fields))
     expand = [migrations.AddField(f"m{i}", "note", m.TextField(null=True)) for i in range(models)]
     expand += [
