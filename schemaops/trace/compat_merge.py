@@ -1,7 +1,8 @@
 """``schemaops check --trace``: hold the additive-only findings against the replayed rollout.
 
 Every static finding of an ``additive`` rule (SO1xx: this operation breaks the
-old or the new code during a rollout) whose migration was replayed is judged:
+old or the new code during a rollout), and SO106's error (a NOT NULL column left
+behind that the new code no longer sends), whose migration was replayed is judged:
 
 * the replay blamed a break on the same operation: ``evidence["compat"] =
   "confirmed: ..."`` with the release, phase, model and PostgreSQL's error;
@@ -19,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from schemaops.findings import Finding, Location
+from schemaops.findings import Finding, Location, Severity
 from schemaops.trace.compat import Break, CompatResult
 from schemaops.trace.compat_findings import break_finding, describe_break
 from schemaops.trace.rollout import OperationRef
@@ -27,11 +28,23 @@ from schemaops.trace.rollout import OperationRef
 CONTRADICTED = " [compat: old and new code worked through the replayed rollout]"
 
 
+# Outside the additive category, SO106 state-only-removal claims a break in its error
+# variant only: the kept NOT NULL column rejects the new code's INSERTs.
+BREAK_WHEN_ERROR = {"SO106"}
+
+
 def additive_codes() -> set[str]:
     """Codes of the rules whose findings claim that old or new code breaks."""
     from schemaops.rules import registered
 
-    return {code for code, rule in registered().items() if rule.category == "additive"}
+    additive = {code for code, rule in registered().items() if rule.category == "additive"}
+    return additive | BREAK_WHEN_ERROR
+
+
+def claims_break(f: Finding, codes: set[str]) -> bool:
+    if f.code in BREAK_WHEN_ERROR:
+        return f.severity is Severity.ERROR
+    return f.code in codes
 
 
 def merge_compat(findings: list[Finding], compat: CompatResult, loader: Any) -> None:
@@ -44,7 +57,7 @@ def merge_compat(findings: list[Finding], compat: CompatResult, loader: Any) -> 
     replayed = {tuple(name.split(".", 1)) for p in compat.phases for name in p.migrations}
     flagged: set[OperationRef] = set()
     for f in findings:
-        if f.code not in codes or f.suppressed or (f.app, f.migration) not in replayed:
+        if not claims_break(f, codes) or f.suppressed or (f.app, f.migration) not in replayed:
             continue
         ref = (f.app or "", f.migration or "", f.operation if f.operation is not None else -1)
         flagged.add(ref)
