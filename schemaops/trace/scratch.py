@@ -5,8 +5,8 @@ on exit, on an exception, and on SIGINT/SIGTERM (the handlers drop the
 database and then behave as before). Nothing survives SIGKILL, so each
 database also gets a comment naming the host and the process that owns it,
 and every new scratch database first sweeps the server: a scratch database
-whose owner ran on this host and is no longer alive is dropped
-(:func:`sweep_orphans`). ``clone_schema`` copies another database's schema
+whose owner ran on this host and is no longer alive, and that has no session,
+is dropped (:func:`sweep_orphans`). ``clone_schema`` copies another database's schema
 (``pg_dump --schema-only``, so no data is copied and the source needs no
 exclusive access) and its ``django_migrations`` rows.
 """
@@ -119,10 +119,13 @@ class ScratchDatabase:
 
 COMMENT_PREFIX = "schemaops scratch database"
 
+# candidates: marked by a schemaops run and without a session (a run holds one most of
+# the time; a killed run's sessions end with its sockets)
 ORPHANS_SQL = """
 SELECT d.datname, shobj_description(d.oid, 'pg_database')
 FROM pg_database d
 WHERE d.datname LIKE 'schemaops\\_%%' AND shobj_description(d.oid, 'pg_database') LIKE %s
+  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)
 """
 
 
@@ -151,7 +154,8 @@ def alive(pid: int) -> bool:
 
 
 def sweep_orphans(params: dict[str, Any]) -> list[str]:
-    """Drop the scratch databases on ``params``' server whose owner, on this host, is gone."""
+    """Drop the scratch databases on ``params``' server whose owner, on this host, is gone
+    (and that nobody is connected to)."""
     scratch = ScratchDatabase(params)
     conn = scratch._admin()
     try:
