@@ -207,6 +207,13 @@ class Replay:
         self, release: str, phase: str, model: Any, failure: Failure, blame: Blame | None
     ) -> None:
         label = model._meta.label
+        if failure.ours:
+            self.excluded.add((release, label))
+            self.result.notes.append(
+                f"{label}: the replay could not exercise the {release} code ({failure.step}: "
+                f"{failure.error}); not judged"
+            )
+            return
         if phase == BEFORE:
             self.excluded.add((release, label))
             self.result.notes.append(

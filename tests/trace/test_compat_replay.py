@@ -151,3 +151,21 @@ def test_a_migration_that_fails_on_the_scratch_database_is_reported():
     assert compat.failed and compat.error is not None
     assert compat.error.startswith("a migration failed on the scratch database: ")
     assert "check constraint" in compat.error
+
+
+class OddField(models.IntegerField):
+    """An integer column under a type name the replay does not know: it offers text."""
+
+    def get_internal_type(self) -> str:
+        return "OddField"
+
+
+def test_a_value_the_replay_cannot_make_is_a_note_not_a_break():
+    odd = migrations.CreateModel(
+        "Odd", [("id", models.BigAutoField(primary_key=True)), ("n", OddField())]
+    )
+    compat, _ = replay([], [odd])
+    assert compat.breaks == []
+    (note,) = compat.notes
+    assert note.startswith("shop.Odd: the replay could not exercise the new code (insert: ")
+    assert "expected a number" in note
