@@ -55,21 +55,28 @@ class Outcome:
 
 
 class _Recorder:
-    """An execute_wrapper that remembers the last statement (for the report)."""
+    """An execute_wrapper that remembers the last statement (rendered only when reported)."""
 
     def __init__(self) -> None:
-        self.last = ""
+        self._sql = ""
+        self._params: Any = None
         self.count = 0
 
     def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.count += 1
+        self._sql, self._params = sql, params
+        return execute(sql, params, many, context)
+
+    @property
+    def last(self) -> str:
         from schemaops.plan import interpolate
 
-        self.count += 1
+        if not self._params:
+            return self._sql
         try:
-            self.last = interpolate(sql, params) if params else sql
+            return interpolate(self._sql, self._params)
         except Exception:
-            self.last = sql
-        return execute(sql, params, many, context)
+            return self._sql
 
 
 @contextmanager
