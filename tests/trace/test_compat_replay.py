@@ -169,3 +169,24 @@ def test_a_value_the_replay_cannot_make_is_a_note_not_a_break():
     (note,) = compat.notes
     assert note.startswith("shop.Odd: the replay could not exercise the new code (insert: ")
     assert "expected a number" in note
+
+
+def test_a_migration_that_needs_a_post_deploy_one_runs_in_the_post_deploy_phase():
+    from compat_support import memory_loader
+    from lintkit import make_migration
+
+    from schemaops.trace.rollout import split_plan
+
+    found = [
+        make_migration("0001_initial", []),
+        make_migration("0002_contract", [], dependencies=[("shop", "0001_initial")]),
+        make_migration("0003_more", [], dependencies=[("shop", "0002_contract")]),
+        make_migration("0004_other", [], dependencies=[("shop", "0001_initial")]),
+    ]
+    found[1].deploy_phase = "post"
+    graph = memory_loader(found).graph
+    plan = [(graph.nodes[k], False) for k in graph.forwards_plan(("shop", "0003_more"))]
+    plan.append((graph.nodes[("shop", "0004_other")], False))
+    rollout = split_plan(plan, {("shop", n.name) for n in found[1:]}, graph)
+    names = [[m.name for m, _ in part] for part in (rollout.before, rollout.pre, rollout.post)]
+    assert names == [["0001_initial"], ["0004_other"], ["0002_contract", "0003_more"]]
