@@ -54,6 +54,14 @@ class Replay:
         self.excluded: set[tuple[str, str]] = set()  # (release, model label): baseline failed
         self.last_error: dict[tuple[str, str], str] = {}
         self.blame: dict[str, Blame] = {}
+        # set once the state before the migrations under test is known (see _replay)
+        self.executor: Any = None
+        self.old: Any = None  # ProjectState of the old release
+        self.releases: dict[str, tuple[Any, dict[shape.Key, str]]] = {}
+        self.touched_keys: set[shape.Key] = set()
+        self.tables_of: dict[shape.Key, set[str]] = {}
+        self.baseline_all = False
+        self._rendered: dict[str, list[Any]] = {}  # release -> its concrete managed models
 
     def run(self, selected: set[shape.Key], loader: Any = None) -> None:
         """Replay ``selected``; ``loader`` replaces the migrations on disk (a MigrationLoader
@@ -83,7 +91,7 @@ class Replay:
         old_tables, new_tables = shape.model_tables(self.old), shape.model_tables(new_state)
         self.releases = {OLD: (self.old, old_tables), NEW: (new_state, new_tables)}
         self.touched_keys = shape.changed_keys(self.old, new_state)
-        self.tables_of: dict[shape.Key, set[str]] = {k: {t} for k, t in old_tables.items()}
+        self.tables_of = {k: {t} for k, t in old_tables.items()}
         for key, table in new_tables.items():
             self.tables_of.setdefault(key, set()).add(table)
         self.blame = {
@@ -253,14 +261,12 @@ class Replay:
 
     def _models(self, release: str) -> list[Any]:
         """Every concrete, managed model of the release, in a stable order."""
-        cached = getattr(self, f"_models_{release}", None)
-        if cached is None:
+        if release not in self._rendered:
             state, tables = self.releases[release]
             apps = state.apps
             models = [apps.get_model(*key) for key in sorted(tables)]
-            cached = [m for m in models if m._meta.managed and not m._meta.proxy]
-            setattr(self, f"_models_{release}", cached)
-        return cached
+            self._rendered[release] = [m for m in models if m._meta.managed and not m._meta.proxy]
+        return self._rendered[release]
 
     def _touched(self, release: str, changed: set[str], everything: bool) -> list[Any]:
         """The release's models whose table the migrations touch (or all of them)."""
