@@ -103,7 +103,7 @@ def run_compat_command(
         alias=cfg.database,
         server=params if o.get("dsn") else None,
         from_database=bool(o.get("from_database")),
-        rows=o.get("rows") or CompatOptions.rows,
+        rows=o.get("rows") or 0,
     )
     result = run_compat(selected, options, None if o.get("quiet") else _progress)
     opts.emit(render_compat(result, o.get("fmt") or "text"), o.get("output"))

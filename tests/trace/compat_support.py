@@ -61,7 +61,7 @@ def replay(
     post: list[Any] | None = None,
     *,
     phase: str = "pre",
-    rows: int = 2,
+    rows: int = 0,
 ) -> tuple[CompatResult, MigrationLoader]:
     found = build_migrations(setup, operations, post, phase=phase)
     loader = memory_loader(found)

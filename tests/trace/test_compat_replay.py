@@ -140,10 +140,11 @@ def test_every_common_field_type_gets_a_value_its_column_takes():
         options={"unique_together": {("price", "ratio")}},
     )
     compat, _ = replay(
-        [order(), rich], [migrations.AddField("rich", "note", models.TextField(null=True))]
+        [order(), rich], [migrations.AddField("rich", "note", models.TextField(null=True))], rows=5
     )
     _clean(compat)
     assert [p.models for p in compat.phases] == [1, 2]
+    assert compat.seeded == {"shop_rich": 5, "shop_order": 5}  # the parent first
 
 
 def test_a_migration_that_fails_on_the_scratch_database_is_reported():
