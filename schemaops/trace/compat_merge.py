@@ -1,7 +1,8 @@
 """``schemaops check --trace``: hold the additive-only findings against the replayed rollout.
 
-Every static finding of an ``additive`` rule (SO1xx: this operation breaks the
-old or the new code during a rollout), and SO106's error (a NOT NULL column left
+Every static finding of an ``additive`` or ``breaking`` rule (SO1xx: this
+operation breaks the old or the new code during a rollout; not SO117, whose
+break is a view), and SO106's error (a NOT NULL column left
 behind that the new code no longer sends), whose migration was replayed is judged:
 
 * the replay blamed a break on the same operation: ``evidence["compat"] =
@@ -28,17 +29,21 @@ from schemaops.trace.rollout import OperationRef
 CONTRADICTED = " [compat: old and new code worked through the replayed rollout]"
 
 
-# Outside the additive category, SO106 state-only-removal claims a break in its error
+BREAK_CATEGORIES = ("additive", "breaking")
+# Outside those categories, SO106 state-only-removal claims a break in its error
 # variant only: the kept NOT NULL column rejects the new code's INSERTs.
 BREAK_WHEN_ERROR = {"SO106"}
+# SO117 view-dependency: the break is a view dropped by CASCADE (or a migration that
+# fails); the replay exercises the models' tables, not views, so it cannot judge it.
+NOT_REPLAYED = {"SO117"}
 
 
 def additive_codes() -> set[str]:
     """Codes of the rules whose findings claim that old or new code breaks."""
     from schemaops.rules import registered
 
-    additive = {code for code, rule in registered().items() if rule.category == "additive"}
-    return additive | BREAK_WHEN_ERROR
+    claims = {c for c, rule in registered().items() if rule.category in BREAK_CATEGORIES}
+    return (claims | BREAK_WHEN_ERROR) - NOT_REPLAYED
 
 
 def claims_break(f: Finding, codes: set[str]) -> bool:

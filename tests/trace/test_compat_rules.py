@@ -90,6 +90,11 @@ CASES: dict[str, tuple[list[Any], list[Any], str]] = {
         [migrations.AlterField("order", "code", models.CharField(max_length=20, null=True))],
         "old",
     ),
+    "SO116": (
+        [order()],
+        [migrations.AddField("order", "note", models.TextField(null=True))],
+        "new",
+    ),
     "SO112": (
         [order(("state", models.CharField(max_length=9, db_default="new")))],
         [migrations.AlterField("order", "state", models.CharField(max_length=9))],
@@ -105,6 +110,10 @@ CASES: dict[str, tuple[list[Any], list[Any], str]] = {
 }
 
 
+# cases whose migration under test is post-deploy
+POST = {"SO116"}
+
+
 def lint(found: list[Any], loader: Any) -> list[Finding]:
     from schemaops.linter import Linter
 
@@ -116,11 +125,12 @@ def lint(found: list[Any], loader: Any) -> list[Finding]:
 @pytest.mark.parametrize("code", sorted(CASES))
 def test_the_replay_confirms_the_rule(code):
     setup, operations, release = CASES[code]
-    found = build_migrations(setup, operations)
+    phase = "post" if code in POST else "pre"
+    found = build_migrations(setup, operations, phase=phase)
     findings = lint(found, memory_loader(found))
     claims = [f for f in findings if f.code == code and claims_break(f, {code})]
     assert claims, f"{code} made no finding for its representative case"
-    compat, loader = replay(setup, operations)
+    compat, loader = replay(setup, operations, phase=phase)
     assert compat.error is None and not compat.notes, (compat.error, compat.notes)
     assert {b.release for b in compat.breaks} >= {release}
     merge_compat(findings, compat, loader)
