@@ -12,8 +12,10 @@ from schemaops.checks.json_column import JsonColumn
 from schemaops.checks.latest_by_without_index import LatestByWithoutIndex
 from schemaops.checks.missing_lock_timeout import MissingLockTimeout
 from schemaops.checks.missing_statement_timeout import MissingStatementTimeout
+from schemaops.checks.new_code_breaks_during_rollout import NewCodeBreaksDuringRollout
 from schemaops.checks.observed_blocking_lock import ObservedBlockingLock
 from schemaops.checks.observed_rewrite import ObservedRewrite
+from schemaops.checks.old_code_breaks_during_rollout import OldCodeBreaksDuringRollout
 from schemaops.checks.ordering_without_index import OrderingWithoutIndex
 from schemaops.checks.rule_failed import RuleFailed
 from schemaops.checks.sql_unavailable import SQLUnavailable
@@ -47,4 +49,6 @@ RULES: list[type[Rule]] = [
     RuleFailed,  # SO905
     ObservedBlockingLock,
     ObservedRewrite,
+    OldCodeBreaksDuringRollout,  # SO803
+    NewCodeBreaksDuringRollout,  # SO804
 ]
