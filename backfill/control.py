@@ -225,8 +225,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 _STATUS_SQL = """
-SELECT state, count(*), coalesce(sum(rows), 0), coalesce(sum(hi - lo), 0), max(duration)
-FROM schemaops_backfill_batch WHERE run_id = %s GROUP BY state
+SELECT run_id, state, count(*), coalesce(sum(rows), 0), coalesce(sum(hi - lo), 0), max(duration)
+FROM schemaops_backfill_batch WHERE run_id = ANY(%s) GROUP BY run_id, state
 """
 
 
@@ -239,20 +239,27 @@ def status(run_id: int | None, alias: str) -> list[RunStatus]:
         runs = runs.filter(pk=run_id)
         if not runs.exists():
             raise ConfigError(f"no backfill run {run_id}")
-    return [_status(run, alias) for run in runs]
+    return statuses(list(runs), alias)
 
 
-def _status(run: Any, alias: str) -> RunStatus:
-    counts = {"pending": 0, "running": 0, "done": 0, "failed": 0}
-    rows = keys = 0
-    longest: float | None = None
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_STATUS_SQL, [run.pk])
-        for state, n, state_rows, state_keys, state_max in cursor.fetchall():
-            counts[state] = n
-            if state == "done":
-                # Each part of a range covers its keys once: count a key when all are done.
-                rows, keys, longest = int(state_rows), int(state_keys) // run.parts, state_max
+def statuses(runs: list[Any], alias: str) -> list[RunStatus]:
+    """The status of each of ``runs``, in their order, from one query over their batches."""
+    counts: dict[int, dict[str, int]] = {
+        run.pk: {"pending": 0, "running": 0, "done": 0, "failed": 0} for run in runs
+    }
+    done: dict[int, tuple[int, int, float | None]] = {}
+    if runs:
+        with connections[alias].cursor() as cursor:
+            cursor.execute(_STATUS_SQL, [list(counts)])
+            for run_id, state, n, state_rows, state_keys, state_max in cursor.fetchall():
+                counts[run_id][state] = n
+                if state == "done":
+                    done[run_id] = (int(state_rows), int(state_keys), state_max)
+    return [_status(run, counts[run.pk], done.get(run.pk, (0, 0, None))) for run in runs]
+
+
+def _status(run: Any, counts: dict[str, int], done: tuple[int, int, float | None]) -> RunStatus:
+    rows, keys, longest = done
     end = run.finished_at or timezone.now()
     elapsed = (end - run.started_at).total_seconds() if run.started_at else 0.0
     return RunStatus(
@@ -263,7 +270,8 @@ def _status(run: Any, alias: str) -> RunStatus:
         where=run.where,
         batches=counts,
         rows_updated=rows,
-        keys_done=keys,
+        # Each part of a range covers its keys once: count a key when all are done.
+        keys_done=keys // run.parts,
         keys_total=max(0, run.hi - run.lo + 1),
         rows_estimate=run.rows_estimate,
         elapsed=elapsed,
@@ -276,3 +284,22 @@ def _status(run: Any, alias: str) -> RunStatus:
         started_at=run.started_at,
         finished_at=run.finished_at,
     )
+
+
+def retry_failed(run_id: int, alias: str) -> Run:
+    """Give a run's failed batches another try: a failed run is resumed (which does it),
+    an active or paused one gets them back as pending, in its state. Returns the run."""
+    from schemaops.backfill.models import Batch, BatchState, Run, RunState
+
+    with transaction.atomic(using=alias):
+        run = Run.objects.using(alias).select_for_update().filter(pk=run_id).first()
+        if run is None:
+            raise ConfigError(f"no backfill run {run_id}")
+        if run.state == RunState.FAILED:
+            return set_state(run_id, "resume", alias)
+        if run.state not in {RunState.ACTIVE, RunState.PAUSED}:
+            raise ConfigError(f"run {run_id} is {run.state}: cannot retry its batches")
+        Batch.objects.using(alias).filter(run=run, state=BatchState.FAILED).update(
+            state=BatchState.PENDING, attempts=0, timeouts=0, available_at=None
+        )
+    return run

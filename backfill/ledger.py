@@ -118,12 +118,13 @@ def to_last_result(cursor: Any) -> None:
     at the first, so step through them (``nextset`` is not supported by psycopg2).
     """
     from django.db import NotSupportedError
-    from psycopg2 import NotSupportedError as Psycopg2NotSupported
+
+    from schemaops.driver import NotSupportedError as DriverNotSupported
 
     try:
         while cursor.nextset():
             pass
-    except (NotSupportedError, Psycopg2NotSupported):
+    except (NotSupportedError, DriverNotSupported):
         pass
 
 

@@ -25,6 +25,7 @@ from pglast.stream import RawStream
 from schemaops.backfill.base import Backfill
 from schemaops.backfill.batching import Range
 from schemaops.errors import ConfigError, SQLParseError, UnknownAppError
+from schemaops.spelling import did_you_mean
 
 _INTEGER_PKS = {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField"}
 
@@ -61,9 +62,10 @@ def resolve(target: str, set_values: tuple[str, ...] = (), where: str | None = N
         return _sql_spec(target, model, set_values, where)
     backfill_class = _find_backfill(app_config, name)
     if backfill_class is None:
+        models = [m.__name__ for m in app_config.get_models()]
         raise ConfigError(
             f"{target}: no model {name!r} in app {app_label!r} and no Backfill subclass "
-            f"{name!r} in {app_config.name}.backfills"
+            f"{name!r} in {app_config.name}.backfills{did_you_mean(name, models)}"
         )
     if set_values or where:
         raise ConfigError(f"{target} is a Python Backfill: --set/--where do not apply")

@@ -71,12 +71,9 @@ def default_sql(field: Any) -> str | None:
     if default is None:
         return "NULL"
     if isinstance(default, bool | int | float | str):
-        from psycopg2.extensions import QuotedString, adapt
+        from schemaops.driver import quote_literal
 
-        adapted = adapt(default)
-        if isinstance(adapted, QuotedString):
-            adapted.encoding = "utf8"
-        return str(adapted.getquoted().decode())
+        return quote_literal(default)
     return None
 
 

@@ -12,9 +12,12 @@ from schemaops.checks.json_column import JsonColumn
 from schemaops.checks.latest_by_without_index import LatestByWithoutIndex
 from schemaops.checks.missing_lock_timeout import MissingLockTimeout
 from schemaops.checks.missing_statement_timeout import MissingStatementTimeout
+from schemaops.checks.new_code_breaks_during_rollout import NewCodeBreaksDuringRollout
 from schemaops.checks.observed_blocking_lock import ObservedBlockingLock
 from schemaops.checks.observed_rewrite import ObservedRewrite
+from schemaops.checks.old_code_breaks_during_rollout import OldCodeBreaksDuringRollout
 from schemaops.checks.ordering_without_index import OrderingWithoutIndex
+from schemaops.checks.rule_failed import RuleFailed
 from schemaops.checks.sql_unavailable import SQLUnavailable
 from schemaops.checks.timestamp_without_time_zone import TimestampWithoutTimeZone
 from schemaops.checks.transaction_control_in_runsql import TransactionControlInRunSQL
@@ -43,6 +46,9 @@ RULES: list[type[Rule]] = [
     UnusedSuppression,
     SQLUnavailable,
     UnanalysedCode,
+    RuleFailed,  # SO905
     ObservedBlockingLock,
     ObservedRewrite,
+    OldCodeBreaksDuringRollout,  # SO803
+    NewCodeBreaksDuringRollout,  # SO804
 ]

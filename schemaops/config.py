@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from schemaops.durations import pg_setting
 from schemaops.errors import ConfigError
 
 
@@ -50,6 +51,13 @@ class Config:
     post_deploy_apps: tuple[str, ...] = ()
     assume_timeouts: bool = False
     root: Path | None = None  # the folder holding the pyproject.toml that was read
+
+    def __post_init__(self) -> None:
+        for key in _TIMEOUT_KEYS:
+            try:
+                pg_setting(getattr(self, key))
+            except ValueError as exc:
+                raise ConfigError(f"{key.replace('_', '-')}: {exc}") from None
 
     def override(self, **values: Any) -> Config:
         """Return a copy with the options the user gave on the command line."""
@@ -88,8 +96,34 @@ def project_config(project: ProjectOptions, **overrides: Any) -> Config:
     )
 
 
-_LIST_KEYS = {"apps", "exclude_apps", "select", "ignore", "post_deploy_apps"}
-_BOOL_KEYS = {"assume_timeouts"}
+# What each key of [tool.schemaops] holds, for one clear line when it holds something else.
+_KINDS: dict[str, str] = {
+    "settings": "text",
+    "pythonpath": "text",
+    "database": "text",
+    "apps": "list",
+    "exclude_apps": "list",
+    "pg_version": "number",
+    "select": "list",
+    "ignore": "list",
+    "severity": "table",
+    "baseline": "text",
+    "lock_timeout": "duration",
+    "statement_timeout": "duration",
+    "retries": "number",
+    "post_deploy_apps": "list",
+    "assume_timeouts": "bool",
+}
+_EXPECTED = {
+    "text": "a string",
+    "list": "a list of strings",
+    "number": "a whole number",
+    "table": "a table of code = level",
+    "duration": 'a duration such as "5s" or "500ms"',
+    "bool": "true or false",
+}
+_TIMEOUT_KEYS = ("lock_timeout", "statement_timeout")
+_PATH_KEYS = ("pythonpath", "baseline")  # relative to the folder of pyproject.toml
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:
@@ -117,21 +151,35 @@ def load(path: Path | None = None) -> Config:
 
 
 def _from_section(section: dict[str, Any], path: Path) -> Config:
-    known = {f.name for f in fields(Config)} - {"root"}
     values: dict[str, Any] = {}
     for raw_key, value in section.items():
         key = raw_key.replace("-", "_")
-        if key not in known:
+        if key not in _KINDS:
             raise ConfigError(f"{path}: unknown key {raw_key!r} in [tool.schemaops]")
-        if key in _LIST_KEYS:
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{path}: {raw_key} must be a list of strings")
-            value = tuple(value)
-        if key in _BOOL_KEYS and not isinstance(value, bool):
-            raise ConfigError(f"{path}: {raw_key} must be true or false")
-        values[key] = value
-    if "severity" in values and not isinstance(values["severity"], dict):
-        raise ConfigError(f"{path}: severity must be a table of code = level")
+        values[key] = _checked(key, raw_key, value, path)
+    for key in _PATH_KEYS:
+        if values.get(key):
+            values[key] = str(path.parent / values[key])
     return Config(**values, root=path.parent)
+
+
+def _checked(key: str, raw_key: str, value: Any, path: Path) -> Any:
+    """``value`` if it has the kind the key holds (lists as tuples), else a ConfigError."""
+    kind = _KINDS[key]
+    if kind == "list" and isinstance(value, str):
+        value = [value]
+    ok = {
+        "text": isinstance(value, str),
+        "list": isinstance(value, list) and all(isinstance(v, str) for v in value),
+        "number": isinstance(value, int) and not isinstance(value, bool),
+        "table": isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
+        "duration": isinstance(value, str | int) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+    }[kind]
+    if not ok:
+        shown = f"the string {value!r}" if isinstance(value, str) else repr(value)
+        hint = ""
+        if kind == "number" and isinstance(value, str) and value.isdigit():
+            hint = f" (write {raw_key} = {value}, without quotes)"
+        raise ConfigError(f"{path}: {raw_key} must be {_EXPECTED[kind]}, not {shown}{hint}")
+    return tuple(value) if kind == "list" else value

@@ -9,32 +9,16 @@ a Django database alias (``--settings`` + ``--database``), a URL
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import psycopg2
-import psycopg2.extensions
-from psycopg2 import sql
-
+from schemaops import driver
+from schemaops.driver import sql
 from schemaops.errors import ConfigError, DatabaseUnavailable
+from schemaops.redaction import check_url_dsn, redact, remember_secret
 
 __all__ = ["connect", "connection_params", "django_params", "quote_ident", "redact", "sql"]
-
-_SECRET_PATTERNS = (
-    # postgresql://user:secret@host -> postgresql://user:***@host
-    (re.compile(r"(\w+://[^:/@\s]*:)([^@\s]+)(@)"), r"\1***\3"),
-    # password=secret (libpq keyword form)
-    (re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE), r"\1***"),
-)
-
-
-def redact(text: str) -> str:
-    """Remove passwords from any text that may carry a DSN."""
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 def quote_ident(name: str, conn: Any) -> str:
@@ -53,6 +37,7 @@ def django_params(alias: str = "default") -> dict[str, Any]:
         raise ConfigError(
             f"database {alias!r} uses {db.get('ENGINE')!r}; schemaops needs PostgreSQL"
         )
+    remember_secret(db.get("PASSWORD"))
     params: dict[str, Any] = {
         "dbname": db.get("NAME") or None,
         "user": db.get("USER") or None,
@@ -81,10 +66,18 @@ def connection_params(
 ) -> dict[str, Any]:
     """Pick the target: an explicit DSN, then a Django alias, then PG* variables."""
     if dsn:
+        check_url_dsn(dsn)
         try:
-            return dict(psycopg2.extensions.parse_dsn(dsn))
-        except psycopg2.ProgrammingError as exc:
-            raise ConfigError(f"invalid --dsn: {redact(str(exc)).strip()}") from None
+            params = driver.parse_dsn(dsn)
+        except driver.ProgrammingError:
+            # libpq's message quotes the part it could not read: it may be a password
+            raise ConfigError(
+                "invalid --dsn: libpq cannot read it (use a postgresql:// URL with special "
+                "characters percent-encoded, or key=value pairs with values that hold "
+                "spaces in single quotes)"
+            ) from None
+        remember_secret(params.get("password"))
+        return params
     if use_django:
         return django_params(alias or "default")
     return {}  # libpq reads PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD
@@ -105,18 +98,24 @@ def connect(
     application_name: str = "schemaops",
     **extra: Any,
 ) -> Any:
-    """Open a psycopg2 connection or raise DatabaseUnavailable (never a traceback)."""
+    """Open a connection (psycopg2 or psycopg 3) or raise DatabaseUnavailable, never a traceback.
+
+    ``readonly``: every transaction is read-only (``default_transaction_read_only``).
+    """
     merged = {"connect_timeout": 10, "application_name": application_name, **params, **extra}
     try:
-        conn = psycopg2.connect(**merged)
-    except psycopg2.Error as exc:
+        conn = driver.connect(**merged)
+    except driver.Error as exc:
         first = (str(exc).strip().splitlines() or ["connection failed"])[0]
         raise DatabaseUnavailable(
             f"cannot connect to PostgreSQL at {describe(params)}: {redact(first)}"
         ) from None
     conn.autocommit = autocommit
     if readonly:
-        conn.set_session(readonly=True, autocommit=autocommit)
+        with conn.cursor() as cur:
+            cur.execute("SET default_transaction_read_only = on")
+        if not autocommit:
+            conn.commit()
     return conn
 
 
@@ -131,4 +130,4 @@ def connected(params: dict[str, Any], **kwargs: Any) -> Iterator[Any]:
 
 def server_version_num(conn: Any) -> int:
     """The server's version as an int, e.g. 150019."""
-    return int(conn.server_version)
+    return driver.server_version(conn)

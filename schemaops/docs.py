@@ -93,3 +93,37 @@ def _rule_section(rule: Any) -> list[str]:
         if title and body:
             lines += ["", f"### {title}", "", body]
     return lines
+
+
+def terminal_text(body: str) -> str:
+    """A docstring section for a terminal: no reST or Markdown markup left.
+
+    ``code`` and `code` lose their backticks (shown in bold), also across a line
+    break; a fenced block loses its fence lines and is indented four spaces, so
+    ``schemaops explain`` reads as text.
+    """
+    out: list[str] = []
+    prose: list[str] = []
+    fenced = False
+    for line in body.splitlines():
+        if line.strip().startswith("```"):
+            out.extend(_plain("\n".join(prose)).splitlines() if not fenced else [])
+            prose, fenced = [], not fenced
+        elif fenced:
+            out.append("    " + line)
+        else:
+            prose.append(line)
+    out.extend(_plain("\n".join(prose)).splitlines())
+    return "\n".join(out)
+
+
+def _plain(text: str) -> str:
+    import re
+
+    import click
+
+    def bold(match: re.Match[str]) -> str:
+        return click.style(match.group(1), bold=True)
+
+    text = re.sub(r"``(.+?)``", bold, text, flags=re.S)
+    return re.sub(r"`([^`]+?)`", bold, text, flags=re.S)

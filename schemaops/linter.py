@@ -46,6 +46,7 @@ from schemaops.rules import (
     Target,
     lookup,
     registered,
+    rule_suggestion,
 )
 from schemaops.selection import relative
 from schemaops.session import connection_settings
@@ -79,7 +80,7 @@ def select_rules(config: Config) -> list[Any]:
 
     for ref in (*config.select, *config.ignore, *config.severity):
         if lookup(ref) is None:
-            raise ConfigError(f"unknown rule {ref!r} (see `schemaops rules`)")
+            raise ConfigError(f"unknown rule {ref!r}{rule_suggestion(ref)} (see `schemaops rules`)")
     rules = [r for r in RULES.values() if not r.retired]
     if config.select:
         chosen = {lookup(ref).code for ref in config.select}  # type: ignore[union-attr]
@@ -124,6 +125,8 @@ class Linter:
         self._by_final = [r for r in self.rules if "check_final" in type(r).hooks()]
         self._final_ops: list[Any] = []  # OperationContexts of the selected migrations
         self._linted: dict[str, Any] = {}  # migration file -> its MigrationContext
+        self._rule_failed = next((r for r in self.rules if r.code == "SO905"), None)
+        self._crashes: list[tuple[Any, Any, Exception]] = []  # (rule, context, exception)
 
     def _severity_overrides(self) -> dict[str, Severity]:
         out = {}
@@ -179,11 +182,11 @@ class Linter:
         if facts is not None:
             ctx.facts = facts
         raw: list[Finding] = []
-        with _rule_crashes(f"{step.app_label}.{step.name}"):
-            for op_step in step.operations:
-                raw.extend(self._lint_operation(ctx, op_step))
-            for rule in self._by_mig:
-                raw.extend(rule.check_migration(ctx) or ())
+        for op_step in step.operations:
+            raw.extend(self._lint_operation(ctx, op_step))
+        for rule in self._by_mig:
+            raw.extend(self._guarded(rule, rule.check_migration, ctx))
+        raw.extend(self._crash_findings(raw))
         if self._by_final:
             self._final_ops.extend(ctx.operations)
         if step.path:
@@ -197,7 +200,7 @@ class Linter:
         mctx.operations.append(ctx)
         reported: set[str] = set()
         for rule in self._rules_for_operation(type(op_step.operation)):
-            for f in rule.check_operation(ctx) or ():
+            for f in self._guarded(rule, rule.check_operation, ctx):
                 reported.add(f.code)
                 yield f
         yield from self._lint_sql(ctx, reported)
@@ -219,7 +222,11 @@ class Linter:
 
         op = ctx.operation
         if isinstance(op, migrations.RunSQL):
-            texts, generated = list(runsql_texts(op.sql)), False
+            try:
+                texts, generated = list(runsql_texts(op.sql)), False
+            except ValueError as exc:
+                yield _rule(SQL_UNPARSABLE)().finding(ctx, str(exc))
+                return
         elif ctx.step.sql and (not is_django_operation(op) or sql_analysed(ctx.step)):
             texts, generated = ["\n".join(ctx.step.sql)], True
         else:
@@ -235,8 +242,36 @@ class Linter:
                 ctx.migration.statements.append(sctx)
                 for rule in self._rules_for_statement(sctx.kind):
                     if not (generated and rule.code in reported):
-                        yield from rule.check_statement(sctx) or ()
+                        yield from self._guarded(rule, rule.check_statement, sctx)
                 _track_created_table(sctx)
+
+    def _guarded(self, rule: Any, hook: Callable[[Any], Any], ctx: Any) -> list[Finding]:
+        """``hook(ctx)``'s findings; a rule that raises becomes an SO905 finding on ``ctx``.
+
+        One rule failing on odd input (``RunSQL(42)``, a ``deconstruct()`` that
+        raises) must not stop the other rules or the rest of the run.
+        """
+        try:
+            return list(hook(ctx) or ())
+        except Exception as exc:
+            self._crashes.append((rule, ctx, exc))
+            return []
+
+    def _crash_findings(self, found: list[Finding]) -> list[Finding]:
+        """One SO905 per operation whose rules raised, unless SO901 already says why."""
+        crashes, self._crashes = self._crashes, []
+        if self._rule_failed is None or not crashes:
+            return []  # the user turned SO905 off, or nothing raised
+        # unreadable SQL (SO901) explains its operation's crashes, and a whole-migration rule's
+        explained = {(f.migration, f.operation) for f in found if f.code == "SO901"}
+        explained |= {(migration, None) for migration, _ in explained}
+        by_place: dict[tuple[Any, Any], list[tuple[Any, Any, Exception]]] = {}
+        for rule, ctx, exc in crashes:
+            finding = self._rule_failed.failed(rule, ctx, exc)
+            place = (finding.migration, finding.operation)
+            if place not in explained:
+                by_place.setdefault(place, []).append((rule, ctx, exc))
+        return [self._rule_failed.failed_all(group) for group in by_place.values()]
 
     def _rules_for_operation(self, cls: type) -> list[Any]:
         rules = self._op_rules.get(cls)

@@ -218,6 +218,29 @@ def primary_key_after(op: Operation, app_label: str) -> ModelKey | None:
     return (app_label, name) if name else None
 
 
+class StateError(Exception):
+    """An operation that cannot be applied to the project state it meets."""
+
+
+@contextmanager
+def _state_errors(index: int, op: Operation) -> Iterator[None]:
+    """Errors of ``state_forwards`` (a model or field that does not exist) as a StateError."""
+    try:
+        yield
+    except GraphError:
+        raise
+    except Exception as exc:
+        what = type(op).__name__
+        if isinstance(exc, LookupError) and exc.args:
+            name = exc.args[0]
+            name = ".".join(map(str, name)) if isinstance(name, tuple) else repr(name)
+            problem = f"refers to {name}, which does not exist at that point"
+        else:
+            first = (str(exc).strip().splitlines() or [""])[0]
+            problem = f"cannot be applied ({type(exc).__name__}: {first})"
+        raise StateError(f"operation {index} ({what}) {problem}") from exc
+
+
 def _migration_path(migration: Any) -> str | None:
     module = sys.modules.get(type(migration).__module__)
     return getattr(module, "__file__", None)
@@ -274,7 +297,10 @@ class Walker:
             migration = self.loader.graph.nodes[key]
             wanted = keep is None or keep(key)
             step = MigrationStep(key[0], key[1], migration, _migration_path(migration))
-            self._walk_migration(step, wanted)
+            try:
+                self._walk_migration(step, wanted)
+            except StateError as exc:
+                raise GraphError(f"broken migration graph: {key[0]}.{key[1]} {exc}") from None
             self.sweep(_SWEEP_AFTER_MIGRATION)
             if wanted:
                 yield step
@@ -288,9 +314,10 @@ class Walker:
     def _walk_migration(self, step: MigrationStep, wanted: bool) -> None:
         migration = step.migration
         if not wanted:
-            for op in migration.operations:
+            for index, op in enumerate(migration.operations):
                 self.facts.record(step.app_label, op, self.state)
-                op.state_forwards(step.app_label, self.state)
+                with _state_errors(index, op):
+                    op.state_forwards(step.app_label, self.state)
             return
         editor_ctx = (
             _EditorContext(self)
@@ -298,7 +325,8 @@ class Walker:
             else None
         )
         for index, op in enumerate(migration.operations):
-            op_step = self._walk_operation(step, index, op, self.state, None, editor_ctx)
+            with _state_errors(index, op):
+                op_step = self._walk_operation(step, index, op, self.state, None, editor_ctx)
             step.operations.append(op_step)
         if editor_ctx is not None:
             editor_ctx.flush_deferred(step)

@@ -29,8 +29,10 @@ def setup_django(config: Config) -> str:
     global _loaded
     running = _already_set_up()
     if running is not None:
+        _remember_passwords()
         return running
-    for folder in (config.pythonpath, os.getcwd()):
+    # the folder of pyproject.toml too: `schemaops check` from a subfolder finds the settings
+    for folder in (config.root, config.pythonpath, os.getcwd()):
         if folder:
             path = str(Path(folder).resolve())
             if path not in sys.path:
@@ -46,6 +48,8 @@ def setup_django(config: Config) -> str:
     os.environ["DJANGO_SETTINGS_MODULE"] = module
     import django
 
+    from schemaops import driver  # noqa: F401  (no driver installed: one line saying which)
+
     try:
         django.setup()
     except ModuleNotFoundError as exc:
@@ -55,7 +59,18 @@ def setup_django(config: Config) -> str:
             f"cannot load Django project {module!r}: {type(exc).__name__}: {exc}"
         ) from None
     _loaded = module
+    _remember_passwords()
     return module
+
+
+def _remember_passwords() -> None:
+    """Every database password of the project is masked in whatever schemaops prints."""
+    from django.conf import settings
+
+    from schemaops.redaction import remember_secret
+
+    for db in getattr(settings, "DATABASES", {}).values():
+        remember_secret(db.get("PASSWORD"))
 
 
 def _already_set_up() -> str | None:

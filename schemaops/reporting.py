@@ -6,7 +6,7 @@ format name. Formats:
 ``text``      readable, coloured on a terminal (click decides), file:line first
 ``json``      ``{"version": 1, "findings": [...], "summary": {...}}``
 ``github``    GitHub Actions workflow commands (``::error file=...::message``)
-``sarif``     SARIF 2.1.0, built with the ``sarif-om`` object model
+``sarif``     SARIF 2.1.0, as plain JSON objects
 ``markdown``  a table ready for a pull-request comment or job summary
 ``gitlab``    GitLab code quality report (Code Climate JSON issues)
 """
@@ -350,100 +350,64 @@ def render_github(report: Report, *, verbose: bool = False) -> str:
 # -- SARIF ------------------------------------------------------------------
 
 
-_SARIF_EXPLICIT = {"version", "level"}
-
-
-def _sarif_to_dict(obj: Any) -> Any:
-    """Serialize sarif-om objects by their schema property names, dropping unset ones."""
-    import attr  # only SARIF needs it (~6 ms of every command's start otherwise)
-
-    if attr.has(type(obj)):
-        result = {}
-        for a in attr.fields(type(obj)):
-            value = getattr(obj, a.name)
-            # sarif-om defaults (-1 indices, empty lists) are noise; a level is not
-            if value is None or (value == a.default and a.name not in _SARIF_EXPLICIT):
-                continue
-            result[a.metadata.get("schema_property_name", a.name)] = _sarif_to_dict(value)
-        return result
-    if isinstance(obj, list | tuple):
-        return [_sarif_to_dict(v) for v in obj]
-    if isinstance(obj, dict):
-        return {k: _sarif_to_dict(v) for k, v in obj.items()}
-    return obj
-
-
 def render_sarif(report: Report, *, verbose: bool = False) -> str:
-    import sarif_om as so
-
+    """SARIF 2.1.0 as plain JSON objects (the tests validate it against the official schema)."""
     levels = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
     codes = sorted({f.code for f in report.active} | set(report.rules))
-    descriptors = []
-    for code in codes:
-        info = report.rules.get(code)
-        sample = next((f for f in report.active if f.code == code), None)
-        name = info.name if info else (sample.name if sample else code)
-        text = info.summary if info else name
-        severity = info.severity if info else (sample.severity if sample else Severity.WARNING)
-        descriptors.append(
-            so.ReportingDescriptor(
-                id=code,
-                name=name,
-                short_description=so.MultiformatMessageString(text=text),
-                help_uri=info.help_uri if info else None,
-                help=(
-                    so.MultiformatMessageString(
-                        text=info.help_markdown, markdown=info.help_markdown
-                    )
-                    if info and info.help_markdown
-                    else None
-                ),
-                default_configuration=so.ReportingConfiguration(level=levels[severity]),
-            )
-        )
+    descriptors = [_sarif_rule(report, code, levels) for code in codes]
     index = {code: i for i, code in enumerate(codes)}
-    results = [_sarif_result(so, f, index[f.code], levels) for f in report.active]
-    run = so.Run(
-        tool=so.Tool(
-            driver=so.ToolComponent(
-                name="schemaops",
-                version=__version__,
-                information_uri=INFORMATION_URI,
-                rules=descriptors,
-            )
-        ),
-        results=results,
-    )
-    log = so.SarifLog(version="2.1.0", schema_uri=SARIF_SCHEMA, runs=[run])
-    return json.dumps(_sarif_to_dict(log), indent=2)
+    driver = {
+        "name": "schemaops",
+        "version": __version__,
+        "informationUri": INFORMATION_URI,
+        "rules": descriptors,
+    }
+    run = {
+        "tool": {"driver": driver},
+        "results": [_sarif_result(f, index[f.code], levels) for f in report.active],
+    }
+    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    return json.dumps(log, indent=2)
 
 
-def _sarif_result(so: Any, f: Finding, rule_index: int, levels: dict[Severity, str]) -> Any:
+def _sarif_rule(report: Report, code: str, levels: dict[Severity, str]) -> dict[str, Any]:
+    """A reportingDescriptor: the rule's id, name, summary, help and default level."""
+    info = report.rules.get(code)
+    sample = next((f for f in report.active if f.code == code), None)
+    name = info.name if info else (sample.name if sample else code)
+    severity = info.severity if info else (sample.severity if sample else Severity.WARNING)
+    rule: dict[str, Any] = {
+        "id": code,
+        "name": name,
+        "shortDescription": {"text": info.summary if info else name},
+    }
+    if info and info.help_uri:
+        rule["helpUri"] = info.help_uri
+    if info and info.help_markdown:
+        rule["help"] = {"text": info.help_markdown, "markdown": info.help_markdown}
+    rule["defaultConfiguration"] = {"level": levels[severity]}
+    return rule
+
+
+def _sarif_result(f: Finding, rule_index: int, levels: dict[Severity, str]) -> dict[str, Any]:
     text = f.message + (f" Lock: {f.lock}." if f.lock else "")
     if f.recipe:
         text += "\nSafe recipe:\n" + f.recipe
-    locations = None
+    result: dict[str, Any] = {
+        "ruleId": f.code,
+        "ruleIndex": rule_index,
+        "level": levels[f.severity],
+        "message": {"text": text},
+    }
     if f.path:
-        region = so.Region(start_line=f.line) if f.line else None
-        locations = [
-            so.Location(
-                physical_location=so.PhysicalLocation(
-                    artifact_location=so.ArtifactLocation(uri=_uri(f.path)), region=region
-                )
-            )
-        ]
+        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(f.path)}}
+        if f.line:
+            physical["region"] = {"startLine": f.line}
+        result["locations"] = [{"physicalLocation": physical}]
     elif f.obj:
-        locations = [
-            so.Location(logical_locations=[so.LogicalLocation(fully_qualified_name=f.obj)])
-        ]
-    return so.Result(
-        rule_id=f.code,
-        rule_index=rule_index,
-        level=levels[f.severity],
-        message=so.Message(text=text),
-        locations=locations,
-        partial_fingerprints={"schemaops/v1": f.fingerprint},
-    )
+        result["locations"] = [{"logicalLocations": [{"fullyQualifiedName": f.obj}]}]
+    result["partialFingerprints"] = {"schemaops/v1": f.fingerprint}
+    return result
 
 
 # -- markdown ---------------------------------------------------------------

@@ -346,3 +346,14 @@ def registered() -> dict[str, type[Rule]]:
 def lookup(ref: str) -> type[Rule] | None:
     """A rule by code (``SO201``) or name (``add-index-non-concurrently``)."""
     return importlib.import_module("schemaops.checks").lookup(ref)
+
+
+def rule_suggestion(ref: str) -> str:
+    """`` (did you mean SO201?)`` for a rule code or name that does not exist, else ``""``."""
+    from schemaops.spelling import did_you_mean
+
+    digits = ref.strip()[:2] + ref.strip()[2:].replace("O", "0").replace("o", "0")
+    if digits != ref.strip() and lookup(digits) is not None:  # SO2O1: a letter O for a zero
+        return f" (did you mean {lookup(digits).code}?)"  # type: ignore[union-attr]
+    rules = registered().values()
+    return did_you_mean(ref, [r.code for r in rules] + [r.name for r in rules])

@@ -29,29 +29,21 @@ MigrationKey = tuple[str, str]
 
 
 def load_graph(connection: Any = None) -> Any:
-    """Build Django's MigrationLoader; offline unless a connection is given."""
-    from django.db.migrations.exceptions import (
-        AmbiguityError,
-        BadMigrationError,
-        InconsistentMigrationHistory,
-        NodeNotFoundError,
-    )
+    """Build Django's MigrationLoader; offline unless a connection is given.
+
+    Every way a migration tree can be broken (a file that does not import, a
+    missing or circular dependency, a migration that replaces itself,
+    conflicting leaves) is a :class:`GraphError`: one line naming the
+    migration and what is wrong.
+    """
     from django.db.migrations.loader import MigrationLoader
 
+    _refuse_self_replacement()
     try:
         with gc_paused():
             loader = MigrationLoader(connection, ignore_no_migrations=True)
-    except (
-        BadMigrationError,
-        NodeNotFoundError,
-        AmbiguityError,
-        ImportError,
-        SyntaxError,
-        InconsistentMigrationHistory,
-        ValueError,
-    ) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise GraphError(f"broken migration graph: {message}") from None
+    except Exception as exc:  # a migration module can raise anything while importing
+        raise GraphError(f"broken migration graph: {_graph_problem(exc)}") from None
     conflicts = loader.detect_conflicts()
     if conflicts:
         detail = "; ".join(f"{app}: {', '.join(sorted(names))}" for app, names in conflicts.items())
@@ -59,12 +51,71 @@ def load_graph(connection: Any = None) -> Any:
     return loader
 
 
+def _refuse_self_replacement() -> None:
+    """A migration whose ``replaces`` names itself breaks Django's graph in odd ways."""
+    from django.db.migrations.loader import MigrationLoader
+
+    disk = MigrationLoader(None, load=False, ignore_no_migrations=True)
+    try:
+        disk.load_disk()
+    except Exception:
+        return  # the real load reports it, with the same words
+    for key, migration in disk.disk_migrations.items():
+        if key in {tuple(r) for r in (migration.replaces or ())}:
+            raise GraphError(f"broken migration graph: {key[0]}.{key[1]} lists itself in replaces")
+
+
+def _graph_problem(exc: BaseException) -> str:
+    """One line: which migration and what is wrong with it."""
+    from django.db.migrations.exceptions import CircularDependencyError, NodeNotFoundError
+
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    if isinstance(exc, CircularDependencyError):
+        return f"circular dependency between {first}"
+    if isinstance(exc, NodeNotFoundError):
+        return first
+    path = _failing_migration_file(exc)
+    if path is None:
+        return first
+    return f"{path} does not import: {type(exc).__name__}: {first}"
+
+
+def _failing_migration_file(exc: BaseException) -> str | None:
+    """The migration file that raised ``exc`` while being imported, relative when possible."""
+    import traceback
+
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return relative(exc.filename)
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        folder = os.path.basename(os.path.dirname(frame.filename))
+        if folder == "migrations" and not frame.filename.startswith(_django_root()):
+            return relative(frame.filename)
+    return None
+
+
+def _django_root() -> str:
+    import django
+
+    return os.path.dirname(django.__file__)
+
+
+def django_connection(alias: str) -> Any:
+    """Django's connection for ``alias``; an alias not in DATABASES is a ConfigError."""
+    from django.db import connections
+
+    if alias not in connections:
+        known = ", ".join(sorted(connections.settings)) or "none"
+        raise ConfigError(f"unknown database alias {alias!r} (DATABASES has: {known})")
+    return connections[alias]
+
+
 def applied_migrations(alias: str) -> set[MigrationKey]:
-    from django.db import DatabaseError, connections
+    from django.db import DatabaseError
     from django.db.migrations.recorder import MigrationRecorder
 
+    connection = django_connection(alias)
     try:
-        return set(MigrationRecorder(connections[alias]).applied_migrations())
+        return set(MigrationRecorder(connection).applied_migrations())
     except DatabaseError as exc:
         first = (str(exc).strip().splitlines() or ["unreachable"])[0]
         raise DatabaseUnavailable(
@@ -73,9 +124,9 @@ def applied_migrations(alias: str) -> set[MigrationKey]:
 
 
 def server_pg_version(alias: str) -> int:
-    from django.db import DatabaseError, connections
+    from django.db import DatabaseError
 
-    conn = connections[alias]
+    conn = django_connection(alias)
     if conn.vendor != "postgresql":
         raise ConfigError(f"database {alias!r} is {conn.vendor}, not PostgreSQL")
     try:

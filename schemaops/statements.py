@@ -195,9 +195,10 @@ def runsql_texts(sql: Any) -> Iterator[str]:
     """The statements' texts of ``RunSQL.sql``: a string, or a list of strings and pairs.
 
     A ``(sql, params)`` pair's parameters are quoted in, as the driver does; a
-    string runs without parameters, so its ``%`` stays as written.
+    string runs without parameters, so its ``%`` stays as written. Anything else
+    (``RunSQL(42)``, an empty pair) raises ValueError saying what is wrong.
     """
-    if sql in (None, ""):
+    if sql is None or (isinstance(sql, str) and not sql):
         return
     from django.db.migrations import RunSQL
 
@@ -206,11 +207,17 @@ def runsql_texts(sql: Any) -> Iterator[str]:
     if isinstance(sql, str):
         yield sql
         return
+    if not isinstance(sql, list | tuple):
+        raise ValueError(f"RunSQL takes SQL as a string or a list, not {type(sql).__name__}")
     from schemaops.plan import interpolate
 
     for item in sql:
         params = None
         if isinstance(item, list | tuple):
+            if len(item) not in (1, 2) or not isinstance(item[0], str):
+                raise ValueError(f"RunSQL item {item!r} is not a string or an (sql, params) pair")
             item, params = item[0], (item[1] if len(item) > 1 else None)
+        elif not isinstance(item, str):
+            raise ValueError(f"RunSQL item {item!r} is not a string or an (sql, params) pair")
         if item:
-            yield str(item) if params is None else interpolate(str(item), params)
+            yield item if params is None else interpolate(item, params)

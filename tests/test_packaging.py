@@ -76,3 +76,17 @@ def test_wheel_ships_typing_marker_and_console_script(wheel: zipfile.ZipFile) ->
     meta = wheel.read(metadata).decode()
     assert "Framework :: Django :: 5.2" in meta and "Framework :: Django :: 6.0" in meta
     assert "Requires-Python: >=3.11" in meta
+
+
+def test_wheel_ships_the_admin_templates_and_static_files(wheel: zipfile.ZipFile) -> None:
+    """Package data is easy to drop: every template and static file of backfill/ is in."""
+    root = ROOT / "backfill"
+    data = {
+        f"schemaops/backfill/{p.relative_to(root).as_posix()}"
+        for folder in ("templates", "static")
+        for p in (root / folder).rglob("*")
+        if p.is_file()
+    }
+    assert len(data) >= 5
+    missing = sorted(data - set(wheel.namelist()))
+    assert not missing, f"not in the wheel (add to [tool.setuptools.package-data]): {missing}"

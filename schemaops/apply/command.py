@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,9 @@ class MigrateOptions:
     statement_timeout: str | None = None
     retries: int | None = None
     retry_delay: float = 1.0  # seconds before the first retry; doubles each time
+    fmt: str = "text"  # text | json (the plan, or what was applied, as one JSON document)
+    verbose: bool = False  # --plan: the full check report, not one line per migration
+    quiet: bool = False  # no progress lines on stderr
 
 
 def run_migrate(o: MigrateOptions) -> int:
@@ -68,18 +72,80 @@ def run_migrate(o: MigrateOptions) -> int:
     applied = set(executor.loader.applied_migrations)
     linter, result = lint_plan(plan, executor.loader, cfg, applied, set(o.allow))
     if o.plan_only:
-        click.echo(_plan_text(plan, linter, result))
+        if o.fmt == "json":
+            click.echo(json.dumps(_plan_json(plan), indent=2))
+        else:
+            click.echo(_plan_text(plan, linter, result, o.verbose))
         return 0
     if plan.refused:
-        click.echo(_refused_text(plan), err=True)
+        if not o.quiet and o.fmt == "text":
+            click.echo(_refused_text(plan), err=True)
+        if o.fmt == "json":
+            click.echo(json.dumps({**_plan_json(plan), "error": _refusal(plan)}, indent=2))
         raise RunFailed(_refusal(plan))
+    return _apply(executor, params, cfg, plan, o)
+
+
+def _apply(executor: Any, params: dict[str, Any], cfg: Any, plan: ApplyPlan, o: Any) -> int:
+    """Apply the plan; progress on stderr (text), or one JSON document at the end."""
+    events: list[dict[str, Any]] = []
+
+    def progress(event: str, data: dict[str, Any]) -> None:
+        if event == "retry":
+            events.append({"event": event, **data})
+        if not o.quiet:
+            _progress(event, data)
+
     backoff = Backoff(retries=cfg.retries, base=o.retry_delay or 1.0)
-    applier = Applier(
-        executor, params, Timeouts(cfg.lock_timeout, cfg.statement_timeout), backoff, _progress
-    )
-    done = applier.apply(plan)
-    click.echo(_summary(plan, done))
+    timeouts = Timeouts(cfg.lock_timeout, cfg.statement_timeout)
+    applier = Applier(executor, params, timeouts, backoff, progress)
+    try:
+        done = applier.apply(plan)
+    except RunFailed as exc:
+        if o.fmt == "json":
+            click.echo(json.dumps(_applied_json(plan, applier.done, events, str(exc)), indent=2))
+        raise
+    if o.fmt == "json":
+        click.echo(json.dumps(_applied_json(plan, done, events, None), indent=2))
+    else:
+        click.echo(_summary(plan, done))
     return 0
+
+
+def _plan_json(plan: ApplyPlan) -> dict[str, Any]:
+    def item(p: Any, deferred: bool = False) -> dict[str, Any]:
+        return {
+            "migration": p.label,
+            "phase": str(p.phase),
+            "atomic": p.atomic,
+            "deferred": deferred,
+            "refused": p.refused,
+            "allowed": p.allowed,
+            "findings": sorted({f.code for f in p.findings}),
+        }
+
+    items = [item(p) for p in plan.items] + [item(p, True) for p in plan.deferred]
+    return {"version": 1, "phase": str(plan.phase) if plan.phase else None, "plan": items}
+
+
+def _applied_json(
+    plan: ApplyPlan, done: list[Applied], events: list[dict[str, Any]], error: str | None
+) -> dict[str, Any]:
+    """What ran: each migration's time, attempts and locks; every retry with its blockers."""
+    applied = [
+        {
+            "migration": a.label,
+            "phase": str(a.phase),
+            "duration_ms": round(a.duration_ms, 1),
+            "attempts": a.attempts,
+            "locks": [list(lock) for lock in a.locks],
+        }
+        for a in done
+    ]
+    retries = [{k: v for k, v in e.items() if k != "blocked_by"} for e in events]
+    deferred = [p.label for p in plan.deferred]
+    return {"version": 1, "applied": applied, "retries": retries, "deferred": deferred,
+            "error": error}  # fmt: skip
 
 
 def _reachable(connection: BaseDatabaseWrapper, params: dict[str, Any]) -> None:
@@ -119,7 +185,8 @@ def _findings_text(linter: Linter, result: LintResult) -> str:
     return render(build_report(result, linter), "text")
 
 
-def _plan_text(plan: ApplyPlan, linter: Linter, result: LintResult) -> str:
+def _plan_text(plan: ApplyPlan, linter: Linter, result: LintResult, verbose: bool) -> str:
+    """One line per migration with its finding codes; the full report only with --verbose."""
     lines = [click.style(f"schemaops migrate plan (phase: {plan.phase or 'all'})", bold=True)]
     if not plan.items:
         lines.append("  nothing to apply")
@@ -128,10 +195,21 @@ def _plan_text(plan: ApplyPlan, linter: Linter, result: LintResult) -> str:
         mark = "REFUSED (error findings)" if item.refused else ""
         if item.errors and item.allowed:
             mark = "allowed despite error findings"
+        codes = ", ".join(sorted({f.code for f in item.findings if not f.suppressed}))
+        mark = f"{mark}  [{codes}]" if codes else mark
         lines.append(f"  {item.label:<45} {item.phase:<5} {kind:<11} {mark}".rstrip())
     for item in plan.deferred:
         lines.append(click.style(f"  {item.label:<45} post  deferred to --phase post", dim=True))
-    lines += ["", _findings_text(linter, result)]
+    if verbose:
+        return "\n".join([*lines, "", _findings_text(linter, result)])
+    shown = [f for f in plan.findings if not f.suppressed]
+    errors = sum(f.severity.label == "error" for f in shown)
+    lines += [
+        "",
+        f"schemaops migrate: {len(plan.items)} to apply, {len(plan.refused)} refused, "
+        f"{errors} error(s), {len(shown) - errors} other finding(s)"
+        + ("; --verbose (or schemaops check) for the details" if shown else ""),
+    ]
     return "\n".join(lines)
 
 
@@ -157,7 +235,7 @@ def _progress(event: str, data: dict[str, Any]) -> None:
         click.echo(
             click.style(
                 f"  lock timeout ({data['scope']}), retry {data['attempt']}/{data['of']} "
-                f"in {data['delay']:.2f}s: {data['error']}",
+                f"in {data['delay']:.2f}s: {data.get('blocked_by') or data['error']}",
                 fg="yellow",
             ),
             err=True,

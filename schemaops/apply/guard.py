@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from schemaops.apply.blockers import BlockerWatch, describe_all
 from schemaops.apply.retry import Backoff, is_lock_timeout
 from schemaops.db import connect, sql
 from schemaops.trace.sampler import LockSampler
@@ -67,6 +68,7 @@ class StatementGuard:
         self.emit = emit
         self.locks: set[tuple[str, str]] = set()
         self.sleep = time.sleep
+        self.watch: BlockerWatch | None = None  # who blocks this backend, set by the runner
 
     def __call__(self, execute: Callable[..., Any], sql_text: str, params: Any, many: bool, ctx):
         if not self.connection.get_autocommit():
@@ -89,6 +91,7 @@ class StatementGuard:
 
     def _wait(self, attempt: int, exc: Exception, scope: str) -> None:
         delay = self.backoff.delay(attempt)
+        blockers = self.watch.take() if self.watch is not None else []
         self.emit(
             "retry",
             {
@@ -97,6 +100,8 @@ class StatementGuard:
                 "delay": delay,
                 "scope": scope,
                 "error": first_line(exc),
+                "blockers": [b.as_json() for b in blockers],
+                "blocked_by": describe_all(blockers),
             },
         )
         self.sleep(delay)
@@ -131,10 +136,7 @@ class StatementGuard:
         return result
 
     def _pid(self) -> int:
-        self.connection.ensure_connection()
-        raw = self.connection.connection
-        info = getattr(raw, "info", None)  # psycopg 3
-        return int(info.backend_pid if info is not None else raw.get_backend_pid())
+        return backend_pid(self.connection)
 
     def _index_already_built(self, index: tuple[str | None, str]) -> bool:
         """True for a VALID index of that name; drops an INVALID one first."""
@@ -157,6 +159,14 @@ class StatementGuard:
                 return False
         finally:
             conn.close()
+
+
+def backend_pid(connection: Any) -> int:
+    """The server process id of a Django connection (psycopg 2 or 3), connecting first."""
+    connection.ensure_connection()
+    raw = connection.connection
+    info = getattr(raw, "info", None)  # psycopg 3
+    return int(info.backend_pid if info is not None else raw.get_backend_pid())
 
 
 def _index_target(statement: str) -> tuple[tuple[str | None, str] | None, bool]:

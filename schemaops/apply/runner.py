@@ -23,7 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemaops.apply.guard import StatementGuard
+from schemaops.apply.blockers import Blocker, BlockerWatch, describe_all
+from schemaops.apply.guard import StatementGuard, backend_pid
 from schemaops.apply.planning import ApplyPlan, Planned
 from schemaops.apply.retry import Backoff, is_lock_timeout
 from schemaops.errors import ConfigError, RunFailed
@@ -83,11 +84,11 @@ class Applier:
         set_timeouts(self.connection, self.timeouts)
         self.executor.recorder.ensure_schema()
         state = None
-        done = []
+        self.done: list[Applied] = []  # what is applied so far, also when a later one fails
         for item in plan.items:
             applied, state = self._apply_one(item, state)
-            done.append(applied)
-        return done
+            self.done.append(applied)
+        return self.done
 
     def _apply_one(self, item: Planned, state: Any) -> tuple[Applied, Any]:
         self.emit("start", {"migration": item.label, "phase": item.phase, "atomic": item.atomic})
@@ -98,10 +99,13 @@ class Applier:
             set_timeouts(self.connection, self.timeouts)  # also after a reconnect
             guard = StatementGuard(self.connection, self.params, self.backoff, self._relay(item))
             guard.sleep = self.sleep
+            guard.watch = watch = BlockerWatch(self.params, backend_pid(self.connection))
             try:
-                new_state = self._run(item, guard, state.clone() if state is not None else None)
+                with watch:
+                    new_state = self._run(item, guard, state.clone() if state is not None else None)
                 break
             except Exception as exc:
+                blockers = watch.take() if is_lock_timeout(exc) else []
                 if item.atomic and is_lock_timeout(exc) and attempt <= self.backoff.retries:
                     delay = self.backoff.delay(attempt)
                     self._relay(item)(
@@ -112,11 +116,13 @@ class Applier:
                             "delay": delay,
                             "scope": "migration",
                             "error": first_line(exc),
+                            "blockers": [b.as_json() for b in blockers],
+                            "blocked_by": describe_all(blockers),
                         },
                     )
                     self.sleep(delay)
                     continue
-                raise self._failure(item, exc, attempt) from None
+                raise self._failure(item, exc, attempt, blockers) from None
         elapsed = (time.perf_counter() - started) * 1000
         result = Applied(item.label, item.phase, elapsed, attempt, sorted(guard.locks))
         self.emit("done", {"migration": item.label, "result": result})
@@ -132,8 +138,12 @@ class Applier:
 
         return relay
 
-    def _failure(self, item: Planned, exc: Exception, attempts: int) -> RunFailed:
+    def _failure(
+        self, item: Planned, exc: Exception, attempts: int, blockers: list[Blocker]
+    ) -> RunFailed:
         what = "lock timeout" if is_lock_timeout(exc) else "error"
+        if blockers:
+            what += f", {describe_all(blockers)}"
         tail = (
             "rolled back, nothing of it applied"
             if item.atomic

@@ -14,7 +14,7 @@ import click
 
 from schemaops._gc import gc_paused
 from schemaops.config import Config, ProjectOptions, project_config
-from schemaops.reporting import OutputFormat, emit
+from schemaops.reporting import FailOn, OutputFormat, emit
 
 if TYPE_CHECKING:
     from schemaops.audit._base import Check
@@ -40,13 +40,19 @@ class AuditOptions:
     fmt: OutputFormat = OutputFormat.TEXT
     output: str | None = None
     verbose: bool = False
+    ignore: tuple[str, ...] = ()  # check codes or names left out
+    baseline: str | None = None  # findings recorded there are not reported
+    write_baseline: str | None = None  # record every current finding there and exit 0
+    fail_on: FailOn = FailOn.ERROR
+    quiet: bool = False  # no notes on stderr (skipped checks, what a check could not see)
 
 
 def run_audit_command(options: AuditOptions) -> int:
     """List the checks, or audit the database and print the report; returns the exit status."""
     from schemaops.audit.runner import select
 
-    checks = select(options.check_refs)
+    ignored = {c.code for c in select(options.ignore)} if options.ignore else set()
+    checks = [c for c in select(options.check_refs) if c.code not in ignored]
     if options.list_checks:
         emit(_listing(checks, options.fmt), options.output)
         return 0
@@ -57,6 +63,7 @@ def _run(checks: list[Check], options: AuditOptions) -> int:
     from schemaops.audit.progress import audit_progress
     from schemaops.audit.runner import run_audit
     from schemaops.db import connection_params
+    from schemaops.linter import load_baseline, write_baseline
     from schemaops.reporting import Report, exit_code_for, render
 
     cfg = project_config(options.project)
@@ -72,27 +79,41 @@ def _run(checks: list[Check], options: AuditOptions) -> int:
         exclude_schemas=options.exclude_schemas,
         progress=audit_progress(options.fmt, len(checks)),
     )
-    for code, reason in result.skipped.items():
-        click.echo(f"schemaops: note: {code} skipped: {reason}", err=True)
+    if not options.quiet:
+        _notes(result)
+    for code, reason in result.failed.items():
+        click.echo(f"schemaops: error: {code} failed: {reason}", err=True)
+    if options.write_baseline:
+        count = write_baseline(options.write_baseline, result.findings)
+        click.echo(f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True)
+        return 0
+    findings, baselined = result.findings, 0
+    if options.baseline:
+        known = load_baseline(options.baseline)
+        findings = [f for f in result.findings if f.fingerprint not in known]
+        baselined = len(result.findings) - len(findings)
+    summary: dict[str, Any] = {
+        "target": result.target,
+        "checks": len(checks) - len(result.skipped),
+        "schemas": len(result.schemas),
+    }
+    if baselined:
+        summary["baselined"] = baselined
+    report = Report("audit", findings, summary, rules=_rules(checks), json_shape="full")
+    with gc_paused(freeze=True):  # tens of thousands of findings, all alive until exit
+        emit(render(report, options.fmt, verbose=options.verbose), options.output)
+    return max(exit_code_for(findings, options.fail_on), 1 if result.failed else 0)
+
+
+def _notes(result: Any) -> None:
+    """Skipped checks (one line per reason) and what a check could not see, on stderr."""
+    for reason, codes in _by_reason(result.skipped).items():
+        what = f"{codes[0]} skipped" if len(codes) == 1 else f"{len(codes)} checks skipped"
+        listed = "" if len(codes) == 1 else f" ({', '.join(codes)})"
+        click.echo(f"schemaops: note: {what}{listed}: {reason}", err=True)
     for code, notes in result.notes.items():
         for note in notes:
             click.echo(f"schemaops: note: {code}: {note}", err=True)
-    for code, reason in result.failed.items():
-        click.echo(f"schemaops: error: {code} failed: {reason}", err=True)
-    report = Report(
-        tool="audit",
-        findings=result.findings,
-        summary={
-            "target": result.target,
-            "checks": len(checks) - len(result.skipped),
-            "schemas": len(result.schemas),
-        },
-        rules=_rules(checks),
-        json_shape="full",
-    )
-    with gc_paused(freeze=True):  # tens of thousands of findings, all alive until exit
-        emit(render(report, options.fmt, verbose=options.verbose), options.output)
-    return max(exit_code_for(result.findings), 1 if result.failed else 0)
 
 
 def _load_models(cfg: Config) -> Models | None:
@@ -148,3 +169,11 @@ def _listing(checks: list[Check], fmt: OutputFormat) -> str:
         + (f"  [needs {', '.join(r['needs'])}]" if r["needs"] else "")
         for r in rows
     )
+
+
+def _by_reason(skipped: dict[str, str]) -> dict[str, list[str]]:
+    """Skipped check codes grouped by their reason, so one reason is one line."""
+    grouped: dict[str, list[str]] = {}
+    for code, reason in skipped.items():
+        grouped.setdefault(reason, []).append(code)
+    return grouped

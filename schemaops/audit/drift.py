@@ -72,7 +72,7 @@ def _field_rules(exp: Expected, f: Any, db_type: str, editor: Any) -> None:
         exp.indexes.append(("db_index", [col], ""))
     if f.is_relation and f.many_to_one and getattr(f, "db_constraint", False):
         exp.constraints.append(("ForeignKey", [col], f.related_model._meta.db_table, "fk"))
-    like = (f.db_index or f.unique) and not f.primary_key
+    like = f.db_index or f.unique  # unique is true for a primary key: Django indexes it too
     if like and db_type.startswith(("varchar", "text")) and "[" not in db_type:
         exp.indexes.append(("_like", [col], editor._create_index_name(exp.table, [col], "_like")))
 

@@ -2,8 +2,8 @@
 
 The checks that read the shared index snapshot run on one connection, the
 others (set-based, one query each) beside them on a second. Each connection is
-opened with ``default_transaction_read_only = on`` (psycopg2's
-``set_session(readonly=True)``), so even a bug in a check cannot write, and
+opened with ``default_transaction_read_only = on`` (see
+:func:`schemaops.db.connect`), so even a bug in a check cannot write, and
 with a ``statement_timeout`` and ``lock_timeout`` so a slow catalog query ends
 with a one-line failure for that check instead of hanging the audit.
 """
@@ -18,12 +18,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemaops import driver
 from schemaops._gc import gc_paused
 from schemaops.audit import CHECKS, Check, lookup
 from schemaops.audit._base import AuditContext, CheckSkipped, Thresholds
 from schemaops.db import connect, redact
 from schemaops.errors import ConfigError
 from schemaops.findings import Finding
+from schemaops.spelling import did_you_mean
 
 
 @dataclass
@@ -59,7 +61,10 @@ def select(refs: Iterable[str]) -> list[Check]:
     for ref in refs:
         found = lookup(ref)
         if found is None:
-            raise ConfigError(f"unknown audit check {ref!r} (see `schemaops audit --list`)")
+            hint = did_you_mean(
+                ref, [c.code for c in CHECKS.values()] + [c.name for c in CHECKS.values()]
+            )
+            raise ConfigError(f"unknown audit check {ref!r}{hint} (see `schemaops audit --list`)")
         chosen.append(found)
     return chosen
 
@@ -69,8 +74,6 @@ def open_readonly(params: dict[str, Any], timeout: str) -> Any:
 
     Serial plans only.
     """
-    import psycopg2
-
     conn = connect(params, readonly=True, autocommit=True, application_name="schemaops audit")
     try:
         with conn.cursor() as cur:
@@ -83,9 +86,9 @@ def open_readonly(params: dict[str, Any], timeout: str) -> Any:
             # parallel plan spends more in its tuple queue than it saves (100,000 indexes:
             # 0.4 s -> 1.2 s)
             cur.execute("SELECT set_config('max_parallel_workers_per_gather', '0', false)")
-    except psycopg2.Error as exc:
+    except driver.Error as exc:
         conn.close()
-        raise ConfigError(f"invalid --timeout {timeout!r}: {exc.pgerror or exc}".strip()) from None
+        raise ConfigError(f"invalid --timeout {timeout!r}: {driver.error_message(exc)}") from None
     return conn
 
 
@@ -216,8 +219,6 @@ def select_schemas(conn: Any, include: Sequence[str], exclude: Sequence[str]) ->
 
 
 def run_one(ctx: AuditContext, chk: Check, result: AuditResult, timeout: str) -> None:
-    import psycopg2
-
     if "models" in chk.needs and ctx.models is None:
         result.skipped[chk.code] = "needs the Django models (--settings)"
         return
@@ -229,11 +230,11 @@ def run_one(ctx: AuditContext, chk: Check, result: AuditResult, timeout: str) ->
             result.notes[chk.code] = list(ctx.notes)
     except CheckSkipped as exc:
         result.skipped[chk.code] = str(exc)
-    except psycopg2.errors.QueryCanceled:
+    except driver.errors.QueryCanceled:
         result.failed[chk.code] = f"a catalog query ran past the {timeout} timeout (--timeout)"
-    except psycopg2.errors.LockNotAvailable:
+    except driver.errors.LockNotAvailable:
         result.failed[chk.code] = f"waited {timeout} for a lock held by another session"
-    except psycopg2.Error as exc:
+    except driver.Error as exc:
         first = (str(exc).strip().splitlines() or ["database error"])[0]
         result.failed[chk.code] = redact(first)
     finally:
@@ -242,6 +243,5 @@ def run_one(ctx: AuditContext, chk: Check, result: AuditResult, timeout: str) ->
 
 def target_of(conn: Any) -> str:
     """user@host:port/dbname of the open connection (never the password)."""
-    info = conn.get_dsn_parameters()
-    host = info.get("host", "")
-    return f"{info.get('user', '')}@{host}:{info.get('port', '')}/{info.get('dbname', '')}"
+    info = conn.info  # psycopg2 and psycopg 3 both have ConnectionInfo
+    return f"{info.user or ''}@{info.host or ''}:{info.port or ''}/{info.dbname or ''}"

@@ -60,6 +60,7 @@ def _profile(ctx: AuditContext) -> Any:
 def at_default(proposals: Mapping[str, Any], rows: Mapping[str, dict[str, Any]]) -> Iterator[Hit]:
     """Hits for proposals whose setting still comes from the built-in default."""
     from schemaops.tune.diff import ServerSetting, is_close
+    from schemaops.tune.inputs import readable
 
     for name, proposal in proposals.items():
         row = rows.get(name)
@@ -72,7 +73,7 @@ def at_default(proposals: Mapping[str, Any], rows: Mapping[str, dict[str, Any]])
         yield Hit(
             message=(
                 f"{name} is still PostgreSQL's default {row['display']}; "
-                f"tune proposes {proposal.setting}{restart}: {proposal.why}"
+                f"tune proposes {readable(proposal.setting)}{restart}: {proposal.why}"
             ),
             obj=name,
             evidence={
@@ -92,7 +93,7 @@ SELECT n.nspname AS schema, s.relname AS "table", s.n_live_tup, s.n_dead_tup,
        coalesce(opt.threshold, current_setting('autovacuum_vacuum_threshold'))::float
          + coalesce(opt.scale, current_setting('autovacuum_vacuum_scale_factor'))::float
            * greatest(c.reltuples, s.n_live_tup, 0) AS trigger,
-       coalesce(opt.enabled, 'true')::bool AND current_setting('autovacuum')::bool AS enabled
+       coalesce(opt.enabled, 'true')::bool AS enabled
 FROM pg_stat_user_tables s
 JOIN pg_class c ON c.oid = s.relid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -129,11 +130,32 @@ def autovacuum_behind(ctx: AuditContext) -> Iterator[Hit]:
     it, lower the table's ``autovacuum_vacuum_scale_factor`` (large tables),
     or give autovacuum more workers and cost budget (``schemaops tune``).
     """
+    server_on = ctx.rows("SELECT current_setting('autovacuum')::bool AS on")[0]["on"]
+    unattended = []  # tables behind only because the server runs no autovacuum at all
     for row in ctx.rows(AUTOVACUUM, {"min_dead": ctx.thresholds.dead_tuples_min}):
         behind = row["n_dead_tup"] > row["trigger"]
-        if not behind or (row["recent"] and row["enabled"]):
+        if not behind or (row["recent"] and row["enabled"] and server_on):
             continue
-        yield _vacuum_hit(ctx, row)
+        if row["enabled"] and not server_on:
+            unattended.append(row)
+        else:
+            yield _vacuum_hit(ctx, row)
+    if not server_on:
+        yield _server_off_hit(ctx, unattended)
+
+
+def _server_off_hit(ctx: AuditContext, behind: list[dict[str, Any]]) -> Hit:
+    """autovacuum = off for the whole server: one finding about the setting, not one per table."""
+    names = [ctx.models.label(r["table"]) if ctx.models else r["table"] for r in behind]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return Hit(
+        message="autovacuum is off for the whole server (autovacuum = off): no table is "
+        "vacuumed or analyzed automatically"
+        + (f"; {len(names)} table(s) are past their trigger: {shown}" if names else ""),
+        obj="autovacuum",
+        evidence={"setting": "autovacuum", "value": "off", "tables_behind": names},
+        fix="ALTER SYSTEM SET autovacuum = on;\nSELECT pg_reload_conf();",
+    )
 
 
 def _vacuum_hit(ctx: AuditContext, row: dict[str, Any]) -> Hit:

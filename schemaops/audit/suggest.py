@@ -23,11 +23,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg2 import sql
-
+from schemaops import driver
 from schemaops.audit._base import AuditContext, CheckSkipped, Hit, check, qualified
 from schemaops.audit._catalog import indexes
 from schemaops.audit._django import add_index_fix
+from schemaops.driver import sql
 from schemaops.findings import Severity
 
 SLOW = """
@@ -102,11 +102,9 @@ def slow_query_index(ctx: AuditContext) -> Iterator[Hit]:
 
 
 def _slow_statements(ctx: AuditContext, params: dict[str, Any]) -> list[dict[str, Any]]:
-    import psycopg2
-
     try:
         return ctx.rows(SLOW, params)
-    except psycopg2.errors.ObjectNotInPrerequisiteState:  # CREATE EXTENSION without preloading
+    except driver.errors.ObjectNotInPrerequisiteState:  # CREATE EXTENSION without preloading
         raise CheckSkipped(
             "pg_stat_statements is installed but not loaded: add it to "
             "shared_preload_libraries and restart"
@@ -269,8 +267,6 @@ def generic_cost(ctx: AuditContext, query: Query) -> float | None:
 
 def explain(ctx: AuditContext, query: Query) -> dict[str, Any] | None:
     """The generic plan of a normalized ($1) statement, without running it; None if unplannable."""
-    import psycopg2
-
     args = sql.SQL(", ").join(sql.SQL("NULL") for _ in range(query.params))
     execute: sql.Composable = sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE schemaops_audit_q")
     if query.params:
@@ -285,9 +281,9 @@ def explain(ctx: AuditContext, query: Query) -> dict[str, Any] | None:
                 return dict(cur.fetchone()[0][0]["Plan"])
         finally:
             ctx.rows("DEALLOCATE schemaops_audit_q")
-    except psycopg2.errors.QueryCanceled:
+    except driver.errors.QueryCanceled:
         raise
-    except psycopg2.Error:
+    except driver.Error:
         return None
     finally:
         ctx.rows("RESET plan_cache_mode")

@@ -13,8 +13,8 @@ import sys
 import click
 
 from schemaops import __version__
-from schemaops.db import redact
 from schemaops.errors import EXIT_USAGE, SchemaopsError
+from schemaops.redaction import redact
 
 # command name -> "module:attribute", in the order --help lists them
 COMMANDS = {
@@ -67,8 +67,22 @@ class LazyGroup(click.Group):
     epilog="Example: schemaops check --settings shop.settings --format github",
 )
 @click.version_option(__version__, prog_name="schemaops")
-def cli() -> None:
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the output (default: on a terminal, unless NO_COLOR is set).",
+)
+@click.pass_context
+def cli(ctx: click.Context, color: bool | None) -> None:
     """Zero-downtime schema and data changes for Django on PostgreSQL."""
+    ctx.color = color_choice(color)
+
+
+def color_choice(flag: bool | None) -> bool | None:
+    """--color/--no-color, else off when NO_COLOR is set (https://no-color.org), else auto."""
+    if flag is not None:
+        return flag
+    return False if os.environ.get("NO_COLOR") else None
 
 
 def main(args: list[str] | None = None, prog_name: str = "schemaops") -> None:
@@ -89,6 +103,9 @@ def main(args: list[str] | None = None, prog_name: str = "schemaops") -> None:
     except click.exceptions.Abort:
         click.echo("schemaops: aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        click.echo(f"{prog_name}: error: {_usage_line(exc)}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -108,3 +125,11 @@ def main(args: list[str] | None = None, prog_name: str = "schemaops") -> None:
         )
         sys.exit(EXIT_USAGE)
     sys.exit(status if isinstance(status, int) else 0)
+
+
+def _usage_line(exc: click.UsageError) -> str:
+    """A usage error as one line, pointing at the command's --help."""
+    message = " ".join(redact(exc.format_message()).split())
+    if exc.ctx is None:
+        return message
+    return f"{message} (see '{exc.ctx.command_path} --help')"

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from schemaops.cli import _options as opts
+from schemaops.durations import PgDuration
+from schemaops.reporting import FailOn
 
 if TYPE_CHECKING:
     from schemaops.config import ProjectOptions
@@ -51,7 +53,26 @@ Examples:
     "--no-models", is_flag=True, help="Do not load the Django project even if one is configured."
 )
 @click.option(
+    "--ignore",
+    multiple=True,
+    metavar="CODE",
+    help="Leave this check out (code or name; repeatable).",
+)
+@click.option("--baseline", metavar="FILE", help="Ignore findings recorded in this baseline.")
+@click.option(
+    "--write-baseline", metavar="FILE", help="Record every current finding in FILE and exit 0."
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice([f.value for f in FailOn]),
+    default="error",
+    show_default=True,
+    help="Lowest severity that makes the exit status 1.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No notes on stderr (skipped checks).")
+@click.option(
     "--timeout",
+    type=PgDuration(),
     default="30s",
     show_default=True,
     metavar="DURATION",
@@ -80,4 +101,5 @@ def audit_command(ctx: click.Context, project: ProjectOptions, fmt: str, **optio
     from schemaops.audit.command import AuditOptions, run_audit_command
     from schemaops.reporting import OutputFormat
 
+    options["fail_on"] = FailOn(options["fail_on"])
     ctx.exit(run_audit_command(AuditOptions(project, fmt=OutputFormat(fmt), **options)))

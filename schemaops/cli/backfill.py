@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import shutil
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ import click
 from schemaops.backfill.command import StallWatch, StartOptions
 from schemaops.backfill.throttle import OnAutovacuum
 from schemaops.cli import _options as opts
+from schemaops.durations import Duration, PgDuration
 from schemaops.errors import DatabaseUnavailable, RunFailed
 
 if TYPE_CHECKING:
@@ -104,26 +106,28 @@ def _configure_logging(verbose: bool) -> None:
 @click.option("--max-batch-size", type=int, default=StartOptions.max_batch_size, show_default=True)
 @click.option(
     "--target-duration",
-    type=float,
+    type=Duration(),
     default=StartOptions.target_duration,
     show_default=True,
-    help="Seconds one batch transaction should take; the size adapts to it.",
+    help="How long one batch transaction should take (2s, 500ms); the size adapts to it.",
 )
 @click.option(
     "--pause",
-    type=float,
+    type=Duration(),
     default=StartOptions.pause,
     show_default=True,
     help="Fixed sleep between batches (off by default; health signals throttle).",
 )
 @click.option(
     "--lock-timeout",
+    type=PgDuration(),
     default=StartOptions.lock_timeout,
     show_default=True,
     help="Per batch: give up waiting for a row lock (then retry with backoff).",
 )
 @click.option(
     "--statement-timeout",
+    type=PgDuration(),
     default=StartOptions.statement_timeout,
     show_default=True,
     help="Per batch: the longest its UPDATE may run (then split the range); with the "
@@ -144,7 +148,7 @@ def _configure_logging(verbose: bool) -> None:
 )
 @click.option(
     "--max-lag-seconds",
-    type=float,
+    type=Duration(),
     default=StartOptions.max_lag_seconds,
     show_default=True,
     help="Hold while a standby's replay_lag is longer (0: ignore).",
@@ -164,10 +168,10 @@ def _configure_logging(verbose: bool) -> None:
 )
 @click.option(
     "--lease",
-    type=float,
+    type=Duration(),
     default=StartOptions.lease,
     show_default=True,
-    help="Seconds after which a silent worker's batch is taken over.",
+    help="After how long a silent worker's batch is taken over (60s, 2min).",
 )
 @click.option(
     "--workers",
@@ -212,7 +216,7 @@ def _start(o: StartOptions) -> None:
     spec = spec_module.resolve(o.target, o.set_values, o.where)
     settings = run_settings(spec, o)
     if o.dry_run:
-        return _dry_run(spec, settings, alias)
+        return _dry_run(spec, settings, alias, o.verbose)
     celery = _celery()
     run, outcome = control.start(spec, settings, alias)
     if outcome == "finished":
@@ -309,18 +313,21 @@ def _follow(
 
     first = control.status(run_id, alias)[0]
     tty = sys.stdout.isatty()
+    label = f"run {run_id}"
+    width, room = bar_layout(shutil.get_terminal_size((80, 24)).columns, label)
     bar = click.progressbar(
         length=max(1, first.keys_total),
-        label=f"run {run_id}",
+        label=label,
+        width=width,
         show_eta=True,
         file=None if tty else io.StringIO(),
-        item_show_func=lambda s: s,
+        item_show_func=lambda s: s[:room] if s else s,
     )
     shown, last_log, stall = 0, 0.0, StallWatch()
     with bar:
         while True:
             status = control.status(run_id, alias)[0]
-            bar.update(status.keys_done - shown, _line(status))
+            bar.update(status.keys_done - shown, _bar_item(status))
             shown = status.keys_done
             if status.state in final or (threads and not any(t.is_alive() for t in threads)):
                 return status.state
@@ -335,6 +342,29 @@ def _follow(
                 threads[0].join(timeout=0.5)  # wakes up as soon as an in-process worker ends
             else:
                 time.sleep(0.5)
+
+
+# what Click draws besides the bar and the item: "  [", "]  ", "100%  ", "eta 00:00:00  "
+_BAR_FIXED = 3 + 3 + 6 + 15
+
+
+def bar_layout(columns: int, label: str) -> tuple[int, int]:
+    """(bar width, characters left for the item text) so one refresh fits ``columns``.
+
+    A line longer than the terminal wraps, and every refresh then starts a new line.
+    """
+    usable = max(columns - 1, 20)  # the last column would wrap on some terminals
+    width = max(8, min(36, (usable - len(label) - _BAR_FIXED) // 2))
+    return width, max(0, usable - len(label) - _BAR_FIXED - width)
+
+
+def _bar_item(status: RunStatus) -> str:
+    """The text after the bar: rows, rate, batch size, throttle (Click shows the ETA)."""
+    p = status.progress
+    throttle = "" if status.throttle_state == "normal" else f" {status.throttle_state}"
+    return (
+        f"{status.rows_updated} rows {p.rows_per_second:.0f}/s batch {status.batch_size}{throttle}"
+    )
 
 
 def _line(status: RunStatus) -> str:
@@ -404,7 +434,12 @@ def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value * 1000:.0f}ms"
 
 
-def _dry_run(spec: Spec, run_settings: RunSettings, alias: str) -> None:
+_SHORT_SQL = 160  # characters of a batch statement a dry run shows without --verbose
+_SHORT_PLAN = 8  # lines of EXPLAIN a dry run shows without --verbose
+
+
+def _dry_run(spec: Spec, run_settings: RunSettings, alias: str, verbose: bool = False) -> None:
+    """What one batch would do, rolled back; long SQL and plans are cut unless ``verbose``."""
     from schemaops.backfill import dryrun
 
     timeouts = (run_settings.lock_timeout, run_settings.statement_timeout)
@@ -415,9 +450,12 @@ def _dry_run(spec: Spec, run_settings: RunSettings, alias: str) -> None:
         f"{'unknown' if report.rows_to_touch is None else report.rows_to_touch}"
     )
     for statement in report.statements:
-        click.echo(f"  batch statement: {statement}")
-    for line in report.explain:
+        click.echo(f"  batch statement: {_short(statement, verbose)}")
+    explain = report.explain if verbose else report.explain[:_SHORT_PLAN]
+    for line in explain:
         click.echo(f"    {line}")
+    if len(explain) < len(report.explain):
+        click.echo(f"    ... {len(report.explain) - len(explain)} more plan line(s) (--verbose)")
     if report.first_range is not None:
         click.echo(
             f"  sample batch [{report.first_range.lo}, {report.first_range.hi}): "
@@ -431,6 +469,14 @@ def _dry_run(spec: Spec, run_settings: RunSettings, alias: str) -> None:
         )
     for note in report.notes:
         click.echo(f"  note: {note}")
+
+
+def _short(statement: str, verbose: bool) -> str:
+    """A statement on one line, cut to its start unless ``verbose``."""
+    one = " ".join(statement.split())
+    if verbose or len(one) <= _SHORT_SQL:
+        return one
+    return f"{one[:_SHORT_SQL]}... ({len(one):,} characters; --verbose shows it whole)"
 
 
 @backfill_group.command("status", epilog="Example: schemaops backfill status 3 --format json")
@@ -461,10 +507,13 @@ def _state_command(action: str, doc: str) -> click.Command:
         alias = _setup(project)
         from schemaops.backfill import control
 
-        celery = _celery() if action == "resume" else None
-        run = control.set_state(run_id, action, alias)
+        celery = _celery() if action in {"resume", "retry"} else None
+        if action == "retry":
+            run = control.retry_failed(run_id, alias)
+        else:
+            run = control.set_state(run_id, action, alias)
         click.echo(f"run {run_id} {run.state}")
-        if celery is not None:
+        if celery is not None and run.state == "active":
             _launch(run_id, run.concurrency, alias, queue, wait, celery)
 
     return command
@@ -474,4 +523,7 @@ pause_command = _state_command("pause", "Stop claiming new batches (running ones
 resume_command = _state_command("resume", "Resume a paused or failed run (re-queues its tasks).")
 cancel_command = _state_command(
     "cancel", "Cancel a run: batches in flight commit or roll back whole; no more start."
+)
+retry_command = _state_command(
+    "retry", "Give a run's failed batches another try (a failed run is resumed)."
 )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from schemaops.cli import _options as opts
+from schemaops.durations import Duration, PgDuration
 from schemaops.phases import Phase
 
 if TYPE_CHECKING:
@@ -40,20 +41,45 @@ Examples:
     metavar="APP.MIGRATION",
     help="Apply this migration despite error findings (repeatable).",
 )
-@click.option("--lock-timeout", metavar="DURATION", help="lock_timeout per statement (default 5s).")
 @click.option(
-    "--statement-timeout", metavar="DURATION", help="statement_timeout (default 0 = none)."
+    "--lock-timeout",
+    type=PgDuration(),
+    metavar="DURATION",
+    help="lock_timeout per statement (default 5s; 500ms, 1min; a bare number is ms).",
+)
+@click.option(
+    "--statement-timeout",
+    type=PgDuration(),
+    metavar="DURATION",
+    help="statement_timeout (default 0 = none).",
 )
 @click.option(
     "--retries", type=click.IntRange(0), metavar="N", help="Retries after a lock timeout (5)."
 )
 @click.option(
     "--retry-delay",
-    type=click.FloatRange(0),
-    default=1.0,
+    type=Duration(),
+    default="1s",
     show_default=True,
-    metavar="SECONDS",
-    help="First backoff delay; doubles each retry, with jitter.",
+    metavar="DURATION",
+    help="First backoff delay (2s, 500ms; a bare number is seconds); doubles each retry.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the plan (--plan) or what was applied, retries and blockers, as one document.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="--plan: the full findings, recipes included.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+@click.option(
+    "--noinput",
+    "--no-input",
+    "noinput",
+    is_flag=True,
+    help="Accepted as manage.py migrate takes it; schemaops migrate never prompts.",
 )
 @click.pass_context
 def migrate_command(
@@ -77,6 +103,7 @@ def migrate_command(
     """
     from schemaops.apply.command import MigrateOptions, run_migrate
 
+    options.pop("noinput")
     parsed = MigrateOptions(
         project, app_label, migration_name, phase=Phase(phase) if phase else None, **options
     )

@@ -74,12 +74,12 @@ def rules_command(fmt: str, full: bool) -> None:
 def explain_command(rule: str) -> None:
     """Explain one rule: what it flags, which lock, and the safe recipe."""
     from schemaops.errors import ConfigError
-    from schemaops.rules import lookup
+    from schemaops.rules import lookup, rule_suggestion
 
     found = lookup(rule)
     if found is None:
-        raise ConfigError(f"unknown rule {rule!r} (see `schemaops rules`)")
-    from schemaops.docs import rule_sections
+        raise ConfigError(f"unknown rule {rule!r}{rule_suggestion(rule)} (see `schemaops rules`)")
+    from schemaops.docs import rule_sections, terminal_text
 
     sections = rule_sections(found)
     click.echo(
@@ -90,4 +90,4 @@ def explain_command(rule: str) -> None:
     for title, body in sections.items():
         if title:
             click.echo("\n" + click.style(title, bold=True, underline=True))
-            click.echo(body)
+            click.echo(terminal_text(body))

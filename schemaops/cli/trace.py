@@ -17,6 +17,7 @@ Examples:
   schemaops trace orders 0002 --rows 100000     # one migration, on a seeded table
   schemaops trace --since origin/main --format markdown > trace.md
   schemaops trace --from-database --dsn postgresql://app@db/shop   # clone the target's schema
+  schemaops trace --compat                      # do the old and the new code survive the deploy?
 """
 
 
@@ -48,6 +49,12 @@ Examples:
     metavar="N",
     help="Seed N synthetic rows into each table the migrations touch.",
 )
+@click.option(
+    "--compat",
+    is_flag=True,
+    help="Replay the rollout instead: the old and the new code's models against the schema "
+    "before, after the pre-deploy and after the post-deploy migrations.",
+)
 @opts.output_format(("text", "json", "markdown"))
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
@@ -66,8 +73,14 @@ def trace_command(
     indexes rewritten, columns and constraints changed, and the duration.
     The scratch database is created on the target server and always dropped.
 
-    Exit status: 0 traced, 1 a migration failed on the scratch database,
-    2 usage or configuration error.
+    With --compat, the rollout is replayed instead: the old release's and the
+    new release's models (rendered from the migration state) insert, read,
+    update and delete rows of every table the migrations touch, on the schema
+    before them, after the pre-deploy and after the post-deploy migrations.
+
+    Exit status: 0 traced (with --compat: no break), 1 a migration failed on
+    the scratch database (with --compat: or some code broke), 2 usage or
+    configuration error.
     """
     from schemaops.reporting import OutputFormat
     from schemaops.trace.command import TraceCommandOptions, run_trace_command

@@ -187,12 +187,20 @@ def _sql_listing(result: LintResult) -> str:
     for step in result.steps:
         lines.append(click.style(f"-- {step.app_label}.{step.name}", bold=True))
         for op in step.operations:
-            lines.append(f"--   [{op.index}] {op.operation.describe()}")
+            lines.append(f"--   [{op.index}] {_describe(op.operation)}")
             for stmt in op.sql or ():
                 lines.append("     " + stmt)
             if op.sql_error:
                 lines.append(f"     -- SQL unavailable: {op.sql_error}")
     return "\n".join(lines)
+
+
+def _describe(operation: Any) -> str:
+    """Django's one-line description of an operation; a custom one may fail to give it."""
+    try:
+        return str(operation.describe())
+    except Exception:
+        return type(operation).__name__
 
 
 def _merge_trace(

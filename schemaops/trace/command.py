@@ -36,6 +36,7 @@ class TraceCommandOptions:
     every: bool = False  # --all: trace migrations the target has applied too
     from_database: bool = False
     rows: int = 0
+    compat: bool = False  # --compat: replay the rollout (schemaops.trace.compat) instead
     fmt: OutputFormat = OutputFormat.TEXT  # one of schemaops.trace.render.FORMATS
     output: str | None = None
     quiet: bool = False
@@ -100,6 +101,8 @@ def run_trace_command(o: TraceCommandOptions) -> int:
     if not selected:
         click.echo(f"schemaops trace: nothing to trace on {describe(params)}", err=True)
         return 0
+    if o.compat:
+        return run_compat_command(cfg, params, selected, o)
     options = TraceOptions(
         alias=cfg.database,
         server=params if o.dsn else None,
@@ -110,6 +113,28 @@ def run_trace_command(o: TraceCommandOptions) -> int:
     emit(render(result, o.fmt), o.output)
     if result.failed:
         raise RunFailed("a migration failed on the scratch database (see the trace above)")
+    return 0
+
+
+def run_compat_command(
+    cfg: Config, params: dict[str, Any], selected: set[tuple[str, str]], o: TraceCommandOptions
+) -> int:
+    """``trace --compat``: replay the rollout, render it, exit 1 on a break."""
+    from schemaops.trace.compat import CompatOptions, run_compat
+    from schemaops.trace.compat_render import render_compat
+
+    options = CompatOptions(
+        alias=cfg.database,
+        server=params if o.dsn else None,
+        from_database=o.from_database,
+        rows=o.rows,
+    )
+    result = run_compat(selected, options, None if o.quiet else _progress)
+    emit(render_compat(result, o.fmt), o.output)
+    if result.error:
+        raise RunFailed(result.error)
+    if result.breaks:
+        raise RunFailed(f"{len(result.breaks)} break(s) in the replayed rollout (see above)")
     return 0
 
 

@@ -43,11 +43,21 @@ OBSERVED_REWRITE = "SO802"
 
 
 def merge_trace(result: Any, loader: Any, selected: set[tuple[str, str]], cfg: Any) -> TraceResult:
-    """Trace ``selected`` on a scratch database and merge into ``result.findings``."""
+    """Trace ``selected`` on a scratch database and merge into ``result.findings``; then
+    replay the rollout on another one and hold the additive-only findings against it
+    (:mod:`schemaops.trace.compat_merge`). The rollout is the one the target is about to
+    see: the old release is what it has applied, so its applied migrations are not replayed."""
+    from schemaops.db import django_params
+    from schemaops.trace.command import applied_on
+    from schemaops.trace.compat import CompatOptions, run_compat
+    from schemaops.trace.compat_merge import merge_compat
     from schemaops.trace.runner import TraceOptions, run_trace
 
     trace = run_trace(selected, TraceOptions(alias=cfg.database))
     merge_findings(result.findings, trace, loader)
+    rollout = selected - applied_on(django_params(cfg.database))
+    compat = run_compat(rollout, CompatOptions(alias=cfg.database))
+    merge_compat(result.findings, compat, loader)
     return trace
 
 

@@ -99,9 +99,17 @@ def _summary(result: TraceResult) -> str:
     rewrites = sum(bool(s.rewrites) for m in result.migrations for s in m.statements)
     text = (
         f"schemaops trace: {len(result.migrations)} migration(s), {statements} statement(s), "
-        f"{rewrites} rewrite(s), {result.rows} seeded row(s) per table"
+        f"{rewrites} rewrite(s), {_seeded(result)}"
     )
     return click.style(text, fg="red" if result.failed else "green")
+
+
+def _seeded(result: TraceResult) -> str:
+    """The rows each table really received (never just the number asked for)."""
+    if not result.seeded:
+        return "no rows seeded"
+    counts = ", ".join(f"{table} {n}" for table, n in sorted(result.seeded.items()))
+    return f"seeded row(s): {counts}"
 
 
 def _cell(value: Any) -> str:

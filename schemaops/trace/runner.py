@@ -32,6 +32,7 @@ class TraceResult:
     server: str = ""
     rows: int = 0
     notes: list[str] = field(default_factory=list)
+    seeded: dict[str, int] = field(default_factory=dict)  # rows each table really received
 
     @property
     def failed(self) -> bool:
@@ -45,6 +46,7 @@ class TraceResult:
             "version": 1,
             "server": self.server,
             "rows": self.rows,
+            "seeded": self.seeded,
             "notes": self.notes,
             "migrations": [m.to_dict() for m in self.migrations],
         }
@@ -76,6 +78,8 @@ def run_trace(
     result = TraceResult(server=describe(server), rows=options.rows)
     with ScratchDatabase(server) as scratch:
         say(f"scratch database {scratch.name} on {describe(server)}")
+        for name in scratch.swept:
+            say(f"dropped {name}, left behind by a schemaops run that no longer exists")
         if options.from_database:
             clone_schema(
                 {**server, "dbname": server.get("dbname") or target.get("dbname")}, scratch.params
@@ -201,7 +205,7 @@ def _seed(
 ) -> None:
     """Seed the tables ``migration`` touches that exist and were not seeded yet."""
     from schemaops.db import connect
-    from schemaops.trace.seed import seed_tables, touched_tables
+    from schemaops.trace.seed import seed, touched_tables
 
     if state is None:
         state = executor.loader.project_state(list(executor.loader.applied_migrations))
@@ -212,6 +216,9 @@ def _seed(
     say(f"seeding {rows} row(s) into {', '.join(sorted(tables))}")
     conn = connect(params)
     try:
-        result.notes.extend(seed_tables(conn, tables, rows))
+        seeding = seed(conn, tables, rows)
     finally:
         conn.close()
+    seeded.update(seeding.seeded)  # parents seeded on the way are not seeded twice
+    result.seeded.update(seeding.seeded)
+    result.notes.extend(seeding.notes)

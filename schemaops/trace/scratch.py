@@ -1,8 +1,12 @@
 """A throw-away database on the target server, dropped whatever happens.
 
-:class:`ScratchDatabase` creates ``schemaops_trace_<random>`` and drops it on
-exit, on an exception, and on SIGINT/SIGTERM (the handlers drop the database
-and then behave as before). ``clone_schema`` copies another database's schema
+:class:`ScratchDatabase` creates ``schemaops_trace_<pid>_<random>`` and drops it
+on exit, on an exception, and on SIGINT/SIGTERM (the handlers drop the
+database and then behave as before). Nothing survives SIGKILL, so each
+database also gets a comment naming the host and the process that owns it,
+and every new scratch database first sweeps the server: a scratch database
+whose owner ran on this host and is no longer alive, and that has no session,
+is dropped (:func:`sweep_orphans`). ``clone_schema`` copies another database's schema
 (``pg_dump --schema-only``, so no data is copied and the source needs no
 exclusive access) and its ``django_migrations`` rows.
 """
@@ -13,6 +17,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -30,10 +35,11 @@ class ScratchDatabase:
 
     def __init__(self, params: dict[str, Any], prefix: str = "schemaops_trace") -> None:
         self.server = dict(params)
-        self.name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        self.name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:12]}"
         self.params = {**self.server, "dbname": self.name}
         self._previous: dict[int, _Handler] = {}
         self._dropped = False
+        self.swept: list[str] = []  # scratch databases of dead runs dropped on the way in
 
     def _admin(self) -> Any:
         """A connection for CREATE/DROP DATABASE: the maintenance DB, else the target's."""
@@ -47,8 +53,13 @@ class ScratchDatabase:
     def __enter__(self) -> ScratchDatabase:
         conn = self._admin()
         try:
+            self.swept = _sweep(conn)
             with conn.cursor() as cur:
                 cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+                cur.execute(
+                    sql.SQL("COMMENT ON DATABASE {} IS %s").format(sql.Identifier(self.name)),
+                    (owner_comment(os.getpid()),),
+                )
         except Exception as exc:
             first = (str(exc).strip().splitlines() or ["failed"])[0]
             raise DatabaseUnavailable(
@@ -104,6 +115,73 @@ class ScratchDatabase:
             if callable(previous):
                 previous(signum, frame)
             raise SystemExit(128 + signum)
+
+
+COMMENT_PREFIX = "schemaops scratch database"
+
+# candidates: marked by a schemaops run and without a session (a run holds one most of
+# the time; a killed run's sessions end with its sockets)
+ORPHANS_SQL = """
+SELECT d.datname, shobj_description(d.oid, 'pg_database')
+FROM pg_database d
+WHERE d.datname LIKE 'schemaops\\_%%' AND shobj_description(d.oid, 'pg_database') LIKE %s
+  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)
+"""
+
+
+def owner_comment(pid: int) -> str:
+    """The comment that marks a scratch database and names its owner: host and pid."""
+    return f"{COMMENT_PREFIX}; host={socket.gethostname()}; pid={pid}"
+
+
+def owner_of(comment: str) -> tuple[str, int] | None:
+    """(host, pid) from :func:`owner_comment`'s text; None for anything else."""
+    fields = dict(part.strip().partition("=")[::2] for part in comment.split(";")[1:])
+    try:
+        return fields["host"], int(fields["pid"])
+    except (KeyError, ValueError):
+        return None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def sweep_orphans(params: dict[str, Any]) -> list[str]:
+    """Drop the scratch databases on ``params``' server whose owner, on this host, is gone
+    (and that nobody is connected to)."""
+    scratch = ScratchDatabase(params)
+    conn = scratch._admin()
+    try:
+        return _sweep(conn)
+    finally:
+        conn.close()
+
+
+def _sweep(conn: Any) -> list[str]:
+    host = socket.gethostname()
+    with conn.cursor() as cur:
+        cur.execute(ORPHANS_SQL, (COMMENT_PREFIX + ";%",))
+        found = cur.fetchall()
+    dropped = []
+    for name, comment in found:
+        owner = owner_of(comment or "")
+        if owner is None or owner[0] != host or alive(owner[1]):
+            continue
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        dropped.append(name)
+    return dropped
 
 
 def clone_schema(source: dict[str, Any], target: dict[str, Any]) -> None:

@@ -1,16 +1,23 @@
 """``--rows N``: fill the tables a migration touches with N synthetic rows.
 
-Values come from ``generate_series`` and satisfy the usual constraints:
-integers count up from 1 (so ``>= 0`` checks and UNIQUE hold), strings start
-with the row number (unique, cut to the column's length), foreign keys point
-at rows of the referenced table, which is seeded first when it is empty.
-Columns with a default (serials, identities) keep it. A table whose rows
-PostgreSQL still refuses (an unusual CHECK) is reported in a note and left
-empty; tracing goes on.
+Values come from ``generate_series`` (``g``, the row number, from ``first``)
+and satisfy the usual constraints: integers count up (so ``>= 0`` checks and
+UNIQUE hold), strings start with the row number (unique, cut to the column's
+length), foreign keys point at rows of the referenced table, which is seeded
+first when it is empty. Columns with a default (serials, identities) keep it.
+
+Every bounded type wraps inside its range (``smallint`` at 32767, ``numeric(p,
+s)`` below ``10^(p-s)``, ``varchar(n)``, ``time``, enum labels, ``boolean``),
+so any N fits a column that is not unique. A UNIQUE column of a bounded type
+holds at most so many distinct values: the table gets that many rows and a
+note says so. A table whose rows PostgreSQL still refuses (an unusual CHECK)
+gets a note with the rows that did go in. :func:`seed` returns the rows each
+table really received, never the number asked for.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from schemaops.db import sql
@@ -19,8 +26,14 @@ COLUMNS_SQL = """
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory, a.attnotnull,
        a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '',
        CASE WHEN a.atttypmod > 4 AND t.typcategory = 'S' THEN a.atttypmod - 4 END,
-       (SELECT e.enumlabel FROM pg_enum e WHERE e.enumtypid = t.oid
-        ORDER BY e.enumsortorder LIMIT 1)
+       (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e
+        WHERE e.enumtypid = t.oid),
+       t.typname,
+       CASE WHEN t.typname = 'numeric' AND a.atttypmod > 4
+            THEN ((a.atttypmod - 4) >> 16) & 65535 END,
+       CASE WHEN t.typname = 'numeric' AND a.atttypmod > 4 THEN (a.atttypmod - 4) & 65535 END,
+       EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisunique
+               AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum AND i.indpred IS NULL)
 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
@@ -36,15 +49,45 @@ WHERE c.contype = 'f' AND c.conrelid = to_regclass(%s) AND cardinality(c.conkey)
 """
 
 CHUNK = 100_000
+_DATE_SPAN = 2_000_000  # days back from today that a date still holds (to 4713 BC)
 
-# typcategory -> an expression of g, the row number
+# typname -> the largest positive value of the integer type
+_INTEGER_MAX = {"int2": 32_767, "int4": 2_147_483_647, "int8": 9_223_372_036_854_775_807}
+
+# typcategory -> an expression of g, the row number (unbounded in practice)
 _BY_CATEGORY = {
     "N": "g",
-    "B": "(g % 2 = 0)",
     "D": "now() - g * interval '1 minute'",
     "U": "md5(g::text)::uuid",
     "A": "'{}'",
+    "T": "g * interval '1 second'",
+    "I": "'10.0.0.0'::inet + g",
 }
+
+
+@dataclass
+class Column:
+    """One column as the seeder sees it (a row of ``COLUMNS_SQL``)."""
+
+    name: str
+    type: str
+    category: str
+    notnull: bool
+    has_default: bool
+    length: int | None
+    labels: list[str] | None
+    typname: str
+    precision: int | None
+    scale: int | None
+    unique: bool
+
+
+@dataclass
+class SeedResult:
+    """The rows each table really received, and why some got fewer than asked."""
+
+    seeded: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def touched_tables(migrations: list[Any], state: Any) -> set[str]:
@@ -62,32 +105,50 @@ def touched_tables(migrations: list[Any], state: Any) -> set[str]:
 
 
 def seed_tables(conn: Any, tables: set[str], rows: int) -> list[str]:
-    """Insert ``rows`` rows into each table (parents first); return notes on failures."""
-    notes: list[str] = []
-    done: set[str] = set()
+    """Insert ``rows`` rows into each table (parents first); return notes on shortfalls."""
+    return seed(conn, tables, rows).notes
+
+
+def seed(conn: Any, tables: set[str], rows: int, first: int = 1) -> SeedResult:
+    """Insert up to ``rows`` rows into each table (parents first), numbered from ``first``."""
+    result = SeedResult()
     for table in sorted(tables):
-        _seed(conn, table, rows, done, notes, depth=0)
-    return notes
+        _seed(conn, table, (first, rows), result, depth=0)
+    return result
 
 
-def _seed(conn: Any, table: str, rows: int, done: set[str], notes: list[str], depth: int) -> None:
-    if table in done or depth > 5:
+def _seed(conn: Any, table: str, span: tuple[int, int], result: SeedResult, depth: int) -> None:
+    if table in result.seeded or depth > 5:
         return
-    done.add(table)
+    result.seeded[table] = 0
     with conn.cursor() as cur:
         cur.execute(FOREIGN_KEYS_SQL, (table,))
         fks = {col: (ref, refcol) for col, ref, refcol in cur.fetchall()}
     for ref, _ in fks.values():
         if ref != table and _is_empty(conn, ref):
-            _seed(conn, ref, rows, done, notes, depth + 1)
+            _seed(conn, ref, span, result, depth + 1)
+    columns = _columns(conn, table)
+    first, wanted = span
+    rows, why = _room(columns, fks, wanted)
+    if why:
+        result.notes.append(f"seeded {rows} of {wanted} row(s) into {table}: {why}")
     try:
         with conn.cursor() as cur:
             # in chunks, so an interrupt (SIGINT/SIGTERM) is handled within a chunk's time
-            for low in range(1, rows + 1, CHUNK):
-                cur.execute(_insert_sql(conn, table, low, min(rows, low + CHUNK - 1), fks))
+            for low in range(first, first + rows, CHUNK):
+                high = min(first + rows - 1, low + CHUNK - 1)
+                cur.execute(_insert_sql(table, (low, high), columns, fks))
+                result.seeded[table] += max(cur.rowcount, 0)
     except Exception as exc:
-        first = (str(exc).strip().splitlines() or ["failed"])[0]
-        notes.append(f"could not seed {table}: {first}")
+        message = (str(exc).strip().splitlines() or ["failed"])[0]
+        done = result.seeded[table]
+        result.notes.append(f"could not seed {table}: {message} ({done} of {wanted} row(s) in)")
+
+
+def _columns(conn: Any, table: str) -> list[Column]:
+    with conn.cursor() as cur:
+        cur.execute(COLUMNS_SQL, (table,))
+        return [Column(*row) for row in cur.fetchall()]
 
 
 def _is_empty(conn: Any, table: str) -> bool:
@@ -96,20 +157,51 @@ def _is_empty(conn: Any, table: str) -> bool:
         return bool(cur.fetchone()[0])
 
 
+def capacity(column: Column) -> int | None:
+    """How many distinct values the seeder can put in ``column`` (None: no practical limit)."""
+    if column.labels:
+        return len(column.labels)
+    if column.typname == "bool":
+        return 2
+    if column.typname in _INTEGER_MAX:
+        return _INTEGER_MAX[column.typname]
+    if column.precision is not None:
+        return int(10 ** min(column.precision, 30)) - 1
+    if column.category == "S" and column.length:
+        return int(10 ** min(column.length, 30)) - 1
+    if column.typname == "date":
+        return _DATE_SPAN
+    if column.typname in ("time", "timetz"):
+        return 86_400
+    if column.category == "I":
+        return 2**24  # from 10.0.0.0
+    return None
+
+
+def _room(columns: list[Column], fks: dict[str, Any], wanted: int) -> tuple[int, str]:
+    """The rows that fit the table's UNIQUE bounded columns, and why when fewer than wanted."""
+    rows, why = wanted, ""
+    for column in columns:
+        if not column.unique or column.name in fks or column.has_default:
+            continue
+        cap = capacity(column)
+        if cap is not None and cap < rows:
+            rows = cap
+            why = f"{column.name} ({column.type}) is unique and holds {cap} distinct value(s)"
+    return rows, why
+
+
 def _insert_sql(
-    conn: Any, table: str, low: int, high: int, fks: dict[str, tuple[str, str]]
+    table: str, rows: tuple[int, int], columns: list[Column], fks: dict[str, tuple[str, str]]
 ) -> sql.Composed:
-    with conn.cursor() as cur:
-        cur.execute(COLUMNS_SQL, (table,))
-        columns = cur.fetchall()
     names: list[Any] = []
     values: list[Any] = []
     ctes: list[Any] = []
-    for name, typ, category, notnull, has_default, length, enum in columns:
-        if has_default and name not in fks:
+    for column in columns:
+        if column.has_default and column.name not in fks:
             continue
-        if name in fks:
-            ref, refcol = fks[name]
+        if column.name in fks:
+            ref, refcol = fks[column.name]
             alias = sql.Identifier(f"fk_{len(ctes)}")
             ctes.append(
                 sql.SQL("{} AS (SELECT array_agg({}) AS a FROM {})").format(
@@ -118,29 +210,43 @@ def _insert_sql(
             )
             expr: Any = sql.SQL("{a}.a[1 + g % cardinality({a}.a)]").format(a=alias)
         else:
-            expr = _value(typ, category, length, enum)
+            expr = value_of(column)
             if expr is None:
-                if not notnull:
+                if not column.notnull:
                     continue
                 expr = sql.SQL("NULL")
-        names.append(sql.Identifier(name))
-        values.append(sql.SQL("({})::{}").format(expr, sql.SQL(typ)))
-    return _compose(table, (low, high), names, values, ctes)
+        names.append(sql.Identifier(column.name))
+        values.append(sql.SQL("({})::{}").format(expr, sql.SQL(column.type)))
+    return _compose(table, rows, names, values, ctes)
 
 
-def _value(typ: str, category: str, length: int | None, enum: str | None) -> Any:
-    if enum is not None:
-        return sql.Literal(enum)
-    if category == "S":
-        text = sql.SQL("g::text || '-' || md5(g::text)")
-        if length:
-            return sql.SQL("left({}, {})").format(text, sql.Literal(length))
+def value_of(column: Column) -> Any:
+    """An SQL expression of ``g`` that stays inside the column's type for every ``g >= 1``."""
+    cap = capacity(column)
+    # 1 .. cap, then round again: distinct while g <= cap, always in range
+    wrapped = sql.SQL("(1 + (g - 1) % {})").format(sql.Literal(cap)) if cap else sql.SQL("g")
+    if column.labels:
+        return sql.SQL("({})[{}]").format(sql.Literal(column.labels), wrapped)
+    if column.typname == "bool":
+        return sql.SQL("({} = 2)").format(wrapped)
+    if column.category == "S":
+        text = sql.SQL("{}::text || '-' || md5(g::text)").format(wrapped)
+        if column.length:
+            return sql.SQL("left({}, {})").format(text, sql.Literal(column.length))
         return text
-    if typ.startswith("numeric"):
-        return sql.SQL("g % 1000")
-    if typ in ("json", "jsonb"):
+    if column.precision is not None:
+        return sql.SQL("{} / {}::numeric").format(wrapped, sql.Literal(10 ** (column.scale or 0)))
+    if column.typname in _INTEGER_MAX:
+        return wrapped
+    if column.typname == "date":
+        return sql.SQL("current_date - {}::int").format(wrapped)
+    if column.typname in ("time", "timetz"):
+        return sql.SQL("time '00:00' + {} * interval '1 second'").format(wrapped)
+    if column.typname in ("json", "jsonb"):
         return sql.SQL("'{}'")
-    expr = _BY_CATEGORY.get(category)
+    if column.typname == "bytea":
+        return sql.SQL("convert_to(g::text, 'UTF8')")
+    expr = _BY_CATEGORY.get(column.category)
     return sql.SQL(expr) if expr else None
 
 

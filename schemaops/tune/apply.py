@@ -20,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from psycopg2 import sql
-
+from schemaops.driver import sql
 from schemaops.errors import ConfigError
 from schemaops.tune.diff import CHANGE, DiffRow, read_settings
 

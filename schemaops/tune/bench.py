@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from psycopg2 import sql
-
 from schemaops import db
+from schemaops.driver import sql
 from schemaops.errors import ConfigError, DatabaseUnavailable, RunFailed
 from schemaops.tune import apply
 from schemaops.tune.diff import DiffRow

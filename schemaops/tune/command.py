@@ -83,14 +83,15 @@ def _target(o: TuneOptions, required: bool) -> Target:
         raise ConfigError("--apply, --revert and --bench need a server; drop --offline")
     if o.dsn:
         return Target(db.connection_params(dsn=o.dsn), explicit=True)
-    explicit = bool(o.project.settings or o.project.database)
     cfg = project_config(o.project)
-    if explicit or cfg.settings or os.environ.get("DJANGO_SETTINGS_MODULE"):
+    if o.project.database or cfg.settings or os.environ.get("DJANGO_SETTINGS_MODULE"):
+        # a project's database, named here or in its configuration: when it is down, tuning
+        # this machine instead would answer a question nobody asked
         from schemaops.project import setup_django
 
         setup_django(cfg)
         params = db.connection_params(alias=cfg.database, use_django=True)
-        return Target(params, explicit=explicit or required, config_pg_version=cfg.pg_version)
+        return Target(params, explicit=True, config_pg_version=cfg.pg_version)
     return Target({}, explicit=required, config_pg_version=cfg.pg_version)
 
 

@@ -18,7 +18,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from psycopg2 import sql
+from schemaops.driver import sql
+from schemaops.tune.local_version import local_pg_version
 
 Detected = dict[str, tuple[Any, str]]
 _UNLIMITED_BYTES = 1 << 60  # cgroup v1 writes ~2**63 for "no limit"
@@ -216,7 +217,9 @@ def server_inputs(conn: Any, params: dict[str, Any], root: Path = Path("/")) -> 
 def offline_inputs(root: Path = Path("/")) -> Detected:
     """With no server: this machine's RAM and CPUs, as if the server were to run here."""
     found = machine_resources(root)
-    return {
+    detected: Detected = {
         name: (value, how.replace("detected:", "detected (no server, this machine):"))
         for name, (value, how) in found.items()
     }
+    detected["pg_version"] = local_pg_version()
+    return detected

@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from psycopg2 import sql
-
+from schemaops.driver import sql
 from schemaops.tune.formulas import Proposal
 
 TOLERANCE = 0.05

@@ -212,7 +212,58 @@ def propose(profile: MachineProfile) -> dict[str, Proposal]:
 def _proposals(p: MachineProfile) -> Iterator[Proposal]:
     for build in _BUILDERS:
         for proposal in build(p):
-            yield _within_limits(proposal)
+            if known_to(p.pg_version, proposal):
+                yield _within_limits(proposal)
+
+
+# The first major version that knows each setting this module can propose, and values
+# that came later than their setting. A setting the target does not know stops the
+# server from starting, so a proposal is kept only when the target knows it.
+SINCE: dict[str, int] = {
+    "max_connections": 10,
+    "shared_buffers": 10,
+    "effective_cache_size": 10,
+    "maintenance_work_mem": 10,
+    "checkpoint_completion_target": 10,
+    "wal_buffers": 10,
+    "default_statistics_target": 10,
+    "random_page_cost": 10,
+    "effective_io_concurrency": 10,
+    "work_mem": 10,
+    "huge_pages": 10,
+    "min_wal_size": 10,
+    "max_wal_size": 10,
+    "max_worker_processes": 10,
+    "max_parallel_workers_per_gather": 10,
+    "max_parallel_workers": 10,
+    "max_parallel_maintenance_workers": 11,
+    "jit": 11,
+    "wal_compression": 10,
+    "autovacuum_max_workers": 10,
+    "autovacuum_work_mem": 10,
+    "io_method": 18,
+    "io_workers": 18,
+    "wal_level": 10,
+    "max_wal_senders": 10,
+}
+VALUE_SINCE: dict[tuple[str, str], int] = {
+    ("wal_compression", "lz4"): 15,
+    ("wal_compression", "zstd"): 15,
+    ("wal_compression", "pglz"): 15,
+    ("io_method", "io_uring"): 18,
+}
+
+
+def known_to(pg_version: int, proposal: Proposal) -> bool:
+    """Whether PostgreSQL ``pg_version`` knows the proposal's setting and value.
+
+    A setting missing from :data:`SINCE` is never proposed: adding a formula
+    means saying which version brought its setting.
+    """
+    since = SINCE.get(proposal.name)
+    if since is None or pg_version < since:
+        return False
+    return pg_version >= VALUE_SINCE.get((proposal.name, str(proposal.value)), since)
 
 
 # The largest values PostgreSQL accepts (guc_tables.c, 64-bit builds; memory in kB):

@@ -142,6 +142,14 @@ def approx_memory(kb: int) -> str:
     return f"{kb}kB"
 
 
+def readable(setting: str) -> str:
+    """A setting as people read it: ``18512844kB`` -> ``17.7GB``; anything else unchanged."""
+    if not setting.endswith("kB") or not setting[:-2].isdigit():
+        return setting
+    kb = int(setting[:-2])
+    return approx_memory(kb) if kb >= KB_PER_MB else setting
+
+
 def db_size_bucket(db_bytes: int, ram_kb: int) -> str:
     """PGTune's dbSize from the total size of the databases and the RAM."""
     ratio = db_bytes / (ram_kb * 1024)
@@ -154,7 +162,6 @@ def db_size_bucket(db_bytes: int, ram_kb: int) -> str:
 ASSUMED: dict[str, tuple[Any, str]] = {
     "storage": ("ssd", "assumed: ssd (PGTune's default; give --storage)"),
     "workload": ("web", "assumed: web (PGTune's default; give --workload)"),
-    "pg_version": (18, "assumed: 18 (PGTune's default; give --pg-version)"),
     "db_size": ("mid_ram", "assumed: 1x-3x RAM (PGTune's default; give --db-size)"),
     "os_type": ("linux", "assumed: linux"),
     "cpus": (None, "unknown: no parallel settings (give --cpus)"),
@@ -172,7 +179,7 @@ def build_profile(
     """
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    for name in ("ram_kb", *ASSUMED):
+    for name in ("ram_kb", "pg_version", *ASSUMED):
         if given.get(name) is not None:
             values[name], sources[name] = given[name], "given"
         elif name in detected and detected[name][0] is not None:
@@ -181,6 +188,11 @@ def build_profile(
             values[name], sources[name] = ASSUMED[name]
     if "ram_kb" not in values:
         raise ConfigError("cannot tell how much memory the server has; give --memory (e.g. 16GB)")
+    if "pg_version" not in values:
+        why = detected.get("pg_version", (None, "no server reached"))[1]
+        raise ConfigError(
+            f"which PostgreSQL version are the settings for? {why}; give --pg-version"
+        )
     if given.get("db_size") is None and "db_bytes" in detected:
         db_bytes, how = detected["db_bytes"]
         values["db_size"] = db_size_bucket(db_bytes, values["ram_kb"])

@@ -12,11 +12,12 @@ import textwrap
 from typing import Any
 
 import click
-from psycopg2.extensions import QuotedString
 
+from schemaops.driver import quote_literal
 from schemaops.tune.apply import ApplyResult
 from schemaops.tune.bench import BenchReport
 from schemaops.tune.diff import CHANGE, SAME
+from schemaops.tune.inputs import readable
 from schemaops.tune.run import TunePlan
 
 FORMATS = ("text", "json", "conf", "sql")
@@ -84,7 +85,7 @@ def render_sql(result: TunePlan) -> str:
     lines.append("-- ALTER SYSTEM writes postgresql.auto.conf; some settings need a restart.")
     lines = [line.replace("#", "--", 1) for line in lines]
     for row in result.rows:
-        literal = QuotedString(row.proposed).getquoted().decode()
+        literal = quote_literal(str(row.proposed))
         lines.append(f"ALTER SYSTEM SET {row.name} = {literal};")
     lines.append("SELECT pg_reload_conf();")
     return "\n".join(lines)
@@ -120,6 +121,8 @@ def _setting_lines(result: TunePlan) -> list[str]:
             now = "  (this server has no such setting)"
         restart = "  needs restart" if row.needs_restart and row.status == CHANGE else ""
         head = f"{mark} {row.name} = {row.proposed}"
+        if readable(row.proposed) != row.proposed:
+            head += f" (about {readable(row.proposed)})"
         lines.append(click.style(head, fg=colour) + now + click.style(restart, fg="red"))
         lines += textwrap.wrap(row.why, 92, initial_indent="    ", subsequent_indent="    ")
     return lines

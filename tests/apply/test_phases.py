@@ -53,7 +53,9 @@ def test_bad_timeout_is_a_usage_error(tmp_path, scratch_db):
     root = write(tmp_path)
     run = _migrate(root, scratch_db, "--lock-timeout", "soon")
     assert run.returncode == 2
-    assert run.stderr.startswith("schemaops: error: invalid timeout")
+    # caught by the option itself, before any connection: one line, exit 2
+    assert run.stderr.startswith("schemaops: error: Invalid value for '--lock-timeout'")
+    assert "'soon' is not a duration" in run.stderr and len(run.stderr.splitlines()) == 1
 
 
 def recorded_or_none(params):

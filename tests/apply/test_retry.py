@@ -115,3 +115,24 @@ def _index_valid(params, name):
             return None if row is None else row[0]
     finally:
         conn.close()
+
+
+def test_a_lock_timeout_names_the_sessions_that_block_it(scratch_db, holders):
+    assert migrate(scratch_db, "customers", "0001").returncode == 0
+    holder = LockHolder(scratch_db, "customers_customer", "ACCESS SHARE")
+    holders.append(holder)
+    with holder.conn.cursor() as cur:
+        cur.execute("SET application_name = 'nightly-report'")
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    run = migrate(
+        scratch_db, "customers", "0002", "--lock-timeout", "300ms", "--retries", "1",
+        "--retry-delay", "50ms",
+    )  # fmt: skip
+    assert run.returncode == 1
+    blocked = f"blocked by pid {pid} (nightly-report), idle in transaction for "
+    retry_line = next(line for line in run.stderr.splitlines() if "retry 1/1" in line)
+    assert blocked in retry_line and "query started 20" in retry_line
+    assert "SET application_name = 'nightly-report'" not in retry_line  # its last query...
+    assert "SELECT pg_backend_pid()" in retry_line  # ...is the one it ran last
+    assert f"(lock timeout, {blocked}" in run.stderr  # the failure names it too

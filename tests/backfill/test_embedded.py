@@ -104,7 +104,10 @@ def test_bad_input_exits_2_with_one_line(shop: ShopCopy) -> None:
         (("start", "nope.Order", "--set", SET_CENTS), "unknown app 'nope'"),
         (("start", "orders.Order", "--set", "totl_cents = 1"), "no field 'totl_cents'"),
         (("start", "orders.Order", "--set", "total_cents = (("), "cannot parse SQL"),
-        (("start", "orders.Order", "--set", SET_CENTS, "--lock-timeout", "soon"), "bad duration"),
+        (
+            ("start", "orders.Order", "--set", SET_CENTS, "--lock-timeout", "soon"),
+            "is not a duration",
+        ),
         (("pause", "999"), "no backfill run 999"),
     ]
     for args, fragment in cases:

@@ -93,3 +93,50 @@ def test_a_migration_that_fails_on_the_scratch_database_exits_1(tmp_path, scratc
     migration = json.loads(run.stdout)["migrations"][0]
     assert migration["outcome"] == "failed" and "division by zero" in migration["error"]
     assert migration["statements"][-1]["error"].startswith("division by zero")
+
+
+def test_seed_wraps_every_bounded_type_and_reports_only_rows_it_put_in(scratch_db):
+    from schemaops.trace.seed import seed
+
+    run_setup(
+        scratch_db,
+        [
+            "CREATE TYPE size AS ENUM ('s', 'm', 'l')",
+            "CREATE TABLE wide (id bigserial PRIMARY KEY, small smallint NOT NULL, "
+            "n numeric(3, 1) NOT NULL, code varchar(2) NOT NULL, at time NOT NULL, "
+            "day date NOT NULL, sz size NOT NULL, on_ boolean NOT NULL)",
+            "CREATE TABLE tight (id bigserial PRIMARY KEY, small smallint NOT NULL UNIQUE)",
+            "CREATE TABLE few (id bigserial PRIMARY KEY, sz size UNIQUE)",
+        ],
+    )
+    conn = connect(scratch_db)
+    try:
+        result = seed(conn, {"wide", "tight", "few"}, 40_000)
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*), max(small), max(n), count(DISTINCT sz) FROM wide")
+            assert cur.fetchone()[:2] == (40_000, 32_767)
+            cur.execute("SELECT count(*), count(DISTINCT small) FROM tight")
+            assert cur.fetchone() == (32_767, 32_767)
+            cur.execute("SELECT array_agg(sz::text ORDER BY sz) FROM few")
+            assert cur.fetchone()[0] == ["s", "m", "l"]
+    finally:
+        conn.close()
+    assert result.seeded == {"wide": 40_000, "tight": 32_767, "few": 3}
+    assert sorted(result.notes) == [
+        "seeded 3 of 40000 row(s) into few: sz (size) is unique and holds 3 distinct value(s)",
+        "seeded 32767 of 40000 row(s) into tight: small (smallint) is unique and holds "
+        "32767 distinct value(s)",
+    ]
+
+
+def test_a_table_that_refuses_its_rows_is_reported_with_zero_rows(scratch_db):
+    from schemaops.trace.seed import seed
+
+    run_setup(scratch_db, ["CREATE TABLE odd (n integer NOT NULL CHECK (n < 0))"])
+    conn = connect(scratch_db)
+    try:
+        result = seed(conn, {"odd"}, 10)
+    finally:
+        conn.close()
+    assert result.seeded == {"odd": 0}
+    assert result.notes[0].endswith("(0 of 10 row(s) in)")

@@ -20,6 +20,18 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
+def _color_first(args: list[str]) -> list[str]:
+    """Django's --no-color (and --color), wherever it was given, as schemaops' own option.
+
+    Every Django command takes ``--no-color`` after its name; schemaops takes it
+    before the subcommand. Arguments after ``--`` are left alone.
+    """
+    end = args.index("--") if "--" in args else len(args)
+    flags = [a for a in args[:end] if a in ("--no-color", "--color")]
+    rest = [a for a in args[:end] if a not in ("--no-color", "--color")]
+    return [*flags[-1:], *rest, *args[end:]]
+
+
 class Command(BaseCommand):
     help = (
         "Run a schemaops command inside this project (the same as the `schemaops` console "
@@ -31,7 +43,7 @@ class Command(BaseCommand):
         """``manage.py schemaops ARGS``: hand ARGS to Click untouched; exit with its status."""
         from schemaops.cli import main
 
-        main(argv[2:], prog_name=f"{os.path.basename(argv[0])} {argv[1]}")
+        main(_color_first(argv[2:]), prog_name=f"{os.path.basename(argv[0])} {argv[1]}")
 
     def print_help(self, prog_name: str, subcommand: str) -> None:
         """``manage.py help schemaops``: the group's own help."""
