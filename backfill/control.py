@@ -235,6 +235,7 @@ class RunStatus:
     max_batch_seconds: float | None
     started_at: datetime | None
     finished_at: datetime | None
+    stalled: str = ""  # why an active run is shown as stalled ("" when it is not)
 
     @property
     def progress(self) -> Progress:
@@ -289,10 +290,12 @@ def _status(run: Any, alias: str) -> RunStatus:
                 rows, keys, longest = int(state_rows), int(state_keys) // run.parts, state_max
     end = run.finished_at or timezone.now()
     elapsed = (end - run.started_at).total_seconds() if run.started_at else 0.0
+    stalled = stall_cause(run, counts["running"]) if run.state == "active" else ""
     return RunStatus(
         id=run.pk,
         target=run.target,
-        state=run.state,
+        state="stalled" if stalled else run.state,
+        stalled=stalled,
         assignments=run.assignments,
         where=run.where,
         batches=counts,
@@ -310,3 +313,40 @@ def _status(run: Any, alias: str) -> RunStatus:
         started_at=run.started_at,
         finished_at=run.finished_at,
     )
+
+
+# A live worker claims a batch every few seconds at most (or, held by a health signal,
+# says so every second); an active run nobody has touched for this many leases has no
+# worker: its tasks were lost with their broker, a self-requeue failed, or every worker
+# gave up or died.
+STALLED_AFTER_LEASES = 2
+_SILENT_SQL = (
+    "state = 'active' AND coalesce(heartbeat_at, started_at, created_at)"
+    " < now() - make_interval(secs => lease_seconds * %s)"
+)
+
+
+def stall_cause(run: Any, running: int) -> str:
+    """Why an active run is stalled, or "" while some worker is alive."""
+    last = run.heartbeat_at or run.started_at or run.created_at
+    silent = (timezone.now() - last).total_seconds()
+    if silent < STALLED_AFTER_LEASES * run.lease_seconds:
+        return ""
+    what = "claimed a batch" if run.heartbeat_at or run.started_at else "started"
+    cause = f"no worker has {what} for {silent:.0f}s ({STALLED_AFTER_LEASES} leases)"
+    if running:
+        cause += f"; {running} batch(es) still marked running"
+    return cause + f"; re-queue with: schemaops backfill resume {run.pk}"
+
+
+def take_stalled(alias: str) -> list[tuple[int, int, str | None]]:
+    """Stalled runs to re-queue: (run id, workers, Celery queue). Each is marked alive in
+    the same statement, so of many workers looking at once only one re-queues it."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "UPDATE schemaops_backfill_run SET heartbeat_at = now() WHERE "
+            + _SILENT_SQL
+            + " RETURNING id, concurrency, options ->> 'queue'",
+            [STALLED_AFTER_LEASES],
+        )
+        return [(int(i), int(n), q) for i, n, q in cursor.fetchall()]

@@ -201,7 +201,7 @@ def _cut(cursor: Any, table: str, pk: str, next_lo: int, hi: int, size: int) -> 
 
 _SAVE_SQL = sql.SQL(
     "UPDATE {} SET batch_size = %s, avg_rows = %s, avg_seconds = %s, next_lo = %s,"
-    " started_at = coalesce(started_at, now()),"
+    " started_at = coalesce(started_at, now()), heartbeat_at = now(),"
     " next_slot_at = CASE WHEN %s > 0 THEN greatest(next_slot_at, now())"
     "   + make_interval(secs => %s) ELSE next_slot_at END"
     " WHERE id = %s RETURNING next_slot_at - make_interval(secs => %s) AS slot"
@@ -347,7 +347,11 @@ def release(cursor: Any, run_id: int, claim: Claim) -> str:
     available at once, its attempt not counted. Returns ``uncut``, ``pending`` or
     ``lease lost``.
     """
-    cursor.execute(sql.SQL("SELECT next_lo FROM {} WHERE id = %s FOR UPDATE").format(RUN), [run_id])
+    # Never wait behind a claim for the run row: without it, the range is made pending.
+    cursor.execute(
+        sql.SQL("SELECT next_lo FROM {} WHERE id = %s FOR UPDATE SKIP LOCKED").format(RUN),
+        [run_id],
+    )
     row = cursor.fetchone()
     if row is not None and claim.size is not None and row[0] == claim.rng.hi:
         cursor.execute(_UNCUT_SQL, [claim.batch_id, claim.token] * 2 + [claim.batch_id])

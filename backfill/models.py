@@ -67,6 +67,9 @@ class Run(models.Model):
     avg_rows = models.FloatField(default=0.0)
     avg_seconds = models.FloatField(default=0.0)
     next_slot_at = models.DateTimeField(null=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, help_text="last sign of a live worker: a claim, or a hold on a health signal"
+    )
     throttle_state = models.CharField(max_length=20, default="normal")
     throttle_reason = models.TextField(blank=True, default="")
     # outcome
