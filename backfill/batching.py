@@ -48,6 +48,20 @@ def sweep_ranges(lo: int, hi: int, step: int) -> list[Range]:
     return [Range(start, min(start + step, hi + 1)) for start in range(lo, hi + 1, step)]
 
 
+def gaps(done: list[Range], start: int) -> list[Range]:
+    """The keys from ``start`` on that no range of ``done`` (sorted, not overlapping)
+    covers; the last gap is open (its ``hi`` is None's stand-in, ``2**63 - 1``)."""
+    found, at = [], start
+    for rng in done:
+        if rng.lo > at:
+            found.append(Range(at, rng.lo))
+        at = max(at, rng.hi)
+    return [*found, Range(at, OPEN_END)]
+
+
+OPEN_END = 2**63 - 1  # past every bigint key
+
+
 @dataclass(frozen=True)
 class Rate:
     """pt-online-schema-change's decaying average of rows and seconds (weight 0.75)."""

@@ -15,6 +15,7 @@ from django.db import IntegrityError, connections, transaction
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 from django.utils import timezone
 
+from schemaops.backfill import idempotence
 from schemaops.backfill.batching import Progress
 from schemaops.backfill.spec import Spec
 from schemaops.errors import ConfigError
@@ -100,11 +101,15 @@ def start(spec: Spec, settings: RunSettings, alias: str) -> tuple[Any, str]:
     """Find or create the run for ``spec``; returns (run, created|resumed|finished)."""
     from schemaops.backfill.models import Run
 
+    idempotence.refuse_unsafe(spec, alias)
     existing = Run.objects.using(alias).filter(key=spec.key).exclude(state="cancelled").first()
     if existing is not None:
         if existing.state == "finished":
             return existing, "finished"
+        refuse_other_settings(existing, settings)
         return set_state(existing.pk, "resume", alias), "resumed"
+    if spec.non_idempotent:
+        _refuse_second_application(spec, alias)
     lo, hi, estimate = _bounds(spec, alias)
     run = Run(
         parts=_parts(spec, settings, alias),
@@ -121,12 +126,80 @@ def start(spec: Spec, settings: RunSettings, alias: str) -> tuple[Any, str]:
         rows_estimate=estimate,
         **settings.columns(),
     )
+    if spec.non_idempotent:
+        run.options = {**run.options, "non_idempotent": True}
     try:
         with transaction.atomic(using=alias):
             run.save(using=alias)
     except IntegrityError:  # another `start` of the same spec won the race
         return Run.objects.using(alias).exclude(state="cancelled").get(key=spec.key), "resumed"
     return run, "created"
+
+
+# What ``start`` says for a setting that differs from the run's: its option and how
+# the run stores it. The batch size is left out: the run adapts it as it goes.
+_OPTION_OF = {
+    "min_batch_size": "--min-batch-size",
+    "max_batch_size": "--max-batch-size",
+    "target_seconds": "--target-duration",
+    "pause_seconds": "--pause",
+    "lock_timeout_ms": "--lock-timeout (ms)",
+    "statement_timeout_ms": "--statement-timeout (ms)",
+    "max_rows_per_second": "--max-rows-per-second",
+    "lease_seconds": "--lease",
+    "concurrency": "--workers",
+    "max_lag_bytes": "--max-lag-bytes",
+    "max_lag_seconds": "--max-lag-seconds",
+    "on_autovacuum": "--on-autovacuum",
+    "hook": "--throttle-hook",
+    "verify": "--verify/--no-verify",
+    "give_up_seconds": "--give-up-after",
+    "queue": "--queue",
+}
+
+
+def settings_differences(run: Any, settings: RunSettings) -> list[str]:
+    """``--option RUN'S (given GIVEN)`` for each setting ``start`` was given that the
+    run has otherwise; options a run predating them does not store are not compared."""
+    stored = {**{c: getattr(run, c) for c in _OPTION_OF if hasattr(run, c)}, **run.options}
+    given = {**settings.columns(), **settings.options}
+    return [
+        f"{option} {stored[name]!r} (given {given[name]!r})"
+        for name, option in _OPTION_OF.items()
+        if name in stored and name in given and stored[name] != given[name]
+    ]
+
+
+def refuse_other_settings(run: Any, settings: RunSettings) -> None:
+    """A ``start`` that would resume ``run`` with other settings is an error, not a
+    silent resume with the old ones."""
+    differences = settings_differences(run, settings)
+    if differences:
+        raise ConfigError(
+            f"run {run.pk} of {run.target} is {run.state} with other settings: "
+            f"{', '.join(differences)}; start it with its own settings, or cancel it first "
+            f"(schemaops backfill cancel {run.pk})"
+        )
+
+
+def _refuse_second_application(spec: Spec, alias: str) -> None:
+    """A non-idempotent update that a cancelled run already applied to some rows must not
+    start over: a new run would apply it to them again."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "SELECT r.id, sum(b.rows) FROM schemaops_backfill_run r"
+            " JOIN schemaops_backfill_batch b ON b.run_id = r.id AND b.state = 'done'"
+            " WHERE r.key = %s AND r.state = 'cancelled' GROUP BY r.id HAVING sum(b.rows) > 0"
+            " ORDER BY r.id DESC LIMIT 1",
+            [spec.key],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        raise ConfigError(
+            f"run {row[0]} of this non-idempotent update was cancelled after updating {row[1]}"
+            " rows; a new run would apply it to them a second time (narrow it with a --where"
+            " that leaves them out)"
+        )
 
 
 # Columns an index reads: key and INCLUDE columns (indkey), and those its expressions

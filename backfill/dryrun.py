@@ -16,7 +16,7 @@ from django.db import connections, transaction
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 from django.test.utils import CaptureQueriesContext
 
-from schemaops.backfill import ledger, runner
+from schemaops.backfill import idempotence, ledger, runner
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.batching import Range
 from schemaops.backfill.spec import Spec
@@ -52,6 +52,7 @@ def dry_run(
     spec: Spec, batch_size: int, timeouts: tuple[str, str], alias: str, interleave: bool = True
 ) -> DryRun:
     """Measure one batch and project the run; everything is rolled back."""
+    idempotence.refuse_unsafe(spec, alias)
     with connections[alias].cursor() as cursor:
         lo, total = _bounds(cursor, spec)
         rng = _first_range(cursor, spec, lo, batch_size) if lo is not None else None

@@ -13,7 +13,7 @@ import difflib
 import hashlib
 import importlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pglast
@@ -40,15 +40,24 @@ class Spec:
     assignments: tuple[tuple[str, str], ...] = ()
     where: str = ""
     backfill: Backfill | None = field(default=None, compare=False)
+    # Updated exactly once per row by the ledger alone: the batch statement does not skip
+    # rows that look right, and the sweep counts rows no done batch covers.
+    non_idempotent: bool = False
 
     @property
     def key(self) -> str:
         """Identity of the run: the same target and SQL resume the same run."""
-        raw = json.dumps([self.target, self.kind, self.assignments, self.where])
+        facts: list[Any] = [self.target, self.kind, self.assignments, self.where]
+        raw = json.dumps(facts + (["non-idempotent"] if self.non_idempotent else []))
         return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def resolve(target: str, set_values: tuple[str, ...] = (), where: str | None = None) -> Spec:
+def resolve(
+    target: str,
+    set_values: tuple[str, ...] = (),
+    where: str | None = None,
+    non_idempotent: bool = False,
+) -> Spec:
     """``app.Model`` with ``--set``, or ``app.BackfillClass`` from ``<app>/backfills.py``."""
     app_label, _, name = target.partition(".")
     if not app_label or not name:
@@ -58,7 +67,8 @@ def resolve(target: str, set_values: tuple[str, ...] = (), where: str | None = N
     if model is not None:
         if not set_values:
             raise ConfigError(f'{target} is a model: give --set "field = <SQL expression>"')
-        return _sql_spec(target, model, set_values, where)
+        spec = _sql_spec(target, model, set_values, where)
+        return replace(spec, non_idempotent=non_idempotent)
     backfill_class = _find_backfill(app_config, name)
     if backfill_class is None:
         raise ConfigError(
@@ -67,6 +77,8 @@ def resolve(target: str, set_values: tuple[str, ...] = (), where: str | None = N
         )
     if set_values or where:
         raise ConfigError(f"{target} is a Python Backfill: --set/--where do not apply")
+    if non_idempotent:
+        raise ConfigError(f"{target} is a Python Backfill: its process() must be idempotent")
     return python_spec(target, backfill_class())
 
 
@@ -80,7 +92,14 @@ def load(run: Any) -> Spec:
     if run.kind == "python":
         return resolve(run.target)
     pairs = tuple((str(c), str(e)) for c, e in run.assignments)
-    return Spec(run.target, "sql", run.db_table, run.pk_column, pairs, run.where)
+    once = bool(run.options.get("non_idempotent", False))
+    return Spec(run.target, "sql", run.db_table, run.pk_column, pairs, run.where, None, once)
+
+
+def column_names(target: str) -> dict[str, str]:
+    """Field names and column names of a ``--set`` target's model, mapped to columns."""
+    app_label, _, name = target.partition(".")
+    return _columns(_find_model(_app_config(app_label), name))
 
 
 def _app_config(app_label: str) -> Any:
@@ -222,14 +241,7 @@ def batch_statement(spec: Spec, rng: Range, part: int = 0, parts: int = 1) -> An
     sets = sql.SQL(", ").join(
         sql.SQL("{} = ({})").format(sql.Identifier(c), sql.SQL(e)) for c, e in spec.assignments
     )
-    # A negative key has a negative remainder: -3 % 2 is -1, so part 1 is (1, -1).
-    of_part = (
-        sql.SQL(" AND {pk} % {n} IN ({r}, {r_neg})").format(
-            pk=pk, n=sql.Literal(parts), r=sql.Literal(part), r_neg=sql.Literal(part - parts)
-        )
-        if parts > 1
-        else sql.SQL("")
-    )
+    of_part = part_predicate(spec, part, parts)
     return sql.SQL(
         "UPDATE {t} SET {sets} WHERE {pk} >= {lo} AND {pk} < {hi}{of_part} AND {todo}"
     ).format(
@@ -243,8 +255,24 @@ def batch_statement(spec: Spec, rng: Range, part: int = 0, parts: int = 1) -> An
     )
 
 
+def part_predicate(spec: Spec, part: int, parts: int) -> Any:
+    """`` AND pk % parts IN (part, part - parts)`` (empty for one part)."""
+    if parts <= 1:
+        return sql.SQL("")
+    # A negative key has a negative remainder: -3 % 2 is -1, so part 1 is (1, -1).
+    return sql.SQL(" AND {pk} % {n} IN ({r}, {r_neg})").format(
+        pk=sql.Identifier(spec.pk_column),
+        n=sql.Literal(parts),
+        r=sql.Literal(part),
+        r_neg=sql.Literal(part - parts),
+    )
+
+
 def pending_predicate(spec: Spec) -> Any:  # sql.Composed of the driver Django uses
-    """Rows that still need the update: the --where predicate and any column not yet right."""
+    """Rows that still need the update: the --where predicate and any column not yet right
+    (for a non-idempotent update, every row the --where matches: the ledger keeps count)."""
+    if spec.non_idempotent:
+        return sql.SQL("({})").format(sql.SQL(spec.where or "true"))
     differs = sql.SQL(" OR ").join(
         sql.SQL("{} IS DISTINCT FROM ({})").format(sql.Identifier(c), sql.SQL(e))
         for c, e in spec.assignments

@@ -32,8 +32,10 @@ SWEEP_BLOCKS = 8_192  # 64 MiB of table per range (declarative form)
 SWEEP_READERS = 2  # connections that share the block ranges
 
 
-def remaining_rows(spec: Spec, lo: int, alias: str) -> int | None:
+def remaining_rows(spec: Spec, lo: int, alias: str, run_id: int = 0) -> int | None:
     """Rows with ``pk >= lo`` that still need the update; None if the Backfill cannot tell."""
+    if spec.non_idempotent:
+        return uncovered_rows(spec, lo, run_id, alias)
     if spec.kind == "python" and spec.backfill is not None:
         probe = spec.backfill.pending(spec.backfill.queryset())
         if probe is None:
@@ -123,6 +125,46 @@ def _count_blocks(spec: Spec, lo: int, blocks: batching.Range, cursor: Any) -> i
     return int(cursor.fetchone()[0])
 
 
+_DONE_SQL = (
+    "SELECT part, lo, hi FROM schemaops_backfill_batch WHERE run_id = %s AND state = 'done'"
+    " ORDER BY part, lo"
+)
+
+
+def uncovered_rows(spec: Spec, lo: int, run_id: int, alias: str) -> int:
+    """Rows with ``pk >= lo`` matching the ``--where`` that no done batch of their part
+    covers: the sweep of a non-idempotent update, which cannot re-evaluate it. A finished
+    run has one gap per part, after its last key (rows added since the start)."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT parts FROM schemaops_backfill_run WHERE id = %s", [run_id])
+        parts = int(cursor.fetchone()[0])
+        cursor.execute(_DONE_SQL, [run_id])
+        done: dict[int, list[batching.Range]] = {part: [] for part in range(parts)}
+        for part, start, end in cursor.fetchall():
+            done[part].append(batching.Range(start, end))
+        return sum(
+            _count_keys(spec, gap, part, parts, cursor)
+            for part, ranges in done.items()
+            for gap in batching.gaps(ranges, lo)
+        )
+
+
+def _count_keys(spec: Spec, rng: batching.Range, part: int, parts: int, cursor: Any) -> int:
+    cursor.execute(
+        sql.SQL("SELECT count(*) FROM {t} WHERE {pk} >= {lo} AND {pk} < {hi}{of_part} AND {todo}")
+        .format(
+            t=sql.Identifier(spec.db_table),
+            pk=sql.Identifier(spec.pk_column),
+            lo=sql.Literal(rng.lo),
+            hi=sql.Literal(rng.hi),
+            of_part=spec_module.part_predicate(spec, part, parts),
+            todo=spec_module.pending_predicate(spec),
+        )
+        .as_string(cursor.connection)
+    )
+    return int(cursor.fetchone()[0])
+
+
 def finalize(run_id: int, alias: str) -> str:
     """Sweep, then mark the run finished (or failed if batches failed). Returns the new state."""
     from schemaops.backfill.models import Batch, Run
@@ -135,7 +177,7 @@ def finalize(run_id: int, alias: str) -> str:
         return "busy"
     failed = batches.filter(state="failed").count()
     verify = run.options.get("verify", True)
-    remaining = remaining_rows(spec_module.load(run), run.lo, alias) if verify else None
+    remaining = remaining_rows(spec_module.load(run), run.lo, alias, run_id) if verify else None
     state = "failed" if failed else "finished"
     error = f"{failed} batches failed" if failed else ""
     updated = (
