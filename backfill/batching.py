@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from schemaops.backfill.keys import KeyRange
 
 
 @dataclass(frozen=True)
 class Range:
-    """Primary keys ``lo <= pk < hi``."""
+    """Primary keys ``lo <= pk < hi``; for a key that is not one integer column, ``lo``
+    and ``hi`` are ordinals and ``keys`` holds the key range itself."""
 
     lo: int
     hi: int
+    keys: KeyRange | None = None
 
     @property
     def width(self) -> int:

@@ -41,15 +41,17 @@ def is_connection_lost(exc: BaseException) -> bool:
     A driver ``OperationalError``/``InterfaceError`` without a SQLSTATE is a dead socket
     ("server closed the connection unexpectedly", "connection already closed", "could
     not connect"); with one, only the connection classes above count. Lock and statement
-    timeouts and deadlocks are ``OperationalError`` too, with their own SQLSTATE.
+    timeouts and deadlocks are ``OperationalError`` too, with their own SQLSTATE. The
+    class a driver picks for a SQLSTATE varies (psycopg 3 raises the idle-in-transaction
+    timeout as ``InternalError``), so a known SQLSTATE decides whatever the class.
     """
-    from django.db import InterfaceError, OperationalError
+    from django.db import DatabaseError, InterfaceError, OperationalError
 
-    if not isinstance(exc, OperationalError | InterfaceError):
+    if not isinstance(exc, DatabaseError):
         return False
     code = sqlstate(exc)
     if code is None:
-        return True
+        return isinstance(exc, OperationalError | InterfaceError)
     return code.startswith(_LOST_CLASSES) or code in _LOST_CODES
 
 

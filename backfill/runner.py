@@ -258,7 +258,7 @@ class _Loop:
         )
         _reconnect_if_broken(self.alias)
         with transaction.atomic(using=self.alias), connections[self.alias].cursor() as cursor:
-            outcome = ledger.record_failure(cursor, claim, code, message)
+            outcome = ledger.record_failure(cursor, claim, code, message, self.spec.keyset)
         self.seen = Observation(claim.size, seconds, timed_out=timed_out)
         log.warning(
             fmt(

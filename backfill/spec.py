@@ -24,6 +24,7 @@ from pglast.stream import RawStream
 
 from schemaops.backfill.base import Backfill
 from schemaops.backfill.batching import Range
+from schemaops.backfill.keys import Keyset
 from schemaops.errors import ConfigError, SQLParseError, UnknownAppError
 
 _INTEGER_PKS = {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField"}
@@ -43,6 +44,10 @@ class Spec:
     # Updated exactly once per row by the ledger alone: the batch statement does not skip
     # rows that look right, and the sweep counts rows no done batch covers.
     non_idempotent: bool = False
+    # A key that is not one integer column: its columns, walked in index order (keys.py);
+    # the types are the server's, filled in when the run is created.
+    key_columns: tuple[str, ...] = ()
+    keyset: Keyset | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
@@ -84,6 +89,11 @@ def resolve(
 
 def python_spec(target: str, backfill: Backfill) -> Spec:
     model = backfill.model_class()
+    if _key_columns(model):
+        raise ConfigError(
+            f"{target}: a Python Backfill needs an integer primary key; {model._meta.label}"
+            " has another kind: use --set on the model"
+        )
     return Spec(target, "python", model._meta.db_table, _pk_column(model), backfill=backfill)
 
 
@@ -93,7 +103,12 @@ def load(run: Any) -> Spec:
         return resolve(run.target)
     pairs = tuple((str(c), str(e)) for c, e in run.assignments)
     once = bool(run.options.get("non_idempotent", False))
-    return Spec(run.target, "sql", run.db_table, run.pk_column, pairs, run.where, None, once)
+    columns = tuple(run.key_columns)
+    keyset = Keyset(run.db_table, columns, tuple(run.key_types)) if columns else None
+    return Spec(
+        run.target, "sql", run.db_table, run.pk_column, pairs, run.where, None, once,
+        columns, keyset,
+    )  # fmt: skip
 
 
 def column_names(target: str) -> dict[str, str]:
@@ -134,13 +149,22 @@ def _find_backfill(app_config: Any, name: str) -> type[Backfill] | None:
 
 
 def _pk_column(model: Any) -> str:
+    """The first primary-key column (the only one of an integer key)."""
     pk = model._meta.pk
+    return str(pk.fields[0].column if _is_composite(pk) else pk.column)
+
+
+def _is_composite(pk: Any) -> bool:
+    return pk.get_internal_type() == "CompositePrimaryKey"
+
+
+def _key_columns(model: Any) -> tuple[str, ...]:
+    """() for one integer key column (cut by arithmetic); else every key column in order."""
+    pk = model._meta.pk
+    if _is_composite(pk):
+        return tuple(str(f.column) for f in pk.fields)
     internal = pk.target_field.get_internal_type() if pk.is_relation else pk.get_internal_type()
-    if internal not in _INTEGER_PKS:
-        raise ConfigError(
-            f"{model._meta.label} has a {internal} primary key; backfill needs an integer one"
-        )
-    return str(pk.column)
+    return () if internal in _INTEGER_PKS else (str(pk.column),)
 
 
 def _sql_spec(target: str, model: Any, set_values: tuple[str, ...], where: str | None) -> Spec:
@@ -151,7 +175,10 @@ def _sql_spec(target: str, model: Any, set_values: tuple[str, ...], where: str |
     if len({c for c, _ in pairs}) != len(pairs):
         raise ConfigError("the same column is set twice")
     predicate = parse_where(where, columns, model._meta.label) if where else ""
-    return Spec(target, "sql", model._meta.db_table, _pk_column(model), tuple(pairs), predicate)
+    return Spec(
+        target, "sql", model._meta.db_table, _pk_column(model), tuple(pairs), predicate,
+        key_columns=_key_columns(model),
+    )  # fmt: skip
 
 
 def _columns(model: Any) -> dict[str, str]:
@@ -242,6 +269,11 @@ def batch_statement(spec: Spec, rng: Range, part: int = 0, parts: int = 1) -> An
         sql.SQL("{} = ({})").format(sql.Identifier(c), sql.SQL(e)) for c, e in spec.assignments
     )
     of_part = part_predicate(spec, part, parts)
+    if rng.keys is not None:
+        assert spec.keyset is not None  # a run over such a key stores its keyset
+        return sql.SQL("UPDATE {t} SET {sets} WHERE {within} AND {todo}").format(
+            t=table, sets=sets, within=spec.keyset.within(rng.keys), todo=pending_predicate(spec)
+        )
     return sql.SQL(
         "UPDATE {t} SET {sets} WHERE {pk} >= {lo} AND {pk} < {hi}{of_part} AND {todo}"
     ).format(

@@ -22,7 +22,7 @@ from typing import Any
 from django.db import connections
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 
-from schemaops.backfill import batching
+from schemaops.backfill import batching, ledger
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.spec import Spec
 
@@ -110,14 +110,16 @@ def _count_blocks(spec: Spec, lo: int, blocks: batching.Range, cursor: Any) -> i
     cursor.execute(
         sql.SQL(
             "SELECT count(*) FROM {t} WHERE ctid >= {first}::tid AND ctid < {end}::tid"
-            " AND {pk} >= {lo} AND {todo}"
+            " AND {from_lo} AND {todo}"
         )
         .format(
             t=sql.Identifier(spec.db_table),
             first=sql.Literal(f"({blocks.lo},0)"),
             end=sql.Literal(f"({blocks.hi},0)"),
-            pk=sql.Identifier(spec.pk_column),
-            lo=sql.Literal(lo),
+            # Every row of a key other than one integer: its run started at the first key.
+            from_lo=sql.SQL("true")
+            if spec.key_columns
+            else sql.SQL("{} >= {}").format(sql.Identifier(spec.pk_column), sql.Literal(lo)),
             todo=spec_module.pending_predicate(spec),
         )
         .as_string(cursor.connection)
@@ -136,8 +138,10 @@ def uncovered_rows(spec: Spec, lo: int, run_id: int, alias: str) -> int:
     covers: the sweep of a non-idempotent update, which cannot re-evaluate it. A finished
     run has one gap per part, after its last key (rows added since the start)."""
     with connections[alias].cursor() as cursor:
-        cursor.execute("SELECT parts FROM schemaops_backfill_run WHERE id = %s", [run_id])
-        parts = int(cursor.fetchone()[0])
+        cursor.execute("SELECT parts, last_key FROM schemaops_backfill_run WHERE id = %s", [run_id])
+        parts, last_key = cursor.fetchone()
+        if spec.keyset is not None:  # every cut range is a batch: rows after the last key
+            return _count_after(spec, spec.keyset, ledger.json_value(last_key), cursor)
         cursor.execute(_DONE_SQL, [run_id])
         done: dict[int, list[batching.Range]] = {part: [] for part in range(parts)}
         for part, start, end in cursor.fetchall():
@@ -147,6 +151,20 @@ def uncovered_rows(spec: Spec, lo: int, run_id: int, alias: str) -> int:
             for part, ranges in done.items()
             for gap in batching.gaps(ranges, lo)
         )
+
+
+def _count_after(spec: Spec, keyset: Any, last_key: Any, cursor: Any) -> int:
+    after = (
+        sql.SQL("{} > {}").format(keyset.row, keyset.value(tuple(last_key)))
+        if last_key is not None
+        else sql.SQL("true")
+    )
+    cursor.execute(
+        sql.SQL("SELECT count(*) FROM {} WHERE {} AND {}")
+        .format(sql.Identifier(spec.db_table), after, spec_module.pending_predicate(spec))
+        .as_string(cursor.connection)
+    )
+    return int(cursor.fetchone()[0])
 
 
 def _count_keys(spec: Spec, rng: batching.Range, part: int, parts: int, cursor: Any) -> int:

@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "customers",
     "products",
     "orders",
+    *filter(None, os.environ.get("SHOP_EXTRA_APPS", "").split(",")),  # tests add some
 ]
 
 DATABASES = {

@@ -157,7 +157,7 @@ class Worker:
         self.starts += 1
         env = {**os.environ, **self.shop.env, "CELERY_BROKER_URL": self.broker}
         env.pop("DJANGO_SETTINGS_MODULE", None)
-        log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"{self.queue}.log", "ab")  # noqa: SIM115
+        log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -183,6 +183,10 @@ class Worker:
             stderr=log,
             start_new_session=True,
         )
+
+    @property
+    def log_path(self) -> Path:
+        return Path(os.environ.get("TMPDIR", "/tmp")) / f"{self.queue}.log"
 
     def pool(self) -> list[int]:
         """The pids of the worker's pool processes (its children)."""
