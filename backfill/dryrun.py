@@ -104,7 +104,7 @@ def _first_range(cursor: Any, spec: Spec, lo: int, size: int) -> Range | None:
 
 def _rows_to_touch(spec: Spec, alias: str) -> int | None:
     if spec.backfill is not None:
-        pending = spec.backfill.pending(spec.backfill.queryset())
+        pending = spec.backfill.pending(spec.backfill.queryset().using(alias))
         return pending.count() if pending is not None else None
     with connections[alias].cursor() as cursor:
         cursor.execute(

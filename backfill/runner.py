@@ -331,7 +331,10 @@ def apply_range(
     ).format(*map(sql.Literal, (*timeouts, IDLE_IN_BATCH[spec.kind])))
     if spec.backfill is not None:
         cursor.execute(local.as_string(cursor.connection))
-        queryset = spec.backfill.queryset().filter(pk__gte=rng.lo, pk__lt=rng.hi)
+        # On the batch's own connection (the run's database), whatever the routers say:
+        # rows and checkpoint must commit in one transaction.
+        queryset = spec.backfill.queryset().using(cursor.db.alias)
+        queryset = queryset.filter(pk__gte=rng.lo, pk__lt=rng.hi)
         return int(spec.backfill.process(queryset) or 0)
     statement = local + spec_module.batch_statement(spec, rng, part, parts)
     cursor.execute(statement.as_string(cursor.connection))

@@ -37,7 +37,7 @@ def remaining_rows(spec: Spec, lo: int, alias: str, run_id: int = 0) -> int | No
     if spec.non_idempotent:
         return uncovered_rows(spec, lo, run_id, alias)
     if spec.kind == "python" and spec.backfill is not None:
-        probe = spec.backfill.pending(spec.backfill.queryset())
+        probe = spec.backfill.pending(spec.backfill.queryset().using(alias))
         if probe is None:
             return None
     if spec.backfill is None:
@@ -56,8 +56,8 @@ def remaining_rows(spec: Spec, lo: int, alias: str, run_id: int = 0) -> int | No
 
 def _count(spec: Spec, rng: batching.Range, cursor: Any) -> int:
     assert spec.backfill is not None
-    queryset = spec.backfill.queryset().filter(pk__gte=rng.lo, pk__lt=rng.hi)
-    pending = spec.backfill.pending(queryset)
+    queryset = spec.backfill.queryset().using(cursor.db.alias)
+    pending = spec.backfill.pending(queryset.filter(pk__gte=rng.lo, pk__lt=rng.hi))
     return pending.count() if pending is not None else 0
 
 

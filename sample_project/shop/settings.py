@@ -31,6 +31,9 @@ DATABASES = {
     }
 }
 
+if os.environ.get("SHOP_OTHER_DB_NAME"):  # a second database, for multi-database tests
+    DATABASES["other"] = {**DATABASES["default"], "NAME": os.environ["SHOP_OTHER_DB_NAME"]}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
