@@ -17,14 +17,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections, transaction
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 
-from schemaops.backfill import ledger, prefetch, resilience, throttle
+from schemaops.backfill import ledger, prefetch, replicas, resilience, throttle
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.ledger import Claim, Idle, Observation
 from schemaops.backfill.spec import Spec
@@ -368,6 +368,7 @@ class _Health:
         self.hook = _hook(self.limits.hook, spec)
         self.checked = 0.0
         self.decision = throttle.Decision(throttle.GO)
+        self.standbys = replicas.standbys_of(alias)  # the project's replicas of this server
         # What the run row says is this worker's to set: a worker before it may have
         # stored a hold or slow that no longer holds (paused while held, then resumed).
         self.stored: throttle.Decision | None = None
@@ -377,7 +378,7 @@ class _Health:
             return self.decision
         self.checked = time.monotonic()
         with connections[self.alias].cursor() as cursor:
-            signals = throttle.read_signals(cursor, self.table, self.hook)
+            signals = self._with_replicas(throttle.read_signals(cursor, self.table, self.hook))
             decision = throttle.decide(signals, self.limits)
             if decision != self.stored:
                 _set_throttle_state(cursor, self.run_id, decision)
@@ -396,6 +397,19 @@ class _Health:
             )
         self.decision = decision
         return decision
+
+    def _with_replicas(self, signals: throttle.Signals) -> throttle.Signals:
+        """The primary's view of its standbys, or a configured replica's if it is further
+        behind (one the primary does not list: cascaded, receiver down)."""
+        nbytes, seconds, which = replicas.lag(self.alias, self.standbys)
+        if nbytes <= signals.lag_bytes and seconds <= signals.lag_seconds:
+            return signals
+        return replace(
+            signals,
+            lag_bytes=max(nbytes, signals.lag_bytes),
+            lag_seconds=max(seconds, signals.lag_seconds),
+            lag_source=which,
+        )
 
 
 def _hook(path: str, spec: Spec) -> Callable[[], str | None] | None:

@@ -34,6 +34,9 @@ DATABASES = {
 if os.environ.get("SHOP_OTHER_DB_NAME"):  # a second database, for multi-database tests
     DATABASES["other"] = {**DATABASES["default"], "NAME": os.environ["SHOP_OTHER_DB_NAME"]}
 
+if os.environ.get("SHOP_REPLICA_PORT"):  # a read replica of the same database (tests)
+    DATABASES["replica"] = {**DATABASES["default"], "PORT": os.environ["SHOP_REPLICA_PORT"]}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -249,6 +249,34 @@ def test_holds_while_a_standby_is_more_bytes_behind(
     assert status(shop)["throttle_state"] == "normal"
 
 
+def test_holds_while_a_configured_replica_the_primary_does_not_list_is_behind(
+    pair: Pair, shop: PrimaryShop, tmp_path: Path
+) -> None:
+    """The standby's WAL receiver is stopped: the primary's pg_stat_replication no longer
+    lists it, but the project reads from it (DATABASES["replica"]), so its own replay
+    position is what counts."""
+    shop.seed(3000)
+    shop.env["SHOP_REPLICA_PORT"] = str(pair.standby.port)
+    conninfo = str(pair.standby.sql("SHOW primary_conninfo")[0][0])  # pg_basebackup -R's
+
+    def receive_from(info: str) -> None:
+        pair.standby.sql("ALTER SYSTEM SET primary_conninfo = %s", info)
+        pair.standby.sql("SELECT pg_reload_conf()")
+
+    receive_from("")
+    try:
+        wait_for(lambda: not pair.primary.sql("SELECT 1 FROM pg_stat_replication"), 20, 0.1)
+        shop.query(FILLER)  # about 3 MB of WAL the replica will not get
+        args = ("--max-lag-bytes", str(MB), "--max-lag-seconds", "0")
+        with backfill(shop, tmp_path, *args) as job:
+            assert_held(shop, job, "replication lag on replica replica ")
+            receive_from(conninfo)
+            assert_finished_right(shop, job, 3000)
+    finally:
+        receive_from(conninfo)
+        wait_for(lambda: pair.primary.sql("SELECT 1 FROM pg_stat_replication"), 30, 0.2)
+
+
 def test_holds_while_replay_lag_is_longer(pair: Pair, shop: PrimaryShop, tmp_path: Path) -> None:
     shop.seed(1000)
     with pair.replay_paused():
