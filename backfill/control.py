@@ -422,6 +422,15 @@ _SILENT_SQL = (
 )
 
 
+def give_up_seconds(run_id: int, alias: str) -> float:
+    """How long the run's workers and watcher wait out a database outage."""
+    from schemaops.backfill.models import Run
+    from schemaops.backfill.resilience import DEFAULT_GIVE_UP_SECONDS
+
+    options = Run.objects.using(alias).filter(pk=run_id).values_list("options", flat=True)
+    return float((options.first() or {}).get("give_up_seconds", DEFAULT_GIVE_UP_SECONDS))
+
+
 def stall_cause(run: Any, running: int) -> str:
     """Why an active run is stalled, or "" while some worker is alive."""
     last = run.heartbeat_at or run.started_at or run.created_at
@@ -435,14 +444,17 @@ def stall_cause(run: Any, running: int) -> str:
     return cause + f"; re-queue with: schemaops backfill resume {run.pk}"
 
 
-def take_stalled(alias: str) -> list[tuple[int, int, str | None]]:
-    """Stalled runs to re-queue: (run id, workers, Celery queue). Each is marked alive in
-    the same statement, so of many workers looking at once only one re-queues it."""
+def take_stalled(alias: str, run_id: int | None = None) -> list[tuple[int, int, str | None]]:
+    """Stalled runs to re-queue (or run ``run_id`` if it is): (run id, workers, Celery
+    queue). Each is marked alive in the same statement, so of many workers and watchers
+    looking at once only one re-queues it."""
+    only = " AND id = %s" if run_id is not None else ""
     with connections[alias].cursor() as cursor:
         cursor.execute(
             "UPDATE schemaops_backfill_run SET heartbeat_at = now() WHERE "
             + _SILENT_SQL
+            + only
             + " RETURNING id, concurrency, options ->> 'queue'",
-            [STALLED_AFTER_LEASES],
+            [STALLED_AFTER_LEASES, *([run_id] if run_id is not None else [])],
         )
         return [(int(i), int(n), q) for i, n, q in cursor.fetchall()]

@@ -408,8 +408,9 @@ _UNCUT_SQL = sql.SQL(
     "   AND ((o.id = %s AND o.lease_token = %s) OR (o.state = 'pending' AND o.attempts = 0))"
     "   AND NOT EXISTS (SELECT 1 FROM {b} t WHERE t.run_id = mine.run_id AND t.lo = mine.lo"
     "     AND t.id <> %s AND NOT (t.state = 'pending' AND t.attempts = 0))"
-    "   RETURNING o.run_id, o.lo)"
-    " UPDATE {r} SET next_lo = gone.lo FROM (SELECT DISTINCT run_id, lo FROM gone) gone"
+    "   RETURNING o.run_id, o.lo, o.lo_key)"
+    " UPDATE {r} SET next_lo = gone.lo, next_key = coalesce(gone.lo_key, {r}.next_key)"
+    " FROM (SELECT DISTINCT ON (run_id) run_id, lo, lo_key FROM gone) gone"
     " WHERE {r}.id = gone.run_id"
 ).format(b=BATCH, r=RUN)
 
@@ -429,8 +430,7 @@ def release(cursor: Any, run_id: int, claim: Claim) -> str:
         [run_id],
     )
     row = cursor.fetchone()
-    uncut = claim.size is not None and claim.rng.keys is None  # keys: the cursor moved on
-    if row is not None and uncut and row[0] == claim.rng.hi:
+    if row is not None and claim.size is not None and row[0] == claim.rng.hi:
         cursor.execute(_UNCUT_SQL, [claim.batch_id, claim.token] * 2 + [claim.batch_id])
         if cursor.rowcount:
             return "uncut"

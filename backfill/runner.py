@@ -118,6 +118,26 @@ def _work_in_slot(
                 )
 
 
+def release_own(run_id: int, alias: str, worker: str | None = None) -> int:
+    """Make pending every batch of the run still marked running by ``worker`` once it has
+    returned (default: by any worker of this process, once all have returned), so a
+    stopped worker leaves no batch running. Returns how many."""
+    # Any worker of this process: the part of the name before the thread, compared as text.
+    whose = "worker = %s" if worker else "left(worker, length(%s)) = %s"
+    mine = [worker] if worker else [f"{socket.gethostname()}:{os.getpid()}:"] * 2
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "UPDATE schemaops_backfill_batch SET state = 'pending', lease_token = NULL,"
+            " available_at = now(), attempts = greatest(attempts - 1, 0)"
+            " WHERE run_id = %s AND state = 'running' AND " + whose,
+            [run_id, *mine],
+        )
+        released = int(cursor.rowcount)
+    if released:
+        log.info(fmt("released", run=run_id, batches=released))
+    return released
+
+
 def _slot_key(run_id: int, slot: int) -> int:
     return (run_id * 10007 + slot) % 2_147_483_647
 
@@ -146,6 +166,8 @@ class _Loop:
             return self._loop()
         finally:
             self.ahead.close()
+            if connections[self.alias].is_usable():  # else its session ended: taken over
+                release_own(self.run_id, self.alias, self.worker)
 
     def _loop(self) -> WorkResult:
         while not _stop.is_set():

@@ -56,5 +56,14 @@ def work(
             retry_policy=REQUEUE_RETRY,
         )
     if result.reason != "gave up":
-        dispatch.requeue_stalled(alias)
+        _requeue_stalled(alias)
     return result.reason
+
+
+def _requeue_stalled(alias: str) -> None:
+    """Housekeeping for the other runs; its failure (database or broker down) must not
+    fail this task: the next worker or watcher looks again."""
+    try:
+        dispatch.requeue_stalled(alias)
+    except Exception as exc:
+        runner.log.warning(runner.fmt("requeue-stalled-failed", error=type(exc).__name__))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import uuid
 
 import pytest
-from backfill_support import REDIS_URL, SET_CENTS, ShopCopy
+from backfill_support import REDIS_URL, SET_CENTS, ShopCopy, wait_for
 
 from schemaops.backfill import batching, idempotence
 from schemaops.backfill.batching import Range
@@ -88,3 +89,86 @@ def test_start_of_an_active_run_with_other_settings_shows_the_difference(
     assert "--throttle-hook '' (given 'shop.x:y')" in other.stderr
     assert "schemaops backfill cancel 1" in other.stderr
     assert shop.query("SELECT lease_seconds FROM schemaops_backfill_run")[0][0] == 30.0
+
+
+BUMP = "total_cents = coalesce(total_cents, 0) + 1"
+
+
+def _slow_rows(shop: ShopCopy) -> None:
+    shop.query(
+        "CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_sleep(0.0003); RETURN NEW; END $$"
+    )
+    shop.query(
+        "CREATE TRIGGER slow BEFORE UPDATE ON orders_order FOR EACH ROW EXECUTE FUNCTION slow_row()"
+    )
+
+
+def _bumped(shop: ShopCopy) -> tuple[int, int, int]:
+    """(rows, min, max) of total_cents: (n, 1, 1) when every row was bumped exactly once."""
+    row = shop.query("SELECT count(*), min(total_cents), max(total_cents) FROM orders_order")[0]
+    return int(row[0]), int(row[1] or 0), int(row[2] or 0)
+
+
+def test_non_idempotent_update_applies_once_through_a_crash(shop: ShopCopy) -> None:
+    shop.seed(6_000)
+    _slow_rows(shop)
+    args = ("start", "orders.Order", "--set", BUMP, "--non-idempotent", "--max-batch-size", "300")
+    proc = shop.popen(*args)
+    wait_for(lambda: shop.done_batches() >= 4, 60, 0.05)
+    proc.send_signal(signal.SIGKILL)  # mid-batch: that batch's rows roll back with it
+    proc.wait()
+    assert shop.query("SELECT count(*) FROM orders_order WHERE total_cents = 1")[0][0] > 0
+    result = shop.cli(*args)
+    assert result.returncode == 0, result.stderr
+    rows = shop.query("SELECT count(*) FROM orders_order")[0][0]
+    assert _bumped(shop) == (rows, 1, 1)
+    assert shop.query("SELECT remaining FROM schemaops_backfill_run")[0][0] == 0
+    again = shop.cli(*args)
+    assert "already finished" in again.stdout and _bumped(shop) == (rows, 1, 1)
+
+
+def test_non_idempotent_sweep_counts_rows_no_batch_covered(
+    shop: ShopCopy, redis_available: str
+) -> None:
+    import redis
+
+    shop.seed(2_000)
+    args = ("start", "orders.Order", "--set", BUMP, "--non-idempotent", "--no-wait")
+    queue = f"schemaops-nobody-{uuid.uuid4().hex[:8]}"
+    try:
+        started = shop.cli(*args, "--queue", queue, CELERY_BROKER_URL=REDIS_URL)
+    finally:
+        redis.Redis.from_url(REDIS_URL).delete(queue)
+    assert started.returncode == 0, started.stderr
+    top = shop.query("SELECT max(id) FROM orders_order")[0][0]
+    shop.query(  # written by old code after the start: no batch will cover them
+        "INSERT INTO orders_order (customer_id, created_at, status, total, note)"
+        " SELECT customer_id, now(), 'new', 1, '' FROM orders_order LIMIT 7"
+    )
+    resumed = shop.cli("resume", "1")  # embedded (no broker): runs to the end here
+    assert resumed.returncode == 1, resumed.stderr
+    assert "7 rows still do not match" in resumed.stderr
+    assert (
+        shop.query(
+            "SELECT count(*) FROM orders_order WHERE id > %s AND total_cents IS NULL", [top]
+        )[0][0]
+        == 7
+    )
+
+
+def test_cancel_then_start_again_is_refused_for_a_non_idempotent_update(shop: ShopCopy) -> None:
+    shop.seed(6_000)
+    _slow_rows(shop)
+    args = ("start", "orders.Order", "--set", BUMP, "--non-idempotent", "--max-batch-size", "300")
+    proc = shop.popen(*args)
+    wait_for(lambda: shop.done_batches() >= 3, 60, 0.05)
+    assert shop.cli("cancel", "1").returncode == 0
+    proc.communicate(timeout=60)
+    applied = shop.query("SELECT count(*) FROM orders_order WHERE total_cents = 1")[0][0]
+    again = shop.cli(*args)
+    assert again.returncode == 2
+    assert f"run 1 of this non-idempotent update was cancelled after updating {applied} rows" in (
+        again.stderr
+    )
+    assert shop.query("SELECT count(*) FROM orders_order WHERE total_cents = 2")[0][0] == 0
