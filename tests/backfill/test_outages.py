@@ -183,22 +183,30 @@ def test_twenty_faults_at_random_moments_lose_nothing_and_apply_nothing_twice() 
         worker.start()
         watcher = shop.popen(
             "start", "orders.Order", *BUMP, "--workers", "2", "--queue", worker.queue,
-            "--max-batch-size", "300", "--lease", "3", "--wait",
+            "--max-batch-size", "200", "--lease", "3", "--wait",
         )  # fmt: skip
-        log = []
+        table = []
+        started = time.monotonic()
         for kind in kinds:
             _after_some_batches(shop, rng.randint(1, 3))
             time.sleep(rng.uniform(0, 0.3))
-            log.append(_inject(kind, shop, cluster, broker, worker, rng))
+            done, state = shop.done_batches(), shop.run_state()
+            _inject(kind, shop, cluster, broker, worker, rng)
+            table.append((f"{time.monotonic() - started:6.1f}s", kind, done, state))
         _out, err = watcher.communicate(timeout=150)
         worker.stop()
-        assert watcher.returncode == 0, "\n".join(log) + err[-3000:]
+        faults = "\n".join(
+            f"{at} {kind:<9} after {done} done batches" for at, kind, done, _ in table
+        )
+        assert watcher.returncode == 0, faults + err[-3000:]
+        assert {state for *_, state in table} <= {"active", "stalled"}  # all mid-run
         _assert_every_row_once(shop)
+        print(f"\n{faults}\nfinished {time.monotonic() - started:.1f}s after the first fault")
 
 
 def _inject(
     kind: str, shop: ShopCopy, cluster: Any, broker: Broker, worker: Worker, rng: Any
-) -> str:
+) -> None:
     if kind == "sigkill":
         worker.kill()
         time.sleep(0.3)
@@ -214,4 +222,3 @@ def _inject(
     elif kind == "freeze":
         with frozen(worker.pool()[:1], rng.uniform(2.0, 3.0)):
             pass
-    return f"{time.strftime('%H:%M:%S')} {kind}"
