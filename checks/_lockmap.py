@@ -108,6 +108,7 @@ def _operation_steps(ctx: Any) -> list[LockStep]:
 
 
 def _sql_steps(ctx: Any, texts: Iterable[str]) -> list[LockStep]:
+    from schemaops.plpgsql import with_do_bodies
     from schemaops.statements import SQLSyntaxError, parse
 
     schema = StateSchema(ctx.migration.state, ctx.migration.target.pg_version)
@@ -118,7 +119,7 @@ def _sql_steps(ctx: Any, texts: Iterable[str]) -> list[LockStep]:
             statements = parse(text)
         except SQLSyntaxError:
             continue
-        for stmt in statements:
+        for stmt in with_do_bodies(statements):
             for step in statement_steps(stmt.node, schema, ctx.migration.target.pg_version):
                 out.append(step.renumbered(index))
             index += 1

@@ -97,9 +97,15 @@ def target_pk(ctx: Any, field: Any) -> Any:
 
 
 def effective_default(field: Any) -> bool:
-    """Does Django write a DEFAULT into ADD COLUMN (it drops it right after)?"""
+    """Does Django write a DEFAULT into ADD COLUMN (it drops it right after)?
+
+    Django's ``_effective_default``: the field's default, ``''`` for a blank
+    NOT NULL text field, the current time for ``auto_now``/``auto_now_add``.
+    """
     if field.has_default():
         return field.default is not None
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return True
     return not field.null and field.blank and field.empty_strings_allowed
 
 
@@ -109,7 +115,8 @@ def add_column_rewrites(field: Any, pg_version: int) -> bool:
         return True
     default = db_default(field)
     if default is not None:
-        return pg_version < 11 or default_volatility(default) == "volatile"
+        # a default not known to be stable is taken as volatile: one value per row
+        return pg_version < 11 or default_volatility(default) != "stable"
     return pg_version < 11 and effective_default(field)
 
 
@@ -183,7 +190,25 @@ def rename_model(ctx: Any) -> list[LockStep]:
             steps.also(old.db_table, AE, False, "DROP FOREIGN KEY")
             steps.stmt(ref_table, SRE, True, "ADD FOREIGN KEY")
             steps.also(old.db_table, SRE, False, "ADD FOREIGN KEY")
+        for join in _join_tables_to(ctx, new):
+            # Django renames the join table's column after the model, and re-adds its FK
+            steps.stmt(join.table, AE, False, "RENAME COLUMN (m2m)")
+            steps.stmt(join.table, AE, False, "DROP FOREIGN KEY (m2m)")
+            steps.stmt(join.table, SRE, True, "ADD FOREIGN KEY (m2m)")
+            steps.also(old.db_table, SRE, False, "ADD FOREIGN KEY (m2m)")
     return steps
+
+
+def _join_tables_to(ctx: Any, model: Any) -> list[Any]:
+    """Join tables of other models' many-to-many fields that point at ``model``."""
+    from schemaops.catalog import join_tables
+
+    column = f"{model.name.lower()}_id"
+    return [
+        join
+        for join in join_tables(ctx.migration.state).values()
+        if join.to_column == column and join.owner != model.db_table
+    ]
 
 
 def alter_model_table(ctx: Any) -> list[LockStep]:
@@ -353,19 +378,34 @@ def _field_extras(ctx: Any, old: Any, new: Any, steps: _Steps) -> _Steps:
     if like_index(ctx, new) and _like_added(ctx, old, new):
         steps.stmt(table, SHARE, True, "CREATE INDEX (_like)")
     if fk_constraint(new) and (old is None or not fk_constraint(old) or _fk_dropped(old, new)):
-        steps.stmt(table, SRE, True, "ADD FOREIGN KEY")
+        # a new column without a DEFAULT is all NULL: PostgreSQL skips the validation
+        validated = old is not None or effective_default(new) or db_default(new) is not None
+        steps.stmt(table, SRE, validated, "ADD FOREIGN KEY")
         steps.also(ctx.related_table(new), SRE, False, "ADD FOREIGN KEY")
     return steps
 
 
 def _like_added(ctx: Any, old: Any, new: Any) -> bool:
+    """Django's PostgreSQL ``_alter_field``: the ``_like`` index is (re)built only when an
+    index appears, or when an indexed text column leaves its type family (varchar(20) ->
+    varchar(50) keeps the index: only ALTER COLUMN TYPE runs)."""
     if old is None:
         return True
     return (
         (not (old.db_index or old.unique) and new.db_index)
         or (not old.unique and new.unique)
-        or column_type(ctx, old) != column_type(ctx, new)
+        or leaves_text_family(ctx, old, new)
     )
+
+
+def leaves_text_family(ctx: Any, old: Any, new: Any) -> bool:
+    """Django's ``_is_changing_type_of_indexed_text_column``."""
+    if not (old.db_index or old.unique):
+        return False
+    old_type, new_type = column_type(ctx, old), column_type(ctx, new)
+    if old_type is None or new_type is None:
+        return False
+    return old_type.name in ("varchar", "text", "citext") and old_type.name != new_type.name
 
 
 def remove_field(ctx: Any) -> list[LockStep]:
@@ -419,6 +459,10 @@ def db_changes(old: Any, new: Any) -> bool:
 def alter_field(ctx: Any) -> list[LockStep]:
     op, table, steps = ctx.operation, ctx.table, _Steps()
     old, new = ctx.field_before(op.name), op.field
+    if old is not None and old.many_to_many and new.many_to_many and ctx.step.sql:
+        from schemaops.checks._lockmap import _sql_steps
+
+        return _sql_steps(ctx, ctx.step.sql)  # the join table's statements, as generated
     if old is None or old.many_to_many or new.many_to_many:
         return steps
     comment_change = getattr(old, "db_comment", None) != getattr(new, "db_comment", None)
@@ -442,7 +486,9 @@ def _drop_old(ctx: Any, old: Any, new: Any, steps: _Steps) -> None:
         steps.stmt(table, AE, False, "DROP CONSTRAINT (unique)")
     if plain_index(old) and not plain_index(new):
         steps.stmt(table, AE, False, "DROP INDEX")
-    if like_index(ctx, old) and not (new.db_index or new.unique):
+    if like_index(ctx, old) and (
+        not (new.db_index or new.unique) or leaves_text_family(ctx, old, new)
+    ):
         steps.stmt(table, AE, False, "DROP INDEX (_like)")
 
 
@@ -464,6 +510,8 @@ def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps, comment_change: b
     if alter_type or default_change or four_way or old.null != new.null:
         action = "ALTER COLUMN TYPE" if alter_type else "ALTER COLUMN"
         scan = type_change and bool(type_change_checks(ctx, old, new))
+        if collation_change and not rewrite and column_indexes(ctx.before, ctx.operation.name):
+            action, scan = "ALTER COLUMN TYPE (COLLATE: indexes rebuilt)", True
         steps.stmt(table, AE, rewrite or scan or (set_not_null and not four_way), action)
         if type_change and old.primary_key:
             for ref_table, _name in referencing(ctx, ctx.before):
@@ -474,6 +522,32 @@ def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps, comment_change: b
         steps.stmt(table, AE, False, "ALTER COLUMN DROP DEFAULT")
     if comment_change:
         steps.stmt(table, SUE, False, "COMMENT ON COLUMN")
+
+
+def column_indexes(model: Any, name: str) -> list[str]:
+    """What indexes the field's column (by field name): its own, Meta's, together options.
+
+    Described, not named exactly: ``"db_index"``, ``"unique"``, ``"primary key"``,
+    or the index / constraint name.
+    """
+    if model is None or name not in model.fields:
+        return []
+    field, out = model.fields[name], []
+    if getattr(field, "primary_key", False):
+        out.append("primary key")
+    elif getattr(field, "unique", False):
+        out.append("unique")
+    elif getattr(field, "db_index", False):
+        out.append("db_index")
+    for item in (*model.options.get("indexes", ()), *model.options.get("constraints", ())):
+        fields = [str(f).lstrip("-") for f in getattr(item, "fields", ()) or ()]
+        if name in fields:
+            out.append(str(item.name))
+    for option in ("unique_together", "index_together"):
+        for group in model.options.get(option) or ():
+            if name in group:
+                out.append(f"{option} {tuple(group)}")
+    return out
 
 
 def run_sql(ctx: Any) -> list[LockStep]:

@@ -116,6 +116,30 @@ class StateSchema:
                     out.append((table, model, column_for(name, field)))
         return out
 
+    def referenced_tables(self, table: str) -> list[str]:
+        """Tables the foreign keys of ``table`` point at (a join table's two sides too)."""
+        from schemaops.catalog import join_tables
+        from schemaops.plan import column_for
+
+        join = join_tables(self.state).get(table) if self.state is not None else None
+        if join is not None:
+            return list(dict.fromkeys(t for t in (join.owner, self._join_target(join)) if t))
+        model = self.tables.get(table)
+        out = []
+        for name, field in model.fields.items() if model else ():
+            target = self.fk_target(table, column_for(name, field))
+            if target is not None:
+                out.append(target)
+        return list(dict.fromkeys(out))
+
+    def _join_target(self, join: Any) -> str | None:
+        from schemaops.plan import db_table_for
+
+        owner = self.tables.get(join.owner)
+        field = owner.fields.get(join.field) if owner is not None else None
+        target = self._target_model(owner, field) if field is not None else None
+        return db_table_for(target.app_label, target.name, target.options) if target else None
+
     def fk_target(self, table: str, column: str) -> str | None:
         found = self._field(table, column)
         if found is None or not getattr(found[1], "db_constraint", False):
@@ -295,15 +319,20 @@ _SLOW_COLUMN_CONSTRAINTS = (
 
 
 def _add_column(table: str, coldef: Any, pg_version: int) -> Steps:
+    """ADD COLUMN: a volatile (or unknown) default rewrites; a foreign key on the new
+    column is validated only when the column gets a DEFAULT (PostgreSQL skips the
+    check of a column that is all NULL: ``transformAlterTableStmt``)."""
     slow = False
     targets = []
-    for con in column_constraints(coldef):
+    constraints = column_constraints(coldef)
+    has_default = any(con.contype == CONSTR.CONSTR_DEFAULT for con in constraints)
+    for con in constraints:
         if con.contype == CONSTR.CONSTR_DEFAULT:
-            slow = slow or pg_version < 11 or volatility(con.raw_expr) == "volatile"
+            slow = slow or pg_version < 11 or volatility(con.raw_expr) != "stable"
         elif con.contype in _SLOW_COLUMN_CONSTRAINTS:
             slow = True
         elif con.contype == CONSTR.CONSTR_FOREIGN:
-            slow = True
+            slow = slow or has_default
             targets.append(relname(con.pktable))
     col_type = type_from_node(coldef.typeName)
     if col_type is not None and col_type.name in ("serial", "bigserial", "smallserial"):
@@ -374,6 +403,11 @@ def _drop(node: Any, schema: Any, pg_version: int) -> Steps:
             yield LockStep(table or name, lock, False, "DROP INDEX")
         else:
             yield LockStep(name, AE, False, "DROP TABLE")
+            # its foreign keys' triggers on the referenced tables go too
+            referenced = getattr(schema, "referenced_tables", None)
+            for target in referenced(name) if referenced is not None else ():
+                if target != name:
+                    yield LockStep(target, AE, False, "DROP TABLE (its foreign key)")
 
 
 def ast_names(obj: Any) -> list[str]:

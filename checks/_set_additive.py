@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from schemaops.checks.add_field_not_null_without_db_default import AddFieldNotNullWithoutDbDefault
+from schemaops.checks.add_in_post_deploy import AddInPostDeploy
 from schemaops.checks.alter_db_column import AlterDbColumn
 from schemaops.checks.callable_default import CallableDefault
 from schemaops.checks.data_change_with_schema_change import DataChangeWithSchemaChange
@@ -24,6 +25,7 @@ from schemaops.checks.set_not_null import SetNotNull
 from schemaops.checks.state_only_removal import StateOnlyRemoval
 from schemaops.checks.truncate_table import TruncateTable
 from schemaops.checks.unbatched_data_migration import UnbatchedDataMigration
+from schemaops.checks.view_dependency import ViewDependency
 from schemaops.rules import Rule
 
 RULES: list[type[Rule]] = [
@@ -42,6 +44,8 @@ RULES: list[type[Rule]] = [
     RenameEnumValue,  # SO113
     RenameSchema,  # SO114
     DropSchema,  # SO115
+    AddInPostDeploy,  # SO116
+    ViewDependency,  # SO117
     RunPythonWithoutReverse,
     RunSQLWithoutReverse,
     DataChangeWithSchemaChange,

@@ -16,7 +16,9 @@ from schemaops.checks.alter_column_type_with_check import AlterColumnTypeWithChe
 from schemaops.checks.alter_domain_add_constraint import AlterDomainAddConstraint
 from schemaops.checks.concurrently_in_atomic_migration import ConcurrentlyInAtomicMigration
 from schemaops.checks.detach_partition_non_concurrently import DetachPartitionNonConcurrently
+from schemaops.checks.index_on_partitioned_table import IndexOnPartitionedTable
 from schemaops.checks.lock_table import LockTable
+from schemaops.checks.refresh_materialized_view import RefreshMaterializedView
 from schemaops.checks.reindex_non_concurrently import ReindexNonConcurrently
 from schemaops.checks.remove_index_non_concurrently import RemoveIndexNonConcurrently
 from schemaops.checks.slow_step_after_access_exclusive import SlowStepAfterAccessExclusive
@@ -45,4 +47,6 @@ RULES: list[type[Rule]] = [
     LockTable,  # SO218
     AlterColumnTypeWithCheck,  # SO219
     AlterDomainAddConstraint,  # SO220
+    RefreshMaterializedView,  # SO221
+    IndexOnPartitionedTable,  # SO222
 ]

@@ -18,6 +18,7 @@ from schemaops.checks.ordering_without_index import OrderingWithoutIndex
 from schemaops.checks.sql_unavailable import SQLUnavailable
 from schemaops.checks.timestamp_without_time_zone import TimestampWithoutTimeZone
 from schemaops.checks.transaction_control_in_runsql import TransactionControlInRunSQL
+from schemaops.checks.unanalysed_code import UnanalysedCode
 from schemaops.checks.unparsable_sql import UnparsableSQL
 from schemaops.checks.unused_suppression import UnusedSuppression
 from schemaops.checks.varchar_in_sql import VarcharInSQL
@@ -41,6 +42,7 @@ RULES: list[type[Rule]] = [
     UnparsableSQL,
     UnusedSuppression,
     SQLUnavailable,
+    UnanalysedCode,
     ObservedBlockingLock,
     ObservedRewrite,
 ]

@@ -3,7 +3,11 @@
 ## What it does
 Flags ``AddConstraint(CheckConstraint)`` on an existing table, and ``ALTER
 TABLE ... ADD CONSTRAINT ... CHECK`` without ``NOT VALID`` in ``RunSQL``.
-Tables created earlier in the same migration are exempt.
+Also the CHECK Django adds on its own for ``PositiveIntegerField``,
+``PositiveSmallIntegerField`` and ``PositiveBigIntegerField`` (``"col" >=
+0``): an ``AlterField`` from ``IntegerField`` to one of them, or an
+``AddField`` of one, validates it against every row. Tables created earlier
+in the same migration are exempt.
 
 ## Why is this bad?
 Adding a validated CHECK constraint takes ACCESS EXCLUSIVE on the table and
@@ -37,7 +41,16 @@ from typing import Any
 from django.contrib.postgres.operations import AddConstraintNotValid
 from django.db import migrations
 
-from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, Code, run_sql, validate_sql, variant
+from schemaops.checks._lockmap_sql import builtin_check
+from schemaops.checks._lockrecipes import (
+    NOT_VALID_IMPORTS,
+    Code,
+    django_name,
+    run_sql,
+    separate,
+    validate_sql,
+    variant,
+)
 from schemaops.findings import Finding
 from schemaops.locks import Lock
 from schemaops.remedy.code import join_steps, migration_code
@@ -45,6 +58,12 @@ from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import CONSTR, alter_commands, ident
 
 SCAN = "while every row is checked"
+# Django's positive-integer fields and the same column without their CHECK
+_UNCHECKED = {
+    "django.db.models.PositiveIntegerField": "django.db.models.IntegerField",
+    "django.db.models.PositiveSmallIntegerField": "django.db.models.SmallIntegerField",
+    "django.db.models.PositiveBigIntegerField": "django.db.models.BigIntegerField",
+}
 NEXT = "# then, in the next migration:"
 
 
@@ -53,11 +72,14 @@ class AddCheckConstraintValidated(Rule):
     name = "add-check-constraint-validated"
     summary = "A CHECK constraint is validated while the table is locked"
     category = "locking"
-    operations = (migrations.AddConstraint,)
+    operations = (migrations.AddConstraint, migrations.AddField, migrations.AlterField)
     statements = ("AlterTableStmt",)
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
         op = ctx.operation
+        if isinstance(op, migrations.AddField | migrations.AlterField):
+            yield from self._builtin_check(ctx, op)
+            return
         constraint = op.constraint
         if ctx.new_table or isinstance(op, AddConstraintNotValid):
             return
@@ -87,6 +109,50 @@ class AddCheckConstraintValidated(Rule):
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, SCAN),
             recipe=join_steps(first, NEXT, second),
         )
+
+    def _builtin_check(self, ctx: OperationContext, op: Any) -> Iterator[Finding]:
+        """A positive-integer field's own CHECK, validated by ADD COLUMN / ADD CONSTRAINT."""
+        old = ctx.field_before(op.name) if isinstance(op, migrations.AlterField) else None
+        if ctx.new_table or not builtin_check(op.field):
+            return
+        if old is not None and builtin_check(old):
+            return
+        column = ctx.column(op.name, op.field)
+        name = django_name(ctx.table, [column], "_check")
+        verb = "turns" if old is not None else "adds"
+        yield self.finding(
+            ctx,
+            f"{type(op).__name__} {ctx.model_name}.{op.name} {verb} {ctx.table}.{column} into a "
+            f"{type(op.field).__name__}: Django adds CHECK ({column} >= 0) and PostgreSQL checks "
+            "every row under ACCESS EXCLUSIVE: reads and writes wait for the scan",
+            lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, SCAN),
+            recipe=self._builtin_recipe(ctx, op, column, name),
+        )
+
+    def _builtin_recipe(self, ctx: OperationContext, op: Any, column: str, name: str) -> str:
+        """The same column without the check, the check NOT VALID, then VALIDATE."""
+        code = Code()
+        _, path, args, kwargs = op.field.clone().deconstruct()
+        base = code._call(_UNCHECKED.get(path, "django.db.models.IntegerField"), args, kwargs)
+        table = ctx.table
+        check = (
+            f"ALTER TABLE {ident(table)} ADD CONSTRAINT {ident(name)} CHECK ({ident(column)} >= 0)"
+        )
+        db_ops = [
+            f'migrations.{type(op).__name__}("{op.model_name}", "{op.name}", {base}),',
+            run_sql(
+                f"{check} NOT VALID",
+                f"ALTER TABLE {ident(table)} DROP CONSTRAINT IF EXISTS {ident(name)}",
+            ),
+        ]
+        first_name = f"{op.model_name_lower}_{op.name}_check_not_valid"
+        first = migration_code(
+            ctx, [separate([code.op(op)], db_ops)], name=first_name, imports=code.header()
+        )
+        second = migration_code(
+            ctx, [validate_sql(table, name)], name=f"{name}_validate", after=first_name
+        )
+        return join_steps(first, NEXT, second)
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         for table, cmd in alter_commands(ctx.node):

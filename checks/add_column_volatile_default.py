@@ -49,7 +49,7 @@ from schemaops.columns import (
     is_auto_field,
     is_stored_generated,
 )
-from schemaops.findings import Finding, Severity
+from schemaops.findings import Finding
 from schemaops.locks import Lock
 from schemaops.plan import offline_connection
 from schemaops.remedy.code import join_steps, migration_code
@@ -83,7 +83,6 @@ class AddColumnVolatileDefault(Rule):
             f"{verdict}: the table is rewritten",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, REWRITE),
             recipe=self._recipe(ctx, op),
-            severity=Severity.WARNING if "cannot tell" in verdict else None,
         )
 
     @staticmethod
@@ -97,7 +96,7 @@ class AddColumnVolatileDefault(Rule):
         if kind == "volatile":
             return "is volatile (computed per row)"
         if kind == "unknown":
-            return "may be volatile (schemaops cannot tell)"
+            return "may be volatile (not known to be stable, so taken as volatile)"
         return None
 
     def _recipe(self, ctx: OperationContext, op: Any) -> str:
@@ -160,11 +159,11 @@ class AddColumnVolatileDefault(Rule):
                     ctx,
                     f"ADD COLUMN {cmd.def_.colname} on {table} with a "
                     + ("possibly " if kind == "unknown" else "")
-                    + f"volatile DEFAULT rewrites the table (PostgreSQL {pg_version})",
+                    + f"volatile DEFAULT rewrites the table (PostgreSQL {pg_version})"
+                    + (": not known to be stable, taken as volatile" if kind == "unknown" else ""),
                     lock=Lock.ACCESS_EXCLUSIVE.on(str(table), REWRITE),
                     recipe="ADD COLUMN without the default; ALTER COLUMN ... SET DEFAULT ...; "
                     "backfill existing rows in batches (`schemaops backfill`).",
-                    severity=Severity.WARNING if kind == "unknown" else None,
                 )
 
 

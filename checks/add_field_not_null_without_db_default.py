@@ -6,7 +6,10 @@ table without a database default (``db_default``), and
 ``AlterOrderWithRespectTo`` that adds the ``_order`` column the same way.
 Exempt: tables created in the same migration, ``db_default`` set,
 ``null=True``, many-to-many fields (their own table) and primary keys
-(other rules).
+(other rules). In ``RunSQL``, the same two shapes: ``ADD COLUMN ... NOT
+NULL`` without a ``DEFAULT``, and ``ADD COLUMN ... NOT NULL DEFAULT ...``
+followed by ``ALTER COLUMN ... DROP DEFAULT`` in the same migration (what
+Django does for a Python default).
 
 ## Why is this bad?
 Django adds the column with the Python ``default`` as a temporary
@@ -49,12 +52,13 @@ from schemaops.checks._data import (
     has_db_default,
     imports_for,
 )
+from schemaops.checks._lockmap_ops import effective_default
 from schemaops.columns import has_column
 from schemaops.findings import Finding
 from schemaops.locks import Lock
 from schemaops.remedy.code import migration_code, with_kwargs
-from schemaops.rules import OperationContext, Rule
-from schemaops.statements import ident
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import AT, CONSTR, alter_commands, column_constraints, ident
 
 
 class AddFieldNotNullWithoutDbDefault(Rule):
@@ -63,6 +67,47 @@ class AddFieldNotNullWithoutDbDefault(Rule):
     summary = "A NOT NULL column without a database default breaks the old code's INSERTs"
     category = "additive"
     operations = (migrations.AddField, migrations.AlterOrderWithRespectTo)
+    statements = ("AlterTableStmt",)
+
+    def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
+        for table, cmd in alter_commands(ctx.node):
+            if table is None or ctx.is_new_table(table):
+                continue
+            if cmd.subtype == AT.AT_AddColumn:
+                constraints = {con.contype for con in column_constraints(cmd.def_)}
+                if (
+                    CONSTR.CONSTR_NOTNULL in constraints
+                    and CONSTR.CONSTR_DEFAULT not in constraints
+                ):
+                    yield self._sql_finding(
+                        ctx,
+                        table,
+                        cmd.def_.colname,
+                        "has no DEFAULT: ADD COLUMN fails on a "
+                        "non-empty table and the running code's INSERTs fail",
+                    )
+            elif (
+                cmd.subtype == AT.AT_ColumnDefault
+                and cmd.def_ is None
+                and (table, cmd.name) in _added_not_null_with_default(ctx)
+            ):
+                yield self._sql_finding(
+                    ctx,
+                    table,
+                    cmd.name,
+                    "loses the DEFAULT it was added with: the running "
+                    "code, which does not send the column, fails on every INSERT",
+                )
+
+    def _sql_finding(self, ctx: StatementContext, table: str, column: str, why: str) -> Finding:
+        return self.finding(
+            ctx,
+            f"NOT NULL column {table}.{column} {why}",
+            lock=Lock.ACCESS_EXCLUSIVE.on(table, "briefly (no rewrite)"),
+            recipe="Keep a constant DEFAULT on the column (ADD COLUMN ... NOT NULL DEFAULT ..., "
+            "no DROP DEFAULT) until every server runs code that sends a value; drop the "
+            'DEFAULT, if at all, in a post-deploy migration (deploy_phase = "post").',
+        )
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
         op = ctx.operation
@@ -82,6 +127,12 @@ class AddFieldNotNullWithoutDbDefault(Rule):
             why = (
                 "has only a Python default: Django drops the column DEFAULT right after "
                 "ADD COLUMN, so the running code's INSERTs fail"
+            )
+        elif effective_default(field):
+            why = (
+                f"has no default of its own: Django fills the existing rows with "
+                f"DEFAULT {_implicit_default_sql(field)} and drops it right after ADD COLUMN, "
+                "so the running code's INSERTs fail"
             )
         else:
             why = "has no default: ADD COLUMN fails on a non-empty table and old INSERTs fail"
@@ -136,16 +187,31 @@ class AddFieldNotNullWithoutDbDefault(Rule):
         )
 
 
+def _added_not_null_with_default(ctx: StatementContext) -> set[tuple[str, str]]:
+    """Columns that earlier statements of this migration added NOT NULL with a DEFAULT."""
+    out = set()
+    for earlier in ctx.migration.statements:
+        if earlier.node is ctx.node:
+            break
+        for table, cmd in alter_commands(earlier.node):
+            if table is None or cmd.subtype != AT.AT_AddColumn:
+                continue
+            constraints = {con.contype for con in column_constraints(cmd.def_)}
+            if {CONSTR.CONSTR_NOTNULL, CONSTR.CONSTR_DEFAULT} <= constraints:
+                out.add((table, cmd.def_.colname))
+    return out
+
+
 def _db_default_for(field: Any) -> tuple[Any, str] | None:
     """A db_default equivalent to the field's Python default, with the imports it needs.
 
     Only defaults the database can apply to existing rows without a rewrite:
     constants, and ``timezone.now`` as ``Now()`` (stable, evaluated once).
     """
-    if not has_code_default(field):
-        return None
-    default = field.default
     imports = imports_for(field)
+    if not has_code_default(field):
+        return _implicit_db_default(field, imports)
+    default = field.default
     if callable(default):
         if callable_qualname(default) != "django.utils.timezone.now":
             return None
@@ -158,3 +224,20 @@ def _db_default_for(field: Any) -> tuple[Any, str] | None:
         line = f"from {module} import {cls}" if plain else f"import {module}"
         imports = f"{line}\n{imports}"
     return default, imports
+
+
+def _implicit_db_default(field: Any, imports: str) -> tuple[Any, str] | None:
+    """The db_default equal to what Django fills in without a default (``''``, now())."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        from django.db.models.functions import Now
+
+        return Now(), "from django.db.models.functions import Now\n" + imports
+    if effective_default(field):
+        return (b"" if field.get_internal_type() == "BinaryField" else ""), imports
+    return None
+
+
+def _implicit_default_sql(field: Any) -> str:
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return "now()"
+    return "''"

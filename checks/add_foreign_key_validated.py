@@ -78,10 +78,10 @@ class AddForeignKeyValidated(Rule):
     statements = ("AlterTableStmt",)
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
-        if ctx.new_table:
-            return
-        if not any(s.action == "ADD FOREIGN KEY" for s in operation_steps(ctx)):
-            return
+        if ctx.new_table or ctx.operation.field.many_to_many:
+            return  # a join table's foreign keys: read from the generated SQL
+        if not any(s.action == "ADD FOREIGN KEY" and s.slow for s in operation_steps(ctx)):
+            return  # none, or on a new all-NULL column: PostgreSQL skips the validation
         op = ctx.operation
         target = ctx.related_table(op.field)
         # AddField emits one ALTER TABLE ... ADD COLUMN ... REFERENCES: the new column
@@ -154,7 +154,10 @@ class AddForeignKeyValidated(Rule):
                 if not cmd.def_.skip_validation:
                     yield self._sql_finding(ctx, str(table), cmd.def_)
             elif kind == AT_ADD_COLUMN:
-                for con in column_constraints(cmd.def_):
+                constraints = column_constraints(cmd.def_)
+                if not any(con.contype == CONSTR.CONSTR_DEFAULT for con in constraints):
+                    continue  # a new column without DEFAULT is all NULL: nothing to validate
+                for con in constraints:
                     if con.contype == CONSTR.CONSTR_FOREIGN:
                         target = relname(con.pktable) or "?"
                         yield self.finding(

@@ -78,6 +78,8 @@ class AddIndexNonConcurrently(Rule):
         op = ctx.operation
         if ctx.new_table or isinstance(op, AddIndexConcurrently):
             return
+        if isinstance(op, migrations.AddIndex) and ctx.table in ctx.migration.facts.partitions:
+            return  # index-on-partitioned-table (SO222): CONCURRENTLY is no fix there
         lock = Lock.SHARE.on(ctx.table, "for the whole index build")
         if isinstance(op, migrations.AddIndex):
             yield self.finding(
@@ -188,6 +190,8 @@ class AddIndexNonConcurrently(Rule):
         table = str(node.relation.relname)
         if node.concurrent or ctx.is_new_table(table) or node.unique:
             return  # unique indexes are add-unique-constraint's business
+        if table in ctx.migration.facts.partitions:
+            return  # index-on-partitioned-table (SO222)
         name = node.idxname or "the index"
         yield self.finding(
             ctx,

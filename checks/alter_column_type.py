@@ -40,7 +40,7 @@ from typing import Any
 from django.db import migrations
 
 from schemaops.checks._lockmap import StateSchema, operation_steps
-from schemaops.checks._lockmap_ops import column_type
+from schemaops.checks._lockmap_ops import column_indexes, column_type
 from schemaops.checks._lockrecipes import Code, run_sql, separate
 from schemaops.columns import binary_coercible, type_from_node
 from schemaops.findings import Finding
@@ -67,6 +67,7 @@ class AlterColumnType(Rule):
             return
         old_type, new_type = column_type(ctx, old), column_type(ctx, op.field)
         if old_type is None or new_type is None or binary_coercible(old_type, new_type):
+            yield from self._collation(ctx, op, old)
             return
         column = ctx.column(op.name, old)
         others = {s.table for s in operation_steps(ctx) if "referencing" in s.action}
@@ -78,6 +79,23 @@ class AlterColumnType(Rule):
             + (also if others else ""),
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, REWRITE),
             recipe=self._recipe(ctx, op, column, str(new_type)),
+        )
+
+    def _collation(self, ctx: OperationContext, op: Any, old: Any) -> Iterator[Finding]:
+        """Same type, new collation: no rewrite, but every index on the column is rebuilt."""
+        old_collation = getattr(old, "db_collation", None)
+        new_collation = getattr(op.field, "db_collation", None)
+        indexes = column_indexes(ctx.before, op.name)
+        if old_collation == new_collation or not indexes:
+            return
+        column = ctx.column(op.name, old)
+        yield self.finding(
+            ctx,
+            f"AlterField {ctx.model_name}.{op.name} changes the collation of {ctx.table}.{column} "
+            f"to {new_collation or 'the default'}: no rewrite, but PostgreSQL rebuilds its "
+            f"indexes ({', '.join(indexes)}) under ACCESS EXCLUSIVE",
+            lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "while the column's indexes are rebuilt"),
+            recipe=self._recipe(ctx, op, column, str(column_type(ctx, op.field))),
         )
 
     def _recipe(self, ctx: OperationContext, op: Any, column: str, new_type: str) -> str:

@@ -47,7 +47,7 @@ class AlterDbColumn(Rule):
     code = "SO105"
     name = "alter-db-column"
     summary = "An AlterField renames the column while the old code still uses it"
-    category = "additive"
+    category = "breaking"
     operations = (migrations.AlterField,)
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:

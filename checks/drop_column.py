@@ -3,7 +3,15 @@
 ## What it does
 Flags ``RemoveField``, ``AlterOrderWithRespectTo`` to None (it drops the
 ``_order`` column) and ``ALTER TABLE ... DROP COLUMN`` in a pre-deploy
-migration.
+migration. In a post-deploy migration (``deploy_phase = "post"``, the
+contract half) the drop is what the pattern asks for, and is flagged only
+when the new code, already deployed, still needs the column: when the
+models still have it (a database-only drop), or when it is still NOT NULL
+without a database default (a Python ``default=`` does not count), so
+every INSERT of the new release fails until the migration runs. An earlier
+migration that made the column nullable or gave it a ``db_default``
+(also through ``RunSQL`` or ``SeparateDatabaseAndState``) is taken into
+account.
 
 ## Why is this bad?
 During a rollout the previous release keeps running. Its queries name the
@@ -37,6 +45,8 @@ from django.db import migrations
 
 from schemaops.findings import Finding
 from schemaops.locks import Lock
+from schemaops.phases import POST
+from schemaops.plan import model_with_column
 from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import AT, alter_commands, ident
@@ -46,7 +56,7 @@ class DropColumn(Rule):
     code = "SO101"
     name = "drop-column"
     summary = "A column is dropped while the old code may still read it"
-    category = "additive"
+    category = "breaking"
     operations = (migrations.RemoveField, migrations.AlterOrderWithRespectTo)
     statements = ("AlterTableStmt",)
 
@@ -64,6 +74,9 @@ class DropColumn(Rule):
         not_null = not getattr(field, "null", False) and (
             getattr(field, "db_default", None) is _not_provided()
         )
+        if ctx.migration.phase == POST:
+            yield from self._post_deploy(ctx, ctx.table, column, not_null)
+            return
         yield self.finding(
             ctx,
             f"RemoveField drops {ctx.table}.{column} ({ctx.model_name}.{op.name}) while the "
@@ -85,6 +98,9 @@ class DropColumn(Rule):
             return
         if not before.options.get("order_with_respect_to"):
             return
+        if ctx.migration.phase == POST:
+            yield from self._post_deploy(ctx, ctx.table, "_order", True)
+            return
         yield self.finding(
             ctx,
             f"AlterOrderWithRespectTo {ctx.model_name} (None) drops {ctx.table}._order while "
@@ -101,7 +117,12 @@ class DropColumn(Rule):
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         for table, cmd in alter_commands(ctx.node):
-            if cmd.subtype == AT.AT_DropColumn and not ctx.is_new_table(table):
+            if cmd.subtype != AT.AT_DropColumn or ctx.is_new_table(table):
+                continue
+            if ctx.migration.phase == POST:
+                needs = ctx.migration.facts.needs_value((str(table), str(cmd.name)))
+                yield from self._post_deploy(ctx, str(table), str(cmd.name), bool(needs))
+            else:
                 yield self.finding(
                     ctx,
                     f"DROP COLUMN {table}.{cmd.name} in a pre-deploy migration breaks the "
@@ -110,6 +131,38 @@ class DropColumn(Rule):
                     recipe="Move this statement into a post-deploy migration "
                     '(deploy_phase = "post"), applied after the code stops using the column.',
                 )
+
+    def _post_deploy(
+        self, ctx: OperationContext | StatementContext, table: str, column: str, not_null: bool
+    ) -> Iterator[Finding]:
+        """The contract phase: the new code runs already; does it still need the column?"""
+        mctx = ctx.migration
+        lock = Lock.ACCESS_EXCLUSIVE.on(table, "briefly (no rewrite)")
+        model = model_with_column(mctx.state, table, column)
+        if model is not None:
+            yield self.finding(
+                ctx,
+                f"post-deploy migration drops {table}.{column} from the database while the "
+                f"models still have it ({model}): the deployed code selects and writes it, "
+                "so every query of the model fails",
+                lock=lock,
+                recipe="Remove the field from the model and the state first (RemoveField, or "
+                "SeparateDatabaseAndState state_operations in the pre-deploy migration shipped "
+                "with that code); drop the column post-deploy only after that.",
+            )
+        elif not_null and (table, column) not in mctx.facts.relaxed:
+            yield self.finding(
+                ctx,
+                f"post-deploy migration drops {table}.{column}, which is NOT NULL without a "
+                "database default: the new code, deployed before this runs, no longer sends "
+                "it, so its INSERTs fail until the column is gone",
+                lock=lock,
+                recipe="In the pre-deploy migration that removes the field from the state, make "
+                "the column nullable in database_operations:\n"
+                f"    migrations.RunSQL('ALTER TABLE {ident(table)} ALTER COLUMN "
+                f"{ident(column)} DROP NOT NULL', reverse_sql=migrations.RunSQL.noop),\n"
+                "then drop it in this post-deploy migration.",
+            )
 
     def _recipe(
         self, ctx: OperationContext, what: str, column: str, not_null: bool, state_op: str

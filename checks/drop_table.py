@@ -1,8 +1,12 @@
 """SO102 drop-table: a table is dropped while old code may still query it.
 
 ## What it does
-Flags ``DeleteModel`` and ``DROP TABLE`` on a table that existed before this
-migration, in a pre-deploy migration.
+Flags ``DeleteModel``, ``RemoveField`` of a ``ManyToManyField`` without a
+``through`` model (Django drops its join table) and ``DROP TABLE`` on a table
+that existed before this migration, in a pre-deploy migration. In a
+post-deploy migration the drop is the contract half, flagged only when the
+models still have the table (a database-only drop): the deployed code
+queries it.
 
 ## Why is this bad?
 The previous release keeps running during the rollout, and every query it
@@ -36,9 +40,11 @@ from typing import Any
 from django.db import migrations
 from pglast import enums
 
+from schemaops.catalog import join_table, join_tables
 from schemaops.checks._data import model_for_table
 from schemaops.findings import Finding
 from schemaops.locks import Lock
+from schemaops.phases import POST
 from schemaops.plan import column_for
 from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
@@ -49,12 +55,19 @@ class DropTable(Rule):
     code = "SO102"
     name = "drop-table"
     summary = "A table is dropped while the old code may still query it"
-    category = "additive"
-    operations = (migrations.DeleteModel,)
+    category = "breaking"
+    operations = (migrations.DeleteModel, migrations.RemoveField)
     statements = ("DropStmt",)
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
         if ctx.new_table or ctx.before is None:
+            return
+        if ctx.migration.phase == POST:
+            if isinstance(ctx.operation, migrations.DeleteModel):
+                yield from self._post_deploy(ctx, ctx.table)
+            return
+        if isinstance(ctx.operation, migrations.RemoveField):
+            yield from self._join_table(ctx)
             return
         model = ctx.before
         fks = foreign_keys(ctx, model.fields)
@@ -68,6 +81,86 @@ class DropTable(Rule):
             recipe=self._recipe(ctx, model.name, fks, through),
         )
 
+    def _post_deploy(
+        self, ctx: OperationContext | StatementContext, table: str
+    ) -> Iterator[Finding]:
+        """The contract phase: only a table the models still have is a break."""
+        state = ctx.migration.state
+        model = model_for_table(state, table)
+        join = join_tables(state).get(table)
+        if join is not None:
+            owner = f"the many-to-many {join.owner}.{join.field}"
+        elif model is not None and _managed(model):
+            owner = model.name
+        else:
+            return
+        yield self.finding(
+            ctx,
+            f"post-deploy migration drops {table} from the database while the models still "
+            f"have it ({owner}): the deployed code queries it",
+            lock=_lock(table, []),
+            recipe="Remove the model from the state first (DeleteModel, or "
+            "SeparateDatabaseAndState state_operations in the pre-deploy migration shipped with "
+            "the code that no longer uses it); drop the table post-deploy only after that.",
+        )
+
+    def _join_table(self, ctx: OperationContext) -> Iterator[Finding]:
+        """RemoveField of an auto-created many-to-many: ``DROP TABLE`` of its join table."""
+        op, owner = ctx.operation, ctx.before
+        if owner is None:
+            return
+        field = ctx.field_before(op.name)
+        target = None
+        if field is not None and getattr(field, "many_to_many", False):
+            from django.db.migrations.utils import resolve_relation
+
+            key = resolve_relation(field.remote_field.model, ctx.app_label, owner.name.lower())
+            target = ctx.migration.state.models.get(key)
+        join = join_table(owner, op.name, field, target) if field is not None else None
+        if join is None:
+            return
+        parents = [ctx.table, ctx.related_table(field)]
+        yield self.finding(
+            ctx,
+            f"RemoveField {owner.name}.{op.name} drops the many-to-many table {join.table} "
+            "(DROP TABLE) while the running code still queries it",
+            lock=_lock(join.table, parents),
+            recipe=self._join_recipe(ctx, op, join.table),
+        )
+
+    def _join_recipe(self, ctx: OperationContext, op: Any, table: str) -> str:
+        what = f"{op.model_name_lower}_{op.name}"
+        pre = migration_code(
+            ctx,
+            [
+                "migrations.SeparateDatabaseAndState(",
+                f'    state_operations=[migrations.RemoveField("{op.model_name}", "{op.name}")],',
+                "),",
+            ],
+            name=f"remove_{what}_from_state",
+        )
+        post = migration_code(
+            ctx,
+            [
+                "migrations.RunSQL(",
+                "    [",
+                "        \"SET LOCAL lock_timeout = '5s'\",",
+                f"        'DROP TABLE IF EXISTS {ident(table)}',",
+                "    ],",
+                "    reverse_sql=migrations.RunSQL.noop,",
+                "),",
+            ],
+            name=f"drop_{what}",
+            phase="post",
+            after=f"remove_{what}_from_state",
+        )
+        return join_steps(
+            f"# 1. pre-deploy, shipped with the code that no longer uses {op.name}:",
+            pre,
+            "# 2. post-deploy: the join table (retry on lock timeout):",
+            post,
+        )
+
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         node = ctx.node
         if node.removeType != enums.ObjectType.OBJECT_TABLE:
@@ -75,6 +168,9 @@ class DropTable(Rule):
         for parts in node.objects or ():
             table = str(parts[-1].sval)
             if ctx.is_new_table(table):
+                continue
+            if ctx.migration.phase == POST:
+                yield from self._post_deploy(ctx, table)
                 continue
             state = model_for_table(ctx.migration.state, table)
             parents = []
@@ -163,6 +259,11 @@ def m2m_tables(table: str, fields: dict[str, Any]) -> list[str]:
             continue
         out.append(str(field.db_table or truncate_name(f"{table}_{name}", 63)))
     return out
+
+
+def _managed(model: Any) -> bool:
+    options = model.options
+    return bool(options.get("managed", True)) and not options.get("proxy", False)
 
 
 def _lock(table: str, parents: list[str]) -> str:

@@ -6,8 +6,9 @@ Flags a ``ForeignKey`` with ``db_index=False``, or a ``FOREIGN KEY`` added in
 constraint or primary key of its table in the *final* project state: an
 index added by a later migration (``AddIndex``, ``AddIndexConcurrently``, a
 ``UniqueConstraint`` or ``unique_together`` starting with the column, or a
-``CREATE INDEX`` in ``RunSQL``) counts. Reported at the operation that added
-or altered the field (or removed its last index).
+``CREATE INDEX`` in ``RunSQL``) counts, and so do the indexes Django
+creates on both columns of a many-to-many join table. Reported at the
+operation that added or altered the field (or removed its last index).
 
 ## Why is this bad?
 Deleting a row of the referenced table, or changing its key, makes
@@ -46,6 +47,7 @@ from typing import Any
 
 from django.db import models
 
+from schemaops.catalog import join_tables
 from schemaops.checks._coverage import (
     add_index_recipe,
     column_of,
@@ -94,6 +96,7 @@ class ForeignKeyWithoutIndex(Rule):
 
     def _sql_foreign_keys(self, ctx: FinalContext) -> Iterator[Finding]:
         models_by_table = {table_of(m): m for m in ctx.state.models.values()}
+        joins = join_tables(ctx.state)
         migrations = {id(op.migration): op.migration for op in ctx.operations}
         for mctx in migrations.values():
             for sctx in mctx.statements:  # the linter parsed them already
@@ -102,6 +105,8 @@ class ForeignKeyWithoutIndex(Rule):
                     model = models_by_table.get(table)
                     if model is not None and column in leading_columns(model):
                         continue
+                    if table in joins and column in joins[table].indexed_columns:
+                        continue  # Django indexes both columns of a join table
                     if sql_covered(ctx.graph, table, column):
                         continue
                     yield self.finding(

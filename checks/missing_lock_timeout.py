@@ -7,9 +7,11 @@ already exists, when no ``SET lock_timeout`` / ``SET LOCAL lock_timeout``
 ran earlier in the migration. One finding per migration, naming each
 table with the strongest lock taken on it. ``SET LOCAL`` counts only inside a
 transaction (an atomic migration). Tables created in the same migration are
-exempt. Silent with ``assume-timeouts = true`` in ``[tool.schemaops]``, for
-teams that apply migrations with ``schemaops migrate``, or that set
-``lock_timeout`` for the migration role or in the connection ``OPTIONS``.
+exempt. Silent when the project's connection sets ``lock_timeout`` on every
+session (``DATABASES[...]["OPTIONS"]["options"] = "-c lock_timeout=5s"``),
+and with ``assume-timeouts = true`` in ``[tool.schemaops]``, for teams that
+apply migrations with ``schemaops migrate`` or set ``lock_timeout`` for the
+migration role.
 
 ## Why is this bad?
 A DDL statement waits for its lock behind every transaction that already
@@ -46,6 +48,7 @@ from collections.abc import Iterator
 from schemaops.checks import _timeouts
 from schemaops.findings import Finding, Severity
 from schemaops.rules import MigrationContext, Rule
+from schemaops.session import sets_timeout
 
 
 class MissingLockTimeout(Rule):
@@ -56,7 +59,7 @@ class MissingLockTimeout(Rule):
     category = "timeouts"
 
     def check_migration(self, ctx: MigrationContext) -> Iterator[Finding]:
-        if ctx.target.assume_timeouts:
+        if ctx.target.assume_timeouts or sets_timeout(ctx.target.session, "lock_timeout"):
             return
         found = _timeouts.exposures(ctx, "lock_timeout")
         if not found:

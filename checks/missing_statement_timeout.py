@@ -6,7 +6,9 @@ a validated constraint, ``SET NOT NULL``, an index build, an ``UPDATE``)
 while holding a lock that blocks reads or writes, when no ``SET
 statement_timeout`` / ``SET LOCAL statement_timeout`` ran earlier in the
 migration. One finding per migration, naming each table with the strongest lock
-taken on it. Silent with ``assume-timeouts = true`` in ``[tool.schemaops]``.
+taken on it. Silent with ``assume-timeouts = true`` in ``[tool.schemaops]``,
+and when the project's connection sets it on every session
+(``DATABASES[...]["OPTIONS"]["options"] = "-c statement_timeout=..."``).
 
 ## Why is this bad?
 The statement's time grows with the table: on production data a rewrite
@@ -41,6 +43,7 @@ from collections.abc import Iterator
 from schemaops.checks import _timeouts
 from schemaops.findings import Finding, Severity
 from schemaops.rules import MigrationContext, Rule
+from schemaops.session import sets_timeout
 
 DEFAULT_VALUE = "1h"  # when [tool.schemaops] statement-timeout is "0" (off)
 
@@ -53,7 +56,7 @@ class MissingStatementTimeout(Rule):
     category = "timeouts"
 
     def check_migration(self, ctx: MigrationContext) -> Iterator[Finding]:
-        if ctx.target.assume_timeouts:
+        if ctx.target.assume_timeouts or sets_timeout(ctx.target.session, "statement_timeout"):
             return
         found = [e for e in _timeouts.exposures(ctx, "statement_timeout") if e.slow]
         if not found:

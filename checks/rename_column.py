@@ -51,7 +51,7 @@ class RenameColumn(Rule):
     code = "SO103"
     name = "rename-column"
     summary = "A column is renamed while the old code still uses the old name"
-    category = "additive"
+    category = "breaking"
     operations = (migrations.RenameField,)
     statements = ("RenameStmt",)
 

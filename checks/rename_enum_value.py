@@ -47,7 +47,7 @@ class RenameEnumValue(Rule):
     code = "SO113"
     name = "rename-enum-value"
     summary = "An enum value is renamed while the old code still uses the old label"
-    category = "additive"
+    category = "breaking"
     statements = ("AlterEnumStmt",)
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:

@@ -47,7 +47,7 @@ class RenameSchema(Rule):
     code = "SO114"
     name = "rename-schema"
     summary = "A schema is renamed while the old code still uses the old name"
-    category = "additive"
+    category = "breaking"
     statements = ("RenameStmt",)
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:

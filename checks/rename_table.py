@@ -48,7 +48,7 @@ class RenameTable(Rule):
     code = "SO104"
     name = "rename-table"
     summary = "A table is renamed while the old code still queries the old name"
-    category = "additive"
+    category = "breaking"
     operations = (migrations.RenameModel, migrations.AlterModelTable)
     statements = ("RenameStmt",)
 

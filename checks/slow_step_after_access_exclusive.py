@@ -3,11 +3,14 @@
 ## What it does
 In an atomic migration (Django's default), flags any slow step on a table
 (an index build, a validation scan, a rewrite, an UPDATE/DELETE, a
-``RunPython``) that runs after an earlier statement of the same transaction
-took ACCESS EXCLUSIVE on that table. The classic case is
-``AddField(..., db_index=True)``: Django runs ``ADD COLUMN`` and then
-``CREATE INDEX`` in one transaction. Tables created in the same migration
-are exempt. Uses the static lock map (``schemaops.checks._lockmap``).
+``RunPython``) that runs after an *earlier operation* of the same
+transaction took ACCESS EXCLUSIVE on that table: for example an
+``AddField`` followed by an ``AddIndex``, or an ``AlterField`` followed by
+a ``RunPython`` backfill. The steps of one operation (``AddField(...,
+db_index=True)`` runs ``ADD COLUMN`` then ``CREATE INDEX``) are left to the
+rule that owns the slow step (SO201 for the index, SO204 for a foreign key,
+...), whose remedy removes both. Tables created in the same migration are
+exempt. Uses the static lock map (``schemaops.checks._lockmap``).
 
 ## Why is this bad?
 A lock is held until the transaction ends. The quick ``ADD COLUMN`` took
@@ -18,8 +21,8 @@ whole duration becomes downtime, not just the brief ALTER.
 ## Example
 ```python
 operations = [
-    migrations.AddField("order", "ref", models.CharField(max_length=20, null=True,
-                                                        db_index=True)),
+    migrations.AddField("order", "ref", models.CharField(max_length=20, null=True)),
+    migrations.AddIndex("order", models.Index(fields=["ref"], name="order_ref_idx")),
 ]
 ```
 
@@ -79,8 +82,12 @@ class SlowStepAfterAccessExclusive(Rule):
                 if step.table in ctx.new_tables:
                     continue
                 first = held.get(step.table)
-                same = (
-                    first is not None and first[0] is octx and first[1].statement == step.statement
+                # within one Django operation, the rule that owns the slow step (SO201 for
+                # its index, SO204 for its foreign key, ...) already describes it and its
+                # fix; the statements of a RunSQL are the user's own sequence
+                same = first is not None and (
+                    first[0] is octx
+                    and (first[1].statement == step.statement or not _user_sql(octx))
                 )
                 if step.slow and first is not None and not same:
                     key = (step.table, id(octx))
@@ -148,6 +155,10 @@ def _split(octx: OperationContext, held_ctx: OperationContext) -> str:
         "non-blocking (CONCURRENTLY / NOT VALID + VALIDATE / batched backfill):",
         second,
     )
+
+
+def _user_sql(ctx: OperationContext) -> bool:
+    return isinstance(ctx.operation, migrations.RunSQL)
 
 
 def _top(ctx: OperationContext) -> int:

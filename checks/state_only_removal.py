@@ -43,7 +43,7 @@ from pglast import ast, enums
 
 from schemaops.checks._data import has_db_default, migration_after_this, parsed_statements
 from schemaops.findings import Finding, Severity
-from schemaops.plan import column_for
+from schemaops.plan import column_for, db_table_for, model_with_column
 from schemaops.remedy.code import join_steps
 from schemaops.rules import FinalContext, MigrationContext, OperationContext, Rule
 from schemaops.statements import AT, alter_commands, ident
@@ -67,9 +67,11 @@ class StateOnlyRemoval(Rule):
                 cache[key] = _dropped(mctx)
                 _dropped_later(ctx.graph, key, cache[key])
             for state_op in octx.operation.state_operations:
-                yield from self._check(octx, state_op, cache[key])
+                yield from self._check(octx, state_op, cache[key], ctx.state)
 
-    def _check(self, ctx: OperationContext, op: Any, dropped: Dropped) -> Iterator[Finding]:
+    def _check(
+        self, ctx: OperationContext, op: Any, dropped: Dropped, final: Any
+    ) -> Iterator[Finding]:
         if isinstance(op, migrations.RemoveField):
             model = ctx.step.state_models.get((ctx.app_label, op.model_name_lower))
             field = model.fields.get(op.name) if model else None
@@ -80,10 +82,13 @@ class StateOnlyRemoval(Rule):
             table, column = model.db_table, column_for(op.name, field)
             if (table, column) in dropped.columns or table in dropped.tables:
                 return
+            if model_with_column(final, table, column) is not None:
+                return  # another model (a move between apps) owns the column now
             what = f"{model.name}.{op.name} (column {table}.{column})"
             sql = f"ALTER TABLE {ident(table)} DROP COLUMN IF EXISTS {ident(column)}"
             breaks = not field.null and not has_db_default(field)
             breaks = breaks and (table, column) not in dropped.nullable
+            breaks = breaks and (table, column) not in ctx.migration.facts.relaxed
             later = (ctx.app_label, op.model_name_lower, op.name_lower) in dropped.later_fields
             later = later or (table, column) in dropped.later_columns
             if later and not breaks:
@@ -96,6 +101,8 @@ class StateOnlyRemoval(Rule):
             model = ctx.step.state_models.get((ctx.app_label, op.name_lower))
             if model is None or model.db_table in dropped.tables:
                 return
+            if _owns_table(final, model.db_table):
+                return  # the model moved: another app's model uses the same table
             if (ctx.app_label, op.name_lower) in dropped.later_models:
                 return
             if model.db_table in dropped.later_tables:
@@ -158,13 +165,25 @@ def _dropped(ctx: MigrationContext) -> Dropped:
                 out.columns.add((before.db_table, column_for(op.name, field)))
         elif isinstance(op, migrations.DeleteModel) and before is not None:
             out.tables.add(before.db_table)
-        elif isinstance(op, migrations.AlterField) and before is not None and op.field.null:
+        elif isinstance(op, migrations.AlterField) and before is not None and _relaxes(op.field):
             field = before.fields.get(op.name)
             if field is not None:
                 out.nullable.add((before.db_table, column_for(op.name, field)))
     for stmt in ctx.statements:
         _read_statement(stmt.node, out)
     return out
+
+
+def _relaxes(field: Any) -> bool:
+    """INSERTs may leave the column out: nullable, or a database default."""
+    return bool(field.null) or has_db_default(field)
+
+
+def _owns_table(state: Any, table: str) -> bool:
+    return any(
+        db_table_for(m.app_label, m.name, m.options) == table and m.options.get("managed", True)
+        for m in state.models.values()
+    )
 
 
 def _read_statement(node: Any, out: Dropped) -> None:

@@ -68,8 +68,8 @@ def binary_coercible(old: ColumnType, new: ColumnType) -> bool:
     """True when ``ALTER COLUMN TYPE old -> new`` needs neither a rewrite nor a scan."""
     if old == new:
         return True
-    if old.array != new.array:
-        return False
+    if old.array or new.array:
+        return False  # an element change goes through array_coerce: a rewrite (PG 15)
     if old.name in _LENGTH_TYPES and new.name == old.name:
         return not new.mods or (bool(old.mods) and new.mods[0] >= old.mods[0])
     if {old.name, new.name} <= {"varchar", "text"}:
@@ -173,8 +173,10 @@ def default_volatility(expr: Any) -> str:
     """'volatile', 'unknown' or 'stable' for a ``db_default`` value or expression.
 
     Plain values are constants. ``Func`` subclasses are judged by their SQL
-    function name, ``RawSQL`` by parsing its SQL; Django's ``Random`` (and the
-    UUID4/UUID7 functions of newer releases) are volatile, ``Now`` is not.
+    function name, or, without one (``RandomUUID``: ``GEN_RANDOM_UUID()``), by
+    parsing their template; ``RawSQL`` by parsing its SQL. Django's ``Random``
+    (and the UUID4/UUID7 functions of newer releases) are volatile, ``Now`` is
+    not. Callers treat 'unknown' as volatile: only what is known stable is.
     """
     from django.db.models.expressions import RawSQL, Value
 
@@ -189,13 +191,31 @@ def default_volatility(expr: Any) -> str:
         function = str(getattr(node, "function", "") or "").lower()
         if kind in {"random", "uuid4", "uuid7"} or function in VOLATILE_FUNCTIONS:
             return "volatile"
-        if function and kind not in _KNOWN_STABLE and function not in _STABLE_SQL:
+        if not function and _is_func(node):
+            verdict = _worst(verdict, _template_volatility(node))
+        elif function and kind not in _KNOWN_STABLE and function not in _STABLE_SQL:
             verdict = _worst(verdict, "unknown")
     return verdict
 
 
 _KNOWN_STABLE = frozenset({"now", "lower", "upper", "coalesce", "concat", "length", "cast"})
 _STABLE_SQL = frozenset({"lower", "upper", "coalesce", "concat", "length", "abs", "round"})
+
+
+def _is_func(node: Any) -> bool:
+    from django.db.models import Func
+
+    return isinstance(node, Func)
+
+
+def _template_volatility(node: Any) -> str:
+    """A ``Func`` without a function name: its template, with empty arguments, parsed."""
+    template = str(getattr(node, "template", "") or "")
+    try:
+        sql_text = template % {"function": "", "expressions": "NULL", "field": "NULL"}
+    except (KeyError, TypeError, ValueError):
+        return "unknown"
+    return _sql_volatility(sql_text) if sql_text.strip() else "unknown"
 
 
 def _walk_expression(expr: Any) -> list[Any]:

@@ -67,6 +67,7 @@ class Finding:
     obj: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     suppressed: str | None = None  # the reason, when an inline suppression matched
+    schema: str | None = None  # the schema of an audit finding's object (output groups by it)
 
     @property
     def path(self) -> str | None:
@@ -105,6 +106,8 @@ class Finding:
         data = self.to_contract()
         if self.obj is not None:
             data["object"] = self.obj
+        if self.schema is not None:
+            data["schema"] = self.schema
         if self.evidence:
             data["evidence"] = self.evidence
         return data

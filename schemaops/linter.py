@@ -26,10 +26,17 @@ from typing import Any
 from schemaops import source as source_module
 from schemaops._gc import gc_paused
 from schemaops.config import Config
+from schemaops.dbfacts import DatabaseFacts
 from schemaops.errors import ConfigError, RuleCrashed
 from schemaops.findings import Finding, Location, Severity
 from schemaops.phases import POST, phase_of
-from schemaops.plan import MigrationStep, OperationStep, Walker, is_django_operation
+from schemaops.plan import (
+    MigrationStep,
+    OperationStep,
+    Walker,
+    is_django_operation,
+    sql_analysed,
+)
 from schemaops.rules import (
     FinalContext,
     MigrationContext,
@@ -41,6 +48,7 @@ from schemaops.rules import (
     registered,
 )
 from schemaops.selection import relative
+from schemaops.session import connection_settings
 
 # Meta rules the linter itself calls (they live in the registry like every rule).
 SQL_UNPARSABLE = "SO901"
@@ -99,6 +107,7 @@ class Linter:
             assume_timeouts=config.assume_timeouts,
             lock_timeout=config.lock_timeout,
             statement_timeout=config.statement_timeout,
+            session=connection_settings(config.database),
         )
         self.rules = rules if rules is not None else select_rules(config)
         self.want_sql = want_sql
@@ -147,7 +156,7 @@ class Linter:
         source_module.clear_cache()
         self._final_ops, self._linted = [], {}
         for step in walker.walk(keep=selected.__contains__):
-            findings.extend(self.lint_migration(step, walker.state))
+            findings.extend(self.lint_migration(step, walker.state, walker.facts))
             if self.keep_steps:
                 steps.append(step)
             if progress:
@@ -159,12 +168,16 @@ class Linter:
         return LintResult(findings, len(selected), baselined, steps)
 
     def _wants_sql(self, step: OperationStep) -> bool:
-        return self.want_sql or not is_django_operation(step.operation)
+        return self.want_sql or not is_django_operation(step.operation) or sql_analysed(step)
 
     # -- one migration -----------------------------------------------------------
 
-    def lint_migration(self, step: MigrationStep, state: Any) -> list[Finding]:
+    def lint_migration(
+        self, step: MigrationStep, state: Any, facts: DatabaseFacts | None = None
+    ) -> list[Finding]:
         ctx = MigrationContext(step, self.target, phase_of(step.migration), state)
+        if facts is not None:
+            ctx.facts = facts
         raw: list[Finding] = []
         with _rule_crashes(f"{step.app_label}.{step.name}"):
             for op_step in step.operations:
@@ -201,12 +214,13 @@ class Linter:
         """
         from django.db import migrations
 
+        from schemaops.plpgsql import with_do_bodies
         from schemaops.statements import SQLSyntaxError, parse, runsql_texts
 
         op = ctx.operation
         if isinstance(op, migrations.RunSQL):
             texts, generated = list(runsql_texts(op.sql)), False
-        elif ctx.step.sql and not is_django_operation(op):
+        elif ctx.step.sql and (not is_django_operation(op) or sql_analysed(ctx.step)):
             texts, generated = ["\n".join(ctx.step.sql)], True
         else:
             return
@@ -216,7 +230,7 @@ class Linter:
             except SQLSyntaxError as exc:
                 yield _rule(SQL_UNPARSABLE)().finding(ctx, f"cannot parse SQL: {exc}")
                 continue
-            for stmt in statements:
+            for stmt in with_do_bodies(statements):
                 sctx = StatementContext(stmt.node, stmt.sql, ctx, generated)
                 ctx.migration.statements.append(sctx)
                 for rule in self._rules_for_statement(sctx.kind):

@@ -30,6 +30,7 @@ from django.db.migrations.state import ModelState, ProjectState
 from django.db.migrations.utils import resolve_relation
 
 from schemaops._gc import sweep_young
+from schemaops.dbfacts import DatabaseFacts
 from schemaops.errors import GraphError
 
 ModelKey = tuple[str, str]
@@ -102,6 +103,17 @@ def column_for(name: str, field: Any) -> str:
     if getattr(field, "many_to_one", False) or getattr(field, "one_to_one", False):
         return f"{name}_id"
     return name
+
+
+def model_with_column(state: ProjectState, table: str, column: str) -> str | None:
+    """``Model.field`` of the state's field whose column is ``table.column``, if any."""
+    for model in state.models.values():
+        if db_table_for(model.app_label, model.name, model.options) != table:
+            continue
+        for name, candidate in model.fields.items():
+            if column_for(name, candidate) == column and not candidate.many_to_many:
+                return f"{model.name}.{name}"
+    return None
 
 
 @dataclass
@@ -231,6 +243,8 @@ class Walker:
         self.state = ProjectState(real_apps=set(loader.unmigrated_apps))
         self._connection: Any = None
         self.pg_version = pg_version
+        # what database-only operations did, for every migration walked so far
+        self.facts = DatabaseFacts()
         self._rendered = 0  # models rendered for SQL since the last sweep
 
     # -- plan ----------------------------------------------------------------
@@ -275,6 +289,7 @@ class Walker:
         migration = step.migration
         if not wanted:
             for op in migration.operations:
+                self.facts.record(step.app_label, op, self.state)
                 op.state_forwards(step.app_label, self.state)
             return
         editor_ctx = (
@@ -302,6 +317,8 @@ class Walker:
         before = ModelSnapshot.of(state.models.get(key_before)) if key_before else None
         new_model = key_before in mstep.created_models if key_before else False
         step = OperationStep(app_label, mstep.name, index, op, before, None, new_model, parent)
+        if parent is None:
+            self.facts.record(app_label, op, state)
         if isinstance(op, dj_migrations.SeparateDatabaseAndState):
             self._walk_separate(mstep, step, op, state, editor_ctx)
         elif editor_ctx is not None and self.want_sql(step):
@@ -614,6 +631,22 @@ def _needs_referrers(op: Operation, app_label: str, state: ProjectState) -> bool
             getattr(field, "primary_key", False) or getattr(field, "unique", False)
         )
     return False
+
+
+def sql_analysed(step: OperationStep) -> bool:
+    """Is this Django operation judged by the statements it generates?
+
+    The operation-level rules model what Django does to the operation's own
+    table. A many-to-many field's changes run on its join table instead
+    (re-pointing one renames the join table's column, changes its type and
+    re-adds a validated foreign key), so those operations are read from the
+    SQL Django generates for them, statement by statement, like a RunSQL.
+    """
+    op = step.operation
+    if not isinstance(op, dj_migrations.AlterField) or step.before is None:
+        return False
+    old = step.before.fields.get(op.name)
+    return bool(getattr(old, "many_to_many", False) and op.field.many_to_many)
 
 
 def is_django_operation(op: Operation) -> bool:

@@ -143,27 +143,62 @@ def _where(f: Finding) -> str:
     return f.obj or ""
 
 
+# Audits of multi-tenant databases yield thousands of findings over hundreds of
+# schemas: past this many, text and markdown group them under one heading per schema.
+GROUP_BY_SCHEMA_FROM = 20
+
+
+def by_schema(findings: list[Finding]) -> list[tuple[str | None, list[Finding]]] | None:
+    """The findings per schema (database-wide ones first, then by name), or None when
+    they are few or all in one schema (then they are shown as they come)."""
+    schemas = {f.schema for f in findings}
+    if len(findings) < GROUP_BY_SCHEMA_FROM or len(schemas - {None}) < 2:
+        return None
+    groups: dict[str | None, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(f.schema, []).append(f)
+    return sorted(groups.items(), key=lambda item: (item[0] is not None, item[0] or ""))
+
+
+def _group_title(schema: str | None, findings: list[Finding]) -> str:
+    counts = summarize(findings)
+    where = f"schema {schema}" if schema is not None else "database-wide"
+    return (
+        f"{where}: {len(findings)} finding(s), {counts['errors']} error(s), "
+        f"{counts['warnings']} warning(s)"
+    )
+
+
 def render_text(report: Report, *, verbose: bool = False) -> str:
     lines: list[str] = []
-    for f in report.active:
-        sev = click.style(f.severity.label, fg=_COLOURS[f.severity], bold=True)
-        head = f"{_where(f)}: {sev}[{f.code} {f.name}] {f.message}"
-        lines.append(head.lstrip(": "))
-        where = [f"{f.app}.{f.migration}"] if f.path and f.migration else []
-        if f.operation is not None:
-            where.append(f"operation {f.operation}")
-        if where:
-            lines.append(click.style("  in " + ", ".join(where), dim=True))
-        if f.lock:
-            lines.append(f"  lock: {f.lock}")
-        for key, value in f.evidence.items():
-            lines.append(f"  {key}: {value}")
-        if f.recipe and (verbose or f.severity is not Severity.INFO):
-            lines.append("  safe recipe:")
-            lines.extend("    " + r for r in f.recipe.rstrip().splitlines())
-        lines.append("")
+    groups = by_schema(report.active)
+    for schema, findings in groups or [(None, report.active)]:
+        if groups is not None:
+            lines += [click.style(f"== {_group_title(schema, findings)} ==", bold=True), ""]
+        for f in findings:
+            lines += _text_finding(f, verbose)
     lines.append(_summary_line(report))
     return "\n".join(lines)
+
+
+def _text_finding(f: Finding, verbose: bool) -> list[str]:
+    sev = click.style(f.severity.label, fg=_COLOURS[f.severity], bold=True)
+    head = f"{_where(f)}: {sev}[{f.code} {f.name}] {f.message}"
+    lines = [head.lstrip(": ")]
+    where = [f"{f.app}.{f.migration}"] if f.path and f.migration else []
+    if f.operation is not None:
+        where.append(f"operation {f.operation}")
+    if where:
+        lines.append(click.style("  in " + ", ".join(where), dim=True))
+    if f.lock:
+        lines.append(f"  lock: {f.lock}")
+    for key, value in f.evidence.items():
+        lines.append(f"  {key}: {value}")
+    if f.recipe and (verbose or f.severity is not Severity.INFO):
+        lines.append("  safe recipe:")
+        lines.extend("    " + r for r in f.recipe.rstrip().splitlines())
+    lines.append("")
+    return lines
 
 
 def _summary_line(report: Report) -> str:
@@ -341,15 +376,25 @@ def render_markdown(report: Report, *, verbose: bool = False) -> str:
     lines.append("")
     if not report.active:
         return "\n".join([*lines, "No findings."])
-    lines += ["| | code | where | finding | lock |", "|---|---|---|---|---|"]
+    groups = by_schema(report.active)
+    for schema, findings in groups or [(None, report.active)]:
+        if groups is not None:
+            lines += [f"#### {_group_title(schema, findings)}", ""]
+        lines += _markdown_table(findings)
+        lines.append("")
+    return "\n".join(lines).rstrip("\n")
+
+
+def _markdown_table(findings: list[Finding]) -> list[str]:
+    lines = ["| | code | where | finding | lock |", "|---|---|---|---|---|"]
     marks = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.INFO: "🛈"}
-    for f in report.active:
+    for f in findings:
         where = _where(f) + (f" op {f.operation}" if f.operation is not None else "")
         lines.append(
             f"| {marks[f.severity]} | `{f.code}` {f.name} | {_md_cell(where)} "
             f"| {_md_cell(f.message)} | {_md_cell(f.lock)} |"
         )
-    recipes = [f for f in report.active if f.recipe]
+    recipes = [f for f in findings if f.recipe]
     if recipes:
         lines += ["", "<details><summary>Safe recipes</summary>", ""]
         for f in recipes:
@@ -362,7 +407,7 @@ def render_markdown(report: Report, *, verbose: bool = False) -> str:
                 "",
             ]
         lines.append("</details>")
-    return "\n".join(lines)
+    return lines
 
 
 # -- GitLab code quality ----------------------------------------------------

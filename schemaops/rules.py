@@ -7,7 +7,10 @@ the rules through :func:`registered` and :func:`lookup` only. It declares:
 ``code``        stable id, ``SO`` + three digits; never reused once released
 ``name``        kebab-case, names the flagged pattern (``add-index-non-concurrently``)
 ``severity``    the default; ``[tool.schemaops] severity`` may override it
-``category``    ``additive`` rules stay silent in post-deploy migrations
+``category``    ``additive`` rules stay silent in post-deploy migrations (the
+                new code is deployed: only the old code needed protecting);
+                ``breaking`` rules run in both phases and judge each one
+                themselves (``MigrationContext.phase``): see docs/expand-contract.md
 ``summary``     one line, under 80 characters
 
 and implements any of four hooks, each returning an iterable of findings:
@@ -42,11 +45,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from schemaops.dbfacts import DatabaseFacts
 from schemaops.findings import Finding, Severity
 from schemaops.plan import MigrationStep, ModelSnapshot, OperationStep, column_for, db_table_for
 
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "References")
-CATEGORIES = ("additive", "locking", "rollback", "timeouts", "indexes", "hygiene", "meta")
+CATEGORIES = (
+    "additive",
+    "breaking",
+    "locking",
+    "rollback",
+    "timeouts",
+    "indexes",
+    "hygiene",
+    "meta",
+)
 
 
 @dataclass
@@ -59,6 +72,8 @@ class Target:
     assume_timeouts: bool = False
     lock_timeout: str = "5s"  # values the timeout recipes suggest
     statement_timeout: str = "0"
+    # what the project's connection sets on its session (OPTIONS "options": "-c ...")
+    session: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -71,6 +86,8 @@ class MigrationContext:
     statements: list[StatementContext] = field(default_factory=list)
     # tables created earlier in this migration (CreateModel or CREATE TABLE)
     new_tables: set[str] = field(default_factory=set)
+    # what database-only operations of the graph did, up to this migration included
+    facts: DatabaseFacts = field(default_factory=DatabaseFacts)
 
     @property
     def app_label(self) -> str:

@@ -66,6 +66,7 @@ class Hit:
     evidence: dict[str, Any] = field(default_factory=dict)
     fix: str | None = None
     severity: Severity | None = None
+    schema: str | None = None  # the schema of the object (findings are grouped by it)
 
 
 class CheckSkipped(Exception):
@@ -91,6 +92,19 @@ class AuditContext:
         self.machine = machine or {}  # MachineProfile fields given by the user (AU401)
         self._cache: dict[str, Any] = {}
         self.notes: list[str] = []  # what a check could not see (e.g. no privilege); stderr
+        self.schemas: dict[int, str] = {}  # oid -> name of the audited schemas (the runner's)
+        info = getattr(conn, "info", None)
+        version = getattr(conn, "server_version", None) or getattr(info, "server_version", 0)
+        self.server_version = int(version or 0)
+
+    def in_scope(self, schema: str | None) -> bool:
+        """Whether an object in this schema is audited (``--schema``/``--exclude-schema``)."""
+        return schema is None or schema in self.schema_names
+
+    @property
+    def schema_names(self) -> set[str]:
+        names: set[str] = self.cached("schema_names", lambda: set(self.schemas.values()))
+        return names
 
     def note(self, message: str) -> None:
         """Say what limited a check that still ran (one line, printed as a note)."""
@@ -98,13 +112,32 @@ class AuditContext:
             self.notes.append(message)
 
     def rows(self, query: Any, params: Any = None) -> list[dict[str, Any]]:
-        """Run one read-only query and return its rows as dicts."""
+        """Run one read-only query and return its rows as dicts.
+
+        A query that names ``%(schemas)s`` gets the oids of the audited schemas,
+        ``%(schema_names)s`` their names.
+        """
         with self.conn.cursor() as cur:
-            cur.execute(query, params)
+            cur.execute(query, self._params(query, params))
             if not cur.description:
                 return []
             names = [column.name for column in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def tuples(self, query: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one read-only query and return its rows as tuples (for the big snapshots)."""
+        with self.conn.cursor() as cur:
+            cur.execute(query, self._params(query, params))
+            return list(cur.fetchall()) if cur.description else []
+
+    def _params(self, query: Any, params: Any) -> Any:
+        if not isinstance(query, str) or isinstance(params, tuple):
+            return params
+        if "%(schemas)s" in query:
+            params = {**(params or {}), "schemas": list(self.schemas)}
+        if "%(schema_names)s" in query:  # for views that give the name (pg_stat_user_tables)
+            params = {**(params or {}), "schema_names": sorted(self.schema_names)}
+        return params
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         """Share one catalog snapshot (e.g. every index) between checks of one run."""
@@ -159,6 +192,7 @@ class Check:
             recipe=hit.fix,
             obj=hit.obj,
             evidence=hit.evidence,
+            schema=hit.schema,
         )
 
 

@@ -245,6 +245,8 @@ def concurrent_definition(index: Index) -> str:
     is 100 times faster than deparsing 10,000 statements with pglast's stream.
     A partitioned index cannot be built concurrently: its definition (``ON ONLY``
     in ``pg_get_indexdef``) becomes a plain ``CREATE INDEX`` on the whole table.
+    A definition composed from the index's shape (see ``preload_definitions``)
+    was built here from the catalog, not read: it needs no parse.
     """
     import json
 
@@ -252,6 +254,9 @@ def concurrent_definition(index: Index) -> str:
     from pglast.parser import parse_sql_json
     from pglast.stream import RawStream
 
+    if index.composed and not index.partitioned:
+        head = "CREATE UNIQUE INDEX " if index.is_unique else "CREATE INDEX "
+        return f"{head}CONCURRENTLY {index.definition[len(head) :]};"
     # the C parser's JSON tree: no Python AST is built for the common case
     tree = json.loads(parse_sql_json(index.definition))["stmts"][0]["stmt"]["IndexStmt"]
     head = "CREATE UNIQUE INDEX " if tree.get("unique") else "CREATE INDEX "
@@ -294,6 +299,14 @@ def add_index_fix(models: Models | None, schema: str, table: str, columns: list[
 def drop_index_fix(models: Models | None, index: Index) -> str:
     code = models.drop_index_fix(index) if models and index.visible else None
     return code or sql_drop_fix(index)
+
+
+def models_schema_audited(ctx: Any) -> bool:
+    """Whether the schemas the models' tables live in (the search_path) are audited."""
+    path = ctx.cached(
+        "search_path", lambda: [r[0] for r in ctx.tuples("SELECT unnest(current_schemas(false))")]
+    )
+    return any(name in ctx.schema_names for name in path)
 
 
 def schema_ok(schema: str) -> bool:

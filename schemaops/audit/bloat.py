@@ -28,7 +28,8 @@ WITH cols AS (
   CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
   LEFT JOIN pg_attribute ta ON k.num <> 0 AND ta.attrelid = i.indrelid AND ta.attnum = k.num
   LEFT JOIN pg_attribute ia ON k.num = 0 AND ia.attrelid = i.indexrelid AND ia.attnum = k.ord
-  WHERE ic.relam = (SELECT oid FROM pg_am WHERE amname = 'btree') AND ic.relpages > 0
+  WHERE ic.relam = (SELECT oid FROM pg_am WHERE amname = 'btree')
+    AND ic.relpages >= %(min_pages)s  -- a smaller index cannot hold bloat_min_bytes of bloat
 ), widths AS (
   SELECT c.indexrelid, n.nspname,
          max(coalesce(s.null_frac, 0)) > 0 AS has_nulls,
@@ -84,7 +85,7 @@ def index_bloat(ctx: AuditContext) -> Iterator[Hit]:
     (pgstattuple) on a large index first.
     """
     note_unreadable_tables(ctx)
-    for row in ctx.rows(INDEX_BLOAT):
+    for row in ctx.rows(INDEX_BLOAT, {"min_pages": _min_pages(ctx)}):
         est = _estimate(ctx, row)
         if est is None:
             continue
@@ -95,9 +96,15 @@ def index_bloat(ctx: AuditContext) -> Iterator[Hit]:
                 f"bloat ({mb(est['bloat_bytes'])} reclaimable)"
             ),
             obj=where,
+            schema=row["schema"],
             evidence=est,
             fix=f"REINDEX INDEX CONCURRENTLY {ident(row['schema'])}.{ident(row['index'])};",
         )
+
+
+def _min_pages(ctx: AuditContext) -> int:
+    """Relations below this many pages cannot reach ``bloat_min_bytes`` of bloat: not read."""
+    return max(1, ctx.thresholds.bloat_min_bytes // 8192)
 
 
 def _estimate(ctx: AuditContext, row: dict[str, Any]) -> dict[str, Any] | None:
@@ -117,8 +124,15 @@ def _estimate(ctx: AuditContext, row: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+# Only analyzed tables can be estimated (every column needs its pg_stats row): the
+# tables are found from the planner's sample, then by name, not by scanning pg_class.
 TABLE_BLOAT = f"""
-WITH widths AS (
+WITH sampled AS MATERIALIZED (
+  SELECT schemaname, tablename, attname, null_frac, avg_width FROM pg_stats
+  WHERE NOT inherited AND schemaname = ANY(%(schema_names)s::name[])
+), analyzed AS (
+  SELECT DISTINCT schemaname, tablename FROM sampled
+), widths AS (
   SELECT c.oid, n.nspname AS schema, c.relname AS "table", c.relpages, c.reltuples,
          coalesce(toast.relpages, 0) AS toast_pages, coalesce(toast.reltuples, 0) AS toast_tuples,
          coalesce((SELECT split_part(o, '=', 2)::int FROM unnest(c.reloptions) o
@@ -127,13 +141,15 @@ WITH widths AS (
            AS header_width,
          sum((1 - coalesce(s.null_frac, 0)) * coalesce(s.avg_width, 0)) AS data_width,
          count(s.attname) = count(*) AS has_stats
-  FROM pg_class c
-  JOIN pg_namespace n ON n.oid = c.relnamespace
+  FROM analyzed
+  JOIN pg_namespace n ON n.nspname = analyzed.schemaname
+  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = analyzed.tablename
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-  LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname
-       AND s.attname = a.attname AND NOT s.inherited
+  LEFT JOIN sampled s ON s.schemaname = n.nspname AND s.tablename = c.relname
+       AND s.attname = a.attname
   LEFT JOIN pg_class toast ON toast.oid = c.reltoastrelid
-  WHERE c.relkind IN ('r', 'm') AND c.relpages > 0 AND c.reltuples > 0
+  WHERE c.relkind IN ('r', 'm') AND c.relpages + coalesce(toast.relpages, 0) >= %(min_pages)s
+    AND c.relpages > 0 AND c.reltuples > 0
     AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="c")}
   GROUP BY c.oid, n.nspname, c.relname, c.relpages, c.reltuples, toast.relpages,
            toast.reltuples, c.reloptions
@@ -168,7 +184,7 @@ def table_bloat(ctx: AuditContext) -> Iterator[Hit]:
     ``VACUUM FULL`` rewrites it under an ACCESS EXCLUSIVE lock for the whole run.
     """
     note_unreadable_tables(ctx)
-    for row in ctx.rows(TABLE_BLOAT):
+    for row in ctx.rows(TABLE_BLOAT, {"min_pages": _min_pages(ctx)}):
         est = _estimate(ctx, row)
         if est is None:
             continue
@@ -180,6 +196,7 @@ def table_bloat(ctx: AuditContext) -> Iterator[Hit]:
                 f"({mb(est['bloat_bytes'])} reclaimable)"
             ),
             obj=where,
+            schema=row["schema"],
             evidence=est,
             fix=(
                 f"pg_repack --no-order --table={where} <dbname>   # online rebuild\n"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from schemaops._gc import gc_paused
 from schemaops.config import Config, ProjectOptions, project_config
 from schemaops.reporting import OutputFormat, emit
 
@@ -28,6 +29,8 @@ class AuditOptions:
     project: ProjectOptions = field(default_factory=ProjectOptions)
     dsn: str | None = None
     check_refs: tuple[str, ...] = ()  # codes or names; none: every check
+    schemas: tuple[str, ...] = ()  # shell patterns of the schemas to audit; none: all
+    exclude_schemas: tuple[str, ...] = ()  # shell patterns of schemas to leave out
     list_checks: bool = False
     no_models: bool = False
     timeout: str = "30s"  # statement_timeout and lock_timeout of each catalog query
@@ -51,6 +54,7 @@ def run_audit_command(options: AuditOptions) -> int:
 
 
 def _run(checks: list[Check], options: AuditOptions) -> int:
+    from schemaops.audit.progress import audit_progress
     from schemaops.audit.runner import run_audit
     from schemaops.db import connection_params
     from schemaops.reporting import Report, exit_code_for, render
@@ -59,7 +63,14 @@ def _run(checks: list[Check], options: AuditOptions) -> int:
     models = None if options.no_models else _load_models(cfg)
     params = connection_params(dsn=options.dsn, alias=cfg.database, use_django=models is not None)
     result = run_audit(
-        params, checks, models=models, timeout=options.timeout, machine=_machine(options)
+        params,
+        checks,
+        models=models,
+        timeout=options.timeout,
+        machine=_machine(options),
+        schemas=options.schemas,
+        exclude_schemas=options.exclude_schemas,
+        progress=audit_progress(options.fmt, len(checks)),
     )
     for code, reason in result.skipped.items():
         click.echo(f"schemaops: note: {code} skipped: {reason}", err=True)
@@ -71,11 +82,16 @@ def _run(checks: list[Check], options: AuditOptions) -> int:
     report = Report(
         tool="audit",
         findings=result.findings,
-        summary={"target": result.target, "checks": len(checks) - len(result.skipped)},
+        summary={
+            "target": result.target,
+            "checks": len(checks) - len(result.skipped),
+            "schemas": len(result.schemas),
+        },
         rules=_rules(checks),
         json_shape="full",
     )
-    emit(render(report, options.fmt, verbose=options.verbose), options.output)
+    with gc_paused(freeze=True):  # tens of thousands of findings, all alive until exit
+        emit(render(report, options.fmt, verbose=options.verbose), options.output)
     return max(exit_code_for(result.findings), 1 if result.failed else 0)
 
 

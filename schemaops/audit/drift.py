@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from schemaops.audit._base import AuditContext, Hit, check
+from schemaops.audit._base import AuditContext, CheckSkipped, Hit, check
 from schemaops.audit._catalog import Index, indexes, with_definition
-from schemaops.audit._django import Models
+from schemaops.audit._django import Models, models_schema_audited
 from schemaops.findings import Severity
 from schemaops.statements import ident
 
@@ -110,6 +110,10 @@ class Drift:
 
     @classmethod
     def of(cls, ctx: AuditContext) -> Drift:
+        if not models_schema_audited(ctx):
+            raise CheckSkipped(
+                "the models' tables are in a schema left out by --schema/--exclude-schema"
+            )
         result: Drift = ctx.cached("drift", lambda: cls(ctx))
         return result
 

@@ -17,11 +17,19 @@ from schemaops.audit._catalog import (
     indexes,
     indexes_by_table,
     preload_definitions,
+    snapshot,
     stats_age,
     table_size,
+    unquote,
     with_definition,
 )
-from schemaops.audit._django import add_index_fix, describe, drop_index_fix, library_severity
+from schemaops.audit._django import (
+    add_index_fix,
+    describe,
+    drop_index_fix,
+    library_severity,
+    models_schema_audited,
+)
 from schemaops.findings import Severity
 from schemaops.statements import ident
 
@@ -34,8 +42,7 @@ WITH fks AS (
   FROM pg_constraint c
   JOIN pg_class t ON t.oid = c.conrelid
   JOIN pg_namespace n ON n.oid = t.relnamespace
-  WHERE c.contype = 'f' AND c.conparentid = 0 AND {USER_SCHEMAS}
-    AND {NOT_EXTENSION.format(rel="t")}
+  WHERE c.oid = ANY(%(candidates)s::oid[]) AND {NOT_EXTENSION.format(rel="t")}
 ), targets AS (  -- the tables the key's checks scan: a partitioned table's leaf partitions
   SELECT f.oid, f.conrelid AS relid, f.conkey AS keys FROM fks f WHERE f.relkind <> 'p'
   UNION ALL  -- a partition may number the columns differently: match them by name
@@ -104,10 +111,76 @@ def fk_without_index(ctx: AuditContext) -> Iterator[Hit]:
     ``Meta.indexes`` so the model state agrees. On a partitioned table,
     ``CREATE INDEX CONCURRENTLY`` on each partition that lacks the index.
     """
-    for row in ctx.rows(FK_WITHOUT_INDEX):
+    plain, partitioned = _uncovered_foreign_keys(ctx)
+    rows = _plain_fk_rows(ctx, plain)
+    rows += ctx.rows(FK_WITHOUT_INDEX, {"candidates": partitioned}) if partitioned else []
+    for row in sorted(rows, key=lambda r: (r["schema"], r["table"], r["conname"])):
         yield _fk_hit(ctx, row)
-    if ctx.models is not None:
+    if ctx.models is not None and models_schema_audited(ctx):
         yield from _django_relations_without_index(ctx)
+
+
+FOREIGN_KEY_COLUMNS = f"""
+SELECT c.oid, c.conrelid, array_to_string(c.conkey, ' '), t.relkind = 'p'
+FROM pg_constraint c
+JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+WHERE c.contype = 'f' AND c.conparentid = 0 AND {USER_SCHEMAS}
+"""
+
+
+def _uncovered_foreign_keys(ctx: AuditContext) -> tuple[list[int], list[int]]:
+    """Keys no index of the shared snapshot covers, and every key of a partitioned table.
+
+    A partitioned table's keys are judged by :data:`FK_WITHOUT_INDEX`, which
+    matches its leaf partitions' indexes by column name.
+    """
+    by_table = indexes_by_table(ctx)
+    plain, partitioned = [], []
+    for oid, table, keys, is_partitioned in ctx.tuples(FOREIGN_KEY_COLUMNS):
+        wanted = set(keys.split())  # attnums as text, like Index.keys_text
+        n = len(wanted)
+        if is_partitioned:
+            partitioned.append(oid)
+        elif not any(
+            i.is_valid and i.predicate is None and i.nkey >= n
+            and set(i.keys_text.split()[:n]) == wanted
+            for i in by_table.get(table, ())
+        ):  # fmt: skip
+            plain.append(oid)
+    return plain, partitioned
+
+
+PLAIN_FKS = f"""
+SELECT c.conname, n.nspname AS schema, t.relname AS "table", pn.nspname AS ref_schema,
+       p.relname AS ref_table, c.conrelid AS table_oid, array_to_string(c.conkey, ' ') AS keys,
+       greatest(t.reltuples, 0)::bigint AS rows,
+       greatest(t.relpages, 0)::bigint * current_setting('block_size')::int AS bytes,
+       pg_stat_get_tuples_updated(c.confrelid) + pg_stat_get_tuples_deleted(c.confrelid)
+         AS ref_writes,
+       pg_stat_get_numscans(c.conrelid) AS seq_scans,
+       t.relnamespace = ANY(%(path)s::oid[]) AND pg_table_is_visible(t.oid) AS visible,
+       false AS partitioned
+FROM pg_constraint c
+JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_class p ON p.oid = c.confrelid
+JOIN pg_namespace pn ON pn.oid = p.relnamespace
+WHERE c.oid = ANY(%(candidates)s::oid[]) AND {NOT_EXTENSION.format(rel="t")}
+"""
+
+
+def _plain_fk_rows(ctx: AuditContext, candidates: list[int]) -> list[dict[str, Any]]:
+    """The uncovered keys of ordinary tables, their column names from the snapshot."""
+    if not candidates:
+        return []
+    path = ctx.tuples("SELECT oid FROM pg_namespace WHERE nspname = ANY(current_schemas(false))")
+    rows = ctx.rows(PLAIN_FKS, {"candidates": candidates, "path": [p[0] for p in path]})
+    names = snapshot(ctx).columns_of({r["table_oid"] for r in rows})
+    for row in rows:
+        keys = [(row["table_oid"], int(k)) for k in row["keys"].split()]
+        row["columns"] = [unquote(names[k][0]) for k in keys]
+    return rows
 
 
 def _fk_hit(ctx: AuditContext, row: dict[str, Any]) -> Hit:
@@ -138,6 +211,7 @@ def _fk_hit(ctx: AuditContext, row: dict[str, Any]) -> Hit:
             f"{ref} scan {where} ({row['rows']:,} rows, {mb(row['bytes'])})"
         ),
         obj=f"{where}.{row['conname']}",
+        schema=row["schema"],
         evidence=evidence,
         fix=fix,
     )
@@ -213,16 +287,16 @@ def _visible_tables(ctx: AuditContext) -> dict[str, int]:
 
 
 SEQ_SCANS = """
-SELECT n.nspname AS schema, s.relname AS "table", s.seq_scan, s.seq_tup_read,
+SELECT s.schemaname AS schema, s.relname AS "table", s.seq_scan, s.seq_tup_read,
        coalesce(s.idx_scan, 0) AS idx_scan, s.n_live_tup AS rows,
-       c.relpages::bigint * current_setting('block_size')::int AS bytes,
+       (SELECT c.relpages FROM pg_class c WHERE c.oid = s.relid)::bigint
+         * current_setting('block_size')::int AS bytes,
        round(100.0 * coalesce(s.idx_scan, 0) / (s.seq_scan + coalesce(s.idx_scan, 0)), 1)
          AS index_pct
 FROM pg_stat_user_tables s
-JOIN pg_class c ON c.oid = s.relid
-JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE s.n_live_tup >= %(min_rows)s AND s.seq_scan >= %(min_scans)s
   AND 100.0 * coalesce(s.idx_scan, 0) / (s.seq_scan + coalesce(s.idx_scan, 0)) < %(max_pct)s
+  AND s.schemaname = ANY(%(schema_names)s::name[])
 ORDER BY s.seq_tup_read DESC
 """
 
@@ -262,6 +336,7 @@ def seq_scan_heavy_table(ctx: AuditContext) -> Iterator[Hit]:
                 f"({row['rows']:,} rows, {mb(row['bytes'])})"
             ),
             obj=where,
+            schema=row["schema"],
             evidence={k: row[k] for k in ("seq_scan", "seq_tup_read", "idx_scan", "rows")}
             | {"bytes": row["bytes"], "index_scan_pct": float(row["index_pct"])},
             fix=(
@@ -274,10 +349,7 @@ def seq_scan_heavy_table(ctx: AuditContext) -> Iterator[Hit]:
 
 
 FOREIGN_KEYS = f"""
-SELECT c.conrelid AS table_oid, c.conname,
-       ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH ORDINALITY k(num, ord)
-             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num
-             ORDER BY k.ord) AS columns
+SELECT c.conrelid, c.conname, array_to_string(c.conkey, ' ')
 FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 WHERE c.contype = 'f' AND {USER_SCHEMAS}
@@ -286,12 +358,20 @@ WHERE c.contype = 'f' AND {USER_SCHEMAS}
 
 def _fk_supported(ctx: AuditContext, index: Index) -> str | None:
     """The foreign key this index serves (its leading columns cover the key), if any."""
-    fks = ctx.cached("foreign_keys", lambda: ctx.rows(FOREIGN_KEYS))
-    for fk in fks:
-        n = len(fk["columns"])
-        if fk["table_oid"] == index.table_oid and set(index.columns[:n]) == set(fk["columns"]):
-            return str(fk["conname"])
+    fks = ctx.cached("foreign_keys", lambda: _foreign_keys_by_table(ctx))
+    keys = index.keys_text.split()[: index.nkey]
+    for name, columns in fks.get(index.table_oid, ()):
+        if set(keys[: len(columns)]) == columns:
+            return name
     return None
+
+
+def _foreign_keys_by_table(ctx: AuditContext) -> dict[int, list[tuple[str, set[str]]]]:
+    """Table oid -> (name, attnums) of its foreign keys."""
+    grouped: dict[int, list[tuple[str, set[str]]]] = {}
+    for table, name, attnums in ctx.tuples(FOREIGN_KEYS):
+        grouped.setdefault(table, []).append((name, set(attnums.split())))
+    return grouped
 
 
 @check("AU104", "unused-index", Severity.WARNING)
@@ -335,6 +415,7 @@ def unused_index(ctx: AuditContext) -> Iterator[Hit]:
                 + "; check replicas before dropping"
             ),
             obj=index.obj,
+            schema=index.schema,
             evidence={
                 "bytes": index.bytes,
                 "idx_scan": index.scans,
@@ -361,11 +442,11 @@ def _unused(ctx: AuditContext, index: Index) -> bool:
 def _signature(index: Index) -> tuple[Any, ...]:
     return (
         index.am,
-        tuple(index.keys),
+        index.keys_text,
         index.nkey,
-        tuple(index.opclasses),
-        tuple(index.collations),
-        tuple(index.options),
+        index.opclasses_text,
+        index.collations_text,
+        index.options_text,
         index.exprs,
         index.predicate,
         index.is_unique,
@@ -422,6 +503,7 @@ def _copy_hit(ctx: AuditContext, index: Index, keep: Index, relation: str) -> Hi
             + f" {relation} {keep.obj} ({keep_cols})"
         ),
         obj=index.obj,
+        schema=index.schema,
         evidence={
             "bytes": index.bytes,
             "idx_scan": index.scans,
@@ -458,10 +540,11 @@ def redundant_index(ctx: AuditContext) -> Iterator[Hit]:
     """
     pairs = []
     for table_indexes in indexes_by_table(ctx).values():
+        wider_by_prefix = _prefixes(table_indexes)
         for index in table_indexes:
             if not _prefix_candidate(index):
                 continue
-            wider = next((c for c in table_indexes if _covers(c, index)), None)
+            wider = wider_by_prefix.get((index.predicate, index.column_signature))
             if wider is not None:
                 pairs.append((index, wider))
     preload_definitions(ctx, [i for pair in pairs for i in pair])
@@ -472,31 +555,33 @@ def redundant_index(ctx: AuditContext) -> Iterator[Hit]:
         yield _copy_hit(ctx, index, wider, relation)
 
 
+def _prefixes(table_indexes: list[Index]) -> dict[tuple[Any, ...], Index]:
+    """(predicate, leading key columns) -> the first valid btree index that covers them.
+
+    An index covers its proper prefixes, and a unique index its whole key too (a
+    non-unique copy of a unique index is redundant).
+    """
+    found: dict[tuple[Any, ...], Index] = {}
+    for wider in table_indexes:
+        if not wider.is_valid or wider.am != "btree" or wider.exprs is not None:
+            continue
+        columns = wider.column_signature
+        last = len(columns) if wider.is_unique else len(columns) - 1
+        for n in range(1, last + 1):
+            found.setdefault((wider.predicate, columns[:n]), wider)
+    return found
+
+
 def _prefix_candidate(index: Index) -> bool:
     return (
-        index.is_valid
-        and not index.attached
+        not index.is_unique
+        and index.is_valid
         and index.am == "btree"
-        and not index.is_unique
+        and index.exprs is None
+        and not index.attached
         and not index.backs_constraint
         and not index.has_include
-        and index.exprs is None
     )
-
-
-def _covers(wider: Index, index: Index) -> bool:
-    n = index.nkey
-    if wider.index_oid == index.index_oid or not wider.is_valid or wider.am != "btree":
-        return False
-    if wider.exprs is not None or wider.predicate != index.predicate:
-        return False
-    same_prefix = (
-        wider.keys[:n] == index.keys[:n]
-        and wider.opclasses[:n] == index.opclasses[:n]
-        and wider.collations[:n] == index.collations[:n]
-        and wider.options[:n] == index.options[:n]
-    )
-    return same_prefix and (wider.nkey > n or wider.is_unique)
 
 
 COLLATIONS = """
@@ -531,7 +616,7 @@ def redundant_like_index(ctx: AuditContext) -> Iterator[Hit]:
     names, db_collation = coll["names"], coll["db"]
     for table_indexes in indexes_by_table(ctx).values():
         for index in table_indexes:
-            if not (index.is_valid and index.is_like_index and index.nkey == 1):
+            if not (index.nkey == 1 and index.is_valid and index.is_like_index):
                 continue
             if index.attached:
                 continue
@@ -597,6 +682,7 @@ def invalid_index(ctx: AuditContext) -> Iterator[Hit]:
                 f"maintained on every write" + (f" ({label})" if label else "")
             ),
             obj=index.obj,
+            schema=index.schema,
             evidence={
                 "bytes": index.bytes,
                 "definition": index.definition,
@@ -635,6 +721,7 @@ def _invalid_partitioned(ctx: AuditContext, index: Index) -> Hit:
             + "); queries on those partitions cannot use it and a unique one enforces nothing"
         ),
         obj=index.obj,
+        schema=index.schema,
         evidence={"definition": index.definition, "partitions_without_index": names},
         fix=_attach_recipe(index, missing),
     )

@@ -78,6 +78,7 @@ def table_without_primary_key(ctx: AuditContext) -> Iterator[Hit]:
         yield Hit(
             message=f"{where} has no primary key ({row['rows']:,} rows, {mb(row['bytes'])})",
             obj=where,
+            schema=row["schema"],
             evidence={
                 "rows": row["rows"],
                 "bytes": row["bytes"],
@@ -107,11 +108,11 @@ def _partitioned_pk_fix(table: str, row: dict[str, Any]) -> str:
 
 SEQUENCES = f"""
 SELECT n.nspname AS schema, t.relname AS "table", a.attname AS "column",
-       format_type(a.atttypid, a.atttypmod) AS type, s.schemaname AS seq_schema,
-       s.sequencename AS sequence, s.last_value,
-       least(s.max_value, CASE a.atttypid WHEN 'int2'::regtype THEN 32767
-                                          WHEN 'int4'::regtype THEN 2147483647
-                                          ELSE 9223372036854775807 END) AS max_value,
+       format_type(a.atttypid, a.atttypmod) AS type, sn.nspname AS seq_schema,
+       sc.relname AS sequence, sc.oid AS seq_oid,
+       least(s.seqmax, CASE a.atttypid WHEN 'int2'::regtype THEN 32767
+                                       WHEN 'int4'::regtype THEN 2147483647
+                                       ELSE 9223372036854775807 END) AS max_value,
        EXISTS (SELECT 1 FROM pg_constraint p WHERE p.conrelid = t.oid AND p.contype = 'p'
                AND p.conkey = ARRAY[a.attnum]) AS is_pk,
        has_sequence_privilege(sc.oid, 'SELECT') AS readable, current_user AS role,
@@ -119,16 +120,31 @@ SELECT n.nspname AS schema, t.relname AS "table", a.attname AS "column",
 FROM pg_depend d
 JOIN pg_class sc ON sc.oid = d.objid AND sc.relkind = 'S'
 JOIN pg_namespace sn ON sn.oid = sc.relnamespace
-JOIN pg_sequences s ON s.schemaname = sn.nspname AND s.sequencename = sc.relname
+JOIN pg_sequence s ON s.seqrelid = sc.oid
 JOIN pg_class t ON t.oid = d.refobjid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-  AND d.deptype IN ('a', 'i') AND s.increment_by > 0
-  AND (s.last_value IS NOT NULL OR NOT has_sequence_privilege(sc.oid, 'SELECT'))
+  AND d.deptype IN ('a', 'i') AND s.seqincrement > 0
   AND a.atttypid IN ('int2'::regtype, 'int4'::regtype)
   AND {USER_SCHEMAS}
 """
+# Reading a sequence locks it until the statement ends: a few hundred per statement keeps
+# a database of thousands of serial columns inside the shared lock table.
+LAST_VALUES = "SELECT s, pg_sequence_last_value(s) FROM unnest(%(oids)s::oid[]) s"
+LAST_VALUES_BATCH = 500
+
+
+def _with_last_values(ctx: AuditContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with ``last_value`` (None: unreadable); sequences never used are dropped."""
+    readable = [r["seq_oid"] for r in rows if r["readable"]]
+    last: dict[int, Any] = {}
+    for start in range(0, len(readable), LAST_VALUES_BATCH):
+        chunk = readable[start : start + LAST_VALUES_BATCH]
+        last.update(ctx.tuples(LAST_VALUES, {"oids": chunk}))
+    for row in rows:
+        row["last_value"] = last.get(row["seq_oid"])
+    return [r for r in rows if r["last_value"] is not None or not r["readable"]]
 
 
 @check("AU202", "sequence-near-overflow", Severity.WARNING)
@@ -156,7 +172,7 @@ def sequence_near_overflow(ctx: AuditContext) -> Iterator[Hit]:
     own limit.
     """
     t = ctx.thresholds
-    rows = ctx.rows(SEQUENCES)
+    rows = _with_last_values(ctx, ctx.rows(SEQUENCES))
     hidden = [f"{r['seq_schema']}.{r['sequence']}" for r in rows if r["last_value"] is None]
     if hidden:
         ctx.note(
@@ -193,6 +209,7 @@ def _sequence_hit(ctx: AuditContext, row: dict[str, Any], pct: float) -> Hit:
             f"{int(row['last_value']):,} of {int(row['max_value']):,}"
         ),
         obj=f"{where}.{row['column']}",
+        schema=row["schema"],
         evidence={
             "sequence": f"{row['seq_schema']}.{row['sequence']}",
             "last_value": int(row["last_value"]),
@@ -209,13 +226,13 @@ def _sequence_hit(ctx: AuditContext, row: dict[str, Any], pct: float) -> Hit:
     )
 
 
-NOT_VALID = f"""
+NOT_VALID = """
 SELECT n.nspname AS schema, t.relname AS "table", c.conname, c.contype,
        pg_get_constraintdef(c.oid) AS definition
 FROM pg_constraint c
 JOIN pg_class t ON t.oid = c.conrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE NOT c.convalidated AND {USER_SCHEMAS}
+WHERE NOT c.convalidated AND c.connamespace = ANY(%(schemas)s::oid[])
 ORDER BY 1, 2, 3
 """
 
@@ -248,19 +265,23 @@ def not_valid_constraint(ctx: AuditContext) -> Iterator[Hit]:
         yield Hit(
             message=f"{kind} {row['conname']} on {where} is NOT VALID: {row['definition']}",
             obj=f"{where}.{row['conname']}",
+            schema=row["schema"],
             evidence={"definition": row["definition"]},
             fix=f"migrations.RunSQL({statement!r}, reverse_sql=migrations.RunSQL.noop),",
         )
 
 
+# The columns of every type a check looks for, in one scan of pg_attribute (it holds
+# a row per column of every table: a million on a fleet) shared by AU204 and AU205.
+TYPED_COLUMNS = ("json", "timestamp")
 COLUMNS_OF_TYPE = f"""
 SELECT n.nspname AS schema, c.relname AS "table", a.attname AS "column",
-       format_type(a.atttypid, a.atttypmod) AS type,
+       format_type(a.atttypid, a.atttypmod) AS type, a.atttypid::regtype::text AS base,
        greatest(c.reltuples, 0)::bigint AS rows
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = %(type)s::regtype
+WHERE a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = ANY(%(types)s::regtype[])
   AND c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="c")}
 ORDER BY 1, 2, a.attnum
@@ -268,7 +289,12 @@ ORDER BY 1, 2, a.attnum
 
 
 def _typed_columns(ctx: AuditContext, type_name: str) -> list[dict[str, Any]]:
-    return ctx.rows(COLUMNS_OF_TYPE, {"type": type_name})
+    """Columns whose type is ``type_name`` (one of :data:`TYPED_COLUMNS`)."""
+    rows = ctx.cached(
+        "typed_columns", lambda: ctx.rows(COLUMNS_OF_TYPE, {"types": list(TYPED_COLUMNS)})
+    )
+    wanted = "timestamp without time zone" if type_name == "timestamp" else type_name
+    return [r for r in rows if r["base"] == wanted]
 
 
 @check("AU204", "json-column", Severity.WARNING)
@@ -295,6 +321,7 @@ def json_column(ctx: AuditContext) -> Iterator[Hit]:
         yield Hit(
             message=f"{where}.{row['column']} is json; use jsonb ({row['rows']:,} rows)",
             obj=f"{where}.{row['column']}",
+            schema=row["schema"],
             evidence={"type": row["type"], "table_rows": row["rows"]},
             fix=(
                 "-- rewrites the table under ACCESS EXCLUSIVE; on a large table add a jsonb\n"
@@ -328,6 +355,7 @@ def timestamp_without_time_zone(ctx: AuditContext) -> Iterator[Hit]:
         yield Hit(
             message=f"{where}.{row['column']} is timestamp without time zone; use timestamptz",
             obj=f"{where}.{row['column']}",
+            schema=row["schema"],
             evidence={"type": row["type"], "table_rows": row["rows"]},
             fix=(
                 "SET lock_timeout = '5s';\n"
@@ -337,31 +365,29 @@ def timestamp_without_time_zone(ctx: AuditContext) -> Iterator[Hit]:
         )
 
 
+# The planner's sample first (one row per analyzed column, few next to pg_attribute's
+# row per column of every table), then each sampled column's catalog rows by name.
 VARCHARS = f"""
-WITH cols AS MATERIALIZED (
-  SELECT n.nspname AS schema, c.relname AS "table", a.attname, a.attnum, a.atttypmod - 4 AS lim
-  FROM pg_attribute a
-  JOIN pg_class c ON c.oid = a.attrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE a.attnum > 0 AND NOT a.attisdropped AND a.atttypid = 'varchar'::regtype
-    AND a.atttypmod > 4 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-    AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="c")}
-), sampled AS MATERIALIZED (
+WITH sampled AS MATERIALIZED (
   SELECT schemaname, tablename, attname, histogram_bounds::text::text[] AS hist,
          most_common_vals::text::text[] AS mcv
   FROM pg_stats
-  WHERE NOT inherited AND schemaname NOT IN ('pg_catalog', 'information_schema')
+  WHERE NOT inherited AND schemaname = ANY(%(schema_names)s::name[])
     AND (histogram_bounds IS NOT NULL OR most_common_vals IS NOT NULL)
 )
-SELECT cols.schema, cols."table",
+SELECT n.nspname AS schema, c.relname AS "table",
        json_agg(json_build_object(
-           'column', cols.attname, 'limit', cols.lim,
+           'column', a.attname, 'limit', a.atttypmod - 4,
            'longest', (SELECT max(char_length(v))
                        FROM unnest(coalesce(s.hist, '{{}}') || coalesce(s.mcv, '{{}}')) v))
-         ORDER BY cols.attnum) AS columns
-FROM cols
-JOIN sampled s ON s.schemaname = cols.schema AND s.tablename = cols."table"
-     AND s.attname = cols.attname
+         ORDER BY a.attnum) AS columns
+FROM sampled s
+JOIN pg_namespace n ON n.nspname = s.schemaname
+JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = s.tablename
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = s.attname
+WHERE a.atttypid = 'varchar'::regtype AND a.atttypmod > 4 AND NOT a.attisdropped
+  AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="c")}
 GROUP BY 1, 2
 ORDER BY 1, 2
 """
@@ -400,6 +426,7 @@ def varchar_near_limit(ctx: AuditContext) -> Iterator[Hit]:
         yield Hit(
             message=f"{where}: sampled values near the varchar limit: {near}",
             obj=where,
+            schema=row["schema"],
             evidence={"columns": full},
             fix=_varchar_fix(ctx, row["schema"], row["table"], full),
         )

@@ -84,7 +84,7 @@ def at_default(proposals: Mapping[str, Any], rows: Mapping[str, dict[str, Any]])
         )
 
 
-AUTOVACUUM = """
+AUTOVACUUM = f"""
 SELECT n.nspname AS schema, s.relname AS "table", s.n_live_tup, s.n_dead_tup,
        s.last_autovacuum, s.last_vacuum, s.autovacuum_count,
        greatest(s.last_autovacuum, s.last_vacuum) AS last_any,
@@ -102,8 +102,8 @@ CROSS JOIN LATERAL (
          max(split_part(o, '=', 2)) FILTER (WHERE o LIKE 'autovacuum\\_vacuum\\_scale\\_factor=%%')
            AS scale,
          max(split_part(o, '=', 2)) FILTER (WHERE o LIKE 'autovacuum\\_enabled=%%') AS enabled
-  FROM unnest(coalesce(c.reloptions, '{}')) o) opt
-WHERE s.n_dead_tup >= %(min_dead)s
+  FROM unnest(coalesce(c.reloptions, '{{}}')) o) opt
+WHERE s.n_dead_tup >= %(min_dead)s AND {USER_SCHEMAS}
 ORDER BY s.n_dead_tup DESC
 """
 
@@ -154,6 +154,7 @@ def _vacuum_hit(ctx: AuditContext, row: dict[str, Any]) -> Hit:
             + "".join(f"; {r}" for r in reasons)
         ),
         obj=where,
+        schema=row["schema"],
         evidence={
             "n_dead_tup": row["n_dead_tup"],
             "n_live_tup": row["n_live_tup"],
@@ -169,13 +170,14 @@ def _vacuum_hit(ctx: AuditContext, row: dict[str, Any]) -> Hit:
 
 XID_AGE = f"""
 SELECT 'database' AS kind, NULL AS schema, datname AS name, age(datfrozenxid) AS age
-FROM pg_database WHERE datname = current_database()
+FROM pg_database WHERE datname = current_database() AND age(datfrozenxid) >= %(min_age)s
 UNION ALL
 SELECT 'table', n.nspname, c.relname,
        greatest(age(c.relfrozenxid), age(t.relfrozenxid)) AS age
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
 WHERE c.relkind IN ('r', 'm') AND {USER_SCHEMAS} AND {NOT_EXTENSION.format(rel="c")}
+  AND greatest(age(c.relfrozenxid), age(t.relfrozenxid)) >= %(min_age)s
 """
 
 XID_LIMIT = 2**31
@@ -201,7 +203,8 @@ def xid_wraparound(ctx: AuditContext) -> Iterator[Hit]:
     transactions), and make autovacuum keep up (AU402).
     """
     t = ctx.thresholds
-    for row in ctx.rows(XID_AGE):
+    min_age = int(XID_LIMIT * t.xid_warn_pct / 100)  # only the rows that become findings
+    for row in ctx.rows(XID_AGE, {"min_age": min_age}):
         pct = 100.0 * row["age"] / XID_LIMIT
         if pct < t.xid_warn_pct:
             continue
@@ -213,6 +216,7 @@ def xid_wraparound(ctx: AuditContext) -> Iterator[Hit]:
             message=f"{row['kind']} {name} has used {pct:.1f}% of its transaction ID range "
             f"(age {row['age']:,})",
             obj=name,
+            schema=row["schema"],
             evidence={"xid_age": row["age"], "percent_used": round(pct, 2)},
             fix=f"VACUUM (FREEZE, VERBOSE){target};",
             severity=Severity.ERROR if pct >= t.xid_error_pct else None,

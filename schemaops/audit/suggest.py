@@ -138,6 +138,7 @@ def _suggestion_hit(
             f"they took {total / 1000:.1f} s in total: {best['query'][:120]}"
         ),
         obj=f"{where}({','.join(cols)})",
+        schema=schema,
         evidence={"columns": cols, "estimated_gain_pct": best["gain_pct"], "queries": queries},
         fix=add_index_fix(ctx.models, schema, table, cols),
     )

@@ -17,6 +17,7 @@ Examples:
   schemaops audit --settings shop.settings --database default --format markdown
   schemaops audit --dsn postgresql://app@db.internal/shop --check AU101 --check AU104
   PGHOST=db PGDATABASE=shop schemaops audit --format sarif -o audit.sarif
+  schemaops audit --dsn postgresql://app@db/saas --schema 'tenant_*' --exclude-schema tenant_test
   schemaops audit --list
 """
 
@@ -30,6 +31,20 @@ Examples:
     multiple=True,
     metavar="CODE",
     help="Run only this check (code or name; repeatable).",
+)
+@click.option(
+    "--schema",
+    "schemas",
+    multiple=True,
+    metavar="PATTERN",
+    help="Audit only schemas matching this shell pattern (tenant_*; repeatable).",
+)
+@click.option(
+    "--exclude-schema",
+    "exclude_schemas",
+    multiple=True,
+    metavar="PATTERN",
+    help="Leave out schemas matching this shell pattern (repeatable).",
 )
 @click.option("--list", "list_checks", is_flag=True, help="List the checks and exit.")
 @click.option(

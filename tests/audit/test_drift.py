@@ -90,3 +90,16 @@ def test_a_proven_suggestion_on_a_model_table_is_an_add_index_concurrently_migra
     assert "AddIndexConcurrently(\n" in hit.fix
     assert '"product",' in hit.fix and "models.Index(fields=['stock']" in hit.fix
     assert 'dependencies = [("products", "0003_product_name_idx")]' in hit.fix
+
+
+def test_drift_is_skipped_when_the_models_schema_is_left_out(shop_copy, models):
+    from schemaops.audit.runner import run_audit, select
+
+    shop_copy.sql("CREATE SCHEMA tenant_a", "CREATE TABLE tenant_a.t (id int PRIMARY KEY)")
+    shop_copy.sql("DROP INDEX product_category_idx")
+    codes = select(["AU301", "AU305"])
+    result = run_audit(shop_copy.params, codes, models=models, schemas=["tenant_*"])
+    assert set(result.skipped) == {"AU301", "AU305"}
+    assert "--schema" in result.skipped["AU305"] and result.findings == []
+    result = run_audit(shop_copy.params, codes, models=models, schemas=["public", "tenant_*"])
+    assert [f.code for f in result.findings] == ["AU305"]

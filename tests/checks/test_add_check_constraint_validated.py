@@ -37,3 +37,27 @@ def test_runsql_check_fires_and_not_valid_does_not():
     assert "ALTER TABLE shop_order ADD CONSTRAINT pos CHECK (amount > 0) NOT VALID" in f.recipe
     assert "VALIDATE CONSTRAINT pos" in f.recipe
     assert "SO205" not in codes(lint([migrations.RunSQL(sql + " NOT VALID")], [order_model()]))
+
+
+def test_positive_integer_field_adds_a_check_validated_under_lock():
+    from models import lint_recipe_chain, recipe_migrations
+
+    to_positive = migrations.AlterField("order", "amount", models.PositiveIntegerField(default=0))
+    (f,) = [f for f in lint([to_positive], setup=[order_model()]) if f.code == "SO205"]
+    assert "CHECK (amount >= 0)" in f.message and "ACCESS EXCLUSIVE" in f.lock
+    assert len(recipe_migrations(f.recipe)) == 2
+    assert "NOT VALID" in f.recipe and "VALIDATE CONSTRAINT shop_order_amount_" in f.recipe
+    assert "models.IntegerField(default=0)" in f.recipe
+    again = lint_recipe_chain(f.recipe, [order_model()])
+    assert not [x for x in again if x.severity.label == "error"], again
+    added = migrations.AddField("order", "stock", models.PositiveSmallIntegerField(default=0))
+    (f,) = [f for f in lint([added], setup=[order_model()]) if f.code == "SO205"]
+    assert "models.SmallIntegerField(default=0)" in f.recipe
+
+
+def test_positive_field_that_already_had_its_check_or_a_new_table_is_silent():
+    kept = ("stock", models.PositiveIntegerField(default=0))
+    bigger = migrations.AlterField("order", "stock", models.PositiveBigIntegerField(default=0))
+    assert "SO205" not in codes(lint([bigger], setup=[order_model(kept)]))
+    fresh = lint([order_model(("stock", models.PositiveIntegerField(default=0)))])
+    assert "SO205" not in codes(fresh)

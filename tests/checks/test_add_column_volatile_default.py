@@ -49,7 +49,18 @@ def test_runsql_volatile_default_fires_and_constant_does_not():
     assert len(so207(lint([migrations.RunSQL(good)], [order_model()], pg_version=10))) == 1
 
 
-def test_unknown_function_is_a_warning():
+def test_unknown_function_is_taken_as_volatile():
     sql = "ALTER TABLE shop_order ADD COLUMN n int DEFAULT my_func()"
     f = so207(lint([migrations.RunSQL(sql)], [order_model()]))[0]
-    assert f.severity.label == "warning"
+    assert f.severity.label == "error" and "taken as volatile" in f.message
+
+
+def test_template_only_func_is_judged_by_its_sql():
+    from django.contrib.postgres.functions import RandomUUID
+    from django.db.models.functions import Now
+
+    uuid = models.UUIDField(db_default=RandomUUID())
+    (f,) = so207(lint([migrations.AddField("order", "token", uuid)], [order_model()]))
+    assert "volatile" in f.message and f.severity.label == "error"
+    now = models.DateTimeField(db_default=Now())
+    assert not so207(lint([migrations.AddField("order", "at", now)], [order_model()]))

@@ -142,3 +142,42 @@ def test_fields_without_a_column_are_exempt():
         ),
     ]
     assert "SO107" not in codes(lint(ops, setup=[customer_model(), order_model()]))
+
+
+def test_blank_text_field_is_filled_by_django_so_the_add_does_not_fail():
+    # Django writes ADD COLUMN ... DEFAULT '' for a blank NOT NULL text field, then drops it
+    field = models.CharField(max_length=20, blank=True)
+    (f,) = [f for f in lint([add(field)], setup=[order_model()]) if f.code == "SO107"]
+    assert "fails on a non-empty table" not in f.message
+    assert "DEFAULT ''" in f.message and "INSERTs fail" in f.message
+    assert "db_default=''" in f.recipe
+    fixed = models.CharField(max_length=20, blank=True, db_default="")
+    assert "SO107" not in codes(lint([add(fixed)], setup=[order_model()]))
+
+
+def test_auto_now_field_is_filled_with_now_and_gets_a_now_db_default():
+    field = models.DateTimeField(auto_now_add=True)
+    (f,) = [f for f in lint([add(field, "created")], setup=[order_model()]) if f.code == "SO107"]
+    assert "DEFAULT now()" in f.message and "db_default=Now()" in f.recipe
+
+
+def test_field_without_any_default_fails_on_a_non_empty_table():
+    field = models.CharField(max_length=20)
+    (f,) = [f for f in lint([add(field)], setup=[order_model()]) if f.code == "SO107"]
+    assert "ADD COLUMN fails on a non-empty table" in f.message
+
+
+def test_raw_sql_add_not_null_with_default_then_drop_default_fires():
+    sql = (
+        "ALTER TABLE shop_order ADD COLUMN x int NOT NULL DEFAULT 0;"
+        "ALTER TABLE shop_order ALTER COLUMN x DROP DEFAULT"
+    )
+    (f,) = [f for f in lint([migrations.RunSQL(sql)], setup=[order_model()]) if f.code == "SO107"]
+    assert "shop_order.x loses the DEFAULT it was added with" in f.message
+
+
+def test_raw_sql_add_not_null_keeping_its_default_is_safe():
+    sql = "ALTER TABLE shop_order ADD COLUMN x int NOT NULL DEFAULT 0"
+    assert "SO107" not in codes(lint([migrations.RunSQL(sql)], setup=[order_model()]))
+    new_table = "CREATE TABLE t (id int); ALTER TABLE t ADD COLUMN x int NOT NULL"
+    assert "SO107" not in codes(lint([migrations.RunSQL(new_table)]))

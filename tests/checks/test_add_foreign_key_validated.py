@@ -11,8 +11,22 @@ def fk(**kwargs):
     return models.ForeignKey("shop.customer", models.PROTECT, null=True, **kwargs)
 
 
-def test_add_foreign_key_field_fires_with_not_valid_then_validate():
+def test_add_nullable_foreign_key_without_default_is_not_validated():
+    # ADD COLUMN ... REFERENCES without DEFAULT: the column is all NULL, PostgreSQL
+    # skips the validation (0 rows read, checked with pg_stat_user_tables)
     op = migrations.AddField("order", "customer", fk())
+    assert not so204(lint([op], setup=[customer_model(), order_model()]))
+    sql = "ALTER TABLE shop_order ADD COLUMN c_id bigint NULL REFERENCES shop_customer (id)"
+    assert not so204(lint([migrations.RunSQL(sql)], setup=[customer_model(), order_model()]))
+
+
+def test_runsql_add_column_references_with_a_default_is_validated():
+    sql = "ALTER TABLE shop_order ADD COLUMN c_id bigint DEFAULT 1 REFERENCES shop_customer (id)"
+    assert so204(lint([migrations.RunSQL(sql)], setup=[customer_model(), order_model()]))
+
+
+def test_add_foreign_key_field_with_default_fires_with_not_valid_then_validate():
+    op = migrations.AddField("order", "customer", fk(default=1))
     findings = so204(lint([op], setup=[customer_model(), order_model()]))
     assert len(findings) == 1
     f = findings[0]

@@ -79,3 +79,65 @@ def test_recipe_drops_the_real_foreign_key_then_the_tables_on_postgresql(scratch
         cur.execute("SELECT to_regclass('shop_coupon'), to_regclass('shop_coupon_customers')")
         assert cur.fetchone() == (None, None)
     conn.close()
+
+
+def test_removing_a_many_to_many_field_drops_its_join_table():
+    from models import recipe_migrations, recipe_sql
+
+    op = migrations.RemoveField("coupon", "customers")
+    (f,) = [f for f in lint([op], setup=SETUP) if f.code == "SO102"]
+    assert "drops the many-to-many table shop_coupon_customers (DROP TABLE)" in f.message
+    assert 'ACCESS EXCLUSIVE on "shop_coupon_customers"' in f.lock
+    assert 'ACCESS EXCLUSIVE on "shop_customer"' in f.lock
+    pre, post = recipe_migrations(f.recipe)
+    assert isinstance(pre.operations[0], migrations.SeparateDatabaseAndState)
+    assert post.deploy_phase == "post"
+    assert recipe_sql(post) == [
+        "SET LOCAL lock_timeout = '5s'",
+        "DROP TABLE IF EXISTS shop_coupon_customers",
+    ]
+
+
+def test_removing_a_many_to_many_field_post_deploy_or_with_a_through_model_is_silent():
+    op = migrations.RemoveField("coupon", "customers")
+    assert "SO102" not in codes(lint([op], setup=SETUP, deploy_phase="post"))
+    from django.db import models
+
+    through = migrations.CreateModel(
+        "Holder",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("orders", models.ManyToManyField("shop.Order", through="shop.Link")),
+        ],
+    )
+    link = migrations.CreateModel(
+        "Link",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("holder", models.ForeignKey("shop.Holder", models.CASCADE)),
+            ("order", models.ForeignKey("shop.Order", models.CASCADE)),
+        ],
+    )
+    remove = migrations.RemoveField("holder", "orders")
+    assert "SO102" not in codes(lint([remove], setup=[order_model(), through, link]))
+
+
+def test_post_deploy_database_only_drop_of_a_table_the_models_still_have_fires():
+    drop = migrations.RunSQL("DROP TABLE shop_coupon", migrations.RunSQL.noop)
+    (f,) = [f for f in lint([drop], setup=SETUP, deploy_phase="post") if f.code == "SO102"]
+    assert "while the models still have it (Coupon)" in f.message
+    join = migrations.RunSQL("DROP TABLE shop_coupon_customers", migrations.RunSQL.noop)
+    (f,) = [f for f in lint([join], setup=SETUP, deploy_phase="post") if f.code == "SO102"]
+    assert "the many-to-many shop_coupon.customers" in f.message
+    db_only = migrations.SeparateDatabaseAndState(
+        database_operations=[migrations.DeleteModel("Coupon")]
+    )
+    assert "SO102" in codes(lint([db_only], setup=SETUP, deploy_phase="post"))
+
+
+def test_post_deploy_drop_of_a_table_gone_from_the_models_is_allowed():
+    gone = migrations.SeparateDatabaseAndState(
+        state_operations=[migrations.DeleteModel("Coupon")],
+        database_operations=[migrations.RunSQL("DROP TABLE shop_coupon_customers, shop_coupon")],
+    )
+    assert "SO102" not in codes(lint([gone], setup=SETUP, deploy_phase="post"))

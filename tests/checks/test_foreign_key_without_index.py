@@ -93,3 +93,36 @@ def test_foreign_key_in_raw_sql_fires_and_indexed_one_does_not():
         "CREATE INDEX shop_order_payer_idx ON shop_order (payer_id)"
     )
     assert "SO501" not in codes(lint([good], setup=SETUP))
+
+
+def test_foreign_keys_on_a_join_table_use_the_indexes_django_created():
+    from models import coupon_model
+
+    setup = [*SETUP, coupon_model()]
+    # shop_coupon_customers: coupon_id and customer_id are both indexed by Django
+    readd = migrations.RunSQL(
+        "ALTER TABLE shop_coupon_customers ADD CONSTRAINT cc_fk FOREIGN KEY (customer_id) "
+        "REFERENCES shop_customer (id) NOT VALID"
+    )
+    assert "SO501" not in codes(lint([readd], setup=setup))
+    extra = migrations.RunSQL(
+        "ALTER TABLE shop_coupon_customers ADD COLUMN payer_id bigint REFERENCES shop_customer (id)"
+    )
+    assert "SO501" in codes(lint([extra], setup=setup))
+
+
+def test_join_table_columns_of_a_self_referential_many_to_many():
+    from django.db.migrations.state import ProjectState
+
+    from schemaops.catalog import join_tables
+
+    state = ProjectState()
+    migrations.CreateModel(
+        "Person",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("friends", models.ManyToManyField("shop.Person")),
+        ],
+    ).state_forwards("shop", state)
+    join = join_tables(state)["shop_person_friends"]
+    assert join.indexed_columns == {"from_person_id", "to_person_id"}

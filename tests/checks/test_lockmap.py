@@ -47,7 +47,8 @@ CREATE DOMAIN posint AS integer;
 ALTER DOMAIN posint ADD CONSTRAINT posint_nonzero CHECK (VALUE <> 0) NOT VALID;
 CREATE TYPE mood AS ENUM ('sad', 'ok');
 CREATE SCHEMA s1;
-CREATE TABLE other (id bigint PRIMARY KEY, parent_id bigint, net cidr, p posint);
+CREATE TABLE other (id bigint PRIMARY KEY, parent_id bigint, net cidr, p posint,
+                    tags varchar(10)[]);
 CREATE TABLE part (id bigint, d date) PARTITION BY RANGE (d);
 CREATE TABLE part_2024 PARTITION OF part FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 INSERT INTO parent VALUES (1, 'a');
@@ -61,6 +62,8 @@ STATEMENTS = [
     "ALTER TABLE child ADD COLUMN s bigserial",
     "ALTER TABLE child ADD COLUMN g int GENERATED ALWAYS AS (id * 2) STORED",
     "ALTER TABLE child ADD COLUMN ident bigint GENERATED ALWAYS AS IDENTITY",
+    "ALTER TABLE child ADD COLUMN p2 bigint REFERENCES parent (id)",  # all NULL: no validation
+    "ALTER TABLE child ADD COLUMN p3 bigint DEFAULT 1 REFERENCES parent (id)",
     "ALTER TABLE child DROP COLUMN parent_id",
     "ALTER TABLE child DROP COLUMN code",
     "ALTER TABLE child ALTER COLUMN code TYPE varchar(40)",
@@ -73,6 +76,7 @@ STATEMENTS = [
     "ALTER TABLE child ALTER COLUMN label TYPE varchar(40)",  # no rewrite, but its check scans
     "ALTER TABLE child ALTER COLUMN label TYPE text",
     "ALTER TABLE other ALTER COLUMN net TYPE inet",
+    "ALTER TABLE other ALTER COLUMN tags TYPE varchar(20)[]",
     "ALTER TABLE child ALTER COLUMN code SET NOT NULL",
     "ALTER TABLE child ALTER COLUMN code DROP NOT NULL",
     "ALTER TABLE child ALTER COLUMN code SET DEFAULT 'x'",
@@ -95,6 +99,7 @@ STATEMENTS = [
     "CREATE UNIQUE INDEX i ON child (code)",
     "DROP INDEX child_code_idx",
     "DROP TABLE other",
+    "DROP TABLE child",  # its foreign key's triggers on parent go too
     "REINDEX TABLE child",
     "REINDEX INDEX child_code_idx",
     "CLUSTER child USING child_code_idx",
@@ -159,6 +164,14 @@ class CatalogSchema:
             "JOIN pg_class r ON r.oid = a.attrelid AND r.relkind IN ('r', 'p') "
             "WHERE a.atttypid = %s::regtype AND NOT a.attisdropped",
             (domain,),
+        )
+        return [row[0] for row in self.cur.fetchall()]
+
+    def referenced_tables(self, table: str) -> list[str]:
+        self.cur.execute(
+            "SELECT DISTINCT confrelid::regclass::text FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid = %s::regclass",
+            (table,),
         )
         return [row[0] for row in self.cur.fetchall()]
 
@@ -338,6 +351,8 @@ def test_statement_takes_the_strongest_action() -> None:
         ("interval(2)", "interval(4)", True),
         ("integer", "bigint", False),
         ("varchar(10)[]", "text", False),
+        ("varchar(10)[]", "varchar(20)[]", False),  # array elements: a rewrite
+        ("varchar(10)[]", "text[]", False),
     ],
 )
 def test_safe_cast_matrix(old: str, new: str, safe: bool) -> None:

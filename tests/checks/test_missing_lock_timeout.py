@@ -111,3 +111,23 @@ def test_each_table_is_named_with_its_own_lock():
         'ACCESS EXCLUSIVE on "shop_order" (blocks reads, writes and schema changes); '
         'SHARE ROW EXCLUSIVE on "shop_customer" (blocks writes and schema changes; reads go on)'
     )
+
+
+def test_timeouts_set_by_the_connection_options_count(monkeypatch):
+    from django.conf import settings
+
+    options = {"options": "-c lock_timeout=5s -c statement_timeout=10min"}
+    monkeypatch.setitem(settings.DATABASES, "with_timeouts", {"OPTIONS": options})
+    op = migrations.AlterField("order", "amount", models.BigIntegerField())
+    quiet = lint([op], setup=[order_model()], config=Config(database="with_timeouts"))
+    assert not {"SO401", "SO402"} & {f.code for f in quiet}
+    loud = lint([op], setup=[order_model()], config=Config())
+    assert {"SO401", "SO402"} <= {f.code for f in loud}
+
+
+def test_session_options_parse_like_libpq():
+    from schemaops.session import parse_options, sets_timeout
+
+    parsed = parse_options("-c lock_timeout=5s -cstatement_timeout=0 --search-path=a")
+    assert parsed == {"lock_timeout": "5s", "statement_timeout": "0", "search_path": "a"}
+    assert sets_timeout(parsed, "lock_timeout") and not sets_timeout(parsed, "statement_timeout")

@@ -79,3 +79,62 @@ def test_reminder_is_silent_once_a_later_migration_drops_the_column():
     assert "SO106" not in codes(with_drop.findings)
     without = Linter(FakeLoader([first, second]), Config()).run({("shop", "0002_change")})
     assert "SO106" in codes(without.findings)
+
+
+def test_db_default_set_by_database_operations_keeps_it_an_info():
+    from django.db import models
+
+    op = state_only(
+        migrations.RemoveField("order", "code"),
+        database=[
+            migrations.AlterField("order", "code", models.CharField(max_length=20, db_default=""))
+        ],
+    )
+    f = next(f for f in lint([op], setup=[order_model()]) if f.code == "SO106")
+    assert f.severity.label == "info"
+
+
+def test_db_default_set_by_an_earlier_migration_keeps_it_an_info():
+    setup = [
+        order_model(),
+        migrations.RunSQL("ALTER TABLE shop_order ALTER COLUMN code SET DEFAULT ''"),
+    ]
+    op = state_only(migrations.RemoveField("order", "code"))
+    f = next(f for f in lint([op], setup=setup) if f.code == "SO106")
+    assert f.severity.label == "info"
+
+
+def test_model_moved_to_another_app_is_not_a_removal():
+    from django.db import models
+
+    move_in = state_only(
+        migrations.CreateModel(
+            "Order",
+            [
+                ("id", models.BigAutoField(primary_key=True)),
+                ("code", models.CharField(max_length=20)),
+                ("legacy", models.CharField(max_length=20, null=True)),
+                ("amount", models.IntegerField(default=0)),
+            ],
+            options={"db_table": "shop_order"},
+        )
+    )
+    from lintkit import FakeLoader, make_migration
+
+    from schemaops.config import Config
+    from schemaops.linter import Linter
+
+    first = make_migration("0001_initial", [order_model()])
+    out = make_migration(
+        "0002_move_out",
+        [state_only(migrations.RemoveField("order", "code"), migrations.DeleteModel("Order"))],
+        dependencies=[("shop", "0001_initial")],
+    )
+    into = make_migration(
+        "0001_move_in", [move_in], app="sales", dependencies=[("shop", "0002_move_out")]
+    )
+    linter = Linter(FakeLoader([first, out, into]), Config(assume_timeouts=True))
+    moved = linter.run({("shop", "0002_move_out")}).findings
+    assert "SO106" not in codes(moved)
+    gone = Linter(FakeLoader([first, out]), Config(assume_timeouts=True))
+    assert "SO106" in codes(gone.run({("shop", "0002_move_out")}).findings)

@@ -1,0 +1,131 @@
+"""SO117 view-dependency: a change to a column or table that a view reads.
+
+## What it does
+Knows the views and materialized views that ``RunSQL`` created in the
+project's history (``CREATE [OR REPLACE] VIEW``, ``CREATE MATERIALIZED
+VIEW``) and what they read, and flags, in either phase:
+
+- ``RemoveField`` and ``DeleteModel``: Django drops with ``CASCADE``, so
+  the views reading the column or table silently disappear;
+- ``AlterField`` that changes the column's type, and ``ALTER COLUMN ... TYPE``
+  in ``RunSQL``: PostgreSQL refuses (``cannot alter type of a column used by
+  a view or rule``) and the migration fails;
+- ``DROP COLUMN`` / ``DROP TABLE`` in ``RunSQL``: without ``CASCADE`` it
+  fails, with it the views are gone.
+
+## Why is this bad?
+A view is part of the schema the code (or a report, or a replica consumer)
+relies on, but Django's state does not know it. Django's ``CASCADE`` drops
+it without a word; a type change fails in the middle of a deploy.
+
+## Example
+```python
+operations = [
+    migrations.RunSQL("CREATE VIEW order_codes AS SELECT id, code FROM shop_order"),
+    # ... later
+    migrations.RemoveField("order", "code"),  # DROP COLUMN code CASCADE: order_codes is gone
+]
+```
+
+## Use instead
+Drop or redefine the view first, in the same migration, with ``RunSQL``
+(``DROP VIEW`` / ``CREATE OR REPLACE VIEW`` without the column), then change
+the column, then re-create the view if it is still wanted.
+
+## References
+- https://www.postgresql.org/docs/current/sql-altertable.html (``DROP COLUMN ... CASCADE``)
+- https://www.postgresql.org/docs/current/ddl-depend.html
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db import migrations
+from pglast import ast, enums
+
+from schemaops.checks._lockmap_ops import column_type
+from schemaops.findings import Finding
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import AT, alter_commands
+
+RECIPE = (
+    "Drop or redefine the view(s) first in this migration (RunSQL: DROP VIEW ... / CREATE OR "
+    "REPLACE VIEW ... without the column), change the column, then re-create the view(s)."
+)
+
+
+class ViewDependency(Rule):
+    code = "SO117"
+    name = "view-dependency"
+    summary = "A column or table a view reads is dropped (CASCADE) or changes type"
+    category = "breaking"
+    operations = (migrations.RemoveField, migrations.DeleteModel, migrations.AlterField)
+    statements = ("AlterTableStmt", "DropStmt")
+
+    def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
+        facts, op = ctx.migration.facts, ctx.operation
+        if not facts.views or ctx.new_table or ctx.before is None:
+            return
+        if isinstance(op, migrations.DeleteModel):
+            views = facts.views_using(ctx.table)
+            yield from self._report(ctx, f"DeleteModel drops {ctx.table} with CASCADE", views)
+            return
+        old = ctx.field_before(op.name)
+        if old is None or getattr(old, "many_to_many", False):
+            return
+        column = ctx.column(op.name, old)
+        views = facts.views_using(ctx.table, column)
+        if isinstance(op, migrations.RemoveField):
+            yield from self._report(
+                ctx, f"RemoveField drops {ctx.table}.{column} with CASCADE", views
+            )
+        elif column_type(ctx, old) != column_type(ctx, op.field):
+            yield from self._report(
+                ctx, f"AlterField changes the type of {ctx.table}.{column}", views, fails=True
+            )
+
+    def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
+        facts = ctx.migration.facts
+        if not facts.views:
+            return
+        node = ctx.node
+        if isinstance(node, ast.DropStmt):
+            if node.removeType == enums.ObjectType.OBJECT_TABLE:
+                cascade = node.behavior == enums.DropBehavior.DROP_CASCADE
+                for parts in node.objects or ():
+                    dropped = str(parts[-1].sval)
+                    views = facts.views_using(dropped)
+                    yield from self._report(ctx, f"DROP TABLE {dropped}", views, fails=not cascade)
+            return
+        for table, cmd in alter_commands(node):
+            if table is None or ctx.is_new_table(table):
+                continue
+            if cmd.subtype == AT.AT_DropColumn:
+                cascade = cmd.behavior == enums.DropBehavior.DROP_CASCADE
+                views = facts.views_using(table, str(cmd.name))
+                what = f"DROP COLUMN {table}.{cmd.name}"
+                yield from self._report(ctx, what, views, fails=not cascade)
+            elif cmd.subtype == AT.AT_AlterColumnType:
+                views = facts.views_using(table, str(cmd.name))
+                what = f"ALTER COLUMN {table}.{cmd.name} TYPE"
+                yield from self._report(ctx, what, views, fails=True)
+
+    def _report(
+        self,
+        ctx: OperationContext | StatementContext,
+        what: str,
+        views: list[str],
+        *,
+        fails: bool = False,
+    ) -> Iterator[Finding]:
+        views = [v for v in views if not (isinstance(ctx, StatementContext) and v in what)]
+        if not views:
+            return
+        listed = ", ".join(sorted(views))
+        outcome = (
+            "PostgreSQL refuses while a view reads it, so the migration fails"
+            if fails
+            else f"the view(s) {listed} are dropped with it, silently"
+        )
+        yield self.finding(ctx, f"{what}, which view(s) {listed} read: {outcome}", recipe=RECIPE)

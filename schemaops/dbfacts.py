@@ -1,0 +1,223 @@
+"""What the database holds that Django's migration state does not say.
+
+``SeparateDatabaseAndState`` and ``RunSQL`` change the database behind the
+state's back: a field leaves the state while its column stays, a column is
+made nullable or gets a database default by raw SQL. The phase rules need
+those facts ("is this column still NOT NULL without a default when the
+post-deploy migration drops it?"), so the walk records them for every
+migration of the graph, selected or not, in one :class:`DatabaseFacts`.
+
+Only database-side operations are read: ``RunSQL`` statements (parsed by
+pglast) and the ``database_operations`` / ``state_operations`` of a
+``SeparateDatabaseAndState``. The cost is nil for a history without them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import migrations
+
+Column = tuple[str, str]  # (table, column)
+
+
+@dataclass
+class DatabaseFacts:
+    """Columns the database has in a shape the state does not show.
+
+    ``relaxed``: columns a database-only operation made nullable or gave a
+    database default (``ALTER COLUMN ... DROP NOT NULL`` / ``SET DEFAULT`` in
+    RunSQL, an ``AlterField`` in ``database_operations``).
+    ``detached``: columns removed from the state only (the column stays), with
+    whether they were NOT NULL without a database default at that moment.
+    ``partitions``: partitioned tables (``CREATE TABLE ... PARTITION BY``, which
+    Django does not model) and their partitions (``PARTITION OF``, ``ATTACH``).
+    ``views``: views and materialized views made by RunSQL, with what they read.
+    """
+
+    relaxed: set[Column] = field(default_factory=set)
+    detached: dict[Column, bool] = field(default_factory=dict)
+    partitions: dict[str, list[str]] = field(default_factory=dict)
+    views: dict[str, ViewDependency] = field(default_factory=dict)
+
+    def views_using(self, table: str, column: str | None = None) -> list[str]:
+        """Views that read ``table`` (and, when given, its ``column``)."""
+        return [
+            name
+            for name, dep in self.views.items()
+            if table in dep.tables and (column is None or dep.uses_column(column))
+        ]
+
+    def needs_value(self, column: Column) -> bool | None:
+        """Does an INSERT that leaves ``column`` out fail? None when the column is unknown."""
+        if column in self.relaxed:
+            return False
+        return self.detached.get(column)
+
+    def record(self, app_label: str, operation: Any, state: Any) -> None:
+        """Record one operation, with ``state`` the ProjectState *before* it."""
+        if isinstance(operation, migrations.RunSQL):
+            self._record_sql(operation.sql)
+        elif isinstance(operation, migrations.SeparateDatabaseAndState):
+            self._record_separate(app_label, operation, state)
+
+    def _record_separate(self, app_label: str, op: Any, state: Any) -> None:
+        dropped: set[Column] = set()
+        for child in _flat(op.database_operations):
+            if isinstance(child, migrations.RunSQL):
+                self._record_sql(child.sql, dropped)
+                continue
+            found = _field_column(app_label, child, state)
+            if found is None:
+                continue
+            column, old = found
+            if isinstance(child, migrations.RemoveField):
+                dropped.add(column)
+            elif isinstance(child, migrations.AlterField) and _relaxes(child.field):
+                self.relaxed.add(column)
+        for child in op.state_operations:
+            if not isinstance(child, migrations.RemoveField):
+                continue
+            found = _field_column(app_label, child, state)
+            if found is not None and found[0] not in dropped:
+                column, old = found
+                self.detached[column] = not _relaxes(old)
+
+    def _record_sql(self, sql: Any, dropped: set[Column] | None = None) -> None:
+        from schemaops.statements import AT, SQLSyntaxError, alter_commands, parse, runsql_texts
+
+        for text in runsql_texts(sql):
+            lowered = text.lower()
+            if not any(word in lowered for word in ("alter", "partition", "view")):
+                continue  # no ALTER TABLE, partition or view: nothing to parse for
+            try:
+                statements = parse(text)
+            except SQLSyntaxError:
+                continue
+            for stmt in statements:
+                self._record_partitions(stmt.node)
+                self._record_views(stmt.node)
+                for table, cmd in alter_commands(stmt.node):
+                    column = (str(table), str(cmd.name))
+                    if cmd.subtype == AT.AT_DropNotNull or (
+                        cmd.subtype == AT.AT_ColumnDefault and cmd.def_ is not None
+                    ):
+                        self.relaxed.add(column)
+                    elif cmd.subtype == AT.AT_DropColumn and dropped is not None:
+                        dropped.add(column)
+
+    def _record_partitions(self, node: Any) -> None:
+        from pglast import ast
+
+        from schemaops.statements import AT, alter_commands, relname
+
+        if isinstance(node, ast.CreateStmt):
+            table = relname(node.relation)
+            if node.partspec is not None and table:
+                self.partitions.setdefault(table, [])
+            for parent in node.inhRelations or () if node.partbound is not None else ():
+                self._add_partition(relname(parent), table)
+        for table, cmd in alter_commands(node):
+            if cmd.subtype == AT.AT_AttachPartition:
+                self._add_partition(table, relname(cmd.def_.name))
+
+    def _record_views(self, node: Any) -> None:
+        from pglast import ast, enums
+
+        from schemaops.statements import relname
+
+        if isinstance(node, ast.ViewStmt):
+            name, query = relname(node.view), node.query
+        elif (
+            isinstance(node, ast.CreateTableAsStmt)
+            and node.objtype == enums.ObjectType.OBJECT_MATVIEW
+        ):
+            name, query = relname(getattr(node.into, "rel", None)), node.query
+        elif isinstance(node, ast.DropStmt) and node.removeType in (
+            enums.ObjectType.OBJECT_VIEW,
+            enums.ObjectType.OBJECT_MATVIEW,
+        ):
+            for parts in node.objects or ():
+                self.views.pop(str(parts[-1].sval), None)
+            return
+        else:
+            return
+        if name:
+            self.views[name] = ViewDependency.of(query)
+
+    def _add_partition(self, parent: str | None, child: str | None) -> None:
+        if parent and child and child not in self.partitions.setdefault(parent, []):
+            self.partitions[parent].append(child)
+
+
+@dataclass
+class ViewDependency:
+    """What a view's query reads: its tables, and the column names it mentions.
+
+    ``columns`` is None when the query selects ``*`` (every column the table
+    had when the view was made). Columns are matched by name, whatever table
+    they belong to: a view that mentions ``code`` depends on every ``code``.
+    """
+
+    tables: set[str]
+    columns: set[str] | None
+
+    @classmethod
+    def of(cls, query: Any) -> ViewDependency:
+        from pglast import ast
+        from pglast.visitors import Visitor
+
+        tables: set[str] = set()
+        columns: set[str] | None = set()
+
+        class Reads(Visitor):  # type: ignore[misc]
+            def visit_RangeVar(self, ancestors: Any, node: Any) -> None:
+                tables.add(str(node.relname))
+
+            def visit_ColumnRef(self, ancestors: Any, node: Any) -> None:
+                nonlocal columns
+                last = (node.fields or (None,))[-1]
+                if isinstance(last, ast.A_Star):
+                    columns = None
+                elif isinstance(last, ast.String) and columns is not None:
+                    columns.add(str(last.sval))
+
+        Reads()(query)
+        return cls(tables, columns)
+
+    def uses_column(self, column: str) -> bool:
+        return self.columns is None or column in self.columns
+
+
+def _flat(operations: Iterable[Any]) -> Iterable[Any]:
+    for op in operations:
+        if isinstance(op, migrations.SeparateDatabaseAndState):
+            yield from _flat(op.database_operations)
+        else:
+            yield op
+
+
+def _relaxes(field_obj: Any) -> bool:
+    """Nullable, or a database default that is not NULL: INSERTs may leave it out."""
+    from schemaops.columns import db_default
+
+    if getattr(field_obj, "null", False):
+        return True
+    value = db_default(field_obj)
+    return value is not None and getattr(value, "value", object()) is not None
+
+
+def _field_column(app_label: str, op: Any, state: Any) -> tuple[Column, Any] | None:
+    """((table, column), field as it was) of a field operation, from the state before it."""
+    from schemaops.plan import column_for, db_table_for
+
+    if not isinstance(op, migrations.RemoveField | migrations.AlterField):
+        return None
+    model = state.models.get((app_label, op.model_name_lower))
+    old = model.fields.get(op.name) if model is not None else None
+    if old is None or getattr(old, "many_to_many", False):
+        return None
+    table = db_table_for(model.app_label, model.name, model.options)
+    return (table, column_for(op.name, old)), old

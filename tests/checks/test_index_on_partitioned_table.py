@@ -1,0 +1,39 @@
+from django.db import migrations, models
+from lintkit import codes, lint
+from models import order_model
+
+PARTITIONED = migrations.RunSQL(
+    "CREATE TABLE shop_event (id bigint, at date) PARTITION BY RANGE (at);"
+    "CREATE TABLE shop_event_2025 PARTITION OF shop_event "
+    "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')"
+)
+SETUP = [order_model(), PARTITIONED]
+
+
+def so222(findings):
+    return [f for f in findings if f.code == "SO222"]
+
+
+def test_concurrent_index_on_a_partitioned_table_fails_and_gets_the_on_only_recipe():
+    sql = "CREATE INDEX CONCURRENTLY shop_event_at ON shop_event (at)"
+    found = lint([migrations.RunSQL(sql, migrations.RunSQL.noop)], setup=SETUP, atomic=False)
+    (f,) = so222(found)
+    assert "not supported on a partitioned table" in f.message
+    assert "CREATE INDEX IF NOT EXISTS shop_event_at ON ONLY shop_event (at)" in f.recipe
+    assert "ON shop_event_2025 (at)" in f.recipe and "CONCURRENTLY" in f.recipe
+    assert "ALTER INDEX shop_event_at ATTACH PARTITION shop_event_2025_shop_event_at" in f.recipe
+
+
+def test_plain_index_on_a_partitioned_table_is_reported_once():
+    found = lint([migrations.RunSQL("CREATE INDEX e_at ON shop_event (lower(at::text))")], SETUP)
+    (f,) = so222(found)
+    assert "1 partition(s)" in f.message and "(lower(CAST(at AS text)))" in f.recipe
+    assert "SO201" not in codes(found)  # CONCURRENTLY is no fix here
+
+
+def test_on_only_and_ordinary_tables_are_left_to_other_rules():
+    on_only = migrations.RunSQL("CREATE INDEX e_at ON ONLY shop_event (at)")
+    assert not so222(lint([on_only], setup=SETUP))
+    plain = migrations.AddIndex("order", models.Index(fields=["code"], name="order_code_idx"))
+    found = lint([plain], setup=SETUP)
+    assert not so222(found) and "SO201" in codes(found)

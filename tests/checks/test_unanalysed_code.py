@@ -1,0 +1,59 @@
+from django.db import migrations, models
+from lintkit import codes, lint
+from models import order_model
+
+
+def so904(findings):
+    return [f for f in findings if f.code == "SO904"]
+
+
+def add_column(apps, schema_editor):
+    schema_editor.execute("ALTER TABLE shop_order ADD COLUMN note text")
+
+
+def copy_codes(apps, schema_editor):
+    Order = apps.get_model("shop", "Order")
+    Order.objects.update(legacy=models.F("code"))
+
+
+def test_runpython_running_sql_itself_is_reported():
+    op = migrations.RunPython(add_column, migrations.RunPython.noop)
+    (f,) = so904(lint([op], setup=[order_model()]))
+    assert "RunPython add_column runs SQL itself" in f.message
+    assert "schemaops trace shop 0002_change" in f.recipe
+
+
+def test_runpython_using_the_orm_only_is_not():
+    op = migrations.RunPython(copy_codes, migrations.RunPython.noop)
+    assert not so904(lint([op], setup=[order_model()]))
+
+
+def test_do_block_with_dynamic_execute_is_reported_and_its_static_ddl_checked():
+    sql = """
+    DO $$
+    DECLARE t text := 'shop_order';
+    BEGIN
+        CREATE INDEX order_amount_idx ON shop_order (amount);
+        EXECUTE format('ALTER TABLE %I ADD COLUMN x int', t);
+    END $$;
+    """
+    findings = lint([migrations.RunSQL(sql, migrations.RunSQL.noop)], setup=[order_model()])
+    (f,) = so904(findings)
+    assert "EXECUTE of SQL built at run time" in f.message
+    assert "SO201" in codes(findings)  # the CREATE INDEX inside the block
+
+
+def test_do_block_with_constant_sql_only_is_read_not_reported():
+    sql = "DO $$ BEGIN EXECUTE 'ALTER TABLE shop_order ADD COLUMN n int NOT NULL'; END $$"
+    findings = lint([migrations.RunSQL(sql, migrations.RunSQL.noop)], setup=[order_model()])
+    assert not so904(findings)
+    assert "SO107" in codes(findings)  # NOT NULL without DEFAULT, read from the EXECUTE
+
+
+def test_call_and_other_languages_are_reported():
+    call = migrations.RunSQL("CALL archive_orders()", migrations.RunSQL.noop)
+    (f,) = so904(lint([call], setup=[order_model()]))
+    assert "CALL archive_orders" in f.message
+    python = migrations.RunSQL("DO LANGUAGE plpython3u $$ pass $$", migrations.RunSQL.noop)
+    (f,) = so904(lint([python], setup=[order_model()]))
+    assert "a DO block in plpython3u" in f.message

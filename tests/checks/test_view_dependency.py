@@ -1,0 +1,42 @@
+from django.db import migrations, models
+from lintkit import codes, lint
+from models import order_model
+
+VIEW = migrations.RunSQL("CREATE VIEW order_codes AS SELECT id, code FROM shop_order")
+MATVIEW = migrations.RunSQL("CREATE MATERIALIZED VIEW order_all AS SELECT * FROM shop_order")
+
+
+def so117(findings):
+    return [f for f in findings if f.code == "SO117"]
+
+
+def test_remove_field_read_by_a_view_drops_the_view_with_cascade():
+    (f,) = so117(lint([migrations.RemoveField("order", "code")], setup=[order_model(), VIEW]))
+    assert "which view(s) order_codes read" in f.message and "dropped with it" in f.message
+
+
+def test_type_change_of_a_column_a_view_reads_fails():
+    wider = migrations.AlterField("order", "amount", models.BigIntegerField(default=0))
+    (f,) = so117(lint([wider], setup=[order_model(), MATVIEW]))
+    assert "order_all" in f.message and "migration fails" in f.message
+    sql = migrations.RunSQL("ALTER TABLE shop_order ALTER COLUMN code TYPE text")
+    assert so117(lint([sql], setup=[order_model(), VIEW]))
+
+
+def test_raw_drops_fail_without_cascade_and_drop_the_view_with_it():
+    plain = migrations.RunSQL("ALTER TABLE shop_order DROP COLUMN code")
+    (f,) = so117(lint([plain], setup=[order_model(), VIEW]))
+    assert "migration fails" in f.message
+    cascade = migrations.RunSQL("DROP TABLE shop_order CASCADE")
+    (f,) = so117(lint([cascade], setup=[order_model(), VIEW]))
+    assert "dropped with it" in f.message
+
+
+def test_columns_no_view_reads_and_dropped_views_are_silent():
+    legacy = migrations.RemoveField("order", "legacy")
+    assert "SO117" not in codes(lint([legacy], setup=[order_model(), VIEW]))
+    dropped = migrations.RunSQL("DROP VIEW order_codes")
+    code = migrations.RemoveField("order", "code")
+    assert "SO117" not in codes(lint([code], setup=[order_model(), VIEW, dropped]))
+    redefined = [migrations.RunSQL("DROP VIEW order_codes"), code]
+    assert "SO117" not in codes(lint(redefined, setup=[order_model(), VIEW]))
