@@ -48,7 +48,8 @@ from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, Code, run_sql, vali
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import CONSTR, alter_commands
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
+from schemaops.stats.model import Step
 
 SCAN = "while every row is checked"
 NEXT = "# then, in the next migration:"
@@ -91,6 +92,7 @@ class AddCheckConstraintValidated(Rule):
             f"AddConstraint {constraint.name} checks every row of {ctx.table} "
             f"({ctx.model_name}) under ACCESS EXCLUSIVE: reads and writes wait for the scan",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, SCAN),
+            blocking=BlockingStep(Step.CHECK_VALIDATION, ctx.table),
             recipe=join_steps(first, NEXT, second),
         )
 
@@ -131,5 +133,6 @@ class AddCheckConstraintValidated(Rule):
             f"ADD CONSTRAINT {name} CHECK without NOT VALID checks every row of {table} under "
             "ACCESS EXCLUSIVE",
             lock=Lock.ACCESS_EXCLUSIVE.on(table, SCAN),
+            blocking=BlockingStep(Step.CHECK_VALIDATION, table),
             recipe=join_steps(first, NEXT, second),
         )

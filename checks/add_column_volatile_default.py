@@ -58,8 +58,9 @@ from schemaops.checks._lockmap_ops import effective_default
 from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, Code, render_model
 from schemaops.checks._locks import Lock
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, volatility
-from schemaops.findings import Finding, Severity
+from schemaops.findings import BlockingStep, Finding, Severity
 from schemaops.plan import offline_connection
+from schemaops.stats.model import Step
 
 REWRITE = "while the table is rewritten with a value per row"
 
@@ -87,6 +88,7 @@ class AddColumnVolatileDefault(Rule):
             f"AddField {ctx.model_name}.{op.name} adds a column to {ctx.table} whose default "
             f"{verdict}: the table is rewritten",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, REWRITE),
+            blocking=BlockingStep(Step.REWRITE, ctx.table),
             recipe=self._recipe(ctx, op),
             severity=Severity.WARNING if "cannot tell" in verdict else None,
         )
@@ -167,6 +169,7 @@ class AddColumnVolatileDefault(Rule):
                     + ("possibly " if kind == "unknown" else "")
                     + f"volatile DEFAULT rewrites the table (PostgreSQL {pg_version})",
                     lock=Lock.ACCESS_EXCLUSIVE.on(str(table), REWRITE),
+                    blocking=BlockingStep(Step.REWRITE, str(table)),
                     recipe="ADD COLUMN without the default; ALTER COLUMN ... SET DEFAULT ...; "
                     "backfill existing rows in batches (`schemaops backfill`).",
                     severity=Severity.WARNING if kind == "unknown" else None,

@@ -39,7 +39,8 @@ from schemaops.checks._base import OperationContext, Rule, StatementContext, mig
 from schemaops.checks._lockrecipes import Code, lock_timeout_sql
 from schemaops.checks._locks import Lock
 from schemaops.checks._sql import CONSTR, alter_commands
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
+from schemaops.stats.model import Step
 
 BUILD = "while the exclusion index is built and every row checked"
 
@@ -62,6 +63,7 @@ class AddExclusionConstraint(Rule):
             f"AddConstraint {op.constraint.name} builds an exclusion constraint on {ctx.table} "
             f"({ctx.model_name}) under ACCESS EXCLUSIVE; it has no NOT VALID or CONCURRENTLY form",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, BUILD),
+            blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
             recipe="# Only when planned (small table, quiet hour); fails fast, no queueing:\n"
             + migration_code(
                 ctx,
@@ -81,6 +83,7 @@ class AddExclusionConstraint(Rule):
                     ctx,
                     f"ADD CONSTRAINT {name} EXCLUDE on {table} is built under ACCESS EXCLUSIVE",
                     lock=Lock.ACCESS_EXCLUSIVE.on(str(table), BUILD),
+                    blocking=BlockingStep(Step.INDEX_BUILD, str(table)),
                     recipe="Run it behind SET LOCAL lock_timeout in a planned window, or build "
                     "a new table with the constraint and copy the data in batches.",
                 )

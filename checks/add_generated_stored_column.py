@@ -48,8 +48,9 @@ from schemaops.checks._lockrecipes import Code, render_model, run_sql, separate
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
 from schemaops.plan import offline_connection
+from schemaops.stats.model import Step
 
 REWRITE = "while every row is computed and the table rewritten"
 
@@ -76,6 +77,7 @@ class AddGeneratedStoredColumn(Rule):
             f"AddField {ctx.model_name}.{op.name} adds a stored generated column to {ctx.table}: "
             f"every row is computed and the table rewritten{virtual}",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, REWRITE),
+            blocking=BlockingStep(Step.REWRITE, ctx.table),
             recipe=self._recipe(ctx, op),
         )
 
@@ -123,6 +125,7 @@ class AddGeneratedStoredColumn(Rule):
                     f"ADD COLUMN {cmd.def_.colname} ... GENERATED ALWAYS AS ... STORED rewrites "
                     f"{table}",
                     lock=Lock.ACCESS_EXCLUSIVE.on(str(table), REWRITE),
+                    blocking=BlockingStep(Step.REWRITE, str(table)),
                     recipe="Add a plain nullable column, fill it with a BEFORE INSERT OR UPDATE "
                     "trigger, and backfill existing rows in batches (`schemaops backfill`).",
                 )

@@ -37,7 +37,8 @@ from schemaops.checks._lockrecipes import Code, column_list, django_name, run_sq
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, names
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
+from schemaops.stats.model import Step
 
 BUILD = "for the whole primary key index build"
 
@@ -82,6 +83,7 @@ class AddPrimaryKeyWithoutIndex(Rule):
             f"AlterField {ctx.model_name}.{op.name} makes {ctx.table}.{column} the primary key: "
             "its index is built under ACCESS EXCLUSIVE",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, BUILD),
+            blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
             recipe="# drop the old primary key first if there is one (brief lock)\n"
             + migration_code(
                 ctx,
@@ -115,6 +117,7 @@ class AddPrimaryKeyWithoutIndex(Rule):
             f"ADD PRIMARY KEY ({', '.join(columns)}) on {table} builds its index under ACCESS "
             "EXCLUSIVE",
             lock=Lock.ACCESS_EXCLUSIVE.on(table, BUILD),
+            blocking=BlockingStep(Step.INDEX_BUILD, table),
             recipe=migration_code(
                 ctx.operation,
                 pk_steps(table, name, columns),

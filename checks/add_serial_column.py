@@ -46,7 +46,8 @@ from schemaops.checks._lockrecipes import Code, run_sql, separate
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
+from schemaops.stats.model import Step
 
 REWRITE = "while every row gets a value and the table is rewritten"
 SERIALS = {"serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint"}
@@ -71,6 +72,7 @@ class AddSerialColumn(Rule):
             f"AddField {ctx.model_name}.{op.name} adds an auto-incrementing column to "
             f"{ctx.table}: every row is numbered and the table rewritten",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, REWRITE),
+            blocking=BlockingStep(Step.REWRITE, ctx.table),
             recipe=self._recipe(ctx, op, str(col_type or "bigint")),
         )
 
@@ -121,6 +123,7 @@ class AddSerialColumn(Rule):
                     f"ADD COLUMN {cmd.def_.colname} {kind} on {table} numbers every row and "
                     "rewrites the table",
                     lock=Lock.ACCESS_EXCLUSIVE.on(str(table), REWRITE),
+                    blocking=BlockingStep(Step.REWRITE, str(table)),
                     recipe="Add a plain nullable bigint column, CREATE SEQUENCE, SET DEFAULT "
                     "nextval(...), backfill existing rows in batches (`schemaops backfill`), "
                     "then add the unique index CONCURRENTLY.",

@@ -56,7 +56,8 @@ from schemaops.checks._lockrecipes import (
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import django_kind, ident
 from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, names
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
+from schemaops.stats.model import Step
 
 BUILD = "for the whole unique index build"
 
@@ -179,6 +180,7 @@ class AddUniqueConstraint(Rule):
             f"{what} builds a unique index on {ctx.table} under {lock.value}: {blocked} "
             "for the whole build",
             lock=lock.on(ctx.table, BUILD),
+            blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
             recipe=migration_code(
                 ctx,
                 [separate([code.op(ctx.operation)], db_ops)],
@@ -208,6 +210,7 @@ class AddUniqueConstraint(Rule):
                     f"ADD COLUMN {cmd.def_.colname} ... UNIQUE builds a unique index on "
                     f"{table} under ACCESS EXCLUSIVE",
                     lock=Lock.ACCESS_EXCLUSIVE.on(str(table), BUILD),
+                    blocking=BlockingStep(Step.INDEX_BUILD, str(table)),
                     recipe="Add the column without UNIQUE, then build the index with "
                     "CREATE UNIQUE INDEX CONCURRENTLY (atomic = False) and attach it with "
                     "ADD CONSTRAINT ... UNIQUE USING INDEX.",
@@ -222,6 +225,7 @@ class AddUniqueConstraint(Rule):
             f"ADD CONSTRAINT {name} UNIQUE ({', '.join(columns)}) builds a unique index on "
             f"{table} under ACCESS EXCLUSIVE: reads and writes wait for the whole build",
             lock=Lock.ACCESS_EXCLUSIVE.on(table, BUILD),
+            blocking=BlockingStep(Step.INDEX_BUILD, table),
             recipe=migration_code(ctx.operation, steps, atomic=False, name=f"{name}_concurrently"),
         )
 
@@ -235,6 +239,7 @@ class AddUniqueConstraint(Rule):
             f"CREATE UNIQUE INDEX {name} on {table} without CONCURRENTLY: writes wait for the "
             "whole build",
             lock=Lock.SHARE.on(table, BUILD),
+            blocking=BlockingStep(Step.INDEX_BUILD, table),
             recipe=migration_code(
                 ctx.operation,
                 [run_sql(variant(node, concurrent=True, if_not_exists=bool(node.idxname)))],

@@ -53,7 +53,8 @@ from schemaops.checks._lockrecipes import Code, run_sql, separate
 from schemaops.checks._locks import Lock
 from schemaops.checks._recipes import ident
 from schemaops.checks._sql import alter_commands
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
+from schemaops.stats.model import Step
 
 REWRITE = "while every row is rewritten and every index rebuilt"
 
@@ -83,6 +84,7 @@ class AlterColumnType(Rule):
             f"to {new_type}, which is not binary-coercible: the table is rewritten"
             + (also if others else ""),
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, REWRITE),
+            blocking=BlockingStep(Step.REWRITE, ctx.table),
             recipe=self._recipe(ctx, op, column, str(new_type)),
         )
 
@@ -143,6 +145,7 @@ class AlterColumnType(Rule):
                 f"ALTER COLUMN {cmd.name} TYPE {new} on {table} {known}rewrites the table"
                 + ("" if known else " unless the old type is binary-coercible to it"),
                 lock=Lock.ACCESS_EXCLUSIVE.on(str(table), REWRITE),
+                blocking=BlockingStep(Step.REWRITE, str(table)),
                 recipe="Add a new column of the new type, dual-write, backfill with "
                 "`schemaops backfill`, then swap the columns in a post-deploy migration.",
             )

@@ -21,6 +21,7 @@ from schemaops.selection import (
     load_graph,
     server_pg_version,
 )
+from schemaops.stats.estimate import estimate_findings
 
 
 def split_targets(targets: tuple[str, ...]) -> tuple[str | None, str | None, list[str] | None]:
@@ -66,7 +67,15 @@ def run_check(
     whatever matched its file filter.
     """
     cfg = opts.project_config(
-        o, "apps", "exclude_apps", "pg_version", "select", "ignore", "baseline"
+        o,
+        "apps",
+        "exclude_apps",
+        "pg_version",
+        "select",
+        "ignore",
+        "baseline",
+        "stats",
+        "lock_budget",
     )
     setup_django(cfg)
     applied: set[tuple[str, str]] = set()
@@ -100,6 +109,7 @@ def run_check(
     result = linter.run(selected)
     if o.get("with_trace"):
         _merge_trace(result, loader, selected, cfg)
+    estimate_findings(result.findings, cfg, cfg.stats)
     if o.get("write_baseline"):
         count = write_baseline(o["write_baseline"], result.findings)
         click.echo(f"schemaops: wrote {count} finding(s) to {o['write_baseline']}", err=True)

@@ -19,6 +19,9 @@ Example::
                                         # which sets the timeouts (silences SO401/SO402)
     lock-timeout = "5s"                 # schemaops migrate
     statement-timeout = "0"
+    stats = "prod-stats.json"           # check --stats: estimate lock durations on these sizes
+    lock-budget = "250ms"               # a step estimated within it is a warning, not an error
+    stats-cost = { index-build = { ms-per-million-rows = 900 } }   # cost model overrides
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ class Config:
     retries: int = 5
     post_deploy_apps: tuple[str, ...] = ()
     assume_timeouts: bool = False
+    stats: str | None = None
+    lock_budget: str = "250ms"
+    stats_cost: dict[str, Any] = field(default_factory=dict)
     root: Path | None = None  # the folder holding the pyproject.toml that was read
 
     def override(self, **values: Any) -> Config:
@@ -102,4 +108,10 @@ def _from_section(section: dict[str, Any], path: Path) -> Config:
         values[key] = value
     if "severity" in values and not isinstance(values["severity"], dict):
         raise ConfigError(f"{path}: severity must be a table of code = level")
+    if "stats" in values:
+        if not isinstance(values["stats"], str):
+            raise ConfigError(f"{path}: stats must be the path of a snapshot file")
+        values["stats"] = str(path.parent / values["stats"])
+    if "stats_cost" in values and not isinstance(values["stats_cost"], dict):
+        raise ConfigError(f"{path}: stats-cost must be a table of step = {{constant = value}}")
     return Config(**values, root=path.parent)

@@ -12,6 +12,7 @@ from schemaops.apply.runner import Applied, Applier, Timeouts
 from schemaops.cli import _options as opts
 from schemaops.errors import ConfigError, DatabaseUnavailable, RunFailed
 from schemaops.project import setup_django
+from schemaops.stats.estimate import estimate_findings
 
 
 def run_migrate(app_label: str | None, migration_name: str | None, **o: Any) -> int:
@@ -21,7 +22,9 @@ def run_migrate(app_label: str | None, migration_name: str | None, **o: Any) -> 
     from schemaops.db import django_params
     from schemaops.selection import server_pg_version
 
-    cfg = opts.project_config(o, "lock_timeout", "statement_timeout", "retries")
+    cfg = opts.project_config(
+        o, "lock_timeout", "statement_timeout", "retries", "stats", "lock_budget"
+    )
     if migration_name and not app_label:
         raise ConfigError("give an app label before the migration name")
     setup_django(cfg)
@@ -36,6 +39,7 @@ def run_migrate(app_label: str | None, migration_name: str | None, **o: Any) -> 
     )
     applied = set(executor.loader.applied_migrations)
     linter, result = lint_plan(plan, executor.loader, cfg, applied, set(o.get("allow") or ()))
+    estimate_findings(result.findings, cfg)  # --stats: refusals follow the estimates, as in check
     if o.get("plan_only"):
         click.echo(_plan_text(plan, linter, result))
         return 0

@@ -11,6 +11,7 @@ from schemaops.cli import _options as opts
 EPILOG = """\b
 Examples:
   schemaops migrate --plan                      # what would run, its phase and findings
+  schemaops migrate --plan --stats prod-stats.json   # with estimated lock durations
   schemaops migrate --phase pre                 # before the deploy: additive migrations only
   schemaops migrate --phase post                # after the deploy: the contract migrations
   schemaops migrate orders 0007 --lock-timeout 2s --retries 10
@@ -51,6 +52,8 @@ Examples:
     metavar="SECONDS",
     help="First backoff delay; doubles each retry, with jitter.",
 )
+@opts.stats
+@opts.lock_budget
 @click.pass_context
 def migrate_command(
     ctx: click.Context, app_label: str | None, migration_name: str | None, **options: Any

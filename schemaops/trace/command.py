@@ -63,10 +63,10 @@ def run_trace_command(app_label: str | None, migration_name: str | None, **o: An
     from schemaops.trace.render import render
     from schemaops.trace.runner import TraceOptions, run_trace
 
-    cfg = opts.project_config(o, "apps", "exclude_apps")
+    cfg = opts.project_config(o, "apps", "exclude_apps", "stats", "lock_budget")
     setup_django(cfg)
     params = target_params(cfg, o.get("dsn"))
-    _, selected = select(
+    loader, selected = select(
         cfg,
         app_label,
         migration_name,
@@ -84,6 +84,10 @@ def run_trace_command(app_label: str | None, migration_name: str | None, **o: An
         rows=o.get("rows") or 0,
     )
     result = run_trace(selected, options, None if o.get("quiet") else _progress)
+    if cfg.stats:
+        from schemaops.stats.estimate import estimate_migrations
+
+        result.estimates = estimate_migrations(loader, selected, cfg)
     opts.emit(render(result, o.get("fmt") or "text"), o.get("output"))
     if result.failed:
         raise RunFailed("a migration failed on the scratch database (see the trace above)")

@@ -32,6 +32,8 @@ class TraceResult:
     server: str = ""
     rows: int = 0
     notes: list[str] = field(default_factory=list)
+    # with --stats: the blocking steps' estimated durations on the snapshot's tables
+    estimates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -47,6 +49,7 @@ class TraceResult:
             "rows": self.rows,
             "notes": self.notes,
             "migrations": [m.to_dict() for m in self.migrations],
+            **({"estimates": self.estimates} if self.estimates else {}),
         }
 
 

@@ -1,0 +1,246 @@
+"""The cost model of ``check --stats`` against reality, and the speed of ``schemaops stats``.
+
+    .venv/bin/python bench/stats_bench.py                       # 10k, 100k, 1M, 5M rows
+    .venv/bin/python bench/stats_bench.py --sizes 10000 100000  # a quicker look
+    .venv/bin/python bench/stats_bench.py --fit                 # per-step correction factors
+    .venv/bin/python bench/stats_bench.py --catalog             # stats on 2,000 tables
+
+On a database of its own on the local server (PGHOST etc., default
+127.0.0.1:5432 as postgres; created, then dropped). For each size it seeds
+``bench_item`` (id, n, s, ref_id) and ``bench_ref`` with N rows each, runs
+VACUUM ANALYZE, takes a ``schemaops stats`` snapshot, then runs each blocking
+statement through trace's StatementRecorder (in a transaction that is rolled
+back) and prints the duration trace observed next to the model's estimate for
+the snapshot's numbers. Every case must be within 2x; the exit status is 1
+otherwise.
+
+``--catalog`` creates 2,000 tables with 5 indexes each (10,000 indexes) and
+times ``take_snapshot`` over them, next to a plain ``SELECT count(*)`` of
+pg_class as the reference for what one catalog round trip costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+from psycopg2 import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = {
+    "host": os.environ.get("PGHOST", "127.0.0.1"),
+    "port": os.environ.get("PGPORT", "5432"),
+    "user": os.environ.get("PGUSER", "postgres"),
+    "dbname": "postgres",
+}
+SIZES = (10_000, 100_000, 1_000_000, 5_000_000)
+
+# step -> the statement that performs it on the seeded tables
+CASES = {
+    "index-build": "CREATE INDEX bench_item_n_idx ON bench_item (n)",
+    "rewrite": "ALTER TABLE bench_item ALTER COLUMN n TYPE bigint",
+    "fk-validation": "ALTER TABLE bench_item ADD CONSTRAINT bench_item_ref_fk "
+    "FOREIGN KEY (ref_id) REFERENCES bench_ref (id)",
+    "check-validation": "ALTER TABLE bench_item ADD CONSTRAINT bench_item_n_check CHECK (n >= 0)",
+    "not-null-scan": "ALTER TABLE bench_item ALTER COLUMN n SET NOT NULL",
+}
+
+
+def admin(statement: sql.Composable) -> None:
+    conn = psycopg2.connect(**PG)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement)
+    finally:
+        conn.close()
+
+
+def seed(params: dict[str, str], rows: int) -> None:
+    conn = psycopg2.connect(**params)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS bench_item, bench_ref")
+        cur.execute("CREATE TABLE bench_ref (id bigint PRIMARY KEY)")
+        cur.execute(
+            "CREATE TABLE bench_item (id bigint PRIMARY KEY, n integer, s text, ref_id bigint)"
+        )
+        cur.execute("INSERT INTO bench_ref SELECT g FROM generate_series(1, %s) g", (rows,))
+        cur.execute(
+            "INSERT INTO bench_item SELECT g, g, md5(g::text), g FROM generate_series(1, %s) g",
+            (rows,),
+        )
+        cur.execute("VACUUM ANALYZE bench_ref")
+        cur.execute("VACUUM ANALYZE bench_item")
+    conn.close()
+
+
+def snapshot(params: dict[str, str]) -> dict[str, Any]:
+    from schemaops.stats.snapshot import take_snapshot
+
+    conn = psycopg2.connect(**params)
+    try:
+        return take_snapshot(conn)
+    finally:
+        conn.close()
+
+
+def observe(params: dict[str, str], statement: str) -> float:
+    """The duration trace's StatementRecorder records for ``statement`` (ms), rolled back."""
+    from django.db import transaction
+
+    from schemaops.trace.runner import pointed_at
+    from schemaops.trace.tracer import StatementRecorder
+
+    with pointed_at("default", params) as conn:
+        recorder = StatementRecorder(conn, params)
+        recorder.start()
+        with conn.execute_wrapper(recorder), transaction.atomic(), conn.cursor() as cur:
+            cur.execute(statement)
+            transaction.set_rollback(True)
+        return float(recorder.statements[-1].duration_ms)
+
+
+def estimate(snap: dict[str, Any], step: str) -> float:
+    from schemaops.stats.estimate import table_size
+    from schemaops.stats.model import CostModel, Step
+
+    item = table_size(snap, "bench_item")
+    ref = table_size(snap, "bench_ref")
+    assert item is not None and ref is not None
+    return CostModel().estimate_ms(Step(step), item, ref if step == "fk-validation" else None)
+
+
+def measure(
+    params: dict[str, str], sizes: list[int], repeat: int, steps: list[str]
+) -> list[dict[str, Any]]:
+    rows = []
+    for size in sizes:
+        started = time.perf_counter()
+        seed(params, size)
+        snap = snapshot(params)
+        item = next(t for t in snap["tables"] if t["name"] == "bench_item")
+        print(
+            f"# seeded {size:,} rows in {time.perf_counter() - started:.1f} s "
+            f"(heap {item['heap_bytes'] / 2**20:.1f} MiB)",
+            file=sys.stderr,
+        )
+        for step in steps:
+            # the least contended of the runs: the machine is shared
+            observed = min(observe(params, CASES[step]) for _ in range(repeat))
+            rows.append(
+                {
+                    "rows": size,
+                    "step": step,
+                    "heap_bytes": item["heap_bytes"],
+                    "snapshot_rows": item["rows"],
+                    "observed": observed,
+                    "estimate": estimate(snap, step),
+                }
+            )
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> bool:
+    print(f"{'rows':>10} {'step':<17} {'trace ms':>10} {'estimate ms':>12} {'ratio':>6}  ok")
+    good = True
+    for row in rows:
+        ratio = row["estimate"] / row["observed"]
+        ok = 0.5 <= ratio <= 2.0
+        good &= ok
+        print(
+            f"{row['rows']:>10,} {row['step']:<17} {row['observed']:>10.1f} "
+            f"{row['estimate']:>12.1f} {ratio:>6.2f}  {'yes' if ok else 'NO'}"
+        )
+    return good
+
+
+def fit(rows: list[dict[str, Any]]) -> None:
+    """Per step, the factor that centres the model on this run (geometric mean).
+
+    Multiplying a step's constants by its factor gives the values to put in
+    ``[tool.schemaops.stats-cost]`` for a server like the one measured.
+    """
+    from schemaops.stats.model import DEFAULT_COSTS, Step
+
+    for step in sorted({r["step"] for r in rows}):
+        ratios = [r["observed"] / r["estimate"] for r in rows if r["step"] == step]
+        factor = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
+        cost = DEFAULT_COSTS[Step(step)]
+        print(
+            f"{step}: x{factor:.2f} -> fixed-ms = {cost.fixed_ms * factor:.1f}, "
+            f"ms-per-million-rows = {cost.ms_per_million_rows * factor:.0f}, "
+            f"ms-per-gib = {cost.ms_per_gib * factor:.0f}"
+        )
+
+
+def catalog(params: dict[str, str], tables: int, indexes_per_table: int) -> None:
+    conn = psycopg2.connect(**params)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for i in range(tables):
+            name = sql.Identifier(f"cat_{i}")
+            columns = ", ".join(f"c{j} int" for j in range(indexes_per_table))
+            cur.execute(sql.SQL(f"CREATE TABLE {{}} (id bigint, {columns})").format(name))
+            for j in range(indexes_per_table):
+                cur.execute(sql.SQL(f"CREATE INDEX ON {{}} (c{j})").format(name))
+        cur.execute("VACUUM ANALYZE")
+        started = time.perf_counter()
+        cur.execute("SELECT count(*) FROM pg_class")
+        reference = time.perf_counter() - started
+    conn.close()
+    best = math.inf
+    for _ in range(3):
+        started = time.perf_counter()
+        snap = snapshot(params)
+        best = min(best, time.perf_counter() - started)
+    count = sum(len(t["indexes"]) for t in snap["tables"])
+    print(
+        f"stats: {len(snap['tables'])} tables, {count} indexes in {best:.3f} s "
+        f"(target < 2 s; one catalog round trip {reference * 1000:.1f} ms)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case; the best counts")
+    parser.add_argument("--steps", nargs="+", choices=list(CASES), default=list(CASES))
+    parser.add_argument("--fit", action="store_true", help="print per-step correction factors")
+    parser.add_argument("--catalog", action="store_true", help="time stats on a big catalog")
+    parser.add_argument("--tables", type=int, default=2000)
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
+    sys.path.insert(0, str(ROOT / "sample_project"))
+    import django
+
+    django.setup()
+    name = f"schemaops_bench_{uuid.uuid4().hex[:8]}"
+    admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    params = {**PG, "dbname": name}
+    good = True
+    try:
+        if args.catalog:
+            catalog(params, args.tables, 5)
+        else:
+            rows = measure(params, args.sizes, args.repeat, args.steps)
+            good = print_table(rows)
+            if args.fit:
+                fit(rows)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    sys.exit(0 if good else 1)
+
+
+if __name__ == "__main__":
+    main()

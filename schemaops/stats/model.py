@@ -1,0 +1,148 @@
+"""The cost model: how long a blocking step takes on a table of a given size.
+
+Each kind of blocking step costs a fixed part plus a part per million rows and
+a part per GiB of heap::
+
+    ms = fixed_ms + rows / 1e6 * ms_per_million_rows * f + heap / 2**30 * ms_per_gib
+
+where ``f`` is ``large_factor`` above ``large_above_rows`` rows and 1 below. A
+table rewrite also rebuilds every index of the table, each at the cost of an
+index build. A foreign key validation is a hash anti-join of the table with
+the referenced one, so both tables' rows and heaps count; once its hash table
+outgrows the CPU caches each row costs about four times as much (the
+``large_*`` constants).
+
+The default constants were calibrated by ``bench/stats_bench.py`` on
+PostgreSQL 15 (warm cache, default maintenance settings); a team whose
+production server is faster or slower overrides them in
+``[tool.schemaops.stats-cost]`` (see docs/stats.md) with the figures the bench
+prints on a copy of their data.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from schemaops.errors import ConfigError
+
+
+class Step(enum.StrEnum):
+    """The kinds of blocking step whose duration the model estimates."""
+
+    INDEX_BUILD = "index-build"
+    REWRITE = "rewrite"
+    FK_VALIDATION = "fk-validation"
+    CHECK_VALIDATION = "check-validation"
+    NOT_NULL_SCAN = "not-null-scan"
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {
+    Step.INDEX_BUILD: "index build",
+    Step.REWRITE: "table rewrite",
+    Step.FK_VALIDATION: "foreign key validation scan",
+    Step.CHECK_VALIDATION: "CHECK validation scan",
+    Step.NOT_NULL_SCAN: "SET NOT NULL scan",
+}
+
+
+@dataclass(frozen=True)
+class StepCost:
+    """The constants of one kind of step (milliseconds)."""
+
+    fixed_ms: float
+    ms_per_million_rows: float
+    ms_per_gib: float
+    large_above_rows: float = float("inf")
+    large_factor: float = 1.0
+
+    def ms(self, rows: float, heap_bytes: float) -> float:
+        per_row = self.ms_per_million_rows
+        if rows > self.large_above_rows:
+            per_row *= self.large_factor
+        return self.fixed_ms + rows / 1e6 * per_row + heap_bytes / 2**30 * self.ms_per_gib
+
+
+# calibrated with bench/stats_bench.py --fit (see docs/stats.md for the run)
+DEFAULT_COSTS: dict[Step, StepCost] = {
+    Step.INDEX_BUILD: StepCost(fixed_ms=1.0, ms_per_million_rows=750.0, ms_per_gib=0.0),
+    Step.REWRITE: StepCost(fixed_ms=2.0, ms_per_million_rows=0.0, ms_per_gib=19000.0),
+    Step.FK_VALIDATION: StepCost(
+        fixed_ms=0.5,
+        ms_per_million_rows=160.0,
+        ms_per_gib=0.0,
+        large_above_rows=500_000,
+        large_factor=3.9,
+    ),
+    Step.CHECK_VALIDATION: StepCost(fixed_ms=1.5, ms_per_million_rows=0.0, ms_per_gib=900.0),
+    Step.NOT_NULL_SCAN: StepCost(fixed_ms=1.0, ms_per_million_rows=0.0, ms_per_gib=950.0),
+}
+
+
+@dataclass(frozen=True)
+class TableSize:
+    """What the model reads about one table."""
+
+    rows: int
+    heap_bytes: int
+    indexes: int = 0  # how many indexes a rewrite rebuilds
+
+
+@dataclass(frozen=True)
+class CostModel:
+    costs: Mapping[Step, StepCost] = field(default_factory=lambda: dict(DEFAULT_COSTS))
+
+    def estimate_ms(
+        self, step: Step, table: TableSize, referenced: TableSize | None = None
+    ) -> float:
+        """The estimated duration of ``step`` on ``table``, in milliseconds."""
+        cost = self.costs[step]
+        ms = cost.ms(table.rows, table.heap_bytes)
+        if step is Step.REWRITE and table.indexes:
+            ms += table.indexes * self.costs[Step.INDEX_BUILD].ms(table.rows, table.heap_bytes)
+        if step is Step.FK_VALIDATION and referenced is not None:
+            rows, heap = table.rows + referenced.rows, table.heap_bytes + referenced.heap_bytes
+            ms = cost.ms(rows, heap)
+        return ms
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> CostModel:
+        """A copy with ``{"index-build": {"ms-per-million-rows": 500}, ...}`` applied.
+
+        Raises ConfigError on an unknown step or constant, or a value that is
+        not a number >= 0.
+        """
+        costs = dict(self.costs)
+        for raw_step, values in overrides.items():
+            step = _parse_step(raw_step)
+            if not isinstance(values, Mapping):
+                raise ConfigError(f"stats-cost.{raw_step} must be a table of constants")
+            costs[step] = replace(costs[step], **_constants(raw_step, values))
+        return CostModel(costs)
+
+
+def _parse_step(raw: str) -> Step:
+    try:
+        return Step(raw)
+    except ValueError:
+        known = ", ".join(s.value for s in Step)
+        raise ConfigError(f"unknown step {raw!r} in stats-cost ({known})") from None
+
+
+def _constants(step: str, values: Mapping[str, Any]) -> dict[str, float]:
+    names = {"fixed-ms", "ms-per-million-rows", "ms-per-gib", "large-above-rows", "large-factor"}
+    out = {}
+    for raw, value in values.items():
+        if raw not in names:
+            raise ConfigError(
+                f"unknown constant stats-cost.{step}.{raw} ({', '.join(sorted(names))})"
+            )
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(f"stats-cost.{step}.{raw} must be a number >= 0")
+        out[raw.replace("-", "_")] = float(value)
+    return out
