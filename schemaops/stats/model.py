@@ -3,14 +3,13 @@
 Each kind of blocking step costs a fixed part plus a part per million rows and
 a part per GiB of heap::
 
-    ms = fixed_ms + rows / 1e6 * ms_per_million_rows * f + heap / 2**30 * ms_per_gib
+    ms = fixed_ms + (rows / 1e6 * ms_per_million_rows + heap / 2**30 * ms_per_gib) * f
 
 where ``f`` is ``large_factor`` above ``large_above_rows`` rows and 1 below. A
 table rewrite also rebuilds every index of the table, each at the cost of an
 index build. A foreign key validation is a hash anti-join of the table with
 the referenced one, so both tables' rows and heaps count; once its hash table
-outgrows the CPU caches each row costs about four times as much (the
-``large_*`` constants).
+outgrows the CPU caches each row costs three to four times as much.
 
 The default constants were calibrated by ``bench/stats_bench.py`` on
 PostgreSQL 15 (warm cache, default maintenance settings); a team whose
@@ -63,25 +62,24 @@ class StepCost:
     large_factor: float = 1.0
 
     def ms(self, rows: float, heap_bytes: float) -> float:
-        per_row = self.ms_per_million_rows
-        if rows > self.large_above_rows:
-            per_row *= self.large_factor
-        return self.fixed_ms + rows / 1e6 * per_row + heap_bytes / 2**30 * self.ms_per_gib
+        scale = self.large_factor if rows > self.large_above_rows else 1.0
+        per_size = rows / 1e6 * self.ms_per_million_rows + heap_bytes / 2**30 * self.ms_per_gib
+        return self.fixed_ms + per_size * scale
 
 
 # calibrated with bench/stats_bench.py --fit (see docs/stats.md for the run)
 DEFAULT_COSTS: dict[Step, StepCost] = {
-    Step.INDEX_BUILD: StepCost(fixed_ms=1.0, ms_per_million_rows=750.0, ms_per_gib=0.0),
-    Step.REWRITE: StepCost(fixed_ms=2.0, ms_per_million_rows=0.0, ms_per_gib=19000.0),
+    Step.INDEX_BUILD: StepCost(fixed_ms=0.3, ms_per_million_rows=460.0, ms_per_gib=0.0),
+    Step.REWRITE: StepCost(fixed_ms=1.5, ms_per_million_rows=0.0, ms_per_gib=14000.0),
     Step.FK_VALIDATION: StepCost(
-        fixed_ms=0.5,
-        ms_per_million_rows=160.0,
+        fixed_ms=0.3,
+        ms_per_million_rows=180.0,
         ms_per_gib=0.0,
         large_above_rows=500_000,
-        large_factor=3.9,
+        large_factor=3.6,
     ),
-    Step.CHECK_VALIDATION: StepCost(fixed_ms=1.5, ms_per_million_rows=0.0, ms_per_gib=900.0),
-    Step.NOT_NULL_SCAN: StepCost(fixed_ms=1.0, ms_per_million_rows=0.0, ms_per_gib=950.0),
+    Step.CHECK_VALIDATION: StepCost(fixed_ms=0.1, ms_per_million_rows=0.0, ms_per_gib=800.0),
+    Step.NOT_NULL_SCAN: StepCost(fixed_ms=0.1, ms_per_million_rows=0.0, ms_per_gib=800.0),
 }
 
 
