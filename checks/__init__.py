@@ -9,9 +9,9 @@ section or a test file, or when two rules share a code or a name.
 from __future__ import annotations
 
 from schemaops.checks import _set_additive, _set_locking, _set_other
-from schemaops.checks._base import Rule
 from schemaops.checks.post_deploy_dependency import PostDeployDependency
 from schemaops.checks.unparsable_sql import UnparsableSQL
+from schemaops.rules import Rule
 
 _ALL: list[type[Rule]] = [*_set_additive.RULES, *_set_locking.RULES, *_set_other.RULES]
 

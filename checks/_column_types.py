@@ -14,7 +14,7 @@ from typing import Any
 from pglast import ast
 from pglast.stream import RawStream
 
-from schemaops.checks._sql import AT, alter_commands, parse, relname
+from schemaops.statements import AT, alter_commands, parse, relname
 
 
 @dataclass

@@ -24,9 +24,9 @@ from typing import Any
 
 from pglast import ast
 
-from schemaops.checks._base import FinalContext, OperationContext
-from schemaops.checks._sql import AT, CONSTR, SQLSyntaxError, names, parse, relname
 from schemaops.plan import column_for, db_table_for
+from schemaops.rules import FinalContext, OperationContext
+from schemaops.statements import AT, CONSTR, SQLSyntaxError, names, parse, relname
 
 ModelKey = tuple[str, str]
 # problems of one model: key (a field name, "ordering", ...) -> the column it is about
@@ -172,11 +172,11 @@ def runsql_nodes(op: Any, words: tuple[str, ...] = ()) -> Iterator[Any]:
     """
     from django.db import migrations
 
-    from schemaops.linter import _runsql_texts
+    from schemaops.statements import runsql_texts
 
     if not isinstance(op, migrations.RunSQL):
         return
-    for text in _runsql_texts(op.sql):
+    for text in runsql_texts(op.sql):
         if words and not any(word in text.upper() for word in words):
             continue
         try:
@@ -254,7 +254,7 @@ def add_index_recipe(
     fctx: FinalContext, op: OperationContext, model: Any, fields: list[str]
 ) -> str:
     """A new non-atomic migration after the app's latest, adding the index concurrently."""
-    from schemaops.checks._base import migration_code
+    from schemaops.remedy.code import migration_code
 
     plain = [f.lstrip("-") for f in fields]
     name = index_name(model.name, "_".join(plain)[:20])

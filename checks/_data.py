@@ -18,9 +18,9 @@ from typing import Any
 from pglast import ast, enums
 from pglast.stream import RawStream
 
-from schemaops.checks._base import MigrationContext, OperationContext, join_steps, migration_code
-from schemaops.checks._recipes import ident, with_kwargs
-from schemaops.checks._sql import AT, CONSTR, alter_commands, names, relname
+from schemaops.remedy.code import join_steps, migration_code, with_kwargs
+from schemaops.rules import MigrationContext, OperationContext
+from schemaops.statements import AT, CONSTR, alter_commands, ident, names, relname
 
 # Callables whose value is the same for every row anyway: no surprise when evaluated once.
 CONSTANT_FACTORIES = (dict, list, set, tuple, str, int, float, bool, frozenset, bytes)
@@ -418,14 +418,14 @@ def migration_after_this(
 def runsql_texts(sql: Any) -> list[str]:
     """The SQL strings of a RunSQL ``sql``/``reverse_sql``: a string, or a list of
     strings and ``(sql, params)`` pairs (their parameters quoted in)."""
-    from schemaops.linter import _runsql_texts
+    from schemaops.statements import runsql_texts
 
-    return list(_runsql_texts(sql))
+    return list(runsql_texts(sql))
 
 
 def parsed_statements(sql: Any) -> list[Any] | None:
     """pglast nodes of a RunSQL's SQL; None when any part does not parse."""
-    from schemaops.checks._sql import SQLSyntaxError, parse
+    from schemaops.statements import SQLSyntaxError, parse
 
     nodes: list[Any] = []
     for text in runsql_texts(sql):

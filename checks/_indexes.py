@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemaops.checks._recipes import _value_code
+from schemaops.remedy.code import _value_code
 
 
 def has_plain_index(field: Any) -> bool:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from schemaops.checks._lockmap_sql import LockStep, StateSchema, statement_steps
-from schemaops.checks._locks import Lock
+from schemaops.locks import Lock
 
 AE, SRE, SHARE, SUE = (
     Lock.ACCESS_EXCLUSIVE,
@@ -108,7 +108,7 @@ def _operation_steps(ctx: Any) -> list[LockStep]:
 
 
 def _sql_steps(ctx: Any, texts: Iterable[str]) -> list[LockStep]:
-    from schemaops.checks._sql import SQLSyntaxError, parse
+    from schemaops.statements import SQLSyntaxError, parse
 
     schema = StateSchema(ctx.migration.state, ctx.migration.target.pg_version)
     out: list[LockStep] = []

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from schemaops.checks._columns import (
+from schemaops.checks._lockmap_sql import LockStep, builtin_check, field_checks
+from schemaops.columns import (
     binary_coercible,
     db_default,
     default_volatility,
@@ -19,8 +20,7 @@ from schemaops.checks._columns import (
     is_auto_field,
     is_stored_generated,
 )
-from schemaops.checks._lockmap_sql import LockStep, builtin_check, field_checks
-from schemaops.checks._locks import Lock
+from schemaops.locks import Lock
 
 AE, SRE, SHARE = Lock.ACCESS_EXCLUSIVE, Lock.SHARE_ROW_EXCLUSIVE, Lock.SHARE
 SUE, RX = Lock.SHARE_UPDATE_EXCLUSIVE, Lock.ROW_EXCLUSIVE
@@ -478,9 +478,9 @@ def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps, comment_change: b
 
 def run_sql(ctx: Any) -> list[LockStep]:
     from schemaops.checks._lockmap import _sql_steps
-    from schemaops.linter import _runsql_texts
+    from schemaops.statements import runsql_texts
 
-    return _sql_steps(ctx, _runsql_texts(ctx.operation.sql))
+    return _sql_steps(ctx, runsql_texts(ctx.operation.sql))
 
 
 def nothing(ctx: Any) -> list[LockStep]:

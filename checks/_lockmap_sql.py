@@ -14,14 +14,14 @@ from typing import Any
 
 from pglast import ast, enums
 
-from schemaops.checks._columns import (
+from schemaops.columns import (
     ColumnType,
     binary_coercible,
     field_db_type,
     type_from_node,
 )
-from schemaops.checks._locks import Lock
-from schemaops.checks._sql import AT, CONSTR, column_constraints, relname, volatility
+from schemaops.locks import Lock
+from schemaops.statements import AT, CONSTR, column_constraints, relname, volatility
 
 AE, EXCL, SRE = Lock.ACCESS_EXCLUSIVE, Lock.EXCLUSIVE, Lock.SHARE_ROW_EXCLUSIVE
 SHARE, SUE, RX = Lock.SHARE, Lock.SHARE_UPDATE_EXCLUSIVE, Lock.ROW_EXCLUSIVE

@@ -14,7 +14,7 @@ from typing import Any
 from pglast import ast
 from pglast.stream import RawStream
 
-from schemaops.checks._recipes import ident
+from schemaops.statements import ident
 
 POSTGRES_IMPORTS = (
     "from django.contrib.postgres.operations import {names}\n"
@@ -224,8 +224,8 @@ def render_model(ctx: Any, snapshot: Any) -> Any:
 
 def django_statements(ctx: Any, build: Any) -> list[Any]:
     """pglast nodes of the SQL ``build(model, editor)`` returns for ``ctx.after``."""
-    from schemaops.checks._sql import SQLSyntaxError, parse
     from schemaops.plan import offline_connection
+    from schemaops.statements import SQLSyntaxError, parse
 
     model = render_model(ctx, ctx.after) if ctx.after is not None else None
     if model is None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pglast import ast
 
-from schemaops.checks._sql import names
+from schemaops.statements import names
 
 
 def literal(value: str) -> str:
@@ -68,7 +68,7 @@ def table_checks(
     from django.db.backends.utils import truncate_name
 
     from schemaops.checks._lockrecipes import run_sql, validate_sql
-    from schemaops.checks._recipes import ident
+    from schemaops.statements import ident
 
     add, validate = [], []
     for table, column in columns:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from schemaops.checks._base import Rule
 from schemaops.checks.add_field_not_null_without_db_default import AddFieldNotNullWithoutDbDefault
 from schemaops.checks.alter_db_column import AlterDbColumn
 from schemaops.checks.callable_default import CallableDefault
@@ -25,6 +24,7 @@ from schemaops.checks.set_not_null import SetNotNull
 from schemaops.checks.state_only_removal import StateOnlyRemoval
 from schemaops.checks.truncate_table import TruncateTable
 from schemaops.checks.unbatched_data_migration import UnbatchedDataMigration
+from schemaops.rules import Rule
 
 RULES: list[type[Rule]] = [
     DropColumn,

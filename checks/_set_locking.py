@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from schemaops.checks._base import Rule
 from schemaops.checks.add_check_constraint_validated import AddCheckConstraintValidated
 from schemaops.checks.add_column_volatile_default import AddColumnVolatileDefault
 from schemaops.checks.add_exclusion_constraint import AddExclusionConstraint
@@ -23,6 +22,7 @@ from schemaops.checks.remove_index_non_concurrently import RemoveIndexNonConcurr
 from schemaops.checks.slow_step_after_access_exclusive import SlowStepAfterAccessExclusive
 from schemaops.checks.table_rewrite_command import TableRewriteCommand
 from schemaops.checks.validate_in_same_transaction import ValidateInSameTransaction
+from schemaops.rules import Rule
 
 RULES: list[type[Rule]] = [
     AddIndexNonConcurrently,  # SO201

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from schemaops.checks._base import Rule
 from schemaops.checks.add_enum_value_without_position import AddEnumValueWithoutPosition
 from schemaops.checks.char_in_sql import CharInSQL
 from schemaops.checks.create_domain_with_constraint import CreateDomainWithConstraint
@@ -22,6 +21,7 @@ from schemaops.checks.transaction_control_in_runsql import TransactionControlInR
 from schemaops.checks.unparsable_sql import UnparsableSQL
 from schemaops.checks.unused_suppression import UnusedSuppression
 from schemaops.checks.varchar_in_sql import VarcharInSQL
+from schemaops.rules import Rule
 
 RULES: list[type[Rule]] = [
     MissingLockTimeout,

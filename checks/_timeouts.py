@@ -17,10 +17,10 @@ from typing import Any
 
 from pglast import ast, enums
 
-from schemaops.checks._base import MigrationContext, OperationContext
 from schemaops.checks._lockmap import StateSchema, operation_locks, statement_locks
-from schemaops.checks._locks import Lock
-from schemaops.checks._sql import set_variable
+from schemaops.locks import Lock
+from schemaops.rules import MigrationContext, OperationContext
+from schemaops.statements import set_variable
 
 SET = enums.VariableSetKind
 

@@ -37,18 +37,12 @@ from typing import Any
 from django.contrib.postgres.operations import AddConstraintNotValid
 from django.db import migrations
 
-from schemaops.checks._base import (
-    OperationContext,
-    Rule,
-    StatementContext,
-    join_steps,
-    migration_code,
-)
 from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, Code, run_sql, validate_sql, variant
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
-from schemaops.checks._sql import CONSTR, alter_commands
 from schemaops.findings import BlockingStep, Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import join_steps, migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import CONSTR, alter_commands, ident
 from schemaops.stats.model import Step
 
 SCAN = "while every row is checked"

@@ -41,25 +41,20 @@ from typing import Any
 
 from django.db import migrations
 
-from schemaops.checks._base import (
-    OperationContext,
-    Rule,
-    StatementContext,
-    join_steps,
-    migration_code,
-)
-from schemaops.checks._columns import (
+from schemaops.checks._lockmap_ops import effective_default
+from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, Code, render_model
+from schemaops.columns import (
     db_default,
     default_volatility,
     is_auto_field,
     is_stored_generated,
 )
-from schemaops.checks._lockmap_ops import effective_default
-from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, Code, render_model
-from schemaops.checks._locks import Lock
-from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, volatility
 from schemaops.findings import BlockingStep, Finding, Severity
+from schemaops.locks import Lock
 from schemaops.plan import offline_connection
+from schemaops.remedy.code import join_steps, migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import CONSTR, alter_commands, column_constraints, volatility
 from schemaops.stats.model import Step
 
 REWRITE = "while the table is rewritten with a value per row"

@@ -31,11 +31,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schemaops.checks._base import Rule, StatementContext
 from schemaops.checks._lockrecipes import run_sql, variant
 from schemaops.checks._objects import created_earlier, literal
-from schemaops.checks._sql import names
 from schemaops.findings import Finding, Severity
+from schemaops.rules import Rule, StatementContext
+from schemaops.statements import names
 
 
 class AddEnumValueWithoutPosition(Rule):

@@ -35,11 +35,12 @@ from collections.abc import Iterator
 
 from django.db import migrations
 
-from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._lockrecipes import Code, lock_timeout_sql
-from schemaops.checks._locks import Lock
-from schemaops.checks._sql import CONSTR, alter_commands
 from schemaops.findings import BlockingStep, Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import CONSTR, alter_commands
 from schemaops.stats.model import Step
 
 BUILD = "while the exclusion index is built and every row checked"

@@ -42,8 +42,6 @@ from typing import Any
 import django
 from django.db import migrations
 
-from schemaops.checks._base import OperationContext, Rule, migration_code
-from schemaops.checks._columns import has_column
 from schemaops.checks._data import (
     callable_qualname,
     expand_backfill_contract,
@@ -51,9 +49,12 @@ from schemaops.checks._data import (
     has_db_default,
     imports_for,
 )
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident, with_kwargs
+from schemaops.columns import has_column
 from schemaops.findings import Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import migration_code, with_kwargs
+from schemaops.rules import OperationContext, Rule
+from schemaops.statements import ident
 
 
 class AddFieldNotNullWithoutDbDefault(Rule):

@@ -41,13 +41,6 @@ from typing import Any
 
 from django.db import migrations
 
-from schemaops.checks._base import (
-    OperationContext,
-    Rule,
-    StatementContext,
-    join_steps,
-    migration_code,
-)
 from schemaops.checks._lockmap import operation_locks, operation_steps
 from schemaops.checks._lockmap_ops import target_pk
 from schemaops.checks._lockrecipes import (
@@ -58,11 +51,12 @@ from schemaops.checks._lockrecipes import (
     validate_sql,
     variant,
 )
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import django_kind, ident
-from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, names, relname
 from schemaops.findings import BlockingStep, Finding
+from schemaops.locks import Lock
 from schemaops.plan import column_for
+from schemaops.remedy.code import django_kind, join_steps, migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import CONSTR, alter_commands, column_constraints, ident, names, relname
 from schemaops.stats.model import Step
 
 AT_ADD_CONSTRAINT, AT_ADD_COLUMN = "AT_AddConstraint", "AT_AddColumn"

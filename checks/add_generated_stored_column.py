@@ -36,20 +36,14 @@ from typing import Any
 
 from django.db import migrations
 
-from schemaops.checks._base import (
-    OperationContext,
-    Rule,
-    StatementContext,
-    join_steps,
-    migration_code,
-)
-from schemaops.checks._columns import is_stored_generated
 from schemaops.checks._lockrecipes import Code, render_model, run_sql, separate
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
-from schemaops.checks._sql import CONSTR, alter_commands, column_constraints
+from schemaops.columns import is_stored_generated
 from schemaops.findings import BlockingStep, Finding
+from schemaops.locks import Lock
 from schemaops.plan import offline_connection
+from schemaops.remedy.code import join_steps, migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import CONSTR, alter_commands, column_constraints, ident
 from schemaops.stats.model import Step
 
 REWRITE = "while every row is computed and the table rewritten"

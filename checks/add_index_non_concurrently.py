@@ -38,7 +38,6 @@ from typing import Any
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations
 
-from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._indexes import creates_plain_index, index_code, index_name
 from schemaops.checks._lockmap_ops import column_type, like_index
 from schemaops.checks._lockrecipes import (
@@ -50,9 +49,11 @@ from schemaops.checks._lockrecipes import (
     separate,
     variant,
 )
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import django_kind, ident
 from schemaops.findings import BlockingStep, Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import django_kind, migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import ident
 from schemaops.stats.model import Step
 
 IMPORTS = (

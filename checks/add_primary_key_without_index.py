@@ -32,12 +32,12 @@ from collections.abc import Iterator
 
 from django.db import migrations
 
-from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._lockrecipes import Code, column_list, django_name, run_sql, separate
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
-from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, names
 from schemaops.findings import BlockingStep, Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import CONSTR, alter_commands, column_constraints, ident, names
 from schemaops.stats.model import Step
 
 BUILD = "for the whole primary key index build"

@@ -33,20 +33,14 @@ from typing import Any
 
 from django.db import migrations
 
-from schemaops.checks._base import (
-    OperationContext,
-    Rule,
-    StatementContext,
-    join_steps,
-    migration_code,
-)
-from schemaops.checks._columns import is_auto_field, type_from_node
 from schemaops.checks._lockmap_ops import column_type
 from schemaops.checks._lockrecipes import Code, run_sql, separate
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
-from schemaops.checks._sql import CONSTR, alter_commands, column_constraints
+from schemaops.columns import is_auto_field, type_from_node
 from schemaops.findings import BlockingStep, Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import join_steps, migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import CONSTR, alter_commands, column_constraints, ident
 from schemaops.stats.model import Step
 
 REWRITE = "while every row gets a value and the table is rewritten"

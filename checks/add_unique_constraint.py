@@ -41,7 +41,6 @@ from typing import Any
 from django.db import migrations, models
 from pglast import ast, enums
 
-from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._lockmap_ops import column_type, constraint_kind, like_index
 from schemaops.checks._lockrecipes import (
     Code,
@@ -53,10 +52,11 @@ from schemaops.checks._lockrecipes import (
     unique_index_steps,
     variant,
 )
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import django_kind, ident
-from schemaops.checks._sql import CONSTR, alter_commands, column_constraints, names
 from schemaops.findings import BlockingStep, Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import django_kind, migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import CONSTR, alter_commands, column_constraints, ident, names
 from schemaops.stats.model import Step
 
 BUILD = "for the whole unique index build"

@@ -39,21 +39,15 @@ from typing import Any
 
 from django.db import migrations
 
-from schemaops.checks._base import (
-    OperationContext,
-    Rule,
-    StatementContext,
-    join_steps,
-    migration_code,
-)
-from schemaops.checks._columns import binary_coercible, type_from_node
 from schemaops.checks._lockmap import StateSchema, operation_steps
 from schemaops.checks._lockmap_ops import column_type
 from schemaops.checks._lockrecipes import Code, run_sql, separate
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
-from schemaops.checks._sql import alter_commands
+from schemaops.columns import binary_coercible, type_from_node
 from schemaops.findings import BlockingStep, Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import join_steps, migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import alter_commands, ident
 from schemaops.stats.model import Step
 
 REWRITE = "while every row is rewritten and every index rebuilt"

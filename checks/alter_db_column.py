@@ -36,11 +36,11 @@ from typing import Any
 
 from django.db import migrations
 
-from schemaops.checks._base import OperationContext, Rule, join_steps, migration_code
 from schemaops.checks._data import backfill_command
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import with_kwargs
 from schemaops.findings import Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import join_steps, migration_code, with_kwargs
+from schemaops.rules import OperationContext, Rule
 
 
 class AlterDbColumn(Rule):

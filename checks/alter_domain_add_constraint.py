@@ -43,12 +43,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schemaops.checks._base import Rule, StatementContext, join_steps, migration_code
 from schemaops.checks._lockmap import StateSchema, statement_locks
-from schemaops.checks._locks import Lock
 from schemaops.checks._objects import created_earlier, table_checks
-from schemaops.checks._sql import names
 from schemaops.findings import Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import join_steps, migration_code
+from schemaops.rules import Rule, StatementContext
+from schemaops.statements import names
 
 ACTIONS = {"C": "ADD CONSTRAINT", "O": "SET NOT NULL", "V": "VALIDATE CONSTRAINT"}
 

@@ -36,15 +36,15 @@ from typing import Any
 
 from django.db import migrations
 
-from schemaops.checks._base import OperationContext, Rule
 from schemaops.checks._data import (
     CONSTANT_FACTORIES,
     callable_qualname,
     expand_backfill_contract,
     has_code_default,
 )
-from schemaops.checks._locks import Lock
 from schemaops.findings import Finding, Severity
+from schemaops.locks import Lock
+from schemaops.rules import OperationContext, Rule
 
 
 class CallableDefault(Rule):

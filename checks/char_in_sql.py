@@ -39,12 +39,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from schemaops.checks._base import Rule, StatementContext, join_steps
 from schemaops.checks._column_types import base_type, column_types, retype, runsql_recipe
 from schemaops.checks._lockrecipes import run_sql
-from schemaops.checks._recipes import ident
-from schemaops.checks._sql import type_name
 from schemaops.findings import Finding, Severity
+from schemaops.remedy.code import join_steps
+from schemaops.rules import Rule, StatementContext
+from schemaops.statements import ident, type_name
 
 
 def is_char(type_node: Any) -> bool:

@@ -35,11 +35,12 @@ from typing import Any
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from pglast import ast
 
-from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._lockmap import operation_locks, statement_locks
 from schemaops.checks._lockrecipes import Code
-from schemaops.checks._locks import Lock
 from schemaops.findings import Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
 
 
 def concurrent_command(node: Any) -> str | None:
@@ -64,6 +65,7 @@ class ConcurrentlyInAtomicMigration(Rule):
     name = "concurrently-in-atomic-migration"
     summary = "CONCURRENTLY runs inside a transaction, which PostgreSQL refuses"
     category = "locking"
+    on_empty_database = True  # PostgreSQL refuses the SQL on any database
     operations = (AddIndexConcurrently, RemoveIndexConcurrently)
     statements = ("IndexStmt", "DropStmt", "ReindexStmt", "AlterTableStmt")
 

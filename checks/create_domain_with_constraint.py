@@ -39,11 +39,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schemaops.checks._base import Rule, StatementContext, join_steps
 from schemaops.checks._lockrecipes import run_sql, variant
 from schemaops.checks._objects import domain_condition
-from schemaops.checks._sql import CONSTR, names
 from schemaops.findings import Finding, Severity
+from schemaops.remedy.code import join_steps
+from schemaops.rules import Rule, StatementContext
+from schemaops.statements import CONSTR, names
 
 KINDS = {CONSTR.CONSTR_CHECK: "CHECK", CONSTR.CONSTR_NOTNULL: "NOT NULL"}
 

@@ -41,12 +41,12 @@ from typing import Any
 from django.db import migrations
 from pglast import ast, enums
 
-from schemaops.checks._base import MigrationContext, OperationContext, Rule, StatementContext
 from schemaops.checks._data import changes_database, dml_target, split_recipe
 from schemaops.checks._lockmap import StateSchema, operation_locks, statement_locks
-from schemaops.checks._locks import Lock
-from schemaops.checks._sql import relname
 from schemaops.findings import Finding
+from schemaops.locks import Lock
+from schemaops.rules import MigrationContext, OperationContext, Rule, StatementContext
+from schemaops.statements import relname
 
 NOT_IN_DATABASE = (
     migrations.RunPython,

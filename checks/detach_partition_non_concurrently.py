@@ -28,11 +28,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 
-from schemaops.checks._base import Rule, StatementContext, migration_code
 from schemaops.checks._lockrecipes import deparse, run_sql
-from schemaops.checks._locks import Lock
-from schemaops.checks._sql import alter_commands, relname
 from schemaops.findings import Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import migration_code
+from schemaops.rules import Rule, StatementContext
+from schemaops.statements import alter_commands, relname
 
 
 class DetachPartitionNonConcurrently(Rule):

@@ -35,17 +35,11 @@ from typing import Any
 
 from django.db import migrations
 
-from schemaops.checks._base import (
-    OperationContext,
-    Rule,
-    StatementContext,
-    join_steps,
-    migration_code,
-)
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
-from schemaops.checks._sql import AT, alter_commands
 from schemaops.findings import Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import join_steps, migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import AT, alter_commands, ident
 
 
 class DropColumn(Rule):

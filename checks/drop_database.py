@@ -29,8 +29,8 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterator
 
-from schemaops.checks._base import Rule, StatementContext
 from schemaops.findings import Finding
+from schemaops.rules import Rule, StatementContext
 
 
 class DropDatabase(Rule):

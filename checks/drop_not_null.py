@@ -35,12 +35,12 @@ from typing import Any
 
 from django.db import migrations
 
-from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import field_code
-from schemaops.checks._sql import AT, alter_commands
 from schemaops.findings import Finding, Severity
+from schemaops.locks import Lock
 from schemaops.plan import column_for
+from schemaops.remedy.code import field_code, migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import AT, alter_commands
 
 LOCK_NOTE = "briefly (no scan)"
 

@@ -35,13 +35,13 @@ from collections.abc import Iterator
 
 from pglast import enums
 
-from schemaops.checks._base import Rule, StatementContext, migration_code
 from schemaops.checks._lockrecipes import run_sql
-from schemaops.checks._locks import Lock
 from schemaops.checks._objects import created_earlier
-from schemaops.checks._recipes import ident
-from schemaops.checks._sql import names
 from schemaops.findings import Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import migration_code
+from schemaops.rules import Rule, StatementContext
+from schemaops.statements import ident, names
 
 
 class DropSchema(Rule):

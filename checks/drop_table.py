@@ -36,18 +36,13 @@ from typing import Any
 from django.db import migrations
 from pglast import enums
 
-from schemaops.checks._base import (
-    OperationContext,
-    Rule,
-    StatementContext,
-    join_steps,
-    migration_code,
-)
 from schemaops.checks._data import model_for_table
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
 from schemaops.findings import Finding
+from schemaops.locks import Lock
 from schemaops.plan import column_for
+from schemaops.remedy.code import join_steps, migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import ident
 
 
 class DropTable(Rule):

@@ -46,7 +46,6 @@ from typing import Any
 
 from django.db import models
 
-from schemaops.checks._base import FinalContext, Rule
 from schemaops.checks._coverage import (
     add_index_recipe,
     column_of,
@@ -56,8 +55,9 @@ from schemaops.checks._coverage import (
     sql_foreign_keys,
     table_of,
 )
-from schemaops.checks._recipes import ident
 from schemaops.findings import Finding, Severity
+from schemaops.rules import FinalContext, Rule
+from schemaops.statements import ident
 
 
 def unindexed_foreign_keys(model: Any) -> dict[str, str]:

@@ -47,13 +47,13 @@ from django.db import migrations
 from pglast import ast
 from pglast.parser import scan
 
-from schemaops.checks._base import OperationContext, Rule, StatementContext
 from schemaops.checks._column_types import runsql_recipe
-from schemaops.checks._columns import auto_created_m2m_table, has_column
 from schemaops.checks._data import runsql_texts
 from schemaops.checks._lockrecipes import Code
+from schemaops.columns import auto_created_m2m_table, has_column
 from schemaops.findings import Finding, Severity
 from schemaops.plan import column_for
+from schemaops.rules import OperationContext, Rule, StatementContext
 
 MAX_BYTES = 63
 Patch = Callable[[Any, str], None]  # renames one object in a copy of the operation

@@ -43,10 +43,10 @@ from typing import Any
 from django.db import migrations
 from pglast import ast, enums
 
-from schemaops.checks._base import OperationContext, Rule, StatementContext
 from schemaops.checks._column_types import column_types, runsql_recipe, set_type
-from schemaops.checks._recipes import field_code
 from schemaops.findings import Finding, Severity
+from schemaops.remedy.code import field_code
+from schemaops.rules import OperationContext, Rule, StatementContext
 
 SMALL_AUTO = ("AutoField", "SmallAutoField")
 # 32-bit or smaller SQL types a primary key should not have, and their 64-bit twin

@@ -34,7 +34,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from schemaops.checks._base import FinalContext, Rule
 from schemaops.checks._coverage import (
     add_index_recipe,
     column_of,
@@ -44,6 +43,7 @@ from schemaops.checks._coverage import (
     table_of,
 )
 from schemaops.findings import Finding, Severity
+from schemaops.rules import FinalContext, Rule
 
 
 def latest_field(model: Any) -> str | None:

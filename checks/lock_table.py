@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schemaops.checks._base import Rule, StatementContext
 from schemaops.checks._lockmap import statement_locks
 from schemaops.findings import Finding, Severity
+from schemaops.rules import Rule, StatementContext
 
 
 class LockTable(Rule):

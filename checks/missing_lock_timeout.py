@@ -44,8 +44,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from schemaops.checks import _timeouts
-from schemaops.checks._base import MigrationContext, Rule
 from schemaops.findings import Finding, Severity
+from schemaops.rules import MigrationContext, Rule
 
 
 class MissingLockTimeout(Rule):

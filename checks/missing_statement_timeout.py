@@ -39,8 +39,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from schemaops.checks import _timeouts
-from schemaops.checks._base import MigrationContext, Rule
 from schemaops.findings import Finding, Severity
+from schemaops.rules import MigrationContext, Rule
 
 DEFAULT_VALUE = "1h"  # when [tool.schemaops] statement-timeout is "0" (off)
 

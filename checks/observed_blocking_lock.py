@@ -26,8 +26,8 @@ its concurrent / ``NOT VALID`` form.
 
 from __future__ import annotations
 
-from schemaops.checks._base import Rule
 from schemaops.findings import Severity
+from schemaops.rules import Rule
 
 
 class ObservedBlockingLock(Rule):

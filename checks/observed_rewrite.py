@@ -24,8 +24,8 @@ to it, then drop the old column in a post-deploy migration.
 
 from __future__ import annotations
 
-from schemaops.checks._base import Rule
 from schemaops.findings import Severity
+from schemaops.rules import Rule
 
 
 class ObservedRewrite(Rule):

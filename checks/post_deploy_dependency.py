@@ -26,8 +26,8 @@ mark it post-deploy too.
 
 from __future__ import annotations
 
-from schemaops.checks._base import Rule
 from schemaops.findings import Severity
+from schemaops.rules import Rule
 
 
 class PostDeployDependency(Rule):

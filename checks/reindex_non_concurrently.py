@@ -26,10 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schemaops.checks._base import Rule, StatementContext, migration_code
 from schemaops.checks._lockmap import StateSchema, statement_locks
 from schemaops.checks._lockrecipes import concurrent_reindex, run_sql
 from schemaops.findings import Finding
+from schemaops.remedy.code import migration_code
+from schemaops.rules import Rule, StatementContext
 
 
 class ReindexNonConcurrently(Rule):

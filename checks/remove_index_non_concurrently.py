@@ -36,7 +36,6 @@ from django.contrib.postgres.operations import RemoveIndexConcurrently
 from django.db import migrations
 from pglast import enums
 
-from schemaops.checks._base import OperationContext, Rule, StatementContext, migration_code
 from schemaops.checks._lockmap import StateSchema, operation_steps
 from schemaops.checks._lockmap_ops import like_index
 from schemaops.checks._lockmap_sql import ast_names
@@ -48,9 +47,11 @@ from schemaops.checks._lockrecipes import (
     separate,
     variant,
 )
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
 from schemaops.findings import Finding, Severity
+from schemaops.locks import Lock
+from schemaops.remedy.code import migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import ident
 
 WHILE = "until every query running on it finishes, and every later query waits behind it"
 

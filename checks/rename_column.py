@@ -37,18 +37,12 @@ from typing import Any
 from django.db import migrations
 from pglast import enums
 
-from schemaops.checks._base import (
-    OperationContext,
-    Rule,
-    StatementContext,
-    join_steps,
-    migration_code,
-)
-from schemaops.checks._columns import has_column
 from schemaops.checks._data import backfill_command, renamed_existing_table
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import with_kwargs
+from schemaops.columns import has_column
 from schemaops.findings import Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import join_steps, migration_code, with_kwargs
+from schemaops.rules import OperationContext, Rule, StatementContext
 
 LOCK_NOTE = "briefly (no rewrite)"
 

@@ -33,14 +33,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schemaops.checks._base import Rule, StatementContext, join_steps, migration_code
 from schemaops.checks._data import backfill_command
 from schemaops.checks._lockmap import StateSchema
 from schemaops.checks._lockrecipes import run_sql
 from schemaops.checks._objects import created_earlier, literal
-from schemaops.checks._recipes import ident
-from schemaops.checks._sql import names
 from schemaops.findings import Finding
+from schemaops.remedy.code import join_steps, migration_code
+from schemaops.rules import Rule, StatementContext
+from schemaops.statements import ident, names
 
 
 class RenameEnumValue(Rule):

@@ -35,11 +35,12 @@ from collections.abc import Iterator
 
 from pglast import enums
 
-from schemaops.checks._base import Rule, StatementContext, join_steps, migration_code
 from schemaops.checks._lockrecipes import run_sql
 from schemaops.checks._objects import created_earlier
-from schemaops.checks._recipes import ident
 from schemaops.findings import Finding
+from schemaops.remedy.code import join_steps, migration_code
+from schemaops.rules import Rule, StatementContext
+from schemaops.statements import ident
 
 
 class RenameSchema(Rule):

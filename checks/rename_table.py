@@ -34,17 +34,12 @@ from collections.abc import Iterator
 from django.db import migrations
 from pglast import enums
 
-from schemaops.checks._base import (
-    OperationContext,
-    Rule,
-    StatementContext,
-    join_steps,
-    migration_code,
-)
 from schemaops.checks._data import renamed_existing_table
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
 from schemaops.findings import Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import join_steps, migration_code
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import ident
 
 LOCK_NOTE = "briefly (no rewrite)"
 

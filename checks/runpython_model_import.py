@@ -40,9 +40,9 @@ from collections.abc import Iterator
 
 from django.db import migrations
 
-from schemaops.checks._base import OperationContext, Rule
 from schemaops.checks._data import imported_models, unwrap
 from schemaops.findings import Finding
+from schemaops.rules import OperationContext, Rule
 
 
 class RunPythonModelImport(Rule):

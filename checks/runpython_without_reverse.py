@@ -30,8 +30,8 @@ from collections.abc import Iterator
 
 from django.db import migrations
 
-from schemaops.checks._base import OperationContext, Rule
 from schemaops.findings import Finding, Severity
+from schemaops.rules import OperationContext, Rule
 
 
 class RunPythonWithoutReverse(Rule):

@@ -37,11 +37,10 @@ from typing import Any
 from django.db import migrations
 from pglast import ast
 
-from schemaops.checks._base import OperationContext, Rule
 from schemaops.checks._data import parsed_statements, runsql_texts
-from schemaops.checks._recipes import ident
-from schemaops.checks._sql import AT, alter_commands, names, relname
 from schemaops.findings import Finding, Severity
+from schemaops.rules import OperationContext, Rule
+from schemaops.statements import AT, alter_commands, ident, names, relname
 
 
 class RunSQLWithoutReverse(Rule):

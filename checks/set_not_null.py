@@ -39,7 +39,6 @@ from collections.abc import Iterator
 
 from django.db import migrations
 
-from schemaops.checks._base import OperationContext, Rule, StatementContext, join_steps
 from schemaops.checks._data import (
     backfill_command,
     default_sql,
@@ -49,11 +48,12 @@ from schemaops.checks._data import (
     not_null_steps,
     sql_validated_not_null_checks,
 )
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
-from schemaops.checks._sql import AT, alter_commands
 from schemaops.findings import BlockingStep, Finding
+from schemaops.locks import Lock
 from schemaops.plan import column_for
+from schemaops.remedy.code import join_steps
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import AT, alter_commands, ident
 from schemaops.stats.model import Step
 
 LOCK_NOTE = "for a full table scan"

@@ -41,11 +41,12 @@ from typing import Any
 
 from django.db import migrations
 
-from schemaops.checks._base import MigrationContext, OperationContext, Rule, join_steps
 from schemaops.checks._lockmap import LockStep, operation_steps
-from schemaops.checks._locks import Lock
-from schemaops.checks._recipes import ident
 from schemaops.findings import BlockingStep, Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import join_steps
+from schemaops.rules import MigrationContext, OperationContext, Rule
+from schemaops.statements import ident
 from schemaops.stats.model import Step
 
 AE = Lock.ACCESS_EXCLUSIVE
@@ -148,8 +149,8 @@ class SlowStepAfterAccessExclusive(Rule):
 
 def _split(octx: OperationContext, held_ctx: OperationContext) -> str:
     """Two migrations: up to the locking operation, then the rest without a transaction."""
-    from schemaops.checks._base import migration_code
     from schemaops.checks._lockrecipes import Code
+    from schemaops.remedy.code import migration_code
 
     mig = octx.migration
     ops = list(mig.step.migration.operations)

@@ -41,18 +41,12 @@ from typing import Any
 from django.db import migrations
 from pglast import ast, enums
 
-from schemaops.checks._base import (
-    FinalContext,
-    MigrationContext,
-    OperationContext,
-    Rule,
-    join_steps,
-)
 from schemaops.checks._data import has_db_default, migration_after_this, parsed_statements
-from schemaops.checks._recipes import ident
-from schemaops.checks._sql import AT, alter_commands
 from schemaops.findings import Finding, Severity
 from schemaops.plan import column_for
+from schemaops.remedy.code import join_steps
+from schemaops.rules import FinalContext, MigrationContext, OperationContext, Rule
+from schemaops.statements import AT, alter_commands, ident
 
 
 class StateOnlyRemoval(Rule):

@@ -35,10 +35,10 @@ from typing import Any
 
 from pglast import ast, enums
 
-from schemaops.checks._base import Rule, StatementContext
-from schemaops.checks._locks import Lock
-from schemaops.checks._sql import relname
 from schemaops.findings import BlockingStep, Finding
+from schemaops.locks import Lock
+from schemaops.rules import Rule, StatementContext
+from schemaops.statements import relname
 from schemaops.stats.model import Step
 
 REWRITE = "while the whole table is copied and its indexes rebuilt"

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schemaops.checks._base import Rule, StatementContext
 from schemaops.checks._column_types import base_type, column_types, retype, runsql_recipe
 from schemaops.findings import Finding, Severity
+from schemaops.rules import Rule, StatementContext
 
 
 def _naive(type_node: object) -> bool:

@@ -43,10 +43,10 @@ from django.db import migrations
 from pglast import ast, enums
 from pglast.stream import RawStream
 
-from schemaops.checks._base import OperationContext, Rule
 from schemaops.checks._column_types import sql_literal
-from schemaops.checks._sql import SQLSyntaxError, parse
 from schemaops.findings import Finding, Severity
+from schemaops.rules import OperationContext, Rule
+from schemaops.statements import SQLSyntaxError, parse
 
 KIND = enums.TransactionStmtKind
 _WORDS = {
@@ -67,6 +67,7 @@ class TransactionControlInRunSQL(Rule):
     summary = "RunSQL runs BEGIN/COMMIT/ROLLBACK inside Django's migration transaction"
     severity = Severity.ERROR
     category = "rollback"
+    on_empty_database = True  # PostgreSQL refuses the SQL on any database
     operations = (migrations.RunSQL,)
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:

@@ -33,11 +33,11 @@ from collections.abc import Iterator
 
 from pglast import enums
 
-from schemaops.checks._base import Rule, StatementContext
 from schemaops.checks._data import batched_delete
-from schemaops.checks._locks import Lock
-from schemaops.checks._sql import relname
 from schemaops.findings import Finding
+from schemaops.locks import Lock
+from schemaops.rules import Rule, StatementContext
+from schemaops.statements import relname
 
 
 class TruncateTable(Rule):

@@ -43,7 +43,6 @@ from typing import Any
 from django.db import migrations
 from pglast import ast, enums
 
-from schemaops.checks._base import OperationContext, Rule, StatementContext
 from schemaops.checks._data import (
     backfill_command,
     batched_delete,
@@ -56,10 +55,11 @@ from schemaops.checks._data import (
     string_constants,
     unwrap,
 )
-from schemaops.checks._locks import Lock
-from schemaops.checks._sql import names
 from schemaops.findings import Finding, Severity
+from schemaops.locks import Lock
 from schemaops.plan import db_table_for
+from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import names
 
 BULK_CALLS = {"update", "bulk_update", "delete", "_raw_delete"}
 LOOP_CALLS = {"save", "bulk_create", "create"}

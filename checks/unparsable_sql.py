@@ -21,8 +21,8 @@ Fix the statement; run ``schemaops trace`` to see what it really locks.
 
 from __future__ import annotations
 
-from schemaops.checks._base import Rule
 from schemaops.findings import Severity
+from schemaops.rules import Rule
 
 
 class UnparsableSQL(Rule):

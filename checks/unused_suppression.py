@@ -39,8 +39,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from schemaops import source
-from schemaops.checks._base import MigrationContext, Rule
 from schemaops.findings import Finding, Location, Severity
+from schemaops.rules import MigrationContext, Rule
 from schemaops.selection import relative
 
 

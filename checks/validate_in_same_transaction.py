@@ -36,18 +36,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from schemaops.checks._base import (
-    MigrationContext,
-    OperationContext,
-    Rule,
-    StatementContext,
-    migration_code,
-)
 from schemaops.checks._lockmap_ops import table_of
 from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, validate_sql
-from schemaops.checks._locks import Lock
-from schemaops.checks._sql import alter_commands
 from schemaops.findings import Finding
+from schemaops.locks import Lock
+from schemaops.remedy.code import migration_code
+from schemaops.rules import MigrationContext, OperationContext, Rule, StatementContext
+from schemaops.statements import alter_commands
 
 Key = tuple[str, str]
 

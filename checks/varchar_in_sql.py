@@ -35,7 +35,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from schemaops.checks._base import Rule, StatementContext, join_steps
 from schemaops.checks._column_types import (
     base_type,
     column_types,
@@ -44,9 +43,10 @@ from schemaops.checks._column_types import (
     runsql_recipe,
     sql_literal,
 )
-from schemaops.checks._recipes import ident
-from schemaops.checks._sql import type_name
 from schemaops.findings import Finding, Severity
+from schemaops.remedy.code import join_steps
+from schemaops.rules import Rule, StatementContext
+from schemaops.statements import ident, type_name
 
 
 def _bounded_varchar(type_node: Any) -> bool:

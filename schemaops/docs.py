@@ -31,7 +31,7 @@ def rule_sections(rule: Any) -> dict[str, str]:
 
     The ``""`` key holds the text before the first section.
     """
-    from schemaops.checks._base import parse_doc
+    from schemaops.rules import parse_doc
 
     sections: dict[str, str] = rule.doc_sections()
     if len(sections) <= 1:

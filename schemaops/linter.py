@@ -30,7 +30,27 @@ from schemaops.errors import ConfigError, RuleCrashed
 from schemaops.findings import Finding, Location, Severity
 from schemaops.phases import POST, phase_of
 from schemaops.plan import MigrationStep, OperationStep, Walker, is_django_operation
+from schemaops.rules import (
+    FinalContext,
+    MigrationContext,
+    OperationContext,
+    Rule,
+    StatementContext,
+    Target,
+    lookup,
+    registered,
+)
 from schemaops.selection import relative
+
+# Meta rules the linter itself calls (they live in the registry like every rule).
+SQL_UNPARSABLE = "SO901"
+POST_DEPLOY_DEPENDENCY = "SO111"
+UNUSED_SUPPRESSION = "SO902"
+
+
+def _rule(code: str) -> type[Rule]:
+    rule = registered()[code]
+    return rule
 
 
 @dataclass
@@ -47,7 +67,7 @@ class LintResult:
 
 def select_rules(config: Config) -> list[Any]:
     """The active rules after ``select`` and ``ignore`` (codes or names)."""
-    from schemaops.checks import RULES, lookup
+    RULES = registered()
 
     for ref in (*config.select, *config.ignore, *config.severity):
         if lookup(ref) is None:
@@ -72,8 +92,6 @@ class Linter:
         keep_steps: bool = False,
         applied: set[tuple[str, str]] | None = None,
     ) -> None:
-        from schemaops.checks._base import Target
-
         self.loader = loader
         self.config = config
         self.target = Target(
@@ -99,8 +117,6 @@ class Linter:
         self._linted: dict[str, Any] = {}  # migration file -> its MigrationContext
 
     def _severity_overrides(self) -> dict[str, Severity]:
-        from schemaops.checks import lookup
-
         out = {}
         for ref, level in self.config.severity.items():
             rule = lookup(ref)
@@ -148,8 +164,6 @@ class Linter:
     # -- one migration -----------------------------------------------------------
 
     def lint_migration(self, step: MigrationStep, state: Any) -> list[Finding]:
-        from schemaops.checks._base import MigrationContext
-
         ctx = MigrationContext(step, self.target, phase_of(step.migration), state)
         raw: list[Finding] = []
         with _rule_crashes(f"{step.app_label}.{step.name}"):
@@ -164,8 +178,6 @@ class Linter:
         return self._finish(ctx, raw)
 
     def _lint_operation(self, mctx: Any, op_step: OperationStep) -> Iterator[Finding]:
-        from schemaops.checks._base import OperationContext
-
         if not op_step.touches_database:
             return  # an unmanaged, proxy or swapped model: Django runs no SQL for it
         ctx = OperationContext(op_step, mctx)
@@ -189,13 +201,11 @@ class Linter:
         """
         from django.db import migrations
 
-        from schemaops.checks import SQL_UNPARSABLE
-        from schemaops.checks._base import StatementContext
-        from schemaops.checks._sql import SQLSyntaxError, parse
+        from schemaops.statements import SQLSyntaxError, parse, runsql_texts
 
         op = ctx.operation
         if isinstance(op, migrations.RunSQL):
-            texts, generated = list(_runsql_texts(op.sql)), False
+            texts, generated = list(runsql_texts(op.sql)), False
         elif ctx.step.sql and not is_django_operation(op):
             texts, generated = ["\n".join(ctx.step.sql)], True
         else:
@@ -204,7 +214,7 @@ class Linter:
             try:
                 statements = parse(text)
             except SQLSyntaxError as exc:
-                yield SQL_UNPARSABLE().finding(ctx, f"cannot parse SQL: {exc}")
+                yield _rule(SQL_UNPARSABLE)().finding(ctx, f"cannot parse SQL: {exc}")
                 continue
             for stmt in statements:
                 sctx = StatementContext(stmt.node, stmt.sql, ctx, generated)
@@ -239,8 +249,6 @@ class Linter:
         """Run ``check_final`` rules; filter their findings per migration like the rest."""
         if not self._by_final:
             return []
-        from schemaops.checks._base import FinalContext
-
         fctx = FinalContext(state, self._final_ops, self.target, self.loader.graph)
         contexts = {(o.migration.app_label, o.migration.name): o.migration for o in fctx.operations}
         grouped: dict[tuple[Any, Any], list[Finding]] = {}
@@ -256,9 +264,7 @@ class Linter:
 
     def _unused_suppressions(self) -> list[Finding]:
         """SO902: suppression comments that silenced nothing, name no rule, or give no reason."""
-        from schemaops.checks.unused_suppression import UnusedSuppression
-
-        rule = next((r for r in self.rules if isinstance(r, UnusedSuppression)), None)
+        rule: Any = next((r for r in self.rules if r.code == UNUSED_SUPPRESSION), None)
         if rule is None:
             return []
         active = {r.code for r in self.rules} | {r.name for r in self.rules}
@@ -272,15 +278,18 @@ class Linter:
     # -- filtering ----------------------------------------------------------------
 
     def _finish(self, ctx: Any, raw: list[Finding]) -> list[Finding]:
-        from schemaops.checks import RULES
+        RULES = registered()
 
         path = ctx.step.path
         out = []
         src = source_module.read(path, len(ctx.step.migration.operations)) if path and raw else None
         shown = relative(path, self._cwd) if src else None
+        squashed = bool(getattr(ctx.step.migration, "replaces", None))
         for f in raw:
             rule = RULES.get(f.code)
             if ctx.phase == POST and rule is not None and rule.category == "additive":
+                continue
+            if squashed and rule is not None and not rule.holds_on_empty_database():
                 continue
             if f.code in self._severity:
                 f.severity = self._severity[f.code]
@@ -295,9 +304,8 @@ class Linter:
 
     def _post_deploy_dependencies(self, selected: set[tuple[str, str]]) -> list[Finding]:
         """A pre-deploy migration may not depend on a post-deploy one that is not applied."""
-        from schemaops.checks import POST_DEPLOY_DEPENDENCY
 
-        rule = POST_DEPLOY_DEPENDENCY()
+        rule = _rule(POST_DEPLOY_DEPENDENCY)()
         if rule.code not in {r.code for r in self.rules}:
             return []
         graph, out = self.loader.graph, []
@@ -347,31 +355,6 @@ class Linter:
         return kept, len(findings) - len(kept)
 
 
-def _runsql_texts(sql: Any) -> Iterator[str]:
-    """RunSQL.sql is a string, or a list of strings and (sql, params) pairs.
-
-    A pair's parameters are quoted in, as the driver does; a string runs
-    without parameters, so its ``%`` stays as written.
-    """
-    if sql in (None, ""):
-        return
-    from django.db.migrations import RunSQL
-
-    if sql == RunSQL.noop:
-        return
-    if isinstance(sql, str):
-        yield sql
-        return
-    from schemaops.plan import interpolate
-
-    for item in sql:
-        params = None
-        if isinstance(item, list | tuple):
-            item, params = item[0], (item[1] if len(item) > 1 else None)
-        if item:
-            yield str(item) if params is None else interpolate(str(item), params)
-
-
 @contextmanager
 def _rule_crashes(where: str) -> Iterator[None]:
     """An exception raised by a rule becomes a :class:`RuleCrashed` naming it."""
@@ -386,8 +369,6 @@ def _rule_crashes(where: str) -> Iterator[None]:
 
 def _crashed(exc: Exception, where: str) -> RuleCrashed | None:
     """The rule that raised (found in the traceback), named with how to go on without it."""
-    from schemaops.checks._base import Rule
-
     if isinstance(exc, RuleCrashed):
         return None
     rule = None

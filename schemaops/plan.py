@@ -151,7 +151,7 @@ class OperationStep:
 
     def _columnless_field(self) -> bool:
         """A field operation whose field has no column before or after (nor a table)."""
-        from schemaops.checks._columns import has_column
+        from schemaops.columns import has_column
 
         op = self.operation
         if isinstance(op, dj_migrations.RenameField):
@@ -565,10 +565,21 @@ def interpolate(sql: str, params: Any) -> str:
 
 
 def _quote(value: Any) -> str:
-    from psycopg2.extensions import adapt
+    """A parameter as an SQL literal, quoted by the driver Django uses, offline.
 
+    Django prepares values for its driver (psycopg 3 wraps JSON in ``Jsonb``,
+    psycopg 2 in ``Json``), so only that driver can quote them.
+    """
     if isinstance(value, UnknownDefault):
         return f"NULL /* computed by {value.source}() at migrate time */"
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if is_psycopg3:
+        from psycopg import sql
+
+        return str(sql.Literal(value).as_string(None))
+    from psycopg2.extensions import adapt
+
     adapted = adapt(value)
     if hasattr(adapted, "encoding"):
         adapted.encoding = "utf8"

@@ -113,10 +113,10 @@ def project_apps() -> list[str]:
 def changed_files(since: str, cwd: str | None = None) -> set[str]:
     """Absolute paths of files added or modified since ``since`` (plus untracked)."""
 
-    def git(*args: str) -> str:
+    def git(*args: str, where: str | None = cwd) -> str:
         try:
             result = subprocess.run(
-                ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+                ["git", *args], cwd=where, capture_output=True, text=True, check=True
             )
         except FileNotFoundError:
             raise ConfigError("--since needs git, which is not installed") from None
@@ -125,9 +125,12 @@ def changed_files(since: str, cwd: str | None = None) -> set[str]:
             raise ConfigError(f"--since {since}: {first}") from None
         return result.stdout
 
+    # From the top of the repository, whatever folder the command runs in: from a
+    # subfolder, ls-files would list only that folder's untracked files, relative to it.
     top = git("rev-parse", "--show-toplevel").strip()
-    names = git("diff", "--name-only", "--diff-filter=AMR", since, "--").splitlines()
-    names += git("ls-files", "--others", "--exclude-standard").splitlines()
+    diff = ("diff", "--no-relative", "--name-only", "--diff-filter=AMR", since, "--")
+    names = git(*diff, where=top).splitlines()
+    names += git("ls-files", "--others", "--exclude-standard", where=top).splitlines()
     return {os.path.realpath(os.path.join(top, n)) for n in names if n.endswith(".py")}
 
 

@@ -156,3 +156,31 @@ def test_other_formats_render(fmt):
     proc = run_cli("check", "--format", fmt)
     assert proc.returncode == 1
     assert "SO101" in proc.stdout
+
+
+def test_since_finds_untracked_migrations_when_the_project_is_a_subfolder(tmp_path):
+    """manage.py below the repository's top, run from the project or from deeper still."""
+    repo = tmp_path / "repo"
+    project = repo / "services" / "shop"
+    shutil.copytree(SAMPLE, project, ignore=shutil.ignore_patterns("__pycache__"))
+    (repo / "README").write_text("a monorepo\n")
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
+    migrations_dir = project / "customers" / "migrations"
+    latest = sorted(p.stem for p in migrations_dir.glob("0*.py"))[-1]
+    (migrations_dir / "0099_untracked.py").write_text(
+        "from django.db import migrations\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        f"    dependencies = [('customers', '{latest}')]\n"
+        "    operations = [migrations.RunSQL('SELECT 1', reverse_sql='SELECT 1')]\n"
+    )
+    for cwd in (project, project / "customers"):
+        args = ("check", "--since", "HEAD", "--format", "json")
+        if cwd != project:
+            args = (*args, "--pythonpath", str(project))
+        proc = run_cli(*args, cwd=cwd)
+        assert proc.returncode == 0, proc.stderr
+        report = _json(proc)
+        assert report["summary"]["migrations"] == 1, (cwd, report)

@@ -81,3 +81,36 @@ def test_sweeper_frees_cycles_while_the_collector_is_paused():
         assert gc.get_count()[0] < 100  # the young generation was emptied
         assert not gc.isenabled()  # the collector stays paused
         assert keep is not None
+
+
+def test_defaults_of_every_common_type_are_quoted_by_the_projects_driver():
+    """JSON, UUID, dict, list, decimal and date defaults: Django prepares each value for
+    the driver it runs on (psycopg 3's Jsonb, psycopg 2's Json); the SQL must still come."""
+    import datetime
+    import decimal
+    import uuid
+
+    from django.contrib.postgres.fields import ArrayField
+
+    fields = {
+        "meta": models.JSONField(default=dict),
+        "tags": models.JSONField(default=list),
+        "options": models.JSONField(default={"colour": "red", "sizes": [1, 2]}),
+        "token": models.UUIDField(default=uuid.uuid4),
+        "fixed": models.UUIDField(default=uuid.UUID("12345678-1234-5678-1234-567812345678")),
+        "price": models.DecimalField(
+            max_digits=8, decimal_places=2, default=decimal.Decimal("1.5")
+        ),
+        "since": models.DateField(default=datetime.date(2024, 1, 31)),
+        "labels": ArrayField(models.CharField(max_length=10), default=list),
+        "flag": models.BooleanField(default=True),
+    }
+    ops = [migrations.AddField("order", name, field) for name, field in fields.items()]
+    _, steps = _walk(ops)
+    for name, step in zip(fields, steps, strict=True):
+        assert step.sql_error is None, (name, step.sql_error)
+        assert any("ADD COLUMN" in s and f'"{name}"' in s for s in step.sql), (name, step.sql)
+    sql = {name: " ".join(step.sql) for name, step in zip(fields, steps, strict=True)}
+    assert '\'{"colour": "red", "sizes": [1, 2]}\'' in sql["options"]
+    assert "12345678" in sql["fixed"]
+    assert "'2024-01-31'" in sql["since"]

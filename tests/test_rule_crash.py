@@ -6,10 +6,10 @@ import pytest
 from django.db import migrations, models
 from lintkit import FakeLoader, make_migration
 
-from schemaops.checks._base import Rule
 from schemaops.config import Config
 from schemaops.errors import RuleCrashed
 from schemaops.linter import Linter
+from schemaops.rules import Rule
 
 
 class Broken(Rule):

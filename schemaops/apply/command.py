@@ -109,7 +109,7 @@ def _plan_text(plan: ApplyPlan, linter: Any, result: Any) -> str:
 
 
 def _locks_text(done: Applied) -> str:
-    from schemaops.checks._locks import Lock
+    from schemaops.locks import Lock
 
     strongest: dict[str, Lock] = {}
     for table, mode in done.locks:

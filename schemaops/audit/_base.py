@@ -34,7 +34,10 @@ DOC_SECTIONS = ("What it does", "Why is this bad?", "Fix")
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Numbers that decide when a measurement becomes a finding (research notes, section 4)."""
+    """Numbers that decide when a measurement becomes a finding.
+
+    The defaults are the thresholds PgHero and active_record_doctor use (docs/audit.md).
+    """
 
     seq_scan_min_rows: int = 10_000  # PgHero missing_indexes
     seq_scan_min_scans: int = 10
@@ -140,7 +143,7 @@ class Check:
         return self.func.__module__.rsplit(".", 1)[-1]
 
     def doc_sections(self) -> dict[str, str]:
-        from schemaops.checks._base import parse_doc
+        from schemaops.rules import parse_doc
 
         return parse_doc(self.doc)
 

@@ -13,8 +13,9 @@ from functools import cached_property
 from typing import Any
 
 from schemaops.audit._catalog import Index
-from schemaops.checks._recipes import field_code, ident, with_kwargs
 from schemaops.findings import Severity
+from schemaops.remedy.code import field_code, with_kwargs
+from schemaops.statements import ident
 
 
 @dataclass

@@ -14,8 +14,8 @@ from typing import Any
 
 from schemaops.audit._base import AuditContext, Hit, check, mb, qualified
 from schemaops.audit._catalog import NOT_EXTENSION, USER_SCHEMAS, note_unreadable_tables
-from schemaops.checks._recipes import ident
 from schemaops.findings import Severity
+from schemaops.statements import ident
 
 # 8 = MAXALIGN on 64-bit builds; 24 = page header; 16 = btree special space.
 INDEX_BLOAT = f"""

@@ -17,8 +17,8 @@ from typing import Any
 from schemaops.audit._base import AuditContext, Hit, check
 from schemaops.audit._catalog import Index, indexes, with_definition
 from schemaops.audit._django import Models
-from schemaops.checks._recipes import ident
 from schemaops.findings import Severity
+from schemaops.statements import ident
 
 MODELS = ("models",)
 # Tables Django creates without a model in the app registry.

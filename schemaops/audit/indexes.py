@@ -22,8 +22,8 @@ from schemaops.audit._catalog import (
     with_definition,
 )
 from schemaops.audit._django import add_index_fix, describe, drop_index_fix, library_severity
-from schemaops.checks._recipes import ident
 from schemaops.findings import Severity
+from schemaops.statements import ident
 
 FK_WITHOUT_INDEX = f"""
 WITH fks AS (

@@ -15,8 +15,8 @@ from schemaops.audit._catalog import (
     note_unreadable_tables,
     table_size,
 )
-from schemaops.checks._recipes import ident
 from schemaops.findings import Severity
+from schemaops.statements import ident
 
 NO_PRIMARY_KEY = f"""
 SELECT n.nspname AS schema, c.relname AS "table", {table_size("c", "rows")} AS rows,

@@ -7,9 +7,9 @@ from typing import Any
 
 from schemaops.audit._base import AuditContext, CheckSkipped, Hit, check, qualified
 from schemaops.audit._catalog import NOT_EXTENSION, USER_SCHEMAS
-from schemaops.checks._recipes import ident
 from schemaops.errors import SchemaopsError
 from schemaops.findings import Severity
+from schemaops.statements import ident
 
 SETTINGS = """
 SELECT name, setting, unit, context, vartype, current_setting(name) AS display,

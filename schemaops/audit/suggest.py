@@ -1,7 +1,7 @@
 """AU103: index suggestions for the slowest queries, proven with hypothetical indexes.
 
-The method is Dexter's (research notes 4.5), reduced to what a read-only audit
-can do:
+The method is Dexter's (hypothetical indexes with HypoPG), reduced to what a
+read-only audit can do:
 
 1. take the slowest statements of this database from ``pg_stat_statements``;
 2. parse each with PostgreSQL's grammar (pglast) and collect the columns its

@@ -28,7 +28,9 @@ Examples:
 )
 def rules_command(fmt: str, full: bool) -> None:
     """List every migration rule: code, name, default severity, summary."""
-    from schemaops.checks import RULES
+    from schemaops.rules import registered
+
+    RULES = registered()
 
     if full:
         if fmt != "markdown":
@@ -71,8 +73,8 @@ def rules_command(fmt: str, full: bool) -> None:
 @click.argument("rule")
 def explain_command(rule: str) -> None:
     """Explain one rule: what it flags, which lock, and the safe recipe."""
-    from schemaops.checks import lookup
     from schemaops.errors import ConfigError
+    from schemaops.rules import lookup
 
     found = lookup(rule)
     if found is None:

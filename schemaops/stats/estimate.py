@@ -119,7 +119,7 @@ def apply_estimates(
 
 def _may_downgrade(finding: Finding) -> bool:
     """False for rules whose finding breaks old code whatever the table's size."""
-    from schemaops.checks import lookup
+    from schemaops.rules import lookup
 
     rule = lookup(finding.code)
     return rule is not None and rule.category != "additive"

@@ -69,8 +69,8 @@ class StepCost:
 
 # calibrated with bench/stats_bench.py --fit (see docs/stats.md for the run)
 DEFAULT_COSTS: dict[Step, StepCost] = {
-    Step.INDEX_BUILD: StepCost(fixed_ms=0.3, ms_per_million_rows=460.0, ms_per_gib=0.0),
-    Step.REWRITE: StepCost(fixed_ms=1.5, ms_per_million_rows=0.0, ms_per_gib=14000.0),
+    Step.INDEX_BUILD: StepCost(fixed_ms=0.3, ms_per_million_rows=520.0, ms_per_gib=0.0),
+    Step.REWRITE: StepCost(fixed_ms=3.0, ms_per_million_rows=0.0, ms_per_gib=14000.0),
     Step.FK_VALIDATION: StepCost(
         fixed_ms=0.3,
         ms_per_million_rows=180.0,
@@ -78,8 +78,8 @@ DEFAULT_COSTS: dict[Step, StepCost] = {
         large_above_rows=500_000,
         large_factor=3.6,
     ),
-    Step.CHECK_VALIDATION: StepCost(fixed_ms=0.1, ms_per_million_rows=0.0, ms_per_gib=800.0),
-    Step.NOT_NULL_SCAN: StepCost(fixed_ms=0.1, ms_per_million_rows=0.0, ms_per_gib=800.0),
+    Step.CHECK_VALIDATION: StepCost(fixed_ms=0.1, ms_per_million_rows=0.0, ms_per_gib=1000.0),
+    Step.NOT_NULL_SCAN: StepCost(fixed_ms=0.1, ms_per_million_rows=0.0, ms_per_gib=1000.0),
 }
 
 

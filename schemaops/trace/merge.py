@@ -31,20 +31,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from schemaops.checks._locks import Lock
-from schemaops.checks.observed_blocking_lock import ObservedBlockingLock
-from schemaops.checks.observed_rewrite import ObservedRewrite
-from schemaops.findings import Finding, Location, Severity
+from schemaops.findings import Finding, Location
+from schemaops.locks import Lock
+from schemaops.rules import registered
 from schemaops.trace.runner import TraceResult
 from schemaops.trace.tracer import MigrationTrace, StatementTrace
 
 # Registered rules (checks/observed_*.py) so `schemaops rules`, `explain` and SARIF know them.
-OBSERVED_LOCK = (
-    ObservedBlockingLock.code,
-    ObservedBlockingLock.name,
-    ObservedBlockingLock.severity,
-)
-OBSERVED_REWRITE = (ObservedRewrite.code, ObservedRewrite.name, ObservedRewrite.severity)
+OBSERVED_LOCK = "SO801"
+OBSERVED_REWRITE = "SO802"
 
 
 def merge_trace(result: Any, loader: Any, selected: set[tuple[str, str]], cfg: Any) -> TraceResult:
@@ -189,14 +184,14 @@ def _preexisting(stmt: StatementTrace, table: str) -> bool:
 
 
 def _weaker(f: Finding, lock: Lock) -> bool:
-    if f.code != OBSERVED_LOCK[0]:
+    if f.code != OBSERVED_LOCK:
         return False  # a rewrite finding wins
     claim = parse_claim(f.lock or "")
     return claim is not None and claim[0].strength < lock.strength
 
 
 def _finding(
-    kind: tuple[str, str, Severity],
+    code: str,
     migration: MigrationTrace,
     stmt: StatementTrace,
     table: str,
@@ -210,10 +205,11 @@ def _finding(
     what = op.describe() if op is not None else f"operation {stmt.operation}"
     lock = lock or stmt.strongest_on(table) or Lock.ACCESS_EXCLUSIVE
     did = f'rewrote "{table}"' if rewrite else f'took {lock.value} on "{table}"'
+    rule = registered()[code]
     return Finding(
-        code=kind[0],
-        name=kind[1],
-        severity=kind[2],
+        code=rule.code,
+        name=rule.name,
+        severity=rule.severity,
         message=(
             f"{what}: schemaops trace saw it {did} (blocks {lock.blocks}) "
             f"for {stmt.duration_ms:.1f} ms on the scratch database; no rule reported it"

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from schemaops.checks._locks import Lock
+from schemaops.locks import Lock
 from schemaops.trace import snapshot
 from schemaops.trace.sampler import LockSampler
 from schemaops.trace.snapshot import Changes, Snapshot

@@ -1,7 +1,7 @@
 """PGTune's formulas as pure functions: a :class:`MachineProfile` in, proposals out.
 
 The numbers follow le0pard/pgtune's current ``configurationSlice.js`` (see
-``docs/tune.md`` and the research notes): every memory value is computed in kB
+``docs/tune.md``): every memory value is computed in kB
 from the total RAM in kB, with the same floors, caps and rounding, so the same
 inputs give the same values as the PGTune web form.
 

@@ -76,7 +76,7 @@ def recipe_migrations(recipe):
 def recipe_sql(migration):
     """The SQL statements of a recipe migration's RunSQL operations (database side)."""
     from schemaops.checks._data import runsql_texts
-    from schemaops.checks._sql import parse
+    from schemaops.statements import parse
 
     out = []
     for op in migration.operations:

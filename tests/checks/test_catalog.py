@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from schemaops.checks import RULES, lookup
-from schemaops.checks._base import CATEGORIES, DOC_SECTIONS, Rule
 from schemaops.docs import rule_sections, rules_reference
+from schemaops.rules import CATEGORIES, DOC_SECTIONS, Rule
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent.parent

@@ -20,18 +20,18 @@ from django.db.migrations.state import ProjectState
 from lintkit import APP, FakeLoader, make_migration
 from models import customer_model, order_model
 
-from schemaops.checks._base import Rule
-from schemaops.checks._columns import binary_coercible, normal_type
 from schemaops.checks._lockmap import (
     merge,
     operation_locks,
     operation_steps,
     statement_locks,
 )
-from schemaops.checks._locks import Lock
-from schemaops.checks._sql import parse
+from schemaops.columns import binary_coercible, normal_type
 from schemaops.config import Config
 from schemaops.linter import Linter
+from schemaops.locks import Lock
+from schemaops.rules import Rule
+from schemaops.statements import parse
 
 AE, SRE, SHARE = Lock.ACCESS_EXCLUSIVE, Lock.SHARE_ROW_EXCLUSIVE, Lock.SHARE
 SUE, RX = Lock.SHARE_UPDATE_EXCLUSIVE, Lock.ROW_EXCLUSIVE

@@ -1,3 +1,4 @@
+from django.db import migrations, models
 from django.db.migrations.operations.base import Operation
 from lintkit import codes, lint
 from models import order_model
@@ -46,3 +47,25 @@ def test_custom_operation_needing_a_connection_fires():
 
 def test_custom_operation_with_readable_sql_is_safe():
     assert "SO903" not in codes(lint([PlainSQL()], setup=[order_model()]))
+
+
+class Opaque:
+    """A value no database driver knows how to quote."""
+
+
+class OpaqueDefaultField(models.IntegerField):
+    def get_db_prep_save(self, value, connection):
+        return Opaque()
+
+
+def test_django_operation_whose_sql_cannot_be_generated_says_so():
+    op = migrations.AddField("order", "weight", OpaqueDefaultField(default=1))
+    findings = [f for f in lint([op], setup=[order_model()], want_sql=True) if f.code == "SO903"]
+    assert len(findings) == 1
+    assert "AddField in shop.0002_change" in findings[0].message
+    assert "gap in schemaops" in findings[0].message
+
+
+def test_django_operation_with_sql_is_silent():
+    op = migrations.AddField("order", "weight", models.IntegerField(default=1))
+    assert "SO903" not in codes(lint([op], setup=[order_model()], want_sql=True))

@@ -29,11 +29,11 @@ def test_migrate_plan_refuses_by_the_estimates(small, shop_env):
     label = "products.0002_product_category"
     static = run_cli("migrate", "--plan", env=shop_env)
     assert static.returncode == 0, static.stderr
-    (line,) = [ln for ln in static.stdout.splitlines() if label in ln]
+    (line,) = [ln for ln in static.stdout.splitlines() if ln.strip().startswith(label)]
     assert "REFUSED" in line
 
     sized = run_cli("migrate", "--plan", "--stats", str(small), env=shop_env)
     assert sized.returncode == 0, sized.stderr
-    (line,) = [ln for ln in sized.stdout.splitlines() if label in ln]
+    (line,) = [ln for ln in sized.stdout.splitlines() if ln.strip().startswith(label)]
     assert "REFUSED" not in line
     assert "the index build is estimated at" in sized.stdout

@@ -20,9 +20,9 @@ from django.db.migrations.state import ProjectState
 from django.db.models.functions import Random
 from lintkit import APP, make_migration
 
-from schemaops.checks._locks import Lock
 from schemaops.config import Config
 from schemaops.findings import Finding
+from schemaops.locks import Lock
 from schemaops.trace.merge import merge_findings, parse_schema_claim
 from schemaops.trace.runner import TraceResult, pointed_at
 from schemaops.trace.tracer import MigrationTrace, StatementRecorder, attributing

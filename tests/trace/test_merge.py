@@ -8,8 +8,8 @@ import pytest
 from support import run_cli
 from trace_support import shop_env, trace_statements
 
-from schemaops.checks._locks import Lock
 from schemaops.findings import Finding, Severity
+from schemaops.locks import Lock
 from schemaops.trace.merge import merge_findings, parse_claim
 from schemaops.trace.runner import TraceOptions, TraceResult, run_trace
 from schemaops.trace.tracer import MigrationTrace

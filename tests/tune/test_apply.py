@@ -10,7 +10,7 @@ from support import run_cli
 
 Cluster = Any  # tests/tune/conftest.py:Cluster (conftest modules are not importable)
 
-# Example A of the research notes: the cluster's max_connections is 100.
+# PGTune worked example A: the cluster's max_connections is 100.
 EXAMPLE_A = ["--memory", "8GB", "--cpus", "4", "--workload", "web", "--storage", "ssd"]
 EXAMPLE_A += ["--db-size", "mid_ram"]
 

@@ -1,4 +1,4 @@
-"""PGTune's worked examples (research notes, section 1.1) as a golden table."""
+"""PGTune's worked examples (computed with its web form's formulas) as a golden table."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from typing import Any
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
 
-from schemaops.checks._sql import VOLATILE_FUNCTIONS, names, volatility
+from schemaops.statements import VOLATILE_FUNCTIONS, names, volatility
 
 AUTO_FIELDS = ("AutoField", "BigAutoField", "SmallAutoField")
 # Types whose typmod is a precision: raising it (or dropping it) never rewrites.

@@ -12,6 +12,7 @@ from typing import Any
 
 from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError
+from pglast.stream import maybe_double_quote_name
 
 AT = enums.AlterTableType
 CONSTR = enums.ConstrType
@@ -183,3 +184,33 @@ def set_variable(node: Any) -> tuple[str, str] | None:
         elif isinstance(val, ast.Integer):
             values.append(str(val.ival))
     return str(node.name).lower(), ",".join(values)
+
+
+def ident(name: str) -> str:
+    """An SQL identifier as PostgreSQL would need it written (pglast's quoting rules)."""
+    return str(maybe_double_quote_name(name))
+
+
+def runsql_texts(sql: Any) -> Iterator[str]:
+    """The statements' texts of ``RunSQL.sql``: a string, or a list of strings and pairs.
+
+    A ``(sql, params)`` pair's parameters are quoted in, as the driver does; a
+    string runs without parameters, so its ``%`` stays as written.
+    """
+    if sql in (None, ""):
+        return
+    from django.db.migrations import RunSQL
+
+    if sql == RunSQL.noop:
+        return
+    if isinstance(sql, str):
+        yield sql
+        return
+    from schemaops.plan import interpolate
+
+    for item in sql:
+        params = None
+        if isinstance(item, list | tuple):
+            item, params = item[0], (item[1] if len(item) > 1 else None)
+        if item:
+            yield str(item) if params is None else interpolate(str(item), params)

@@ -1,15 +1,12 @@
-"""Building blocks for recipes: identifiers and Django code snippets."""
+"""Remedies as code: complete migration modules and the field code inside them."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from pglast.stream import maybe_double_quote_name
-
-
-def ident(name: str) -> str:
-    """An SQL identifier as PostgreSQL would need it written (pglast's quoting rules)."""
-    return str(maybe_double_quote_name(name))
+if TYPE_CHECKING:
+    from schemaops.rules import MigrationContext, OperationContext
 
 
 def django_kind(op: Any) -> str:
@@ -49,7 +46,7 @@ def _value_code(value: Any) -> str:
             path, args, kwargs = value.deconstruct()[-3:]
         except Exception:
             return repr(value)
-        from schemaops.checks._imports import importable_by_name
+        from schemaops.remedy.imports import importable_by_name
 
         cls = str(path).rsplit(".", 1)[-1]
         name = cls if importable_by_name(cls) else str(path)
@@ -72,3 +69,61 @@ def with_kwargs(field: Any, **changes: Any) -> str:
             kwargs[key] = value
     rebuilt = type(clone)(*args, **kwargs)
     return field_code(rebuilt)
+
+
+def migration_code(
+    ctx: MigrationContext | OperationContext,
+    operations: Iterable[str],
+    *,
+    atomic: bool = True,
+    name: str = "safe",
+    phase: str | None = None,
+    imports: str = "from django.db import migrations, models",
+    after: str | None = None,
+    dependencies: list[tuple[str, str]] | None = None,
+) -> str:
+    """A complete migration module, ready to paste.
+
+    It replaces the migration under check, so it has the same dependencies,
+    or, with ``after``, follows the recipe's previous migration ``XXXX_<after>``,
+    or, with ``dependencies``, depends on exactly those.
+    """
+    from schemaops.rules import OperationContext
+
+    mig = ctx.migration if isinstance(ctx, OperationContext) else ctx
+    deps = [(mig.app_label, f"XXXX_{after}")] if after else mig.dependencies
+    if dependencies is not None:
+        deps = dependencies
+    lines = [
+        f"# {mig.app_label}/migrations/XXXX_{name}.py",
+        imports,
+        "",
+        "",
+        "class Migration(migrations.Migration):",
+    ]
+    if not atomic:
+        lines.append("    atomic = False  # CONCURRENTLY cannot run inside a transaction")
+    if phase == "post":
+        lines.append('    deploy_phase = "post"  # contract: apply after the new code is live')
+    lines.append("    dependencies = [" + ", ".join(f'("{a}", "{n}")' for a, n in deps) + "]")
+    lines.append("    operations = [")
+    operations = list(operations)
+    for op in operations:
+        lines.extend("        " + line for line in op.splitlines())
+    lines.append("    ]")
+    return _with_missing_imports(lines, operations, type(mig.step.migration).__module__)
+
+
+def _with_missing_imports(lines: list[str], operations: list[str], migration_module: str) -> str:
+    """Add the imports the operations' code needs and the import block lacks."""
+    from schemaops.remedy.imports import missing_imports
+
+    have = lines[1].splitlines()
+    extra = [i for i in missing_imports(lines[1], operations, migration_module) if i not in have]
+    if extra:
+        lines[1] = "\n".join([*have, *extra])
+    return "\n".join(lines)
+
+
+def join_steps(*steps: str) -> str:
+    return "\n\n".join(s.rstrip() for s in steps if s)

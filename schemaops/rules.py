@@ -1,7 +1,8 @@
 """The contract every migration rule follows, and the contexts rules read.
 
-A rule is a class in its own module under ``checks/``, registered in
-``checks/__init__.py``. It declares:
+A rule is a class in its own module under ``checks/`` (installed as
+``schemaops.checks``), registered in ``checks/__init__.py``; the core finds
+the rules through :func:`registered` and :func:`lookup` only. It declares:
 
 ``code``        stable id, ``SO`` + three digits; never reused once released
 ``name``        kebab-case, names the flagged pattern (``add-index-non-concurrently``)
@@ -35,6 +36,7 @@ table, and whose recipe is Django code ready to paste.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -221,6 +223,12 @@ class Rule:
     statements: ClassVar[tuple[str, ...]] = ()
     # retired rules stay registered so their codes are never reused
     retired: ClassVar[bool] = False
+    # Does the hazard exist on a new, empty database? Django runs a squashed migration
+    # (one with ``replaces``) only where none of the migrations it replaces ran, so no
+    # row, no running release and no lock wait is at stake there: only rules that hold
+    # anyway (PostgreSQL refuses the SQL, hygiene of what is created) report on it.
+    # None: hygiene and meta rules hold, the others do not.
+    on_empty_database: ClassVar[bool | None] = None
 
     def check_operation(self, ctx: OperationContext) -> Iterable[Finding]:
         return ()
@@ -272,6 +280,12 @@ class Rule:
         return parse_doc(cls.__doc__ or getattr(module, "__doc__", None) or "")
 
     @classmethod
+    def holds_on_empty_database(cls) -> bool:
+        if cls.on_empty_database is not None:
+            return cls.on_empty_database
+        return cls.category in ("hygiene", "meta")
+
+    @classmethod
     def hooks(cls) -> set[str]:
         return {
             h
@@ -301,64 +315,19 @@ def parse_doc(doc: str) -> dict[str, str]:
     return sections
 
 
-# -- recipe helpers ---------------------------------------------------------------
-
-
-def migration_code(
-    ctx: MigrationContext | OperationContext,
-    operations: Iterable[str],
-    *,
-    atomic: bool = True,
-    name: str = "safe",
-    phase: str | None = None,
-    imports: str = "from django.db import migrations, models",
-    after: str | None = None,
-    dependencies: list[tuple[str, str]] | None = None,
-) -> str:
-    """A complete migration module, ready to paste.
-
-    It replaces the migration under check, so it has the same dependencies,
-    or, with ``after``, follows the recipe's previous migration ``XXXX_<after>``,
-    or, with ``dependencies``, depends on exactly those.
-    """
-    mig = ctx.migration if isinstance(ctx, OperationContext) else ctx
-    deps = [(mig.app_label, f"XXXX_{after}")] if after else mig.dependencies
-    if dependencies is not None:
-        deps = dependencies
-    lines = [
-        f"# {mig.app_label}/migrations/XXXX_{name}.py",
-        imports,
-        "",
-        "",
-        "class Migration(migrations.Migration):",
-    ]
-    if not atomic:
-        lines.append("    atomic = False  # CONCURRENTLY cannot run inside a transaction")
-    if phase == "post":
-        lines.append('    deploy_phase = "post"  # contract: apply after the new code is live')
-    lines.append("    dependencies = [" + ", ".join(f'("{a}", "{n}")' for a, n in deps) + "]")
-    lines.append("    operations = [")
-    operations = list(operations)
-    for op in operations:
-        lines.extend("        " + line for line in op.splitlines())
-    lines.append("    ]")
-    return _with_missing_imports(lines, operations, type(mig.step.migration).__module__)
-
-
-def _with_missing_imports(lines: list[str], operations: list[str], migration_module: str) -> str:
-    """Add the imports the operations' code needs and the import block lacks."""
-    from schemaops.checks._imports import missing_imports
-
-    have = lines[1].splitlines()
-    extra = [i for i in missing_imports(lines[1], operations, migration_module) if i not in have]
-    if extra:
-        lines[1] = "\n".join([*have, *extra])
-    return "\n".join(lines)
-
-
-def join_steps(*steps: str) -> str:
-    return "\n\n".join(s.rstrip() for s in steps if s)
-
-
 def iter_findings(results: Iterable[Finding] | None) -> Iterator[Finding]:
     yield from results or ()
+
+
+def registered() -> dict[str, type[Rule]]:
+    """Every rule by code: the registry of ``schemaops.checks``.
+
+    The core reaches the rules only through this registry, imported by name at
+    first use, so the rules can build on the core without a cycle.
+    """
+    return importlib.import_module("schemaops.checks").RULES
+
+
+def lookup(ref: str) -> type[Rule] | None:
+    """A rule by code (``SO201``) or name (``add-index-non-concurrently``)."""
+    return importlib.import_module("schemaops.checks").lookup(ref)
