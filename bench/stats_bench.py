@@ -107,13 +107,14 @@ def observe(conn: Any, params: dict[str, str], statement: str) -> float:
 
 
 def estimate(snap: dict[str, Any], step: str) -> float:
-    from schemaops.stats.estimate import table_size
+    from schemaops.stats.estimate import table_size, with_server_memory
     from schemaops.stats.model import CostModel, Step
 
     item = table_size(snap, "bench_item")
     ref = table_size(snap, "bench_ref")
     assert item is not None and ref is not None
-    return CostModel().estimate_ms(Step(step), item, ref if step == "fk-validation" else None)
+    model = with_server_memory(CostModel(), snap)
+    return model.estimate_ms(Step(step), item, ref if step == "fk-validation" else None)
 
 
 def measure(

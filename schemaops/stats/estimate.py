@@ -22,8 +22,6 @@ from schemaops.errors import ConfigError
 from schemaops.findings import BlockingStep, Finding, Severity
 from schemaops.stats.model import CostModel, Step, TableSize
 
-DEFAULT_LOCK_BUDGET_MS = 250.0
-
 
 @dataclass(frozen=True)
 class Estimate:
@@ -98,10 +96,15 @@ def apply_estimates(
     snapshot: dict[str, Any],
     *,
     model: CostModel | None = None,
-    budget_ms: float = DEFAULT_LOCK_BUDGET_MS,
+    budget_ms: float | None = None,
 ) -> list[tuple[Finding, Estimate]]:
-    """Annotate (and maybe downgrade) each finding with a blocking step; return those."""
-    model = model or CostModel()
+    """Annotate (and maybe downgrade) each finding with a blocking step; return those.
+
+    ``budget_ms`` defaults to the configuration's default ``lock-budget``.
+    """
+    model = with_server_memory(model or CostModel(), snapshot)
+    if budget_ms is None:
+        budget_ms = parse_budget_ms(Config().lock_budget)
     done = []
     for finding in findings:
         if finding.blocking is None:
@@ -115,6 +118,19 @@ def apply_estimates(
             finding.severity = Severity.WARNING
         done.append((finding, found))
     return done
+
+
+def with_server_memory(model: CostModel, snapshot: dict[str, Any]) -> CostModel:
+    """The model with the snapshot's maintenance_work_mem (kept when the snapshot lacks it)."""
+    from dataclasses import replace
+
+    setting = snapshot.get("settings", {}).get("maintenance_work_mem") or {}
+    units = {"kB": 1024, "MB": 2**20, "8kB": 8192, None: 1}
+    try:
+        size = int(setting["setting"]) * units[setting.get("unit")]
+    except (KeyError, ValueError, TypeError):
+        return model
+    return replace(model, maintenance_work_mem=size)
 
 
 def _may_downgrade(finding: Finding) -> bool:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from support import SAMPLE, run_cli
 
 from schemaops.findings import BlockingStep, Finding, Severity
-from schemaops.stats.estimate import apply_estimates, parse_budget_ms
+from schemaops.stats.estimate import apply_estimates, parse_budget_ms, with_server_memory
 from schemaops.stats.model import CostModel, Step
 
 
@@ -118,3 +119,9 @@ def test_budget_parsing_and_model_shape():
     # a rewrite rebuilds the table's indexes as well
     more = TableSize(big.rows, big.heap_bytes, 3)
     assert model.estimate_ms(Step.REWRITE, more) > model.estimate_ms(Step.REWRITE, big)
+    # a foreign key validation whose referenced keys outgrow maintenance_work_mem spills
+    roomy = replace(model, maintenance_work_mem=2**30)
+    spilled = model.estimate_ms(Step.FK_VALIDATION, big, big)
+    assert spilled > 1.3 * roomy.estimate_ms(Step.FK_VALIDATION, big, big)
+    snapshot = {"settings": {"maintenance_work_mem": {"setting": "1048576", "unit": "kB"}}}
+    assert with_server_memory(model, snapshot).maintenance_work_mem == 2**30
