@@ -7,12 +7,12 @@
 
 On a database of its own on the local server (PGHOST etc., default
 127.0.0.1:5432 as postgres; created, then dropped). For each size it seeds
-``bench_item`` (id, n, s, ref_id) and ``bench_ref`` with N rows each, runs
-VACUUM ANALYZE, takes a ``schemaops stats`` snapshot, then runs each blocking
-statement through trace's StatementRecorder (in a transaction that is rolled
-back) and prints the duration trace observed next to the model's estimate for
-the snapshot's numbers. Every case must be within 2x; the exit status is 1
-otherwise.
+``bench_item_N`` (id, n, s, ref_id) and ``bench_ref_N`` with N rows each and
+runs VACUUM ANALYZE; then it takes one ``schemaops stats`` snapshot and runs
+each blocking statement through trace's StatementRecorder (in a transaction
+that is rolled back), in rounds over every case, and prints the fastest
+duration trace observed next to the model's estimate for the snapshot's
+numbers. Every case must be within 2x; the exit status is 1 otherwise.
 
 ``--catalog`` creates 2,000 tables with 5 indexes each (10,000 indexes) and
 times ``take_snapshot`` and the ``schemaops stats`` CLI over them, next to a
@@ -42,15 +42,19 @@ PG = {
 }
 SIZES = (10_000, 100_000, 1_000_000, 5_000_000)
 
-# step -> the statement that performs it on the seeded tables
+# step -> the statement that performs it on the seeded tables of one size
 CASES = {
-    "index-build": "CREATE INDEX bench_item_n_idx ON bench_item (n)",
-    "rewrite": "ALTER TABLE bench_item ALTER COLUMN n TYPE bigint",
-    "fk-validation": "ALTER TABLE bench_item ADD CONSTRAINT bench_item_ref_fk "
-    "FOREIGN KEY (ref_id) REFERENCES bench_ref (id)",
-    "check-validation": "ALTER TABLE bench_item ADD CONSTRAINT bench_item_n_check CHECK (n >= 0)",
-    "not-null-scan": "ALTER TABLE bench_item ALTER COLUMN n SET NOT NULL",
+    "index-build": "CREATE INDEX {item}_n_idx ON {item} (n)",
+    "rewrite": "ALTER TABLE {item} ALTER COLUMN n TYPE bigint",
+    "fk-validation": "ALTER TABLE {item} ADD CONSTRAINT {item}_ref_fk "
+    "FOREIGN KEY (ref_id) REFERENCES {ref} (id)",
+    "check-validation": "ALTER TABLE {item} ADD CONSTRAINT {item}_n_check CHECK (n >= 0)",
+    "not-null-scan": "ALTER TABLE {item} ALTER COLUMN n SET NOT NULL",
 }
+
+
+def tables(size: int) -> dict[str, str]:
+    return {"item": f"bench_item_{size}", "ref": f"bench_ref_{size}"}
 
 
 def admin(statement: sql.Composable) -> None:
@@ -64,21 +68,29 @@ def admin(statement: sql.Composable) -> None:
 
 
 def seed(params: dict[str, str], rows: int) -> None:
+    """``bench_item_<rows>`` (id, n, s, ref_id) and ``bench_ref_<rows>``, N rows each."""
+    names = {k: sql.Identifier(v) for k, v in tables(rows).items()}
     conn = psycopg2.connect(**params)
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS bench_item, bench_ref")
-        cur.execute("CREATE TABLE bench_ref (id bigint PRIMARY KEY)")
+        cur.execute(sql.SQL("CREATE TABLE {ref} (id bigint PRIMARY KEY)").format(**names))
         cur.execute(
-            "CREATE TABLE bench_item (id bigint PRIMARY KEY, n integer, s text, ref_id bigint)"
+            sql.SQL(
+                "CREATE TABLE {item} (id bigint PRIMARY KEY, n integer, s text, ref_id bigint)"
+            ).format(**names)
         )
-        cur.execute("INSERT INTO bench_ref SELECT g FROM generate_series(1, %s) g", (rows,))
         cur.execute(
-            "INSERT INTO bench_item SELECT g, g, md5(g::text), g FROM generate_series(1, %s) g",
+            sql.SQL("INSERT INTO {ref} SELECT g FROM generate_series(1, %s) g").format(**names),
             (rows,),
         )
-        cur.execute("VACUUM ANALYZE bench_ref")
-        cur.execute("VACUUM ANALYZE bench_item")
+        cur.execute(
+            sql.SQL(
+                "INSERT INTO {item} SELECT g, g, md5(g::text), g FROM generate_series(1, %s) g"
+            ).format(**names),
+            (rows,),
+        )
+        cur.execute(sql.SQL("VACUUM ANALYZE {ref}").format(**names))
+        cur.execute(sql.SQL("VACUUM ANALYZE {item}").format(**names))
     conn.close()
 
 
@@ -106,12 +118,12 @@ def observe(conn: Any, params: dict[str, str], statement: str) -> float:
     return float(recorder.statements[-1].duration_ms)
 
 
-def estimate(snap: dict[str, Any], step: str) -> float:
+def estimate(snap: dict[str, Any], size: int, step: str) -> float:
     from schemaops.stats.estimate import table_size, with_server_memory
     from schemaops.stats.model import CostModel, Step
 
-    item = table_size(snap, "bench_item")
-    ref = table_size(snap, "bench_ref")
+    item = table_size(snap, tables(size)["item"])
+    ref = table_size(snap, tables(size)["ref"])
     assert item is not None and ref is not None
     model = with_server_memory(CostModel(), snap)
     return model.estimate_ms(Step(step), item, ref if step == "fk-validation" else None)
@@ -120,18 +132,16 @@ def estimate(snap: dict[str, Any], step: str) -> float:
 def measure(
     params: dict[str, str], sizes: list[int], repeat: int, steps: list[str]
 ) -> list[dict[str, Any]]:
-    rows = []
+    """Seed every size, snapshot once, then sample every case over the whole run."""
     for size in sizes:
         started = time.perf_counter()
         seed(params, size)
-        snap = snapshot(params)
-        item = next(t for t in snap["tables"] if t["name"] == "bench_item")
-        print(
-            f"# seeded {size:,} rows in {time.perf_counter() - started:.1f} s "
-            f"(heap {item['heap_bytes'] / 2**20:.1f} MiB)",
-            file=sys.stderr,
-        )
-        best = _best_runs(params, steps, _rounds(size, repeat))
+        print(f"# seeded {size:,} rows in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    snap = snapshot(params)
+    best = _best_runs(params, sizes, steps, repeat)
+    rows = []
+    for size in sizes:
+        item = next(t for t in snap["tables"] if t["name"] == tables(size)["item"])
         for step in steps:
             rows.append(
                 {
@@ -139,31 +149,32 @@ def measure(
                     "step": step,
                     "heap_bytes": item["heap_bytes"],
                     "snapshot_rows": item["rows"],
-                    "observed": best[step],
-                    "estimate": estimate(snap, step),
+                    "observed": best[size, step],
+                    "estimate": estimate(snap, size, step),
                 }
             )
     return rows
 
 
-def _rounds(size: int, repeat: int) -> int:
-    """Small cases take milliseconds: run them more often, the noise is larger there."""
-    return repeat * max(1, min(8, 1_000_000 // size))
+def _best_runs(
+    params: dict[str, str], sizes: list[int], steps: list[str], repeat: int
+) -> dict[tuple[int, str], float]:
+    """The fastest run of each case, on one warm connection.
 
-
-def _best_runs(params: dict[str, str], steps: list[str], rounds: int) -> dict[str, float]:
-    """The fastest run of each step over ``rounds`` rounds on one warm connection.
-
-    Rounds go over every step, so a burst of load from other processes on a shared
-    machine hits one run of a step, not all of them.
+    Each of ``repeat`` rounds runs every case, small sizes several times (they take
+    milliseconds), so the runs of a case are spread over the whole bench: a burst of
+    load from other processes on a shared machine hits some runs of a case, not all.
     """
     from schemaops.trace.runner import pointed_at
 
-    best = dict.fromkeys(steps, math.inf)
+    best: dict[tuple[int, str], float] = {}
     with pointed_at("default", params) as conn:
-        for _ in range(rounds):
-            for step in steps:
-                best[step] = min(best[step], observe(conn, params, CASES[step]))
+        for _ in range(repeat):
+            for size in sizes:
+                for _ in range(max(1, min(8, 1_000_000 // size))):
+                    for step in steps:
+                        ms = observe(conn, params, CASES[step].format(**tables(size)))
+                        best[size, step] = min(best.get((size, step), math.inf), ms)
     return best
 
 
@@ -262,7 +273,7 @@ def best_of(times: int, work: Any) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
-    parser.add_argument("--repeat", type=int, default=3, help="runs per case; the best counts")
+    parser.add_argument("--repeat", type=int, default=4, help="rounds over every case")
     parser.add_argument("--steps", nargs="+", choices=list(CASES), default=list(CASES))
     parser.add_argument("--fit", action="store_true", help="print per-step correction factors")
     parser.add_argument("--catalog", action="store_true", help="time stats on a big catalog")

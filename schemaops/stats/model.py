@@ -10,7 +10,9 @@ table rewrite also rebuilds every index of the table, each at the cost of an
 index build. A foreign key validation is a hash anti-join of the table with
 the referenced one, so both tables' rows and heaps count; once its hash table
 outgrows the CPU caches each row costs three to four times as much, and more
-again once it outgrows maintenance_work_mem and is processed in batches.
+again once it outgrows maintenance_work_mem and is processed in batches. Scans
+and rewrites of large tables cost more per GiB too: the table no longer stays
+in shared_buffers, and a rewrite's WAL brings checkpoints along.
 
 The default constants were calibrated by ``bench/stats_bench.py`` on
 PostgreSQL 15 (warm cache, default maintenance settings); a team whose
@@ -71,20 +73,42 @@ class StepCost:
         return self.fixed_ms + per_size * scale
 
 
+# tables of more than ~500k narrow rows: a scan no longer stays in shared_buffers, a
+# rewrite's WAL brings checkpoints along
+_LARGE = 500_000
+
 # calibrated with bench/stats_bench.py --fit (see docs/stats.md for the run)
 DEFAULT_COSTS: dict[Step, StepCost] = {
-    Step.INDEX_BUILD: StepCost(fixed_ms=0.3, ms_per_million_rows=520.0, ms_per_gib=0.0),
-    Step.REWRITE: StepCost(fixed_ms=3.0, ms_per_million_rows=0.0, ms_per_gib=14000.0),
+    Step.INDEX_BUILD: StepCost(fixed_ms=0.2, ms_per_million_rows=400.0, ms_per_gib=0.0),
+    Step.REWRITE: StepCost(
+        fixed_ms=1.0,
+        ms_per_million_rows=0.0,
+        ms_per_gib=6000.0,
+        large_above_rows=_LARGE,
+        large_factor=2.2,
+    ),
     Step.FK_VALIDATION: StepCost(
         fixed_ms=0.1,
-        ms_per_million_rows=170.0,
+        ms_per_million_rows=150.0,
         ms_per_gib=0.0,
-        large_above_rows=500_000,
+        large_above_rows=_LARGE,
         large_factor=3.3,
         spill_factor=1.35,
     ),
-    Step.CHECK_VALIDATION: StepCost(fixed_ms=0.1, ms_per_million_rows=0.0, ms_per_gib=1000.0),
-    Step.NOT_NULL_SCAN: StepCost(fixed_ms=0.1, ms_per_million_rows=0.0, ms_per_gib=1000.0),
+    Step.CHECK_VALIDATION: StepCost(
+        fixed_ms=0.05,
+        ms_per_million_rows=0.0,
+        ms_per_gib=600.0,
+        large_above_rows=_LARGE,
+        large_factor=1.7,
+    ),
+    Step.NOT_NULL_SCAN: StepCost(
+        fixed_ms=0.05,
+        ms_per_million_rows=0.0,
+        ms_per_gib=600.0,
+        large_above_rows=_LARGE,
+        large_factor=1.7,
+    ),
 }
 
 
