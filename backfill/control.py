@@ -7,9 +7,9 @@ a finished one is left alone, and a cancelled one is history (a new run starts).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connections, transaction
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
@@ -17,51 +17,11 @@ from django.utils import timezone
 
 from schemaops.backfill.batching import Progress
 from schemaops.backfill.spec import Spec
+from schemaops.backfill.tuning import RunSettings
 from schemaops.errors import ConfigError
 
-UNITS_MS = {"ms": 1, "s": 1000, "min": 60_000}
-
-
-def parse_duration_ms(text: str) -> int:
-    """PostgreSQL-style durations for the timeouts: ``500ms``, ``2s``, ``1min``, or ms."""
-    value = text.strip()
-    for unit in sorted(UNITS_MS, key=len, reverse=True):
-        if value.endswith(unit) and value[: -len(unit)].strip():
-            number = value[: -len(unit)].strip()
-            break
-    else:
-        number, unit = value, "ms"
-    try:
-        return int(float(number) * UNITS_MS[unit])
-    except ValueError:
-        raise ConfigError(f"bad duration {text!r}: use e.g. 500ms, 2s or 1min") from None
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """Everything ``start`` can tune; stored on the run so every worker uses the same."""
-
-    batch_size: int = 1_000
-    min_batch_size: int = 100
-    max_batch_size: int = 100_000
-    target_seconds: float = 0.1
-    pause_seconds: float = 0.0
-    lock_timeout: str = "100ms"
-    statement_timeout: str = "240ms"  # + checkpoint and commit: a 250 ms lock budget
-    max_rows_per_second: float = 0.0
-    lease_seconds: float = 120.0
-    concurrency: int = 1
-    interleave: bool = True  # two interleaved parts per range, when updates can be HOT
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def columns(self) -> dict[str, Any]:
-        values = asdict(self)
-        values.pop("interleave")
-        values["lock_timeout_ms"] = parse_duration_ms(values.pop("lock_timeout"))
-        values["statement_timeout_ms"] = parse_duration_ms(values.pop("statement_timeout"))
-        if not 0 < self.min_batch_size <= self.batch_size <= self.max_batch_size:
-            raise ConfigError("need 0 < --min-batch-size <= --batch-size <= --max-batch-size")
-        return values
+if TYPE_CHECKING:
+    from schemaops.backfill.models import Run, RunState
 
 
 def ensure_installed(alias: str) -> None:
@@ -96,13 +56,14 @@ def _own_migrations() -> list[str]:
     return [m.name for m in pkgutil.iter_modules(migrations.__path__) if m.name[:1].isdigit()]
 
 
-def start(spec: Spec, settings: RunSettings, alias: str) -> tuple[Any, str]:
+def start(spec: Spec, settings: RunSettings, alias: str) -> tuple[Run, str]:
     """Find or create the run for ``spec``; returns (run, created|resumed|finished)."""
-    from schemaops.backfill.models import Run
+    from schemaops.backfill.models import Run, RunState
 
-    existing = Run.objects.using(alias).filter(key=spec.key).exclude(state="cancelled").first()
+    runs = Run.objects.using(alias).filter(key=spec.key).exclude(state=RunState.CANCELLED)
+    existing = runs.first()
     if existing is not None:
-        if existing.state == "finished":
+        if existing.state == RunState.FINISHED:
             return existing, "finished"
         return set_state(existing.pk, "resume", alias), "resumed"
     lo, hi, estimate = _bounds(spec, alias)
@@ -125,7 +86,7 @@ def start(spec: Spec, settings: RunSettings, alias: str) -> tuple[Any, str]:
         with transaction.atomic(using=alias):
             run.save(using=alias)
     except IntegrityError:  # another `start` of the same spec won the race
-        return Run.objects.using(alias).exclude(state="cancelled").get(key=spec.key), "resumed"
+        return runs.get(), "resumed"
     return run, "created"
 
 
@@ -182,31 +143,36 @@ def _bounds(spec: Spec, alias: str) -> tuple[int, int, int]:
     return int(lo), int(hi), int(estimate) if estimate and estimate > 0 else int(hi - lo + 1)
 
 
-_TRANSITIONS = {
-    "pause": ({"active"}, "paused"),
-    "resume": ({"active", "paused", "failed"}, "active"),
-    "cancel": ({"active", "paused", "failed"}, "cancelled"),
-}
+def _transitions() -> dict[str, tuple[set[RunState], RunState]]:
+    """action -> (the states it applies to, the state it leads to)."""
+    from schemaops.backfill.models import RunState
+
+    stoppable = {RunState.ACTIVE, RunState.PAUSED, RunState.FAILED}
+    return {
+        "pause": ({RunState.ACTIVE}, RunState.PAUSED),
+        "resume": (stoppable, RunState.ACTIVE),
+        "cancel": (stoppable, RunState.CANCELLED),
+    }
 
 
-def set_state(run_id: int, action: str, alias: str) -> Any:
+def set_state(run_id: int, action: str, alias: str) -> Run:
     """pause / resume / cancel, checked against the run's current state."""
-    from schemaops.backfill.models import Batch, Run
+    from schemaops.backfill.models import Batch, BatchState, Run, RunState
 
-    allowed, new_state = _TRANSITIONS[action]
+    allowed, new_state = _transitions()[action]
     with transaction.atomic(using=alias):
         run = Run.objects.using(alias).select_for_update().filter(pk=run_id).first()
         if run is None:
             raise ConfigError(f"no backfill run {run_id}")
         if run.state not in allowed:
             raise ConfigError(f"run {run_id} is {run.state}: cannot {action} it")
-        if action == "resume" and run.state == "failed":
-            Batch.objects.using(alias).filter(run=run, state="failed").update(
-                state="pending", attempts=0, timeouts=0, available_at=None
+        if action == "resume" and run.state == RunState.FAILED:
+            Batch.objects.using(alias).filter(run=run, state=BatchState.FAILED).update(
+                state=BatchState.PENDING, attempts=0, timeouts=0, available_at=None
             )
             run.finished_at, run.last_error = None, ""
         run.state = new_state
-        if new_state == "cancelled":
+        if new_state == RunState.CANCELLED:
             run.finished_at = timezone.now()
         run.save(using=alias)
     return run

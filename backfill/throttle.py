@@ -18,11 +18,29 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from schemaops.errors import ConfigError
 
-GO, SLOW, HOLD = "go", "slow", "hold"
+
+class Action(StrEnum):
+    """What the health signals say a worker does before its next batch."""
+
+    GO = "go"
+    SLOW = "slow"
+    HOLD = "hold"
+
+
+class OnAutovacuum(StrEnum):
+    """``--on-autovacuum``: what a run does while autovacuum works on its table."""
+
+    IGNORE = "ignore"
+    SLOW = "slow"
+    HOLD = "hold"
+
+
+GO, SLOW, HOLD = Action.GO, Action.SLOW, Action.HOLD
 
 
 @dataclass(frozen=True)
@@ -31,12 +49,14 @@ class Thresholds:
 
     max_lag_bytes: int = 256 * 1024 * 1024
     max_lag_seconds: float = 30.0
-    on_autovacuum: str = SLOW
+    on_autovacuum: OnAutovacuum = OnAutovacuum.SLOW
     hook: str = ""
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> Thresholds:
         known = {k: options[k] for k in cls.__dataclass_fields__ if k in options}
+        if "on_autovacuum" in known:
+            known["on_autovacuum"] = OnAutovacuum(known["on_autovacuum"])
         return cls(**known)
 
 
@@ -50,7 +70,7 @@ class Signals:
 
 @dataclass(frozen=True)
 class Decision:
-    action: str  # go, slow or hold
+    action: Action
     reason: str = ""
 
 
@@ -65,7 +85,7 @@ def decide(signals: Signals, limits: Thresholds) -> Decision:
     if signals.hook_reason:
         return Decision(HOLD, f"hook: {signals.hook_reason}")
     if signals.autovacuum and limits.on_autovacuum in (SLOW, HOLD):
-        return Decision(limits.on_autovacuum, "autovacuum is running on the table")
+        return Decision(Action(limits.on_autovacuum), "autovacuum is running on the table")
     return Decision(GO)
 
 

@@ -26,6 +26,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -60,6 +61,37 @@ class Config:
         """Return a copy with the options the user gave on the command line."""
         given = {k: v for k, v in values.items() if v not in (None, ())}
         return replace(self, **given)
+
+
+@dataclass(frozen=True)
+class ProjectOptions:
+    """Where the Django project is: ``--settings``, ``--pythonpath``, ``--database``, ``--config``.
+
+    Every command that loads a project takes these; None means "not given on the
+    command line", so the file and the environment decide.
+    """
+
+    settings: str | None = None
+    pythonpath: str | None = None
+    database: str | None = None
+    config_path: str | None = None
+
+
+def project_config(project: ProjectOptions, **overrides: Any) -> Config:
+    """[tool.schemaops] first, then the environment, then the command line.
+
+    As with django-admin, ``--settings`` beats ``DJANGO_SETTINGS_MODULE``, which
+    beats ``settings`` in the file. ``overrides`` are a command's own options, each
+    named like the :class:`Config` field it overrides (an unknown name is a
+    TypeError); None and () mean "not given".
+    """
+    cfg = load(Path(project.config_path) if project.config_path else None)
+    return cfg.override(
+        settings=project.settings or os.environ.get("DJANGO_SETTINGS_MODULE"),
+        pythonpath=project.pythonpath,
+        database=project.database,
+        **overrides,
+    )
 
 
 _LIST_KEYS = {"apps", "exclude_apps", "select", "ignore", "post_deploy_apps"}

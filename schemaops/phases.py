@@ -13,12 +13,21 @@ running during the rollout keeps working.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
-PRE, POST = "pre", "post"
+
+class Phase(StrEnum):
+    """When a migration runs: before the new code is deployed, or after."""
+
+    PRE = "pre"
+    POST = "post"
 
 
-def phase_of(migration: Any) -> str:
+PRE, POST = Phase.PRE, Phase.POST
+
+
+def phase_of(migration: Any) -> Phase:
     declared = getattr(migration, "deploy_phase", None)
     if isinstance(declared, str):
         return (

@@ -19,6 +19,8 @@ import os
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 import click
@@ -26,7 +28,27 @@ import click
 from schemaops import __version__
 from schemaops.findings import Finding, Severity, summarize
 
-FORMATS = ("text", "json", "github", "sarif", "markdown", "gitlab")
+
+class OutputFormat(StrEnum):
+    """What ``--format`` names; each has a renderer below."""
+
+    TEXT = "text"
+    JSON = "json"
+    GITHUB = "github"
+    SARIF = "sarif"
+    MARKDOWN = "markdown"
+    GITLAB = "gitlab"
+
+
+class FailOn(StrEnum):
+    """``--fail-on``: the lowest severity that makes the exit status 1."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    NEVER = "never"
+
+
+FORMATS = tuple(f.value for f in OutputFormat)
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/schemaops/schemaops"
 
@@ -64,6 +86,14 @@ class Report:
     def counts(self) -> dict[str, Any]:
         counts = summarize(self.findings)
         return {**self.summary, "errors": counts["errors"], "warnings": counts["warnings"]}
+
+
+def emit(text: str, output: str | None = None) -> None:
+    """Write a rendered report to stdout, or to the file ``output`` names."""
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
 
 
 def render(report: Report, fmt: str, *, verbose: bool = False) -> str:
@@ -380,6 +410,10 @@ _RENDERERS: dict[str, Callable[..., str]] = {
 }
 
 
-def exit_code_for(findings: Iterable[Finding]) -> int:
-    """1 when any active finding is an error, else 0."""
+def exit_code_for(findings: Iterable[Finding], fail_on: FailOn = FailOn.ERROR) -> int:
+    """1 when any active finding is at least as severe as ``fail_on``, else 0."""
+    if fail_on == FailOn.NEVER:
+        return 0
+    if fail_on == FailOn.WARNING:
+        return int(any(f.severity >= Severity.WARNING and not f.suppressed for f in findings))
     return int(any(f.severity is Severity.ERROR and not f.suppressed for f in findings))

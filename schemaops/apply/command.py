@@ -1,29 +1,64 @@
-"""The body of ``schemaops migrate``: plan, lint, refuse or apply, and render progress."""
+"""The body of ``schemaops migrate``: plan, lint, refuse or apply, and render progress.
+
+:mod:`schemaops.cli.migrate` only turns the command line into a :class:`MigrateOptions`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from schemaops.apply.planning import ApplyPlan, build_plan, lint_plan, targets_for
 from schemaops.apply.retry import Backoff
 from schemaops.apply.runner import Applied, Applier, Timeouts
-from schemaops.cli import _options as opts
+from schemaops.config import ProjectOptions, project_config
 from schemaops.errors import ConfigError, DatabaseUnavailable, RunFailed
+from schemaops.phases import Phase
 from schemaops.project import setup_django
 from schemaops.stats.estimate import estimate_findings
 
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
-def run_migrate(app_label: str | None, migration_name: str | None, **o: Any) -> int:
+    from schemaops.linter import Linter, LintResult
+
+
+@dataclass(frozen=True)
+class MigrateOptions:
+    """Everything ``schemaops migrate`` takes; None means "from [tool.schemaops]"."""
+
+    project: ProjectOptions = field(default_factory=ProjectOptions)
+    app_label: str | None = None
+    migration_name: str | None = None
+    phase: Phase | None = None  # None: every migration, whatever its phase
+    plan_only: bool = False
+    allow: tuple[str, ...] = ()  # APP.MIGRATION labels applied despite error findings
+    lock_timeout: str | None = None
+    statement_timeout: str | None = None
+    retries: int | None = None
+    retry_delay: float = 1.0  # seconds before the first retry; doubles each time
+    stats: str | None = None  # a `schemaops stats` snapshot: estimates decide the refusals
+    lock_budget: str | None = None
+
+
+def run_migrate(o: MigrateOptions) -> int:
+    """Plan, lint, then apply (or refuse, or only show the plan); returns the exit status."""
     from django.db import connections
     from django.db.migrations.executor import MigrationExecutor
 
     from schemaops.db import django_params
     from schemaops.selection import server_pg_version
 
-    cfg = opts.project_config(
-        o, "lock_timeout", "statement_timeout", "retries", "stats", "lock_budget"
+    app_label, migration_name = o.app_label, o.migration_name
+    cfg = project_config(
+        o.project,
+        lock_timeout=o.lock_timeout,
+        statement_timeout=o.statement_timeout,
+        retries=o.retries,
+        stats=o.stats,
+        lock_budget=o.lock_budget,
     )
     if migration_name and not app_label:
         raise ConfigError("give an app label before the migration name")
@@ -34,19 +69,17 @@ def run_migrate(app_label: str | None, migration_name: str | None, **o: Any) -> 
     connection = connections[cfg.database]
     _reachable(connection, params)
     executor = MigrationExecutor(connection)
-    plan = build_plan(
-        executor, targets_for(executor.loader, app_label, migration_name), o.get("phase")
-    )
+    plan = build_plan(executor, targets_for(executor.loader, app_label, migration_name), o.phase)
     applied = set(executor.loader.applied_migrations)
-    linter, result = lint_plan(plan, executor.loader, cfg, applied, set(o.get("allow") or ()))
+    linter, result = lint_plan(plan, executor.loader, cfg, applied, set(o.allow))
     estimate_findings(result.findings, cfg)  # --stats: refusals follow the estimates, as in check
-    if o.get("plan_only"):
+    if o.plan_only:
         click.echo(_plan_text(plan, linter, result))
         return 0
     if plan.refused:
         click.echo(_refused_text(plan), err=True)
         raise RunFailed(_refusal(plan))
-    backoff = Backoff(retries=cfg.retries, base=o.get("retry_delay") or 1.0)
+    backoff = Backoff(retries=cfg.retries, base=o.retry_delay or 1.0)
     applier = Applier(
         executor, params, Timeouts(cfg.lock_timeout, cfg.statement_timeout), backoff, _progress
     )
@@ -55,7 +88,7 @@ def run_migrate(app_label: str | None, migration_name: str | None, **o: Any) -> 
     return 0
 
 
-def _reachable(connection: Any, params: dict[str, Any]) -> None:
+def _reachable(connection: BaseDatabaseWrapper, params: dict[str, Any]) -> None:
     from django.db import DatabaseError
 
     from schemaops.db import describe, redact
@@ -85,14 +118,14 @@ def _refused_text(plan: ApplyPlan) -> str:
     return render(Report("migrate", errors, {"refused": len(plan.refused)}), "text")
 
 
-def _findings_text(linter: Any, result: Any) -> str:
-    from schemaops.check_command import build_report
+def _findings_text(linter: Linter, result: LintResult) -> str:
+    from schemaops.gate.command import build_report
     from schemaops.reporting import render
 
     return render(build_report(result, linter), "text")
 
 
-def _plan_text(plan: ApplyPlan, linter: Any, result: Any) -> str:
+def _plan_text(plan: ApplyPlan, linter: Linter, result: LintResult) -> str:
     lines = [click.style(f"schemaops migrate plan (phase: {plan.phase or 'all'})", bold=True)]
     if not plan.items:
         lines.append("  nothing to apply")

@@ -17,7 +17,7 @@ from typing import Any
 from schemaops.config import Config
 from schemaops.errors import ConfigError, RunFailed, UnknownAppError
 from schemaops.findings import Finding, Severity
-from schemaops.phases import POST, PRE, phase_of
+from schemaops.phases import POST, PRE, Phase, phase_of
 
 Key = tuple[str, str]
 
@@ -26,7 +26,7 @@ Key = tuple[str, str]
 class Planned:
     key: Key
     migration: Any
-    phase: str
+    phase: Phase
     findings: list[Finding] = field(default_factory=list)
     allowed: bool = False
 
@@ -51,7 +51,7 @@ class Planned:
 class ApplyPlan:
     items: list[Planned]
     deferred: list[Planned] = field(default_factory=list)  # post-deploy, left for --phase post
-    phase: str | None = None
+    phase: Phase | None = None
 
     @property
     def findings(self) -> list[Finding]:
@@ -78,7 +78,7 @@ def targets_for(loader: Any, app_label: str | None, name: str | None) -> list[Ke
     return [(migration.app_label, migration.name)]
 
 
-def build_plan(executor: Any, targets: list[Key], phase: str | None) -> ApplyPlan:
+def build_plan(executor: Any, targets: list[Key], phase: Phase | None) -> ApplyPlan:
     """The forward plan split by phase; raises when a pre item needs a pending post one."""
     raw = executor.migration_plan(targets)
     if any(backwards for _, backwards in raw):

@@ -1,16 +1,30 @@
-"""Options shared by several subcommands, defined once so help text stays consistent."""
+"""Options shared by several subcommands, defined once so help text stays consistent.
+
+Click only: the types the options become (:class:`~schemaops.config.ProjectOptions`,
+each command's own options dataclass) live next to the code that uses them.
+"""
 
 from __future__ import annotations
 
-import os
+import functools
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
-from schemaops import config as config_module
-from schemaops.reporting import FORMATS
+from schemaops.config import ProjectOptions
+from schemaops.reporting import FORMATS, emit
+
+__all__ = [
+    "config_file",
+    "database",
+    "dsn",
+    "emit",
+    "output_format",
+    "project",
+    "pythonpath",
+    "settings",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,42 +84,24 @@ def output_format(formats: tuple[str, ...] = FORMATS, default: str = "text") -> 
 
 
 def project(func: F) -> F:
-    """--settings, --pythonpath, --database and --config, in that order in --help."""
+    """--settings, --pythonpath, --database and --config, in that order in --help.
+
+    The command receives them as one ``project:`` :class:`ProjectOptions`.
+    """
+
+    @functools.wraps(func)
+    def with_project(
+        *args: Any,
+        settings: str | None,
+        pythonpath: str | None,
+        database: str | None,
+        config_path: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        project = ProjectOptions(settings, pythonpath, database, config_path)
+        return func(*args, project=project, **kwargs)
+
+    wrapped: F = cast(F, with_project)
     for decorator in reversed((settings, pythonpath, database, config_file)):
-        func = decorator(func)
-    return func
-
-
-def load_config(config_path: str | None = None, **overrides: Any) -> config_module.Config:
-    """[tool.schemaops] first, then the environment, then the command line.
-
-    As with django-admin, ``--settings`` beats ``DJANGO_SETTINGS_MODULE``, which
-    beats ``settings`` in the file.
-    """
-    cfg = config_module.load(Path(config_path) if config_path else None)
-    if not overrides.get("settings") and os.environ.get("DJANGO_SETTINGS_MODULE"):
-        overrides["settings"] = os.environ["DJANGO_SETTINGS_MODULE"]
-    return cfg.override(**overrides)
-
-
-def project_config(options: dict[str, Any], *keys: str) -> config_module.Config:
-    """The config for a command taking the ``project`` options, plus ``keys`` of its own.
-
-    ``options`` are the command's keyword arguments; each of ``keys`` names one that
-    overrides the [tool.schemaops] key of the same name.
-    """
-    return load_config(
-        options.get("config_path"),
-        settings=options.get("settings"),
-        pythonpath=options.get("pythonpath"),
-        database=options.get("database"),
-        **{key: options.get(key) for key in keys},
-    )
-
-
-def emit(text: str, output: str | None = None) -> None:
-    """Write a rendered report to stdout or to a file."""
-    if output:
-        Path(output).write_text(text + "\n", encoding="utf-8")
-    else:
-        click.echo(text)
+        wrapped = decorator(wrapped)
+    return wrapped

@@ -11,12 +11,25 @@ import json
 import logging
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from schemaops.backfill.command import StallWatch, StartOptions
+from schemaops.backfill.throttle import OnAutovacuum
 from schemaops.cli import _options as opts
-from schemaops.errors import ConfigError, DatabaseUnavailable, RunFailed
+from schemaops.errors import DatabaseUnavailable, RunFailed
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
+
+    from celery import Celery
+
+    from schemaops.backfill.control import RunStatus
+    from schemaops.backfill.spec import Spec
+    from schemaops.backfill.tuning import RunSettings
+    from schemaops.config import ProjectOptions
 
 START_EPILOG = """\b
 Examples:
@@ -24,7 +37,6 @@ Examples:
   schemaops backfill start orders.Order --set "status = 'open'" --where "status = ''" --dry-run
   schemaops backfill start orders.FillTotalCents --workers 2   # a Backfill class, via Celery
 """
-FINAL = {"finished", "failed", "cancelled", "paused"}
 log = logging.getLogger("schemaops.backfill")
 
 
@@ -37,13 +49,12 @@ def backfill_group() -> None:
     """
 
 
-def _setup(options: dict[str, Any], verbose: bool = False) -> str:
-    """Load the Django project (from the command's --settings, --pythonpath, --database
-    and --config among ``options``), check the server and the app's tables; returns the
-    alias."""
+def _setup(project: ProjectOptions, verbose: bool = False) -> str:
+    """Load the Django project, check the server and the app's tables; returns the alias."""
+    from schemaops.config import project_config
     from schemaops.project import setup_django
 
-    cfg = opts.project_config(options)
+    cfg = project_config(project)
     setup_django(cfg)
     _configure_logging(verbose)
     _check_database(cfg.database)
@@ -89,31 +100,31 @@ def _configure_logging(verbose: bool) -> None:
 )
 @click.option("--where", metavar="SQL", help="Only rows matching this SQL predicate.")
 @click.option("--batch-size", type=int, help="First batch size in rows (then adaptive).")
-@click.option("--min-batch-size", type=int, default=100, show_default=True)
-@click.option("--max-batch-size", type=int, default=100_000, show_default=True)
+@click.option("--min-batch-size", type=int, default=StartOptions.min_batch_size, show_default=True)
+@click.option("--max-batch-size", type=int, default=StartOptions.max_batch_size, show_default=True)
 @click.option(
     "--target-duration",
     type=float,
-    default=0.1,
+    default=StartOptions.target_duration,
     show_default=True,
     help="Seconds one batch transaction should take; the size adapts to it.",
 )
 @click.option(
     "--pause",
     type=float,
-    default=0.0,
+    default=StartOptions.pause,
     show_default=True,
     help="Fixed sleep between batches (off by default; health signals throttle).",
 )
 @click.option(
     "--lock-timeout",
-    default="100ms",
+    default=StartOptions.lock_timeout,
     show_default=True,
     help="Per batch: give up waiting for a row lock (then retry with backoff).",
 )
 @click.option(
     "--statement-timeout",
-    default="240ms",
+    default=StartOptions.statement_timeout,
     show_default=True,
     help="Per batch: the longest its UPDATE may run (then split the range); with the "
     "checkpoint and commit, a 250 ms lock budget.",
@@ -121,47 +132,47 @@ def _configure_logging(verbose: bool) -> None:
 @click.option(
     "--max-rows-per-second",
     type=float,
-    default=0.0,
+    default=StartOptions.max_rows_per_second,
     help="Global rate limit across all workers (0: none).",
 )
 @click.option(
     "--max-lag-bytes",
     type=int,
-    default=256 * 1024 * 1024,
+    default=StartOptions.max_lag_bytes,
     show_default=True,
     help="Hold while a standby or logical slot is further behind (0: ignore).",
 )
 @click.option(
     "--max-lag-seconds",
     type=float,
-    default=30.0,
+    default=StartOptions.max_lag_seconds,
     show_default=True,
     help="Hold while a standby's replay_lag is longer (0: ignore).",
 )
 @click.option(
     "--on-autovacuum",
-    type=click.Choice(["ignore", "slow", "hold"]),
-    default="slow",
+    type=click.Choice([v.value for v in OnAutovacuum]),
+    default=StartOptions.on_autovacuum.value,
     show_default=True,
     help="What to do while autovacuum works on the table.",
 )
 @click.option(
     "--throttle-hook",
     metavar="MODULE:FUNC",
-    default="",
+    default=StartOptions.throttle_hook,
     help="Your health check; returns a reason to hold, or None.",
 )
 @click.option(
     "--lease",
     type=float,
-    default=120.0,
+    default=StartOptions.lease,
     show_default=True,
     help="Seconds after which a silent worker's batch is taken over.",
 )
 @click.option(
     "--workers",
     type=int,
-    default=1,
+    default=StartOptions.workers,
     show_default=True,
     help="Parallel workers (Celery tasks, or threads when embedded).",
 )
@@ -173,84 +184,46 @@ def _configure_logging(verbose: bool) -> None:
 )
 @click.option(
     "--interleave/--no-interleave",
-    default=True,
+    default=StartOptions.interleave,
     show_default=True,
     help="--set: update each key range in two parts, even keys then odd keys, so the "
     "second part's updates can be HOT (off by itself when an index reads a set column).",
 )
 @click.option(
     "--verify/--no-verify",
-    default=True,
+    default=StartOptions.verify,
     show_default=True,
     help="Sweep the table for rows still not matching when the last batch is done.",
 )
 @click.option("--dry-run", is_flag=True, help="Count, EXPLAIN, sample one batch, roll back.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every batch even on a terminal.")
 @opts.project
-def start_command(
-    target: str,
-    set_values: tuple[str, ...],
-    where: str | None,
-    batch_size: int | None,
-    dry_run: bool,
-    wait: bool | None,
-    workers: int,
-    queue: str | None,
-    verbose: bool,
-    **options: Any,
-) -> None:
+def start_command(project: ProjectOptions, on_autovacuum: str, **options: Any) -> None:
     """Start (or resume) a backfill of TARGET: app_label.Model with --set, or app_label.Backfill."""
-    alias = _setup(options, verbose)  # the project options; the rest tune the run
-    tuning = options
+    _start(StartOptions(project=project, on_autovacuum=OnAutovacuum(on_autovacuum), **options))
+
+
+def _start(o: StartOptions) -> None:
+    alias = _setup(o.project, o.verbose)
     from schemaops.backfill import control
     from schemaops.backfill import spec as spec_module
+    from schemaops.backfill.command import run_settings
 
-    spec = spec_module.resolve(target, set_values, where)
-    run_settings = _run_settings(spec, batch_size, workers, tuning)
-    if dry_run:
-        return _dry_run(spec, run_settings, alias)
+    spec = spec_module.resolve(o.target, o.set_values, o.where)
+    settings = run_settings(spec, o)
+    if o.dry_run:
+        return _dry_run(spec, settings, alias)
     celery = _celery()
-    run, outcome = control.start(spec, run_settings, alias)
+    run, outcome = control.start(spec, settings, alias)
     if outcome == "finished":
-        click.echo(f"run {run.pk} of {target} already finished; nothing to do")
+        click.echo(f"run {run.pk} of {o.target} already finished; nothing to do")
         return
-    click.echo(
-        f"run {run.pk} {outcome}: {target} ({run.hi - run.lo + 1} keys, ~{run.rows_estimate} rows)"
-    )
-    _launch(run.pk, run_settings.concurrency, alias, queue, wait, celery)
+    keys = run.hi - run.lo + 1
+    click.echo(f"run {run.pk} {outcome}: {o.target} ({keys} keys, ~{run.rows_estimate} rows)")
+    _launch(run.pk, settings.concurrency, alias, o.queue, o.wait, celery)
 
 
-def _run_settings(spec: Any, batch_size: int | None, workers: int, t: dict[str, Any]) -> Any:
-    from schemaops.backfill.control import RunSettings
-
-    if workers < 1:
-        raise ConfigError("--workers must be at least 1")
-    own = spec.backfill
-    return RunSettings(
-        batch_size=batch_size
-        or getattr(own, "batch_size", None)
-        or max(t["min_batch_size"], min(1_000, t["max_batch_size"])),
-        min_batch_size=min(t["min_batch_size"], batch_size or t["min_batch_size"]),
-        max_batch_size=max(t["max_batch_size"], batch_size or 0),
-        target_seconds=getattr(own, "target_seconds", None) or t["target_duration"],
-        pause_seconds=t["pause"],
-        lock_timeout=getattr(own, "lock_timeout", None) or t["lock_timeout"],
-        statement_timeout=getattr(own, "statement_timeout", None) or t["statement_timeout"],
-        max_rows_per_second=t["max_rows_per_second"],
-        lease_seconds=t["lease"],
-        concurrency=workers,
-        interleave=t["interleave"],
-        options={
-            "max_lag_bytes": t["max_lag_bytes"],
-            "max_lag_seconds": t["max_lag_seconds"],
-            "on_autovacuum": t["on_autovacuum"],
-            "hook": t["throttle_hook"],
-            "verify": t["verify"],
-        },
-    )
-
-
-def _celery() -> tuple[Any, str | None]:
+def _celery() -> tuple[Celery, str | None]:
     """The Celery app and its broker URL (None: embedded); a configured broker that is
     down is an error here, before any run is created or changed."""
     from schemaops.backfill import dispatch
@@ -268,7 +241,7 @@ def _launch(
     alias: str,
     queue: str | None,
     wait: bool | None,
-    celery: tuple[Any, str | None],
+    celery: tuple[Celery, str | None],
 ) -> None:
     """Queue the tasks on the broker, or run them here when there is none."""
     from schemaops.backfill import dispatch
@@ -301,9 +274,9 @@ def _safe(url: str) -> str:
 def _watch(
     run_id: int,
     alias: str,
-    threads: list[Any] | None = None,
+    threads: list[threading.Thread] | None = None,
     errors: list[BaseException] | None = None,
-    kick: Any = None,
+    kick: Callable[[], None] | None = None,
 ) -> None:
     """Follow a run until it ends: a live bar on a terminal, log lines otherwise."""
     from schemaops.backfill import control, runner
@@ -326,8 +299,13 @@ def _watch(
     _report_end(control.status(run_id, alias)[0], final)
 
 
-def _follow(run_id: int, alias: str, threads: list[Any], kick: Any) -> str:
+def _follow(
+    run_id: int, alias: str, threads: list[threading.Thread], kick: Callable[[], None] | None
+) -> str:
     from schemaops.backfill import control
+    from schemaops.backfill.models import RunState
+
+    final = {RunState.FINISHED, RunState.FAILED, RunState.CANCELLED, RunState.PAUSED}
 
     first = control.status(run_id, alias)[0]
     tty = sys.stdout.isatty()
@@ -338,21 +316,18 @@ def _follow(run_id: int, alias: str, threads: list[Any], kick: Any) -> str:
         file=None if tty else io.StringIO(),
         item_show_func=lambda s: s,
     )
-    shown, last_log, last_change, last_done = 0, 0.0, time.monotonic(), -1
+    shown, last_log, stall = 0, 0.0, StallWatch()
     with bar:
         while True:
             status = control.status(run_id, alias)[0]
             bar.update(status.keys_done - shown, _line(status))
             shown = status.keys_done
-            if status.state in FINAL or (threads and not any(t.is_alive() for t in threads)):
+            if status.state in final or (threads and not any(t.is_alive() for t in threads)):
                 return status.state
             now = time.monotonic()
-            if status.keys_done != last_done:
-                last_done, last_change = status.keys_done, now
-            elif kick is not None and now - last_change > 60:
+            if stall.stalled(status.keys_done, now) and kick is not None:
                 log.warning(f"event=stalled run={run_id} action=requeue")
                 kick()
-                last_change = now
             if not tty and now - last_log > 5:
                 log.info(f"event=progress run={run_id} {_line(status)}")
                 last_log = now
@@ -362,7 +337,7 @@ def _follow(run_id: int, alias: str, threads: list[Any], kick: Any) -> str:
                 time.sleep(0.5)
 
 
-def _line(status: Any) -> str:
+def _line(status: RunStatus) -> str:
     p = status.progress
     eta = "?" if p.eta_seconds is None else f"{p.eta_seconds:.0f}s"
     throttle = status.throttle_state + (
@@ -376,18 +351,22 @@ def _line(status: Any) -> str:
     )
 
 
-def _report_end(status: Any, state: str) -> None:
+def _report_end(status: RunStatus, state: str) -> None:
+    from schemaops.backfill.models import RunState
+
     click.echo(_render(status))
-    if status.state == "failed":
+    if status.state == RunState.FAILED:
         raise RunFailed(f"run {status.id} failed: {status.last_error}")
-    if status.state == "finished" and status.remaining:
+    if status.state == RunState.FINISHED and status.remaining:
         raise RunFailed(
             f"run {status.id}: {status.remaining} rows still do not match "
             "after the verification sweep"
         )
 
 
-def _render(status: Any) -> str:
+def _render(status: RunStatus) -> str:
+    from schemaops.backfill.models import RunState
+
     p = status.progress
     bar = click.progressbar(
         length=max(1, status.keys_total),
@@ -396,7 +375,7 @@ def _render(status: Any) -> str:
         label=f"run {status.id} {status.target}",
         show_eta=False,
     )
-    done = status.keys_total if status.state == "finished" else status.keys_done
+    done = status.keys_total if status.state == RunState.FINISHED else status.keys_done
     bar.pos = min(done, bar.length or 1)
     sets = ", ".join(f"{c} = {e}" for c, e in status.assignments) or "(Python backfill)"
     lines = [
@@ -425,7 +404,7 @@ def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value * 1000:.0f}ms"
 
 
-def _dry_run(spec: Any, run_settings: Any, alias: str) -> None:
+def _dry_run(spec: Spec, run_settings: RunSettings, alias: str) -> None:
     from schemaops.backfill import dryrun
 
     timeouts = (run_settings.lock_timeout, run_settings.statement_timeout)
@@ -458,7 +437,7 @@ def _dry_run(spec: Any, run_settings: Any, alias: str) -> None:
 @click.argument("run_id", type=int, required=False)
 @opts.output_format(("text", "json"))
 @opts.project
-def status_command(run_id: int | None, fmt: str, **project: Any) -> None:
+def status_command(run_id: int | None, fmt: str, project: ProjectOptions) -> None:
     """Show runs: progress bar, rows done and remaining, rate, ETA, throttle state."""
     alias = _setup(project)
     from schemaops.backfill import control
@@ -472,13 +451,13 @@ def status_command(run_id: int | None, fmt: str, **project: Any) -> None:
         click.echo("\n".join(_render(r) for r in runs))
 
 
-def _state_command(action: str, doc: str) -> Any:
+def _state_command(action: str, doc: str) -> click.Command:
     @backfill_group.command(action, help=doc, epilog=f"Example: schemaops backfill {action} 3")
     @click.argument("run_id", type=int)
     @click.option("--queue", help="Celery queue for the re-queued tasks (resume).")
     @click.option("--wait/--no-wait", default=None, help="resume: stay and show progress.")
     @opts.project
-    def command(run_id: int, queue: str | None, wait: bool | None, **project: Any) -> None:
+    def command(run_id: int, queue: str | None, wait: bool | None, project: ProjectOptions) -> None:
         alias = _setup(project)
         from schemaops.backfill import control
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from schemaops.cli import _options as opts
+from schemaops.reporting import FailOn, OutputFormat
+
+if TYPE_CHECKING:
+    from schemaops.config import ProjectOptions
 
 EPILOG = """\b
 Examples:
@@ -55,7 +59,7 @@ Examples:
 )
 @click.option(
     "--fail-on",
-    type=click.Choice(["error", "warning", "never"]),
+    type=click.Choice([f.value for f in FailOn]),
     default="error",
     show_default=True,
     help="Lowest severity that makes the exit status 1.",
@@ -73,7 +77,14 @@ Examples:
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE.")
 @click.option("-v", "--verbose", is_flag=True, help="Show recipes of info findings too.")
 @click.pass_context
-def check_command(ctx: click.Context, targets: tuple[str, ...], **options: Any) -> None:
+def check_command(
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    project: ProjectOptions,
+    fail_on: str,
+    fmt: str,
+    **options: Any,
+) -> None:
     """Lint migrations before a deploy.
 
     Enforces additive-only (expand/contract) migrations, flags operations that
@@ -92,8 +103,11 @@ def check_command(ctx: click.Context, targets: tuple[str, ...], **options: Any) 
     # A short run that keeps what it allocates: the cyclic GC would only rescan it,
     # during the run and once more when the command ends.
     with gc_paused(freeze=True):
-        from schemaops.check_command import run_check, split_targets
+        from schemaops.gate.command import CheckOptions, run_check
 
-        app_label, migration_name, paths = split_targets(targets)
-        code = run_check(app_label, migration_name, paths=paths, **options)
+        code = run_check(
+            CheckOptions(
+                project, targets, fail_on=FailOn(fail_on), fmt=OutputFormat(fmt), **options
+            )
+        )
     ctx.exit(code)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from schemaops.cli import _options as opts
+from schemaops.phases import Phase
+
+if TYPE_CHECKING:
+    from schemaops.config import ProjectOptions
 
 EPILOG = """\b
 Examples:
@@ -25,7 +29,7 @@ Examples:
 @opts.project
 @click.option(
     "--phase",
-    type=click.Choice(["pre", "post"]),
+    type=click.Choice([p.value for p in Phase]),
     help="pre: only pre-deploy (additive) migrations; post: the contract migrations.",
 )
 @click.option(
@@ -56,7 +60,12 @@ Examples:
 @opts.lock_budget
 @click.pass_context
 def migrate_command(
-    ctx: click.Context, app_label: str | None, migration_name: str | None, **options: Any
+    ctx: click.Context,
+    app_label: str | None,
+    migration_name: str | None,
+    project: ProjectOptions,
+    phase: str | None,
+    **options: Any,
 ) -> None:
     """Apply migrations safely: lock timeouts, retries, deploy phases.
 
@@ -69,6 +78,9 @@ def migrate_command(
 
     Exit status: 0 applied, 1 refused or failed, 2 usage or configuration error.
     """
-    from schemaops.apply.command import run_migrate
+    from schemaops.apply.command import MigrateOptions, run_migrate
 
-    ctx.exit(run_migrate(app_label, migration_name, **options))
+    parsed = MigrateOptions(
+        project, app_label, migration_name, phase=Phase(phase) if phase else None, **options
+    )
+    ctx.exit(run_migrate(parsed))

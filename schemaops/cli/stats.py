@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from schemaops.cli import _options as opts
+
+if TYPE_CHECKING:
+    from schemaops.config import ProjectOptions
 
 EPILOG = """\b
 Examples:
@@ -29,7 +31,7 @@ Examples:
 )
 @click.option("-o", "--output", metavar="FILE", help="Write the snapshot to FILE.")
 @click.pass_context
-def stats_command(ctx: click.Context, **options: Any) -> None:
+def stats_command(ctx: click.Context, project: ProjectOptions, **options: Any) -> None:
     """Write a JSON snapshot of the database's table and index statistics.
 
     Read-only: one READ ONLY transaction with statement and lock timeouts;
@@ -40,14 +42,6 @@ def stats_command(ctx: click.Context, **options: Any) -> None:
 
     Exit status: 0 written, 2 usage error or no server.
     """
-    from schemaops.stats.command import StatsOptions, run_stats, to_json
+    from schemaops.stats.command import StatsOptions, run_stats
 
-    cfg = opts.project_config(options)
-    chosen = StatsOptions(
-        config=cfg,
-        dsn=options["dsn"],
-        timeout=options["timeout"],
-        use_django=bool(cfg.settings or os.environ.get("DJANGO_SETTINGS_MODULE")),
-    )
-    opts.emit(to_json(run_stats(chosen)), options["output"])
-    ctx.exit(0)
+    ctx.exit(run_stats(StatsOptions(project, **options)))

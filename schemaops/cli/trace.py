@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from schemaops.cli import _options as opts
+
+if TYPE_CHECKING:
+    from schemaops.config import ProjectOptions
 
 EPILOG = """\b
 Examples:
@@ -53,7 +56,12 @@ Examples:
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
 @click.pass_context
 def trace_command(
-    ctx: click.Context, app_label: str | None, migration_name: str | None, **options: Any
+    ctx: click.Context,
+    app_label: str | None,
+    migration_name: str | None,
+    project: ProjectOptions,
+    fmt: str,
+    **options: Any,
 ) -> None:
     """Apply migrations to a scratch database and record what PostgreSQL really did.
 
@@ -64,6 +72,10 @@ def trace_command(
     Exit status: 0 traced, 1 a migration failed on the scratch database,
     2 usage or configuration error.
     """
-    from schemaops.trace.command import run_trace_command
+    from schemaops.reporting import OutputFormat
+    from schemaops.trace.command import TraceCommandOptions, run_trace_command
 
-    ctx.exit(run_trace_command(app_label, migration_name, **options))
+    parsed = TraceCommandOptions(
+        project, app_label, migration_name, fmt=OutputFormat(fmt), **options
+    )
+    ctx.exit(run_trace_command(parsed))

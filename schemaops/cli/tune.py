@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from schemaops.cli import _options as opts
+from schemaops.cli._options import F
 from schemaops.errors import ConfigError
+from schemaops.tune.command import TuneOptions
+
+if TYPE_CHECKING:
+    from schemaops.config import ProjectOptions
 
 EPILOG = """\b
 Examples:
@@ -24,17 +29,17 @@ Examples:
 class _Checked(click.ParamType):
     """A value checked by schemaops itself, so bad input is one line and exit 2."""
 
-    def __init__(self, name: str, convert: Any) -> None:
+    def __init__(self, name: str, convert: Callable[[str], Any]) -> None:
         self.name = name
         self._convert = convert
 
-    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if not isinstance(value, str):
             return value
         try:
             return self._convert(value)
         except ValueError:
-            flag = "--" + str(param.name).replace("_", "-")
+            flag = "--" + str(param.name if param else self.name).replace("_", "-")
             raise ConfigError(f"{flag}: {value!r} is not a {self.name}") from None
 
 
@@ -49,7 +54,7 @@ MEMORY = _Checked("memory size", _memory)
 TEXT = _Checked("word", str.lower)
 
 
-def _input_options(func: Any) -> Any:
+def _input_options(func: F) -> F:
     options = [
         click.option("--memory", type=MEMORY, metavar="SIZE", help="Total RAM, e.g. 16GB."),
         click.option("--cpus", type=INTEGER, metavar="N", help="CPU count."),
@@ -81,7 +86,7 @@ def _input_options(func: Any) -> Any:
     "--format",
     "fmt",
     type=click.Choice(("text", "json", "conf", "sql")),
-    default="text",
+    default=TuneOptions.fmt,
     show_default=True,
     help="text/json: the diff; conf: postgresql.conf lines; sql: ALTER SYSTEM statements.",
 )
@@ -91,23 +96,35 @@ def _input_options(func: Any) -> Any:
 @click.option("--state-file", metavar="FILE", help="Where --apply saves previous values.")
 @click.option("--bench", is_flag=True, help="pgbench before and after; prints the TPS ratios.")
 @click.option(
-    "--bench-scale", type=INTEGER, default=20, show_default=True, metavar="N",
+    "--bench-scale",
+    type=INTEGER,
+    default=TuneOptions.bench_scale,
+    show_default=True,
+    metavar="N",
     help="pgbench scale (15MB each; 20 is larger than the default shared_buffers).",
-)  # fmt: skip
+)
 @click.option(
-    "--bench-seconds", type=INTEGER, default=30, show_default=True, metavar="S",
+    "--bench-seconds",
+    type=INTEGER,
+    default=TuneOptions.bench_seconds,
+    show_default=True,
+    metavar="S",
     help="Length of each pgbench run.",
-)  # fmt: skip
+)
 @click.option(
-    "--bench-clients", type=INTEGER, default=4, show_default=True, metavar="N",
+    "--bench-clients",
+    type=INTEGER,
+    default=TuneOptions.bench_clients,
+    show_default=True,
+    metavar="N",
     help="pgbench clients.",
-)  # fmt: skip
+)
 @click.option(
     "--restart-command",
     metavar="CMD",
     help="How --bench restarts the server so restart-only settings count.",
 )
-def tune_command(**o: Any) -> None:
+def tune_command(project: ProjectOptions, **options: Any) -> None:
     """Propose, explain, apply and verify PostgreSQL settings for this machine.
 
     Uses PGTune's formulas. Inputs are detected where possible (server
@@ -118,104 +135,6 @@ def tune_command(**o: Any) -> None:
 
     Exit status: 0 done, 2 bad input or no server for --apply/--revert/--bench.
     """
-    if o["revert"]:
-        _revert(_target(o, required=True), o)
-        return
-    needs_server = o["do_apply"] or o["bench"]
-    target = None if o["offline"] and not needs_server else _target(o, required=needs_server)
-    _tune(target, o)
+    from schemaops.tune.command import run_tune
 
-
-def _target(o: dict[str, Any], required: bool) -> Any:
-    """The server to talk to: --dsn, then a Django project, then PG* variables."""
-    from schemaops import db
-    from schemaops.tune.run import Target
-
-    if o["offline"] and required:
-        raise ConfigError("--apply, --revert and --bench need a server; drop --offline")
-    if o["dsn"]:
-        return Target(db.connection_params(dsn=o["dsn"]), explicit=True)
-    explicit = bool(o["settings"] or o["database"])
-    cfg = opts.load_config(o["config_path"], settings=o["settings"], pythonpath=o["pythonpath"])
-    if explicit or cfg.settings or os.environ.get("DJANGO_SETTINGS_MODULE"):
-        from schemaops.project import setup_django
-
-        setup_django(cfg)
-        params = db.connection_params(alias=o["database"] or cfg.database, use_django=True)
-        return Target(params, explicit=explicit or required, config_pg_version=cfg.pg_version)
-    return Target({}, explicit=required, config_pg_version=cfg.pg_version)
-
-
-_GIVEN = ("cpus", "storage", "max_connections", "workload", "pg_version", "db_size", "os_type")
-
-
-def _tune(target: Any, o: dict[str, Any]) -> None:
-    from schemaops.tune import render, run
-
-    given = {name: o[name] for name in _GIVEN}
-    given["ram_kb"] = o["memory"]
-    result = run.plan(target, given)
-    if (o["do_apply"] or o["bench"]) and result.target is None:
-        raise ConfigError(f"--apply and --bench need a server: {result.offline_reason}")
-    click.echo(render.render(result, o["fmt"]))
-    if o["bench"]:
-        _bench(target, result, o)
-    elif o["do_apply"]:
-        _apply(target, result, o)
-
-
-def _apply(target: Any, result: Any, o: dict[str, Any]) -> None:
-    from pathlib import Path
-
-    from schemaops import db
-    from schemaops.tune import apply, render
-
-    if not result.changes:
-        click.echo("Nothing to apply: every setting is within 5% of the proposal.", err=True)
-        return
-    if not o["yes"]:
-        click.confirm(f"Run ALTER SYSTEM for {len(result.changes)} settings?", abort=True)
-    state = Path(o["state_file"]) if o["state_file"] else None
-    with db.connected(target.params, application_name="schemaops tune") as conn:
-        outcome = apply.apply_rows(conn, result.changes, state)
-    click.echo(render.render_apply(outcome, "Changed"), err=o["fmt"] != "text")
-
-
-def _revert(target: Any, o: dict[str, Any]) -> None:
-    from pathlib import Path
-
-    from schemaops import db
-    from schemaops.tune import apply, render
-
-    state = Path(o["state_file"]) if o["state_file"] else None
-    with db.connected(target.params, application_name="schemaops tune") as conn:
-        outcome = apply.revert(conn, state)
-    click.echo(render.render_apply(outcome, "Restored"))
-
-
-def _bench(target: Any, result: Any, o: dict[str, Any]) -> None:
-    from pathlib import Path
-
-    from schemaops.tune import bench, render
-
-    options = bench.BenchOptions(
-        scale=o["bench_scale"],
-        seconds=o["bench_seconds"],
-        clients=o["bench_clients"],
-        restart_command=o["restart_command"],
-        keep=o["do_apply"],
-        state_file=Path(o["state_file"]) if o["state_file"] else None,
-    )
-    if not o["yes"]:
-        click.confirm(
-            f"Benchmark: apply {len(result.changes)} settings, then put them back"
-            + (" (kept: --apply)" if o["do_apply"] else "")
-            + "?",
-            abort=True,
-        )
-    report = bench.run_bench(target.params, result.changes, options, progress=_progress)
-    click.echo(render.render_bench(report))
-
-
-def _progress(message: str) -> None:
-    click.echo(f"bench: {message}", err=True)
+    run_tune(TuneOptions(project, **options))

@@ -1,37 +1,41 @@
-"""The body of ``schemaops stats``: connect read-only, take the snapshot, return it."""
+"""The body of ``schemaops stats``: connect read-only, take the snapshot, write it."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from schemaops.config import Config
+from schemaops.config import Config, ProjectOptions, project_config
 from schemaops.db import connect, connection_params
+from schemaops.reporting import emit
 
 
 @dataclass(frozen=True)
 class StatsOptions:
-    """What ``schemaops stats`` was asked for."""
+    """Everything ``schemaops stats`` takes; None means "not given"."""
 
-    config: Config
+    project: ProjectOptions = field(default_factory=ProjectOptions)
     dsn: str | None = None
-    timeout: str = "30s"
-    use_django: bool = False  # take the server from the Django alias config.database
+    timeout: str = "30s"  # statement_timeout and lock_timeout of the snapshot's queries
+    output: str | None = None
+
+    def config(self) -> Config:
+        return project_config(self.project)
 
 
 def target_params(options: StatsOptions) -> dict[str, Any]:
     """``--dsn``, else the Django alias when a project is configured, else PG* variables."""
-    if options.use_django and not options.dsn:
+    cfg = options.config()
+    use_django = bool(cfg.settings) and not options.dsn
+    if use_django:
         from schemaops.project import setup_django
 
-        setup_django(options.config)
-    return connection_params(
-        dsn=options.dsn, alias=options.config.database, use_django=options.use_django
-    )
+        setup_django(cfg)
+    return connection_params(dsn=options.dsn, alias=cfg.database, use_django=use_django)
 
 
-def run_stats(options: StatsOptions) -> dict[str, Any]:
+def take(options: StatsOptions) -> dict[str, Any]:
     """The snapshot of the target database (see :mod:`schemaops.stats.snapshot`)."""
     from schemaops.stats.snapshot import take_snapshot
 
@@ -42,5 +46,7 @@ def run_stats(options: StatsOptions) -> dict[str, Any]:
         conn.close()
 
 
-def to_json(snapshot: dict[str, Any]) -> str:
-    return json.dumps(snapshot, indent=2, sort_keys=False)
+def run_stats(options: StatsOptions) -> int:
+    """Take the snapshot and write it as JSON to ``options.output`` or stdout; exit status 0."""
+    emit(json.dumps(take(options), indent=2), options.output)
+    return 0

@@ -1,17 +1,46 @@
-"""The body of ``schemaops trace``: configuration, selection, run, render."""
+"""The body of ``schemaops trace``: configuration, selection, run, render.
+
+:mod:`schemaops.cli.trace` only turns the command line into a
+:class:`TraceCommandOptions`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from schemaops.cli import _options as opts
-from schemaops.config import Config
+from schemaops.config import Config, ProjectOptions, project_config
 from schemaops.db import connect, connection_params, describe
 from schemaops.errors import ConfigError, RunFailed
 from schemaops.project import setup_django
+from schemaops.reporting import OutputFormat, emit
 from schemaops.selection import Selection, load_graph
+
+if TYPE_CHECKING:
+    from django.db.migrations.loader import MigrationLoader
+
+
+@dataclass(frozen=True)
+class TraceCommandOptions:
+    """Everything ``schemaops trace`` takes (the engine's own are :class:`TraceOptions`)."""
+
+    project: ProjectOptions = field(default_factory=ProjectOptions)
+    app_label: str | None = None
+    migration_name: str | None = None
+    dsn: str | None = None
+    apps: tuple[str, ...] = ()
+    exclude_apps: tuple[str, ...] = ()
+    since: str | None = None
+    every: bool = False  # --all: trace migrations the target has applied too
+    from_database: bool = False
+    rows: int = 0
+    fmt: OutputFormat = OutputFormat.TEXT  # one of schemaops.trace.render.FORMATS
+    output: str | None = None
+    quiet: bool = False
+    stats: str | None = None  # a `schemaops stats` snapshot: list the estimates too
+    lock_budget: str | None = None
 
 
 def target_params(cfg: Config, dsn: str | None) -> dict[str, Any]:
@@ -41,7 +70,7 @@ def select(
     since: str | None,
     every: bool,
     params: dict[str, Any],
-) -> tuple[Any, set[tuple[str, str]]]:
+) -> tuple[MigrationLoader, set[tuple[str, str]]]:
     """Load the graph and pick migrations like ``check`` does (unapplied by default)."""
     if migration_name and not app_label:
         raise ConfigError("give an app label before the migration name")
@@ -59,36 +88,38 @@ def select(
     return loader, selection.resolve(loader)
 
 
-def run_trace_command(app_label: str | None, migration_name: str | None, **o: Any) -> int:
+def run_trace_command(o: TraceCommandOptions) -> int:
+    """Trace the selected migrations on a scratch database and print the report."""
     from schemaops.trace.render import render
     from schemaops.trace.runner import TraceOptions, run_trace
 
-    cfg = opts.project_config(o, "apps", "exclude_apps", "stats", "lock_budget")
+    cfg = project_config(
+        o.project,
+        apps=o.apps,
+        exclude_apps=o.exclude_apps,
+        stats=o.stats,
+        lock_budget=o.lock_budget,
+    )
     setup_django(cfg)
-    params = target_params(cfg, o.get("dsn"))
+    params = target_params(cfg, o.dsn)
     loader, selected = select(
-        cfg,
-        app_label,
-        migration_name,
-        since=o.get("since"),
-        every=bool(o.get("every")),
-        params=params,
+        cfg, o.app_label, o.migration_name, since=o.since, every=o.every, params=params
     )
     if not selected:
         click.echo(f"schemaops trace: nothing to trace on {describe(params)}", err=True)
         return 0
     options = TraceOptions(
         alias=cfg.database,
-        server=params if o.get("dsn") else None,
-        from_database=bool(o.get("from_database")),
-        rows=o.get("rows") or 0,
+        server=params if o.dsn else None,
+        from_database=o.from_database,
+        rows=o.rows,
     )
-    result = run_trace(selected, options, None if o.get("quiet") else _progress)
+    result = run_trace(selected, options, None if o.quiet else _progress)
     if cfg.stats:
         from schemaops.stats.estimate import estimate_migrations
 
         result.estimates = estimate_migrations(loader, selected, cfg)
-    opts.emit(render(result, o.get("fmt") or "text"), o.get("output"))
+    emit(render(result, o.fmt), o.output)
     if result.failed:
         raise RunFailed("a migration failed on the scratch database (see the trace above)")
     return 0

@@ -1,19 +1,31 @@
-"""The body of ``schemaops check``, shared by the console script and ``manage.py schemaops``."""
+"""The body of ``schemaops check`` (the pre-deploy gate): select, lint, render, exit status.
+
+Shared by the console script and ``manage.py schemaops``; :mod:`schemaops.cli.check`
+only turns the command line into a :class:`CheckOptions`.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from schemaops.cli import _options as opts
+from schemaops.config import Config, ProjectOptions, project_config
 from schemaops.errors import ConfigError
-from schemaops.findings import Severity
 from schemaops.linter import Linter, LintResult, write_baseline
 from schemaops.project import setup_django
-from schemaops.reporting import Report, RuleInfo, exit_code_for, render
+from schemaops.reporting import (
+    FailOn,
+    OutputFormat,
+    Report,
+    RuleInfo,
+    emit,
+    exit_code_for,
+    render,
+)
 from schemaops.selection import (
     MigrationKey,
     Selection,
@@ -22,6 +34,48 @@ from schemaops.selection import (
     server_pg_version,
 )
 from schemaops.stats.estimate import estimate_findings
+
+if TYPE_CHECKING:
+    from django.db.migrations.loader import MigrationLoader
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Everything ``schemaops check`` takes; empty and None mean "not given"."""
+
+    project: ProjectOptions = field(default_factory=ProjectOptions)
+    targets: tuple[str, ...] = ()  # APP [MIGRATION], or migration files
+    apps: tuple[str, ...] = ()
+    exclude_apps: tuple[str, ...] = ()
+    since: str | None = None
+    unapplied: bool = False
+    pg_version: int | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    baseline: str | None = None
+    write_baseline: str | None = None
+    fail_on: FailOn = FailOn.ERROR
+    show_sql: bool = False
+    with_trace: bool = False
+    fmt: OutputFormat = OutputFormat.TEXT
+    output: str | None = None
+    verbose: bool = False
+    stats: str | None = None  # a `schemaops stats` snapshot: judge locks by table size
+    lock_budget: str | None = None
+
+    def config(self) -> Config:
+        """[tool.schemaops] with this command line's overrides."""
+        return project_config(
+            self.project,
+            apps=self.apps,
+            exclude_apps=self.exclude_apps,
+            pg_version=self.pg_version,
+            select=self.select,
+            ignore=self.ignore,
+            baseline=self.baseline,
+            stats=self.stats,
+            lock_budget=self.lock_budget,
+        )
 
 
 def split_targets(targets: tuple[str, ...]) -> tuple[str | None, str | None, list[str] | None]:
@@ -45,7 +99,7 @@ def split_targets(targets: tuple[str, ...]) -> tuple[str | None, str | None, lis
     return app, name, None
 
 
-def migrations_in_files(loader: Any, paths: list[str]) -> set[MigrationKey]:
+def migrations_in_files(loader: MigrationLoader, paths: list[str]) -> set[MigrationKey]:
     """The migrations of the graph whose module is one of ``paths``; other files are ignored."""
     wanted = {os.path.realpath(p) for p in paths}
     keys = set()
@@ -57,30 +111,19 @@ def migrations_in_files(loader: Any, paths: list[str]) -> set[MigrationKey]:
     return keys
 
 
-def run_check(
-    app_label: str | None, migration_name: str | None, paths: list[str] | None = None, **o: Any
-) -> int:
+def run_check(options: CheckOptions) -> int:
     """Lint the selected migrations, print the report, return the exit status.
 
-    ``paths`` (migration files) narrows the selection to those files; a file
-    that is no migration of the project is skipped, so pre-commit can pass
+    Migration files among ``options.targets`` narrow the selection to those files;
+    a file that is no migration of the project is skipped, so pre-commit can pass
     whatever matched its file filter.
     """
-    cfg = opts.project_config(
-        o,
-        "apps",
-        "exclude_apps",
-        "pg_version",
-        "select",
-        "ignore",
-        "baseline",
-        "stats",
-        "lock_budget",
-    )
+    app_label, migration_name, paths = split_targets(options.targets)
+    cfg = options.config()
     setup_django(cfg)
     applied: set[tuple[str, str]] = set()
     pg_version = cfg.pg_version
-    if o.get("database") or o.get("unapplied") or o.get("with_trace"):
+    if options.project.database or options.unapplied or options.with_trace:
         applied = applied_migrations(cfg.database)
         if pg_version is None:
             pg_version = server_pg_version(cfg.database) // 10000
@@ -89,8 +132,8 @@ def run_check(
     selection = Selection(
         apps=cfg.apps if not app_label else (app_label,),
         exclude_apps=cfg.exclude_apps,
-        since=o.get("since"),
-        unapplied_only=bool(o.get("unapplied")),
+        since=options.since,
+        unapplied_only=options.unapplied,
         target=(app_label, migration_name) if app_label and migration_name else None,
         applied=applied,
     )
@@ -102,24 +145,24 @@ def run_check(
         loader,
         cfg,
         pg_version=pg_version or 15,
-        want_sql=bool(o.get("show_sql")),
-        keep_steps=bool(o.get("show_sql")),
+        want_sql=options.show_sql,
+        keep_steps=options.show_sql,
         applied=applied,
     )
     result = linter.run(selected)
-    if o.get("with_trace"):
+    if options.with_trace:
         _merge_trace(result, loader, selected, cfg)
-    estimate_findings(result.findings, cfg, cfg.stats)
-    if o.get("write_baseline"):
-        count = write_baseline(o["write_baseline"], result.findings)
-        click.echo(f"schemaops: wrote {count} finding(s) to {o['write_baseline']}", err=True)
+    estimate_findings(result.findings, cfg)
+    if options.write_baseline:
+        count = write_baseline(options.write_baseline, result.findings)
+        click.echo(f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True)
         return 0
     report = build_report(result, linter)
-    text = render(report, o.get("fmt") or "text", verbose=bool(o.get("verbose")))
-    if o.get("show_sql") and (o.get("fmt") or "text") == "text":
+    text = render(report, options.fmt, verbose=options.verbose)
+    if options.show_sql and options.fmt == OutputFormat.TEXT:
         text = _sql_listing(result) + "\n" + text
-    opts.emit(text, o.get("output"))
-    return _exit_code(result, o.get("fail_on") or "error")
+    emit(text, options.output)
+    return exit_code_for(result.findings, options.fail_on)
 
 
 def build_report(result: LintResult, linter: Linter) -> Report:
@@ -135,16 +178,6 @@ def build_report(result: LintResult, linter: Linter) -> Report:
     return Report("check", result.findings, summary, rules)
 
 
-def _exit_code(result: LintResult, fail_on: str) -> int:
-    if fail_on == "never":
-        return 0
-    if fail_on == "warning":
-        return int(
-            any(f.severity >= Severity.WARNING and not f.suppressed for f in result.findings)
-        )
-    return exit_code_for(result.findings)
-
-
 def _sql_listing(result: LintResult) -> str:
     lines = []
     for step in result.steps:
@@ -158,7 +191,9 @@ def _sql_listing(result: LintResult) -> str:
     return "\n".join(lines)
 
 
-def _merge_trace(result: LintResult, loader: Any, selected: set[tuple[str, str]], cfg: Any) -> None:
+def _merge_trace(
+    result: LintResult, loader: MigrationLoader, selected: set[tuple[str, str]], cfg: Config
+) -> None:
     from schemaops.trace.merge import merge_trace
 
     merge_trace(result, loader, selected, cfg)
