@@ -191,4 +191,7 @@ def test_statement_timeout_splits_the_range_at_once(shop: ShopCopy) -> None:
     assert "code=57014" in result.stderr and "split into" in result.stderr
     assert shop.wrong_rows() == 0
     longest = shop.query("SELECT max(duration) FROM schemaops_backfill_batch")[0][0]
-    assert longest < 0.1  # no batch held its locks past the statement timeout
+    # No batch held its locks past the statement timeout (100 ms): a batch of 300 rows at
+    # 0.5 ms a row takes 150 ms or more, so anything under 140 ms was cut by the timeout;
+    # the recorded duration also counts the batch's commit, a few ms on a loaded machine.
+    assert longest < 0.14
