@@ -41,10 +41,13 @@ class Run(models.Model):
     pk_column = models.CharField(max_length=200)
     assignments = models.JSONField(default=list, help_text="[[column, sql expression], ...]")
     where = models.TextField(blank=True, default="")
+    # db_default: a release that predates these columns still inserts runs (expand/contract)
     key_columns = models.JSONField(
-        default=list, help_text="[] for one integer key; else the key's columns, in order"
+        default=list,
+        db_default=[],
+        help_text="[] for one integer key; else the key's columns, in order",
     )
-    key_types = models.JSONField(default=list, help_text="their SQL types")
+    key_types = models.JSONField(default=list, db_default=[], help_text="their SQL types")
     next_key = models.JSONField(null=True, help_text="first key not yet given to a batch")
     last_key = models.JSONField(null=True, help_text="inclusive upper bound: the last key at start")
     state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.ACTIVE)

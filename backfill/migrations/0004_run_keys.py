@@ -25,13 +25,15 @@ class Migration(migrations.Migration):
             model_name="run",
             name="key_columns",
             field=models.JSONField(
-                default=list, help_text="[] for one integer key; else the key's columns, in order"
+                db_default=[],
+                default=list,
+                help_text="[] for one integer key; else the key's columns, in order",
             ),
         ),
         migrations.AddField(
             model_name="run",
             name="key_types",
-            field=models.JSONField(default=list, help_text="their SQL types"),
+            field=models.JSONField(db_default=[], default=list, help_text="their SQL types"),
         ),
         migrations.AddField(
             model_name="run",

@@ -101,7 +101,9 @@ def test_a_table_without_a_usable_key_is_one_line_and_exit_2(shop: ShopCopy) -> 
 
 def test_dry_run_samples_the_first_key_range(shop: ShopCopy) -> None:
     table = _keyed(shop, "Token", 2_000)
-    result = shop.cli("start", "keyed.Token", "--set", SET, "--batch-size", "300", "--dry-run")
+    result = shop.cli(
+        "start", "keyed.Token", "--set", SET, "--batch-size", "300", "--dry-run", "-v"
+    )
     assert result.returncode == 0, result.stderr
     assert "sample batch" in result.stdout and "300 rows in" in result.stdout, result.stdout
     assert '"id" >= ' in result.stdout and "::uuid" in result.stdout
