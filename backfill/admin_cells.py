@@ -13,6 +13,7 @@ from schemaops.backfill.control import RunStatus
 
 STATE_MARKS = {
     "active": "▶",
+    "stalled": "⚠",  # active, but no worker has shown a sign of life (status says why)
     "paused": "⏸",
     "cancelled": "■",
     "finished": "✓",
@@ -40,6 +41,7 @@ def cells(status: RunStatus) -> dict[str, str]:
         else "0",
         "rate": f"{p.rows_per_second:,.0f} rows/s",
         "eta": duration(p.eta_seconds) if status.state == ACTIVE else "—",
+        "stalled": status.stalled,
         "throttle": throttle(status),
         "batches": ", ".join(f"{n:,} {state}" for state, n in status.batches.items()),
     }

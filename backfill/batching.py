@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from schemaops.backfill.keys import KeyRange
 
 
 @dataclass(frozen=True)
 class Range:
-    """Primary keys ``lo <= pk < hi``."""
+    """Primary keys ``lo <= pk < hi``; for a key that is not one integer column, ``lo``
+    and ``hi`` are ordinals and ``keys`` holds the key range itself."""
 
     lo: int
     hi: int
+    keys: KeyRange | None = None
 
     @property
     def width(self) -> int:
@@ -46,6 +52,20 @@ def split(rng: Range) -> tuple[Range, Range] | None:
 def sweep_ranges(lo: int, hi: int, step: int) -> list[Range]:
     """Cover ``[lo, hi]`` (inclusive) with ranges of ``step`` keys, for the verification sweep."""
     return [Range(start, min(start + step, hi + 1)) for start in range(lo, hi + 1, step)]
+
+
+def gaps(done: list[Range], start: int) -> list[Range]:
+    """The keys from ``start`` on that no range of ``done`` (sorted, not overlapping)
+    covers; the last gap is open (its ``hi`` is None's stand-in, ``2**63 - 1``)."""
+    found, at = [], start
+    for rng in done:
+        if rng.lo > at:
+            found.append(Range(at, rng.lo))
+        at = max(at, rng.hi)
+    return [*found, Range(at, OPEN_END)]
+
+
+OPEN_END = 2**63 - 1  # past every bigint key
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from schemaops.backfill.resilience import DEFAULT_GIVE_UP_SECONDS
 from schemaops.backfill.throttle import OnAutovacuum, Thresholds
 from schemaops.backfill.tuning import RunSettings
 from schemaops.config import ProjectOptions
@@ -54,6 +55,8 @@ class StartOptions:
     wait: bool | None = None  # None: wait when embedded, not with a broker
     interleave: bool = RunSettings.interleave
     verify: bool = True
+    non_idempotent: bool = False  # each row exactly once through the ledger (idempotence.py)
+    give_up_after: float = DEFAULT_GIVE_UP_SECONDS  # a database outage longer ends a worker
     dry_run: bool = False
     verbose: bool = False
 
@@ -83,6 +86,8 @@ def run_settings(spec: Spec, o: StartOptions) -> RunSettings:
             "on_autovacuum": str(o.on_autovacuum),
             "hook": o.throttle_hook,
             "verify": o.verify,
+            "give_up_seconds": o.give_up_after,
+            "queue": o.queue,  # where live workers re-queue the run's tasks when it stalls
         },
     )
 

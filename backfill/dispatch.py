@@ -61,6 +61,17 @@ def enqueue(run_id: int, concurrency: int, alias: str, queue: str | None) -> Non
             work.apply_async((run_id, slot), {"alias": alias})
 
 
+def requeue_stalled(alias: str) -> list[int]:
+    """Queue the tasks of every stalled run again (see control.take_stalled); returns
+    their ids. Called by the ``--wait`` watcher and by every worker between tasks."""
+    from schemaops.backfill import control
+
+    stalled = control.take_stalled(alias)
+    for run_id, concurrency, queue in stalled:
+        enqueue(run_id, concurrency, alias, queue)
+    return [run_id for run_id, _, _ in stalled]
+
+
 def live_workers(app: Any, timeout: float = 1.0) -> int:
     """How many Celery workers answer a ping (0 when none)."""
     try:

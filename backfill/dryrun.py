@@ -16,9 +16,10 @@ from django.db import connections, transaction
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 from django.test.utils import CaptureQueriesContext
 
-from schemaops.backfill import ledger, runner
+from schemaops.backfill import idempotence, ledger, runner
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.batching import Range
+from schemaops.backfill.keys import ORDINAL_STEP, KeyRange, Keyset
 from schemaops.backfill.spec import Spec
 
 
@@ -52,9 +53,16 @@ def dry_run(
     spec: Spec, batch_size: int, timeouts: tuple[str, str], alias: str, interleave: bool = True
 ) -> DryRun:
     """Measure one batch and project the run; everything is rolled back."""
+    from schemaops.backfill.control import with_keyset
+
+    idempotence.refuse_unsafe(spec, alias)
+    spec = with_keyset(spec, alias)
     with connections[alias].cursor() as cursor:
-        lo, total = _bounds(cursor, spec)
-        rng = _first_range(cursor, spec, lo, batch_size) if lo is not None else None
+        if spec.keyset is not None:
+            rng, total = _first_key_range(cursor, spec.keyset, batch_size), _count(cursor, spec)
+        else:
+            lo, total = _bounds(cursor, spec)
+            rng = _first_range(cursor, spec, lo, batch_size) if lo is not None else None
     report = DryRun(total, _rows_to_touch(spec, alias), rng, notes=_notes(spec, alias, interleave))
     if rng is not None:
         _sample(report, spec, rng, timeouts, alias)
@@ -71,6 +79,19 @@ def _bounds(cursor: Any, spec: Spec) -> tuple[int | None, int]:
     return lo, int(total)
 
 
+def _count(cursor: Any, spec: Spec) -> int:
+    cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(spec.db_table)))
+    return int(cursor.fetchone()[0])
+
+
+def _first_key_range(cursor: Any, keyset: Keyset, size: int) -> Range | None:
+    first = keyset.end(cursor, descending=False)
+    last = keyset.end(cursor, descending=True)
+    if first is None or last is None:
+        return None
+    return Range(0, ORDINAL_STEP, KeyRange(first, keyset.boundary(cursor, first, size, last), last))
+
+
 def _first_range(cursor: Any, spec: Spec, lo: int, size: int) -> Range | None:
     cursor.execute(
         sql.SQL("SELECT max({pk}) FROM {t}").format(
@@ -83,7 +104,7 @@ def _first_range(cursor: Any, spec: Spec, lo: int, size: int) -> Range | None:
 
 def _rows_to_touch(spec: Spec, alias: str) -> int | None:
     if spec.backfill is not None:
-        pending = spec.backfill.pending(spec.backfill.queryset())
+        pending = spec.backfill.pending(spec.backfill.queryset().using(alias))
         return pending.count() if pending is not None else None
     with connections[alias].cursor() as cursor:
         cursor.execute(
@@ -130,7 +151,7 @@ def _notes(spec: Spec, alias: str, interleave: bool) -> list[str]:
         f"{name} is indexed: its updates cannot be HOT; build the index after the backfill"
         for name in indexed
     ]
-    if interleave and spec.kind == "sql" and not indexed:
+    if interleave and spec.kind == "sql" and not indexed and not spec.key_columns:
         notes.append(
             "each range runs as two batches, even keys then odd keys, so most of the odd"
             " part's updates can be HOT (the sample is one whole range; --no-interleave)"

@@ -17,6 +17,7 @@ Workers on any number of machines coordinate only through these rows:
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from django.db.backends.postgresql.psycopg_any import sql  # the driver Django u
 
 from schemaops.backfill import batching
 from schemaops.backfill.batching import Range, Rate
+from schemaops.backfill.keys import ORDINAL_STEP, Key, KeyRange, Keyset
 from schemaops.backfill.throttle import WAITERS_SQL
 
 RUN, BATCH = sql.Identifier("schemaops_backfill_run"), sql.Identifier("schemaops_backfill_batch")
@@ -68,7 +70,8 @@ class Idle:
 
 _RUN_SQL = sql.SQL(
     "SELECT state, next_lo, hi, batch_size, min_batch_size, max_batch_size, target_seconds,"
-    " avg_rows, avg_seconds, max_rows_per_second, lease_seconds, db_table, pk_column, parts"
+    " avg_rows, avg_seconds, max_rows_per_second, lease_seconds, db_table, pk_column, parts,"
+    " key_columns, key_types, next_key, last_key"
     " FROM {} WHERE id = %s FOR UPDATE"
 ).format(RUN)
 
@@ -78,7 +81,7 @@ _RUN_SQL = sql.SQL(
 # part of a range waits while an earlier part of the same keys runs: it is meant to
 # find that part's old row versions dead, so its own updates can be HOT.
 _RETRIABLE_SQL = sql.SQL(
-    "SELECT id, lo, hi, part FROM {b} b WHERE run_id = %s AND id <> %s AND ("
+    "SELECT id, lo, hi, part, lo_key, hi_key FROM {b} b WHERE run_id = %s AND id <> %s AND ("
     " (state = 'pending' AND (available_at IS NULL OR available_at <= now())"
     "   AND NOT (part > 0 AND EXISTS (SELECT 1 FROM {b} e WHERE e.run_id = b.run_id"
     "     AND e.state = 'running' AND e.part < b.part AND e.lo < b.hi AND e.hi > b.lo)))"
@@ -98,9 +101,10 @@ _TAKE_SQL = sql.SQL(
 
 _INSERT_SQL = sql.SQL(
     "INSERT INTO {b} (run_id, lo, hi, state, attempts, timeouts, waiters, last_error,"
-    " lease_token, lease_until, worker, started_at, backend_pid, backend_start)"
+    " lease_token, lease_until, worker, started_at, backend_pid, backend_start, lo_key, hi_key)"
     " SELECT %s, %s, %s, 'running', 1, 0, 0, '', %s, now() + make_interval(secs => %s), %s,"
-    " now(), pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid() RETURNING id"
+    " now(), pid, backend_start, %s::jsonb, %s::jsonb"
+    " FROM pg_stat_activity WHERE pid = pg_backend_pid() RETURNING id"
 ).format(b=BATCH)
 
 # The other parts of a freshly cut range wait as pending batches, available at once.
@@ -146,22 +150,35 @@ def claim(
         row[:13]
     )
     parts = int(row[13])
+    keyset = _keyset(table, json_value(row[14]), json_value(row[15]))
+    next_key, last_key = _key(json_value(row[16])), _key(json_value(row[17]))
     size, rate = _adapt(size, Rate(avg_rows, avg_secs), seen, target, lo_size, hi_size)
     token = str(uuid.uuid4())
     cursor.execute(_RETRIABLE_SQL, [run_id, in_flight if in_flight is not None else -1])
     retry = cursor.fetchone()
     if retry is None:
         # A range holds ``size`` rows for each of its parts.
-        rng = _cut(cursor, table, pk, next_lo, hi, size * parts)
+        rng = (
+            _cut(cursor, table, pk, next_lo, hi, size * parts)
+            if keyset is None
+            else _cut_keys(cursor, keyset, next_lo, next_key, last_key, size)
+        )
         if rng is None:
             _save_adaptive(cursor, run_id, size, rate, next_lo, 0.0)
             return Idle(_idle_state(cursor, run_id))
         take = sql.SQL("{}), more AS ({}").format(_INSERT_SQL, _PARTS_SQL)
-        params = [run_id, rng.lo, rng.hi, token, lease, worker, run_id, rng.lo, rng.hi, parts]
+        params = [run_id, rng.lo, rng.hi, token, lease, worker, *_keys_of(rng)]
+        params += [run_id, rng.lo, rng.hi, parts]
         claimed, next_lo, part = size, rng.hi, 0
+        if rng.keys is not None:
+            _save_next_key(cursor, run_id, rng.keys.hi)  # None: the last range was cut
     else:
         take, params = _TAKE_SQL, [token, lease, worker, retry[0]]
-        rng, claimed, part = Range(retry[1], retry[2]), None, int(retry[3])
+        keys = None
+        if keyset is not None and last_key is not None:
+            lo_key, hi_key = _key(json_value(retry[4])), _key(json_value(retry[5]))
+            keys = KeyRange(lo_key or last_key, hi_key, last_key)
+        rng, claimed, part = Range(retry[1], retry[2], keys), None, int(retry[3])
     slot = batching.rate_slot_seconds(claimed or size, rps)
     # One round trip: take the batch (and queue the range's other parts) and save the
     # run's cursor and adaptive state.
@@ -173,6 +190,46 @@ def claim(
     )
     batch_id, slot_at = cursor.fetchone()
     return Claim(batch_id, rng, token, claimed, slot_at, part)
+
+
+def _keyset(table: str, columns: list[str], types: list[str]) -> Keyset | None:
+    return Keyset(table, tuple(columns), tuple(types)) if columns else None
+
+
+def json_value(value: Any) -> Any:
+    """A jsonb column read through Django's cursor: Django's psycopg2 backend leaves it
+    as text (its JSONField decodes it), psycopg 3 decodes it."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _key(value: Any) -> Key | None:
+    return None if value is None else tuple(str(v) for v in value)
+
+
+def _keys_of(rng: Range) -> list[str | None]:
+    """The batch's ``lo_key`` and ``hi_key`` as JSON (None for an integer key)."""
+    if rng.keys is None:
+        return [None, None]
+    hi = json.dumps(list(rng.keys.hi)) if rng.keys.hi is not None else None
+    return [json.dumps(list(rng.keys.lo)), hi]
+
+
+def _cut_keys(
+    cursor: Any, keyset: Keyset, ordinal: int, start: Key | None, last: Key | None, size: int
+) -> Range | None:
+    """The next range of ``size`` rows in key order (an index probe); None when every key
+    was handed out (``next_key`` is null once the last range is cut)."""
+    if start is None or last is None:
+        return None
+    boundary = keyset.boundary(cursor, start, size, last)
+    return Range(ordinal, ordinal + ORDINAL_STEP, KeyRange(start, boundary, last))
+
+
+def _save_next_key(cursor: Any, run_id: int, key: Key | None) -> None:
+    cursor.execute(
+        sql.SQL("UPDATE {} SET next_key = %s::jsonb WHERE id = %s").format(RUN),
+        [None if key is None else json.dumps(list(key)), run_id],
+    )
 
 
 def _adapt(
@@ -202,7 +259,7 @@ def _cut(cursor: Any, table: str, pk: str, next_lo: int, hi: int, size: int) -> 
 
 _SAVE_SQL = sql.SQL(
     "UPDATE {} SET batch_size = %s, avg_rows = %s, avg_seconds = %s, next_lo = %s,"
-    " started_at = coalesce(started_at, now()),"
+    " started_at = coalesce(started_at, now()), heartbeat_at = now(),"
     " next_slot_at = CASE WHEN %s > 0 THEN greatest(next_slot_at, now())"
     "   + make_interval(secs => %s) ELSE next_slot_at END"
     " WHERE id = %s RETURNING next_slot_at - make_interval(secs => %s) AS slot"
@@ -250,8 +307,11 @@ def checkpoint(cursor: Any, claim: Claim, rows: int) -> tuple[int, str] | None:
     return None if row is None else (int(row[0]), str(row[1]))
 
 
-def record_failure(cursor: Any, claim: Claim, code: str | None, message: str) -> str:
-    """Retry later, split, or fail the batch (and maybe the run); returns what it did."""
+def record_failure(
+    cursor: Any, claim: Claim, code: str | None, message: str, keyset: Keyset | None = None
+) -> str:
+    """Retry later, split, or fail the batch (and maybe the run); returns what it did.
+    A range over ``keyset`` (a key other than one integer) is split at a probed middle key."""
     cursor.execute(
         sql.SQL(
             "SELECT attempts, timeouts, run_id FROM {} WHERE id = %s AND lease_token = %s"
@@ -267,7 +327,7 @@ def record_failure(cursor: Any, claim: Claim, code: str | None, message: str) ->
     timeouts += int(timed_out)
     # A statement timeout means the range is too big for the lock budget: halve it now.
     split_now = code == STATEMENT_TIMEOUT or (timed_out and timeouts >= SPLIT_AFTER)
-    halves = batching.split(claim.rng) if split_now else None
+    halves = _halves(cursor, claim.rng, keyset) if split_now else None
     if halves is not None:
         _split(cursor, claim, halves, message)
         return f"split into {halves[0].lo}..{halves[0].hi} and {halves[1].lo}..{halves[1].hi}"
@@ -285,22 +345,38 @@ def record_failure(cursor: Any, claim: Claim, code: str | None, message: str) ->
     return "failed" + (", run stopped" if _maybe_stop(cursor, run_id, message) else "")
 
 
+def _halves(cursor: Any, rng: Range, keyset: Keyset | None) -> tuple[Range, Range] | None:
+    halves = batching.split(rng)
+    if halves is None or rng.keys is None or keyset is None:
+        return halves
+    middle = keyset.middle(cursor, rng.keys)
+    if middle is None:
+        return None
+    low, high = halves
+    return (
+        Range(low.lo, low.hi, KeyRange(rng.keys.lo, middle, rng.keys.last)),
+        Range(high.lo, high.hi, KeyRange(middle, rng.keys.hi, rng.keys.last)),
+    )
+
+
 def _split(cursor: Any, claim: Claim, halves: tuple[Range, Range], message: str) -> None:
     low, high = halves
-    cursor.execute(
-        sql.SQL(
-            "UPDATE {} SET hi = %s, state = 'pending', timeouts = 0, attempts = 0,"
-            " lease_token = NULL, last_error = %s, available_at = now() WHERE id = %s"
-        ).format(BATCH),
-        [low.hi, message[:2000], claim.batch_id],
-    )
+    # The upper half first: it copies the batch's hi_key before the lower half moves it.
     cursor.execute(
         sql.SQL(
             "INSERT INTO {} (run_id, lo, hi, part, state, attempts, timeouts, waiters, worker,"
-            " last_error) SELECT run_id, %s, %s, part, 'pending', 0, 0, 0, '', '' FROM {}"
-            " WHERE id = %s"
+            " last_error, lo_key, hi_key) SELECT run_id, %s, %s, part, 'pending', 0, 0, 0, '',"
+            " '', %s::jsonb, hi_key FROM {} WHERE id = %s"
         ).format(BATCH, BATCH),
-        [high.lo, high.hi, claim.batch_id],
+        [high.lo, high.hi, _keys_of(high)[0], claim.batch_id],
+    )
+    cursor.execute(
+        sql.SQL(
+            "UPDATE {} SET hi = %s, hi_key = coalesce(%s::jsonb, hi_key), state = 'pending',"
+            " timeouts = 0, attempts = 0, lease_token = NULL, last_error = %s,"
+            " available_at = now() WHERE id = %s"
+        ).format(BATCH),
+        [low.hi, _keys_of(low)[1], message[:2000], claim.batch_id],
     )
 
 
@@ -333,8 +409,9 @@ _UNCUT_SQL = sql.SQL(
     "   AND ((o.id = %s AND o.lease_token = %s) OR (o.state = 'pending' AND o.attempts = 0))"
     "   AND NOT EXISTS (SELECT 1 FROM {b} t WHERE t.run_id = mine.run_id AND t.lo = mine.lo"
     "     AND t.id <> %s AND NOT (t.state = 'pending' AND t.attempts = 0))"
-    "   RETURNING o.run_id, o.lo)"
-    " UPDATE {r} SET next_lo = gone.lo FROM (SELECT DISTINCT run_id, lo FROM gone) gone"
+    "   RETURNING o.run_id, o.lo, o.lo_key)"
+    " UPDATE {r} SET next_lo = gone.lo, next_key = coalesce(gone.lo_key, {r}.next_key)"
+    " FROM (SELECT DISTINCT ON (run_id) run_id, lo, lo_key FROM gone) gone"
     " WHERE {r}.id = gone.run_id"
 ).format(b=BATCH, r=RUN)
 
@@ -348,7 +425,11 @@ def release(cursor: Any, run_id: int, claim: Claim) -> str:
     available at once, its attempt not counted. Returns ``uncut``, ``pending`` or
     ``lease lost``.
     """
-    cursor.execute(sql.SQL("SELECT next_lo FROM {} WHERE id = %s FOR UPDATE").format(RUN), [run_id])
+    # Never wait behind a claim for the run row: without it, the range is made pending.
+    cursor.execute(
+        sql.SQL("SELECT next_lo FROM {} WHERE id = %s FOR UPDATE SKIP LOCKED").format(RUN),
+        [run_id],
+    )
     row = cursor.fetchone()
     if row is not None and claim.size is not None and row[0] == claim.rng.hi:
         cursor.execute(_UNCUT_SQL, [claim.batch_id, claim.token] * 2 + [claim.batch_id])

@@ -41,6 +41,15 @@ class Run(models.Model):
     pk_column = models.CharField(max_length=200)
     assignments = models.JSONField(default=list, help_text="[[column, sql expression], ...]")
     where = models.TextField(blank=True, default="")
+    # db_default: a release that predates these columns still inserts runs (expand/contract)
+    key_columns = models.JSONField(
+        default=list,
+        db_default=[],
+        help_text="[] for one integer key; else the key's columns, in order",
+    )
+    key_types = models.JSONField(default=list, db_default=[], help_text="their SQL types")
+    next_key = models.JSONField(null=True, help_text="first key not yet given to a batch")
+    last_key = models.JSONField(null=True, help_text="inclusive upper bound: the last key at start")
     state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.ACTIVE)
     lo = models.BigIntegerField()
     hi = models.BigIntegerField(help_text="inclusive upper bound: max(pk) at start")
@@ -67,6 +76,9 @@ class Run(models.Model):
     avg_rows = models.FloatField(default=0.0)
     avg_seconds = models.FloatField(default=0.0)
     next_slot_at = models.DateTimeField(null=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, help_text="last sign of a live worker: a claim, or a hold on a health signal"
+    )
     throttle_state = models.CharField(max_length=20, default="normal")
     throttle_reason = models.TextField(blank=True, default="")
     # outcome
@@ -104,6 +116,8 @@ class Batch(models.Model):
     part = models.PositiveSmallIntegerField(
         default=0, db_default=0, help_text="the rows with pk mod run.parts = part"
     )
+    lo_key = models.JSONField(null=True, help_text="first key (a key other than one integer)")
+    hi_key = models.JSONField(null=True, help_text="key after the last; null: to run.last_key")
     state = models.CharField(max_length=10, choices=BatchState.choices, default=BatchState.PENDING)
     attempts = models.IntegerField(default=0)
     timeouts = models.IntegerField(default=0)

@@ -20,9 +20,9 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import DatabaseError, connections, transaction
 
-from schemaops.backfill import ledger
+from schemaops.backfill import ledger, resilience
 from schemaops.backfill.ledger import Claim, Idle, Observation
 
 
@@ -50,16 +50,51 @@ class Ahead:
             return ledger.release(cursor, self.run_id, claim)
 
     def close(self) -> None:
-        """Release an untaken claim, close the helper's connection and stop its thread."""
-        step = self.take()
-        if isinstance(step, Claim):
-            self.release(step)
-        self.pool.submit(connections.close_all).result()
-        self.pool.shutdown(wait=True)
+        """Release an untaken claim, close the helper's connection and stop its thread.
+
+        After a lost connection there is nothing to release: the claim's session is
+        gone, so its batch is taken over by the next claim anywhere.
+        """
+        try:
+            step = self.take()
+            if isinstance(step, Claim):
+                self.release(step)
+        except Exception as exc:
+            if not resilience.is_connection_lost(exc):
+                raise
+        finally:
+            self.pool.submit(connections.close_all).result()
+            self.pool.shutdown(wait=True)
 
     def _claim(self, seen: Observation | None, in_flight: int) -> Claim | Idle:
-        with transaction.atomic(using=self.alias), connections[self.alias].cursor() as cursor:
-            return ledger.claim(cursor, self.run_id, self.worker, seen, in_flight)
+        return claim_now(self.run_id, self.alias, self.worker, seen, in_flight)
+
+
+# A claim holds the run row's lock for a few milliseconds. One that cannot get it this
+# fast is behind a claim that stalled (its worker frozen): report "busy" and try again,
+# rather than queue behind it. A claim transaction left idle by a frozen worker is
+# ended by the server, which releases the run row for everyone else.
+CLAIM_LOCK_TIMEOUT = "250ms"
+CLAIM_IDLE_TIMEOUT = "2s"
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def claim_now(
+    run_id: int, alias: str, worker: str, seen: Observation | None, in_flight: int | None = None
+) -> Claim | Idle:
+    """One claim in its own transaction on this thread's connection; ``Idle("busy")``
+    when another claim holds the run row longer than :data:`CLAIM_LOCK_TIMEOUT`."""
+    try:
+        with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+            cursor.execute(
+                "SET LOCAL lock_timeout = %s; SET LOCAL idle_in_transaction_session_timeout = %s",
+                [CLAIM_LOCK_TIMEOUT, CLAIM_IDLE_TIMEOUT],
+            )
+            return ledger.claim(cursor, run_id, worker, seen, in_flight)
+    except DatabaseError as exc:
+        if resilience.sqlstate(exc) != LOCK_NOT_AVAILABLE:
+            raise
+        return Idle("busy")
 
 
 def must_shrink(seen: Observation | None, target_seconds: float) -> bool:

@@ -17,14 +17,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections, transaction
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 
-from schemaops.backfill import ledger, prefetch, throttle
+from schemaops.backfill import ledger, prefetch, replicas, resilience, throttle
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.ledger import Claim, Idle, Observation
 from schemaops.backfill.spec import Spec
@@ -64,8 +64,42 @@ def work(
     """Process batches of run ``run_id`` as worker ``slot`` until done, stopped or out of time.
 
     A slot is a session advisory lock, so at most ``concurrency`` workers run per
-    run, and a killed worker's slot frees itself when its connection dies.
+    run, and a killed worker's slot frees itself when its connection dies. A lost
+    connection (a restart of PostgreSQL, a terminated session) is waited out with
+    backoff, the slot taken again on the new session; an outage longer than the run's
+    ``give_up_seconds`` ends the worker with one ``event=gave-up`` line.
     """
+    deadline = time.monotonic() + budget if budget else None
+    outage = resilience.Outage(_give_up_seconds.get(run_id, resilience.DEFAULT_GIVE_UP_SECONDS))
+    while True:
+        try:
+            return _work_in_slot(run_id, slot, alias, deadline, outage)
+        except Exception as exc:
+            if not resilience.is_connection_lost(exc):
+                raise
+            resilience.drop_connection(alias)
+            error = resilience.first_line(exc)
+            log.warning(fmt("connection-lost", run=run_id, slot=slot, error=error))
+            if _stop.is_set():
+                return WorkResult("stopped")
+            if not outage.wait(exc):
+                _log_give_up(run_id, slot, outage)
+                return WorkResult("gave up")
+
+
+def _log_give_up(run_id: int, slot: int, outage: resilience.Outage) -> None:
+    reason = f"database unreachable for {outage.seconds:.0f}s: {outage.last_error}"
+    resume = f"schemaops backfill resume {run_id}"
+    log.error(fmt("gave-up", run=run_id, slot=slot, reason=reason, resume=resume))
+
+
+# The give-up time of each run this process has loaded, for outages before the next load.
+_give_up_seconds: dict[int, float] = {}
+
+
+def _work_in_slot(
+    run_id: int, slot: int, alias: str, deadline: float | None, outage: resilience.Outage
+) -> WorkResult:
     with connections[alias].cursor() as cursor:
         cursor.execute(
             "SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, _slot_key(run_id, slot)]
@@ -73,12 +107,35 @@ def work(
         if not cursor.fetchone()[0]:
             return WorkResult("slot busy")
     try:
-        return _Loop(run_id, alias, budget).run()
+        loop = _Loop(run_id, alias, deadline, outage)
+        outage.give_up_after = _give_up_seconds[run_id] = loop.give_up_seconds
+        return loop.run()
     finally:
-        with connections[alias].cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, _slot_key(run_id, slot)]
-            )
+        if connections[alias].is_usable():  # a dead session has released its locks
+            with connections[alias].cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, _slot_key(run_id, slot)]
+                )
+
+
+def release_own(run_id: int, alias: str, worker: str | None = None) -> int:
+    """Make pending every batch of the run still marked running by ``worker`` once it has
+    returned (default: by any worker of this process, once all have returned), so a
+    stopped worker leaves no batch running. Returns how many."""
+    # Any worker of this process: the part of the name before the thread, compared as text.
+    whose = "worker = %s" if worker else "left(worker, length(%s)) = %s"
+    mine = [worker] if worker else [f"{socket.gethostname()}:{os.getpid()}:"] * 2
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "UPDATE schemaops_backfill_batch SET state = 'pending', lease_token = NULL,"
+            " available_at = now(), attempts = greatest(attempts - 1, 0)"
+            " WHERE run_id = %s AND state = 'running' AND " + whose,
+            [run_id, *mine],
+        )
+        released = int(cursor.rowcount)
+    if released:
+        log.info(fmt("released", run=run_id, batches=released))
+    return released
 
 
 def _slot_key(run_id: int, slot: int) -> int:
@@ -86,13 +143,17 @@ def _slot_key(run_id: int, slot: int) -> int:
 
 
 class _Loop:
-    def __init__(self, run_id: int, alias: str, budget: float | None) -> None:
-        self.run_id, self.alias = run_id, alias
-        self.deadline = time.monotonic() + budget if budget else None
+    def __init__(
+        self, run_id: int, alias: str, deadline: float | None, outage: resilience.Outage
+    ) -> None:
+        self.run_id, self.alias, self.deadline, self.outage = run_id, alias, deadline, outage
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
         run = _load_run(run_id, alias)
         self.spec: Spec = spec_module.load(run)
         self.timeouts = (f"{run.lock_timeout_ms}ms", f"{run.statement_timeout_ms}ms")
+        self.give_up_seconds = float(
+            run.options.get("give_up_seconds", resilience.DEFAULT_GIVE_UP_SECONDS)
+        )
         self.pause, self.target, self.parts = run.pause_seconds, run.target_seconds, run.parts
         self.health = _Health(run, self.spec, alias)
         self.seen: Observation | None = None  # the last batch, until a claim is fed with it
@@ -105,6 +166,8 @@ class _Loop:
             return self._loop()
         finally:
             self.ahead.close()
+            if connections[self.alias].is_usable():  # else its session ended: taken over
+                release_own(self.run_id, self.alias, self.worker)
 
     def _loop(self) -> WorkResult:
         while not _stop.is_set():
@@ -121,6 +184,7 @@ class _Loop:
                 time.sleep(1.0)
                 continue
             step = self._next_claim()
+            self.outage.over()  # the database answered
             if isinstance(step, Idle):
                 if step.state == "busy":
                     time.sleep(0.2)
@@ -162,8 +226,7 @@ class _Loop:
         return seen
 
     def _claim(self) -> Claim | Idle:
-        with transaction.atomic(using=self.alias), connections[self.alias].cursor() as cursor:
-            return ledger.claim(cursor, self.run_id, self.worker, self._feed())
+        return prefetch.claim_now(self.run_id, self.alias, self.worker, self._feed())
 
     def _run_batch(self, claim: Claim) -> float:
         started, self.state = time.monotonic(), ""  # known again once the checkpoint commits
@@ -175,6 +238,8 @@ class _Loop:
             log.warning(fmt("lease-lost", run=self.run_id, batch=claim.batch_id))
             return 0.0
         except Exception as exc:  # the user's SQL or Python may raise anything
+            if resilience.is_connection_lost(exc):
+                raise  # not the batch's fault: work() reconnects, the range is taken over
             seconds = time.monotonic() - started
             self._failed(claim, exc, seconds)
             return seconds
@@ -208,14 +273,14 @@ class _Loop:
         return seconds
 
     def _failed(self, claim: Claim, exc: Exception, seconds: float) -> None:
-        code = _pgcode(exc)
+        code = resilience.sqlstate(exc)
         timed_out = code in ledger.TIMEOUT_CODES
         message = (
             f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
         )
         _reconnect_if_broken(self.alias)
         with transaction.atomic(using=self.alias), connections[self.alias].cursor() as cursor:
-            outcome = ledger.record_failure(cursor, claim, code, message)
+            outcome = ledger.record_failure(cursor, claim, code, message, self.spec.keyset)
         self.seen = Observation(claim.size, seconds, timed_out=timed_out)
         log.warning(
             fmt(
@@ -268,6 +333,13 @@ def run_batch(
     return rows, *done
 
 
+# A frozen worker (stopped, swapping, stuck in a debugger) must not keep its batch's row
+# locks: the server ends a batch session that sits idle inside its transaction this long,
+# and the batch is taken over at once (its session left pg_stat_activity). The SQL form
+# sends its statements back to back; a Python form may compute between them.
+IDLE_IN_BATCH = {"sql": "1s", "python": "10s"}
+
+
 def apply_range(
     spec: Spec, rng: Any, cursor: Any, timeouts: tuple[str, str], part: int = 0, parts: int = 1
 ) -> int:
@@ -277,11 +349,14 @@ def apply_range(
     # and a lost batch is simply claimed again.
     local = sql.SQL(
         "SET LOCAL synchronous_commit = off; SET LOCAL lock_timeout = {};"
-        " SET LOCAL statement_timeout = {}; "
-    ).format(sql.Literal(timeouts[0]), sql.Literal(timeouts[1]))
+        " SET LOCAL statement_timeout = {}; SET LOCAL idle_in_transaction_session_timeout = {}; "
+    ).format(*map(sql.Literal, (*timeouts, IDLE_IN_BATCH[spec.kind])))
     if spec.backfill is not None:
         cursor.execute(local.as_string(cursor.connection))
-        queryset = spec.backfill.queryset().filter(pk__gte=rng.lo, pk__lt=rng.hi)
+        # On the batch's own connection (the run's database), whatever the routers say:
+        # rows and checkpoint must commit in one transaction.
+        queryset = spec.backfill.queryset().using(cursor.db.alias)
+        queryset = queryset.filter(pk__gte=rng.lo, pk__lt=rng.hi)
         return int(spec.backfill.process(queryset) or 0)
     statement = local + spec_module.batch_statement(spec, rng, part, parts)
     cursor.execute(statement.as_string(cursor.connection))
@@ -289,18 +364,13 @@ def apply_range(
     return int(cursor.rowcount)
 
 
-def _pgcode(exc: BaseException) -> str | None:
-    for candidate in (exc, exc.__cause__, exc.__context__):
-        # psycopg2 says pgcode, psycopg 3 says sqlstate
-        code = getattr(candidate, "pgcode", None) or getattr(candidate, "sqlstate", None)
-        if code:
-            return str(code)
-    return None
-
-
 def _run_state(run_id: int, alias: str) -> str:
+    """The run's state; a worker held by a health signal also says it is alive."""
     with connections[alias].cursor() as cursor:
-        cursor.execute("SELECT state FROM schemaops_backfill_run WHERE id = %s", [run_id])
+        cursor.execute(
+            "UPDATE schemaops_backfill_run SET heartbeat_at = now() WHERE id = %s RETURNING state",
+            [run_id],
+        )
         row = cursor.fetchone()
     return str(row[0]) if row else "cancelled"
 
@@ -320,6 +390,7 @@ class _Health:
         self.hook = _hook(self.limits.hook, spec)
         self.checked = 0.0
         self.decision = throttle.Decision(throttle.GO)
+        self.standbys = replicas.standbys_of(alias)  # the project's replicas of this server
         # What the run row says is this worker's to set: a worker before it may have
         # stored a hold or slow that no longer holds (paused while held, then resumed).
         self.stored: throttle.Decision | None = None
@@ -329,7 +400,7 @@ class _Health:
             return self.decision
         self.checked = time.monotonic()
         with connections[self.alias].cursor() as cursor:
-            signals = throttle.read_signals(cursor, self.table, self.hook)
+            signals = self._with_replicas(throttle.read_signals(cursor, self.table, self.hook))
             decision = throttle.decide(signals, self.limits)
             if decision != self.stored:
                 _set_throttle_state(cursor, self.run_id, decision)
@@ -348,6 +419,19 @@ class _Health:
             )
         self.decision = decision
         return decision
+
+    def _with_replicas(self, signals: throttle.Signals) -> throttle.Signals:
+        """The primary's view of its standbys, or a configured replica's if it is further
+        behind (one the primary does not list: cascaded, receiver down)."""
+        nbytes, seconds, which = replicas.lag(self.alias, self.standbys)
+        if nbytes <= signals.lag_bytes and seconds <= signals.lag_seconds:
+            return signals
+        return replace(
+            signals,
+            lag_bytes=max(nbytes, signals.lag_bytes),
+            lag_seconds=max(seconds, signals.lag_seconds),
+            lag_source=which,
+        )
 
 
 def _hook(path: str, spec: Spec) -> Callable[[], str | None] | None:

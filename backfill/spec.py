@@ -13,7 +13,7 @@ import difflib
 import hashlib
 import importlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pglast
@@ -24,6 +24,7 @@ from pglast.stream import RawStream
 
 from schemaops.backfill.base import Backfill
 from schemaops.backfill.batching import Range
+from schemaops.backfill.keys import Keyset
 from schemaops.errors import ConfigError, SQLParseError, UnknownAppError
 from schemaops.spelling import did_you_mean
 
@@ -41,15 +42,28 @@ class Spec:
     assignments: tuple[tuple[str, str], ...] = ()
     where: str = ""
     backfill: Backfill | None = field(default=None, compare=False)
+    # Updated exactly once per row by the ledger alone: the batch statement does not skip
+    # rows that look right, and the sweep counts rows no done batch covers.
+    non_idempotent: bool = False
+    # A key that is not one integer column: its columns, walked in index order (keys.py);
+    # the types are the server's, filled in when the run is created.
+    key_columns: tuple[str, ...] = ()
+    keyset: Keyset | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
         """Identity of the run: the same target and SQL resume the same run."""
-        raw = json.dumps([self.target, self.kind, self.assignments, self.where])
+        facts: list[Any] = [self.target, self.kind, self.assignments, self.where]
+        raw = json.dumps(facts + (["non-idempotent"] if self.non_idempotent else []))
         return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def resolve(target: str, set_values: tuple[str, ...] = (), where: str | None = None) -> Spec:
+def resolve(
+    target: str,
+    set_values: tuple[str, ...] = (),
+    where: str | None = None,
+    non_idempotent: bool = False,
+) -> Spec:
     """``app.Model`` with ``--set``, or ``app.BackfillClass`` from ``<app>/backfills.py``."""
     app_label, _, name = target.partition(".")
     if not app_label or not name:
@@ -59,7 +73,8 @@ def resolve(target: str, set_values: tuple[str, ...] = (), where: str | None = N
     if model is not None:
         if not set_values:
             raise ConfigError(f'{target} is a model: give --set "field = <SQL expression>"')
-        return _sql_spec(target, model, set_values, where)
+        spec = _sql_spec(target, model, set_values, where)
+        return replace(spec, non_idempotent=non_idempotent)
     backfill_class = _find_backfill(app_config, name)
     if backfill_class is None:
         models = [m.__name__ for m in app_config.get_models()]
@@ -69,11 +84,18 @@ def resolve(target: str, set_values: tuple[str, ...] = (), where: str | None = N
         )
     if set_values or where:
         raise ConfigError(f"{target} is a Python Backfill: --set/--where do not apply")
+    if non_idempotent:
+        raise ConfigError(f"{target} is a Python Backfill: its process() must be idempotent")
     return python_spec(target, backfill_class())
 
 
 def python_spec(target: str, backfill: Backfill) -> Spec:
     model = backfill.model_class()
+    if _key_columns(model):
+        raise ConfigError(
+            f"{target}: a Python Backfill needs an integer primary key; {model._meta.label}"
+            " has another kind: use --set on the model"
+        )
     return Spec(target, "python", model._meta.db_table, _pk_column(model), backfill=backfill)
 
 
@@ -82,7 +104,19 @@ def load(run: Any) -> Spec:
     if run.kind == "python":
         return resolve(run.target)
     pairs = tuple((str(c), str(e)) for c, e in run.assignments)
-    return Spec(run.target, "sql", run.db_table, run.pk_column, pairs, run.where)
+    once = bool(run.options.get("non_idempotent", False))
+    columns = tuple(run.key_columns)
+    keyset = Keyset(run.db_table, columns, tuple(run.key_types)) if columns else None
+    return Spec(
+        run.target, "sql", run.db_table, run.pk_column, pairs, run.where, None, once,
+        columns, keyset,
+    )  # fmt: skip
+
+
+def column_names(target: str) -> dict[str, str]:
+    """Field names and column names of a ``--set`` target's model, mapped to columns."""
+    app_label, _, name = target.partition(".")
+    return _columns(_find_model(_app_config(app_label), name))
 
 
 def _app_config(app_label: str) -> Any:
@@ -117,13 +151,22 @@ def _find_backfill(app_config: Any, name: str) -> type[Backfill] | None:
 
 
 def _pk_column(model: Any) -> str:
+    """The first primary-key column (the only one of an integer key)."""
     pk = model._meta.pk
+    return str(pk.fields[0].column if _is_composite(pk) else pk.column)
+
+
+def _is_composite(pk: Any) -> bool:
+    return pk.get_internal_type() == "CompositePrimaryKey"
+
+
+def _key_columns(model: Any) -> tuple[str, ...]:
+    """() for one integer key column (cut by arithmetic); else every key column in order."""
+    pk = model._meta.pk
+    if _is_composite(pk):
+        return tuple(str(f.column) for f in pk.fields)
     internal = pk.target_field.get_internal_type() if pk.is_relation else pk.get_internal_type()
-    if internal not in _INTEGER_PKS:
-        raise ConfigError(
-            f"{model._meta.label} has a {internal} primary key; backfill needs an integer one"
-        )
-    return str(pk.column)
+    return () if internal in _INTEGER_PKS else (str(pk.column),)
 
 
 def _sql_spec(target: str, model: Any, set_values: tuple[str, ...], where: str | None) -> Spec:
@@ -134,7 +177,10 @@ def _sql_spec(target: str, model: Any, set_values: tuple[str, ...], where: str |
     if len({c for c, _ in pairs}) != len(pairs):
         raise ConfigError("the same column is set twice")
     predicate = parse_where(where, columns, model._meta.label) if where else ""
-    return Spec(target, "sql", model._meta.db_table, _pk_column(model), tuple(pairs), predicate)
+    return Spec(
+        target, "sql", model._meta.db_table, _pk_column(model), tuple(pairs), predicate,
+        key_columns=_key_columns(model),
+    )  # fmt: skip
 
 
 def _columns(model: Any) -> dict[str, str]:
@@ -224,14 +270,12 @@ def batch_statement(spec: Spec, rng: Range, part: int = 0, parts: int = 1) -> An
     sets = sql.SQL(", ").join(
         sql.SQL("{} = ({})").format(sql.Identifier(c), sql.SQL(e)) for c, e in spec.assignments
     )
-    # A negative key has a negative remainder: -3 % 2 is -1, so part 1 is (1, -1).
-    of_part = (
-        sql.SQL(" AND {pk} % {n} IN ({r}, {r_neg})").format(
-            pk=pk, n=sql.Literal(parts), r=sql.Literal(part), r_neg=sql.Literal(part - parts)
+    of_part = part_predicate(spec, part, parts)
+    if rng.keys is not None:
+        assert spec.keyset is not None  # a run over such a key stores its keyset
+        return sql.SQL("UPDATE {t} SET {sets} WHERE {within} AND {todo}").format(
+            t=table, sets=sets, within=spec.keyset.within(rng.keys), todo=pending_predicate(spec)
         )
-        if parts > 1
-        else sql.SQL("")
-    )
     return sql.SQL(
         "UPDATE {t} SET {sets} WHERE {pk} >= {lo} AND {pk} < {hi}{of_part} AND {todo}"
     ).format(
@@ -245,8 +289,24 @@ def batch_statement(spec: Spec, rng: Range, part: int = 0, parts: int = 1) -> An
     )
 
 
+def part_predicate(spec: Spec, part: int, parts: int) -> Any:
+    """`` AND pk % parts IN (part, part - parts)`` (empty for one part)."""
+    if parts <= 1:
+        return sql.SQL("")
+    # A negative key has a negative remainder: -3 % 2 is -1, so part 1 is (1, -1).
+    return sql.SQL(" AND {pk} % {n} IN ({r}, {r_neg})").format(
+        pk=sql.Identifier(spec.pk_column),
+        n=sql.Literal(parts),
+        r=sql.Literal(part),
+        r_neg=sql.Literal(part - parts),
+    )
+
+
 def pending_predicate(spec: Spec) -> Any:  # sql.Composed of the driver Django uses
-    """Rows that still need the update: the --where predicate and any column not yet right."""
+    """Rows that still need the update: the --where predicate and any column not yet right
+    (for a non-idempotent update, every row the --where matches: the ledger keeps count)."""
+    if spec.non_idempotent:
+        return sql.SQL("({})").format(sql.SQL(spec.where or "true"))
     differs = sql.SQL(" OR ").join(
         sql.SQL("{} IS DISTINCT FROM ({})").format(sql.Identifier(c), sql.SQL(e))
         for c, e in spec.assignments

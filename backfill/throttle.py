@@ -66,6 +66,7 @@ class Signals:
     lag_seconds: float = 0.0
     autovacuum: bool = False
     hook_reason: str | None = None
+    lag_source: str = ""  # the configured replica the lag was read on ("": the primary's view)
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,15 @@ class Decision:
 
 def decide(signals: Signals, limits: Thresholds) -> Decision:
     """Hold on lag or a hook, slow (or hold) while autovacuum works on the table, else go."""
+    where = f" on replica {signals.lag_source}" if signals.lag_source else ""
     if limits.max_lag_bytes and signals.lag_bytes > limits.max_lag_bytes:
-        return Decision(HOLD, f"replication lag {signals.lag_bytes} B > {limits.max_lag_bytes} B")
+        return Decision(
+            HOLD, f"replication lag{where} {signals.lag_bytes} B > {limits.max_lag_bytes} B"
+        )
     if limits.max_lag_seconds and signals.lag_seconds > limits.max_lag_seconds:
         return Decision(
-            HOLD, f"replication lag {signals.lag_seconds:.1f}s > {limits.max_lag_seconds:.1f}s"
+            HOLD,
+            f"replication lag{where} {signals.lag_seconds:.1f}s > {limits.max_lag_seconds:.1f}s",
         )
     if signals.hook_reason:
         return Decision(HOLD, f"hook: {signals.hook_reason}")

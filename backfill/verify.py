@@ -22,7 +22,7 @@ from typing import Any
 from django.db import connections
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 
-from schemaops.backfill import batching
+from schemaops.backfill import batching, ledger
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.spec import Spec
 
@@ -32,10 +32,12 @@ SWEEP_BLOCKS = 8_192  # 64 MiB of table per range (declarative form)
 SWEEP_READERS = 2  # connections that share the block ranges
 
 
-def remaining_rows(spec: Spec, lo: int, alias: str) -> int | None:
+def remaining_rows(spec: Spec, lo: int, alias: str, run_id: int = 0) -> int | None:
     """Rows with ``pk >= lo`` that still need the update; None if the Backfill cannot tell."""
+    if spec.non_idempotent:
+        return uncovered_rows(spec, lo, run_id, alias)
     if spec.kind == "python" and spec.backfill is not None:
-        probe = spec.backfill.pending(spec.backfill.queryset())
+        probe = spec.backfill.pending(spec.backfill.queryset().using(alias))
         if probe is None:
             return None
     if spec.backfill is None:
@@ -54,8 +56,8 @@ def remaining_rows(spec: Spec, lo: int, alias: str) -> int | None:
 
 def _count(spec: Spec, rng: batching.Range, cursor: Any) -> int:
     assert spec.backfill is not None
-    queryset = spec.backfill.queryset().filter(pk__gte=rng.lo, pk__lt=rng.hi)
-    pending = spec.backfill.pending(queryset)
+    queryset = spec.backfill.queryset().using(cursor.db.alias)
+    pending = spec.backfill.pending(queryset.filter(pk__gte=rng.lo, pk__lt=rng.hi))
     return pending.count() if pending is not None else 0
 
 
@@ -108,14 +110,72 @@ def _count_blocks(spec: Spec, lo: int, blocks: batching.Range, cursor: Any) -> i
     cursor.execute(
         sql.SQL(
             "SELECT count(*) FROM {t} WHERE ctid >= {first}::tid AND ctid < {end}::tid"
-            " AND {pk} >= {lo} AND {todo}"
+            " AND {from_lo} AND {todo}"
         )
         .format(
             t=sql.Identifier(spec.db_table),
             first=sql.Literal(f"({blocks.lo},0)"),
             end=sql.Literal(f"({blocks.hi},0)"),
+            # Every row of a key other than one integer: its run started at the first key.
+            from_lo=sql.SQL("true")
+            if spec.key_columns
+            else sql.SQL("{} >= {}").format(sql.Identifier(spec.pk_column), sql.Literal(lo)),
+            todo=spec_module.pending_predicate(spec),
+        )
+        .as_string(cursor.connection)
+    )
+    return int(cursor.fetchone()[0])
+
+
+_DONE_SQL = (
+    "SELECT part, lo, hi FROM schemaops_backfill_batch WHERE run_id = %s AND state = 'done'"
+    " ORDER BY part, lo"
+)
+
+
+def uncovered_rows(spec: Spec, lo: int, run_id: int, alias: str) -> int:
+    """Rows with ``pk >= lo`` matching the ``--where`` that no done batch of their part
+    covers: the sweep of a non-idempotent update, which cannot re-evaluate it. A finished
+    run has one gap per part, after its last key (rows added since the start)."""
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT parts, last_key FROM schemaops_backfill_run WHERE id = %s", [run_id])
+        parts, last_key = cursor.fetchone()
+        if spec.keyset is not None:  # every cut range is a batch: rows after the last key
+            return _count_after(spec, spec.keyset, ledger.json_value(last_key), cursor)
+        cursor.execute(_DONE_SQL, [run_id])
+        done: dict[int, list[batching.Range]] = {part: [] for part in range(parts)}
+        for part, start, end in cursor.fetchall():
+            done[part].append(batching.Range(start, end))
+        return sum(
+            _count_keys(spec, gap, part, parts, cursor)
+            for part, ranges in done.items()
+            for gap in batching.gaps(ranges, lo)
+        )
+
+
+def _count_after(spec: Spec, keyset: Any, last_key: Any, cursor: Any) -> int:
+    after = (
+        sql.SQL("{} > {}").format(keyset.row, keyset.value(tuple(last_key)))
+        if last_key is not None
+        else sql.SQL("true")
+    )
+    cursor.execute(
+        sql.SQL("SELECT count(*) FROM {} WHERE {} AND {}")
+        .format(sql.Identifier(spec.db_table), after, spec_module.pending_predicate(spec))
+        .as_string(cursor.connection)
+    )
+    return int(cursor.fetchone()[0])
+
+
+def _count_keys(spec: Spec, rng: batching.Range, part: int, parts: int, cursor: Any) -> int:
+    cursor.execute(
+        sql.SQL("SELECT count(*) FROM {t} WHERE {pk} >= {lo} AND {pk} < {hi}{of_part} AND {todo}")
+        .format(
+            t=sql.Identifier(spec.db_table),
             pk=sql.Identifier(spec.pk_column),
-            lo=sql.Literal(lo),
+            lo=sql.Literal(rng.lo),
+            hi=sql.Literal(rng.hi),
+            of_part=spec_module.part_predicate(spec, part, parts),
             todo=spec_module.pending_predicate(spec),
         )
         .as_string(cursor.connection)
@@ -135,7 +195,7 @@ def finalize(run_id: int, alias: str) -> str:
         return "busy"
     failed = batches.filter(state="failed").count()
     verify = run.options.get("verify", True)
-    remaining = remaining_rows(spec_module.load(run), run.lo, alias) if verify else None
+    remaining = remaining_rows(spec_module.load(run), run.lo, alias, run_id) if verify else None
     state = "failed" if failed else "finished"
     error = f"{failed} batches failed" if failed else ""
     updated = (

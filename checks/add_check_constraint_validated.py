@@ -51,11 +51,12 @@ from schemaops.checks._lockrecipes import (
     validate_sql,
     variant,
 )
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import CONSTR, alter_commands, ident
+from schemaops.stats.model import Step
 
 SCAN = "while every row is checked"
 # Django's positive-integer fields and the same column without their CHECK
@@ -107,6 +108,7 @@ class AddCheckConstraintValidated(Rule):
             f"AddConstraint {constraint.name} checks every row of {ctx.table} "
             f"({ctx.model_name}) under ACCESS EXCLUSIVE: reads and writes wait for the scan",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, SCAN),
+            blocking=BlockingStep(Step.CHECK_VALIDATION, ctx.table),
             recipe=join_steps(first, NEXT, second),
         )
 
@@ -191,5 +193,6 @@ class AddCheckConstraintValidated(Rule):
             f"ADD CONSTRAINT {name} CHECK without NOT VALID checks every row of {table} under "
             "ACCESS EXCLUSIVE",
             lock=Lock.ACCESS_EXCLUSIVE.on(table, SCAN),
+            blocking=BlockingStep(Step.CHECK_VALIDATION, table),
             recipe=join_steps(first, NEXT, second),
         )

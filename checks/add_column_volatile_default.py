@@ -49,12 +49,13 @@ from schemaops.columns import (
     is_auto_field,
     is_stored_generated,
 )
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.plan import offline_connection
 from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import CONSTR, alter_commands, column_constraints, volatility
+from schemaops.stats.model import Step
 
 REWRITE = "while the table is rewritten with a value per row"
 
@@ -82,6 +83,7 @@ class AddColumnVolatileDefault(Rule):
             f"AddField {ctx.model_name}.{op.name} adds a column to {ctx.table} whose default "
             f"{verdict}: the table is rewritten",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, REWRITE),
+            blocking=BlockingStep(Step.REWRITE, ctx.table),
             recipe=self._recipe(ctx, op),
         )
 
@@ -162,6 +164,7 @@ class AddColumnVolatileDefault(Rule):
                     + f"volatile DEFAULT rewrites the table (PostgreSQL {pg_version})"
                     + (": not known to be stable, taken as volatile" if kind == "unknown" else ""),
                     lock=Lock.ACCESS_EXCLUSIVE.on(str(table), REWRITE),
+                    blocking=BlockingStep(Step.REWRITE, str(table)),
                     recipe="ADD COLUMN without the default; ALTER COLUMN ... SET DEFAULT ...; "
                     "backfill existing rows in batches (`schemaops backfill`).",
                 )

@@ -51,12 +51,13 @@ from schemaops.checks._lockrecipes import (
     validate_sql,
     variant,
 )
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.plan import column_for
 from schemaops.remedy.code import django_kind, join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import CONSTR, alter_commands, column_constraints, ident, names, relname
+from schemaops.stats.model import Step
 
 AT_ADD_CONSTRAINT, AT_ADD_COLUMN = "AT_AddConstraint", "AT_AddColumn"
 
@@ -96,6 +97,7 @@ class AddForeignKeyValidated(Rule):
             f"{type(op).__name__} {ctx.model_name}.{op.name} adds a validated foreign key from "
             f"{ctx.table} to {target}: writes to both wait while every row is checked",
             lock=lock_text(ctx.table, target, own),
+            blocking=BlockingStep(Step.FK_VALIDATION, ctx.table, target),
             recipe=self._recipe(ctx, op, target),
         )
 
@@ -165,6 +167,7 @@ class AddForeignKeyValidated(Rule):
                             f"ADD COLUMN {cmd.def_.colname} ... REFERENCES {target} validates "
                             f"the new foreign key on {table} at once",
                             lock=lock_text(str(table), target),
+                            blocking=BlockingStep(Step.FK_VALIDATION, str(table), target),
                             recipe="Add the column without REFERENCES, then ADD CONSTRAINT ... "
                             "FOREIGN KEY ... NOT VALID, and VALIDATE CONSTRAINT in a later "
                             "migration.",
@@ -187,6 +190,7 @@ class AddForeignKeyValidated(Rule):
             f"ADD FOREIGN KEY {name} from {table} to {target} without NOT VALID checks every row "
             "while writes to both tables wait",
             lock=lock_text(table, target),
+            blocking=BlockingStep(Step.FK_VALIDATION, table, target),
             recipe=join_steps(first, "# then, in the next migration:", second),
         )
 

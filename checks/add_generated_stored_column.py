@@ -38,12 +38,13 @@ from django.db import migrations
 
 from schemaops.checks._lockrecipes import Code, render_model, run_sql, separate
 from schemaops.columns import is_stored_generated
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.plan import offline_connection
 from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import CONSTR, alter_commands, column_constraints, ident
+from schemaops.stats.model import Step
 
 REWRITE = "while every row is computed and the table rewritten"
 
@@ -70,6 +71,7 @@ class AddGeneratedStoredColumn(Rule):
             f"AddField {ctx.model_name}.{op.name} adds a stored generated column to {ctx.table}: "
             f"every row is computed and the table rewritten{virtual}",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, REWRITE),
+            blocking=BlockingStep(Step.REWRITE, ctx.table),
             recipe=self._recipe(ctx, op),
         )
 
@@ -117,6 +119,7 @@ class AddGeneratedStoredColumn(Rule):
                     f"ADD COLUMN {cmd.def_.colname} ... GENERATED ALWAYS AS ... STORED rewrites "
                     f"{table}",
                     lock=Lock.ACCESS_EXCLUSIVE.on(str(table), REWRITE),
+                    blocking=BlockingStep(Step.REWRITE, str(table)),
                     recipe="Add a plain nullable column, fill it with a BEFORE INSERT OR UPDATE "
                     "trigger, and backfill existing rows in batches (`schemaops backfill`).",
                 )

@@ -49,11 +49,12 @@ from schemaops.checks._lockrecipes import (
     separate,
     variant,
 )
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.remedy.code import django_kind, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import ident
+from schemaops.stats.model import Step
 
 IMPORTS = (
     "from django.contrib.postgres.operations import AddIndexConcurrently\n"
@@ -86,6 +87,7 @@ class AddIndexNonConcurrently(Rule):
                 ctx,
                 f"AddIndex builds {op.index.name} on {ctx.table} without CONCURRENTLY",
                 lock=lock,
+                blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
                 recipe=migration_code(
                     ctx,
                     [f'AddIndexConcurrently("{op.model_name}", {index_code(op.index)}),'],
@@ -107,6 +109,7 @@ class AddIndexNonConcurrently(Rule):
             f"{type(op).__name__} {ctx.model_name}.{op.name} builds an index{twin} on "
             f"{ctx.table} without CONCURRENTLY",
             lock=lock,
+            blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
             recipe=self._field_recipe(ctx, op),
         )
 
@@ -133,6 +136,7 @@ class AddIndexNonConcurrently(Rule):
             f"AlterIndexTogether {ctx.model_name} {groups} builds an index on {ctx.table} "
             "without CONCURRENTLY",
             lock=lock,
+            blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
             recipe=migration_code(
                 ctx,
                 [separate([code.op(op)], builds)],
@@ -197,6 +201,7 @@ class AddIndexNonConcurrently(Rule):
             ctx,
             f"CREATE INDEX {name} on {table} without CONCURRENTLY blocks writes",
             lock=Lock.SHARE.on(table, "for the whole index build"),
+            blocking=BlockingStep(Step.INDEX_BUILD, table),
             recipe=migration_code(
                 ctx.operation,
                 [run_sql(variant(node, concurrent=True, if_not_exists=bool(node.idxname)))],

@@ -33,11 +33,12 @@ from collections.abc import Iterator
 from django.db import migrations
 
 from schemaops.checks._lockrecipes import Code, column_list, django_name, run_sql, separate
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.remedy.code import migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import CONSTR, alter_commands, column_constraints, ident, names
+from schemaops.stats.model import Step
 
 BUILD = "for the whole primary key index build"
 
@@ -82,6 +83,7 @@ class AddPrimaryKeyWithoutIndex(Rule):
             f"AlterField {ctx.model_name}.{op.name} makes {ctx.table}.{column} the primary key: "
             "its index is built under ACCESS EXCLUSIVE",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, BUILD),
+            blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
             recipe="# drop the old primary key first if there is one (brief lock)\n"
             + migration_code(
                 ctx,
@@ -115,6 +117,7 @@ class AddPrimaryKeyWithoutIndex(Rule):
             f"ADD PRIMARY KEY ({', '.join(columns)}) on {table} builds its index under ACCESS "
             "EXCLUSIVE",
             lock=Lock.ACCESS_EXCLUSIVE.on(table, BUILD),
+            blocking=BlockingStep(Step.INDEX_BUILD, table),
             recipe=migration_code(
                 ctx.operation,
                 pk_steps(table, name, columns),

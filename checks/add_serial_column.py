@@ -36,11 +36,12 @@ from django.db import migrations
 from schemaops.checks._lockmap_ops import column_type
 from schemaops.checks._lockrecipes import Code, run_sql, separate
 from schemaops.columns import is_auto_field, type_from_node
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import CONSTR, alter_commands, column_constraints, ident
+from schemaops.stats.model import Step
 
 REWRITE = "while every row gets a value and the table is rewritten"
 SERIALS = {"serial": "integer", "serial4": "integer", "bigserial": "bigint", "serial8": "bigint"}
@@ -65,6 +66,7 @@ class AddSerialColumn(Rule):
             f"AddField {ctx.model_name}.{op.name} adds an auto-incrementing column to "
             f"{ctx.table}: every row is numbered and the table rewritten",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, REWRITE),
+            blocking=BlockingStep(Step.REWRITE, ctx.table),
             recipe=self._recipe(ctx, op, str(col_type or "bigint")),
         )
 
@@ -115,6 +117,7 @@ class AddSerialColumn(Rule):
                     f"ADD COLUMN {cmd.def_.colname} {kind} on {table} numbers every row and "
                     "rewrites the table",
                     lock=Lock.ACCESS_EXCLUSIVE.on(str(table), REWRITE),
+                    blocking=BlockingStep(Step.REWRITE, str(table)),
                     recipe="Add a plain nullable bigint column, CREATE SEQUENCE, SET DEFAULT "
                     "nextval(...), backfill existing rows in batches (`schemaops backfill`), "
                     "then add the unique index CONCURRENTLY.",

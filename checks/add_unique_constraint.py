@@ -52,11 +52,12 @@ from schemaops.checks._lockrecipes import (
     unique_index_steps,
     variant,
 )
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.remedy.code import django_kind, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import CONSTR, alter_commands, column_constraints, ident, names
+from schemaops.stats.model import Step
 
 BUILD = "for the whole unique index build"
 
@@ -179,6 +180,7 @@ class AddUniqueConstraint(Rule):
             f"{what} builds a unique index on {ctx.table} under {lock.value}: {blocked} "
             "for the whole build",
             lock=lock.on(ctx.table, BUILD),
+            blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
             recipe=migration_code(
                 ctx,
                 [separate([code.op(ctx.operation)], db_ops)],
@@ -208,6 +210,7 @@ class AddUniqueConstraint(Rule):
                     f"ADD COLUMN {cmd.def_.colname} ... UNIQUE builds a unique index on "
                     f"{table} under ACCESS EXCLUSIVE",
                     lock=Lock.ACCESS_EXCLUSIVE.on(str(table), BUILD),
+                    blocking=BlockingStep(Step.INDEX_BUILD, str(table)),
                     recipe="Add the column without UNIQUE, then build the index with "
                     "CREATE UNIQUE INDEX CONCURRENTLY (atomic = False) and attach it with "
                     "ADD CONSTRAINT ... UNIQUE USING INDEX.",
@@ -222,6 +225,7 @@ class AddUniqueConstraint(Rule):
             f"ADD CONSTRAINT {name} UNIQUE ({', '.join(columns)}) builds a unique index on "
             f"{table} under ACCESS EXCLUSIVE: reads and writes wait for the whole build",
             lock=Lock.ACCESS_EXCLUSIVE.on(table, BUILD),
+            blocking=BlockingStep(Step.INDEX_BUILD, table),
             recipe=migration_code(ctx.operation, steps, atomic=False, name=f"{name}_concurrently"),
         )
 
@@ -235,6 +239,7 @@ class AddUniqueConstraint(Rule):
             f"CREATE UNIQUE INDEX {name} on {table} without CONCURRENTLY: writes wait for the "
             "whole build",
             lock=Lock.SHARE.on(table, BUILD),
+            blocking=BlockingStep(Step.INDEX_BUILD, table),
             recipe=migration_code(
                 ctx.operation,
                 [run_sql(variant(node, concurrent=True, if_not_exists=bool(node.idxname)))],

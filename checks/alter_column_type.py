@@ -43,11 +43,12 @@ from schemaops.checks._lockmap import StateSchema, operation_steps
 from schemaops.checks._lockmap_ops import column_indexes, column_type
 from schemaops.checks._lockrecipes import Code, run_sql, separate
 from schemaops.columns import binary_coercible, type_from_node
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import alter_commands, ident
+from schemaops.stats.model import Step
 
 REWRITE = "while every row is rewritten and every index rebuilt"
 
@@ -78,6 +79,7 @@ class AlterColumnType(Rule):
             f"to {new_type}, which is not binary-coercible: the table is rewritten"
             + (also if others else ""),
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, REWRITE),
+            blocking=BlockingStep(Step.REWRITE, ctx.table),
             recipe=self._recipe(ctx, op, column, str(new_type)),
         )
 
@@ -155,6 +157,7 @@ class AlterColumnType(Rule):
                 f"ALTER COLUMN {cmd.name} TYPE {new} on {table} {known}rewrites the table"
                 + ("" if known else " unless the old type is binary-coercible to it"),
                 lock=Lock.ACCESS_EXCLUSIVE.on(str(table), REWRITE),
+                blocking=BlockingStep(Step.REWRITE, str(table)),
                 recipe="Add a new column of the new type, dual-write, backfill with "
                 "`schemaops backfill`, then swap the columns in a post-deploy migration.",
             )

@@ -48,12 +48,13 @@ from schemaops.checks._data import (
     not_null_steps,
     sql_validated_not_null_checks,
 )
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.plan import column_for
 from schemaops.remedy.code import join_steps
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import AT, alter_commands, ident
+from schemaops.stats.model import Step
 
 LOCK_NOTE = "for a full table scan"
 
@@ -88,6 +89,7 @@ class SetNotNull(Rule):
             f"AlterField {ctx.model_name}.{op.name} sets {ctx.table}.{column} NOT NULL{update}: "
             "reads and writes wait for a full table scan",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, LOCK_NOTE),
+            blocking=BlockingStep(Step.NOT_NULL_SCAN, ctx.table),
             recipe=join_steps(
                 f"# 0. no NULLs may remain: {backfill}",
                 not_null_steps(ctx, op.model_name, op.name, column, op.field, after=None),
@@ -106,6 +108,7 @@ class SetNotNull(Rule):
                 ctx,
                 f"SET NOT NULL on {table}.{column}: reads and writes wait for a full table scan",
                 lock=Lock.ACCESS_EXCLUSIVE.on(table, LOCK_NOTE),
+                blocking=BlockingStep(Step.NOT_NULL_SCAN, table),
                 recipe=f"ALTER TABLE {ident(table)} ADD CONSTRAINT {name} "
                 f"CHECK ({ident(column)} IS NOT NULL) NOT VALID; then, in a separate "
                 f"migration, VALIDATE CONSTRAINT {name}; then SET NOT NULL "

@@ -45,11 +45,12 @@ from typing import Any
 from django.db import migrations
 
 from schemaops.checks._lockmap import LockStep, operation_steps
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.remedy.code import join_steps
 from schemaops.rules import MigrationContext, OperationContext, Rule
 from schemaops.statements import ident
+from schemaops.stats.model import Step
 
 AE = Lock.ACCESS_EXCLUSIVE
 Held = tuple[OperationContext, LockStep]
@@ -64,6 +65,25 @@ def describe(ctx: OperationContext) -> str:
     if isinstance(op, migrations.AddField | migrations.AlterField | migrations.RemoveField):
         return f"{type(op).__name__} {ctx.model_name}.{name}"
     return type(op).__name__ + (f" {name}" if isinstance(name, str) else "")
+
+
+# the slow steps whose duration `check --stats` can estimate, by the lock map's action
+_ESTIMATED = (
+    ("CREATE INDEX", Step.INDEX_BUILD),
+    ("CREATE UNIQUE INDEX", Step.INDEX_BUILD),
+    ("ALTER COLUMN TYPE", Step.REWRITE),
+    ("ADD FOREIGN KEY", Step.FK_VALIDATION),
+    ("ADD CONSTRAINT CHECK", Step.CHECK_VALIDATION),
+    ("ADD CONSTRAINT UNIQUE", Step.INDEX_BUILD),
+    ("ALTER COLUMN SET NOT NULL", Step.NOT_NULL_SCAN),
+)
+
+
+def _blocking(step: LockStep) -> BlockingStep | None:
+    for action, kind in _ESTIMATED:
+        if step.action.startswith(action):
+            return BlockingStep(kind, step.table)
+    return None
 
 
 class SlowStepAfterAccessExclusive(Rule):
@@ -114,6 +134,7 @@ class SlowStepAfterAccessExclusive(Rule):
             f"writes wait for the whole {step.action}, not just the {held_step.action}",
             lock=AE.on(table, f"from {held_step.action} until the migration commits"),
             recipe=self._recipe(octx, step, held_ctx),
+            blocking=_blocking(step),
         )
 
     def _recipe(self, octx: OperationContext, step: LockStep, held_ctx: OperationContext) -> str:

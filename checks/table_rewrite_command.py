@@ -35,10 +35,11 @@ from typing import Any
 
 from pglast import ast, enums
 
-from schemaops.findings import Finding
+from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.rules import Rule, StatementContext
 from schemaops.statements import relname
+from schemaops.stats.model import Step
 
 REWRITE = "while the whole table is copied and its indexes rebuilt"
 ALTER_REWRITES = {
@@ -65,6 +66,7 @@ class TableRewriteCommand(Rule):
                 f"{command} rewrites {table or 'every table'} under ACCESS EXCLUSIVE: reads and "
                 "writes wait for the whole copy",
                 lock=Lock.ACCESS_EXCLUSIVE.on(table or "each table", REWRITE),
+                blocking=BlockingStep(Step.REWRITE, table) if table else None,
                 recipe="Use pg_repack / pg_squeeze (online) for bloat, or run it in a planned "
                 "maintenance window outside the deploy; drop it from this migration.",
             )

@@ -19,6 +19,9 @@ Example::
                                         # which sets the timeouts (silences SO401/SO402)
     lock-timeout = "5s"                 # schemaops migrate
     statement-timeout = "0"
+    stats = "prod-stats.json"           # check --stats: estimate lock durations on these sizes
+    lock-budget = "250ms"               # a step estimated within it is a warning, not an error
+    stats-cost = { index-build = { ms-per-million-rows = 900 } }   # cost model overrides
 """
 
 from __future__ import annotations
@@ -50,6 +53,9 @@ class Config:
     retries: int = 5
     post_deploy_apps: tuple[str, ...] = ()
     assume_timeouts: bool = False
+    stats: str | None = None
+    lock_budget: str = "250ms"
+    stats_cost: dict[str, Any] = field(default_factory=dict)
     root: Path | None = None  # the folder holding the pyproject.toml that was read
 
     def __post_init__(self) -> None:
@@ -113,6 +119,9 @@ _KINDS: dict[str, str] = {
     "retries": "number",
     "post_deploy_apps": "list",
     "assume_timeouts": "bool",
+    "stats": "text",
+    "lock_budget": "duration",
+    "stats_cost": "costs",
 }
 _EXPECTED = {
     "text": "a string",
@@ -121,9 +130,10 @@ _EXPECTED = {
     "table": "a table of code = level",
     "duration": 'a duration such as "5s" or "500ms"',
     "bool": "true or false",
+    "costs": "a table of step = {constant = value}",
 }
 _TIMEOUT_KEYS = ("lock_timeout", "statement_timeout")
-_PATH_KEYS = ("pythonpath", "baseline")  # relative to the folder of pyproject.toml
+_PATH_KEYS = ("pythonpath", "baseline", "stats")  # relative to the folder of pyproject.toml
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:
@@ -175,6 +185,7 @@ def _checked(key: str, raw_key: str, value: Any, path: Path) -> Any:
         "table": isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
         "duration": isinstance(value, str | int) and not isinstance(value, bool),
         "bool": isinstance(value, bool),
+        "costs": isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()),
     }[kind]
     if not ok:
         shown = f"the string {value!r}" if isinstance(value, str) else repr(value)

@@ -42,6 +42,21 @@ class Location:
     line: int | None = None
 
 
+@dataclass(frozen=True)
+class BlockingStep:
+    """The slow step a lock or rewrite finding is about, so its duration can be estimated.
+
+    ``step`` is one of :class:`schemaops.stats.model.Step` (``index-build``,
+    ``rewrite``, ``fk-validation``, ``check-validation``, ``not-null-scan``);
+    ``table`` the table it blocks, ``referenced`` the table a foreign key
+    points at (its validation reads both).
+    """
+
+    step: str
+    table: str
+    referenced: str | None = None
+
+
 @dataclass
 class Finding:
     """One problem, with the lock it takes and the recipe that avoids it.
@@ -68,6 +83,7 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
     suppressed: str | None = None  # the reason, when an inline suppression matched
     schema: str | None = None  # the schema of an audit finding's object (output groups by it)
+    blocking: BlockingStep | None = None  # what `check --stats` estimates
     # the operation it is about (``app.migration#index``): one verdict per operation
     group: str | None = None
     remedy: str | None = None  # the key of the shared remedy (the group's), when planned
@@ -131,4 +147,4 @@ def summarize(findings: list[Finding]) -> dict[str, int]:
     }
 
 
-__all__ = ["Finding", "Location", "Severity", "asdict", "summarize"]
+__all__ = ["BlockingStep", "Finding", "Location", "Severity", "asdict", "summarize"]

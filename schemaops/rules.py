@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from schemaops.dbfacts import DatabaseFacts
-from schemaops.findings import Finding, Severity
+from schemaops.findings import BlockingStep, Finding, Severity
 from schemaops.plan import MigrationStep, ModelSnapshot, OperationStep, column_for, db_table_for
 
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "References")
@@ -267,6 +267,7 @@ class Rule:
         lock: str | None = None,
         recipe: str | None = None,
         severity: Severity | None = None,
+        blocking: BlockingStep | None = None,
     ) -> Finding:
         if isinstance(ctx, StatementContext):
             ctx = ctx.operation
@@ -284,6 +285,7 @@ class Rule:
             operation=index,
             lock=lock,
             recipe=recipe,
+            blocking=blocking,
         )
 
     @classmethod

@@ -69,6 +69,7 @@ def test_every_module_of_the_tree_is_in_the_wheel(wheel: zipfile.ZipFile) -> Non
 def test_wheel_ships_typing_marker_and_console_script(wheel: zipfile.ZipFile) -> None:
     names = wheel.namelist()
     assert "schemaops/py.typed" in names
+    assert "schemaops/stats/stats.schema.json" in names  # the snapshot's documented schema
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = wheel.read(entry_points).decode()
     assert "schemaops = schemaops.cli:main" in text

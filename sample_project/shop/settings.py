@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "customers",
     "products",
     "orders",
+    *filter(None, os.environ.get("SHOP_EXTRA_APPS", "").split(",")),  # tests add some
 ]
 
 # The admin, where backfill runs are started and watched: python manage.py runserver,
@@ -60,6 +61,12 @@ DATABASES = {
         "PORT": os.environ.get("SHOP_DB_PORT", "5432"),
     }
 }
+
+if os.environ.get("SHOP_OTHER_DB_NAME"):  # a second database, for multi-database tests
+    DATABASES["other"] = {**DATABASES["default"], "NAME": os.environ["SHOP_OTHER_DB_NAME"]}
+
+if os.environ.get("SHOP_REPLICA_PORT"):  # a read replica of the same database (tests)
+    DATABASES["replica"] = {**DATABASES["default"], "PORT": os.environ["SHOP_REPLICA_PORT"]}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True

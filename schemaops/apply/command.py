@@ -18,6 +18,7 @@ from schemaops.config import ProjectOptions, project_config
 from schemaops.errors import ConfigError, DatabaseUnavailable, RunFailed
 from schemaops.phases import Phase
 from schemaops.project import setup_django
+from schemaops.stats.estimate import estimate_findings
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -42,6 +43,8 @@ class MigrateOptions:
     fmt: str = "text"  # text | json (the plan, or what was applied, as one JSON document)
     verbose: bool = False  # --plan: the full check report, not one line per migration
     quiet: bool = False  # no progress lines on stderr
+    stats: str | None = None  # a `schemaops stats` snapshot: estimates decide the refusals
+    lock_budget: str | None = None
 
 
 def run_migrate(o: MigrateOptions) -> int:
@@ -58,6 +61,8 @@ def run_migrate(o: MigrateOptions) -> int:
         lock_timeout=o.lock_timeout,
         statement_timeout=o.statement_timeout,
         retries=o.retries,
+        stats=o.stats,
+        lock_budget=o.lock_budget,
     )
     if migration_name and not app_label:
         raise ConfigError("give an app label before the migration name")
@@ -71,6 +76,7 @@ def run_migrate(o: MigrateOptions) -> int:
     plan = build_plan(executor, targets_for(executor.loader, app_label, migration_name), o.phase)
     applied = set(executor.loader.applied_migrations)
     linter, result = lint_plan(plan, executor.loader, cfg, applied, set(o.allow))
+    estimate_findings(result.findings, cfg)  # --stats: refusals follow the estimates, as in check
     if o.plan_only:
         if o.fmt == "json":
             click.echo(json.dumps(_plan_json(plan), indent=2))

@@ -10,8 +10,10 @@ statement resumable and retries it alone:
 
 * before a ``CREATE INDEX``: an INVALID index of that name (left by a
   ``CREATE INDEX CONCURRENTLY`` that failed, now or in an earlier run) is
-  dropped so the build can start again; a VALID one means the statement
-  already succeeded in an earlier run and it is skipped;
+  dropped so the build can start again; a VALID one with the same definition
+  (``pg_get_indexdef``, compared through PostgreSQL's parser) means the statement
+  already succeeded in an earlier run and it is skipped; a VALID one with another
+  definition is an error, as Django's own ``migrate`` gives (the name is taken);
 * on a lock timeout it waits (backoff with jitter) and runs the statement again.
 
 Its locks are sampled from a second connection while it runs; for a
@@ -49,7 +51,7 @@ WHERE c.oid = ANY(%s) AND c.relkind IN ('r', 'p')
 """
 
 INDEX_SQL = """
-SELECT n.nspname, c.relname, i.indisvalid FROM pg_class c
+SELECT n.nspname, c.relname, i.indisvalid, pg_get_indexdef(c.oid) FROM pg_class c
 JOIN pg_index i ON i.indexrelid = c.oid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relname = %s AND (n.nspname = %s OR (%s IS NULL AND pg_table_is_visible(c.oid)))
@@ -79,7 +81,7 @@ class StatementGuard:
         attempt = 0
         while True:
             attempt += 1
-            if index and self._index_already_built(index):
+            if index and self._index_already_built(index, sql_text):
                 self.emit("skipped", {"reason": f"index {index[1]} already exists and is valid"})
                 return None
             try:
@@ -138,8 +140,9 @@ class StatementGuard:
     def _pid(self) -> int:
         return backend_pid(self.connection)
 
-    def _index_already_built(self, index: tuple[str | None, str]) -> bool:
-        """True for a VALID index of that name; drops an INVALID one first."""
+    def _index_already_built(self, index: tuple[str | None, str], statement: str) -> bool:
+        """True for a VALID index of that name and definition; drops an INVALID one first;
+        raises IndexNameTaken for a VALID one with another definition."""
         schema, name = index
         conn = connect(self.params)
         try:
@@ -149,6 +152,11 @@ class StatementGuard:
                 if row is None:
                     return False
                 if row[2]:
+                    if _definition(row[3]) != _definition(statement):
+                        raise IndexNameTaken(
+                            f'relation "{name}" already exists with another definition:'
+                            f" {row[3]} (this migration: {_one_line(statement)})"
+                        )
                     return True
                 cur.execute(
                     sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(
@@ -167,6 +175,27 @@ def backend_pid(connection: Any) -> int:
     raw = connection.connection
     info = getattr(raw, "info", None)  # psycopg 3
     return int(info.backend_pid if info is not None else raw.get_backend_pid())
+
+
+class IndexNameTaken(Exception):
+    """A valid index has the name a CREATE INDEX wants, but not its definition."""
+
+
+def _one_line(statement: str) -> str:
+    return " ".join(statement.split())
+
+
+def _definition(statement: str) -> str:
+    """A CREATE INDEX as PostgreSQL's parser reads it, without what does not change the
+    index: its name, the schema of its table, CONCURRENTLY and IF NOT EXISTS."""
+    from pglast import ast, parse_sql
+    from pglast.stream import RawStream
+
+    stmt = parse_sql(statement)[0].stmt
+    assert isinstance(stmt, ast.IndexStmt) and stmt.relation is not None  # _index_target's
+    stmt.idxname, stmt.concurrent, stmt.if_not_exists = "i", False, False
+    stmt.relation.schemaname = None
+    return str(RawStream()(stmt))
 
 
 def _index_target(statement: str) -> tuple[tuple[str | None, str] | None, bool]:

@@ -27,6 +27,7 @@ COMMANDS = {
     "backfill": "schemaops.cli.backfill:backfill_group",
     "tune": "schemaops.cli.tune:tune_command",
     "audit": "schemaops.cli.audit:audit_command",
+    "stats": "schemaops.cli.stats:stats_command",
 }
 
 _SHORT_HELP = {
@@ -39,6 +40,7 @@ _SHORT_HELP = {
     "backfill": "Throttled, resumable Celery backfills in small batches.",
     "tune": "PostgreSQL memory and configuration settings that fit the machine.",
     "audit": "Audit a live database: missing indexes first.",
+    "stats": "Snapshot table sizes and write rates for check --stats.",
 }
 
 

@@ -59,6 +59,18 @@ config_file = click.option(
     help="pyproject.toml to read [tool.schemaops] from (default: the nearest one).",
 )
 
+stats = click.option(
+    "--stats",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="A `schemaops stats` snapshot: state table sizes and estimated lock durations.",
+)
+lock_budget = click.option(
+    "--lock-budget",
+    metavar="DURATION",
+    help="With --stats: a step estimated within it is a warning, not an error (250ms).",
+)
+
 
 def output_format(formats: tuple[str, ...] = FORMATS, default: str = "text") -> Callable[[F], F]:
     return click.option(

@@ -199,6 +199,21 @@ def _configure_logging(verbose: bool) -> None:
     show_default=True,
     help="Sweep the table for rows still not matching when the last batch is done.",
 )
+@click.option(
+    "--non-idempotent",
+    is_flag=True,
+    help="--set reads the column it sets or calls a volatile function: update each row "
+    "exactly once through the batch ledger (the sweep checks the ledger).",
+)
+@click.option(
+    "--give-up-after",
+    type=float,
+    default=StartOptions.give_up_after,
+    show_default=True,
+    metavar="SECONDS",
+    help="A worker or the watcher stops when the database stays unreachable this long "
+    "(it reconnects with backoff until then).",
+)
 @click.option("--dry-run", is_flag=True, help="Count, EXPLAIN, sample one batch, roll back.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every batch even on a terminal.")
 @opts.project
@@ -213,7 +228,7 @@ def _start(o: StartOptions) -> None:
     from schemaops.backfill import spec as spec_module
     from schemaops.backfill.command import run_settings
 
-    spec = spec_module.resolve(o.target, o.set_values, o.where)
+    spec = spec_module.resolve(o.target, o.set_values, o.where, o.non_idempotent)
     settings = run_settings(spec, o)
     if o.dry_run:
         return _dry_run(spec, settings, alias, o.verbose)
@@ -222,8 +237,8 @@ def _start(o: StartOptions) -> None:
     if outcome == "finished":
         click.echo(f"run {run.pk} of {o.target} already finished; nothing to do")
         return
-    keys = run.hi - run.lo + 1
-    click.echo(f"run {run.pk} {outcome}: {o.target} ({keys} keys, ~{run.rows_estimate} rows)")
+    keys = f"{run.hi - run.lo + 1} keys, " if not run.key_columns else ""
+    click.echo(f"run {run.pk} {outcome}: {o.target} ({keys}~{run.rows_estimate} rows)")
     _launch(run.pk, settings.concurrency, alias, o.queue, o.wait, celery)
 
 
@@ -282,17 +297,26 @@ def _watch(
     errors: list[BaseException] | None = None,
     kick: Callable[[], None] | None = None,
 ) -> None:
-    """Follow a run until it ends: a live bar on a terminal, log lines otherwise."""
-    from schemaops.backfill import control, runner
+    """Follow a run until it ends: a live bar on a terminal, log lines otherwise.
+
+    Ctrl-C lets the batches in flight here commit (none is left running), a second one
+    stops at once; with a broker it only stops watching.
+    """
+    from schemaops.backfill import runner
 
     try:
         final = _follow(run_id, alias, threads or [], kick)
     except KeyboardInterrupt:
+        if not threads:
+            click.echo(f"\nstopped watching; run {run_id} goes on in its Celery workers", err=True)
+            raise
         runner.request_stop()
-        for thread in threads or []:
-            thread.join()
+        click.echo("\nfinishing the batches in flight (Ctrl-C again to stop at once)", err=True)
+        for thread in threads:
+            thread.join()  # a second Ctrl-C raises here and stops at once
+        runner.release_own(run_id, alias)
         click.echo(
-            f"\nstopped after the current batch; resume with: schemaops backfill resume {run_id}",
+            f"stopped, no batch left running; resume with: schemaops backfill resume {run_id}",
             err=True,
         )
         raise
@@ -300,18 +324,29 @@ def _watch(
         thread.join()  # paused or cancelled: let the batch in flight commit or roll back
     if errors:
         raise errors[0]
-    _report_end(control.status(run_id, alias)[0], final)
+    _report_end(_reader(run_id, alias)(), final)
+
+
+def _reader(run_id: int, alias: str) -> Callable[[], RunStatus]:
+    """The run's status, read through database outages (reconnecting with backoff) until
+    the run's give-up time; then one line saying how to resume."""
+    from schemaops.backfill import control, resilience
+
+    outage = resilience.Outage(control.give_up_seconds(run_id, alias))
+    resume = f"schemaops backfill resume {run_id}"
+    return lambda: resilience.through_outages(
+        lambda: control.status(run_id, alias)[0], alias, outage, resume
+    )
 
 
 def _follow(
     run_id: int, alias: str, threads: list[threading.Thread], kick: Callable[[], None] | None
 ) -> str:
-    from schemaops.backfill import control
     from schemaops.backfill.models import RunState
 
     final = {RunState.FINISHED, RunState.FAILED, RunState.CANCELLED, RunState.PAUSED}
-
-    first = control.status(run_id, alias)[0]
+    read = _reader(run_id, alias)
+    first = read()
     tty = sys.stdout.isatty()
     label = f"run {run_id}"
     width, room = bar_layout(shutil.get_terminal_size((80, 24)).columns, label)
@@ -326,15 +361,16 @@ def _follow(
     shown, last_log, stall = 0, 0.0, StallWatch()
     with bar:
         while True:
-            status = control.status(run_id, alias)[0]
+            status = read()
             bar.update(status.keys_done - shown, _bar_item(status))
             shown = status.keys_done
             if status.state in final or (threads and not any(t.is_alive() for t in threads)):
                 return status.state
             now = time.monotonic()
-            if stall.stalled(status.keys_done, now) and kick is not None:
-                log.warning(f"event=stalled run={run_id} action=requeue")
-                kick()
+            if kick is not None and (
+                stall.stalled(status.keys_done, now) or _stalled(status, run_id, alias)
+            ):
+                _requeue(run_id, kick, status.stalled)
             if not tty and now - last_log > 5:
                 log.info(f"event=progress run={run_id} {_line(status)}")
                 last_log = now
@@ -365,6 +401,22 @@ def _bar_item(status: RunStatus) -> str:
     return (
         f"{status.rows_updated} rows {p.rows_per_second:.0f}/s batch {status.batch_size}{throttle}"
     )
+
+
+def _stalled(status: RunStatus, run_id: int, alias: str) -> bool:
+    """Stalled (no worker heartbeat), and this watcher is the one to re-queue it."""
+    from schemaops.backfill import control
+
+    return bool(status.stalled) and bool(control.take_stalled(alias, run_id))
+
+
+def _requeue(run_id: int, kick: Callable[[], None], cause: str) -> None:
+    """Queue the run's tasks again; a broker that is down is tried again later."""
+    log.warning(f'event=stalled run={run_id} action=requeue cause="{cause or "no progress"}"')
+    try:
+        kick()
+    except Exception as exc:  # kombu's errors: the broker is down or restarting
+        log.warning(f"event=requeue-failed run={run_id} error={type(exc).__name__}")
 
 
 def _line(status: RunStatus) -> str:
@@ -419,6 +471,8 @@ def _render(status: RunStatus) -> str:
         f"  batches {_counts(status.batches)}  batch size {status.batch_size}"
         f"  longest batch {_secs(status.max_batch_seconds)}",
     ]
+    if status.stalled:
+        lines.append(f"  stalled: {status.stalled}")
     if status.remaining is not None:
         lines.append(f"  verification: {status.remaining} rows still do not match")
     if status.last_error:

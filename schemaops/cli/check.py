@@ -19,6 +19,7 @@ Examples:
   schemaops check orders 0007 --format markdown
   schemaops check orders/migrations/0007_order_status.py   # files (pre-commit)
   schemaops check --database default --unapplied --pg-version 16
+  schemaops check --stats prod-stats.json      # estimate lock durations on production sizes
   schemaops check --write-baseline .schemaops-baseline.json   # adopt on a legacy project
 """
 
@@ -70,6 +71,8 @@ Examples:
     is_flag=True,
     help="Also run the migrations on a scratch database and merge the observed locks.",
 )
+@opts.stats
+@opts.lock_budget
 @opts.output_format()
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE.")
 @click.option(

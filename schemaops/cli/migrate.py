@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 EPILOG = """\b
 Examples:
   schemaops migrate --plan                      # what would run, its phase and findings
+  schemaops migrate --plan --stats prod-stats.json   # with estimated lock durations
   schemaops migrate --phase pre                 # before the deploy: additive migrations only
   schemaops migrate --phase post                # after the deploy: the contract migrations
   schemaops migrate orders 0007 --lock-timeout 2s --retries 10
@@ -81,6 +82,8 @@ Examples:
     is_flag=True,
     help="Accepted as manage.py migrate takes it; schemaops migrate never prompts.",
 )
+@opts.stats
+@opts.lock_budget
 @click.pass_context
 def migrate_command(
     ctx: click.Context,

@@ -15,6 +15,7 @@ EPILOG = """\b
 Examples:
   schemaops trace                               # the unapplied migrations of the project
   schemaops trace orders 0002 --rows 100000     # one migration, on a seeded table
+  schemaops trace orders 0002 --stats prod-stats.json   # plus the estimates on production sizes
   schemaops trace --since origin/main --format markdown > trace.md
   schemaops trace --from-database --dsn postgresql://app@db/shop   # clone the target's schema
   schemaops trace --compat                      # do the old and the new code survive the deploy?
@@ -55,6 +56,8 @@ Examples:
     help="Replay the rollout instead: the old and the new code's models against the schema "
     "before, after the pre-deploy and after the post-deploy migrations.",
 )
+@opts.stats
+@opts.lock_budget
 @opts.output_format(("text", "json", "markdown"))
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")

@@ -34,6 +34,7 @@ from schemaops.selection import (
     load_graph,
     server_pg_version,
 )
+from schemaops.stats.estimate import estimate_findings
 
 if TYPE_CHECKING:
     from django.db.migrations.loader import MigrationLoader
@@ -60,6 +61,8 @@ class CheckOptions:
     fmt: OutputFormat = OutputFormat.TEXT
     output: str | None = None
     verbose: bool = False
+    stats: str | None = None  # a `schemaops stats` snapshot: judge locks by table size
+    lock_budget: str | None = None
     compact: bool = False  # --summary: one line per operation
     show_info: bool = False
 
@@ -73,6 +76,8 @@ class CheckOptions:
             select=self.select,
             ignore=self.ignore,
             baseline=self.baseline,
+            stats=self.stats,
+            lock_budget=self.lock_budget,
         )
 
 
@@ -150,6 +155,7 @@ def run_check(options: CheckOptions) -> int:
     result = linter.run(selected)
     if options.with_trace:
         _merge_trace(result, loader, selected, cfg)
+    estimate_findings(result.findings, cfg)
     if options.write_baseline:
         count = write_baseline(options.write_baseline, result.findings)
         click.echo(f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True)

@@ -40,6 +40,8 @@ class TraceCommandOptions:
     fmt: OutputFormat = OutputFormat.TEXT  # one of schemaops.trace.render.FORMATS
     output: str | None = None
     quiet: bool = False
+    stats: str | None = None  # a `schemaops stats` snapshot: list the estimates too
+    lock_budget: str | None = None
 
 
 def target_params(cfg: Config, dsn: str | None) -> dict[str, Any]:
@@ -92,10 +94,16 @@ def run_trace_command(o: TraceCommandOptions) -> int:
     from schemaops.trace.render import render
     from schemaops.trace.runner import TraceOptions, run_trace
 
-    cfg = project_config(o.project, apps=o.apps, exclude_apps=o.exclude_apps)
+    cfg = project_config(
+        o.project,
+        apps=o.apps,
+        exclude_apps=o.exclude_apps,
+        stats=o.stats,
+        lock_budget=o.lock_budget,
+    )
     setup_django(cfg)
     params = target_params(cfg, o.dsn)
-    _, selected = select(
+    loader, selected = select(
         cfg, o.app_label, o.migration_name, since=o.since, every=o.every, params=params
     )
     if not selected:
@@ -110,6 +118,10 @@ def run_trace_command(o: TraceCommandOptions) -> int:
         rows=o.rows,
     )
     result = run_trace(selected, options, None if o.quiet else _progress)
+    if cfg.stats:
+        from schemaops.stats.estimate import estimate_migrations
+
+        result.estimates = estimate_migrations(loader, selected, cfg)
     emit(render(result, o.fmt), o.output)
     if result.failed:
         raise RunFailed("a migration failed on the scratch database (see the trace above)")

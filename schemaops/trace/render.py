@@ -70,8 +70,26 @@ def render_text(result: TraceResult) -> str:
             lines.append(click.style(f"  failed: {m.error}", fg="red"))
         lines.append("")
     lines.extend(f"note: {n}" for n in result.notes)
+    lines.extend(_estimate_lines(result))
     lines.append(_summary(result))
     return "\n".join(lines)
+
+
+def _estimate_lines(result: TraceResult) -> list[str]:
+    """With --stats: each blocking step's estimate on the snapshot next to what was traced."""
+    lines = []
+    for e in result.estimates:
+        m = result.find(e["app"], e["migration"])
+        traced = [
+            s.duration_ms for s in (m.statements if m else []) if s.operation == e["operation"]
+        ]
+        seen = f"; traced here: {sum(traced):.1f} ms" if traced else ""
+        lines.append(
+            f"estimate: {e['app']}.{e['migration']} [op {e['operation']}] {e['code']} "
+            f"{e['step']} on {e['table']} (~{e['rows']:,} rows): {e['ms']:.1f} ms "
+            f"(budget {e['budget_ms']:.0f} ms){seen}"
+        )
+    return lines + ([""] if lines else [])
 
 
 def _text_statement(stmt: StatementTrace) -> list[str]:

@@ -33,6 +33,8 @@ class TraceResult:
     rows: int = 0
     notes: list[str] = field(default_factory=list)
     seeded: dict[str, int] = field(default_factory=dict)  # rows each table really received
+    # with --stats: the blocking steps' estimated durations on the snapshot's tables
+    estimates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -49,6 +51,7 @@ class TraceResult:
             "seeded": self.seeded,
             "notes": self.notes,
             "migrations": [m.to_dict() for m in self.migrations],
+            **({"estimates": self.estimates} if self.estimates else {}),
         }
 
 

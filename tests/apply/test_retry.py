@@ -136,3 +136,26 @@ def test_a_lock_timeout_names_the_sessions_that_block_it(scratch_db, holders):
     assert "SET application_name = 'nightly-report'" not in retry_line  # its last query...
     assert "SELECT pg_backend_pid()" in retry_line  # ...is the one it ran last
     assert f"(lock timeout, {blocked}" in run.stderr  # the failure names it too
+
+
+def test_a_valid_index_of_that_name_is_skipped_only_with_the_same_definition(scratch_db):
+    """A rerun after the build succeeded skips it; an index that merely has the name is
+    an error, as Django's own migrate gives, and the migration is not recorded."""
+    first = migrate(scratch_db, "products", "0002", "--allow", "products.0002_product_category")
+    assert first.returncode == 0, first.stderr
+    conn = psycopg2.connect(**scratch_db)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("CREATE INDEX product_name_idx ON products_product (sku)")
+    taken = migrate(scratch_db, "products", "0003")
+    assert taken.returncode == 1
+    assert 'relation "product_name_idx" already exists with another definition' in taken.stderr
+    assert "USING btree (sku)" in taken.stderr
+    assert "0003_product_name_idx" not in " ".join(recorded(scratch_db, "products"))
+    with conn.cursor() as cur:
+        cur.execute("DROP INDEX product_name_idx")
+        cur.execute("CREATE INDEX product_name_idx ON public.products_product USING btree (name)")
+    conn.close()
+    rerun = migrate(scratch_db, "products", "0003")
+    assert rerun.returncode == 0, rerun.stderr
+    assert "index product_name_idx already exists and is valid" in rerun.stderr

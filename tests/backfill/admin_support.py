@@ -77,12 +77,12 @@ INSERT INTO schemaops_backfill_run (key, target, kind, db_table, pk_column, assi
     state, lo, hi, next_lo, rows_estimate, batch_size, min_batch_size, max_batch_size,
     target_seconds, pause_seconds, lock_timeout_ms, statement_timeout_ms, max_rows_per_second,
     lease_seconds, concurrency, parts, options, avg_rows, avg_seconds, throttle_state,
-    throttle_reason, last_error, created_at, started_at, updated_at)
+    throttle_reason, last_error, created_at, started_at, updated_at, heartbeat_at)
 SELECT md5(g::text || %(salt)s), 'orders.Order', 'sql', 'orders_order', 'id',
     '[["total_cents", "total * 100"]]', '',
     (ARRAY['active', 'paused', 'finished', 'failed'])[1 + g %% 4], 1, %(keys)s, %(keys)s,
     %(keys)s, 1000, 100, 100000, 0.1, 0, 100, 240, 0, 120, 1, 1, '{}', 0, 0, 'normal', '', '',
-    now(), now() - interval '1 hour', now()
+    now(), now() - interval '1 hour', now(), now()
 FROM generate_series(1, %(runs)s) g
 """
 SEED_BATCHES_SQL = """

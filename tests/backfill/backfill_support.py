@@ -39,9 +39,10 @@ class ShopCopy:
 
     name: str
     env: dict[str, str] = field(default_factory=dict)
+    pg: dict[str, Any] = field(default_factory=lambda: dict(PG))  # the server it lives on
 
     def connect(self) -> Any:
-        conn = psycopg2.connect(**PG, dbname=self.name)
+        conn = psycopg2.connect(**self.pg, dbname=self.name)
         conn.autocommit = True
         return conn
 
@@ -145,16 +146,18 @@ def assert_exactly_once(shop: ShopCopy, run_id: int, changed: int) -> None:
 class Worker:
     """A real ``celery worker`` process on a queue of the test's own."""
 
-    def __init__(self, shop: ShopCopy, queue: str, concurrency: int = 2) -> None:
-        self.shop, self.queue, self.concurrency = shop, queue, concurrency
+    def __init__(
+        self, shop: ShopCopy, queue: str, concurrency: int = 2, broker: str = REDIS_URL
+    ) -> None:
+        self.shop, self.queue, self.concurrency, self.broker = shop, queue, concurrency, broker
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     def start(self) -> None:
         self.starts += 1
-        env = {**os.environ, **self.shop.env, "CELERY_BROKER_URL": REDIS_URL}
+        env = {**os.environ, **self.shop.env, "CELERY_BROKER_URL": self.broker}
         env.pop("DJANGO_SETTINGS_MODULE", None)
-        log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"{self.queue}.log", "ab")  # noqa: SIM115
+        log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -180,6 +183,19 @@ class Worker:
             stderr=log,
             start_new_session=True,
         )
+
+    @property
+    def log_path(self) -> Path:
+        return Path(os.environ.get("TMPDIR", "/tmp")) / f"{self.queue}.log"
+
+    def pool(self) -> list[int]:
+        """The pids of the worker's pool processes (its children)."""
+        if self.proc is None:
+            return []
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True, check=False
+        )
+        return [int(pid) for pid in out.stdout.split()]
 
     def kill(self) -> None:
         """SIGKILL the worker and its pool children at once, mid-batch."""

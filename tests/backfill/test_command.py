@@ -7,6 +7,7 @@ import pytest
 
 from schemaops.backfill.base import Backfill
 from schemaops.backfill.command import StallWatch, StartOptions, run_settings
+from schemaops.backfill.resilience import DEFAULT_GIVE_UP_SECONDS
 from schemaops.backfill.spec import Spec
 from schemaops.backfill.throttle import Thresholds
 from schemaops.backfill.tuning import RunSettings
@@ -27,6 +28,8 @@ def test_default_options_give_the_default_run_settings() -> None:
             "on_autovacuum": "slow",
             "hook": "",
             "verify": True,
+            "give_up_seconds": DEFAULT_GIVE_UP_SECONDS,  # outages a worker waits out
+            "queue": None,  # where a stalled run's tasks are queued again
         }
     )
 

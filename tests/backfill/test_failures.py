@@ -73,18 +73,8 @@ def test_a_killed_workers_batch_is_taken_over(shop: ShopCopy) -> None:
     locker.autocommit = False
     with locker.cursor() as cur:  # the first batch will wait on this lock
         cur.execute("SELECT id FROM orders_order WHERE id = 50 FOR UPDATE")
-    proc = shop.popen(
-        "start",
-        "orders.Order",
-        "--set",
-        SET_CENTS,
-        "--batch-size",
-        "300",
-        "--lock-timeout",
-        "3s",
-        "--statement-timeout",
-        "10s",
-    )
+    args = ("--batch-size", "300", "--lock-timeout", "3s", "--statement-timeout", "10s")
+    proc = shop.popen("start", "orders.Order", "--set", SET_CENTS, *args)
     stuck = wait_for(
         lambda: shop.query(
             "SELECT id, backend_pid FROM schemaops_backfill_batch WHERE state = 'running'"
@@ -96,7 +86,7 @@ def test_a_killed_workers_batch_is_taken_over(shop: ShopCopy) -> None:
     locker.rollback()
     locker.close()
     batch_id, dead_pid = stuck[0]
-    result = shop.cli("start", "orders.Order", "--set", SET_CENTS)
+    result = shop.cli("start", "orders.Order", "--set", SET_CENTS, *args)  # its own settings
     assert result.returncode == 0, result.stderr
     assert "run 1 resumed" in result.stdout
     state, attempts, pid = shop.query(

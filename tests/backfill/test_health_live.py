@@ -46,7 +46,9 @@ TEMPLATE = "shop_template"
 MB = 1024 * 1024
 CLI = (sys.executable, "-m", "schemaops", "backfill")
 # Every batch statement sleeps 50 ms once (an uncorrelated subquery runs once per statement).
+# pg_sleep is volatile: the --where that names the set column makes the update acceptable.
 SET_SLOWLY = f"{SET_CENTS} + (SELECT 0 FROM pg_sleep(0.05))"
+ONLY_UNSET = ("--where", "total_cents IS NULL")
 BATCH_LINE = re.compile(r"^(\S+ \S+) INFO event=batch .* seconds=([\d.]+) ")
 FILLER = "CREATE TABLE filler AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 10000) g"
 SLOW_VACUUM = (
@@ -249,6 +251,34 @@ def test_holds_while_a_standby_is_more_bytes_behind(
     assert status(shop)["throttle_state"] == "normal"
 
 
+def test_holds_while_a_configured_replica_the_primary_does_not_list_is_behind(
+    pair: Pair, shop: PrimaryShop, tmp_path: Path
+) -> None:
+    """The standby's WAL receiver is stopped: the primary's pg_stat_replication no longer
+    lists it, but the project reads from it (DATABASES["replica"]), so its own replay
+    position is what counts."""
+    shop.seed(3000)
+    shop.env["SHOP_REPLICA_PORT"] = str(pair.standby.port)
+    conninfo = str(pair.standby.sql("SHOW primary_conninfo")[0][0])  # pg_basebackup -R's
+
+    def receive_from(info: str) -> None:
+        pair.standby.sql("ALTER SYSTEM SET primary_conninfo = %s", info)
+        pair.standby.sql("SELECT pg_reload_conf()")
+
+    receive_from("")
+    try:
+        wait_for(lambda: not pair.primary.sql("SELECT 1 FROM pg_stat_replication"), 20, 0.1)
+        shop.query(FILLER)  # about 3 MB of WAL the replica will not get
+        args = ("--max-lag-bytes", str(MB), "--max-lag-seconds", "0")
+        with backfill(shop, tmp_path, *args) as job:
+            assert_held(shop, job, "replication lag on replica replica ")
+            receive_from(conninfo)
+            assert_finished_right(shop, job, 3000)
+    finally:
+        receive_from(conninfo)
+        wait_for(lambda: pair.primary.sql("SELECT 1 FROM pg_stat_replication"), 30, 0.2)
+
+
 def test_holds_while_replay_lag_is_longer(pair: Pair, shop: PrimaryShop, tmp_path: Path) -> None:
     shop.seed(1000)
     with pair.replay_paused():
@@ -289,7 +319,8 @@ def batch_times(log: str) -> list[tuple[float, float]]:
 
 def test_slows_while_autovacuum_works_on_the_table(shop: PrimaryShop, tmp_path: Path) -> None:
     _slow_autovacuum(shop, 3000)
-    with backfill(shop, tmp_path, "--on-autovacuum", "slow", assign=SET_SLOWLY) as job:
+    args = ("--on-autovacuum", "slow", *ONLY_UNSET)
+    with backfill(shop, tmp_path, *args, assign=SET_SLOWLY) as job:
         wait_for(lambda: "event=batch " in job.log(), 30, 0.1)
         slow = job.throttles("slow")
         assert slow and 'reason="autovacuum is running on the table"' in slow[0], job.log()

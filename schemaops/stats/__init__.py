@@ -1,0 +1,1 @@
+"""Production table statistics: the ``stats`` snapshot and the cost model that reads it."""
