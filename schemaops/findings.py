@@ -84,6 +84,9 @@ class Finding:
     suppressed: str | None = None  # the reason, when an inline suppression matched
     schema: str | None = None  # the schema of an audit finding's object (output groups by it)
     blocking: BlockingStep | None = None  # what `check --stats` estimates
+    # the operation it is about (``app.migration#index``): one verdict per operation
+    group: str | None = None
+    remedy: str | None = None  # the key of the shared remedy (the group's), when planned
 
     @property
     def path(self) -> str | None:
@@ -102,7 +105,10 @@ class Finding:
         return hashlib.sha1(key.encode()).hexdigest()[:16]
 
     def to_contract(self) -> dict[str, Any]:
-        """The stable ``--format json`` shape of ``schemaops check`` (version 1)."""
+        """The stable ``--format json`` shape of ``schemaops check`` (version 1).
+
+        ``group`` and ``remedy`` were added to version 1 (keys are only ever added).
+        """
         return {
             "code": self.code,
             "name": self.name,
@@ -115,6 +121,8 @@ class Finding:
             "recipe": self.recipe,
             "path": self.path,
             "line": self.line,
+            "group": self.group,
+            "remedy": self.remedy,
         }
 
     def to_dict(self) -> dict[str, Any]:

@@ -759,3 +759,31 @@ def _substate(state: ProjectState, keys: set[ModelKey]) -> ProjectState:
     sub = ProjectState(models=models, real_apps=needed_real)
     sub.apps  # render now, so errors surface here  # noqa: B018
     return sub
+
+
+def operation_sql(
+    op: Operation, app_label: str, state: ProjectState, pg_version: int
+) -> tuple[list[str], list[str]]:
+    """The statements Django runs for ``op``, and for its reverse, offline.
+
+    ``state`` is the project state before the operation; it is not changed.
+    Deferred statements (indexes and foreign keys of new tables) come last,
+    as Django runs them at the end of the migration. Raises what the
+    schema editor raises when the SQL cannot be generated.
+    """
+    after = state.clone()
+    op.state_forwards(app_label, after)
+    keys = _touched_keys(op, app_label, state) | _touched_keys(op, app_label, after)
+    before_rendered, after_rendered = _substate(state, keys), _substate(after, keys)
+    connection = offline_connection(pg_version)
+    out = []
+    for backwards in (False, True):
+        editor = _collecting_editor(connection)
+        with _no_database():
+            if backwards:  # Django passes the state after, then the state before
+                op.database_backwards(app_label, editor, after_rendered, before_rendered)
+            else:
+                op.database_forwards(app_label, editor, before_rendered, after_rendered)
+        deferred = [str(s) for s in editor.deferred_sql]
+        out.append([*editor.collected_sql, *(s if s.endswith(";") else s + ";" for s in deferred)])
+    return out[0], out[1]

@@ -78,6 +78,8 @@ class Report:
     # json keys: "contract" = the stable check contract; "full" adds object/evidence
     json_shape: str = "contract"
     title: str = "schemaops"
+    # the planner's remedies by operation key (``app.migration#index``), for check
+    remedies: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def active(self) -> list[Finding]:
@@ -85,7 +87,29 @@ class Report:
 
     def counts(self) -> dict[str, Any]:
         counts = summarize(self.findings)
-        return {**self.summary, "errors": counts["errors"], "warnings": counts["warnings"]}
+        return {
+            **self.summary,
+            "errors": counts["errors"],
+            "warnings": counts["warnings"],
+            "infos": counts["infos"],
+        }
+
+
+def operation_groups(findings: list[Finding]) -> list[list[Finding]]:
+    """Findings in report order, those about one operation together (first seen first)."""
+    groups: dict[Any, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(f.group or id(f), []).append(f)
+    return list(groups.values())
+
+
+def _shared_recipe(group: list[Finding]) -> tuple[str | None, Finding | None]:
+    """The one remedy of an operation: the planner's, else the worst finding's recipe."""
+    planned = next((f for f in group if f.remedy and f.recipe), None)
+    if planned is not None:
+        return planned.recipe, None
+    ranked = sorted((f for f in group if f.recipe), key=lambda f: -f.severity)
+    return (ranked[0].recipe, ranked[0]) if ranked else (None, None)
 
 
 def emit(text: str, output: str | None = None) -> None:
@@ -96,11 +120,23 @@ def emit(text: str, output: str | None = None) -> None:
         click.echo(text)
 
 
-def render(report: Report, fmt: str, *, verbose: bool = False) -> str:
+def render(
+    report: Report,
+    fmt: str,
+    *,
+    verbose: bool = False,
+    compact: bool = False,
+    show_info: bool | None = None,
+) -> str:
+    """``report`` in format ``fmt``. Text only: ``compact`` gives one line per operation;
+    check's info findings are hidden unless ``show_info`` or ``verbose``."""
     try:
         renderer: Callable[..., str] = _RENDERERS[fmt]
     except KeyError:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}") from None
+    if fmt == "text":
+        infos = show_info if show_info is not None else report.tool != "check"
+        return render_text(report, verbose=verbose, compact=compact, show_info=infos)
     return renderer(report, verbose=verbose)
 
 
@@ -169,16 +205,40 @@ def _group_title(schema: str | None, findings: list[Finding]) -> str:
     )
 
 
-def render_text(report: Report, *, verbose: bool = False) -> str:
+def render_text(
+    report: Report, *, verbose: bool = False, compact: bool = False, show_info: bool = True
+) -> str:
+    """One block per operation: its hazards, then its one remedy (``compact``: one line);
+    many findings over several schemas (an audit) come under one heading per schema."""
+    shown = [f for f in report.active if verbose or show_info or f.severity is not Severity.INFO]
     lines: list[str] = []
-    groups = by_schema(report.active)
-    for schema, findings in groups or [(None, report.active)]:
+    groups = by_schema(shown)
+    for schema, findings in groups or [(None, shown)]:
         if groups is not None:
             lines += [click.style(f"== {_group_title(schema, findings)} ==", bold=True), ""]
-        for f in findings:
-            lines += _text_finding(f, verbose)
+        for group in operation_groups(findings):
+            if compact:
+                lines.append(_compact_line(group))
+            elif len(group) == 1:
+                lines.extend(_text_finding(group[0], verbose))
+            else:
+                lines.extend(_operation_block(group, verbose))
+    if compact and lines:
+        lines.append("")
+    hidden = len(report.active) - len(shown)
+    if hidden:
+        lines.append(click.style(f"{hidden} info finding(s) hidden (-v to show)", dim=True))
     lines.append(_summary_line(report))
     return "\n".join(lines)
+
+
+def _compact_line(group: list[Finding]) -> str:
+    worst = max(group, key=lambda f: f.severity)
+    sev = click.style(worst.severity.label, fg=_COLOURS[worst.severity], bold=True)
+    codes = ",".join(dict.fromkeys(f.code for f in group))
+    where = _where(worst) + (f" op {worst.operation}" if worst.operation is not None else "")
+    fixable = " (schemaops fix)" if any(f.remedy for f in group) else ""
+    return f"{where}: {sev}[{codes}] {worst.message}{fixable}".lstrip(": ")
 
 
 def _text_finding(f: Finding, verbose: bool) -> list[str]:
@@ -201,6 +261,26 @@ def _text_finding(f: Finding, verbose: bool) -> list[str]:
     return lines
 
 
+def _operation_block(group: list[Finding], verbose: bool) -> list[str]:
+    worst = max(group, key=lambda f: f.severity)
+    sev = click.style(worst.severity.label, fg=_COLOURS[worst.severity], bold=True)
+    head = f"{_where(worst)}: {sev} {worst.app}.{worst.migration} operation {worst.operation}"
+    lines = [f"{head}: {len(group)} hazards".lstrip(": ")]
+    for f in group:
+        label = click.style(f.severity.label, fg=_COLOURS[f.severity])
+        lines.append(f"  {label}[{f.code} {f.name}] {f.message}")
+        if f.lock:
+            lines.append(f"    lock: {f.lock}")
+    recipe, source = _shared_recipe(
+        group if verbose else [f for f in group if f.severity is not Severity.INFO]
+    )
+    if recipe:
+        lines.append("  safe recipe" + (f" (from {source.code}):" if source else ":"))
+        lines.extend("    " + r for r in recipe.rstrip().splitlines())
+    lines.append("")
+    return lines
+
+
 def _summary_line(report: Report) -> str:
     c = report.counts()
     parts = [f"{k}: {v}" for k, v in report.summary.items()]
@@ -219,11 +299,13 @@ def render_json(report: Report, *, verbose: bool = False) -> str:
     as_dict = (
         (lambda f: f.to_contract()) if report.json_shape == "contract" else (lambda f: f.to_dict())
     )
-    payload = {
+    payload: dict[str, Any] = {
         "version": 1,
         "findings": [as_dict(f) for f in report.active],
         "summary": report.counts(),
     }
+    if report.tool == "check":
+        payload["remedies"] = report.remedies
     return json.dumps(payload, indent=2, default=str)
 
 
@@ -239,18 +321,27 @@ def _gh_escape_property(value: str) -> str:
 
 
 def render_github(report: Report, *, verbose: bool = False) -> str:
+    """One annotation per operation: every hazard, then the one remedy."""
     commands = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
     out = []
-    for f in report.active:
+    for group in operation_groups(report.active):
+        f = max(group, key=lambda g: g.severity)
         props = []
         if f.path:
             props.append(f"file={_gh_escape_property(ci_path(f.path) or '')}")
             if f.line:
                 props.append(f"line={f.line}")
-        props.append(f"title={_gh_escape_property(f'{f.code} {f.name}')}")
-        body = f.message + (f" Lock: {f.lock}." if f.lock else "")
-        if f.recipe:
-            body += "\n\nSafe recipe:\n" + f.recipe
+        title = ", ".join(dict.fromkeys(f"{g.code} {g.name}" for g in group))
+        props.append(f"title={_gh_escape_property(title)}")
+        body = "\n".join(
+            (f"{g.code}: " if len(group) > 1 else "")
+            + g.message
+            + (f" Lock: {g.lock}." if g.lock else "")
+            for g in group
+        )
+        recipe, _ = _shared_recipe(group)
+        if recipe:
+            body += "\n\nSafe recipe:\n" + recipe
         out.append(f"::{commands[f.severity]} {','.join(props)}::{_gh_escape_data(body)}")
     out.append(_summary_line(report))
     return "\n".join(out)
@@ -352,21 +443,27 @@ def render_markdown(report: Report, *, verbose: bool = False) -> str:
 def _markdown_table(findings: list[Finding]) -> list[str]:
     lines = ["| | code | where | finding | lock |", "|---|---|---|---|---|"]
     marks = {Severity.ERROR: "❌", Severity.WARNING: "⚠️", Severity.INFO: "🛈"}
-    for f in findings:
+    groups = operation_groups(findings)
+    for group in groups:
+        f = max(group, key=lambda g: g.severity)
         where = _where(f) + (f" op {f.operation}" if f.operation is not None else "")
+        codes = "<br>".join(dict.fromkeys(f"`{g.code}` {g.name}" for g in group))
+        messages = "<br>".join(_md_cell(g.message) for g in group)
+        locks = "<br>".join(dict.fromkeys(_md_cell(g.lock) for g in group if g.lock))
         lines.append(
-            f"| {marks[f.severity]} | `{f.code}` {f.name} | {_md_cell(where)} "
-            f"| {_md_cell(f.message)} | {_md_cell(f.lock)} |"
+            f"| {marks[f.severity]} | {codes} | {_md_cell(where)} | {messages} | {locks} |"
         )
-    recipes = [f for f in findings if f.recipe]
+    recipes = [(group, _shared_recipe(group)[0]) for group in groups]
+    recipes = [(group, recipe) for group, recipe in recipes if recipe]
     if recipes:
         lines += ["", "<details><summary>Safe recipes</summary>", ""]
-        for f in recipes:
+        for group, recipe in recipes:
+            codes = ", ".join(dict.fromkeys(g.code for g in group))
             lines += [
-                f"**{f.code}** {_md_cell(_where(f))}",
+                f"**{codes}** {_md_cell(_where(group[0]))}",
                 "",
                 "```python",
-                (f.recipe or "").rstrip(),
+                (recipe or "").rstrip(),
                 "```",
                 "",
             ]

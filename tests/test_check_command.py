@@ -37,7 +37,7 @@ def test_demo_shop_is_blocked_with_the_contract_json():
     assert set(data["summary"]) >= {"migrations", "errors", "warnings"}
     assert data["summary"]["migrations"] == 11  # the shop's own apps only, not Django's
     for finding in data["findings"]:
-        assert set(finding) == CONTRACT_KEYS
+        assert set(finding) == CONTRACT_KEYS | {"group", "remedy"}  # keys are only added
         assert finding["severity"] in {"error", "warning", "info"}
         assert finding["path"].endswith(".py") and finding["line"] >= 1
     by_code = {(f["code"], f["migration"]) for f in data["findings"]}
@@ -52,7 +52,8 @@ def test_text_output_points_at_file_and_line_with_recipe():
     proc = run_cli("check", "products", "0002")
     assert proc.returncode == 1
     assert "products/migrations/0002_product_category.py:14" in proc.stdout
-    assert "AddIndexConcurrently" in proc.stdout
+    assert "CREATE INDEX CONCURRENTLY" in proc.stdout
+    assert "`schemaops fix products 0002_product_category` writes" in proc.stdout
     assert "migrations: 1" in proc.stdout
 
 

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import click
 import jsonschema
 import pytest
 from support import ROOT, SAMPLE, run_cli
@@ -293,13 +294,18 @@ FINDING_KEYS = {
 
 
 def test_json_is_exactly_the_contract_of_design_md() -> None:
+    """Version 1's keys all stay; grouping (group, remedy, remedies) and infos were added."""
     payload = json.loads(check_output("json"))
-    assert set(payload) == {"version", "findings", "summary"}
+    assert set(payload) == {"version", "findings", "summary", "remedies"}
     assert payload["version"] == 1
-    assert {"migrations", "errors", "warnings"} <= set(payload["summary"])
+    assert {"migrations", "errors", "warnings", "infos"} <= set(payload["summary"])
     assert payload["findings"]
     for f in payload["findings"]:
-        assert set(f) == FINDING_KEYS
+        assert set(f) == FINDING_KEYS | {"group", "remedy"}
+        if f["operation"] is not None:
+            assert f["group"] == f"{f['app']}.{f['migration']}#{f['operation']}"
+        if f["remedy"] is not None:
+            assert f["recipe"] == payload["remedies"][f["remedy"]]["recipe"]
         assert f["severity"] in {"error", "warning", "info"}
         assert f["operation"] is None or (isinstance(f["operation"], int) and f["operation"] >= 0)
         assert isinstance(f["line"], int) and (SAMPLE / f["path"]).is_file()
@@ -310,9 +316,74 @@ def test_json_is_exactly_the_contract_of_design_md() -> None:
 def test_every_format_renders_every_kind_of_finding(no_ci: None) -> None:
     assert set(FORMATS) == {"text", "json", "github", "sarif", "markdown", "gitlab"}
     for fmt in FORMATS:
-        text = render(tricky_report(), fmt)
+        text = render(tricky_report(), fmt, show_info=True)
         assert "suppressed, never shown" not in text
         assert "orders_orderline.product_id has no index" in text
+
+
+def test_text_hides_check_infos_unless_asked_and_says_how_many(no_ci: None) -> None:
+    text = render(tricky_report(), "text")
+    assert "orders_orderline.product_id has no index" not in text
+    assert "1 info finding(s) hidden (-v to show)" in text
+    assert "orders_orderline.product_id has no index" in render(
+        tricky_report(), "text", verbose=True
+    )
+
+
+def _one_operation_report() -> Report:
+    """Three hazards of one operation, and one remedy the planner shared between them."""
+    common = {"app": "shop", "migration": "0002_x", "operation": 0, "group": "shop.0002_x#0"}
+    findings = [
+        Finding(
+            "SO201",
+            "add-index-non-concurrently",
+            Severity.ERROR,
+            "index blocks writes",
+            lock="SHARE on t",
+            recipe="THE PLAN",
+            remedy="shop.0002_x#0",
+            **common,
+        ),
+        Finding(
+            "SO209",
+            "slow-step-after-access-exclusive",
+            Severity.ERROR,
+            "after ADD COLUMN",
+            recipe="THE PLAN",
+            remedy="shop.0002_x#0",
+            **common,
+        ),
+        Finding(
+            "SO107",
+            "add-field-not-null-without-db-default",
+            Severity.WARNING,
+            "no db default",
+            recipe="THE PLAN",
+            remedy="shop.0002_x#0",
+            **common,
+        ),
+    ]
+    return Report("check", findings, {"migrations": 1})
+
+
+def test_one_block_and_one_remedy_per_operation(no_ci: None) -> None:
+    text = click.unstyle(render(_one_operation_report(), "text"))
+    assert text.count("THE PLAN") == 1
+    assert "operation 0: 3 hazards" in text
+    assert all(code in text for code in ("SO201", "SO209", "SO107"))
+    github = parse_commands(render(_one_operation_report(), "github"))
+    assert len(github) == 1 and github[0]["cmd"] == "error"
+    assert github[0]["msg"].count("THE PLAN") == 1 and "SO107: no db default" in github[0]["msg"]
+    markdown = render(_one_operation_report(), "markdown")
+    assert markdown.count("THE PLAN") == 1
+    assert len([line for line in markdown.splitlines() if line.startswith("| ❌")]) == 1
+
+
+def test_summary_mode_is_one_line_per_operation(no_ci: None) -> None:
+    text = click.unstyle(render(_one_operation_report(), "text", compact=True))
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 2  # the operation, then the summary line
+    assert "[SO201,SO209,SO107]" in lines[0] and "THE PLAN" not in text
 
 
 def test_paths_outside_the_ci_checkout_stay_as_they_are(

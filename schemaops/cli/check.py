@@ -75,7 +75,14 @@ Examples:
 @opts.lock_budget
 @opts.output_format()
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE.")
-@click.option("-v", "--verbose", is_flag=True, help="Show recipes of info findings too.")
+@click.option(
+    "--summary",
+    "compact",
+    is_flag=True,
+    help="Text: one line per operation (its worst hazard and every rule code).",
+)
+@click.option("--show-info", is_flag=True, help="Text: show info findings (hidden by default).")
+@click.option("-v", "--verbose", is_flag=True, help="Show info findings and their recipes too.")
 @click.pass_context
 def check_command(
     ctx: click.Context,

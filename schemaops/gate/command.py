@@ -17,6 +17,7 @@ from schemaops.config import Config, ProjectOptions, project_config
 from schemaops.errors import ConfigError
 from schemaops.linter import Linter, LintResult, write_baseline
 from schemaops.project import setup_django
+from schemaops.remedy.attach import attach_remedies
 from schemaops.reporting import (
     FailOn,
     OutputFormat,
@@ -62,6 +63,8 @@ class CheckOptions:
     verbose: bool = False
     stats: str | None = None  # a `schemaops stats` snapshot: judge locks by table size
     lock_budget: str | None = None
+    compact: bool = False  # --summary: one line per operation
+    show_info: bool = False
 
     def config(self) -> Config:
         """[tool.schemaops] with this command line's overrides."""
@@ -158,7 +161,14 @@ def run_check(options: CheckOptions) -> int:
         click.echo(f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True)
         return 0
     report = build_report(result, linter)
-    text = render(report, options.fmt, verbose=options.verbose)
+    report.remedies = attach_remedies(result.findings, loader, (pg_version or 15) * 10000)
+    text = render(
+        report,
+        options.fmt,
+        verbose=options.verbose,
+        compact=options.compact,
+        show_info=options.show_info or options.verbose,
+    )
     if options.show_sql and options.fmt == OutputFormat.TEXT:
         text = _sql_listing(result) + "\n" + text
     emit(text, options.output)

@@ -129,7 +129,7 @@ def _trace_plan(
     for key in sorted(selected & applied):
         result.notes.append(f"{key[0]}.{key[1]} is already applied on the target; not traced")
     wanted = sorted(selected - applied)
-    plan = executor.migration_plan(wanted) if wanted else []
+    plan = _forwards_plan(executor, wanted, applied)
     state: Any = None
     seeded: set[str] = set()
     for index, (migration, _backwards) in enumerate(plan):
@@ -146,6 +146,26 @@ def _trace_plan(
         result.migrations.append(trace)
         if trace.error:
             break
+
+
+def _forwards_plan(
+    executor: Any, targets: list[tuple[str, str]], applied: set[tuple[str, str]]
+) -> list[tuple[Any, bool]]:
+    """Every migration the targets need, once each, in dependency order.
+
+    Not ``executor.migration_plan(targets)``: given a target an earlier target
+    already passed (``0002_x`` after ``0002_x_1_expand``), Django plans steps back
+    and then the same migrations forwards again.
+    """
+    graph = executor.loader.graph
+    seen = set(applied)
+    plan = []
+    for target in targets:
+        for key in graph.forwards_plan(target):
+            if key not in seen:
+                seen.add(key)
+                plan.append((graph.nodes[key], False))
+    return plan
 
 
 def _trace_one(

@@ -1,0 +1,212 @@
+"""The remedy planner: one unsafe operation in, the safe expand/contract sequence out.
+
+A :class:`Remedy` is a small plan: migrations to run before the deploy (that
+only add and never block), what ``schemaops backfill`` must fill, and the
+migrations to run after it (``deploy_phase = "post"``). Every migration keeps
+the project state exactly where the original operation put it
+(``SeparateDatabaseAndState``: the original operation as the state, the safe
+statements as the database work), so ``makemigrations --check`` stays clean
+and the final schema is the one the original migration makes.
+
+Two kinds of operation have a remedy:
+
+- schema changes whose statements lock (indexes, constraints, foreign keys,
+  NOT NULL): Django's own statements rewritten by :mod:`schemaops.remedy.transform`;
+- removals (``RemoveField``, ``DeleteModel``) outside a post-deploy migration:
+  removed from the state before the deploy (and a NOT NULL column without a
+  database default made nullable, so the new code's INSERTs work), dropped in
+  the database after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from schemaops.remedy.code import django_kind
+from schemaops.remedy.transform import Rewritten, reversible, rewrite
+from schemaops.statements import ident
+
+if TYPE_CHECKING:
+    from django.db.migrations.operations.base import Operation
+    from django.db.migrations.state import ProjectState
+
+CONTRACT = "expand-contract"
+REMOVALS = ("RemoveField", "DeleteModel")
+REWRITABLE = (
+    "AddField",
+    "AlterField",
+    "AddIndex",
+    "RemoveIndex",
+    "AddConstraint",
+    "AlterUniqueTogether",
+    "AlterIndexTogether",
+    "RenameIndex",
+)
+
+
+@dataclass
+class MigrationSpec:
+    """One migration of a remedy: its role (``expand``, ``validate``, ``contract``)
+    and operations; ``atomic`` False for CONCURRENTLY; ``post`` for after the deploy."""
+
+    role: str
+    operations: list[Operation]
+    atomic: bool = True
+    post: bool = False
+
+
+@dataclass
+class Remedy:
+    """The safe sequence for one operation; ``kind`` names the techniques used."""
+
+    kind: str
+    summary: str
+    steps: list[MigrationSpec] = field(default_factory=list)
+    backfill: str | None = None
+
+    @property
+    def pre(self) -> list[MigrationSpec]:
+        return [s for s in self.steps if not s.post]
+
+    @property
+    def post(self) -> list[MigrationSpec]:
+        return [s for s in self.steps if s.post]
+
+
+def run_sql(forwards: list[str], backwards: list[str] | None = None) -> Operation:
+    """``RunSQL`` of statements; no ``backwards``: nothing to undo (``RunSQL.noop``)."""
+    from django.db import migrations
+
+    sql: list[Any] = list(forwards)
+    reverse: list[Any] | str = list(backwards) if backwards else migrations.RunSQL.noop
+    return migrations.RunSQL(sql, reverse_sql=reverse)
+
+
+def plan_operation(
+    op: Operation,
+    app_label: str,
+    state: ProjectState,
+    *,
+    pg_version: int = 150000,
+    post_phase: bool = False,
+    new_tables: set[str] | None = None,
+) -> Remedy | None:
+    """The remedy for ``op`` run on ``state`` (the state before it), or None when the
+    operation is safe as written or has no remedy the planner knows.
+
+    ``new_tables`` are tables created earlier in the same migration (empty, so
+    nothing on them needs care); ``post_phase``: the operation is already in a
+    post-deploy migration, where removals belong.
+    """
+    kind = django_kind(op)
+    if kind in REMOVALS and not post_phase:
+        return _contract(op, app_label, state, pg_version)
+    if kind not in REWRITABLE or not op.reduces_to_sql:
+        return None
+    from schemaops.plan import operation_sql
+
+    try:
+        forwards, backwards = operation_sql(op, app_label, state, pg_version)
+    except Exception:  # SQL that needs the database, or a broken state: no remedy
+        return None
+    done = rewrite(forwards, set(new_tables or ()))
+    if done.contract and callable(getattr(getattr(op, "field", None), "default", None)):
+        return None  # one computed value as every old row's DEFAULT: not a remedy
+    if not done.techniques:
+        return None
+    return _rewritten(op, done, backwards, post_phase)
+
+
+def _rewritten(op: Operation, done: Rewritten, backwards: list[str], post: bool) -> Remedy:
+    from django.db import migrations
+
+    reverse = [*done.undo_before, *reversible(backwards), *done.undo_after]
+    # the state follows the database: a CHECK (col IS NOT NULL) is a constraint of the
+    # model until SET NOT NULL replaces it, so later migrations (and rules) see it
+    checks, uncheck = _not_null_check_states(op, done)
+    expand = migrations.SeparateDatabaseAndState(
+        state_operations=checks or [op],
+        database_operations=[run_sql(done.expand, reverse)],
+    )
+    steps = [MigrationSpec("expand", [expand], atomic=not done.concurrent, post=post)]
+    if done.validate:
+        validate: Operation = run_sql(done.validate)
+        if checks:
+            validate = migrations.SeparateDatabaseAndState(
+                state_operations=[op, *uncheck], database_operations=[validate]
+            )
+        steps.append(MigrationSpec("validate", [validate], post=post))
+    if done.contract:
+        contract = run_sql(done.contract, done.contract_undo)
+        steps.append(MigrationSpec("contract", [contract], post=True))
+    summary = "; ".join(_SUMMARIES[t] for t in done.techniques)
+    backfill = None
+    if done.fills:
+        backfill = (
+            "the expand migration fills existing NULLs with one UPDATE; on a large table "
+            "fill them first with `schemaops backfill` in batches"
+        )
+    return Remedy("+".join(done.techniques), summary, steps, backfill)
+
+
+def _not_null_check_states(op: Any, done: Rewritten) -> tuple[list[Any], list[Any]]:
+    """AddConstraint / RemoveConstraint state operations for the NOT NULL checks of an
+    AlterField (empty for other operations)."""
+    from django.db import migrations, models
+
+    if django_kind(op) != "AlterField" or not done.not_null_checks:
+        return [], []
+    add, remove = [], []
+    for _table, _column, name in done.not_null_checks:
+        condition = models.Q(**{f"{op.name}__isnull": False})
+        check = models.CheckConstraint(condition=condition, name=name)
+        add.append(migrations.AddConstraint(op.model_name, check))
+        remove.append(migrations.RemoveConstraint(op.model_name, name))
+    return add, remove
+
+
+_SUMMARIES = {
+    "concurrent-index": "build/drop indexes CONCURRENTLY in a non-atomic migration",
+    "not-valid-then-validate": "add constraints NOT VALID, VALIDATE them in the next migration",
+    "unique-using-index": "build the unique index CONCURRENTLY, attach it with UNIQUE USING INDEX",
+    "db-default-until-deployed": "keep the column's DEFAULT in the database until the new "
+    "code is live (the old code inserts without it); drop it after the deploy",
+    "not-null-by-check": "prove NOT NULL with a validated CHECK first, so SET NOT NULL skips "
+    "the scan",
+}
+
+
+def _contract(op: Any, app_label: str, state: ProjectState, pg_version: int) -> Remedy | None:
+    from django.db import migrations
+    from django.db.models.fields import NOT_PROVIDED
+
+    from schemaops.plan import column_for, db_table_for, operation_sql
+
+    try:
+        drop, restore = operation_sql(op, app_label, state, pg_version)
+    except Exception:
+        return None
+    relax: list[str] = []
+    tighten: list[str] = []
+    if django_kind(op) == "RemoveField":
+        model = state.models[(app_label, op.model_name_lower)]
+        f = model.fields.get(op.name)
+        if f is not None and not f.null and getattr(f, "db_default", NOT_PROVIDED) is NOT_PROVIDED:
+            table = ident(db_table_for(app_label, model.name, model.options))
+            column = ident(column_for(op.name, f))
+            relax.append(f"ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL")
+            tighten.append(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")
+    database = [run_sql(relax, tighten)] if relax else []
+    expand = migrations.SeparateDatabaseAndState(
+        state_operations=[op], database_operations=database
+    )
+    contract = run_sql(drop, restore)
+    what = "column" if django_kind(op) == "RemoveField" else "table"
+    summary = (
+        f"remove the {what} from the models before the deploy"
+        + (" (made nullable, so the new code's INSERTs work)" if relax else "")
+        + f"; drop the {what} in a post-deploy migration, once no running code uses it"
+    )
+    steps = [MigrationSpec("expand", [expand]), MigrationSpec("contract", [contract], post=True)]
+    return Remedy(CONTRACT, summary, steps)

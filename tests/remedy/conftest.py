@@ -1,0 +1,8 @@
+"""The remedy tests' helpers (proof_project.py, proof_support.py) live next to them."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))

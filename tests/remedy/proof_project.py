@@ -1,0 +1,155 @@
+"""A Django project with one app per remedy case, written into a temp folder.
+
+Every app has the same ``0001_initial`` (Parent, Extra and Item tables; Item
+has an index on ``qty`` and a nullable foreign key ``ref``) and an unsafe
+``0002`` whose operation is the case. The proof runs ``schemaops fix`` on
+the project and compares the result with the original migrations applied to
+a database of their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SETTINGS = """
+import os
+SECRET_KEY = "x"
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", *{apps!r}]
+DATABASES = {{"default": {{
+    "ENGINE": "django.db.backends.postgresql",
+    "NAME": os.environ["PROOF_DB_NAME"], "USER": "postgres",
+    "HOST": "127.0.0.1", "PORT": "5432",
+}}}}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+"""
+
+INITIAL = """from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    dependencies = []
+    operations = [
+        migrations.CreateModel("Parent", [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("title", models.CharField(max_length=40, null=True)),
+        ]),
+        migrations.CreateModel("Extra", [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("note", models.TextField(null=True)),
+        ]),
+        migrations.CreateModel("Item", [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("name", models.CharField(max_length=40, null=True)),
+            ("qty", models.IntegerField(null=True)),
+            ("code", models.CharField(max_length=20, null=True)),
+            ("legacy", models.CharField(max_length=20, default="x")),
+            ("ref", models.ForeignKey("parent", null=True, on_delete=models.CASCADE)),%(extra)s
+        ], options={"indexes": [models.Index(fields=["qty"], name="%(app)s_qty_idx")]}),
+    ]
+"""
+
+UNSAFE = """from django.conf import settings
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [{dependencies}]
+    operations = [
+        {operation},
+    ]
+"""
+
+# case -> (operation code, the remedy kind the planner must choose)
+CASES: dict[str, tuple[str, str]] = {
+    "add_index": (
+        'migrations.AddIndex("item", models.Index(fields=["name"], name="%(app)s_name_idx"))',
+        "concurrent-index",
+    ),
+    "add_indexed_field": (
+        'migrations.AddField("item", "sku", models.CharField(max_length=30, null=True, '
+        "db_index=True))",
+        "concurrent-index",
+    ),
+    "remove_index": ('migrations.RemoveIndex("item", "%(app)s_qty_idx")', "concurrent-index"),
+    "add_fk": (
+        'migrations.AddField("item", "parent", models.ForeignKey("parent", null=True, '
+        "on_delete=models.CASCADE))",
+        "not-valid-then-validate+concurrent-index",
+    ),
+    "add_fk_user": (
+        'migrations.AddField("item", "owner", models.ForeignKey(settings.AUTH_USER_MODEL, '
+        "null=True, on_delete=models.CASCADE))",
+        "not-valid-then-validate+concurrent-index",
+    ),
+    "add_check": (
+        'migrations.AddConstraint("item", models.CheckConstraint('
+        'condition=models.Q(qty__gte=0), name="%(app)s_qty_gte_0"))',
+        "not-valid-then-validate",
+    ),
+    "add_unique": (
+        'migrations.AddConstraint("item", models.UniqueConstraint(fields=["code"], '
+        'name="%(app)s_code_uniq"))',
+        "unique-using-index",
+    ),
+    "add_unique_field": (
+        'migrations.AddField("item", "serial", models.CharField(max_length=30, null=True, '
+        "unique=True))",
+        "unique-using-index+concurrent-index",
+    ),
+    "fk_set_not_null": (  # the nullability change of SO204: the FK's index must stay
+        'migrations.AlterField("item", "ref", models.ForeignKey("parent", '
+        "on_delete=models.CASCADE))",
+        "not-null-by-check",
+    ),
+    "set_not_null": (
+        'migrations.AlterField("item", "qty", models.IntegerField())',
+        "not-null-by-check",
+    ),
+    "add_not_null_default": (
+        'migrations.AddField("item", "status", models.CharField(max_length=10, default="new"))',
+        "db-default-until-deployed",
+    ),
+    "remove_field": ('migrations.RemoveField("item", "legacy")', "expand-contract"),
+    "delete_model": ('migrations.DeleteModel("extra")', "expand-contract"),
+}
+
+
+def write(
+    root: Path,
+    cases: dict[str, tuple[str, str]] = CASES,
+    extra_fields: dict[str, str] | None = None,
+) -> list[str]:
+    """Write the project; return its app labels (``c_<case>``).
+
+    ``extra_fields`` gives a case's Item one more field, ``f`` (its code).
+    """
+    apps = [f"c_{case}" for case in cases]
+    (root / "proofproj").mkdir()
+    (root / "proofproj" / "__init__.py").write_text("")
+    (root / "proofproj" / "settings.py").write_text(SETTINGS.format(apps=apps))
+    (root / "manage.py").write_text(
+        "import os, sys\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proofproj.settings')\n"
+        "from django.core.management import execute_from_command_line\n"
+        "execute_from_command_line(sys.argv)\n"
+    )
+    (root / "pyproject.toml").write_text(
+        '[tool.schemaops]\nsettings = "proofproj.settings"\nassume-timeouts = true\n'
+    )
+    for app, (operation, _) in zip(apps, cases.values(), strict=True):
+        folder = root / app / "migrations"
+        folder.mkdir(parents=True)
+        (root / app / "__init__.py").write_text("")
+        (folder / "__init__.py").write_text("")
+        extra = (extra_fields or {}).get(app.removeprefix("c_"))
+        initial = INITIAL.replace("%(extra)s", f'\n            ("f", {extra}),' if extra else "")
+        (folder / "0001_initial.py").write_text(initial.replace("%(app)s", app))
+        deps = f'("{app}", "0001_initial")'
+        if "AUTH_USER_MODEL" in operation:
+            deps += ", migrations.swappable_dependency(settings.AUTH_USER_MODEL)"
+        (folder / "0002_unsafe.py").write_text(
+            UNSAFE.format(dependencies=deps, operation=operation.replace("%(app)s", app))
+        )
+    return apps

@@ -1,0 +1,237 @@
+"""What the remedy proof measures: schemas, project states, statements under strong locks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+from pglast import ast, enums
+from psycopg2 import sql
+from support import PG
+
+from schemaops.locks import Lock
+from schemaops.statements import parse
+
+STATE_SCRIPT = """
+import json, django
+django.setup()
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.writer import MigrationWriter
+loader = MigrationLoader(None, ignore_no_migrations=True)
+state = loader.project_state()
+code = lambda value: MigrationWriter.serialize(value)[0]
+out = {}
+for (app, name), model in sorted(state.models.items()):
+    fields = sorted((n, code(f)) for n, f in model.fields.items())
+    options = sorted((k, code(v)) for k, v in model.options.items())
+    out[f"{app}.{name}"] = repr((fields, options))
+print(json.dumps(out))
+"""
+
+MIGRATE_SCRIPT = """
+import sys, django
+django.setup()
+from django.core.management import call_command
+for target in sys.argv[1:]:
+    call_command("migrate", *target.split(":"), verbosity=0)
+"""
+
+
+def run(root: Path, db: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A command in the proof project, against database ``db``."""
+    env = {**os.environ, "PROOF_DB_NAME": db, "PYTHONPATH": str(root)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env["DJANGO_SETTINGS_MODULE"] = "proofproj.settings"
+    return subprocess.run(
+        [sys.executable, *args], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def schemaops(root: Path, db: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return run(root, db, "-m", "schemaops", *args)
+
+
+def migrate(root: Path, db: str, *targets: str) -> None:
+    """``migrate`` to each ``app:migration`` target (``app``: to the end; none: all)."""
+    done = run(root, db, "-c", MIGRATE_SCRIPT, *(targets or ("",)))
+    assert done.returncode == 0, done.stderr
+
+
+def project_state(root: Path, db: str) -> dict[str, str]:
+    done = run(root, db, "-c", STATE_SCRIPT)
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def schema(db: str, prefix: str) -> dict[str, list[Any]]:
+    """Columns, constraints and indexes of the tables named ``prefix...``, names aside."""
+    conn = psycopg2.connect(**{**PG, "dbname": db})
+    try:
+        with conn.cursor() as cur:
+            like = prefix.replace("_", r"\_") + "%"
+            cur.execute(
+                "SELECT table_name, column_name, data_type, is_nullable, column_default, "
+                "character_maximum_length FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND table_name LIKE %s ORDER BY 1, 2",
+                (like,),
+            )
+            columns = [list(r) for r in cur.fetchall()]
+            cur.execute(
+                "SELECT c.relname, con.contype, pg_get_constraintdef(con.oid), con.convalidated "
+                "FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid "
+                "WHERE c.relname LIKE %s ORDER BY 1, 2, 3",
+                (like,),
+            )
+            constraints = [list(r) for r in cur.fetchall()]
+            cur.execute(
+                "SELECT t.relname, i.relname, pg_get_indexdef(x.indexrelid), x.indisvalid "
+                "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                "JOIN pg_class t ON t.oid = x.indrelid WHERE t.relname LIKE %s",
+                (like,),
+            )
+            indexes = sorted(
+                [table, definition.replace(f'"{name}"', "?").replace(f" {name} ", " ? "), valid]
+                for table, name, definition, valid in cur.fetchall()
+            )
+        return {"columns": columns, "constraints": constraints, "indexes": indexes}
+    finally:
+        conn.close()
+
+
+def seed(db: str, apps: list[str], rows: int = 300, fill: dict[str, str] | None = None) -> None:
+    """Rows that every case's change accepts: distinct codes, quantities >= 0, parents;
+    ``fill`` gives the SQL expression (of the row's ``id``) of an app's field ``f``."""
+    conn = psycopg2.connect(**{**PG, "dbname": db})
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            for app in apps:
+                parents = sql.SQL(
+                    "INSERT INTO {} (title) SELECT g::text FROM generate_series(1, 10) g"
+                )
+                cur.execute(parents.format(sql.Identifier(f"{app}_parent")))
+                items = sql.SQL(
+                    "INSERT INTO {} (name, qty, code, legacy, ref_id) SELECT "
+                    "'n' || g, g, 'c' || g, 'x', 1 + mod(g, 10) FROM generate_series(1, %s) g"
+                )
+                cur.execute(items.format(sql.Identifier(f"{app}_item")), (rows,))
+                if fill and app in fill:  # the expression is the test's own literal SQL
+                    update = sql.SQL("UPDATE {} SET f = " + fill[app])
+                    cur.execute(update.format(sql.Identifier(f"{app}_item")))
+    finally:
+        conn.close()
+
+
+def scans_under_lock(trace: dict[str, Any], app: str) -> list[str]:
+    """Statements of ``app`` that build an index or validate a constraint on an existing
+    table while holding a lock that blocks writes: the work that grows with the table."""
+    found = []
+    for migration in trace["migrations"]:
+        if migration["app"] != app:
+            continue
+        for stmt in migration["statements"]:
+            blocking = [
+                lk
+                for lk in stmt["locks"]
+                if lk["preexisting"]
+                and lk["kind"] == "table"
+                and (mode := Lock.from_mode(lk["mode"])) is not None
+                and mode.blocks_writes
+            ]
+            if blocking and _scans(stmt["sql"]):
+                found.append(f"{migration['migration']}: {stmt['sql'][:100]}")
+    return found
+
+
+def _scans(sql: str) -> bool:
+    try:
+        statements = parse(sql)
+    except Exception:
+        return False
+    for s in statements:
+        node = s.node
+        if isinstance(node, ast.IndexStmt) and not node.concurrent:
+            return True
+        if isinstance(node, ast.AlterTableStmt):
+            for cmd in node.cmds or ():
+                if _validating(cmd):
+                    return True
+    return False
+
+
+def _validating(cmd: Any) -> bool:
+    """ADD CONSTRAINT that checks every row (FK, CHECK, UNIQUE without an index), or
+    ADD COLUMN with an inline REFERENCES or UNIQUE."""
+    if cmd.subtype == enums.AlterTableType.AT_AddColumn:
+        inline = (enums.ConstrType.CONSTR_FOREIGN, enums.ConstrType.CONSTR_UNIQUE)
+        return any(c.contype in inline for c in cmd.def_.constraints or ())
+    if cmd.subtype != enums.AlterTableType.AT_AddConstraint:
+        return False
+    con = cmd.def_
+    if con.contype in (enums.ConstrType.CONSTR_FOREIGN, enums.ConstrType.CONSTR_CHECK):
+        return not con.skip_validation
+    return con.contype == enums.ConstrType.CONSTR_UNIQUE and not con.indexname
+
+
+def prove(
+    root: Path, apps: list[str], ref: str, db: str, fill: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Everything the proof compares: the original run on ``ref``, ``fix`` then the
+    result's check, trace, migrate (pre, post) and reverse on ``db``."""
+    out: dict[str, Any] = {"apps": apps, "root": root}
+    migrate(root, ref, *(f"{app}:0001_initial" for app in apps))
+    original_trace = schemaops(root, ref, "trace", "--rows", "300", "--format", "json", "-q")
+    assert original_trace.returncode == 0, original_trace.stderr
+    out["original_trace"] = json.loads(original_trace.stdout)
+    out["original_state"] = project_state(root, ref)
+    migrate(root, ref)
+    out["reference"] = {app: schema(ref, app) for app in apps}
+
+    migrate(root, db, *(f"{app}:0001_initial" for app in apps))
+    out["initial"] = {app: schema(db, app) for app in apps}
+    seed(db, apps, fill=fill)
+    fixed = schemaops(root, db, "fix")
+    assert fixed.returncode == 0, fixed.stderr
+    out["files"] = {app: _files(root / app / "migrations") for app in apps}
+    checked = schemaops(root, db, "check", "--format", "json")
+    assert checked.returncode in (0, 1), checked.stderr
+    out["findings"] = json.loads(checked.stdout)["findings"]
+    traced = schemaops(root, db, "trace", "--rows", "300", "--format", "json", "-q")
+    assert traced.returncode == 0, traced.stdout + traced.stderr
+    out["trace"] = json.loads(traced.stdout)
+    out["state"] = project_state(root, db)
+    for phase in ("pre", "post"):
+        applied = schemaops(root, db, "migrate", "--phase", phase)
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+    out["fixed"] = {app: schema(db, app) for app in apps}
+    migrate(root, db, *(f"{app}:0001_initial" for app in apps))
+    out["reversed"] = {app: schema(db, app) for app in apps}
+    return out
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {p.stem: p.read_text() for p in sorted(folder.glob("0*.py"))}
+
+
+def assert_proven(proof: dict[str, Any], app: str) -> None:
+    """(a) to (d) for one app of a proof (see tests/remedy/test_proof.py)."""
+    from schemaops.remedy.verify import blocking_holds
+
+    files = proof["files"][app]
+    assert any("SeparateDatabaseAndState" in text for text in files.values()), "planned"
+    errors = [f for f in proof["findings"] if f["app"] == app and f["severity"] == "error"]
+    assert errors == [], "(a)"
+    assert proof["reversed"][app] == proof["initial"][app], "(b) reverse"
+    mine = {"migrations": [m for m in proof["trace"]["migrations"] if m["app"] == app]}
+    assert mine["migrations"] and all(not m["error"] for m in mine["migrations"]), "(b)"
+    assert blocking_holds(mine) == [], "(c) lock budget"
+    assert scans_under_lock(proof["trace"], app) == [], "(c) scans under a blocking lock"
+    assert proof["fixed"][app] == proof["reference"][app], "(d) schema"
+    state = {k: v for k, v in proof["state"].items() if k.startswith(f"{app}.")}
+    original = {k: v for k, v in proof["original_state"].items() if k.startswith(f"{app}.")}
+    assert state == original, "(d) state"
