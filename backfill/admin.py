@@ -2,7 +2,7 @@
 
 Registered when ``schemaops.backfill`` is installed next to ``django.contrib.admin``.
 Permissions: ``view_run`` sees the list and the detail pages; ``change_run`` may
-pause, resume, cancel and retry failed batches; ``add_run`` may start a Backfill.
+pause, resume, cancel and retry failed batches; ``start_backfill`` may start a Backfill.
 Runs are never deleted here (a run is the history of a table's change). Every
 action goes through the same engine functions as ``schemaops backfill`` and is
 written to the admin log with the user.
@@ -68,6 +68,10 @@ class RunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Adding a run is starting a backfill: it takes the start_backfill permission."""
+        return request.user.has_perm(f"{self.opts.app_label}.start_backfill")
 
     def get_urls(self) -> list[URLPattern]:
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"

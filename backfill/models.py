@@ -90,6 +90,9 @@ class Run(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Starting a run from the admin is a permission of its own: add_run alone (which a
+        # data-entry role may hold for every model) does not start writes to a table.
+        permissions = [("start_backfill", "Can start a backfill run from the admin")]
         constraints = [
             models.UniqueConstraint(
                 fields=["key"],

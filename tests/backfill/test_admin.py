@@ -266,3 +266,28 @@ def test_retry_from_the_admin_resumes_a_failed_run_and_queues_its_task(
     assert site.run_state() == "active"
     assert batch_states(site, run_id) == {"done": 8, "pending": 2}
     assert site.query("SELECT last_error FROM schemaops_backfill_run")[0][0] == ""
+
+
+def test_starting_a_backfill_takes_its_own_permission(site: ShopCopy) -> None:
+    """add_run, which a role may hold for every model, does not start writes to a table."""
+    from django.contrib.auth.models import Permission, User
+
+    def grant(user: Any, *codenames: str) -> None:
+        for codename in codenames:
+            user.user_permissions.add(
+                Permission.objects.get(
+                    content_type__app_label="schemaops_backfill", codename=codename
+                )
+            )
+
+    clerk = User.objects.create_user("clerk", "clerk@example.com", PASSWORD, is_staff=True)
+    grant(clerk, "view_run", "change_run", "add_run")
+    clerk_client = client_for("clerk")
+    assert "start-backfill" not in clerk_client.get(LIST_URL).content.decode()
+    assert clerk_client.get(f"{LIST_URL}add/").status_code == 403
+
+    starter = User.objects.create_user("sam", "sam@example.com", PASSWORD, is_staff=True)
+    grant(starter, "view_run", "start_backfill")
+    starter_client = client_for("sam")
+    assert "start-backfill" in starter_client.get(LIST_URL).content.decode()
+    assert starter_client.get(f"{LIST_URL}add/").status_code == 200
