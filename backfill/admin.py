@@ -71,7 +71,8 @@ class RunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """Adding a run is starting a backfill: it takes the start_backfill permission."""
-        return request.user.has_perm(f"{self.opts.app_label}.start_backfill")
+        user: Any = request.user  # the admin's users have permissions (PermissionsMixin)
+        return bool(user.has_perm(f"{self.opts.app_label}.start_backfill"))
 
     def get_urls(self) -> list[URLPattern]:
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
