@@ -30,6 +30,7 @@ from schemaops.trace.compat import (
     Progress,
     timed,
 )
+from schemaops.trace.runner import forwards_plan
 from schemaops.trace.workload import Failure, error_text, exercise, read_back
 
 Blame = tuple[dict[shape.OperationRef, set[str]], list[shape.OperationRef]]
@@ -76,7 +77,7 @@ class Replay:
         for key in sorted(selected & applied):
             self.result.notes.append(f"{key[0]}.{key[1]} is already applied; not replayed")
         wanted = sorted(selected - applied)
-        plan = executor.migration_plan(wanted) if wanted else []
+        plan = forwards_plan(executor, wanted, applied)
         steps = shape.split_plan(plan, selected - applied, executor.loader.graph)
         if not steps.pre and not steps.post:
             return

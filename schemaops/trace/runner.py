@@ -129,7 +129,7 @@ def _trace_plan(
     for key in sorted(selected & applied):
         result.notes.append(f"{key[0]}.{key[1]} is already applied on the target; not traced")
     wanted = sorted(selected - applied)
-    plan = _forwards_plan(executor, wanted, applied)
+    plan = forwards_plan(executor, wanted, applied)
     state: Any = None
     seeded: set[str] = set()
     for index, (migration, _backwards) in enumerate(plan):
@@ -148,7 +148,7 @@ def _trace_plan(
             break
 
 
-def _forwards_plan(
+def forwards_plan(
     executor: Any, targets: list[tuple[str, str]], applied: set[tuple[str, str]]
 ) -> list[tuple[Any, bool]]:
     """Every migration the targets need, once each, in dependency order.

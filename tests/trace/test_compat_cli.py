@@ -191,3 +191,20 @@ def _owner() -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.mark.slow
+def test_what_schemaops_fix_writes_replays_clean(scratch_db, tmp_path):
+    """The remedies `schemaops fix` writes for the demo shop keep both releases working
+    through every phase of the rollout (the shop as it ships breaks: see above)."""
+    fixed = tmp_path / "shop"
+    shutil.copytree(SAMPLE, fixed, ignore=shutil.ignore_patterns("__pycache__"))
+    env = shop_env(scratch_db)
+    _migrate_to_old_release(env, fixed)
+    fix = run_cli("fix", cwd=fixed, env=env)
+    assert fix.returncode == 0, fix.stdout + fix.stderr
+    assert "wrote" in fix.stdout + fix.stderr
+    run = run_cli("trace", "--compat", "--format", "markdown", "-q", cwd=fixed, env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "### ✅ schemaops trace --compat" in run.stdout
+    assert run.stdout.rstrip().endswith("0 break(s)")
