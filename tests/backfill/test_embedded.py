@@ -197,29 +197,45 @@ def _hot_updates(shop: ShopCopy) -> tuple[int, int]:
 
 def test_interleaved_parts_make_updates_hot_on_full_pages(shop: ShopCopy) -> None:
     """On a freshly packed table no update can stay on its page; the second part of each
-    range finds room where the first part's old versions were pruned."""
+    range finds room where the first part's old versions were pruned.
+
+    Pruning needs the first part's old versions dead to every snapshot of the database,
+    and a snapshot taken elsewhere at the wrong moment (an autoanalyze, a claim made
+    ahead) keeps them: autovacuum is off for the table, and the interleaved run gets up
+    to three tries to show it (the plain run never makes HOT updates on packed pages).
+    """
+    shop.seed(20_000)
+    shop.query("ALTER TABLE orders_order SET (autovacuum_enabled = off)")
+    hot_plain, updates_plain = _hot_run(shop, "--no-interleave")
+    assert updates_plain == 20_000
+    assert hot_plain < 0.05 * 20_000
+    tries = []
+    for _ in range(3):
+        hot_parts, updates_parts = _hot_run(shop, "--interleave")
+        assert updates_parts == 20_000
+        tries.append(hot_parts)
+        if hot_parts > 0.2 * 20_000:
+            break
+    assert max(tries) > 0.2 * 20_000, tries
+
+
+def _hot_run(shop: ShopCopy, option: str) -> tuple[int, int]:
+    """(HOT updates, updates) of one backfill of the freshly packed table."""
     import time
 
-    seen = {}
-    shop.seed(20_000)
-    for option in ("--no-interleave", "--interleave"):
-        shop.query("UPDATE orders_order SET total_cents = NULL")
-        shop.query("VACUUM FULL orders_order")  # every page packed full
-        shop.query("SELECT pg_stat_reset_single_table_counters('orders_order'::regclass)")
-        result = shop.cli("start", "orders.Order", "--set", SET_CENTS, option)
-        assert result.returncode == 0, result.stderr
-        assert shop.wrong_rows() == 0
-        (run,) = [r for r in _runs(shop) if r["state"] == "finished"][-1:]
-        assert run["rows_updated"] == 20_000
-        shop.query("DELETE FROM schemaops_backfill_batch; DELETE FROM schemaops_backfill_run")
-        deadline = time.monotonic() + 10
-        while _hot_updates(shop)[1] < 20_000 and time.monotonic() < deadline:
-            time.sleep(0.2)  # statistics reach the server when the CLI's session ends
-        seen[option] = _hot_updates(shop)
-    hot_plain, updates_plain = seen["--no-interleave"]
-    hot_parts, updates_parts = seen["--interleave"]
-    assert updates_plain == updates_parts == 20_000
-    assert hot_plain < 0.05 * 20_000 < 0.2 * 20_000 < hot_parts
+    shop.query("UPDATE orders_order SET total_cents = NULL")
+    shop.query("VACUUM FULL orders_order")  # every page packed full
+    shop.query("SELECT pg_stat_reset_single_table_counters('orders_order'::regclass)")
+    result = shop.cli("start", "orders.Order", "--set", SET_CENTS, option)
+    assert result.returncode == 0, result.stderr
+    assert shop.wrong_rows() == 0
+    (run,) = [r for r in _runs(shop) if r["state"] == "finished"][-1:]
+    assert run["rows_updated"] == 20_000
+    shop.query("DELETE FROM schemaops_backfill_batch; DELETE FROM schemaops_backfill_run")
+    deadline = time.monotonic() + 10
+    while _hot_updates(shop)[1] < 20_000 and time.monotonic() < deadline:
+        time.sleep(0.2)  # statistics reach the server when the CLI's session ends
+    return _hot_updates(shop)
 
 
 def test_one_part_when_an_index_reads_the_column_or_the_backfill_is_python(
