@@ -130,12 +130,12 @@ def _sample(report: DryRun, spec: Spec, rng: Range, timeouts: tuple[str, str], a
         report.sample_wal_bytes = int(cursor.fetchone()[0])
         report.statements = [q["sql"] for q in captured.captured_queries]
         if report.statements:
-            cursor.execute("EXPLAIN " + _last_statement(report.statements[-1]))
+            cursor.execute("EXPLAIN " + last_statement(report.statements[-1]))
             report.explain = [line for (line,) in cursor.fetchall()]
         transaction.set_rollback(True, using=alias)
 
 
-def _last_statement(text: str) -> str:
+def last_statement(text: str) -> str:
     """The UPDATE after the SET LOCAL prefix, found by parsing (pglast), not by searching."""
     import pglast
 

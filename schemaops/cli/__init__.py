@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 
 import click
@@ -114,6 +115,7 @@ def main(args: list[str] | None = None, prog_name: str = "schemaops") -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # one more Ctrl-C while leaving: no trace
         click.echo("schemaops: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:

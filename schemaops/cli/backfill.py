@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -312,8 +313,13 @@ def _watch(
             raise
         runner.request_stop()
         click.echo("\nfinishing the batches in flight (Ctrl-C again to stop at once)", err=True)
-        for thread in threads:
-            thread.join()  # a second Ctrl-C raises here and stops at once
+        try:
+            for thread in threads:
+                thread.join()
+        except KeyboardInterrupt:  # the second Ctrl-C: stop at once, without the workers
+            click.echo("stopped at once; the batches in flight roll back", err=True)
+            sys.stderr.flush()
+            os._exit(130)  # their threads are not waited for; the server rolls them back
         runner.release_own(run_id, alias)
         click.echo(
             f"stopped, no batch left running; resume with: schemaops backfill resume {run_id}",
@@ -504,7 +510,9 @@ def _dry_run(spec: Spec, run_settings: RunSettings, alias: str, verbose: bool = 
         f"{'unknown' if report.rows_to_touch is None else report.rows_to_touch}"
     )
     for statement in report.statements:
-        click.echo(f"  batch statement: {_short(statement, verbose)}")
+        # short: the UPDATE itself, without the session settings before it
+        shown = statement if verbose else dryrun.last_statement(statement)
+        click.echo(f"  batch statement: {_short(shown, verbose)}")
     explain = report.explain if verbose else report.explain[:_SHORT_PLAN]
     for line in explain:
         click.echo(f"    {line}")
