@@ -13,7 +13,7 @@ from typing import Any, TypeVar, cast
 import click
 
 from schemaops.config import ProjectOptions
-from schemaops.reporting import FORMATS, emit
+from schemaops.reporting import FORMATS, FailOn, emit
 
 __all__ = [
     "config_file",
@@ -70,6 +70,28 @@ lock_budget = click.option(
     metavar="DURATION",
     help="With --stats: a step estimated within it is a warning, not an error (250ms).",
 )
+
+
+baseline = click.option(
+    "--baseline", metavar="FILE", help="Ignore findings recorded in this baseline."
+)
+write_baseline = click.option(
+    "--write-baseline", metavar="FILE", help="Record every current finding in FILE and exit 0."
+)
+fail_on = click.option(
+    "--fail-on",
+    type=click.Choice([f.value for f in FailOn]),
+    default=FailOn.ERROR.value,
+    show_default=True,
+    help="Lowest severity that makes the exit status 1.",
+)
+
+
+def adoption(func: F) -> F:
+    """--baseline, --write-baseline and --fail-on: how a team adopts a gate, same everywhere."""
+    for decorator in reversed((baseline, write_baseline, fail_on)):
+        func = decorator(func)
+    return func
 
 
 def output_format(formats: tuple[str, ...] = FORMATS, default: str = "text") -> Callable[[F], F]:

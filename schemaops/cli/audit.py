@@ -58,17 +58,7 @@ Examples:
     metavar="CODE",
     help="Leave this check out (code or name; repeatable).",
 )
-@click.option("--baseline", metavar="FILE", help="Ignore findings recorded in this baseline.")
-@click.option(
-    "--write-baseline", metavar="FILE", help="Record every current finding in FILE and exit 0."
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice([f.value for f in FailOn]),
-    default="error",
-    show_default=True,
-    help="Lowest severity that makes the exit status 1.",
-)
+@opts.adoption
 @click.option("-q", "--quiet", is_flag=True, help="No notes on stderr (skipped checks).")
 @click.option(
     "--timeout",

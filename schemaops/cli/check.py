@@ -53,17 +53,7 @@ Examples:
 )
 @click.option("--select", multiple=True, metavar="RULE", help="Run only these rules.")
 @click.option("--ignore", multiple=True, metavar="RULE", help="Skip these rules.")
-@click.option("--baseline", metavar="FILE", help="Ignore findings recorded in this baseline.")
-@click.option(
-    "--write-baseline", metavar="FILE", help="Record every current finding in FILE and exit 0."
-)
-@click.option(
-    "--fail-on",
-    type=click.Choice([f.value for f in FailOn]),
-    default="error",
-    show_default=True,
-    help="Lowest severity that makes the exit status 1.",
-)
+@opts.adoption
 @click.option("--sql", "show_sql", is_flag=True, help="Generate and show each operation's SQL.")
 @click.option(
     "--trace",
