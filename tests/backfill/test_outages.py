@@ -145,6 +145,7 @@ def subprocess_stop(cluster: Any) -> None:
     subprocess.run([*cluster.pg_ctl, "-m", "immediate", "stop"], check=True, capture_output=True)
 
 
+@pytest.mark.slow  # signal timing: once per CI run (Python 3.11), not per driver
 def test_ctrl_c_lets_the_batches_in_flight_finish_and_a_second_stops_at_once() -> None:
     with shop_on_cluster() as (shop, _cluster):
         _counted_and_slow(shop)
