@@ -286,18 +286,30 @@ def _visible_tables(ctx: AuditContext) -> dict[str, int]:
     return {r["relname"]: r["rows"] for r in ctx.rows(VISIBLE_TABLES)}
 
 
+# PgHero's missing_indexes reads pg_stat_user_tables, a view that sums the scans of
+# every index of every table (a join and a group by over all of pg_index: 100,000
+# rows on a fleet). Here the tables are first filtered by their own counters (one
+# pg_class scan), and only the few left get their indexes' scans summed, their
+# rows read and their size.
 SEQ_SCANS = """
-SELECT s.schemaname AS schema, s.relname AS "table", s.seq_scan, s.seq_tup_read,
-       coalesce(s.idx_scan, 0) AS idx_scan, s.n_live_tup AS rows,
-       (SELECT c.relpages FROM pg_class c WHERE c.oid = s.relid)::bigint
-         * current_setting('block_size')::int AS bytes,
-       round(100.0 * coalesce(s.idx_scan, 0) / (s.seq_scan + coalesce(s.idx_scan, 0)), 1)
-         AS index_pct
-FROM pg_stat_user_tables s
-WHERE s.n_live_tup >= %(min_rows)s AND s.seq_scan >= %(min_scans)s
-  AND 100.0 * coalesce(s.idx_scan, 0) / (s.seq_scan + coalesce(s.idx_scan, 0)) < %(max_pct)s
-  AND s.schemaname = ANY(%(schema_names)s::name[])
-ORDER BY s.seq_tup_read DESC
+WITH candidates AS MATERIALIZED (
+  SELECT c.oid, c.relname, c.relnamespace, c.relpages,
+         pg_stat_get_numscans(c.oid) AS seq_scan, pg_stat_get_live_tuples(c.oid) AS rows
+  FROM pg_class c
+  WHERE c.relkind IN ('r', 'm', 'p') AND c.relnamespace = ANY(%(schemas)s::oid[])
+    AND pg_stat_get_live_tuples(c.oid) >= %(min_rows)s
+    AND pg_stat_get_numscans(c.oid) >= %(min_scans)s
+)
+SELECT cd.relnamespace AS schema_oid, cd.relname AS "table", cd.seq_scan,
+       pg_stat_get_tuples_returned(cd.oid) AS seq_tup_read, ix.idx_scan, cd.rows,
+       greatest(cd.relpages, 0)::bigint * current_setting('block_size')::int AS bytes,
+       round(100.0 * ix.idx_scan / (cd.seq_scan + ix.idx_scan), 1) AS index_pct
+FROM candidates cd
+CROSS JOIN LATERAL (
+  SELECT coalesce(sum(pg_stat_get_numscans(i.indexrelid)), 0)::bigint AS idx_scan
+  FROM pg_index i WHERE i.indrelid = cd.oid) ix
+WHERE 100.0 * ix.idx_scan / (cd.seq_scan + ix.idx_scan) < %(max_pct)s
+ORDER BY seq_tup_read DESC
 """
 
 
@@ -306,9 +318,11 @@ def seq_scan_heavy_table(ctx: AuditContext) -> Iterator[Hit]:
     """A large table is read mostly by sequential scans.
 
     ## What it does
-    Reads ``pg_stat_user_tables`` for tables of at least 10,000 rows where under
-    95% of scans use an index (PgHero's ``missing_indexes``), with the rows read
-    per sequential scan and the table's size.
+    Reads the tables' statistics counters (``pg_stat_user_tables``'s) for tables
+    of at least 10,000 rows where under 95% of scans use an index (PgHero's
+    ``missing_indexes``), with the rows read per sequential scan and the table's
+    size. The index scans are summed only for the tables past the row and scan
+    thresholds.
 
     ## Why is this bad?
     Each sequential scan reads the whole table: cost grows with the table, and
@@ -326,6 +340,7 @@ def seq_scan_heavy_table(ctx: AuditContext) -> Iterator[Hit]:
         "max_pct": t.seq_scan_max_index_pct,
     }
     for row in ctx.rows(SEQ_SCANS, params):
+        row["schema"] = ctx.schemas[row["schema_oid"]]
         where = qualified(row["schema"], row["table"])
         label = ctx.models.label(row["table"]) if ctx.models else where
         per_scan = row["seq_tup_read"] // max(row["seq_scan"], 1)

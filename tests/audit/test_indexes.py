@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import psycopg2
+
 from schemaops.findings import Severity
 
 ROWS = "INSERT INTO {t} (v) SELECT g FROM generate_series(1, 100000) g"
@@ -42,6 +44,46 @@ def test_seq_scan_heavy_table(db):
     assert [f.obj for f in findings] == ["scanned"]
     assert findings[0].evidence["seq_scan"] >= 12
     assert findings[0].evidence["rows"] == 100000
+
+
+def test_seq_scan_heavy_table_figures_equal_pg_stat_user_tables(db):
+    """AU102 sums index scans only for the tables past its thresholds: the figures
+    must still be the ones pg_stat_user_tables shows (several indexes, another schema)."""
+    db.sql(
+        "CREATE SCHEMA tenant",
+        "CREATE TABLE tenant.mixed (id int PRIMARY KEY, v int, w int)",
+        "INSERT INTO tenant.mixed SELECT g, g % 1000, g FROM generate_series(1, 50000) g",
+        "CREATE INDEX ON tenant.mixed (w)",
+        "ANALYZE tenant.mixed",
+        *["SELECT count(*) FROM tenant.mixed WHERE v = 7"] * 15,
+        "SET enable_seqscan = off",
+        *["SELECT v FROM tenant.mixed WHERE id = 7"] * 2,
+        *["SELECT v FROM tenant.mixed WHERE w = 7"] * 3,
+        # past the scan threshold but too small: not a candidate
+        "RESET enable_seqscan",
+        "CREATE TABLE tenant.small (id int PRIMARY KEY, v int)",
+        "INSERT INTO tenant.small SELECT g, g FROM generate_series(1, 500) g",
+        *["SELECT count(*) FROM tenant.small WHERE v = 7"] * 15,
+    )
+    (finding,) = db.audit("AU102")
+    assert finding.obj == "tenant.mixed" and finding.schema == "tenant"
+    conn = psycopg2.connect(**db.params)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT seq_scan, seq_tup_read, idx_scan, n_live_tup FROM pg_stat_user_tables"
+                " WHERE schemaname = 'tenant' AND relname = 'mixed'"
+            )
+            seq_scan, seq_tup_read, idx_scan, rows = cur.fetchone()
+    finally:
+        conn.close()
+    assert idx_scan == 5
+    assert finding.evidence["idx_scan"] == idx_scan
+    assert finding.evidence["seq_scan"] == seq_scan
+    assert finding.evidence["seq_tup_read"] == seq_tup_read
+    assert finding.evidence["rows"] == rows >= 10000
+    assert finding.evidence["index_scan_pct"] == round(100 * idx_scan / (idx_scan + seq_scan), 1)
+    assert finding.evidence["bytes"] > 0
 
 
 def _two_indexes(db, used: bool) -> None:
