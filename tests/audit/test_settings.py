@@ -46,6 +46,32 @@ def test_settings_at_default_through_the_runner_with_given_memory(db):
     assert all(f.code == "AU401" for f in result.findings)
 
 
+def test_settings_at_default_sizes_this_database_from_its_catalog(db):
+    """AU401 needs only the size bucket: this database's size comes from pg_class.relpages
+    (no stat() of every file) and stays close to what pg_database_size() measures."""
+    from schemaops.tune.detect import server_inputs
+    from schemaops.tune.inputs import db_size_bucket
+
+    db.sql(
+        "CREATE TABLE big (id int PRIMARY KEY, pad text)",
+        "INSERT INTO big SELECT g, repeat('x', 200) FROM generate_series(1, 50000) g",
+        "VACUUM ANALYZE big",
+    )
+    conn = psycopg2.connect(**db.params)
+    try:
+        estimated = server_inputs(conn, db.params, estimate_this_database=True)
+        exact = server_inputs(conn, db.params)
+    finally:
+        conn.close()
+    assert "pg_class.relpages" in estimated["db_bytes"][1]
+    assert "pg_class" not in exact["db_bytes"][1]
+    est, real = estimated["db_bytes"][0], exact["db_bytes"][0]
+    assert 0.8 * real <= est <= 1.05 * real, (est, real)
+    # the bucket, the only thing made of it, is the same for RAM sizes around the data
+    for ram_kb in (real // 1024 // 4, real // 1024 // 2, real // 1024 * 2):  # > 3x, 2x, 0.5x
+        assert db_size_bucket(est, ram_kb) == db_size_bucket(real, ram_kb)
+
+
 def test_autovacuum_behind_when_disabled_and_silent_after_vacuum(db):
     db.sql(
         "CREATE TABLE stale (id int PRIMARY KEY) WITH (autovacuum_enabled = off)",
