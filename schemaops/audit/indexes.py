@@ -7,7 +7,7 @@ the bloat estimates (AU109, AU110) in :mod:`schemaops.audit.bloat`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from schemaops.audit._base import AuditContext, Hit, check, mb, qualified
 from schemaops.audit._catalog import (
@@ -120,16 +120,35 @@ def fk_without_index(ctx: AuditContext) -> Iterator[Hit]:
         yield from _django_relations_without_index(ctx)
 
 
-FOREIGN_KEY_COLUMNS = f"""
-SELECT c.oid, c.conrelid, array_to_string(c.conkey, ' '), t.relkind = 'p'
+# Every foreign key of the audited schemas in one scan of pg_constraint, shared by
+# AU101 and AU104; names, sizes and schemas come from the index snapshot.
+FOREIGN_KEYS = """
+SELECT c.oid, c.conrelid, c.confrelid, c.conname, array_to_string(c.conkey, ' '),
+       c.conparentid <> 0, c.conrelid IN (SELECT partrelid FROM pg_partitioned_table)
 FROM pg_constraint c
-JOIN pg_class t ON t.oid = c.conrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE c.contype = 'f' AND c.conparentid = 0 AND {USER_SCHEMAS}
+WHERE c.contype = 'f' AND c.connamespace = ANY(%(schemas)s::oid[])
 """
 
 
-def _uncovered_foreign_keys(ctx: AuditContext) -> tuple[list[int], list[int]]:
+class ForeignKey(NamedTuple):
+    oid: int
+    table: int
+    referenced: int
+    name: str
+    keys_text: str  # attnums as text, like Index.keys_text
+    inherited: bool  # a partition's copy of its partitioned table's key
+    partitioned: bool  # on a partitioned table
+
+
+def foreign_keys(ctx: AuditContext) -> list[ForeignKey]:
+    """The foreign keys of the audited schemas, read once per run."""
+    found: list[ForeignKey] = ctx.cached(
+        "foreign_keys", lambda: [ForeignKey(*r) for r in ctx.tuples(FOREIGN_KEYS)]
+    )
+    return found
+
+
+def _uncovered_foreign_keys(ctx: AuditContext) -> tuple[list[ForeignKey], list[int]]:
     """Keys no index of the shared snapshot covers, and every key of a partitioned table.
 
     A partitioned table's keys are judged by :data:`FK_WITHOUT_INDEX`, which
@@ -137,20 +156,24 @@ def _uncovered_foreign_keys(ctx: AuditContext) -> tuple[list[int], list[int]]:
     """
     by_table = indexes_by_table(ctx)
     plain, partitioned = [], []
-    for oid, table, keys, is_partitioned in ctx.tuples(FOREIGN_KEY_COLUMNS):
-        wanted = set(keys.split())  # attnums as text, like Index.keys_text
+    for fk in foreign_keys(ctx):
+        if fk.inherited:
+            continue  # judged on the partitioned table
+        wanted = set(fk.keys_text.split())
         n = len(wanted)
-        if is_partitioned:
-            partitioned.append(oid)
+        if fk.partitioned:
+            partitioned.append(fk.oid)
         elif not any(
             i.is_valid and i.predicate is None and i.nkey >= n
             and set(i.keys_text.split()[:n]) == wanted
-            for i in by_table.get(table, ())
+            for i in by_table.get(fk.table, ())
         ):  # fmt: skip
-            plain.append(oid)
+            plain.append(fk)
     return plain, partitioned
 
 
+# For keys whose tables the snapshot does not hold (a table without any index, a
+# referenced table outside the audited schemas).
 PLAIN_FKS = f"""
 SELECT c.conname, n.nspname AS schema, t.relname AS "table", pn.nspname AS ref_schema,
        p.relname AS ref_table, c.conrelid AS table_oid, array_to_string(c.conkey, ' ') AS keys,
@@ -168,14 +191,44 @@ JOIN pg_class p ON p.oid = c.confrelid
 JOIN pg_namespace pn ON pn.oid = p.relnamespace
 WHERE c.oid = ANY(%(candidates)s::oid[]) AND {NOT_EXTENSION.format(rel="t")}
 """
+# The statistics a finding shows, for the tables of the keys found: no catalog read.
+TABLE_WRITES_AND_SCANS = """
+SELECT o, pg_stat_get_numscans(o),
+       pg_stat_get_tuples_updated(o) + pg_stat_get_tuples_deleted(o)
+FROM unnest(%(oids)s::oid[]) o
+"""
 
 
-def _plain_fk_rows(ctx: AuditContext, candidates: list[int]) -> list[dict[str, Any]]:
-    """The uncovered keys of ordinary tables, their column names from the snapshot."""
+def _plain_fk_rows(ctx: AuditContext, candidates: list[ForeignKey]) -> list[dict[str, Any]]:
+    """The uncovered keys of ordinary tables: names, sizes and column names from the
+    snapshot, only the statistics read for them."""
     if not candidates:
         return []
-    path = ctx.tuples("SELECT oid FROM pg_namespace WHERE nspname = ANY(current_schemas(false))")
-    rows = ctx.rows(PLAIN_FKS, {"candidates": candidates, "path": [p[0] for p in path]})
+    by_table = indexes_by_table(ctx)
+    known = [fk for fk in candidates if fk.table in by_table and fk.referenced in by_table]
+    rows = []
+    if known:
+        oids = sorted({fk.table for fk in known} | {fk.referenced for fk in known})
+        stats = {o: (scans, writes) for o, scans, writes in ctx.tuples(
+            TABLE_WRITES_AND_SCANS, {"oids": oids}
+        )}  # fmt: skip
+        for fk in known:
+            table, ref = by_table[fk.table][0], by_table[fk.referenced][0]
+            rows.append({
+                "conname": fk.name, "schema": table.schema, "table": table.table,
+                "ref_schema": ref.schema, "ref_table": ref.table, "table_oid": fk.table,
+                "keys": fk.keys_text, "rows": table.table_rows, "bytes": table.table_bytes,
+                "ref_writes": stats[fk.referenced][1], "seq_scans": stats[fk.table][0],
+                "visible": table.visible, "partitioned": False,
+            })  # fmt: skip
+    others = [
+        fk.oid for fk in candidates if fk.table not in by_table or fk.referenced not in by_table
+    ]
+    if others:
+        path = ctx.tuples(
+            "SELECT oid FROM pg_namespace WHERE nspname = ANY(current_schemas(false))"
+        )
+        rows += ctx.rows(PLAIN_FKS, {"candidates": others, "path": [p[0] for p in path]})
     names = snapshot(ctx).columns_of({r["table_oid"] for r in rows})
     for row in rows:
         keys = [(row["table_oid"], int(k)) for k in row["keys"].split()]
@@ -363,17 +416,9 @@ def seq_scan_heavy_table(ctx: AuditContext) -> Iterator[Hit]:
         )
 
 
-FOREIGN_KEYS = f"""
-SELECT c.conrelid, c.conname, array_to_string(c.conkey, ' ')
-FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE c.contype = 'f' AND {USER_SCHEMAS}
-"""
-
-
 def _fk_supported(ctx: AuditContext, index: Index) -> str | None:
     """The foreign key this index serves (its leading columns cover the key), if any."""
-    fks = ctx.cached("foreign_keys", lambda: _foreign_keys_by_table(ctx))
+    fks = ctx.cached("foreign_keys_by_table", lambda: _foreign_keys_by_table(ctx))
     keys = index.keys_text.split()[: index.nkey]
     for name, columns in fks.get(index.table_oid, ()):
         if set(keys[: len(columns)]) == columns:
@@ -384,8 +429,8 @@ def _fk_supported(ctx: AuditContext, index: Index) -> str | None:
 def _foreign_keys_by_table(ctx: AuditContext) -> dict[int, list[tuple[str, set[str]]]]:
     """Table oid -> (name, attnums) of its foreign keys."""
     grouped: dict[int, list[tuple[str, set[str]]]] = {}
-    for table, name, attnums in ctx.tuples(FOREIGN_KEYS):
-        grouped.setdefault(table, []).append((name, set(attnums.split())))
+    for fk in foreign_keys(ctx):
+        grouped.setdefault(fk.table, []).append((fk.name, set(fk.keys_text.split())))
     return grouped
 
 

@@ -207,7 +207,11 @@ def is_local_host(params: dict[str, Any]) -> bool:
 
 
 def server_inputs(
-    conn: Any, params: dict[str, Any], root: Path = Path("/"), *, estimate_this_database: bool = False
+    conn: Any,
+    params: dict[str, Any],
+    root: Path = Path("/"),
+    *,
+    estimate_this_database: bool = False,
 ) -> Detected:
     """Version, connections, database size and accepted enum values from the server;
     RAM, CPUs and storage from this machine when the server runs on it.

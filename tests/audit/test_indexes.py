@@ -31,6 +31,60 @@ def test_fk_without_index_fires_only_for_the_unindexed_key(db):
     assert "CREATE INDEX CONCURRENTLY" in bare.recipe and "parent_id" in bare.recipe
 
 
+def test_fk_without_index_same_finding_from_the_snapshot_or_the_catalog(db):
+    """AU101 names a key's tables from the index snapshot; a table without any index, or a
+    referenced table outside the audited schemas, is read from the catalog instead: the
+    findings carry the same figures either way."""
+    from schemaops.audit.runner import run_audit, select
+
+    db.sql(
+        "CREATE SCHEMA app",
+        "CREATE SCHEMA other",
+        "CREATE TABLE other.ref (id int PRIMARY KEY)",
+        "CREATE TABLE app.parent (id int PRIMARY KEY)",
+        "INSERT INTO app.parent SELECT generate_series(1, 200)",
+        "CREATE TABLE app.child (id int PRIMARY KEY, parent_id int REFERENCES app.parent)",
+        "INSERT INTO app.child SELECT g, g % 100 + 1 FROM generate_series(1, 1000) g",
+        "CREATE TABLE app.heap (parent_id int REFERENCES app.parent)",  # no index at all
+        "INSERT INTO app.heap SELECT g FROM generate_series(1, 100) g",
+        "CREATE TABLE app.outward (id int PRIMARY KEY, ref_id int REFERENCES other.ref)",
+        "VACUUM ANALYZE app.child, app.heap, app.parent",
+        "DELETE FROM app.child WHERE id > 990",
+        "DELETE FROM app.parent WHERE id > 199",
+        "SELECT count(*) FROM app.child",
+    )
+    result = run_audit(db.params, select(["AU101"]), schemas=["app"])
+    found = {f.obj: f for f in result.findings}
+    assert set(found) == {
+        "app.child.child_parent_id_fkey",
+        "app.heap.heap_parent_id_fkey",
+        "app.outward.outward_ref_id_fkey",
+    }
+    child, heap, outward = (found[k] for k in sorted(found))
+    conn = psycopg2.connect(**db.params)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT relname, reltuples::bigint, relpages::bigint * 8192,"
+                " pg_stat_get_numscans(oid),"
+                " pg_stat_get_tuples_updated(oid) + pg_stat_get_tuples_deleted(oid)"
+                " FROM pg_class WHERE relname IN ('child', 'heap', 'parent')"
+            )
+            stats = {r[0]: r[1:] for r in cur.fetchall()}
+    finally:
+        conn.close()
+    for finding, table in ((child, "child"), (heap, "heap")):
+        rows, size, scans, _ = stats[table]
+        assert finding.evidence["columns"] == ["parent_id"]
+        assert finding.evidence["table_rows"] == rows > 0
+        assert finding.evidence["table_bytes"] == size > 0
+        assert finding.evidence["table_seq_scans"] == scans
+        assert finding.evidence["referenced_table_updates_deletes"] == stats["parent"][3] == 1
+        assert "-> app.parent)" in finding.message and finding.schema == "app"
+    assert "-> other.ref)" in outward.message
+    assert "CREATE INDEX CONCURRENTLY" in heap.recipe and "parent_id" in heap.recipe
+
+
 def test_seq_scan_heavy_table(db):
     db.sql(
         "CREATE TABLE scanned (id int PRIMARY KEY, v int)",

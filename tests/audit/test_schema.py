@@ -75,7 +75,7 @@ def test_not_valid_constraints_in_schemas_sorted_and_domains_left_out(db):
     ]
     assert [f.schema for f in findings] == ["alpha", "alpha", "alpha", "zeta"]
     assert "CHECK ((n > 1)) NOT VALID" in findings[0].message
-    assert 'VALIDATE CONSTRAINT m_pos' in findings[0].recipe and "alpha.a" in findings[0].recipe
+    assert "VALIDATE CONSTRAINT m_pos" in findings[0].recipe and "alpha.a" in findings[0].recipe
 
 
 def test_json_and_timestamp_columns(db):
