@@ -45,6 +45,8 @@ class FixPlan:
 
     files: dict[MigrationKey, list[PlannedFile]] = field(default_factory=dict)
     folders: dict[MigrationKey, Path] = field(default_factory=dict)
+    # commands to run between `migrate --phase pre` and `--phase post` (fills in batches)
+    backfills: list[str] = field(default_factory=list)
 
     @property
     def written(self) -> int:
@@ -80,6 +82,9 @@ def run_fix(options: FixOptions) -> int:
         return 0
     write(plan)
     click.echo(f"schemaops fix: wrote {plan.written} file(s) for {len(plan.files)} migration(s)")
+    for command in plan.backfills:
+        if command.startswith("schemaops backfill"):
+            click.echo(f"schemaops fix: after `migrate --phase pre`, before `--phase post`: {command}")
     if options.verify:
         from schemaops.remedy.verify import verify_written
 
@@ -108,7 +113,7 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
     plan = FixPlan()
     leaves: dict[str, str | None] = {}
     for key in Walker(loader).full_plan():
-        if key not in remedies:
+        if key not in remedies or not any(r.steps for r in remedies[key].values()):
             continue
         app = key[0]
         leaf = leaves.get(app) or leaf_of(loader, app) or key[1]
@@ -116,6 +121,7 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
         files = layout(app, migration, remedies[key], leaf=leaf, post_phase=_is_post(migration))
         plan.files[key] = files
         plan.folders[key] = _folder_of(migration)
+        plan.backfills += [r.backfill for r in remedies[key].values() if r.steps and r.backfill]
         post = [f.name for f in files if f.name.startswith(f"{key[1]}_post")]
         if post:
             leaves[app] = post[-1]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from schemaops.remedy.code import django_kind
+from schemaops.remedy.retype import plan_retype
 from schemaops.remedy.transform import Rewritten, reversible, rewrite
 from schemaops.statements import ident
 
@@ -104,6 +105,8 @@ def plan_operation(
         return _contract(op, app_label, state, pg_version)
     if kind not in REWRITABLE or not op.reduces_to_sql:
         return None
+    if (retyped := plan_retype(op, app_label, state, pg_version)) is not None:
+        return retyped
     from schemaops.plan import operation_sql
 
     try:

@@ -1,0 +1,255 @@
+"""Proof of the online type change (schemaops/remedy/retype.py), on the real PostgreSQL.
+
+The same proof as tests/remedy/test_proof.py ((a) check clean on the result,
+(b) applies pre then post on seeded tables and reverses, (c) no write-blocking
+lock past the budget nor a scan under one, (d) final schema and state equal
+the original's), for type changes that rewrite the table: a primary key
+widened (AutoField -> BigAutoField), int -> bigint on an indexed column and on
+a unique NOT NULL one, varchar -> integer (Django's USING cast). Between the
+phases the exact ``schemaops backfill`` command ``fix`` printed runs, as the
+deploy would. The cases the planner must not write code for (a primary key
+other tables reference) keep their migration, with a summary of what to do by
+hand; safe changes (varchar -> text) get no remedy; IntegerField ->
+PositiveIntegerField is one NOT VALID + VALIDATE remedy with no rewrite.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import uuid
+from pathlib import Path
+from typing import Any
+
+import proof_project
+import pytest
+from proof_support import assert_proven, migrate, prove, run, schemaops
+from support import create_database, drop_database
+
+# case -> (operation, the remedy kind); Item.f is the case's extra field (EXTRA)
+CASES: dict[str, tuple[str, str]] = {
+    "pk_widen": (
+        'migrations.AlterField("item", "id", models.BigAutoField(primary_key=True))',
+        "shadow-column-swap",
+    ),
+    "int_bigint_indexed": (
+        'migrations.AlterField("item", "qty", models.BigIntegerField(null=True))',
+        "shadow-column-swap",
+    ),
+    "int_bigint_unique": (
+        'migrations.AlterField("item", "f", models.BigIntegerField(unique=True, null=True))',
+        "shadow-column-swap",
+    ),
+    "int_varchar": (  # a USING cast; varchar -> integer is planned alike (trace's random
+        # strings cannot be cast, so the proof takes the other direction)
+        'migrations.AlterField("item", "f", models.CharField(max_length=20, null=True))',
+        "shadow-column-swap",
+    ),
+    "positive": (
+        'migrations.AlterField("item", "qty", models.PositiveIntegerField(null=True))',
+        "not-valid-then-validate",
+    ),
+}
+UNPLANNED: dict[str, tuple[str, str]] = {
+    # no code remedy: Item.ref references Parent's key
+    "pk_widen_referenced": (
+        'migrations.AlterField("parent", "id", models.BigAutoField(primary_key=True))',
+        "by-hand",
+    ),
+    # binary-coercible: no finding, no remedy
+    "varchar_text": (
+        'migrations.AlterField("item", "name", models.TextField(null=True))',
+        "none",
+    ),
+}
+EXTRA = {
+    "int_bigint_unique": "models.IntegerField(unique=True, null=True)",
+    "int_varchar": "models.IntegerField(null=True)",
+}
+FILL = {"c_int_bigint_unique": "id", "c_int_varchar": "id"}
+# the model whose primary key starts as a 32-bit AutoField
+AUTO_KEY = {"pk_widen": '("name"', "pk_widen_referenced": '("title"'}
+PROVEN = sorted(CASES)
+# only what `schemaops backfill start <app>.Item` needs: the table and its key (the columns
+# it sets and reads are the table's); the migrations alone make the schema
+MODELS = """from django.db import models
+
+
+class Item(models.Model):
+    class Meta:
+        managed = False
+"""
+
+
+def _write(root: Path, cases: dict[str, tuple[str, str]]) -> list[str]:
+    apps = proof_project.write(root, cases, extra_fields=EXTRA)
+    settings = root / "proofproj" / "settings.py"
+    text = settings.read_text().replace(
+        '"django.contrib.auth", ', '"django.contrib.auth", "schemaops.backfill", '
+    )
+    settings.write_text(text)
+    for app in apps:  # the model `schemaops backfill` resolves its target with
+        (root / app / "models.py").write_text(MODELS)
+    for case, after in AUTO_KEY.items():
+        if case not in cases:
+            continue
+        initial = root / f"c_{case}" / "migrations" / "0001_initial.py"
+        big = f'("id", models.BigAutoField(primary_key=True)),\n            {after}'
+        small = f'("id", models.AutoField(primary_key=True)),\n            {after}'
+        assert big in initial.read_text()
+        initial.write_text(initial.read_text().replace(big, small))
+    return apps
+
+
+def _backfill(out: dict[str, Any]) -> None:
+    """Run every backfill command ``fix`` printed, exactly as printed."""
+    commands = [
+        line.split("`--phase post`: ", 1)[1]
+        for line in out["fix_output"].splitlines()
+        if "before `--phase post`" in line
+    ]
+    out["backfills"] = []
+    for command in commands:
+        args = shlex.split(command)
+        assert args[:3] == ["schemaops", "backfill", "start"]
+        done = schemaops(out["root"], out["db"], *args[1:])
+        assert done.returncode == 0, command + "\n" + done.stdout + done.stderr
+        out["backfills"].append((command, _unfilled(out, command)))
+
+
+def _unfilled(out: dict[str, Any], command: str) -> int:
+    """Rows the backfill's --where still matches (0 once it has run)."""
+    args = shlex.split(command)
+    where = args[args.index("--where") + 1]
+    app, model = args[3].split(".")
+    table = f"{app}_{model.lower()}"
+    script = (
+        "import django; django.setup(); from django.db import connection\n"
+        "with connection.cursor() as c:\n"
+        f"    c.execute('SELECT count(*) FROM {table} WHERE {where}')\n"
+        "    print(c.fetchone()[0])"
+    )
+    done = run(out["root"], out["db"], "-c", script)
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.strip())
+
+
+@pytest.fixture(scope="module")
+def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    root = tmp_path_factory.mktemp("retype")
+    apps = _write(root, CASES)
+    ref, db = (f"schemaops_retype_{uuid.uuid4().hex[:8]}_{side}" for side in ("ref", "fix"))
+    create_database(ref)
+    create_database(db)
+    try:
+        before = schemaops(root, ref, "check", "--format", "json")
+        assert before.returncode in (0, 1), before.stderr
+        out = prove(root, apps, ref, db, fill=FILL, between=_backfill)
+        out["before"] = json.loads(before.stdout)
+        yield out
+    finally:
+        drop_database(ref)
+        drop_database(db)
+
+
+@pytest.mark.parametrize("case", PROVEN)
+def test_the_remedy_is_proven(proof: Any, case: str) -> None:
+    assert_proven(proof, f"c_{case}")
+
+
+@pytest.mark.parametrize("case", PROVEN)
+def test_check_showed_the_planners_remedy(proof: Any, case: str) -> None:
+    app = f"c_{case}"
+    findings = [f for f in proof["before"]["findings"] if f["app"] == app]
+    assert findings, "the original is flagged"
+    keys = {f.get("remedy") for f in findings if f["severity"] != "info"}
+    assert len(keys) == 1 and None not in keys, findings
+    assert proof["before"]["remedies"][keys.pop()]["kind"] == CASES[case][1]
+
+
+SHADOW = [c for c in PROVEN if CASES[c][1] == "shadow-column-swap"]
+INDEXED = ("pk_widen", "int_bigint_indexed", "int_bigint_unique")
+
+
+@pytest.mark.parametrize("case", SHADOW)
+def test_shadow_column_files(proof: Any, case: str) -> None:
+    files = proof["files"][f"c_{case}"]
+    pre = "\n".join(t for n, t in files.items() if "_post" not in n and n != "0001_initial")
+    post = "\n".join(t for n, t in files.items() if "_post" in n)
+    assert "BEFORE INSERT OR UPDATE" in pre and "lock_timeout" in pre
+    if case in INDEXED:
+        assert "CREATE UNIQUE INDEX CONCURRENTLY" in pre or "CREATE INDEX CONCURRENTLY" in pre
+        assert "atomic = False" in pre
+    assert "ALTER COLUMN" not in pre.replace("ALTER COLUMN IF", "")
+    assert " TYPE " not in pre + post.split("reverse_sql")[0]
+    assert 'deploy_phase = "post"' in post and "RENAME COLUMN" in post and "lock_timeout" in post
+    swap = next(t for t in files.values() if "state_operations" in t)
+    assert "AlterField" in swap and 'deploy_phase = "post"' in swap
+
+
+@pytest.mark.parametrize("case", SHADOW)
+def test_the_printed_backfill_ran_and_filled_every_row(proof: Any, case: str) -> None:
+    mine = [(c, left) for c, left in proof["backfills"] if f" c_{case}." in c]
+    assert len(mine) == 1, proof["fix_output"]
+    assert mine[0][1] == 0
+
+
+def test_the_widened_key_keeps_counting(proof: Any) -> None:
+    """After the swap the key is bigint, the primary key, and inserts continue the sequence."""
+    script = (
+        "import django; django.setup(); from django.db import connection\n"
+        "with connection.cursor() as c:\n"
+        "    c.execute(\"INSERT INTO c_pk_widen_item (name, legacy) VALUES ('new', 'x') "
+        'RETURNING id")\n'
+        "    print(c.fetchone()[0])\n"
+        '    c.execute("SELECT data_type FROM information_schema.columns WHERE '
+        "table_name = 'c_pk_widen_item' AND column_name = 'id'\")\n"
+        "    print(c.fetchone()[0])"
+    )
+    schemaops(proof["root"], proof["db"], "migrate")
+    done = run(proof["root"], proof["db"], "-c", script)
+    assert done.returncode == 0, done.stderr
+    new_id, data_type = done.stdout.split()
+    assert int(new_id) > 300 and data_type == "bigint"
+
+
+@pytest.fixture(scope="module")
+def unplanned(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``check`` then ``fix`` on the cases the planner writes no code for."""
+    root = tmp_path_factory.mktemp("retype_unplanned")
+    apps = _write(root, UNPLANNED)
+    db = f"schemaops_retype_{uuid.uuid4().hex[:8]}_none"
+    create_database(db)
+    try:
+        migrate(root, db, *(f"{app}:0001_initial" for app in apps))
+        before = schemaops(root, db, "check", "--format", "json")
+        assert before.returncode in (0, 1), before.stderr
+        fixed = schemaops(root, db, "fix")
+        assert fixed.returncode == 0, fixed.stderr
+        files = {
+            app: sorted(p.name for p in (root / app / "migrations").glob("0*.py")) for app in apps
+        }
+        unsafe = {app: (root / app / "migrations" / "0002_unsafe.py").read_text() for app in apps}
+        yield {"before": json.loads(before.stdout), "files": files, "unsafe": unsafe}
+    finally:
+        drop_database(db)
+
+
+def test_a_referenced_primary_key_gets_no_code_but_says_what_to_do(unplanned: Any) -> None:
+    app = "c_pk_widen_referenced"
+    assert unplanned["files"][app] == ["0001_initial.py", "0002_unsafe.py"]
+    assert "SeparateDatabaseAndState" not in unplanned["unsafe"][app]
+    findings = [f for f in unplanned["before"]["findings"] if f["app"] == app]
+    assert any(f["code"] == "SO206" and f["severity"] == "error" for f in findings)
+    remedy = unplanned["before"]["remedies"][findings[0]["remedy"]]
+    assert remedy["kind"] == "by-hand" and remedy["files"] == []
+    assert "c_pk_widen_referenced.Item.ref" in remedy["summary"]
+    assert "writes nothing" in findings[0]["recipe"]
+
+
+def test_a_binary_coercible_change_is_left_alone(proof: Any) -> None:
+    app = "c_varchar_text"
+    assert [
+        f for f in proof["before"]["findings"] if f["app"] == app and f["code"] == "SO206"
+    ] == []
+    assert set(proof["files"][app]) == {"0001_initial", "0002_unsafe"}
