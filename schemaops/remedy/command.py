@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from django.db.migrations.loader import MigrationLoader
 
 
+BETWEEN_PHASES = "after `migrate --phase pre`, before `--phase post`"
+
+
 @dataclass(frozen=True)
 class FixOptions:
     """Everything ``schemaops fix`` takes; empty and None mean "not given"."""
@@ -84,7 +87,7 @@ def run_fix(options: FixOptions) -> int:
     click.echo(f"schemaops fix: wrote {plan.written} file(s) for {len(plan.files)} migration(s)")
     for command in plan.backfills:
         if command.startswith("schemaops backfill"):
-            click.echo(f"schemaops fix: after `migrate --phase pre`, before `--phase post`: {command}")
+            click.echo(f"schemaops fix: {BETWEEN_PHASES}: {command}")
     if options.verify:
         from schemaops.remedy.verify import verify_written
 

@@ -105,7 +105,7 @@ def plan_retype(
     if old is None or old.many_to_many or new.many_to_many:
         return None
     if not _rewrites(old, new, model, op.name, pg_version):  # type: ignore[attr-defined]
-        return None
+        return _recheck(op, app_label, state, pg_version)
     from schemaops.plan import column_for, db_table_for
 
     table = db_table_for(app_label, model.name, model.options)
@@ -545,3 +545,68 @@ def _reverse_sql(op: Any, app_label: str, state: Any, s: Shadow, old_type: Any) 
         f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {old_type} USING {column}::{old_type}",
         f"ALTER SEQUENCE {sequence} AS {old_type}",
     ]
+
+
+# -- a type change without a rewrite that re-validates CHECK constraints (SO219) ----------
+
+
+def _recheck(op: Any, app_label: str, state: ProjectState, pg_version: int) -> Remedy | None:
+    """A type change without a rewrite that makes PostgreSQL re-validate the column's
+    ``Meta.constraints`` checks (a full scan under ACCESS EXCLUSIVE): remove the checks
+    and change the type in one migration (no scan: nothing to check), then add them back
+    through the planner (``NOT VALID``, validated in the next migration)."""
+    from django.db import migrations
+
+    from schemaops.remedy.planner import MigrationSpec, Remedy, plan_operation
+
+    model = state.models[(app_label, op.model_name_lower)]
+    checks = [
+        c
+        for c in model.options.get("constraints", ())
+        if type(c).__name__ == "CheckConstraint" and _reads(c, op.name)
+    ]
+    if not checks:
+        return None
+    removes = [migrations.RemoveConstraint(op.model_name, c.name) for c in checks]
+    after = state.clone()
+    for operation in (*removes, op):
+        operation.state_forwards(app_label, after)
+    steps = [MigrationSpec("alter", [*removes, op])]
+    for check in checks:
+        add = migrations.AddConstraint(op.model_name, check)
+        readd = plan_operation(add, app_label, after, pg_version=pg_version)
+        if readd is None or not readd.steps:
+            return None
+        steps += readd.steps
+        add.state_forwards(app_label, after)
+    names = ", ".join(c.name for c in checks)
+    summary = (
+        f"drop the CHECK constraint(s) {names} around the type change (PostgreSQL would "
+        "re-validate them under ACCESS EXCLUSIVE), add them back NOT VALID and VALIDATE "
+        "them in the next migration"
+    )
+    return Remedy("recheck-not-valid", summary, steps)
+
+
+def _reads(constraint: Any, name: str) -> bool:
+    """Does a CheckConstraint's condition mention the field (``name`` or ``name__...``)?"""
+    condition = getattr(constraint, "condition", None) or getattr(constraint, "check", None)
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        for child in getattr(node, "children", ()):
+            if isinstance(child, tuple):
+                found.append(str(child[0]).split("__")[0])
+                walk_value(child[1])
+            else:
+                walk(child)
+
+    def walk_value(value: Any) -> None:
+        expression_name = getattr(value, "name", None)
+        if isinstance(expression_name, str):
+            found.append(expression_name.split("__")[0])
+        for source in getattr(value, "get_source_expressions", lambda: [])():
+            walk_value(source)
+
+    walk(condition)
+    return name in found
