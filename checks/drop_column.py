@@ -245,15 +245,24 @@ def swapped_in(ctx: StatementContext, table: str, column: str) -> bool:
 
 
 def _migration_nodes(ctx: StatementContext) -> list[Any]:
-    """The statements of the migration so far and all of the current RunSQL (rules see
-    statements one by one; a swap's rename comes after the drop)."""
+    """The statements of the migration's RunSQL operations (those in
+    ``database_operations`` too), in order: rules see statements one by one, and a
+    swap's rename comes after the drop."""
     from schemaops.statements import parse, runsql_texts
 
-    earlier = [s.node for s in ctx.migration.statements if s.operation is not ctx.operation]
-    op = ctx.operation.operation
-    if not isinstance(op, migrations.RunSQL):
-        return [*earlier, *(s.node for s in ctx.migration.statements)]
-    try:
-        return [*earlier, *(s.node for text in runsql_texts(op.sql) for s in parse(text))]
-    except Exception:
-        return earlier
+    def flat(operations: list[Any]) -> list[Any]:
+        out = []
+        for op in operations:
+            if isinstance(op, migrations.SeparateDatabaseAndState):
+                out += flat(op.database_operations)
+            elif isinstance(op, migrations.RunSQL):
+                out.append(op)
+        return out
+
+    nodes = []
+    for op in flat(list(getattr(ctx.migration.step.migration, "operations", ()))):
+        try:
+            nodes += [s.node for text in runsql_texts(op.sql) for s in parse(text)]
+        except Exception:  # unparsable SQL is another rule's finding
+            continue
+    return nodes
