@@ -34,6 +34,7 @@ code, only the summary of what must be done by hand.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -114,6 +115,8 @@ def plan_retype(
         shadow = _shadow(op, app_label, state, model, old, new, table, column, pg_version)
     except Unsupported as why:
         return _by_hand(table, column, str(why))
+    except Exception:  # a state Django cannot render: no remedy rather than a wrong one
+        return None
     return _remedy(op, shadow)
 
 
@@ -228,9 +231,14 @@ def _referencing(state: Any, app_label: str, model: Any, name: str, old: Any) ->
     for (app, model_name), other in state.models.items():
         for field_name, f in other.fields.items():
             remote = getattr(f, "remote_field", None)
-            if remote is None or f.many_to_many or getattr(f, "to_fields", None) is None:
+            if remote is None:
                 continue
-            if resolve_relation(remote.model, app, model_name) != target:
+            points_here = resolve_relation(remote.model, app, model_name) == target
+            if f.many_to_many:  # a join table's column references each side's key
+                if old.primary_key and (points_here or (app, model_name) == target):
+                    found.append(f"{app}.{other.name}.{field_name} (its join table)")
+                continue
+            if not points_here or getattr(f, "to_fields", None) is None:
                 continue
             to = (f.to_fields or [None])[0]
             if (to is None and old.primary_key) or to == name:
@@ -273,6 +281,7 @@ def _final_statements(op: Any, app_label: str, state: ProjectState, out: Shadow)
     model = after.apps.get_model(app_label, op.model_name)
     field_ = model._meta.get_field(op.name)
     editor = offline_connection(out.pg_version).schema_editor(collect_sql=True, atomic=False)
+    editor._is_collation_deterministic = _deterministic  # Django asks the database
     found: list[Any] = []
     if field_.primary_key:
         found.append(editor._create_like_index_sql(model, field_))
@@ -295,6 +304,20 @@ def _final_statements(op: Any, app_label: str, state: ProjectState, out: Shadow)
         fields = [model._meta.get_field(n) for n in group]
         found.append(editor._create_unique_sql(model, fields))
     return [str(s) for s in found if s is not None]
+
+
+def _deterministic(collation: str) -> bool:
+    """Is a collation deterministic (so Django gives a varchar column a ``_like`` index)?
+    Every collation PostgreSQL creates at initdb is; only ``CREATE COLLATION ...
+    deterministic = false`` makes one that is not, and that cannot be told offline."""
+    predefined = collation in ("C", "POSIX", "ucs_basic", "default", "unicode")
+    if (
+        predefined
+        or collation.endswith("-x-icu")
+        or re.fullmatch(r"[a-z]{2,3}_[A-Z]{2}.*", collation)
+    ):
+        return True
+    raise Unsupported(f"the collation {collation} may be nondeterministic")
 
 
 def _text_mentions(text: str, column: str) -> bool:
@@ -324,8 +347,6 @@ class _Columns:
                 self.found = True
                 if self.replace:
                     node.fields = (*node.fields[:-1], ast.String(sval=self.replace))
-        if isinstance(node, ast.String) and node.sval == self.column and self.replace is None:
-            self.found = self.found or False
         for name in node:
             if name == "relation":
                 continue

@@ -138,3 +138,23 @@ def test_widening_the_elements_of_an_array_rewrites_the_table():
     wider = ArrayField(models.CharField(max_length=20), null=True)
     (f,) = so206(lint([migrations.AlterField("order", "tags", wider)], [order_model(tags)]))
     assert "varchar(10)[] to varchar(20)[]" in f.message
+
+
+def test_a_key_a_many_to_many_join_table_references_gets_no_code():
+    model = migrations.CreateModel("Order", [("id", models.AutoField(primary_key=True))])
+    tag = migrations.CreateModel(
+        "Tag",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("orders", models.ManyToManyField("shop.order")),
+        ],
+    )
+    op = migrations.AlterField("order", "id", models.BigAutoField(primary_key=True))
+    remedy = plan_operation(op, "shop", state_of(model, tag))
+    assert remedy is not None and remedy.kind == "by-hand"
+    assert "shop.Tag.orders (its join table)" in remedy.summary
+    # a non-key column of the same model is not referenced by the join table
+    amount = migrations.AddField("order", "amount", models.IntegerField(null=True))
+    widen = migrations.AlterField("order", "amount", models.BigIntegerField(null=True))
+    planned = plan_operation(widen, "shop", state_of(model, tag, amount))
+    assert planned is not None and planned.kind == "shadow-column-swap"

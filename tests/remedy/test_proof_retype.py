@@ -49,6 +49,15 @@ CASES: dict[str, tuple[str, str]] = {
         'migrations.AlterField("item", "code", models.CharField(max_length=40, null=True))',
         "recheck-not-valid",
     ),
+    "collation_indexed": (  # no rewrite, but every index on the column is rebuilt
+        'migrations.AlterField("item", "f", models.CharField(max_length=20, null=True, '
+        'db_index=True, db_collation="C"))',
+        "shadow-column-swap",
+    ),
+    "array_element": (
+        'migrations.AlterField("item", "f", ArrayField(models.BigIntegerField(), null=True))',
+        "shadow-column-swap",
+    ),
     "positive": (
         'migrations.AlterField("item", "qty", models.PositiveIntegerField(null=True))',
         "not-valid-then-validate",
@@ -67,10 +76,17 @@ UNPLANNED: dict[str, tuple[str, str]] = {
     ),
 }
 EXTRA = {
+    "collation_indexed": "models.CharField(max_length=20, null=True, db_index=True)",
+    "array_element": "ArrayField(models.IntegerField(), null=True)",
     "int_bigint_unique": "models.IntegerField(unique=True, null=True)",
     "int_varchar": "models.IntegerField(null=True)",
 }
-FILL = {"c_int_bigint_unique": "id", "c_int_varchar": "id"}
+FILL = {
+    "c_int_bigint_unique": "id",
+    "c_int_varchar": "id",
+    "c_collation_indexed": "'v' || id",
+    "c_array_element": "ARRAY[id, id + 1]",
+}
 # the model whose primary key starts as a 32-bit AutoField
 AUTO_KEY = {"pk_widen": '("name"', "pk_widen_referenced": '("title"'}
 PROVEN = sorted(CASES)
@@ -92,6 +108,16 @@ def _write(root: Path, cases: dict[str, tuple[str, str]]) -> list[str]:
         '"django.contrib.auth", ', '"django.contrib.auth", "schemaops.backfill", '
     )
     settings.write_text(text)
+    for app in ("c_array_element",) if "array_element" in cases else ():
+        for name in ("0001_initial.py", "0002_unsafe.py"):
+            path = root / app / "migrations" / name
+            text = path.read_text().replace(
+                "from django.db import migrations, models\n",
+                "from django.contrib.postgres.fields import ArrayField\n"
+                "from django.db import migrations, models\n",
+                1,
+            )
+            path.write_text(text)
     for app in apps:  # the model `schemaops backfill` resolves its target with
         (root / app / "models.py").write_text(MODELS)
     if "varchar_widen_checked" in cases:
@@ -182,7 +208,7 @@ def test_check_showed_the_planners_remedy(proof: Any, case: str) -> None:
 
 
 SHADOW = [c for c in PROVEN if CASES[c][1] == "shadow-column-swap"]
-INDEXED = ("pk_widen", "int_bigint_indexed", "int_bigint_unique")
+INDEXED = ("pk_widen", "int_bigint_indexed", "int_bigint_unique", "collation_indexed")
 
 
 @pytest.mark.parametrize("case", SHADOW)
