@@ -38,7 +38,7 @@ a post-deploy migration (``deploy_phase = "post"``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import migrations
@@ -250,7 +250,7 @@ def _migration_nodes(ctx: StatementContext) -> list[Any]:
     swap's rename comes after the drop."""
     from schemaops.statements import parse, runsql_texts
 
-    def flat(operations: list[Any]) -> list[Any]:
+    def flat(operations: Iterable[Any]) -> list[Any]:
         out = []
         for op in operations:
             if isinstance(op, migrations.SeparateDatabaseAndState):

@@ -100,17 +100,18 @@ def plan_retype(
     or rebuilds under ACCESS EXCLUSIVE; None when the change is not one."""
     if django_kind(op) != "AlterField":
         return None
-    model = state.models.get((app_label, op.model_name_lower))  # type: ignore[attr-defined]
-    old = model.fields.get(op.name) if model is not None else None  # type: ignore[union-attr]
-    new = op.field  # type: ignore[attr-defined]
+    alter: Any = op  # an AlterField
+    model: Any = state.models.get((app_label, alter.model_name_lower))
+    old = model.fields.get(alter.name) if model is not None else None
+    new = alter.field
     if old is None or old.many_to_many or new.many_to_many:
         return None
-    if not _rewrites(old, new, model, op.name, pg_version):  # type: ignore[attr-defined]
-        return _recheck(op, app_label, state, pg_version)
+    if not _rewrites(old, new, model, alter.name, pg_version):
+        return _recheck(alter, app_label, state, pg_version)
     from schemaops.plan import column_for, db_table_for
 
     table = db_table_for(app_label, model.name, model.options)
-    column = column_for(op.name, old)  # type: ignore[attr-defined]
+    column = column_for(alter.name, old)
     try:
         shadow = _shadow(op, app_label, state, model, old, new, table, column, pg_version)
     except Unsupported as why:
@@ -346,7 +347,8 @@ class _Columns:
             if isinstance(last, ast.String) and last.sval == self.column:
                 self.found = True
                 if self.replace:
-                    node.fields = (*node.fields[:-1], ast.String(sval=self.replace))
+                    kept = tuple(node.fields or ())[:-1]
+                    node.fields = (*kept, ast.String(sval=self.replace))
         for name in node:
             if name == "relation":
                 continue
