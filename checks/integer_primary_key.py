@@ -45,7 +45,6 @@ from pglast import ast, enums
 from pglast.stream import RawStream
 
 from schemaops.findings import Finding, Severity
-from schemaops.remedy.code import field_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import parse
 
@@ -137,10 +136,12 @@ def _limit(kind: str) -> str:
 
 
 def _big_field(field: Any) -> str:
+    """The same field as a BigAutoField, written by Django's migration serializer."""
     from django.db import models
+    from django.db.migrations.writer import MigrationWriter
 
     _, _path, args, kwargs = field.deconstruct()
-    return field_code(models.BigAutoField(*args, **kwargs))
+    return str(MigrationWriter.serialize(models.BigAutoField(*args, **kwargs))[0])
 
 
 def _primary_key_columns(node: Any) -> set[str]:

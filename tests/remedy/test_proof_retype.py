@@ -293,3 +293,70 @@ def test_a_binary_coercible_change_is_left_alone(unplanned: Any) -> None:
     findings = unplanned["before"]["findings"]
     assert [f for f in findings if f["app"] == app and f["severity"] == "error"] == []
     assert unplanned["files"][app] == ["0001_initial.py", "0002_unsafe.py"]
+
+
+def _statements(operation: Any) -> list[str]:
+    """The forward SQL of a remedy step's operation (RunSQL, maybe inside a
+    SeparateDatabaseAndState)."""
+    from django.db import migrations
+
+    if isinstance(operation, migrations.SeparateDatabaseAndState):
+        return [s for inner in operation.database_operations for s in _statements(inner)]
+    if isinstance(operation, migrations.RunSQL):
+        return [str(s) for s in operation.sql]
+    return []
+
+
+def test_a_serial_key_from_older_django_moves_its_sequence(scratch_db: dict[str, str]) -> None:
+    """Tables created before Django 4.1 have a serial key (a sequence the column owns and a
+    nextval() default), not an identity: the same swap widens and re-owns the sequence."""
+    import psycopg2
+    from django.db import migrations, models
+    from django.db.migrations.state import ProjectState
+
+    from schemaops.remedy.planner import plan_operation
+
+    state = ProjectState()
+    migrations.CreateModel(
+        "Order",
+        [("id", models.AutoField(primary_key=True)), ("note", models.TextField(null=True))],
+    ).state_forwards("shop", state)
+    op = migrations.AlterField("order", "id", models.BigAutoField(primary_key=True))
+    remedy = plan_operation(op, "shop", state)
+    assert remedy is not None and remedy.kind == "shadow-column-swap"
+    conn = psycopg2.connect(**scratch_db)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE shop_order (id serial PRIMARY KEY, note text)")
+            cur.execute("INSERT INTO shop_order (note) SELECT 'n' FROM generate_series(1, 50)")
+            for step in remedy.steps:
+                if step.atomic:
+                    cur.execute("BEGIN")
+                for operation in step.operations:
+                    for statement in _statements(operation):
+                        cur.execute(statement)
+                    if step.role == "expand":  # the old code inserts during the deploy
+                        cur.execute("INSERT INTO shop_order (note) VALUES ('old code')")
+                if step.atomic:
+                    cur.execute("COMMIT")
+            cur.execute("INSERT INTO shop_order (note) VALUES ('new code') RETURNING id")
+            assert cur.fetchone()[0] == 52
+            cur.execute(
+                "SELECT data_type, column_default FROM information_schema.columns "
+                "WHERE table_name = 'shop_order' AND column_name = 'id'"
+            )
+            assert cur.fetchone() == ("bigint", "nextval('shop_order_id_seq'::regclass)")
+            cur.execute(
+                "SELECT data_type FROM pg_sequences WHERE sequencename = 'shop_order_id_seq'"
+            )
+            assert cur.fetchone()[0] == "bigint"
+            cur.execute("SELECT pg_get_serial_sequence('shop_order', 'id')")
+            assert cur.fetchone()[0] == "public.shop_order_id_seq"
+            key = "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s"
+            cur.execute(key, ("shop_order_pkey",))
+            assert cur.fetchone()[0] == "PRIMARY KEY (id)"
+            cur.execute("SELECT count(*), count(DISTINCT id) FROM shop_order")
+            assert cur.fetchone() == (52, 52)
+    finally:
+        conn.close()
