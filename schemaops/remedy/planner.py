@@ -64,6 +64,8 @@ class Remedy:
     summary: str
     steps: list[MigrationSpec] = field(default_factory=list)
     backfill: str | None = None
+    # (class name, code) of a Backfill class `schemaops fix` adds to <app>/backfills.py
+    backfill_class: tuple[str, str] | None = None
 
     @property
     def pre(self) -> list[MigrationSpec]:
@@ -99,6 +101,13 @@ def plan_operation(
     nothing on them needs care); ``post_phase``: the operation is already in a
     post-deploy migration, where removals belong.
     """
+    from schemaops.remedy.fill import plan_fill
+
+    filled = plan_fill(
+        op, app_label, state, pg_version=pg_version, post_phase=post_phase, new_tables=new_tables
+    )
+    if filled is not None:  # data to fill: see schemaops.remedy.fill
+        return filled
     kind = django_kind(op)
     if kind in REMOVALS and not post_phase:
         return _contract(op, app_label, state, pg_version)
