@@ -2,15 +2,16 @@
 
 Facts about fields (defaults, whether a change reaches the database), about
 SQL statements already seen in a migration, about RunPython functions (read
-from their code objects, never from their source text), and the recipe
-pieces these rules have in common: the NOT NULL sequence and the
-``schemaops backfill`` command line.
+from their code objects, never from their source text: which models they
+fetch, what they call). The recipe pieces at the end are legacy (see there):
+remedies come from the planner, :mod:`schemaops.remedy`.
 """
 
 from __future__ import annotations
 
 import dis
 import functools
+import itertools
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -209,18 +210,6 @@ def string_constants(func: Any) -> list[str]:
     return out
 
 
-def keyword_names(func: Any) -> list[str]:
-    """Names of keyword arguments passed in calls (``update(total_cents=...)``)."""
-    return [
-        name
-        for code in code_objects(func)
-        for const in code.co_consts
-        if isinstance(const, tuple)
-        for name in const
-        if isinstance(name, str)
-    ]
-
-
 def has_loop(func: Any) -> bool:
     """Does the function iterate (a for loop or a comprehension)?"""
     return any(
@@ -230,17 +219,34 @@ def has_loop(func: Any) -> bool:
     )
 
 
-def models_used(func: Any, mctx: MigrationContext) -> list[tuple[str, str]]:
-    """(app_label, ModelName) pairs named by string constants, e.g. ``apps.get_model``."""
-    consts = string_constants(func)
-    found = []
-    for (app, _), model in mctx.state.models.items():
-        if app in consts and model.name in consts and (app, model.name) not in found:
-            found.append((app, model.name))
+def models_touched(func: Any, state: Any) -> list[tuple[str, str]]:
+    """(app_label, ModelName) the function fetches, in order: ``get_model("app", "Model")``
+    (two string constants in a row) or ``get_model("app.Model")``, as the state names them.
+
+    Unlike :func:`models_used` this never pairs an app label with a model name that
+    merely appear somewhere in the function.
+    """
+    consts = [  # in the order the code loads them (co_consts keeps each string once)
+        ins.argval
+        for code in code_objects(func)
+        for ins in dis.get_instructions(code)
+        if ins.opname in ("LOAD_CONST", "RETURN_CONST") and isinstance(ins.argval, str)
+    ]
+    names = {(app, model.name.lower()): model.name for (app, _), model in state.models.items()}
+    found: list[tuple[str, str]] = []
+    candidates = list(itertools.pairwise(consts))
+    candidates += [(c.split(".")[0], c.split(".")[1]) for c in consts if c.count(".") == 1]
+    for app, model in candidates:
+        name = names.get((app, model.lower()))
+        if name is not None and (app, name) not in found:
+            found.append((app, name))
     return found
 
 
-# -- recipes ------------------------------------------------------------------------
+# -- recipes (legacy) ---------------------------------------------------------------
+# Still imported by rules that build their own recipes (SO107, the rename rules,
+# state-only removal, truncate); the remedy planner (schemaops.remedy) replaces
+# them. Delete each helper with its last importer; add nothing here.
 
 
 def backfill_command(app_label: str, model: str, assignment: str, where: str | None) -> str:
@@ -448,49 +454,6 @@ def operation_code(op: Any) -> tuple[str, set[str]]:
         else:
             kept.add(line)
     return text, kept
-
-
-def split_recipe(mctx: MigrationContext, data_indexes: set[int]) -> str:
-    """The migration rewritten as a chain of migrations, data and schema never mixed."""
-    groups: list[tuple[bool, list[Any]]] = []
-    for step in mctx.step.operations:
-        is_data = step.index in data_indexes
-        if not groups or groups[-1][0] != is_data:
-            groups.append((is_data, []))
-        groups[-1][1].append(step.operation)
-    modules, previous = [], None
-    for n, (is_data, ops) in enumerate(groups, 1):
-        lines, imports = [], {"from django.db import migrations, models"}
-        for op in ops:
-            text, needed = _op_text(op)
-            lines.extend(text.splitlines())
-            imports |= needed - {"from django.db import models", "from django.db import migrations"}
-        name = f"{mctx.name.split('_', 1)[-1]}_{n}_{'data' if is_data else 'schema'}"
-        modules.append(
-            migration_code(
-                mctx, lines, name=name, after=previous, imports="\n".join(sorted(imports))
-            )
-        )
-        previous = name
-    note = "# one transaction each; the data part is better run with `schemaops backfill`"
-    return join_steps(note, *modules)
-
-
-def _op_text(op: Any) -> tuple[str, set[str]]:
-    from django.db import migrations
-
-    if isinstance(op, migrations.RunPython):
-        code = getattr(unwrap(op.code), "__name__", "forwards")
-        reverse = op.reverse_code
-        if reverse is None or reverse is migrations.RunPython.noop:
-            rev = "reverse_code=migrations.RunPython.noop"
-        else:
-            rev = f"reverse_code={getattr(unwrap(reverse), '__name__', 'backwards')}"
-        return f"migrations.RunPython({code}, {rev}),  # copy {code} along", set()
-    try:
-        return operation_code(op)
-    except Exception:  # a custom operation Django cannot serialize
-        return f"# {op.describe()}", set()
 
 
 def imported_models(func: Any) -> list[tuple[str, Any]]:

@@ -161,12 +161,18 @@ def _add_field(
     forwards, backwards = operation_sql(add, app_label, state, pg_version)
     interim = state.clone()
     add.state_forwards(app_label, interim)
+    db_value = None
     if volatile_db_default(field):  # SET DEFAULT never rewrites: new rows get their value
         with_default = _clone(bare, db_default=field.db_default)
         more, _ = operation_sql(
-            migrations.AlterField(op.model_name, op.name, with_default), app_label, interim, pg_version
+            migrations.AlterField(op.model_name, op.name, with_default),
+            app_label,
+            interim,
+            pg_version,
         )
-        forwards += [s for s in more if "SET DEFAULT" in s.upper()]
+        set_default = [s for s in more if _set_default_expr(s) is not None]
+        forwards += set_default
+        db_value = _set_default_expr(set_default[0]) if set_default else None
         migrations.AlterField(op.model_name, op.name, with_default).state_forwards(
             app_label, interim
         )
@@ -196,7 +202,7 @@ def _add_field(
         + (" and build its unique index CONCURRENTLY" if field.unique else ""),
         steps,
     )
-    _backfill(remedy, app_label, model.name, op.name, field, column, pg_version, db=True)
+    _backfill(remedy, app_label, model.name, op.name, field, column, pg_version, db=db_value)
     return remedy
 
 
@@ -318,13 +324,13 @@ def _backfill(
     pg_version: int,
     *,
     fill: list[tuple[str, str, str]] | None = None,
-    db: bool = False,
+    db: str | None = None,
 ) -> None:
     """Say how existing rows get their value: a ``--set`` command, a Backfill class, or
     (no default at all) that the rows must be filled and with what command."""
     value = fill_sql(field, pg_version)
-    if value is None and db and volatile_db_default(field):
-        value = _db_default_sql(field)
+    if value is None:
+        value = db  # the db_default's own expression, computed per row
     if value is None and fill and per_row_default(field) is None:
         value = fill[0][2]  # Django's own constant
     when = (
@@ -349,21 +355,21 @@ def _backfill(
     remedy.backfill = (
         f"{model}.{name} has no default: existing NULLs must be filled before the "
         f"post-deploy migration (its VALIDATE fails otherwise); {when}: "
-        f"schemaops backfill start {app_label}.{model} --set \"{column} = <value>\" "
+        f'schemaops backfill start {app_label}.{model} --set "{column} = <value>" '
         f'--where "{column} IS NULL" --wait'
     )
 
 
-def _db_default_sql(field: Any) -> str | None:
-    """The SQL of a field's ``db_default``, as Django's schema editor writes it."""
-    from schemaops.plan import offline_connection
-
-    try:
-        editor = offline_connection(150000).schema_editor(collect_sql=True, atomic=False)
-        sql, params = editor.db_default_sql(field)
-        return str(sql % tuple(editor.quote_value(p) for p in params))
-    except Exception:
-        return None
+def _set_default_expr(statement: str) -> str | None:
+    """The expression of an ``ALTER COLUMN ... SET DEFAULT <expr>``, else None."""
+    for stmt in parse(statement):
+        node = stmt.node
+        if not isinstance(node, ast.AlterTableStmt):
+            continue
+        for cmd in node.cmds or ():
+            if cmd.subtype == enums.AlterTableType.AT_ColumnDefault and cmd.def_ is not None:
+                return deparse(cmd.def_)
+    return None
 
 
 def _class_name(model: str, name: str) -> str:

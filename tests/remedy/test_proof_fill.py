@@ -89,8 +89,9 @@ def _write(root: Path) -> list[str]:
     apps = proof_project.write(root, cases)
     settings = root / "proofproj" / "settings.py"
     settings.write_text(
-        settings.read_text().replace('"django.contrib.auth",', '"django.contrib.auth", '
-        '"schemaops.backfill",')
+        settings.read_text().replace(
+            '"django.contrib.auth",', '"django.contrib.auth", "schemaops.backfill",'
+        )
     )
     (root / "c_project_fn" / "defaults.py").write_text(DEFAULTS)
     for app, (case, (_op, field, _how)) in zip(apps, CASES.items(), strict=True):
@@ -283,7 +284,7 @@ def test_c_no_blocking_lock_past_the_budget(proof: Any, app: str) -> None:
         ok = [m for m in trace["migrations"] if not m["error"]]
         assert blocking_holds({"migrations": ok}) == []
     assert scans_under_lock(proof["post_trace"], app) == []
-    pre_ok = [m for m in pre["migrations"] if 'post' not in m["migration"]]
+    pre_ok = [m for m in pre["migrations"] if "post" not in m["migration"]]
     assert all(not m["error"] for m in pre_ok)
 
 
