@@ -112,6 +112,11 @@ def plan_fill(
     from schemaops.plan import db_table_for
 
     kind = django_kind(op)
+    if kind in ("RunPython", "RunSQL"):
+        try:
+            return plan_data_change(op, app_label, state, new_tables)
+        except Exception:  # a function or SQL it cannot read: the rules say what is wrong
+            return None
     if kind not in ("AddField", "AlterField"):
         return None
     model = state.models.get((app_label, op.model_name_lower))  # type: ignore[attr-defined]
@@ -427,3 +432,228 @@ def with_backfill_classes(existing: str, classes: list[tuple[str, str]]) -> str:
             continue
         text = text.rstrip("\n") + "\n\n\n" + code
     return text
+
+
+# -- data changes: RunPython / RunSQL UPDATE as a backfill ---------------------------------
+
+DATA = "data-change-to-backfill"
+CREATES = {"create", "bulk_create", "get_or_create", "update_or_create"}
+BULK_WRITES = {"update", "bulk_update", "delete"}
+INTEGER_KEYS = {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField"}
+
+
+def plan_data_change(
+    op: Any, app_label: str, state: Any, new_tables: set[str] | None = None
+) -> Remedy | None:
+    """A RunPython or plain-UPDATE RunSQL taken out of the migration, run as a backfill
+    after the pre-deploy step; None when the model it works on is not one known model
+    (the rules then say so) or the change is not one a key range can split."""
+    from django.db import migrations
+
+    if isinstance(op, migrations.RunPython):
+        return _python_change(op, app_label, state, new_tables or set())
+    if isinstance(op, migrations.RunSQL):
+        return _sql_change(op, state, new_tables or set())
+    return None
+
+
+def _python_change(op: Any, app_label: str, state: Any, new_tables: set[str]) -> Remedy | None:
+    from django.db import migrations
+
+    from schemaops.plan import db_table_for
+    from schemaops.pycode import global_names, has_loop, models_touched, unwrap
+    from schemaops.remedy.planner import Remedy
+
+    func = unwrap(op.code)
+    if func is migrations.RunPython.noop or op.atomic is False:
+        return None  # nothing, or already out of a transaction
+    called = global_names(func)
+    writes = called & BULK_WRITES or (called & {"save"} and has_loop(func))
+    if not writes or called & CREATES:
+        return None  # reads only, or makes new rows (not a walk over existing ones)
+    found = models_touched(func, state)
+    if len(found) != 1:
+        return None
+    app, model_name = found[0]
+    model = state.models[(app, model_name.lower())]
+    if db_table_for(app, model.name, model.options) in new_tables:
+        return None  # a table this migration creates: empty, nothing to walk
+    pk = next((f for f in model.fields.values() if f.primary_key), None)
+    if pk is None or pk.get_internal_type() not in INTEGER_KEYS:
+        return None  # a Python Backfill walks integer keys
+    copied = _function_code(func)
+    if copied is None:
+        return None
+    name = func.__name__
+    cls = "".join(w[:1].upper() + w[1:] for w in name.split("_") if w) + "Backfill"
+    remedy = Remedy(
+        DATA,
+        f"take RunPython({name}) out of the migration: it runs after the pre-deploy "
+        f"migration as a schemaops Backfill on {app}.{model_name}, one key range per "
+        "transaction",
+        [],
+    )
+    remedy.backfill_class = (cls, _data_class_code(cls, app, model_name, name, copied))
+    remedy.backfill = (
+        f"`schemaops fix` writes class {cls} to {app_label}/{BACKFILL_FILE} (the function "
+        f"{name} runs on one key range of {model_name} at a time); after `schemaops "
+        f"migrate --phase pre`: schemaops backfill start {app_label}.{cls} --wait"
+    )
+    return remedy
+
+
+def _function_code(func: Any) -> tuple[list[str], str] | None:
+    """The module's import lines and the function's own source, to copy into backfills.py."""
+    import ast as pyast
+    import inspect
+    import sys
+    import textwrap
+
+    module = sys.modules.get(getattr(func, "__module__", ""))
+    if module is None or func.__qualname__ != func.__name__ or func.__closure__:
+        return None
+    try:
+        source = textwrap.dedent(inspect.getsource(func))
+        tree = pyast.parse(inspect.getsource(module))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    imports = [
+        pyast.unparse(node)
+        for node in tree.body
+        if isinstance(node, pyast.Import)
+        or (isinstance(node, pyast.ImportFrom) and node.module != "__future__")
+    ]
+    return imports, source
+
+
+def _data_class_code(
+    cls: str, app: str, model: str, name: str, copied: tuple[list[str], str]
+) -> str:
+    from django.db.migrations.writer import MigrationWriter
+
+    imports, source = copied
+    label = MigrationWriter.serialize(f"{app}.{model}")[0]
+    return "\n".join(
+        [
+            *imports,
+            "from schemaops.remedy.fill import run_on_batch",
+            "",
+            "",
+            source.rstrip(),
+            "",
+            "",
+            f"class {cls}(Backfill):",
+            f'    """RunPython({name}), one key range of {app}.{model} at a time '
+            '(written by `schemaops fix`)."""',
+            "",
+            f"    model = {label}",
+            "",
+            "    def process(self, batch):",
+            f"        return run_on_batch({name}, self.model_class(), batch)",
+            "",
+        ]
+    )
+
+
+def run_on_batch(func: Any, model: Any, batch: Any) -> int:
+    """Run a RunPython function on one batch: ``apps.get_model`` gives it ``model`` with
+    ``objects`` limited to ``batch`` (one key range); other models are the real ones.
+    Returns the number of rows in the batch."""
+    from django.db import connection
+
+    rows = int(batch.count())
+    func(_BatchApps(model, batch), _Editor(connection))
+    return rows
+
+
+class _BatchApps:
+    def __init__(self, model: Any, batch: Any) -> None:
+        self.model, self.batch = model, batch
+
+    def get_model(self, app_label: str, model_name: str | None = None) -> Any:
+        from django.apps import apps
+
+        real = apps.get_model(app_label, model_name)
+        return _BatchModel(real, self.batch) if real is self.model else real
+
+
+class _BatchModel:
+    """The model, with its managers limited to the batch's rows."""
+
+    def __init__(self, model: Any, batch: Any) -> None:
+        self._model = model
+        self.objects = self._default_manager = batch
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._model(*args, **kwargs)
+
+
+class _Editor:
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+
+def _sql_change(op: Any, state: Any, new_tables: set[str]) -> Remedy | None:
+    """A RunSQL of plain UPDATEs of existing model tables, not already limited to a key
+    range: `schemaops backfill start --set ... --where ...`."""
+    from schemaops.remedy.planner import Remedy
+    from schemaops.statements import runsql_texts
+
+    commands = []
+    for text in runsql_texts(op.sql):
+        for stmt in parse(text):
+            node = stmt.node
+            if not isinstance(node, ast.UpdateStmt) or node.fromClause or node.withClause:
+                return None
+            table = relname(node.relation) or ""
+            model = _model_of(state, table)
+            if model is None or table in new_tables or _keyed(node.whereClause, model):
+                return None
+            sets = " ".join(f'--set "{t.name} = {deparse(t.val)}"' for t in node.targetList)
+            where = f' --where "{deparse(node.whereClause)}"' if node.whereClause else ""
+            commands.append(
+                f"schemaops backfill start {model.app_label}.{model.name} {sets}{where} --wait"
+            )
+    if not commands:
+        return None
+    remedy = Remedy(
+        DATA,
+        "take the UPDATE out of the migration: `schemaops backfill` runs it after the "
+        "pre-deploy migration, one key range per transaction",
+        [],
+    )
+    remedy.backfill = "after `schemaops migrate --phase pre`: " + "; ".join(commands)
+    return remedy
+
+
+def _keyed(where: Any, model: Any) -> bool:
+    """Does the WHERE name the primary key (a batch of its own already)?"""
+    if where is None:
+        return False
+    from pglast.visitors import Visitor
+
+    from schemaops.plan import column_for
+
+    keys = {"pk", "id"} | {column_for(n, f) for n, f in model.fields.items() if f.primary_key}
+    found: list[str] = []
+
+    class Columns(Visitor):  # type: ignore[misc]
+        def visit_ColumnRef(self, _ancestors: Any, node: Any) -> None:
+            parts = [getattr(f, "sval", None) for f in node.fields or ()]
+            if parts and isinstance(parts[-1], str):
+                found.append(parts[-1])
+
+    Columns()(where)
+    return bool(keys & set(found))
+
+
+def _model_of(state: Any, table: str) -> Any | None:
+    from schemaops.plan import db_table_for
+
+    for model in state.models.values():
+        if db_table_for(model.app_label, model.name, model.options) == table:
+            return model
+    return None
