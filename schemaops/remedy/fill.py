@@ -220,25 +220,54 @@ def _tighten(
     pg_version: int,
     post_phase: bool,
 ) -> Remedy | None:
-    from schemaops.plan import column_for, operation_sql
-    from schemaops.remedy.planner import Remedy
+    from django.db import migrations
 
-    forwards, backwards = operation_sql(op, app_label, state, pg_version)
+    from schemaops.plan import column_for, operation_sql
+    from schemaops.remedy.planner import MigrationSpec, Remedy, plan_operation
+
+    # anything else the AlterField changes (type, length, index...) is for the new code
+    # and goes before the deploy, planned as any other AlterField; only NOT NULL waits
+    pre: list[MigrationSpec] = []
+    kinds = []
+    interim = state
+    relaxed = _clone(op.field, null=True)
+    if _db_differs(model.fields[op.name], relaxed):
+        relax = migrations.AlterField(op.model_name, op.name, relaxed)
+        planned = plan_operation(relax, app_label, state, pg_version=pg_version)
+        pre = planned.steps if planned is not None else [MigrationSpec("expand", [relax])]
+        kinds = [planned.kind] if planned is not None else []
+        interim = state.clone()
+        relax.state_forwards(app_label, interim)
+    forwards, backwards = operation_sql(op, app_label, interim, pg_version)
     statements, filled = _without_fill(forwards)
     steps = _contract_steps(op, statements, backwards, table, state_op=op)
     if not steps:
         return None
     column = column_for(op.name, op.field)
     remedy = Remedy(
-        NOT_NULL_BY_CHECK,
-        f"after the deploy (the old code may still write NULL until then): "
+        "+".join([*kinds, NOT_NULL_BY_CHECK]),
+        ("the rest of the change before the deploy; " if pre else "")
+        + "after the deploy (the old code may still write NULL until then): "
         f"CHECK ({column} IS NOT NULL) NOT VALID, then VALIDATE it, SET NOT NULL "
         "(PostgreSQL 12+ skips the scan) and drop the check; existing NULLs are filled "
         "first with `schemaops backfill`",
-        steps,
+        [*pre, *steps],
     )
     _backfill(remedy, app_label, model.name, op.name, op.field, column, pg_version, fill=filled)
     return remedy
+
+
+def _db_differs(old: Any, new: Any) -> bool:
+    """Does going from ``old`` to ``new`` reach the database (``default`` and the
+    attributes Django keeps out of it, such as ``choices``, aside)?"""
+
+    def key(field: Any) -> tuple[Any, ...]:
+        _, path, args, kwargs = field.deconstruct()
+        for attr in {*field.non_db_attrs, "default"} - {"db_column"}:
+            kwargs.pop(attr, None)
+        return path, args, kwargs
+
+    return key(old) != key(new)
 
 
 def _contract_steps(
@@ -612,7 +641,7 @@ def _sql_change(op: Any, state: Any, new_tables: set[str]) -> Remedy | None:
             model = _model_of(state, table)
             if model is None or table in new_tables or _keyed(node.whereClause, model):
                 return None
-            sets = " ".join(f'--set "{t.name} = {deparse(t.val)}"' for t in node.targetList)
+            sets = " ".join(f'--set "{t.name} = {deparse(t.val)}"' for t in node.targetList or ())
             where = f' --where "{deparse(node.whereClause)}"' if node.whereClause else ""
             commands.append(
                 f"schemaops backfill start {model.app_label}.{model.name} {sets}{where} --wait"
