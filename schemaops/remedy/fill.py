@@ -546,13 +546,24 @@ def _function_code(func: Any) -> tuple[list[str], str] | None:
         tree = pyast.parse(inspect.getsource(module))
     except (OSError, TypeError, SyntaxError):
         return None
-    imports = [
-        pyast.unparse(node)
+    nodes = [
+        node
         for node in tree.body
         if isinstance(node, pyast.Import)
         or (isinstance(node, pyast.ImportFrom) and node.module != "__future__")
     ]
-    return imports, source
+    bound = {(a.asname or a.name).split(".")[0] for node in nodes for a in node.names}
+    from schemaops.pycode import global_names
+
+    # a helper or constant of the migration module itself would not be there once copied
+    own = {
+        name
+        for name in global_names(func) & set(vars(module))
+        if name not in bound and name != func.__name__ and not name.startswith("__")
+    }
+    if own:
+        return None
+    return [pyast.unparse(node) for node in nodes], source
 
 
 def _data_class_code(

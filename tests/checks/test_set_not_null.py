@@ -17,6 +17,7 @@ def planned(op, *setup):
 def sql_of(steps):
     return "\n".join(MigrationWriter.serialize(o)[0] for s in steps for o in s.operations)
 
+
 NOT_NULL = models.CharField(max_length=20)
 CHECK = models.CheckConstraint(condition=models.Q(legacy__isnull=False), name="legacy_nn")
 
