@@ -8,7 +8,11 @@ the project state exactly where the original operation put it
 statements as the database work), so ``makemigrations --check`` stays clean
 and the final schema is the one the original migration makes.
 
-Two kinds of operation have a remedy:
+Three kinds of operation have a remedy:
+
+- changes where data must be filled (a per-row default, NOT NULL on an existing
+  column, a data migration): :mod:`schemaops.remedy.fill`, with a
+  ``schemaops backfill`` step between the pre- and post-deploy migrations;
 
 - schema changes whose statements lock (indexes, constraints, foreign keys,
   NOT NULL): Django's own statements rewritten by :mod:`schemaops.remedy.transform`;
