@@ -426,8 +426,7 @@ def backfill_class_code(cls: str, app_label: str, model: str, name: str) -> str:
     return "\n".join(
         [
             f"class {cls}(Backfill):",
-            f'    """Gives the rows {app_label}.{model}.{name} was added to their own '
-            'default (written by `schemaops fix`)."""',
+            f'    """Gives each row {model}.{name} was added to a default of its own."""',
             "",
             f"    model = {label}",
             "",
@@ -446,7 +445,8 @@ def backfill_class_code(cls: str, app_label: str, model: str, name: str) -> str:
 
 
 BACKFILL_HEADER = (
-    '"""Backfills of this app, run with `schemaops backfill start <app>.<Class>`."""\n\n'
+    '"""Backfills of this app (`schemaops fix` adds to them), run with\n'
+    '`schemaops backfill start <app>.<Class>`."""\n\n'
     "from schemaops.backfill import Backfill\n"
 )
 
@@ -583,8 +583,7 @@ def _data_class_code(
             "",
             "",
             f"class {cls}(Backfill):",
-            f'    """RunPython({name}), one key range of {app}.{model} at a time '
-            '(written by `schemaops fix`)."""',
+            f'    """RunPython({name}) of a migration, on one key range of {model} at a time."""',
             "",
             f"    model = {label}",
             "",
