@@ -18,6 +18,7 @@ import click
 from schemaops.config import ProjectOptions, project_config
 from schemaops.errors import ConfigError
 from schemaops.project import setup_django
+from schemaops.remedy.fill import BACKFILL_FILE, with_backfill_classes
 from schemaops.remedy.project import MigrationKey, leaf_of, plan_project
 from schemaops.remedy.writer import PlannedFile, layout
 from schemaops.selection import Selection, applied_migrations, load_graph
@@ -45,6 +46,8 @@ class FixPlan:
 
     files: dict[MigrationKey, list[PlannedFile]] = field(default_factory=dict)
     folders: dict[MigrationKey, Path] = field(default_factory=dict)
+    # <app>/backfills.py -> (class name, code) of the Backfill classes the remedies need
+    backfills: dict[Path, list[tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def written(self) -> int:
@@ -116,6 +119,10 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
         files = layout(app, migration, remedies[key], leaf=leaf, post_phase=_is_post(migration))
         plan.files[key] = files
         plan.folders[key] = _folder_of(migration)
+        for remedy in remedies[key].values():
+            if remedy.backfill_class is not None:
+                target = plan.folders[key].parent / BACKFILL_FILE
+                plan.backfills.setdefault(target, []).append(remedy.backfill_class)
         post = [f.name for f in files if f.name.startswith(f"{key[1]}_post")]
         if post:
             leaves[app] = post[-1]
@@ -149,6 +156,16 @@ def diff(plan: FixPlan) -> str:
                     tofile=str(path),
                 )
             )
+    for path, classes in plan.backfills.items():
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        chunks.extend(
+            difflib.unified_diff(
+                old.splitlines(keepends=True),
+                with_backfill_classes(old, classes).splitlines(keepends=True),
+                fromfile=str(path) if old else "/dev/null",
+                tofile=str(path),
+            )
+        )
     return "".join(chunks).rstrip("\n")
 
 
@@ -157,3 +174,6 @@ def write(plan: FixPlan) -> None:
         folder = plan.folders[key]
         for f in files:
             (folder / f"{f.name}.py").write_text(f.code, encoding="utf-8")
+    for path, classes in plan.backfills.items():
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        path.write_text(with_backfill_classes(old, classes), encoding="utf-8")
