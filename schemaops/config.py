@@ -22,6 +22,7 @@ Example::
     stats = "prod-stats.json"           # check --stats: estimate lock durations on these sizes
     lock-budget = "250ms"               # a step estimated within it is a warning, not an error
     stats-cost = { index-build = { ms-per-million-rows = 900 } }   # cost model overrides
+    post-deploy-apps = ["vendored_billing"]   # apps whose migrations run after the deploy
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from schemaops import phases
 from schemaops.durations import pg_setting
 from schemaops.errors import ConfigError
 
@@ -146,7 +148,17 @@ def find_pyproject(start: Path | None = None) -> Path | None:
 
 
 def load(path: Path | None = None) -> Config:
-    """Read ``[tool.schemaops]`` from ``path`` or the nearest pyproject.toml."""
+    """Read ``[tool.schemaops]`` from ``path`` or the nearest pyproject.toml.
+
+    Also hands ``post-deploy-apps`` to :mod:`schemaops.phases`, so every reader of a
+    migration's phase (check, migrate, trace --compat, fix, the system checks) sees it.
+    """
+    cfg = _load(path)
+    phases.configure(cfg.post_deploy_apps)
+    return cfg
+
+
+def _load(path: Path | None) -> Config:
     path = path or find_pyproject()
     if path is None:
         return Config()

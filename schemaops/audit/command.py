@@ -44,7 +44,7 @@ class AuditOptions:
     baseline: str | None = None  # findings recorded there are not reported
     write_baseline: str | None = None  # record every current finding there and exit 0
     fail_on: FailOn = FailOn.ERROR
-    quiet: bool = False  # no notes on stderr (skipped checks, what a check could not see)
+    quiet: bool = False  # -q: no progress bar or notes on stderr (skipped checks, ...)
 
 
 def run_audit_command(options: AuditOptions) -> int:
@@ -77,7 +77,7 @@ def _run(checks: list[Check], options: AuditOptions) -> int:
         machine=_machine(options),
         schemas=options.schemas,
         exclude_schemas=options.exclude_schemas,
-        progress=audit_progress(options.fmt, len(checks)),
+        progress=None if options.quiet else audit_progress(options.fmt, len(checks)),
     )
     if not options.quiet:
         _notes(result)
@@ -85,7 +85,8 @@ def _run(checks: list[Check], options: AuditOptions) -> int:
         click.echo(f"schemaops: error: {code} failed: {reason}", err=True)
     if options.write_baseline:
         count = write_baseline(options.write_baseline, result.findings)
-        click.echo(f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True)
+        if not options.quiet:
+            click.echo(f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True)
         return 0
     findings, baselined = result.findings, 0
     if options.baseline:

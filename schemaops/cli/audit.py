@@ -59,7 +59,7 @@ Examples:
     help="Leave this check out (code or name; repeatable).",
 )
 @opts.adoption
-@click.option("-q", "--quiet", is_flag=True, help="No notes on stderr (skipped checks).")
+@opts.quiet
 @click.option(
     "--timeout",
     type=PgDuration(),

@@ -74,7 +74,7 @@ Examples:
     help="json: the plan (--plan) or what was applied, retries and blockers, as one document.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="--plan: the full findings, recipes included.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+@opts.quiet
 @click.option(
     "--noinput",
     "--no-input",
