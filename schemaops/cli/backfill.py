@@ -260,6 +260,7 @@ def _start(o: StartOptions, quiet: bool = False) -> None:
     from schemaops.backfill.command import run_settings
 
     spec = spec_module.resolve(o.target, o.set_values, o.where, o.non_idempotent)
+    _refuse_schema_qualified(spec.db_table, o.target)
     settings = run_settings(spec, o)
     if o.dry_run:
         return _dry_run(spec, settings, alias, o.verbose)
@@ -271,6 +272,19 @@ def _start(o: StartOptions, quiet: bool = False) -> None:
     keys = f"{run.hi - run.lo + 1} keys, " if not run.key_columns else ""
     click.echo(f"run {run.pk} {outcome}: {o.target} ({keys}~{run.rows_estimate} rows)")
     _launch(run.pk, settings.concurrency, alias, o.queue, o.wait, celery, quiet)
+
+
+def _refuse_schema_qualified(db_table: str, target: str) -> None:
+    """The engine walks tables on the search_path; one in an explicit schema is refused
+    in one line (before any run is created) instead of a wrong "no usable key"."""
+    from schemaops.tables import schema_qualified
+
+    if schema_qualified(db_table):
+        raise ConfigError(
+            f"{target}: db_table {db_table} names a table in an explicit schema, which "
+            "backfill does not walk yet; run it with that schema on the search_path "
+            "(db_table without the schema, search_path set in the database OPTIONS)"
+        )
 
 
 def _celery() -> tuple[Celery, str | None]:
