@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from schemaops import phases
+from schemaops import defaults, phases
 from schemaops.durations import pg_setting
 from schemaops.errors import ConfigError
 
@@ -50,13 +50,13 @@ class Config:
     ignore: tuple[str, ...] = ()
     severity: dict[str, str] = field(default_factory=dict)
     baseline: str | None = None
-    lock_timeout: str = "5s"
-    statement_timeout: str = "0"
-    retries: int = 5
+    lock_timeout: str = defaults.LOCK_TIMEOUT
+    statement_timeout: str = defaults.STATEMENT_TIMEOUT
+    retries: int = defaults.RETRIES
     post_deploy_apps: tuple[str, ...] = ()
     assume_timeouts: bool = False
     stats: str | None = None
-    lock_budget: str = "250ms"
+    lock_budget: str = defaults.LOCK_BUDGET
     stats_cost: dict[str, Any] = field(default_factory=dict)
     root: Path | None = None  # the folder holding the pyproject.toml that was read
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from schemaops import defaults
 from schemaops._gc import gc_paused
 from schemaops.config import Config, ProjectOptions, project_config
 from schemaops.reporting import FailOn, OutputFormat, emit
@@ -33,7 +34,7 @@ class AuditOptions:
     exclude_schemas: tuple[str, ...] = ()  # shell patterns of schemas to leave out
     list_checks: bool = False
     no_models: bool = False
-    timeout: str = "30s"  # statement_timeout and lock_timeout of each catalog query
+    timeout: str = defaults.AUDIT_TIMEOUT  # statement and lock timeout of each catalog query
     memory: str | None = None  # server RAM for AU401, e.g. "16GB"
     cpus: int | None = None
     storage: str | None = None

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from schemaops import defaults
 from schemaops.cli import _options as opts
 from schemaops.durations import PgDuration
 from schemaops.reporting import FailOn
@@ -63,7 +64,7 @@ Examples:
 @click.option(
     "--timeout",
     type=PgDuration(),
-    default="30s",
+    default=defaults.AUDIT_TIMEOUT,
     show_default=True,
     metavar="DURATION",
     help="statement_timeout and lock_timeout of each catalog query.",
