@@ -16,6 +16,7 @@ Examples:
   schemaops fix --dry-run                 # the diff, nothing written
   schemaops fix orders 0007               # one migration
   schemaops fix --since origin/main --verify
+  schemaops fix --since origin/main       # no database here: the files added since origin/main
 """
 
 
@@ -55,6 +56,10 @@ def fix_command(
     migration (deploy_phase = "post") that drops it. The migration keeps its
     name, so migrations that depend on it stay valid. Applied migrations (as
     the database records them) and squashed migrations are never rewritten.
+
+    Without a reachable database, fix rewrites only what is clearly unapplied:
+    the migration named as APP MIGRATION, or the migration files added since
+    --since REF; one line on stderr says what it assumed.
 
     Exit status: 0 written (or nothing to fix), 1 --verify failed, 2 usage or
     configuration error.
