@@ -22,3 +22,19 @@ def django_quoted(db_table: str) -> str:
 def schema_qualified(db_table: str) -> bool:
     """Whether Django's SQL for ``db_table`` names a table in an explicit schema."""
     return '"."' in django_quoted(db_table)
+
+
+def parts(db_table: str) -> tuple[str | None, str]:
+    """(schema or None, table name) of ``db_table`` as Django's SQL names it."""
+    inner = django_quoted(db_table)[1:-1]
+    if '"."' in inner:
+        schema, name = inner.split('"."', 1)
+        return schema, name
+    return None, inner
+
+
+def label(db_table: str) -> str:
+    """How reports name the table: ``name``, or ``schema.name`` outside public
+    (the label :mod:`schemaops.trace` gives the relations it sees locked)."""
+    schema, name = parts(db_table)
+    return name if schema in (None, "public") else f"{schema}.{name}"

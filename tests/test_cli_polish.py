@@ -140,6 +140,24 @@ def test_db_table_is_read_as_django_quotes_it(db_table: str, quoted: str, qualif
     assert schema_qualified(db_table) is qualified
 
 
+@pytest.mark.parametrize(
+    ("db_table", "label"),
+    [
+        ('"billing"."invoice"', "billing.invoice"),
+        ('billing"."invoice', "billing.invoice"),
+        ('"public"."invoice"', "invoice"),
+        ("billing.invoice", "billing.invoice"),  # a public table with a dot in its name
+        ("shop_order", "shop_order"),
+    ],
+)
+def test_a_rules_lock_claim_names_the_table_as_the_trace_does(db_table: str, label: str) -> None:
+    from schemaops.locks import Lock
+    from schemaops.trace.merge import parse_claim
+
+    assert parse_claim(Lock.SHARE.on(db_table)) == (Lock.SHARE, label)
+    assert parse_claim(Lock.SHARE.on(db_table, "for the whole build")) == (Lock.SHARE, label)
+
+
 MODELS = '''from django.db import models
 
 
@@ -227,6 +245,11 @@ def test_every_command_reads_a_schema_qualified_db_table(billing: Path) -> None:
     so107 = [f["message"] for f in json.loads(check.stdout)["findings"] if f["code"] == "SO107"]
     for table in ('"billing"."invoice"', 'billing"."refund', "billing.payment", "MixedCase"):
         assert any(m.startswith(f"AddField {table}.") for m in so107), (table, so107)
+
+    traced = run_cli("check", "--trace", "--summary", cwd=billing)
+    _clean(traced)
+    assert traced.returncode == 1 and "observed no lock" not in traced.stdout
+    assert 'on ""' not in traced.stdout  # every claim is held against the right table
 
     trace = run_cli("trace", "--rows", "5", "-q", cwd=billing)
     _clean(trace)
