@@ -40,7 +40,9 @@ def test_applied_migrations_are_not_planned_and_a_target_behind_them_is_refused(
     keys = [item.key for item in build_plan(executor, [LATE], None).items]
     assert not applied & set(keys) and LATE in keys
     assert not behind(executor.loader, [EARLY])  # the last applied one: nothing to undo
-    executor = _executor(applied | {("customers", "0001_initial"), ("orders", "0003_order_total_cents")})
+    executor = _executor(
+        applied | {("customers", "0001_initial"), ("orders", "0003_order_total_cents")}
+    )
     assert behind(executor.loader, [EARLY])
     with pytest.raises(ConfigError, match="behind what the database has applied"):
         build_plan(executor, [EARLY], None)
