@@ -158,7 +158,7 @@ def test_a_rules_lock_claim_names_the_table_as_the_trace_does(db_table: str, lab
     assert parse_claim(Lock.SHARE.on(db_table, "for the whole build")) == (Lock.SHARE, label)
 
 
-MODELS = '''from django.db import models
+MODELS = """from django.db import models
 
 
 class Invoice(models.Model):
@@ -190,7 +190,7 @@ class Mixed(models.Model):
 
     class Meta:
         db_table = "MixedCase"
-'''
+"""
 
 ID = '("id", models.BigAutoField(primary_key=True))'
 FK = '("invoice", models.ForeignKey(on_delete=models.CASCADE, to="shop.invoice"))'
