@@ -34,6 +34,7 @@ def _commands() -> Iterator[tuple[str, click.Command]]:
 
 QUIET_COMMANDS = {
     "check",
+    "fix",
     "trace",
     "migrate",
     "audit",

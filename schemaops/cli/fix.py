@@ -37,6 +37,7 @@ Examples:
     metavar="N",
     help="Target PostgreSQL major version (default: [tool.schemaops], else 15).",
 )
+@opts.quiet
 @click.pass_context
 def fix_command(
     ctx: click.Context,
@@ -47,6 +48,7 @@ def fix_command(
     dry_run: bool,
     verify: bool,
     pg_version: int | None,
+    quiet: bool,
 ) -> None:
     """Rewrite unsafe unapplied migrations into the safe sequence.
 
@@ -66,5 +68,7 @@ def fix_command(
     """
     from schemaops.remedy.command import FixOptions, run_fix
 
-    parsed = FixOptions(project, app_label, migration_name, since, dry_run, verify, pg_version)
+    parsed = FixOptions(
+        project, app_label, migration_name, since, dry_run, verify, pg_version, quiet
+    )
     ctx.exit(run_fix(parsed))

@@ -45,6 +45,7 @@ class FixOptions:
     dry_run: bool = False
     verify: bool = False
     pg_version: int | None = None
+    quiet: bool = False  # -q: no "nothing to fix" note (what it assumed offline still shows)
 
 
 @dataclass
@@ -88,7 +89,8 @@ def run_fix(options: FixOptions) -> int:
     keys = _rewritable(loader, selected, applied)
     plan = build_fix_plan(loader, keys, (cfg.pg_version or 15) * 10000)
     if not plan.files:
-        click.echo("schemaops fix: nothing to fix", err=True)
+        if not options.quiet:
+            click.echo("schemaops fix: nothing to fix", err=True)
         return 0
     if options.dry_run:
         click.echo(diff(plan))

@@ -82,3 +82,11 @@ def test_a_named_migration_is_fixed_offline_and_the_result_passes_check(offline:
     assert check.returncode == 0, check.stdout + check.stderr
     untouched = run_cli("check", "shop", "0003_index_m", cwd=offline)
     assert untouched.returncode == 1  # not named, so not rewritten
+
+
+def test_quiet_drops_the_nothing_to_fix_note_but_not_what_was_assumed(offline: Path) -> None:
+    loud = run_cli("fix", "shop", "0001_initial", "--dry-run", cwd=offline)
+    quiet = run_cli("fix", "shop", "0001_initial", "--dry-run", "-q", cwd=offline)
+    assert loud.returncode == quiet.returncode == 0
+    assert "nothing to fix" in loud.stderr and "nothing to fix" not in quiet.stderr
+    assert "assumed unapplied (named on the command line): shop.0001_initial" in quiet.stderr
