@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 KIND = "shadow-column-swap"
 BY_HAND = "by-hand"
 LOCK_TIMEOUT = "SET LOCAL lock_timeout = '5s'"
+BETWEEN_PHASES = "after `schemaops migrate --phase pre`, before `--phase post`"
 SESSION_LOCK_TIMEOUT = "SET lock_timeout = '5s'"  # outside a transaction (atomic = False)
 
 
@@ -445,8 +446,9 @@ def _remedy(op: Any, s: Shadow) -> Remedy:
         "deploy, swap the columns in one short transaction and drop the old one"
     )
     backfill = (
-        f'schemaops backfill start {s.app_label}.{s.model} --set "{s.shadow} = '
-        f'{s.value()}" --where "{s.shadow} IS NULL AND {s.column} IS NOT NULL" --wait'
+        f"{BETWEEN_PHASES}: schemaops backfill start {s.app_label}.{s.model} "
+        f'--set "{s.shadow} = {s.value()}" '
+        f'--where "{s.shadow} IS NULL AND {s.column} IS NOT NULL" --wait'
     )
     return Remedy(KIND, summary, steps, backfill)
 

@@ -157,9 +157,7 @@ def remedy_text(remedy: Remedy, files: list[PlannedFile], fix_command: str) -> s
     lines = [f"# {remedy.summary}"]
     if not remedy.steps:
         return "\n".join([*lines, f"# `{fix_command}` writes nothing for it"])
-    if remedy.backfill and remedy.backfill.startswith("schemaops backfill"):
-        lines.append(f"# after `migrate --phase pre`, before `--phase post`: {remedy.backfill}")
-    elif remedy.backfill:
+    if remedy.backfill:
         lines.append(f"# {remedy.backfill}")
     lines.append(f"# `{fix_command}` writes: " + ", ".join(f"{f.name}.py" for f in files))
     body = []
