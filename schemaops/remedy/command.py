@@ -199,7 +199,7 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
     plan = FixPlan()
     leaves: dict[str, str | None] = {}
     for key in Walker(loader).full_plan():
-        if key not in remedies or not any(r.steps for r in remedies[key].values()):
+        if key not in remedies or all(r.by_hand for r in remedies[key].values()):
             continue
         app = key[0]
         leaf = leaves.get(app) or leaf_of(loader, app) or key[1]
@@ -211,7 +211,7 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
             if remedy.backfill_class is not None:
                 target = plan.folders[key].parent / BACKFILL_FILE
                 plan.backfills.setdefault(target, []).append(remedy.backfill_class)
-            if remedy.steps and remedy.backfill:
+            if remedy.backfill and not remedy.by_hand:
                 plan.between_phases.append(remedy.backfill)
         post = [f.name for f in files if f.name.startswith(f"{key[1]}_post")]
         if post:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from django.db.migrations.state import ProjectState
 
 CONTRACT = "expand-contract"
+BY_HAND = "by-hand"
 REMOVALS = ("RemoveField", "DeleteModel")
 REWRITABLE = (
     "AddField",
@@ -71,6 +72,11 @@ class Remedy:
     backfill: str | None = None
     # (class name, code) of a Backfill class `schemaops fix` adds to <app>/backfills.py
     backfill_class: tuple[str, str] | None = None
+
+    @property
+    def by_hand(self) -> bool:
+        """No code: the summary says what must be done by hand (``fix`` writes nothing)."""
+        return self.kind == BY_HAND
 
     @property
     def pre(self) -> list[MigrationSpec]:

@@ -51,7 +51,6 @@ if TYPE_CHECKING:
     from schemaops.remedy.planner import Remedy
 
 KIND = "shadow-column-swap"
-BY_HAND = "by-hand"
 LOCK_TIMEOUT = "SET LOCAL lock_timeout = '5s'"
 BETWEEN_PHASES = "after `schemaops migrate --phase pre`, before `--phase post`"
 SESSION_LOCK_TIMEOUT = "SET lock_timeout = '5s'"  # outside a transaction (atomic = False)
@@ -148,7 +147,7 @@ def _indexed(field_: Any, model: Any, name: str) -> bool:
 
 
 def _by_hand(table: str, column: str, why: str) -> Remedy:
-    from schemaops.remedy.planner import Remedy
+    from schemaops.remedy.planner import BY_HAND, Remedy
 
     return Remedy(
         BY_HAND,
@@ -600,7 +599,7 @@ def _recheck(op: Any, app_label: str, state: ProjectState, pg_version: int) -> R
     for check in checks:
         add = migrations.AddConstraint(op.model_name, check)
         readd = plan_operation(add, app_label, after, pg_version=pg_version)
-        if readd is None or not readd.steps:
+        if readd is None or readd.by_hand or not readd.steps:
             return None
         steps += readd.steps
         add.state_forwards(app_label, after)
