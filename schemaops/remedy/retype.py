@@ -6,22 +6,24 @@ on an indexed column, holds ACCESS EXCLUSIVE while PostgreSQL rewrites every
 row or rebuilds every index. The remedy never runs that statement:
 
 - **before the deploy** (only adds, never blocks): a nullable shadow column of
-  the new type, a trigger that keeps it equal to the old column on every
-  INSERT and UPDATE (old code and new code alike), ``CHECK (shadow IS NOT
-  NULL) NOT VALID`` when the column is NOT NULL; then, in an ``atomic =
+  the new type and a trigger that keeps it equal to the old column on every
+  INSERT and UPDATE (old code and new code alike); then, in an ``atomic =
   False`` migration, every index and unique constraint of the final model
   that covers the column built ``CONCURRENTLY`` on the shadow column;
 - **backfill**: ``schemaops backfill start`` copies the old rows in batches,
   self-limiting (``--where "<shadow> IS NULL AND <column> IS NOT NULL"``);
-- **after the deploy**: a catch-up UPDATE (no rows once the backfill ran);
-  ``VALIDATE`` the NOT NULL check and ``SET NOT NULL`` (no scan); one short
-  transaction that drops the trigger and the old column (its indexes and
-  constraints with it), renames the shadow column, attaches the indexes and
-  constraints under the names Django gives them, and for an auto-incrementing
-  primary key moves the sequence (serial: re-owned, widened, the default
-  moved; identity: a new identity continuing at the old value) and attaches
-  ``PRIMARY KEY USING INDEX``; CHECK constraints on the column come back
-  ``NOT VALID`` and are validated in the next migration.
+- **after the deploy**, statement by statement (``atomic = False``): a
+  catch-up UPDATE (no rows once the backfill ran), and for a NOT NULL column
+  ``CHECK (shadow IS NOT NULL) NOT VALID``, ``VALIDATE``, ``SET NOT NULL``
+  (no scan), the check dropped; then one short transaction that drops the
+  trigger and the old column (its indexes and constraints with it, which
+  frees their names without reading the catalog), renames the shadow column,
+  attaches the indexes and constraints under the names Django gives them, and
+  for an auto-incrementing primary key moves the sequence (serial:
+  re-owned, widened, the default moved; identity: a new identity continuing
+  at the old value) and attaches ``PRIMARY KEY USING INDEX``; CHECK
+  constraints on the column come back ``NOT VALID`` and are validated in the
+  next migration.
 
 The original ``AlterField`` is the state operation of the swap migration,
 where the database change becomes true, so the project state ends where the
