@@ -8,12 +8,14 @@ the project state exactly where the original operation put it
 statements as the database work), so ``makemigrations --check`` stays clean
 and the final schema is the one the original migration makes.
 
-Three kinds of operation have a remedy:
+Four kinds of operation have a remedy:
 
 - changes where data must be filled (a per-row default, NOT NULL on an existing
   column, a data migration): :mod:`schemaops.remedy.fill`, with a
   ``schemaops backfill`` step between the pre- and post-deploy migrations;
-
+- column type changes that rewrite the table (or rebuild its indexes, or
+  re-validate its checks): :mod:`schemaops.remedy.retype`, the online type
+  change through a shadow column swapped in after the deploy;
 - schema changes whose statements lock (indexes, constraints, foreign keys,
   NOT NULL): Django's own statements rewritten by :mod:`schemaops.remedy.transform`;
 - removals (``RemoveField``, ``DeleteModel``) outside a post-deploy migration:
