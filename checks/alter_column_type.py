@@ -117,8 +117,9 @@ class AlterColumnType(Rule):
                 continue
             schema = schema or StateSchema(ctx.migration.state, ctx.migration.target.pg_version)
             new = type_from_node(cmd.def_.typeName)
-            old = schema.column_type(str(table), cmd.name)
-            using = cmd.def_.raw_default is not None
+            old = _type_before(ctx, str(table), str(cmd.name))
+            old = old or schema.column_type(str(table), cmd.name)
+            using = not _plain_cast(cmd.def_.raw_default, str(cmd.name), new)
             known_pair = old is not None and new is not None and old != new
             if not using and known_pair and binary_coercible(old, new):  # type: ignore[arg-type]
                 continue
@@ -131,3 +132,33 @@ class AlterColumnType(Rule):
                 blocking=BlockingStep(Step.REWRITE, str(table)),
                 recipe=ONLINE,
             )
+
+
+def _plain_cast(using: Any, column: str, new: Any) -> bool:
+    """No USING, or ``USING col::<the new type>`` (what Django writes): the same
+    conversion as none, so PostgreSQL skips the rewrite when the types are
+    binary-coercible (measured: the table keeps its file)."""
+    from pglast import ast
+
+    if using is None:
+        return True
+    if not isinstance(using, ast.TypeCast) or not isinstance(using.arg, ast.ColumnRef):
+        return False
+    fields = using.arg.fields or ()
+    named = isinstance(fields[-1], ast.String) and fields[-1].sval == column if fields else False
+    return named and type_from_node(using.typeName) == new
+
+
+def _type_before(ctx: StatementContext, table: str, column: str) -> Any:
+    """The column's type before the operation whose SQL this is, when it is that
+    operation's model (a ``SeparateDatabaseAndState`` altering the field in its state:
+    the migration's state already has the new type)."""
+    step = ctx.operation.step
+    models = [step.before, *(step.parent.state_models.values() if step.parent else ())]
+    for before in models:
+        if before is None or before.db_table != table:
+            continue
+        for name, f in before.fields.items():
+            if not f.is_relation and ctx.operation.column(name, f) == column:
+                return column_type(ctx.operation, f)
+    return None

@@ -159,3 +159,41 @@ def test_a_key_a_many_to_many_join_table_references_gets_no_code():
     widen = migrations.AlterField("order", "amount", models.BigIntegerField(null=True))
     planned = plan_operation(widen, "shop", state_of(model, tag, amount))
     assert planned is not None and planned.kind == "shadow-column-swap"
+
+
+def _alter(sql):
+    return migrations.RunSQL(f"ALTER TABLE shop_order ALTER COLUMN {sql}")
+
+
+def test_using_a_plain_cast_to_a_binary_coercible_type_is_no_rewrite():
+    """Django writes ``USING col::type`` for every type change; with a binary-coercible
+    type PostgreSQL keeps the table's file (no rewrite)."""
+    assert not so206(
+        lint([_alter("code TYPE varchar(40) USING code::varchar(40)")], setup=[order_model()])
+    )
+    state_too = migrations.SeparateDatabaseAndState(
+        state_operations=[migrations.AlterField("order", "code", models.CharField(max_length=40))],
+        database_operations=[_alter('code TYPE varchar(40) USING "code"::varchar(40)')],
+    )
+    assert not so206(lint([state_too], setup=[order_model()]))
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "code TYPE varchar(40) USING upper(code)::varchar(40)",  # an expression: rewritten
+        "amount TYPE bigint USING amount::bigint",  # not binary-coercible
+        "code TYPE varchar(40) USING legacy::varchar(40)",  # another column's values
+    ],
+)
+def test_a_using_that_converts_still_fires(sql):
+    assert len(so206(lint([_alter(sql)], setup=[order_model()]))) == 1
+
+
+def test_a_state_and_database_split_is_judged_from_the_type_before():
+    split = migrations.SeparateDatabaseAndState(
+        state_operations=[migrations.AlterField("order", "amount", models.BigIntegerField())],
+        database_operations=[_alter("amount TYPE bigint USING amount::bigint")],
+    )
+    (f,) = so206(lint([split], setup=[order_model()]))
+    assert "from int4" in f.message
