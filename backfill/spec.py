@@ -189,7 +189,23 @@ def _columns(model: Any) -> dict[str, str]:
     for f in model._meta.concrete_fields:
         names[f.name] = f.column
         names[f.column] = f.column
+    for column in _database_only_columns(model, names):
+        names[column] = column
     return names
+
+
+def _database_only_columns(model: Any, known: dict[str, str]) -> list[str]:
+    """The table's columns no field names: the shadow column of an online type change
+    (``schemaops fix``) lives only in the database until the swap. [] when unreadable."""
+    from django.db import connections, router
+
+    try:
+        connection = connections[router.db_for_write(model)]
+        with connection.cursor() as cursor:
+            found = connection.introspection.get_table_description(cursor, model._meta.db_table)
+    except Exception:
+        return []
+    return [str(c.name) for c in found if c.name not in known]
 
 
 def parse_assignments(text: str, columns: dict[str, str], label: str) -> list[tuple[str, str]]:
