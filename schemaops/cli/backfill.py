@@ -103,8 +103,16 @@ def _configure_logging(verbose: bool) -> None:
 )
 @click.option("--where", metavar="SQL", help="Only rows matching this SQL predicate.")
 @click.option("--batch-size", type=int, help="First batch size in rows (then adaptive).")
-@click.option("--min-batch-size", type=int, default=StartOptions.min_batch_size, show_default=True)
-@click.option("--max-batch-size", type=int, default=StartOptions.max_batch_size, show_default=True)
+@click.option(
+    "--min-batch-size",
+    type=int,
+    help="Smallest adaptive batch [default: 100, or a smaller first batch size].",
+)
+@click.option(
+    "--max-batch-size",
+    type=int,
+    help="Largest adaptive batch [default: 100000, or a larger first batch size].",
+)
 @click.option(
     "--target-duration",
     type=Duration(),
