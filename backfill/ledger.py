@@ -71,7 +71,7 @@ class Idle:
 _RUN_SQL = sql.SQL(
     "SELECT state, next_lo, hi, batch_size, min_batch_size, max_batch_size, target_seconds,"
     " avg_rows, avg_seconds, max_rows_per_second, lease_seconds, db_table, pk_column, parts,"
-    " key_columns, key_types, next_key, last_key, partitions, partition"
+    " key_columns, key_types, next_key, last_key, partitions, partition, peak_seconds_per_row"
     " FROM {} WHERE id = %s FOR UPDATE"
 ).format(RUN)
 
@@ -153,7 +153,8 @@ def claim(
     keyset = _keyset(table, json_value(row[14]), json_value(row[15]))
     next_key, last_key = _key(json_value(row[16])), _key(json_value(row[17]))
     leaves = [Leaf.of(item) for item in json_value(row[18]) or []]
-    size, rate = _adapt(size, Rate(avg_rows, avg_secs), seen, target, lo_size, hi_size)
+    rate = Rate(avg_rows, avg_secs, float(row[20] or 0.0))
+    size, rate = _adapt(size, rate, seen, target, lo_size, hi_size)
     token = str(uuid.uuid4())
     cursor.execute(_RETRIABLE_SQL, [run_id, in_flight if in_flight is not None else -1])
     retry = cursor.fetchone()
@@ -294,7 +295,9 @@ def _adapt(
     if seen is None or seen.size is None:
         return size, rate
     if seen.timed_out or seen.waiters or seen.seconds > 2 * target:
-        return batching.clamp(min(size, seen.size) // 2, lo, hi), Rate()
+        # The average starts over; the slow batch is kept as the peak.
+        peak = rate.with_peak(seen.size, seen.seconds)
+        return batching.clamp(min(size, seen.size) // 2, lo, hi), Rate(peak=peak)
     rate = rate.observe(seen.size, seen.seconds)
     return batching.adapt_batch_size(size, rate, target, lo, hi), rate
 
@@ -314,7 +317,8 @@ def _cut(cursor: Any, table: str, pk: str, next_lo: int, hi: int, size: int) -> 
 
 
 _SAVE_SQL = sql.SQL(
-    "UPDATE {} SET batch_size = %s, avg_rows = %s, avg_seconds = %s, next_lo = %s,"
+    "UPDATE {} SET batch_size = %s, avg_rows = %s, avg_seconds = %s,"
+    " peak_seconds_per_row = %s, next_lo = %s,"
     " started_at = coalesce(started_at, now()), heartbeat_at = now(),"
     " next_slot_at = CASE WHEN %s > 0 THEN greatest(next_slot_at, now())"
     "   + make_interval(secs => %s) ELSE next_slot_at END"
@@ -323,7 +327,7 @@ _SAVE_SQL = sql.SQL(
 
 
 def _save_params(run_id: int, size: int, rate: Rate, next_lo: int, slot: float) -> list[Any]:
-    return [size, rate.rows, rate.seconds, next_lo, slot, slot, run_id, slot]
+    return [size, rate.rows, rate.seconds, rate.peak, next_lo, slot, slot, run_id, slot]
 
 
 def _save_adaptive(

@@ -83,6 +83,9 @@ class Run(models.Model):
     # adaptive state, updated by the claim transaction
     avg_rows = models.FloatField(default=0.0)
     avg_seconds = models.FloatField(default=0.0)
+    peak_seconds_per_row = models.FloatField(
+        default=0.0, db_default=0.0, help_text="slowest recent batch per row, decaying"
+    )
     next_slot_at = models.DateTimeField(null=True)
     heartbeat_at = models.DateTimeField(
         null=True, help_text="last sign of a live worker: a claim, or a hold on a health signal"

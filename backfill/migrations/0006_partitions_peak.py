@@ -10,6 +10,13 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name="run",
+            name="peak_seconds_per_row",
+            field=models.FloatField(
+                db_default=0.0, default=0.0, help_text="slowest recent batch per row, decaying"
+            ),
+        ),
+        migrations.AddField(
             model_name="batch",
             name="leaf",
             field=models.CharField(
