@@ -289,8 +289,10 @@ def batch_statement(spec: Spec, rng: Range, part: int = 0, parts: int = 1) -> An
     of_part = part_predicate(spec, part, parts)
     if rng.keys is not None:
         assert spec.keyset is not None  # a run over such a key stores its keyset
+        # A range of a partitioned table updates its leaf partition: no other is read.
+        leaf = sql.Identifier(rng.keys.table) if rng.keys.table else table
         return sql.SQL("UPDATE {t} SET {sets} WHERE {within} AND {todo}").format(
-            t=table, sets=sets, within=spec.keyset.within(rng.keys), todo=pending_predicate(spec)
+            t=leaf, sets=sets, within=spec.keyset.within(rng.keys), todo=pending_predicate(spec)
         )
     return sql.SQL(
         "UPDATE {t} SET {sets} WHERE {pk} >= {lo} AND {pk} < {hi}{of_part} AND {todo}"
