@@ -45,6 +45,8 @@ class FixPlan:
 
     files: dict[MigrationKey, list[PlannedFile]] = field(default_factory=dict)
     folders: dict[MigrationKey, Path] = field(default_factory=dict)
+    # what the user must change besides the files (models.py), one line each
+    notes: list[str] = field(default_factory=list)
 
     @property
     def written(self) -> int:
@@ -80,6 +82,8 @@ def run_fix(options: FixOptions) -> int:
         return 0
     write(plan)
     click.echo(f"schemaops fix: wrote {plan.written} file(s) for {len(plan.files)} migration(s)")
+    for note in plan.notes:
+        click.echo(f"schemaops fix: also: {note}")
     if options.verify:
         from schemaops.remedy.verify import verify_written
 
@@ -116,6 +120,7 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
         files = layout(app, migration, remedies[key], leaf=leaf, post_phase=_is_post(migration))
         plan.files[key] = files
         plan.folders[key] = _folder_of(migration)
+        plan.notes += [n for i in sorted(remedies[key]) for n in remedies[key][i].instructions[:1]]
         post = [f.name for f in files if f.name.startswith(f"{key[1]}_post")]
         if post:
             leaves[app] = post[-1]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from schemaops.remedy.code import django_kind
+from schemaops.remedy.rename import RENAMES, plan_rename
 from schemaops.remedy.transform import Rewritten, reversible, rewrite
 from schemaops.statements import ident
 
@@ -64,6 +65,8 @@ class Remedy:
     summary: str
     steps: list[MigrationSpec] = field(default_factory=list)
     backfill: str | None = None
+    # what the user must do besides the files (fix cannot edit models.py)
+    instructions: list[str] = field(default_factory=list)
 
     @property
     def pre(self) -> list[MigrationSpec]:
@@ -100,6 +103,10 @@ def plan_operation(
     post-deploy migration, where removals belong.
     """
     kind = django_kind(op)
+    if kind in RENAMES and (
+        renamed := plan_rename(op, app_label, state, pg_version=pg_version, post_phase=post_phase)
+    ):
+        return renamed
     if kind in REMOVALS and not post_phase:
         return _contract(op, app_label, state, pg_version)
     if kind not in REWRITABLE or not op.reduces_to_sql:

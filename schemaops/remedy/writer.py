@@ -113,7 +113,13 @@ def layout(
         post_files.extend(remedy.post)
     if keep or not segments:
         segments.append(("keep", keep, atomic, post_phase))
-    return _named(app_label, migration, segments, post_files, leaf)
+    files = _named(app_label, migration, segments, post_files, leaf)
+    notes = [line for index in sorted(remedies) for line in remedies[index].instructions]
+    if notes:  # what the user must do besides these files, where they read the files
+        files[len(segments) - 1].code = (
+            "".join(f"# {n}\n" for n in notes) + files[len(segments) - 1].code
+        )
+    return files
 
 
 def _named(
@@ -155,6 +161,7 @@ def remedy_text(remedy: Remedy, files: list[PlannedFile], fix_command: str) -> s
     lines = [f"# {remedy.summary}"]
     if remedy.backfill:
         lines.append(f"# {remedy.backfill}")
+    lines.extend(f"# {line}" for line in remedy.instructions)
     lines.append(f"# `{fix_command}` writes: " + ", ".join(f"{f.name}.py" for f in files))
     body = []
     for f in files:
