@@ -122,7 +122,10 @@ def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
     create_database(ref)
     create_database(db)
     try:
+        checked = schemaops(original, ref, "check", "--format", "json")
+        out_check = json.loads(checked.stdout)
         out = prove(root, apps, ref, db)
+        out["original_check"] = out_check
         # the rollout replayed: db is back at 0001 (prove reversed it), ref goes back there
         compat = schemaops(root, db, "trace", "--compat", "--format", "json", "-q")
         out["compat"] = compat
@@ -151,6 +154,17 @@ def test_fix_renames_in_the_state_only(proof: Any, case: str) -> None:
     assert "RunSQL" not in written
     if case in POST:
         assert 'deploy_phase = "post"' in written
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_check_shows_the_planned_remedy_on_the_original(proof: Any, case: str) -> None:
+    report = proof["original_check"]
+    mine = [f for f in report["findings"] if f["app"] == f"c_{case}" and f["severity"] == "error"]
+    assert mine and all(f["remedy"] for f in mine)
+    remedy = report["remedies"][mine[0]["remedy"]]
+    assert remedy["kind"] == "keep-database-name"
+    assert remedy["instructions"][0].startswith("models.py: ")
+    assert "# models.py: " in remedy["recipe"]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
