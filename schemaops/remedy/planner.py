@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from schemaops.remedy.code import django_kind
 from schemaops.remedy.rename import RENAMES, plan_rename
+from schemaops.remedy.sql import plan_runsql
 from schemaops.remedy.transform import Rewritten, reversible, rewrite
 from schemaops.statements import ident
 
@@ -107,6 +108,8 @@ def plan_operation(
         renamed := plan_rename(op, app_label, state, pg_version=pg_version, post_phase=post_phase)
     ):
         return renamed
+    if kind == "RunSQL":
+        return plan_runsql(op, new_tables)
     if kind in REMOVALS and not post_phase:
         return _contract(op, app_label, state, pg_version)
     if kind not in REWRITABLE or not op.reduces_to_sql:

@@ -67,7 +67,7 @@ def migration_module(
     from django.db.migrations.writer import MigrationWriter
 
     attrs = {
-        "operations": list(spec_operations),
+        "operations": [importable(op) for op in spec_operations],
         "dependencies": [dependency(d) for d in dependencies],
         "initial": initial,
     }
@@ -81,6 +81,32 @@ def migration_module(
     if extra:
         code = code.replace(_CLASS_LINE, _CLASS_LINE + extra, 1)
     return code
+
+
+def importable(op: Any) -> Any:
+    """``op``, or the same operation as Django's own class when its class lives in a
+    migration module (``cms/migrations/0044_slug.py``): a name no file can import.
+
+    Only the state half of such an operation is ever written (the database half is
+    the planner's own statements), and that comes from the Django class it extends.
+    """
+    from django.db import migrations
+
+    from schemaops.remedy.code import django_kind
+
+    if isinstance(op, migrations.SeparateDatabaseAndState):
+        return migrations.SeparateDatabaseAndState(
+            state_operations=[importable(o) for o in op.state_operations],
+            database_operations=[importable(o) for o in op.database_operations],
+        )
+    module = type(op).__module__
+    if module.startswith("django.") or ".migrations." not in f".{module}.":
+        return op
+    base = getattr(migrations, django_kind(op), None)
+    if base is None or base is type(op):
+        return op
+    _name, args, kwargs = op.deconstruct()
+    return base(*args, **kwargs)
 
 
 def layout(
