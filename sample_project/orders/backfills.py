@@ -1,7 +1,6 @@
 """Backfills of the orders app, started by name: ``schemaops backfill start orders.X``."""
 
 from django.db.models import F
-
 from schemaops.backfill import Backfill
 
 

@@ -57,14 +57,16 @@ def plan_runsql(op: Any, new_tables: set[str] | None = None) -> Remedy | None:
         reverse = [*done.undo_before, *runsql_texts(reverse), *done.undo_after]
     elif reverse is not None and (done.undo_before or done.undo_after):
         reverse = [*done.undo_before, *done.undo_after]
+    expand: list[Any] = list(done.expand)
     steps = [
         MigrationSpec(
-            "expand", [migrations.RunSQL(done.expand, reverse_sql=reverse)], not done.concurrent
+            "expand", [migrations.RunSQL(expand, reverse_sql=reverse)], not done.concurrent
         )
     ]
     if done.validate:
         back = migrations.RunSQL.noop if reverse is not None else None
-        steps.append(MigrationSpec("validate", [migrations.RunSQL(done.validate, back)]))
+        validate: list[Any] = list(done.validate)
+        steps.append(MigrationSpec("validate", [migrations.RunSQL(validate, back)]))
     summary = "; ".join(_SUMMARIES[t] for t in done.techniques)
     return Remedy("+".join(done.techniques), summary, steps)
 
