@@ -107,3 +107,50 @@ def test_a_to_d(proof: Any, case: str) -> None:
 def test_the_original_did_block(proof: Any, case: str) -> None:
     """The measure can fail: the original scanned under a write-blocking lock."""
     assert scans_under_lock(proof["original_trace"], f"c_{case}") != []
+
+
+# --- which RunSQL the planner rewrites, offline ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sql", "kind"),
+    [
+        ("CREATE INDEX i ON t (a)", "concurrent-index"),
+        ("DROP INDEX i", "concurrent-index"),
+        ("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)", "not-valid-then-validate"),
+        ("ALTER TABLE t ADD CONSTRAINT u UNIQUE (a)", "unique-using-index"),
+        ("ALTER TABLE t ALTER COLUMN a SET NOT NULL", "not-null-by-check"),
+        # nothing to rewrite, or what the rewrite cannot make whole: the rules' advice stands
+        ("CREATE INDEX CONCURRENTLY i ON t (a)", None),
+        ("CREATE INDEX ON t (a)", None),  # IF NOT EXISTS needs a name
+        ("ALTER TABLE t ADD CHECK (a > 0)", None),  # VALIDATE needs a name
+        ("CREATE INDEX i ON t (a); ALTER TABLE t DROP COLUMN b", None),
+        ("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID", None),
+    ],
+)
+def test_runsql_planned_only_when_the_rewrite_is_whole(sql: str, kind: str | None) -> None:
+    from django.db import migrations
+
+    from schemaops.remedy.planner import plan_operation
+
+    remedy = plan_operation(migrations.RunSQL(sql, migrations.RunSQL.noop), "shop", None)  # type: ignore[arg-type]
+    assert (remedy.kind if remedy else None) == kind
+
+
+def test_runsql_remedy_keeps_the_users_reverse_and_undoes_its_own() -> None:
+    from django.db import migrations
+
+    from schemaops.remedy.sql import plan_runsql
+
+    remedy = plan_runsql(
+        migrations.RunSQL(
+            "ALTER TABLE t ADD CONSTRAINT u UNIQUE (a)", "ALTER TABLE t DROP CONSTRAINT u"
+        )
+    )
+    assert remedy is not None
+    expand = remedy.steps[0].operations[0]
+    assert expand.reverse_sql == [
+        "ALTER TABLE t DROP CONSTRAINT u",
+        "DROP INDEX CONCURRENTLY IF EXISTS u",
+    ]
+    assert remedy.steps[0].atomic is False
