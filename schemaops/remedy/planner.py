@@ -191,6 +191,7 @@ def _contract(op: Any, app_label: str, state: ProjectState, pg_version: int) -> 
     from django.db import migrations
     from django.db.models.fields import NOT_PROVIDED
 
+    from schemaops.columns import has_column
     from schemaops.plan import column_for, db_table_for, operation_sql
 
     try:
@@ -202,7 +203,13 @@ def _contract(op: Any, app_label: str, state: ProjectState, pg_version: int) -> 
     if django_kind(op) == "RemoveField":
         model = state.models[(app_label, op.model_name_lower)]
         f = model.fields.get(op.name)
-        if f is not None and not f.null and getattr(f, "db_default", NOT_PROVIDED) is NOT_PROVIDED:
+        keeps_inserts_failing = (
+            f is not None
+            and has_column(f)  # a many-to-many field's join table has no column to relax
+            and not f.null
+            and getattr(f, "db_default", NOT_PROVIDED) is NOT_PROVIDED
+        )
+        if keeps_inserts_failing:
             table = ident(db_table_for(app_label, model.name, model.options))
             column = ident(column_for(op.name, f))
             relax.append(f"ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL")
