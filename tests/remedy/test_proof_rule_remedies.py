@@ -154,3 +154,27 @@ def test_runsql_remedy_keeps_the_users_reverse_and_undoes_its_own() -> None:
         "DROP INDEX CONCURRENTLY IF EXISTS u",
     ]
     assert remedy.steps[0].atomic is False
+
+
+def test_removing_a_many_to_many_field_relaxes_no_column() -> None:
+    """Found by bench/remedy_sample.py: the join table has no column to DROP NOT NULL."""
+    from django.db import migrations, models
+    from django.db.migrations.state import ModelState, ProjectState
+
+    state = ProjectState()
+    state.add_model(ModelState("shop", "Tag", [("id", models.BigAutoField(primary_key=True))]))
+    fields = [
+        ("id", models.BigAutoField(primary_key=True)),
+        ("tags", models.ManyToManyField("shop.tag")),
+        ("code", models.CharField(max_length=5)),
+    ]
+    state.add_model(ModelState("shop", "Order", fields))
+    from schemaops.remedy.planner import plan_operation
+
+    m2m = plan_operation(migrations.RemoveField("order", "tags"), "shop", state)
+    assert m2m is not None and m2m.kind == "expand-contract"
+    assert m2m.steps[0].operations[0].database_operations == []
+    assert "DROP TABLE" in str(m2m.steps[1].operations[0].sql)
+    column = plan_operation(migrations.RemoveField("order", "code"), "shop", state)
+    assert column is not None
+    assert "DROP NOT NULL" in str(column.steps[0].operations[0].database_operations[0].sql)
