@@ -105,7 +105,7 @@ def plan_operation(
     """
     kind = django_kind(op)
     if kind in RENAMES and (
-        renamed := plan_rename(op, app_label, state, pg_version=pg_version, post_phase=post_phase)
+        renamed := plan_rename(op, app_label, state, pg_version, post_phase, new_tables)
     ):
         return renamed
     if kind == "RunSQL":

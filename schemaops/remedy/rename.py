@@ -55,11 +55,23 @@ _EXPAND_CONTRACT = (
 
 
 def plan_rename(
-    op: Operation, app_label: str, state: ProjectState, *, pg_version: int, post_phase: bool
+    op: Operation,
+    app_label: str,
+    state: ProjectState,
+    pg_version: int,
+    post_phase: bool,
+    new_tables: set[str] | None = None,
 ) -> Remedy | None:
-    """The keep-the-name remedy of a rename ``op`` (None: not a rename of an existing name)."""
+    """The keep-the-name remedy of a rename ``op`` (None: not a rename of an existing name,
+    or of a table created earlier in the same migration, which no running code uses yet)."""
+    from schemaops.plan import db_table_for
+
     kind = django_kind(op)
     try:
+        name = op.old_name if kind == "RenameModel" else op.model_name
+        model = _model(state, app_label, name)
+        if db_table_for(app_label, model.name, model.options) in (new_tables or set()):
+            return None
         if kind == "RenameField":
             return _rename_field(op, app_label, state)
         if kind == "RenameModel":
