@@ -68,7 +68,7 @@ def plan_rename(
 
     kind = django_kind(op)
     try:
-        name = op.old_name if kind == "RenameModel" else op.model_name
+        name = getattr(op, "old_name" if kind == "RenameModel" else "model_name", "")
         model = _model(state, app_label, name)
         if db_table_for(app_label, model.name, model.options) in (new_tables or set()):
             return None
