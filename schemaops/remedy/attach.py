@@ -82,6 +82,7 @@ def _remedies(loader: MigrationLoader, plans: dict[MigrationKey, Any]) -> dict[s
                 "kind": remedy.kind,
                 "summary": remedy.summary,
                 "backfill": remedy.backfill,
+                "instructions": remedy.instructions,
                 "files": [{"name": f.name, "post": f.post, "atomic": f.atomic} for f in files],
                 "recipe": remedy_text(remedy, files, f"schemaops fix {app} {name}"),
             }

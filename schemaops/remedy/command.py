@@ -59,6 +59,8 @@ class FixPlan:
     backfills: dict[Path, list[tuple[str, str]]] = field(default_factory=dict)
     # what to run between `migrate --phase pre` and `--phase post` (the remedies' backfills)
     between_phases: list[str] = field(default_factory=list)
+    # what the user must change besides the files (models.py), one line each
+    notes: list[str] = field(default_factory=list)
 
     @property
     def written(self) -> int:
@@ -104,6 +106,8 @@ def run_fix(options: FixOptions) -> int:
     click.echo(f"schemaops fix: wrote {plan.written} file(s) for {len(plan.files)} migration(s)")
     for backfill in plan.between_phases:
         click.echo(f"schemaops fix: {backfill}")
+    for note in plan.notes:
+        click.echo(f"schemaops fix: also: {note}")
     if options.verify:
         from schemaops.remedy.verify import verify_written
 
@@ -213,6 +217,7 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
                 plan.backfills.setdefault(target, []).append(remedy.backfill_class)
             if remedy.backfill and not remedy.by_hand:
                 plan.between_phases.append(remedy.backfill)
+        plan.notes += [n for i in sorted(remedies[key]) for n in remedies[key][i].instructions[:1]]
         post = [f.name for f in files if f.name.startswith(f"{key[1]}_post")]
         if post:
             leaves[app] = post[-1]
