@@ -12,6 +12,7 @@ Two kinds of operation have a remedy:
 
 - schema changes whose statements lock (indexes, constraints, foreign keys,
   NOT NULL): Django's own statements rewritten by :mod:`schemaops.remedy.transform`;
+- ``RunSQL``: the user's statements rewritten one by one (:mod:`schemaops.remedy.sqlops`);
 - removals (``RemoveField``, ``DeleteModel``) outside a post-deploy migration:
   removed from the state before the deploy (and a NOT NULL column without a
   database default made nullable, so the new code's INSERTs work), dropped in
@@ -58,7 +59,11 @@ class MigrationSpec:
 
 @dataclass
 class Remedy:
-    """The safe sequence for one operation; ``kind`` names the techniques used."""
+    """The safe sequence for one operation; ``kind`` names the techniques used.
+
+    A remedy without ``steps`` is advice only (``kind`` ``advice``): what to do
+    where no lock-free form exists; ``fix`` leaves such an operation as it is.
+    """
 
     kind: str
     summary: str
@@ -91,15 +96,31 @@ def plan_operation(
     pg_version: int = 150000,
     post_phase: bool = False,
     new_tables: set[str] | None = None,
+    atomic: bool = True,
+    facts: Any = None,
 ) -> Remedy | None:
     """The remedy for ``op`` run on ``state`` (the state before it), or None when the
     operation is safe as written or has no remedy the planner knows.
 
     ``new_tables`` are tables created earlier in the same migration (empty, so
     nothing on them needs care); ``post_phase``: the operation is already in a
-    post-deploy migration, where removals belong.
+    post-deploy migration, where removals belong; ``atomic``: the migration's own
+    flag; ``facts``: what earlier RunSQL made (:class:`~schemaops.remedy.sqlops.SqlFacts`).
     """
     kind = django_kind(op)
+    if kind == "RunSQL":
+        from schemaops.remedy.sqlops import plan_runsql
+
+        return plan_runsql(
+            op,
+            app_label,
+            state,
+            pg_version=pg_version,
+            atomic=atomic,
+            post_phase=post_phase,
+            new_tables=new_tables,
+            facts=facts,
+        )
     if kind in REMOVALS and not post_phase:
         return _contract(op, app_label, state, pg_version)
     if kind not in REWRITABLE or not op.reduces_to_sql:
