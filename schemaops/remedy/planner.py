@@ -108,6 +108,12 @@ def plan_operation(
     flag; ``facts``: what earlier RunSQL made (:class:`~schemaops.remedy.sqlops.SqlFacts`).
     """
     kind = django_kind(op)
+    if type(op).__name__ == "ValidateConstraint":
+        from schemaops.remedy.sqlops import plan_validate
+
+        return plan_validate(
+            op, app_label, state, atomic=atomic, post_phase=post_phase, facts=facts
+        )
     if kind == "RunSQL":
         from schemaops.remedy.sqlops import plan_runsql
 
@@ -134,9 +140,36 @@ def plan_operation(
     done = rewrite(forwards, set(new_tables or ()))
     if done.contract and callable(getattr(getattr(op, "field", None), "default", None)):
         return None  # one computed value as every old row's DEFAULT: not a remedy
-    if not done.techniques:
-        return None
+    if not done.techniques or _on_partitioned_table(forwards, facts):
+        from schemaops.remedy.sqlops import plan_statements
+
+        return plan_statements(
+            op,
+            forwards,
+            backwards,
+            app_label,
+            state,
+            pg_version=pg_version,
+            atomic=atomic,
+            post_phase=post_phase,
+            new_tables=set(new_tables or ()),
+            facts=facts,
+        )
     return _rewritten(op, done, backwards, post_phase)
+
+
+def _on_partitioned_table(forwards: list[str], facts: Any) -> bool:
+    """Does Django create an index on a partitioned table (CONCURRENTLY fails there)?"""
+    from pglast import ast
+
+    from schemaops.statements import parse
+
+    partitioned = getattr(facts, "partitions", None) or {}
+    return any(
+        isinstance(s.node, ast.IndexStmt) and s.node.relation.relname in partitioned
+        for text in forwards
+        for s in parse(text)
+    )
 
 
 def _rewritten(op: Operation, done: Rewritten, backwards: list[str], post: bool) -> Remedy:

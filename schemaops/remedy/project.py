@@ -45,6 +45,7 @@ def plan_project(
         want_all = key in wanted and wanted[key] is None
         found = {}
         new_tables: set[str] = set()
+        facts.start_migration()
         post = phase_of(migration) == POST
         for index, op in enumerate(migration.operations):
             if want_all or index in (indices or ()):
@@ -62,7 +63,7 @@ def plan_project(
                     found[index] = remedy
                     found_total += 1
             _note_new_table(op, key[0], state, new_tables)
-            facts.record(op)
+            facts.record(op, key[0], state)
             op.state_forwards(key[0], state)
         if found:
             plans[key] = found

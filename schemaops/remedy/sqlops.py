@@ -64,6 +64,7 @@ BETTER_TYPE = "better-column-type"
 NO_TRANSACTION_CONTROL = "no-transaction-control"
 VALIDATE_LATER = "validate-in-next-migration"
 REVERSE_SQL = "reverse-sql-written"
+NON_ATOMIC = "non-atomic-migration"
 ADVICE = "advice"
 
 SUMMARIES = {
@@ -79,6 +80,7 @@ SUMMARIES = {
     "with a length CHECK",
     NO_TRANSACTION_CONTROL: "leave out BEGIN/COMMIT: the migration is one transaction already",
     VALIDATE_LATER: "VALIDATE the NOT VALID constraint in the next migration",
+    NON_ATOMIC: "run the CONCURRENTLY statements in a migration with atomic = False",
     REVERSE_SQL: "reverse_sql written (every statement has a known inverse)",
 }
 
@@ -100,11 +102,24 @@ class SqlFacts:
     enum_labels: dict[str, list[str]] = field(default_factory=dict)
     typed_columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     partitions: dict[str, list[str]] = field(default_factory=dict)
+    # (table, constraint) added NOT VALID earlier in the migration being walked
+    not_valid: set[tuple[str, str]] = field(default_factory=set)
 
-    def record(self, op: Any) -> None:
-        """Record the statements of a ``RunSQL`` (other operations are Django's to know)."""
+    def start_migration(self) -> None:
+        self.not_valid = set()
+
+    def record(self, op: Any, app_label: str = "", state: Any = None) -> None:
+        """Record the statements of a ``RunSQL`` (other operations are Django's to know),
+        and the constraints ``AddConstraintNotValid`` adds; ``state``: the one before ``op``."""
         from django.db import migrations
 
+        if type(op).__name__ == "AddConstraintNotValid" and state is not None:
+            from schemaops.plan import db_table_for
+
+            model = state.models.get((app_label, op.model_name_lower))
+            if model is not None:
+                table = db_table_for(app_label, model.name, model.options)
+                self.not_valid.add((table, str(op.constraint.name)))
         if isinstance(op, migrations.SeparateDatabaseAndState):
             for child in op.database_operations:
                 self.record(child)
@@ -133,6 +148,8 @@ class SqlFacts:
                 self.partitions.setdefault(str(relname(parent)), []).append(table)
         if isinstance(node, ast.AlterTableStmt):
             for cmd in node.cmds or ():
+                if cmd.subtype == AT.AT_AddConstraint and cmd.def_.skip_validation:
+                    self.not_valid.add((str(relname(node.relation)), str(cmd.def_.conname)))
                 if cmd.subtype == AT.AT_AttachPartition:
                     parent = str(relname(node.relation))
                     self.partitions.setdefault(parent, []).append(str(relname(cmd.def_.name)))
@@ -236,34 +253,99 @@ def plan_runsql(
     facts: SqlFacts | None = None,
 ) -> Remedy | None:
     """The remedy of a ``RunSQL`` whose statements lock, or None when they are all safe."""
-    from schemaops.remedy.planner import Remedy
-
     nodes = _nodes(op.sql)
     if not nodes:
         return None
-    facts = copy.deepcopy(facts) if facts is not None else None  # this RunSQL's own, below
-    ctx = Context(
+    ctx = _context(app_label, state, pg_version, atomic, new_tables, facts)
+    ctx.not_valid = set(ctx.facts.not_valid)
+    return _plan(nodes, ctx, _reverse_kind(op), post_phase, op, None)
+
+
+def plan_validate(
+    op: Any, app_label: str, state: ProjectState, *, atomic: bool, post_phase: bool, facts: Any
+) -> Remedy | None:
+    """``ValidateConstraint`` of a constraint the same atomic migration added NOT VALID:
+    the validation moves to a migration of its own (the ADD's lock is not held during it)."""
+    from schemaops.plan import db_table_for
+    from schemaops.remedy.planner import MigrationSpec, Remedy
+
+    model = state.models.get((app_label, op.model_name_lower))
+    if not atomic or model is None or facts is None:
+        return None
+    table = db_table_for(app_label, model.name, model.options)
+    if (table, str(op.name)) not in facts.not_valid:
+        return None
+    steps = [MigrationSpec("validate", [op], post=post_phase)]
+    return Remedy(VALIDATE_LATER, SUMMARIES[VALIDATE_LATER], steps)
+
+
+def plan_statements(
+    op: Any,
+    forwards: list[str],
+    backwards: list[str],
+    app_label: str,
+    state: ProjectState,
+    *,
+    pg_version: int = 150000,
+    atomic: bool = True,
+    post_phase: bool = False,
+    new_tables: set[str] | None = None,
+    facts: SqlFacts | None = None,
+) -> Remedy | None:
+    """The remedy of a Django operation from the statements its schema editor emits, for
+    what :mod:`~schemaops.remedy.transform` does not rewrite (a primary key, an index on a
+    partitioned table, ``CONCURRENTLY`` in an atomic migration) and for advice.
+
+    The first migration keeps the operation as its state (``SeparateDatabaseAndState``);
+    Django's own reverse undoes it.
+    """
+    try:
+        nodes = [s.node for text in forwards for s in parse(text)]
+    except SQLSyntaxError:
+        return None
+    ctx = _context(app_label, state, pg_version, atomic, new_tables, facts)
+    return _plan(nodes, ctx, backwards or "noop", post_phase, None, op)
+
+
+def _context(
+    app_label: str,
+    state: Any,
+    pg_version: int,
+    atomic: bool,
+    new_tables: set[str] | None,
+    facts: SqlFacts | None,
+) -> Context:
+    return Context(
         app_label,
         state,
         pg_version // 10000,
         atomic,
-        new_tables if new_tables is not None else set(),
-        facts or SqlFacts(),
+        new_tables if new_tables is not None else set(),  # the migration's: RunSQL adds to it
+        copy.deepcopy(facts) if facts is not None else SqlFacts(),  # this operation's own
     )
+
+
+def _plan(
+    nodes: list[Any], ctx: Context, user_reverse: Any, post: bool, runsql: Any, state_op: Any
+) -> Remedy | None:
+    from schemaops.remedy.planner import Remedy
+
     pieces: list[Piece] = []
     for node in nodes:
         pieces.extend(_rewrite(node, ctx))
         ctx.facts.record_node(node)
+    for piece in pieces:
+        if ctx.atomic and piece.concurrent and not piece.techniques:
+            piece.techniques.append(NON_ATOMIC)  # already CONCURRENTLY: only the migration moves
     techniques = list(dict.fromkeys(t for p in pieces for t in p.techniques))
-    user_reverse = _reverse_kind(op)
     inverses = _inverses(pieces) if user_reverse is None else None
-    if inverses is not None and not techniques:
+    if inverses is not None and not techniques and runsql is not None:
         techniques.append(REVERSE_SQL)
     if not techniques:
         if not ctx.notes:
             return None
         return Remedy(ADVICE, "; ".join(ctx.notes))
-    steps = _steps(op, pieces, ctx, user_reverse, inverses, post_phase)
+    steps = _steps(runsql, state_op, pieces, ctx, user_reverse, inverses, post)
     summary = "; ".join([*(_summary(t) for t in techniques), *ctx.notes])
     backfill = "; ".join(ctx.backfills) or None
     return Remedy("+".join(techniques), summary, steps, backfill)
@@ -291,6 +373,7 @@ def _reverse_kind(op: Any) -> Any:
 
 def _steps(
     op: Any,
+    state_op: Any,
     pieces: list[Piece],
     ctx: Context,
     user_reverse: Any,
@@ -321,10 +404,17 @@ def _steps(
             if n == 0:
                 reverse = [*_user_reverse(user_reverse, not seg_atomic), *undo]
         first = n == 0
+        operation = _run_sql(forward, reverse, op if first else None)
+        if first and state_op is not None:
+            from django.db import migrations
+
+            operation = migrations.SeparateDatabaseAndState(
+                state_operations=[state_op], database_operations=[operation]
+            )
         specs.append(
             MigrationSpec(
                 "expand" if seg_atomic else "concurrently",
-                [_run_sql(forward, reverse, op if first else None)],
+                [operation],
                 atomic=seg_atomic and not (first and _needs_outside(reverse)),
                 post=post,
             )
@@ -978,7 +1068,21 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _create_domain(node: Any, ctx: Context) -> list[Piece]:
+    kinds = {CONSTR.CONSTR_CHECK: "CHECK", CONSTR.CONSTR_NOTNULL: "NOT NULL"}
+    found = [kinds[c.contype] for c in node.constraints or () if c.contype in kinds]
+    if found:
+        domain = names(node.domainname)[-1]
+        ctx.note(
+            f"create {domain} without its {' and '.join(dict.fromkeys(found))} constraint and "
+            f"put the rule on each column declared {domain} as a table CHECK, which can later "
+            "change online (NOT VALID, then VALIDATE); a domain constraint cannot"
+        )
+    return [_kept(node)]
+
+
 _HANDLERS: dict[type, Any] = {
+    ast.CreateDomainStmt: _create_domain,
     ast.TransactionStmt: _transaction,
     ast.DoStmt: _do_block,
     ast.IndexStmt: _index,
