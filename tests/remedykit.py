@@ -36,3 +36,46 @@ def lint_remedy(
     findings = [f for f in result.findings if not f.suppressed]
     attach_remedies(findings, loader, pg_version * 10000)  # type: ignore[arg-type]
     return findings
+
+
+def remedy_migrations(recipe: str) -> list[tuple[str, Any]]:
+    """Execute every migration module a remedy's text shows; (file name, Migration class)."""
+    modules: list[tuple[str, list[str]]] = []
+    for line in recipe.splitlines():
+        if line.startswith("# --- ") and ".py (" in line:
+            modules.append((line.removeprefix("# --- ").split(".py", 1)[0], []))
+        elif modules:
+            modules[-1][1].append(line)
+    out = []
+    for name, lines in modules:
+        namespace: dict[str, Any] = {}
+        exec("\n".join(lines), namespace)  # the remedy must be valid Python
+        out.append((name, namespace["Migration"]))
+    return out
+
+
+def remedy_sql(recipe: str) -> list[str]:
+    """The SQL every RunSQL of a remedy runs forwards (database side), in order."""
+    from models import recipe_sql
+
+    return [sql for _name, migration in remedy_migrations(recipe) for sql in recipe_sql(migration)]
+
+
+def lint_remedy_chain(recipe: str, setup: list[Any]) -> list[Finding]:
+    """Lint a remedy's migrations as consecutive migrations after ``setup``; all findings."""
+    chain, previous = [make_migration("0001_initial", setup)], "0001_initial"
+    for number, (_name, migration) in enumerate(remedy_migrations(recipe), 2):
+        name = f"{number:04d}_remedy"
+        phase = {"deploy_phase": getattr(migration, "deploy_phase", "pre")}
+        chain.append(
+            make_migration(
+                name,
+                list(migration.operations),
+                dependencies=[(APP, previous)],
+                atomic=migration.atomic,
+                **phase,
+            )
+        )
+        previous = name
+    linter = Linter(FakeLoader(chain), Config())
+    return linter.run({(APP, m.name) for m in chain[1:]}).findings

@@ -116,7 +116,7 @@ class SqlFacts:
         if type(op).__name__ == "AddConstraintNotValid" and state is not None:
             from schemaops.plan import db_table_for
 
-            model = state.models.get((app_label, op.model_name_lower))
+            model = state.models.get((app_label, str(op.model_name).lower()))
             if model is not None:
                 table = db_table_for(app_label, model.name, model.options)
                 self.not_valid.add((table, str(op.constraint.name)))
@@ -269,7 +269,7 @@ def plan_validate(
     from schemaops.plan import db_table_for
     from schemaops.remedy.planner import MigrationSpec, Remedy
 
-    model = state.models.get((app_label, op.model_name_lower))
+    model = state.models.get((app_label, str(op.model_name).lower()))
     if not atomic or model is None or facts is None:
         return None
     table = db_table_for(app_label, model.name, model.options)
@@ -338,6 +338,8 @@ def _plan(
         if ctx.atomic and piece.concurrent and not piece.techniques:
             piece.techniques.append(NON_ATOMIC)  # already CONCURRENTLY: only the migration moves
     techniques = list(dict.fromkeys(t for p in pieces for t in p.techniques))
+    if ctx.atomic and runsql is not None and _controls_transaction(runsql.reverse_sql):
+        techniques.append(NO_TRANSACTION_CONTROL)
     inverses = _inverses(pieces) if user_reverse is None else None
     if inverses is not None and not techniques and runsql is not None:
         techniques.append(REVERSE_SQL)
@@ -440,6 +442,10 @@ def _needs_outside(statements: list[str] | None) -> bool:
     return False
 
 
+def _controls_transaction(sql: Any) -> bool:
+    return any(isinstance(n, ast.TransactionStmt) for n in _nodes(sql) or ())
+
+
 def _user_reverse(reverse: Any, outside: bool) -> list[str]:
     """The user's reverse, tolerant of a half-applied forward (``IF EXISTS``); a
     ``DROP INDEX`` concurrent when its migration runs outside a transaction."""
@@ -450,12 +456,14 @@ def _user_reverse(reverse: Any, outside: bool) -> list[str]:
         statements = reversible(texts)
     except SQLSyntaxError:
         return texts
-    if not outside:
-        return statements
     out = []
     for text in statements:
         node = parse(text)[0].node
-        if _is_index_drop(node) and node.behavior != enums.DropBehavior.DROP_CASCADE:
+        if isinstance(node, ast.TransactionStmt) and not outside:
+            continue  # the migration is one transaction already
+        if not outside:
+            out.append(text)
+        elif _is_index_drop(node) and node.behavior != enums.DropBehavior.DROP_CASCADE:
             out.extend(_drop_index_concurrently(node))
         else:
             out.append(text)
@@ -570,6 +578,8 @@ def _rewrite(node: Any, ctx: Context) -> list[Piece]:
         ctx.new_tables.add(str(node.relation.relname))
     if isinstance(node, ast.CreateEnumStmt | ast.CreateDomainStmt):
         ctx.created_types.add(names(getattr(node, "typeName", None) or node.domainname)[-1])
+    if isinstance(node, ast.CreateSchemaStmt) and node.schemaname:
+        ctx.created_types.add(str(node.schemaname))
     handler = _HANDLERS.get(type(node))
     if handler is not None:
         return handler(node, ctx)
