@@ -576,8 +576,10 @@ def _rewrite(node: Any, ctx: Context) -> list[Piece]:
     if isinstance(node, ast.CreateStmt) and node.relation is not None:
         _retype(node, ctx)
         ctx.new_tables.add(str(node.relation.relname))
-    if isinstance(node, ast.CreateEnumStmt | ast.CreateDomainStmt):
-        ctx.created_types.add(names(getattr(node, "typeName", None) or node.domainname)[-1])
+    if isinstance(node, ast.CreateEnumStmt):
+        ctx.created_types.add(names(node.typeName)[-1])
+    if isinstance(node, ast.CreateDomainStmt):
+        ctx.created_types.add(names(node.domainname)[-1])
     if isinstance(node, ast.CreateSchemaStmt) and node.schemaname:
         ctx.created_types.add(str(node.schemaname))
     handler = _HANDLERS.get(type(node))
@@ -892,9 +894,25 @@ def _retype(node: Any, ctx: Context) -> None:
         if new is None:
             continue
         length = col.length or ("1" if col.base == "bpchar" else None)
+        if col.action == "ALTER COLUMN TYPE":
+            _retype_casts(node, col.base, new)  # USING col::json: the cast follows the column
         col.type.names = (ast.String(sval=new),)
         col.type.typmods = None
         ctx.pending.setdefault(id(node), []).append((col, length if new == "text" else None))
+
+
+def _retype_casts(node: Any, base: str, new: str) -> None:
+    if isinstance(node, ast.TypeCast) and node.typeName is not None:
+        parts = names(node.typeName.names)
+        if parts and parts[-1].lower() == base:
+            node.typeName.names = (ast.String(sval=new),)
+            node.typeName.typmods = None
+    if isinstance(node, ast.Node):
+        for attr in node:
+            _retype_casts(getattr(node, attr), base, new)
+    elif isinstance(node, tuple | list):
+        for item in node:
+            _retype_casts(item, base, new)
 
 
 def _length_checks(node: Any, table: str, ctx: Context) -> list[Piece]:
