@@ -140,7 +140,7 @@ def plan_operation(
     done = rewrite(forwards, set(new_tables or ()))
     if done.contract and callable(getattr(getattr(op, "field", None), "default", None)):
         return None  # one computed value as every old row's DEFAULT: not a remedy
-    if not done.techniques or _on_partitioned_table(forwards, facts):
+    if not done.techniques or _beyond_transform(forwards, facts, new_tables):
         from schemaops.remedy.sqlops import plan_statements
 
         return plan_statements(
@@ -158,18 +158,28 @@ def plan_operation(
     return _rewritten(op, done, backwards, post_phase)
 
 
-def _on_partitioned_table(forwards: list[str], facts: Any) -> bool:
-    """Does Django create an index on a partitioned table (CONCURRENTLY fails there)?"""
-    from pglast import ast
+def _beyond_transform(forwards: list[str], facts: Any, new_tables: set[str] | None) -> bool:
+    """Does Django emit what only the statement planner rewrites: an index on a partitioned
+    table (CONCURRENTLY fails there), or a primary key built under ACCESS EXCLUSIVE?"""
+    from pglast import ast, enums
 
     from schemaops.statements import parse
 
     partitioned = getattr(facts, "partitions", None) or {}
-    return any(
-        isinstance(s.node, ast.IndexStmt) and s.node.relation.relname in partitioned
-        for text in forwards
-        for s in parse(text)
-    )
+    for text in forwards:
+        for stmt in parse(text):
+            node = stmt.node
+            if isinstance(node, ast.IndexStmt) and node.relation.relname in partitioned:
+                return True
+            if not isinstance(node, ast.AlterTableStmt):
+                continue
+            if node.relation.relname in (new_tables or ()):
+                continue
+            for cmd in node.cmds or ():
+                con = cmd.def_ if cmd.subtype == enums.AlterTableType.AT_AddConstraint else None
+                if con is not None and con.contype == enums.ConstrType.CONSTR_PRIMARY:
+                    return not con.indexname
+    return False
 
 
 def _rewritten(op: Operation, done: Rewritten, backwards: list[str], post: bool) -> Remedy:

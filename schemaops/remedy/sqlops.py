@@ -854,27 +854,47 @@ def _primary_key(single: Any, table: str, con: Any, ctx: Context) -> Piece:
 
 
 def _column_advice(coldef: Any, table: str, ctx: Context) -> None:
-    kinds = {c.contype for c in coldef.constraints or ()}
     from schemaops.columns import type_from_node
 
+    constraints = {c.contype: c for c in coldef.constraints or ()}
     col_type = type_from_node(coldef.typeName) if coldef.typeName is not None else None
-    if CONSTR.CONSTR_GENERATED in kinds:
+    column = str(coldef.colname)
+    model = _model_label(table, ctx)
+    if CONSTR.CONSTR_GENERATED in constraints:
+        expr = deparse(constraints[CONSTR.CONSTR_GENERATED].raw_expr)
         ctx.note(
-            f"a stored generated column rewrites {table}: add a plain nullable column filled by "
-            "a BEFORE INSERT OR UPDATE trigger, and backfill the existing rows with "
-            "`schemaops backfill`"
+            f"a stored generated column rewrites {table}: keep the field in the state, add "
+            f"{column} as a plain nullable column filled by a BEFORE INSERT OR UPDATE trigger "
+            f"(NEW.{ident(column)} := {expr}), then fill the existing rows in batches: "
+            f'schemaops backfill start {model} --set "{column} = {expr}" '
+            f'--where "{column} IS NULL" --wait'
         )
-    elif CONSTR.CONSTR_IDENTITY in kinds or (col_type is not None and "serial" in col_type.name):
+    elif CONSTR.CONSTR_IDENTITY in constraints or (
+        col_type is not None and "serial" in col_type.name
+    ):
+        seq = _truncate(f"{table}_{column}_seq")
         ctx.note(
-            f"an auto-numbered column rewrites {table}: add a plain nullable bigint column, "
-            "CREATE SEQUENCE and SET DEFAULT nextval(...), number the existing rows with "
-            "`schemaops backfill`, then build its unique index CONCURRENTLY"
+            f"an auto-numbered column rewrites {table}: add {column} as a plain nullable bigint, "
+            f"CREATE SEQUENCE {seq} OWNED BY {table}.{column} and SET DEFAULT nextval('{seq}') "
+            f"(no rewrite), number the existing rows in batches: schemaops backfill start "
+            f"{model} --set \"{column} = nextval('{seq}')\" --where \"{column} IS NULL\" --wait, "
+            "then build its unique index CONCURRENTLY"
         )
-    elif CONSTR.CONSTR_PRIMARY in kinds:
+    elif CONSTR.CONSTR_PRIMARY in constraints:
         ctx.note(
             f"ADD COLUMN ... PRIMARY KEY builds the index under ACCESS EXCLUSIVE on {table}: add "
             "the column, build a unique index CONCURRENTLY, then ADD PRIMARY KEY USING INDEX"
         )
+
+
+def _model_label(table: str, ctx: Context) -> str:
+    """``app.Model`` of the model whose table is ``table`` (for a backfill command)."""
+    from schemaops.plan import db_table_for
+
+    for (app, _name), model in ctx.state.models.items():
+        if db_table_for(app, model.name, model.options) == table:
+            return f"{app}.{model.name}"
+    return "<app.Model>"
 
 
 # -- column types ------------------------------------------------------------------
