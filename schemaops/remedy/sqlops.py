@@ -235,6 +235,8 @@ class Context:
     created_types: set[str] = field(default_factory=set)
     # statement (its id) -> columns made text that still need their length CHECK
     pending: dict[int, list[Any]] = field(default_factory=dict)
+    # the user's own SQL (column types are a choice there; Django's follow its fields)
+    user_sql: bool = True
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -304,6 +306,7 @@ def plan_statements(
     except SQLSyntaxError:
         return None
     ctx = _context(app_label, state, pg_version, atomic, new_tables, facts)
+    ctx.user_sql = False
     return _plan(nodes, ctx, backwards or "noop", post_phase, None, op)
 
 
@@ -907,6 +910,8 @@ def _retype(node: Any, ctx: Context) -> None:
     """json -> jsonb, timestamp -> timestamptz, char(n)/varchar(n) -> text, in place."""
     from schemaops.columns import declared_columns
 
+    if not ctx.user_sql:
+        return
     for col in declared_columns(node):
         new = BETTER.get(col.base)
         if new is None and col.base in LENGTH_TYPES and (col.length or col.base == "bpchar"):
