@@ -163,17 +163,17 @@ def _beyond_transform(forwards: list[str], facts: Any, new_tables: set[str] | No
     table (CONCURRENTLY fails there), or a primary key built under ACCESS EXCLUSIVE?"""
     from pglast import ast, enums
 
-    from schemaops.statements import parse
+    from schemaops.statements import parse, relname
 
     partitioned = getattr(facts, "partitions", None) or {}
     for text in forwards:
         for stmt in parse(text):
             node = stmt.node
-            if isinstance(node, ast.IndexStmt) and node.relation.relname in partitioned:
+            if isinstance(node, ast.IndexStmt) and relname(node.relation) in partitioned:
                 return True
             if not isinstance(node, ast.AlterTableStmt):
                 continue
-            if node.relation.relname in (new_tables or ()):
+            if relname(node.relation) in (new_tables or set()):
                 continue
             for cmd in node.cmds or ():
                 con = cmd.def_ if cmd.subtype == enums.AlterTableType.AT_AddConstraint else None

@@ -511,7 +511,7 @@ def inverse(node: Any) -> list[str] | None:
         return [f"DROP {kind} IF EXISTS {_qualified(getattr(node, attr))}"]
     if isinstance(node, ast.IndexStmt) and node.idxname:
         how = "CONCURRENTLY " if node.concurrent else ""
-        schema = node.relation.schemaname
+        schema = getattr(node.relation, "schemaname", None)
         name = ".".join(ident(n) for n in (schema, str(node.idxname)) if n)
         return [f"DROP INDEX {how}IF EXISTS {name}"]
     if isinstance(node, ast.CreateTrigStmt):
