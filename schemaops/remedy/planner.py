@@ -107,6 +107,24 @@ def plan_operation(
     post-deploy migration, where removals belong; ``atomic``: the migration's own
     flag; ``facts``: what earlier RunSQL made (:class:`~schemaops.remedy.sqlops.SqlFacts`).
     """
+    try:
+        return _plan_operation(
+            op, app_label, state, pg_version, post_phase, new_tables, atomic, facts
+        )
+    except Exception:  # odd input (a project's own operation, SQL pglast cannot print): no remedy
+        return None
+
+
+def _plan_operation(
+    op: Operation,
+    app_label: str,
+    state: ProjectState,
+    pg_version: int,
+    post_phase: bool,
+    new_tables: set[str] | None,
+    atomic: bool,
+    facts: Any,
+) -> Remedy | None:
     kind = django_kind(op)
     if type(op).__name__ == "ValidateConstraint":
         from schemaops.remedy.sqlops import plan_validate

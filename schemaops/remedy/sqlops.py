@@ -126,7 +126,10 @@ class SqlFacts:
         if not isinstance(op, migrations.RunSQL):
             return
         for node in _nodes(op.sql) or ():
-            self.record_node(node)
+            try:
+                self.record_node(node)
+            except Exception:  # a statement of a shape no fact is read from
+                continue
 
     def record_node(self, node: Any) -> None:
         from schemaops.columns import declared_columns
@@ -880,7 +883,7 @@ def _column_advice(coldef: Any, table: str, ctx: Context) -> None:
             f"an auto-numbered column rewrites {table}: add {column} as a plain nullable bigint, "
             f"CREATE SEQUENCE {seq} OWNED BY {table}.{column} and SET DEFAULT nextval('{seq}') "
             f"(no rewrite), number the existing rows in batches: schemaops backfill start "
-            f"{model} --set \"{column} = nextval('{seq}')\" --where \"{column} IS NULL\" --wait, "
+            f'{model} --set "{column} = nextval(\'{seq}\')" --where "{column} IS NULL" --wait, '
             "then build its unique index CONCURRENTLY"
         )
     elif CONSTR.CONSTR_PRIMARY in constraints:

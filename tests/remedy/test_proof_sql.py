@@ -236,3 +236,91 @@ def test_d_final_schema_and_state_equal_the_originals(proof: Any, case: str) -> 
     mine = {k: v for k, v in proof["state"].items() if k.startswith(f"{app}.")}
     original = {k: v for k, v in proof["original_state"].items() if k.startswith(f"{app}.")}
     assert mine == original
+
+
+# -- the planner's choices, without a database (each a firing and a non-firing case) ------
+
+
+def _plan(sql: Any, reverse: Any = None, *, atomic: bool = True, facts: Any = None) -> Any:
+    from django.db import migrations
+    from django.db.migrations.state import ProjectState
+
+    from schemaops.remedy.sqlops import plan_runsql
+
+    op = migrations.RunSQL(sql, reverse_sql=reverse)
+    return plan_runsql(op, "shop", ProjectState(), atomic=atomic, facts=facts)
+
+
+def _sql(remedy: Any) -> list[tuple[str, bool, list[str]]]:
+    out = []
+    for spec in remedy.steps:
+        (op,) = spec.operations
+        out.append((spec.role, spec.atomic, list(op.sql)))
+    return out
+
+
+def test_safe_statements_and_already_safe_ones_get_no_plan() -> None:
+    assert _plan("UPDATE t SET a = 1 WHERE id = 2", "SELECT 1") is None
+    assert _plan("CREATE INDEX CONCURRENTLY i ON t (a)", "DROP INDEX i", atomic=False) is None
+    assert _plan("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID", "SELECT 1") is None
+    assert _plan("CREATE TABLE n (id int); CREATE INDEX ON n (id)", "DROP TABLE n") is None
+    assert _plan(42) is None  # not SQL: the rules report it, the planner has nothing to say
+
+
+def test_a_runsql_mixing_both_is_split_in_order() -> None:
+    remedy = _plan("UPDATE t SET a = 1; CREATE INDEX i ON t (a); UPDATE t SET a = 2", "SELECT 1")
+    assert [(role, atomic) for role, atomic, _ in _sql(remedy)] == [
+        ("expand", True),
+        ("concurrently", False),
+        ("expand", True),
+    ]
+    assert _sql(remedy)[1][2][-1] == "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a)"
+    # the user's reverse runs once, in the first file; the index file undoes its own index
+    first, second, third = (spec.operations[0].reverse_sql for spec in remedy.steps)
+    assert first == ["SELECT 1"] and second == ["DROP INDEX CONCURRENTLY IF EXISTS i"]
+    assert third == ""  # RunSQL.noop: nothing of its own to undo
+
+
+def test_a_flat_do_block_is_rewritten_and_one_with_logic_is_kept() -> None:
+    flat = _plan("DO $$ BEGIN CREATE INDEX i ON t (a); END $$", "DROP INDEX i")
+    assert _sql(flat)[0][2][-1] == "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a)"
+    logic = "DO $$ BEGIN IF true THEN CREATE INDEX i ON t (a); END IF; END $$"
+    assert _plan(logic, "DROP INDEX i") is None
+
+
+def test_refresh_is_concurrent_only_with_a_unique_index_on_the_view() -> None:
+    from schemaops.remedy.sqlops import SqlFacts
+
+    facts = SqlFacts()
+    facts.record_node(parse_one("CREATE UNIQUE INDEX v_id ON v (id)"))
+    assert _sql(_plan("REFRESH MATERIALIZED VIEW v", "", facts=facts))[0][2] == [
+        "REFRESH MATERIALIZED VIEW CONCURRENTLY v"
+    ]
+    advice = _plan("REFRESH MATERIALIZED VIEW v", "")
+    assert advice.kind == "advice" and not advice.steps
+    partial = SqlFacts()
+    partial.record_node(parse_one("CREATE UNIQUE INDEX v_id ON v (id) WHERE id > 0"))
+    assert _plan("REFRESH MATERIALIZED VIEW v", "", facts=partial).kind == "advice"
+
+
+def test_a_missing_reverse_is_written_only_when_every_statement_has_one() -> None:
+    written = _plan("CREATE TABLE n (id int); ALTER TABLE n2 ADD COLUMN c int")
+    assert written.kind == "reverse-sql-written"
+    assert written.steps[0].operations[0].reverse_sql == [
+        "ALTER TABLE n2 DROP COLUMN IF EXISTS c",
+        "DROP TABLE IF EXISTS n",
+    ]
+    assert _plan("CREATE TABLE n (id int); UPDATE n2 SET c = 1") is None
+
+
+def test_transaction_control_goes_only_in_an_atomic_migration() -> None:
+    assert _sql(_plan("BEGIN; UPDATE t SET a = 1; COMMIT", "SELECT 1"))[0][2] == [
+        "UPDATE t SET a = 1"
+    ]
+    assert _plan("BEGIN; UPDATE t SET a = 1; COMMIT", "SELECT 1", atomic=False) is None
+
+
+def parse_one(sql: str) -> Any:
+    from schemaops.statements import parse
+
+    return parse(sql)[0].node
