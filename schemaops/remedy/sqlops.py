@@ -220,6 +220,8 @@ class Piece:
     validate_undo: list[str] = field(default_factory=list)
     original: Any = None  # the user's statement, for its inverse
     techniques: list[str] = field(default_factory=list)
+    # (table, column, constraint) of each CHECK (col IS NOT NULL) proving a SET NOT NULL
+    not_null_checks: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -412,7 +414,8 @@ def _steps(
             if n == 0:
                 reverse = [*_user_reverse(user_reverse, not seg_atomic), *undo]
         first = n == 0
-        operation = _run_sql(forward, reverse, op if first else None)
+        adds = [a for i in indexes for a in _check_states(pieces[i], ctx)[0]]
+        operation = _run_sql(forward, reverse, op if first else None, adds)
         if first and state_op is not None:
             from django.db import migrations
 
@@ -430,7 +433,15 @@ def _steps(
     validate = [s for p in pieces for s in p.validate]
     if validate:
         undo = [s for p in reversed(pieces) for s in p.validate_undo]
-        specs.append(MigrationSpec("validate", [_run_sql(validate, undo or [])], post=post))
+        removes = [r for p in pieces for r in _check_states(p, ctx)[1]]
+        run = _run_sql(validate, undo or [])
+        if removes:  # the SQL sees the model before these (SO109 finds the proving check)
+            from django.db import migrations
+
+            run = migrations.SeparateDatabaseAndState(
+                state_operations=removes, database_operations=[run]
+            )
+        specs.append(MigrationSpec("validate", [run], post=post))
     return specs
 
 
@@ -476,19 +487,45 @@ def _user_reverse(reverse: Any, outside: bool) -> list[str]:
     return out
 
 
-def _run_sql(forward: list[str], reverse: list[str] | None, original: Any = None) -> Any:
+def _run_sql(
+    forward: list[str],
+    reverse: list[str] | None,
+    original: Any = None,
+    states: list[Any] | None = None,
+) -> Any:
     """``RunSQL`` of ``forward``; reverse None: irreversible, as the user's was."""
     from django.db import migrations
 
     back: Any = migrations.RunSQL.noop if reverse == [] else reverse
     kwargs: dict[str, Any] = {}
     if original is not None:
-        kwargs = {
-            "state_operations": list(original.state_operations or []) or None,
-            "hints": original.hints or None,
-            "elidable": original.elidable,
-        }
-    return migrations.RunSQL(list(forward), reverse_sql=back, **kwargs)
+        kwargs = {"hints": original.hints or None, "elidable": original.elidable}
+    state = [*(getattr(original, "state_operations", None) or []), *(states or [])]
+    return migrations.RunSQL(list(forward), reverse_sql=back, state_operations=state, **kwargs)
+
+
+def _check_states(piece: Piece, ctx: Context) -> tuple[list[Any], list[Any]]:
+    """AddConstraint / RemoveConstraint state operations for the NOT NULL checks of a piece
+    on a Django model: the state follows the database (SO109 reads the check from it), and
+    ends where it began."""
+    from django.db import migrations, models
+
+    from schemaops.plan import column_for, db_table_for
+
+    adds, removes = [], []
+    for table, column, name in piece.not_null_checks:
+        for (app, model_name), model in ctx.state.models.items():
+            if app != ctx.app_label or db_table_for(app, model.name, model.options) != table:
+                continue
+            fname = next((n for n, f in model.fields.items() if column_for(n, f) == column), None)
+            if fname is None:
+                continue
+            check = models.CheckConstraint(
+                condition=models.Q(**{f"{fname}__isnull": False}), name=name
+            )
+            adds.append(migrations.AddConstraint(model_name, check))
+            removes.append(migrations.RemoveConstraint(model_name, name))
+    return adds, removes
 
 
 # -- inverses (a RunSQL without reverse_sql gets one when every statement has one) ----
@@ -811,6 +848,7 @@ def _transformed(single: Any, ctx: Context) -> Piece:
         validate_undo=_attach_undo(done.validate),
         original=single,
         techniques=list(done.techniques),
+        not_null_checks=list(done.not_null_checks),
     )
 
 
@@ -856,6 +894,7 @@ def _primary_key(single: Any, table: str, con: Any, ctx: Context) -> Piece:
         validate_undo=[f"ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {ident(name)}"],
         original=single,
         techniques=["unique-using-index", *not_null.techniques],
+        not_null_checks=list(not_null.not_null_checks),
     )
 
 

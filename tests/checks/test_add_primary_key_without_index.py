@@ -30,7 +30,7 @@ def test_add_primary_key_in_sql_fires_with_using_index_recipe():
     )
     assert "ALTER TABLE shop_legacy ALTER COLUMN code SET NOT NULL" in recipe_sql(attach)
     chain = {x.code for x in lint_remedy_chain(f.recipe, [legacy()])}
-    assert "SO217" not in chain
+    assert "SO217" not in chain and "SO109" not in chain  # NOT NULL proved by the check
 
 
 def test_using_index_and_new_table_are_safe():
