@@ -79,3 +79,28 @@ def lint_remedy_chain(recipe: str, setup: list[Any]) -> list[Finding]:
         previous = name
     linter = Linter(FakeLoader(chain), Config())
     return linter.run({(APP, m.name) for m in chain[1:]}).findings
+
+
+def remedies_of(
+    operations: list[Any], setup: list[Any] | None = None, *, atomic: bool = True
+) -> dict[int, Any]:
+    """The planner's remedies of migration 0002's operations, by index (whole plans, also
+    those too long for a report to show)."""
+    from schemaops.remedy.project import plan_project
+
+    first = make_migration("0001_initial", setup or [])
+    second = make_migration(
+        "0002_change", operations, atomic=atomic, dependencies=[(APP, "0001_initial")]
+    )
+    plans = plan_project(FakeLoader([first, second]), {(APP, "0002_change"): None})  # type: ignore[arg-type]
+    return plans.get((APP, "0002_change"), {})
+
+
+def spec_sql(spec: Any) -> list[str]:
+    """The SQL a remedy's migration runs forwards (RunSQL, also inside SeparateDatabaseAndState)."""
+    out: list[str] = []
+    for op in spec.operations:
+        for sub in getattr(op, "database_operations", None) or [op]:
+            sql = getattr(sub, "sql", None)
+            out.extend([sql] if isinstance(sql, str) else list(sql or []))
+    return out

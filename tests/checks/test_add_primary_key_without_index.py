@@ -1,7 +1,7 @@
 from django.db import migrations, models
 from lintkit import codes, lint
 from models import recipe_sql
-from remedykit import lint_remedy, lint_remedy_chain, remedy_migrations
+from remedykit import lint_remedy, lint_remedy_chain, remedies_of, remedy_migrations, spec_sql
 
 
 def legacy():
@@ -47,5 +47,7 @@ def test_alter_field_becoming_primary_key_fires():
     ]
     f = so217(lint_remedy(ops, setup=[legacy()]))[0]
     assert "Legacy.code" in f.message
-    *_, (_, attach) = remedy_migrations(f.recipe)
-    assert "PRIMARY KEY USING INDEX" in recipe_sql(attach)[-1]
+    assert "unique index CONCURRENTLY" in f.recipe and "schemaops fix" in f.recipe
+    build, attach = remedies_of(ops, [legacy()])[1].steps  # too long to show: the plan itself
+    assert build.atomic is False and "CREATE UNIQUE INDEX CONCURRENTLY" in spec_sql(build)[1]
+    assert "PRIMARY KEY USING INDEX" in spec_sql(attach)[-1]

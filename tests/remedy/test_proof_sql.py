@@ -40,11 +40,8 @@ OBJECTS = """        migrations.RunSQL(
                 "ALTER TABLE %(app)s_item ADD COLUMN email %(app)s_email",
                 "CREATE TYPE %(app)s_status AS ENUM ('new', 'paid')",
                 "ALTER TABLE %(app)s_item ADD COLUMN status %(app)s_status",
-                "CREATE TABLE %(app)s_legacy (code text)",
-                "INSERT INTO %(app)s_legacy SELECT 'k' || g FROM generate_series(1, 600) g",
             ],
             reverse_sql=[
-                "DROP TABLE %(app)s_legacy",
                 "ALTER TABLE %(app)s_item DROP COLUMN status",
                 "DROP TYPE %(app)s_status",
                 "ALTER TABLE %(app)s_item DROP COLUMN email",
@@ -130,14 +127,6 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         runsql("ALTER TYPE %(app)s_status ADD VALUE 'refunded'", ""),
         "enum-value-placed",
         ["ADD VALUE IF NOT EXISTS 'refunded' AFTER 'paid'"],
-    ),
-    "primary_key": (
-        runsql(
-            "ALTER TABLE %(app)s_legacy ADD CONSTRAINT %(app)s_legacy_pk PRIMARY KEY (code)",
-            "ALTER TABLE %(app)s_legacy DROP CONSTRAINT %(app)s_legacy_pk",
-        ),
-        "unique-using-index+not-null-by-check",
-        ["CREATE UNIQUE INDEX CONCURRENTLY", "IS NOT NULL) NOT VALID", "PRIMARY KEY USING INDEX"],
     ),
     "set_not_null": (
         runsql(
