@@ -76,7 +76,11 @@ def _remedies(loader: MigrationLoader, plans: dict[MigrationKey, Any]) -> dict[s
         leaf = leaf_of(loader, app) or name
         post = phase_of(migration) == POST
         for index, remedy in by_index.items():
-            files = layout(app, migration, {index: remedy}, leaf=leaf, post_phase=post)
+            files = (  # advice only: nothing to write
+                layout(app, migration, {index: remedy}, leaf=leaf, post_phase=post)
+                if remedy.steps
+                else []
+            )
             out[group_key(app, name, index)] = {
                 "kind": remedy.kind,
                 "summary": remedy.summary,

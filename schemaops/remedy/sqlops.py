@@ -654,7 +654,9 @@ def _index(node: Any, ctx: Context) -> list[Piece]:
     table = str(node.relation.relname)
     if table in ctx.new_tables:
         return [_kept(node)]
-    if table in ctx.facts.partitions and node.relation.inh:
+    if table in ctx.facts.partitions:
+        if not node.relation.inh:  # ON ONLY: instant, and CONCURRENTLY is refused there
+            return [_kept(node)]
         return [_partitioned_index(node, table, ctx.facts.partitions[table])]
     if node.concurrent:
         return [_kept(node, concurrent=True)]

@@ -311,6 +311,21 @@ def test_refresh_is_concurrent_only_with_a_unique_index_on_the_view() -> None:
     assert _plan("REFRESH MATERIALIZED VIEW v", "", facts=partial).kind == "advice"
 
 
+def test_on_only_the_partitioned_parent_is_kept_and_a_plain_index_is_split() -> None:
+    from schemaops.remedy.sqlops import SqlFacts
+
+    facts = SqlFacts()
+    facts.record_node(parse_one("CREATE TABLE ev (at date) PARTITION BY RANGE (at)"))
+    facts.record_node(parse_one("CREATE TABLE ev_1 PARTITION OF ev DEFAULT"))
+    assert _plan("CREATE INDEX i ON ONLY ev (at)", "DROP INDEX i", facts=facts) is None
+    split = _sql(_plan("CREATE INDEX i ON ev (at)", "DROP INDEX i", facts=facts))
+    assert split[0][2] == [
+        "CREATE INDEX IF NOT EXISTS i ON ONLY ev (at)",
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS ev_1_i ON ev_1 (at)",
+        "ALTER INDEX i ATTACH PARTITION ev_1_i",
+    ]
+
+
 def test_a_missing_reverse_is_written_only_when_every_statement_has_one() -> None:
     written = _plan("CREATE TABLE n (id int); ALTER TABLE n2 ADD COLUMN c int")
     assert written.kind == "reverse-sql-written"
