@@ -416,6 +416,8 @@ def _steps(
         first = n == 0
         adds = [a for i in indexes for a in _check_states(pieces[i], ctx)[0]]
         operation = _run_sql(forward, reverse, op if first else None, adds)
+        if not forward and not operation.state_operations and not reverse and state_op is None:
+            continue  # nothing left here (a VALIDATE moved to the next migration)
         if first and state_op is not None:
             from django.db import migrations
 

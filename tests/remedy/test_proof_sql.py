@@ -326,6 +326,17 @@ def test_on_only_the_partitioned_parent_is_kept_and_a_plain_index_is_split() -> 
     ]
 
 
+def test_a_validate_after_an_earlier_not_valid_add_moves_to_a_migration_of_its_own() -> None:
+    from schemaops.remedy.sqlops import SqlFacts
+
+    facts = SqlFacts()
+    facts.record_node(parse_one("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID"))
+    moved = _plan("ALTER TABLE t VALIDATE CONSTRAINT c", "", facts=facts)
+    assert _sql(moved) == [("validate", True, ["ALTER TABLE t VALIDATE CONSTRAINT c"])]
+    facts.start_migration()  # added by an earlier migration: validating here is the safe way
+    assert _plan("ALTER TABLE t VALIDATE CONSTRAINT c", "", facts=facts) is None
+
+
 def test_a_missing_reverse_is_written_only_when_every_statement_has_one() -> None:
     written = _plan("CREATE TABLE n (id int); ALTER TABLE n2 ADD COLUMN c int")
     assert written.kind == "reverse-sql-written"
