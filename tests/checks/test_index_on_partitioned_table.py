@@ -43,3 +43,16 @@ def test_on_only_and_ordinary_tables_are_left_to_other_rules():
     plain = migrations.AddIndex("order", models.Index(fields=["code"], name="order_code_idx"))
     found = lint([plain], setup=SETUP)
     assert not so222(found) and "SO201" in codes(found)
+
+
+def test_add_index_on_a_model_whose_table_is_partitioned_gets_the_on_only_remedy():
+    partition = migrations.RunSQL(
+        "CREATE TABLE shop_order_2025 PARTITION OF shop_order DEFAULT", migrations.RunSQL.noop
+    )
+    add = migrations.AddIndex("order", models.Index(fields=["code"], name="order_code_idx"))
+    (f,) = so222(lint_remedy([add], setup=[order_model(), partition]))
+    sql = remedy_sql(f.recipe)
+    assert "CREATE INDEX IF NOT EXISTS order_code_idx ON ONLY shop_order (code)" in sql
+    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS shop_order_2025_order_code_idx" in sql[1]
+    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS order_code_idx ON shop_order" not in f.recipe
+    assert "AddIndex(" in f.recipe  # the state keeps the operation
