@@ -8,7 +8,11 @@ the project state exactly where the original operation put it
 statements as the database work), so ``makemigrations --check`` stays clean
 and the final schema is the one the original migration makes.
 
-Two kinds of operation have a remedy:
+Three kinds of operation have a remedy:
+
+- changes where data must be filled (a per-row default, NOT NULL on an existing
+  column, a data migration): :mod:`schemaops.remedy.fill`, with a
+  ``schemaops backfill`` step between the pre- and post-deploy migrations;
 
 - schema changes whose statements lock (indexes, constraints, foreign keys,
   NOT NULL): Django's own statements rewritten by :mod:`schemaops.remedy.transform`;
@@ -69,6 +73,8 @@ class Remedy:
     summary: str
     steps: list[MigrationSpec] = field(default_factory=list)
     backfill: str | None = None
+    # (class name, code) of a Backfill class `schemaops fix` adds to <app>/backfills.py
+    backfill_class: tuple[str, str] | None = None
 
     @property
     def pre(self) -> list[MigrationSpec]:
@@ -125,6 +131,13 @@ def _plan_operation(
     atomic: bool,
     facts: Any,
 ) -> Remedy | None:
+    from schemaops.remedy.fill import plan_fill
+
+    filled = plan_fill(
+        op, app_label, state, pg_version=pg_version, post_phase=post_phase, new_tables=new_tables
+    )
+    if filled is not None:  # data to fill: see schemaops.remedy.fill
+        return filled
     kind = django_kind(op)
     if type(op).__name__ == "ValidateConstraint":
         from schemaops.remedy.sqlops import plan_validate

@@ -144,7 +144,9 @@ def _named(
     for n, spec in enumerate(post_files, start=1):
         file_name = f"{name}_post" if n == 1 else f"{name}_post_{n}"
         deps = sorted({(app_label, name), (app_label, after)})
-        code = migration_module(app_label, file_name, spec.operations, deps, post=True)
+        code = migration_module(
+            app_label, file_name, spec.operations, deps, atomic=spec.atomic, post=True
+        )
         files.append(PlannedFile(file_name, code, True, spec.atomic))
         after = file_name
     return files
