@@ -78,7 +78,7 @@ def _remedies(loader: MigrationLoader, plans: dict[MigrationKey, Any]) -> dict[s
         for index, remedy in by_index.items():
             files = (  # advice only: nothing to write
                 layout(app, migration, {index: remedy}, leaf=leaf, post_phase=post)
-                if remedy.steps
+                if not remedy.advice
                 else []
             )
             out[group_key(app, name, index)] = {

@@ -195,7 +195,7 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
     plan = FixPlan()
     leaves: dict[str, str | None] = {}
     for key in Walker(loader).full_plan():
-        if not any(r.steps for r in remedies.get(key, {}).values()):
+        if all(r.advice for r in remedies.get(key, {}).values()):
             continue  # nothing planned, or advice only
         app = key[0]
         leaf = leaves.get(app) or leaf_of(loader, app) or key[1]

@@ -65,8 +65,9 @@ class MigrationSpec:
 class Remedy:
     """The safe sequence for one operation; ``kind`` names the techniques used.
 
-    A remedy without ``steps`` is advice only (``kind`` ``advice``): what to do
-    where no lock-free form exists; ``fix`` leaves such an operation as it is.
+    A remedy of kind ``advice`` (no ``steps``) says what to do where no lock-free
+    form exists; ``fix`` leaves such an operation as it is. (Other remedies without
+    steps take the operation out of the migration: see :mod:`schemaops.remedy.fill`.)
     """
 
     kind: str
@@ -75,6 +76,10 @@ class Remedy:
     backfill: str | None = None
     # (class name, code) of a Backfill class `schemaops fix` adds to <app>/backfills.py
     backfill_class: tuple[str, str] | None = None
+
+    @property
+    def advice(self) -> bool:
+        return self.kind == "advice"
 
     @property
     def pre(self) -> list[MigrationSpec]:

@@ -102,7 +102,7 @@ def layout(
     post_files: list[MigrationSpec] = []
     for index, op in enumerate(migration.operations):
         remedy = remedies.get(index)
-        if remedy is None or not remedy.steps:  # advice only: the operation stays
+        if remedy is None or remedy.advice:  # advice only: the operation stays
             keep.append(op)
             continue
         if keep:
@@ -157,7 +157,7 @@ def remedy_text(remedy: Remedy, files: list[PlannedFile], fix_command: str) -> s
     lines = [f"# {remedy.summary}"]
     if remedy.backfill:
         lines.append(f"# {remedy.backfill}")
-    if not remedy.steps:
+    if remedy.advice:
         return "\n".join(lines)
     lines.append(f"# `{fix_command}` writes: " + ", ".join(f"{f.name}.py" for f in files))
     body = []
