@@ -1,67 +1,25 @@
-"""Column types declared in SQL, and paste-ready rewrites of them (pglast, no regexes).
+"""The user's RunSQL re-rendered with a change applied to each statement (pglast, no regexes).
 
-Shared by the schema-hygiene rules (``json``, ``timestamp``, ``varchar(n)``,
-``serial`` primary keys): they read where a statement declares a column type,
-and recipes re-render the user's own statement with a better type.
+Kept until ``integer_primary_key.py`` (``runsql_recipe``, ``set_type``) and
+``identifier_too_long.py`` (``runsql_recipe``) stop importing it: their recipes
+move to the remedy planner (``schemaops.remedy``), which rewrites RunSQL for
+every other rule (``schemaops/remedy/sqlops.py``). The column types a
+statement declares are a core fact: :func:`schemaops.columns.declared_columns`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from pglast import ast
 from pglast.stream import RawStream
 
-from schemaops.statements import AT, alter_commands, parse, relname
+from schemaops.columns import DeclaredColumn, declared_columns
+from schemaops.statements import parse
 
-
-@dataclass
-class ColumnType:
-    table: str
-    column: str
-    type: Any  # pglast TypeName
-    action: str  # "CREATE TABLE", "ADD COLUMN" or "ALTER COLUMN TYPE"
-    coldef: Any = None  # the ColumnDef, when the statement has one
-
-    @property
-    def base(self) -> str:
-        return base_type(self.type)
-
-    @property
-    def where(self) -> str:
-        return f"{self.table}.{self.column}"
-
-
-def base_type(type_node: Any) -> str:
-    """``json``, ``timestamp``, ``varchar``, ``int4``, ``serial``... (schema dropped)."""
-    parts = [str(n.sval) for n in type_node.names or () if isinstance(n, ast.String)]
-    return parts[-1].lower() if parts else "?"
-
-
-def has_length(type_node: Any) -> bool:
-    return bool(type_node.typmods)
-
-
-def column_types(node: Any) -> Iterator[ColumnType]:
-    """Every column type a CREATE TABLE or ALTER TABLE statement declares."""
-    if isinstance(node, ast.CreateStmt):
-        table = relname(node.relation) or "?"
-        for elt in node.tableElts or ():
-            if isinstance(elt, ast.ColumnDef) and elt.typeName is not None:
-                yield ColumnType(table, str(elt.colname), elt.typeName, "CREATE TABLE", elt)
-        return
-    for altered, cmd in alter_commands(node):
-        coldef = cmd.def_
-        if not isinstance(coldef, ast.ColumnDef) or coldef.typeName is None:
-            continue
-        name = altered or "?"
-        if cmd.subtype == AT.AT_AddColumn:
-            yield ColumnType(name, str(coldef.colname), coldef.typeName, "ADD COLUMN", coldef)
-        elif cmd.subtype == AT.AT_AlterColumnType:
-            yield ColumnType(name, str(cmd.name), coldef.typeName, "ALTER COLUMN TYPE", coldef)
-
+ColumnType = DeclaredColumn
+column_types = declared_columns
 
 Fix = Callable[[Any], None]  # changes a freshly parsed statement node in place
 

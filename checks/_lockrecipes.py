@@ -1,5 +1,15 @@
 """Recipe building blocks for the lock rules: Django code from objects, SQL from pglast ASTs.
 
+Kept until these stop importing it (their recipes move to the remedy planner,
+``schemaops.remedy``, which already writes the remedy of every other rule):
+add_check_constraint_validated, add_column_volatile_default,
+add_foreign_key_validated, add_index_non_concurrently, add_unique_constraint,
+remove_index_non_concurrently, slow_step_after_access_exclusive (engineers
+``rename``/``fill``), alter_column_type, alter_column_type_with_check
+(``retype``), identifier_too_long, ``_lockmap_sql`` (``django_name``: index
+naming, an analysis helper that belongs in the core) and
+tests/checks/test_recipe_imports.py (``Code``). Nothing new should use it.
+
 Recipes are paste-ready: Python literals are written with ``repr`` (SQL with
 quotes survives), identifiers with PostgreSQL's quoting rules, and SQL the
 user wrote is re-printed by pglast after changing the AST (adding
@@ -11,7 +21,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pglast import ast
 from pglast.stream import RawStream
 
 from schemaops.statements import ident
@@ -35,13 +44,6 @@ def variant(node: Any, **changes: Any) -> str:
     clone = copy.deepcopy(node)
     for key, value in changes.items():
         setattr(clone, key, value)
-    return deparse(clone)
-
-
-def concurrent_reindex(node: Any) -> str:
-    clone = copy.deepcopy(node)
-    params = [p for p in clone.params or () if p.defname != "concurrently"]
-    clone.params = (*params, ast.DefElem(defname="concurrently"))
     return deparse(clone)
 
 
@@ -150,10 +152,6 @@ def op_code(op: Any) -> str:
     return Code().op(op)
 
 
-def value_code(value: Any) -> str:
-    return Code().value(value)
-
-
 def columns_of(snapshot: Any, fields: Any) -> list[str]:
     """Column names of model fields given by name."""
     from schemaops.plan import column_for
@@ -187,12 +185,6 @@ def unique_index_steps(table: str, name: str, columns: list[str]) -> list[str]:
             f"ALTER TABLE {ident(table)} DROP CONSTRAINT IF EXISTS {ident(name)}",
         ),
     ]
-
-
-def lock_timeout_sql(ctx: Any) -> str:
-    """``SET LOCAL lock_timeout`` with the configured value, as RunSQL code."""
-    value = getattr(ctx.migration.target, "lock_timeout", "5s")
-    return run_sql(f"SET LOCAL lock_timeout = '{value}'")
 
 
 def render_model(ctx: Any, snapshot: Any) -> Any:

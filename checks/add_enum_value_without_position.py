@@ -31,8 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schemaops.checks._lockrecipes import run_sql, variant
-from schemaops.checks._objects import created_earlier, literal
+from schemaops.checks._analysis import created_earlier, literal
 from schemaops.findings import Finding, Severity
 from schemaops.rules import Rule, StatementContext
 from schemaops.statements import names
@@ -53,15 +52,8 @@ class AddEnumValueWithoutPosition(Rule):
         type_name = names(node.typeName)[-1]
         if created_earlier(ctx, "type", type_name):
             return
-        placed = variant(
-            node,
-            newValNeighbor="<the label it follows>",
-            newValIsAfter=True,
-            skipIfNewValExists=True,
-        )
-        yield self.finding(
+        yield self.finding(  # the remedy (the position written down) is the planner's
             ctx,
             f"ALTER TYPE {type_name} ADD VALUE {literal(str(node.newVal))} has no BEFORE or AFTER: "
             "it sorts after every existing label",
-            recipe="# name the label it belongs after (or before):\n" + run_sql(placed),
         )

@@ -35,10 +35,8 @@ from collections.abc import Iterator
 
 from django.db import migrations
 
-from schemaops.checks._lockrecipes import Code, lock_timeout_sql
 from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import CONSTR, alter_commands
 from schemaops.stats.model import Step
@@ -58,20 +56,12 @@ class AddExclusionConstraint(Rule):
         op = ctx.operation
         if ctx.new_table or type(op.constraint).__name__ != "ExclusionConstraint":
             return
-        code = Code()
-        yield self.finding(
+        yield self.finding(  # the remedy (advice: no lock-free form) is the planner's
             ctx,
             f"AddConstraint {op.constraint.name} builds an exclusion constraint on {ctx.table} "
             f"({ctx.model_name}) under ACCESS EXCLUSIVE; it has no NOT VALID or CONCURRENTLY form",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, BUILD),
             blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
-            recipe="# Only when planned (small table, quiet hour); fails fast, no queueing:\n"
-            + migration_code(
-                ctx,
-                [lock_timeout_sql(ctx), code.op(op)],
-                name=f"{op.constraint.name}_planned",
-                imports=code.header(),
-            ),
         )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
@@ -85,6 +75,4 @@ class AddExclusionConstraint(Rule):
                     f"ADD CONSTRAINT {name} EXCLUDE on {table} is built under ACCESS EXCLUSIVE",
                     lock=Lock.ACCESS_EXCLUSIVE.on(str(table), BUILD),
                     blocking=BlockingStep(Step.INDEX_BUILD, str(table)),
-                    recipe="Run it behind SET LOCAL lock_timeout in a planned window, or build "
-                    "a new table with the constraint and copy the data in batches.",
                 )

@@ -32,29 +32,13 @@ from collections.abc import Iterator
 
 from django.db import migrations
 
-from schemaops.checks._lockrecipes import Code, column_list, django_name, run_sql, separate
 from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
-from schemaops.statements import CONSTR, alter_commands, column_constraints, ident, names
+from schemaops.statements import CONSTR, alter_commands, column_constraints, names
 from schemaops.stats.model import Step
 
 BUILD = "for the whole primary key index build"
-
-
-def pk_steps(table: str, name: str, columns: list[str]) -> list[str]:
-    return [
-        run_sql(
-            f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {ident(name)} ON {ident(table)} "
-            f"({column_list(columns)})",
-            f"DROP INDEX CONCURRENTLY IF EXISTS {ident(name)}",
-        ),
-        run_sql(
-            f"ALTER TABLE {ident(table)} ADD CONSTRAINT {ident(name)} PRIMARY KEY USING INDEX "
-            f"{ident(name)}"
-        ),
-    ]
 
 
 class AddPrimaryKeyWithoutIndex(Rule):
@@ -71,27 +55,12 @@ class AddPrimaryKeyWithoutIndex(Rule):
         if ctx.new_table or old is None or old.primary_key or not op.field.primary_key:
             return
         column = ctx.column(op.name, op.field)
-        name = django_name(ctx.table, [column], "_pk")
-        code = Code()
-        db_ops = [
-            f'migrations.AlterField("{op.model_name}", "{op.name}", '
-            f"{code.field(op.field, primary_key=None, unique=None)}),",
-            *pk_steps(ctx.table, name, [column]),
-        ]
-        yield self.finding(
+        yield self.finding(  # the remedy (index CONCURRENTLY, PRIMARY KEY USING INDEX): planner's
             ctx,
             f"AlterField {ctx.model_name}.{op.name} makes {ctx.table}.{column} the primary key: "
             "its index is built under ACCESS EXCLUSIVE",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, BUILD),
             blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
-            recipe="# drop the old primary key first if there is one (brief lock)\n"
-            + migration_code(
-                ctx,
-                [separate([code.op(op)], db_ops)],
-                atomic=False,
-                name=f"{op.model_name}_{op.name}_pk",
-                imports=code.header(),
-            ),
         )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
@@ -118,10 +87,4 @@ class AddPrimaryKeyWithoutIndex(Rule):
             "EXCLUSIVE",
             lock=Lock.ACCESS_EXCLUSIVE.on(table, BUILD),
             blocking=BlockingStep(Step.INDEX_BUILD, table),
-            recipe=migration_code(
-                ctx.operation,
-                pk_steps(table, name, columns),
-                atomic=False,
-                name=f"{name}_using_index",
-            ),
         )

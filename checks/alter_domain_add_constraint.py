@@ -22,16 +22,22 @@ operations = [
 ```
 
 ## Use instead
-Put the rule on each column as a table CHECK constraint, added ``NOT
-VALID`` (a brief lock, no scan) and validated in the next migration under
-SHARE UPDATE EXCLUSIVE (reads and writes go on):
+Add the domain constraint ``NOT VALID`` (no scan: new values are checked
+from then on) and prove the existing values with a table CHECK on each
+column of the domain, added ``NOT VALID`` and validated in the next
+migration under SHARE UPDATE EXCLUSIVE (reads and writes go on), then
+dropped; ``schemaops fix`` writes these migrations. From PostgreSQL 19,
+``ALTER DOMAIN ... VALIDATE CONSTRAINT`` itself takes SHARE UPDATE
+EXCLUSIVE and is not flagged.
 ```python
+migrations.RunSQL("ALTER DOMAIN email ADD CONSTRAINT email_at CHECK (VALUE ~ '@') NOT VALID"),
 migrations.RunSQL(
-    "ALTER TABLE shop_customer ADD CONSTRAINT shop_customer_email_check"
+    "ALTER TABLE shop_customer ADD CONSTRAINT shop_customer_email_email_at"
     " CHECK (email ~ '@') NOT VALID"
 ),
 # next migration:
-migrations.RunSQL("ALTER TABLE shop_customer VALIDATE CONSTRAINT shop_customer_email_check"),
+migrations.RunSQL("ALTER TABLE shop_customer VALIDATE CONSTRAINT shop_customer_email_email_at"),
+migrations.RunSQL("ALTER TABLE shop_customer DROP CONSTRAINT shop_customer_email_email_at"),
 ```
 
 ## References
@@ -43,11 +49,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from schemaops.checks._analysis import created_earlier
 from schemaops.checks._lockmap import StateSchema, statement_locks
-from schemaops.checks._objects import created_earlier, table_checks
 from schemaops.findings import Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import join_steps, migration_code
+from schemaops.remedy.sqlops import DOMAIN_VALIDATE_ONLINE
 from schemaops.rules import Rule, StatementContext
 from schemaops.statements import names
 
@@ -70,6 +76,8 @@ class AlterDomainAddConstraint(Rule):
         if created_earlier(ctx, "type", domain):
             return
         pg_version = ctx.migration.target.pg_version
+        if node.subtype == "V" and pg_version >= DOMAIN_VALIDATE_ONLINE:
+            return  # PostgreSQL 19 validates a domain under SHARE UPDATE EXCLUSIVE
         schema = StateSchema(ctx.migration.state, pg_version)
         claims = statement_locks(node, schema, pg_version)
         scan = "while every value of the domain is checked"
@@ -82,33 +90,4 @@ class AlterDomainAddConstraint(Rule):
             ": writes wait for all the scans, and a domain has no online VALIDATE",
             lock=lock
             or f"{share.value} on every table using {domain} (blocks {share.blocks}) " + scan,
-            recipe=self._recipe(ctx, schema, domain),
-        )
-
-    def _recipe(self, ctx: StatementContext, schema: StateSchema, domain: str) -> str:
-        node = ctx.node
-        columns = [(table, column) for table, _model, column in schema.type_columns(domain)]
-        if node.subtype == "C":
-            condition, suffix = node.def_.raw_expr, str(node.def_.conname or "check")
-        elif node.subtype == "O":
-            condition, suffix = None, "not_null"
-        else:
-            condition, suffix = None, ""
-        if not columns or node.subtype == "V":
-            return "\n".join(
-                [
-                    "# no online path on a domain: enforce the rule on each column declared "
-                    f"{domain} instead,",
-                    "#    ALTER TABLE <table> ADD CONSTRAINT <name> CHECK (<rule>) NOT VALID",
-                    "# and in the next migration (SHARE UPDATE EXCLUSIVE: reads and writes go on):",
-                    "#    ALTER TABLE <table> VALIDATE CONSTRAINT <name>",
-                ]
-            )
-        add, validate = table_checks(columns, condition, suffix)
-        first = f"check_{domain}_columns"
-        return join_steps(
-            f"# 1. instead of the domain constraint: a NOT VALID CHECK on each column of {domain}",
-            migration_code(ctx.operation, add, name=first),
-            "# 2. validate them (SHARE UPDATE EXCLUSIVE: reads and writes go on)",
-            migration_code(ctx.operation, validate, name=f"validate_{domain}_columns", after=first),
-        )
+        )  # the remedy (NOT VALID, each column's values proved by a table CHECK) is the planner's

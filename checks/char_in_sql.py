@@ -37,27 +37,16 @@ backfill, ``rtrim(country)``.)
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from schemaops.checks._column_types import base_type, column_types, retype, runsql_recipe
-from schemaops.checks._lockrecipes import run_sql
+from schemaops.columns import DeclaredColumn, declared_columns
 from schemaops.findings import Finding, Severity
-from schemaops.remedy.code import join_steps
 from schemaops.rules import Rule, StatementContext
-from schemaops.statements import ident, type_name
+from schemaops.statements import type_name
 
 
-def is_char(type_node: Any) -> bool:
+def is_char(col: DeclaredColumn) -> bool:
     """``char(n)``/``character(n)``: ``pg_catalog.bpchar`` to the parser (not ``"char"``)."""
-    return base_type(type_node) == "bpchar"
-
-
-def _length(type_node: Any) -> str | None:
-    for mod in type_node.typmods or ():
-        val = getattr(getattr(mod, "val", None), "ival", None)
-        if val is not None:
-            return str(val)
-    return None
+    return col.base == "bpchar"
 
 
 class CharInSQL(Rule):
@@ -69,35 +58,14 @@ class CharInSQL(Rule):
     statements = ("CreateStmt", "AlterTableStmt")
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
-        found = [col for col in column_types(ctx.node) if is_char(col.type)]
+        found = [col for col in declared_columns(ctx.node) if is_char(col)]
         if not found:
             return
         where = ", ".join(
             f"{col.where} {type_name(col.type).replace('bpchar', 'char')}" for col in found
         )
-        limits = [_limit(ctx, col) for col in found if _length(col.type) is not None]
         yield self.finding(
             ctx,
             f"{found[0].action} declares {where}: char(n) pads values with spaces and ignores "
             "them in comparisons; use text (with a length CHECK if the limit matters)",
-            recipe=join_steps(
-                runsql_recipe(ctx, retype(is_char, "text")),
-                "# if the limit matters, a constraint you can change online "
-                "(then VALIDATE CONSTRAINT in the next migration):"
-                if limits
-                else "",
-                *limits,
-            ),
-        )
-
-
-def _limit(ctx: StatementContext, col: Any) -> str:
-    """RunSQL code of a length CHECK; NOT VALID unless the table is new (nothing to scan)."""
-    table, name = ident(col.table), ident(f"{col.column}_len")
-    new = col.action == "CREATE TABLE" or ctx.is_new_table(col.table)
-    add = (
-        f"ALTER TABLE {table} ADD CONSTRAINT {name} "
-        f"CHECK (char_length({ident(col.column)}) <= {_length(col.type)})"
-        + ("" if new else " NOT VALID")
-    )
-    return run_sql(add, f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+        )  # the remedy (text + a char_length CHECK, NOT VALID then VALIDATE) is the planner's

@@ -30,34 +30,14 @@ that migration few and idempotent: each one now commits on its own).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
-from pglast import ast
 
 from schemaops.checks._lockmap import operation_locks, statement_locks
-from schemaops.checks._lockrecipes import Code
 from schemaops.findings import Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import migration_code
+from schemaops.remedy.sqlops import runs_outside_transaction as concurrent_command
 from schemaops.rules import OperationContext, Rule, StatementContext
-
-
-def concurrent_command(node: Any) -> str | None:
-    """The name of a command that may not run in a transaction block, if ``node`` is one."""
-    if isinstance(node, ast.IndexStmt) and node.concurrent:
-        return "CREATE INDEX CONCURRENTLY"
-    if isinstance(node, ast.DropStmt) and node.concurrent:
-        return "DROP INDEX CONCURRENTLY"
-    if isinstance(node, ast.ReindexStmt) and any(
-        p.defname == "concurrently" for p in node.params or ()
-    ):
-        return "REINDEX CONCURRENTLY"
-    if isinstance(node, ast.AlterTableStmt):
-        for cmd in node.cmds or ():
-            if cmd.subtype.name == "AT_DetachPartition" and cmd.def_.concurrent:
-                return "DETACH PARTITION CONCURRENTLY"
-    return None
 
 
 class ConcurrentlyInAtomicMigration(Rule):
@@ -84,14 +64,11 @@ class ConcurrentlyInAtomicMigration(Rule):
 
     def _finding(self, ctx: OperationContext, what: str, lock: str | None) -> Finding:
         mig = ctx.migration
-        code = Code()
-        ops = [code.op(o) for o in mig.step.migration.operations]
-        return self.finding(
+        return self.finding(  # the remedy (its own atomic = False migration) is the planner's
             ctx,
             f"{what} cannot run inside a transaction, and migration {mig.app_label}."
             f"{mig.name} is atomic: it fails at migrate time",
             lock=lock,
-            recipe=migration_code(mig, ops, atomic=False, name=mig.name, imports=code.header()),
         )
 
 

@@ -25,13 +25,10 @@ the table has a default partition.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 
-from schemaops.checks._lockrecipes import deparse, run_sql
 from schemaops.findings import Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import migration_code
 from schemaops.rules import Rule, StatementContext
 from schemaops.statements import alter_commands, relname
 
@@ -50,18 +47,9 @@ class DetachPartitionNonConcurrently(Rule):
             if cmd.subtype.name != "AT_DetachPartition" or cmd.def_.concurrent:
                 continue
             partition = relname(cmd.def_.name)
-            clone = copy.deepcopy(ctx.node)
-            clone.cmds = (copy.deepcopy(cmd),)
-            clone.cmds[0].def_.concurrent = True
-            yield self.finding(
+            yield self.finding(  # the remedy (CONCURRENTLY, atomic = False) is the planner's
                 ctx,
                 f"DETACH PARTITION {partition} from {table} without CONCURRENTLY takes ACCESS "
                 "EXCLUSIVE on both",
                 lock=Lock.ACCESS_EXCLUSIVE.on(str(table), f'and on "{partition}"'),
-                recipe=migration_code(
-                    ctx.operation,
-                    [run_sql(deparse(clone))],
-                    atomic=False,
-                    name=f"detach_{partition}_concurrently",
-                ),
             )

@@ -35,13 +35,11 @@ from collections.abc import Iterator
 
 from pglast import enums
 
-from schemaops.checks._lockrecipes import run_sql
-from schemaops.checks._objects import created_earlier
+from schemaops.checks._analysis import created_earlier
 from schemaops.findings import Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import migration_code
 from schemaops.rules import Rule, StatementContext
-from schemaops.statements import ident, names
+from schemaops.statements import names
 
 
 class DropSchema(Rule):
@@ -67,13 +65,4 @@ class DropSchema(Rule):
             f"DROP SCHEMA {listed} CASCADE deletes every table and object in it, unlisted and "
             "beyond rollback, while the running code still uses them",
             lock=f"{lock.value} on every table in {listed} (blocks {lock.blocks}) until commit",
-            recipe=migration_code(
-                ctx.operation,
-                [
-                    "# first drop each table explicitly (DeleteModel / DROP TABLE), reviewed",
-                    *(run_sql(f"DROP SCHEMA {ident(s)} RESTRICT") for s in schemas),
-                ],
-                name="drop_schema_" + "_".join(schemas),
-                phase="post",
-            ),
         )

@@ -33,17 +33,13 @@ becomes valid when the last partition's index is attached.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations
 
-from schemaops.checks._lockrecipes import django_statements, run_sql
 from schemaops.findings import Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
-from schemaops.statements import ident
 
 
 class IndexOnPartitionedTable(Rule):
@@ -59,10 +55,8 @@ class IndexOnPartitionedTable(Rule):
         if partitions is None or ctx.new_table:
             return
         op = ctx.operation
-        nodes = django_statements(ctx, lambda model, editor: op.index.create_sql(model, editor))
-        columns = _columns(nodes[0]) if nodes else "<the index's columns>"
         yield self._finding(
-            ctx, ctx.table, op.index.name, columns, partitions, isinstance(op, AddIndexConcurrently)
+            ctx, ctx.table, op.index.name, partitions, isinstance(op, AddIndexConcurrently)
         )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
@@ -72,14 +66,13 @@ class IndexOnPartitionedTable(Rule):
         if partitions is None or ctx.is_new_table(table) or not node.relation.inh:
             return  # not partitioned, created here, or ON ONLY (the safe first step)
         name = node.idxname or f"{table}_idx"
-        yield self._finding(ctx, table, name, _columns(node), partitions, bool(node.concurrent))
+        yield self._finding(ctx, table, name, partitions, bool(node.concurrent))
 
     def _finding(
         self,
         ctx: OperationContext | StatementContext,
         table: str,
         name: str,
-        columns: str,
         partitions: list[str],
         concurrent: bool,
     ) -> Finding:
@@ -90,51 +83,8 @@ class IndexOnPartitionedTable(Rule):
                 f"the index is built on its {len(partitions) or 'every'} partition(s) in one "
                 "transaction, each under SHARE: writes wait until the last one is built"
             )
-        return self.finding(
+        return self.finding(  # the remedy (ON ONLY, each partition CONCURRENTLY) is the planner's
             ctx,
             f"index {name} on partitioned table {table}: {why}",
             lock=None if concurrent else Lock.SHARE.on(table, "and on every partition"),
-            recipe=_recipe(ctx, table, name, columns, partitions),
         )
-
-
-def _columns(node: Any) -> str:
-    """The column list of an IndexStmt, as SQL (columns, expressions, opclasses)."""
-    from pglast.stream import RawStream
-
-    return ", ".join(RawStream()(param) for param in node.indexParams or ())
-
-
-def _recipe(
-    ctx: OperationContext | StatementContext,
-    table: str,
-    name: str,
-    columns: str,
-    partitions: list[str],
-) -> str:
-    octx = ctx.operation if isinstance(ctx, StatementContext) else ctx
-    parent = run_sql(
-        f"CREATE INDEX IF NOT EXISTS {ident(name)} ON ONLY {ident(table)} ({columns})",
-        f"DROP INDEX IF EXISTS {ident(name)}",
-    )
-    first = migration_code(octx, [parent], name=f"{name}_on_only")
-    steps = []
-    for partition in partitions or ["<partition>"]:
-        child = f"{partition}_{name}"[:63]
-        steps.append(
-            run_sql(
-                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ident(child)} ON {ident(partition)} "
-                f"({columns})",
-                f"DROP INDEX CONCURRENTLY IF EXISTS {ident(child)}",
-            )
-        )
-        steps.append(run_sql(f"ALTER INDEX {ident(name)} ATTACH PARTITION {ident(child)}"))
-    second = migration_code(
-        octx, steps, atomic=False, name=f"{name}_partitions", after=f"{name}_on_only"
-    )
-    return join_steps(
-        "# 1. the parent's index, ON ONLY the partitioned table (instant, invalid for now):",
-        first,
-        "# 2. each partition's index CONCURRENTLY, attached: the parent's becomes valid",
-        second,
-    )

@@ -33,13 +33,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schemaops.checks._column_types import base_type, column_types, retype, runsql_recipe
+from schemaops.columns import DeclaredColumn, declared_columns
 from schemaops.findings import Finding, Severity
 from schemaops.rules import Rule, StatementContext
 
 
-def _is_json(type_node: object) -> bool:
-    return base_type(type_node) == "json"
+def _is_json(col: DeclaredColumn) -> bool:
+    return col.base == "json"
 
 
 class JsonColumn(Rule):
@@ -51,7 +51,7 @@ class JsonColumn(Rule):
     statements = ("CreateStmt", "AlterTableStmt")
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
-        found = [col for col in column_types(ctx.node) if _is_json(col.type)]
+        found = [col for col in declared_columns(ctx.node) if _is_json(col)]
         if not found:
             return
         where = ", ".join(col.where for col in found)
@@ -59,5 +59,4 @@ class JsonColumn(Rule):
             ctx,
             f"{found[0].action} declares {where} as json: it has no equality operator "
             "(DISTINCT and GROUP BY fail) and cannot be GIN-indexed; use jsonb",
-            recipe=runsql_recipe(ctx, retype(_is_json, "jsonb")),
-        )
+        )  # the remedy (the statement retyped) is the planner's

@@ -50,7 +50,4 @@ class LockTable(Rule):
                 f"LOCK TABLE {table} IN {lock.value} MODE holds the lock until the migration "
                 "commits",
                 lock=lock.on(table, "until the migration commits"),
-                recipe=f"Remove it, or put SET LOCAL lock_timeout = '"
-                f"{getattr(ctx.migration.target, 'lock_timeout', '5s')}' right before it and keep "
-                "the rest of this migration quick.",
-            )
+            )  # the remedy (advice: the weakest mode, behind lock_timeout) is the planner's

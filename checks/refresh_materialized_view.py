@@ -26,12 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schemaops.checks._lockrecipes import run_sql
 from schemaops.findings import Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import migration_code
 from schemaops.rules import Rule, StatementContext
-from schemaops.statements import ident, relname
+from schemaops.statements import relname
 
 
 class RefreshMaterializedView(Rule):
@@ -51,11 +49,4 @@ class RefreshMaterializedView(Rule):
             f"REFRESH MATERIALIZED VIEW {view} without CONCURRENTLY blocks every read of "
             f"{view} while its query runs again",
             lock=Lock.ACCESS_EXCLUSIVE.on(view, "for the whole refresh"),
-            recipe="# needs a unique index on the view (once): CREATE UNIQUE INDEX CONCURRENTLY "
-            f"... ON {ident(view)} (...)\n"
-            + migration_code(
-                ctx.operation,
-                [run_sql(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {ident(view)}")],
-                name=f"refresh_{view}",
-            ),
-        )
+        )  # the remedy (CONCURRENTLY when the view has a unique index) is the planner's

@@ -27,9 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from schemaops.checks._lockmap import StateSchema, statement_locks
-from schemaops.checks._lockrecipes import concurrent_reindex, run_sql
 from schemaops.findings import Finding
-from schemaops.remedy.code import migration_code
 from schemaops.rules import Rule, StatementContext
 
 
@@ -57,10 +55,4 @@ class ReindexNonConcurrently(Rule):
             f"CONCURRENTLY blocks writes to the table and queries using the index (PostgreSQL "
             f"{pg_version} can reindex concurrently)",
             lock=lock or None,
-            recipe=migration_code(
-                ctx.operation,
-                [run_sql(concurrent_reindex(node))],
-                atomic=False,
-                name=f"reindex_{target}_concurrently",
-            ),
-        )
+        )  # the remedy (REINDEX CONCURRENTLY, atomic = False) is the planner's

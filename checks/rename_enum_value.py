@@ -33,12 +33,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schemaops.checks._data import backfill_command
-from schemaops.checks._lockmap import StateSchema
-from schemaops.checks._lockrecipes import run_sql
-from schemaops.checks._objects import created_earlier, literal
+from schemaops.checks._analysis import created_earlier, literal
 from schemaops.findings import Finding
-from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import Rule, StatementContext
 from schemaops.statements import ident, names
 
@@ -63,31 +59,4 @@ class RenameEnumValue(Rule):
             ctx,
             f"ALTER TYPE {qualified} RENAME VALUE {literal(old)} TO {literal(new)}: the running "
             f"code still writes and filters by {literal(old)}, which stops existing on commit",
-            recipe=self._recipe(ctx, qualified, type_name, old, new),
-        )
-
-    def _recipe(
-        self, ctx: StatementContext, qualified: str, type_name: str, old: str, new: str
-    ) -> str:
-        add = f"ALTER TYPE {qualified} ADD VALUE IF NOT EXISTS {literal(new)} AFTER {literal(old)}"
-        expand = migration_code(
-            ctx.operation,
-            [run_sql(add)],
-            name=f"add_{type_name}_{new}",
-        )
-        schema = StateSchema(ctx.migration.state, ctx.migration.target.pg_version)
-        columns = schema.type_columns(type_name)
-        backfills = [
-            "#    "
-            + backfill_command(
-                m.app_label, m.name, f"{c} = {literal(new)}", f"{c} = {literal(old)}"
-            )
-            for _table, m, c in columns
-        ] or [f"#    UPDATE <table> SET <column> = {literal(new)} WHERE <column> = {literal(old)}"]
-        return join_steps(
-            f"# 1. add the new label (PostgreSQL 12+ runs ADD VALUE in a transaction)\n{expand}",
-            f"# 2. deploy code that writes {literal(new)} and reads both labels, then backfill"
-            " every column of this type in batches:\n" + "\n".join(backfills),
-            f"# 3. once nothing reads {literal(old)} any more, leave it unused: PostgreSQL "
-            "cannot drop an enum label",
-        )
+        )  # the remedy (add the label, backfill) is the planner's: schemaops.remedy.sqlops

@@ -35,12 +35,9 @@ from collections.abc import Iterator
 
 from pglast import enums
 
-from schemaops.checks._lockrecipes import run_sql
-from schemaops.checks._objects import created_earlier
+from schemaops.checks._analysis import created_earlier
 from schemaops.findings import Finding
-from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import Rule, StatementContext
-from schemaops.statements import ident
 
 
 class RenameSchema(Rule):
@@ -61,33 +58,4 @@ class RenameSchema(Rule):
             ctx,
             f"ALTER SCHEMA {old} RENAME TO {new}: every object in it changes its qualified name "
             f"at once, and the running code still looks in {old}",
-            recipe=_recipe(ctx, old, new),
-        )
-
-
-def _recipe(ctx: StatementContext, old: str, new: str) -> str:
-    expand = migration_code(
-        ctx.operation,
-        [
-            run_sql(
-                f"CREATE SCHEMA IF NOT EXISTS {ident(new)}", f"DROP SCHEMA IF EXISTS {ident(new)}"
-            )
-        ],
-        name=f"create_schema_{new}",
-    )
-    contract = migration_code(
-        ctx.operation,
-        [run_sql(f"DROP SCHEMA {ident(old)} RESTRICT", f"CREATE SCHEMA {ident(old)}")],
-        name=f"drop_schema_{old}",
-        phase="post",
-        after=f"create_schema_{new}",
-    )
-    return join_steps(
-        f"# 1. create the new schema\n{expand}",
-        f"# 2. deploy code that searches both: DATABASES[...]['OPTIONS'] = "
-        f"{{'options': '-c search_path={ident(new)},{ident(old)},public'}}\n"
-        f"# 3. move each object (brief ACCESS EXCLUSIVE each), one migration per table:\n"
-        f"#    ALTER TABLE {ident(old)}.<table> SET SCHEMA {ident(new)}",
-        "# 4. post-deploy: drop the old schema (RESTRICT fails if anything is left in it)",
-        contract,
-    )
+        )  # the remedy (the steps to move objects one by one) is the planner's advice

@@ -32,13 +32,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from schemaops.checks._column_types import base_type, column_types, retype, runsql_recipe
+from schemaops.columns import DeclaredColumn, declared_columns
 from schemaops.findings import Finding, Severity
 from schemaops.rules import Rule, StatementContext
 
 
-def _naive(type_node: object) -> bool:
-    return base_type(type_node) == "timestamp"
+def _naive(col: DeclaredColumn) -> bool:
+    return col.base == "timestamp"
 
 
 class TimestampWithoutTimeZone(Rule):
@@ -50,7 +50,7 @@ class TimestampWithoutTimeZone(Rule):
     statements = ("CreateStmt", "AlterTableStmt")
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
-        found = [col for col in column_types(ctx.node) if _naive(col.type)]
+        found = [col for col in declared_columns(ctx.node) if _naive(col)]
         if not found:
             return
         where = ", ".join(col.where for col in found)
@@ -59,5 +59,4 @@ class TimestampWithoutTimeZone(Rule):
             f"{found[0].action} declares {where} as timestamp without time zone: the value "
             "carries no offset, so it means different instants in different zones; "
             "use timestamptz",
-            recipe=runsql_recipe(ctx, retype(_naive, "timestamptz")),
-        )
+        )  # the remedy (the statement retyped) is the planner's

@@ -41,9 +41,7 @@ from typing import Any
 
 from django.db import migrations
 from pglast import ast, enums
-from pglast.stream import RawStream
 
-from schemaops.checks._column_types import sql_literal
 from schemaops.findings import Finding, Severity
 from schemaops.rules import OperationContext, Rule
 from schemaops.statements import SQLSyntaxError, parse
@@ -88,8 +86,7 @@ class TransactionControlInRunSQL(Rule):
             f"RunSQL in atomic migration {mig.app_label}.{mig.name}: {'; '.join(parts)}, "
             "inside Django's own transaction; a COMMIT makes the migration half-applied "
             "if a later statement fails",
-            recipe=_recipe(op),
-        )
+        )  # the remedy (the same SQL without BEGIN/COMMIT) is the planner's
 
 
 def _statements(sql: Any) -> list[Any]:
@@ -121,10 +118,6 @@ def _may_control(text: str) -> bool:
     return any(word in upper for word in _KEYWORDS)
 
 
-def _text(item: Any) -> Any:
-    return item[0] if isinstance(item, list | tuple) else item
-
-
 def _control_words(sql: Any) -> list[str]:
     words = [_WORDS.get(n.kind, "COMMIT") for n in _statements(sql) if _is_control(n)]
     return list(dict.fromkeys(words))
@@ -132,19 +125,3 @@ def _control_words(sql: Any) -> list[str]:
 
 def _is_control(node: Any) -> bool:
     return isinstance(node, ast.TransactionStmt)
-
-
-def _without_control(sql: Any) -> str:
-    kept = [RawStream()(n) for n in _statements(sql) if not _is_control(n)]
-    if not kept:
-        return "migrations.RunSQL.noop"
-    return sql_literal(";\n".join(kept))
-
-
-def _recipe(op: Any) -> str:
-    lines = ["# the migration is one transaction already; the same SQL without BEGIN/COMMIT:"]
-    lines += ["migrations.RunSQL(", f"    {_without_control(op.sql)},"]
-    if op.reverse_sql is not None:
-        lines.append(f"    reverse_sql={_without_control(op.reverse_sql)},")
-    lines.append("),")
-    return "\n".join(lines)

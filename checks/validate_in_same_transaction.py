@@ -37,10 +37,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from schemaops.checks._lockmap_ops import table_of
-from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, validate_sql
 from schemaops.findings import Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import migration_code
 from schemaops.rules import MigrationContext, OperationContext, Rule, StatementContext
 from schemaops.statements import alter_commands
 
@@ -78,26 +76,12 @@ class ValidateInSameTransaction(Rule):
     def _finding(self, ctx: OperationContext, key: Key, lock: str) -> Finding:
         table, name = key
         mig = ctx.migration
-        if type(ctx.operation).__name__ == "ValidateConstraint":
-            op = f'ValidateConstraint("{ctx.operation.model_name}", name="{name}"),'
-            imports = f"{NOT_VALID_IMPORTS}\nfrom django.db import migrations, models"
-        else:
-            op = validate_sql(table, name)
-            imports = "from django.db import migrations, models"
-        return self.finding(
+        return self.finding(  # the remedy (validate in a migration of its own) is the planner's
             ctx,
             f"constraint {name} on {table} is added NOT VALID and validated in the same "
             f"transaction ({mig.app_label}.{mig.name} is atomic): the {lock} lock of the ADD is "
             "held during the whole validation scan",
             lock=f'{lock} on "{table}" while every row is checked',
-            recipe=f"# remove the validation from {mig.name} and validate in the next migration:\n"
-            + migration_code(
-                mig,
-                [op],
-                name=f"validate_{name}",
-                dependencies=[(mig.app_label, mig.name)],
-                imports=imports,
-            ),
         )
 
 

@@ -33,29 +33,15 @@ migrations.RunSQL(
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from schemaops.checks._column_types import (
-    base_type,
-    column_types,
-    has_length,
-    retype,
-    runsql_recipe,
-    sql_literal,
-)
+from schemaops.columns import DeclaredColumn, declared_columns
 from schemaops.findings import Finding, Severity
-from schemaops.remedy.code import join_steps
 from schemaops.rules import Rule, StatementContext
-from schemaops.statements import ident, type_name
+from schemaops.statements import type_name
 
 
-def _bounded_varchar(type_node: Any) -> bool:
-    return base_type(type_node) == "varchar" and has_length(type_node)
-
-
-def _limit(type_node: Any) -> str:
-    val = getattr(type_node.typmods[0], "val", None)
-    return str(getattr(val, "ival", "n"))
+def _bounded_varchar(col: DeclaredColumn) -> bool:
+    return col.base == "varchar" and col.length is not None
 
 
 class VarcharInSQL(Rule):
@@ -67,7 +53,7 @@ class VarcharInSQL(Rule):
     statements = ("CreateStmt", "AlterTableStmt")
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
-        found = [col for col in column_types(ctx.node) if _bounded_varchar(col.type)]
+        found = [col for col in declared_columns(ctx.node) if _bounded_varchar(col)]
         if not found:
             return
         where = ", ".join(f"{col.where} {type_name(col.type)}" for col in found)
@@ -75,24 +61,4 @@ class VarcharInSQL(Rule):
             ctx,
             f"{found[0].action} declares {where}: changing the limit later locks and "
             "rewrites the table; use text with a CHECK constraint",
-            recipe=join_steps(
-                runsql_recipe(ctx, retype(_bounded_varchar, "text")),
-                "# if the limit matters, enforce it with a constraint you can change online:",
-                *(_check_recipe(col.table, col.column, _limit(col.type)) for col in found),
-            ),
-        )
-
-
-def _check_recipe(table: str, column: str, limit: str) -> str:
-    name = ident(f"{column}_len")
-    add = (
-        f"ALTER TABLE {ident(table)} ADD CONSTRAINT {name} "
-        f"CHECK (char_length({ident(column)}) <= {limit}) NOT VALID"
-    )
-    drop = f"ALTER TABLE {ident(table)} DROP CONSTRAINT IF EXISTS {name}"
-    validate = f"ALTER TABLE {ident(table)} VALIDATE CONSTRAINT {name}"
-    return (
-        f"migrations.RunSQL({sql_literal(add)}, reverse_sql={sql_literal(drop)}),\n"
-        "# then, in the next migration (VALIDATE lets reads and writes go on):\n"
-        f"migrations.RunSQL({sql_literal(validate)}, reverse_sql=migrations.RunSQL.noop),"
-    )
+        )  # the remedy (text + a char_length CHECK, NOT VALID then VALIDATE) is the planner's

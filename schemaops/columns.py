@@ -238,3 +238,61 @@ def _sql_volatility(sql_text: str) -> str:
 def _worst(a: str, b: str) -> str:
     order = ("stable", "unknown", "volatile")
     return a if order.index(a) >= order.index(b) else b
+
+
+@dataclass
+class DeclaredColumn:
+    """A column type written in SQL: ``CREATE TABLE``, ``ADD COLUMN`` or ``ALTER COLUMN TYPE``.
+
+    ``type`` is the pglast ``TypeName`` (the remedy planner retypes it in place).
+    """
+
+    table: str
+    column: str
+    type: Any
+    action: str  # "CREATE TABLE", "ADD COLUMN" or "ALTER COLUMN TYPE"
+
+    @property
+    def base(self) -> str:
+        """``json``, ``timestamp``, ``varchar``, ``bpchar`` (char), ``int4``... (no schema)."""
+        parts = names(self.type.names)
+        return parts[-1].lower() if parts else "?"
+
+    @property
+    def length(self) -> str | None:
+        """The ``n`` of ``varchar(n)`` / ``char(n)``, as written."""
+        for mod in self.type.typmods or ():
+            val = getattr(getattr(mod, "val", None), "ival", None)
+            if val is not None:
+                return str(val)
+        return None
+
+    @property
+    def where(self) -> str:
+        return f"{self.table}.{self.column}"
+
+
+def declared_columns(node: Any) -> list[DeclaredColumn]:
+    """Every column type a CREATE TABLE or ALTER TABLE statement declares."""
+    from schemaops.statements import AT, alter_commands, relname
+
+    out = []
+    if isinstance(node, ast.CreateStmt):
+        table = relname(node.relation) or "?"
+        for elt in node.tableElts or ():
+            if isinstance(elt, ast.ColumnDef) and elt.typeName is not None:
+                out.append(DeclaredColumn(table, str(elt.colname), elt.typeName, "CREATE TABLE"))
+        return out
+    for altered, cmd in alter_commands(node):
+        coldef = cmd.def_
+        if not isinstance(coldef, ast.ColumnDef) or coldef.typeName is None:
+            continue
+        if cmd.subtype == AT.AT_AddColumn:
+            out.append(
+                DeclaredColumn(altered or "?", str(coldef.colname), coldef.typeName, "ADD COLUMN")
+            )
+        elif cmd.subtype == AT.AT_AlterColumnType:
+            out.append(
+                DeclaredColumn(altered or "?", str(cmd.name), coldef.typeName, "ALTER COLUMN TYPE")
+            )
+    return out

@@ -126,3 +126,45 @@ def with_do_bodies(statements: list[Statement]) -> Iterator[Statement]:
         yield stmt
         if isinstance(stmt.node, ast.DoStmt):
             yield from read_do_block(stmt.node).statements
+
+
+def flat_do_statements(node: Any) -> list[Statement] | None:
+    """The statements of a DO block that is only a list of them (no variables, no
+    IF/LOOP, no EXCEPTION, no EXECUTE of a built string); None for any other body.
+
+    Such a block runs exactly its statements in order, so the planner may run them
+    as plain statements instead (and rewrite them, which a DO block cannot hold:
+    ``CONCURRENTLY`` refuses to run inside a function).
+    """
+    body, language = _body_and_language(node)
+    if language != "plpgsql" or body is None:
+        return None
+    from pglast import parse_plpgsql
+    from pglast.parser import ParseError
+
+    wrapped = (
+        "CREATE FUNCTION pg_temp.schemaops_do() RETURNS void LANGUAGE plpgsql "
+        f"AS $schemaops_do${body}$schemaops_do$"
+    )
+    try:
+        function = parse_plpgsql(wrapped)[0]["PLpgSQL_function"]
+    except (ParseError, KeyError, IndexError):
+        return None
+    if len(function.get("datums", [])) > 1:  # only the implicit FOUND
+        return None
+    block = function.get("action", {}).get("PLpgSQL_stmt_block", {})
+    if block.get("exceptions"):
+        return None
+    out = DoBlock()
+    for item in block.get("body", []):
+        ((kind, value),) = item.items()
+        if kind == "PLpgSQL_stmt_execsql":
+            _add(out, _query(value.get("sqlstmt")))
+        elif kind == "PLpgSQL_stmt_dynexecute" and not value.get("params"):
+            constant = _constant(_query(value.get("query")))
+            if constant is None:
+                return None
+            _add(out, constant)
+        elif kind != "PLpgSQL_stmt_return":
+            return None
+    return None if out.unreadable else out.statements

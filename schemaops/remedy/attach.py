@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from schemaops.findings import Finding, Severity
+from schemaops.findings import Finding
 from schemaops.remedy.project import MigrationKey, leaf_of, plan_project
 from schemaops.remedy.writer import INLINE_LIMIT, layout, remedy_text
 
@@ -39,7 +39,7 @@ def attach_remedies(
     for f in findings:
         if f.app and f.migration and f.operation is not None:
             f.group = group_key(f.app, f.migration, f.operation)
-            if f.severity >= Severity.WARNING and not f.suppressed:
+            if not f.suppressed:  # info too: hygiene rules' remedies come from the planner
                 wanted[(f.app, f.migration)].add(f.operation)
     wanted = {
         k: v
@@ -76,8 +76,11 @@ def _remedies(loader: MigrationLoader, plans: dict[MigrationKey, Any]) -> dict[s
         leaf = leaf_of(loader, app) or name
         post = phase_of(migration) == POST
         for index, remedy in by_index.items():
-            files = layout(app, migration, {index: remedy}, leaf=leaf, post_phase=post)
-            files = [] if remedy.by_hand else files
+            files = (  # advice only: nothing to write
+                layout(app, migration, {index: remedy}, leaf=leaf, post_phase=post)
+                if not remedy.advice
+                else []
+            )
             out[group_key(app, name, index)] = {
                 "kind": remedy.kind,
                 "summary": remedy.summary,

@@ -203,8 +203,8 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
     plan = FixPlan()
     leaves: dict[str, str | None] = {}
     for key in Walker(loader).full_plan():
-        if key not in remedies or all(r.by_hand for r in remedies[key].values()):
-            continue
+        if all(r.advice for r in remedies.get(key, {}).values()):
+            continue  # nothing planned, or advice only
         app = key[0]
         leaf = leaves.get(app) or leaf_of(loader, app) or key[1]
         migration = loader.graph.nodes[key]
@@ -215,7 +215,7 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
             if remedy.backfill_class is not None:
                 target = plan.folders[key].parent / BACKFILL_FILE
                 plan.backfills.setdefault(target, []).append(remedy.backfill_class)
-            if remedy.backfill and not remedy.by_hand:
+            if remedy.backfill and not remedy.advice:
                 plan.between_phases.append(remedy.backfill)
         plan.notes += [n for i in sorted(remedies[key]) for n in remedies[key][i].instructions[:1]]
         post = [f.name for f in files if f.name.startswith(f"{key[1]}_post")]

@@ -18,6 +18,7 @@ Four kinds of operation have a remedy:
   change through a shadow column swapped in after the deploy;
 - schema changes whose statements lock (indexes, constraints, foreign keys,
   NOT NULL): Django's own statements rewritten by :mod:`schemaops.remedy.transform`;
+- ``RunSQL``: the user's statements rewritten one by one (:mod:`schemaops.remedy.sqlops`);
 - removals (``RemoveField``, ``DeleteModel``) outside a post-deploy migration:
   removed from the state before the deploy (and a NOT NULL column without a
   database default made nullable, so the new code's INSERTs work), dropped in
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from django.db.migrations.state import ProjectState
 
 CONTRACT = "expand-contract"
-BY_HAND = "by-hand"
+ADVICE = "advice"  # no lock-free form: the summary says what to do by hand
 REMOVALS = ("RemoveField", "DeleteModel")
 REWRITABLE = (
     "AddField",
@@ -68,7 +69,12 @@ class MigrationSpec:
 
 @dataclass
 class Remedy:
-    """The safe sequence for one operation; ``kind`` names the techniques used."""
+    """The safe sequence for one operation; ``kind`` names the techniques used.
+
+    A remedy of kind ``advice`` (no ``steps``) says what to do where no lock-free
+    form exists; ``fix`` leaves such an operation as it is. (Other remedies without
+    steps take the operation out of the migration: see :mod:`schemaops.remedy.fill`.)
+    """
 
     kind: str
     summary: str
@@ -80,9 +86,9 @@ class Remedy:
     instructions: list[str] = field(default_factory=list)
 
     @property
-    def by_hand(self) -> bool:
+    def advice(self) -> bool:
         """No code: the summary says what must be done by hand (``fix`` writes nothing)."""
-        return self.kind == BY_HAND
+        return self.kind == ADVICE
 
     @property
     def pre(self) -> list[MigrationSpec]:
@@ -110,14 +116,35 @@ def plan_operation(
     pg_version: int = 150000,
     post_phase: bool = False,
     new_tables: set[str] | None = None,
+    atomic: bool = True,
+    facts: Any = None,
 ) -> Remedy | None:
     """The remedy for ``op`` run on ``state`` (the state before it), or None when the
     operation is safe as written or has no remedy the planner knows.
 
     ``new_tables`` are tables created earlier in the same migration (empty, so
     nothing on them needs care); ``post_phase``: the operation is already in a
-    post-deploy migration, where removals belong.
+    post-deploy migration, where removals belong; ``atomic``: the migration's own
+    flag; ``facts``: what earlier RunSQL made (:class:`~schemaops.remedy.sqlops.SqlFacts`).
     """
+    try:
+        return _plan_operation(
+            op, app_label, state, pg_version, post_phase, new_tables, atomic, facts
+        )
+    except Exception:  # odd input (a project's own operation, SQL pglast cannot print): no remedy
+        return None
+
+
+def _plan_operation(
+    op: Operation,
+    app_label: str,
+    state: ProjectState,
+    pg_version: int,
+    post_phase: bool,
+    new_tables: set[str] | None,
+    atomic: bool,
+    facts: Any,
+) -> Remedy | None:
     from schemaops.remedy.fill import plan_fill
 
     filled = plan_fill(
@@ -130,8 +157,26 @@ def plan_operation(
         renamed := plan_rename(op, app_label, state, pg_version, post_phase, new_tables)
     ):
         return renamed
+    if type(op).__name__ == "ValidateConstraint":
+        from schemaops.remedy.sqlops import plan_validate
+
+        return plan_validate(
+            op, app_label, state, atomic=atomic, post_phase=post_phase, facts=facts
+        )
     if kind == "RunSQL":
-        return plan_runsql(op, new_tables)
+        from schemaops.remedy.sqlops import plan_runsql as plan_sql_statements
+
+        # statement by statement (sqlops); what it leaves, the index/constraint plan
+        return plan_sql_statements(
+            op,
+            app_label,
+            state,
+            pg_version=pg_version,
+            atomic=atomic,
+            post_phase=post_phase,
+            new_tables=new_tables,
+            facts=facts,
+        ) or plan_runsql(op, new_tables)
     if kind in REMOVALS and not post_phase:
         return _contract(op, app_label, state, pg_version)
     if kind not in REWRITABLE or not op.reduces_to_sql:
@@ -147,9 +192,46 @@ def plan_operation(
     done = rewrite(forwards, set(new_tables or ()))
     if done.contract and callable(getattr(getattr(op, "field", None), "default", None)):
         return None  # one computed value as every old row's DEFAULT: not a remedy
-    if not done.techniques:
-        return None
+    if not done.techniques or _beyond_transform(forwards, facts, new_tables):
+        from schemaops.remedy.sqlops import plan_statements
+
+        return plan_statements(
+            op,
+            forwards,
+            backwards,
+            app_label,
+            state,
+            pg_version=pg_version,
+            atomic=atomic,
+            post_phase=post_phase,
+            new_tables=set(new_tables or ()),
+            facts=facts,
+        )
     return _rewritten(op, done, backwards, post_phase)
+
+
+def _beyond_transform(forwards: list[str], facts: Any, new_tables: set[str] | None) -> bool:
+    """Does Django emit what only the statement planner rewrites: an index on a partitioned
+    table (CONCURRENTLY fails there), or a primary key built under ACCESS EXCLUSIVE?"""
+    from pglast import ast, enums
+
+    from schemaops.statements import parse, relname
+
+    partitioned = getattr(facts, "partitions", None) or {}
+    for text in forwards:
+        for stmt in parse(text):
+            node = stmt.node
+            if isinstance(node, ast.IndexStmt) and relname(node.relation) in partitioned:
+                return True
+            if not isinstance(node, ast.AlterTableStmt):
+                continue
+            if relname(node.relation) in (new_tables or set()):
+                continue
+            for cmd in node.cmds or ():
+                con = cmd.def_ if cmd.subtype == enums.AlterTableType.AT_AddConstraint else None
+                if con is not None and con.contype == enums.ConstrType.CONSTR_PRIMARY:
+                    return not con.indexname
+    return False
 
 
 def _rewritten(op: Operation, done: Rewritten, backwards: list[str], post: bool) -> Remedy:

@@ -29,8 +29,10 @@ def plan_project(
     from django.db.migrations.state import ProjectState
 
     from schemaops.plan import Walker
+    from schemaops.remedy.sqlops import SqlFacts
 
     state = ProjectState(real_apps=set(loader.unmigrated_apps))
+    facts = SqlFacts()
     plans: dict[MigrationKey, dict[int, Remedy]] = {}
     remaining = set(wanted)
     found_total = 0
@@ -43,6 +45,7 @@ def plan_project(
         want_all = key in wanted and wanted[key] is None
         found = {}
         new_tables: set[str] = set()
+        facts.start_migration()
         post = phase_of(migration) == POST
         for index, op in enumerate(migration.operations):
             if want_all or index in (indices or ()):
@@ -53,11 +56,14 @@ def plan_project(
                     pg_version=pg_version,
                     post_phase=post,
                     new_tables=new_tables,
+                    atomic=bool(getattr(migration, "atomic", True)),
+                    facts=facts,
                 )
                 if remedy is not None:
                     found[index] = remedy
                     found_total += 1
             _note_new_table(op, key[0], state, new_tables)
+            facts.record(op, key[0], state)
             op.state_forwards(key[0], state)
         if found:
             plans[key] = found

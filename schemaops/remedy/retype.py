@@ -149,10 +149,10 @@ def _indexed(field_: Any, model: Any, name: str) -> bool:
 
 
 def _by_hand(table: str, column: str, why: str) -> Remedy:
-    from schemaops.remedy.planner import BY_HAND, Remedy
+    from schemaops.remedy.planner import ADVICE, Remedy
 
     return Remedy(
-        BY_HAND,
+        ADVICE,
         f"no generated remedy for {table}.{column}: {why}. By hand: add a shadow column of "
         "the new type, keep it equal with a trigger, backfill it with `schemaops backfill`, "
         "build its indexes CONCURRENTLY, then swap the columns in one short post-deploy "
@@ -601,7 +601,7 @@ def _recheck(op: Any, app_label: str, state: ProjectState, pg_version: int) -> R
     for check in checks:
         add = migrations.AddConstraint(op.model_name, check)
         readd = plan_operation(add, app_label, after, pg_version=pg_version)
-        if readd is None or readd.by_hand or not readd.steps:
+        if readd is None or readd.advice or not readd.steps:
             return None
         steps += readd.steps
         add.state_forwards(app_label, after)

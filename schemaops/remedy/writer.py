@@ -128,7 +128,7 @@ def layout(
     post_files: list[MigrationSpec] = []
     for index, op in enumerate(migration.operations):
         remedy = remedies.get(index)
-        if remedy is None or remedy.by_hand:
+        if remedy is None or remedy.advice:  # advice only: the operation stays
             keep.append(op)
             continue
         if keep:
@@ -187,11 +187,11 @@ def _named(
 def remedy_text(remedy: Remedy, files: list[PlannedFile], fix_command: str) -> str:
     """What a report shows as an operation's remedy: the plan, and its files when short."""
     lines = [f"# {remedy.summary}"]
-    if remedy.by_hand:
-        return "\n".join([*lines, f"# `{fix_command}` writes nothing for it"])
     if remedy.backfill:
         lines.append(f"# {remedy.backfill}")
     lines.extend(f"# {line}" for line in remedy.instructions)
+    if remedy.advice:
+        return "\n".join([*lines, f"# `{fix_command}` writes nothing for it"])
     lines.append(f"# `{fix_command}` writes: " + ", ".join(f"{f.name}.py" for f in files))
     body = []
     for f in files:

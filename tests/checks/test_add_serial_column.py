@@ -1,5 +1,6 @@
 from django.db import migrations, models
 from lintkit import codes, lint
+from remedykit import lint_remedy
 
 
 def legacy_model():
@@ -14,14 +15,14 @@ def so211(findings):
 
 def test_add_big_auto_field_fires_with_sequence_recipe():
     op = migrations.AddField("legacy", "number", models.BigAutoField(unique=True, serialize=False))
-    findings = so211(lint([op], setup=[legacy_model()]))
+    findings = so211(lint_remedy([op], setup=[legacy_model()]))
     assert len(findings) == 1
     f = findings[0]
     assert "Legacy.number" in f.message and "shop_legacy" in f.message
     assert f.lock.startswith('ACCESS EXCLUSIVE on "shop_legacy"')
-    assert "CREATE SEQUENCE shop_legacy_number_seq AS int8" in f.recipe
+    assert "CREATE SEQUENCE shop_legacy_number_seq OWNED BY shop_legacy.number" in f.recipe
     assert "SET DEFAULT nextval('shop_legacy_number_seq')" in f.recipe
-    compile(f.recipe.split("# 2.")[0], "recipe", "exec")
+    assert "schemaops backfill start shop.Legacy" in f.recipe
 
 
 def test_plain_integer_and_new_table_are_safe():

@@ -1,6 +1,7 @@
 from django.db import migrations, models
 from lintkit import lint
-from models import lint_recipe_chain, order_model, recipe_migrations, recipe_sql
+from models import order_model, recipe_sql
+from remedykit import lint_remedy, lint_remedy_chain, remedy_migrations
 
 
 class EmailField(models.CharField):
@@ -26,29 +27,41 @@ def so220(findings):
 
 def test_add_constraint_fires_with_share_lock_on_tables_using_the_domain():
     setup = [customer_with_email(), order_model()]
-    (f,) = so220(lint([migrations.RunSQL(ADD)], setup=setup))
+    (f,) = so220(lint_remedy([migrations.RunSQL(ADD)], setup=setup))
     assert f.severity.label == "error"
     assert "SHARE locks on shop_customer" in f.message
     assert f.lock.startswith('SHARE on "shop_customer"') and "shop_order" not in f.lock
-    add, validate = recipe_migrations(f.recipe)
+    (_, add), (_, validate) = remedy_migrations(f.recipe)
     assert recipe_sql(add) == [
+        "ALTER DOMAIN email ADD CONSTRAINT email_at CHECK (value ~ '@') NOT VALID",
         "ALTER TABLE shop_customer ADD CONSTRAINT shop_customer_email_email_at "
-        "CHECK (email ~ '@') NOT VALID"
+        "CHECK (email ~ '@') NOT VALID",
     ]
     assert recipe_sql(validate) == [
-        "ALTER TABLE shop_customer VALIDATE CONSTRAINT shop_customer_email_email_at"
+        "ALTER TABLE shop_customer VALIDATE CONSTRAINT shop_customer_email_email_at",
+        "ALTER TABLE shop_customer DROP CONSTRAINT shop_customer_email_email_at",
     ]
-    chain = {x.code for x in lint_recipe_chain(f.recipe, setup)}
+    chain = {x.code for x in lint_remedy_chain(f.recipe, setup)}
     assert not chain & {"SO205", "SO213", "SO220"}
 
 
 def test_set_not_null_and_validate_fire_too():
     for sql in ("ALTER DOMAIN email SET NOT NULL", "ALTER DOMAIN email VALIDATE CONSTRAINT x"):
-        (f,) = so220(lint([migrations.RunSQL(sql)], setup=[customer_with_email()]))
+        (f,) = so220(lint_remedy([migrations.RunSQL(sql)], setup=[customer_with_email()]))
         assert f.lock.startswith('SHARE on "shop_customer"')
+        assert "a table CHECK (NOT VALID, then VALIDATE) on each column" in f.recipe
     (f,) = so220(lint([migrations.RunSQL("ALTER DOMAIN email SET NOT NULL")], setup=[]))
     assert f.lock.startswith("SHARE on every table using email")
-    assert "ALTER TABLE <table> ADD CONSTRAINT <name>" in f.recipe
+
+
+def test_from_postgresql_19_validate_is_online_and_is_the_remedy():
+    validate = migrations.RunSQL("ALTER DOMAIN email VALIDATE CONSTRAINT email_at")
+    assert not so220(lint([validate], setup=[customer_with_email()], pg_version=19))
+    assert so220(lint([validate], setup=[customer_with_email()], pg_version=18))
+    (f,) = so220(lint_remedy([migrations.RunSQL(ADD)], [customer_with_email()], pg_version=19))
+    (_, add), (_, check) = remedy_migrations(f.recipe)
+    assert recipe_sql(add) == [f"{ADD} NOT VALID".replace("VALUE", "value")]
+    assert recipe_sql(check) == ["ALTER DOMAIN email VALIDATE CONSTRAINT email_at"]
 
 
 def test_not_valid_drop_and_new_domain_are_not_flagged():

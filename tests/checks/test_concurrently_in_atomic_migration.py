@@ -2,6 +2,7 @@ from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndex
 from django.db import migrations, models
 from lintkit import codes, lint
 from models import order_model
+from remedykit import lint_remedy, remedy_migrations
 
 INDEX = models.Index(fields=["code"], name="order_code_idx")
 
@@ -11,15 +12,17 @@ def so210(findings):
 
 
 def test_add_index_concurrently_in_atomic_migration_is_an_error():
-    findings = so210(lint([AddIndexConcurrently("order", INDEX)], setup=[order_model()]))
+    findings = so210(lint_remedy([AddIndexConcurrently("order", INDEX)], setup=[order_model()]))
     assert len(findings) == 1
     f = findings[0]
     assert f.severity.label == "error"
     assert "AddIndexConcurrently order_code_idx" in f.message and "shop.0002_change" in f.message
     assert f.lock.startswith('SHARE UPDATE EXCLUSIVE on "shop_order"')
-    assert "atomic = False" in f.recipe and "AddIndexConcurrently(" in f.recipe
-    compile(f.recipe, "recipe", "exec")
-    assert "from django.contrib.postgres.operations import AddIndexConcurrently" in f.recipe
+    ((name, migration),) = remedy_migrations(f.recipe)
+    assert name == "0002_change" and migration.atomic is False
+    (separate,) = migration.operations
+    assert separate.state_operations[0].index.name == "order_code_idx"  # the state as it was
+    assert "CREATE INDEX CONCURRENTLY" in separate.database_operations[0].sql[0]
 
 
 def test_concurrent_operations_in_non_atomic_migration_are_fine():
@@ -33,6 +36,8 @@ def test_runsql_concurrently_in_atomic_migration_fires():
         "DROP INDEX CONCURRENTLY i",
         "REINDEX INDEX CONCURRENTLY i",
     ]:
-        assert len(so210(lint([migrations.RunSQL(sql)], setup=[order_model()]))) == 1, sql
+        (f,) = so210(lint_remedy([migrations.RunSQL(sql)], setup=[order_model()]))
+        ((_name, migration),) = remedy_migrations(f.recipe)
+        assert migration.atomic is False, sql
     plain = "CREATE INDEX i ON shop_order (code)"
     assert "SO210" not in codes(lint([migrations.RunSQL(plain)], setup=[order_model()]))

@@ -1,5 +1,6 @@
 from django.db import migrations
 from lintkit import codes, lint
+from remedykit import lint_remedy, remedy_sql
 
 DETACH = "ALTER TABLE events DETACH PARTITION events_2023"
 
@@ -9,10 +10,10 @@ def so216(findings):
 
 
 def test_detach_partition_fires_on_pg14_with_concurrent_recipe():
-    f = so216(lint([migrations.RunSQL(DETACH)], pg_version=15))[0]
+    f = so216(lint_remedy([migrations.RunSQL(DETACH)], pg_version=15))[0]
     assert "events_2023" in f.message and "events" in f.message
     assert f.lock.startswith('ACCESS EXCLUSIVE on "events"') and '"events_2023"' in f.lock
-    assert f"{DETACH} CONCURRENTLY" in f.recipe and "atomic = False" in f.recipe
+    assert remedy_sql(f.recipe) == [f"{DETACH} CONCURRENTLY"] and "atomic = False" in f.recipe
 
 
 def test_concurrent_detach_and_old_servers_are_not_flagged():

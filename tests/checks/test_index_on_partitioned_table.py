@@ -1,6 +1,7 @@
 from django.db import migrations, models
 from lintkit import codes, lint
 from models import order_model
+from remedykit import lint_remedy, remedy_sql
 
 PARTITIONED = migrations.RunSQL(
     "CREATE TABLE shop_event (id bigint, at date) PARTITION BY RANGE (at);"
@@ -16,18 +17,23 @@ def so222(findings):
 
 def test_concurrent_index_on_a_partitioned_table_fails_and_gets_the_on_only_recipe():
     sql = "CREATE INDEX CONCURRENTLY shop_event_at ON shop_event (at)"
-    found = lint([migrations.RunSQL(sql, migrations.RunSQL.noop)], setup=SETUP, atomic=False)
-    (f,) = so222(found)
+    op = migrations.RunSQL(sql, migrations.RunSQL.noop)
+    (f,) = so222(lint_remedy([op], setup=SETUP, atomic=False))
     assert "not supported on a partitioned table" in f.message
-    assert "CREATE INDEX IF NOT EXISTS shop_event_at ON ONLY shop_event (at)" in f.recipe
-    assert "ON shop_event_2025 (at)" in f.recipe and "CONCURRENTLY" in f.recipe
-    assert "ALTER INDEX shop_event_at ATTACH PARTITION shop_event_2025_shop_event_at" in f.recipe
+    assert remedy_sql(f.recipe) == [
+        "CREATE INDEX IF NOT EXISTS shop_event_at ON ONLY shop_event (at)",
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS shop_event_2025_shop_event_at "
+        "ON shop_event_2025 (at)",
+        "ALTER INDEX shop_event_at ATTACH PARTITION shop_event_2025_shop_event_at",
+    ]
 
 
 def test_plain_index_on_a_partitioned_table_is_reported_once():
-    found = lint([migrations.RunSQL("CREATE INDEX e_at ON shop_event (lower(at::text))")], SETUP)
+    op = migrations.RunSQL("CREATE INDEX e_at ON shop_event (lower(at::text))")
+    found = lint_remedy([op], SETUP)
     (f,) = so222(found)
     assert "1 partition(s)" in f.message and "(lower(CAST(at AS text)))" in f.recipe
+    assert "ON ONLY shop_event" in f.recipe and "atomic = False" in f.recipe
     assert "SO201" not in codes(found)  # CONCURRENTLY is no fix here
 
 
@@ -37,3 +43,16 @@ def test_on_only_and_ordinary_tables_are_left_to_other_rules():
     plain = migrations.AddIndex("order", models.Index(fields=["code"], name="order_code_idx"))
     found = lint([plain], setup=SETUP)
     assert not so222(found) and "SO201" in codes(found)
+
+
+def test_add_index_on_a_model_whose_table_is_partitioned_gets_the_on_only_remedy():
+    partition = migrations.RunSQL(
+        "CREATE TABLE shop_order_2025 PARTITION OF shop_order DEFAULT", migrations.RunSQL.noop
+    )
+    add = migrations.AddIndex("order", models.Index(fields=["code"], name="order_code_idx"))
+    (f,) = so222(lint_remedy([add], setup=[order_model(), partition]))
+    sql = remedy_sql(f.recipe)
+    assert "CREATE INDEX IF NOT EXISTS order_code_idx ON ONLY shop_order (code)" in sql
+    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS shop_order_2025_order_code_idx" in sql[1]
+    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS order_code_idx ON shop_order" not in f.recipe
+    assert "AddIndex(" in f.recipe  # the state keeps the operation

@@ -1,6 +1,7 @@
 from django.db import migrations, models
 from lintkit import codes, lint
 from models import order_model
+from remedykit import lint_remedy, remedy_sql
 
 INDEX = models.Index(fields=["code"], name="order_code_idx")
 
@@ -14,10 +15,10 @@ def setup():
 
 
 def test_reindex_index_fires_with_concurrent_recipe():
-    f = so214(lint([migrations.RunSQL("REINDEX INDEX order_code_idx")], setup()))[0]
+    f = so214(lint_remedy([migrations.RunSQL("REINDEX INDEX order_code_idx")], setup()))[0]
     assert "order_code_idx" in f.message
     assert 'ACCESS EXCLUSIVE on "order_code_idx"' in f.lock and 'SHARE on "shop_order"' in f.lock
-    assert "REINDEX (CONCURRENTLY) INDEX order_code_idx" in f.recipe
+    assert remedy_sql(f.recipe) == ["REINDEX (CONCURRENTLY) INDEX order_code_idx"]
     assert "atomic = False" in f.recipe
 
 

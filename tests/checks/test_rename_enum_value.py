@@ -1,6 +1,7 @@
 from django.db import migrations, models
 from lintkit import lint
-from models import order_model, recipe_migrations
+from models import order_model
+from remedykit import lint_remedy, remedy_migrations
 
 
 class StatusField(models.CharField):
@@ -19,12 +20,12 @@ def so113(findings):
 
 def test_rename_value_fires_with_add_value_and_backfill_of_each_column():
     setup = [order_model(("status", StatusField(max_length=10, null=True)))]
-    (f,) = so113(lint([migrations.RunSQL(RENAME)], setup=setup))
+    (f,) = so113(lint_remedy([migrations.RunSQL(RENAME)], setup=setup))
     assert f.severity.label == "error" and f.lock is None
     assert "RENAME VALUE 'sent' TO 'shipped'" in f.message and "'sent'" in f.message
-    (add,) = recipe_migrations(f.recipe)
+    ((_name, add),) = remedy_migrations(f.recipe)
     (op,) = add.operations
-    assert op.sql == "ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'shipped' AFTER 'sent'"
+    assert op.sql == ["ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'shipped' AFTER 'sent'"]
     assert (
         "schemaops backfill start shop.Order --set \"status = 'shipped'\" "
         "--where \"status = 'sent'\"" in f.recipe
@@ -32,7 +33,7 @@ def test_rename_value_fires_with_add_value_and_backfill_of_each_column():
 
 
 def test_rename_value_of_unknown_columns_gives_a_generic_update():
-    (f,) = so113(lint([migrations.RunSQL(RENAME)], setup=[order_model()]))
+    (f,) = so113(lint_remedy([migrations.RunSQL(RENAME)], setup=[order_model()]))
     assert "UPDATE <table> SET <column> = 'shipped' WHERE <column> = 'sent'" in f.recipe
 
 
@@ -53,8 +54,8 @@ def test_recipe_quotes_a_mixed_case_schema_qualified_type():
     from pglast import parse_sql
 
     rename = """ALTER TYPE "Sales"."OrderStatus" RENAME VALUE 'sent' TO 'shipped'"""
-    (f,) = so113(lint([migrations.RunSQL(rename)], setup=[order_model()]))
+    (f,) = so113(lint_remedy([migrations.RunSQL(rename)], setup=[order_model()]))
     assert 'ALTER TYPE "Sales"."OrderStatus" RENAME VALUE' in f.message
-    (add,) = recipe_migrations(f.recipe)
-    (stmt,) = parse_sql(add.operations[0].sql)
+    ((_name, add),) = remedy_migrations(f.recipe)
+    (stmt,) = parse_sql(add.operations[0].sql[0])
     assert [n.sval for n in stmt.stmt.typeName] == ["Sales", "OrderStatus"]  # not case-folded

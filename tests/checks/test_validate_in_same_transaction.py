@@ -2,6 +2,7 @@ from django.contrib.postgres.operations import AddConstraintNotValid, ValidateCo
 from django.db import migrations, models
 from lintkit import codes, lint
 from models import customer_model, order_model
+from remedykit import lint_remedy, remedy_migrations
 
 CHECK = models.CheckConstraint(condition=models.Q(amount__gte=0), name="amount_gte_0")
 
@@ -12,13 +13,14 @@ def so213(findings):
 
 def test_not_valid_and_validate_in_one_atomic_migration_fires():
     ops = [AddConstraintNotValid("order", CHECK), ValidateConstraint("order", "amount_gte_0")]
-    findings = so213(lint(ops, setup=[order_model()]))
+    findings = so213(lint_remedy(ops, setup=[order_model()]))
     assert len(findings) == 1
     f = findings[0]
     assert f.operation == 1 and "amount_gte_0" in f.message and "shop_order" in f.message
-    assert 'ValidateConstraint("order", name="amount_gte_0")' in f.recipe
-    assert '("shop", "0002_change")' in f.recipe  # runs after the migration that adds it
-    compile(f.recipe, "recipe", "exec")
+    (first, adds), (last, validates) = remedy_migrations(f.recipe)
+    assert type(adds.operations[0]).__name__ == "AddConstraintNotValid"
+    assert type(validates.operations[0]).__name__ == "ValidateConstraint"
+    assert validates.dependencies == [("shop", first)] and last == "0002_change"
 
 
 def test_separate_transactions_are_safe():
@@ -37,6 +39,8 @@ def test_runsql_foreign_key_not_valid_then_validate_fires():
         "ALTER TABLE shop_order ADD CONSTRAINT fk FOREIGN KEY (amount) REFERENCES shop_customer "
         "NOT VALID; ALTER TABLE shop_order VALIDATE CONSTRAINT fk"
     )
-    f = so213(lint([migrations.RunSQL(sql)], setup=[customer_model(), order_model()]))[0]
+    f = so213(lint_remedy([migrations.RunSQL(sql)], setup=[customer_model(), order_model()]))[0]
     assert f.lock.startswith('SHARE ROW EXCLUSIVE on "shop_order"')
-    assert "ALTER TABLE shop_order VALIDATE CONSTRAINT fk" in f.recipe
+    (_, add), (_, validate) = remedy_migrations(f.recipe)
+    assert add.operations[0].sql[0].endswith("NOT VALID")
+    assert validate.operations[0].sql == ["ALTER TABLE shop_order VALIDATE CONSTRAINT fk"]

@@ -67,7 +67,7 @@ UNPLANNED: dict[str, tuple[str, str]] = {
     # no code remedy: Item.ref references Parent's key
     "pk_widen_referenced": (
         'migrations.AlterField("parent", "id", models.BigAutoField(primary_key=True))',
-        "by-hand",
+        "advice",
     ),
     # binary-coercible: no finding, no remedy
     "varchar_text": (
@@ -283,7 +283,7 @@ def test_a_referenced_primary_key_gets_no_code_but_says_what_to_do(unplanned: An
     assert any(f["code"] == "SO206" and f["severity"] == "error" for f in findings), findings
     rewrite = next(f for f in findings if f["code"] == "SO206")
     remedy = unplanned["before"]["remedies"][rewrite["remedy"]]
-    assert remedy["kind"] == "by-hand" and remedy["files"] == []
+    assert remedy["kind"] == "advice" and remedy["files"] == []
     assert "c_pk_widen_referenced.Item.ref" in remedy["summary"]
     assert "writes nothing" in rewrite["recipe"]
 

@@ -120,20 +120,24 @@ def test_the_original_did_block(proof: Any, case: str) -> None:
         ("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)", "not-valid-then-validate"),
         ("ALTER TABLE t ADD CONSTRAINT u UNIQUE (a)", "unique-using-index"),
         ("ALTER TABLE t ALTER COLUMN a SET NOT NULL", "not-null-by-check"),
+        # CONCURRENTLY inside a transaction fails: the migration is made non-atomic
+        ("CREATE INDEX CONCURRENTLY i ON t (a)", "non-atomic-migration"),
+        # an unnamed index gets PostgreSQL's own name, so IF NOT EXISTS finds a retry's
+        ("CREATE INDEX ON t (a)", "concurrent-index"),
+        # statements that need no rewrite pass through in order (DROP COLUMN is SO101's)
+        ("CREATE INDEX i ON t (a); ALTER TABLE t DROP COLUMN b", "concurrent-index"),
         # nothing to rewrite, or what the rewrite cannot make whole: the rules' advice stands
-        ("CREATE INDEX CONCURRENTLY i ON t (a)", None),
-        ("CREATE INDEX ON t (a)", None),  # IF NOT EXISTS needs a name
         ("ALTER TABLE t ADD CHECK (a > 0)", None),  # VALIDATE needs a name
-        ("CREATE INDEX i ON t (a); ALTER TABLE t DROP COLUMN b", None),
         ("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID", None),
     ],
 )
 def test_runsql_planned_only_when_the_rewrite_is_whole(sql: str, kind: str | None) -> None:
     from django.db import migrations
+    from django.db.migrations.state import ProjectState
 
     from schemaops.remedy.planner import plan_operation
 
-    remedy = plan_operation(migrations.RunSQL(sql, migrations.RunSQL.noop), "shop", None)  # type: ignore[arg-type]
+    remedy = plan_operation(migrations.RunSQL(sql, migrations.RunSQL.noop), "shop", ProjectState())
     assert (remedy.kind if remedy else None) == kind
 
 

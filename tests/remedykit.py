@@ -1,0 +1,106 @@
+"""Lint in-memory migrations (see lintkit) and give the findings the planner's remedy.
+
+Rules say what is wrong; the remedy planner (``schemaops.remedy``) says what to
+do instead, once per operation. ``check`` attaches it with
+``attach_remedies``; rule tests that assert on the remedy do the same here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lintkit import APP, QUIET, FakeLoader, make_migration
+
+from schemaops.config import Config
+from schemaops.findings import Finding
+from schemaops.linter import Linter
+from schemaops.remedy.attach import attach_remedies
+
+
+def lint_remedy(
+    operations: list[Any],
+    setup: list[Any] | None = None,
+    *,
+    atomic: bool = True,
+    pg_version: int = 15,
+    config: Config | None = None,
+    **attrs: Any,
+) -> list[Finding]:
+    """``lintkit.lint``, then ``recipe`` = the planner's remedy of each finding's operation."""
+    first = make_migration("0001_initial", setup or [])
+    second = make_migration(
+        "0002_change", operations, atomic=atomic, dependencies=[(APP, "0001_initial")], **attrs
+    )
+    loader = FakeLoader([first, second])
+    result = Linter(loader, config or QUIET, pg_version=pg_version).run({(APP, "0002_change")})
+    findings = [f for f in result.findings if not f.suppressed]
+    attach_remedies(findings, loader, pg_version * 10000)  # type: ignore[arg-type]
+    return findings
+
+
+def remedy_migrations(recipe: str) -> list[tuple[str, Any]]:
+    """Execute every migration module a remedy's text shows; (file name, Migration class)."""
+    modules: list[tuple[str, list[str]]] = []
+    for line in recipe.splitlines():
+        if line.startswith("# --- ") and ".py (" in line:
+            modules.append((line.removeprefix("# --- ").split(".py", 1)[0], []))
+        elif modules:
+            modules[-1][1].append(line)
+    out = []
+    for name, lines in modules:
+        namespace: dict[str, Any] = {}
+        exec("\n".join(lines), namespace)  # the remedy must be valid Python
+        out.append((name, namespace["Migration"]))
+    return out
+
+
+def remedy_sql(recipe: str) -> list[str]:
+    """The SQL every RunSQL of a remedy runs forwards (database side), in order."""
+    from models import recipe_sql
+
+    return [sql for _name, migration in remedy_migrations(recipe) for sql in recipe_sql(migration)]
+
+
+def lint_remedy_chain(recipe: str, setup: list[Any]) -> list[Finding]:
+    """Lint a remedy's migrations as consecutive migrations after ``setup``; all findings."""
+    chain, previous = [make_migration("0001_initial", setup)], "0001_initial"
+    for number, (_name, migration) in enumerate(remedy_migrations(recipe), 2):
+        name = f"{number:04d}_remedy"
+        phase = {"deploy_phase": getattr(migration, "deploy_phase", "pre")}
+        chain.append(
+            make_migration(
+                name,
+                list(migration.operations),
+                dependencies=[(APP, previous)],
+                atomic=migration.atomic,
+                **phase,
+            )
+        )
+        previous = name
+    linter = Linter(FakeLoader(chain), Config())
+    return linter.run({(APP, m.name) for m in chain[1:]}).findings
+
+
+def remedies_of(
+    operations: list[Any], setup: list[Any] | None = None, *, atomic: bool = True
+) -> dict[int, Any]:
+    """The planner's remedies of migration 0002's operations, by index (whole plans, also
+    those too long for a report to show)."""
+    from schemaops.remedy.project import plan_project
+
+    first = make_migration("0001_initial", setup or [])
+    second = make_migration(
+        "0002_change", operations, atomic=atomic, dependencies=[(APP, "0001_initial")]
+    )
+    plans = plan_project(FakeLoader([first, second]), {(APP, "0002_change"): None})  # type: ignore[arg-type]
+    return plans.get((APP, "0002_change"), {})
+
+
+def spec_sql(spec: Any) -> list[str]:
+    """The SQL a remedy's migration runs forwards (RunSQL, also inside SeparateDatabaseAndState)."""
+    out: list[str] = []
+    for op in spec.operations:
+        for sub in getattr(op, "database_operations", None) or [op]:
+            sql = getattr(sub, "sql", None)
+            out.extend([sql] if isinstance(sql, str) else list(sql or []))
+    return out
