@@ -123,6 +123,8 @@ class SetNotNull(Rule):
         table = table or ctx.table
         if column in sql_validated_not_null_checks(ctx.migration, table):
             return True
+        if column in ctx.migration.facts.validated_not_null(table):
+            return True  # validated by RunSQL in an earlier migration
         if field_name is not None and ctx.before is not None:
             constraints = ctx.before.constraints
         else:

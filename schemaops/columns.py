@@ -188,7 +188,7 @@ def default_volatility(expr: Any) -> str:
             verdict = _worst(verdict, _sql_volatility(node.sql))
             continue
         kind = type(node).__name__.lower()
-        function = str(getattr(node, "function", "") or "").lower()
+        function = _func_attr(node, "function").lower()
         if kind in {"random", "uuid4", "uuid7"} or function in VOLATILE_FUNCTIONS:
             return "volatile"
         if not function and _is_func(node):
@@ -208,9 +208,17 @@ def _is_func(node: Any) -> bool:
     return isinstance(node, Func)
 
 
+def _func_attr(node: Any, name: str) -> str:
+    """A ``Func``'s ``function`` or ``template``: ``Func(function="gen_random_uuid")``
+    keeps it in ``extra`` (what ``as_sql`` reads first), not in the attribute."""
+    extra = getattr(node, "extra", None)
+    value = extra.get(name) if isinstance(extra, dict) else None
+    return str(value or getattr(node, name, "") or "")
+
+
 def _template_volatility(node: Any) -> str:
     """A ``Func`` without a function name: its template, with empty arguments, parsed."""
-    template = str(getattr(node, "template", "") or "")
+    template = _func_attr(node, "template")
     try:
         sql_text = template % {"function": "", "expressions": "NULL", "field": "NULL"}
     except (KeyError, TypeError, ValueError):

@@ -41,6 +41,9 @@ class DatabaseFacts:
     detached: dict[Column, bool] = field(default_factory=dict)
     partitions: dict[str, list[str]] = field(default_factory=dict)
     views: dict[str, ViewDependency] = field(default_factory=dict)
+    # (table, constraint name) -> [column, validated] for ``CHECK (col IS NOT NULL)``
+    # added by RunSQL: PostgreSQL 12+ proves SET NOT NULL from a validated one, no scan
+    not_null_checks: dict[Column, list[Any]] = field(default_factory=dict)
 
     def views_using(self, table: str, column: str | None = None) -> list[str]:
         """Views that read ``table`` (and, when given, its ``column``)."""
@@ -49,6 +52,15 @@ class DatabaseFacts:
             for name, dep in self.views.items()
             if table in dep.tables and (column is None or dep.uses_column(column))
         ]
+
+    def validated_not_null(self, table: str) -> set[str]:
+        """Columns of ``table`` with a validated ``CHECK (col IS NOT NULL)`` from RunSQL,
+        in this migration or an earlier one (the state does not know them)."""
+        return {
+            column
+            for (tbl, _name), (column, validated) in self.not_null_checks.items()
+            if tbl == table and validated
+        }
 
     def needs_value(self, column: Column) -> bool | None:
         """Does an INSERT that leaves ``column`` out fail? None when the column is unknown."""
@@ -104,6 +116,7 @@ class DatabaseFacts:
                 self._record_partitions(stmt.node)
                 self._record_views(stmt.node)
                 for table, cmd in alter_commands(stmt.node):
+                    self._record_check(str(table), cmd)
                     column = (str(table), str(cmd.name))
                     if cmd.subtype == AT.AT_DropNotNull or (
                         cmd.subtype == AT.AT_ColumnDefault and cmd.def_ is not None
@@ -111,6 +124,22 @@ class DatabaseFacts:
                         self.relaxed.add(column)
                     elif cmd.subtype == AT.AT_DropColumn and dropped is not None:
                         dropped.add(column)
+
+    def _record_check(self, table: str, cmd: Any) -> None:
+        """Follow ``CHECK (col IS NOT NULL)`` constraints: added, validated, dropped."""
+        from schemaops.statements import AT
+
+        if cmd.subtype == AT.AT_AddConstraint:
+            column = _not_null_check_column(cmd.def_)
+            if column is not None:
+                name = str(cmd.def_.conname or f"{table}_{column}_check")
+                self.not_null_checks[(table, name)] = [column, not cmd.def_.skip_validation]
+        elif cmd.subtype == AT.AT_ValidateConstraint and (table, str(cmd.name)) in (
+            self.not_null_checks
+        ):
+            self.not_null_checks[(table, str(cmd.name))][1] = True
+        elif cmd.subtype == AT.AT_DropConstraint:
+            self.not_null_checks.pop((table, str(cmd.name)), None)
 
     def _record_partitions(self, node: Any) -> None:
         from pglast import ast
@@ -193,6 +222,25 @@ class ViewDependency:
 
     def uses_column(self, column: str) -> bool:
         return self.columns is None or column in self.columns
+
+
+def _not_null_check_column(constraint: Any) -> str | None:
+    """The column of a ``CHECK (col IS NOT NULL)`` constraint node, else None."""
+    from pglast import ast, enums
+
+    from schemaops.statements import names
+
+    if not isinstance(constraint, ast.Constraint):
+        return None
+    if constraint.contype != enums.ConstrType.CONSTR_CHECK:
+        return None
+    expr = constraint.raw_expr
+    if not isinstance(expr, ast.NullTest) or expr.nulltesttype != enums.NullTestType.IS_NOT_NULL:
+        return None
+    if not isinstance(expr.arg, ast.ColumnRef):
+        return None
+    parts = names(expr.arg.fields)
+    return str(parts[-1]) if parts else None
 
 
 def _flat(operations: Iterable[Any]) -> Iterable[Any]:
