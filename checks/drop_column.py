@@ -43,6 +43,7 @@ from typing import Any
 
 from django.db import migrations
 
+from schemaops.columns import insert_may_omit
 from schemaops.findings import Finding
 from schemaops.locks import Lock
 from schemaops.phases import POST
@@ -71,9 +72,7 @@ class DropColumn(Rule):
         if field is None or getattr(field, "many_to_many", False):
             return  # M2M: its own table, handled by drop-table semantics
         column = ctx.column(op.name, field)
-        not_null = not getattr(field, "null", False) and (
-            getattr(field, "db_default", None) is _not_provided()
-        )
+        not_null = not insert_may_omit(field)
         if ctx.migration.phase == POST:
             yield from self._post_deploy(ctx, ctx.table, column, not_null)
             return
@@ -205,9 +204,3 @@ class DropColumn(Rule):
             "# 2. post-deploy, once every server runs the new code:",
             post,
         )
-
-
-def _not_provided() -> object:
-    from django.db.models.fields import NOT_PROVIDED
-
-    return NOT_PROVIDED

@@ -40,11 +40,13 @@ the column, then re-create the view if it is still wanted.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.db import migrations
 from pglast import ast, enums
 
 from schemaops.checks._lockmap_ops import column_type
+from schemaops.dbfacts import DatabaseFacts
 from schemaops.findings import Finding
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import AT, alter_commands
@@ -64,7 +66,7 @@ class ViewDependency(Rule):
     statements = ("AlterTableStmt", "DropStmt")
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
-        facts, op = ctx.migration.facts, ctx.operation
+        facts, op = _facts_at(ctx), ctx.operation
         if not facts.views or ctx.new_table or ctx.before is None:
             return
         if isinstance(op, migrations.DeleteModel):
@@ -86,10 +88,12 @@ class ViewDependency(Rule):
             )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
-        facts = ctx.migration.facts
-        if not facts.views:
+        if not ctx.migration.facts.views and not ctx.migration.facts.view_snapshots:
             return
         node = ctx.node
+        facts = _facts_at(ctx.operation, node)
+        if not facts.views:
+            return
         if isinstance(node, ast.DropStmt):
             if node.removeType == enums.ObjectType.OBJECT_TABLE:
                 cascade = node.behavior == enums.DropBehavior.DROP_CASCADE
@@ -129,3 +133,31 @@ class ViewDependency(Rule):
             else f"the view(s) {listed} are dropped with it, silently"
         )
         yield self.finding(ctx, f"{what}, which view(s) {listed} read: {outcome}", recipe=RECIPE)
+
+
+def _top(step: Any) -> Any:
+    while step.parent is not None:
+        step = step.parent
+    return step
+
+
+def _facts_at(ctx: OperationContext, node: Any = None) -> DatabaseFacts:
+    """The views as they stand when this operation (or its statement ``node``) runs.
+
+    The facts hold the views after the whole migration; a migration that drops a
+    view, changes the column and re-creates the view (what the recipe says) must
+    be judged on the views of that moment, not on the re-created one.
+    """
+    facts = ctx.migration.facts
+    if not facts.view_snapshots:
+        return facts
+    top = _top(ctx.step)
+    views = facts.views_before(list(ctx.migration.step.migration.operations), top.index)
+    earlier = []
+    if node is not None:
+        for stmt in ctx.migration.statements:
+            if stmt.node is node:
+                break
+            if _top(stmt.operation.step) is top:
+                earlier.append(stmt.node)
+    return DatabaseFacts.replay_views(views, earlier)

@@ -161,6 +161,24 @@ def is_stored_generated(field: Any) -> bool:
     return type(field).__name__ == "GeneratedField" and bool(getattr(field, "db_persist", False))
 
 
+def insert_may_omit(field: Any) -> bool:
+    """Can an INSERT that leaves this field's column out succeed?
+
+    Yes when the column is nullable, has a database default that is not NULL
+    (a Python ``default=`` does not count: Django never writes it into the
+    database), is a generated column (PostgreSQL computes it; an INSERT may not
+    even name it), or is an auto field (its sequence or identity fills it). The
+    phase rules ask this of a column the new code no longer knows: when the
+    answer is no, every INSERT of the new release fails until it is dropped.
+    """
+    if getattr(field, "null", False):
+        return True
+    if type(field).__name__ == "GeneratedField" or is_auto_field(field):
+        return True
+    value = db_default(field)
+    return value is not None and getattr(value, "value", object()) is not None
+
+
 def db_default(field: Any) -> Any | None:
     """The field's ``db_default`` expression, or None when it has none."""
     from django.db.models.fields import NOT_PROVIDED

@@ -44,6 +44,11 @@ class DatabaseFacts:
     # (table, constraint name) -> [column, validated] for ``CHECK (col IS NOT NULL)``
     # added by RunSQL: PostgreSQL 12+ proves SET NOT NULL from a validated one, no scan
     not_null_checks: dict[Column, list[Any]] = field(default_factory=dict)
+    # id(top-level operation) -> ``views`` just before it, for the operations that changed
+    # them: rules run after the whole migration is recorded, and a migration that drops a
+    # view, alters the table and re-creates the view must be judged on the views of the
+    # moment (see ``views_before``)
+    view_snapshots: dict[int, dict[str, ViewDependency]] = field(default_factory=dict)
 
     def views_using(self, table: str, column: str | None = None) -> list[str]:
         """Views that read ``table`` (and, when given, its ``column``)."""
@@ -70,10 +75,35 @@ class DatabaseFacts:
 
     def record(self, app_label: str, operation: Any, state: Any) -> None:
         """Record one operation, with ``state`` the ProjectState *before* it."""
+        if not isinstance(operation, migrations.RunSQL | migrations.SeparateDatabaseAndState):
+            return
+        views = dict(self.views)
         if isinstance(operation, migrations.RunSQL):
             self._record_sql(operation.sql)
-        elif isinstance(operation, migrations.SeparateDatabaseAndState):
+        else:
             self._record_separate(app_label, operation, state)
+        if views != self.views:
+            self.view_snapshots[id(operation)] = views
+
+    def views_before(self, operations: list[Any], index: int) -> dict[str, ViewDependency]:
+        """The views as they stood before ``operations[index]``, the migration last recorded.
+
+        The first operation from ``index`` on that changed the views kept what they were
+        before it; when none did, the views are those recorded so far.
+        """
+        for op in operations[index:]:
+            snapshot = self.view_snapshots.get(id(op))
+            if snapshot is not None:
+                return snapshot
+        return self.views
+
+    @staticmethod
+    def replay_views(views: dict[str, ViewDependency], nodes: Iterable[Any]) -> DatabaseFacts:
+        """Facts holding ``views`` after the statements ``nodes`` (parsed) ran."""
+        facts = DatabaseFacts(views=dict(views))
+        for node in nodes:
+            facts._record_views(node)
+        return facts
 
     def _record_separate(self, app_label: str, op: Any, state: Any) -> None:
         dropped: set[Column] = set()
@@ -252,13 +282,10 @@ def _flat(operations: Iterable[Any]) -> Iterable[Any]:
 
 
 def _relaxes(field_obj: Any) -> bool:
-    """Nullable, or a database default that is not NULL: INSERTs may leave it out."""
-    from schemaops.columns import db_default
+    """INSERTs may leave the column out (nullable, a non-NULL db default, generated...)."""
+    from schemaops.columns import insert_may_omit
 
-    if getattr(field_obj, "null", False):
-        return True
-    value = db_default(field_obj)
-    return value is not None and getattr(value, "value", object()) is not None
+    return insert_may_omit(field_obj)
 
 
 def _field_column(app_label: str, op: Any, state: Any) -> tuple[Column, Any] | None:

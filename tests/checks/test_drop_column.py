@@ -127,3 +127,16 @@ def test_unsetting_order_with_respect_to_drops_the_order_column():
     setting = migrations.AlterOrderWithRespectTo("order", "customer")
     plain = [customer_model(), order_model(fk)]
     assert "SO101" not in codes(lint([setting], setup=plain))
+
+
+def test_post_deploy_drop_of_a_generated_column_is_allowed():
+    doubled = (
+        "double",
+        models.GeneratedField(
+            expression=models.F("amount") * 2, output_field=models.IntegerField(), db_persist=True
+        ),
+    )
+    drop = [migrations.RemoveField("order", "double")]
+    assert "SO101" not in codes(lint(drop, setup=[order_model(doubled)], deploy_phase="post"))
+    drop_amount = [migrations.RemoveField("order", "amount")]
+    assert "SO101" in codes(lint(drop_amount, setup=[order_model(doubled)], deploy_phase="post"))

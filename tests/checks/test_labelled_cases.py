@@ -123,6 +123,28 @@ def _backfill_note(apps, schema_editor):
     apps.get_model("shop", "Note").objects.filter(body__isnull=True).update(body="")
 
 
+def _seed_tags(apps, schema_editor):
+    apps.get_model("shop", "Tag").objects.bulk_create(
+        [apps.get_model("shop", "Tag")(n=n) for n in ("a", "b")]
+    )
+
+
+BOX = [
+    migrations.CreateModel(
+        "Box",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("w", models.IntegerField()),
+            (
+                "w2",
+                models.GeneratedField(
+                    expression=F("w") * 2, output_field=models.IntegerField(), db_persist=True
+                ),
+            ),
+        ],
+    )
+]
+
 PROD = [
     migrations.CreateModel(
         "Prod",
@@ -776,6 +798,53 @@ UNSAFE: list[Case] = [
         "sees the drop. The CREATE INDEX inside AlterField is not judged: fix in "
         "checks/add_index_non_concurrently.py (or alter_column_type.py, which cleared "
         "varchar widening of the _like rebuild but not varchar -> text)",
+    ),
+    Case(
+        "sql-drop-db-default-the-code-relies-on",
+        [_sql("ALTER TABLE shop_note ALTER COLUMN body DROP DEFAULT")],
+        "SO112",
+        prior=[([migrations.AlterField("note", "body", models.TextField(db_default=""))], {})],
+    ),
+    Case(
+        "post-drop-column-a-schema-qualified-view-reads",
+        [migrations.RemoveField("note", "body")],
+        "SO117",
+        attrs=POST,
+        prior=[([_sql("CREATE VIEW public.shop_note_v AS SELECT body FROM public.shop_note")], {})],
+    ),
+    Case(
+        "state-only-removal-boolean-python-default",
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[migrations.RemoveField("order", "paid")]
+            )
+        ],
+        "SO106",
+        prior=[([migrations.AddField("order", "paid", models.BooleanField(default=False))], {})],
+    ),
+    Case(
+        "post-state-only-removal-not-null",
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[migrations.RemoveField("order", "code")]
+            )
+        ],
+        "SO106",
+        attrs=POST,
+    ),
+    Case(
+        "datetime-to-date",
+        [migrations.AlterField("note", "at", models.DateField(null=True))],
+        "SO206",
+        prior=[([migrations.AddField("note", "at", models.DateTimeField(null=True))], {})],
+    ),
+    Case(
+        "runpython-after-alter-of-another-table",
+        [
+            migrations.AddField("note", "n", models.IntegerField(null=True)),
+            migrations.RunPython(_backfill_note, migrations.RunPython.noop),
+        ],
+        ("SO209", "SO303"),
     ),
     Case(
         "post-delete-model-a-view-reads",
@@ -1631,6 +1700,111 @@ SAFE: list[Case] = [
     Case(
         "sql-insert-select-data",
         [_sql("INSERT INTO shop_note (body) SELECT code FROM shop_order WHERE amount > 1000")],
+        None,
+    ),
+    Case(
+        "state-only-removal-m2m",
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[migrations.RemoveField("coupon", "customers")]
+            )
+        ],
+        None,
+    ),
+    Case(
+        "state-only-removal-generated-column",
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[migrations.RemoveField("box", "w2")]
+            )
+        ],
+        None,
+        prior=[(BOX, {})],
+    ),
+    Case(
+        "state-only-add-with-db-default-kept-by-sql",
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[
+                    migrations.AddField("order", "paid", models.BooleanField(default=False))
+                ],
+                database_operations=[
+                    _sql("ALTER TABLE shop_order ADD COLUMN paid boolean NOT NULL DEFAULT false")
+                ],
+            )
+        ],
+        None,
+    ),
+    Case(
+        "post-sql-add-constraint-not-valid",
+        [_sql("ALTER TABLE shop_order ADD CONSTRAINT amt CHECK (amount >= 0) NOT VALID")],
+        None,
+        attrs=POST,
+    ),
+    Case(
+        "post-create-unmanaged-model",
+        [
+            migrations.CreateModel(
+                "Ext",
+                [("id", models.IntegerField(primary_key=True))],
+                options={"managed": False, "db_table": "ext_table"},
+            )
+        ],
+        None,
+        attrs=POST,
+    ),
+    Case(
+        "post-add-field-to-unmanaged",
+        [migrations.AddField("legacy", "y", models.TextField(null=True))],
+        None,
+        attrs=POST,
+    ),
+    Case(
+        "post-create-proxy",
+        [migrations.CreateModel("SmallPlace", [], options={"proxy": True}, bases=("shop.place",))],
+        None,
+        attrs=POST,
+    ),
+    Case(
+        "drop-view-alter-recreate-same-migration",
+        [
+            _sql("DROP VIEW shop_order_v"),
+            migrations.AlterField("order", "legacy", models.CharField(max_length=50, null=True)),
+            _sql("CREATE VIEW shop_order_v AS SELECT id, legacy FROM shop_order"),
+        ],
+        None,
+    ),
+    Case(
+        "drop-matview-drop-column-recreate-post",
+        [
+            _sql("DROP MATERIALIZED VIEW shop_event_mv"),
+            migrations.RemoveField("event", "kind"),
+            _sql("CREATE MATERIALIZED VIEW shop_event_mv AS SELECT id FROM shop_event"),
+        ],
+        None,
+        attrs=POST,
+    ),
+    Case("squashed-truncate", [_sql("TRUNCATE shop_note")], None, attrs=SQUASHED),
+    Case(
+        "sql-update-table-created-same-migration",
+        [
+            migrations.CreateModel(
+                "Tag",
+                [("id", models.BigAutoField(primary_key=True)), ("n", models.TextField())],
+            ),
+            _sql("INSERT INTO shop_tag (n) VALUES ('a'); UPDATE shop_tag SET n = 'b'"),
+        ],
+        None,
+    ),
+    Case(
+        "seed-lookup-table-created-same-migration",
+        [
+            migrations.CreateModel(
+                "Tag",
+                [("id", models.BigAutoField(primary_key=True)), ("n", models.TextField())],
+            ),
+            migrations.RunPython(_seed_tags, migrations.RunPython.noop),
+        ],
         None,
     ),
     Case(

@@ -40,3 +40,25 @@ def test_columns_no_view_reads_and_dropped_views_are_silent():
     assert "SO117" not in codes(lint([code], setup=[order_model(), VIEW, dropped]))
     redefined = [migrations.RunSQL("DROP VIEW order_codes"), code]
     assert "SO117" not in codes(lint(redefined, setup=[order_model(), VIEW]))
+
+
+def test_views_are_judged_as_they_stand_when_the_operation_runs():
+    """Drop the view, change the column, re-create the view: what the recipe says."""
+    drop = migrations.RunSQL("DROP VIEW order_codes")
+    recreate = migrations.RunSQL("CREATE VIEW order_codes AS SELECT id, code FROM shop_order")
+    wider = migrations.AlterField("order", "code", models.CharField(max_length=40))
+    remove = migrations.RemoveField("order", "code")
+    for op in (wider, remove):
+        assert not so117(lint([drop, op, recreate], setup=[order_model(), VIEW]))
+        # the same view created earlier in the migration than the change: it is there
+        assert so117(lint([VIEW, op], setup=[order_model()]))
+    one_sql = migrations.RunSQL(
+        "DROP VIEW order_codes; ALTER TABLE shop_order ALTER COLUMN code TYPE text;"
+        " CREATE VIEW order_codes AS SELECT id, code FROM shop_order"
+    )
+    assert not so117(lint([one_sql], setup=[order_model(), VIEW]))
+    wrong_order = migrations.RunSQL(
+        "ALTER TABLE shop_order ALTER COLUMN code TYPE text; DROP VIEW order_codes;"
+        " CREATE VIEW order_codes AS SELECT id, code FROM shop_order"
+    )
+    assert so117(lint([wrong_order], setup=[order_model(), VIEW]))
