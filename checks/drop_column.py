@@ -74,6 +74,10 @@ class DropColumn(Rule):
         column = ctx.column(op.name, field)
         not_null = not insert_may_omit(field)
         if ctx.migration.phase == POST:
+            # the new code ran before this whole migration: a relaxation earlier in it
+            # (AlterField null=True / db_default, then RemoveField) comes too late
+            at_start = _field_at_start(ctx, op.name)
+            not_null = not_null or (at_start is not None and not insert_may_omit(at_start))
             yield from self._post_deploy(ctx, ctx.table, column, not_null)
             return
         yield self.finding(
@@ -119,7 +123,9 @@ class DropColumn(Rule):
             if cmd.subtype != AT.AT_DropColumn or ctx.is_new_table(table):
                 continue
             if ctx.migration.phase == POST:
-                needs = ctx.migration.facts.needs_value((str(table), str(cmd.name)))
+                needs = ctx.migration.facts.needs_value(
+                    (str(table), str(cmd.name)), ctx.migration.step.migration.operations
+                )
                 yield from self._post_deploy(ctx, str(table), str(cmd.name), bool(needs))
             else:
                 yield self.finding(
@@ -149,7 +155,9 @@ class DropColumn(Rule):
                 "SeparateDatabaseAndState state_operations in the pre-deploy migration shipped "
                 "with that code); drop the column post-deploy only after that.",
             )
-        elif not_null and (table, column) not in mctx.facts.relaxed:
+        elif not_null and not mctx.facts.relaxed_before(
+            (table, column), mctx.step.migration.operations
+        ):
             yield self.finding(
                 ctx,
                 f"post-deploy migration drops {table}.{column}, which is NOT NULL without a "
@@ -204,3 +212,13 @@ class DropColumn(Rule):
             "# 2. post-deploy, once every server runs the new code:",
             post,
         )
+
+
+def _field_at_start(ctx: OperationContext, name: str) -> Any:
+    """The field as it was when this migration started: the model snapshot of the first
+    operation of the migration about the same table (None when unknown)."""
+    for octx in ctx.migration.operations:
+        before = octx.before
+        if before is not None and before.db_table == ctx.table:
+            return before.fields.get(name)
+    return None

@@ -49,6 +49,10 @@ class DatabaseFacts:
     # view, alters the table and re-creates the view must be judged on the views of the
     # moment (see ``views_before``)
     view_snapshots: dict[int, dict[str, ViewDependency]] = field(default_factory=dict)
+    # column -> id(top-level operation) that relaxed it: a post-deploy drop needs the
+    # column relaxed *before* its migration (the new code ran before all of it)
+    relaxed_by: dict[Column, int] = field(default_factory=dict)
+    _recording: int = 0
 
     def views_using(self, table: str, column: str | None = None) -> list[str]:
         """Views that read ``table`` (and, when given, its ``column``)."""
@@ -67,17 +71,32 @@ class DatabaseFacts:
             if tbl == table and validated
         }
 
-    def needs_value(self, column: Column) -> bool | None:
-        """Does an INSERT that leaves ``column`` out fail? None when the column is unknown."""
-        if column in self.relaxed:
+    def needs_value(self, column: Column, too_late: Iterable[Any] = ()) -> bool | None:
+        """Does an INSERT that leaves ``column`` out fail? None when the column is unknown.
+
+        Relaxations by the operations ``too_late`` (those of the post-deploy migration
+        being judged) do not count: the new code ran before them.
+        """
+        if self.relaxed_before(column, too_late):
             return False
         return self.detached.get(column)
+
+    def relaxed_before(self, column: Column, too_late: Iterable[Any] = ()) -> bool:
+        """Was ``column`` made nullable or defaulted by an operation not in ``too_late``?"""
+        if column not in self.relaxed:
+            return False
+        return self.relaxed_by.get(column) not in {id(op) for op in too_late}
+
+    def _relax(self, column: Column) -> None:
+        self.relaxed.add(column)
+        self.relaxed_by[column] = self._recording
 
     def record(self, app_label: str, operation: Any, state: Any) -> None:
         """Record one operation, with ``state`` the ProjectState *before* it."""
         if not isinstance(operation, migrations.RunSQL | migrations.SeparateDatabaseAndState):
             return
         views = dict(self.views)
+        self._recording = id(operation)
         if isinstance(operation, migrations.RunSQL):
             self._record_sql(operation.sql)
         else:
@@ -118,7 +137,7 @@ class DatabaseFacts:
             if isinstance(child, migrations.RemoveField):
                 dropped.add(column)
             elif isinstance(child, migrations.AlterField) and _relaxes(child.field):
-                self.relaxed.add(column)
+                self._relax(column)
         for child in op.state_operations:
             if not isinstance(child, migrations.RemoveField):
                 continue
@@ -151,7 +170,7 @@ class DatabaseFacts:
                     if cmd.subtype == AT.AT_DropNotNull or (
                         cmd.subtype == AT.AT_ColumnDefault and cmd.def_ is not None
                     ):
-                        self.relaxed.add(column)
+                        self._relax(column)
                     elif cmd.subtype == AT.AT_DropColumn and dropped is not None:
                         dropped.add(column)
 

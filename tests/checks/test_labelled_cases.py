@@ -884,6 +884,24 @@ UNSAFE: list[Case] = [
         "SO102",
     ),
     Case(
+        "post-relax-in-the-same-migration-as-the-drop",
+        [
+            migrations.AlterField("order", "code", models.CharField(max_length=20, null=True)),
+            migrations.RemoveField("order", "code"),
+        ],
+        "SO101",
+        attrs=POST,
+    ),
+    Case(
+        "post-detach-relax-and-drop-at-once",
+        [
+            CODE_NULLABLE,
+            _sql("ALTER TABLE shop_order DROP COLUMN code"),
+        ],
+        "SO101",
+        attrs=POST,
+    ),
+    Case(
         "post-delete-model-a-view-reads",
         [migrations.DeleteModel("order")],
         ("SO102", "SO117"),
