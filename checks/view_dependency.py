@@ -45,6 +45,7 @@ from typing import Any
 from django.db import migrations
 from pglast import ast, enums
 
+from schemaops.catalog import join_table
 from schemaops.checks._lockmap_ops import column_type
 from schemaops.dbfacts import DatabaseFacts
 from schemaops.findings import Finding
@@ -70,11 +71,19 @@ class ViewDependency(Rule):
         if not facts.views or ctx.new_table or ctx.before is None:
             return
         if isinstance(op, migrations.DeleteModel):
-            views = facts.views_using(ctx.table)
-            yield from self._report(ctx, f"DeleteModel drops {ctx.table} with CASCADE", views)
+            for table in [ctx.table, *_join_tables(ctx, list(ctx.before.fields))]:
+                views = facts.views_using(table)
+                yield from self._report(ctx, f"DeleteModel drops {table} with CASCADE", views)
             return
         old = ctx.field_before(op.name)
-        if old is None or getattr(old, "many_to_many", False):
+        if old is None:
+            return
+        if getattr(old, "many_to_many", False):
+            if isinstance(op, migrations.RemoveField):  # Django drops the join table
+                for table in _join_tables(ctx, [op.name]):
+                    views = facts.views_using(table)
+                    what = f"RemoveField drops the many-to-many table {table} with CASCADE"
+                    yield from self._report(ctx, what, views)
             return
         column = ctx.column(op.name, old)
         views = facts.views_using(ctx.table, column)
@@ -161,3 +170,21 @@ def _facts_at(ctx: OperationContext, node: Any = None) -> DatabaseFacts:
             if _top(stmt.operation.step) is top:
                 earlier.append(stmt.node)
     return DatabaseFacts.replay_views(views, earlier)
+
+
+def _join_tables(ctx: OperationContext, names: list[str]) -> list[str]:
+    """The auto-created join tables of the many-to-many fields ``names`` of the model."""
+    from django.db.migrations.utils import resolve_relation
+
+    owner, out = ctx.before, []
+    if owner is None:
+        return out
+    for name in names:
+        field = owner.fields.get(name)
+        if not getattr(field, "many_to_many", False):
+            continue
+        key = resolve_relation(field.remote_field.model, ctx.app_label, owner.name.lower())
+        join = join_table(owner, name, field, ctx.migration.state.models.get(key))
+        if join is not None:
+            out.append(join.table)
+    return out

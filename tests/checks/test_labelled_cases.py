@@ -105,6 +105,9 @@ def _sql(sql: str) -> migrations.RunSQL:
 POST = {"deploy_phase": "post"}
 NON_ATOMIC = {"atomic": False}
 SQUASHED = {"replaces": [(APP, "0002_a"), (APP, "0003_b")]}
+JOIN_VIEW = _sql(
+    "CREATE VIEW shop_coupon_people AS SELECT coupon_id, customer_id FROM shop_coupon_customers"
+)
 THROUGH = [
     migrations.CreateModel(
         "OrderNote",
@@ -900,6 +903,20 @@ UNSAFE: list[Case] = [
         ],
         "SO101",
         attrs=POST,
+    ),
+    Case(
+        "post-remove-m2m-whose-join-table-a-view-reads",
+        [migrations.RemoveField("coupon", "customers")],
+        "SO117",
+        attrs=POST,
+        prior=[([JOIN_VIEW], {})],
+    ),
+    Case(
+        "post-delete-model-whose-join-table-a-view-reads",
+        [migrations.DeleteModel("coupon")],
+        "SO117",
+        attrs=POST,
+        prior=[([JOIN_VIEW], {})],
     ),
     Case(
         "post-delete-model-a-view-reads",

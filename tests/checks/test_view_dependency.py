@@ -62,3 +62,18 @@ def test_views_are_judged_as_they_stand_when_the_operation_runs():
         " CREATE VIEW order_codes AS SELECT id, code FROM shop_order"
     )
     assert so117(lint([wrong_order], setup=[order_model(), VIEW]))
+
+
+def test_join_tables_django_drops_with_the_field_or_model_are_checked_too():
+    from models import coupon_model, customer_model
+
+    join_view = migrations.RunSQL(
+        "CREATE VIEW coupon_people AS SELECT coupon_id, customer_id FROM shop_coupon_customers"
+    )
+    models_ = [order_model(), customer_model(), coupon_model()]
+    for op in (migrations.RemoveField("coupon", "customers"), migrations.DeleteModel("coupon")):
+        (f,) = so117(lint([op], setup=[*models_, join_view], deploy_phase="post"))
+        assert "shop_coupon_customers" in f.message and "coupon_people" in f.message
+        assert not so117(lint([op], setup=models_, deploy_phase="post"))
+    other = migrations.RemoveField("coupon", "order")  # no view reads it
+    assert not so117(lint([other], setup=[*models_, join_view], deploy_phase="post"))
