@@ -105,6 +105,22 @@ def _sql(sql: str) -> migrations.RunSQL:
 POST = {"deploy_phase": "post"}
 NON_ATOMIC = {"atomic": False}
 SQUASHED = {"replaces": [(APP, "0002_a"), (APP, "0003_b")]}
+
+
+def _index_by_hand(apps, schema_editor):
+    schema_editor.execute("CREATE INDEX o_code ON shop_order (code)")
+
+
+def _drop_by_hand(apps, schema_editor):
+    schema_editor.execute("ALTER TABLE shop_order DROP COLUMN legacy")
+
+
+RUNPYTHON_SQL = (
+    "the literal SQL a RunPython passes to schema_editor.execute() is not given to the "
+    "statement rules: only SO904 (warning, 'not analysed') reports it. The string is in the "
+    "function's source; extracting it (schemaops/pycode.py) and feeding it to the statement "
+    "rules belongs to the linter/walker (schemaops/linter.py, checks/unanalysed_code.py)"
+)
 JOIN_VIEW = _sql(
     "CREATE VIEW shop_coupon_people AS SELECT coupon_id, customer_id FROM shop_coupon_customers"
 )
@@ -917,6 +933,28 @@ UNSAFE: list[Case] = [
         "SO117",
         attrs=POST,
         prior=[([JOIN_VIEW], {})],
+    ),
+    Case(
+        "do-block-create-index",
+        [_sql("DO $$ BEGIN CREATE INDEX o_code ON shop_order (code); END $$")],
+        "SO201",
+    ),
+    Case(
+        "do-block-execute-drop-column",
+        [_sql("DO $$ BEGIN EXECUTE 'ALTER TABLE shop_order DROP COLUMN legacy'; END $$")],
+        "SO101",
+    ),
+    Case(
+        "runpython-schema-editor-create-index",
+        [migrations.RunPython(_index_by_hand, migrations.RunPython.noop)],
+        "SO201",
+        xfail=RUNPYTHON_SQL,
+    ),
+    Case(
+        "runpython-schema-editor-drop-column",
+        [migrations.RunPython(_drop_by_hand, migrations.RunPython.noop)],
+        "SO101",
+        xfail=RUNPYTHON_SQL,
     ),
     Case(
         "post-delete-model-a-view-reads",
@@ -1996,6 +2034,11 @@ MULTI_REMEDY = {
     "drop-table-a-view-reads-post": "SO102 (the models still have shop_order) and SO117 (the "
     "view goes with CASCADE) each carry their own recipe for one RunSQL DROP TABLE: the "
     "planner (schemaops/remedy/planner.py) has no plan for a RunSQL DROP TABLE to share",
+    "do-block-execute-drop-column": "SO101 (pre-deploy DROP COLUMN: move it post-deploy) "
+    "and SO117 (shop_order_v reads legacy: drop the view first) each carry their own recipe "
+    "for one RunSQL; the one remedy (post-deploy: drop the view, drop the column, re-create "
+    "the view) is the planner's to write (schemaops/remedy/planner.py has no plan for "
+    "RunSQL drops)",
     "not-valid-and-validate-same-transaction": "SO209 and SO213 both describe VALIDATE after "
     "ADD CONSTRAINT ... NOT VALID in one transaction, each with its own recipe: SO209 "
     "(slow_step_after_access_exclusive.py) should leave the pair to SO213, or the planner "
