@@ -95,6 +95,10 @@ class ViewDependency(Rule):
             yield from self._report(
                 ctx, f"AlterField changes the type of {ctx.table}.{column}", views, fails=True
             )
+        elif getattr(old, "db_collation", None) != getattr(op.field, "db_collation", None):
+            # Django changes a collation with ALTER COLUMN ... TYPE ... COLLATE: refused too
+            what = f"AlterField changes the collation of {ctx.table}.{column} (ALTER TYPE)"
+            yield from self._report(ctx, what, views, fails=True)
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         if not ctx.migration.facts.views and not ctx.migration.facts.view_snapshots:

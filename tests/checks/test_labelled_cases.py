@@ -180,6 +180,9 @@ PROD = [
             ("id", models.BigAutoField(primary_key=True)),
             ("price", models.DecimalField(max_digits=10, decimal_places=2)),
             ("uid", models.UUIDField(null=True)),
+            ("qty", models.SmallIntegerField(default=0)),
+            ("stock", models.PositiveIntegerField(default=0)),
+            ("sizes", ArrayField(models.IntegerField(), null=True)),
         ],
     )
 ]
@@ -955,6 +958,27 @@ UNSAFE: list[Case] = [
         [migrations.RunPython(_drop_by_hand, migrations.RunPython.noop)],
         "SO101",
         xfail=RUNPYTHON_SQL,
+    ),
+    Case(
+        "collation-change-of-a-column-a-view-reads",
+        [
+            migrations.AlterField(
+                "order", "legacy", models.CharField(max_length=20, null=True, db_collation="C")
+            )
+        ],
+        "SO117",
+    ),
+    Case(
+        "smallint-to-int",
+        [migrations.AlterField("prod", "qty", models.IntegerField(default=0))],
+        "SO206",
+        prior=[(PROD, {})],
+    ),
+    Case(
+        "int-array-to-bigint-array",
+        [migrations.AlterField("prod", "sizes", ArrayField(models.BigIntegerField(), null=True))],
+        "SO206",
+        prior=[(PROD, {})],
     ),
     Case(
         "post-delete-model-a-view-reads",
@@ -1974,6 +1998,17 @@ SAFE: list[Case] = [
         [migrations.AlterField("note", "body", models.TextField(db_default="y"))],
         None,
         prior=[([migrations.AlterField("note", "body", models.TextField(db_default="x"))], {})],
+    ),
+    Case(
+        "positive-int-to-int-drops-check",
+        [migrations.AlterField("prod", "stock", models.IntegerField(default=0))],
+        None,
+        prior=[(PROD, {})],
+    ),
+    Case(
+        "collation-change-non-indexed",
+        [migrations.AlterField("note", "body", models.TextField(null=True, db_collation="C"))],
+        None,
     ),
     Case(
         "decimal-widen-precision",

@@ -77,3 +77,19 @@ def test_join_tables_django_drops_with_the_field_or_model_are_checked_too():
         assert not so117(lint([op], setup=models_, deploy_phase="post"))
     other = migrations.RemoveField("coupon", "order")  # no view reads it
     assert not so117(lint([other], setup=[*models_, join_view], deploy_phase="post"))
+
+
+def test_a_collation_change_is_an_alter_type_a_view_blocks():
+    collated = migrations.AlterField(
+        "order", "code", models.CharField(max_length=20, db_collation="C")
+    )
+    (f,) = so117(lint([collated], setup=[order_model(), VIEW]))
+    assert "collation" in f.message and "migration fails" in f.message
+    other = migrations.AlterField(
+        "order", "legacy", models.CharField(max_length=20, null=True, db_collation="C")
+    )
+    assert not so117(lint([other], setup=[order_model(), VIEW]))
+    help_only = migrations.AlterField(
+        "order", "code", models.CharField(max_length=20, help_text="h")
+    )
+    assert not so117(lint([help_only], setup=[order_model(), VIEW]))
