@@ -18,14 +18,21 @@ Each run (median of ``--runs``) times, on fresh connections and interleaved:
 * the peer's equivalent (``bench/audit_peers.py``: PgHero, pg-extras,
   active_record_doctor), only its database work.
 
-The table prints ours alone, ours inside the full audit (the shared snapshot
-is paid by the first check that needs it), the peer and the ratio.
+Every measurement is wall time beside CPU time: the server backend's (read in
+``/proc/<pid>/schedstat`` of the local server, nanoseconds) and the client's
+(this process's thread). On a shared machine the wall time grows with the load
+and the CPU time does not, so the ratio that decides "at most as costly as
+the peer" is the CPU one; ours and the peer's are measured back to back in the
+same run. The table prints ours alone, ours inside the full audit (the shared
+snapshot is paid by the first check that needs it), the peer and both ratios;
+then the full audit's wall time and its CPU (schemaops + its backends).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import audit_fleet
 from _pg import PG as PARAMS
 from _pg import connect as admin
-from audit_peers import PEERS
+from audit_peers import PEERS, Cost, measured, server_cpu
 
 DBNAME = "schemaops_auditbench"
 MACHINE = {"ram_kb": 8 << 20}  # AU401 needs the server's RAM: fixed, so runs compare
@@ -60,159 +67,205 @@ def ensure_database(tables: int, schemas: int, rebuild: bool) -> None:
     print(f"{DBNAME}: {relations:,} tables, {indexes:,} indexes in {schemas} schemas")
 
 
-def audit(codes: list[str]) -> tuple[float, Any]:
-    from schemaops.audit.runner import run_audit, select
+class _Metered:
+    """A connection that knows its server backend's pid and what the backend used when closed."""
 
-    started = time.perf_counter()
-    result = run_audit({**PARAMS, "dbname": DBNAME}, select(codes), machine=MACHINE)
-    return time.perf_counter() - started, result
+    def __init__(self, conn: Any, closed: list[float]) -> None:
+        self._conn, self._closed = conn, closed
+        self.pid = conn.get_backend_pid()
+        self._opened = server_cpu(self.pid)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    def close(self) -> None:
+        self._closed.append(server_cpu(self.pid) - self._opened)  # read before it exits
+        self._conn.close()
 
 
-def audit_cpu() -> tuple[float, float, float]:
-    """A full audit's wall time, this process's CPU time and its server backends' CPU time.
+def audit(codes: list[str]) -> tuple[Cost, Any, dict[str, Cost]]:
+    """One audit in this process: its whole cost, the result, and each check's cost.
 
-    The CPU seconds do not grow when other work shares the machine, the wall time
-    does: on a busy machine they tell what an idle one would take (the local
-    server only: the backends are read in /proc, by pid, before they exit).
+    The whole cost's CPU is this process's (both lanes) plus every server backend
+    it opened, from connect to close; each check's is its lane's thread and its
+    connection's backend while it runs. CPU seconds do not grow when other work
+    shares the machine, wall time does: on a busy machine they tell what an idle
+    one would take (a local server only: the backends are read in /proc by pid).
     """
     from schemaops.audit import runner
 
-    pids: list[int] = []
-    backend_cpu: list[float] = []
-    opened = runner.open_readonly
+    closed: list[float] = []
+    per_check: dict[str, Cost] = {}
+    opened, run_one = runner.open_readonly, runner.run_one
 
     def open_readonly(params: dict[str, Any], timeout: str) -> Any:
-        conn = opened(params, timeout)
-        pids.append(conn.get_backend_pid())
-        return conn
+        return _Metered(opened(params, timeout), closed)
 
-    def progress(check: Any, done: int) -> None:
-        if check is None:  # the end: both connections are still open
-            backend_cpu.append(sum(_cpu_of(pid) for pid in pids))
+    def metered_run_one(ctx: Any, chk: Any, result: Any, timeout: str) -> None:
+        per_check[chk.code] = measured(ctx.conn, lambda: run_one(ctx, chk, result, timeout))
 
     runner.open_readonly = open_readonly  # type: ignore[assignment]
+    runner.run_one = metered_run_one  # type: ignore[assignment]
     try:
         started, cpu = time.perf_counter(), time.process_time()
-        runner.run_audit(
-            {**PARAMS, "dbname": DBNAME}, runner.select([]), machine=MACHINE, progress=progress
+        result = runner.run_audit(
+            {**PARAMS, "dbname": DBNAME}, runner.select(codes), machine=MACHINE
         )
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
-        runner.open_readonly = opened  # type: ignore[assignment]
-    return wall, cpu, backend_cpu[0] if backend_cpu else float("nan")
+        runner.open_readonly, runner.run_one = opened, run_one  # type: ignore[assignment]
+    return Cost(wall, sum(closed), cpu), result, per_check
 
 
-def _cpu_of(pid: int) -> float:
-    """User plus system CPU seconds of a local process (0 if it cannot be read)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def command() -> float:
-    """``schemaops audit`` as a user runs it: import, connect, every check, JSON out."""
+def command() -> tuple[float, float]:
+    """``schemaops audit`` as a user runs it (import, connect, every check, JSON out):
+    wall seconds and the command's own CPU seconds."""
     dsn = f"postgresql://{PARAMS['user']}@{PARAMS['host']}:{PARAMS['port']}/{DBNAME}"
     argv = [sys.executable, "-m", "schemaops", "audit", "--dsn", dsn, "--memory", "8GB"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     out = subprocess.run(
         [*argv, "--format", "json", "-o", os.devnull], capture_output=True, text=True
     )
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode not in (0, 1):
         raise SystemExit(f"schemaops audit failed: {out.stderr.strip()}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 PEER_TIMEOUT = "60s"  # a peer query that runs longer counts as "> 60,000 ms"
+INF = Cost(float("inf"), float("inf"), float("inf"))
 
 
-def peer(code: str) -> float:
+def peer(code: str) -> Cost:
     conn = psycopg2.connect(dbname=DBNAME, **PARAMS)
     conn.autocommit = True
     try:
         with conn.cursor() as cur:  # the connection is up, as ours is before a check
             cur.execute("SELECT set_config('statement_timeout', %s, false)", (PEER_TIMEOUT,))
+            # as on our connections: no JIT (it only slows catalog queries down) and serial
+            # plans (a parallel worker's CPU would not be counted in the backend's)
+            cur.execute("SELECT set_config('jit', 'off', false)")
+            cur.execute("SELECT set_config('max_parallel_workers_per_gather', '0', false)")
         return PEERS[code].run(conn)
     except psycopg2.errors.QueryCanceled:
-        return float("inf")
+        return INF
     finally:
         conn.close()
 
 
-def measure(runs: int, codes: list[str], total_only: bool = False) -> dict[str, list[float]]:
-    """Seconds per measurement name, one entry per run."""
-    times: dict[str, list[float]] = {}
+Times = dict[str, list[float]]
 
-    def record(name: str, seconds: float) -> None:
-        times.setdefault(name, []).append(seconds)
 
+def _record(times: Times, name: str, cost: Cost) -> None:
+    for part in ("wall", "server", "client"):
+        times.setdefault(f"{name}.{part}", []).append(getattr(cost, part))
+
+
+def measure(runs: int, codes: list[str], total_only: bool = False) -> Times:
+    """Seconds per measurement name (``<what>.wall|server|client``), one entry per run.
+
+    Within a run ours and the peer's are measured back to back, so both see the
+    same load.
+    """
+    times: Times = {}
     for run in range(runs):
-        elapsed, result = audit(codes)
-        record("total", elapsed)
+        whole, result, per_check = audit(codes)
+        _record(times, "total", whole)
         if result.failed:
             print(f"  run {run + 1}: failed checks: {result.failed}")
-        for code, seconds in result.timings.items():
-            record(f"{code}:full", seconds)
-        record("findings", float(len(result.findings)))
+        for code, cost in per_check.items():
+            _record(times, f"{code}:full", cost)
+        times.setdefault("findings", []).append(float(len(result.findings)))
         for code in [] if total_only else result.timings:
             if code in result.skipped:
                 continue
-            _, alone = audit([code])
-            record(f"{code}:alone", alone.timings[code])
-            record(f"{code}:findings", float(len(alone.findings)))
+            _, alone, costs = audit([code])
+            _record(times, f"{code}:alone", costs[code])
+            times.setdefault(f"{code}:findings", []).append(float(len(alone.findings)))
             if code in PEERS:
-                record(f"{code}:peer", peer(code))
-        record("command", command())
-        wall, client, server = audit_cpu()
-        record("cpu_wall", wall)
-        record("cpu_client", client)
-        record("cpu_server", server)
-        print(f"  run {run + 1} of {runs}: full audit {elapsed:.2f} s", flush=True)
+                _record(times, f"{code}:peer", peer(code))
+        wall, cpu = command()
+        times.setdefault("command.wall", []).append(wall)
+        times.setdefault("command.client", []).append(cpu)
+        load = os.getloadavg()[0]
+        times.setdefault("load", []).append(load)
+        print(
+            f"  run {run + 1} of {runs}: full audit {whole.wall:.2f} s wall, "
+            f"{whole.client:.2f} s CPU in schemaops + {whole.server:.2f} s in its backends "
+            f"(load {load:.1f})",
+            flush=True,
+        )
     return times
 
 
-def report(times: dict[str, list[float]], runs: int) -> None:
+def _median(times: Times, name: str) -> float:
+    return statistics.median(times[name]) if name in times else float("nan")
+
+
+def _ms(seconds: float) -> str:
+    if seconds != seconds:  # nan: not measured
+        return "-"
+    return ">60s" if seconds == float("inf") else f"{seconds * 1000:,.0f}"
+
+
+def report(times: Times, runs: int) -> None:
     from schemaops.audit import CHECKS
 
-    def ms(name: str) -> str:
-        if name not in times:
-            return "-"
-        seconds = statistics.median(times[name])
-        return f"> {PEER_TIMEOUT}" if seconds == float("inf") else f"{seconds * 1000:,.0f}"
+    def cpu(name: str) -> float:
+        return _median(times, f"{name}.server") + _median(times, f"{name}.client")
 
-    print(f"\nper check, milliseconds, median of {runs} runs (ours alone vs the peer's queries)")
-    header = f"{'check':<6} {'name':<28} {'alone':>7} {'in full':>8} {'findings':>9}  "
-    print(header + f"{'peer':<58} {'peer':>7} {'ratio':>6}")
-    for code, chk in CHECKS.items():
-        if f"{code}:alone" not in times:
+    print(
+        f"\nper check, milliseconds, median of {runs} runs; cpu = server backend + client "
+        "(schemaops's Python; the peer's driver only, none of its Ruby)"
+    )
+    print(
+        f"{'check':<6} {'findings':>8} | {'alone':>6} {'server':>6} {'client':>6} | "
+        f"{'in full':>7} {'cpu':>6} | {'peer':<40} {'wall':>7} {'server':>7} {'client':>6} | "
+        f"{'cpu x':>5} {'wall x':>6}"
+    )
+    for code in CHECKS:
+        alone = f"{code}:alone"
+        if f"{alone}.wall" not in times:
             continue
         found = int(statistics.median(times[f"{code}:findings"]))
-        line = f"{code:<6} {chk.name:<28} {ms(code + ':alone'):>7} {ms(code + ':full'):>8} "
-        line += f"{found:>9,}  "
+        line = (
+            f"{code:<6} {found:>8,} | {_ms(_median(times, alone + '.wall')):>6} "
+            f"{_ms(_median(times, alone + '.server')):>6} "
+            f"{_ms(_median(times, alone + '.client')):>6} | "
+            f"{_ms(_median(times, f'{code}:full.wall')):>7} {_ms(cpu(f'{code}:full')):>6} | "
+        )
         if code in PEERS:
-            ratio = statistics.median(times[f"{code}:alone"]) / statistics.median(
-                times[f"{code}:peer"]
+            mine, theirs = f"{code}:alone", f"{code}:peer"
+            line += (
+                f"{PEERS[code].tool[:40]:<40} {_ms(_median(times, theirs + '.wall')):>7} "
+                f"{_ms(_median(times, theirs + '.server')):>7} "
+                f"{_ms(_median(times, theirs + '.client')):>6} | "
+                f"{cpu(mine) / cpu(theirs):>5.2f} "
+                f"{_median(times, mine + '.wall') / _median(times, theirs + '.wall'):>6.2f}"
             )
-            line += f"{PEERS[code].tool:<58} {ms(code + ':peer'):>7} {ratio:>6.2f}"
         else:
             line += "(no equivalent in PgHero, pg-extras or active_record_doctor)"
         print(line)
-    total = times["total"]
+    total = times["total.wall"]
+    client, server = _median(times, "total.client"), _median(times, "total.server")
     print(
-        f"\nfull audit in-process: median {statistics.median(total):.2f} s "
-        f"(min {min(total):.2f}, max {max(total):.2f}), "
+        f"\nfull audit in-process: wall median {statistics.median(total):.2f} s "
+        f"(min {min(total):.2f}, max {max(total):.2f}); CPU {client:.2f} s in schemaops "
+        f"+ {server:.2f} s in its server backends = {client + server:.2f} s; "
         f"{int(statistics.median(times['findings'])):,} findings"
     )
-    cli = statistics.median(times["command"])
-    print(f"schemaops audit --format json (the command, end to end): median {cli:.2f} s")
-    wall, client, server = (
-        statistics.median(times[k]) for k in ("cpu_wall", "cpu_client", "cpu_server")
-    )
     print(
-        f"full audit CPU: {client:.2f} s in schemaops + {server:.2f} s in its server backends "
-        f"(wall {wall:.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+        f"schemaops audit --format json (the command, end to end): wall median "
+        f"{_median(times, 'command.wall'):.2f} s, CPU {_median(times, 'command.client'):.2f} s "
+        "in the command (its backends not counted)"
+    )
+    loads = times["load"]
+    print(
+        f"load average (1 min) during the runs: {min(loads):.1f}-{max(loads):.1f} "
+        f"on {os.cpu_count()} CPUs"
     )
 
 

@@ -5,35 +5,85 @@ that runs the peer's catalog queries on a connection: the SQL as the peers
 ship it (PgHero ``lib/pghero/methods/*.rb``; pg-extras ``queries/*.sql``, the
 Heroku plugin's ``bloat``; active_record_doctor's detectors through the Rails
 PostgreSQL adapter's per-table queries, timed on a sample of tables and scaled
-to all of them). Only the database work is timed, none of the peers' own
-post-processing in Ruby: a lower bound of what each peer takes.
+to all of them). Only the database work is measured, none of the peers' own
+post-processing in Ruby: a lower bound of what each peer takes. Each run
+returns a :class:`Cost`: wall time, the server backend's CPU time (read in
+``/proc`` for a local server) and this process's CPU time (the driver's).
 Checks without an entry have no equivalent in PgHero, pg-extras or
 active_record_doctor.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from psycopg2 import sql
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds a local server process has used (nan when /proc cannot show it).
+
+    ``/proc/<pid>/schedstat`` counts nanoseconds (``stat`` only 10 ms ticks, too
+    coarse for a 5 ms catalog query); a remote server's backends are not visible.
+    """
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What some database work cost: wall seconds, server CPU seconds, client CPU seconds."""
+
+    wall: float
+    server: float
+    client: float
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(self.wall + other.wall, self.server + other.server, self.client + other.client)
+
+    def scaled(self, factor: float) -> Cost:
+        return Cost(self.wall * factor, self.server * factor, self.client * factor)
+
+    @property
+    def cpu(self) -> float:
+        return self.server + self.client
+
+
+def measured(conn: Any, work: Callable[[], Any]) -> Cost:
+    """Run ``work`` and measure it: wall, the connection's backend CPU, this thread's CPU."""
+    pid = conn.get_backend_pid()
+    server, client, started = server_cpu(pid), time.thread_time(), time.perf_counter()
+    work()
+    wall = time.perf_counter() - started
+    return Cost(wall, server_cpu(pid) - server, time.thread_time() - client)
+
+
 @dataclass(frozen=True)
 class Peer:
     tool: str  # e.g. "PgHero unused_indexes"
-    run: Callable[[Any], float]  # runs the peer's queries on a connection: seconds
+    run: Callable[[Any], Cost]  # runs the peer's queries on a connection
 
 
-def _query(text: str) -> Callable[[Any], float]:
-    def run(conn: Any) -> float:
-        started = time.perf_counter()
-        with conn.cursor() as cur:
-            cur.execute(text)
-            cur.fetchall()
-        return time.perf_counter() - started
+def _query(text: str) -> Callable[[Any], Cost]:
+    def run(conn: Any) -> Cost:
+        def work() -> None:
+            with conn.cursor() as cur:
+                cur.execute(text)
+                cur.fetchall()
+
+        return measured(conn, work)
 
     return run
 
@@ -292,8 +342,11 @@ WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
 """
 
 
-def _pghero_sequences(conn: Any) -> float:
-    started = time.perf_counter()
+def _pghero_sequences(conn: Any) -> Cost:
+    return measured(conn, lambda: _pghero_sequences_work(conn))
+
+
+def _pghero_sequences_work(conn: Any) -> None:
     with conn.cursor() as cur:
         cur.execute(PGHERO_SEQUENCE_COLUMNS)
         columns = cur.fetchall()
@@ -314,7 +367,6 @@ def _pghero_sequences(conn: Any) -> float:
             )
             cur.execute(union)
             cur.fetchall()
-    return time.perf_counter() - started
 
 
 # active_record_doctor walks every table through the Rails PostgreSQL adapter: the
@@ -348,29 +400,40 @@ ORDER BY a.attnum
 SAMPLE = 500  # tables a per-table peer really queries; its time is scaled to all of them
 
 
-def _per_table(*queries: str) -> Callable[[Any], float]:
+def _fetch(conn: Any, query: str, into: list[Any]) -> Callable[[], None]:
+    def work() -> None:
+        with conn.cursor() as cur:
+            cur.execute(query)
+            into[:] = cur.fetchall()
+
+    return work
+
+
+def _per_table(*queries: str) -> Callable[[Any], Cost]:
     """The table list, then the per-table queries on an even sample, scaled to every table.
 
-    Each table costs the same round trips, so the sample's time per table times
+    Each table costs the same round trips, so the sample's cost per table times
     the number of tables is the whole walk (which takes minutes at 20,000 tables).
     """
 
-    def run(conn: Any) -> float:
-        started = time.perf_counter()
-        with conn.cursor() as cur:
-            cur.execute(RAILS_TABLES)
-            tables = cur.fetchall()
-        listing = time.perf_counter() - started
+    def run(conn: Any) -> Cost:
+        tables: list[Any] = []
+        listing = measured(conn, _fetch(conn, RAILS_TABLES, tables))
         sample = tables[:: max(1, len(tables) // SAMPLE)]
-        started = time.perf_counter()
-        with conn.cursor() as cur:
-            for schema, table in sample:
-                name = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
-                for query in queries:
-                    cur.execute(query, (name.as_string(conn),))
-                    cur.fetchall()
-        per_table = (time.perf_counter() - started) / max(len(sample), 1)
-        return listing + per_table * len(tables)
+        names = [
+            sql.SQL("{}.{}").format(sql.Identifier(s), sql.Identifier(t)).as_string(conn)
+            for s, t in sample
+        ]
+
+        def walk() -> None:
+            with conn.cursor() as cur:
+                for name in names:
+                    for query in queries:
+                        cur.execute(query, (name,))
+                        cur.fetchall()
+
+        walked = measured(conn, walk)
+        return listing + walked.scaled(len(tables) / max(len(sample), 1))
 
     return run
 
@@ -394,22 +457,20 @@ FROM information_schema.columns WHERE table_name = %s
 """
 
 
-def _pgextras_missing_fk_indexes(conn: Any) -> float:
-    started = time.perf_counter()
-    with conn.cursor() as cur:
-        cur.execute(PGEXTRAS_TABLE_SIZE)
-        tables = [row[0] for row in cur.fetchall()]
-        cur.execute(PGEXTRAS_INDEXES)
-        cur.fetchall()
-    listing = time.perf_counter() - started
-    sample = tables[:: max(1, len(tables) // SAMPLE)]
-    started = time.perf_counter()
-    with conn.cursor() as cur:
-        for table in sample:
-            cur.execute(PGEXTRAS_TABLE_SCHEMA, (table,))
-            cur.fetchall()
-    per_table = (time.perf_counter() - started) / max(len(sample), 1)
-    return listing + per_table * len(tables)
+def _pgextras_missing_fk_indexes(conn: Any) -> Cost:
+    sizes: list[Any] = []
+    listing = measured(conn, _fetch(conn, PGEXTRAS_TABLE_SIZE, sizes))
+    listing += measured(conn, _fetch(conn, PGEXTRAS_INDEXES, []))
+    sample = [row[0] for row in sizes][:: max(1, len(sizes) // SAMPLE)]
+
+    def walk() -> None:
+        with conn.cursor() as cur:
+            for table in sample:
+                cur.execute(PGEXTRAS_TABLE_SCHEMA, (table,))
+                cur.fetchall()
+
+    walked = measured(conn, walk)
+    return listing + walked.scaled(len(sizes) / max(len(sample), 1))
 
 
 PEERS: dict[str, Peer] = {

@@ -42,30 +42,15 @@ from django.contrib.postgres.operations import AddConstraintNotValid
 from django.db import migrations
 
 from schemaops.checks._lockmap_sql import builtin_check
-from schemaops.checks._lockrecipes import (
-    NOT_VALID_IMPORTS,
-    Code,
-    django_name,
-    run_sql,
-    separate,
-    validate_sql,
-    variant,
-)
 from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import join_steps, migration_code
+from schemaops.remedy.sql import fix_hint, statement_recipe
 from schemaops.rules import OperationContext, Rule, StatementContext
-from schemaops.statements import CONSTR, alter_commands, ident
+from schemaops.statements import CONSTR, alter_commands
 from schemaops.stats.model import Step
 
 SCAN = "while every row is checked"
-# Django's positive-integer fields and the same column without their CHECK
-_UNCHECKED = {
-    "django.db.models.PositiveIntegerField": "django.db.models.IntegerField",
-    "django.db.models.PositiveSmallIntegerField": "django.db.models.SmallIntegerField",
-    "django.db.models.PositiveBigIntegerField": "django.db.models.BigIntegerField",
-}
-NEXT = "# then, in the next migration:"
+HINT = "Add the CHECK NOT VALID, then VALIDATE CONSTRAINT in the next migration"
 
 
 class AddCheckConstraintValidated(Rule):
@@ -86,30 +71,13 @@ class AddCheckConstraintValidated(Rule):
             return
         if type(constraint).__name__ != "CheckConstraint":
             return
-        code = Code()
-        rendered = code.value(constraint)
-        imports = code.header(NOT_VALID_IMPORTS)
-        name = f"{constraint.name}_not_valid"
-        first = migration_code(
-            ctx,
-            [f'AddConstraintNotValid("{op.model_name}", {rendered}),'],
-            name=name,
-            imports=imports,
-        )
-        second = migration_code(
-            ctx,
-            [f'ValidateConstraint("{op.model_name}", name="{constraint.name}"),'],
-            name=f"{constraint.name}_validate",
-            imports=imports,
-            after=name,
-        )
         yield self.finding(
             ctx,
             f"AddConstraint {constraint.name} checks every row of {ctx.table} "
             f"({ctx.model_name}) under ACCESS EXCLUSIVE: reads and writes wait for the scan",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, SCAN),
             blocking=BlockingStep(Step.CHECK_VALIDATION, ctx.table),
-            recipe=join_steps(first, NEXT, second),
+            recipe=fix_hint(ctx.app_label, ctx.migration.name, HINT),
         )
 
     def _builtin_check(self, ctx: OperationContext, op: Any) -> Iterator[Finding]:
@@ -120,7 +88,6 @@ class AddCheckConstraintValidated(Rule):
         if old is not None and builtin_check(old):
             return
         column = ctx.column(op.name, op.field)
-        name = django_name(ctx.table, [column], "_check")
         verb = "turns" if old is not None else "adds"
         yield self.finding(
             ctx,
@@ -128,33 +95,8 @@ class AddCheckConstraintValidated(Rule):
             f"{type(op.field).__name__}: Django adds CHECK ({column} >= 0) and PostgreSQL checks "
             "every row under ACCESS EXCLUSIVE: reads and writes wait for the scan",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, SCAN),
-            recipe=self._builtin_recipe(ctx, op, column, name),
+            recipe=fix_hint(ctx.app_label, ctx.migration.name, HINT),
         )
-
-    def _builtin_recipe(self, ctx: OperationContext, op: Any, column: str, name: str) -> str:
-        """The same column without the check, the check NOT VALID, then VALIDATE."""
-        code = Code()
-        _, path, args, kwargs = op.field.clone().deconstruct()
-        base = code._call(_UNCHECKED.get(path, "django.db.models.IntegerField"), args, kwargs)
-        table = ctx.table
-        check = (
-            f"ALTER TABLE {ident(table)} ADD CONSTRAINT {ident(name)} CHECK ({ident(column)} >= 0)"
-        )
-        db_ops = [
-            f'migrations.{type(op).__name__}("{op.model_name}", "{op.name}", {base}),',
-            run_sql(
-                f"{check} NOT VALID",
-                f"ALTER TABLE {ident(table)} DROP CONSTRAINT IF EXISTS {ident(name)}",
-            ),
-        ]
-        first_name = f"{op.model_name_lower}_{op.name}_check_not_valid"
-        first = migration_code(
-            ctx, [separate([code.op(op)], db_ops)], name=first_name, imports=code.header()
-        )
-        second = migration_code(
-            ctx, [validate_sql(table, name)], name=f"{name}_validate", after=first_name
-        )
-        return join_steps(first, NEXT, second)
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         for table, cmd in alter_commands(ctx.node):
@@ -165,34 +107,12 @@ class AddCheckConstraintValidated(Rule):
                 yield self._sql_finding(ctx, str(table), cmd)
 
     def _sql_finding(self, ctx: StatementContext, table: str, cmd: Any) -> Finding:
-        import copy
-
-        con = cmd.def_
-        name = con.conname or f"{table}_check"
-        clone = copy.deepcopy(cmd)
-        clone.def_.skip_validation, clone.def_.initially_valid = True, False
-        clone.def_.conname = name
-        first = migration_code(
-            ctx.operation,
-            [
-                run_sql(
-                    variant(ctx.node, cmds=(clone,)),
-                    f"ALTER TABLE {ident(table)} DROP CONSTRAINT IF EXISTS {ident(name)}",
-                )
-            ],
-            name=f"{name}_not_valid",
-        )
-        second = migration_code(
-            ctx.operation,
-            [validate_sql(table, name)],
-            name=f"{name}_validate",
-            after=f"{name}_not_valid",
-        )
+        name = cmd.def_.conname or f"{table}_check"
         return self.finding(
             ctx,
             f"ADD CONSTRAINT {name} CHECK without NOT VALID checks every row of {table} under "
             "ACCESS EXCLUSIVE",
             lock=Lock.ACCESS_EXCLUSIVE.on(table, SCAN),
             blocking=BlockingStep(Step.CHECK_VALIDATION, table),
-            recipe=join_steps(first, NEXT, second),
+            recipe=statement_recipe(ctx.sql) or f"{HINT} (name it: {name})",
         )

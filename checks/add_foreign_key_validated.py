@@ -42,23 +42,17 @@ from typing import Any
 from django.db import migrations
 
 from schemaops.checks._lockmap import operation_locks, operation_steps
-from schemaops.checks._lockmap_ops import target_pk
-from schemaops.checks._lockrecipes import (
-    Code,
-    django_name,
-    run_sql,
-    separate,
-    validate_sql,
-    variant,
-)
 from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
-from schemaops.plan import column_for
-from schemaops.remedy.code import django_kind, join_steps, migration_code
+from schemaops.remedy.sql import fix_hint, statement_recipe
 from schemaops.rules import OperationContext, Rule, StatementContext
-from schemaops.statements import CONSTR, alter_commands, column_constraints, ident, names, relname
+from schemaops.statements import CONSTR, alter_commands, column_constraints, names, relname
 from schemaops.stats.model import Step
 
+HINT = (
+    "Add the foreign key NOT VALID (its index CONCURRENTLY, atomic = False), then "
+    "VALIDATE CONSTRAINT in the next migration"
+)
 AT_ADD_CONSTRAINT, AT_ADD_COLUMN = "AT_AddConstraint", "AT_AddColumn"
 
 
@@ -98,54 +92,8 @@ class AddForeignKeyValidated(Rule):
             f"{ctx.table} to {target}: writes to both wait while every row is checked",
             lock=lock_text(ctx.table, target, own),
             blocking=BlockingStep(Step.FK_VALIDATION, ctx.table, target),
-            recipe=self._recipe(ctx, op, target),
+            recipe=fix_hint(ctx.app_label, ctx.migration.name, HINT),
         )
-
-    def _recipe(self, ctx: OperationContext, op: Any, target: str) -> str:
-        field, table = op.field, ctx.table
-        column = ctx.column(op.name, field)
-        target_field = target_pk(ctx, field)
-        target_column = _target_column(ctx, field, target_field)
-        fk = django_name(table, [column], f"_fk_{target}_{target_column}")
-        code = Code()
-        db_field = code.field(field, db_constraint=False, db_index=False)
-        db_ops = [f'migrations.{django_kind(op)}("{op.model_name}", "{op.name}", {db_field}),']
-        adding_index = field.db_index and not (
-            isinstance(op, migrations.AlterField)
-            and getattr(ctx.field_before(op.name), "db_index", False)
-        )
-        if adding_index:
-            index = django_name(table, [column], "")
-            db_ops.append(
-                run_sql(
-                    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ident(index)} ON {ident(table)} "
-                    f"({ident(column)})",
-                    f"DROP INDEX CONCURRENTLY IF EXISTS {ident(index)}",
-                )
-            )
-        db_ops.append(
-            run_sql(
-                f"ALTER TABLE {ident(table)} ADD CONSTRAINT {ident(fk)} FOREIGN KEY "
-                f"({ident(column)}) REFERENCES {ident(target)} ({ident(target_column)}) "
-                "DEFERRABLE INITIALLY DEFERRED NOT VALID",
-                f"ALTER TABLE {ident(table)} DROP CONSTRAINT IF EXISTS {ident(fk)}",
-            )
-        )
-        name = f"{op.model_name}_{op.name}_fk_not_valid"
-        first = migration_code(
-            ctx,
-            [separate([code.op(op)], db_ops)],
-            atomic=not adding_index,
-            name=name,
-            imports=code.header(),
-        )
-        second = migration_code(
-            ctx,
-            [validate_sql(table, fk)],
-            name=f"{op.model_name}_{op.name}_fk_validate",
-            after=name,
-        )
-        return join_steps(first, "# then, in the next migration:", second)
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         for table, cmd in alter_commands(ctx.node):
@@ -177,45 +125,11 @@ class AddForeignKeyValidated(Rule):
         target = relname(con.pktable) or "?"
         columns = names(con.fk_attrs)
         name = con.conname or f"{table}_{'_'.join(columns)}_fkey"
-        cmd_sql = variant(ctx.node, cmds=(_with_constraint(ctx.node, con, name),))
-        first = migration_code(ctx.operation, [run_sql(cmd_sql)], name=f"{name}_not_valid")
-        second = migration_code(
-            ctx.operation,
-            [validate_sql(table, name)],
-            name=f"{name}_validate",
-            after=f"{name}_not_valid",
-        )
         return self.finding(
             ctx,
             f"ADD FOREIGN KEY {name} from {table} to {target} without NOT VALID checks every row "
             "while writes to both tables wait",
             lock=lock_text(table, target),
             blocking=BlockingStep(Step.FK_VALIDATION, table, target),
-            recipe=join_steps(first, "# then, in the next migration:", second),
+            recipe=statement_recipe(ctx.sql) or f"{HINT} (name it: {name})",
         )
-
-
-def _with_constraint(node: Any, con: Any, name: str) -> Any:
-    import copy
-
-    for cmd in node.cmds:
-        if cmd.def_ is con:
-            clone = copy.deepcopy(cmd)
-            clone.def_.skip_validation = True
-            clone.def_.initially_valid = False
-            clone.def_.conname = name
-            return clone
-    raise LookupError(name)
-
-
-def _target_column(ctx: OperationContext, field: Any, target_field: Any) -> str:
-    if target_field is None:
-        return "id"
-    from django.db.migrations.utils import resolve_relation
-
-    key = resolve_relation(field.remote_field.model, ctx.app_label, ctx.model_name.lower())
-    model = ctx.migration.state.models.get(key)
-    for name, candidate in model.fields.items() if model else ():
-        if candidate is target_field:
-            return column_for(name, candidate)
-    return "id"

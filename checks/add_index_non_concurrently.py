@@ -38,28 +38,12 @@ from typing import Any
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations
 
-from schemaops.checks._indexes import creates_plain_index, index_code, index_name
-from schemaops.checks._lockmap_ops import column_type, like_index
-from schemaops.checks._lockrecipes import (
-    Code,
-    column_list,
-    columns_of,
-    django_name,
-    run_sql,
-    separate,
-    variant,
-)
+from schemaops.checks._lockmap_ops import like_index
 from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import django_kind, migration_code
+from schemaops.remedy.sql import fix_hint, statement_recipe
 from schemaops.rules import OperationContext, Rule, StatementContext
-from schemaops.statements import ident
 from schemaops.stats.model import Step
-
-IMPORTS = (
-    "from django.contrib.postgres.operations import AddIndexConcurrently\n"
-    "from django.db import migrations, models"
-)
 
 
 class AddIndexNonConcurrently(Rule):
@@ -88,13 +72,7 @@ class AddIndexNonConcurrently(Rule):
                 f"AddIndex builds {op.index.name} on {ctx.table} without CONCURRENTLY",
                 lock=lock,
                 blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
-                recipe=migration_code(
-                    ctx,
-                    [f'AddIndexConcurrently("{op.model_name}", {index_code(op.index)}),'],
-                    atomic=False,
-                    name=f"{op.index.name}_concurrently",
-                    imports=IMPORTS,
-                ),
+                recipe=_hint(ctx),
             )
             return
         if isinstance(op, migrations.AlterIndexTogether):
@@ -110,7 +88,7 @@ class AddIndexNonConcurrently(Rule):
             f"{ctx.table} without CONCURRENTLY",
             lock=lock,
             blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
-            recipe=self._field_recipe(ctx, op),
+            recipe=_hint(ctx),
         )
 
     def _together(self, ctx: OperationContext, op: Any, lock: str) -> Iterator[Finding]:
@@ -119,17 +97,6 @@ class AddIndexNonConcurrently(Rule):
         added = sorted({tuple(t) for t in (op.option_value or ())} - old)
         if not added:
             return
-        code, builds = Code(), []
-        for fields in added:
-            columns = columns_of(ctx.after, fields)
-            name = django_name(ctx.table, columns, "_idx")
-            builds.append(
-                run_sql(
-                    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ident(name)} ON "
-                    f"{ident(ctx.table)} ({column_list(columns)})",
-                    f"DROP INDEX CONCURRENTLY IF EXISTS {ident(name)}",
-                )
-            )
         groups = ", ".join("(" + ", ".join(a) + ")" for a in added)
         yield self.finding(
             ctx,
@@ -137,57 +104,8 @@ class AddIndexNonConcurrently(Rule):
             "without CONCURRENTLY",
             lock=lock,
             blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
-            recipe=migration_code(
-                ctx,
-                [separate([code.op(op)], builds)],
-                atomic=False,
-                name=f"{ctx.model_name.lower()}_index_together",
-                imports=code.header(),
-            ),
+            recipe=_hint(ctx),
         )
-
-    def _field_recipe(self, ctx: OperationContext, op: Any) -> str:
-        column = ctx.column(op.name, op.field)
-        name = index_name(ctx.table, column)
-        code = Code()
-        kind = django_kind(op)
-        db_field = code.field(op.field, db_index=False)
-        first = migration_code(
-            ctx,
-            [
-                separate(
-                    [code.op(op)],
-                    [f'migrations.{kind}("{op.model_name}", "{op.name}", {db_field}),'],
-                )
-            ],
-            name=f"{op.model_name}_{op.name}",
-            imports=code.header(),
-        )
-        builds = [
-            run_sql(
-                f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ident(name)} "
-                f"ON {ident(ctx.table)} ({ident(column)})",
-                f"DROP INDEX CONCURRENTLY IF EXISTS {ident(name)}",
-            )
-        ]
-        if like_index(ctx, op.field):
-            like = index_name(ctx.table, column, "_like")
-            opclass = f"{column_type(ctx, op.field).name}_pattern_ops"
-            builds.append(
-                run_sql(
-                    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ident(like)} "
-                    f"ON {ident(ctx.table)} ({ident(column)} {opclass})",
-                    f"DROP INDEX CONCURRENTLY IF EXISTS {ident(like)}",
-                )
-            )
-        second = migration_code(
-            ctx,
-            builds,
-            atomic=False,
-            name=f"{op.model_name}_{op.name}_index",
-            after=f"{op.model_name}_{op.name}",
-        )
-        return f"{first}\n\n# then, in the next migration:\n{second}"
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         node = ctx.node
@@ -202,10 +120,26 @@ class AddIndexNonConcurrently(Rule):
             f"CREATE INDEX {name} on {table} without CONCURRENTLY blocks writes",
             lock=Lock.SHARE.on(table, "for the whole index build"),
             blocking=BlockingStep(Step.INDEX_BUILD, table),
-            recipe=migration_code(
-                ctx.operation,
-                [run_sql(variant(node, concurrent=True, if_not_exists=bool(node.idxname)))],
-                atomic=False,
-                name=f"{node.idxname or table + '_index'}_concurrently",
-            ),
+            recipe=statement_recipe(ctx.sql) or HINT,
         )
+
+
+HINT = "Build the index CONCURRENTLY, in a migration with atomic = False"
+
+
+def _hint(ctx: OperationContext) -> str:
+    return fix_hint(ctx.app_label, ctx.migration.name, HINT)
+
+
+def has_plain_index(field: Any) -> bool:
+    """Does Django give this field a non-unique index of its own?"""
+    if field is None or getattr(field, "primary_key", False) or getattr(field, "unique", False):
+        return False
+    if getattr(field, "many_to_many", False):
+        return False
+    return bool(getattr(field, "db_index", False))
+
+
+def creates_plain_index(after: Any, before: Any | None) -> bool:
+    """True when going from ``before`` (None: new column) to ``after`` builds an index."""
+    return has_plain_index(after) and not has_plain_index(before)

@@ -38,28 +38,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import migrations, models
+from django.db import migrations
 from pglast import ast, enums
 
-from schemaops.checks._lockmap_ops import column_type, constraint_kind, like_index
-from schemaops.checks._lockrecipes import (
-    Code,
-    columns_of,
-    django_name,
-    django_statements,
-    run_sql,
-    separate,
-    unique_index_steps,
-    variant,
-)
+from schemaops.checks._lockmap_ops import constraint_kind
 from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import django_kind, migration_code
+from schemaops.plan import column_for
+from schemaops.remedy.sql import fix_hint, statement_recipe
 from schemaops.rules import OperationContext, Rule, StatementContext
-from schemaops.statements import CONSTR, alter_commands, column_constraints, ident, names
+from schemaops.statements import CONSTR, alter_commands, column_constraints, names
 from schemaops.stats.model import Step
 
 BUILD = "for the whole unique index build"
+HINT = (
+    "Build the unique index CONCURRENTLY (atomic = False), then attach it with "
+    "ADD CONSTRAINT ... UNIQUE USING INDEX"
+)
 
 
 class AddUniqueConstraint(Rule):
@@ -91,56 +86,18 @@ class AddUniqueConstraint(Rule):
         new = op.field
         if not new.unique or new.primary_key or (old is not None and old.unique):
             return
-        column = ctx.column(op.name, new)
-        name = django_name(ctx.table, [column], "_uniq")
-        code = Code()
-        db_ops = [
-            f'migrations.{django_kind(op)}("{op.model_name}", "{op.name}", '
-            f"{code.field(new, unique=None)}),"
-        ]
-        db_ops += unique_index_steps(ctx.table, name, [column])
-        if like_index(ctx, new) and not (old is not None and old.db_index):
-            like = django_name(ctx.table, [column], "_like")
-            opclass = f"{column_type(ctx, new).name}_pattern_ops"
-            db_ops.append(
-                run_sql(
-                    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ident(like)} ON "
-                    f"{ident(ctx.table)} ({ident(column)} {opclass})",
-                    f"DROP INDEX CONCURRENTLY IF EXISTS {ident(like)}",
-                )
-            )
-        yield self._finding(
-            ctx,
-            f"{type(op).__name__} {ctx.model_name}.{op.name} (unique=True)",
-            db_ops,
-            f"{op.model_name}_{op.name}_unique",
-            code=code,
-        )
+        yield self._finding(ctx, f"{type(op).__name__} {ctx.model_name}.{op.name} (unique=True)")
 
     def _constraint(self, ctx: OperationContext, op: Any) -> Iterator[Finding]:
         constraint = op.constraint
         kind = constraint_kind(constraint)
         if kind == "unique":
-            columns = columns_of(ctx.after, constraint.fields)
-            steps = unique_index_steps(ctx.table, constraint.name, columns)
-            if getattr(constraint, "nulls_distinct", None) is False:
-                steps[0] = steps[0].replace(") ", ") NULLS NOT DISTINCT ", 1)
-            if constraint.deferrable:
-                steps[1] = steps[1].replace(
-                    f"USING INDEX {ident(constraint.name)}",
-                    f"USING INDEX {ident(constraint.name)} DEFERRABLE INITIALLY "
-                    + ("DEFERRED" if constraint.deferrable.name == "DEFERRED" else "IMMEDIATE"),
-                    1,
-                )
+            columns = _columns(ctx.after, constraint.fields)
             what = f"AddConstraint {constraint.name} (UNIQUE on {', '.join(columns)})"
-            yield self._finding(ctx, what, steps, constraint.name)
+            yield self._finding(ctx, what)
         elif kind == "unique-index":
-            steps = [
-                run_sql(sql, f"DROP INDEX CONCURRENTLY IF EXISTS {ident(constraint.name)}")
-                for sql in _concurrent_index_sql(ctx, constraint)
-            ]
             what = f"AddConstraint {constraint.name} (a unique index)"
-            yield self._finding(ctx, what, steps, constraint.name, lock=Lock.SHARE)
+            yield self._finding(ctx, what, lock=Lock.SHARE)
 
     def _together(self, ctx: OperationContext, op: Any) -> Iterator[Finding]:
         before = ctx.before.options if ctx.before else {}
@@ -149,31 +106,12 @@ class AddUniqueConstraint(Rule):
         added = sorted(new - old)
         if not added:
             return
-        steps = []
-        for fields in sorted(old - new):
-            name = django_name(ctx.table, columns_of(ctx.before, fields), "_uniq")
-            steps.append(
-                run_sql(f"ALTER TABLE {ident(ctx.table)} DROP CONSTRAINT IF EXISTS {ident(name)}")
-            )
-        for fields in added:
-            columns = columns_of(ctx.after, fields)
-            steps += unique_index_steps(
-                ctx.table, django_name(ctx.table, columns, "_uniq"), columns
-            )
         groups = ", ".join("(" + ", ".join(a) + ")" for a in added)
-        what = f"AlterUniqueTogether {ctx.model_name} {groups}"
-        yield self._finding(ctx, what, steps, f"{ctx.model_name.lower()}_unique_together")
+        yield self._finding(ctx, f"AlterUniqueTogether {ctx.model_name} {groups}")
 
     def _finding(
-        self,
-        ctx: OperationContext,
-        what: str,
-        db_ops: list[str],
-        name: str,
-        lock: Lock = Lock.ACCESS_EXCLUSIVE,
-        code: Code | None = None,
+        self, ctx: OperationContext, what: str, lock: Lock = Lock.ACCESS_EXCLUSIVE
     ) -> Finding:
-        code = code or Code()
         blocked = "reads and writes wait" if lock is Lock.ACCESS_EXCLUSIVE else "writes wait"
         return self.finding(
             ctx,
@@ -181,13 +119,7 @@ class AddUniqueConstraint(Rule):
             "for the whole build",
             lock=lock.on(ctx.table, BUILD),
             blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
-            recipe=migration_code(
-                ctx,
-                [separate([code.op(ctx.operation)], db_ops)],
-                atomic=False,
-                name=name,
-                imports=code.header(),
-            ),
+            recipe=fix_hint(ctx.app_label, ctx.migration.name, HINT),
         )
 
     # -- SQL -------------------------------------------------------------------------
@@ -219,14 +151,13 @@ class AddUniqueConstraint(Rule):
     def _sql_constraint(self, ctx: StatementContext, table: str, con: Any) -> Finding:
         columns = names(con.keys)
         name = con.conname or f"{table}_{'_'.join(columns)}_key"
-        steps = unique_index_steps(table, name, columns)
         return self.finding(
             ctx,
             f"ADD CONSTRAINT {name} UNIQUE ({', '.join(columns)}) builds a unique index on "
             f"{table} under ACCESS EXCLUSIVE: reads and writes wait for the whole build",
             lock=Lock.ACCESS_EXCLUSIVE.on(table, BUILD),
             blocking=BlockingStep(Step.INDEX_BUILD, table),
-            recipe=migration_code(ctx.operation, steps, atomic=False, name=f"{name}_concurrently"),
+            recipe=statement_recipe(ctx.sql) or HINT,
         )
 
     def _create_index(self, ctx: StatementContext, node: Any) -> Iterator[Finding]:
@@ -240,12 +171,7 @@ class AddUniqueConstraint(Rule):
             "whole build",
             lock=Lock.SHARE.on(table, BUILD),
             blocking=BlockingStep(Step.INDEX_BUILD, table),
-            recipe=migration_code(
-                ctx.operation,
-                [run_sql(variant(node, concurrent=True, if_not_exists=bool(node.idxname)))],
-                atomic=False,
-                name=f"{name}_concurrently".replace(" ", "_"),
-            ),
+            recipe=statement_recipe(ctx.sql) or HINT,
         )
 
 
@@ -253,15 +179,6 @@ def _inline_unique(coldef: Any) -> bool:
     return any(c.contype == CONSTR.CONSTR_UNIQUE for c in column_constraints(coldef))
 
 
-def _concurrent_index_sql(ctx: OperationContext, constraint: models.UniqueConstraint) -> list[str]:
-    """Django's own CREATE UNIQUE INDEX for the constraint, made CONCURRENTLY."""
-    nodes = django_statements(ctx, lambda model, editor: constraint.create_sql(model, editor))
-    out = [
-        variant(n, concurrent=True, if_not_exists=True)
-        for n in nodes
-        if isinstance(n, ast.IndexStmt)
-    ]
-    return out or [
-        f"-- CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {ident(constraint.name)} ON "
-        f"{ident(ctx.table)} (...) WHERE ...  (see `sqlmigrate` for Django's definition)"
-    ]
+def _columns(snapshot: Any, fields: Any) -> list[str]:
+    """Column names of model fields given by name."""
+    return [column_for(name, snapshot.fields[name]) for name in fields if name in snapshot.fields]

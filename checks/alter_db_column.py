@@ -36,10 +36,8 @@ from typing import Any
 
 from django.db import migrations
 
-from schemaops.checks._data import backfill_command
 from schemaops.findings import Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import join_steps, migration_code, with_kwargs
 from schemaops.rules import OperationContext, Rule
 
 
@@ -67,33 +65,12 @@ class AlterDbColumn(Rule):
         )
 
     def _recipe(self, ctx: OperationContext, op: Any, old_col: str, new_col: str) -> str:
-        model, new_name = op.model_name, f"{op.name}_new"
-        keep = migration_code(
-            ctx,
-            [
-                f'migrations.AlterField("{model}", "{op.name}", '
-                f"{with_kwargs(op.field, db_column=old_col)}),"
-            ],
-            name=f"{model}_{op.name}_keep_column",
-        )
-        expand = migration_code(
-            ctx,
-            [
-                f'migrations.AddField("{model}", "{new_name}", '
-                f"{with_kwargs(op.field, null=True, db_column=new_col)}),"
-            ],
-            name=f"{model}_{new_name}",
-        )
-        backfill = backfill_command(
-            ctx.app_label, ctx.model_name, f"{new_name} = {old_col}", f"{new_col} IS NULL"
-        )
-        return join_steps(
-            f"# A. keep the column: db_column={old_col!r} (no database change):",
-            keep,
-            f"# B. the column must be called {new_col}: expand (a new field writing "
-            f"{new_col}), dual-write, backfill, switch reads, drop {old_col} post-deploy:",
-            expand,
-            f"# then, with the dual-writing code deployed:\n# {backfill}",
+        """Prose only: the planner (schemaops.remedy.rename) writes the migration."""
+        return (
+            f'Keep the column: db_column="{old_col}" on {ctx.model_name}.{op.name} in '
+            f"models.py (no database change). If the column must be called {new_col}: add "
+            f"it, write both, backfill with schemaops backfill, switch the reads, then drop "
+            f"{old_col} in a post-deploy migration."
         )
 
 

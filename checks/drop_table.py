@@ -233,7 +233,7 @@ class DropTable(Rule):
 
 def foreign_keys(ctx: OperationContext, fields: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(column, Django's default constraint name, referenced table) for each FK field."""
-    from schemaops.checks._indexes import index_name
+    from schemaops.plan import django_index_name
 
     out = []
     for name, field in fields.items():
@@ -245,7 +245,7 @@ def foreign_keys(ctx: OperationContext, fields: dict[str, Any]) -> list[tuple[st
         column = column_for(name, field)
         to_column = getattr(field, "to_fields", None) or ["id"]
         suffix = f"_fk_{parent}_{to_column[0] or 'id'}"
-        out.append((column, index_name(ctx.table, column, suffix), parent))
+        out.append((column, django_index_name(ctx.table, [column], suffix), parent))
     return out
 
 

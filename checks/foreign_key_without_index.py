@@ -48,8 +48,7 @@ from typing import Any
 from django.db import models
 
 from schemaops.catalog import join_tables
-from schemaops.checks._coverage import (
-    add_index_recipe,
+from schemaops.coverage import (
     column_of,
     final_problems,
     leading_columns,
@@ -58,8 +57,8 @@ from schemaops.checks._coverage import (
     table_of,
 )
 from schemaops.findings import Finding, Severity
+from schemaops.remedy.sql import new_index_recipe
 from schemaops.rules import FinalContext, Rule
-from schemaops.statements import ident
 
 
 def unindexed_foreign_keys(model: Any) -> dict[str, str]:
@@ -90,7 +89,7 @@ class ForeignKeyWithoutIndex(Rule):
                 f"ForeignKey {model.name}.{name} ({table}.{column} -> {parent}) has "
                 f"db_index=False and no index leads with {column}: every DELETE on {parent} "
                 f"scans {table} to find the rows pointing at it",
-                recipe=add_index_recipe(ctx, op, model, [name]),
+                recipe=new_index_recipe(ctx, model, [name]),
             )
         yield from self._sql_foreign_keys(ctx)
 
@@ -119,12 +118,9 @@ class ForeignKeyWithoutIndex(Rule):
 
 
 def _sql_recipe(table: str, column: str) -> str:
-    name = ident(f"{table}_{column}_idx"[:63])
-    return (
-        "# in a new migration with atomic = False (CONCURRENTLY cannot run in a transaction):\n"
-        "migrations.RunSQL(\n"
-        f"    'CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {ident(table)} "
-        f"({ident(column)})',\n"
-        f"    reverse_sql='DROP INDEX CONCURRENTLY IF EXISTS {name}',\n"
-        "),"
-    )
+    from schemaops.remedy.sql import plan_sql_index, render_steps
+
+    remedy = plan_sql_index(table, column)
+    if remedy is None:
+        return f"Build an index on {table} ({column}) CONCURRENTLY, in a non-atomic migration"
+    return render_steps(remedy)

@@ -34,8 +34,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from schemaops.checks._coverage import (
-    add_index_recipe,
+from schemaops.coverage import (
     column_of,
     final_problems,
     leading_columns,
@@ -43,6 +42,7 @@ from schemaops.checks._coverage import (
     table_of,
 )
 from schemaops.findings import Finding, Severity
+from schemaops.remedy.sql import new_index_recipe
 from schemaops.rules import FinalContext, Rule
 
 
@@ -75,5 +75,5 @@ class LatestByWithoutIndex(Rule):
                 f"{model.name}.Meta.get_latest_by = {name!r}, but no index of "
                 f"{table_of(model)} leads with {column}: every {model.name}.objects.latest() "
                 "reads the whole table to return one row",
-                recipe=add_index_recipe(ctx, op, model, [name]),
+                recipe=new_index_recipe(ctx, model, [name]),
             )

@@ -36,8 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from schemaops.checks._coverage import (
-    add_index_recipe,
+from schemaops.coverage import (
     column_of,
     final_problems,
     leading_columns,
@@ -45,6 +44,7 @@ from schemaops.checks._coverage import (
     table_of,
 )
 from schemaops.findings import Finding, Severity
+from schemaops.remedy.sql import new_index_recipe
 from schemaops.rules import FinalContext, Rule
 
 
@@ -84,5 +84,5 @@ class OrderingWithoutIndex(Rule):
                 f"{model.name}.Meta.ordering = {ordering!r} sorts {table_of(model)} by "
                 f"{column}, which no index leads with: every unordered query on "
                 f"{model.name} reads and sorts the whole table",
-                recipe=add_index_recipe(ctx, op, model, ordering),
+                recipe=new_index_recipe(ctx, model, ordering),
             )

@@ -30,29 +30,20 @@ UPDATE EXCLUSIVE, which lets reads and writes go on.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from django.contrib.postgres.operations import RemoveIndexConcurrently
 from django.db import migrations
 from pglast import enums
 
 from schemaops.checks._lockmap import StateSchema, operation_steps
-from schemaops.checks._lockmap_ops import like_index
 from schemaops.checks._lockmap_sql import ast_names
-from schemaops.checks._lockrecipes import (
-    POSTGRES_IMPORTS,
-    Code,
-    django_name,
-    run_sql,
-    separate,
-    variant,
-)
 from schemaops.findings import Finding, Severity
 from schemaops.locks import Lock
-from schemaops.remedy.code import migration_code
+from schemaops.remedy.sql import fix_hint, statement_recipe
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import ident
 
+HINT = "Drop the index CONCURRENTLY, in a migration with atomic = False"
 WHILE = "until every query running on it finishes, and every later query waits behind it"
 
 
@@ -75,47 +66,14 @@ class RemoveIndexNonConcurrently(Rule):
         lock = Lock.ACCESS_EXCLUSIVE.on(ctx.table, WHILE)
         if isinstance(op, migrations.RemoveIndex):
             message = f"RemoveIndex drops {op.name} on {ctx.table} without CONCURRENTLY"
-            recipe = migration_code(
-                ctx,
-                [f'RemoveIndexConcurrently("{op.model_name}", "{op.name}"),'],
-                atomic=False,
-                name=f"remove_{op.name}_concurrently",
-                imports=POSTGRES_IMPORTS.format(names="RemoveIndexConcurrently"),
-            )
         else:
             what = f"{ctx.model_name}.{op.name}" if hasattr(op, "field") else ctx.model_name
             message = (
                 f"{type(op).__name__} {what} drops an index on {ctx.table} without CONCURRENTLY"
             )
-            recipe = self._state_recipe(ctx, op)
-        yield self.finding(ctx, message, lock=lock, recipe=recipe)
-
-    def _state_recipe(self, ctx: OperationContext, op: Any) -> str:
-        """The same state change; the database drops the index(es) concurrently."""
-        names = self._index_names(ctx, op)
-        drops = [run_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {ident(name)}") for name in names] or [
-            "# DROP INDEX CONCURRENTLY IF EXISTS <the index Django created>"
-        ]
-        code = Code()
-        return migration_code(
-            ctx,
-            [separate([code.op(op)], drops)],
-            imports=code.header(),
-            atomic=False,
-            name=f"{ctx.model_name.lower()}_drop_index_concurrently",
+        yield self.finding(
+            ctx, message, lock=lock, recipe=fix_hint(ctx.app_label, ctx.migration.name, HINT)
         )
-
-    @staticmethod
-    def _index_names(ctx: OperationContext, op: Any) -> list[str]:
-        if not isinstance(op, migrations.AlterField):
-            return []
-        old: Any = ctx.field_before(op.name)
-        new: Any = op.field
-        column = ctx.column(op.name, old)
-        names = [django_name(ctx.table, [column], "")]
-        if like_index(ctx, old) and not (new.db_index or new.unique):
-            names.append(django_name(ctx.table, [column], "_like"))
-        return names
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         node = ctx.node
@@ -131,12 +89,7 @@ class RemoveIndexNonConcurrently(Rule):
                 ctx,
                 f"DROP INDEX {index}{f' on {table}' if table else ''} without CONCURRENTLY",
                 lock=Lock.ACCESS_EXCLUSIVE.on(table or f"the table of {index}", WHILE),
-                recipe=migration_code(
-                    ctx.operation,
-                    [run_sql(variant(node, concurrent=True, missing_ok=True, objects=(obj,)))],
-                    atomic=False,
-                    name=f"drop_{index}_concurrently",
-                ),
+                recipe=statement_recipe(f"DROP INDEX {ident(index)}") or HINT,
             )
 
 

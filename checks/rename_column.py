@@ -37,11 +37,11 @@ from typing import Any
 from django.db import migrations
 from pglast import enums
 
-from schemaops.checks._data import backfill_command, renamed_existing_table
+from schemaops.checks._data import renamed_existing_table
+from schemaops.checks.drop_column import swapped_in
 from schemaops.columns import has_column
 from schemaops.findings import Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import join_steps, migration_code, with_kwargs
 from schemaops.rules import OperationContext, Rule, StatementContext
 
 LOCK_NOTE = "briefly (no rewrite)"
@@ -78,8 +78,8 @@ class RenameColumn(Rule):
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         node = ctx.node
         table = renamed_existing_table(ctx, enums.ObjectType.OBJECT_COLUMN)
-        if table is None:
-            return
+        if table is None or swapped_in(ctx, table, str(node.newname)):
+            return  # a column swap in one transaction: the code keeps its column
         yield self.finding(
             ctx,
             f"RENAME COLUMN {table}.{node.subname} to {node.newname} breaks the running "
@@ -93,34 +93,10 @@ class RenameColumn(Rule):
     def _recipe(
         self, ctx: OperationContext, op: Any, old: Any, new: Any, old_col: str, new_col: str
     ) -> str:
-        model = op.model_name
-        keep = migration_code(
-            ctx,
-            [
-                f'migrations.AlterField("{model}", "{op.old_name}", '
-                f"{with_kwargs(old, db_column=old_col)}),",
-                f'migrations.RenameField("{model}", "{op.old_name}", "{op.new_name}"),',
-            ],
-            name=f"rename_{model}_{op.old_name}_keep_column",
-        )
-        expand = migration_code(
-            ctx,
-            [
-                f'migrations.AddField("{model}", "{op.new_name}", '
-                f"{with_kwargs(new, null=True, db_column=None)}),"
-            ],
-            name=f"{model}_{op.new_name}",
-        )
-        app_model = ctx.after.name if ctx.after else model
-        backfill = backfill_command(
-            ctx.app_label, app_model, f"{new_col} = {old_col}", f"{new_col} IS NULL"
-        )
-        return join_steps(
-            f"# A. keep the column: set db_column on the field, no database change "
-            f'(model: {op.new_name} = ...(db_column="{old_col}")):',
-            keep,
-            f"# B. the column name must change: expand, write both {old_col} and "
-            f"{new_col} in the code, backfill, switch reads, then drop {old_col} post-deploy:",
-            expand,
-            f"# then, with the dual-writing code deployed:\n# {backfill}",
+        """Prose only: the planner (schemaops.remedy.rename) writes the migration."""
+        return (
+            f'Keep the column: give {op.new_name} db_column="{old_col}" in models.py and '
+            f"rename the field in the state only (no database change). If the column itself "
+            f"must become {new_col}: add it, write both, backfill with schemaops backfill, "
+            f"switch the reads, then drop {old_col} in a post-deploy migration."
         )

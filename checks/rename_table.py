@@ -37,9 +37,7 @@ from pglast import enums
 from schemaops.checks._data import renamed_existing_table
 from schemaops.findings import Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
-from schemaops.statements import ident
 
 LOCK_NOTE = "briefly (no rewrite)"
 
@@ -87,48 +85,14 @@ class RenameTable(Rule):
         )
 
     def _recipe(self, ctx: OperationContext, old: str, new: str) -> str:
-        op = ctx.operation
-        before_name = ctx.before.name if ctx.before else ctx.model_name
-        if isinstance(op, migrations.RenameModel):
-            keep_ops = [
-                f'migrations.AlterModelTable("{op.old_name}", "{old}"),',
-                f'migrations.RenameModel("{op.old_name}", "{op.new_name}"),',
-            ]
-            state_op = f'migrations.RenameModel("{op.old_name}", "{op.new_name}")'
-        else:
-            keep_ops = [f"# drop this AlterModelTable and keep db_table = {old!r}"]
-            state_op = f'migrations.AlterModelTable("{op.name}", "{new}")'
-        keep = migration_code(ctx, keep_ops, name=f"rename_{before_name.lower()}_keep_table")
-        return join_steps(
-            f"# A. keep the table {old}: pin it with Meta.db_table = {old!r} (no database change):",
-            keep,
-            f"# B. the table name must change: rename, with a view {old} for the old code "
-            "(simple views are updatable):",
-            *_view_steps(ctx, state_op, old, new),
+        """Prose only: the planner (schemaops.remedy.rename) writes the migration when the
+        table name can simply be kept; these are the cases it leaves to the user."""
+        name = ctx.after.name if ctx.after else ctx.model_name
+        return (
+            f"Keep the table: db_table = {old!r} in {name}'s Meta, and the rename changes "
+            "nothing in the database (join tables of auto-created many-to-many fields still "
+            "get their <model>_id column renamed: declare them as explicit through models "
+            "with db_column first). If the table itself must be renamed: rename it and "
+            f"create a view {old} over {new} in the same migration (simple views are "
+            "updatable), then drop the view in a post-deploy migration."
         )
-
-
-def _view_steps(ctx: OperationContext, state_op: str, old: str, new: str) -> list[str]:
-    """Rename the table and leave an updatable view under the old name; drop it post-deploy."""
-    sql = f"ALTER TABLE {ident(old)} RENAME TO {ident(new)}; "
-    sql += f"CREATE VIEW {ident(old)} AS SELECT * FROM {ident(new)}"
-    reverse = f"DROP VIEW {ident(old)}; ALTER TABLE {ident(new)} RENAME TO {ident(old)}"
-    view = migration_code(
-        ctx,
-        [
-            "migrations.SeparateDatabaseAndState(",
-            f"    state_operations=[{state_op}],",
-            f"    database_operations=[migrations.RunSQL({sql!r}, reverse_sql={reverse!r})],",
-            "),",
-        ],
-        name=f"rename_{old}_to_{new}",
-    )
-    drop_sql = f"DROP VIEW IF EXISTS {ident(old)}"
-    drop_view = migration_code(
-        ctx,
-        [f"migrations.RunSQL({drop_sql!r}, reverse_sql=migrations.RunSQL.noop),"],
-        name=f"drop_view_{old}",
-        phase="post",
-        after=f"rename_{old}_to_{new}",
-    )
-    return [view, "# then, post-deploy:", drop_view]

@@ -47,7 +47,6 @@ from django.db import migrations
 from schemaops.checks._lockmap import LockStep, operation_steps
 from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import join_steps
 from schemaops.rules import MigrationContext, OperationContext, Rule
 from schemaops.statements import ident
 from schemaops.stats.model import Step
@@ -138,44 +137,17 @@ class SlowStepAfterAccessExclusive(Rule):
         )
 
     def _recipe(self, octx: OperationContext, step: LockStep, held_ctx: OperationContext) -> str:
-        op = octx.operation
-        field_op = isinstance(op, migrations.AddField | migrations.AlterField)
-        if held_ctx is octx and field_op and step.action.startswith("CREATE INDEX"):
-            from schemaops.checks.add_index_non_concurrently import AddIndexNonConcurrently
-
-            return str(AddIndexNonConcurrently()._field_recipe(octx, op))
-        if held_ctx is not octx:
-            return _split(octx, held_ctx)
+        """Prose: the planner's remedy of the slow operation (CONCURRENTLY in its own
+        non-atomic migration, NOT VALID then VALIDATE) ends the transaction before it,
+        and is what `check` shows; this text stands where nothing was planned."""
+        mig = octx.migration
         return (
-            f"Split {describe(octx)} so that its {step.action} runs in a later migration of "
-            "its own (atomic = False, CONCURRENTLY / NOT VALID + VALIDATE / a batched backfill "
-            f"with `schemaops backfill`) after the ACCESS EXCLUSIVE step on {ident(step.table)} "
-            "has committed."
+            f"Split {mig.name} after {describe(held_ctx)}, so that its ACCESS EXCLUSIVE on "
+            f"{ident(step.table)} commits first, and make {describe(octx)} non-blocking in a "
+            "later migration (atomic = False and CONCURRENTLY / NOT VALID + VALIDATE / a "
+            "batched backfill with `schemaops backfill`); `schemaops fix "
+            f"{octx.app_label} {mig.name}` writes it where the planner has a remedy."
         )
-
-
-def _split(octx: OperationContext, held_ctx: OperationContext) -> str:
-    """Two migrations: up to the locking operation, then the rest without a transaction."""
-    from schemaops.checks._lockrecipes import Code
-    from schemaops.remedy.code import migration_code
-
-    mig = octx.migration
-    ops = list(mig.step.migration.operations)
-    cut = _top(held_ctx) + 1
-    code = Code()
-    first_ops, rest_ops = [code.op(o) for o in ops[:cut]], [code.op(o) for o in ops[cut:]]
-    name = f"{mig.name}_part1"
-    first = migration_code(mig, first_ops, name=name, imports=code.header())
-    second = migration_code(
-        mig, rest_ops, atomic=False, name=f"{mig.name}_part2", after=name, imports=code.header()
-    )
-    return join_steps(
-        f"# 1. the ACCESS EXCLUSIVE step commits on its own ({describe(held_ctx)}):",
-        first,
-        f"# 2. then the slow step, outside that transaction; make {describe(octx)} "
-        "non-blocking (CONCURRENTLY / NOT VALID + VALIDATE / batched backfill):",
-        second,
-    )
 
 
 def _user_sql(ctx: OperationContext) -> bool:

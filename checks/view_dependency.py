@@ -180,12 +180,12 @@ def _join_tables(ctx: OperationContext, names: list[str]) -> list[str]:
     """The auto-created join tables of the many-to-many fields ``names`` of the model."""
     from django.db.migrations.utils import resolve_relation
 
-    owner, out = ctx.before, []
+    owner, out = ctx.before, list[str]()
     if owner is None:
         return out
     for name in names:
         field = owner.fields.get(name)
-        if not getattr(field, "many_to_many", False):
+        if field is None or not getattr(field, "many_to_many", False):
             continue
         key = resolve_relation(field.remote_field.model, ctx.app_label, owner.name.lower())
         join = join_table(owner, name, field, ctx.migration.state.models.get(key))

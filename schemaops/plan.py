@@ -787,3 +787,9 @@ def operation_sql(
         deferred = [str(s) for s in editor.deferred_sql]
         out.append([*editor.collected_sql, *(s if s.endswith(";") else s + ";" for s in deferred)])
     return out[0], out[1]
+
+
+def django_index_name(table: str, columns: list[str], suffix: str = "") -> str:
+    """The name Django's schema editor gives an index of ``table`` on ``columns`` (offline)."""
+    editor = offline_connection(150000).schema_editor(collect_sql=True, atomic=False)
+    return str(editor._create_index_name(table, columns, suffix=suffix))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +94,8 @@ class AuditContext:
         self._cache: dict[str, Any] = {}
         self.notes: list[str] = []  # what a check could not see (e.g. no privilege); stderr
         self.schemas: dict[int, str] = {}  # oid -> name of the audited schemas (the runner's)
+        # query text -> its rows, read ahead on the runner's other connection
+        self.prefetched: dict[str, Future[list[tuple[Any, ...]]]] = {}
         info = getattr(conn, "info", None)
         version = getattr(conn, "server_version", None) or getattr(info, "server_version", 0)
         self.server_version = int(version or 0)
@@ -125,7 +128,14 @@ class AuditContext:
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def tuples(self, query: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run one read-only query and return its rows as tuples (for the big snapshots)."""
+        """Run one read-only query and return its rows as tuples (for the big snapshots).
+
+        A query the runner read ahead (same text, no parameters but the schemas) is
+        not run again: its rows are awaited.
+        """
+        ahead = self.prefetched.get(query) if params is None else None
+        if ahead is not None:
+            return ahead.result()
         with self.conn.cursor() as cur:
             cur.execute(query, self._params(query, params))
             return list(cur.fetchall()) if cur.description else []

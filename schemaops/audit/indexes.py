@@ -7,7 +7,7 @@ the bloat estimates (AU109, AU110) in :mod:`schemaops.audit.bloat`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from schemaops.audit._base import AuditContext, Hit, check, mb, qualified
 from schemaops.audit._catalog import (
@@ -120,16 +120,35 @@ def fk_without_index(ctx: AuditContext) -> Iterator[Hit]:
         yield from _django_relations_without_index(ctx)
 
 
-FOREIGN_KEY_COLUMNS = f"""
-SELECT c.oid, c.conrelid, array_to_string(c.conkey, ' '), t.relkind = 'p'
+# Every foreign key of the audited schemas in one scan of pg_constraint, shared by
+# AU101 and AU104; names, sizes and schemas come from the index snapshot.
+FOREIGN_KEYS = """
+SELECT c.oid, c.conrelid, c.confrelid, c.conname, array_to_string(c.conkey, ' '),
+       c.conparentid <> 0, c.conrelid IN (SELECT partrelid FROM pg_partitioned_table)
 FROM pg_constraint c
-JOIN pg_class t ON t.oid = c.conrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE c.contype = 'f' AND c.conparentid = 0 AND {USER_SCHEMAS}
+WHERE c.contype = 'f' AND c.connamespace = ANY(%(schemas)s::oid[])
 """
 
 
-def _uncovered_foreign_keys(ctx: AuditContext) -> tuple[list[int], list[int]]:
+class ForeignKey(NamedTuple):
+    oid: int
+    table: int
+    referenced: int
+    name: str
+    keys_text: str  # attnums as text, like Index.keys_text
+    inherited: bool  # a partition's copy of its partitioned table's key
+    partitioned: bool  # on a partitioned table
+
+
+def foreign_keys(ctx: AuditContext) -> list[ForeignKey]:
+    """The foreign keys of the audited schemas, read once per run."""
+    found: list[ForeignKey] = ctx.cached(
+        "foreign_keys", lambda: [ForeignKey(*r) for r in ctx.tuples(FOREIGN_KEYS)]
+    )
+    return found
+
+
+def _uncovered_foreign_keys(ctx: AuditContext) -> tuple[list[ForeignKey], list[int]]:
     """Keys no index of the shared snapshot covers, and every key of a partitioned table.
 
     A partitioned table's keys are judged by :data:`FK_WITHOUT_INDEX`, which
@@ -137,20 +156,24 @@ def _uncovered_foreign_keys(ctx: AuditContext) -> tuple[list[int], list[int]]:
     """
     by_table = indexes_by_table(ctx)
     plain, partitioned = [], []
-    for oid, table, keys, is_partitioned in ctx.tuples(FOREIGN_KEY_COLUMNS):
-        wanted = set(keys.split())  # attnums as text, like Index.keys_text
+    for fk in foreign_keys(ctx):
+        if fk.inherited:
+            continue  # judged on the partitioned table
+        wanted = set(fk.keys_text.split())
         n = len(wanted)
-        if is_partitioned:
-            partitioned.append(oid)
+        if fk.partitioned:
+            partitioned.append(fk.oid)
         elif not any(
             i.is_valid and i.predicate is None and i.nkey >= n
             and set(i.keys_text.split()[:n]) == wanted
-            for i in by_table.get(table, ())
+            for i in by_table.get(fk.table, ())
         ):  # fmt: skip
-            plain.append(oid)
+            plain.append(fk)
     return plain, partitioned
 
 
+# For keys whose tables the snapshot does not hold (a table without any index, a
+# referenced table outside the audited schemas).
 PLAIN_FKS = f"""
 SELECT c.conname, n.nspname AS schema, t.relname AS "table", pn.nspname AS ref_schema,
        p.relname AS ref_table, c.conrelid AS table_oid, array_to_string(c.conkey, ' ') AS keys,
@@ -168,14 +191,44 @@ JOIN pg_class p ON p.oid = c.confrelid
 JOIN pg_namespace pn ON pn.oid = p.relnamespace
 WHERE c.oid = ANY(%(candidates)s::oid[]) AND {NOT_EXTENSION.format(rel="t")}
 """
+# The statistics a finding shows, for the tables of the keys found: no catalog read.
+TABLE_WRITES_AND_SCANS = """
+SELECT o, pg_stat_get_numscans(o),
+       pg_stat_get_tuples_updated(o) + pg_stat_get_tuples_deleted(o)
+FROM unnest(%(oids)s::oid[]) o
+"""
 
 
-def _plain_fk_rows(ctx: AuditContext, candidates: list[int]) -> list[dict[str, Any]]:
-    """The uncovered keys of ordinary tables, their column names from the snapshot."""
+def _plain_fk_rows(ctx: AuditContext, candidates: list[ForeignKey]) -> list[dict[str, Any]]:
+    """The uncovered keys of ordinary tables: names, sizes and column names from the
+    snapshot, only the statistics read for them."""
     if not candidates:
         return []
-    path = ctx.tuples("SELECT oid FROM pg_namespace WHERE nspname = ANY(current_schemas(false))")
-    rows = ctx.rows(PLAIN_FKS, {"candidates": candidates, "path": [p[0] for p in path]})
+    by_table = indexes_by_table(ctx)
+    known = [fk for fk in candidates if fk.table in by_table and fk.referenced in by_table]
+    rows = []
+    if known:
+        oids = sorted({fk.table for fk in known} | {fk.referenced for fk in known})
+        stats = {o: (scans, writes) for o, scans, writes in ctx.tuples(
+            TABLE_WRITES_AND_SCANS, {"oids": oids}
+        )}  # fmt: skip
+        for fk in known:
+            table, ref = by_table[fk.table][0], by_table[fk.referenced][0]
+            rows.append({
+                "conname": fk.name, "schema": table.schema, "table": table.table,
+                "ref_schema": ref.schema, "ref_table": ref.table, "table_oid": fk.table,
+                "keys": fk.keys_text, "rows": table.table_rows, "bytes": table.table_bytes,
+                "ref_writes": stats[fk.referenced][1], "seq_scans": stats[fk.table][0],
+                "visible": table.visible, "partitioned": False,
+            })  # fmt: skip
+    others = [
+        fk.oid for fk in candidates if fk.table not in by_table or fk.referenced not in by_table
+    ]
+    if others:
+        path = ctx.tuples(
+            "SELECT oid FROM pg_namespace WHERE nspname = ANY(current_schemas(false))"
+        )
+        rows += ctx.rows(PLAIN_FKS, {"candidates": others, "path": [p[0] for p in path]})
     names = snapshot(ctx).columns_of({r["table_oid"] for r in rows})
     for row in rows:
         keys = [(row["table_oid"], int(k)) for k in row["keys"].split()]
@@ -286,18 +339,30 @@ def _visible_tables(ctx: AuditContext) -> dict[str, int]:
     return {r["relname"]: r["rows"] for r in ctx.rows(VISIBLE_TABLES)}
 
 
+# PgHero's missing_indexes reads pg_stat_user_tables, a view that sums the scans of
+# every index of every table (a join and a group by over all of pg_index: 100,000
+# rows on a fleet). Here the tables are first filtered by their own counters (one
+# pg_class scan), and only the few left get their indexes' scans summed, their
+# rows read and their size.
 SEQ_SCANS = """
-SELECT s.schemaname AS schema, s.relname AS "table", s.seq_scan, s.seq_tup_read,
-       coalesce(s.idx_scan, 0) AS idx_scan, s.n_live_tup AS rows,
-       (SELECT c.relpages FROM pg_class c WHERE c.oid = s.relid)::bigint
-         * current_setting('block_size')::int AS bytes,
-       round(100.0 * coalesce(s.idx_scan, 0) / (s.seq_scan + coalesce(s.idx_scan, 0)), 1)
-         AS index_pct
-FROM pg_stat_user_tables s
-WHERE s.n_live_tup >= %(min_rows)s AND s.seq_scan >= %(min_scans)s
-  AND 100.0 * coalesce(s.idx_scan, 0) / (s.seq_scan + coalesce(s.idx_scan, 0)) < %(max_pct)s
-  AND s.schemaname = ANY(%(schema_names)s::name[])
-ORDER BY s.seq_tup_read DESC
+WITH candidates AS MATERIALIZED (
+  SELECT c.oid, c.relname, c.relnamespace, c.relpages,
+         pg_stat_get_numscans(c.oid) AS seq_scan, pg_stat_get_live_tuples(c.oid) AS rows
+  FROM pg_class c
+  WHERE c.relkind IN ('r', 'm', 'p') AND c.relnamespace = ANY(%(schemas)s::oid[])
+    AND pg_stat_get_live_tuples(c.oid) >= %(min_rows)s
+    AND pg_stat_get_numscans(c.oid) >= %(min_scans)s
+)
+SELECT cd.relnamespace AS schema_oid, cd.relname AS "table", cd.seq_scan,
+       pg_stat_get_tuples_returned(cd.oid) AS seq_tup_read, ix.idx_scan, cd.rows,
+       greatest(cd.relpages, 0)::bigint * current_setting('block_size')::int AS bytes,
+       round(100.0 * ix.idx_scan / (cd.seq_scan + ix.idx_scan), 1) AS index_pct
+FROM candidates cd
+CROSS JOIN LATERAL (
+  SELECT coalesce(sum(pg_stat_get_numscans(i.indexrelid)), 0)::bigint AS idx_scan
+  FROM pg_index i WHERE i.indrelid = cd.oid) ix
+WHERE 100.0 * ix.idx_scan / (cd.seq_scan + ix.idx_scan) < %(max_pct)s
+ORDER BY seq_tup_read DESC
 """
 
 
@@ -306,9 +371,11 @@ def seq_scan_heavy_table(ctx: AuditContext) -> Iterator[Hit]:
     """A large table is read mostly by sequential scans.
 
     ## What it does
-    Reads ``pg_stat_user_tables`` for tables of at least 10,000 rows where under
-    95% of scans use an index (PgHero's ``missing_indexes``), with the rows read
-    per sequential scan and the table's size.
+    Reads the tables' statistics counters (``pg_stat_user_tables``'s) for tables
+    of at least 10,000 rows where under 95% of scans use an index (PgHero's
+    ``missing_indexes``), with the rows read per sequential scan and the table's
+    size. The index scans are summed only for the tables past the row and scan
+    thresholds.
 
     ## Why is this bad?
     Each sequential scan reads the whole table: cost grows with the table, and
@@ -326,6 +393,7 @@ def seq_scan_heavy_table(ctx: AuditContext) -> Iterator[Hit]:
         "max_pct": t.seq_scan_max_index_pct,
     }
     for row in ctx.rows(SEQ_SCANS, params):
+        row["schema"] = ctx.schemas[row["schema_oid"]]
         where = qualified(row["schema"], row["table"])
         label = ctx.models.label(row["table"]) if ctx.models else where
         per_scan = row["seq_tup_read"] // max(row["seq_scan"], 1)
@@ -348,17 +416,9 @@ def seq_scan_heavy_table(ctx: AuditContext) -> Iterator[Hit]:
         )
 
 
-FOREIGN_KEYS = f"""
-SELECT c.conrelid, c.conname, array_to_string(c.conkey, ' ')
-FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-WHERE c.contype = 'f' AND {USER_SCHEMAS}
-"""
-
-
 def _fk_supported(ctx: AuditContext, index: Index) -> str | None:
     """The foreign key this index serves (its leading columns cover the key), if any."""
-    fks = ctx.cached("foreign_keys", lambda: _foreign_keys_by_table(ctx))
+    fks = ctx.cached("foreign_keys_by_table", lambda: _foreign_keys_by_table(ctx))
     keys = index.keys_text.split()[: index.nkey]
     for name, columns in fks.get(index.table_oid, ()):
         if set(keys[: len(columns)]) == columns:
@@ -369,8 +429,8 @@ def _fk_supported(ctx: AuditContext, index: Index) -> str | None:
 def _foreign_keys_by_table(ctx: AuditContext) -> dict[int, list[tuple[str, set[str]]]]:
     """Table oid -> (name, attnums) of its foreign keys."""
     grouped: dict[int, list[tuple[str, set[str]]]] = {}
-    for table, name, attnums in ctx.tuples(FOREIGN_KEYS):
-        grouped.setdefault(table, []).append((name, set(attnums.split())))
+    for fk in foreign_keys(ctx):
+        grouped.setdefault(fk.table, []).append((fk.name, set(fk.keys_text.split())))
     return grouped
 
 

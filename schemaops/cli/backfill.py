@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import shutil
 import sys
 import time
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from celery import Celery
 
     from schemaops.backfill.control import RunStatus
+    from schemaops.backfill.dispatch import CtrlC
     from schemaops.backfill.spec import Spec
     from schemaops.backfill.tuning import RunSettings
 
@@ -131,8 +131,16 @@ def _configure_logging(verbose: bool, quiet: bool = False) -> None:
 )
 @click.option("--where", metavar="SQL", help="Only rows matching this SQL predicate.")
 @click.option("--batch-size", type=int, help="First batch size in rows (then adaptive).")
-@click.option("--min-batch-size", type=int, default=StartOptions.min_batch_size, show_default=True)
-@click.option("--max-batch-size", type=int, default=StartOptions.max_batch_size, show_default=True)
+@click.option(
+    "--min-batch-size",
+    type=int,
+    help="Smallest adaptive batch [default: 100, or a smaller first batch size].",
+)
+@click.option(
+    "--max-batch-size",
+    type=int,
+    help="Largest adaptive batch [default: 100000, or a larger first batch size].",
+)
 @click.option(
     "--target-duration",
     type=Duration(),
@@ -315,8 +323,11 @@ def _launch(
     if url is None:
         click.echo(f"run {run_id}: no Celery broker configured; running in this process")
         errors: list[BaseException] = []
+        from schemaops.backfill import runner
+
+        ctrl_c = dispatch.CtrlC(runner.request_stop).install()  # before any worker starts
         threads = dispatch.run_embedded(run_id, concurrency, alias, errors)
-        return _watch(run_id, alias, threads=threads, errors=errors, quiet=quiet)
+        return _watch(run_id, alias, threads=threads, errors=errors, quiet=quiet, ctrl_c=ctrl_c)
     dispatch.enqueue(run_id, concurrency, alias, queue)
     click.echo(f"run {run_id}: {concurrency} task(s) queued on {_safe(url)}")
     if wait:
@@ -344,37 +355,33 @@ def _watch(
     errors: list[BaseException] | None = None,
     kick: Callable[[], None] | None = None,
     quiet: bool = False,
+    ctrl_c: CtrlC | None = None,
 ) -> None:
     """Follow a run until it ends: a live bar on a terminal, log lines otherwise (-q: neither).
 
-    Ctrl-C lets the batches in flight here commit (none is left running), a second one
-    stops at once; with a broker it only stops watching.
+    Embedded, ``ctrl_c`` handles Ctrl-C (see :class:`CtrlC`): the first lets the batches
+    in flight here commit (none is left running), a second stops at once. With a broker
+    Ctrl-C only stops watching.
     """
     from schemaops.backfill import runner
 
     try:
         final = _follow(run_id, alias, threads or [], kick, quiet)
-    except KeyboardInterrupt:
-        if not threads:
-            click.echo(f"\nstopped watching; run {run_id} goes on in its Celery workers", err=True)
-            raise
-        runner.request_stop()
-        click.echo("\nfinishing the batches in flight (Ctrl-C again to stop at once)", err=True)
-        try:
-            for thread in threads:
-                thread.join()
-        except KeyboardInterrupt:  # the second Ctrl-C: stop at once, without the workers
-            click.echo("stopped at once; the batches in flight roll back", err=True)
-            sys.stderr.flush()
-            os._exit(130)  # their threads are not waited for; the server rolls them back
+    except KeyboardInterrupt:  # with a broker: the runs go on in the workers
+        click.echo(f"\nstopped watching; run {run_id} goes on in its Celery workers", err=True)
+        raise
+    for thread in threads or []:
+        thread.join()  # stopped, paused or cancelled: the batch in flight commits or rolls back
+    if ctrl_c is not None and ctrl_c.presses and final != "finished":
         runner.release_own(run_id, alias)
+        ctrl_c.leave()  # one more Ctrl-C while leaving is ignored
         click.echo(
             f"stopped, no batch left running; resume with: schemaops backfill resume {run_id}",
             err=True,
         )
-        raise
-    for thread in threads or []:
-        thread.join()  # paused or cancelled: let the batch in flight commit or roll back
+        raise KeyboardInterrupt
+    if ctrl_c is not None:
+        ctrl_c.restore()
     if errors:
         raise errors[0]
     _report_end(_reader(run_id, alias)(), final)

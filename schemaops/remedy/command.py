@@ -57,6 +57,10 @@ class FixPlan:
     folders: dict[MigrationKey, Path] = field(default_factory=dict)
     # <app>/backfills.py -> (class name, code) of the Backfill classes the remedies need
     backfills: dict[Path, list[tuple[str, str]]] = field(default_factory=dict)
+    # what to run between `migrate --phase pre` and `--phase post` (the remedies' backfills)
+    between_phases: list[str] = field(default_factory=list)
+    # what the user must change besides the files (models.py), one line each
+    notes: list[str] = field(default_factory=list)
 
     @property
     def written(self) -> int:
@@ -100,6 +104,10 @@ def run_fix(options: FixOptions) -> int:
         return 0
     write(plan)
     click.echo(f"schemaops fix: wrote {plan.written} file(s) for {len(plan.files)} migration(s)")
+    for backfill in plan.between_phases:
+        click.echo(f"schemaops fix: {backfill}")
+    for note in plan.notes:
+        click.echo(f"schemaops fix: also: {note}")
     if options.verify:
         from schemaops.remedy.verify import verify_written
 
@@ -195,7 +203,7 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
     plan = FixPlan()
     leaves: dict[str, str | None] = {}
     for key in Walker(loader).full_plan():
-        if key not in remedies:
+        if key not in remedies or all(r.by_hand for r in remedies[key].values()):
             continue
         app = key[0]
         leaf = leaves.get(app) or leaf_of(loader, app) or key[1]
@@ -207,6 +215,9 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
             if remedy.backfill_class is not None:
                 target = plan.folders[key].parent / BACKFILL_FILE
                 plan.backfills.setdefault(target, []).append(remedy.backfill_class)
+            if remedy.backfill and not remedy.by_hand:
+                plan.between_phases.append(remedy.backfill)
+        plan.notes += [n for i in sorted(remedies[key]) for n in remedies[key][i].instructions[:1]]
         post = [f.name for f in files if f.name.startswith(f"{key[1]}_post")]
         if post:
             leaves[app] = post[-1]

@@ -8,12 +8,14 @@ the project state exactly where the original operation put it
 statements as the database work), so ``makemigrations --check`` stays clean
 and the final schema is the one the original migration makes.
 
-Three kinds of operation have a remedy:
+Four kinds of operation have a remedy:
 
 - changes where data must be filled (a per-row default, NOT NULL on an existing
   column, a data migration): :mod:`schemaops.remedy.fill`, with a
   ``schemaops backfill`` step between the pre- and post-deploy migrations;
-
+- column type changes that rewrite the table (or rebuild its indexes, or
+  re-validate its checks): :mod:`schemaops.remedy.retype`, the online type
+  change through a shadow column swapped in after the deploy;
 - schema changes whose statements lock (indexes, constraints, foreign keys,
   NOT NULL): Django's own statements rewritten by :mod:`schemaops.remedy.transform`;
 - removals (``RemoveField``, ``DeleteModel``) outside a post-deploy migration:
@@ -28,6 +30,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from schemaops.remedy.code import django_kind
+from schemaops.remedy.rename import RENAMES, plan_rename
+from schemaops.remedy.retype import plan_retype
+from schemaops.remedy.sql import plan_runsql
 from schemaops.remedy.transform import Rewritten, reversible, rewrite
 from schemaops.statements import ident
 
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
     from django.db.migrations.state import ProjectState
 
 CONTRACT = "expand-contract"
+BY_HAND = "by-hand"
 REMOVALS = ("RemoveField", "DeleteModel")
 REWRITABLE = (
     "AddField",
@@ -70,6 +76,13 @@ class Remedy:
     backfill: str | None = None
     # (class name, code) of a Backfill class `schemaops fix` adds to <app>/backfills.py
     backfill_class: tuple[str, str] | None = None
+    # what the user must do besides the files (fix cannot edit models.py)
+    instructions: list[str] = field(default_factory=list)
+
+    @property
+    def by_hand(self) -> bool:
+        """No code: the summary says what must be done by hand (``fix`` writes nothing)."""
+        return self.kind == BY_HAND
 
     @property
     def pre(self) -> list[MigrationSpec]:
@@ -113,10 +126,18 @@ def plan_operation(
     if filled is not None:  # data to fill: see schemaops.remedy.fill
         return filled
     kind = django_kind(op)
+    if kind in RENAMES and (
+        renamed := plan_rename(op, app_label, state, pg_version, post_phase, new_tables)
+    ):
+        return renamed
+    if kind == "RunSQL":
+        return plan_runsql(op, new_tables)
     if kind in REMOVALS and not post_phase:
         return _contract(op, app_label, state, pg_version)
     if kind not in REWRITABLE or not op.reduces_to_sql:
         return None
+    if (retyped := plan_retype(op, app_label, state, pg_version)) is not None:
+        return retyped
     from schemaops.plan import operation_sql
 
     try:
@@ -194,6 +215,7 @@ def _contract(op: Any, app_label: str, state: ProjectState, pg_version: int) -> 
     from django.db import migrations
     from django.db.models.fields import NOT_PROVIDED
 
+    from schemaops.columns import has_column
     from schemaops.plan import column_for, db_table_for, operation_sql
 
     try:
@@ -205,7 +227,13 @@ def _contract(op: Any, app_label: str, state: ProjectState, pg_version: int) -> 
     if django_kind(op) == "RemoveField":
         model = state.models[(app_label, op.model_name_lower)]
         f = model.fields.get(op.name)
-        if f is not None and not f.null and getattr(f, "db_default", NOT_PROVIDED) is NOT_PROVIDED:
+        keeps_inserts_failing = (
+            f is not None
+            and has_column(f)  # a many-to-many field's join table has no column to relax
+            and not f.null
+            and getattr(f, "db_default", NOT_PROVIDED) is NOT_PROVIDED
+        )
+        if keeps_inserts_failing:
             table = ident(db_table_for(app_label, model.name, model.options))
             column = ident(column_for(op.name, f))
             relax.append(f"ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL")

@@ -160,9 +160,10 @@ def _rewrite_alter(node: Any, cmd: Any, out: Rewritten) -> None:
         out.dropped[(table, str(cmd.name))] = len(out.expand) - 1
     elif _readds_dropped_fk(table, cmd, out):
         return
-    elif kind == enums.AlterTableType.AT_AddConstraint and cmd.def_.contype in (
-        enums.ConstrType.CONSTR_FOREIGN,
-        enums.ConstrType.CONSTR_CHECK,
+    elif (
+        kind == enums.AlterTableType.AT_AddConstraint
+        and cmd.def_.contype in (enums.ConstrType.CONSTR_FOREIGN, enums.ConstrType.CONSTR_CHECK)
+        and not cmd.def_.skip_validation  # NOT VALID already (a RunSQL's own): left as written
     ):
         _not_valid(_single(node, cmd), cmd.def_.conname, table, out)
     elif (

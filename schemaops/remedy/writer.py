@@ -67,7 +67,7 @@ def migration_module(
     from django.db.migrations.writer import MigrationWriter
 
     attrs = {
-        "operations": list(spec_operations),
+        "operations": [importable(op) for op in spec_operations],
         "dependencies": [dependency(d) for d in dependencies],
         "initial": initial,
     }
@@ -81,6 +81,32 @@ def migration_module(
     if extra:
         code = code.replace(_CLASS_LINE, _CLASS_LINE + extra, 1)
     return code
+
+
+def importable(op: Any) -> Any:
+    """``op``, or the same operation as Django's own class when its class lives in a
+    migration module (``cms/migrations/0044_slug.py``): a name no file can import.
+
+    Only the state half of such an operation is ever written (the database half is
+    the planner's own statements), and that comes from the Django class it extends.
+    """
+    from django.db import migrations
+
+    from schemaops.remedy.code import django_kind
+
+    if isinstance(op, migrations.SeparateDatabaseAndState):
+        return migrations.SeparateDatabaseAndState(
+            state_operations=[importable(o) for o in op.state_operations],
+            database_operations=[importable(o) for o in op.database_operations],
+        )
+    module = type(op).__module__
+    if module.startswith("django.") or ".migrations." not in f".{module}.":
+        return op
+    base = getattr(migrations, django_kind(op), None)
+    if base is None or base is type(op):
+        return op
+    _name, args, kwargs = op.deconstruct()
+    return base(*args, **kwargs)
 
 
 def layout(
@@ -102,7 +128,7 @@ def layout(
     post_files: list[MigrationSpec] = []
     for index, op in enumerate(migration.operations):
         remedy = remedies.get(index)
-        if remedy is None:
+        if remedy is None or remedy.by_hand:
             keep.append(op)
             continue
         if keep:
@@ -113,7 +139,13 @@ def layout(
         post_files.extend(remedy.post)
     if keep or not segments:
         segments.append(("keep", keep, atomic, post_phase))
-    return _named(app_label, migration, segments, post_files, leaf)
+    files = _named(app_label, migration, segments, post_files, leaf)
+    notes = [line for index in sorted(remedies) for line in remedies[index].instructions]
+    if notes:  # what the user must do besides these files, where they read the files
+        files[len(segments) - 1].code = (
+            "".join(f"# {n}\n" for n in notes) + files[len(segments) - 1].code
+        )
+    return files
 
 
 def _named(
@@ -155,8 +187,11 @@ def _named(
 def remedy_text(remedy: Remedy, files: list[PlannedFile], fix_command: str) -> str:
     """What a report shows as an operation's remedy: the plan, and its files when short."""
     lines = [f"# {remedy.summary}"]
+    if remedy.by_hand:
+        return "\n".join([*lines, f"# `{fix_command}` writes nothing for it"])
     if remedy.backfill:
         lines.append(f"# {remedy.backfill}")
+    lines.extend(f"# {line}" for line in remedy.instructions)
     lines.append(f"# `{fix_command}` writes: " + ", ".join(f"{f.name}.py" for f in files))
     body = []
     for f in files:

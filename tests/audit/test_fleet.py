@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 
 import psycopg2
+import pytest
 from support import run_cli  # type: ignore[import-not-found]
 
 from schemaops.audit._base import AuditContext
@@ -185,3 +187,87 @@ def test_composed_definitions_are_what_the_server_prints(db):
     assert len(composed) >= 5  # the repeated shapes were composed, not read
     by_name = {i.index: i.index_oid for i in found}
     assert by_name["again_id_idx"] in composed or by_name["part_id_idx"] in composed
+
+
+def _fleet_slice(db):
+    """Two tenants with redundant, duplicate, unused-sized and foreign-key-less indexes."""
+    for name in ("tenant_a", "tenant_b"):
+        db.sql(
+            f"CREATE SCHEMA {name}",
+            f"CREATE TABLE {name}.p (id int PRIMARY KEY)",
+            f"CREATE TABLE {name}.c (id int PRIMARY KEY, p_id int REFERENCES {name}.p,"
+            " a int, b int, at timestamp, doc json)",
+            f"CREATE INDEX ON {name}.c (a)",
+            f"CREATE INDEX ON {name}.c (a, b)",
+            f"CREATE INDEX dup1 ON {name}.c (b)",
+            f"CREATE INDEX dup2 ON {name}.c (b)",
+        )
+
+
+def test_read_ahead_on_the_side_connection_gives_the_same_findings(db, monkeypatch):
+    """The snapshot lane's catalog reads (column names, foreign keys, lookups) are read
+    ahead on the side connection; the findings equal those of an audit that reads them
+    itself, and the snapshot lane never runs the queries read ahead."""
+    from schemaops.audit import runner
+    from schemaops.audit._catalog import INDEXED_COLUMNS, read_ahead
+
+    _fleet_slice(db)
+    codes = ["AU101", "AU104", "AU105", "AU106", "AU107", "AU108", "AU201", "AU204", "AU205"]
+    ahead = read_ahead(set(codes))
+    assert INDEXED_COLUMNS in ahead and len(ahead) >= 3
+    ran_on_snapshot_lane: list[str] = []
+    tuples = AuditContext.tuples
+
+    def spy(self, query, params=None):
+        if self.prefetched and query in self.prefetched:
+            ran_on_snapshot_lane.append(query)  # served from the read-ahead, not run
+        return tuples(self, query, params)
+
+    monkeypatch.setattr(AuditContext, "tuples", spy)
+    with_ahead = run_audit(db.params, select(codes))
+    monkeypatch.setattr(runner, "read_ahead", lambda codes: [])
+    without = run_audit(db.params, select(codes))
+    assert not with_ahead.failed and not without.failed
+    assert with_ahead.findings and {f.code for f in with_ahead.findings} >= {"AU101", "AU105"}
+    assert [f.to_dict() for f in with_ahead.findings] == [f.to_dict() for f in without.findings]
+    assert INDEXED_COLUMNS in ran_on_snapshot_lane  # awaited, read by the other lane
+
+
+def test_read_ahead_only_what_the_selected_checks_need():
+    from schemaops.audit._catalog import INDEXED_COLUMNS, LOOKUPS, read_ahead
+    from schemaops.audit.indexes import FOREIGN_KEYS
+
+    assert read_ahead({"AU102"}) == []  # reads no snapshot
+    assert read_ahead({"AU108"}) == [q for n, q in LOOKUPS.items() if n != "opclass"]
+    assert INDEXED_COLUMNS not in read_ahead({"AU104"}) and FOREIGN_KEYS in read_ahead({"AU104"})
+    assert INDEXED_COLUMNS in read_ahead({"AU106"}) and FOREIGN_KEYS not in read_ahead({"AU106"})
+
+
+def test_a_failed_read_ahead_fails_the_check_that_awaits_it_in_one_line(db):
+    """A query read ahead that fails (here: a division by zero standing in for a timeout)
+    is reported by the check that needed it, as if it had run it; the audit goes on."""
+    from concurrent.futures import Future
+
+    from schemaops.audit.runner import AuditResult, read_ahead_for, run_one
+
+    broken = "SELECT 1 / 0"
+    main, side = (AuditContext(open_readonly(db.params, "30s")) for _ in range(2))
+    try:
+        main.prefetched = {broken: Future()}
+        read_ahead_for(main, side)
+        with pytest.raises(psycopg2.Error):
+            main.tuples(broken)
+        chk = select(["AU201"])[0]
+        func = chk.func
+
+        def awaiting(ctx):
+            ctx.tuples(broken)
+            return func(ctx)
+
+        result = AuditResult()
+        run_one(main, replace(chk, func=awaiting), result, "30s")
+        assert "division by zero" in result.failed["AU201"]
+        assert "\n" not in result.failed["AU201"]
+    finally:
+        main.conn.close()
+        side.conn.close()

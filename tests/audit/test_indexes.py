@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import psycopg2
+
 from schemaops.findings import Severity
 
 ROWS = "INSERT INTO {t} (v) SELECT g FROM generate_series(1, 100000) g"
@@ -29,6 +31,60 @@ def test_fk_without_index_fires_only_for_the_unindexed_key(db):
     assert "CREATE INDEX CONCURRENTLY" in bare.recipe and "parent_id" in bare.recipe
 
 
+def test_fk_without_index_same_finding_from_the_snapshot_or_the_catalog(db):
+    """AU101 names a key's tables from the index snapshot; a table without any index, or a
+    referenced table outside the audited schemas, is read from the catalog instead: the
+    findings carry the same figures either way."""
+    from schemaops.audit.runner import run_audit, select
+
+    db.sql(
+        "CREATE SCHEMA app",
+        "CREATE SCHEMA other",
+        "CREATE TABLE other.ref (id int PRIMARY KEY)",
+        "CREATE TABLE app.parent (id int PRIMARY KEY)",
+        "INSERT INTO app.parent SELECT generate_series(1, 200)",
+        "CREATE TABLE app.child (id int PRIMARY KEY, parent_id int REFERENCES app.parent)",
+        "INSERT INTO app.child SELECT g, g % 100 + 1 FROM generate_series(1, 1000) g",
+        "CREATE TABLE app.heap (parent_id int REFERENCES app.parent)",  # no index at all
+        "INSERT INTO app.heap SELECT g FROM generate_series(1, 100) g",
+        "CREATE TABLE app.outward (id int PRIMARY KEY, ref_id int REFERENCES other.ref)",
+        "VACUUM ANALYZE app.child, app.heap, app.parent",
+        "DELETE FROM app.child WHERE id > 990",
+        "DELETE FROM app.parent WHERE id > 199",
+        "SELECT count(*) FROM app.child",
+    )
+    result = run_audit(db.params, select(["AU101"]), schemas=["app"])
+    found = {f.obj: f for f in result.findings}
+    assert set(found) == {
+        "app.child.child_parent_id_fkey",
+        "app.heap.heap_parent_id_fkey",
+        "app.outward.outward_ref_id_fkey",
+    }
+    child, heap, outward = (found[k] for k in sorted(found))
+    conn = psycopg2.connect(**db.params)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT relname, reltuples::bigint, relpages::bigint * 8192,"
+                " pg_stat_get_numscans(oid),"
+                " pg_stat_get_tuples_updated(oid) + pg_stat_get_tuples_deleted(oid)"
+                " FROM pg_class WHERE relname IN ('child', 'heap', 'parent')"
+            )
+            stats = {r[0]: r[1:] for r in cur.fetchall()}
+    finally:
+        conn.close()
+    for finding, table in ((child, "child"), (heap, "heap")):
+        rows, size, scans, _ = stats[table]
+        assert finding.evidence["columns"] == ["parent_id"]
+        assert finding.evidence["table_rows"] == rows > 0
+        assert finding.evidence["table_bytes"] == size > 0
+        assert finding.evidence["table_seq_scans"] == scans
+        assert finding.evidence["referenced_table_updates_deletes"] == stats["parent"][3] == 1
+        assert "-> app.parent)" in finding.message and finding.schema == "app"
+    assert "-> other.ref)" in outward.message
+    assert "CREATE INDEX CONCURRENTLY" in heap.recipe and "parent_id" in heap.recipe
+
+
 def test_seq_scan_heavy_table(db):
     db.sql(
         "CREATE TABLE scanned (id int PRIMARY KEY, v int)",
@@ -42,6 +98,46 @@ def test_seq_scan_heavy_table(db):
     assert [f.obj for f in findings] == ["scanned"]
     assert findings[0].evidence["seq_scan"] >= 12
     assert findings[0].evidence["rows"] == 100000
+
+
+def test_seq_scan_heavy_table_figures_equal_pg_stat_user_tables(db):
+    """AU102 sums index scans only for the tables past its thresholds: the figures
+    must still be the ones pg_stat_user_tables shows (several indexes, another schema)."""
+    db.sql(
+        "CREATE SCHEMA tenant",
+        "CREATE TABLE tenant.mixed (id int PRIMARY KEY, v int, w int)",
+        "INSERT INTO tenant.mixed SELECT g, g % 1000, g FROM generate_series(1, 50000) g",
+        "CREATE INDEX ON tenant.mixed (w)",
+        "ANALYZE tenant.mixed",
+        *["SELECT count(*) FROM tenant.mixed WHERE v = 7"] * 15,
+        "SET enable_seqscan = off",
+        *["SELECT v FROM tenant.mixed WHERE id = 7"] * 2,
+        *["SELECT v FROM tenant.mixed WHERE w = 7"] * 3,
+        # past the scan threshold but too small: not a candidate
+        "RESET enable_seqscan",
+        "CREATE TABLE tenant.small (id int PRIMARY KEY, v int)",
+        "INSERT INTO tenant.small SELECT g, g FROM generate_series(1, 500) g",
+        *["SELECT count(*) FROM tenant.small WHERE v = 7"] * 15,
+    )
+    (finding,) = db.audit("AU102")
+    assert finding.obj == "tenant.mixed" and finding.schema == "tenant"
+    conn = psycopg2.connect(**db.params)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT seq_scan, seq_tup_read, idx_scan, n_live_tup FROM pg_stat_user_tables"
+                " WHERE schemaname = 'tenant' AND relname = 'mixed'"
+            )
+            seq_scan, seq_tup_read, idx_scan, rows = cur.fetchone()
+    finally:
+        conn.close()
+    assert idx_scan == 5
+    assert finding.evidence["idx_scan"] == idx_scan
+    assert finding.evidence["seq_scan"] == seq_scan
+    assert finding.evidence["seq_tup_read"] == seq_tup_read
+    assert finding.evidence["rows"] == rows >= 10000
+    assert finding.evidence["index_scan_pct"] == round(100 * idx_scan / (idx_scan + seq_scan), 1)
+    assert finding.evidence["bytes"] > 0
 
 
 def _two_indexes(db, used: bool) -> None:

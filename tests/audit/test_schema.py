@@ -50,6 +50,34 @@ def test_not_valid_constraints(db):
     assert "VALIDATE CONSTRAINT" in db.audit("AU203")[0].recipe
 
 
+def test_not_valid_constraints_in_schemas_sorted_and_domains_left_out(db):
+    """AU203 names schemas from the runner's map and sorts in Python: the order is
+    schema, table, constraint; a NOT VALID domain constraint (on no table) is not reported."""
+    db.sql(
+        "CREATE SCHEMA zeta",
+        "CREATE SCHEMA alpha",
+        "CREATE TABLE zeta.a (n int)",
+        "CREATE TABLE alpha.b (n int)",
+        "CREATE TABLE alpha.a (n int)",
+        "ALTER TABLE zeta.a ADD CONSTRAINT a_pos CHECK (n > 0) NOT VALID",
+        "ALTER TABLE alpha.b ADD CONSTRAINT b_pos CHECK (n > 0) NOT VALID",
+        "ALTER TABLE alpha.a ADD CONSTRAINT z_pos CHECK (n > 0) NOT VALID",
+        "ALTER TABLE alpha.a ADD CONSTRAINT m_pos CHECK (n > 1) NOT VALID",
+        "CREATE DOMAIN alpha.positive AS int",
+        "ALTER DOMAIN alpha.positive ADD CONSTRAINT positive_check CHECK (VALUE > 0) NOT VALID",
+    )
+    findings = db.audit("AU203")
+    assert [f.obj for f in findings] == [
+        "alpha.a.m_pos",
+        "alpha.a.z_pos",
+        "alpha.b.b_pos",
+        "zeta.a.a_pos",
+    ]
+    assert [f.schema for f in findings] == ["alpha", "alpha", "alpha", "zeta"]
+    assert "CHECK ((n > 1)) NOT VALID" in findings[0].message
+    assert "VALIDATE CONSTRAINT m_pos" in findings[0].recipe and "alpha.a" in findings[0].recipe
+
+
 def test_json_and_timestamp_columns(db):
     db.sql(
         "CREATE TABLE t (id int PRIMARY KEY, raw json, doc jsonb, at timestamp, at_tz timestamptz)"

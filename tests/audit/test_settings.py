@@ -46,6 +46,32 @@ def test_settings_at_default_through_the_runner_with_given_memory(db):
     assert all(f.code == "AU401" for f in result.findings)
 
 
+def test_settings_at_default_sizes_this_database_from_its_catalog(db):
+    """AU401 needs only the size bucket: this database's size comes from pg_class.relpages
+    (no stat() of every file) and stays close to what pg_database_size() measures."""
+    from schemaops.tune.detect import server_inputs
+    from schemaops.tune.inputs import db_size_bucket
+
+    db.sql(
+        "CREATE TABLE big (id int PRIMARY KEY, pad text)",
+        "INSERT INTO big SELECT g, repeat('x', 200) FROM generate_series(1, 50000) g",
+        "VACUUM ANALYZE big",
+    )
+    conn = psycopg2.connect(**db.params)
+    try:
+        estimated = server_inputs(conn, db.params, estimate_this_database=True)
+        exact = server_inputs(conn, db.params)
+    finally:
+        conn.close()
+    assert "pg_class.relpages" in estimated["db_bytes"][1]
+    assert "pg_class" not in exact["db_bytes"][1]
+    est, real = estimated["db_bytes"][0], exact["db_bytes"][0]
+    assert 0.8 * real <= est <= 1.05 * real, (est, real)
+    # the bucket, the only thing made of it, is the same for RAM sizes around the data
+    for ram_kb in (real // 1024 // 4, real // 1024 // 2, real // 1024 * 2):  # > 3x, 2x, 0.5x
+        assert db_size_bucket(est, ram_kb) == db_size_bucket(real, ram_kb)
+
+
 def test_autovacuum_behind_when_disabled_and_silent_after_vacuum(db):
     db.sql(
         "CREATE TABLE stale (id int PRIMARY KEY) WITH (autovacuum_enabled = off)",
@@ -72,6 +98,48 @@ def test_xid_wraparound_thresholds(db):
     assert db.params["dbname"] in kinds and "t" in kinds
     assert all(f.severity is Severity.WARNING for f in findings)
     assert all(f.evidence["xid_age"] >= 0 for f in findings)
+
+
+def test_xid_age_of_a_table_counts_its_toast_table_once(db):
+    """AU403 finds old TOAST tables in the same pg_class scan and traces them to their
+    table: each table's age is the greater of its own and its TOAST table's, as PgHero's
+    join computes it, and a table appears once."""
+    from schemaops.audit.settings import XID_AGE
+
+    db.sql(
+        "CREATE TABLE doc (id int PRIMARY KEY, body text)",  # has a TOAST table
+        "CREATE TABLE plain (id int PRIMARY KEY)",  # has none
+        "INSERT INTO doc VALUES (1, 'x')",
+        "CREATE MATERIALIZED VIEW mv AS SELECT 1 AS one",
+        *["SELECT txid_current()"] * 5,  # the TOAST table grows older ...
+        "VACUUM (FREEZE, PROCESS_TOAST false) doc",  # ... than its table
+    )
+    conn = psycopg2.connect(**db.params)
+    try:  # one transaction: age() counts from the same transaction id in both queries
+        with conn.cursor() as cur:
+            cur.execute("SELECT oid FROM pg_namespace WHERE nspname = 'public'")
+            schemas = [cur.fetchone()[0]]
+            cur.execute(XID_AGE, {"schemas": schemas, "min_age": 0})
+            ours = {name: age for kind, _, name, age in cur.fetchall() if kind == "table"}
+            cur.execute(
+                "SELECT c.relname, greatest(age(c.relfrozenxid), age(t.relfrozenxid))"
+                " FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid"
+                " WHERE c.relkind IN ('r', 'm') AND c.relnamespace = 'public'::regnamespace"
+            )
+            theirs = dict(cur.fetchall())
+            cur.execute(
+                "SELECT age(c.relfrozenxid), age(t.relfrozenxid) FROM pg_class c"
+                " JOIN pg_class t ON t.oid = c.reltoastrelid WHERE c.relname = 'doc'"
+            )
+            own, toast = cur.fetchone()
+    finally:
+        conn.close()
+    assert ours == theirs and {"doc", "plain", "mv"} <= set(ours)
+    assert toast > own  # the TOAST table decides the table's age
+    assert ours["doc"] == toast
+    findings = db.audit("AU403", xid_warn_pct=0.0, xid_error_pct=100.0)
+    objs = [f.obj for f in findings]
+    assert sorted(objs) == sorted(set(objs)) and "doc" in objs
 
 
 def test_server_wide_autovacuum_off_is_one_finding_about_the_setting():

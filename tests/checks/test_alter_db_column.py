@@ -10,8 +10,8 @@ def test_db_column_change_fires():
     assert len(findings) == 1
     f = findings[0]
     assert "shop_order.code to ref" in f.message
-    assert "db_column='code'" in f.recipe
-    assert '--set "code_new = code"' in f.recipe
+    assert 'db_column="code"' in f.recipe
+    assert "backfill" in f.recipe and "post-deploy" in f.recipe
 
 
 def test_db_column_equal_to_current_column_is_safe():
@@ -43,4 +43,4 @@ def test_foreign_key_turned_plain_field_says_why_the_column_is_renamed():
     (f,) = [f for f in lint([op], setup=setup) if f.code == "SO105"]
     assert "renames column shop_order.customer_id to customer (a foreign key becomes" in f.message
     assert "db_column" not in f.message
-    assert "db_column='customer_id'" in f.recipe  # keep the column: pin the old name
+    assert 'db_column="customer_id"' in f.recipe  # keep the column: pin the old name

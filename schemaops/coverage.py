@@ -1,4 +1,4 @@
-"""Which columns lead an index: shared by the missing-index rules (SO5xx).
+"""Which columns lead an index: the analysis of the missing-index rules (SO5xx).
 
 A column is *covered* when some index whose first column it is can serve an
 equality or ordering lookup on it: the primary key, ``unique=True``,
@@ -12,12 +12,12 @@ Indexes created in ``RunSQL`` anywhere in the graph count too
 a later migration silences the rules.
 
 The rules judge the *final* project state, and blame the operation of a
-selected migration that made the problem appear (:func:`culprits`).
+selected migration that made the problem appear (:func:`culprits`). The index
+they ask for is planned by :func:`schemaops.remedy.sql.plan_new_index`.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
@@ -230,43 +230,3 @@ def sql_foreign_keys(node: Any) -> Iterator[tuple[str, str, str]]:
             lead = column or (attrs[0] if attrs else None)
             if lead:
                 yield table, lead, str(relname(constraint.pktable))
-
-
-# -- recipes ---------------------------------------------------------------------------
-
-
-def index_name(model_name: str, field: str, suffix: str = "idx") -> str:
-    """A Django-valid index name (at most 30 characters) from the user's names."""
-    name = f"{model_name.lower()}_{field}_{suffix}"
-    if len(name) <= 30:
-        return name
-    digest = hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()[:5]
-    return f"{model_name.lower()[:9]}_{field[:9]}_{digest}_{suffix}"
-
-
-CONCURRENT_IMPORTS = (
-    "from django.contrib.postgres.operations import AddIndexConcurrently\n"
-    "from django.db import migrations, models"
-)
-
-
-def add_index_recipe(
-    fctx: FinalContext, op: OperationContext, model: Any, fields: list[str]
-) -> str:
-    """A new non-atomic migration after the app's latest, adding the index concurrently."""
-    from schemaops.remedy.code import migration_code
-
-    plain = [f.lstrip("-") for f in fields]
-    name = index_name(model.name, "_".join(plain)[:20])
-    index = f"models.Index(fields={fields!r}, name={name!r})"
-    leaf = fctx.leaf(model.app_label)
-    code = migration_code(
-        op,
-        [f'AddIndexConcurrently("{model.name.lower()}", {index}),'],
-        atomic=False,
-        name=name,
-        imports=CONCURRENT_IMPORTS,
-        dependencies=[(model.app_label, leaf)] if leaf else None,
-    )
-    meta = f"# and in class {model.name}'s Meta:  indexes = [{index}]"
-    return f"{code}\n{meta}"

@@ -1,0 +1,345 @@
+"""Proof of the rename remedies (keep the database name), on the real PostgreSQL.
+
+Renames are the one remedy whose final schema is *not* the original's: the
+point is that the database keeps its names. So here (d) is: the schema after
+the fixed migrations equals the schema before them (nothing renamed), and the
+project state equals the original's but for the one ``db_column`` /
+``db_table`` the remedy adds; and the models.py the remedy asks for (the
+renamed models plus that line) makes ``makemigrations --check`` clean, where
+the renamed models without it do not. ``schemaops trace --compat`` replays
+the rollout: the old and the new code both work against the fixed
+migrations, and break against the original ones (the measure can fail).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import proof_project
+import pytest
+from proof_support import prove, run, scans_under_lock, schemaops
+from support import create_database, drop_database
+
+from schemaops.remedy.verify import blocking_holds
+
+# case -> (operation, the models.py Item/Parent after the rename (None: as initial), the line)
+CASES: dict[str, tuple[str, str]] = {
+    "rename_field": ('migrations.RenameField("item", "name", "title")', "keep-database-name"),
+    "rename_fk": ('migrations.RenameField("item", "ref", "parent")', "keep-database-name"),
+    "db_column": (
+        'migrations.AlterField("item", "code", models.CharField(max_length=20, null=True, '
+        'db_column="item_code"))',
+        "keep-database-name",
+    ),
+    "rename_model": ('migrations.RenameModel("parent", "Owner")', "keep-database-name"),
+    "rename_post": ('migrations.RenameField("item", "legacy", "old_code")', "keep-database-name"),
+}
+POST = {"rename_post"}
+
+# The models.py a user has after the rename, with the line the remedy asks for ({keep}).
+MODELS = """from django.db import models
+
+
+class {parent}(models.Model):
+    id = models.BigAutoField(primary_key=True, serialize=False)
+    title = models.CharField(max_length=40, null=True)
+{parent_meta}
+
+class Extra(models.Model):
+    id = models.BigAutoField(primary_key=True, serialize=False)
+    note = models.TextField(null=True)
+
+
+class Item(models.Model):
+    id = models.BigAutoField(primary_key=True, serialize=False)
+    {name} = models.CharField(max_length=40, null=True{name_kw})
+    {qty} = models.IntegerField(null=True{qty_kw})
+    code = models.CharField(max_length=20, null=True{code_kw})
+    {legacy} = models.CharField(max_length=20, default="x"{legacy_kw})
+    {ref} = models.ForeignKey("{parent}", null=True, on_delete=models.CASCADE{ref_kw})
+
+    class Meta:
+        indexes = [models.Index(fields=["{qty}"], name="{app}_qty_idx")]
+"""
+
+
+def models_py(case: str, app: str, keep: bool) -> str:
+    """Item/Parent as the user renamed them; ``keep``: with the remedy's one line."""
+    values = {
+        "parent": "Parent",
+        "parent_meta": "",
+        "name": "name",
+        "qty": "qty",
+        "ref": "ref",
+        "legacy": "legacy",
+        "legacy_kw": "",
+        "name_kw": "",
+        "qty_kw": "",
+        "code_kw": "",
+        "ref_kw": "",
+        "app": app,
+    }
+    if case == "rename_field":
+        values.update(name="title", name_kw=', db_column="name"' if keep else "")
+    if case == "rename_fk":
+        values.update(ref="parent", ref_kw=', db_column="ref_id"' if keep else "")
+    if case == "rename_post":
+        values.update(legacy="old_code", legacy_kw=', db_column="legacy"' if keep else "")
+    if case == "db_column":
+        values.update(code_kw=', db_column="code"' if keep else ', db_column="item_code"')
+    if case == "rename_model":
+        meta = f'\n    class Meta:\n        db_table = "{app}_parent"\n' if keep else ""
+        values.update(parent="Owner", parent_meta=meta)
+    return MODELS.format(**values)
+
+
+def _write(root: Path) -> list[str]:
+    apps = proof_project.write(root, CASES)
+    for app in apps:  # the primary keys as models.py declares them, so makemigrations matches
+        path = root / app / "migrations" / "0001_initial.py"
+        pk = "models.BigAutoField(primary_key=True"
+        text = path.read_text().replace(pk, pk + ", serialize=False")
+        path.write_text(text.replace('ForeignKey("parent"', f'ForeignKey("{app}.parent"'))
+    for case in POST:
+        path = root / f"c_{case}" / "migrations" / "0002_unsafe.py"
+        line = "class Migration(migrations.Migration):\n"
+        path.write_text(path.read_text().replace(line, line + '    deploy_phase = "post"\n'))
+    return apps
+
+
+@pytest.fixture(scope="module")
+def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    root = tmp_path_factory.mktemp("rename")
+    apps = _write(root)
+    original = tmp_path_factory.mktemp("rename_original")
+    shutil.rmtree(original)
+    shutil.copytree(root, original)
+    ref, db = (f"schemaops_prename_{uuid.uuid4().hex[:8]}_{side}" for side in ("ref", "fix"))
+    create_database(ref)
+    create_database(db)
+    try:
+        checked = schemaops(original, ref, "check", "--format", "json")
+        out_check = json.loads(checked.stdout)
+        out = prove(root, apps, ref, db)
+        out["original_check"] = out_check
+        # the rollout replayed: db is back at 0001 (prove reversed it), ref goes back there
+        compat = schemaops(root, db, "trace", "--compat", "--format", "json", "-q")
+        out["compat"] = compat
+        for app in apps:
+            run(original, ref, "-m", "django", "migrate", app, "0001", "-v", "0")
+        out["compat_original"] = schemaops(
+            original, ref, "trace", "--compat", "--format", "json", "-q"
+        )
+        yield out
+    finally:
+        drop_database(ref)
+        drop_database(db)
+
+
+def _written(proof: Any, case: str) -> str:
+    files = proof["files"][f"c_{case}"]
+    return "\n".join(text for name, text in files.items() if name != "0001_initial")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_fix_renames_in_the_state_only(proof: Any, case: str) -> None:
+    written = _written(proof, case)
+    assert "SeparateDatabaseAndState" in written
+    assert "database_operations" not in written, "no database work (the writer omits [])"
+    assert "models.py: " in written, "the line to add to models.py is stated"
+    assert "RunSQL" not in written
+    if case in POST:
+        assert 'deploy_phase = "post"' in written
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_check_shows_the_planned_remedy_on_the_original(proof: Any, case: str) -> None:
+    report = proof["original_check"]
+    mine = [f for f in report["findings"] if f["app"] == f"c_{case}" and f["severity"] == "error"]
+    assert mine and all(f["remedy"] for f in mine)
+    remedy = report["remedies"][mine[0]["remedy"]]
+    assert remedy["kind"] == "keep-database-name"
+    assert remedy["instructions"][0].startswith("models.py: ")
+    assert "# models.py: " in remedy["recipe"]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_check_reports_no_error(proof: Any, case: str) -> None:
+    mine = [f for f in proof["findings"] if f["app"] == f"c_{case}" and f["severity"] == "error"]
+    assert mine == []
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_b_c_applies_reverses_and_blocks_nothing(proof: Any, case: str) -> None:
+    app = f"c_{case}"
+    assert proof["reversed"][app] == proof["initial"][app]
+    mine = {"migrations": [m for m in proof["trace"]["migrations"] if m["app"] == app]}
+    assert mine["migrations"] and all(not m["error"] for m in mine["migrations"])
+    assert blocking_holds(mine) == []
+    assert scans_under_lock(proof["trace"], app) == []
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_d_the_database_keeps_its_names(proof: Any, case: str) -> None:
+    app = f"c_{case}"
+    assert proof["fixed"][app] == proof["initial"][app], "nothing renamed"
+    assert proof["reference"][app] != proof["initial"][app], "the original did rename"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_d_state_differs_only_by_the_kept_name(proof: Any, case: str) -> None:
+    app = f"c_{case}"
+    mine = {k: v for k, v in proof["state"].items() if k.startswith(f"{app}.")}
+    original = {k: v for k, v in proof["original_state"].items() if k.startswith(f"{app}.")}
+    assert mine.keys() == original.keys()
+    changed = [k for k in mine if mine[k] != original[k]]
+    assert len(changed) == 1
+    kept = {
+        "rename_model": "'db_table', \"'c_rename_model_parent'\"",
+        "db_column": "db_column='code'",
+    }
+    word = kept.get(case, "db_column=")
+    assert word in mine[changed[0]] and word not in original[changed[0]]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_makemigrations_is_clean_with_the_stated_line(proof: Any, case: str) -> None:
+    root, app = proof["root"], f"c_{case}"
+    db = "postgres"  # makemigrations --check reads no table
+    (root / app / "models.py").write_text(models_py(case, app, keep=False))
+    try:
+        without = run(root, db, "-m", "django", "makemigrations", app, "--check", "--dry-run")
+        assert without.returncode == 1, "without the line the models differ from the state"
+        (root / app / "models.py").write_text(models_py(case, app, keep=True))
+        done = run(root, db, "-m", "django", "makemigrations", app, "--check", "--dry-run")
+        assert done.returncode == 0, done.stdout + done.stderr
+    finally:
+        (root / app / "models.py").unlink()
+
+
+def test_compat_old_and_new_code_work_with_the_fix(proof: Any) -> None:
+    done = proof["compat"]
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["breaks"] == []
+
+
+def test_compat_the_original_renames_break_the_old_code(proof: Any) -> None:
+    done = proof["compat_original"]
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    broken = {b["table"].split("_", 2)[1] for b in json.loads(done.stdout)["breaks"]}
+    assert {"rename", "db"} <= broken  # rename_* apps and c_db_column
+
+
+# --- which renames the planner keeps, offline (no database) -------------------------
+
+
+def _state(*models: Any) -> Any:
+    from django.db.migrations.state import ModelState, ProjectState
+
+    state = ProjectState()
+    for name, fields, options in models:
+        state.add_model(ModelState("shop", name, fields, options))
+    return state
+
+
+def _plan(op: Any, state: Any) -> Any:
+    from schemaops.remedy.planner import plan_operation
+
+    return plan_operation(op, "shop", state)
+
+
+def _shop(m2m: Any = None, options: dict[str, Any] | None = None, tag_m2m: Any = None) -> Any:
+    from django.db import models
+
+    order = [
+        ("id", models.BigAutoField(primary_key=True)),
+        ("code", models.CharField(max_length=20)),
+        ("kept", models.CharField(max_length=20, db_column="kept_col")),
+    ]
+    if m2m is not None:
+        order.append(("tags", m2m))
+    tag = [("id", models.BigAutoField(primary_key=True))]
+    if tag_m2m is not None:
+        tag.append(("orders", tag_m2m))
+    return _state(("Order", order, options or {}), ("Tag", tag, {}))
+
+
+def test_rename_field_keeps_the_column_as_makemigrations_writes_it() -> None:
+    from django.db import migrations
+
+    remedy = _plan(migrations.RenameField("order", "code", "reference"), _shop())
+    assert remedy is not None and remedy.kind == "keep-database-name"
+    (step,) = remedy.steps
+    (split,) = step.operations
+    assert split.database_operations == []
+    alter, rename = split.state_operations
+    assert (alter.name, alter.field.db_column) == ("code", "code")
+    assert (rename.old_name, rename.new_name) == ("code", "reference")
+    assert 'db_column="code"' in remedy.instructions[0]
+    assert "backfill" in remedy.instructions[1], "the expand/contract way, as prose"
+
+
+@pytest.mark.parametrize(
+    ("op", "why"),
+    [
+        ("RenameField:kept", "db_column keeps the column already"),
+        ("RenameField:tags", "a many-to-many field has no column"),
+        ("RenameModel:m2m", "its join table's order_id column would be renamed"),
+        ("RenameModel:m2m_to", "a join table pointing at it has an order_id column"),
+        ("RenameModel:db_table", "db_table keeps the table already"),
+        ("AlterField:same", "the column keeps its name"),
+    ],
+)
+def test_renames_the_planner_does_not_keep(op: str, why: str) -> None:
+    from django.db import migrations, models
+
+    state = _shop(m2m=models.ManyToManyField("shop.tag"))
+    operation: Any = migrations.RenameField("order", op.split(":")[1], "renamed")
+    if op == "RenameModel:m2m":
+        operation = migrations.RenameModel("Order", "Purchase")
+    if op == "RenameModel:m2m_to":
+        state = _shop(tag_m2m=models.ManyToManyField("shop.order"))
+        operation = migrations.RenameModel("Order", "Purchase")
+    if op == "RenameModel:db_table":
+        state = _shop(options={"db_table": "orders"})
+        operation = migrations.RenameModel("Order", "Purchase")
+    if op == "AlterField:same":
+        operation = migrations.AlterField("order", "code", models.CharField(max_length=20))
+    remedy = _plan(operation, state)
+    assert remedy is None or remedy.kind != "keep-database-name", why
+
+
+def test_rename_model_without_join_tables_keeps_the_table() -> None:
+    from django.db import migrations
+
+    remedy = _plan(migrations.RenameModel("Order", "Purchase"), _shop())
+    assert remedy is not None
+    (split,) = remedy.steps[0].operations
+    rename, table = split.state_operations
+    assert (rename.new_name, table.table) == ("Purchase", "shop_order")
+    assert 'db_table = "shop_order"' in remedy.instructions[0]
+
+
+def test_alter_field_changing_more_than_the_name_keeps_the_rest_planned() -> None:
+    from django.db import migrations, models
+
+    field = models.CharField(max_length=20, db_column="ref", db_index=True)
+    remedy = _plan(migrations.AlterField("order", "code", field), _shop())
+    assert remedy is not None
+    assert remedy.kind.startswith("keep-database-name+concurrent-index")
+    assert 'db_column="code"' in remedy.instructions[0]
+
+
+def test_a_rename_on_a_table_created_in_the_same_migration_is_left_alone() -> None:
+    from django.db import migrations
+
+    from schemaops.remedy.planner import plan_operation
+
+    op = migrations.RenameField("order", "code", "reference")
+    assert plan_operation(op, "shop", _shop(), new_tables={"shop_order"}) is None
+    assert plan_operation(op, "shop", _shop(), new_tables={"shop_tag"}) is not None
