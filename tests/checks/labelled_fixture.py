@@ -10,6 +10,18 @@ from django.db import migrations, models
 from models import coupon_model, customer_model, order_model
 
 
+def user_model():
+    """The user model of ``settings.AUTH_USER_MODEL`` (``auth.User``), reduced to its table."""
+    return migrations.CreateModel(
+        name="User",
+        fields=[
+            ("id", models.AutoField(primary_key=True)),
+            ("username", models.CharField(max_length=150, unique=True)),
+        ],
+        options={"swappable": "AUTH_USER_MODEL"},
+    )
+
+
 def place_models():
     """Multi-table inheritance (Restaurant -> Place) and a proxy of Place."""
     return [

@@ -36,6 +36,7 @@ if __name__ == "__main__":  # pragma: no cover - the measuring entry point
     django.setup()  # as tests/conftest.py does for pytest
 
 import pytest
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField, HStoreField
 from django.contrib.postgres.functions import RandomUUID
 from django.contrib.postgres.indexes import GinIndex
@@ -43,7 +44,7 @@ from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndex
 from django.db import migrations, models
 from django.db.models import F, Q
 from django.db.models.functions import Lower, Now
-from labelled_fixture import world
+from labelled_fixture import user_model, world
 from lintkit import APP, QUIET, FakeLoader, make_migration
 
 from schemaops.config import Config
@@ -71,7 +72,12 @@ def run(case: Case, config: Config = QUIET) -> tuple[list[Finding], FakeLoader]:
     ``QUIET`` assumes ``schemaops migrate`` sets the timeouts (as the other rule
     tests do); ``measure --timeouts`` runs with the default configuration instead.
     """
-    chain = [make_migration("0001_initial", world())]
+    # the swappable user model's app, as a project's own migrations see it
+    users = make_migration("0001_initial", [user_model()], app="auth")
+    chain = [
+        users,
+        make_migration("0001_initial", world(), dependencies=[("auth", "0001_initial")]),
+    ]
     for number, (ops, attrs) in enumerate(case.prior, 2):
         chain.append(
             make_migration(
@@ -979,6 +985,16 @@ UNSAFE: list[Case] = [
         [migrations.AlterField("prod", "sizes", ArrayField(models.BigIntegerField(), null=True))],
         "SO206",
         prior=[(PROD, {})],
+    ),
+    Case(
+        "swappable-user-fk-with-index",
+        [migrations.AddField("note", "author", _fk(settings.AUTH_USER_MODEL, null=True))],
+        "SO201",
+    ),
+    Case(
+        "swappable-user-fk-repoint-validated",
+        [migrations.AlterField("coupon", "order", _fk(settings.AUTH_USER_MODEL))],
+        ("SO204", "SO206"),
     ),
     Case(
         "post-delete-model-a-view-reads",
@@ -2011,6 +2027,28 @@ SAFE: list[Case] = [
         None,
     ),
     Case(
+        "swappable-user-fk-nullable-without-index",
+        [
+            migrations.AddField(
+                "note", "author", _fk(settings.AUTH_USER_MODEL, null=True, db_index=False)
+            )
+        ],
+        None,
+    ),
+    Case(
+        "swappable-user-fk-on-new-table",
+        [
+            migrations.CreateModel(
+                "Profile",
+                [
+                    ("id", models.BigAutoField(primary_key=True)),
+                    ("user", models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE)),
+                ],
+            )
+        ],
+        None,
+    ),
+    Case(
         "decimal-widen-precision",
         [
             migrations.AlterField(
@@ -2074,6 +2112,10 @@ MULTI_REMEDY = {
     "for one RunSQL; the one remedy (post-deploy: drop the view, drop the column, re-create "
     "the view) is the planner's to write (schemaops/remedy/planner.py has no plan for "
     "RunSQL drops)",
+    "swappable-user-fk-repoint-validated": "re-pointing a foreign key to a model whose "
+    "primary key has another type (bigint -> auth_user.id integer): SO204 (validated FK) and "
+    "SO206 (type rewrite) each carry their own recipe, and the planner "
+    "(schemaops/remedy/planner.py) plans neither for this AlterField, so no shared remedy",
     "not-valid-and-validate-same-transaction": "SO209 and SO213 both describe VALIDATE after "
     "ADD CONSTRAINT ... NOT VALID in one transaction, each with its own recipe: SO209 "
     "(slow_step_after_access_exclusive.py) should leave the pair to SO213, or the planner "
@@ -2132,9 +2174,9 @@ if __name__ == "__main__":
     reason="with the default configuration (no assume-timeouts) SO401 puts its migration-wide "
     "recipe (SET LOCAL lock_timeout as the first operation) on the operation beside the "
     "operation's own recipe wherever the planner has no remedy (RunSQL, post-deploy drops, "
-    "view conflicts...): 52 of 206 operations of this set carry two. The timeout line belongs "
-    "in the operation's one remedy (schemaops/remedy/attach.py or the planner) or once per "
-    "migration; SO401 cannot see the other rules' findings",
+    "view conflicts...): about a quarter of this set's operations carry two. The timeout "
+    "line belongs in the operation's one remedy (schemaops/remedy/attach.py or the "
+    "planner) or once per migration; SO401 cannot see the other rules' findings",
 )
 def test_the_lock_timeout_recipe_is_no_second_remedy() -> None:
     many = [
