@@ -43,6 +43,7 @@ from typing import Any
 
 from django.db import migrations
 
+from schemaops.columns import insert_may_omit
 from schemaops.findings import Finding
 from schemaops.locks import Lock
 from schemaops.phases import POST
@@ -71,10 +72,12 @@ class DropColumn(Rule):
         if field is None or getattr(field, "many_to_many", False):
             return  # M2M: its own table, handled by drop-table semantics
         column = ctx.column(op.name, field)
-        not_null = not getattr(field, "null", False) and (
-            getattr(field, "db_default", None) is _not_provided()
-        )
+        not_null = not insert_may_omit(field)
         if ctx.migration.phase == POST:
+            # the new code ran before this whole migration: a relaxation earlier in it
+            # (AlterField null=True / db_default, then RemoveField) comes too late
+            at_start = _field_at_start(ctx, op.name)
+            not_null = not_null or (at_start is not None and not insert_may_omit(at_start))
             yield from self._post_deploy(ctx, ctx.table, column, not_null)
             return
         yield self.finding(
@@ -122,7 +125,9 @@ class DropColumn(Rule):
             if swapped_in(ctx, str(table), str(cmd.name)):
                 continue  # the column is replaced in the same transaction: the code sees it
             if ctx.migration.phase == POST:
-                needs = ctx.migration.facts.needs_value((str(table), str(cmd.name)))
+                needs = ctx.migration.facts.needs_value(
+                    (str(table), str(cmd.name)), ctx.migration.step.migration.operations
+                )
                 yield from self._post_deploy(ctx, str(table), str(cmd.name), bool(needs))
             else:
                 yield self.finding(
@@ -152,7 +157,9 @@ class DropColumn(Rule):
                 "SeparateDatabaseAndState state_operations in the pre-deploy migration shipped "
                 "with that code); drop the column post-deploy only after that.",
             )
-        elif not_null and (table, column) not in mctx.facts.relaxed:
+        elif not_null and not mctx.facts.relaxed_before(
+            (table, column), mctx.step.migration.operations
+        ):
             yield self.finding(
                 ctx,
                 f"post-deploy migration drops {table}.{column}, which is NOT NULL without a "
@@ -209,10 +216,14 @@ class DropColumn(Rule):
         )
 
 
-def _not_provided() -> object:
-    from django.db.models.fields import NOT_PROVIDED
-
-    return NOT_PROVIDED
+def _field_at_start(ctx: OperationContext, name: str) -> Any:
+    """The field as it was when this migration started: the model snapshot of the first
+    operation of the migration about the same table (None when unknown)."""
+    for octx in ctx.migration.operations:
+        before = octx.before
+        if before is not None and before.db_table == ctx.table:
+            return before.fields.get(name)
+    return None
 
 
 def swapped_in(ctx: StatementContext, table: str, column: str) -> bool:

@@ -5,7 +5,7 @@ Flags ``AlterField`` from ``null=True`` to ``null=False`` and
 ``ALTER TABLE ... ALTER COLUMN ... SET NOT NULL`` on an existing table. On
 PostgreSQL 12+ it is exempt when a validated ``CHECK (col IS NOT NULL)``
 exists: in the model state's constraints, or added (or validated) earlier
-in the same migration's SQL. This is a lock problem, so it is reported in
+in this or an earlier migration's SQL (RunSQL). This is a lock problem, so it is reported in
 post-deploy migrations too.
 
 ## Why is this bad?
@@ -123,6 +123,8 @@ class SetNotNull(Rule):
         table = table or ctx.table
         if column in sql_validated_not_null_checks(ctx.migration, table):
             return True
+        if column in ctx.migration.facts.validated_not_null(table):
+            return True  # validated by RunSQL in an earlier migration
         if field_name is not None and ctx.before is not None:
             constraints = ctx.before.constraints
         else:

@@ -41,7 +41,8 @@ from typing import Any
 from django.db import migrations
 from pglast import ast, enums
 
-from schemaops.checks._data import has_db_default, migration_after_this, parsed_statements
+from schemaops.checks._data import migration_after_this, parsed_statements
+from schemaops.columns import insert_may_omit
 from schemaops.findings import Finding, Severity
 from schemaops.plan import column_for, db_table_for, model_with_column
 from schemaops.remedy.code import join_steps
@@ -86,7 +87,7 @@ class StateOnlyRemoval(Rule):
                 return  # another model (a move between apps) owns the column now
             what = f"{model.name}.{op.name} (column {table}.{column})"
             sql = f"ALTER TABLE {ident(table)} DROP COLUMN IF EXISTS {ident(column)}"
-            breaks = not field.null and not has_db_default(field)
+            breaks = not insert_may_omit(field)
             breaks = breaks and (table, column) not in dropped.nullable
             breaks = breaks and (table, column) not in ctx.migration.facts.relaxed
             later = (ctx.app_label, op.model_name_lower, op.name_lower) in dropped.later_fields
@@ -175,8 +176,8 @@ def _dropped(ctx: MigrationContext) -> Dropped:
 
 
 def _relaxes(field: Any) -> bool:
-    """INSERTs may leave the column out: nullable, or a database default."""
-    return bool(field.null) or has_db_default(field)
+    """INSERTs may leave the column out: nullable, a database default, generated."""
+    return insert_may_omit(field)
 
 
 def _owns_table(state: Any, table: str) -> bool:

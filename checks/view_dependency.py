@@ -40,11 +40,14 @@ the column, then re-create the view if it is still wanted.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.db import migrations
 from pglast import ast, enums
 
+from schemaops.catalog import join_table
 from schemaops.checks._lockmap_ops import column_type
+from schemaops.dbfacts import DatabaseFacts
 from schemaops.findings import Finding
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import AT, alter_commands
@@ -64,15 +67,23 @@ class ViewDependency(Rule):
     statements = ("AlterTableStmt", "DropStmt")
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
-        facts, op = ctx.migration.facts, ctx.operation
+        facts, op = _facts_at(ctx), ctx.operation
         if not facts.views or ctx.new_table or ctx.before is None:
             return
         if isinstance(op, migrations.DeleteModel):
-            views = facts.views_using(ctx.table)
-            yield from self._report(ctx, f"DeleteModel drops {ctx.table} with CASCADE", views)
+            for table in [ctx.table, *_join_tables(ctx, list(ctx.before.fields))]:
+                views = facts.views_using(table)
+                yield from self._report(ctx, f"DeleteModel drops {table} with CASCADE", views)
             return
         old = ctx.field_before(op.name)
-        if old is None or getattr(old, "many_to_many", False):
+        if old is None:
+            return
+        if getattr(old, "many_to_many", False):
+            if isinstance(op, migrations.RemoveField):  # Django drops the join table
+                for table in _join_tables(ctx, [op.name]):
+                    views = facts.views_using(table)
+                    what = f"RemoveField drops the many-to-many table {table} with CASCADE"
+                    yield from self._report(ctx, what, views)
             return
         column = ctx.column(op.name, old)
         views = facts.views_using(ctx.table, column)
@@ -84,12 +95,18 @@ class ViewDependency(Rule):
             yield from self._report(
                 ctx, f"AlterField changes the type of {ctx.table}.{column}", views, fails=True
             )
+        elif getattr(old, "db_collation", None) != getattr(op.field, "db_collation", None):
+            # Django changes a collation with ALTER COLUMN ... TYPE ... COLLATE: refused too
+            what = f"AlterField changes the collation of {ctx.table}.{column} (ALTER TYPE)"
+            yield from self._report(ctx, what, views, fails=True)
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
-        facts = ctx.migration.facts
-        if not facts.views:
+        if not ctx.migration.facts.views and not ctx.migration.facts.view_snapshots:
             return
         node = ctx.node
+        facts = _facts_at(ctx.operation, node)
+        if not facts.views:
+            return
         if isinstance(node, ast.DropStmt):
             if node.removeType == enums.ObjectType.OBJECT_TABLE:
                 cascade = node.behavior == enums.DropBehavior.DROP_CASCADE
@@ -129,3 +146,49 @@ class ViewDependency(Rule):
             else f"the view(s) {listed} are dropped with it, silently"
         )
         yield self.finding(ctx, f"{what}, which view(s) {listed} read: {outcome}", recipe=RECIPE)
+
+
+def _top(step: Any) -> Any:
+    while step.parent is not None:
+        step = step.parent
+    return step
+
+
+def _facts_at(ctx: OperationContext, node: Any = None) -> DatabaseFacts:
+    """The views as they stand when this operation (or its statement ``node``) runs.
+
+    The facts hold the views after the whole migration; a migration that drops a
+    view, changes the column and re-creates the view (what the recipe says) must
+    be judged on the views of that moment, not on the re-created one.
+    """
+    facts = ctx.migration.facts
+    if not facts.view_snapshots:
+        return facts
+    top = _top(ctx.step)
+    views = facts.views_before(list(ctx.migration.step.migration.operations), top.index)
+    earlier = []
+    if node is not None:
+        for stmt in ctx.migration.statements:
+            if stmt.node is node:
+                break
+            if _top(stmt.operation.step) is top:
+                earlier.append(stmt.node)
+    return DatabaseFacts.replay_views(views, earlier)
+
+
+def _join_tables(ctx: OperationContext, names: list[str]) -> list[str]:
+    """The auto-created join tables of the many-to-many fields ``names`` of the model."""
+    from django.db.migrations.utils import resolve_relation
+
+    owner, out = ctx.before, list[str]()
+    if owner is None:
+        return out
+    for name in names:
+        field = owner.fields.get(name)
+        if field is None or not getattr(field, "many_to_many", False):
+            continue
+        key = resolve_relation(field.remote_field.model, ctx.app_label, owner.name.lower())
+        join = join_table(owner, name, field, ctx.migration.state.models.get(key))
+        if join is not None:
+            out.append(join.table)
+    return out

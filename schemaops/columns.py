@@ -161,6 +161,24 @@ def is_stored_generated(field: Any) -> bool:
     return type(field).__name__ == "GeneratedField" and bool(getattr(field, "db_persist", False))
 
 
+def insert_may_omit(field: Any) -> bool:
+    """Can an INSERT that leaves this field's column out succeed?
+
+    Yes when the column is nullable, has a database default that is not NULL
+    (a Python ``default=`` does not count: Django never writes it into the
+    database), is a generated column (PostgreSQL computes it; an INSERT may not
+    even name it), or is an auto field (its sequence or identity fills it). The
+    phase rules ask this of a column the new code no longer knows: when the
+    answer is no, every INSERT of the new release fails until it is dropped.
+    """
+    if getattr(field, "null", False):
+        return True
+    if type(field).__name__ == "GeneratedField" or is_auto_field(field):
+        return True
+    value = db_default(field)
+    return value is not None and getattr(value, "value", object()) is not None
+
+
 def db_default(field: Any) -> Any | None:
     """The field's ``db_default`` expression, or None when it has none."""
     from django.db.models.fields import NOT_PROVIDED
@@ -188,7 +206,7 @@ def default_volatility(expr: Any) -> str:
             verdict = _worst(verdict, _sql_volatility(node.sql))
             continue
         kind = type(node).__name__.lower()
-        function = str(getattr(node, "function", "") or "").lower()
+        function = _func_attr(node, "function").lower()
         if kind in {"random", "uuid4", "uuid7"} or function in VOLATILE_FUNCTIONS:
             return "volatile"
         if not function and _is_func(node):
@@ -208,9 +226,17 @@ def _is_func(node: Any) -> bool:
     return isinstance(node, Func)
 
 
+def _func_attr(node: Any, name: str) -> str:
+    """A ``Func``'s ``function`` or ``template``: ``Func(function="gen_random_uuid")``
+    keeps it in ``extra`` (what ``as_sql`` reads first), not in the attribute."""
+    extra = getattr(node, "extra", None)
+    value = extra.get(name) if isinstance(extra, dict) else None
+    return str(value or getattr(node, name, "") or "")
+
+
 def _template_volatility(node: Any) -> str:
     """A ``Func`` without a function name: its template, with empty arguments, parsed."""
-    template = str(getattr(node, "template", "") or "")
+    template = _func_attr(node, "template")
     try:
         sql_text = template % {"function": "", "expressions": "NULL", "field": "NULL"}
     except (KeyError, TypeError, ValueError):

@@ -41,6 +41,18 @@ class DatabaseFacts:
     detached: dict[Column, bool] = field(default_factory=dict)
     partitions: dict[str, list[str]] = field(default_factory=dict)
     views: dict[str, ViewDependency] = field(default_factory=dict)
+    # (table, constraint name) -> [column, validated] for ``CHECK (col IS NOT NULL)``
+    # added by RunSQL: PostgreSQL 12+ proves SET NOT NULL from a validated one, no scan
+    not_null_checks: dict[Column, list[Any]] = field(default_factory=dict)
+    # id(top-level operation) -> ``views`` just before it, for the operations that changed
+    # them: rules run after the whole migration is recorded, and a migration that drops a
+    # view, alters the table and re-creates the view must be judged on the views of the
+    # moment (see ``views_before``)
+    view_snapshots: dict[int, dict[str, ViewDependency]] = field(default_factory=dict)
+    # column -> id(top-level operation) that relaxed it: a post-deploy drop needs the
+    # column relaxed *before* its migration (the new code ran before all of it)
+    relaxed_by: dict[Column, int] = field(default_factory=dict)
+    _recording: int = 0
 
     def views_using(self, table: str, column: str | None = None) -> list[str]:
         """Views that read ``table`` (and, when given, its ``column``)."""
@@ -50,18 +62,67 @@ class DatabaseFacts:
             if table in dep.tables and (column is None or dep.uses_column(column))
         ]
 
-    def needs_value(self, column: Column) -> bool | None:
-        """Does an INSERT that leaves ``column`` out fail? None when the column is unknown."""
-        if column in self.relaxed:
+    def validated_not_null(self, table: str) -> set[str]:
+        """Columns of ``table`` with a validated ``CHECK (col IS NOT NULL)`` from RunSQL,
+        in this migration or an earlier one (the state does not know them)."""
+        return {
+            column
+            for (tbl, _name), (column, validated) in self.not_null_checks.items()
+            if tbl == table and validated
+        }
+
+    def needs_value(self, column: Column, too_late: Iterable[Any] = ()) -> bool | None:
+        """Does an INSERT that leaves ``column`` out fail? None when the column is unknown.
+
+        Relaxations by the operations ``too_late`` (those of the post-deploy migration
+        being judged) do not count: the new code ran before them.
+        """
+        if self.relaxed_before(column, too_late):
             return False
         return self.detached.get(column)
 
+    def relaxed_before(self, column: Column, too_late: Iterable[Any] = ()) -> bool:
+        """Was ``column`` made nullable or defaulted by an operation not in ``too_late``?"""
+        if column not in self.relaxed:
+            return False
+        return self.relaxed_by.get(column) not in {id(op) for op in too_late}
+
+    def _relax(self, column: Column) -> None:
+        self.relaxed.add(column)
+        self.relaxed_by[column] = self._recording
+
     def record(self, app_label: str, operation: Any, state: Any) -> None:
         """Record one operation, with ``state`` the ProjectState *before* it."""
+        if not isinstance(operation, migrations.RunSQL | migrations.SeparateDatabaseAndState):
+            return
+        views = dict(self.views)
+        self._recording = id(operation)
         if isinstance(operation, migrations.RunSQL):
             self._record_sql(operation.sql)
-        elif isinstance(operation, migrations.SeparateDatabaseAndState):
+        else:
             self._record_separate(app_label, operation, state)
+        if views != self.views:
+            self.view_snapshots[id(operation)] = views
+
+    def views_before(self, operations: list[Any], index: int) -> dict[str, ViewDependency]:
+        """The views as they stood before ``operations[index]``, the migration last recorded.
+
+        The first operation from ``index`` on that changed the views kept what they were
+        before it; when none did, the views are those recorded so far.
+        """
+        for op in operations[index:]:
+            snapshot = self.view_snapshots.get(id(op))
+            if snapshot is not None:
+                return snapshot
+        return self.views
+
+    @staticmethod
+    def replay_views(views: dict[str, ViewDependency], nodes: Iterable[Any]) -> DatabaseFacts:
+        """Facts holding ``views`` after the statements ``nodes`` (parsed) ran."""
+        facts = DatabaseFacts(views=dict(views))
+        for node in nodes:
+            facts._record_views(node)
+        return facts
 
     def _record_separate(self, app_label: str, op: Any, state: Any) -> None:
         dropped: set[Column] = set()
@@ -76,7 +137,7 @@ class DatabaseFacts:
             if isinstance(child, migrations.RemoveField):
                 dropped.add(column)
             elif isinstance(child, migrations.AlterField) and _relaxes(child.field):
-                self.relaxed.add(column)
+                self._relax(column)
         for child in op.state_operations:
             if not isinstance(child, migrations.RemoveField):
                 continue
@@ -104,13 +165,30 @@ class DatabaseFacts:
                 self._record_partitions(stmt.node)
                 self._record_views(stmt.node)
                 for table, cmd in alter_commands(stmt.node):
+                    self._record_check(str(table), cmd)
                     column = (str(table), str(cmd.name))
                     if cmd.subtype == AT.AT_DropNotNull or (
                         cmd.subtype == AT.AT_ColumnDefault and cmd.def_ is not None
                     ):
-                        self.relaxed.add(column)
+                        self._relax(column)
                     elif cmd.subtype == AT.AT_DropColumn and dropped is not None:
                         dropped.add(column)
+
+    def _record_check(self, table: str, cmd: Any) -> None:
+        """Follow ``CHECK (col IS NOT NULL)`` constraints: added, validated, dropped."""
+        from schemaops.statements import AT
+
+        if cmd.subtype == AT.AT_AddConstraint:
+            column = _not_null_check_column(cmd.def_)
+            if column is not None:
+                name = str(cmd.def_.conname or f"{table}_{column}_check")
+                self.not_null_checks[(table, name)] = [column, not cmd.def_.skip_validation]
+        elif cmd.subtype == AT.AT_ValidateConstraint and (table, str(cmd.name)) in (
+            self.not_null_checks
+        ):
+            self.not_null_checks[(table, str(cmd.name))][1] = True
+        elif cmd.subtype == AT.AT_DropConstraint:
+            self.not_null_checks.pop((table, str(cmd.name)), None)
 
     def _record_partitions(self, node: Any) -> None:
         from pglast import ast
@@ -195,6 +273,25 @@ class ViewDependency:
         return self.columns is None or column in self.columns
 
 
+def _not_null_check_column(constraint: Any) -> str | None:
+    """The column of a ``CHECK (col IS NOT NULL)`` constraint node, else None."""
+    from pglast import ast, enums
+
+    from schemaops.statements import names
+
+    if not isinstance(constraint, ast.Constraint):
+        return None
+    if constraint.contype != enums.ConstrType.CONSTR_CHECK:
+        return None
+    expr = constraint.raw_expr
+    if not isinstance(expr, ast.NullTest) or expr.nulltesttype != enums.NullTestType.IS_NOT_NULL:
+        return None
+    if not isinstance(expr.arg, ast.ColumnRef):
+        return None
+    parts = names(expr.arg.fields)
+    return str(parts[-1]) if parts else None
+
+
 def _flat(operations: Iterable[Any]) -> Iterable[Any]:
     for op in operations:
         if isinstance(op, migrations.SeparateDatabaseAndState):
@@ -204,13 +301,10 @@ def _flat(operations: Iterable[Any]) -> Iterable[Any]:
 
 
 def _relaxes(field_obj: Any) -> bool:
-    """Nullable, or a database default that is not NULL: INSERTs may leave it out."""
-    from schemaops.columns import db_default
+    """INSERTs may leave the column out (nullable, a non-NULL db default, generated...)."""
+    from schemaops.columns import insert_may_omit
 
-    if getattr(field_obj, "null", False):
-        return True
-    value = db_default(field_obj)
-    return value is not None and getattr(value, "value", object()) is not None
+    return insert_may_omit(field_obj)
 
 
 def _field_column(app_label: str, op: Any, state: Any) -> tuple[Column, Any] | None:

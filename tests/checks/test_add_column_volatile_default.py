@@ -73,3 +73,20 @@ def test_template_only_func_is_judged_by_its_sql():
     assert "volatile" in f.message and f.severity.label == "error"
     now = models.DateTimeField(db_default=Now())
     assert not so207(lint([migrations.AddField("order", "at", now)], [order_model()]))
+
+
+def test_func_given_its_function_or_template_as_an_argument_is_judged_by_it():
+    # Func(function=...) keeps the name in ``extra``, not in the ``function`` attribute
+    volatile = [
+        models.Func(function="gen_random_uuid"),
+        models.Func(template="uuid_generate_v4()"),
+        models.Func(function="my_own_function"),  # unknown: taken as volatile
+    ]
+    for expr in volatile:
+        field = models.UUIDField(db_default=expr)
+        found = so207(lint([migrations.AddField("order", "token", field)], [order_model()]))
+        assert len(found) == 1 and found[0].severity.label == "error", expr
+    stable = models.CharField(
+        max_length=5, db_default=models.Func(models.Value("X"), function="lower")
+    )
+    assert not so207(lint([migrations.AddField("order", "low", stable)], [order_model()]))

@@ -129,6 +129,47 @@ def test_unsetting_order_with_respect_to_drops_the_order_column():
     assert "SO101" not in codes(lint([setting], setup=plain))
 
 
+def test_post_deploy_drop_of_a_generated_column_is_allowed():
+    doubled = (
+        "double",
+        models.GeneratedField(
+            expression=models.F("amount") * 2, output_field=models.IntegerField(), db_persist=True
+        ),
+    )
+    drop = [migrations.RemoveField("order", "double")]
+    assert "SO101" not in codes(lint(drop, setup=[order_model(doubled)], deploy_phase="post"))
+    drop_amount = [migrations.RemoveField("order", "amount")]
+    assert "SO101" in codes(lint(drop_amount, setup=[order_model(doubled)], deploy_phase="post"))
+
+
+def test_post_deploy_relaxation_in_the_same_migration_as_the_drop_comes_too_late():
+    """The new code runs before the whole post-deploy migration: relax it pre-deploy."""
+    relax_state = [
+        migrations.AlterField("order", "code", models.CharField(max_length=20, null=True)),
+        migrations.AlterField("order", "code", models.CharField(max_length=20, db_default="x")),
+    ]
+    for relax in relax_state:
+        ops = [relax, migrations.RemoveField("order", "code")]
+        assert "SO101" in codes(lint(ops, setup=[order_model()], deploy_phase="post"))
+    detach = migrations.SeparateDatabaseAndState(
+        state_operations=[migrations.RemoveField("order", "code")]
+    )
+    sql_relax = migrations.RunSQL("ALTER TABLE shop_order ALTER COLUMN code DROP NOT NULL")
+    late = [detach, sql_relax, DROP_CODE]
+    assert "SO101" in codes(lint(late, setup=[order_model()], deploy_phase="post"))
+    # relaxed by an earlier migration: allowed (the expand half, pre-deploy)
+    relax = [migrations.RunSQL("ALTER TABLE shop_order ALTER COLUMN code DROP NOT NULL")]
+    assert "SO101" not in codes(_expand_then_contract(relax, [DROP_CODE]))
+    nullable_first = [relax_state[0]]
+    assert "SO101" not in codes(
+        lint(
+            [migrations.RemoveField("order", "legacy")],
+            setup=[order_model(), *nullable_first],
+            deploy_phase="post",
+        )
+    )
+
+
 SWAP = [
     "ALTER TABLE shop_order DROP COLUMN amount",
     "ALTER TABLE shop_order RENAME COLUMN amount_new TO amount",

@@ -133,3 +133,49 @@ def test_runsql_recipe_quotes_the_names_it_was_given():
     (f,) = [f for f in lint([sql]) if f.code == "SO109"]
     assert 'ALTER TABLE "Shop Order" ADD CONSTRAINT "Shop Order_Legacy_not_null"' in f.recipe
     assert 'CHECK ("Legacy" IS NOT NULL) NOT VALID' in f.recipe
+
+
+def _after(*earlier):
+    """Lint ``make_not_null()`` in 0004 after 0001 (order) and the RunSQL of 0002/0003."""
+    from lintkit import FakeLoader, make_migration
+
+    from schemaops.config import Config
+    from schemaops.linter import Linter
+
+    chain = [make_migration("0001_initial", [order_model()])]
+    for number, sql in enumerate(earlier, 2):
+        chain.append(
+            make_migration(
+                f"{number:04d}_sql",
+                [migrations.RunSQL(sql, migrations.RunSQL.noop)],
+                dependencies=[("shop", chain[-1].name)],
+            )
+        )
+    last = make_migration(
+        "0009_tighten", [make_not_null()], dependencies=[("shop", chain[-1].name)]
+    )
+    linter = Linter(FakeLoader([*chain, last]), Config(assume_timeouts=True))
+    return codes(linter.run({("shop", "0009_tighten")}).findings)
+
+
+ADD_NOT_VALID = (
+    "ALTER TABLE shop_order ADD CONSTRAINT legacy_nn CHECK (legacy IS NOT NULL) NOT VALID"
+)
+VALIDATE = "ALTER TABLE shop_order VALIDATE CONSTRAINT legacy_nn"
+
+
+def test_check_validated_by_runsql_in_earlier_migrations_makes_it_safe():
+    assert "SO109" not in _after(ADD_NOT_VALID, VALIDATE)
+    validated_at_once = "ALTER TABLE shop_order ADD CONSTRAINT k CHECK (legacy IS NOT NULL)"
+    assert "SO109" not in _after(validated_at_once)
+
+
+def test_earlier_check_not_validated_dropped_or_on_another_column_does_not_count():
+    assert "SO109" in _after(ADD_NOT_VALID)
+    assert "SO109" in _after(
+        ADD_NOT_VALID, VALIDATE, "ALTER TABLE shop_order DROP CONSTRAINT legacy_nn"
+    )
+    other = "ALTER TABLE shop_order ADD CONSTRAINT c CHECK (code IS NOT NULL)"
+    assert "SO109" in _after(other)
+    other_table = "ALTER TABLE shop_note ADD CONSTRAINT n CHECK (legacy IS NOT NULL)"
+    assert "SO109" in _after(other_table)

@@ -1,4 +1,4 @@
-from django.db import migrations
+from django.db import migrations, models
 from lintkit import codes, lint
 from models import coupon_model, customer_model, order_model
 
@@ -138,3 +138,27 @@ def test_model_moved_to_another_app_is_not_a_removal():
     assert "SO106" not in codes(moved)
     gone = Linter(FakeLoader([first, out]), Config(assume_timeouts=True))
     assert "SO106" in codes(gone.run({("shop", "0002_move_out")}).findings)
+
+
+def _box(*fields):
+    return migrations.CreateModel(
+        "Box",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("w", models.IntegerField()),
+            *fields,
+        ],
+    )
+
+
+def test_generated_columns_never_need_a_value_from_the_insert():
+    doubled = models.GeneratedField(
+        expression=models.F("w") * 2, output_field=models.IntegerField(), db_persist=True
+    )
+    setup = [_box(("w2", doubled))]
+    for name, severity in (("w2", "info"), ("w", "error")):
+        op = migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.RemoveField("box", name)]
+        )
+        (f,) = [f for f in lint([op], setup=setup) if f.code == "SO106"]
+        assert f.severity.label == severity, name

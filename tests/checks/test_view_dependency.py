@@ -40,3 +40,56 @@ def test_columns_no_view_reads_and_dropped_views_are_silent():
     assert "SO117" not in codes(lint([code], setup=[order_model(), VIEW, dropped]))
     redefined = [migrations.RunSQL("DROP VIEW order_codes"), code]
     assert "SO117" not in codes(lint(redefined, setup=[order_model(), VIEW]))
+
+
+def test_views_are_judged_as_they_stand_when_the_operation_runs():
+    """Drop the view, change the column, re-create the view: what the recipe says."""
+    drop = migrations.RunSQL("DROP VIEW order_codes")
+    recreate = migrations.RunSQL("CREATE VIEW order_codes AS SELECT id, code FROM shop_order")
+    wider = migrations.AlterField("order", "code", models.CharField(max_length=40))
+    remove = migrations.RemoveField("order", "code")
+    for op in (wider, remove):
+        assert not so117(lint([drop, op, recreate], setup=[order_model(), VIEW]))
+        # the same view created earlier in the migration than the change: it is there
+        assert so117(lint([VIEW, op], setup=[order_model()]))
+    one_sql = migrations.RunSQL(
+        "DROP VIEW order_codes; ALTER TABLE shop_order ALTER COLUMN code TYPE text;"
+        " CREATE VIEW order_codes AS SELECT id, code FROM shop_order"
+    )
+    assert not so117(lint([one_sql], setup=[order_model(), VIEW]))
+    wrong_order = migrations.RunSQL(
+        "ALTER TABLE shop_order ALTER COLUMN code TYPE text; DROP VIEW order_codes;"
+        " CREATE VIEW order_codes AS SELECT id, code FROM shop_order"
+    )
+    assert so117(lint([wrong_order], setup=[order_model(), VIEW]))
+
+
+def test_join_tables_django_drops_with_the_field_or_model_are_checked_too():
+    from models import coupon_model, customer_model
+
+    join_view = migrations.RunSQL(
+        "CREATE VIEW coupon_people AS SELECT coupon_id, customer_id FROM shop_coupon_customers"
+    )
+    models_ = [order_model(), customer_model(), coupon_model()]
+    for op in (migrations.RemoveField("coupon", "customers"), migrations.DeleteModel("coupon")):
+        (f,) = so117(lint([op], setup=[*models_, join_view], deploy_phase="post"))
+        assert "shop_coupon_customers" in f.message and "coupon_people" in f.message
+        assert not so117(lint([op], setup=models_, deploy_phase="post"))
+    other = migrations.RemoveField("coupon", "order")  # no view reads it
+    assert not so117(lint([other], setup=[*models_, join_view], deploy_phase="post"))
+
+
+def test_a_collation_change_is_an_alter_type_a_view_blocks():
+    collated = migrations.AlterField(
+        "order", "code", models.CharField(max_length=20, db_collation="C")
+    )
+    (f,) = so117(lint([collated], setup=[order_model(), VIEW]))
+    assert "collation" in f.message and "migration fails" in f.message
+    other = migrations.AlterField(
+        "order", "legacy", models.CharField(max_length=20, null=True, db_collation="C")
+    )
+    assert not so117(lint([other], setup=[order_model(), VIEW]))
+    help_only = migrations.AlterField(
+        "order", "code", models.CharField(max_length=20, help_text="h")
+    )
+    assert not so117(lint([help_only], setup=[order_model(), VIEW]))
