@@ -68,6 +68,9 @@ class LintResult:
     migrations: int
     baselined: int = 0
     steps: list[MigrationStep] = field(default_factory=list)
+    # (app, migration, operation index) -> the SQL the walk generated for it and for
+    # its reverse: the remedy planner reuses it instead of rendering models again
+    sql: dict[tuple[str, str, int], tuple[list[str], list[str]]] = field(default_factory=dict)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -160,10 +163,14 @@ class Linter:
         )
         findings: list[Finding] = []
         steps: list[MigrationStep] = []
+        generated: dict[tuple[str, str, int], tuple[list[str], list[str]]] = {}
         source_module.clear_cache()
         self._final_ops, self._linted = [], {}
         for step in walker.walk(keep=selected.__contains__):
             findings.extend(self.lint_migration(step, walker.state, walker.facts))
+            for op in step.operations:
+                if op.sql is not None and op.reverse_sql is not None and op.sql_error is None:
+                    generated[(step.app_label, step.name, op.index)] = (op.sql, op.reverse_sql)
             if self.keep_steps:
                 steps.append(step)
             if progress:
@@ -172,7 +179,7 @@ class Linter:
         findings.extend(self._unused_suppressions())
         findings = self._post_deploy_dependencies(selected) + findings
         findings, baselined = self._apply_baseline(findings)
-        return LintResult(findings, len(selected), baselined, steps)
+        return LintResult(findings, len(selected), baselined, steps, generated)
 
     # -- one migration -----------------------------------------------------------
 

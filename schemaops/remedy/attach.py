@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from schemaops.findings import Finding, Severity
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
 # Operations planned per check run, in graph order: a pull request's few migrations get
 # every remedy; a whole legacy project's run stays fast (`schemaops fix` plans them all).
-PLAN_LIMIT = 50
+PLAN_LIMIT = None
 
 
 def group_key(app: str, migration: str, operation: int) -> str:
@@ -24,7 +25,10 @@ def group_key(app: str, migration: str, operation: int) -> str:
 
 
 def attach_remedies(
-    findings: list[Finding], loader: MigrationLoader, pg_version: int = 150000
+    findings: list[Finding],
+    loader: MigrationLoader,
+    pg_version: int = 150000,
+    sql: Mapping[tuple[str, str, int], tuple[list[str], list[str]]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Group findings by operation and give each planned operation's findings one remedy.
 
@@ -46,7 +50,7 @@ def attach_remedies(
         for k, v in wanted.items()
         if k in loader.graph.nodes and not getattr(loader.graph.nodes[k], "replaces", None)
     }
-    plans = plan_project(loader, wanted, pg_version, limit=PLAN_LIMIT)
+    plans = plan_project(loader, wanted, pg_version, limit=PLAN_LIMIT, sql=sql)
     remedies = _remedies(loader, plans)
     for f in findings:
         if f.group in remedies:
@@ -71,9 +75,12 @@ def _remedies(loader: MigrationLoader, plans: dict[MigrationKey, Any]) -> dict[s
     from schemaops.phases import POST, phase_of
 
     out = {}
+    leaves: dict[str, str | None] = {}  # leaf_of walks the whole graph: once per app
     for (app, name), by_index in plans.items():
         migration = loader.graph.nodes[(app, name)]
-        leaf = leaf_of(loader, app) or name
+        if app not in leaves:
+            leaves[app] = leaf_of(loader, app)
+        leaf = leaves[app] or name
         post = phase_of(migration) == POST
         for index, remedy in by_index.items():
             files = layout(app, migration, {index: remedy}, leaf=leaf, post_phase=post)

@@ -91,23 +91,26 @@ def plan_operation(
     pg_version: int = 150000,
     post_phase: bool = False,
     new_tables: set[str] | None = None,
+    sql: tuple[list[str], list[str]] | None = None,
 ) -> Remedy | None:
     """The remedy for ``op`` run on ``state`` (the state before it), or None when the
     operation is safe as written or has no remedy the planner knows.
 
     ``new_tables`` are tables created earlier in the same migration (empty, so
     nothing on them needs care); ``post_phase``: the operation is already in a
-    post-deploy migration, where removals belong.
+    post-deploy migration, where removals belong. ``sql``: the operation's SQL
+    and its reverse's, when the caller has them already (``check`` generates
+    them in its walk); otherwise they are generated here.
     """
     kind = django_kind(op)
     if kind in REMOVALS and not post_phase:
-        return _contract(op, app_label, state, pg_version)
+        return _contract(op, app_label, state, pg_version, sql)
     if kind not in REWRITABLE or not op.reduces_to_sql:
         return None
     from schemaops.plan import operation_sql
 
     try:
-        forwards, backwards = operation_sql(op, app_label, state, pg_version)
+        forwards, backwards = sql or operation_sql(op, app_label, state, pg_version)
     except Exception:  # SQL that needs the database, or a broken state: no remedy
         return None
     done = rewrite(forwards, set(new_tables or ()))
@@ -177,14 +180,20 @@ _SUMMARIES = {
 }
 
 
-def _contract(op: Any, app_label: str, state: ProjectState, pg_version: int) -> Remedy | None:
+def _contract(
+    op: Any,
+    app_label: str,
+    state: ProjectState,
+    pg_version: int,
+    sql: tuple[list[str], list[str]] | None = None,
+) -> Remedy | None:
     from django.db import migrations
     from django.db.models.fields import NOT_PROVIDED
 
     from schemaops.plan import column_for, db_table_for, operation_sql
 
     try:
-        drop, restore = operation_sql(op, app_label, state, pg_version)
+        drop, restore = sql or operation_sql(op, app_label, state, pg_version)
     except Exception:
         return None
     relax: list[str] = []
