@@ -230,7 +230,10 @@ class Linter:
         a default Django drops again). Hygiene rules (a column type written by
         hand in SQL) do not read Django's own SQL either: there the type is
         the model field's, the project's choice, and their recipes rewrite a
-        RunSQL. What is left are the hazards only the statements show.
+        RunSQL. Nor is the one data change Django writes for its own operations
+        (``UPDATE ... SET col = <default> WHERE col IS NULL`` before ``SET NOT
+        NULL``) read on its own: the NOT NULL rule's verdict names it. What is
+        left are the hazards only the statements show.
         The statements of Django's own operations feed only the statement rules:
         the migration-wide rules (timeouts, ordering) read those operations
         through the operation lock model already, so they are not counted twice.
@@ -267,6 +270,8 @@ class Linter:
                 sctx = StatementContext(stmt.node, stmt.sql, sql_ctx, generated)
                 if not generated or own_model:
                     ctx.migration.statements.append(sctx)
+                elif sctx.kind in _DML:
+                    continue  # Django's default fill: part of the change its rules judge
                 for rule in self._rules_for_statement(sctx.kind):
                     if generated and (rule.code in reported or rule.code in judged):
                         continue
@@ -496,6 +501,10 @@ def _before_operation(ctx: Any) -> Any:
     models = _StateBefore(state.models, before, hidden)
     catalog = _CatalogState(models, set(getattr(state, "real_apps", ())))
     return OperationContext(step, replace(mctx, state=catalog))
+
+
+# data changes in generated SQL: for Django's own operations, part of a schema change
+_DML = frozenset({"UpdateStmt", "DeleteStmt", "InsertStmt"})
 
 
 def _always(step: OperationStep) -> bool:
