@@ -8,18 +8,23 @@ migration in plan order, and yields a :class:`MigrationStep` per migration.
 
 Cost model (measured with ``bench/check_bench.py``): ``state_forwards`` on
 an unrendered state is almost free; rendering models is what costs. So the
-walk renders nothing by default. When a caller asks for SQL, only the models
-an operation touches (and what they reference) are rendered, into a small
-throw-away state on each side of the operation, and Django's own
-``database_forwards`` runs against a collecting schema editor that never
-touches the network.
+walk renders nothing unless asked for SQL (``check`` always asks). Then only
+the models an operation touches (and what they reference, as stand-ins) are
+rendered, into a small state on each side of the operation, and Django's own
+``database_forwards`` runs against one collecting schema editor that never
+touches the network. Renderings are kept and reused while the models they
+were made from are unchanged (the rendering after an operation is the one
+before the next operation on that model, across migrations: about one
+rendering per operation instead of two), and operations that provably run no
+SQL (``AlterModelOptions``, operations on unmanaged or proxy models) render
+nothing (:func:`provably_no_sql`).
 """
 
 from __future__ import annotations
 
 import sys
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache

@@ -66,7 +66,9 @@ OPERATIONS = [
     migrations.AddIndex("order", models.Index(fields=["amount"], name="order_amount_idx")),
     migrations.AddConstraint(
         "order",
-        models.UniqueConstraint(fields=["amount"], name="uc_cond", condition=models.Q(amount__gt=0)),
+        models.UniqueConstraint(
+            fields=["amount"], name="uc_cond", condition=models.Q(amount__gt=0)
+        ),
     ),
 ]
 

@@ -39,7 +39,9 @@ class AddCodeIndex(migrations.operations.base.Operation):
         model = to_state.apps.get_model(app_label, "order")
         schema_editor.add_index(model, models.Index(fields=["code"], name="order_code_custom"))
 
-    def database_backwards(self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any):
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ):
         pass
 
     def describe(self) -> str:
