@@ -43,11 +43,14 @@ def attach_remedies(
     ``sql``: the operations' SQL and reverse SQL the check walk generated
     (``LintResult.sql``), so planning renders no model again.
     """
+    from schemaops.rules import registered
+
+    rules = registered()
     wanted: dict[MigrationKey, set[int]] = defaultdict(set)
     for f in findings:
         if f.app and f.migration and f.operation is not None:
             f.group = group_key(f.app, f.migration, f.operation)
-            if f.severity >= Severity.WARNING and not f.suppressed:
+            if f.severity >= Severity.WARNING and not f.suppressed and _plannable(f, rules):
                 wanted[(f.app, f.migration)].add(f.operation)
     wanted = {
         k: v
@@ -63,6 +66,18 @@ def attach_remedies(
         elif f.recipe:
             f.recipe = capped(f.recipe)
     return remedies
+
+
+# Rule categories no planned remedy addresses: a missing lock or statement timeout is
+# a setting of the migration, not a change of the operation, and keeps its rule's recipe.
+_NOT_PLANNED = frozenset({"timeouts"})
+
+
+def _plannable(f: Finding, rules: Mapping[str, Any]) -> bool:
+    """Does ``f`` ask for the planner's remedy of its operation? Not a timeout finding:
+    an operation with nothing else to fix (most of a legacy project's) is not planned."""
+    rule = rules.get(f.code)
+    return rule is None or rule.category not in _NOT_PLANNED
 
 
 def capped(recipe: str) -> str:
