@@ -891,6 +891,34 @@ def _stripped(model_state: ModelState) -> ModelState:
     return clone
 
 
+def _trim_targets(models: dict[ModelKey, ModelState], stand_ins: set[ModelKey]) -> None:
+    """Cut a stand-in that is only the target of relations down to what a relation reads.
+
+    A foreign key or many-to-many field needs its target's table, primary key
+    and ``to_field``: nothing else of the target is rendered for it (a large
+    target model, a user model say, costs as much to render as the model the
+    operation is about). A stand-in that is a parent (multi-table inheritance)
+    keeps its fields: its children inherit them.
+    """
+    parents = {k for m in models.values() for k in _base_keys(m)}
+    to_fields: dict[ModelKey, set[str]] = {}
+    for m in models.values():
+        for f in m.fields.values():
+            remote = getattr(f, "remote_field", None)
+            if remote is None:
+                continue
+            key = resolve_relation(remote.model, m.app_label, m.name_lower)
+            names = (getattr(remote, "field_name", None), *(getattr(f, "to_fields", None) or ()))
+            to_fields.setdefault(key, set()).update(n for n in names if n)
+    for key in stand_ins - parents:
+        model, wanted = models[key], to_fields.get(key, set())
+        model.fields = {
+            name: f
+            for name, f in model.fields.items()
+            if getattr(f, "primary_key", False) or name in wanted
+        }
+
+
 def _substate(state: ProjectState, keys: set[ModelKey]) -> ProjectState:
     """Render ``keys`` in full and what they reference as stripped stand-ins."""
     models = {k: state.models[k].clone() for k in keys if k in state.models}
@@ -901,6 +929,7 @@ def _substate(state: ProjectState, keys: set[ModelKey]) -> ProjectState:
             continue
         models[key] = stand_in = _stripped(state.models[key])
         todo.extend(_references(stand_in))
+    _trim_targets(models, set(models) - keys)
     needed_real = {k[0] for m in models.values() for k in _references(m)} & state.real_apps
     sub = ProjectState(models=models, real_apps=needed_real)
     sub.apps  # render now, so errors surface here  # noqa: B018

@@ -318,3 +318,62 @@ def test_operations_on_unmanaged_models_render_nothing():
     steps = [m for m in walker.walk()]
     assert steps[0].operations[0].sql == [] and steps[1].operations[0].sql == []
     assert walker._rendered == 0
+
+
+def _django_sql(op: Any, setup: list[Any]) -> list[str]:
+    """The SQL of ``op`` on fully rendered project states, as Django's executor has them."""
+    from django.db.migrations.state import ProjectState
+
+    from schemaops.plan import _collecting_editor, _no_database, offline_connection
+
+    before = ProjectState()
+    for setup_op in setup:
+        setup_op.state_forwards(APP, before)
+    after = before.clone()
+    op.state_forwards(APP, after)
+    editor = _collecting_editor(offline_connection(150000))
+    with _no_database():
+        op.database_forwards(APP, editor, before, after)
+    deferred = [str(s) for s in editor.deferred_sql]
+    return [*editor.collected_sql, *(s if s.endswith(";") else s + ";" for s in deferred)]
+
+
+FAT_TARGET = migrations.CreateModel(
+    "Account",
+    [
+        ("id", models.BigAutoField(primary_key=True)),
+        ("email", models.CharField(max_length=50, unique=True)),
+        *[(f"f{i}", models.IntegerField(default=i)) for i in range(8)],
+        ("owner", models.ForeignKey("shop.Order", models.CASCADE, null=True)),
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        migrations.AddField(
+            "order", "acct", models.ForeignKey("shop.Account", models.CASCADE, null=True)
+        ),
+        migrations.AddField(
+            "order",
+            "by_email",
+            models.ForeignKey("shop.Account", models.CASCADE, to_field="email", null=True),
+        ),
+        migrations.AddField("order", "accounts", models.ManyToManyField("shop.Account")),
+        migrations.CreateModel(
+            "Note",
+            [
+                ("id", models.BigAutoField(primary_key=True)),
+                ("acct", models.ForeignKey("shop.Account", models.CASCADE)),
+            ],
+        ),
+    ],
+    ids=lambda op: op.describe(),
+)
+def test_targets_rendered_as_stand_ins_give_djangos_own_sql(op: Any) -> None:
+    """A relation's target is rendered with only its key (and to_field): the SQL is the
+    SQL Django generates on the whole project's models."""
+    setup = [order_model(), FAT_TARGET]
+    result = _run([op], setup)
+    assert result.steps[0].operations[0].sql == _django_sql(op, setup)
