@@ -68,17 +68,29 @@ def gaps(done: list[Range], start: int) -> list[Range]:
 OPEN_END = 2**63 - 1  # past every bigint key
 
 
+PEAK_DECAY = 0.9  # per batch: a slow batch is remembered for ~20 batches
+PEAK_TARGETS = 2.0  # a batch at the recent peak cost per row takes at most this many targets
+
+
 @dataclass(frozen=True)
 class Rate:
-    """pt-online-schema-change's decaying average of rows and seconds (weight 0.75)."""
+    """pt-online-schema-change's decaying average of rows and seconds (weight 0.75), and
+    the recent peak cost of a row (seconds per row of the slowest recent batch, decaying
+    by :data:`PEAK_DECAY` a batch)."""
 
     rows: float = 0.0
     seconds: float = 0.0
+    peak: float = 0.0
 
     def observe(self, rows: int, seconds: float, weight: float = 0.75) -> Rate:
+        peak = self.with_peak(rows, seconds)
         if self.seconds <= 0:
-            return Rate(float(rows), seconds)
-        return Rate(weight * self.rows + rows, weight * self.seconds + seconds)
+            return Rate(float(rows), seconds, peak)
+        return Rate(weight * self.rows + rows, weight * self.seconds + seconds, peak)
+
+    def with_peak(self, rows: int, seconds: float) -> float:
+        """The peak once a batch of ``rows`` took ``seconds``."""
+        return max(seconds / rows if rows > 0 else 0.0, self.peak * PEAK_DECAY)
 
     @property
     def per_second(self) -> float:
@@ -92,10 +104,21 @@ def adapt_batch_size(
 
     Growth is capped at ``max_growth`` per step so one fast, empty range cannot
     make the next batch huge; shrinking is uncapped (GitLab's optimizer is too).
+
+    The average sizes the typical batch; the recent peak cost of a row bounds the
+    slow one. Where a row's cost varies a lot from batch to batch (a random UUID key:
+    every row on another heap page, full-page writes after each checkpoint, the OS
+    cache), a batch sized on the average to take the target takes 2.5 times as long
+    now and then, close to the statement timeout (the lock budget). So no batch is cut
+    bigger than what takes :data:`PEAK_TARGETS` targets at the recent peak: with a
+    steady cost the peak is the average and this never binds (no batch is smaller);
+    after a slow batch the next ~20 are smaller, and the slow ones stay under it.
     """
     if rate.per_second <= 0 or rate.rows < 1:
         return clamp(current, lo, hi)
     wanted = int(rate.per_second * target_seconds)
+    if rate.peak > 0:
+        wanted = min(wanted, int(PEAK_TARGETS * target_seconds / rate.peak))
     return clamp(min(wanted, int(current * max_growth)), lo, hi)
 
 

@@ -29,6 +29,8 @@ class StartOptions:
     """Everything ``schemaops backfill start`` takes.
 
     ``batch_size`` None: the Backfill class's own, else 1,000 clamped to the bounds.
+    ``min_batch_size``/``max_batch_size`` None: not given, so they follow a first batch
+    size below 100 or above 100,000 instead of refusing it (see :func:`batch_bounds`).
     ``target_duration``, ``lock_timeout`` and ``statement_timeout`` give way to a
     Backfill class's attributes of the same meaning; the command line wins for the rest.
     """
@@ -38,8 +40,8 @@ class StartOptions:
     set_values: tuple[str, ...] = ()
     where: str | None = None
     batch_size: int | None = None
-    min_batch_size: int = RunSettings.min_batch_size
-    max_batch_size: int = RunSettings.max_batch_size
+    min_batch_size: int | None = None  # None: RunSettings.min_batch_size, or the first size
+    max_batch_size: int | None = None  # None: RunSettings.max_batch_size, or the first size
     target_duration: float = RunSettings.target_seconds
     pause: float = RunSettings.pause_seconds
     lock_timeout: str = RunSettings.lock_timeout
@@ -66,12 +68,13 @@ def run_settings(spec: Spec, o: StartOptions) -> RunSettings:
     if o.workers < 1:
         raise ConfigError("--workers must be at least 1")
     own = spec.backfill
+    batch_size, min_batch_size, max_batch_size = batch_bounds(
+        o.batch_size, getattr(own, "batch_size", None), o.min_batch_size, o.max_batch_size
+    )
     return RunSettings(
-        batch_size=o.batch_size
-        or getattr(own, "batch_size", None)
-        or max(o.min_batch_size, min(RunSettings.batch_size, o.max_batch_size)),
-        min_batch_size=min(o.min_batch_size, o.batch_size or o.min_batch_size),
-        max_batch_size=max(o.max_batch_size, o.batch_size or 0),
+        batch_size=batch_size,
+        min_batch_size=min_batch_size,
+        max_batch_size=max_batch_size,
         target_seconds=getattr(own, "target_seconds", None) or o.target_duration,
         pause_seconds=o.pause,
         lock_timeout=getattr(own, "lock_timeout", None) or o.lock_timeout,
@@ -90,6 +93,47 @@ def run_settings(spec: Spec, o: StartOptions) -> RunSettings:
             "queue": o.queue,  # where live workers re-queue the run's tasks when it stalls
         },
     )
+
+
+def batch_bounds(
+    given: int | None, own: int | None, lo: int | None, hi: int | None
+) -> tuple[int, int, int]:
+    """(first batch size, min, max) from ``--batch-size`` (``given``), a Backfill class's
+    ``batch_size`` (``own``), ``--min-batch-size`` (``lo``) and ``--max-batch-size`` (``hi``).
+
+    A bound that was not given follows the first size: a class that asks for 5 rows a
+    batch (its rows are heavy) gets 5 as its floor instead of the default 100, and one
+    that asks for 500,000 gets that as its ceiling. A bound that was given is a bound:
+    the class's size is clamped into it, and a ``--batch-size`` outside it is an error,
+    as is any size or bound below 1. Why not always clamp: a ``--batch-size 50`` next to
+    an explicit ``--min-batch-size 100`` is a contradiction the operator should see.
+    """
+    for name, value in (
+        ("--batch-size", given),
+        ("--min-batch-size", lo),
+        ("--max-batch-size", hi),
+    ):
+        if value is not None and value < 1:
+            raise ConfigError(f"{name} must be at least 1, got {value}")
+    if own is not None and (not isinstance(own, int) or isinstance(own, bool) or own < 1):
+        raise ConfigError(
+            f"the Backfill class's batch_size must be a positive integer, got {own!r}"
+        )
+    if lo is not None and hi is not None and lo > hi:
+        raise ConfigError(f"need --min-batch-size <= --max-batch-size, got {lo} > {hi}")
+    if given is not None and lo is not None and given < lo:
+        raise ConfigError(f"--batch-size {given} is below --min-batch-size {lo}")
+    if given is not None and hi is not None and given > hi:
+        raise ConfigError(f"--batch-size {given} is above --max-batch-size {hi}")
+    # The class's size or the default is clamped into the bounds the operator gave.
+    first = given if given is not None else own if own is not None else RunSettings.batch_size
+    if lo is not None:
+        first = max(first, lo)
+    if hi is not None:
+        first = min(first, hi)
+    low = lo if lo is not None else min(RunSettings.min_batch_size, first)
+    high = hi if hi is not None else max(RunSettings.max_batch_size, first)
+    return first, low, high
 
 
 @dataclass

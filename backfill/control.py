@@ -15,7 +15,7 @@ from django.db import IntegrityError, connections, transaction
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 from django.utils import timezone
 
-from schemaops.backfill import idempotence, keys
+from schemaops.backfill import idempotence, keys, ledger
 from schemaops.backfill.batching import Progress
 from schemaops.backfill.spec import Spec
 from schemaops.backfill.tuning import RunSettings
@@ -73,8 +73,9 @@ def start(spec: Spec, settings: RunSettings, alias: str) -> tuple[Run, str]:
         _refuse_second_application(spec, alias)
     spec = with_keyset(spec, alias)
     lo, hi, estimate = _bounds(spec, alias)
-    first, last = _key_bounds(spec, alias)
+    first, last, leaves = _key_bounds(spec, alias)
     run = Run(
+        partitions=[leaf.stored() for leaf in leaves],
         parts=_parts(spec, settings, alias),
         key=spec.key,
         key_columns=list(spec.key_columns),
@@ -205,7 +206,17 @@ SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 
 def with_keyset(spec: Spec, alias: str) -> Spec:
     """``spec`` with its key checked: a unique btree index must lead with the key's
-    columns (else one ConfigError line); a key other than one integer gets its keyset."""
+    columns (else one ConfigError line); a key other than one integer gets its keyset.
+
+    A ``--set`` on a partitioned table is walked leaf by leaf in key order (an integer
+    key too: integer arithmetic over the parent would cut ranges that span every leaf),
+    so it gets a keyset whatever its key; a partition key column cannot be set, since
+    each batch updates one leaf and a row cannot leave it.
+    """
+    with connections[alias].cursor() as cursor:
+        if spec.kind == "sql" and keys.is_partitioned(cursor, spec.db_table):
+            _refuse_partition_key(cursor, spec)
+            spec = replace(spec, key_columns=spec.key_columns or (spec.pk_column,))
     columns = list(spec.key_columns or (spec.pk_column,))
     with connections[alias].cursor() as cursor:
         cursor.execute(_KEY_INDEX_SQL, [spec.db_table, columns, columns, columns])
@@ -220,14 +231,38 @@ def with_keyset(spec: Spec, alias: str) -> Spec:
         return replace(spec, keyset=keys.keyset(cursor, spec.db_table, spec.key_columns))
 
 
-def _key_bounds(spec: Spec, alias: str) -> tuple[list[str] | None, list[str] | None]:
-    """The first and last key (as text) of a key other than one integer; (None, None) else."""
+def _refuse_partition_key(cursor: Any, spec: Spec) -> None:
+    cursor.execute(keys.PARTITION_KEY_SQL, [spec.db_table, [c for c, _ in spec.assignments]])
+    names = [str(name) for (name,) in cursor.fetchall()]
+    if names:
+        raise ConfigError(
+            f"{spec.db_table} is partitioned by {', '.join(names)}: a backfill updates one"
+            " partition per batch and cannot move rows between partitions; leave the"
+            " partition key out of --set"
+        )
+
+
+def _key_bounds(spec: Spec, alias: str) -> tuple[Any, Any, list[ledger.Leaf]]:
+    """The first and last key (as text) of a key other than one integer, (None, None)
+    else; and for a partitioned table its leaves with rows, each with its own first and
+    last key (the run's bounds are then the first leaf's: it walks them one by one)."""
     if spec.keyset is None:
-        return None, None
+        return None, None, []
     with connections[alias].cursor() as cursor:
+        if keys.is_partitioned(cursor, spec.db_table):
+            found = []
+            for table in keys.leaves(cursor, spec.db_table):
+                on = spec.keyset.on(table)
+                first = on.end(cursor, descending=False)
+                last = on.end(cursor, descending=True)
+                if first is not None and last is not None:
+                    found.append(ledger.Leaf(table, first, last))
+            if not found:
+                return None, None, []
+            return list(found[0].first), list(found[0].last), found
         first = spec.keyset.end(cursor, descending=False)
         last = spec.keyset.end(cursor, descending=True)
-    return (list(first) if first else None), (list(last) if last else None)
+    return (list(first) if first else None), (list(last) if last else None), []
 
 
 def _parts(spec: Spec, settings: RunSettings, alias: str) -> int:
@@ -260,8 +295,10 @@ def _bounds(spec: Spec, alias: str) -> tuple[int, int, int]:
                 )
             )
             lo, hi = cursor.fetchone()
+        # A partitioned table's estimate is its leaves' (the parent holds no rows).
         cursor.execute(
-            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(quote_ident(%s))",
+            "SELECT sum(greatest(reltuples, 0))::bigint FROM pg_class WHERE oid IN ("
+            " SELECT relid FROM pg_partition_tree(to_regclass(quote_ident(%s))) WHERE isleaf)",
             [spec.db_table],
         )
         (estimate,) = cursor.fetchone()

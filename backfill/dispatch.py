@@ -9,8 +9,11 @@ but unreachable is a :class:`BrokerUnavailable` error, never a silent fallback.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from schemaops.db import redact
@@ -109,3 +112,54 @@ def _embedded_slot(run_id: int, slot: int, alias: str, errors: list[BaseExceptio
         errors.append(exc)
     finally:
         connections.close_all()
+
+
+class CtrlC:
+    """Ctrl-C of an embedded run: the first lets the batches in flight commit, the second
+    stops at once (``os._exit(130)``: the server rolls back what was cut off).
+
+    Race-free by construction: the handler is installed before any worker starts and
+    stays installed, it never raises, and it only counts presses, so a second Ctrl-C has
+    the same effect whenever it lands (during the first's handling, while the workers
+    finish, while leaving). Python's default handler raised ``KeyboardInterrupt`` at
+    whatever bytecode ran; a second one arriving inside the ``except`` block that handled
+    the first escaped it, and the process died by the signal (-2) instead of exiting 130.
+    It writes with ``os.write``: a handler that prints through Python's buffered stderr
+    could interrupt a write to it in progress (a reentrant call error).
+    """
+
+    def __init__(self, stop: Callable[[], None]) -> None:
+        self.stop, self.presses = stop, 0
+        self.previous: Any = None
+        self.installed = False
+
+    def install(self) -> CtrlC:
+        """Take over SIGINT (only the main thread can; elsewhere Ctrl-C never arrives)."""
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+            self.installed = True
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.presses += 1
+        if self.presses == 1:
+            self.stop()
+            _say("\nfinishing the batches in flight (Ctrl-C again to stop at once)\n")
+            return
+        _say("stopped at once; the batches in flight roll back\n")
+        os._exit(130)
+
+    def leave(self) -> None:
+        """Ignore any further Ctrl-C: the process is on its way out after the first."""
+        if self.installed:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def restore(self) -> None:
+        if self.installed:
+            signal.signal(signal.SIGINT, self.previous)
+            self.installed = False
+
+
+def _say(text: str) -> None:
+    with contextlib.suppress(OSError):  # stderr closed: nothing to tell
+        os.write(2, text.encode())

@@ -14,7 +14,7 @@ a probed middle key and the middle ordinal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
@@ -25,11 +25,16 @@ Key = tuple[str, ...]
 
 @dataclass(frozen=True)
 class KeyRange:
-    """Keys ``lo <= key < hi``, or ``lo <= key <= last`` for the run's final range."""
+    """Keys ``lo <= key < hi``, or ``lo <= key <= last`` for the run's final range.
+
+    ``table`` is the leaf partition the range lies in when the run's table is partitioned
+    ("" otherwise): the range is cut, updated and split on that leaf alone.
+    """
 
     lo: Key
     hi: Key | None
     last: Key
+    table: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,10 @@ class Keyset:
             for v, t in zip(key, self.types, strict=True)
         )
         return values if len(self.columns) == 1 else sql.SQL("ROW({})").format(values)
+
+    def on(self, table: str) -> Keyset:
+        """The same key on another relation (a leaf partition of this table); "" keeps it."""
+        return replace(self, table=table) if table else self
 
     def as_text(self) -> Any:
         return sql.SQL("ARRAY[{}]").format(
@@ -131,3 +140,34 @@ def keyset(cursor: Any, table: str, columns: tuple[str, ...]) -> Keyset:
     """The key's columns with their types, read from the server."""
     cursor.execute(_TYPES_SQL, [list(columns), table])
     return Keyset(table, columns, tuple(str(t) for (t,) in cursor.fetchall()))
+
+
+# The leaf partitions of a table, every level down (sub-partitions and a default
+# partition included); a table that is not partitioned is its own only leaf.
+_LEAVES_SQL = """
+SELECT c.relname FROM pg_partition_tree(to_regclass(quote_ident(%s))) t
+JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf ORDER BY c.relname
+"""
+
+
+def leaves(cursor: Any, table: str) -> list[str]:
+    """The relations that hold ``table``'s rows: its leaf partitions, or itself."""
+    cursor.execute(_LEAVES_SQL, [table])
+    return [str(name) for (name,) in cursor.fetchall()] or [table]
+
+
+def is_partitioned(cursor: Any, table: str) -> bool:
+    cursor.execute(
+        "SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(quote_ident(%s))", [table]
+    )
+    row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+# Columns of the partition key at any level of the tree (an expression key has no column).
+PARTITION_KEY_SQL = """
+SELECT DISTINCT a.attname FROM pg_partition_tree(to_regclass(quote_ident(%s))) t
+JOIN pg_partitioned_table p ON p.partrelid = t.relid
+JOIN pg_attribute a ON a.attrelid = t.relid AND a.attnum = ANY(p.partattrs::int2[])
+WHERE a.attname = ANY(%s) ORDER BY 1
+"""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -71,7 +71,7 @@ class Idle:
 _RUN_SQL = sql.SQL(
     "SELECT state, next_lo, hi, batch_size, min_batch_size, max_batch_size, target_seconds,"
     " avg_rows, avg_seconds, max_rows_per_second, lease_seconds, db_table, pk_column, parts,"
-    " key_columns, key_types, next_key, last_key"
+    " key_columns, key_types, next_key, last_key, partitions, partition, peak_seconds_per_row"
     " FROM {} WHERE id = %s FOR UPDATE"
 ).format(RUN)
 
@@ -81,7 +81,7 @@ _RUN_SQL = sql.SQL(
 # part of a range waits while an earlier part of the same keys runs: it is meant to
 # find that part's old row versions dead, so its own updates can be HOT.
 _RETRIABLE_SQL = sql.SQL(
-    "SELECT id, lo, hi, part, lo_key, hi_key FROM {b} b WHERE run_id = %s AND id <> %s AND ("
+    "SELECT id, lo, hi, part, lo_key, hi_key, leaf FROM {b} b WHERE run_id = %s AND id <> %s AND ("
     " (state = 'pending' AND (available_at IS NULL OR available_at <= now())"
     "   AND NOT (part > 0 AND EXISTS (SELECT 1 FROM {b} e WHERE e.run_id = b.run_id"
     "     AND e.state = 'running' AND e.part < b.part AND e.lo < b.hi AND e.hi > b.lo)))"
@@ -101,9 +101,9 @@ _TAKE_SQL = sql.SQL(
 
 _INSERT_SQL = sql.SQL(
     "INSERT INTO {b} (run_id, lo, hi, state, attempts, timeouts, waiters, last_error,"
-    " lease_token, lease_until, worker, started_at, backend_pid, backend_start, lo_key, hi_key)"
-    " SELECT %s, %s, %s, 'running', 1, 0, 0, '', %s, now() + make_interval(secs => %s), %s,"
-    " now(), pid, backend_start, %s::jsonb, %s::jsonb"
+    " lease_token, lease_until, worker, started_at, backend_pid, backend_start, lo_key, hi_key,"
+    " leaf) SELECT %s, %s, %s, 'running', 1, 0, 0, '', %s, now() + make_interval(secs => %s),"
+    " %s, now(), pid, backend_start, %s::jsonb, %s::jsonb, %s"
     " FROM pg_stat_activity WHERE pid = pg_backend_pid() RETURNING id"
 ).format(b=BATCH)
 
@@ -152,22 +152,28 @@ def claim(
     parts = int(row[13])
     keyset = _keyset(table, json_value(row[14]), json_value(row[15]))
     next_key, last_key = _key(json_value(row[16])), _key(json_value(row[17]))
-    size, rate = _adapt(size, Rate(avg_rows, avg_secs), seen, target, lo_size, hi_size)
+    leaves = [Leaf.of(item) for item in json_value(row[18]) or []]
+    rate = Rate(avg_rows, avg_secs, float(row[20] or 0.0))
+    size, rate = _adapt(size, rate, seen, target, lo_size, hi_size)
     token = str(uuid.uuid4())
     cursor.execute(_RETRIABLE_SQL, [run_id, in_flight if in_flight is not None else -1])
     retry = cursor.fetchone()
     if retry is None:
         # A range holds ``size`` rows for each of its parts.
-        rng = (
-            _cut(cursor, table, pk, next_lo, hi, size * parts)
-            if keyset is None
-            else _cut_keys(cursor, keyset, next_lo, next_key, last_key, size)
-        )
+        if keyset is None:
+            rng = _cut(cursor, table, pk, next_lo, hi, size * parts)
+        elif leaves:
+            rng = _cut_leaves(
+                cursor, run_id, keyset, next_lo, next_key, last_key, size, leaves, row[19]
+            )
+        else:
+            rng = _cut_keys(cursor, keyset, next_lo, next_key, last_key, size)
         if rng is None:
             _save_adaptive(cursor, run_id, size, rate, next_lo, 0.0)
             return Idle(_idle_state(cursor, run_id))
         take = sql.SQL("{}), more AS ({}").format(_INSERT_SQL, _PARTS_SQL)
-        params = [run_id, rng.lo, rng.hi, token, lease, worker, *_keys_of(rng)]
+        leaf = rng.keys.table if rng.keys is not None else ""
+        params = [run_id, rng.lo, rng.hi, token, lease, worker, *_keys_of(rng), leaf]
         params += [run_id, rng.lo, rng.hi, parts]
         claimed, next_lo, part = size, rng.hi, 0
         if rng.keys is not None:
@@ -177,7 +183,9 @@ def claim(
         keys = None
         if keyset is not None and last_key is not None:
             lo_key, hi_key = _key(json_value(retry[4])), _key(json_value(retry[5]))
-            keys = KeyRange(lo_key or last_key, hi_key, last_key)
+            leaf = str(retry[6] or "")
+            last = next((x.last for x in leaves if x.table == leaf), last_key) if leaf else last_key
+            keys = KeyRange(lo_key or last, hi_key, last, leaf)
         rng, claimed, part = Range(retry[1], retry[2], keys), None, int(retry[3])
     slot = batching.rate_slot_seconds(claimed or size, rps)
     # One round trip: take the batch (and queue the range's other parts) and save the
@@ -225,6 +233,55 @@ def _cut_keys(
     return Range(ordinal, ordinal + ORDINAL_STEP, KeyRange(start, boundary, last))
 
 
+@dataclass(frozen=True)
+class Leaf:
+    """One leaf partition of a partitioned run's table, with its first and last key at
+    start (``run.partitions`` holds them as ``[table, first, last]``, in walk order)."""
+
+    table: str
+    first: Key
+    last: Key
+
+    @classmethod
+    def of(cls, item: Any) -> Leaf:
+        return cls(str(item[0]), tuple(map(str, item[1])), tuple(map(str, item[2])))
+
+    def stored(self) -> list[Any]:
+        return [self.table, list(self.first), list(self.last)]
+
+
+def _cut_leaves(
+    cursor: Any,
+    run_id: int,
+    keyset: Keyset,
+    ordinal: int,
+    start: Key | None,
+    last: Key | None,
+    size: int,
+    leaves: list[Leaf],
+    at: int,
+) -> Range | None:
+    """The next range of a partitioned table: cut in leaf ``at`` with probes on that leaf
+    alone; when that leaf is handed out, the run moves on to the next one (its cursor,
+    ``next_key``/``last_key``, becomes that leaf's bounds). None after the last leaf."""
+    while at < len(leaves):
+        leaf = leaves[at]
+        rng = _cut_keys(cursor, keyset.on(leaf.table), ordinal, start, last, size)
+        if rng is not None and rng.keys is not None:
+            return Range(rng.lo, rng.hi, replace(rng.keys, table=leaf.table))
+        at += 1
+        if at < len(leaves):
+            start, last = leaves[at].first, leaves[at].last
+            cursor.execute(
+                sql.SQL(
+                    "UPDATE {} SET partition = %s, next_key = %s::jsonb, last_key = %s::jsonb"
+                    " WHERE id = %s"
+                ).format(RUN),
+                [at, json.dumps(list(start)), json.dumps(list(last)), run_id],
+            )
+    return None
+
+
 def _save_next_key(cursor: Any, run_id: int, key: Key | None) -> None:
     cursor.execute(
         sql.SQL("UPDATE {} SET next_key = %s::jsonb WHERE id = %s").format(RUN),
@@ -238,7 +295,9 @@ def _adapt(
     if seen is None or seen.size is None:
         return size, rate
     if seen.timed_out or seen.waiters or seen.seconds > 2 * target:
-        return batching.clamp(min(size, seen.size) // 2, lo, hi), Rate()
+        # The average starts over; the slow batch is kept as the peak.
+        peak = rate.with_peak(seen.size, seen.seconds)
+        return batching.clamp(min(size, seen.size) // 2, lo, hi), Rate(peak=peak)
     rate = rate.observe(seen.size, seen.seconds)
     return batching.adapt_batch_size(size, rate, target, lo, hi), rate
 
@@ -258,7 +317,8 @@ def _cut(cursor: Any, table: str, pk: str, next_lo: int, hi: int, size: int) -> 
 
 
 _SAVE_SQL = sql.SQL(
-    "UPDATE {} SET batch_size = %s, avg_rows = %s, avg_seconds = %s, next_lo = %s,"
+    "UPDATE {} SET batch_size = %s, avg_rows = %s, avg_seconds = %s,"
+    " peak_seconds_per_row = %s, next_lo = %s,"
     " started_at = coalesce(started_at, now()), heartbeat_at = now(),"
     " next_slot_at = CASE WHEN %s > 0 THEN greatest(next_slot_at, now())"
     "   + make_interval(secs => %s) ELSE next_slot_at END"
@@ -267,7 +327,7 @@ _SAVE_SQL = sql.SQL(
 
 
 def _save_params(run_id: int, size: int, rate: Rate, next_lo: int, slot: float) -> list[Any]:
-    return [size, rate.rows, rate.seconds, next_lo, slot, slot, run_id, slot]
+    return [size, rate.rows, rate.seconds, rate.peak, next_lo, slot, slot, run_id, slot]
 
 
 def _save_adaptive(
@@ -349,13 +409,13 @@ def _halves(cursor: Any, rng: Range, keyset: Keyset | None) -> tuple[Range, Rang
     halves = batching.split(rng)
     if halves is None or rng.keys is None or keyset is None:
         return halves
-    middle = keyset.middle(cursor, rng.keys)
+    middle = keyset.on(rng.keys.table).middle(cursor, rng.keys)
     if middle is None:
         return None
     low, high = halves
     return (
-        Range(low.lo, low.hi, KeyRange(rng.keys.lo, middle, rng.keys.last)),
-        Range(high.lo, high.hi, KeyRange(middle, rng.keys.hi, rng.keys.last)),
+        Range(low.lo, low.hi, replace(rng.keys, hi=middle)),
+        Range(high.lo, high.hi, replace(rng.keys, lo=middle)),
     )
 
 
@@ -365,8 +425,8 @@ def _split(cursor: Any, claim: Claim, halves: tuple[Range, Range], message: str)
     cursor.execute(
         sql.SQL(
             "INSERT INTO {} (run_id, lo, hi, part, state, attempts, timeouts, waiters, worker,"
-            " last_error, lo_key, hi_key) SELECT run_id, %s, %s, part, 'pending', 0, 0, 0, '',"
-            " '', %s::jsonb, hi_key FROM {} WHERE id = %s"
+            " last_error, lo_key, hi_key, leaf) SELECT run_id, %s, %s, part, 'pending', 0, 0, 0,"
+            " '', '', %s::jsonb, hi_key, leaf FROM {} WHERE id = %s"
         ).format(BATCH, BATCH),
         [high.lo, high.hi, _keys_of(high)[0], claim.batch_id],
     )

@@ -50,6 +50,14 @@ class Run(models.Model):
     key_types = models.JSONField(default=list, db_default=[], help_text="their SQL types")
     next_key = models.JSONField(null=True, help_text="first key not yet given to a batch")
     last_key = models.JSONField(null=True, help_text="inclusive upper bound: the last key at start")
+    partitions = models.JSONField(
+        default=list,
+        db_default=[],
+        help_text="a partitioned table's leaves with rows: [[table, first, last]]",
+    )
+    partition = models.IntegerField(
+        default=0, db_default=0, help_text="the leaf of partitions whose keys are being cut"
+    )
     state = models.CharField(max_length=10, choices=RunState.choices, default=RunState.ACTIVE)
     lo = models.BigIntegerField()
     hi = models.BigIntegerField(help_text="inclusive upper bound: max(pk) at start")
@@ -75,6 +83,9 @@ class Run(models.Model):
     # adaptive state, updated by the claim transaction
     avg_rows = models.FloatField(default=0.0)
     avg_seconds = models.FloatField(default=0.0)
+    peak_seconds_per_row = models.FloatField(
+        default=0.0, db_default=0.0, help_text="slowest recent batch per row, decaying"
+    )
     next_slot_at = models.DateTimeField(null=True)
     heartbeat_at = models.DateTimeField(
         null=True, help_text="last sign of a live worker: a claim, or a hold on a health signal"
@@ -121,6 +132,13 @@ class Batch(models.Model):
     )
     lo_key = models.JSONField(null=True, help_text="first key (a key other than one integer)")
     hi_key = models.JSONField(null=True, help_text="key after the last; null: to run.last_key")
+    leaf = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="the leaf partition the range lies in (a partitioned table)",
+    )
     state = models.CharField(max_length=10, choices=BatchState.choices, default=BatchState.PENDING)
     attempts = models.IntegerField(default=0)
     timeouts = models.IntegerField(default=0)

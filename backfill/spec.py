@@ -189,7 +189,23 @@ def _columns(model: Any) -> dict[str, str]:
     for f in model._meta.concrete_fields:
         names[f.name] = f.column
         names[f.column] = f.column
+    for column in _database_only_columns(model, names):
+        names[column] = column
     return names
+
+
+def _database_only_columns(model: Any, known: dict[str, str]) -> list[str]:
+    """The table's columns no field names: the shadow column of an online type change
+    (``schemaops fix``) lives only in the database until the swap. [] when unreadable."""
+    from django.db import connections, router
+
+    try:
+        connection = connections[router.db_for_write(model)]
+        with connection.cursor() as cursor:
+            found = connection.introspection.get_table_description(cursor, model._meta.db_table)
+    except Exception:
+        return []
+    return [str(c.name) for c in found if c.name not in known]
 
 
 def parse_assignments(text: str, columns: dict[str, str], label: str) -> list[tuple[str, str]]:
@@ -273,8 +289,10 @@ def batch_statement(spec: Spec, rng: Range, part: int = 0, parts: int = 1) -> An
     of_part = part_predicate(spec, part, parts)
     if rng.keys is not None:
         assert spec.keyset is not None  # a run over such a key stores its keyset
+        # A range of a partitioned table updates its leaf partition: no other is read.
+        leaf = sql.Identifier(rng.keys.table) if rng.keys.table else table
         return sql.SQL("UPDATE {t} SET {sets} WHERE {within} AND {todo}").format(
-            t=table, sets=sets, within=spec.keyset.within(rng.keys), todo=pending_predicate(spec)
+            t=leaf, sets=sets, within=spec.keyset.within(rng.keys), todo=pending_predicate(spec)
         )
     return sql.SQL(
         "UPDATE {t} SET {sets} WHERE {pk} >= {lo} AND {pk} < {hi}{of_part} AND {todo}"

@@ -8,8 +8,10 @@ key ranges over an updated table would make the planner scan the whole table onc
 per range (stale statistics) or walk the index over old and new row versions. Its
 ranges are shared by two readers, the worker's connection and one more (PostgreSQL 15
 cannot run a TID range scan in parallel itself), so the sweep takes about half the
-time where the server has a core to spare. The Python form sweeps key ranges up to
-the current ``max(pk)`` through its queryset.
+time where the server has a core to spare. A partitioned table is swept leaf by leaf
+(its parent has no blocks of its own), every leaf it has when the sweep starts, so rows
+in a partition attached or filled after the start are counted too. The Python form
+sweeps key ranges up to the current ``max(pk)`` through its queryset.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 from django.db import connections
 from django.db.backends.postgresql.psycopg_any import sql  # the driver Django uses
 
-from schemaops.backfill import batching, ledger
+from schemaops.backfill import batching, keys, ledger
 from schemaops.backfill import spec as spec_module
 from schemaops.backfill.spec import Spec
 
@@ -64,7 +66,7 @@ def _count(spec: Spec, rng: batching.Range, cursor: Any) -> int:
 def sweep_blocks(spec: Spec, lo: int, cursor: Any, step: int = SWEEP_BLOCKS) -> int:
     """Rows with ``pk >= lo`` still not matching (declarative form), counted ``step``
     blocks at a time over the table as it is now; one statement per range, autocommit."""
-    return _count_ranges(spec, lo, block_ranges(spec, cursor, step), cursor)
+    return _count_ranges(spec, lo, leaf_block_ranges(spec, cursor, step), cursor)
 
 
 def sweep_blocks_shared(
@@ -73,14 +75,14 @@ def sweep_blocks_shared(
     """:func:`sweep_blocks`, its ranges dealt out to ``readers`` connections: this
     thread's own and one per extra thread (each closed when its share is done)."""
     with connections[alias].cursor() as cursor:
-        ranges = block_ranges(spec, cursor, step)
+        ranges = leaf_block_ranges(spec, cursor, step)
     shares = [ranges[i::readers] for i in range(max(1, min(readers, len(ranges))))]
 
-    def read(share: Sequence[batching.Range]) -> int:
+    def read(share: Sequence[Blocks]) -> int:
         with connections[alias].cursor() as cursor:
             return _count_ranges(spec, lo, share, cursor)
 
-    def read_elsewhere(share: Sequence[batching.Range]) -> int:
+    def read_elsewhere(share: Sequence[Blocks]) -> int:
         try:
             return read(share)
         finally:
@@ -91,29 +93,45 @@ def sweep_blocks_shared(
         return read(shares[0]) + sum(future.result() for future in others)
 
 
-def _count_ranges(spec: Spec, lo: int, ranges: Sequence[batching.Range], cursor: Any) -> int:
-    return sum(_count_blocks(spec, lo, rng, cursor) for rng in ranges)
+Blocks = tuple[str, batching.Range]  # a relation (the table or one leaf) and its blocks
 
 
-def block_ranges(spec: Spec, cursor: Any, step: int = SWEEP_BLOCKS) -> Sequence[batching.Range]:
-    """The table's blocks as it is now, cut into ranges of ``step`` blocks."""
+def _count_ranges(spec: Spec, lo: int, ranges: Sequence[Blocks], cursor: Any) -> int:
+    return sum(_count_blocks(spec, lo, table, rng, cursor) for table, rng in ranges)
+
+
+def leaf_block_ranges(spec: Spec, cursor: Any, step: int = SWEEP_BLOCKS) -> list[Blocks]:
+    """The block ranges of every relation holding the table's rows: the table itself, or
+    each leaf partition of a partitioned table."""
+    return [
+        (table, rng)
+        for table in keys.leaves(cursor, spec.db_table)
+        for rng in block_ranges(spec, cursor, step, table)
+    ]
+
+
+def block_ranges(
+    spec: Spec, cursor: Any, step: int = SWEEP_BLOCKS, table: str = ""
+) -> Sequence[batching.Range]:
+    """The blocks of the table (or of ``table``, one of its leaves) as it is now, cut
+    into ranges of ``step`` blocks."""
     cursor.execute(
         "SELECT pg_relation_size(to_regclass(quote_ident(%s)))"
         " / current_setting('block_size')::int",
-        [spec.db_table],
+        [table or spec.db_table],
     )
     blocks = int(cursor.fetchone()[0] or 0)
     return batching.sweep_ranges(0, blocks - 1, step) if blocks else []
 
 
-def _count_blocks(spec: Spec, lo: int, blocks: batching.Range, cursor: Any) -> int:
+def _count_blocks(spec: Spec, lo: int, table: str, blocks: batching.Range, cursor: Any) -> int:
     cursor.execute(
         sql.SQL(
             "SELECT count(*) FROM {t} WHERE ctid >= {first}::tid AND ctid < {end}::tid"
             " AND {from_lo} AND {todo}"
         )
         .format(
-            t=sql.Identifier(spec.db_table),
+            t=sql.Identifier(table),
             first=sql.Literal(f"({blocks.lo},0)"),
             end=sql.Literal(f"({blocks.hi},0)"),
             # Every row of a key other than one integer: its run started at the first key.
@@ -138,8 +156,18 @@ def uncovered_rows(spec: Spec, lo: int, run_id: int, alias: str) -> int:
     covers: the sweep of a non-idempotent update, which cannot re-evaluate it. A finished
     run has one gap per part, after its last key (rows added since the start)."""
     with connections[alias].cursor() as cursor:
-        cursor.execute("SELECT parts, last_key FROM schemaops_backfill_run WHERE id = %s", [run_id])
-        parts, last_key = cursor.fetchone()
+        cursor.execute(
+            "SELECT parts, last_key, partitions FROM schemaops_backfill_run WHERE id = %s",
+            [run_id],
+        )
+        parts, last_key, partitions = cursor.fetchone()
+        partitions = ledger.json_value(partitions)
+        if spec.keyset is not None and partitions:  # each leaf: rows after its last key
+            lasts = {leaf.table: leaf.last for leaf in map(ledger.Leaf.of, partitions)}
+            return sum(
+                _count_after(spec, spec.keyset.on(table), lasts.get(table), cursor)
+                for table in keys.leaves(cursor, spec.db_table)
+            )
         if spec.keyset is not None:  # every cut range is a batch: rows after the last key
             return _count_after(spec, spec.keyset, ledger.json_value(last_key), cursor)
         cursor.execute(_DONE_SQL, [run_id])
@@ -161,7 +189,7 @@ def _count_after(spec: Spec, keyset: Any, last_key: Any, cursor: Any) -> int:
     )
     cursor.execute(
         sql.SQL("SELECT count(*) FROM {} WHERE {} AND {}")
-        .format(sql.Identifier(spec.db_table), after, spec_module.pending_predicate(spec))
+        .format(sql.Identifier(keyset.table), after, spec_module.pending_predicate(spec))
         .as_string(cursor.connection)
     )
     return int(cursor.fetchone()[0])

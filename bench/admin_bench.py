@@ -34,7 +34,9 @@ import psycopg2
 from psycopg2 import sql
 
 ROOT = Path(__file__).resolve().parents[1]
-PG: dict[str, Any] = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
+sys.path.insert(0, str(Path(__file__).parent))
+from _pg import PG  # noqa: E402
+from _pg import connect as admin_connection  # noqa: E402
 
 RUNS_SQL = """
 INSERT INTO schemaops_backfill_run (key, target, kind, db_table, pk_column, assignments, "where",
@@ -62,12 +64,6 @@ SELECT r.id, 1 + b * 1000, 1 + (b + 1) * 1000, 0,
     now() - interval '1 hour' + b * interval '1 second'
 FROM schemaops_backfill_run r, generate_series(0, %(per_run)s - 1) b
 """
-
-
-def admin_connection() -> Any:
-    conn = psycopg2.connect(**PG, dbname="postgres")
-    conn.autocommit = True
-    return conn
 
 
 def set_up(name: str, runs: int, batches: int) -> None:

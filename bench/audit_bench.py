@@ -38,21 +38,12 @@ from psycopg2 import sql
 
 sys.path.insert(0, str(Path(__file__).parent))
 import audit_fleet
+from _pg import PG as PARAMS
+from _pg import connect as admin
 from audit_peers import PEERS
 
-PARAMS: dict[str, Any] = {
-    "host": os.environ.get("PGHOST", "127.0.0.1"),
-    "port": os.environ.get("PGPORT", "5432"),
-    "user": os.environ.get("PGUSER", "postgres"),
-}
 DBNAME = "schemaops_auditbench"
 MACHINE = {"ram_kb": 8 << 20}  # AU401 needs the server's RAM: fixed, so runs compare
-
-
-def admin() -> Any:
-    conn = psycopg2.connect(dbname="postgres", **PARAMS)
-    conn.autocommit = True
-    return conn
 
 
 def ensure_database(tables: int, schemas: int, rebuild: bool) -> None:

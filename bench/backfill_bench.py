@@ -40,10 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg2
 from psycopg2 import sql
 
-PG: dict[str, Any] = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
+sys.path.insert(0, str(Path(__file__).parent))
+import _pg
+from _pg import connect
+
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 SETTINGS = """
@@ -116,17 +118,8 @@ def env_for(folder: Path, db: str, broker: str = "") -> dict[str, str]:
     return env
 
 
-def connect(db: str) -> Any:
-    conn = psycopg2.connect(**PG, dbname=db)
-    conn.autocommit = True
-    return conn
-
-
 def admin(template: str, db: str) -> None:
-    conn = connect("postgres")
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL(template).format(sql.Identifier(db)))
-    conn.close()
+    _pg.admin(sql.SQL(template).format(sql.Identifier(db)))
 
 
 # t: an integer key in load order; u: random UUID (v4) keys, so key order is not the

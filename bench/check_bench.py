@@ -29,11 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg2
 from psycopg2 import sql
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _pg import admin as _admin  # noqa: E402
 from gen_project import generate  # noqa: E402
 
 PY = sys.executable
@@ -50,14 +50,6 @@ SCHEMAOPS = [
     "json",
 ]
 LINTER = [PY, "-m", "django", "lintmigrations", "--no-cache", "--settings", "benchproj.settings"]
-
-
-def _admin(statement: sql.Composable) -> None:
-    conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(statement)
-    conn.close()
 
 
 def _children_cpu() -> float:

@@ -34,12 +34,10 @@ import psycopg2
 from psycopg2 import sql
 
 ROOT = Path(__file__).resolve().parent.parent
-PG = {
-    "host": os.environ.get("PGHOST", "127.0.0.1"),
-    "port": os.environ.get("PGPORT", "5432"),
-    "user": os.environ.get("PGUSER", "postgres"),
-    "dbname": "postgres",
-}
+sys.path.insert(0, str(Path(__file__).parent))
+from _pg import SERVER as PG  # noqa: E402
+from _pg import admin  # noqa: E402
+
 SIZES = (10_000, 100_000, 1_000_000, 5_000_000)
 
 # step -> the statement that performs it on the seeded tables of one size
@@ -55,16 +53,6 @@ CASES = {
 
 def tables(size: int) -> dict[str, str]:
     return {"item": f"bench_item_{size}", "ref": f"bench_ref_{size}"}
-
-
-def admin(statement: sql.Composable) -> None:
-    conn = psycopg2.connect(**PG)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement)
-    finally:
-        conn.close()
 
 
 def seed(params: dict[str, str], rows: int) -> None:

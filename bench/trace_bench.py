@@ -37,22 +37,9 @@ import psycopg2
 from psycopg2 import sql
 
 ROOT = Path(__file__).resolve().parent.parent
-PG = {
-    "host": os.environ.get("PGHOST", "127.0.0.1"),
-    "port": os.environ.get("PGPORT", "5432"),
-    "user": os.environ.get("PGUSER", "postgres"),
-    "dbname": "postgres",
-}
-
-
-def admin(statement: sql.Composable) -> None:
-    conn = psycopg2.connect(**PG)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement)
-    finally:
-        conn.close()
+sys.path.insert(0, str(Path(__file__).parent))
+from _pg import SERVER as PG  # noqa: E402
+from _pg import admin  # noqa: E402
 
 
 def setup(params: dict[str, str], tables: int) -> None:

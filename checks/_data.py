@@ -2,22 +2,27 @@
 
 Facts about fields (defaults, whether a change reaches the database), about
 SQL statements already seen in a migration, about RunPython functions (read
-from their code objects, never from their source text), and the recipe
-pieces these rules have in common: the NOT NULL sequence and the
-``schemaops backfill`` command line.
+from their code objects, never from their source text: which models they
+fetch, what they call). The recipe pieces at the end are legacy (see there):
+remedies come from the planner, :mod:`schemaops.remedy`.
 """
 
 from __future__ import annotations
 
-import dis
-import functools
 import types
-from collections.abc import Iterator
 from typing import Any
 
 from pglast import ast, enums
 from pglast.stream import RawStream
 
+from schemaops.pycode import (  # noqa: F401 (re-exported: the rules import them from here)
+    code_objects,
+    global_names,
+    has_loop,
+    models_touched,
+    string_constants,
+    unwrap,
+)
 from schemaops.remedy.code import join_steps, migration_code, with_kwargs
 from schemaops.rules import MigrationContext, OperationContext
 from schemaops.statements import AT, CONSTR, alter_commands, ident, names, relname
@@ -174,73 +179,13 @@ def dml_target(node: Any) -> str | None:
     return None
 
 
-# -- RunPython functions ------------------------------------------------------------
+# -- RunPython functions: schemaops.pycode (re-exported above) --------------------
 
 
-def unwrap(func: Any) -> Any:
-    while isinstance(func, functools.partial):
-        func = func.func
-    return func
-
-
-def code_objects(func: Any) -> Iterator[types.CodeType]:
-    """The function's code object and every code object nested in it."""
-    code = getattr(unwrap(func), "__code__", None)
-    todo = [code] if isinstance(code, types.CodeType) else []
-    while todo:
-        code = todo.pop()
-        yield code
-        todo.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
-
-
-def global_names(func: Any) -> set[str]:
-    return {name for code in code_objects(func) for name in code.co_names}
-
-
-def string_constants(func: Any) -> list[str]:
-    """String constants and keyword-argument names, in order of appearance."""
-    out: list[str] = []
-    for code in code_objects(func):
-        for const in code.co_consts:
-            if isinstance(const, str):
-                out.append(const)
-            elif isinstance(const, tuple):
-                out.extend(c for c in const if isinstance(c, str))
-    return out
-
-
-def keyword_names(func: Any) -> list[str]:
-    """Names of keyword arguments passed in calls (``update(total_cents=...)``)."""
-    return [
-        name
-        for code in code_objects(func)
-        for const in code.co_consts
-        if isinstance(const, tuple)
-        for name in const
-        if isinstance(name, str)
-    ]
-
-
-def has_loop(func: Any) -> bool:
-    """Does the function iterate (a for loop or a comprehension)?"""
-    return any(
-        ins.opname == "FOR_ITER"
-        for code in code_objects(func)
-        for ins in dis.get_instructions(code)
-    )
-
-
-def models_used(func: Any, mctx: MigrationContext) -> list[tuple[str, str]]:
-    """(app_label, ModelName) pairs named by string constants, e.g. ``apps.get_model``."""
-    consts = string_constants(func)
-    found = []
-    for (app, _), model in mctx.state.models.items():
-        if app in consts and model.name in consts and (app, model.name) not in found:
-            found.append((app, model.name))
-    return found
-
-
-# -- recipes ------------------------------------------------------------------------
+# -- recipes (legacy) ---------------------------------------------------------------
+# Still imported by rules that build their own recipes (SO107, the rename rules,
+# state-only removal, truncate); the remedy planner (schemaops.remedy) replaces
+# them. Delete each helper with its last importer; add nothing here.
 
 
 def backfill_command(app_label: str, model: str, assignment: str, where: str | None) -> str:
@@ -448,49 +393,6 @@ def operation_code(op: Any) -> tuple[str, set[str]]:
         else:
             kept.add(line)
     return text, kept
-
-
-def split_recipe(mctx: MigrationContext, data_indexes: set[int]) -> str:
-    """The migration rewritten as a chain of migrations, data and schema never mixed."""
-    groups: list[tuple[bool, list[Any]]] = []
-    for step in mctx.step.operations:
-        is_data = step.index in data_indexes
-        if not groups or groups[-1][0] != is_data:
-            groups.append((is_data, []))
-        groups[-1][1].append(step.operation)
-    modules, previous = [], None
-    for n, (is_data, ops) in enumerate(groups, 1):
-        lines, imports = [], {"from django.db import migrations, models"}
-        for op in ops:
-            text, needed = _op_text(op)
-            lines.extend(text.splitlines())
-            imports |= needed - {"from django.db import models", "from django.db import migrations"}
-        name = f"{mctx.name.split('_', 1)[-1]}_{n}_{'data' if is_data else 'schema'}"
-        modules.append(
-            migration_code(
-                mctx, lines, name=name, after=previous, imports="\n".join(sorted(imports))
-            )
-        )
-        previous = name
-    note = "# one transaction each; the data part is better run with `schemaops backfill`"
-    return join_steps(note, *modules)
-
-
-def _op_text(op: Any) -> tuple[str, set[str]]:
-    from django.db import migrations
-
-    if isinstance(op, migrations.RunPython):
-        code = getattr(unwrap(op.code), "__name__", "forwards")
-        reverse = op.reverse_code
-        if reverse is None or reverse is migrations.RunPython.noop:
-            rev = "reverse_code=migrations.RunPython.noop"
-        else:
-            rev = f"reverse_code={getattr(unwrap(reverse), '__name__', 'backwards')}"
-        return f"migrations.RunPython({code}, {rev}),  # copy {code} along", set()
-    try:
-        return operation_code(op)
-    except Exception:  # a custom operation Django cannot serialize
-        return f"# {op.describe()}", set()
 
 
 def imported_models(func: Any) -> list[tuple[str, Any]]:

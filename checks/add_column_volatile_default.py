@@ -24,10 +24,11 @@ operations = [
 ```
 
 ## Use instead
-Add the column nullable and without a default, then set the default for
-new rows (``SET DEFAULT`` never rewrites), backfill existing rows in
-batches with ``schemaops backfill``, and enforce NOT NULL through a
-``NOT VALID`` CHECK constraint that is validated afterwards.
+``schemaops fix`` writes it: the column added nullable and without a
+default, then ``SET DEFAULT`` for new rows (it never rewrites), the existing
+rows filled in batches with ``schemaops backfill --set "col = <the
+default>"``, and after the deploy NOT NULL through a ``NOT VALID`` CHECK
+validated in the next migration.
 
 ## References
 - https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
@@ -42,7 +43,6 @@ from typing import Any
 from django.db import migrations
 
 from schemaops.checks._lockmap_ops import effective_default
-from schemaops.checks._lockrecipes import NOT_VALID_IMPORTS, Code, render_model
 from schemaops.columns import (
     db_default,
     default_volatility,
@@ -51,8 +51,6 @@ from schemaops.columns import (
 )
 from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
-from schemaops.plan import offline_connection
-from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import CONSTR, alter_commands, column_constraints, volatility
 from schemaops.stats.model import Step
@@ -84,8 +82,7 @@ class AddColumnVolatileDefault(Rule):
             f"{verdict}: the table is rewritten",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, REWRITE),
             blocking=BlockingStep(Step.REWRITE, ctx.table),
-            recipe=self._recipe(ctx, op),
-        )
+        )  # the remedy is the planner's (schemaops.remedy.fill): expand, backfill, contract
 
     @staticmethod
     def _verdict(field: Any, pg_version: int) -> str | None:
@@ -100,51 +97,6 @@ class AddColumnVolatileDefault(Rule):
         if kind == "unknown":
             return "may be volatile (not known to be stable, so taken as volatile)"
         return None
-
-    def _recipe(self, ctx: OperationContext, op: Any) -> str:
-        model, name, field = op.model_name, op.name, op.field
-        code = Code()
-        bare = code.field(field, null=True, default=None, db_default=None)
-        first = migration_code(
-            ctx,
-            [
-                f'migrations.AddField("{model}", "{name}", {bare}),',
-                f'migrations.AlterField("{model}", "{name}", {code.field(field, null=True)}),',
-            ],
-            name=f"add_{model}_{name}",
-            imports=code.header(),
-        )
-        column = ctx.column(name, field)
-        backfill = (
-            "# 2. backfill the existing rows in batches:\n"
-            f"#    schemaops backfill start {ctx.app_label}.{ctx.model_name} "
-            f'--set "{column} = {_default_sql(ctx, name)}" --where "{column} IS NULL" --wait'
-        )
-        steps = [f"# 1. add the column without a default, then SET DEFAULT (no rewrite)\n{first}"]
-        steps.append(backfill)
-        if not field.null:
-            steps.append(self._not_null(ctx, model, name, field, column))
-        return join_steps(*steps)
-
-    @staticmethod
-    def _not_null(ctx: OperationContext, model: str, name: str, field: Any, column: str) -> str:
-        check = f"{column}_not_null"
-        code = Code()
-        final = code.field(field)
-        return "# 3. enforce NOT NULL without a long lock:\n" + migration_code(
-            ctx,
-            [
-                f'AddConstraintNotValid("{model}", models.CheckConstraint('
-                f'condition=models.Q({name}__isnull=False), name="{check}")),',
-                f'ValidateConstraint("{model}", name="{check}"),',
-                f'migrations.AlterField("{model}", "{name}", {final}),',
-                f'migrations.RemoveConstraint("{model}", "{check}"),',
-            ],
-            atomic=False,
-            name=f"{model}_{name}_not_null",
-            imports=code.header(NOT_VALID_IMPORTS),
-            after=f"add_{model}_{name}",
-        )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         pg_version = ctx.migration.target.pg_version
@@ -168,16 +120,3 @@ class AddColumnVolatileDefault(Rule):
                     recipe="ADD COLUMN without the default; ALTER COLUMN ... SET DEFAULT ...; "
                     "backfill existing rows in batches (`schemaops backfill`).",
                 )
-
-
-def _default_sql(ctx: OperationContext, name: str) -> str:
-    """The default's SQL as Django writes it, or a placeholder."""
-    model = render_model(ctx, ctx.after) if ctx.after is not None else None
-    if model is not None:
-        try:
-            editor = offline_connection(150000).schema_editor(collect_sql=True, atomic=False)
-            sql, params = editor.db_default_sql(model._meta.get_field(name))
-            return str(sql % tuple(editor.quote_value(p) for p in params))
-        except Exception:
-            pass
-    return "<the default expression>"

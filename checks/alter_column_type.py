@@ -21,11 +21,15 @@ operations = [migrations.AlterField("order", "amount", models.BigIntegerField())
 ```
 
 ## Use instead
-Expand and contract: add a new nullable column of the new type, write both
-columns from the code, backfill in batches (``schemaops backfill``), then
-switch the field to the new column and drop the old one in a post-deploy
-migration. Or pick a binary-coercible change (e.g. ``text`` instead of a
-shorter ``varchar``).
+The online type change, which ``schemaops fix`` writes (see docs/fix.md):
+before the deploy, a nullable shadow column of the new type kept equal to
+the old one by a trigger, and its indexes built ``CONCURRENTLY``; then
+``schemaops backfill`` fills the old rows in batches; after the deploy, one
+short transaction swaps the columns (the indexes, constraints and, for an
+auto-incrementing key, the sequence move with it). Or pick a
+binary-coercible change (e.g. ``text`` instead of a shorter ``varchar``).
+A primary key other tables reference needs their columns changed the same
+way: the remedy then says what to do by hand.
 
 ## References
 - https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
@@ -41,16 +45,22 @@ from django.db import migrations
 
 from schemaops.checks._lockmap import StateSchema, operation_steps
 from schemaops.checks._lockmap_ops import column_indexes, column_type
-from schemaops.checks._lockrecipes import Code, run_sql, separate
 from schemaops.columns import binary_coercible, type_from_node
 from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
-from schemaops.statements import alter_commands, ident
+from schemaops.statements import alter_commands
 from schemaops.stats.model import Step
 
 REWRITE = "while every row is rewritten and every index rebuilt"
+# the planner (schemaops.remedy.retype) writes the remedy; this is what a finding says
+# when no plan is attached (a RunSQL statement, or more findings than `check` plans)
+ONLINE = (
+    "Change the type online (`schemaops fix` writes it for an AlterField): add a shadow "
+    "column of the new type kept equal by a trigger, build its indexes CONCURRENTLY, fill "
+    "it with `schemaops backfill`, then swap the columns in one short post-deploy "
+    "transaction."
+)
 
 
 class AlterColumnType(Rule):
@@ -80,7 +90,7 @@ class AlterColumnType(Rule):
             + (also if others else ""),
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, REWRITE),
             blocking=BlockingStep(Step.REWRITE, ctx.table),
-            recipe=self._recipe(ctx, op, column, str(new_type)),
+            recipe=ONLINE,
         )
 
     def _collation(self, ctx: OperationContext, op: Any, old: Any) -> Iterator[Finding]:
@@ -97,46 +107,7 @@ class AlterColumnType(Rule):
             f"to {new_collation or 'the default'}: no rewrite, but PostgreSQL rebuilds its "
             f"indexes ({', '.join(indexes)}) under ACCESS EXCLUSIVE",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "while the column's indexes are rebuilt"),
-            recipe=self._recipe(ctx, op, column, str(column_type(ctx, op.field))),
-        )
-
-    def _recipe(self, ctx: OperationContext, op: Any, column: str, new_type: str) -> str:
-        model, name, table = op.model_name, op.name, ctx.table
-        temp = f"{name}_new"
-        code = Code()
-        expand = migration_code(
-            ctx,
-            [f'migrations.AddField("{model}", "{temp}", {code.field(op.field, null=True)}),'],
-            name=f"add_{model}_{temp}",
-            imports=code.header(),
-        )
-        backfill = (
-            f"# 2. deploy code that writes both {name} and {temp}, then backfill in batches:\n"
-            f"#    schemaops backfill start {ctx.app_label}.{ctx.model_name} "
-            f'--set "{temp} = {column}::{new_type}" --where "{temp} IS NULL" --wait'
-        )
-        contract = migration_code(
-            ctx,
-            [
-                separate(
-                    [
-                        f'migrations.RemoveField("{model}", "{temp}"),',
-                        f'migrations.AlterField("{model}", "{name}", '
-                        f"{code.field(op.field, db_column=temp)}),",
-                    ],
-                    [run_sql(f"ALTER TABLE {ident(table)} DROP COLUMN {ident(column)}")],
-                )
-            ],
-            name=f"swap_{model}_{name}",
-            phase="post",
-            after=f"add_{model}_{temp}",
-            imports=code.header(),
-        )
-        return join_steps(
-            f"# 1. expand: add the new column (nullable, no rewrite)\n{expand}",
-            backfill,
-            "# 3. contract, post-deploy: the field now reads the new column; the old one goes",
-            contract,
+            recipe=ONLINE,
         )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
@@ -146,8 +117,9 @@ class AlterColumnType(Rule):
                 continue
             schema = schema or StateSchema(ctx.migration.state, ctx.migration.target.pg_version)
             new = type_from_node(cmd.def_.typeName)
-            old = schema.column_type(str(table), cmd.name)
-            using = cmd.def_.raw_default is not None
+            old = _type_before(ctx, str(table), str(cmd.name))
+            old = old or schema.column_type(str(table), cmd.name)
+            using = not _plain_cast(cmd.def_.raw_default, str(cmd.name), new)
             known_pair = old is not None and new is not None and old != new
             if not using and known_pair and binary_coercible(old, new):  # type: ignore[arg-type]
                 continue
@@ -158,6 +130,35 @@ class AlterColumnType(Rule):
                 + ("" if known else " unless the old type is binary-coercible to it"),
                 lock=Lock.ACCESS_EXCLUSIVE.on(str(table), REWRITE),
                 blocking=BlockingStep(Step.REWRITE, str(table)),
-                recipe="Add a new column of the new type, dual-write, backfill with "
-                "`schemaops backfill`, then swap the columns in a post-deploy migration.",
+                recipe=ONLINE,
             )
+
+
+def _plain_cast(using: Any, column: str, new: Any) -> bool:
+    """No USING, or ``USING col::<the new type>`` (what Django writes): the same
+    conversion as none, so PostgreSQL skips the rewrite when the types are
+    binary-coercible (measured: the table keeps its file)."""
+    from pglast import ast
+
+    if using is None:
+        return True
+    if not isinstance(using, ast.TypeCast) or not isinstance(using.arg, ast.ColumnRef):
+        return False
+    fields = using.arg.fields or ()
+    named = isinstance(fields[-1], ast.String) and fields[-1].sval == column if fields else False
+    return named and type_from_node(using.typeName) == new
+
+
+def _type_before(ctx: StatementContext, table: str, column: str) -> Any:
+    """The column's type before the operation whose SQL this is, when it is that
+    operation's model (a ``SeparateDatabaseAndState`` altering the field in its state:
+    the migration's state already has the new type)."""
+    step = ctx.operation.step
+    models = [step.before, *(step.parent.state_models.values() if step.parent else ())]
+    for before in models:
+        if before is None or before.db_table != table:
+            continue
+        for name, f in before.fields.items():
+            if not f.is_relation and ctx.operation.column(name, f) == column:
+                return column_type(ctx.operation, f)
+    return None

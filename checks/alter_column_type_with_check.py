@@ -25,18 +25,16 @@ operations = [
 ```
 
 ## Use instead
-Drop the checks, change the type, re-add them ``NOT VALID`` in one short
-transaction, then validate them in the next migration (SHARE UPDATE
-EXCLUSIVE: reads and writes go on):
+Remove the checks, change the type (nothing to re-validate: no scan), add
+them back ``NOT VALID`` and validate them in the next migration (SHARE
+UPDATE EXCLUSIVE: reads and writes go on). ``schemaops fix`` writes it for
+an ``AlterField`` (see docs/fix.md):
 ```python
 operations = [
     migrations.RemoveConstraint("order", "code_not_blank"),
     migrations.AlterField("order", "code", models.CharField(max_length=40)),
-    AddConstraintNotValid(
-        "order", models.CheckConstraint(condition=~Q(code=""), name="code_not_blank")
-    ),
 ]
-# next migration: ValidateConstraint("order", "code_not_blank")
+# next: the check added back NOT VALID (the state keeps it), then VALIDATE CONSTRAINT
 ```
 
 ## References
@@ -47,21 +45,16 @@ operations = [
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from django.db import migrations
 
 from schemaops.checks._lockmap import StateSchema
 from schemaops.checks._lockmap_ops import column_type, type_change_checks
-from schemaops.checks._lockrecipes import Code, run_sql, validate_sql
 from schemaops.columns import binary_coercible, type_from_node
 from schemaops.findings import Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import AT, alter_commands, ident
-
-IMPORTS = "from django.contrib.postgres.operations import AddConstraintNotValid, ValidateConstraint"
 
 
 class AlterColumnTypeWithCheck(Rule):
@@ -91,11 +84,9 @@ class AlterColumnTypeWithCheck(Rule):
                 ctx,
                 f"AlterField {ctx.model_name}.{op.name} changes {ctx.table}.{column} from "
                 f"{old_type} to {new_type} without a rewrite",
-                ctx.before,
                 ctx.table,
                 column,
                 checks,
-                Code().op(op),
             )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
@@ -115,31 +106,26 @@ class AlterColumnTypeWithCheck(Rule):
                 yield self._finding(
                     ctx,
                     f"ALTER COLUMN {cmd.name} TYPE {new} on {table} (from {old}) needs no rewrite",
-                    schema.tables[table],
                     table,
                     str(cmd.name),
                     checks,
-                    run_sql(ctx.sql),
                 )
 
     def _finding(
         self,
         ctx: OperationContext | StatementContext,
         what: str,
-        model: Any,
         table: str,
         column: str,
         checks: list[str],
-        change: str,
     ) -> Finding:
-        octx = ctx.operation if isinstance(ctx, StatementContext) else ctx
         listed = ", ".join(checks)
         return self.finding(
             ctx,
             f"{what}, but PostgreSQL re-creates and re-validates its CHECK constraint(s) "
             f"{listed}: a full scan while the table is locked",
             lock=Lock.ACCESS_EXCLUSIVE.on(table, f"while every row is checked against {listed}"),
-            recipe=_recipe(octx, model, table, column, checks, change),
+            recipe=_recipe(table, column, checks, getattr(ctx, "sql", None)),
         )
 
 
@@ -155,39 +141,18 @@ def _dropped_checks(ctx: StatementContext, table: str) -> set[str]:
     return out
 
 
-def _recipe(
-    ctx: OperationContext, model: Any, table: str, column: str, checks: list[str], change: str
-) -> str:
-    code = Code()
-    meta = {c.name: c for c in model.options.get("constraints", ())}
-    model_name = model.name.lower()
-    drop, re_add, validate = [], [], []
+def _recipe(table: str, column: str, checks: list[str], change: str | None) -> str:
+    """What to do instead, as SQL: the planner writes the migrations for an AlterField
+    (its remedy replaces this text); a RunSQL's own statement is ``change``."""
+    t = ident(table)
+    lines = ["-- 1. one migration: drop the checks, change the type (no scan), add them back"]
+    lines += [f"ALTER TABLE {t} DROP CONSTRAINT {ident(name)};" for name in checks]
+    lines.append(f"{change.rstrip(';')};" if change else "-- (the type change)")
     for name in checks:
-        if name in meta:
-            drop.append(f'migrations.RemoveConstraint("{model_name}", "{name}"),')
-            re_add.append(f'AddConstraintNotValid("{model_name}", {code.value(meta[name])}),')
-            validate.append(f'ValidateConstraint("{model_name}", "{name}"),')
-            continue
-        check = (
-            f"ALTER TABLE {ident(table)} ADD CONSTRAINT {ident(name)} CHECK ({ident(column)} >= 0)"
-        )
-        drop.append(run_sql(f"ALTER TABLE {ident(table)} DROP CONSTRAINT {ident(name)}", check))
-        re_add.append(run_sql(f"{check} NOT VALID"))
-        validate.append(validate_sql(table, name))
-    imports = code.header(IMPORTS)
-    first = migration_code(
-        ctx, [*drop, change, *re_add], name=f"alter_{table}_{column}", imports=imports
-    )
-    second = migration_code(
-        ctx,
-        validate,
-        name=f"validate_{table}_{column}",
-        after=f"alter_{table}_{column}",
-        imports=imports,
-    )
-    return join_steps(
-        "# 1. drop the checks, change the type, re-add them NOT VALID: no scan, brief lock",
-        first,
-        "# 2. next migration: validate them (SHARE UPDATE EXCLUSIVE: reads and writes go on)",
-        second,
-    )
+        # Django's only built-in checks are the positive integer fields' (col >= 0)
+        builtin = name.endswith("_check") and name.startswith(f"{table}_{column}_")
+        condition = f"{ident(column)} >= 0" if builtin else "<its condition, as before>"
+        lines.append(f"ALTER TABLE {t} ADD CONSTRAINT {ident(name)} CHECK ({condition}) NOT VALID;")
+    lines.append("-- 2. the next migration (SHARE UPDATE EXCLUSIVE: reads and writes go on):")
+    lines += [f"ALTER TABLE {t} VALIDATE CONSTRAINT {ident(name)};" for name in checks]
+    return "\n".join(lines)

@@ -19,10 +19,15 @@ operations = [migrations.AddField("order", "token", field)]
 ```
 
 ## Use instead
-Add the column nullable (keep the callable ``default`` so new rows get
-their own value), fill the existing rows with a per-row SQL expression using
-``schemaops backfill`` (``gen_random_uuid()``, ``now()``), then make it NOT
-NULL / unique post-deploy.
+``schemaops fix`` writes it: the column added nullable before the deploy
+(the state keeps the callable ``default``, so the new code gives new rows
+their own value; a known SQL equivalent such as ``gen_random_uuid()`` or
+``now()`` is the column's DEFAULT until then, for the old code's inserts);
+the existing rows filled one by one with ``schemaops backfill`` (``--set``
+with the SQL equivalent, or a generated ``Backfill`` class in
+``<app>/backfills.py`` that calls the default for each row); after the
+deploy, NOT NULL through a validated CHECK and the unique index built
+``CONCURRENTLY`` and attached with ``UNIQUE USING INDEX``.
 
 ## References
 - https://docs.djangoproject.com/en/stable/howto/writing-migrations/#migrations-that-add-unique-fields
@@ -32,18 +37,12 @@ NULL / unique post-deploy.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from django.db import migrations
 
-from schemaops.checks._data import (
-    CONSTANT_FACTORIES,
-    callable_qualname,
-    expand_backfill_contract,
-    has_code_default,
-)
 from schemaops.findings import Finding, Severity
 from schemaops.locks import Lock
+from schemaops.remedy.fill import callable_name, per_row_default
 from schemaops.rules import OperationContext, Rule
 
 
@@ -57,23 +56,16 @@ class CallableDefault(Rule):
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
         op = ctx.operation
-        default = getattr(op.field, "default", None)
-        if ctx.new_table or not has_code_default(op.field) or not callable(default):
+        default = per_row_default(op.field)
+        if ctx.new_table or default is None or getattr(op.field, "many_to_many", False):
             return
-        if default in CONSTANT_FACTORIES:
-            return
-        if getattr(op.field, "many_to_many", False):
-            return
-        func = callable_qualname(default)
+        func = callable_name(default)
         column = ctx.column(op.name, op.field)
         unique = " (unique=True: the migration fails on the second row)" if op.field.unique else ""
         yield self.finding(
             ctx,
             f"AddField {ctx.model_name}.{op.name} calls {func}() once: every existing row of "
-            f"{ctx.table} gets the same {column}{unique}",
+            f"{ctx.table} gets the same {column}{unique}; each existing row needs its own "
+            "value, filled with `schemaops backfill`",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "briefly (no rewrite)"),
-            recipe=self._recipe(ctx, op, column),
-        )
-
-    def _recipe(self, ctx: OperationContext, op: Any, column: str) -> str:
-        return expand_backfill_contract(ctx, op, column)
+        )  # the remedy is the planner's (schemaops.remedy.fill): expand, backfill, contract

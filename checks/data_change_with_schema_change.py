@@ -24,9 +24,10 @@ operations = [
 ```
 
 ## Use instead
-One migration per kind: the schema change in its own migration, the data
-change in the next one; better, run the data change outside migrations
-with ``schemaops backfill``, in small committed batches.
+Keep the schema change in the migration and run the data change after it
+with ``schemaops backfill``, in small committed batches: a ``Backfill``
+class on the model the ``RunPython`` fetches (named from the migration's
+state), or ``--set``/``--where`` for a plain ``UPDATE``.
 
 ## References
 - https://docs.djangoproject.com/en/stable/howto/writing-migrations/#non-atomic-migrations
@@ -41,7 +42,7 @@ from typing import Any
 from django.db import migrations
 from pglast import ast, enums
 
-from schemaops.checks._data import changes_database, dml_target, split_recipe
+from schemaops.checks._data import changes_database, dml_target, models_touched
 from schemaops.checks._lockmap import StateSchema, operation_locks, statement_locks
 from schemaops.findings import Finding
 from schemaops.locks import Lock
@@ -93,8 +94,36 @@ class DataChangeWithSchemaChange(Rule):
             f"{ctx.app_label}.{ctx.name} changes data ({_label(first_data)}) and the schema of "
             f"{table} ({label}) in one transaction: {why}",
             lock=lock.on(table, "until the data change commits"),
-            recipe=split_recipe(ctx, {_top(o).index for o in data}),
+            recipe=_recipe(ctx, first_data),
         )
+
+
+def _recipe(ctx: MigrationContext, data: OperationContext) -> str:
+    """Take the data change out of the migration: a backfill after the pre-deploy step,
+    on the model the RunPython fetches (named from the state), never guessed."""
+    op = data.operation
+    after = "after `schemaops migrate --phase pre`"
+    if not isinstance(op, migrations.RunPython):
+        return (
+            "remove the data change from this migration (it keeps only the schema change); "
+            f"{after}, run it as `schemaops backfill start <app>.<Model> --set ... --where ...`"
+        )
+    name = getattr(op.code, "__name__", "the function")
+    found = models_touched(op.code, ctx.state)
+    target = (
+        f'on {found[0][0]}.{found[0][1]} (`model = "{found[0][0]}.{found[0][1]}"`)'
+        if len(found) == 1
+        else "on the model it updates (schemaops cannot tell which: it fetches "
+        + (", ".join(f"{a}.{m}" for a, m in found) or "no model it can name")
+        + ")"
+    )
+    return (
+        f"remove RunPython({name}) from this migration (it keeps only the schema change, or "
+        "a `migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)` "
+        f"marker); move its work into a schemaops Backfill class {target} in "
+        f"<app>/backfills.py (`process(batch)`: one key range) and, {after}, run "
+        "`schemaops backfill start <app>.<Class> --wait`"
+    )
 
 
 def _strongest_schema_change(

@@ -38,7 +38,7 @@ a post-deploy migration (``deploy_phase = "post"``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import migrations
@@ -119,6 +119,8 @@ class DropColumn(Rule):
         for table, cmd in alter_commands(ctx.node):
             if cmd.subtype != AT.AT_DropColumn or ctx.is_new_table(table):
                 continue
+            if swapped_in(ctx, str(table), str(cmd.name)):
+                continue  # the column is replaced in the same transaction: the code sees it
             if ctx.migration.phase == POST:
                 needs = ctx.migration.facts.needs_value((str(table), str(cmd.name)))
                 yield from self._post_deploy(ctx, str(table), str(cmd.name), bool(needs))
@@ -211,3 +213,56 @@ def _not_provided() -> object:
     from django.db.models.fields import NOT_PROVIDED
 
     return NOT_PROVIDED
+
+
+def swapped_in(ctx: StatementContext, table: str, column: str) -> bool:
+    """Is ``table.column`` swapped in one transaction: dropped, and a column no model
+    uses (the shadow column of an online type change) renamed to its name?
+
+    In an atomic migration no query sees the moment between the two: the
+    running code finds its column, of the new type, before and after.
+    """
+    from pglast import ast
+
+    if not ctx.in_transaction:
+        return False
+    state, dropped = ctx.migration.state, False
+    for node in _migration_nodes(ctx):
+        for altered, cmd in alter_commands(node):
+            if altered == table and cmd.subtype == AT.AT_DropColumn and cmd.name == column:
+                dropped = True
+        if (
+            dropped
+            and isinstance(node, ast.RenameStmt)
+            and node.relation is not None
+            and str(node.relation.relname) == table
+            and node.newname == column
+            and node.subname
+            and model_with_column(state, table, str(node.subname)) is None
+        ):
+            return True
+    return False
+
+
+def _migration_nodes(ctx: StatementContext) -> list[Any]:
+    """The statements of the migration's RunSQL operations (those in
+    ``database_operations`` too), in order: rules see statements one by one, and a
+    swap's rename comes after the drop."""
+    from schemaops.statements import parse, runsql_texts
+
+    def flat(operations: Iterable[Any]) -> list[Any]:
+        out = []
+        for op in operations:
+            if isinstance(op, migrations.SeparateDatabaseAndState):
+                out += flat(op.database_operations)
+            elif isinstance(op, migrations.RunSQL):
+                out.append(op)
+        return out
+
+    nodes = []
+    for op in flat(list(getattr(ctx.migration.step.migration, "operations", ()))):
+        try:
+            nodes += [s.node for text in runsql_texts(op.sql) for s in parse(text)]
+        except Exception:  # unparsable SQL is another rule's finding
+            continue
+    return nodes

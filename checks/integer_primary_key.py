@@ -42,11 +42,11 @@ from typing import Any
 
 from django.db import migrations
 from pglast import ast, enums
+from pglast.stream import RawStream
 
-from schemaops.checks._column_types import column_types, runsql_recipe, set_type
 from schemaops.findings import Finding, Severity
-from schemaops.remedy.code import field_code
 from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import parse
 
 SMALL_AUTO = ("AutoField", "SmallAutoField")
 # 32-bit or smaller SQL types a primary key should not have, and their 64-bit twin
@@ -89,22 +89,42 @@ class IntegerPrimaryKey(Rule):
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         keys = _primary_key_columns(ctx.node)
-        narrow = [c for c in column_types(ctx.node) if c.column in keys and c.base in WIDER]
+        narrow = [(name, kind) for name, kind, _ in _key_types(ctx.node, keys)]
         if not narrow:
             return
-        where = ", ".join(f"{c.where} {c.base}" for c in narrow)
-
-        def widen(node: Any) -> None:
-            for col in column_types(node):
-                if col.column in keys and col.base in WIDER:
-                    set_type(col.type, WIDER[col.base])
-
+        where = ", ".join(f"{ctx.node.relation.relname}.{name} {kind}" for name, kind in narrow)
         yield self.finding(
             ctx,
             f"CREATE TABLE gives {where} a 32-bit primary key: it runs out after "
             "2,147,483,647 inserts, and widening it later rewrites the table",
-            recipe=runsql_recipe(ctx, widen),
+            recipe=f"-- write the CREATE TABLE with a 64-bit key:\n{_widened(ctx.sql)};",
         )
+
+
+def _key_types(node: Any, keys: set[str]) -> list[tuple[str, str, Any]]:
+    """(column, type, TypeName) of the key columns a CREATE TABLE declares 32-bit or less."""
+    out = []
+    for elt in node.tableElts or ():
+        if isinstance(elt, ast.ColumnDef) and elt.typeName is not None and elt.colname in keys:
+            names = [str(n.sval) for n in elt.typeName.names or () if isinstance(n, ast.String)]
+            kind = names[-1].lower() if names else "?"
+            if kind in WIDER:
+                out.append((str(elt.colname), kind, elt.typeName))
+    return out
+
+
+def _widened(sql: str) -> str:
+    """The statement again (parsed afresh, so other rules' nodes stay untouched), with
+    its narrow key columns widened; only those change."""
+    out = []
+    for stmt in parse(sql):
+        node = stmt.node
+        if isinstance(node, ast.CreateStmt):
+            for _name, kind, type_name in _key_types(node, _primary_key_columns(node)):
+                type_name.names = (ast.String(sval=WIDER[kind]),)
+                type_name.typmods = None
+        out.append(str(RawStream()(node)))
+    return ";\n".join(out)
 
 
 def _width(kind: str) -> str:
@@ -116,10 +136,12 @@ def _limit(kind: str) -> str:
 
 
 def _big_field(field: Any) -> str:
+    """The same field as a BigAutoField, written by Django's migration serializer."""
     from django.db import models
+    from django.db.migrations.writer import MigrationWriter
 
     _, _path, args, kwargs = field.deconstruct()
-    return field_code(models.BigAutoField(*args, **kwargs))
+    return str(MigrationWriter.serialize(models.BigAutoField(*args, **kwargs))[0])
 
 
 def _primary_key_columns(node: Any) -> set[str]:

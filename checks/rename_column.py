@@ -38,6 +38,7 @@ from django.db import migrations
 from pglast import enums
 
 from schemaops.checks._data import backfill_command, renamed_existing_table
+from schemaops.checks.drop_column import swapped_in
 from schemaops.columns import has_column
 from schemaops.findings import Finding
 from schemaops.locks import Lock
@@ -78,8 +79,8 @@ class RenameColumn(Rule):
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         node = ctx.node
         table = renamed_existing_table(ctx, enums.ObjectType.OBJECT_COLUMN)
-        if table is None:
-            return
+        if table is None or swapped_in(ctx, table, str(node.newname)):
+            return  # a column swap in one transaction: the code keeps its column
         yield self.finding(
             ctx,
             f"RENAME COLUMN {table}.{node.subname} to {node.newname} breaks the running "

@@ -22,11 +22,15 @@ operations = [migrations.AlterField("order", "status", field)]
 ```
 
 ## Use instead
-Backfill the NULLs with ``schemaops backfill``, then add
+``schemaops fix`` writes it, all of it *after the deploy* (until then the
+old code may still write NULL, and a ``NOT VALID`` CHECK refuses new rows at
+once): fill the NULLs with ``schemaops backfill`` (``--set "col = <the
+default>"``; a field without a default needs a value of your choosing), then
 ``CHECK (col IS NOT NULL) NOT VALID`` (brief lock, no scan), ``VALIDATE`` it
-in a separate migration (SHARE UPDATE EXCLUSIVE: reads and writes go on),
-and ``SET NOT NULL``, which PostgreSQL 12+ proves from the validated check
-without a scan; then drop the check.
+in the next migration (SHARE UPDATE EXCLUSIVE: reads and writes go on), and
+``SET NOT NULL``, which PostgreSQL 12+ proves from the validated check
+without a scan; then drop the check. A foreign key keeps its constraint and
+its index.
 
 ## References
 - https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-SET-DROP-NOT-NULL
@@ -40,18 +44,14 @@ from collections.abc import Iterator
 from django.db import migrations
 
 from schemaops.checks._data import (
-    backfill_command,
-    default_sql,
     has_code_default,
     is_not_null_check,
     model_at,
-    not_null_steps,
     sql_validated_not_null_checks,
 )
 from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.plan import column_for
-from schemaops.remedy.code import join_steps
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import AT, alter_commands, ident
 from schemaops.stats.model import Step
@@ -80,21 +80,19 @@ class SetNotNull(Rule):
         update = ""
         if has_code_default(op.field):
             update = f" after UPDATE ... SET {column} = <default> WHERE {column} IS NULL"
-        value = default_sql(op.field) or "<SQL expression>"
-        backfill = backfill_command(
-            ctx.app_label, ctx.model_name, f"{op.name} = {value}", f"{column} IS NULL"
-        )
+            fill = "existing NULLs get the default through `schemaops backfill`"
+        else:
+            fill = (
+                f"{op.name} has no default: existing NULLs must be filled with a value "
+                "(`schemaops backfill`) before it"
+            )
         yield self.finding(
             ctx,
             f"AlterField {ctx.model_name}.{op.name} sets {ctx.table}.{column} NOT NULL{update}: "
-            "reads and writes wait for a full table scan",
+            f"reads and writes wait for a full table scan; {fill}",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, LOCK_NOTE),
             blocking=BlockingStep(Step.NOT_NULL_SCAN, ctx.table),
-            recipe=join_steps(
-                f"# 0. no NULLs may remain: {backfill}",
-                not_null_steps(ctx, op.model_name, op.name, column, op.field, after=None),
-            ),
-        )
+        )  # the remedy is the planner's (schemaops.remedy.fill): all of it after the deploy
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         for table, cmd in alter_commands(ctx.node):

@@ -25,10 +25,13 @@ operations = [migrations.RunPython(fill_total_cents)]
 ```
 
 ## Use instead
-Run it after the deploy with ``schemaops backfill``, which updates a small
-key range per transaction, throttles, and can be paused and resumed:
-``schemaops backfill start orders.Order --set "total_cents = total * 100"
---where "total_cents IS NULL"``.
+Run it after the pre-deploy migration with ``schemaops backfill``, which
+updates a small key range per transaction, throttles, and can be paused and
+resumed: a plain UPDATE as ``schemaops backfill start orders.Order --set
+"total_cents = total * 100" --where "total_cents IS NULL"``, a RunPython as a
+``Backfill`` class in ``<app>/backfills.py`` on the model the function fetches
+(``apps.get_model("orders", "Order")``, named from the migration's state; when
+it fetches several, the finding says it cannot tell which).
 
 ## References
 - https://github.com/ankane/strong_migrations#backfilling-data
@@ -44,15 +47,11 @@ from django.db import migrations
 from pglast import ast, enums
 
 from schemaops.checks._data import (
-    backfill_command,
-    batched_delete,
     global_names,
     has_loop,
-    keyword_names,
     model_for_table,
-    models_used,
+    models_touched,
     render,
-    string_constants,
     unwrap,
 )
 from schemaops.findings import Finding, Severity
@@ -106,7 +105,7 @@ class UnbatchedDataMigration(Rule):
         how = ", ".join(f".{c}()" for c in bulk) or ", ".join(f".{c}() in a loop" for c in loop)
         tables = [
             ctx.migration.state.models[(app, model.lower())]
-            for app, model in models_used(op.code, ctx.migration)
+            for app, model in models_touched(op.code, ctx.migration.state)
         ]
         names_ = [db_table_for(m.app_label, m.name, m.options) for m in tables]
         lock = "; ".join(Lock.ROW_EXCLUSIVE.on(t, "and row locks until commit") for t in names_)
@@ -145,31 +144,41 @@ def _bounded(where: Any) -> bool:
 
 
 def _sql_recipe(ctx: StatementContext, node: Any, table: str, where: str | None) -> str:
+    """The UPDATE as a `schemaops backfill start` (its own SET and WHERE), or for a
+    DELETE / a table no model has, what to do in words."""
     model = model_for_table(ctx.migration.state, table)
     if isinstance(node, ast.DeleteStmt) or model is None:
-        return batched_delete(ctx.operation, table, where or "TRUE")
-    assignments = [f"{t.name} = {render(t.val)}" for t in node.targetList or ()]
-    cmd = backfill_command(model.app_label, model.name, assignments[0], where)
-    for extra in assignments[1:]:
-        cmd += f' --set "{extra}"'
-    return f"# remove this UPDATE from the migration; after the deploy run:\n{cmd}"
+        return (
+            f"remove the statement from the migration; after the deploy delete from {table} "
+            "in small committed batches (a key range per transaction)"
+        )
+    sets = " ".join(f'--set "{t.name} = {render(t.val)}"' for t in node.targetList or ())
+    command = f"schemaops backfill start {model.app_label}.{model.name} {sets}"
+    if where:
+        command += f' --where "{where}"'
+    return f"remove this UPDATE from the migration; after `migrate --phase pre`: {command}"
 
 
 def _python_recipe(ctx: OperationContext, func: Any, name: str) -> str:
-    found = models_used(func, ctx.migration)
-    if not found:
+    """Where the RunPython's work goes: a Backfill class on the model it fetches (named
+    from the migration's state), or, when that is not one model, a remedy saying so."""
+    found = models_touched(func, ctx.migration.state)
+    if len(found) != 1:
+        which = ", ".join(f"{a}.{m}" for a, m in found) or "no model schemaops can name"
         return (
-            f"Move {name} out of the migration: run it after the deploy with "
-            'schemaops backfill start app_label.Model --set "field = <SQL expression>" '
-            '--where "<rows still to fix>"'
+            f"RunPython({name}) fetches {which}: schemaops cannot tell which table to walk. "
+            "Move its work into a schemaops Backfill class (<app>/backfills.py, "
+            "`process(batch)` on one key range) on the model it updates, run it with "
+            "`schemaops backfill start <app>.<Class> --wait` after `schemaops migrate "
+            "--phase pre`, and make the RunPython a no-op."
         )
     app, model = found[0]
-    state = ctx.migration.state.models[(app, model.lower())]
-    fields = [c for c in keyword_names(func) if c in state.fields]
-    fields += [c for c in string_constants(func) if c in state.fields]
-    field = fields[0] if fields else "field"
-    cmd = backfill_command(app, model, f"{field} = <SQL expression>", f"{field} IS NULL")
+    cls = "".join(w[:1].upper() + w[1:] for w in name.split("_") if w) or "DataChange"
     return (
-        f"# remove RunPython({name}) from the migration (or make it a no-op), and after "
-        f"the deploy run, in small batches:\n{cmd}"
+        f"remove RunPython({name}) from the migration (or make it "
+        "`migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop)`); "
+        f'move its work into `class {cls}(Backfill)` with `model = "{app}.{model}"` in '
+        f"{app}/backfills.py, doing it for one key range in `process(batch)` (a queryset of "
+        f"{model}) and returning the rows changed; after `schemaops migrate --phase pre` run "
+        f"`schemaops backfill start {app}.{cls} --wait`"
     )

@@ -22,6 +22,7 @@ Example::
     stats = "prod-stats.json"           # check --stats: estimate lock durations on these sizes
     lock-budget = "250ms"               # a step estimated within it is a warning, not an error
     stats-cost = { index-build = { ms-per-million-rows = 900 } }   # cost model overrides
+    post-deploy-apps = ["vendored_billing"]   # apps whose migrations run after the deploy
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from schemaops import defaults, phases
 from schemaops.durations import pg_setting
 from schemaops.errors import ConfigError
 
@@ -48,13 +50,13 @@ class Config:
     ignore: tuple[str, ...] = ()
     severity: dict[str, str] = field(default_factory=dict)
     baseline: str | None = None
-    lock_timeout: str = "5s"
-    statement_timeout: str = "0"
-    retries: int = 5
+    lock_timeout: str = defaults.LOCK_TIMEOUT
+    statement_timeout: str = defaults.STATEMENT_TIMEOUT
+    retries: int = defaults.RETRIES
     post_deploy_apps: tuple[str, ...] = ()
     assume_timeouts: bool = False
     stats: str | None = None
-    lock_budget: str = "250ms"
+    lock_budget: str = defaults.LOCK_BUDGET
     stats_cost: dict[str, Any] = field(default_factory=dict)
     root: Path | None = None  # the folder holding the pyproject.toml that was read
 
@@ -146,7 +148,17 @@ def find_pyproject(start: Path | None = None) -> Path | None:
 
 
 def load(path: Path | None = None) -> Config:
-    """Read ``[tool.schemaops]`` from ``path`` or the nearest pyproject.toml."""
+    """Read ``[tool.schemaops]`` from ``path`` or the nearest pyproject.toml.
+
+    Also hands ``post-deploy-apps`` to :mod:`schemaops.phases`, so every reader of a
+    migration's phase (check, migrate, trace --compat, fix, the system checks) sees it.
+    """
+    cfg = _load(path)
+    phases.configure(cfg.post_deploy_apps)
+    return cfg
+
+
+def _load(path: Path | None) -> Config:
     path = path or find_pyproject()
     if path is None:
         return Config()

@@ -26,3 +26,18 @@ def test_clicks_completion_completes_subcommands():
     out = subprocess.run([str(exe)], env=env, capture_output=True, text=True, timeout=60)
     assert "plain,check" in out.stdout.splitlines()
     assert "_SCHEMAOPS_COMPLETE=bash_source schemaops" in DOC
+
+
+def test_the_pre_commit_rev_the_docs_name_is_this_release():
+    """`rev:` in the docs is the tag of this version (the release tag v<__version__>), so a
+    user who copies it gets the hook this documentation describes."""
+    import re
+
+    from schemaops import __version__
+
+    root = Path(__file__).resolve().parent.parent
+    texts = {p: (root / p).read_text("utf-8") for p in ("docs/ci.md", ".pre-commit-hooks.yaml")}
+    for path, text in texts.items():
+        revs = re.findall(r"rev:\s*(\S+)", text)
+        assert revs, path
+        assert set(revs) == {f"v{__version__}"}, (path, revs)

@@ -49,3 +49,42 @@ class Loose(models.Model):
     class Meta:
         managed = False
         db_table = "keyed_loose"
+
+
+class Event(models.Model):
+    """A table partitioned by range of a date, with sub-partitions and a default
+    partition; its primary key is (id, day), the integer ``id`` leading."""
+
+    id = models.BigIntegerField(primary_key=True)
+    day = models.DateField()
+    value = models.IntegerField()
+    doubled = models.BigIntegerField(null=True)
+
+    class Meta:
+        managed = False
+        db_table = "keyed_event"
+
+
+class Region(models.Model):
+    """A table partitioned by list (primary key (id, region))."""
+
+    id = models.IntegerField(primary_key=True)
+    region = models.CharField(max_length=10)
+    value = models.IntegerField()
+    doubled = models.BigIntegerField(null=True)
+
+    class Meta:
+        managed = False
+        db_table = "keyed_region"
+
+
+class Shard(models.Model):
+    """A table partitioned by hash of its UUID primary key."""
+
+    id = models.UUIDField(primary_key=True)
+    value = models.IntegerField()
+    doubled = models.BigIntegerField(null=True)
+
+    class Meta:
+        managed = False
+        db_table = "keyed_shard"

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from schemaops import defaults
 from schemaops.apply.planning import ApplyPlan, build_plan, lint_plan, targets_for
 from schemaops.apply.retry import Backoff
 from schemaops.apply.runner import Applied, Applier, Timeouts
 from schemaops.config import ProjectOptions, project_config
+from schemaops.durations import parse_duration
 from schemaops.errors import ConfigError, DatabaseUnavailable, RunFailed
 from schemaops.phases import Phase
 from schemaops.project import setup_django
@@ -39,7 +41,7 @@ class MigrateOptions:
     lock_timeout: str | None = None
     statement_timeout: str | None = None
     retries: int | None = None
-    retry_delay: float = 1.0  # seconds before the first retry; doubles each time
+    retry_delay: float = parse_duration(defaults.RETRY_DELAY)  # seconds; doubles each retry
     fmt: str = "text"  # text | json (the plan, or what was applied, as one JSON document)
     verbose: bool = False  # --plan: the full check report, not one line per migration
     quiet: bool = False  # no progress lines on stderr
@@ -102,7 +104,7 @@ def _apply(executor: Any, params: dict[str, Any], cfg: Any, plan: ApplyPlan, o: 
         if not o.quiet:
             _progress(event, data)
 
-    backoff = Backoff(retries=cfg.retries, base=o.retry_delay or 1.0)
+    backoff = Backoff(retries=cfg.retries, base=o.retry_delay)
     timeouts = Timeouts(cfg.lock_timeout, cfg.statement_timeout)
     applier = Applier(executor, params, timeouts, backoff, progress)
     try:

@@ -80,13 +80,12 @@ def targets_for(loader: Any, app_label: str | None, name: str | None) -> list[Ke
 
 def build_plan(executor: Any, targets: list[Key], phase: Phase | None) -> ApplyPlan:
     """The forward plan split by phase; raises when a pre item needs a pending post one."""
-    raw = executor.migration_plan(targets)
-    if any(backwards for _, backwards in raw):
+    if behind(executor.loader, targets):
         raise ConfigError(
             "the target is behind what the database has applied; schemaops migrate only "
             "applies forwards (unapply with manage.py migrate)"
         )
-    items = [Planned((m.app_label, m.name), m, phase_of(m)) for m, _ in raw]
+    items = [Planned(key, m, phase_of(m)) for key, m in forwards_plan(executor.loader, targets)]
     if phase != PRE:
         return ApplyPlan(items, [], phase)
     pre = [i for i in items if i.phase == PRE]
@@ -102,6 +101,37 @@ def build_plan(executor: Any, targets: list[Key], phase: Phase | None) -> ApplyP
                 f"`schemaops migrate --phase post`, or move the dependency"
             )
     return ApplyPlan(pre, list(post.values()), phase)
+
+
+def forwards_plan(loader: Any, targets: list[Key]) -> list[tuple[Key, Any]]:
+    """Every unapplied migration the targets need, once each, in dependency order.
+
+    The technique of :func:`schemaops.trace.runner.forwards_plan`, not Django's
+    ``executor.migration_plan(targets)``: given a target that an earlier target's plan
+    already passed, Django plans steps back and the same migrations forwards again.
+    """
+    graph = loader.graph
+    seen = set(loader.applied_migrations)
+    plan = []
+    for target in targets:
+        for key in graph.forwards_plan(target):
+            if key not in seen:
+                seen.add(key)
+                plan.append((key, graph.nodes[key]))
+    return plan
+
+
+def behind(loader: Any, targets: list[Key]) -> bool:
+    """Whether reaching a target means unapplying something (Django's backwards case):
+    the target is applied and so is a later migration of its app after it."""
+    graph, applied = loader.graph, loader.applied_migrations
+    for target in targets:
+        if target not in applied:
+            continue
+        after = [n for n in graph.node_map[target].children if n[0] == target[0]]
+        if any(m in applied for node in after for m in graph.backwards_plan(node)):
+            return True
+    return False
 
 
 def lint_plan(plan: ApplyPlan, loader: Any, cfg: Config, applied: set[Key], allow: set[str]) -> Any:

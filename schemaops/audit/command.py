@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from schemaops import defaults
 from schemaops._gc import gc_paused
 from schemaops.config import Config, ProjectOptions, project_config
 from schemaops.reporting import FailOn, OutputFormat, emit
@@ -33,7 +34,7 @@ class AuditOptions:
     exclude_schemas: tuple[str, ...] = ()  # shell patterns of schemas to leave out
     list_checks: bool = False
     no_models: bool = False
-    timeout: str = "30s"  # statement_timeout and lock_timeout of each catalog query
+    timeout: str = defaults.AUDIT_TIMEOUT  # statement and lock timeout of each catalog query
     memory: str | None = None  # server RAM for AU401, e.g. "16GB"
     cpus: int | None = None
     storage: str | None = None
@@ -44,7 +45,7 @@ class AuditOptions:
     baseline: str | None = None  # findings recorded there are not reported
     write_baseline: str | None = None  # record every current finding there and exit 0
     fail_on: FailOn = FailOn.ERROR
-    quiet: bool = False  # no notes on stderr (skipped checks, what a check could not see)
+    quiet: bool = False  # -q: no progress bar or notes on stderr (skipped checks, ...)
 
 
 def run_audit_command(options: AuditOptions) -> int:
@@ -77,7 +78,7 @@ def _run(checks: list[Check], options: AuditOptions) -> int:
         machine=_machine(options),
         schemas=options.schemas,
         exclude_schemas=options.exclude_schemas,
-        progress=audit_progress(options.fmt, len(checks)),
+        progress=None if options.quiet else audit_progress(options.fmt, len(checks)),
     )
     if not options.quiet:
         _notes(result)
@@ -85,7 +86,8 @@ def _run(checks: list[Check], options: AuditOptions) -> int:
         click.echo(f"schemaops: error: {code} failed: {reason}", err=True)
     if options.write_baseline:
         count = write_baseline(options.write_baseline, result.findings)
-        click.echo(f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True)
+        if not options.quiet:
+            click.echo(f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True)
         return 0
     findings, baselined = result.findings, 0
     if options.baseline:

@@ -23,6 +23,7 @@ __all__ = [
     "output_format",
     "project",
     "pythonpath",
+    "quiet",
     "settings",
 ]
 
@@ -85,6 +86,18 @@ fail_on = click.option(
     show_default=True,
     help="Lowest severity that makes the exit status 1.",
 )
+
+
+quiet = click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="No progress and no notes on stderr: only the result, warnings and errors.",
+)
+"""-q/--quiet, the same on every command: progress lines and bars, and notes (skipped
+checks, "nothing to do", where a file was written), are left out; the report or result
+(stdout, -o FILE), warnings and errors are not. Output that is not on a terminal is
+unchanged otherwise, so a CI log with -q differs only by those lines."""
 
 
 def adoption(func: F) -> F:

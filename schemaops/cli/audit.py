@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from schemaops import defaults
 from schemaops.cli import _options as opts
 from schemaops.durations import PgDuration
 from schemaops.reporting import FailOn
@@ -59,11 +60,11 @@ Examples:
     help="Leave this check out (code or name; repeatable).",
 )
 @opts.adoption
-@click.option("-q", "--quiet", is_flag=True, help="No notes on stderr (skipped checks).")
+@opts.quiet
 @click.option(
     "--timeout",
     type=PgDuration(),
-    default="30s",
+    default=defaults.AUDIT_TIMEOUT,
     show_default=True,
     metavar="DURATION",
     help="statement_timeout and lock_timeout of each catalog query.",

@@ -9,10 +9,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import shutil
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,8 +20,9 @@ import click
 from schemaops.backfill.command import StallWatch, StartOptions
 from schemaops.backfill.throttle import OnAutovacuum
 from schemaops.cli import _options as opts
+from schemaops.config import ProjectOptions
 from schemaops.durations import Duration, PgDuration
-from schemaops.errors import DatabaseUnavailable, RunFailed
+from schemaops.errors import ConfigError, DatabaseUnavailable, RunFailed
 
 if TYPE_CHECKING:
     import threading
@@ -30,9 +31,9 @@ if TYPE_CHECKING:
     from celery import Celery
 
     from schemaops.backfill.control import RunStatus
+    from schemaops.backfill.dispatch import CtrlC
     from schemaops.backfill.spec import Spec
     from schemaops.backfill.tuning import RunSettings
-    from schemaops.config import ProjectOptions
 
 START_EPILOG = """\b
 Examples:
@@ -52,19 +53,45 @@ def backfill_group() -> None:
     """
 
 
-def _setup(project: ProjectOptions, verbose: bool = False) -> str:
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything ``backfill status``, ``pause``, ``resume``, ``cancel`` and ``retry`` take
+    (``start`` has :class:`~schemaops.backfill.command.StartOptions`)."""
+
+    action: str  # status, pause, resume, cancel or retry
+    run_id: int | None = None  # status: None lists every run
+    project: ProjectOptions = field(default_factory=ProjectOptions)
+    fmt: str = "text"  # status: text | json
+    queue: str | None = None  # resume, retry: the Celery queue of the re-queued tasks
+    wait: bool | None = None  # resume, retry: stay and show progress
+    quiet: bool = False  # -q: no progress bar or progress log lines
+
+
+def _setup(project: ProjectOptions, verbose: bool = False, quiet: bool = False) -> str:
     """Load the Django project, check the server and the app's tables; returns the alias."""
     from schemaops.config import project_config
     from schemaops.project import setup_django
 
     cfg = project_config(project)
     setup_django(cfg)
-    _configure_logging(verbose)
+    _configure_logging(verbose, quiet)
+    _require_app()
     _check_database(cfg.database)
     from schemaops.backfill import control
 
     control.ensure_installed(cfg.database)
     return cfg.database
+
+
+def _require_app() -> None:
+    """The backfill app must be installed before its models can even be imported."""
+    from django.apps import apps
+
+    if not apps.is_installed("schemaops.backfill"):
+        raise ConfigError(
+            "schemaops backfill is not installed in this project: add 'schemaops.backfill' "
+            "to INSTALLED_APPS, then run `python manage.py migrate schemaops_backfill`"
+        )
 
 
 def _check_database(alias: str) -> None:
@@ -81,15 +108,16 @@ def _check_database(alias: str) -> None:
         ) from None
 
 
-def _configure_logging(verbose: bool) -> None:
-    """Structured log lines on stderr; on a terminal only warnings, unless -v."""
-    if log.handlers:
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    log.addHandler(handler)
-    log.propagate = False
-    log.setLevel(logging.INFO if verbose or not sys.stderr.isatty() else logging.WARNING)
+def _configure_logging(verbose: bool, quiet: bool = False) -> None:
+    """Structured log lines on stderr; on a terminal only warnings, unless -v; -q: only
+    warnings and errors anywhere (-q wins over -v)."""
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    chatty = not quiet and (verbose or not sys.stderr.isatty())
+    log.setLevel(logging.INFO if chatty else logging.WARNING)
 
 
 @backfill_group.command("start", epilog=START_EPILOG)
@@ -103,8 +131,16 @@ def _configure_logging(verbose: bool) -> None:
 )
 @click.option("--where", metavar="SQL", help="Only rows matching this SQL predicate.")
 @click.option("--batch-size", type=int, help="First batch size in rows (then adaptive).")
-@click.option("--min-batch-size", type=int, default=StartOptions.min_batch_size, show_default=True)
-@click.option("--max-batch-size", type=int, default=StartOptions.max_batch_size, show_default=True)
+@click.option(
+    "--min-batch-size",
+    type=int,
+    help="Smallest adaptive batch [default: 100, or a smaller first batch size].",
+)
+@click.option(
+    "--max-batch-size",
+    type=int,
+    help="Largest adaptive batch [default: 100000, or a larger first batch size].",
+)
 @click.option(
     "--target-duration",
     type=Duration(),
@@ -217,19 +253,22 @@ def _configure_logging(verbose: bool) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Count, EXPLAIN, sample one batch, roll back.")
 @click.option("-v", "--verbose", is_flag=True, help="Log every batch even on a terminal.")
+@opts.quiet
 @opts.project
-def start_command(project: ProjectOptions, on_autovacuum: str, **options: Any) -> None:
+def start_command(project: ProjectOptions, on_autovacuum: str, quiet: bool, **options: Any) -> None:
     """Start (or resume) a backfill of TARGET: app_label.Model with --set, or app_label.Backfill."""
-    _start(StartOptions(project=project, on_autovacuum=OnAutovacuum(on_autovacuum), **options))
+    o = StartOptions(project=project, on_autovacuum=OnAutovacuum(on_autovacuum), **options)
+    _start(o, quiet)
 
 
-def _start(o: StartOptions) -> None:
-    alias = _setup(o.project, o.verbose)
+def _start(o: StartOptions, quiet: bool = False) -> None:
+    alias = _setup(o.project, o.verbose, quiet)
     from schemaops.backfill import control
     from schemaops.backfill import spec as spec_module
     from schemaops.backfill.command import run_settings
 
     spec = spec_module.resolve(o.target, o.set_values, o.where, o.non_idempotent)
+    _refuse_schema_qualified(spec.db_table, o.target)
     settings = run_settings(spec, o)
     if o.dry_run:
         return _dry_run(spec, settings, alias, o.verbose)
@@ -240,7 +279,20 @@ def _start(o: StartOptions) -> None:
         return
     keys = f"{run.hi - run.lo + 1} keys, " if not run.key_columns else ""
     click.echo(f"run {run.pk} {outcome}: {o.target} ({keys}~{run.rows_estimate} rows)")
-    _launch(run.pk, settings.concurrency, alias, o.queue, o.wait, celery)
+    _launch(run.pk, settings.concurrency, alias, o.queue, o.wait, celery, quiet)
+
+
+def _refuse_schema_qualified(db_table: str, target: str) -> None:
+    """The engine walks tables on the search_path; one in an explicit schema is refused
+    in one line (before any run is created) instead of a wrong "no usable key"."""
+    from schemaops.tables import schema_qualified
+
+    if schema_qualified(db_table):
+        raise ConfigError(
+            f"{target}: db_table {db_table} names a table in an explicit schema, which "
+            "backfill does not walk yet; run it with that schema on the search_path "
+            "(db_table without the schema, search_path set in the database OPTIONS)"
+        )
 
 
 def _celery() -> tuple[Celery, str | None]:
@@ -262,16 +314,20 @@ def _launch(
     queue: str | None,
     wait: bool | None,
     celery: tuple[Celery, str | None],
+    quiet: bool = False,
 ) -> None:
-    """Queue the tasks on the broker, or run them here when there is none."""
+    """Queue the tasks on the broker, or run them here when there is none (-q: no bar)."""
     from schemaops.backfill import dispatch
 
     app, url = celery
     if url is None:
         click.echo(f"run {run_id}: no Celery broker configured; running in this process")
         errors: list[BaseException] = []
+        from schemaops.backfill import runner
+
+        ctrl_c = dispatch.CtrlC(runner.request_stop).install()  # before any worker starts
         threads = dispatch.run_embedded(run_id, concurrency, alias, errors)
-        return _watch(run_id, alias, threads=threads, errors=errors)
+        return _watch(run_id, alias, threads=threads, errors=errors, quiet=quiet, ctrl_c=ctrl_c)
     dispatch.enqueue(run_id, concurrency, alias, queue)
     click.echo(f"run {run_id}: {concurrency} task(s) queued on {_safe(url)}")
     if wait:
@@ -280,7 +336,8 @@ def _launch(
                 "no Celery worker answered a ping; start one, e.g. `celery -A <project> worker`",
                 err=True,
             )
-        _watch(run_id, alias, kick=lambda: dispatch.enqueue(run_id, concurrency, alias, queue))
+        kick = lambda: dispatch.enqueue(run_id, concurrency, alias, queue)  # noqa: E731
+        _watch(run_id, alias, kick=kick, quiet=quiet)
     else:
         click.echo(f"watch it with: schemaops backfill status {run_id}")
 
@@ -297,37 +354,34 @@ def _watch(
     threads: list[threading.Thread] | None = None,
     errors: list[BaseException] | None = None,
     kick: Callable[[], None] | None = None,
+    quiet: bool = False,
+    ctrl_c: CtrlC | None = None,
 ) -> None:
-    """Follow a run until it ends: a live bar on a terminal, log lines otherwise.
+    """Follow a run until it ends: a live bar on a terminal, log lines otherwise (-q: neither).
 
-    Ctrl-C lets the batches in flight here commit (none is left running), a second one
-    stops at once; with a broker it only stops watching.
+    Embedded, ``ctrl_c`` handles Ctrl-C (see :class:`CtrlC`): the first lets the batches
+    in flight here commit (none is left running), a second stops at once. With a broker
+    Ctrl-C only stops watching.
     """
     from schemaops.backfill import runner
 
     try:
-        final = _follow(run_id, alias, threads or [], kick)
-    except KeyboardInterrupt:
-        if not threads:
-            click.echo(f"\nstopped watching; run {run_id} goes on in its Celery workers", err=True)
-            raise
-        runner.request_stop()
-        click.echo("\nfinishing the batches in flight (Ctrl-C again to stop at once)", err=True)
-        try:
-            for thread in threads:
-                thread.join()
-        except KeyboardInterrupt:  # the second Ctrl-C: stop at once, without the workers
-            click.echo("stopped at once; the batches in flight roll back", err=True)
-            sys.stderr.flush()
-            os._exit(130)  # their threads are not waited for; the server rolls them back
+        final = _follow(run_id, alias, threads or [], kick, quiet)
+    except KeyboardInterrupt:  # with a broker: the runs go on in the workers
+        click.echo(f"\nstopped watching; run {run_id} goes on in its Celery workers", err=True)
+        raise
+    for thread in threads or []:
+        thread.join()  # stopped, paused or cancelled: the batch in flight commits or rolls back
+    if ctrl_c is not None and ctrl_c.presses and final != "finished":
         runner.release_own(run_id, alias)
+        ctrl_c.leave()  # one more Ctrl-C while leaving is ignored
         click.echo(
             f"stopped, no batch left running; resume with: schemaops backfill resume {run_id}",
             err=True,
         )
-        raise
-    for thread in threads or []:
-        thread.join()  # paused or cancelled: let the batch in flight commit or roll back
+        raise KeyboardInterrupt
+    if ctrl_c is not None:
+        ctrl_c.restore()
     if errors:
         raise errors[0]
     _report_end(_reader(run_id, alias)(), final)
@@ -346,14 +400,18 @@ def _reader(run_id: int, alias: str) -> Callable[[], RunStatus]:
 
 
 def _follow(
-    run_id: int, alias: str, threads: list[threading.Thread], kick: Callable[[], None] | None
+    run_id: int,
+    alias: str,
+    threads: list[threading.Thread],
+    kick: Callable[[], None] | None,
+    quiet: bool = False,
 ) -> str:
     from schemaops.backfill.models import RunState
 
     final = {RunState.FINISHED, RunState.FAILED, RunState.CANCELLED, RunState.PAUSED}
     read = _reader(run_id, alias)
     first = read()
-    tty = sys.stdout.isatty()
+    tty = sys.stdout.isatty() and not quiet
     label = f"run {run_id}"
     width, room = bar_layout(shutil.get_terminal_size((80, 24)).columns, label)
     bar = click.progressbar(
@@ -544,14 +602,19 @@ def _short(statement: str, verbose: bool) -> str:
 @backfill_group.command("status", epilog="Example: schemaops backfill status 3 --format json")
 @click.argument("run_id", type=int, required=False)
 @opts.output_format(("text", "json"))
+@opts.quiet
 @opts.project
-def status_command(run_id: int | None, fmt: str, project: ProjectOptions) -> None:
+def status_command(run_id: int | None, **options: Any) -> None:
     """Show runs: progress bar, rows done and remaining, rate, ETA, throttle state."""
-    alias = _setup(project)
+    _status(RunOptions("status", run_id, **options))
+
+
+def _status(o: RunOptions) -> None:
+    alias = _setup(o.project, quiet=o.quiet)
     from schemaops.backfill import control
 
-    runs = control.status(run_id, alias)
-    if fmt == "json":
+    runs = control.status(o.run_id, alias)
+    if o.fmt == "json":
         click.echo(json.dumps({"version": 1, "runs": [r.as_dict() for r in runs]}, default=str))
     elif not runs:
         click.echo("no backfill runs")
@@ -564,21 +627,28 @@ def _state_command(action: str, doc: str) -> click.Command:
     @click.argument("run_id", type=int)
     @click.option("--queue", help="Celery queue for the re-queued tasks (resume).")
     @click.option("--wait/--no-wait", default=None, help="resume: stay and show progress.")
+    @opts.quiet
     @opts.project
-    def command(run_id: int, queue: str | None, wait: bool | None, project: ProjectOptions) -> None:
-        alias = _setup(project)
-        from schemaops.backfill import control
-
-        celery = _celery() if action in {"resume", "retry"} else None
-        if action == "retry":
-            run = control.retry_failed(run_id, alias)
-        else:
-            run = control.set_state(run_id, action, alias)
-        click.echo(f"run {run_id} {run.state}")
-        if celery is not None and run.state == "active":
-            _launch(run_id, run.concurrency, alias, queue, wait, celery)
+    def command(run_id: int, **options: Any) -> None:
+        _change_state(RunOptions(action, run_id, **options))
 
     return command
+
+
+def _change_state(o: RunOptions) -> None:
+    """pause, resume, cancel or retry one run; resume and retry queue its tasks again."""
+    alias = _setup(o.project, quiet=o.quiet)
+    from schemaops.backfill import control
+
+    assert o.run_id is not None  # Click requires RUN_ID for these
+    celery = _celery() if o.action in {"resume", "retry"} else None
+    if o.action == "retry":
+        run = control.retry_failed(o.run_id, alias)
+    else:
+        run = control.set_state(o.run_id, o.action, alias)
+    click.echo(f"run {o.run_id} {run.state}")
+    if celery is not None and run.state == "active":
+        _launch(o.run_id, run.concurrency, alias, o.queue, o.wait, celery, o.quiet)
 
 
 pause_command = _state_command("pause", "Stop claiming new batches (running ones finish).")

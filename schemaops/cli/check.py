@@ -73,6 +73,7 @@ Examples:
 )
 @click.option("--show-info", is_flag=True, help="Text: show info findings (hidden by default).")
 @click.option("-v", "--verbose", is_flag=True, help="Show info findings and their recipes too.")
+@opts.quiet
 @click.pass_context
 def check_command(
     ctx: click.Context,

@@ -16,6 +16,7 @@ Examples:
   schemaops fix --dry-run                 # the diff, nothing written
   schemaops fix orders 0007               # one migration
   schemaops fix --since origin/main --verify
+  schemaops fix --since origin/main       # no database here: the files added since origin/main
 """
 
 
@@ -36,6 +37,7 @@ Examples:
     metavar="N",
     help="Target PostgreSQL major version (default: [tool.schemaops], else 15).",
 )
+@opts.quiet
 @click.pass_context
 def fix_command(
     ctx: click.Context,
@@ -46,6 +48,7 @@ def fix_command(
     dry_run: bool,
     verify: bool,
     pg_version: int | None,
+    quiet: bool,
 ) -> None:
     """Rewrite unsafe unapplied migrations into the safe sequence.
 
@@ -56,10 +59,16 @@ def fix_command(
     name, so migrations that depend on it stay valid. Applied migrations (as
     the database records them) and squashed migrations are never rewritten.
 
+    Without a reachable database, fix rewrites only what is clearly unapplied:
+    the migration named as APP MIGRATION, or the migration files added since
+    --since REF; one line on stderr says what it assumed.
+
     Exit status: 0 written (or nothing to fix), 1 --verify failed, 2 usage or
     configuration error.
     """
     from schemaops.remedy.command import FixOptions, run_fix
 
-    parsed = FixOptions(project, app_label, migration_name, since, dry_run, verify, pg_version)
+    parsed = FixOptions(
+        project, app_label, migration_name, since, dry_run, verify, pg_version, quiet
+    )
     ctx.exit(run_fix(parsed))

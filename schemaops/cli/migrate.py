@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from schemaops import defaults
 from schemaops.cli import _options as opts
 from schemaops.durations import Duration, PgDuration
 from schemaops.phases import Phase
@@ -46,21 +47,25 @@ Examples:
     "--lock-timeout",
     type=PgDuration(),
     metavar="DURATION",
-    help="lock_timeout per statement (default 5s; 500ms, 1min; a bare number is ms).",
+    help=f"lock_timeout per statement (default {defaults.LOCK_TIMEOUT}; 500ms, 1min; "
+    "a bare number is ms).",
 )
 @click.option(
     "--statement-timeout",
     type=PgDuration(),
     metavar="DURATION",
-    help="statement_timeout (default 0 = none).",
+    help=f"statement_timeout (default {defaults.STATEMENT_TIMEOUT} = none).",
 )
 @click.option(
-    "--retries", type=click.IntRange(0), metavar="N", help="Retries after a lock timeout (5)."
+    "--retries",
+    type=click.IntRange(0),
+    metavar="N",
+    help=f"Retries after a lock timeout ({defaults.RETRIES}).",
 )
 @click.option(
     "--retry-delay",
     type=Duration(),
-    default="1s",
+    default=defaults.RETRY_DELAY,
     show_default=True,
     metavar="DURATION",
     help="First backoff delay (2s, 500ms; a bare number is seconds); doubles each retry.",
@@ -74,7 +79,7 @@ Examples:
     help="json: the plan (--plan) or what was applied, retries and blockers, as one document.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="--plan: the full findings, recipes included.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+@opts.quiet
 @click.option(
     "--noinput",
     "--no-input",

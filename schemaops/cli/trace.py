@@ -60,7 +60,7 @@ Examples:
 @opts.lock_budget
 @opts.output_format(("text", "json", "markdown"))
 @click.option("-o", "--output", metavar="FILE", help="Write the report to FILE.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress lines on stderr.")
+@opts.quiet
 @click.pass_context
 def trace_command(
     ctx: click.Context,

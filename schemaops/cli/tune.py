@@ -124,6 +124,7 @@ def _input_options(func: F) -> F:
     metavar="CMD",
     help="How --bench restarts the server so restart-only settings count.",
 )
+@opts.quiet
 def tune_command(project: ProjectOptions, **options: Any) -> None:
     """Propose, explain, apply and verify PostgreSQL settings for this machine.
 

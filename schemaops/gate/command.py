@@ -65,6 +65,7 @@ class CheckOptions:
     lock_budget: str | None = None
     compact: bool = False  # --summary: one line per operation
     show_info: bool = False
+    quiet: bool = False  # -q: no notes on stderr (the report itself is unchanged)
 
     def config(self) -> Config:
         """[tool.schemaops] with this command line's overrides."""
@@ -158,7 +159,8 @@ def run_check(options: CheckOptions) -> int:
     estimate_findings(result.findings, cfg)
     if options.write_baseline:
         count = write_baseline(options.write_baseline, result.findings)
-        click.echo(f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True)
+        if not options.quiet:
+            click.echo(f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True)
         return 0
     report = build_report(result, linter)
     report.remedies = attach_remedies(

@@ -103,6 +103,7 @@ def _remedies(loader: MigrationLoader, plans: dict[MigrationKey, Any]) -> dict[s
         post = phase_of(migration) == POST
         for index, remedy in by_index.items():
             files = layout(app, migration, {index: remedy}, leaf=leaf, post_phase=post)
+            files = [] if remedy.by_hand else files
             out[group_key(app, name, index)] = {
                 "kind": remedy.kind,
                 "summary": remedy.summary,

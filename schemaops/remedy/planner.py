@@ -8,8 +8,14 @@ the project state exactly where the original operation put it
 statements as the database work), so ``makemigrations --check`` stays clean
 and the final schema is the one the original migration makes.
 
-Two kinds of operation have a remedy:
+Four kinds of operation have a remedy:
 
+- changes where data must be filled (a per-row default, NOT NULL on an existing
+  column, a data migration): :mod:`schemaops.remedy.fill`, with a
+  ``schemaops backfill`` step between the pre- and post-deploy migrations;
+- column type changes that rewrite the table (or rebuild its indexes, or
+  re-validate its checks): :mod:`schemaops.remedy.retype`, the online type
+  change through a shadow column swapped in after the deploy;
 - schema changes whose statements lock (indexes, constraints, foreign keys,
   NOT NULL): Django's own statements rewritten by :mod:`schemaops.remedy.transform`;
 - removals (``RemoveField``, ``DeleteModel``) outside a post-deploy migration:
@@ -24,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from schemaops.remedy.code import django_kind
+from schemaops.remedy.retype import plan_retype
 from schemaops.remedy.transform import Rewritten, reversible, rewrite
 from schemaops.statements import ident
 
@@ -32,6 +39,7 @@ if TYPE_CHECKING:
     from django.db.migrations.state import ProjectState
 
 CONTRACT = "expand-contract"
+BY_HAND = "by-hand"
 REMOVALS = ("RemoveField", "DeleteModel")
 REWRITABLE = (
     "AddField",
@@ -64,6 +72,13 @@ class Remedy:
     summary: str
     steps: list[MigrationSpec] = field(default_factory=list)
     backfill: str | None = None
+    # (class name, code) of a Backfill class `schemaops fix` adds to <app>/backfills.py
+    backfill_class: tuple[str, str] | None = None
+
+    @property
+    def by_hand(self) -> bool:
+        """No code: the summary says what must be done by hand (``fix`` writes nothing)."""
+        return self.kind == BY_HAND
 
     @property
     def pre(self) -> list[MigrationSpec]:
@@ -102,11 +117,20 @@ def plan_operation(
     and its reverse's, when the caller has them already (``check`` generates
     them in its walk); otherwise they are generated here.
     """
+    from schemaops.remedy.fill import plan_fill
+
+    filled = plan_fill(
+        op, app_label, state, pg_version=pg_version, post_phase=post_phase, new_tables=new_tables
+    )
+    if filled is not None:  # data to fill: see schemaops.remedy.fill
+        return filled
     kind = django_kind(op)
     if kind in REMOVALS and not post_phase:
         return _contract(op, app_label, state, pg_version, sql)
     if kind not in REWRITABLE or not op.reduces_to_sql:
         return None
+    if (retyped := plan_retype(op, app_label, state, pg_version)) is not None:
+        return retyped
     from schemaops.plan import operation_sql
 
     try:

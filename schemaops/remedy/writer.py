@@ -102,7 +102,7 @@ def layout(
     post_files: list[MigrationSpec] = []
     for index, op in enumerate(migration.operations):
         remedy = remedies.get(index)
-        if remedy is None:
+        if remedy is None or remedy.by_hand:
             keep.append(op)
             continue
         if keep:
@@ -144,7 +144,9 @@ def _named(
     for n, spec in enumerate(post_files, start=1):
         file_name = f"{name}_post" if n == 1 else f"{name}_post_{n}"
         deps = sorted({(app_label, name), (app_label, after)})
-        code = migration_module(app_label, file_name, spec.operations, deps, post=True)
+        code = migration_module(
+            app_label, file_name, spec.operations, deps, atomic=spec.atomic, post=True
+        )
         files.append(PlannedFile(file_name, code, True, spec.atomic))
         after = file_name
     return files
@@ -153,6 +155,8 @@ def _named(
 def remedy_text(remedy: Remedy, files: list[PlannedFile], fix_command: str) -> str:
     """What a report shows as an operation's remedy: the plan, and its files when short."""
     lines = [f"# {remedy.summary}"]
+    if remedy.by_hand:
+        return "\n".join([*lines, f"# `{fix_command}` writes nothing for it"])
     if remedy.backfill:
         lines.append(f"# {remedy.backfill}")
     lines.append(f"# `{fix_command}` writes: " + ", ".join(f"{f.name}.py" for f in files))

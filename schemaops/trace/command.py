@@ -107,7 +107,8 @@ def run_trace_command(o: TraceCommandOptions) -> int:
         cfg, o.app_label, o.migration_name, since=o.since, every=o.every, params=params
     )
     if not selected:
-        click.echo(f"schemaops trace: nothing to trace on {describe(params)}", err=True)
+        if not o.quiet:
+            click.echo(f"schemaops trace: nothing to trace on {describe(params)}", err=True)
         return 0
     if o.compat:
         return run_compat_command(cfg, params, selected, o)

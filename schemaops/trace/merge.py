@@ -34,6 +34,7 @@ from typing import Any
 from schemaops.findings import Finding, Location
 from schemaops.locks import Lock
 from schemaops.rules import registered
+from schemaops.tables import label
 from schemaops.trace.runner import TraceResult
 from schemaops.trace.tracer import MigrationTrace, StatementTrace
 
@@ -75,12 +76,19 @@ def merge_findings(findings: list[Finding], trace: TraceResult, loader: Any) -> 
 
 
 def parse_claim(text: str) -> tuple[Lock, str] | None:
-    """(mode, table) from a rule's lock text, e.g. ``SHARE on "t" (blocks ...)``."""
+    """(mode, table) from a rule's lock text, e.g. ``SHARE on "t" (blocks ...)``.
+
+    The table is a model's db_table, which may hold quotes itself
+    (``'"billing"."invoice"'``): it is read up to the closing ``" (blocks`` and named
+    as the trace names relations (``billing.invoice``).
+    """
     for lock in sorted(Lock, key=lambda lk: -len(lk.value)):
         prefix = f'{lock.value} on "'
         if text.startswith(prefix):
-            table = text[len(prefix) :].split('"', 1)[0]
-            return lock, table
+            rest = text[len(prefix) :]
+            end = '" (blocks'
+            table = rest.split(end, 1)[0] if end in rest else rest.split('"', 1)[0]
+            return lock, label(table)
     return None
 
 

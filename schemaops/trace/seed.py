@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemaops.db import sql
+from schemaops.tables import django_quoted
 
 COLUMNS_SQL = """
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory, a.attnotnull,
@@ -35,17 +36,26 @@ SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory, a.attnotn
        EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisunique
                AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum AND i.indpred IS NULL)
 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
-WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped
+WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
 """
 
 FOREIGN_KEYS_SQL = """
-SELECT a.attname, ref.relname, ra.attname
+SELECT a.attname, c.confrelid, n.nspname, ref.relname, c.confrelid::regclass::text, ra.attname
 FROM pg_constraint c
 JOIN pg_class ref ON ref.oid = c.confrelid
+JOIN pg_namespace n ON n.oid = ref.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
 JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[1]
-WHERE c.contype = 'f' AND c.conrelid = to_regclass(%s) AND cardinality(c.conkey) = 1
+WHERE c.contype = 'f' AND c.conrelid = %s AND cardinality(c.conkey) = 1
+"""
+
+# A model's db_table as Django quotes it (quote_name): a name already in double quotes,
+# such as '"billing"."invoice"', is taken as written, so schema-qualified tables resolve.
+RELATION_SQL = """
+SELECT c.oid, n.nspname, c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = to_regclass(%s)
 """
 
 CHUNK = 100_000
@@ -82,12 +92,33 @@ class Column:
     unique: bool
 
 
+@dataclass(frozen=True)
+class Relation:
+    """A table to seed: the name reports show, and where it is (any schema, any case)."""
+
+    name: str  # the model's db_table, or PostgreSQL's regclass text for a referenced table
+    oid: int
+    ident: sql.Identifier  # schema-qualified, quoted by the driver
+
+
 @dataclass
 class SeedResult:
     """The rows each table really received, and why some got fewer than asked."""
 
     seeded: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict, repr=False)  # oid -> name shown
+
+
+def resolve(conn: Any, db_table: str) -> Relation | None:
+    """The table Django's SQL for ``db_table`` names, or None when there is none."""
+    with conn.cursor() as cur:
+        cur.execute(RELATION_SQL, (django_quoted(db_table),))
+        row = cur.fetchone()
+    if row is None:
+        return None
+    oid, schema, relname = row
+    return Relation(db_table, oid, sql.Identifier(schema, relname))
 
 
 def touched_tables(migrations: list[Any], state: Any) -> set[str]:
@@ -110,24 +141,43 @@ def seed_tables(conn: Any, tables: set[str], rows: int) -> list[str]:
 
 
 def seed(conn: Any, tables: set[str], rows: int, first: int = 1) -> SeedResult:
-    """Insert up to ``rows`` rows into each table (parents first), numbered from ``first``."""
+    """Insert up to ``rows`` rows into each table (parents first), numbered from ``first``.
+
+    ``tables`` are db_table values as models write them: plain, mixed case, or schema
+    qualified in Django's quoted form (``'"billing"."invoice"'``); one that names no
+    table gets a note instead of rows.
+    """
     result = SeedResult()
+    relations = []
     for table in sorted(tables):
-        _seed(conn, table, (first, rows), result, depth=0)
+        relation = resolve(conn, table)
+        if relation is None:
+            result.notes.append(f"could not seed {table}: no such table")
+            continue
+        result.names.setdefault(relation.oid, table)
+        relations.append(relation)
+    for relation in relations:
+        _seed(conn, relation, (first, rows), result, depth=0)
     return result
 
 
-def _seed(conn: Any, table: str, span: tuple[int, int], result: SeedResult, depth: int) -> None:
+def _seed(
+    conn: Any, relation: Relation, span: tuple[int, int], result: SeedResult, depth: int
+) -> None:
+    table = result.names.setdefault(relation.oid, relation.name)
     if table in result.seeded or depth > 5:
         return
     result.seeded[table] = 0
     with conn.cursor() as cur:
-        cur.execute(FOREIGN_KEYS_SQL, (table,))
-        fks = {col: (ref, refcol) for col, ref, refcol in cur.fetchall()}
+        cur.execute(FOREIGN_KEYS_SQL, (relation.oid,))
+        fks = {
+            col: (Relation(shown, oid, sql.Identifier(schema, name)), refcol)
+            for col, oid, schema, name, shown, refcol in cur.fetchall()
+        }
     for ref, _ in fks.values():
-        if ref != table and _is_empty(conn, ref):
+        if ref.oid != relation.oid and _is_empty(conn, ref):
             _seed(conn, ref, span, result, depth + 1)
-    columns = _columns(conn, table)
+    columns = _columns(conn, relation)
     first, wanted = span
     rows, why = _room(columns, fks, wanted)
     if why:
@@ -137,7 +187,7 @@ def _seed(conn: Any, table: str, span: tuple[int, int], result: SeedResult, dept
             # in chunks, so an interrupt (SIGINT/SIGTERM) is handled within a chunk's time
             for low in range(first, first + rows, CHUNK):
                 high = min(first + rows - 1, low + CHUNK - 1)
-                cur.execute(_insert_sql(table, (low, high), columns, fks))
+                cur.execute(_insert_sql(relation, (low, high), columns, fks))
                 result.seeded[table] += max(cur.rowcount, 0)
     except Exception as exc:
         message = (str(exc).strip().splitlines() or ["failed"])[0]
@@ -145,15 +195,15 @@ def _seed(conn: Any, table: str, span: tuple[int, int], result: SeedResult, dept
         result.notes.append(f"could not seed {table}: {message} ({done} of {wanted} row(s) in)")
 
 
-def _columns(conn: Any, table: str) -> list[Column]:
+def _columns(conn: Any, relation: Relation) -> list[Column]:
     with conn.cursor() as cur:
-        cur.execute(COLUMNS_SQL, (table,))
+        cur.execute(COLUMNS_SQL, (relation.oid,))
         return [Column(*row) for row in cur.fetchall()]
 
 
-def _is_empty(conn: Any, table: str) -> bool:
+def _is_empty(conn: Any, relation: Relation) -> bool:
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table)))
+        cur.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(relation.ident))
         return bool(cur.fetchone()[0])
 
 
@@ -192,7 +242,10 @@ def _room(columns: list[Column], fks: dict[str, Any], wanted: int) -> tuple[int,
 
 
 def _insert_sql(
-    table: str, rows: tuple[int, int], columns: list[Column], fks: dict[str, tuple[str, str]]
+    table: Relation,
+    rows: tuple[int, int],
+    columns: list[Column],
+    fks: dict[str, tuple[Relation, str]],
 ) -> sql.Composed:
     names: list[Any] = []
     values: list[Any] = []
@@ -205,7 +258,7 @@ def _insert_sql(
             alias = sql.Identifier(f"fk_{len(ctes)}")
             ctes.append(
                 sql.SQL("{} AS (SELECT array_agg({}) AS a FROM {})").format(
-                    alias, sql.Identifier(refcol), sql.Identifier(ref)
+                    alias, sql.Identifier(refcol), ref.ident
                 )
             )
             expr: Any = sql.SQL("{a}.a[1 + g % cardinality({a}.a)]").format(a=alias)
@@ -251,7 +304,7 @@ def value_of(column: Column) -> Any:
 
 
 def _compose(
-    table: str, rows: tuple[int, int], names: list[Any], values: list[Any], ctes: list[Any]
+    table: Relation, rows: tuple[int, int], names: list[Any], values: list[Any], ctes: list[Any]
 ) -> sql.Composed:
     series = sql.SQL("generate_series({}, {}) AS g").format(*map(sql.Literal, rows))
     sources = [series]
@@ -261,11 +314,11 @@ def _compose(
         with_clause = sql.SQL("WITH {} ").format(sql.SQL(", ").join(ctes))
     if not names:
         return sql.SQL("{}INSERT INTO {} SELECT FROM {}").format(
-            with_clause, sql.Identifier(table), sql.SQL(", ").join(sources)
+            with_clause, table.ident, sql.SQL(", ").join(sources)
         )
     return sql.SQL("{}INSERT INTO {} ({}) SELECT {} FROM {}").format(
         with_clause,
-        sql.Identifier(table),
+        table.ident,
         sql.SQL(", ").join(names),
         sql.SQL(", ").join(values),
         sql.SQL(", ").join(sources),

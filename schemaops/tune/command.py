@@ -45,6 +45,7 @@ class TuneOptions:
     bench_seconds: int = 30
     bench_clients: int = 4
     restart_command: str | None = None
+    quiet: bool = False  # -q: no --bench progress lines or notes on stderr
 
     def given(self) -> dict[str, Any]:
         """The inputs named on the command line, keyed as :func:`schemaops.tune.run.plan` reads."""
@@ -115,7 +116,8 @@ def _apply(target: Target, result: TunePlan, o: TuneOptions) -> None:
     from schemaops.tune import apply, render
 
     if not result.changes:
-        click.echo("Nothing to apply: every setting is within 5% of the proposal.", err=True)
+        if not o.quiet:
+            click.echo("Nothing to apply: every setting is within 5% of the proposal.", err=True)
         return
     if not o.yes:
         click.confirm(f"Run ALTER SYSTEM for {len(result.changes)} settings?", abort=True)
@@ -151,7 +153,8 @@ def _bench(target: Target, result: TunePlan, o: TuneOptions) -> None:
             + "?",
             abort=True,
         )
-    report = bench.run_bench(target.params, result.changes, options, progress=_progress)
+    progress = (lambda message: None) if o.quiet else _progress
+    report = bench.run_bench(target.params, result.changes, options, progress=progress)
     click.echo(render.render_bench(report))
 
 

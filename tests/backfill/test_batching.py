@@ -61,3 +61,34 @@ def test_progress_rate_and_eta() -> None:
     assert p.rows_remaining(2000) == 1500
     assert Progress(0, 1000, 0, 0.0).eta_seconds is None
     assert Progress(0, 0, 0, 0.0).fraction == 1.0
+
+
+def test_a_steady_cost_per_row_is_never_capped_by_its_peak() -> None:
+    rate = Rate()
+    for _ in range(30):  # every batch: 1,000 rows in 0.1 s
+        rate = rate.observe(1000, 0.1)
+    assert abs(rate.peak - 0.0001) < 1e-12
+    assert batching.adapt_batch_size(1000, rate, 0.1, 100, 100_000) == 1000
+
+
+def test_after_a_slow_batch_the_next_ones_fit_the_peak_in_two_targets() -> None:
+    rate = Rate()
+    for _ in range(30):
+        rate = rate.observe(1000, 0.1)
+    slow = rate.observe(1000, 0.35)  # full-page writes after a checkpoint: 3.5x the cost
+    assert batching.adapt_batch_size(1000, Rate(slow.rows, slow.seconds), 0.1, 100, 10**5) == 615
+    size = batching.adapt_batch_size(1000, slow, 0.1, 100, 100_000)
+    assert size == 571  # at the peak cost, 571 rows take 0.2 s: two targets
+    assert size * slow.peak <= 2 * 0.1 + 1e-9
+    # The peak decays: some 40 steady batches later the size is back where it was.
+    later = slow
+    for _ in range(40):
+        later = later.observe(1000, 0.1)
+    assert batching.adapt_batch_size(1000, later, 0.1, 100, 100_000) in (999, 1000)  # rounding
+
+
+def test_the_peak_outlives_a_reset_of_the_average() -> None:
+    rate = Rate(5000, 0.5, peak=0.0002)
+    assert Rate(peak=rate.with_peak(1000, 0.5)).peak == 0.0005
+    assert rate.with_peak(1000, 0.01) == 0.0002 * batching.PEAK_DECAY
+    assert rate.with_peak(0, 0.3) == 0.0002 * batching.PEAK_DECAY  # no rows: no cost

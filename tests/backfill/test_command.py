@@ -78,3 +78,72 @@ def test_stall_watch_fires_once_per_quiet_period() -> None:
     assert not watch.stalled(10, 62.0)  # not again right away
     assert watch.stalled(10, 122.0)
     assert not watch.stalled(11, 500.0)  # progress resets the clock
+
+
+class _Sized(Backfill):
+    model = "orders.Order"
+
+
+def _sized(size: int | None) -> Spec:
+    return _spec(type("Sized", (_Sized,), {"batch_size": size})())
+
+
+@pytest.mark.parametrize("size", [1, 5, 99, 100, 1_000, 100_000, 250_000, 10_000_000])
+def test_the_bounds_follow_a_class_batch_size_of_any_size(size: int) -> None:
+    settings = run_settings(_sized(size), StartOptions("shop.Order"))
+    assert settings.batch_size == size
+    assert settings.min_batch_size == min(100, size)
+    assert settings.max_batch_size == max(100_000, size)
+    settings.columns()  # what `start` stores: accepted
+
+
+@pytest.mark.parametrize("size", [1, 5, 99, 100, 250_000])
+def test_the_bounds_follow_a_batch_size_option_of_any_size(size: int) -> None:
+    settings = run_settings(_spec(), StartOptions("shop.Order", batch_size=size))
+    assert (settings.batch_size, settings.min_batch_size) == (size, min(100, size))
+    assert settings.max_batch_size == max(100_000, size)
+    settings.columns()
+
+
+def test_given_bounds_are_kept_and_clamp_a_class_batch_size() -> None:
+    low = run_settings(_sized(5), StartOptions("shop.Order", min_batch_size=20))
+    assert (low.batch_size, low.min_batch_size, low.max_batch_size) == (20, 20, 100_000)
+    high = run_settings(_sized(500_000), StartOptions("shop.Order", max_batch_size=1_000))
+    assert (high.batch_size, high.min_batch_size, high.max_batch_size) == (1_000, 100, 1_000)
+    both = run_settings(_sized(5), StartOptions("shop.Order", min_batch_size=2, max_batch_size=9))
+    assert (both.batch_size, both.min_batch_size, both.max_batch_size) == (5, 2, 9)
+    # No first size: the default, inside the given bounds.
+    small = run_settings(_spec(), StartOptions("shop.Order", min_batch_size=3, max_batch_size=50))
+    assert (small.batch_size, small.min_batch_size, small.max_batch_size) == (50, 3, 50)
+    big = run_settings(_spec(), StartOptions("shop.Order", min_batch_size=5_000))
+    assert (big.batch_size, big.min_batch_size) == (5_000, 5_000)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"batch_size": 50, "min_batch_size": 100},
+            "--batch-size 50 is below --min-batch-size 100",
+        ),
+        (
+            {"batch_size": 500, "max_batch_size": 100},
+            "--batch-size 500 is above --max-batch-size 100",
+        ),
+        ({"batch_size": 0}, "--batch-size must be at least 1"),
+        ({"batch_size": -5}, "--batch-size must be at least 1"),
+        ({"min_batch_size": 0}, "--min-batch-size must be at least 1"),
+        ({"max_batch_size": 0}, "--max-batch-size must be at least 1"),
+        ({"min_batch_size": 10, "max_batch_size": 5}, "need --min-batch-size <= --max-batch-size"),
+    ],
+)
+def test_contradicting_sizes_are_one_clear_error(options: dict[str, int], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        run_settings(_spec(), StartOptions("shop.Order", **options))
+
+
+@pytest.mark.parametrize("size", [0, -1, 2.5, "100"])
+def test_a_class_batch_size_that_is_no_positive_integer_is_an_error(size: object) -> None:
+    backfill = type("Bad", (_Sized,), {"batch_size": size})()
+    with pytest.raises(ConfigError, match="batch_size must be a positive integer"):
+        run_settings(_spec(backfill), StartOptions("shop.Order"))

@@ -270,3 +270,24 @@ def test_tables_not_migrated_to_the_latest_state_are_one_clear_line(shop: ShopCo
         "schemaops: error: schemaops backfill tables are out of date (0002_batch_parts not"
         " applied): run `python manage.py migrate schemaops_backfill`"
     ]
+
+
+def test_a_backfill_class_with_a_small_batch_size_starts_and_finishes(shop: ShopCopy) -> None:
+    """``batch_size = 5`` on the class lowers the floor to 5 instead of failing start."""
+    shop.seed(300)
+    shop.env["SHOP_EXTRA_APPS"] = "keyed"
+    result = shop.cli("start", "keyed.FewAtATime")
+    assert result.returncode == 0, result.stderr
+    assert shop.wrong_rows() == 0
+    run = shop.query("SELECT min_batch_size, max_batch_size, state FROM schemaops_backfill_run")
+    assert run == [(5, 100_000, "finished")]
+    first = shop.query("SELECT hi - lo FROM schemaops_backfill_batch ORDER BY lo LIMIT 1")
+    assert first[0][0] <= 6  # five rows (ids have gaps)
+    given = shop.cli("start", "keyed.FewAtATime", "--min-batch-size", "20", "--dry-run")
+    assert given.returncode == 0, given.stderr
+    clash = shop.cli("start", "orders.Order", "--set", "total_cents = 1", "--batch-size", "50",
+                     "--min-batch-size", "100")  # fmt: skip
+    assert clash.returncode == 2
+    assert clash.stderr.strip().splitlines() == [
+        "schemaops: error: --batch-size 50 is below --min-batch-size 100"
+    ]

@@ -12,7 +12,6 @@ trigger also counts every update of a row in ``touches``.
 from __future__ import annotations
 
 import random
-import signal
 import time
 import uuid
 from typing import Any
@@ -143,32 +142,6 @@ def subprocess_stop(cluster: Any) -> None:
     import subprocess
 
     subprocess.run([*cluster.pg_ctl, "-m", "immediate", "stop"], check=True, capture_output=True)
-
-
-@pytest.mark.slow  # signal timing: once per CI run (Python 3.11), not per driver
-def test_ctrl_c_lets_the_batches_in_flight_finish_and_a_second_stops_at_once() -> None:
-    with shop_on_cluster() as (shop, _cluster):
-        _counted_and_slow(shop)
-        proc = shop.popen("start", "orders.Order", *BUMP, "--workers", "2")
-        _after_some_batches(shop)
-        proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 130, err[-2000:]
-        assert "resume with: schemaops backfill resume 1" in err
-        running = "SELECT count(*) FROM schemaops_backfill_batch WHERE state = 'running'"
-        assert shop.query(running)[0][0] == 0, err[-3000:]
-
-        assert shop.inconsistent_rows() == 0
-
-        proc = shop.popen("start", "orders.Order", *BUMP, "--workers", "2")
-        _after_some_batches(shop)
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        started = time.monotonic()
-        proc.communicate(timeout=30)
-        assert proc.returncode == 130 and time.monotonic() - started < 2.0
-        assert shop.inconsistent_rows() == 0  # whatever was cut off rolled back whole
 
 
 @pytest.mark.slow

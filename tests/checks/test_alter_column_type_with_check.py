@@ -1,6 +1,9 @@
 from django.db import migrations, models
+from django.db.migrations.state import ProjectState
 from lintkit import codes, lint
-from models import lint_recipe_chain, order_model, recipe_migrations
+from models import order_model
+
+from schemaops.remedy.planner import plan_operation
 
 LABEL = ("label", models.CharField(max_length=10, null=True))
 NOT_BLANK = migrations.AddConstraint(
@@ -13,32 +16,29 @@ def so219(findings):
     return [f for f in findings if f.code == "SO219"]
 
 
-def test_binary_coercible_alter_field_on_checked_column_fires_with_not_valid_recipe():
+def test_binary_coercible_alter_field_on_checked_column_fires_and_the_planner_rechecks():
     (f,) = so219(lint([WIDEN], setup=[order_model(LABEL), NOT_BLANK]))
     assert "shop_order.label from varchar(10) to varchar(30) without a rewrite" in f.message
     assert "label_not_blank" in f.message
     assert f.lock.startswith('ACCESS EXCLUSIVE on "shop_order"')
-    assert 'migrations.RemoveConstraint("order", "label_not_blank")' in f.recipe
-    assert 'AddConstraintNotValid("order", models.CheckConstraint(' in f.recipe
-    assert 'ValidateConstraint("order", "label_not_blank")' in f.recipe
-    first, second = recipe_migrations(f.recipe)
-    kinds = [type(op).__name__ for op in first.operations]
-    assert kinds == ["RemoveConstraint", "AlterField", "AddConstraintNotValid"]
-    assert type(second.operations[0]).__name__ == "ValidateConstraint"
-
-
-def test_recipe_lints_clean_of_this_rule_and_of_validated_checks():
-    setup = [order_model(LABEL), NOT_BLANK]
-    (f,) = so219(lint([WIDEN], setup=setup))
-    found = codes(lint_recipe_chain(f.recipe, setup))
-    assert "SO219" not in found and "SO205" not in found and "SO206" not in found
+    assert "DROP CONSTRAINT label_not_blank" in f.recipe and "NOT VALID" in f.recipe
+    state = ProjectState()
+    for op in (order_model(LABEL), NOT_BLANK):
+        op.state_forwards("shop", state)
+    remedy = plan_operation(WIDEN, "shop", state)
+    assert remedy is not None and remedy.kind == "recheck-not-valid"
+    first = remedy.steps[0].operations
+    assert [type(op).__name__ for op in first] == ["RemoveConstraint", "AlterField"]
+    assert "NOT VALID" in str(remedy.steps[1].operations)
+    assert "VALIDATE CONSTRAINT label_not_blank" in str(remedy.steps[2].operations)
 
 
 def test_runsql_type_change_on_checked_column_fires():
     sql = migrations.RunSQL("ALTER TABLE shop_order ALTER COLUMN label TYPE text")
     (f,) = so219(lint([sql], setup=[order_model(LABEL), NOT_BLANK]))
     assert "ALTER COLUMN label TYPE text on shop_order (from varchar(10))" in f.message
-    assert "ALTER TABLE shop_order ALTER COLUMN label TYPE text" in f.recipe
+    assert "ALTER TABLE shop_order ALTER COLUMN label TYPE text;" in f.recipe
+    assert f.recipe.index("DROP CONSTRAINT label_not_blank") < f.recipe.index("TYPE text")
 
 
 def test_builtin_positive_check_is_dropped_and_re_added_in_sql():

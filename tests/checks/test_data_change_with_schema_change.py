@@ -19,9 +19,9 @@ def test_runpython_after_add_field_fires_and_splits_the_migration():
     assert f.operation == 1  # points at the data change
     assert "RunPython(fill)" in f.message and "ACCESS EXCLUSIVE lock on shop_order" in f.message
     assert f.lock.startswith('ACCESS EXCLUSIVE on "shop_order"')
-    assert "XXXX_change_1_schema.py" in f.recipe and "XXXX_change_2_data.py" in f.recipe
-    assert 'dependencies = [("shop", "XXXX_change_1_schema")]' in f.recipe
-    assert "migrations.RunPython(fill, reverse_code=migrations.RunPython.noop)" in f.recipe
+    assert "remove RunPython(fill) from this migration" in f.recipe
+    assert 'on shop.Order (`model = "shop.Order"`)' in f.recipe  # named from the state
+    assert "schemaops backfill start" in f.recipe
 
 
 def test_runsql_update_before_create_index_fires():

@@ -127,3 +127,32 @@ def test_unsetting_order_with_respect_to_drops_the_order_column():
     setting = migrations.AlterOrderWithRespectTo("order", "customer")
     plain = [customer_model(), order_model(fk)]
     assert "SO101" not in codes(lint([setting], setup=plain))
+
+
+SWAP = [
+    "ALTER TABLE shop_order DROP COLUMN amount",
+    "ALTER TABLE shop_order RENAME COLUMN amount_new TO amount",
+]
+
+
+def test_a_column_swap_in_one_transaction_is_not_a_break():
+    """The online type change's swap: the models' column is dropped and a column no model
+    uses (the shadow) takes its name in the same transaction; no query sees the gap."""
+    for ops in ([migrations.RunSQL(SWAP)], [migrations.RunSQL(s) for s in SWAP]):
+        found = codes(lint(ops, setup=[order_model()], deploy_phase="post"))
+        assert "SO101" not in found and "SO103" not in found
+
+
+def test_a_swap_that_is_not_one_still_fires():
+    # two transactions: between them the models' column is missing
+    apart = lint(
+        [migrations.RunSQL(SWAP)], setup=[order_model()], atomic=False, deploy_phase="post"
+    )
+    assert "SO101" in codes(apart)
+    # the column renamed in is one the models use (code): that rename breaks them
+    legacy = [SWAP[0], "ALTER TABLE shop_order RENAME COLUMN code TO amount"]
+    found = codes(lint([migrations.RunSQL(legacy)], setup=[order_model()], deploy_phase="post"))
+    assert "SO101" in found and "SO103" in found
+    # renamed in first, dropped after: not a swap
+    backwards = lint([migrations.RunSQL(SWAP[::-1])], setup=[order_model()], deploy_phase="post")
+    assert "SO101" in codes(backwards)

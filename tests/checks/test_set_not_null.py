@@ -1,6 +1,22 @@
 from django.db import migrations, models
+from django.db.migrations.state import ProjectState
+from django.db.migrations.writer import MigrationWriter
 from lintkit import codes, lint
 from models import order_model
+
+from schemaops.remedy.planner import plan_operation
+
+
+def planned(op, *setup):
+    state = ProjectState()
+    for before in setup:
+        before.state_forwards("shop", state)
+    return plan_operation(op, "shop", state)
+
+
+def sql_of(steps):
+    return "\n".join(MigrationWriter.serialize(o)[0] for s in steps for o in s.operations)
+
 
 NOT_NULL = models.CharField(max_length=20)
 CHECK = models.CheckConstraint(condition=models.Q(legacy__isnull=False), name="legacy_nn")
@@ -20,9 +36,48 @@ def test_alter_field_to_not_null_fires_with_check_recipe():
         f.lock == 'ACCESS EXCLUSIVE on "shop_order" (blocks reads, writes and schema changes) '
         "for a full table scan"
     )
-    assert "CHECK (legacy IS NOT NULL) NOT VALID" in f.recipe
-    assert "VALIDATE CONSTRAINT shop_order_legacy_not_null" in f.recipe
-    assert "SET NOT NULL; ALTER TABLE shop_order DROP CONSTRAINT" in f.recipe
+    assert "no default: existing NULLs must be filled" in f.message
+    assert f.recipe is None  # the planner's remedy, one per operation
+
+
+def test_the_remedy_tightens_after_the_deploy_only():
+    """A CHECK NOT VALID before the deploy would refuse the old code's NULLs at once."""
+    remedy = planned(make_not_null(), order_model())
+    assert remedy.pre == [] and len(remedy.post) == 2
+    post = sql_of(remedy.post)
+    assert "CHECK (legacy IS NOT NULL) NOT VALID" in post
+    assert "VALIDATE CONSTRAINT" in post and "SET NOT NULL" in post
+    assert "has no default: existing NULLs must be filled" in remedy.backfill
+
+
+def test_a_default_becomes_a_backfill_not_an_update_under_the_lock():
+    op = migrations.AlterField("order", "legacy", models.CharField(max_length=20, default="x"))
+    f = next(f for f in lint([op], setup=[order_model()]) if f.code == "SO109")
+    assert "existing NULLs get the default" in f.message
+    remedy = planned(op, order_model())
+    assert "UPDATE" not in sql_of(remedy.post) and "SET DEFAULT" not in sql_of(remedy.post)
+    assert 'start shop.Order --set "legacy = \'x\'" --where "legacy IS NULL"' in remedy.backfill
+
+
+def test_a_foreign_key_keeps_its_constraint_and_index():
+    parent = migrations.CreateModel("Parent", [("id", models.BigAutoField(primary_key=True))])
+    fk = models.ForeignKey("shop.parent", null=True, on_delete=models.CASCADE)
+    setup = [parent, order_model(("parent", fk))]
+    op = migrations.AlterField(
+        "order", "parent", models.ForeignKey("shop.parent", on_delete=models.CASCADE)
+    )
+    forwards = [
+        statement
+        for step in planned(op, *setup).post
+        for outer in step.operations
+        for run in outer.database_operations
+        for statement in run.sql
+    ]
+    assert forwards[0].endswith("CHECK (parent_id IS NOT NULL) NOT VALID")
+    assert not [s for s in forwards if "FOREIGN KEY" in s or "INDEX" in s]  # key and index kept
+    assert [s for s in forwards if "DROP CONSTRAINT" in s] == [
+        "ALTER TABLE shop_order DROP CONSTRAINT shop_order_parent_id_notnull"
+    ]
 
 
 def test_is_reported_in_post_deploy_migrations_too():
@@ -71,59 +126,6 @@ def test_already_not_null_and_new_table_are_exempt():
     op = migrations.AlterField("order", "code", models.CharField(max_length=30))
     assert "SO109" not in codes(lint([op], setup=[order_model()]))
     assert "SO109" not in codes(lint([order_model(), make_not_null()]))
-
-
-def test_recipe_runs_on_postgresql_and_set_not_null_skips_the_scan(scratch_db):
-    """Apply the recipe's SQL to a real table: PostgreSQL proves NOT NULL from the CHECK."""
-    from models import pg_connect, recipe_migrations, recipe_sql, setup_sql
-
-    f = next(f for f in lint([make_not_null()], setup=[order_model()]) if f.code == "SO109")
-    add, validate, finish = recipe_migrations(f.recipe)
-    assert add.deploy_phase == "post" and finish.dependencies == [
-        ("shop", "XXXX_order_legacy_validate")
-    ]
-    conn = pg_connect(scratch_db)
-    with conn.cursor() as cur:
-        for sql in setup_sql([order_model()]):
-            cur.execute(sql)
-        cur.execute("INSERT INTO shop_order (code, legacy, amount) VALUES ('a', 'x', 1)")
-        for sql in recipe_sql(add) + recipe_sql(validate):
-            cur.execute(sql)
-        cur.execute("SET client_min_messages = debug1")
-        for sql in recipe_sql(finish):
-            cur.execute(sql)
-        cur.execute(
-            "SELECT attnotnull FROM pg_attribute "
-            "WHERE attrelid = 'shop_order'::regclass AND attname = 'legacy'"
-        )
-        assert cur.fetchone() == (True,)
-        cur.execute(
-            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'shop_order'::regclass "
-            "AND contype = 'c'"
-        )
-        assert cur.fetchone() == (0,)  # the helper CHECK is gone again
-    notices = " ".join(conn.notices)
-    conn.close()
-    assert "sufficient to prove that it does not contain nulls" in notices
-
-
-def test_recipe_below_pg12_keeps_the_check_as_the_guard():
-    f = next(
-        f
-        for f in lint([make_not_null()], setup=[order_model()], pg_version=11)
-        if f.code == "SO109"
-    )
-    assert "PostgreSQL < 12" in f.recipe
-    assert "ALTER COLUMN legacy SET NOT NULL" not in f.recipe
-    assert "RemoveConstraint" not in f.recipe
-
-
-def test_recipe_chain_is_not_flagged_by_set_not_null_itself():
-    from models import lint_recipe_chain
-
-    f = next(f for f in lint([make_not_null()], setup=[order_model()]) if f.code == "SO109")
-    chain = lint_recipe_chain(f.recipe, [order_model()])
-    assert "SO109" not in codes(chain)
 
 
 def test_runsql_recipe_quotes_the_names_it_was_given():

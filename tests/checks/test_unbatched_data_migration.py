@@ -30,7 +30,29 @@ def test_runpython_update_fires_with_backfill_command_for_the_model():
     f = findings[0]
     assert f.severity.label == "warning"
     assert "RunPython(bulk_update) calls .update()" in f.message
-    assert 'schemaops backfill start shop.Order --set "legacy = <SQL expression>"' in f.recipe
+    assert 'model = "shop.Order"' in f.recipe and "shop/backfills.py" in f.recipe
+    assert "schemaops backfill start shop.BulkUpdate --wait" in f.recipe
+
+
+def audit_log(apps, schema_editor):
+    """Reads the customer model, writes the order model: which table is walked is unknown."""
+    Customer = apps.get_model("shop", "Customer")
+    Order = apps.get_model("shop", "Order")
+    for customer in Customer.objects.all():
+        Order.objects.filter(code=customer.name).update(legacy="c")
+
+
+def test_runpython_on_several_models_says_it_cannot_tell_rather_than_guess():
+    from django.db import models
+
+    customer = migrations.CreateModel(
+        "Customer",
+        [("id", models.BigAutoField(primary_key=True)), ("name", models.CharField(max_length=9))],
+    )
+    lints = lint([run(audit_log)], setup=[order_model(), customer])
+    f = next(f for f in lints if f.code == "SO305")
+    assert "cannot tell which table" in f.recipe
+    assert "shop.Customer, shop.Order" in f.recipe or "shop.Order, shop.Customer" in f.recipe
 
 
 def test_runpython_save_loop_fires():
@@ -58,7 +80,7 @@ def test_runsql_update_without_key_range_fires_with_backfill_command():
 def test_runsql_delete_without_where_fires_with_batched_delete():
     sql = migrations.RunSQL("DELETE FROM shop_order", migrations.RunSQL.noop)
     f = next(f for f in lint([sql], setup=[order_model()]) if f.code == "SO305")
-    assert "LIMIT 1000" in f.recipe
+    assert "small committed batches" in f.recipe
 
 
 def test_runsql_keyed_to_a_range_is_safe():

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -179,11 +180,17 @@ def _validating(cmd: Any) -> bool:
 
 
 def prove(
-    root: Path, apps: list[str], ref: str, db: str, fill: dict[str, str] | None = None
+    root: Path,
+    apps: list[str],
+    ref: str,
+    db: str,
+    fill: dict[str, str] | None = None,
+    between: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Everything the proof compares: the original run on ``ref``, ``fix`` then the
-    result's check, trace, migrate (pre, post) and reverse on ``db``."""
-    out: dict[str, Any] = {"apps": apps, "root": root}
+    result's check, trace, migrate (pre, post) and reverse on ``db``; ``between`` runs
+    after the pre-deploy phase (what the deploy does then: a backfill)."""
+    out: dict[str, Any] = {"apps": apps, "root": root, "db": db}
     migrate(root, ref, *(f"{app}:0001_initial" for app in apps))
     original_trace = schemaops(root, ref, "trace", "--rows", "300", "--format", "json", "-q")
     assert original_trace.returncode == 0, original_trace.stderr
@@ -197,6 +204,7 @@ def prove(
     seed(db, apps, fill=fill)
     fixed = schemaops(root, db, "fix")
     assert fixed.returncode == 0, fixed.stderr
+    out["fix_output"] = fixed.stdout
     out["files"] = {app: _files(root / app / "migrations") for app in apps}
     checked = schemaops(root, db, "check", "--format", "json")
     assert checked.returncode in (0, 1), checked.stderr
@@ -208,6 +216,8 @@ def prove(
     for phase in ("pre", "post"):
         applied = schemaops(root, db, "migrate", "--phase", phase)
         assert applied.returncode == 0, applied.stdout + applied.stderr
+        if phase == "pre" and between is not None:
+            between(out)
     out["fixed"] = {app: schema(db, app) for app in apps}
     migrate(root, db, *(f"{app}:0001_initial" for app in apps))
     out["reversed"] = {app: schema(db, app) for app in apps}

@@ -48,6 +48,18 @@ OPERATIONS = {
     "set_not_null": 'migrations.AlterField("item", "f", {field:})',
     "add_not_null_default": 'migrations.AddField("item", "h", {field:default=DEFAULT})',
     "remove_field": 'migrations.RemoveField("item", "f")',
+    "retype": 'migrations.AlterField("item", "f", {retype})',
+}
+
+# type -> a type change from it that rewrites the table, whose cast every seeded value takes
+# (the online type change of schemaops/remedy/retype.py)
+RETYPE = {
+    "int": "models.BigIntegerField(null=True)",
+    "bigint": "models.DecimalField(max_digits=30, decimal_places=0, null=True)",
+    "decimal": "models.FloatField(null=True)",
+    "bool": "models.IntegerField(null=True)",
+    "uuid": "models.CharField(max_length=36, null=True)",
+    "date": "models.DateTimeField(null=True)",
 }
 
 
@@ -65,11 +77,13 @@ def operation_code(operation: str, kind: str, app: str) -> str:
         template = (
             template[:start] + field_code(kind, template[start + 7 : end]) + (template[end + 1 :])
         )
-    return template.replace("{app}", app)
+    return template.replace("{app}", app).replace("{retype}", RETYPE.get(kind, ""))
 
 
 def valid(case: tuple[str, str]) -> bool:
     operation, kind = case
+    if operation == "retype":
+        return kind in RETYPE
     if kind == "bool" and operation in ("add_unique", "add_unique_field"):
         return False  # two values cannot be unique over many rows
     return not (operation == "add_not_null_default" and TYPES[kind][3] is None)
