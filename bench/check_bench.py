@@ -11,7 +11,9 @@ editable install has none) and the project's migrations are compiled afresh by
 every run of either tool (no .pyc is written for them).
 django-migration-linter runs with ``--no-cache`` and needs a database (it
 reads ``django_migrations`` and calls ``sqlmigrate``); an empty scratch
-database is created for it and dropped afterwards. schemaops runs offline.
+database is created for it and dropped afterwards. schemaops runs offline,
+generating and reading the SQL of every operation and planning every remedy
+(up to ``PLAN_LIMIT``), as ``check`` always does.
 Printed: wall times, the speed ratio, and how linting 2N scales against
 linting N (target: at most 2.2x).
 """

@@ -17,7 +17,7 @@ The pipeline, in order:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +68,9 @@ class LintResult:
     migrations: int
     baselined: int = 0
     steps: list[MigrationStep] = field(default_factory=list)
+    # (app, migration, operation index) -> the SQL the walk generated for it and for
+    # its reverse: the remedy planner reuses it instead of rendering models again
+    sql: dict[tuple[str, str, int], tuple[list[str], list[str]]] = field(default_factory=dict)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -121,6 +124,7 @@ class Linter:
         # rules per operation class and per statement kind, filled as they are met
         self._op_rules: dict[type, list[Any]] = {}
         self._stmt_rules: dict[str, list[Any]] = {}
+        self._judged_by_class: dict[type, set[str]] = {}
         self._by_mig = [r for r in self.rules if "check_migration" in type(r).hooks()]
         self._by_final = [r for r in self.rules if "check_final" in type(r).hooks()]
         self._final_ops: list[Any] = []  # OperationContexts of the selected migrations
@@ -152,14 +156,21 @@ class Linter:
         progress: Callable[[MigrationStep], None] | None,
     ) -> LintResult:
         walker = Walker(
-            self.loader, pg_version=self.target.pg_version * 10000, want_sql=self._wants_sql
+            self.loader,
+            pg_version=self.target.pg_version * 10000,
+            want_sql=_always,
+            want_reverse=_plannable,
         )
         findings: list[Finding] = []
         steps: list[MigrationStep] = []
+        generated: dict[tuple[str, str, int], tuple[list[str], list[str]]] = {}
         source_module.clear_cache()
         self._final_ops, self._linted = [], {}
         for step in walker.walk(keep=selected.__contains__):
             findings.extend(self.lint_migration(step, walker.state, walker.facts))
+            for op in step.operations:
+                if op.sql is not None and op.reverse_sql is not None and op.sql_error is None:
+                    generated[(step.app_label, step.name, op.index)] = (op.sql, op.reverse_sql)
             if self.keep_steps:
                 steps.append(step)
             if progress:
@@ -168,10 +179,7 @@ class Linter:
         findings.extend(self._unused_suppressions())
         findings = self._post_deploy_dependencies(selected) + findings
         findings, baselined = self._apply_baseline(findings)
-        return LintResult(findings, len(selected), baselined, steps)
-
-    def _wants_sql(self, step: OperationStep) -> bool:
-        return self.want_sql or not is_django_operation(step.operation) or sql_analysed(step)
+        return LintResult(findings, len(selected), baselined, steps, generated)
 
     # -- one migration -----------------------------------------------------------
 
@@ -209,11 +217,26 @@ class Linter:
             yield from self._lint_operation(mctx, child)
 
     def _lint_sql(self, ctx: Any, reported: set[str]) -> Iterator[Finding]:
-        """Rules on the SQL of a RunSQL, or on the SQL generated for a custom operation.
+        """Statement rules on the SQL of a RunSQL, and on the SQL generated for every
+        other operation (the statements Django runs for it, offline).
 
-        A custom subclass of a Django operation (``class TryRemoveIndex(RemoveIndex)``)
-        is already checked as that operation: its generated SQL adds only the
-        findings of rules that did not report it (``reported``).
+        A hazard is reported once: on generated SQL, a statement rule does not
+        report a code the operation's own rules already reported for it
+        (``reported``). For Django's own operations (the lock model stands for
+        their statements: test_lockmap_agrees_with_sql holds the two equal) a
+        rule that also judges the operation itself is left to that judgement,
+        reported or not: it knows what the statement does not say (a USING
+        cast that is binary-coercible, a table created in the same migration,
+        a default Django drops again). Hygiene rules (a column type written by
+        hand in SQL) do not read Django's own SQL either: there the type is
+        the model field's, the project's choice, and their recipes rewrite a
+        RunSQL. Nor is the one data change Django writes for its own operations
+        (``UPDATE ... SET col = <default> WHERE col IS NULL`` before ``SET NOT
+        NULL``) read on its own: the NOT NULL rule's verdict names it. What is
+        left are the hazards only the statements show.
+        The statements of Django's own operations feed only the statement rules:
+        the migration-wide rules (timeouts, ordering) read those operations
+        through the operation lock model already, so they are not counted twice.
         """
         from django.db import migrations
 
@@ -227,10 +250,16 @@ class Linter:
             except ValueError as exc:
                 yield _rule(SQL_UNPARSABLE)().finding(ctx, str(exc))
                 return
-        elif ctx.step.sql and (not is_django_operation(op) or sql_analysed(ctx.step)):
+        elif ctx.step.sql:
             texts, generated = ["\n".join(ctx.step.sql)], True
         else:
             return
+        # statements the operation lock model does not stand for (see sql_analysed)
+        own_model = not is_django_operation(op) or sql_analysed(ctx.step)
+        # codes the operation's own rules decide (see the docstring)
+        judged = set() if own_model else self._judged(type(op))
+        # generated SQL runs on the schema as it is before the operation, not after it
+        sql_ctx = _before_operation(ctx) if generated else ctx
         for text in texts:
             try:
                 statements = parse(text)
@@ -238,11 +267,15 @@ class Linter:
                 yield _rule(SQL_UNPARSABLE)().finding(ctx, f"cannot parse SQL: {exc}")
                 continue
             for stmt in with_do_bodies(statements):
-                sctx = StatementContext(stmt.node, stmt.sql, ctx, generated)
-                ctx.migration.statements.append(sctx)
+                sctx = StatementContext(stmt.node, stmt.sql, sql_ctx, generated)
+                if not generated or own_model:
+                    ctx.migration.statements.append(sctx)
+                elif sctx.kind in _DML:
+                    continue  # Django's default fill: part of the change its rules judge
                 for rule in self._rules_for_statement(sctx.kind):
-                    if not (generated and rule.code in reported):
-                        yield from self._guarded(rule, rule.check_statement, sctx)
+                    if generated and (rule.code in reported or rule.code in judged):
+                        continue
+                    yield from self._guarded(rule, rule.check_statement, sctx)
                 _track_created_table(sctx)
 
     def _guarded(self, rule: Any, hook: Callable[[Any], Any], ctx: Any) -> list[Finding]:
@@ -278,6 +311,16 @@ class Linter:
         if rules is None:
             rules = self._op_rules[cls] = [r for r in self._by_op if issubclass(cls, r.operations)]
         return rules
+
+    def _judged(self, cls: type) -> set[str]:
+        """Codes of the active rules that judge operations of class ``cls`` themselves,
+        and of the hygiene rules (see _lint_sql)."""
+        judged = self._judged_by_class.get(cls)
+        if judged is None:
+            judged = {r.code for r in self._rules_for_operation(cls)}
+            judged |= {r.code for r in self._by_stmt if r.category == "hygiene"}
+            self._judged_by_class[cls] = judged
+        return judged
 
     def _rules_for_statement(self, kind: str) -> list[Any]:
         rules = self._stmt_rules.get(kind)
@@ -402,6 +445,83 @@ class Linter:
         known = load_baseline(self.config.baseline)
         kept = [f for f in findings if f.fingerprint not in known]
         return kept, len(findings) - len(kept)
+
+
+class _StateBefore(Mapping[Any, Any]):
+    """The models of the walked state, with the operation's model as it was before it.
+
+    The catalog the statement model reads for an operation's generated SQL
+    (a column's type before ALTER COLUMN TYPE, the indexes a table has). The
+    walk's state is the one after the whole migration; the operation's own
+    model is the part its statements change, so it is shown as it was.
+    """
+
+    def __init__(self, models: Mapping[Any, Any], before: dict[Any, Any], hidden: set[Any]):
+        self.base, self.before, self.hidden = models, before, hidden
+
+    def __getitem__(self, key: Any) -> Any:
+        if key in self.before:
+            return self.before[key]
+        if key in self.hidden:
+            raise KeyError(key)
+        return self.base[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from self.before
+        for key in self.base:
+            if key not in self.before and key not in self.hidden:
+                yield key
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+@dataclass
+class _CatalogState:
+    """What rules read of a ProjectState as a catalog: its models (and real apps)."""
+
+    models: Mapping[Any, Any]
+    real_apps: set[str]
+
+
+def _before_operation(ctx: Any) -> Any:
+    """``ctx`` seen with the catalog as it is just before its operation (see _StateBefore)."""
+    from dataclasses import replace
+
+    from schemaops.plan import primary_key_after, primary_key_before
+
+    step, mctx = ctx.step, ctx.migration
+    key_before = primary_key_before(step.operation, step.app_label)
+    key_after = primary_key_after(step.operation, step.app_label)
+    if key_before is None and key_after is None:
+        return ctx
+    before = {key_before: step.before} if key_before and step.before is not None else {}
+    hidden = {k for k in (key_before, key_after) if k is not None and k not in before}
+    state = mctx.state
+    models = _StateBefore(state.models, before, hidden)
+    catalog = _CatalogState(models, set(getattr(state, "real_apps", ())))
+    return OperationContext(step, replace(mctx, state=catalog))
+
+
+# data changes in generated SQL: for Django's own operations, part of a schema change
+_DML = frozenset({"UpdateStmt", "DeleteStmt", "InsertStmt"})
+
+
+def _always(step: OperationStep) -> bool:
+    """``check`` generates the SQL of every operation (cheap: see schemaops.plan)."""
+    return True
+
+
+def _plannable(step: OperationStep) -> bool:
+    """Operations the remedy planner may plan: their reverse's SQL is generated in the
+    walk too, on the same renderings, so planning their remedy renders nothing."""
+    from schemaops.remedy.planner import REMOVALS, REWRITABLE
+
+    return (
+        step.parent is None
+        and is_django_operation(step.operation)
+        and step.kind in (*REMOVALS, *REWRITABLE)
+    )
 
 
 @contextmanager

@@ -8,16 +8,22 @@ migration in plan order, and yields a :class:`MigrationStep` per migration.
 
 Cost model (measured with ``bench/check_bench.py``): ``state_forwards`` on
 an unrendered state is almost free; rendering models is what costs. So the
-walk renders nothing by default. When a caller asks for SQL, only the models
-an operation touches (and what they reference) are rendered, into a small
-throw-away state on each side of the operation, and Django's own
-``database_forwards`` runs against a collecting schema editor that never
-touches the network.
+walk renders nothing unless asked for SQL (``check`` always asks). Then only
+the models an operation touches (and what they reference, as stand-ins) are
+rendered, into a small state on each side of the operation, and Django's own
+``database_forwards`` runs against one collecting schema editor that never
+touches the network. Renderings are kept and reused while the models they
+were made from are unchanged (the rendering after an operation is the one
+before the next operation on that model, across migrations: about one
+rendering per operation instead of two), and operations that provably run no
+SQL (``AlterModelOptions``, operations on unmanaged or proxy models) render
+nothing (:func:`provably_no_sql`).
 """
 
 from __future__ import annotations
 
 import sys
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -123,8 +129,11 @@ class OperationStep:
     ``before``/``after`` snapshot the model the operation is about (None when
     it does not exist on that side). ``new_model`` is true when the model was
     created earlier in the same migration, where most lock concerns vanish.
-    ``sql`` is filled only when the caller asked for it; ``sql_error`` says
-    why it could not be produced.
+    ``sql`` is filled when the caller asked for it (``check`` always does; it
+    is empty, without rendering anything, for an operation that provably runs
+    none); ``sql_error`` says why it could not be produced. ``reverse_sql`` is
+    the reverse's SQL, generated on the same renderings when the caller asked
+    for it (the remedy planner needs both directions).
     """
 
     app_label: str
@@ -137,6 +146,7 @@ class OperationStep:
     parent: OperationStep | None = None
     sql: list[str] | None = None
     sql_error: str | None = None
+    reverse_sql: list[str] | None = None
     children: list[OperationStep] = field(default_factory=list)
     # SeparateDatabaseAndState only: the models its state_operations touch, before them
     state_models: dict[ModelKey, ModelSnapshot] = field(default_factory=dict)
@@ -249,7 +259,8 @@ def _migration_path(migration: Any) -> str | None:
 class Walker:
     """Walk the plan forward once; see the module docstring.
 
-    ``want_sql(step)`` decides per operation whether to generate its SQL.
+    ``want_sql(step)`` decides per operation whether to generate its SQL;
+    ``want_reverse(step)`` whether to generate its reverse's SQL as well.
     ``pg_version`` is the server version number (150000 for 15) used by the
     offline connection, so version-dependent SQL matches the target server.
     """
@@ -260,9 +271,12 @@ class Walker:
         *,
         pg_version: int = DEFAULT_PG_VERSION * 10000,
         want_sql: Callable[[OperationStep], bool] | None = None,
+        want_reverse: Callable[[OperationStep], bool] | None = None,
     ) -> None:
         self.loader = loader
         self.want_sql = want_sql or (lambda step: False)
+        self.want_reverse = want_reverse or (lambda step: False)
+        self._sqlgen: _SQLGenerator | None = None
         self.state = ProjectState(real_apps=set(loader.unmigrated_apps))
         self._connection: Any = None
         self.pg_version = pg_version
@@ -316,11 +330,13 @@ class Walker:
         if not wanted:
             for index, op in enumerate(migration.operations):
                 self.facts.record(step.app_label, op, self.state)
+                self._forget(op, self.state)
                 with _state_errors(index, op):
                     op.state_forwards(step.app_label, self.state)
+                self._forget(op, self.state)
             return
         editor_ctx = (
-            _EditorContext(self)
+            self.sql_generator
             if any(not isinstance(op, dj_migrations.RunPython) for op in migration.operations)
             else None
         )
@@ -329,7 +345,18 @@ class Walker:
                 op_step = self._walk_operation(step, index, op, self.state, None, editor_ctx)
             step.operations.append(op_step)
         if editor_ctx is not None:
-            editor_ctx.flush_deferred(step)
+            editor_ctx.flush_deferred()
+
+    def _forget(self, op: Operation, state: ProjectState) -> None:
+        """State moves without the SQL generator: drop renderings ``op`` may change."""
+        if self._sqlgen is not None:
+            self._sqlgen.forget(op, state)
+
+    @property
+    def sql_generator(self) -> _SQLGenerator:
+        if self._sqlgen is None:
+            self._sqlgen = _SQLGenerator(self)
+        return self._sqlgen
 
     def _walk_operation(
         self,
@@ -338,7 +365,7 @@ class Walker:
         op: Operation,
         state: ProjectState,
         parent: OperationStep | None,
-        editor_ctx: _EditorContext | None,
+        editor_ctx: _SQLGenerator | None,
     ) -> OperationStep:
         app_label = mstep.app_label
         key_before = primary_key_before(op, app_label)
@@ -350,9 +377,15 @@ class Walker:
         if isinstance(op, dj_migrations.SeparateDatabaseAndState):
             self._walk_separate(mstep, step, op, state, editor_ctx)
         elif editor_ctx is not None and self.want_sql(step):
-            editor_ctx.forwards_with_sql(step, state)
+            if provably_no_sql(op, before):
+                step.sql = []
+                op.state_forwards(app_label, state)
+            else:
+                editor_ctx.forwards_with_sql(step, state)
         else:
+            self._forget(op, state)
             op.state_forwards(app_label, state)
+            self._forget(op, state)
         if isinstance(op, dj_migrations.CreateModel):
             mstep.created_models.add((app_label, op.name_lower))
         elif isinstance(op, dj_migrations.RenameModel) and new_model:
@@ -367,7 +400,7 @@ class Walker:
         step: OperationStep,
         op: Any,
         state: ProjectState,
-        editor_ctx: _EditorContext | None,
+        editor_ctx: _SQLGenerator | None,
     ) -> None:
         """Database operations run on a copy of the state; state operations move it."""
         db_state = state.clone()
@@ -378,7 +411,9 @@ class Walker:
             snapshot = ModelSnapshot.of(state.models.get(key)) if key else None
             if key and snapshot is not None:
                 step.state_models.setdefault(key, snapshot)
+            self._forget(child, state)
             child.state_forwards(step.app_label, state)
+            self._forget(child, state)
 
     # -- offline connection --------------------------------------------------
 
@@ -426,45 +461,84 @@ def offline_connection(pg_version: int, alias: str = "default") -> Any:
 # and before the end of a migration does: a few custom operations never pay for a sweep
 _SWEEP_EVERY = 2000
 _SWEEP_AFTER_MIGRATION = 200
+# renderings kept for reuse (each a few models); the walk mostly reuses the last few
+_RENDER_CACHE = 64
+
+# Django operations whose database_forwards is empty: their SQL is provably nothing
+_STATE_ONLY = (dj_migrations.AlterModelOptions, dj_migrations.AlterModelManagers)
 
 
-class _EditorContext:
-    """One collecting schema editor per migration, shared by its operations."""
+def provably_no_sql(op: Operation, before: ModelSnapshot | None) -> bool:
+    """Django runs no SQL for ``op``, and generating it would only render models.
+
+    ``AlterModelOptions`` and ``AlterModelManagers`` change the state only;
+    every other Django operation on a model Django does not migrate (unmanaged,
+    proxy, swapped: ``allow_migrate_model`` is false) does nothing in the
+    database either. A project's own operation may do anything: never skipped.
+    """
+    if not is_django_operation(op):
+        return False
+    if isinstance(op, _STATE_ONLY):
+        return True
+    if isinstance(op, dj_migrations.CreateModel):
+        options = op.options
+        return not options.get("managed", True) or bool(options.get("proxy", False))
+    return before is not None and not before.migrated
+
+
+class _SQLGenerator:
+    """Django's SQL for each operation, offline, for the whole walk.
+
+    One collecting schema editor serves every operation (Django's executor
+    also runs a whole migration through one editor; its deferred statements
+    are credited to the operation that queued them at the end of each
+    migration). Each operation needs its models rendered before and after it;
+    rendering is nearly all the cost, so renderings are kept, keyed by the
+    models they hold, and reused while the walked state still has exactly the
+    same model states, fields, options and bases (compared by identity:
+    Django's state operations replace what they change, except the few that
+    :meth:`forget` covers). The rendering after one operation is thus the
+    rendering before the next one on the same model, across migrations.
+    """
 
     def __init__(self, walker: Walker) -> None:
         self.walker = walker
         self.editor = _collecting_editor(walker.connection)
         self.deferred_owner: dict[int, OperationStep] = {}
-        # the state rendered after the last operation, while it can stand for the next one's
-        # state before: (the operation's step, the walked state, the keys, the rendering)
-        self._last: tuple[OperationStep, ProjectState, set[ModelKey], ProjectState] | None = None
+        # frozenset(keys) -> (the rendered keys, what they were made from, the rendering)
+        self._cache: OrderedDict[
+            frozenset[ModelKey], tuple[tuple[ModelKey, ...], list[Any], ProjectState]
+        ] = OrderedDict()
+        self.hits = self.misses = 0
 
     def forwards_with_sql(self, step: OperationStep, state: ProjectState) -> None:
         op, app_label = step.operation, step.app_label
         if not op.reduces_to_sql:
+            self.forget(op, state)
             op.state_forwards(app_label, state)
+            self.forget(op, state)
             step.sql_error = "this operation runs Python code and cannot be written as SQL"
             return
-        if self.walker._rendered > _SWEEP_EVERY:  # a long migration: free what it rendered
-            self._last = None
+        django_op = is_django_operation(op)
+        if self.walker._rendered > _SWEEP_EVERY:  # a long run of renderings: free them
+            self._cache.clear()
             self.walker.sweep(_SWEEP_EVERY)
         before_keys = _touched_keys(op, app_label, state)
         try:
-            from_state = self._state_before(step, state, before_keys)
+            from_state = self._render(state, before_keys, reuse=django_op)
         except Exception as exc:  # pragma: no cover - defensive, state is the user's
             from_state, step.sql_error = None, f"cannot render models: {exc}"
-        self._last = None
+        self.forget(op, state)
         op.state_forwards(app_label, state)
+        self.forget(op, state)
         if from_state is None:
             return
         after_keys = _touched_keys(op, app_label, state) | (before_keys & set(state.models))
         collected = self.editor.collected_sql
         start, deferred_start = len(collected), len(self.editor.deferred_sql)
+        to_state = None
         try:
-            to_state = self._render(state, after_keys)
-            # Django's own operations leave the rendered models as they were
-            if is_django_operation(op):
-                self._last = (step, state, after_keys, to_state)
+            to_state = self._render(state, after_keys, reuse=django_op)
             with _no_database():
                 op.database_forwards(app_label, self.editor, from_state, to_state)
         except Exception as exc:
@@ -472,28 +546,55 @@ class _EditorContext:
         step.sql = collected[start:]
         for statement in self.editor.deferred_sql[deferred_start:]:
             self.deferred_owner[id(statement)] = step
+        if to_state is not None and step.sql_error is None and self.walker.want_reverse(step):
+            step.reverse_sql = self._backwards(op, app_label, to_state, from_state)
 
-    def _state_before(
-        self, step: OperationStep, state: ProjectState, keys: set[ModelKey]
-    ) -> ProjectState:
-        """The previous operation's rendered state after, when nothing moved since."""
-        last = self._last
-        if (
-            last is not None
-            and last[1] is state
-            and last[2] == keys
-            and last[0].parent is step.parent
-            and last[0].index + 1 == step.index
+    def _backwards(
+        self, op: Operation, app_label: str, after: ProjectState, before: ProjectState
+    ) -> list[str] | None:
+        """The reverse's SQL, on the renderings the forwards used (None: not generated)."""
+        editor = _collecting_editor(self.walker.connection)
+        try:
+            with _no_database():  # Django passes the state after, then the state before
+                op.database_backwards(app_label, editor, after, before)
+        except Exception:
+            return None
+        deferred = [str(s) for s in editor.deferred_sql]
+        return [*editor.collected_sql, *(s if s.endswith(";") else s + ";" for s in deferred)]
+
+    def forget(self, op: Operation, state: ProjectState) -> None:
+        """Drop renderings ``op``'s state change may change in place; call it before and after.
+
+        ``RenameField`` rewrites the ``to_field`` of the fields pointing at the
+        renamed one in place (the only Django state operation that mutates
+        instead of replacing); a project's own operation may mutate anything,
+        in the state or in the models it was given.
+        """
+        if not is_django_operation(op) or (
+            isinstance(op, dj_migrations.RenameField) and _to_field_users(state, op)
         ):
-            return last[3]
-        return self._render(state, keys)
+            self._cache.clear()
 
-    def _render(self, state: ProjectState, keys: set[ModelKey]) -> ProjectState:
+    def _render(self, state: ProjectState, keys: set[ModelKey], *, reuse: bool) -> ProjectState:
+        key = frozenset(keys)
+        cached = self._cache.get(key) if reuse else None
+        if cached is not None and _same_sources(cached[0], cached[1], state):
+            self._cache.move_to_end(key)
+            self.hits += 1
+            return cached[2]
+        self.misses += 1
         sub = _substate(state, keys)
         self.walker._rendered += len(sub.models)
+        if reuse:
+            rendered = tuple(sorted(sub.models))
+            self._cache[key] = (rendered, _sources(state, rendered), sub)
+            if len(self._cache) > _RENDER_CACHE:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.pop(key, None)
         return sub
 
-    def flush_deferred(self, mstep: MigrationStep) -> None:
+    def flush_deferred(self) -> None:
         """Deferred SQL (FKs, indexes of new tables) runs at the end; credit its operation."""
         for statement in self.editor.deferred_sql:
             owner = self.deferred_owner.get(id(statement))
@@ -501,7 +602,52 @@ class _EditorContext:
                 text = str(statement)
                 owner.sql.append(text if text.endswith(";") else text + ";")
         self.editor.deferred_sql = []
+        self.editor.collected_sql = []
         self.deferred_owner.clear()
+
+
+def _to_field_users(state: ProjectState, op: Any) -> bool:
+    """Does any field point at a field named like the one ``op`` renames, by ``to_field``?
+
+    Those are the fields Django's ``RenameField`` state change edits in place.
+    """
+    name = op.old_name
+    for model in state.models.values():
+        for f in model.fields.values():
+            remote = getattr(f, "remote_field", None)
+            if remote is not None and (
+                getattr(remote, "field_name", None) == name
+                or name in (getattr(f, "to_fields", None) or ())
+                or name in (getattr(f, "from_fields", None) or ())
+            ):
+                return True
+    return False
+
+
+def _sources(state: ProjectState, keys: tuple[ModelKey, ...]) -> list[Any]:
+    """What a rendering of ``keys`` is made of, flat: each model state and its parts."""
+    out: list[Any] = []
+    for key in keys:
+        model = state.models.get(key)
+        out.append(model)
+        if model is not None:
+            for name, value in model.fields.items():
+                out.append(name)
+                out.append(value)
+            for name, value in model.options.items():
+                out.append(name)
+                out.append(value)
+            out.append(model.bases)
+            out.append(model.managers)
+    return out
+
+
+def _same_sources(keys: tuple[ModelKey, ...], sources: list[Any], state: ProjectState) -> bool:
+    """Does ``state`` still hold exactly (by identity) what ``sources`` recorded?"""
+    now = _sources(state, keys)
+    return len(now) == len(sources) and all(
+        a is b or (type(a) is str and a == b) for a, b in zip(now, sources, strict=True)
+    )
 
 
 def _collecting_editor(connection: Any) -> Any:
@@ -745,6 +891,34 @@ def _stripped(model_state: ModelState) -> ModelState:
     return clone
 
 
+def _trim_targets(models: dict[ModelKey, ModelState], stand_ins: set[ModelKey]) -> None:
+    """Cut a stand-in that is only the target of relations down to what a relation reads.
+
+    A foreign key or many-to-many field needs its target's table, primary key
+    and ``to_field``: nothing else of the target is rendered for it (a large
+    target model, a user model say, costs as much to render as the model the
+    operation is about). A stand-in that is a parent (multi-table inheritance)
+    keeps its fields: its children inherit them.
+    """
+    parents = {k for m in models.values() for k in _base_keys(m)}
+    to_fields: dict[ModelKey, set[str]] = {}
+    for m in models.values():
+        for f in m.fields.values():
+            remote = getattr(f, "remote_field", None)
+            if remote is None:
+                continue
+            key = resolve_relation(remote.model, m.app_label, m.name_lower)
+            names = (getattr(remote, "field_name", None), *(getattr(f, "to_fields", None) or ()))
+            to_fields.setdefault(key, set()).update(n for n in names if n)
+    for key in stand_ins - parents:
+        model, wanted = models[key], to_fields.get(key, set())
+        model.fields = {
+            name: f
+            for name, f in model.fields.items()
+            if getattr(f, "primary_key", False) or name in wanted
+        }
+
+
 def _substate(state: ProjectState, keys: set[ModelKey]) -> ProjectState:
     """Render ``keys`` in full and what they reference as stripped stand-ins."""
     models = {k: state.models[k].clone() for k in keys if k in state.models}
@@ -755,6 +929,7 @@ def _substate(state: ProjectState, keys: set[ModelKey]) -> ProjectState:
             continue
         models[key] = stand_in = _stripped(state.models[key])
         todo.extend(_references(stand_in))
+    _trim_targets(models, set(models) - keys)
     needed_real = {k[0] for m in models.values() for k in _references(m)} & state.real_apps
     sub = ProjectState(models=models, real_apps=needed_real)
     sub.apps  # render now, so errors surface here  # noqa: B018

@@ -163,7 +163,9 @@ def run_check(options: CheckOptions) -> int:
             click.echo(f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True)
         return 0
     report = build_report(result, linter)
-    report.remedies = attach_remedies(result.findings, loader, (pg_version or 15) * 10000)
+    report.remedies = attach_remedies(
+        result.findings, loader, (pg_version or 15) * 10000, sql=result.sql
+    )
     text = render(
         report,
         options.fmt,

@@ -118,6 +118,7 @@ def plan_operation(
     new_tables: set[str] | None = None,
     atomic: bool = True,
     facts: Any = None,
+    sql: tuple[list[str], list[str]] | None = None,
 ) -> Remedy | None:
     """The remedy for ``op`` run on ``state`` (the state before it), or None when the
     operation is safe as written or has no remedy the planner knows.
@@ -126,10 +127,12 @@ def plan_operation(
     nothing on them needs care); ``post_phase``: the operation is already in a
     post-deploy migration, where removals belong; ``atomic``: the migration's own
     flag; ``facts``: what earlier RunSQL made (:class:`~schemaops.remedy.sqlops.SqlFacts`).
+    ``sql``: the operation's SQL and its reverse's, when the caller has them already
+    (``check`` generates them in its walk); otherwise they are generated here.
     """
     try:
         return _plan_operation(
-            op, app_label, state, pg_version, post_phase, new_tables, atomic, facts
+            op, app_label, state, pg_version, post_phase, new_tables, atomic, facts, sql
         )
     except Exception:  # odd input (a project's own operation, SQL pglast cannot print): no remedy
         return None
@@ -144,6 +147,7 @@ def _plan_operation(
     new_tables: set[str] | None,
     atomic: bool,
     facts: Any,
+    sql: tuple[list[str], list[str]] | None,
 ) -> Remedy | None:
     from schemaops.remedy.fill import plan_fill
 
@@ -178,7 +182,7 @@ def _plan_operation(
             facts=facts,
         ) or plan_runsql(op, new_tables)
     if kind in REMOVALS and not post_phase:
-        return _contract(op, app_label, state, pg_version)
+        return _contract(op, app_label, state, pg_version, sql)
     if kind not in REWRITABLE or not op.reduces_to_sql:
         return None
     if (retyped := plan_retype(op, app_label, state, pg_version)) is not None:
@@ -186,7 +190,7 @@ def _plan_operation(
     from schemaops.plan import operation_sql
 
     try:
-        forwards, backwards = operation_sql(op, app_label, state, pg_version)
+        forwards, backwards = sql or operation_sql(op, app_label, state, pg_version)
     except Exception:  # SQL that needs the database, or a broken state: no remedy
         return None
     done = rewrite(forwards, set(new_tables or ()))
@@ -293,7 +297,13 @@ _SUMMARIES = {
 }
 
 
-def _contract(op: Any, app_label: str, state: ProjectState, pg_version: int) -> Remedy | None:
+def _contract(
+    op: Any,
+    app_label: str,
+    state: ProjectState,
+    pg_version: int,
+    sql: tuple[list[str], list[str]] | None = None,
+) -> Remedy | None:
     from django.db import migrations
     from django.db.models.fields import NOT_PROVIDED
 
@@ -301,7 +311,7 @@ def _contract(op: Any, app_label: str, state: ProjectState, pg_version: int) -> 
     from schemaops.plan import column_for, db_table_for, operation_sql
 
     try:
-        drop, restore = operation_sql(op, app_label, state, pg_version)
+        drop, restore = sql or operation_sql(op, app_label, state, pg_version)
     except Exception:
         return None
     relax: list[str] = []

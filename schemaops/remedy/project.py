@@ -19,12 +19,14 @@ def plan_project(
     wanted: Mapping[MigrationKey, set[int] | None],
     pg_version: int = 150000,
     limit: int | None = None,
+    sql: Mapping[tuple[str, str, int], tuple[list[str], list[str]]] | None = None,
 ) -> dict[MigrationKey, dict[int, Remedy]]:
     """Remedies of the operations ``wanted`` names (None: every operation), by migration.
 
     The graph is walked forward once, state only; an operation is planned on
     the state just before it. With ``limit``, planning stops after that many
-    remedies (in graph order).
+    remedies (in graph order). ``sql``: operations' SQL and reverse SQL already
+    generated, by (app, migration, index) (``check``'s walk), passed to the planner.
     """
     from django.db.migrations.state import ProjectState
 
@@ -58,6 +60,7 @@ def plan_project(
                     new_tables=new_tables,
                     atomic=bool(getattr(migration, "atomic", True)),
                     facts=facts,
+                    sql=sql.get((key[0], key[1], index)) if sql else None,
                 )
                 if remedy is not None:
                     found[index] = remedy

@@ -53,6 +53,34 @@ OPERATIONS = [
     migrations.AlterModelTable("order", "orders"),
     migrations.AlterUniqueTogether("order", {("code", "amount")}),
     migrations.AlterField("coupon", "customers", models.ManyToManyField("shop.Order")),
+    # more shapes, now that every operation's SQL is generated and read
+    migrations.AddField("order", "flag", models.BooleanField(default=False)),
+    migrations.AddField("order", "n", models.IntegerField(db_default=0)),
+    migrations.AddField("order", "t", models.TextField(null=True)),
+    migrations.AddField(
+        "order", "c2", models.ForeignKey("shop.Customer", models.CASCADE, null=True, db_index=False)
+    ),
+    migrations.AlterField("order", "legacy", models.CharField(max_length=20)),
+    migrations.AlterField("order", "code", models.CharField(max_length=20, unique=True)),
+    migrations.AlterField("order", "amount", models.IntegerField(default=0, db_index=True)),
+    migrations.AddIndex("order", models.Index(fields=["amount"], name="order_amount_idx")),
+    migrations.AddConstraint(
+        "order",
+        models.UniqueConstraint(
+            fields=["amount"], name="uc_cond", condition=models.Q(amount__gt=0)
+        ),
+    ),
+]
+
+# Shapes where the two models still disagree: the statement model lacks a catalog fact
+# the operation model has (the table of Django's own db_index index name; the table a
+# dropped foreign key constraint references; the join-table FKs a RenameModel re-adds).
+# For Django's own operations the operation rules judge these codes (linter._lint_sql),
+# so no verdict depends on the statement side; strict, so a fix turns them into passes.
+DISAGREE = [
+    migrations.AlterField("order", "slug", models.CharField(max_length=20)),
+    migrations.RemoveField("order", "cust"),
+    migrations.RenameModel("customer", "client"),
 ]
 
 
@@ -80,3 +108,9 @@ def test_operation_claims_equal_the_claims_of_its_sql(op: Any) -> None:
     handler = sorted(merge(operation_steps(ctx)), key=str)
     statements = sorted(merge(_sql_steps(ctx, ctx.step.sql)), key=str)
     assert handler == statements, "\n".join(ctx.step.sql)
+
+
+@pytest.mark.xfail(strict=True, reason="statement model lacks the catalog fact; see DISAGREE")
+@pytest.mark.parametrize("op", DISAGREE, ids=lambda op: op.describe())
+def test_known_disagreements(op: Any) -> None:
+    test_operation_claims_equal_the_claims_of_its_sql(op)
