@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 from schemaops.audit._base import AuditContext, qualified
@@ -119,6 +120,8 @@ def read_ahead(codes: set[str]) -> list[str]:
 
 
 T = TypeVar("T")
+# (table oid, attnum) -> (quoted name, type oid, collation oid)
+ColumnMap = dict[tuple[int, int], tuple[str, int, int]]
 
 
 class cached_property(Generic[T]):  # named like the functools one it replaces
@@ -334,7 +337,7 @@ class Snapshot:
             if r[1] not in owned:
                 found.append(self._index(r, schemas[r[2]], block, look))
                 self._quoted[r[0]] = (quoted[r[2]], r[3], r[4])
-        found.sort(key=lambda i: (i.schema, i.table, i.index))
+        found.sort(key=attrgetter("schema", "table", "index"))
         return _roll_up_partitions(found)
 
     def _index(
@@ -402,12 +405,13 @@ def preload_definitions(ctx: AuditContext, found: list[Index]) -> None:
     missing = [i for i in {i.index_oid: i for i in found}.values() if i.index_oid not in known]
     if not missing:
         return
+    columns: ColumnMap = {}
     if missing[0].snapshot is not None:
-        missing[0].snapshot.columns_of({i.table_oid for i in missing})
+        columns = missing[0].snapshot.columns_of({i.table_oid for i in missing})
     shapes: dict[Any, list[Index]] = {}
     others = []
     for index in missing:
-        shape = _shape(index)
+        shape = _shape(index, columns)
         if shape is None:
             others.append(index)
         else:
@@ -417,10 +421,10 @@ def preload_definitions(ctx: AuditContext, found: list[Index]) -> None:
     composed: set[int] = ctx.cached("composed_definitions", set)
     for group in shapes.values():
         sample = group[0]
-        if _compose(sample) == known.get(sample.index_oid):
+        if _compose(sample, columns) == known.get(sample.index_oid):
             composed.add(sample.index_oid)
             for index in group[1:]:
-                known[index.index_oid] = _compose(index)
+                known[index.index_oid] = _compose(index, columns)
                 composed.add(index.index_oid)
         else:
             _read_definitions(ctx, [i.index_oid for i in group[1:]], known)
@@ -432,13 +436,17 @@ def _read_definitions(ctx: AuditContext, oids: list[int], known: dict[int, str])
             known[oid] = definition or ""
 
 
-def _shape(index: Index) -> tuple[Any, ...] | None:
-    """What decides how pg_get_indexdef prints a plain btree index, or None if not plain."""
+def _shape(index: Index, columns: ColumnMap) -> tuple[Any, ...] | None:
+    """What decides how pg_get_indexdef prints a plain btree index, or None if not plain.
+
+    ``columns`` is the snapshot's column map, already holding the index's table
+    (:func:`preload_definitions` reads every table's columns first, in one query).
+    """
     if index.am != "btree" or index.exprs or index.predicate or not index.plain_storage:
         return None
     if index.snapshot is None:
         return None
-    columns, table = index.snapshot.columns_of({index.table_oid}), index.table_oid
+    table = index.table_oid
     keys = []
     parts = zip(
         index.keys_text.split(),
@@ -456,11 +464,11 @@ def _shape(index: Index) -> tuple[Any, ...] | None:
     return (unique, partitioned, nnd, tuple(keys), index.natts - index.nkey)
 
 
-def _compose(index: Index) -> str:
+def _compose(index: Index, columns: ColumnMap) -> str:
     """``CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING btree (cols) [INCLUDE (...)]``."""
     assert index.snapshot is not None
-    columns = index.snapshot.columns_of({index.table_oid})
-    names = [columns[(index.table_oid, k)][0] for k in index.keys]
+    table = index.table_oid
+    names = [columns[(table, int(k))][0] for k in index.keys_text.split()]
     schema, table, name = index.snapshot.quoted(index)
     text = (
         f"CREATE {'UNIQUE ' if index.is_unique else ''}INDEX {name} ON "
