@@ -266,14 +266,14 @@ def concurrent_definition(index: Index) -> str:
     from pglast.parser import parse_sql_json
     from pglast.stream import RawStream
 
-    # the C parser's JSON tree: no Python AST is built for the common case
-    tree = json.loads(parse_sql_json(index.definition))["stmts"][0]["stmt"]["IndexStmt"]
-    head = "CREATE UNIQUE INDEX " if tree.get("unique") else "CREATE INDEX "
     if index.partitioned:
         stmt: Any = parse_sql(index.definition)[0].stmt
         stmt.relation.inh = True
         stmt.concurrent = False
         return str(RawStream()(stmt)) + ";"
+    # the C parser's JSON tree: no Python AST is built for the common case
+    tree = json.loads(parse_sql_json(index.definition))["stmts"][0]["stmt"]["IndexStmt"]
+    head = "CREATE UNIQUE INDEX " if tree.get("unique") else "CREATE INDEX "
     if index.definition.startswith(head) and not tree.get("concurrent"):
         return f"{head}CONCURRENTLY {index.definition[len(head) :]};"
     stmt = parse_sql(index.definition)[0].stmt
