@@ -8,6 +8,7 @@ cannot see. Without one, fixes are SQL.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -231,10 +232,18 @@ class Models:
         return "\n".join(lines)
 
 
+@functools.lru_cache(maxsize=1024)
+def _schema_ident(schema: str) -> str:
+    """A schema's quoted name, once per schema: the fixes of tens of thousands of
+    findings name the same few schemas."""
+    return ident(schema)
+
+
 def drop_sql(index: Index) -> str:
+    name = f"{_schema_ident(index.schema)}.{ident(index.index)}"
     if index.partitioned:  # DROP INDEX CONCURRENTLY refuses a partitioned index
-        return f"DROP INDEX IF EXISTS {ident(index.schema)}.{ident(index.index)};"
-    return f"DROP INDEX CONCURRENTLY IF EXISTS {ident(index.schema)}.{ident(index.index)};"
+        return f"DROP INDEX IF EXISTS {name};"
+    return f"DROP INDEX CONCURRENTLY IF EXISTS {name};"
 
 
 def concurrent_definition(index: Index) -> str:
@@ -248,23 +257,23 @@ def concurrent_definition(index: Index) -> str:
     A definition composed from the index's shape (see ``preload_definitions``)
     was built here from the catalog, not read: it needs no parse.
     """
+    if index.composed and not index.partitioned:  # before the imports: most findings
+        head = "CREATE UNIQUE INDEX " if index.is_unique else "CREATE INDEX "
+        return f"{head}CONCURRENTLY {index.definition[len(head) :]};"
     import json
 
     from pglast import parse_sql
     from pglast.parser import parse_sql_json
     from pglast.stream import RawStream
 
-    if index.composed and not index.partitioned:
-        head = "CREATE UNIQUE INDEX " if index.is_unique else "CREATE INDEX "
-        return f"{head}CONCURRENTLY {index.definition[len(head) :]};"
-    # the C parser's JSON tree: no Python AST is built for the common case
-    tree = json.loads(parse_sql_json(index.definition))["stmts"][0]["stmt"]["IndexStmt"]
-    head = "CREATE UNIQUE INDEX " if tree.get("unique") else "CREATE INDEX "
     if index.partitioned:
         stmt: Any = parse_sql(index.definition)[0].stmt
         stmt.relation.inh = True
         stmt.concurrent = False
         return str(RawStream()(stmt)) + ";"
+    # the C parser's JSON tree: no Python AST is built for the common case
+    tree = json.loads(parse_sql_json(index.definition))["stmts"][0]["stmt"]["IndexStmt"]
+    head = "CREATE UNIQUE INDEX " if tree.get("unique") else "CREATE INDEX "
     if index.definition.startswith(head) and not tree.get("concurrent"):
         return f"{head}CONCURRENTLY {index.definition[len(head) :]};"
     stmt = parse_sql(index.definition)[0].stmt
@@ -287,7 +296,7 @@ def sql_drop_fix(index: Index) -> str:
 
 def sql_add_fix(schema: str, table: str, columns: list[str]) -> str:
     cols = ", ".join(ident(c) for c in columns)
-    return f"CREATE INDEX CONCURRENTLY ON {ident(schema)}.{ident(table)} ({cols});"
+    return f"CREATE INDEX CONCURRENTLY ON {_schema_ident(schema)}.{ident(table)} ({cols});"
 
 
 def add_index_fix(models: Models | None, schema: str, table: str, columns: list[str]) -> str:

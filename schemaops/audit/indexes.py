@@ -622,13 +622,14 @@ def _prefixes(table_indexes: list[Index]) -> dict[tuple[Any, ...], Index]:
     non-unique copy of a unique index is redundant).
     """
     found: dict[tuple[Any, ...], Index] = {}
+    setdefault = found.setdefault
     for wider in table_indexes:
         if not wider.is_valid or wider.am != "btree" or wider.exprs is not None:
             continue
-        columns = wider.column_signature
+        columns, predicate = wider.column_signature, wider.predicate
         last = len(columns) if wider.is_unique else len(columns) - 1
         for n in range(1, last + 1):
-            found.setdefault((wider.predicate, columns[:n]), wider)
+            setdefault((predicate, columns[:n]), wider)
     return found
 
 
