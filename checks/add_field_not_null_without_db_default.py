@@ -188,7 +188,9 @@ def _order_recipe(ctx: OperationContext, op: Any) -> str:
         f"ALTER TABLE {table} ADD COLUMN _order integer NOT NULL DEFAULT 0",
         reverse_sql=f"ALTER TABLE {table} DROP COLUMN _order",
     )
-    keep = migrations.SeparateDatabaseAndState(state_operations=[op], database_operations=[database])
+    keep = migrations.SeparateDatabaseAndState(
+        state_operations=[op], database_operations=[database]
+    )
     name = f"XXXX_{op.name_lower}_order_with_respect_to"
     deps = list(ctx.migration.dependencies)
     return (

@@ -172,7 +172,9 @@ def _runsql_recipe(ctx: StatementContext, renames: dict[str, str]) -> str | None
             sql: Any = _renamed(op.sql, renames)
         else:
             sql = [
-                (_renamed(i[0], renames), i[1]) if isinstance(i, list | tuple) else _renamed(i, renames)
+                (_renamed(i[0], renames), i[1])
+                if isinstance(i, list | tuple)
+                else _renamed(i, renames)
                 for i in op.sql
             ]
         fixed = migrations.RunSQL(sql, reverse_sql=op.reverse_sql, elidable=op.elidable)

@@ -86,9 +86,11 @@ def test_expand_backfill_contract_recipe_is_a_valid_chain_of_migrations():
     assert expand.dependencies == [("shop", "0001_initial")]
     (separate,) = expand.operations
     assert separate.state_operations[0].field.default is uuid.uuid4
-    assert "ADD COLUMN \"token\" uuid NULL" in separate.database_operations[0].sql[0]
+    assert 'ADD COLUMN "token" uuid NULL' in separate.database_operations[0].sql[0]
     assert post and all(m.deploy_phase == "post" for _n, m in post)
-    sql = " ".join(s for _n, m in post for op in m.operations for s in op.database_operations[0].sql)
+    sql = " ".join(
+        s for _n, m in post for op in m.operations for s in op.database_operations[0].sql
+    )
     assert "CHECK (token IS NOT NULL) NOT VALID" in sql and "VALIDATE CONSTRAINT" in sql
 
 
@@ -135,8 +137,11 @@ def test_recipe_chain_lints_clean_of_additive_and_lock_errors():
         phase = getattr(migration, "deploy_phase", "pre")
         chain.append(
             make_migration(
-                name, list(migration.operations), dependencies=[(APP, previous)],
-                atomic=migration.atomic, deploy_phase=phase,
+                name,
+                list(migration.operations),
+                dependencies=[(APP, previous)],
+                atomic=migration.atomic,
+                deploy_phase=phase,
             )
         )
         previous = name
