@@ -184,6 +184,10 @@ def _runsql_recipe(ctx: StatementContext, renames: dict[str, str]) -> str | None
 
 
 def _renamed(sql: str, renames: dict[str, str]) -> str:
+    """``sql`` with the long names replaced; as written when it names none (a
+    ``%s`` placeholder, which pglast cannot parse, is then no obstacle)."""
+    if not any(too_long(name) for name in _identifiers(sql)):
+        return sql
     out = []
     for stmt in parse(sql):
         _rename(stmt.node, renames)

@@ -166,3 +166,22 @@ def test_a_field_that_cannot_be_copied_gets_the_renames_as_its_recipe():
     (f,) = so607(lint([op], setup=[order_model()]))
     assert f"column {'w' * 70} is 70 bytes" in f.message
     assert f.recipe == f"# rename {'w' * 70} to {shortened('w' * 70)}"
+
+
+def test_runsql_list_items_keep_their_params_and_the_reverse():
+    sql = migrations.RunSQL(
+        [
+            f"CREATE TABLE shop_y (id int, {LONG} int)",
+            ("INSERT INTO shop_y (id) VALUES (%s)", [1]),  # %s: pglast cannot parse it
+            f"CREATE INDEX ON shop_y ({LONG})",
+        ],
+        reverse_sql="DROP TABLE shop_y",
+    )
+    f = so607(lint([sql]))[0]
+    fixed = _exec_operation(f.recipe)
+    create, insert, index = fixed.sql
+    assert shortened(LONG) in create and shortened(LONG) in index and KEPT not in index
+    assert insert == ("INSERT INTO shop_y (id) VALUES (%s)", [1])
+    assert fixed.reverse_sql == "DROP TABLE shop_y"
+    short = migrations.RunSQL("CREATE TABLE shop_y (id int, amount int)", "DROP TABLE shop_y")
+    assert not so607(lint([short]))
