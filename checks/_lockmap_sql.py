@@ -205,9 +205,9 @@ def field_checks(table: str, column: str, model: Any, field: Any) -> list[str]:
         if type(c).__name__ == "CheckConstraint" and constraint_fields(c) & wanted
     ]
     if builtin_check(field):
-        from schemaops.checks._lockrecipes import django_name
+        from schemaops.plan import django_index_name
 
-        out.append(django_name(table, [column], "_check"))
+        out.append(django_index_name(table, [column], "_check"))
     return out
 
 

@@ -45,18 +45,11 @@ from typing import Any
 import django
 from django.db import migrations
 
-from schemaops.checks._data import (
-    callable_qualname,
-    expand_backfill_contract,
-    has_code_default,
-    has_db_default,
-    imports_for,
-)
+from schemaops.checks._data import callable_qualname, has_code_default, has_db_default
 from schemaops.checks._lockmap_ops import effective_default
 from schemaops.columns import has_column
 from schemaops.findings import Finding
 from schemaops.locks import Lock
-from schemaops.remedy.code import migration_code, with_kwargs
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import AT, CONSTR, alter_commands, column_constraints, ident
 
@@ -136,6 +129,9 @@ class AddFieldNotNullWithoutDbDefault(Rule):
             )
         else:
             why = "has no default: ADD COLUMN fails on a non-empty table and old INSERTs fail"
+        one_line = _db_default_code(field)
+        if one_line is not None:
+            why += f" (the one-line fix: db_default={one_line[0]})"
         yield self.finding(
             ctx,
             f"AddField {where} is NOT NULL and {why}",
@@ -156,35 +152,51 @@ class AddFieldNotNullWithoutDbDefault(Rule):
             f"AlterOrderWithRespectTo {ctx.model_name} adds {table}._order NOT NULL and drops "
             "its DEFAULT 0 right after, so the running code's INSERTs fail",
             lock=Lock.ACCESS_EXCLUSIVE.on(table, "briefly (no rewrite)"),
-            recipe=migration_code(
-                ctx,
-                [
-                    "migrations.SeparateDatabaseAndState(",
-                    f"    state_operations=[migrations.AlterOrderWithRespectTo("
-                    f'"{op.name}", "{op.order_with_respect_to}")],',
-                    "    database_operations=[migrations.RunSQL(",
-                    f"        'ALTER TABLE {ident(table)} ADD COLUMN _order integer "
-                    "NOT NULL DEFAULT 0',  # the DEFAULT stays: old INSERTs get 0",
-                    f"        reverse_sql='ALTER TABLE {ident(table)} DROP COLUMN _order',",
-                    "    )],",
-                    "),",
-                ],
-                name=f"{op.name_lower}_order_with_respect_to",
-            ),
+            recipe=_order_recipe(ctx, op),
         )
 
     def _recipe(self, ctx: OperationContext, op: Any, column: str) -> str:
-        model, name, field = op.model_name, op.name, op.field
-        db_default = _db_default_for(field) if django.VERSION >= (5, 0) else None
-        if db_default is None:
-            return expand_backfill_contract(ctx, op, column)
-        value, imports = db_default
-        return migration_code(
-            ctx,
-            [f'migrations.AddField("{model}", "{name}", {with_kwargs(field, db_default=value)}),'],
-            name=f"{model}_{name}",
-            imports=imports,
+        """Words only: the planner (``schemaops.remedy.fill``) writes the migrations.
+
+        Where the database can keep the Python default itself, the fix is one
+        argument, ``db_default``, and the recipe says which; otherwise it is the
+        expand/backfill/contract sequence ``schemaops fix`` writes.
+        """
+        one_line = _db_default_code(op.field)
+        if one_line is not None:
+            code, imports = one_line
+            needs = "".join(f"; {line}" for line in sorted(imports) if not _models_import(line))
+            return (
+                f"Give {ctx.model_name}.{op.name} db_default={code} (in models.py and in this "
+                f"AddField{needs}): the database keeps the default, so the running code's "
+                "INSERTs get it."
+            )
+        return (
+            f"Add {op.name} nullable before the deploy, fill the existing rows of {ctx.table}."
+            f"{column} with schemaops backfill, then make it NOT NULL after the deploy (CHECK "
+            "... NOT VALID, VALIDATE, SET NOT NULL); `schemaops fix` writes these migrations."
         )
+
+
+def _order_recipe(ctx: OperationContext, op: Any) -> str:
+    """The operation in the state, the ``_order`` column with its DEFAULT 0 kept in the
+    database: a migration module from the planner's writer."""
+    from schemaops.remedy.writer import migration_module
+
+    table = ident(ctx.table)
+    database = migrations.RunSQL(
+        f"ALTER TABLE {table} ADD COLUMN _order integer NOT NULL DEFAULT 0",
+        reverse_sql=f"ALTER TABLE {table} DROP COLUMN _order",
+    )
+    keep = migrations.SeparateDatabaseAndState(
+        state_operations=[op], database_operations=[database]
+    )
+    name = f"XXXX_{op.name_lower}_order_with_respect_to"
+    deps = list(ctx.migration.dependencies)
+    return (
+        f"# {ctx.app_label}/migrations/{name}.py: the DEFAULT 0 stays, so old INSERTs get 0\n"
+        + migration_module(ctx.app_label, name, [keep], deps)
+    )
 
 
 def _added_not_null_with_default(ctx: StatementContext) -> set[tuple[str, str]]:
@@ -202,38 +214,32 @@ def _added_not_null_with_default(ctx: StatementContext) -> set[tuple[str, str]]:
     return out
 
 
-def _db_default_for(field: Any) -> tuple[Any, str] | None:
-    """A db_default equivalent to the field's Python default, with the imports it needs.
+def _db_default_for(field: Any) -> Any | None:
+    """A db_default equivalent to the field's Python default (None: there is none).
 
     Only defaults the database can apply to existing rows without a rewrite:
     constants, and ``timezone.now`` as ``Now()`` (stable, evaluated once).
     """
-    imports = imports_for(field)
     if not has_code_default(field):
-        return _implicit_db_default(field, imports)
+        return _implicit_db_default(field)
     default = field.default
     if callable(default):
         if callable_qualname(default) != "django.utils.timezone.now":
             return None
         from django.db.models.functions import Now
 
-        return Now(), "from django.db.models.functions import Now\n" + imports
-    module, cls = type(default).__module__, type(default).__name__
-    if module != "builtins":  # repr() is Decimal('1.50') or datetime.date(2026, 1, 1)
-        plain = repr(default).startswith(f"{cls}(")
-        line = f"from {module} import {cls}" if plain else f"import {module}"
-        imports = f"{line}\n{imports}"
-    return default, imports
+        return Now()
+    return default
 
 
-def _implicit_db_default(field: Any, imports: str) -> tuple[Any, str] | None:
+def _implicit_db_default(field: Any) -> Any | None:
     """The db_default equal to what Django fills in without a default (``''``, now())."""
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         from django.db.models.functions import Now
 
-        return Now(), "from django.db.models.functions import Now\n" + imports
+        return Now()
     if effective_default(field):
-        return (b"" if field.get_internal_type() == "BinaryField" else ""), imports
+        return b"" if field.get_internal_type() == "BinaryField" else ""
     return None
 
 
@@ -241,3 +247,29 @@ def _implicit_default_sql(field: Any) -> str:
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return "now()"
     return "''"
+
+
+def _models_import(line: str) -> bool:
+    """``from django.db import models``: a models.py and a migration have it already."""
+    return line in ("from django.db import models", "from django.db import migrations, models")
+
+
+def _db_default_code(field: Any) -> tuple[str, set[str]] | None:
+    """The code of the db_default that keeps the field's default in the database, with
+    its imports (Django 5+); None when the database cannot keep it (a per-row callable)."""
+    if django.VERSION < (5, 0):
+        return None
+    value = _db_default_for(field)
+    return None if value is None else _code_of(value)
+
+
+def _code_of(value: Any) -> tuple[str, set[str]]:
+    """``value`` as code with its imports: Django's serializer (what the planner's writer
+    uses), except ``Now()``, written as models.py writes it rather than by module path."""
+    from django.db.migrations.serializer import serializer_factory
+    from django.db.models.functions import Now
+
+    if isinstance(value, Now):
+        return "Now()", {"from django.db.models.functions import Now"}
+    code, imports = serializer_factory(value).serialize()
+    return str(code), set(imports)

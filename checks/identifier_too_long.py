@@ -46,14 +46,15 @@ from typing import Any
 from django.db import migrations
 from pglast import ast
 from pglast.parser import scan
+from pglast.stream import RawStream
 
-from schemaops.checks._column_types import runsql_recipe
 from schemaops.checks._data import runsql_texts
-from schemaops.checks._lockrecipes import Code
 from schemaops.columns import auto_created_m2m_table, has_column
 from schemaops.findings import Finding, Severity
 from schemaops.plan import column_for
+from schemaops.remedy.writer import migration_module
 from schemaops.rules import OperationContext, Rule, StatementContext
+from schemaops.statements import parse
 
 MAX_BYTES = 63
 Patch = Callable[[Any, str], None]  # renames one object in a copy of the operation
@@ -111,7 +112,7 @@ class IdentifierTooLong(Rule):
         yield self.finding(
             ctx,
             "; ".join(_describe(what, name) for what, name, _patch in found),
-            recipe=_operation_recipe(ctx.operation, found),
+            recipe=_operation_recipe(ctx, found),
         )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
@@ -126,27 +127,72 @@ class IdentifierTooLong(Rule):
             by_prefix.setdefault(truncated(name), set()).add(name)
         clashes = sorted(p for p, group in by_prefix.items() if len(group) > 1)
         message = "; ".join(_describe("identifier", n) for n in long_names)
+        recipe = _renames(dict.fromkeys(every))
         if clashes:
             message += f" (several names become {', '.join(clashes)})"
-            recipe = "\n".join(f"# rename {n} to {shortened(n)}" for n in dict.fromkeys(every))
-        else:
+        elif isinstance(ctx.operation.operation, migrations.RunSQL):
             renames = {truncated(n): shortened(n) for n in every}
-            recipe = runsql_recipe(ctx, lambda node: _rename(node, renames))
+            recipe = _runsql_recipe(ctx, renames) or recipe
         yield self.finding(ctx, message, recipe=recipe)
 
 
-def _operation_recipe(operation: Any, found: list[tuple[str, str, Patch]]) -> str:
+def _renames(names: Any) -> str:
+    """The recipe in words, where no code can be written."""
+    return "\n".join(f"# rename {name} to {shortened(name)}" for name in names)
+
+
+def _module(ctx: Any, operation: Any) -> str:
+    """``operation`` as a migration module, by the planner's writer (Django's MigrationWriter)."""
+    mig = ctx.migration
+    name = f"XXXX_{mig.name.split('_', 1)[-1]}"
+    return f"# {mig.app_label}/migrations/{name}.py\n" + migration_module(
+        mig.app_label, name, [operation], list(mig.dependencies)
+    )
+
+
+def _operation_recipe(ctx: OperationContext, found: list[tuple[str, str, Patch]]) -> str:
     """The operation with every long name shortened; a list of renames when the
     operation cannot be copied and written back (a custom field of odd shape)."""
     try:
-        fixed = copy.deepcopy(operation)
+        fixed = copy.deepcopy(ctx.operation)
         for _what, name, patch in found:
             patch(fixed, shortened(name))
-        code = Code()
-        op_code = code.op(fixed)
+        return _module(ctx, fixed)
     except Exception:
-        return "\n".join(f"# rename {name} to {shortened(name)}" for _w, name, _p in found)
-    return f"{code.header()}\n\n{op_code}"
+        return _renames(name for _w, name, _p in found)
+
+
+def _runsql_recipe(ctx: StatementContext, renames: dict[str, str]) -> str | None:
+    """The user's RunSQL with the names the parser kept replaced in its AST and
+    re-printed by pglast, item by item (a ``(sql, params)`` item keeps its params);
+    None when a statement does not parse or print."""
+    op = ctx.operation.operation
+    try:
+        if isinstance(op.sql, str):
+            sql: Any = _renamed(op.sql, renames)
+        else:
+            sql = [
+                (_renamed(i[0], renames), i[1])
+                if isinstance(i, list | tuple)
+                else _renamed(i, renames)
+                for i in op.sql
+            ]
+        fixed = migrations.RunSQL(sql, reverse_sql=op.reverse_sql, elidable=op.elidable)
+        return _module(ctx.operation, fixed)
+    except Exception:
+        return None
+
+
+def _renamed(sql: str, renames: dict[str, str]) -> str:
+    """``sql`` with the long names replaced; as written when it names none (a
+    ``%s`` placeholder, which pglast cannot parse, is then no obstacle)."""
+    if not any(too_long(name) for name in _identifiers(sql)):
+        return sql
+    out = []
+    for stmt in parse(sql):
+        _rename(stmt.node, renames)
+        out.append(str(RawStream()(stmt.node)))
+    return ";\n".join(out)
 
 
 def _texts(ctx: StatementContext) -> list[str]:

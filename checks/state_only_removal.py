@@ -41,11 +41,10 @@ from typing import Any
 from django.db import migrations
 from pglast import ast, enums
 
-from schemaops.checks._data import migration_after_this, parsed_statements
+from schemaops.checks._data import parsed_statements
 from schemaops.columns import insert_may_omit
 from schemaops.findings import Finding, Severity
 from schemaops.plan import column_for, db_table_for, model_with_column
-from schemaops.remedy.code import join_steps
 from schemaops.rules import FinalContext, MigrationContext, OperationContext, Rule
 from schemaops.statements import AT, alter_commands, ident
 
@@ -115,27 +114,32 @@ class StateOnlyRemoval(Rule):
     def _finding(
         self, ctx: OperationContext, what: str, sql: str, name: str, fix: str | None
     ) -> Finding:
-        recipe = migration_after_this(
-            ctx,
-            [f"migrations.RunSQL({sql!r}, reverse_sql=migrations.RunSQL.noop),"],
-            name=name,
-            phase="post",
-        )
+        recipe = _post_deploy_drop(ctx, sql, name)
         message = f"SeparateDatabaseAndState removes {what} from the state only; "
         if fix:
             message += (
                 "the column stays NOT NULL without a default, so the new code's INSERTs fail: "
                 "make it nullable in database_operations, and drop it post-deploy"
             )
-            recipe = join_steps(
-                "# 1. in this SeparateDatabaseAndState, make the column nullable:",
-                "database_operations=[\n"
-                f"    migrations.RunSQL({fix!r}, reverse_sql=migrations.RunSQL.noop),\n],",
-                "# 2. post-deploy, drop it:",
-                recipe,
+            recipe = (
+                f"# 1. in this SeparateDatabaseAndState, make the column nullable: add "
+                f"migrations.RunSQL({fix!r}) to its database_operations\n"
+                f"# 2. post-deploy, drop it:\n{recipe}"
             )
             return self.finding(ctx, message, recipe=recipe, severity=Severity.ERROR)
         return self.finding(ctx, message + "drop it in a post-deploy migration", recipe=recipe)
+
+
+def _post_deploy_drop(ctx: OperationContext, sql: str, name: str) -> str:
+    """A post-deploy migration after this one running ``sql``: a module from the
+    planner's writer (Django's MigrationWriter)."""
+    from schemaops.remedy.writer import migration_module
+
+    mig = ctx.migration
+    module = f"XXXX_{name}"
+    drop = migrations.RunSQL(sql, reverse_sql=migrations.RunSQL.noop)
+    code = migration_module(mig.app_label, module, [drop], [(mig.app_label, mig.name)], post=True)
+    return f"# {mig.app_label}/migrations/{module}.py\n{code}"
 
 
 class Dropped:

@@ -33,7 +33,6 @@ from collections.abc import Iterator
 
 from pglast import enums
 
-from schemaops.checks._data import batched_delete
 from schemaops.findings import Finding
 from schemaops.locks import Lock
 from schemaops.rules import Rule, StatementContext
@@ -60,5 +59,17 @@ class TruncateTable(Rule):
             f"TRUNCATE empties {', '.join(tables)}{also}: the rows cannot be rolled back and "
             "the running code still uses the table",
             lock="; ".join(Lock.ACCESS_EXCLUSIVE.on(t) for t in tables),
-            recipe="\n\n".join(batched_delete(ctx.operation, t, "TRUE") for t in tables),
+            recipe=_recipe(tables, cascade),
         )
+
+
+def _recipe(tables: list[str], cascade: bool) -> str:
+    """In words: no migration empties a table the running code uses without a lock
+    (the planner writes no code for it either; compare SO301's unbatched DELETE)."""
+    each = ", ".join(tables)
+    named = " Name every table you mean instead of CASCADE." if cascade else ""
+    return (
+        f"Remove the TRUNCATE from the migration. If the rows of {each} must go, delete them "
+        "after the deploy in small committed batches (DELETE ... WHERE ctid IN (SELECT ctid "
+        f"... LIMIT 1000), repeated until no row is left), each a short transaction.{named}"
+    )

@@ -17,6 +17,7 @@ def test_not_null_with_python_default_fires_with_db_default_recipe():
     assert "shop_order.status (Order.status)" in f.message and "INSERTs fail" in f.message
     assert f.lock.startswith('ACCESS EXCLUSIVE on "shop_order"')
     assert "db_default='new'" in f.recipe
+    assert "(the one-line fix: db_default='new')" in f.message
 
 
 def test_db_default_recipe_is_itself_clean():
@@ -29,13 +30,35 @@ def test_null_db_default_is_no_default():
     assert "SO107" in codes(lint([add(field)], setup=[order_model()]))
 
 
+def planned_files(op, setup):
+    """The planner's whole remedy of ``op`` (what `check` shows and `fix` writes): its
+    files as (name, Migration class), each executed."""
+    from lintkit import APP, make_migration
+    from remedykit import remedies_of
+
+    from schemaops.remedy.writer import layout
+
+    (remedy,) = remedies_of([op], setup).values()
+    mig = make_migration("0002_change", [op], dependencies=[(APP, "0001_initial")])
+    out = []
+    for f in layout(APP, mig, {0: remedy}, leaf="0002_change"):
+        namespace: dict = {}
+        exec(compile(f.code, f.name, "exec"), namespace)
+        out.append((f.name, namespace["Migration"]))
+    return remedy, out
+
+
 def test_callable_default_gets_expand_backfill_contract_recipe():
     field = models.UUIDField(default=uuid.uuid4)
     f = next(f for f in lint([add(field, "token")], setup=[order_model()]) if f.code == "SO107")
-    assert "import uuid" in f.recipe
-    assert "models.UUIDField(null=True, default=uuid.uuid4)" in f.recipe
-    assert 'schemaops backfill start shop.Order --set "token = gen_random_uuid()"' in f.recipe
-    assert "CHECK (token IS NOT NULL) NOT VALID" in f.recipe and "VALIDATE CONSTRAINT" in f.recipe
+    assert "one-line fix" not in f.message  # the database cannot keep a per-row default
+    assert "Add token nullable" in f.recipe and "schemaops backfill" in f.recipe
+    assert "`schemaops fix` writes these migrations" in f.recipe
+    remedy, _files = planned_files(add(field, "token"), [order_model()])
+    assert remedy.backfill.endswith(
+        'schemaops backfill start shop.Order --set "token = gen_random_uuid()" '
+        '--where "token IS NULL" --wait'
+    )
 
 
 def test_nullable_field_is_safe():
@@ -57,20 +80,18 @@ def test_post_deploy_migration_is_allowed():
 
 
 def test_expand_backfill_contract_recipe_is_a_valid_chain_of_migrations():
-    from models import recipe_migrations
-
     field = models.UUIDField(default=uuid.uuid4)
-    f = next(f for f in lint([add(field, "token")], setup=[order_model()]) if f.code == "SO107")
-    expand, check, validate, finish = recipe_migrations(f.recipe)
+    _remedy, files = planned_files(add(field, "token"), [order_model()])
+    (_, expand), *post = files
     assert expand.dependencies == [("shop", "0001_initial")]
     (separate,) = expand.operations
     assert separate.state_operations[0].field.default is uuid.uuid4
-    db_field = separate.database_operations[0].field
-    assert db_field.null is True and not db_field.has_default()  # no single uuid for old rows
-    assert check.dependencies == [("shop", "XXXX_order_token")]
-    assert [m.deploy_phase for m in (check, validate, finish)] == ["post"] * 3
-    state_ops = finish.operations[0].state_operations
-    assert state_ops[0].field.null is False and state_ops[0].field.default is uuid.uuid4
+    assert 'ADD COLUMN "token" uuid NULL' in separate.database_operations[0].sql[0]
+    assert post and all(m.deploy_phase == "post" for _n, m in post)
+    sql = " ".join(
+        s for _n, m in post for op in m.operations for s in op.database_operations[0].sql
+    )
+    assert "CHECK (token IS NOT NULL) NOT VALID" in sql and "VALIDATE CONSTRAINT" in sql
 
 
 def test_db_default_recipe_imports_what_it_needs_and_maps_timezone_now_to_now():
@@ -79,7 +100,8 @@ def test_db_default_recipe_imports_what_it_needs_and_maps_timezone_now_to_now():
 
     from django.db.models.functions import Now
     from django.utils import timezone
-    from models import recipe_migrations
+
+    from schemaops.checks.add_field_not_null_without_db_default import _db_default_code
 
     fields = {
         "created": models.DateTimeField(default=timezone.now),
@@ -90,21 +112,42 @@ def test_db_default_recipe_imports_what_it_needs_and_maps_timezone_now_to_now():
     }
     for name, field in fields.items():
         f = next(f for f in lint([add(field, name)], setup=[order_model()]) if f.code == "SO107")
-        (migration,) = recipe_migrations(f.recipe)  # executes: every name is imported
-        db_default = migration.operations[0].field.db_default
+        code, imports = _db_default_code(field)
+        assert f"db_default={code}" in f.recipe and f"db_default={code}" in f.message
+        assert all(line in f.recipe for line in imports)
+        namespace: dict = {}
+        exec("\n".join([*imports, f"value = {code}"]), namespace)  # every name is imported
         if name == "created":
-            assert isinstance(db_default, Now)
+            assert isinstance(namespace["value"], Now) and code == "Now()"
         else:
-            assert getattr(db_default, "value", db_default) == field.default
+            assert namespace["value"] == field.default
 
 
 def test_recipe_chain_lints_clean_of_additive_and_lock_errors():
-    from models import lint_recipe_chain
+    from lintkit import APP, FakeLoader, make_migration
+
+    from schemaops.config import Config
+    from schemaops.linter import Linter
 
     field = models.UUIDField(default=uuid.uuid4)
-    f = next(f for f in lint([add(field, "token")], setup=[order_model()]) if f.code == "SO107")
+    _remedy, files = planned_files(add(field, "token"), [order_model()])
+    chain, previous = [make_migration("0001_initial", [order_model()])], "0001_initial"
+    for number, (_name, migration) in enumerate(files, 2):
+        name = f"{number:04d}_remedy"
+        phase = getattr(migration, "deploy_phase", "pre")
+        chain.append(
+            make_migration(
+                name,
+                list(migration.operations),
+                dependencies=[(APP, previous)],
+                atomic=migration.atomic,
+                deploy_phase=phase,
+            )
+        )
+        previous = name
+    found = Linter(FakeLoader(chain), Config()).run({(APP, m.name) for m in chain[1:]}).findings
     ours = {"SO107", "SO108", "SO109", "SO110", "SO201", "SO303"}
-    assert not [x.code for x in lint_recipe_chain(f.recipe, [order_model()]) if x.code in ours]
+    assert len(chain) >= 4 and not [x.code for x in found if x.code in ours]
 
 
 def test_order_with_respect_to_adds_a_not_null_order_column():
