@@ -121,12 +121,6 @@ def _drop_by_hand(apps, schema_editor):
     schema_editor.execute("ALTER TABLE shop_order DROP COLUMN legacy")
 
 
-RUNPYTHON_SQL = (
-    "the literal SQL a RunPython passes to schema_editor.execute() is not given to the "
-    "statement rules: only SO904 (warning, 'not analysed') reports it. The string is in the "
-    "function's source; extracting it (schemaops/pycode.py) and feeding it to the statement "
-    "rules belongs to the linter/walker (schemaops/linter.py, checks/unanalysed_code.py)"
-)
 JOIN_VIEW = _sql(
     "CREATE VIEW shop_coupon_people AS SELECT coupon_id, customer_id FROM shop_coupon_customers"
 )
@@ -957,13 +951,11 @@ UNSAFE: list[Case] = [
         "runpython-schema-editor-create-index",
         [migrations.RunPython(_index_by_hand, migrations.RunPython.noop)],
         "SO201",
-        xfail=RUNPYTHON_SQL,
     ),
     Case(
         "runpython-schema-editor-drop-column",
         [migrations.RunPython(_drop_by_hand, migrations.RunPython.noop)],
         "SO101",
-        xfail=RUNPYTHON_SQL,
     ),
     Case(
         "collation-change-of-a-column-a-view-reads",
@@ -2103,24 +2095,7 @@ def remedies_by_operation(case: Case, config: Config = QUIET) -> dict[int, set[s
     return out
 
 
-MULTI_REMEDY = {
-    "drop-table-a-view-reads-post": "SO102 (the models still have shop_order) and SO117 (the "
-    "view goes with CASCADE) each carry their own recipe for one RunSQL DROP TABLE: the "
-    "planner (schemaops/remedy/planner.py) has no plan for a RunSQL DROP TABLE to share",
-    "do-block-execute-drop-column": "SO101 (pre-deploy DROP COLUMN: move it post-deploy) "
-    "and SO117 (shop_order_v reads legacy: drop the view first) each carry their own recipe "
-    "for one RunSQL; the one remedy (post-deploy: drop the view, drop the column, re-create "
-    "the view) is the planner's to write (schemaops/remedy/planner.py has no plan for "
-    "RunSQL drops)",
-    "swappable-user-fk-repoint-validated": "re-pointing a foreign key to a model whose "
-    "primary key has another type (bigint -> auth_user.id integer): SO204 (validated FK) and "
-    "SO206 (type rewrite) each carry their own recipe, and the planner "
-    "(schemaops/remedy/planner.py) plans neither for this AlterField, so no shared remedy",
-    "not-valid-and-validate-same-transaction": "SO209 and SO213 both describe VALIDATE after "
-    "ADD CONSTRAINT ... NOT VALID in one transaction, each with its own recipe: SO209 "
-    "(slow_step_after_access_exclusive.py) should leave the pair to SO213, or the planner "
-    "should plan it",
-}
+MULTI_REMEDY: dict[str, str] = {}  # operation id -> why it still carries two remedies
 
 
 def _remedy_params() -> list[Any]:
@@ -2169,15 +2144,6 @@ if __name__ == "__main__":
     measure(Config() if "--timeouts" in sys.argv else QUIET)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with the default configuration (no assume-timeouts) SO401 puts its migration-wide "
-    "recipe (SET LOCAL lock_timeout as the first operation) on the operation beside the "
-    "operation's own recipe wherever the planner has no remedy (RunSQL, post-deploy drops, "
-    "view conflicts...): about a quarter of this set's operations carry two. The timeout "
-    "line belongs in the operation's one remedy (schemaops/remedy/attach.py or the "
-    "planner) or once per migration; SO401 cannot see the other rules' findings",
-)
 def test_the_lock_timeout_recipe_is_no_second_remedy() -> None:
     many = [
         (case.id, op)
