@@ -703,11 +703,6 @@ UNSAFE: list[Case] = [
         ],
         ("SO205", "SO215", "SO216"),
         prior=[([_sql("CREATE TABLE shop_measure_old (LIKE shop_measure)")], {})],
-        xfail="checks/_lockmap_sql.py already models ATTACH PARTITION as a slow ACCESS "
-        "EXCLUSIVE step on the attached table (the partition-constraint scan), but no rule "
-        "reports it: belongs with the partition rules (detach_partition_non_concurrently.py "
-        "or index_on_partitioned_table.py); the safe form adds a validated CHECK matching "
-        "the bounds first",
     ),
     Case(
         "runpython-backfill-after-add-column-same-transaction",
@@ -2154,25 +2149,29 @@ def test_the_lock_timeout_recipe_is_no_second_remedy() -> None:
     assert not many
 
 
-def measure(config: Config = QUIET) -> None:
-    caught, errored, multi, ops = [], [], [], 0
-    for case in UNSAFE + SAFE:
-        found = errors(run(case, config)[0])
-        if case.expect and found & set(case.codes):
-            caught.append(case.id)
-        if not case.expect and found:
-            errored.append((case.id, sorted(found)))
-        by_op = remedies_by_operation(case, config)
-        ops += len(by_op)
-        multi += [(case.id, op) for op, r in by_op.items() if len(r) > 1]
-    missed = [(c.id, sorted(errors(run(c, config)[0]))) for c in UNSAFE if c.id not in caught]
-    print(f"unsafe caught {len(caught)}/{len(UNSAFE)}")
-    print(f"safe errored {len(errored)}/{len(SAFE)}")
-    print(f"operations with more than one remedy {len(multi)}/{ops}")
-    print("missed:", *missed, sep="\n  ")
-    print("false errors:", *errored, sep="\n  ")
-    print("multi-remedy:", *multi, sep="\n  ")
+def _case(case_id: str) -> Case:
+    return next(c for c in UNSAFE + SAFE if c.id == case_id)
 
 
-if __name__ == "__main__":
-    measure(Config() if "--timeouts" in sys.argv else QUIET)
+def _recipes(case_id: str) -> tuple[list[Finding], set[str]]:
+    from schemaops.remedy.attach import attach_remedies
+
+    findings, loader = run(_case(case_id), Config())
+    attach_remedies(findings, loader)
+    return findings, {f.recipe for f in findings if f.recipe}
+
+
+def test_co_reported_hazards_share_one_composed_recipe() -> None:
+    """SO102, SO117 and SO401 on one RunSQL DROP TABLE: one recipe, every step in it,
+    the timeout SET first."""
+    findings, recipes = _recipes("drop-table-a-view-reads-post")
+    assert {"SO102", "SO117", "SO401"} <= {f.code for f in findings}
+    (recipe,) = recipes
+    assert recipe.index("SET LOCAL lock_timeout") < recipe.index("for SO102")
+    assert "for SO117" in recipe
+
+
+def test_a_single_hazard_keeps_its_rule_recipe() -> None:
+    _, recipes = _recipes("sql-reindex")
+    (recipe,) = recipes
+    assert "for SO" not in recipe and "REINDEX" in recipe.upper()
