@@ -2,9 +2,8 @@ from django.db import models
 
 
 class Order(models.Model):
-    customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="orders"
-    )
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT,
+                                 related_name="orders")
     created_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=20, default="new")
     total = models.DecimalField(max_digits=12, decimal_places=2, default=0)
@@ -13,9 +12,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [
-            models.Index(fields=["customer", "-created_at"], name="order_customer_created_idx")
-        ]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="order_customer_created_idx")]
 
 
 class OrderLine(models.Model):
