@@ -819,11 +819,6 @@ UNSAFE: list[Case] = [
         "indexed-varchar-to-text-rebuilds-like-index",
         [migrations.AlterField("event", "slug", models.TextField(db_index=True))],
         ("SO201", "SO206"),
-        xfail="Django emits DROP INDEX <slug>_like; ALTER TYPE text; CREATE INDEX <slug>_like "
-        "(text_pattern_ops) without CONCURRENTLY on the existing table; only SO202 (warning) "
-        "sees the drop. The CREATE INDEX inside AlterField is not judged: fix in "
-        "checks/add_index_non_concurrently.py (or alter_column_type.py, which cleared "
-        "varchar widening of the _like rebuild but not varchar -> text)",
     ),
     Case(
         "sql-drop-db-default-the-code-relies-on",
