@@ -67,7 +67,7 @@ def attach_remedies(
     for key, group in groups.items():
         timeouts = [f for f in group if _is_timeout(f, rules) and f.recipe]
         if key in remedies and timeouts:
-            remedies[key]["recipe"] = _with_timeouts(remedies[key]["recipe"], timeouts)
+            remedies[key]["recipe"] = _planned_with_lock_timeout(remedies[key], timeouts)
     for f in findings:
         if f.group in remedies:
             f.remedy = f.group
@@ -120,6 +120,41 @@ def one_recipe(group: list[Finding], rules: Mapping[str, Any]) -> str | None:
     return _with_timeouts(text, timeouts, first=True) if timeouts else text
 
 
+def _planned_with_lock_timeout(remedy: dict[str, Any], timeouts: list[Finding]) -> str:
+    """The planner's remedy text, with the ``lock_timeout`` each written migration opens with.
+
+    The planner's files do not set it themselves (the proof suite applies them with the
+    timeouts ``schemaops migrate`` sets). Only ``lock_timeout``: a planned step that is
+    slow (CONCURRENTLY, VALIDATE, a batched backfill) holds no blocking lock, and a
+    ``statement_timeout`` would only cut it off. ``SET LOCAL`` in atomic files, ``SET``
+    in ``atomic = False`` ones (where ``SET LOCAL`` does nothing).
+    """
+    text = str(remedy["recipe"])
+    value = next(
+        (
+            line.split("lock_timeout = '", 1)[1].split("'", 1)[0]
+            for f in timeouts
+            for line in _set_lines(str(f.recipe))
+            if "lock_timeout = '" in line
+        ),
+        None,
+    )
+    files = remedy.get("files") or []
+    if value is None or not files or "lock_timeout" in text:
+        return text
+    lines = ["# lock_timeout (or apply these migrations with `schemaops migrate`, which sets it):"]
+    for atomic in (True, False):
+        names = [f["name"] for f in files if bool(f["atomic"]) is atomic]
+        if names:
+            local = "LOCAL " if atomic else ""
+            lines.append(
+                f"# open the operations of {', '.join(names)} with: "
+                f"migrations.RunSQL(\"SET {local}lock_timeout = '{value}'\", "
+                "reverse_sql=migrations.RunSQL.noop),"
+            )
+    return "\n".join([text.rstrip(), *lines])
+
+
 def _set_lines(recipe: str) -> list[str]:
     """The ``migrations.RunSQL("SET ...")`` lines of a timeout rule's recipe."""
     return [line for line in recipe.splitlines() if 'migrations.RunSQL("SET' in line]
@@ -129,39 +164,30 @@ def _with_timeouts(text: str, timeouts: list[Finding], first: bool = False) -> s
     """``text`` with the timeout SETs the operation's migration lacks, once each.
 
     ``first``: the SETs go before ``text`` (the migration's first operations); otherwise
-    (``text`` is a timeout recipe itself, or the planner's remedy) after its own SET line,
-    or, for a planned remedy, as the line each written migration opens with.
+    (``text`` is a timeout recipe itself) after its own SET line.
     """
     lines = list(dict.fromkeys(line for f in timeouts for line in _set_lines(str(f.recipe))))
     lines = [line for line in lines if line.strip() not in text]
     if not lines:
         return text
-    if first:
-        return "\n".join(
-            [
-                "# first, as the migration's FIRST operation(s) (or apply it with "
-                "`schemaops migrate`, which sets the timeouts):",
-                *(line.strip() for line in lines),
-                "",
-                text.rstrip(),
-            ]
-        )
     own = text.splitlines()
     at = next((i for i, line in enumerate(own) if 'migrations.RunSQL("SET' in line), None)
-    if at is not None:
+    if not first and at is not None:
         return "\n".join([*own[: at + 1], *lines, *own[at + 1 :]])
     return "\n".join(
         [
-            text.rstrip(),
-            "# each migration above that locks an existing table opens with (or apply them "
-            "with `schemaops migrate`):",
+            "# first, as the migration's FIRST operation(s) (or apply it with "
+            "`schemaops migrate`, which sets the timeouts):",
             *(line.strip() for line in lines),
+            "",
+            text.rstrip(),
         ]
     )
 
 
 # Rule categories no planned remedy addresses: a missing lock or statement timeout is
-# a setting of the migration, not a change of the operation, and keeps its rule's recipe.
+# a setting of the migration, not a change of the operation. Its advice joins the
+# operation's one remedy (the planner's, or the composed recipe of its rules).
 _NOT_PLANNED = frozenset({"timeouts"})
 
 

@@ -2170,3 +2170,15 @@ def test_a_single_hazard_keeps_its_rule_recipe() -> None:
     _, recipes = _recipes("sql-reindex")
     (recipe,) = recipes
     assert "for SO" not in recipe and "REINDEX" in recipe.upper()
+
+
+def test_a_planned_remedy_carries_the_lock_timeout_its_files_need() -> None:
+    """SO401 on an operation the planner rewrites: the one remedy is the planner's, with the
+    SET its written (non-atomic: session SET, not SET LOCAL) migration opens with, and no
+    statement_timeout (its slow step, CREATE INDEX CONCURRENTLY, blocks nothing)."""
+    findings, recipes = _recipes("indexed-varchar-to-text-rebuilds-like-index")
+    assert "SO401" in {f.code for f in findings}
+    (recipe,) = recipes
+    assert "CONCURRENTLY" in recipe and "SET lock_timeout = '5s'" in recipe
+    assert "SET LOCAL" not in recipe and "statement_timeout" not in recipe
+    assert len({f.remedy for f in findings if f.recipe}) == 1
