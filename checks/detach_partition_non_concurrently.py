@@ -71,7 +71,7 @@ class DetachPartitionNonConcurrently(Rule):
             partition = relname(cmd.def_.name)
             if not partition or partition in ctx.migration.new_tables:
                 continue  # a new, empty table: nothing to scan
-            if _checked_before(ctx, partition):
+            if _checked_before(ctx, partition) or _has_validated_check(ctx, partition):
                 continue
             yield self.finding(
                 ctx,
@@ -87,6 +87,12 @@ class DetachPartitionNonConcurrently(Rule):
                     "PARTITION (PostgreSQL skips the scan) and drop the CHECK after it."
                 ),
             )
+
+
+def _has_validated_check(ctx: StatementContext, partition: str) -> bool:
+    """A validated CHECK on ``partition`` that a RunSQL of this or an earlier migration
+    added (the recipe's first two migrations): PostgreSQL can skip the scan."""
+    return any(ok for (table, _), ok in ctx.migration.facts.checks.items() if table == partition)
 
 
 def _checked_before(ctx: StatementContext, partition: str) -> bool:

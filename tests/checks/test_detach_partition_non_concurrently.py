@@ -44,3 +44,15 @@ def test_attach_after_a_validated_check_or_of_a_new_table_is_not_flagged():
     assert not so216(lint([migrations.RunSQL(validate), migrations.RunSQL(ATTACH)]))
     create = "CREATE TABLE events_old (at date NOT NULL)"
     assert not so216(lint([migrations.RunSQL(create), migrations.RunSQL(ATTACH)]))
+
+
+def test_the_recipe_s_earlier_migrations_make_the_attach_pass():
+    """CHECK NOT VALID, then VALIDATE, in earlier migrations: the ATTACH scans nothing."""
+    check = "ALTER TABLE events_old ADD CONSTRAINT b CHECK (at >= '2023-01-01') NOT VALID"
+    validate = "ALTER TABLE events_old VALIDATE CONSTRAINT b"
+    done = [migrations.RunSQL(check), migrations.RunSQL(validate)]
+    assert not so216(lint([migrations.RunSQL(ATTACH)], setup=done))
+    not_validated = [migrations.RunSQL(check)]
+    assert so216(lint([migrations.RunSQL(ATTACH)], setup=not_validated))
+    dropped = [*done, migrations.RunSQL("ALTER TABLE events_old DROP CONSTRAINT b")]
+    assert so216(lint([migrations.RunSQL(ATTACH)], setup=dropped))
