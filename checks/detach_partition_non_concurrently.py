@@ -5,9 +5,10 @@ Flags ``ALTER TABLE ... DETACH PARTITION`` without ``CONCURRENTLY`` in
 ``RunSQL`` when the target PostgreSQL is 14 or newer.
 
 Also flags ``ATTACH PARTITION`` of a table that already exists (not created
-in the same migration) when no earlier statement of the migration added a
-validated CHECK constraint on it: PostgreSQL then scans the whole table,
-under ACCESS EXCLUSIVE on it, to prove every row fits the partition bound.
+in the same migration) when no RunSQL before it (in this or an earlier
+migration) left a validated CHECK constraint on it: PostgreSQL then scans
+the whole table, under ACCESS EXCLUSIVE on it, to prove every row fits the
+partition bound.
 The safe form adds a CHECK matching the bound ``NOT VALID``, validates
 it (SHARE UPDATE EXCLUSIVE: reads and writes go on), and only then
 attaches: PostgreSQL sees the constraint implies the bound and skips the scan.
@@ -26,6 +27,10 @@ operations = [migrations.RunSQL("ALTER TABLE events DETACH PARTITION events_2023
 ``DETACH PARTITION ... CONCURRENTLY`` (PostgreSQL 14+) in a migration with
 ``atomic = False``: it takes SHARE UPDATE EXCLUSIVE. It cannot be used when
 the table has a default partition.
+
+For ``ATTACH PARTITION``: ``ADD CONSTRAINT ... CHECK (<the bound>) NOT VALID``
+in one migration, ``VALIDATE CONSTRAINT`` in the next, then the ``ATTACH``
+(and drop the CHECK after it).
 
 ## References
 - https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DETACH-PARTITION
