@@ -112,9 +112,10 @@ def executed_sql(func: Any) -> tuple[list[str], int]:
 
 def _literal_call(ins: list[dis.Instruction], n: int, editor: str | None) -> str | None:
     """``editor.execute("...")`` (params None or absent) at ``ins[n]``: its SQL, else None."""
-    if editor is None or n == 0 or ins[n - 1].opname != "LOAD_FAST":
-        return None
-    if ins[n - 1].argval != editor:
+    if editor is None or n == 0 or not ins[n - 1].opname.startswith("LOAD_FAST"):
+        return None  # LOAD_FAST, and 3.12+'s LOAD_FAST_CHECK / LOAD_FAST_BORROW
+    loaded = ins[n - 1].argval
+    if (loaded[-1] if isinstance(loaded, tuple) else loaded) != editor:
         return None
     args = list(itertools.takewhile(lambda x: x.opname not in _CALLS, ins[n + 1 :]))
     if n + 1 + len(args) >= len(ins) or not args:
