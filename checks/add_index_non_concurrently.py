@@ -38,7 +38,7 @@ from typing import Any
 from django.contrib.postgres.operations import AddIndexConcurrently
 from django.db import migrations
 
-from schemaops.checks._lockmap_ops import like_index
+from schemaops.checks._lockmap_ops import leaves_text_family, like_index
 from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.remedy.sql import fix_hint, statement_recipe
@@ -79,6 +79,13 @@ class AddIndexNonConcurrently(Rule):
             yield from self._together(ctx, op, lock)
             return
         before = ctx.field_before(op.name) if isinstance(op, migrations.AlterField) else None
+        if (
+            before is not None
+            and like_index(ctx, op.field)
+            and not creates_plain_index(op.field, before)
+        ):
+            yield from self._like_rebuilt(ctx, before, lock)
+            return
         if not creates_plain_index(op.field, before):
             return
         twin = " (and its _like twin)" if like_index(ctx, op.field) else ""
@@ -86,6 +93,23 @@ class AddIndexNonConcurrently(Rule):
             ctx,
             f"{type(op).__name__} {ctx.model_name}.{op.name} builds an index{twin} on "
             f"{ctx.table} without CONCURRENTLY",
+            lock=lock,
+            blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
+            recipe=_hint(ctx),
+        )
+
+    def _like_rebuilt(self, ctx: OperationContext, before: Any, lock: str) -> Iterator[Finding]:
+        """An indexed text column that changes type family (varchar -> text, text ->
+        varchar, citext -> text): Django drops its ``_like`` index and builds it again,
+        without CONCURRENTLY, on the existing table. Widening a varchar stays silent:
+        Django then runs only ALTER COLUMN TYPE and keeps the index."""
+        op = ctx.operation
+        if not leaves_text_family(ctx, before, op.field):
+            return
+        yield self.finding(
+            ctx,
+            f"AlterField {ctx.model_name}.{op.name} drops the _like index of {ctx.table} and "
+            "builds it again without CONCURRENTLY (the column changes text type)",
             lock=lock,
             blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
             recipe=_hint(ctx),

@@ -45,6 +45,7 @@ from typing import Any
 from django.db import migrations
 
 from schemaops.checks._lockmap import LockStep, operation_steps
+from schemaops.checks.validate_in_same_transaction import validated_after_add
 from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.rules import MigrationContext, OperationContext, Rule
@@ -95,7 +96,10 @@ class SlowStepAfterAccessExclusive(Rule):
         if not ctx.atomic:
             return
         held: dict[str, Held] = {}
-        reported: set[tuple[str, int]] = set()
+        # a VALIDATE of a constraint this transaction added NOT VALID: SO213 describes
+        # that very pair (and its remedy, VALIDATE in a migration of its own, ends this
+        # transaction too), so it is not reported twice
+        reported = {(key[0], id(octx)) for octx, key, _ in validated_after_add(ctx)}
         for octx in ctx.operations:
             for step in self._steps(octx, held):
                 if step.table in ctx.new_tables:

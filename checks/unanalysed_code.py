@@ -9,8 +9,10 @@ that a clean check is not mistaken for a safe migration:
   block's plain statements and ``EXECUTE 'constant'`` are read and checked
   like any other SQL);
 - ``CALL`` of a procedure, whose body is not part of the migration;
-- ``RunPython`` code that runs SQL itself (``schema_editor.execute(...)``,
-  ``cursor.execute(...)``).
+- ``RunPython`` code that runs SQL itself other than as a literal
+  (``schema_editor.execute(sql)`` with a built string, ``cursor.execute(...)``);
+  a literal ``schema_editor.execute("...")`` is read and checked like a
+  ``RunSQL``.
 
 ## Why is this bad?
 Every lock and rewrite rule reads a Django operation it knows or the SQL a
@@ -21,7 +23,8 @@ check would still pass without this finding.
 ## Example
 ```python
 def add_column(apps, schema_editor):
-    schema_editor.execute("ALTER TABLE shop_order ADD COLUMN note text NOT NULL DEFAULT ''")
+    table = apps.get_model("shop", "Order")._meta.db_table
+    schema_editor.execute(f"ALTER TABLE {table} ADD COLUMN note text NOT NULL DEFAULT ''")
 
 operations = [migrations.RunPython(add_column, migrations.RunPython.noop)]
 ```
@@ -47,6 +50,7 @@ from django.db import migrations
 from schemaops.checks._data import global_names, unwrap
 from schemaops.findings import Finding, Severity
 from schemaops.plpgsql import read_do_block
+from schemaops.pycode import executed_sql
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import names
 
@@ -75,6 +79,8 @@ class UnanalysedCode(Rule):
         code = ctx.operation.code
         if "execute" not in global_names(code):
             return
+        if not executed_sql(code)[1]:
+            return  # only literal schema_editor.execute("..."): the statement rules read it
         name = getattr(unwrap(code), "__qualname__", "the function")
         yield self._finding(
             ctx,

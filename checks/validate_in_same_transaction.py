@@ -52,15 +52,8 @@ class ValidateInSameTransaction(Rule):
     category = "locking"
 
     def check_migration(self, ctx: MigrationContext) -> Iterator[Finding]:
-        if not ctx.atomic:
-            return
-        added: dict[Key, str] = {}
-        for octx in ctx.operations:
-            for event, key, lock in self._events(ctx, octx):
-                if event == "add":
-                    added[key] = lock
-                elif key in added:
-                    yield self._finding(octx, key, added[key])
+        for octx, key, lock in validated_after_add(ctx):
+            yield self._finding(octx, key, lock)
 
     @staticmethod
     def _events(ctx: MigrationContext, octx: OperationContext) -> Iterator[tuple[str, Key, str]]:
@@ -83,6 +76,23 @@ class ValidateInSameTransaction(Rule):
             "held during the whole validation scan",
             lock=f'{lock} on "{table}" while every row is checked',
         )
+
+
+def validated_after_add(ctx: MigrationContext) -> list[tuple[OperationContext, Key, str]]:
+    """Each VALIDATE of a constraint added NOT VALID earlier in the same transaction:
+    the operation, (table, constraint) and the lock the ADD took. SO209 leaves these
+    to this rule (one hazard, one verdict)."""
+    if not ctx.atomic:
+        return []
+    added: dict[Key, str] = {}
+    out = []
+    for octx in ctx.operations:
+        for event, key, lock in ValidateInSameTransaction._events(ctx, octx):
+            if event == "add":
+                added[key] = lock
+            elif key in added:
+                out.append((octx, key, added[key]))
+    return out
 
 
 def _sql_events(sctx: StatementContext) -> Iterator[tuple[str, Key, str]]:

@@ -52,6 +52,9 @@ class DatabaseFacts:
     # column -> id(top-level operation) that relaxed it: a post-deploy drop needs the
     # column relaxed *before* its migration (the new code ran before all of it)
     relaxed_by: dict[Column, int] = field(default_factory=dict)
+    # (table, constraint name) -> validated, for every CHECK a RunSQL added: ATTACH
+    # PARTITION skips its bound scan when a validated CHECK implies the bound (SO216)
+    checks: dict[tuple[str, str], bool] = field(default_factory=dict)
     _recording: int = 0
 
     def views_using(self, table: str, column: str | None = None) -> list[str]:
@@ -178,6 +181,13 @@ class DatabaseFacts:
         """Follow ``CHECK (col IS NOT NULL)`` constraints: added, validated, dropped."""
         from schemaops.statements import AT
 
+        key = (table, str(cmd.name))
+        if cmd.subtype == AT.AT_AddConstraint and cmd.def_.contype.name == "CONSTR_CHECK":
+            self.checks[(table, str(cmd.def_.conname))] = not cmd.def_.skip_validation
+        elif cmd.subtype == AT.AT_ValidateConstraint and key in self.checks:
+            self.checks[key] = True
+        elif cmd.subtype == AT.AT_DropConstraint:
+            self.checks.pop(key, None)
         if cmd.subtype == AT.AT_AddConstraint:
             column = _not_null_check_column(cmd.def_)
             if column is not None:

@@ -241,6 +241,7 @@ class Linter:
         from django.db import migrations
 
         from schemaops.plpgsql import with_do_bodies
+        from schemaops.pycode import executed_sql
         from schemaops.statements import SQLSyntaxError, parse, runsql_texts
 
         op = ctx.operation
@@ -250,6 +251,8 @@ class Linter:
             except ValueError as exc:
                 yield _rule(SQL_UNPARSABLE)().finding(ctx, str(exc))
                 return
+        elif isinstance(op, migrations.RunPython):  # literal schema_editor.execute("...")
+            texts, generated = executed_sql(op.code)[0], False
         elif ctx.step.sql:
             texts, generated = ["\n".join(ctx.step.sql)], True
         else:

@@ -78,3 +78,51 @@ def models_touched(func: Any, state: Any) -> list[tuple[str, str]]:
         if name is not None and (app, name) not in found:
             found.append((app, name))
     return found
+
+
+_CALLS = ("CALL", "CALL_FUNCTION", "CALL_METHOD", "CALL_KW", "CALL_FUNCTION_KW")
+_SKIP = ("PRECALL", "CACHE", "PUSH_NULL", "EXTENDED_ARG", "NOP")
+
+
+def executed_sql(func: Any) -> tuple[list[str], int]:
+    """The SQL a ``RunPython`` function passes to ``schema_editor.execute()`` as a literal.
+
+    Returns the literal strings, in order, and how many ``execute`` calls pass something
+    else (a built string, a variable: SO904 says they were not analysed). Only calls on
+    the function's own ``schema_editor`` parameter (its second argument, by position,
+    whatever it is named) count: ``cursor.execute(...)`` on a cursor stays unread. Read
+    from the bytecode, so it works without the source and on every supported Python.
+    """
+    top = getattr(unwrap(func), "__code__", None)
+    texts: list[str] = []
+    dynamic = 0
+    for code in code_objects(func):
+        editor = code.co_varnames[1] if code is top and code.co_argcount >= 2 else None
+        ins = [i for i in dis.get_instructions(code) if i.opname not in _SKIP]
+        for n, i in enumerate(ins):
+            if i.opname not in ("LOAD_METHOD", "LOAD_ATTR") or i.argval != "execute":
+                continue
+            text = _literal_call(ins, n, editor)
+            if text is None:
+                dynamic += 1
+            else:
+                texts.append(text)
+    return texts, dynamic
+
+
+def _literal_call(ins: list[dis.Instruction], n: int, editor: str | None) -> str | None:
+    """``editor.execute("...")`` (params None or absent) at ``ins[n]``: its SQL, else None."""
+    if editor is None or n == 0 or not ins[n - 1].opname.startswith("LOAD_FAST"):
+        return None  # LOAD_FAST, and 3.12+'s LOAD_FAST_CHECK / LOAD_FAST_BORROW
+    loaded = ins[n - 1].argval
+    if (loaded[-1] if isinstance(loaded, tuple) else loaded) != editor:
+        return None
+    args = list(itertools.takewhile(lambda x: x.opname not in _CALLS, ins[n + 1 :]))
+    if n + 1 + len(args) >= len(ins) or not args:
+        return None
+    first, rest = args[0], args[1:]
+    if first.opname != "LOAD_CONST" or not isinstance(first.argval, str):
+        return None
+    if any(a.opname != "LOAD_CONST" or a.argval is not None for a in rest):
+        return None
+    return str(first.argval)

@@ -60,17 +60,134 @@ def attach_remedies(
     }
     plans = plan_project(loader, wanted, pg_version, limit=PLAN_LIMIT, sql=sql)
     remedies = _remedies(loader, plans)
+    groups: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.group and not f.suppressed:
+            groups[f.group].append(f)
+    for key, group in groups.items():
+        timeouts = [f for f in group if _is_timeout(f, rules) and f.recipe]
+        if key in remedies and timeouts:
+            remedies[key]["recipe"] = _planned_with_lock_timeout(remedies[key], timeouts)
     for f in findings:
         if f.group in remedies:
             f.remedy = f.group
             f.recipe = remedies[f.group]["recipe"]
-        elif f.recipe:
+    for key, group in groups.items():
+        if key not in remedies:
+            one = one_recipe(group, rules)
+            for f in group:
+                if f.recipe:
+                    f.recipe = one
+    for f in findings:
+        if f.recipe and f.group not in remedies:
             f.recipe = capped(f.recipe)
     return remedies
 
 
+def _is_timeout(f: Finding, rules: Mapping[str, Any]) -> bool:
+    rule = rules.get(f.code)
+    return rule is not None and rule.category in _NOT_PLANNED
+
+
+def one_recipe(group: list[Finding], rules: Mapping[str, Any]) -> str | None:
+    """The one recipe of an operation the planner has no remedy for.
+
+    Each rule writes its recipe alone; on an operation several rules describe, showing
+    each would give the reader several remedies, one of which (the migration-wide
+    timeout) only makes sense together with the other. The recipes are composed in one
+    sequence instead: the timeout SETs first (they open the migration), then each
+    distinct hazard's steps, worst first, each headed by the codes it resolves.
+    """
+    ranked = sorted((f for f in group if f.recipe), key=lambda f: (-f.severity, f.code))
+    own: dict[str, list[str]] = {}
+    timeouts: list[Finding] = []
+    for f in ranked:
+        if _is_timeout(f, rules):
+            timeouts.append(f)
+        else:
+            own.setdefault(str(f.recipe), []).append(f.code)
+    if not own:
+        if not timeouts:
+            return None
+        return _with_timeouts(str(timeouts[0].recipe), timeouts[1:])
+    if len(own) == 1:
+        text = next(iter(own))
+    else:
+        text = "\n\n".join(
+            f"# {step}. for {', '.join(dict.fromkeys(codes))}:\n{recipe.rstrip()}"
+            for step, (recipe, codes) in enumerate(own.items(), 1)
+        )
+    return _with_timeouts(text, timeouts, first=True) if timeouts else text
+
+
+def _planned_with_lock_timeout(remedy: dict[str, Any], timeouts: list[Finding]) -> str:
+    """The planner's remedy text, with the ``lock_timeout`` each written migration opens with.
+
+    The planner's files do not set it themselves (the proof suite applies them with the
+    timeouts ``schemaops migrate`` sets). Only ``lock_timeout``: a planned step that is
+    slow (CONCURRENTLY, VALIDATE, a batched backfill) holds no blocking lock, and a
+    ``statement_timeout`` would only cut it off. ``SET LOCAL`` in atomic files, ``SET``
+    in ``atomic = False`` ones (where ``SET LOCAL`` does nothing).
+    """
+    text = str(remedy["recipe"])
+    value = next(
+        (
+            line.split("lock_timeout = '", 1)[1].split("'", 1)[0]
+            for f in timeouts
+            for line in _set_lines(str(f.recipe))
+            if "lock_timeout = '" in line
+        ),
+        None,
+    )
+    files = remedy.get("files") or []
+    if value is None or not files or "lock_timeout" in text:
+        return text
+    lines = ["# lock_timeout (or apply these migrations with `schemaops migrate`, which sets it):"]
+    for atomic in (True, False):
+        names = [f["name"] for f in files if bool(f["atomic"]) is atomic]
+        if names:
+            local = "LOCAL " if atomic else ""
+            lines.append(
+                f"# open the operations of {', '.join(names)} with: "
+                f"migrations.RunSQL(\"SET {local}lock_timeout = '{value}'\", "
+                "reverse_sql=migrations.RunSQL.noop),"
+            )
+    return "\n".join([text.rstrip(), *lines])
+
+
+def _set_lines(recipe: str) -> list[str]:
+    """The ``migrations.RunSQL("SET ...")`` lines of a timeout rule's recipe."""
+    return [line for line in recipe.splitlines() if 'migrations.RunSQL("SET' in line]
+
+
+def _with_timeouts(text: str, timeouts: list[Finding], first: bool = False) -> str:
+    """``text`` with the timeout SETs the operation's migration lacks, once each.
+
+    ``first``: the SETs go before ``text`` (the migration's first operations); otherwise
+    (``text`` is a timeout recipe itself) after its own SET line.
+    """
+    lines = list(dict.fromkeys(line for f in timeouts for line in _set_lines(str(f.recipe))))
+    lines = [line for line in lines if line.strip() not in text]
+    if not lines:
+        return text
+    own = text.splitlines()
+    at = next((i for i, line in enumerate(own) if 'migrations.RunSQL("SET' in line), None)
+    if not first and at is not None:
+        return "\n".join([*own[: at + 1], *lines, *own[at + 1 :]])
+    return "\n".join(
+        [
+            "# first, as the migration's FIRST operation(s) (or apply it with "
+            "`schemaops migrate`, which sets the timeouts):",
+            *(line.strip() for line in lines),
+            "",
+            text.rstrip(),
+        ]
+    )
+
+
 # Rule categories no planned remedy addresses: a missing lock or statement timeout is
-# a setting of the migration, not a change of the operation, and keeps its rule's recipe.
+# a setting of the migration, not a change of the operation. Its advice joins the
+# operation's one remedy (the planner's, or the composed recipe of its rules).
 _NOT_PLANNED = frozenset({"timeouts"})
 
 

@@ -79,3 +79,30 @@ def test_runsql_recipe_is_the_same_statement_made_concurrent():
         "CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON shop_order (code) WHERE amount > 0"
         in f.recipe
     )
+
+
+SLUG = ("slug", models.CharField(max_length=30, db_index=True))
+
+
+def _so201(op, extra=SLUG):
+    return [f for f in lint([op], setup=[order_model(extra)]) if f.code == "SO201"]
+
+
+def test_indexed_text_column_changing_type_family_rebuilds_its_like_index():
+    """varchar -> text and text -> varchar: Django drops the _like index and builds it again
+    without CONCURRENTLY; the planner's remedy rebuilds it CONCURRENTLY."""
+    op = migrations.AlterField("order", "slug", models.TextField(db_index=True))
+    (f,) = _so201(op)
+    assert "_like" in f.message and f.severity.name == "ERROR"
+    recipe = planned([op], [order_model(SLUG)])
+    assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS" in recipe and "_like" in recipe
+    text = ("slug", models.TextField(db_index=True))
+    back = migrations.AlterField("order", "slug", models.CharField(max_length=30, db_index=True))
+    assert _so201(back, text)
+
+
+def test_widening_an_indexed_varchar_or_retyping_an_unindexed_one_builds_nothing():
+    wider = migrations.AlterField("order", "slug", models.CharField(max_length=60, db_index=True))
+    assert not _so201(wider)
+    plain = ("slug", models.CharField(max_length=30))
+    assert not _so201(migrations.AlterField("order", "slug", models.TextField()), plain)

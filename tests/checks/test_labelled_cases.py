@@ -121,12 +121,6 @@ def _drop_by_hand(apps, schema_editor):
     schema_editor.execute("ALTER TABLE shop_order DROP COLUMN legacy")
 
 
-RUNPYTHON_SQL = (
-    "the literal SQL a RunPython passes to schema_editor.execute() is not given to the "
-    "statement rules: only SO904 (warning, 'not analysed') reports it. The string is in the "
-    "function's source; extracting it (schemaops/pycode.py) and feeding it to the statement "
-    "rules belongs to the linter/walker (schemaops/linter.py, checks/unanalysed_code.py)"
-)
 JOIN_VIEW = _sql(
     "CREATE VIEW shop_coupon_people AS SELECT coupon_id, customer_id FROM shop_coupon_customers"
 )
@@ -709,11 +703,6 @@ UNSAFE: list[Case] = [
         ],
         ("SO205", "SO215", "SO216"),
         prior=[([_sql("CREATE TABLE shop_measure_old (LIKE shop_measure)")], {})],
-        xfail="checks/_lockmap_sql.py already models ATTACH PARTITION as a slow ACCESS "
-        "EXCLUSIVE step on the attached table (the partition-constraint scan), but no rule "
-        "reports it: belongs with the partition rules (detach_partition_non_concurrently.py "
-        "or index_on_partitioned_table.py); the safe form adds a validated CHECK matching "
-        "the bounds first",
     ),
     Case(
         "runpython-backfill-after-add-column-same-transaction",
@@ -830,11 +819,6 @@ UNSAFE: list[Case] = [
         "indexed-varchar-to-text-rebuilds-like-index",
         [migrations.AlterField("event", "slug", models.TextField(db_index=True))],
         ("SO201", "SO206"),
-        xfail="Django emits DROP INDEX <slug>_like; ALTER TYPE text; CREATE INDEX <slug>_like "
-        "(text_pattern_ops) without CONCURRENTLY on the existing table; only SO202 (warning) "
-        "sees the drop. The CREATE INDEX inside AlterField is not judged: fix in "
-        "checks/add_index_non_concurrently.py (or alter_column_type.py, which cleared "
-        "varchar widening of the _like rebuild but not varchar -> text)",
     ),
     Case(
         "sql-drop-db-default-the-code-relies-on",
@@ -957,13 +941,11 @@ UNSAFE: list[Case] = [
         "runpython-schema-editor-create-index",
         [migrations.RunPython(_index_by_hand, migrations.RunPython.noop)],
         "SO201",
-        xfail=RUNPYTHON_SQL,
     ),
     Case(
         "runpython-schema-editor-drop-column",
         [migrations.RunPython(_drop_by_hand, migrations.RunPython.noop)],
         "SO101",
-        xfail=RUNPYTHON_SQL,
     ),
     Case(
         "collation-change-of-a-column-a-view-reads",
@@ -2103,24 +2085,7 @@ def remedies_by_operation(case: Case, config: Config = QUIET) -> dict[int, set[s
     return out
 
 
-MULTI_REMEDY = {
-    "drop-table-a-view-reads-post": "SO102 (the models still have shop_order) and SO117 (the "
-    "view goes with CASCADE) each carry their own recipe for one RunSQL DROP TABLE: the "
-    "planner (schemaops/remedy/planner.py) has no plan for a RunSQL DROP TABLE to share",
-    "do-block-execute-drop-column": "SO101 (pre-deploy DROP COLUMN: move it post-deploy) "
-    "and SO117 (shop_order_v reads legacy: drop the view first) each carry their own recipe "
-    "for one RunSQL; the one remedy (post-deploy: drop the view, drop the column, re-create "
-    "the view) is the planner's to write (schemaops/remedy/planner.py has no plan for "
-    "RunSQL drops)",
-    "swappable-user-fk-repoint-validated": "re-pointing a foreign key to a model whose "
-    "primary key has another type (bigint -> auth_user.id integer): SO204 (validated FK) and "
-    "SO206 (type rewrite) each carry their own recipe, and the planner "
-    "(schemaops/remedy/planner.py) plans neither for this AlterField, so no shared remedy",
-    "not-valid-and-validate-same-transaction": "SO209 and SO213 both describe VALIDATE after "
-    "ADD CONSTRAINT ... NOT VALID in one transaction, each with its own recipe: SO209 "
-    "(slow_step_after_access_exclusive.py) should leave the pair to SO213, or the planner "
-    "should plan it",
-}
+MULTI_REMEDY: dict[str, str] = {}  # operation id -> why it still carries two remedies
 
 
 def _remedy_params() -> list[Any]:
@@ -2169,15 +2134,6 @@ if __name__ == "__main__":
     measure(Config() if "--timeouts" in sys.argv else QUIET)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with the default configuration (no assume-timeouts) SO401 puts its migration-wide "
-    "recipe (SET LOCAL lock_timeout as the first operation) on the operation beside the "
-    "operation's own recipe wherever the planner has no remedy (RunSQL, post-deploy drops, "
-    "view conflicts...): about a quarter of this set's operations carry two. The timeout "
-    "line belongs in the operation's one remedy (schemaops/remedy/attach.py or the "
-    "planner) or once per migration; SO401 cannot see the other rules' findings",
-)
 def test_the_lock_timeout_recipe_is_no_second_remedy() -> None:
     many = [
         (case.id, op)
@@ -2188,25 +2144,41 @@ def test_the_lock_timeout_recipe_is_no_second_remedy() -> None:
     assert not many
 
 
-def measure(config: Config = QUIET) -> None:
-    caught, errored, multi, ops = [], [], [], 0
-    for case in UNSAFE + SAFE:
-        found = errors(run(case, config)[0])
-        if case.expect and found & set(case.codes):
-            caught.append(case.id)
-        if not case.expect and found:
-            errored.append((case.id, sorted(found)))
-        by_op = remedies_by_operation(case, config)
-        ops += len(by_op)
-        multi += [(case.id, op) for op, r in by_op.items() if len(r) > 1]
-    missed = [(c.id, sorted(errors(run(c, config)[0]))) for c in UNSAFE if c.id not in caught]
-    print(f"unsafe caught {len(caught)}/{len(UNSAFE)}")
-    print(f"safe errored {len(errored)}/{len(SAFE)}")
-    print(f"operations with more than one remedy {len(multi)}/{ops}")
-    print("missed:", *missed, sep="\n  ")
-    print("false errors:", *errored, sep="\n  ")
-    print("multi-remedy:", *multi, sep="\n  ")
+def _case(case_id: str) -> Case:
+    return next(c for c in UNSAFE + SAFE if c.id == case_id)
 
 
-if __name__ == "__main__":
-    measure(Config() if "--timeouts" in sys.argv else QUIET)
+def _recipes(case_id: str) -> tuple[list[Finding], set[str]]:
+    from schemaops.remedy.attach import attach_remedies
+
+    findings, loader = run(_case(case_id), Config())
+    attach_remedies(findings, loader)
+    return findings, {f.recipe for f in findings if f.recipe}
+
+
+def test_co_reported_hazards_share_one_composed_recipe() -> None:
+    """SO102, SO117 and SO401 on one RunSQL DROP TABLE: one recipe, every step in it,
+    the timeout SET first."""
+    findings, recipes = _recipes("drop-table-a-view-reads-post")
+    assert {"SO102", "SO117", "SO401"} <= {f.code for f in findings}
+    (recipe,) = recipes
+    assert recipe.index("SET LOCAL lock_timeout") < recipe.index("for SO102")
+    assert "for SO117" in recipe
+
+
+def test_a_single_hazard_keeps_its_rule_recipe() -> None:
+    _, recipes = _recipes("sql-reindex")
+    (recipe,) = recipes
+    assert "for SO" not in recipe and "REINDEX" in recipe.upper()
+
+
+def test_a_planned_remedy_carries_the_lock_timeout_its_files_need() -> None:
+    """SO401 on an operation the planner rewrites: the one remedy is the planner's, with the
+    SET its written (non-atomic: session SET, not SET LOCAL) migration opens with, and no
+    statement_timeout (its slow step, CREATE INDEX CONCURRENTLY, blocks nothing)."""
+    findings, recipes = _recipes("indexed-varchar-to-text-rebuilds-like-index")
+    assert "SO401" in {f.code for f in findings}
+    (recipe,) = recipes
+    assert "CONCURRENTLY" in recipe and "SET lock_timeout = '5s'" in recipe
+    assert "SET LOCAL" not in recipe and "statement_timeout" not in recipe
+    assert len({f.remedy for f in findings if f.recipe}) == 1

@@ -71,3 +71,24 @@ def test_quick_steps_only_and_new_tables_are_safe():
 def test_runsql_alter_then_index_in_one_string_fires():
     sql = "ALTER TABLE shop_order ADD COLUMN z int; CREATE INDEX zi ON shop_order (z)"
     assert len(so209(lint([migrations.RunSQL(sql)], setup=[order_model()]))) == 1
+
+
+def test_validate_of_a_constraint_added_not_valid_here_is_left_to_so213():
+    """One hazard, one verdict: SO213 describes ADD ... NOT VALID + VALIDATE in one transaction."""
+    ops = [
+        migrations.RunSQL(
+            "ALTER TABLE shop_order ADD CONSTRAINT amt CHECK (amount >= 0) NOT VALID"
+        ),
+        migrations.RunSQL("ALTER TABLE shop_order VALIDATE CONSTRAINT amt"),
+    ]
+    found = lint(ops, setup=[order_model()])
+    assert "SO213" in codes(found) and not so209(found)
+
+
+def test_validate_after_another_exclusive_step_is_still_reported():
+    ops = [
+        migrations.RunSQL("ALTER TABLE shop_order ALTER COLUMN code SET DEFAULT ''"),
+        migrations.RunSQL("ALTER TABLE shop_order VALIDATE CONSTRAINT amt"),
+    ]
+    found = lint(ops, setup=[order_model()])
+    assert so209(found) and "SO213" not in codes(found)

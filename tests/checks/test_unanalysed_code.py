@@ -8,7 +8,21 @@ def so904(findings):
 
 
 def add_column(apps, schema_editor):
-    schema_editor.execute("ALTER TABLE shop_order ADD COLUMN note text")
+    table = apps.get_model("shop", "Order")._meta.db_table
+    schema_editor.execute(f"ALTER TABLE {table} ADD COLUMN note text")
+
+
+def drop_by_hand(apps, schema_editor):
+    schema_editor.execute("ALTER TABLE shop_order DROP COLUMN legacy")
+
+
+def index_by_hand(apps, editor):  # the parameter's name does not matter
+    editor.execute("CREATE INDEX o_code ON shop_order (code)", None)
+
+
+def cursor_sql(apps, schema_editor):
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE shop_order DROP COLUMN legacy")
 
 
 def copy_codes(apps, schema_editor):
@@ -57,3 +71,31 @@ def test_call_and_other_languages_are_reported():
     python = migrations.RunSQL("DO LANGUAGE plpython3u $$ pass $$", migrations.RunSQL.noop)
     (f,) = so904(lint([python], setup=[order_model()]))
     assert "a DO block in plpython3u" in f.message
+
+
+def test_literal_schema_editor_sql_is_read_by_the_statement_rules():
+    """A literal schema_editor.execute("...") is checked like RunSQL, not left to SO904."""
+    drop = migrations.RunPython(drop_by_hand, migrations.RunPython.noop)
+    found = codes(lint([drop], setup=[order_model()]))
+    assert "SO101" in found and "SO904" not in found
+    index = migrations.RunPython(index_by_hand, migrations.RunPython.noop)
+    found = codes(lint([index], setup=[order_model()]))
+    assert "SO201" in found and "SO904" not in found
+
+
+def test_built_or_cursor_sql_stays_unanalysed():
+    for func in (add_column, cursor_sql):
+        findings = lint(
+            [migrations.RunPython(func, migrations.RunPython.noop)], setup=[order_model()]
+        )
+        assert so904(findings) and "SO101" not in codes(findings)
+
+
+def test_executed_sql_reads_literals_only():
+    from schemaops.pycode import executed_sql
+
+    assert executed_sql(drop_by_hand) == (["ALTER TABLE shop_order DROP COLUMN legacy"], 0)
+    assert executed_sql(index_by_hand) == (["CREATE INDEX o_code ON shop_order (code)"], 0)
+    assert executed_sql(add_column) == ([], 1)
+    assert executed_sql(cursor_sql) == ([], 1)
+    assert executed_sql(copy_codes) == ([], 0)
