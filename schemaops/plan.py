@@ -15,7 +15,9 @@ rendered, into a small state on each side of the operation, and Django's own
 touches the network. Renderings are kept and reused while the models they
 were made from are unchanged (the rendering after an operation is the one
 before the next operation on that model, across migrations: about one
-rendering per operation instead of two), and operations that provably run no
+rendering per operation instead of two; a rendering holding more models in
+full, such as a renamed field's model with its referrers, serves an operation
+on fewer of them), and operations that provably run no
 SQL (``AlterModelOptions``, operations on unmanaged or proxy models) render
 nothing (:func:`provably_no_sql`).
 """
