@@ -15,7 +15,9 @@ rendered, into a small state on each side of the operation, and Django's own
 touches the network. Renderings are kept and reused while the models they
 were made from are unchanged (the rendering after an operation is the one
 before the next operation on that model, across migrations: about one
-rendering per operation instead of two), and operations that provably run no
+rendering per operation instead of two; a rendering holding more models in
+full, such as a renamed field's model with its referrers, serves an operation
+on fewer of them), and operations that provably run no
 SQL (``AlterModelOptions``, operations on unmanaged or proxy models) render
 nothing (:func:`provably_no_sql`).
 """
@@ -577,11 +579,10 @@ class _SQLGenerator:
 
     def _render(self, state: ProjectState, keys: set[ModelKey], *, reuse: bool) -> ProjectState:
         key = frozenset(keys)
-        cached = self._cache.get(key) if reuse else None
-        if cached is not None and _same_sources(cached[0], cached[1], state):
-            self._cache.move_to_end(key)
+        found = self._reusable(key, state) if reuse else None
+        if found is not None:
             self.hits += 1
-            return cached[2]
+            return found
         self.misses += 1
         sub = _substate(state, keys)
         self.walker._rendered += len(sub.models)
@@ -593,6 +594,27 @@ class _SQLGenerator:
         else:
             self._cache.pop(key, None)
         return sub
+
+    def _reusable(self, key: frozenset[ModelKey], state: ProjectState) -> ProjectState | None:
+        """A kept rendering of ``key``'s models, or of more models, still made from ``state``.
+
+        A rendering that holds more models in full than asked for serves as well
+        (Django itself renders every model in full; a stand-in is only cheaper):
+        after a ``RenameField`` rendered a model with its referrers, the next
+        ``AddField`` on that model reuses it instead of rendering the model again.
+        Newest first: the walk mostly reuses the last few renderings.
+        """
+        cached = self._cache.get(key)
+        if cached is not None and _same_sources(cached[0], cached[1], state):
+            self._cache.move_to_end(key)
+            return cached[2]
+        for held in reversed(self._cache):
+            if held is not key and key < held:
+                rendered, sources, sub = self._cache[held]
+                if _same_sources(rendered, sources, state):
+                    self._cache.move_to_end(held)
+                    return sub
+        return None
 
     def flush_deferred(self) -> None:
         """Deferred SQL (FKs, indexes of new tables) runs at the end; credit its operation."""

@@ -38,10 +38,20 @@ def load_graph(connection: Any = None) -> Any:
     """
     from django.db.migrations.loader import MigrationLoader
 
-    _refuse_self_replacement()
     try:
         with gc_paused():
-            loader = MigrationLoader(connection, ignore_no_migrations=True)
+            loader = MigrationLoader(connection, load=False, ignore_no_migrations=True)
+            loader.load_disk()
+            _refuse_self_replacement(loader.disk_migrations)
+            # build_graph() starts with load_disk(), which would import (reload) every
+            # migration file a second time: the files were just loaded, keep them
+            loader.load_disk = _loaded  # type: ignore[method-assign]
+            try:
+                loader.build_graph()
+            finally:
+                del loader.load_disk
+    except GraphError:
+        raise
     except Exception as exc:  # a migration module can raise anything while importing
         raise GraphError(f"broken migration graph: {_graph_problem(exc)}") from None
     conflicts = loader.detect_conflicts()
@@ -51,16 +61,16 @@ def load_graph(connection: Any = None) -> Any:
     return loader
 
 
-def _refuse_self_replacement() -> None:
-    """A migration whose ``replaces`` names itself breaks Django's graph in odd ways."""
-    from django.db.migrations.loader import MigrationLoader
+def _loaded() -> None:
+    """Stands in for ``MigrationLoader.load_disk`` once the files are loaded."""
 
-    disk = MigrationLoader(None, load=False, ignore_no_migrations=True)
-    try:
-        disk.load_disk()
-    except Exception:
-        return  # the real load reports it, with the same words
-    for key, migration in disk.disk_migrations.items():
+
+def _refuse_self_replacement(disk_migrations: dict[MigrationKey, Any]) -> None:
+    """A migration whose ``replaces`` names itself breaks Django's graph in odd ways.
+
+    Checked on the files as loaded from disk, before the graph is built from them.
+    """
+    for key, migration in disk_migrations.items():
         if key in {tuple(r) for r in (migration.replaces or ())}:
             raise GraphError(f"broken migration graph: {key[0]}.{key[1]} lists itself in replaces")
 

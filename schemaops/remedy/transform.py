@@ -123,7 +123,9 @@ def _locking_index_statement(node: Any, new_tables: set[str]) -> bool:
 
 
 def _concurrently(node: Any, out: Rewritten) -> None:
-    clone = copy.deepcopy(node)
+    """The index statement made CONCURRENTLY, in place: ``node`` is :func:`rewrite`'s own
+    parse and nothing reads it after this (a deep copy cost more than the rest)."""
+    clone = node
     clone.concurrent = True
     if isinstance(clone, ast.IndexStmt):
         clone.if_not_exists = True
@@ -136,7 +138,11 @@ def _concurrently(node: Any, out: Rewritten) -> None:
 
 def _single(node: Any, cmd: Any) -> Any:
     """``ALTER TABLE`` with only ``cmd`` (Django sometimes emits several in one)."""
-    clone = copy.deepcopy(node)
+    cmds, node.cmds = node.cmds, None
+    try:  # the other commands are not copied only to be thrown away
+        clone = copy.deepcopy(node)
+    finally:
+        node.cmds = cmds
     clone.cmds = (copy.deepcopy(cmd),)
     return clone
 

@@ -284,6 +284,71 @@ def test_renaming_a_to_field_target_is_seen_by_the_models_pointing_at_it():
     assert 'ALTER COLUMN "order_id" DROP NOT NULL' in " ".join(steps[2].sql)
 
 
+def _order_and_coupon() -> list[Any]:
+    """Order with a unique code, and Coupon pointing at it by that code."""
+    order = migrations.CreateModel(
+        "Order",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("code", models.CharField(max_length=20, unique=True)),
+        ],
+    )
+    coupon = migrations.CreateModel(
+        "Coupon",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("order", models.ForeignKey("shop.Order", models.CASCADE, to_field="code")),
+        ],
+    )
+    return [order, coupon]
+
+
+def _walker(*migration_ops: list[Any], setup: list[Any]) -> tuple[Walker, list[Any]]:
+    chain = [make_migration("0001_initial", setup)]
+    for i, ops in enumerate(migration_ops, start=2):
+        chain.append(make_migration(f"{i:04d}_m", ops, dependencies=[(APP, chain[-1].name)]))
+    walker = Walker(FakeLoader(chain), want_sql=lambda step: True)
+    steps = [op for m in walker.walk() if m.name != "0001_initial" for op in m.operations]
+    return walker, steps
+
+
+def _alone(setup: list[Any], before: list[Any], op: Any) -> list[str]:
+    from django.db.migrations.state import ProjectState
+
+    state = ProjectState()
+    for setup_op in [*setup, *before]:
+        setup_op.state_forwards(APP, state)
+    return operation_sql(op, APP, state, 150000)[0]
+
+
+def test_a_rendering_of_more_models_serves_an_operation_on_fewer():
+    """Renaming a unique field renders its model with the models pointing at it; the
+    next operation on that model alone reuses that rendering, with Django's own SQL."""
+    setup = _order_and_coupon()
+    rename = migrations.RenameField("order", "code", "ref")
+    add = migrations.AddField("order", "note", models.TextField(null=True))
+    walker, steps = _walker([rename], [add], setup=setup)
+    gen = walker.sql_generator
+    # the AddField's "before" is the rename's "after" (order and coupon): no new rendering
+    # rendering the order alone again for the AddField's "before" would be a 7th miss
+    assert (gen.hits, gen.misses) == (2, 6)
+    assert steps[1].sql == _alone(setup, [rename], add)
+    assert all(s.sql_error is None for s in steps)
+
+
+def test_a_rendering_of_more_models_is_not_reused_once_one_of_them_changed():
+    """The same walk with the coupon changed in between: the larger rendering is stale."""
+    setup = _order_and_coupon()
+    rename = migrations.RenameField("order", "code", "ref")
+    touch = migrations.AlterModelTable("coupon", "coupon_t")
+    add = migrations.AddField("order", "note", models.TextField(null=True))
+    with_touch, steps = _walker([rename], [touch], [add], setup=setup)
+    without, _ = _walker([rename], [add], setup=setup)
+    # one more rendering for the AddField: the rename's was made from the old coupon
+    assert with_touch.sql_generator.misses > without.sql_generator.misses
+    assert steps[-1].sql == _alone(setup, [rename, touch], add)
+
+
 def test_state_only_operations_render_nothing():
     first = make_migration("0001_initial", [order_model()])
     second = make_migration(
