@@ -242,3 +242,102 @@ def test_a_function_imported_from_the_app_stays_an_import(project: tuple[Path, s
         applied = schemaops(root, db, "migrate", "--phase", phase)
         assert applied.returncode == 0, applied.stdout + applied.stderr
     assert _rows(db, "k_imported_parent") == ["made by forwards"]
+
+
+FILL = '''
+from django.db.models import F
+
+FACTOR = 2
+
+
+def fill_f(apps, schema_editor):
+    Item = apps.get_model("k_fill", "Item")
+    Item.objects.filter(f__isnull=True).update(f=F("qty") * FACTOR)
+'''
+
+FILL_MODELS = """from django.db import models
+
+
+class Parent(models.Model):
+    title = models.CharField(max_length=40, null=True)
+
+
+class Extra(models.Model):
+    note = models.TextField(null=True)
+
+
+class Item(models.Model):
+    name = models.CharField(max_length=40, null=True)
+    qty = models.IntegerField(null=True)
+    code = models.CharField(max_length=20, null=True)
+    legacy = models.CharField(max_length=20, default="x")
+    ref = models.ForeignKey(Parent, null=True, on_delete=models.CASCADE)
+    f = models.IntegerField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["qty"], name="k_fill_qty_idx"),
+            models.Index(fields=["name"], name="k_fill_name_idx"),
+        ]
+"""
+
+
+def test_a_backfill_class_gets_the_constants_its_function_reads(
+    project: tuple[Path, str],
+) -> None:
+    """The planner moves a RunPython that walks a table to backfills.py: its module's
+    constant comes along (it used to be left in the migration, unremedied)."""
+    root, db = project
+    _write(root, {}, imported=False)
+    settings = root / "proofproj" / "settings.py"
+    settings.write_text(
+        SETTINGS.format(apps=["k_fill"]).replace(
+            '"django.contrib.auth",', '"django.contrib.auth", "schemaops.backfill",'
+        )
+    )
+    folder = root / "k_fill" / "migrations"
+    folder.mkdir(parents=True)
+    (root / "k_fill" / "models.py").write_text(FILL_MODELS)  # backfills use the real models
+    (root / "k_fill" / "__init__.py").write_text("")
+    (folder / "__init__.py").write_text("")
+    (folder / "0001_initial.py").write_text(
+        INITIAL.replace("%(extra)s", "").replace("%(app)s", "k_fill")
+    )
+    (folder / "0002_change.py").write_text(
+        CHANGE.format(
+            header=HEADER,
+            top=FILL,
+            app="k_fill",
+            operation='migrations.AddField("item", "f", models.IntegerField(null=True)), '
+            "migrations.RunPython(fill_f, migrations.RunPython.noop)",
+            add_index=ADD_INDEX.format(app="k_fill"),
+        )
+    )
+    applied = schemaops(root, db, "migrate", "k_fill", "0001_initial")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    conn = psycopg2.connect(**{**PG, "dbname": db})
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("INSERT INTO k_fill_item (qty, legacy) SELECT n, 'x' FROM generate_series(1, 50) n")
+    finally:
+        conn.close()
+    done = schemaops(root, db, "fix")
+    assert done.returncode == 0, done.stderr
+    assert "schemaops backfill start k_fill.FillFBackfill --wait" in done.stdout
+    backfills = (root / "k_fill" / "backfills.py").read_text()
+    compile(backfills, "backfills.py", "exec")
+    assert "FACTOR = 2" in backfills and "def fill_f(apps, schema_editor):" in backfills
+    for path in folder.glob("0002_change*.py"):
+        assert "RunPython(" not in path.read_text()
+    assert _errors(root, db) == []
+    steps = [("migrate", "--phase", "pre"), ("backfill", "start", "k_fill.FillFBackfill", "--wait")]
+    for step in [*steps, ("migrate", "--phase", "post")]:
+        ran = schemaops(root, db, *step)
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+    conn = psycopg2.connect(**{**PG, "dbname": db})
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*), count(*) FILTER (WHERE f = qty * 2) FROM k_fill_item")
+            assert cur.fetchone() == (50, 50)
+    finally:
+        conn.close()
