@@ -554,9 +554,7 @@ def _function_code(func: Any) -> tuple[list[str], str] | None:
         if isinstance(node, pyast.Import)
         or (isinstance(node, pyast.ImportFrom) and node.module != "__future__")
     ]
-    bound = frozenset(
-        (a.asname or a.name).split(".")[0] for node in nodes for a in node.names
-    )
+    bound = frozenset((a.asname or a.name).split(".")[0] for node in nodes for a in node.names)
     copied = needed_source(module, {func.__name__}, bound)
     if copied is None:
         return None

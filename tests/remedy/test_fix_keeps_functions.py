@@ -32,7 +32,7 @@ from django.db.migrations.operations.base import Operation
 # app -> (module top, operations); each 0002 also has an AddIndex the planner remedies
 CASES: dict[str, tuple[str, str]] = {
     "run": (
-        '''
+        """
 def forwards(apps, schema_editor):
     Parent = apps.get_model("{app}", "Parent")
     Parent.objects.create(title="made by forwards")
@@ -40,11 +40,11 @@ def forwards(apps, schema_editor):
 
 def backwards(apps, schema_editor):
     apps.get_model("{app}", "Parent").objects.filter(title="made by forwards").delete()
-''',
+""",
         "migrations.RunPython(forwards, backwards)",
     ),
     "helper": (
-        '''
+        """
 PREFIX = "p-"
 UNUSED = object()  # not needed by anything written: not copied
 
@@ -56,7 +56,7 @@ def _title(n):
 def forwards(apps, schema_editor):
     Parent = apps.get_model("{app}", "Parent")
     Parent.objects.bulk_create([Parent(title=_title(n)) for n in range(3)])
-''',
+""",
         "migrations.RunPython(forwards, migrations.RunPython.noop)",
     ),
     "op": (
@@ -89,7 +89,7 @@ class AddParentRow(Operation):
         "AddParentRow()",
     ),
     "default": (
-        '''
+        """
 def make_token():
     return "t-" + "x" * 8
 
@@ -97,7 +97,7 @@ def make_token():
 def check_token(value):
     if not value.startswith("t-"):
         raise ValueError(value)
-''',
+""",
         'migrations.AddField("extra", "token", models.CharField(max_length=20, '
         "default=make_token, validators=[check_token]))",
     ),
@@ -124,7 +124,10 @@ def _write(root: Path, cases: dict[str, tuple[str, str]], imported: bool) -> lis
     )
     tops = {f"k_{case}": case_ for case, case_ in cases.items()}
     if imported:  # the function lives in the app: the import stays an import
-        tops["k_imported"] = ("\nfrom k_imported.data import backwards, forwards\n", CASES["run"][1])
+        tops["k_imported"] = (
+            "\nfrom k_imported.data import backwards, forwards\n",
+            CASES["run"][1],
+        )
     for app, (top, operation) in tops.items():
         folder = root / app / "migrations"
         folder.mkdir(parents=True)
@@ -205,11 +208,17 @@ def test_fix_copies_module_definitions_and_the_files_apply(project: tuple[Path, 
             assert "def make_token():" in code and "def check_token(value):" in code
     assert "deploy_phase" in (root / "k_default" / "migrations" / "0002_change_post.py").read_text()
 
-    imported = run(root, db, "-c", "import django; django.setup(); " + "; ".join(
-        f"import importlib; importlib.import_module('{app}.migrations.{p.stem}')"
-        for app in apps
-        for p in (root / app / "migrations").glob("0002_change*.py")
-    ))
+    imported = run(
+        root,
+        db,
+        "-c",
+        "import django; django.setup(); "
+        + "; ".join(
+            f"import importlib; importlib.import_module('{app}.migrations.{p.stem}')"
+            for app in apps
+            for p in (root / app / "migrations").glob("0002_change*.py")
+        ),
+    )
     assert imported.returncode == 0, imported.stderr  # every file written imports
 
     assert _errors(root, db) == []
@@ -222,7 +231,9 @@ def test_fix_copies_module_definitions_and_the_files_apply(project: tuple[Path, 
     conn = psycopg2.connect(**{**PG, "dbname": db})
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'k\\_%\\_name\\_idx'")
+            cur.execute(
+                "SELECT indexname FROM pg_indexes WHERE indexname LIKE 'k\\_%\\_name\\_idx'"
+            )
             assert len(cur.fetchall()) == len(apps)
     finally:
         conn.close()
@@ -244,7 +255,7 @@ def test_a_function_imported_from_the_app_stays_an_import(project: tuple[Path, s
     assert _rows(db, "k_imported_parent") == ["made by forwards"]
 
 
-FILL = '''
+FILL = """
 from django.db.models import F
 
 FACTOR = 2
@@ -253,7 +264,7 @@ FACTOR = 2
 def fill_f(apps, schema_editor):
     Item = apps.get_model("k_fill", "Item")
     Item.objects.filter(f__isnull=True).update(f=F("qty") * FACTOR)
-'''
+"""
 
 FILL_MODELS = """from django.db import models
 
@@ -318,7 +329,9 @@ def test_a_backfill_class_gets_the_constants_its_function_reads(
     conn = psycopg2.connect(**{**PG, "dbname": db})
     try:
         with conn, conn.cursor() as cur:
-            cur.execute("INSERT INTO k_fill_item (qty, legacy) SELECT n, 'x' FROM generate_series(1, 50) n")
+            cur.execute(
+                "INSERT INTO k_fill_item (qty, legacy) SELECT n, 'x' FROM generate_series(1, 50) n"
+            )
     finally:
         conn.close()
     done = schemaops(root, db, "fix")
