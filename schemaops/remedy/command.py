@@ -212,8 +212,8 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
         uncopied = sorted({name for f in files for name in f.uncopied})
         if uncopied:  # the files would not import: leave the migration as it is
             plan.notes.append(
-                f"{app}.{key[1]} is left as it is: its operations use {', '.join(uncopied)} "
-                "from a migration module, and their source could not be copied into new files"
+                f"{app}.{key[1]} is left as it is: the files written in its place would not "
+                f"import ({'; '.join(uncopied)})"
             )
             continue
         plan.files[key] = files

@@ -73,6 +73,12 @@ def needed_source(module: ModuleType, names: set[str], bound: frozenset[str]) ->
 
 
 def _binds(node: ast.stmt) -> set[str]:
+    """Names a top-level statement binds; an ``if``/``try``/``with`` block at the top
+    (``try: from x import y except ImportError: def y(): ...``) is copied whole."""
+    if isinstance(node, ast.If | ast.Try | ast.With):
+        inner = [*node.body, *getattr(node, "orelse", []), *getattr(node, "finalbody", [])]
+        inner += [s for h in getattr(node, "handlers", []) for s in h.body]
+        return {name for s in inner for name in _binds(s)}
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return {node.name}
     if isinstance(node, ast.Import):

@@ -30,7 +30,8 @@ class PlannedFile:
     code: str
     post: bool = False
     atomic: bool = True
-    # names its operations take from a migration module that could not be copied into it
+    # why it would not import: what its operations take from a migration module and
+    # could not be copied, or what Django's writer cannot serialize (a lambda)
     uncopied: list[str] = field(default_factory=list)
 
 
@@ -78,7 +79,8 @@ def migration_module(
     module with what it needs, see :func:`with_local_definitions`. ``keep_classes``
     writes operations of classes defined in a migration module as they are (the
     migration's own operations, kept) instead of as the Django class they extend.
-    Names that could not be copied are appended to ``uncopied``.
+    Why the module would not import (a name that could not be copied, a lambda the
+    writer cannot serialize) is appended to ``uncopied``.
     """
     from django.db import migrations
     from django.db.migrations.writer import MigrationWriter
@@ -89,7 +91,12 @@ def migration_module(
         "initial": initial,
     }
     migration = type("Migration", (migrations.Migration,), attrs)(name, app_label)
-    code = MigrationWriter(migration, include_header=False).as_string()
+    try:
+        code = MigrationWriter(migration, include_header=False).as_string()
+    except ValueError as exc:  # a lambda or a nested function: nothing can name it
+        if uncopied is not None:
+            uncopied.append(str(exc))
+        return f"# schemaops cannot write this migration: {exc}\n"
     code, missing = with_local_definitions(code, home)
     if uncopied is not None:
         uncopied.extend(missing)
@@ -119,7 +126,7 @@ def with_local_definitions(code: str, home: str | None) -> tuple[str, list[str]]
     replaced cannot import itself either. The top-level definitions needed (the
     function, the helpers and constants it reads, the imports those need) are
     copied from the module's source, above the ``Migration`` class. Returns the
-    code and the names that could not be copied (the code then keeps Django's text).
+    code and why it could not be made to import (the code then keeps Django's text).
     """
     modules: set[str] = set()
     text = code
@@ -143,8 +150,8 @@ def with_local_definitions(code: str, home: str | None) -> tuple[str, list[str]]
         text = re.sub(rf"(?<![\w.]){re.escape(module)}\.([A-Za-z_]\w*)", local, text)
     try:
         tree = ast.parse(text)
-    except SyntaxError:
-        return code, sorted(n for names in wanted.values() for n in names)
+    except SyntaxError as exc:
+        return code, [f"the code written does not compile ({exc.msg})"]
     from schemaops.remedy.definitions import needed_source
 
     bound = frozenset(
@@ -158,12 +165,12 @@ def with_local_definitions(code: str, home: str | None) -> tuple[str, list[str]]
         found = sys.modules.get(module)
         copied = needed_source(found, names, bound) if found is not None else None
         if copied is None:
-            return code, sorted(names)
+            return code, [f"{', '.join(sorted(names))}: not found at the top of {module}'s source"]
         chunks.extend(c for c in copied if c not in chunks)
     imports = [c for c in chunks if c.startswith(("import ", "from "))]
     at = text.find(_CLASS_LINE)
     if at < 0:
-        return code, sorted(n for names in wanted.values() for n in names)
+        return code, ["no Migration class written"]
     head = text[:at].rstrip("\n") + "\n"  # Django's imports, then the copied ones
     head += "".join(f"{c}\n" for c in imports) + "\n\n"
     head += "".join(f"{c.rstrip()}\n\n\n" for c in chunks if c not in imports)

@@ -354,3 +354,52 @@ def test_a_backfill_class_gets_the_constants_its_function_reads(
             assert cur.fetchone() == (50, 50)
     finally:
         conn.close()
+
+
+GUARDED = """
+try:
+    from nowhere import forwards
+except ImportError:
+    def forwards(apps, schema_editor):
+        apps.get_model("{app}", "Parent").objects.create(title="made in a try block")
+"""
+
+EXEC = """
+exec("def forwards(apps, schema_editor):\\n    pass")
+"""
+
+
+def test_a_block_is_copied_whole_and_what_cannot_be_copied_is_left_alone(
+    project: tuple[Path, str],
+) -> None:
+    """A function bound in a top-level ``try`` is copied with its block; a lambda
+    (Django's writer cannot serialize it) and a function made by ``exec`` (no source
+    to copy) leave their migration as it is, with a note, and ``check`` still runs."""
+    root, db = project
+    cases = {
+        "guarded": (GUARDED, "migrations.RunPython(forwards)"),
+        "lambda": ("", "migrations.RunPython(lambda apps, schema_editor: None)"),
+        "exec": (EXEC, "migrations.RunPython(forwards)"),
+    }
+    _write(root, cases, imported=False)
+    originals = {
+        app: (root / app / "migrations" / "0002_change.py").read_text()
+        for app in ("k_lambda", "k_exec")
+    }
+    done = schemaops(root, db, "fix")
+    assert done.returncode == 0, done.stderr
+    assert "k_lambda.0002_change is left as it is" in done.stdout
+    assert "Cannot serialize function: lambda" in done.stdout
+    assert "k_exec.0002_change is left as it is" in done.stdout
+    assert "forwards: not found at the top of k_exec.migrations.0002_change" in done.stdout
+    for app, text in originals.items():
+        assert (root / app / "migrations" / "0002_change.py").read_text() == text
+        assert not list((root / app / "migrations").glob("0002_change_*.py"))
+    guarded = (root / "k_guarded" / "migrations" / "0002_change_1_keep.py").read_text()
+    assert "except ImportError:\n    def forwards(apps, schema_editor):" in guarded
+    checked = schemaops(root, db, "check", "k_lambda", "--format", "json")
+    assert checked.returncode in (0, 1), checked.stderr  # its remedy is shown, no crash
+    for phase in ("pre", "post"):
+        applied = schemaops(root, db, "migrate", "k_guarded", "--phase", phase)
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert _rows(db, "k_guarded_parent") == ["made in a try block"]
