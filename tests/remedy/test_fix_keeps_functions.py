@@ -179,6 +179,12 @@ def _errors(root: Path, db: str) -> list[dict[str, object]]:
 def test_fix_copies_module_definitions_and_the_files_apply(project: tuple[Path, str]) -> None:
     root, db = project
     apps = _write(root, CASES, imported=False)
+    before = schemaops(root, db, "check", "--format", "json")
+    recipes = [r["recipe"] for r in json.loads(before.stdout)["remedies"].values()]
+    assert any("def forwards(apps, schema_editor):" in r for r in recipes)  # check shows it
+    code = [line for r in recipes for line in r.splitlines() if not line.startswith("#")]
+    assert not [line for line in code if "migrations.0002_change." in line]
+    assert not [r for r in recipes if "manual copying" in r]
     done = schemaops(root, db, "fix")
     assert done.returncode == 0, done.stderr
     for app in apps:
