@@ -209,6 +209,13 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
         leaf = leaves.get(app) or leaf_of(loader, app) or key[1]
         migration = loader.graph.nodes[key]
         files = layout(app, migration, remedies[key], leaf=leaf, post_phase=_is_post(migration))
+        uncopied = sorted({name for f in files for name in f.uncopied})
+        if uncopied:  # the files would not import: leave the migration as it is
+            plan.notes.append(
+                f"{app}.{key[1]} is left as it is: the files written in its place would not "
+                f"import ({'; '.join(uncopied)})"
+            )
+            continue
         plan.files[key] = files
         plan.folders[key] = _folder_of(migration)
         for remedy in remedies[key].values():

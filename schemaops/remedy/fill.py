@@ -532,17 +532,19 @@ def _python_change(op: Any, app_label: str, state: Any, new_tables: set[str]) ->
 
 
 def _function_code(func: Any) -> tuple[list[str], str] | None:
-    """The module's import lines and the function's own source, to copy into backfills.py."""
+    """The module's import lines and the function's own source, with the helpers and
+    constants of its module it needs (:func:`~schemaops.remedy.definitions.needed_source`),
+    to copy into backfills.py."""
     import ast as pyast
     import inspect
     import sys
-    import textwrap
+
+    from schemaops.remedy.definitions import needed_source
 
     module = sys.modules.get(getattr(func, "__module__", ""))
     if module is None or func.__qualname__ != func.__name__ or func.__closure__:
         return None
     try:
-        source = textwrap.dedent(inspect.getsource(func))
         tree = pyast.parse(inspect.getsource(module))
     except (OSError, TypeError, SyntaxError):
         return None
@@ -552,18 +554,11 @@ def _function_code(func: Any) -> tuple[list[str], str] | None:
         if isinstance(node, pyast.Import)
         or (isinstance(node, pyast.ImportFrom) and node.module != "__future__")
     ]
-    bound = {(a.asname or a.name).split(".")[0] for node in nodes for a in node.names}
-    from schemaops.pycode import global_names
-
-    # a helper or constant of the migration module itself would not be there once copied
-    own = {
-        name
-        for name in global_names(func) & set(vars(module))
-        if name not in bound and name != func.__name__ and not name.startswith("__")
-    }
-    if own:
+    bound = frozenset((a.asname or a.name).split(".")[0] for node in nodes for a in node.names)
+    copied = needed_source(module, {func.__name__}, bound)
+    if copied is None:
         return None
-    return [pyast.unparse(node) for node in nodes], source
+    return [pyast.unparse(node) for node in nodes], "\n\n\n".join(c.rstrip() for c in copied)
 
 
 def _data_class_code(

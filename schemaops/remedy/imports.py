@@ -15,8 +15,9 @@ binds, and resolves each one:
 3. else the modules recipes draw their values from are asked for it.
 
 A function or class defined in the migration module itself cannot be
-imported (the module's name starts with a digit); the recipe tells the
-reader to copy it along, so it is left alone.
+imported (the module's name starts with a digit); it is left alone here, and
+the planner's writer (:func:`schemaops.remedy.writer.with_local_definitions`)
+copies its source into the files it writes.
 """
 
 from __future__ import annotations

@@ -9,7 +9,10 @@ app's leaf migration, so the app keeps a single leaf.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ast
+import re
+import sys
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -27,6 +30,9 @@ class PlannedFile:
     code: str
     post: bool = False
     atomic: bool = True
+    # why it would not import: what its operations take from a migration module and
+    # could not be copied, or what Django's writer cannot serialize (a lambda)
+    uncopied: list[str] = field(default_factory=list)
 
 
 def dependency(dep: Any) -> tuple[str, str]:
@@ -61,18 +67,39 @@ def migration_module(
     atomic: bool = True,
     post: bool = False,
     initial: bool = False,
+    home: str | None = None,
+    keep_classes: bool = False,
+    uncopied: list[str] | None = None,
 ) -> str:
-    """A complete migration module, from Django's writer (imports, swappable dependencies)."""
+    """A complete migration module, from Django's writer (imports, swappable dependencies).
+
+    What the operations take from a migration module (``home``, the module being
+    replaced, or any whose name Django's writer finds unimportable: a function of
+    ``RunPython``, a field default, a custom operation class) is copied into the
+    module with what it needs, see :func:`with_local_definitions`. ``keep_classes``
+    writes operations of classes defined in a migration module as they are (the
+    migration's own operations, kept) instead of as the Django class they extend.
+    Why the module would not import (a name that could not be copied, a lambda the
+    writer cannot serialize) is appended to ``uncopied``.
+    """
     from django.db import migrations
     from django.db.migrations.writer import MigrationWriter
 
     attrs = {
-        "operations": [importable(op) for op in spec_operations],
+        "operations": [op if keep_classes else importable(op) for op in spec_operations],
         "dependencies": [dependency(d) for d in dependencies],
         "initial": initial,
     }
     migration = type("Migration", (migrations.Migration,), attrs)(name, app_label)
-    code = MigrationWriter(migration, include_header=False).as_string()
+    try:
+        code = MigrationWriter(migration, include_header=False).as_string()
+    except ValueError as exc:  # a lambda or a nested function: nothing can name it
+        if uncopied is not None:
+            uncopied.append(str(exc))
+        return f"# schemaops cannot write this migration: {exc}\n"
+    code, missing = with_local_definitions(code, home)
+    if uncopied is not None:
+        uncopied.extend(missing)
     extra = ""
     if not atomic:
         extra += "    atomic = False  # CONCURRENTLY cannot run inside a transaction\n"
@@ -81,6 +108,73 @@ def migration_module(
     if extra:
         code = code.replace(_CLASS_LINE, _CLASS_LINE + extra, 1)
     return code
+
+
+_MANUAL = (  # what Django's writer adds for the migration modules it cannot import
+    "\n\n# Functions from the following migrations need manual copying.\n"
+    "# Move them and any dependencies into this file, then update the\n"
+    "# RunPython operations to refer to the local versions:\n# "
+)
+
+
+def with_local_definitions(code: str, home: str | None) -> tuple[str, list[str]]:
+    """``code`` with what it takes from migration modules copied in, referenced by local name.
+
+    Django's writer names a function or class by its module, and a migration
+    module's name is no import (``import shop.migrations.0002_change``: it drops
+    the line and asks, in a comment, for manual copying); the module being
+    replaced cannot import itself either. The top-level definitions needed (the
+    function, the helpers and constants it reads, the imports those need) are
+    copied from the module's source, above the ``Migration`` class. Returns the
+    code and why it could not be made to import (the code then keeps Django's text).
+    """
+    modules: set[str] = set()
+    text = code
+    if _MANUAL in code:
+        listed = code.split(_MANUAL, 1)[1].split("\n# ")
+        listed[-1] = listed[-1].split("\n", 1)[0]
+        modules |= set(listed)
+        text = code.replace(_MANUAL + "\n# ".join(listed), "", 1)
+    if home and (f"import {home}\n" in code or f"{home}." in code):
+        modules.add(home)
+    if not modules:
+        return code, []
+    wanted: dict[str, set[str]] = {}
+    for module in sorted(modules, key=len, reverse=True):
+        text = text.replace(f"import {module}\n", "")
+
+        def local(match: re.Match[str], module: str = module) -> str:
+            wanted.setdefault(module, set()).add(match.group(1))
+            return match.group(1)
+
+        text = re.sub(rf"(?<![\w.]){re.escape(module)}\.([A-Za-z_]\w*)", local, text)
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        return code, [f"the code written does not compile ({exc.msg})"]
+    from schemaops.remedy.definitions import needed_source
+
+    bound = frozenset(
+        (a.asname or a.name).split(".")[0]
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for a in node.names
+    )
+    chunks: list[str] = []
+    for module, names in sorted(wanted.items()):
+        found = sys.modules.get(module)
+        copied = needed_source(found, names, bound) if found is not None else None
+        if copied is None:
+            return code, [f"{', '.join(sorted(names))}: not found at the top of {module}'s source"]
+        chunks.extend(c for c in copied if c not in chunks)
+    imports = [c for c in chunks if c.startswith(("import ", "from "))]
+    at = text.find(_CLASS_LINE)
+    if at < 0:
+        return code, ["no Migration class written"]
+    head = text[:at].rstrip("\n") + "\n"  # Django's imports, then the copied ones
+    head += "".join(f"{c}\n" for c in imports) + "\n\n"
+    head += "".join(f"{c.rstrip()}\n\n\n" for c in chunks if c not in imports)
+    return head + text[at:], []
 
 
 def importable(op: Any) -> Any:
@@ -156,11 +250,13 @@ def _named(
     leaf: str,
 ) -> list[PlannedFile]:
     name = migration.name
+    home = type(migration).__module__
     files: list[PlannedFile] = []
     deps: list[Any] = list(migration.dependencies)
     for n, (role, ops, atomic, post) in enumerate(segments, start=1):
         last = n == len(segments)
         file_name = name if last else f"{name}_{n}_{role}"
+        uncopied: list[str] = []
         code = migration_module(
             app_label,
             file_name,
@@ -169,17 +265,28 @@ def _named(
             atomic=atomic,
             post=post,
             initial=bool(getattr(migration, "initial", False)) and n == 1,
+            home=home,
+            keep_classes=role == "keep",  # the migration's own operations, as they are
+            uncopied=uncopied,
         )
-        files.append(PlannedFile(file_name, code, post, atomic))
+        files.append(PlannedFile(file_name, code, post, atomic, uncopied))
         deps = [(app_label, file_name)]
     after = leaf
     for n, spec in enumerate(post_files, start=1):
         file_name = f"{name}_post" if n == 1 else f"{name}_post_{n}"
         deps = sorted({(app_label, name), (app_label, after)})
+        uncopied = []
         code = migration_module(
-            app_label, file_name, spec.operations, deps, atomic=spec.atomic, post=True
+            app_label,
+            file_name,
+            spec.operations,
+            deps,
+            atomic=spec.atomic,
+            post=True,
+            home=home,
+            uncopied=uncopied,
         )
-        files.append(PlannedFile(file_name, code, True, spec.atomic))
+        files.append(PlannedFile(file_name, code, True, spec.atomic, uncopied))
         after = file_name
     return files
 

@@ -78,11 +78,23 @@ def test_a_runpython_on_one_model_becomes_a_backfill_class() -> None:
 
 
 def test_what_cannot_be_walked_by_one_key_range_gets_no_remedy() -> None:
-    """Several models (which table?), new rows, a module constant that would not be
-    copied along, a read, a RunPython already outside a transaction."""
-    for func in (copy_codes, make_orders, scaled, count_only):
+    """Several models (which table?), new rows, a read, a RunPython already outside
+    a transaction."""
+    for func in (copy_codes, make_orders, count_only):
         assert plan(migrations.RunPython(func)) is None, func.__name__
     assert plan(migrations.RunPython(fill_totals, atomic=False)) is None
+
+
+def test_a_module_constant_the_function_reads_is_copied_along() -> None:
+    remedy = plan(migrations.RunPython(scaled))
+    _name, code = remedy.backfill_class
+    assert "SCALE = " in code and "def scaled(" in code
+    namespace: dict[str, Any] = {}
+    exec(
+        compile("from schemaops.backfill import Backfill\n" + code, "backfills.py", "exec"),
+        namespace,
+    )
+    assert namespace["SCALE"] == SCALE
 
 
 def test_a_plain_update_becomes_a_set_backfill_and_a_keyed_one_stays() -> None:
