@@ -13,9 +13,10 @@ from __future__ import annotations
 import types
 from typing import Any
 
-from pglast import ast, enums
+from pglast import ast
 from pglast.stream import RawStream
 
+from schemaops.dbfacts import not_null_check_column
 from schemaops.pycode import (  # noqa: F401 (re-exported: the rules import them from here)
     code_objects,
     global_names,
@@ -25,7 +26,7 @@ from schemaops.pycode import (  # noqa: F401 (re-exported: the rules import them
     unwrap,
 )
 from schemaops.rules import MigrationContext, OperationContext
-from schemaops.statements import AT, CONSTR, alter_commands, names, relname
+from schemaops.statements import AT, alter_commands, relname
 
 # -- fields -------------------------------------------------------------------------
 
@@ -96,7 +97,7 @@ def sql_validated_not_null_checks(mctx: MigrationContext, table: str) -> set[str
             if tbl != table:
                 continue
             if cmd.subtype == AT.AT_AddConstraint:
-                column = _not_null_check_column(cmd.def_)
+                column = not_null_check_column(cmd.def_)
                 if column is not None:
                     added[str(cmd.def_.conname or column)] = column
                     if not cmd.def_.skip_validation:
@@ -104,18 +105,6 @@ def sql_validated_not_null_checks(mctx: MigrationContext, table: str) -> set[str
             elif cmd.subtype == AT.AT_ValidateConstraint and cmd.name in added:
                 validated.add(added[str(cmd.name)])
     return validated
-
-
-def _not_null_check_column(constraint: Any) -> str | None:
-    if not isinstance(constraint, ast.Constraint) or constraint.contype != CONSTR.CONSTR_CHECK:
-        return None
-    expr = constraint.raw_expr
-    if not isinstance(expr, ast.NullTest) or expr.nulltesttype != enums.NullTestType.IS_NOT_NULL:
-        return None
-    if not isinstance(expr.arg, ast.ColumnRef):
-        return None
-    parts = names(expr.arg.fields)
-    return parts[-1] if parts else None
 
 
 def model_for_table(state: Any, table: str) -> Any | None:

@@ -189,7 +189,7 @@ class DatabaseFacts:
         elif cmd.subtype == AT.AT_DropConstraint:
             self.checks.pop(key, None)
         if cmd.subtype == AT.AT_AddConstraint:
-            column = _not_null_check_column(cmd.def_)
+            column = not_null_check_column(cmd.def_)
             if column is not None:
                 name = str(cmd.def_.conname or f"{table}_{column}_check")
                 self.not_null_checks[(table, name)] = [column, not cmd.def_.skip_validation]
@@ -283,7 +283,7 @@ class ViewDependency:
         return self.columns is None or column in self.columns
 
 
-def _not_null_check_column(constraint: Any) -> str | None:
+def not_null_check_column(constraint: Any) -> str | None:
     """The column of a ``CHECK (col IS NOT NULL)`` constraint node, else None."""
     from pglast import ast, enums
 
