@@ -221,6 +221,7 @@ def _uncovered(shop: ShopCopy, spec: spec_module.Spec) -> int:
         return verify.uncovered_rows(spec, 0, run_id, "copy")
     finally:
         connections["copy"].close()
+        del connections["copy"]  # a later test's "copy" must not reuse this connection
         del connections.settings["copy"]
 
 

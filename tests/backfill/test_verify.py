@@ -52,4 +52,5 @@ def test_shared_sweep_counts_what_one_reader_counts(shop: ShopCopy) -> None:
         assert sessions == 1
     finally:
         connections["copy"].close()
+        del connections["copy"]  # a later test's "copy" must not reuse this connection
         del connections.settings["copy"]
