@@ -17,10 +17,8 @@ from typing import Any
 
 import proof_project
 import pytest
-from proof_support import prove, scans_under_lock
+from proof_support import assert_a_to_d, prove, scans_under_lock
 from support import create_database, drop_database
-
-from schemaops.remedy.verify import blocking_holds
 
 CASES: dict[str, tuple[str, str]] = {
     "runsql_index": (
@@ -89,18 +87,7 @@ def test_fix_writes_the_remedy_of_its_kind(proof: Any, case: str) -> None:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_to_d(proof: Any, case: str) -> None:
-    app = f"c_{case}"
-    errors = [f for f in proof["findings"] if f["app"] == app and f["severity"] == "error"]
-    assert errors == [], "(a)"
-    assert proof["reversed"][app] == proof["initial"][app], "(b) reverse"
-    mine = {"migrations": [m for m in proof["trace"]["migrations"] if m["app"] == app]}
-    assert mine["migrations"] and all(not m["error"] for m in mine["migrations"]), "(b)"
-    assert blocking_holds(mine) == [], "(c) lock budget"
-    assert scans_under_lock(proof["trace"], app) == [], "(c) scans under a blocking lock"
-    assert proof["fixed"][app] == proof["reference"][app], "(d) schema"
-    state = {k: v for k, v in proof["state"].items() if k.startswith(f"{app}.")}
-    original = {k: v for k, v in proof["original_state"].items() if k.startswith(f"{app}.")}
-    assert state == original, "(d) state"
+    assert_a_to_d(proof, f"c_{case}")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
