@@ -192,10 +192,10 @@ def imported_models(func: Any) -> list[tuple[str, Any]]:
     return [(n, m) for n, m in found if hasattr(m, "_meta") and not m._meta.abstract]
 
 
-def renamed_existing_table(ctx: Any, object_type: Any) -> str | None:
-    """The table of a ``RenameStmt`` of ``object_type`` on a table that existed before."""
+def renamed_existing_table(ctx: Any, *object_types: Any) -> str | None:
+    """The relation of a ``RenameStmt`` of one of ``object_types`` that existed before."""
     node = ctx.node
-    if node.renameType != object_type or node.relation is None:
+    if node.renameType not in object_types or node.relation is None:
         return None
     table = str(node.relation.relname)
     return None if ctx.is_new_table(table) else table

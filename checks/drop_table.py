@@ -2,11 +2,13 @@
 
 ## What it does
 Flags ``DeleteModel``, ``RemoveField`` of a ``ManyToManyField`` without a
-``through`` model (Django drops its join table) and ``DROP TABLE`` on a table
-that existed before this migration, in a pre-deploy migration. In a
-post-deploy migration the drop is the contract half, flagged only when the
-models still have the table (a database-only drop): the deployed code
-queries it.
+``through`` model (Django drops its join table), ``DROP TABLE`` on a table
+that existed before this migration, and ``DROP VIEW`` / ``DROP MATERIALIZED
+VIEW`` of a view the migration does not create again, in a pre-deploy
+migration (an error when a model reads the view, else a warning: raw SQL or
+reports may). In a post-deploy migration the drop is the contract half, flagged
+only when the models still have the table or view (a database-only drop, or
+an unmanaged model over the view): the deployed code queries it.
 
 ## Why is this bad?
 The previous release keeps running during the rollout, and every query it
@@ -38,17 +40,19 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import migrations
-from pglast import enums
+from pglast import ast, enums
 
 from schemaops.catalog import join_table, join_tables
 from schemaops.checks._data import model_for_table
-from schemaops.findings import Finding
+from schemaops.findings import Finding, Severity
 from schemaops.locks import Lock
 from schemaops.phases import POST
 from schemaops.plan import column_for
 from schemaops.remedy.code import join_steps, migration_code
-from schemaops.rules import OperationContext, Rule, StatementContext
-from schemaops.statements import ident
+from schemaops.rules import MigrationContext, OperationContext, Rule, StatementContext
+from schemaops.statements import ident, relname
+
+_VIEWS = (enums.ObjectType.OBJECT_VIEW, enums.ObjectType.OBJECT_MATVIEW)
 
 
 class DropTable(Rule):
@@ -187,6 +191,61 @@ class DropTable(Rule):
                 "lock_timeout.",
             )
 
+    def check_migration(self, ctx: MigrationContext) -> Iterator[Finding]:
+        """``DROP VIEW`` / ``DROP MATERIALIZED VIEW`` of a view this migration does not
+        create (before: it is new; after: the drop-and-recreate way of changing a view)."""
+        statements = ctx.statements
+        created: set[str] = set()
+        for i, sctx in enumerate(statements):
+            node = sctx.node
+            made = _created_view(node)
+            if made is not None:
+                created.add(made)
+                continue
+            if not isinstance(node, ast.DropStmt) or node.removeType not in _VIEWS:
+                continue
+            kind = "MATERIALIZED VIEW" if node.removeType == _VIEWS[1] else "VIEW"
+            for parts in node.objects or ():
+                view = str(parts[-1].sval)
+                later = {_created_view(s.node) for s in statements[i + 1 :]}
+                if view in created or view in later:
+                    continue
+                model = model_for_table(ctx.state, view)
+                if ctx.phase == POST:
+                    if model is not None:
+                        yield self._view_modelled_post(sctx, view, kind, model.name)
+                    continue
+                # a model over the view: the running code queries it for certain; else
+                # only raw SQL or reports may (a warning: nothing Django knows breaks)
+                yield self.finding(
+                    sctx,
+                    f"DROP {kind} {view} in a pre-deploy migration breaks the running code "
+                    + (
+                        f"that still queries it ({model.name})"
+                        if model is not None
+                        else "if anything still queries it (raw SQL, reports)"
+                    ),
+                    lock=Lock.ACCESS_EXCLUSIVE.on(view),
+                    severity=None if model is not None else Severity.WARNING,
+                    recipe="Move this statement into a post-deploy migration "
+                    '(deploy_phase = "post"), applied after the code stops using the view; '
+                    "to change a view, drop and create it again in the same migration, or "
+                    "CREATE OR REPLACE VIEW when only columns are added at the end.",
+                )
+
+    def _view_modelled_post(
+        self, ctx: StatementContext, view: str, kind: str, model: str
+    ) -> Finding:
+        return self.finding(
+            ctx,
+            f"post-deploy migration drops {kind} {view} while the models still read it "
+            f"({model}): the deployed code queries it",
+            lock=Lock.ACCESS_EXCLUSIVE.on(view),
+            recipe=f"Remove {model} from the code and the state first (DeleteModel in the "
+            "pre-deploy migration shipped with that code); drop the view post-deploy only "
+            "after that.",
+        )
+
     def _recipe(
         self,
         ctx: OperationContext,
@@ -259,6 +318,15 @@ def m2m_tables(table: str, fields: dict[str, Any]) -> list[str]:
             continue
         out.append(str(field.db_table or truncate_name(f"{table}_{name}", 63)))
     return out
+
+
+def _created_view(node: Any) -> str | None:
+    """The name of the view (or materialized view) ``node`` creates, if it creates one."""
+    if isinstance(node, ast.ViewStmt):
+        return relname(node.view)
+    if isinstance(node, ast.CreateTableAsStmt) and node.objtype == enums.ObjectType.OBJECT_MATVIEW:
+        return relname(node.into.rel)
+    return None
 
 
 def _managed(model: Any) -> bool:

@@ -2,7 +2,8 @@
 
 ## What it does
 Flags ``RenameModel`` and ``AlterModelTable`` when the database table name
-changes, and ``ALTER TABLE ... RENAME TO`` in ``RunSQL``. A ``RenameModel``
+changes, and ``ALTER TABLE | VIEW | MATERIALIZED VIEW ... RENAME TO`` in
+``RunSQL`` (the old code queries a view by name as well). A ``RenameModel``
 of a model whose ``db_table`` keeps the table name is not flagged.
 
 ## Why is this bad?
@@ -42,6 +43,14 @@ from schemaops.rules import OperationContext, Rule, StatementContext
 LOCK_NOTE = "briefly (no rewrite)"
 
 
+# what ALTER ... RENAME TO renames: ALTER TABLE also renames a view; ALTER VIEW as well
+_RELATIONS = {
+    enums.ObjectType.OBJECT_TABLE: "table",
+    enums.ObjectType.OBJECT_VIEW: "view",
+    enums.ObjectType.OBJECT_MATVIEW: "materialized view",
+}
+
+
 class RenameTable(Rule):
     code = "SO104"
     name = "rename-table"
@@ -71,12 +80,13 @@ class RenameTable(Rule):
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         node = ctx.node
-        table = renamed_existing_table(ctx, enums.ObjectType.OBJECT_TABLE)
+        table = renamed_existing_table(ctx, *_RELATIONS)
         if table is None:
             return
+        what = _RELATIONS[node.renameType]
         yield self.finding(
             ctx,
-            f"RENAME TO renames table {table} to {node.newname} while the running code "
+            f"RENAME TO renames {what} {table} to {node.newname} while the running code "
             f"still queries {table}",
             lock=Lock.ACCESS_EXCLUSIVE.on(table, LOCK_NOTE),
             recipe=f"Keep the table name (db_table = {table!r} in the model's Meta), or "

@@ -8,6 +8,10 @@ change keeps the name the database has, so nothing happens in PostgreSQL:
   ``db_column="<old column>"``; the state operations are the ones
   ``makemigrations`` writes for exactly that models.py (an ``AlterField``
   setting ``db_column`` on the old name, then the ``RenameField``);
+- ``RenameField`` of a many-to-many field, which renames its auto-created join
+  table (named after the field): the field gets ``db_table="<old join
+  table>"`` the same way (its columns are named after the models, not the
+  field, so nothing else changes);
 - ``AlterField`` whose ``db_column`` (or a foreign key becoming a plain field,
   or back) renames the column: the field keeps ``db_column="<old column>"``;
   whatever else the ``AlterField`` changes is still done (and planned again:
@@ -101,8 +105,10 @@ def _rename_field(op: Any, app_label: str, state: ProjectState) -> Remedy | None
 
     model = _model(state, app_label, op.model_name)
     old = model.fields[op.old_name]
-    if getattr(old, "many_to_many", False) or getattr(old, "db_column", None):
-        return None  # no column of its own, or db_column keeps it already
+    if getattr(old, "many_to_many", False):
+        return _rename_many_to_many(op, app_label, state, model, old)
+    if getattr(old, "db_column", None):
+        return None  # db_column keeps the column already
     old_column = column_for(op.old_name, old)
     if old_column == column_for(op.new_name, old):
         return None
@@ -124,6 +130,36 @@ def _rename_field(op: Any, app_label: str, state: ProjectState) -> Remedy | None
         f"the column {old_column} ({line}): nothing changes in the database",
         instruction,
         "column",
+    )
+
+
+def _rename_many_to_many(
+    op: Any, app_label: str, state: ProjectState, model: ModelState, old: Any
+) -> Remedy | None:
+    """``RenameField`` of a many-to-many field: keep its join table's name (``db_table``)."""
+    from django.db import migrations
+    from django.db.migrations.utils import resolve_relation
+
+    from schemaops.catalog import join_table
+
+    target = state.models.get(resolve_relation(old.remote_field.model, app_label, model.name_lower))
+    join = join_table(model, op.old_name, old, target)
+    if join is None or old.db_table:
+        return None  # a through model's table, or db_table keeps the name already
+    _name, _path, args, kwargs = old.deconstruct()
+    kept = type(old)(*args, **{**kwargs, "db_table": join.table})
+    line = f'db_table="{join.table}"'
+    return _state_only(
+        [
+            migrations.AlterField(op.model_name, op.old_name, kept),
+            migrations.RenameField(op.model_name, op.old_name, op.new_name),
+        ],
+        f"rename {model.name}.{op.old_name} to {op.new_name} in the models only and keep "
+        f"its join table {join.table} ({line}): nothing changes in the database",
+        f"models.py: add {line} to {model.name}.{op.new_name} "
+        f"(`{op.new_name} = models.ManyToManyField(..., {line})`), so the field keeps "
+        f"the join table {join.table}",
+        "join table",
     )
 
 

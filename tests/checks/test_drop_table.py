@@ -1,4 +1,4 @@
-from django.db import migrations
+from django.db import migrations, models
 from lintkit import codes, lint
 from models import coupon_model, customer_model, order_model
 
@@ -141,3 +141,51 @@ def test_post_deploy_drop_of_a_table_gone_from_the_models_is_allowed():
         database_operations=[migrations.RunSQL("DROP TABLE shop_coupon_customers, shop_coupon")],
     )
     assert "SO102" not in codes(lint([gone], setup=SETUP, deploy_phase="post"))
+
+
+# -- views: DROP VIEW / DROP MATERIALIZED VIEW --------------------------------------
+
+VIEW = migrations.RunSQL("CREATE VIEW shop_order_v AS SELECT id, code FROM shop_order")
+MATVIEW = migrations.RunSQL("CREATE MATERIALIZED VIEW shop_order_mv AS SELECT id FROM shop_order")
+VIEW_MODEL = migrations.CreateModel(
+    "OrderView",
+    [("id", models.BigIntegerField(primary_key=True))],
+    options={"managed": False, "db_table": "shop_order_v"},
+)
+
+
+def _drops(findings):
+    return [f for f in findings if f.code == "SO102"]
+
+
+def test_dropping_a_view_a_model_reads_before_the_deploy_is_an_error():
+    findings = lint([migrations.RunSQL("DROP VIEW shop_order_v")], setup=[*SETUP, VIEW, VIEW_MODEL])
+    (f,) = _drops(findings)
+    assert f.severity.label == "error" and "(OrderView)" in f.message
+    assert 'deploy_phase = "post"' in f.recipe
+
+
+def test_dropping_a_view_no_model_reads_before_the_deploy_is_a_warning():
+    for view, setup in (("VIEW shop_order_v", VIEW), ("MATERIALIZED VIEW shop_order_mv", MATVIEW)):
+        findings = lint([migrations.RunSQL(f"DROP {view}")], setup=[*SETUP, setup])
+        (f,) = _drops(findings)
+        assert f.severity.label == "warning" and f"DROP {view}" in f.message
+
+
+def test_dropping_and_creating_a_view_again_in_one_migration_is_no_drop():
+    again = "CREATE VIEW shop_order_v AS SELECT id, code, legacy FROM shop_order"
+    for ops in (
+        [migrations.RunSQL(f"DROP VIEW shop_order_v; {again}")],
+        [migrations.RunSQL("DROP VIEW shop_order_v"), migrations.RunSQL(again)],
+        [migrations.RunSQL("CREATE VIEW tmp_v AS SELECT 1"), migrations.RunSQL("DROP VIEW tmp_v")],
+    ):
+        assert not _drops(lint(ops, setup=[*SETUP, VIEW, VIEW_MODEL]))
+
+
+def test_post_deploy_drop_of_a_view_fires_only_while_a_model_reads_it():
+    drop = [migrations.RunSQL("DROP VIEW shop_order_v")]
+    (f,) = _drops(lint(drop, setup=[*SETUP, VIEW, VIEW_MODEL], deploy_phase="post"))
+    assert f.severity.label == "error" and "models still read it" in f.message
+    assert not _drops(lint(drop, setup=[*SETUP, VIEW], deploy_phase="post"))
+    gone = [migrations.DeleteModel("OrderView"), *drop]
+    assert not _drops(lint(gone, setup=[*SETUP, VIEW, VIEW_MODEL], deploy_phase="post"))

@@ -53,3 +53,19 @@ def test_runsql_rename_table_fires_but_not_for_a_new_table():
     assert codes(bad).count("SO104") == 1
     new = lint([migrations.RunSQL("CREATE TABLE t (a int); ALTER TABLE t RENAME TO u")])
     assert "SO104" not in codes(new)
+
+
+def test_runsql_rename_of_a_view_fires_as_the_old_code_queries_it_by_name():
+    setup = [
+        order_model(),
+        migrations.RunSQL("CREATE VIEW shop_order_v AS SELECT id FROM shop_order"),
+        migrations.RunSQL("CREATE MATERIALIZED VIEW shop_order_mv AS SELECT id FROM shop_order"),
+    ]
+    for sql, what in (
+        ("ALTER VIEW shop_order_v RENAME TO order_v", "view shop_order_v"),
+        ("ALTER MATERIALIZED VIEW shop_order_mv RENAME TO order_mv", "materialized view"),
+    ):
+        (f,) = [f for f in lint([migrations.RunSQL(sql)], setup=setup) if f.code == "SO104"]
+        assert f.severity.label == "error" and f"renames {what}" in f.message
+    index = lint([migrations.RunSQL("ALTER INDEX shop_order_pkey RENAME TO o_pk")], setup=setup)
+    assert "SO104" not in codes(index)

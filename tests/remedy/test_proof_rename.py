@@ -37,7 +37,11 @@ CASES: dict[str, tuple[str, str]] = {
     ),
     "rename_model": ('migrations.RenameModel("parent", "Owner")', "keep-database-name"),
     "rename_post": ('migrations.RenameField("item", "legacy", "old_code")', "keep-database-name"),
+    # renames the join table c_rename_m2m_item_f
+    "rename_m2m": ('migrations.RenameField("item", "f", "tags")', "keep-database-name"),
 }
+# as makemigrations writes it (app-qualified)
+EXTRA = {"rename_m2m": 'models.ManyToManyField("c_rename_m2m.extra")'}
 POST = {"rename_post"}
 
 # The models.py a user has after the rename, with the line the remedy asks for ({keep}).
@@ -60,7 +64,7 @@ class Item(models.Model):
     {qty} = models.IntegerField(null=True{qty_kw})
     code = models.CharField(max_length=20, null=True{code_kw})
     {legacy} = models.CharField(max_length=20, default="x"{legacy_kw})
-    {ref} = models.ForeignKey("{parent}", null=True, on_delete=models.CASCADE{ref_kw})
+    {ref} = models.ForeignKey("{parent}", null=True, on_delete=models.CASCADE{ref_kw}){m2m}
 
     class Meta:
         indexes = [models.Index(fields=["{qty}"], name="{app}_qty_idx")]
@@ -81,6 +85,7 @@ def models_py(case: str, app: str, keep: bool) -> str:
         "qty_kw": "",
         "code_kw": "",
         "ref_kw": "",
+        "m2m": "",
         "app": app,
     }
     if case == "rename_field":
@@ -91,6 +96,9 @@ def models_py(case: str, app: str, keep: bool) -> str:
         values.update(legacy="old_code", legacy_kw=', db_column="legacy"' if keep else "")
     if case == "db_column":
         values.update(code_kw=', db_column="code"' if keep else ', db_column="item_code"')
+    if case == "rename_m2m":
+        kw = f'db_table="{app}_item_f"' if keep else ""
+        values.update(m2m=f'\n    tags = models.ManyToManyField("Extra", {kw})')
     if case == "rename_model":
         meta = f'\n    class Meta:\n        db_table = "{app}_parent"\n' if keep else ""
         values.update(parent="Owner", parent_meta=meta)
@@ -98,7 +106,7 @@ def models_py(case: str, app: str, keep: bool) -> str:
 
 
 def _write(root: Path) -> list[str]:
-    apps = proof_project.write(root, CASES)
+    apps = proof_project.write(root, CASES, extra_fields=EXTRA)
     for app in apps:  # the primary keys as models.py declares them, so makemigrations matches
         path = root / app / "migrations" / "0001_initial.py"
         pk = "models.BigAutoField(primary_key=True"
@@ -201,6 +209,7 @@ def test_d_state_differs_only_by_the_kept_name(proof: Any, case: str) -> None:
     kept = {
         "rename_model": "'db_table', \"'c_rename_model_parent'\"",
         "db_column": "db_column='code'",
+        "rename_m2m": "db_table='c_rename_m2m_item_f'",
     }
     word = kept.get(case, "db_column=")
     assert word in mine[changed[0]] and word not in original[changed[0]]
@@ -288,7 +297,7 @@ def test_rename_field_keeps_the_column_as_makemigrations_writes_it() -> None:
     ("op", "why"),
     [
         ("RenameField:kept", "db_column keeps the column already"),
-        ("RenameField:tags", "a many-to-many field has no column"),
+        ("RenameField:through", "a through model's table is not named after the field"),
         ("RenameModel:m2m", "its join table's order_id column would be renamed"),
         ("RenameModel:m2m_to", "a join table pointing at it has an order_id column"),
         ("RenameModel:db_table", "db_table keeps the table already"),
@@ -300,6 +309,9 @@ def test_renames_the_planner_does_not_keep(op: str, why: str) -> None:
 
     state = _shop(m2m=models.ManyToManyField("shop.tag"))
     operation: Any = migrations.RenameField("order", op.split(":")[1], "renamed")
+    if op == "RenameField:through":
+        state = _shop(m2m=models.ManyToManyField("shop.tag", through="shop.OrderTag"))
+        operation = migrations.RenameField("order", "tags", "renamed")
     if op == "RenameModel:m2m":
         operation = migrations.RenameModel("Order", "Purchase")
     if op == "RenameModel:m2m_to":
@@ -312,6 +324,21 @@ def test_renames_the_planner_does_not_keep(op: str, why: str) -> None:
         operation = migrations.AlterField("order", "code", models.CharField(max_length=20))
     remedy = _plan(operation, state)
     assert remedy is None or remedy.kind != "keep-database-name", why
+
+
+def test_rename_of_a_many_to_many_field_keeps_its_join_table() -> None:
+    from django.db import migrations, models
+
+    state = _shop(m2m=models.ManyToManyField("shop.tag"))
+    remedy = _plan(migrations.RenameField("order", "tags", "labels"), state)
+    assert remedy is not None and remedy.kind == "keep-database-name"
+    (split,) = remedy.steps[0].operations
+    alter, rename = split.state_operations
+    assert (alter.name, alter.field.db_table) == ("tags", "shop_order_tags")
+    assert (rename.old_name, rename.new_name) == ("tags", "labels")
+    assert 'db_table="shop_order_tags"' in remedy.instructions[0]
+    pinned = _shop(m2m=models.ManyToManyField("shop.tag", db_table="order_tags"))
+    assert _plan(migrations.RenameField("order", "tags", "labels"), pinned) is None
 
 
 def test_rename_model_without_join_tables_keeps_the_table() -> None:
