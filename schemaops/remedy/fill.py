@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from django.db.migrations.operations.base import Operation
     from django.db.migrations.state import ProjectState
 
-    from schemaops.remedy.planner import MigrationSpec, Remedy
+    from schemaops.remedy.planner import MigrationSpec, PlanContext, Remedy
 
 FILL = "fill-then-tighten"
 BACKFILL_FILE = "backfills.py"
@@ -103,14 +103,12 @@ def plan_fill(
     op: Operation,
     app_label: str,
     state: ProjectState,
-    *,
-    pg_version: int = 150000,
-    post_phase: bool = False,
-    new_tables: set[str] | None = None,
+    context: PlanContext,
 ) -> Remedy | None:
     """The remedy of ``op`` when data must be filled, or None when it is not such a change."""
     from schemaops.plan import db_table_for
 
+    pg_version, new_tables = context.pg_version, context.new_tables
     kind = django_kind(op)
     if kind in ("RunPython", "RunSQL"):
         try:
@@ -124,7 +122,7 @@ def plan_fill(
     if model is None or field is None or field.many_to_many or field.primary_key:
         return None
     table = db_table_for(app_label, model.name, model.options)
-    if table in (new_tables or set()):
+    if table in new_tables:
         return None
     try:
         if kind == "AddField":
@@ -134,7 +132,7 @@ def plan_fill(
         old = model.fields.get(op.name)  # type: ignore[attr-defined]
         if old is None or not old.null or field.null:
             return None
-        return _tighten(op, app_label, state, model, table, pg_version, post_phase)
+        return _tighten(op, app_label, state, model, table, pg_version)
     except Exception:  # SQL that needs the database, or a broken state: no remedy
         return None
 
@@ -218,12 +216,11 @@ def _tighten(
     model: Any,
     table: str,
     pg_version: int,
-    post_phase: bool,
 ) -> Remedy | None:
     from django.db import migrations
 
     from schemaops.plan import column_for, operation_sql
-    from schemaops.remedy.planner import MigrationSpec, Remedy, plan_operation
+    from schemaops.remedy.planner import MigrationSpec, PlanContext, Remedy, plan_operation
 
     # anything else the AlterField changes (type, length, index...) is for the new code
     # and goes before the deploy, planned as any other AlterField; only NOT NULL waits
@@ -233,7 +230,7 @@ def _tighten(
     relaxed = _clone(op.field, null=True)
     if _db_differs(model.fields[op.name], relaxed):
         relax = migrations.AlterField(op.model_name, op.name, relaxed)
-        planned = plan_operation(relax, app_label, state, pg_version=pg_version)
+        planned = plan_operation(relax, app_label, state, PlanContext(pg_version=pg_version))
         pre = planned.steps if planned is not None else [MigrationSpec("expand", [relax])]
         kinds = [planned.kind] if planned is not None else []
         interim = state.clone()

@@ -27,7 +27,7 @@ Four kinds of operation have a remedy:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from schemaops.remedy.code import django_kind
@@ -40,6 +40,8 @@ from schemaops.statements import ident
 if TYPE_CHECKING:
     from django.db.migrations.operations.base import Operation
     from django.db.migrations.state import ProjectState
+
+    from schemaops.remedy.sqlops import SqlFacts
 
 CONTRACT = "expand-contract"
 ADVICE = "advice"  # no lock-free form: the summary says what to do by hand
@@ -54,6 +56,38 @@ REWRITABLE = (
     "AlterIndexTogether",
     "RenameIndex",
 )
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """What the planner knows of an operation besides the operation and the state before it.
+
+    Built once per operation (:func:`schemaops.remedy.project.plan_project`) and handed
+    unchanged to every planner entry (fill, rename, retype, RunSQL, statements).
+
+    ``pg_version``: the target server, as ``server_version_num`` (150000);
+    ``atomic``: the migration's own flag; ``post_phase``: the operation is already in a
+    post-deploy migration, where removals belong; ``new_tables``: tables created earlier
+    in the same migration (empty, so nothing on them needs care; the migration's own set,
+    which a ``RunSQL``'s ``CREATE TABLE`` adds to); ``facts``: what earlier ``RunSQL``
+    made (:class:`~schemaops.remedy.sqlops.SqlFacts`); ``sql``: the operation's SQL and
+    its reverse's, when the caller has them already (``check`` generates them in its
+    walk; None: generated where needed). Frozen: planning one operation never changes
+    what the next is planned with (the sets it holds are the walk's, not the plan's).
+    """
+
+    pg_version: int = 150000
+    atomic: bool = True
+    post_phase: bool = False
+    new_tables: set[str] = field(default_factory=set)
+    facts: SqlFacts | None = None
+    sql: tuple[list[str], list[str]] | None = None
+
+    def for_other_operation(self, **changes: Any) -> PlanContext:
+        """The context to plan an operation the planner made up itself (a relaxed
+        AlterField, a re-added CHECK, an index): the same server, nothing else of the
+        original operation's (its SQL, its migration, its RunSQL facts), plus ``changes``."""
+        return replace(PlanContext(pg_version=self.pg_version), **changes)
 
 
 @dataclass
@@ -112,116 +146,72 @@ def plan_operation(
     op: Operation,
     app_label: str,
     state: ProjectState,
-    *,
-    pg_version: int = 150000,
-    post_phase: bool = False,
-    new_tables: set[str] | None = None,
-    atomic: bool = True,
-    facts: Any = None,
-    sql: tuple[list[str], list[str]] | None = None,
+    context: PlanContext | None = None,
 ) -> Remedy | None:
     """The remedy for ``op`` run on ``state`` (the state before it), or None when the
     operation is safe as written or has no remedy the planner knows.
 
-    ``new_tables`` are tables created earlier in the same migration (empty, so
-    nothing on them needs care); ``post_phase``: the operation is already in a
-    post-deploy migration, where removals belong; ``atomic``: the migration's own
-    flag; ``facts``: what earlier RunSQL made (:class:`~schemaops.remedy.sqlops.SqlFacts`).
-    ``sql``: the operation's SQL and its reverse's, when the caller has them already
-    (``check`` generates them in its walk); otherwise they are generated here.
+    ``context``: the operation's migration, server and SQL (:class:`PlanContext`; None:
+    a fresh default one, PostgreSQL 15, an atomic pre-deploy migration, nothing known).
     """
     try:
-        return _plan_operation(
-            op, app_label, state, pg_version, post_phase, new_tables, atomic, facts, sql
-        )
+        return _plan_operation(op, app_label, state, context or PlanContext())
     except Exception:  # odd input (a project's own operation, SQL pglast cannot print): no remedy
         return None
 
 
 def _plan_operation(
-    op: Operation,
-    app_label: str,
-    state: ProjectState,
-    pg_version: int,
-    post_phase: bool,
-    new_tables: set[str] | None,
-    atomic: bool,
-    facts: Any,
-    sql: tuple[list[str], list[str]] | None,
+    op: Operation, app_label: str, state: ProjectState, context: PlanContext
 ) -> Remedy | None:
     from schemaops.remedy.fill import plan_fill
 
-    filled = plan_fill(
-        op, app_label, state, pg_version=pg_version, post_phase=post_phase, new_tables=new_tables
-    )
+    filled = plan_fill(op, app_label, state, context)
     if filled is not None:  # data to fill: see schemaops.remedy.fill
         return filled
     kind = django_kind(op)
-    if kind in RENAMES and (
-        renamed := plan_rename(op, app_label, state, pg_version, post_phase, new_tables)
-    ):
+    if kind in RENAMES and (renamed := plan_rename(op, app_label, state, context)):
         return renamed
     if type(op).__name__ == "ValidateConstraint":
         from schemaops.remedy.sqlops import plan_validate
 
-        return plan_validate(
-            op, app_label, state, atomic=atomic, post_phase=post_phase, facts=facts
-        )
+        return plan_validate(op, app_label, state, context)
     if kind == "RunSQL":
         from schemaops.remedy.sqlops import plan_runsql as plan_sql_statements
 
         # statement by statement (sqlops); what it leaves, the index/constraint plan
-        return plan_sql_statements(
-            op,
-            app_label,
-            state,
-            pg_version=pg_version,
-            atomic=atomic,
-            post_phase=post_phase,
-            new_tables=new_tables,
-            facts=facts,
-        ) or plan_runsql(op, new_tables)
-    if kind in REMOVALS and not post_phase:
-        return _contract(op, app_label, state, pg_version, sql)
+        return plan_sql_statements(op, app_label, state, context) or plan_runsql(op, context)
+    if kind in REMOVALS and not context.post_phase:
+        return _contract(op, app_label, state, context)
     if kind not in REWRITABLE or not op.reduces_to_sql:
         return None
-    if (retyped := plan_retype(op, app_label, state, pg_version)) is not None:
+    if (retyped := plan_retype(op, app_label, state, context)) is not None:
         return retyped
     from schemaops.plan import operation_sql
 
     try:
-        forwards, backwards = sql or operation_sql(op, app_label, state, pg_version)
+        forwards, backwards = context.sql or operation_sql(op, app_label, state, context.pg_version)
     except Exception:  # SQL that needs the database, or a broken state: no remedy
         return None
-    done = rewrite(forwards, set(new_tables or ()))
+    done = rewrite(forwards, set(context.new_tables))
     if done.contract and callable(getattr(getattr(op, "field", None), "default", None)):
         return None  # one computed value as every old row's DEFAULT: not a remedy
-    if not done.techniques or _beyond_transform(forwards, facts, new_tables):
+    if not done.techniques or _beyond_transform(forwards, context):
         from schemaops.remedy.sqlops import plan_statements
 
-        return plan_statements(
-            op,
-            forwards,
-            backwards,
-            app_label,
-            state,
-            pg_version=pg_version,
-            atomic=atomic,
-            post_phase=post_phase,
-            new_tables=set(new_tables or ()),
-            facts=facts,
-        )
-    return _rewritten(op, done, backwards, post_phase)
+        # a copy of new_tables: Django's statements create no table the migration sees
+        own = replace(context, new_tables=set(context.new_tables))
+        return plan_statements(op, forwards, backwards, app_label, state, own)
+    return _rewritten(op, done, backwards, context.post_phase)
 
 
-def _beyond_transform(forwards: list[str], facts: Any, new_tables: set[str] | None) -> bool:
+def _beyond_transform(forwards: list[str], context: PlanContext) -> bool:
     """Does Django emit what only the statement planner rewrites: an index on a partitioned
     table (CONCURRENTLY fails there), or a primary key built under ACCESS EXCLUSIVE?"""
     from pglast import ast, enums
 
     from schemaops.statements import parse, relname
 
-    partitioned = getattr(facts, "partitions", None) or {}
+    partitioned = getattr(context.facts, "partitions", None) or {}
     for text in forwards:
         for stmt in parse(text):
             node = stmt.node
@@ -229,7 +219,7 @@ def _beyond_transform(forwards: list[str], facts: Any, new_tables: set[str] | No
                 return True
             if not isinstance(node, ast.AlterTableStmt):
                 continue
-            if relname(node.relation) in (new_tables or set()):
+            if relname(node.relation) in context.new_tables:
                 continue
             for cmd in node.cmds or ():
                 con = cmd.def_ if cmd.subtype == enums.AlterTableType.AT_AddConstraint else None
@@ -297,13 +287,7 @@ _SUMMARIES = {
 }
 
 
-def _contract(
-    op: Any,
-    app_label: str,
-    state: ProjectState,
-    pg_version: int,
-    sql: tuple[list[str], list[str]] | None = None,
-) -> Remedy | None:
+def _contract(op: Any, app_label: str, state: ProjectState, context: PlanContext) -> Remedy | None:
     from django.db import migrations
     from django.db.models.fields import NOT_PROVIDED
 
@@ -311,7 +295,7 @@ def _contract(
     from schemaops.plan import column_for, db_table_for, operation_sql
 
     try:
-        drop, restore = sql or operation_sql(op, app_label, state, pg_version)
+        drop, restore = context.sql or operation_sql(op, app_label, state, context.pg_version)
     except Exception:
         return None
     relax: list[str] = []

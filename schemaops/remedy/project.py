@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from schemaops.phases import POST, phase_of
-from schemaops.remedy.planner import Remedy, plan_operation
+from schemaops.remedy.planner import PlanContext, Remedy, plan_operation
 
 if TYPE_CHECKING:
     from django.db.migrations.loader import MigrationLoader
@@ -49,19 +49,18 @@ def plan_project(
         new_tables: set[str] = set()
         facts.start_migration()
         post = phase_of(migration) == POST
+        atomic = bool(getattr(migration, "atomic", True))
         for index, op in enumerate(migration.operations):
             if want_all or index in (indices or ()):
-                remedy = plan_operation(
-                    op,
-                    key[0],
-                    state,
+                context = PlanContext(
                     pg_version=pg_version,
+                    atomic=atomic,
                     post_phase=post,
                     new_tables=new_tables,
-                    atomic=bool(getattr(migration, "atomic", True)),
                     facts=facts,
                     sql=sql.get((key[0], key[1], index)) if sql else None,
                 )
+                remedy = plan_operation(op, key[0], state, context)
                 if remedy is not None:
                     found[index] = remedy
                     found_total += 1

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from django.db.migrations.operations.base import Operation
     from django.db.migrations.state import ModelState, ProjectState
 
-    from schemaops.remedy.planner import Remedy
+    from schemaops.remedy.planner import PlanContext, Remedy
 
 KEEP_NAME = "keep-database-name"
 RENAMES = ("RenameField", "RenameModel", "AlterField")
@@ -62,9 +62,7 @@ def plan_rename(
     op: Operation,
     app_label: str,
     state: ProjectState,
-    pg_version: int,
-    post_phase: bool,
-    new_tables: set[str] | None = None,
+    context: PlanContext,
 ) -> Remedy | None:
     """The keep-the-name remedy of a rename ``op`` (None: not a rename of an existing name,
     or of a table created earlier in the same migration, which no running code uses yet)."""
@@ -74,14 +72,14 @@ def plan_rename(
     try:
         name = getattr(op, "old_name" if kind == "RenameModel" else "model_name", "")
         model = _model(state, app_label, name)
-        if db_table_for(app_label, model.name, model.options) in (new_tables or set()):
+        if db_table_for(app_label, model.name, model.options) in context.new_tables:
             return None
         if kind == "RenameField":
             return _rename_field(op, app_label, state)
         if kind == "RenameModel":
             return _rename_model(op, app_label, state)
         if kind == "AlterField":
-            return _alter_db_column(op, app_label, state, pg_version, post_phase)
+            return _alter_db_column(op, app_label, state, context)
     except (KeyError, LookupError, TypeError, ValueError):  # a state the rename cannot read
         return None
     return None
@@ -217,7 +215,7 @@ def _auto_join_tables(state: ProjectState, app_label: str, model: ModelState) ->
 
 
 def _alter_db_column(
-    op: Any, app_label: str, state: ProjectState, pg_version: int, post_phase: bool
+    op: Any, app_label: str, state: ProjectState, context: PlanContext
 ) -> Remedy | None:
     from django.db import migrations
 
@@ -243,10 +241,10 @@ def _alter_db_column(
         f"keep the column {old_column} of {model.name}.{op.name} ({line}): "
         "the column is not renamed"
     )
-    if operation_sql(kept_op, app_label, state, pg_version)[0]:
+    if operation_sql(kept_op, app_label, state, context.pg_version)[0]:
         # the AlterField changes more than the name: that part is still done, safely
         rest = plan_operation(
-            kept_op, app_label, state, pg_version=pg_version, post_phase=post_phase
+            kept_op, app_label, state, context.for_other_operation(post_phase=context.post_phase)
         )
         if rest is None:
             return _remedy([kept_op], summary, instruction, "column", KEEP_NAME)

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from django.db.migrations.operations.base import Operation
     from django.db.migrations.state import ProjectState
 
-    from schemaops.remedy.planner import Remedy
+    from schemaops.remedy.planner import PlanContext, Remedy
 
 KIND = "shadow-column-swap"
 LOCK_TIMEOUT = "SET LOCAL lock_timeout = '5s'"
@@ -96,10 +96,11 @@ class Shadow:
 
 
 def plan_retype(
-    op: Operation, app_label: str, state: ProjectState, pg_version: int
+    op: Operation, app_label: str, state: ProjectState, context: PlanContext
 ) -> Remedy | None:
     """The remedy for an ``AlterField`` whose type (or indexed collation) change rewrites
     or rebuilds under ACCESS EXCLUSIVE; None when the change is not one."""
+    pg_version = context.pg_version
     if django_kind(op) != "AlterField":
         return None
     alter: Any = op  # an AlterField
@@ -109,7 +110,7 @@ def plan_retype(
     if old is None or old.many_to_many or new.many_to_many:
         return None
     if not _rewrites(old, new, model, alter.name, pg_version):
-        return _recheck(alter, app_label, state, pg_version)
+        return _recheck(alter, app_label, state, context)
     from schemaops.plan import column_for, db_table_for
 
     table = db_table_for(app_label, model.name, model.options)
@@ -576,7 +577,7 @@ def _reverse_sql(op: Any, app_label: str, state: Any, s: Shadow, old_type: Any) 
 # -- a type change without a rewrite that re-validates CHECK constraints (SO219) ----------
 
 
-def _recheck(op: Any, app_label: str, state: ProjectState, pg_version: int) -> Remedy | None:
+def _recheck(op: Any, app_label: str, state: ProjectState, context: PlanContext) -> Remedy | None:
     """A type change without a rewrite that makes PostgreSQL re-validate the column's
     ``Meta.constraints`` checks (a full scan under ACCESS EXCLUSIVE): remove the checks
     and change the type in one migration (no scan: nothing to check), then add them back
@@ -600,7 +601,7 @@ def _recheck(op: Any, app_label: str, state: ProjectState, pg_version: int) -> R
     steps = [MigrationSpec("alter", [*removes, op])]
     for check in checks:
         add = migrations.AddConstraint(op.model_name, check)
-        readd = plan_operation(add, app_label, after, pg_version=pg_version)
+        readd = plan_operation(add, app_label, after, context.for_other_operation())
         if readd is None or readd.advice or not readd.steps:
             return None
         steps += readd.steps

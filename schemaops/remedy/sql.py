@@ -32,11 +32,12 @@ from schemaops.statements import ident, parse, runsql_texts
 if TYPE_CHECKING:
     from django.db.migrations.state import ProjectState
 
-    from schemaops.remedy.planner import Remedy
+    from schemaops.remedy.planner import PlanContext, Remedy
 
 
-def plan_runsql(op: Any, new_tables: set[str] | None = None) -> Remedy | None:
-    """The non-blocking rewrite of a ``RunSQL``'s statements (None: nothing locks)."""
+def plan_runsql(op: Any, context: PlanContext | None = None) -> Remedy | None:
+    """The non-blocking rewrite of a ``RunSQL``'s statements (None: nothing locks);
+    ``context``: the operation's (its ``new_tables``; None: nothing known)."""
     from django.db import migrations
 
     from schemaops.remedy.planner import _SUMMARIES, MigrationSpec, Remedy
@@ -47,7 +48,7 @@ def plan_runsql(op: Any, new_tables: set[str] | None = None) -> Remedy | None:
         forwards = list(runsql_texts(op.sql))
         if not all(_index_or_constraint(s.node) for text in forwards for s in parse(text)):
             return None  # other work (a DROP, a rewrite) needs more than new lock modes
-        done = rewrite(forwards, set(new_tables or ()))
+        done = rewrite(forwards, set(context.new_tables if context is not None else ()))
     except Exception:  # unparsable or parameterised SQL: SO901 / the rules say so
         return None
     if not done.techniques or done.contract:

@@ -52,7 +52,7 @@ from schemaops.statements import AT, CONSTR, SQLSyntaxError, ident, names, parse
 if TYPE_CHECKING:
     from django.db.migrations.state import ProjectState
 
-    from schemaops.remedy.planner import Remedy
+    from schemaops.remedy.planner import PlanContext, Remedy
 
 CONCURRENT = "concurrent-index"
 CONCURRENT_COMMAND = "concurrently"
@@ -249,27 +249,19 @@ class Context:
 
 
 def plan_runsql(
-    op: Any,
-    app_label: str,
-    state: ProjectState,
-    *,
-    pg_version: int = 150000,
-    atomic: bool = True,
-    post_phase: bool = False,
-    new_tables: set[str] | None = None,
-    facts: SqlFacts | None = None,
+    op: Any, app_label: str, state: ProjectState, context: PlanContext
 ) -> Remedy | None:
     """The remedy of a ``RunSQL`` whose statements lock, or None when they are all safe."""
     nodes = _nodes(op.sql)
     if not nodes:
         return None
-    ctx = _context(app_label, state, pg_version, atomic, new_tables, facts)
+    ctx = _context(app_label, state, context)
     ctx.not_valid = set(ctx.facts.not_valid)
-    return _plan(nodes, ctx, _reverse_kind(op), post_phase, op, None)
+    return _plan(nodes, ctx, _reverse_kind(op), context.post_phase, op, None)
 
 
 def plan_validate(
-    op: Any, app_label: str, state: ProjectState, *, atomic: bool, post_phase: bool, facts: Any
+    op: Any, app_label: str, state: ProjectState, context: PlanContext
 ) -> Remedy | None:
     """``ValidateConstraint`` of a constraint the same atomic migration added NOT VALID:
     the validation moves to a migration of its own (the ADD's lock is not held during it)."""
@@ -277,12 +269,13 @@ def plan_validate(
     from schemaops.remedy.planner import MigrationSpec, Remedy
 
     model = state.models.get((app_label, str(op.model_name).lower()))
-    if not atomic or model is None or facts is None:
+    facts = context.facts
+    if not context.atomic or model is None or facts is None:
         return None
     table = db_table_for(app_label, model.name, model.options)
     if (table, str(op.name)) not in facts.not_valid:
         return None
-    steps = [MigrationSpec("validate", [op], post=post_phase)]
+    steps = [MigrationSpec("validate", [op], post=context.post_phase)]
     return Remedy(VALIDATE_LATER, SUMMARIES[VALIDATE_LATER], steps)
 
 
@@ -292,12 +285,7 @@ def plan_statements(
     backwards: list[str],
     app_label: str,
     state: ProjectState,
-    *,
-    pg_version: int = 150000,
-    atomic: bool = True,
-    post_phase: bool = False,
-    new_tables: set[str] | None = None,
-    facts: SqlFacts | None = None,
+    context: PlanContext,
 ) -> Remedy | None:
     """The remedy of a Django operation from the statements its schema editor emits, for
     what :mod:`~schemaops.remedy.transform` does not rewrite (a primary key, an index on a
@@ -310,25 +298,19 @@ def plan_statements(
         nodes = [s.node for text in forwards for s in parse(text)]
     except SQLSyntaxError:
         return None
-    ctx = _context(app_label, state, pg_version, atomic, new_tables, facts)
+    ctx = _context(app_label, state, context)
     ctx.user_sql = False
-    return _plan(nodes, ctx, backwards or "noop", post_phase, None, op)
+    return _plan(nodes, ctx, backwards or "noop", context.post_phase, None, op)
 
 
-def _context(
-    app_label: str,
-    state: Any,
-    pg_version: int,
-    atomic: bool,
-    new_tables: set[str] | None,
-    facts: SqlFacts | None,
-) -> Context:
+def _context(app_label: str, state: Any, context: PlanContext) -> Context:
+    facts = context.facts
     return Context(
         app_label,
         state,
-        pg_version // 10000,
-        atomic,
-        new_tables if new_tables is not None else set(),  # the migration's: RunSQL adds to it
+        context.pg_version // 10000,
+        context.atomic,
+        context.new_tables,  # the migration's: RunSQL adds to it
         copy.deepcopy(facts) if facts is not None else SqlFacts(),  # this operation's own
     )
 

@@ -22,7 +22,7 @@ from test_lockmap_agrees_with_sql import OPERATIONS, SETUP
 from schemaops.config import Config
 from schemaops.linter import Linter
 from schemaops.plan import Walker, operation_sql
-from schemaops.remedy.planner import plan_operation
+from schemaops.remedy.planner import PlanContext, plan_operation
 from schemaops.statements import parse
 
 
@@ -195,7 +195,7 @@ def test_walk_sql_equals_the_sql_generated_for_the_operation_alone(op: Any) -> N
     if (APP, "0002_change", 0) in result.sql:
         assert result.sql[(APP, "0002_change", 0)] == (forwards, backwards)
         # and the planner, given that SQL, plans what it plans generating it itself
-        given = plan_operation(op, APP, state, sql=(forwards, backwards))
+        given = plan_operation(op, APP, state, PlanContext(sql=(forwards, backwards)))
         alone = plan_operation(op, APP, state)
         assert (given and given.summary) == (alone and alone.summary)
 

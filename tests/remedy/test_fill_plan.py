@@ -14,7 +14,7 @@ from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schemaops.remedy.planner import plan_operation
+from schemaops.remedy.planner import PlanContext, plan_operation
 
 SCALE = 2
 
@@ -153,7 +153,7 @@ def test_generated_callable_defaults_fill_each_row(
     field = cls(default=default, null=null, unique=unique, db_index=db_index, **kwargs)
     state = order_and_customer()
     remedy = plan_operation(
-        migrations.AddField("order", "f", field), "shop", state, pg_version=pg_version
+        migrations.AddField("order", "f", field), "shop", state, PlanContext(pg_version=pg_version)
     )
     assert remedy is not None and remedy.kind == "fill-then-tighten"
     pre, post = statements(remedy.pre), statements(remedy.post)

@@ -365,8 +365,8 @@ def test_alter_field_changing_more_than_the_name_keeps_the_rest_planned() -> Non
 def test_a_rename_on_a_table_created_in_the_same_migration_is_left_alone() -> None:
     from django.db import migrations
 
-    from schemaops.remedy.planner import plan_operation
+    from schemaops.remedy.planner import PlanContext, plan_operation
 
     op = migrations.RenameField("order", "code", "reference")
-    assert plan_operation(op, "shop", _shop(), new_tables={"shop_order"}) is None
-    assert plan_operation(op, "shop", _shop(), new_tables={"shop_tag"}) is not None
+    assert plan_operation(op, "shop", _shop(), PlanContext(new_tables={"shop_order"})) is None
+    assert plan_operation(op, "shop", _shop(), PlanContext(new_tables={"shop_tag"})) is not None

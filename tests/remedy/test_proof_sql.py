@@ -253,10 +253,11 @@ def _plan(sql: Any, reverse: Any = None, *, atomic: bool = True, facts: Any = No
     from django.db import migrations
     from django.db.migrations.state import ProjectState
 
+    from schemaops.remedy.planner import PlanContext
     from schemaops.remedy.sqlops import plan_runsql
 
     op = migrations.RunSQL(sql, reverse_sql=reverse)
-    return plan_runsql(op, "shop", ProjectState(), atomic=atomic, facts=facts)
+    return plan_runsql(op, "shop", ProjectState(), PlanContext(atomic=atomic, facts=facts))
 
 
 def _sql(remedy: Any) -> list[tuple[str, bool, list[str]]]:
