@@ -324,7 +324,8 @@ def _created_view(node: Any) -> str | None:
     """The name of the view (or materialized view) ``node`` creates, if it creates one."""
     if isinstance(node, ast.ViewStmt):
         return relname(node.view)
-    if isinstance(node, ast.CreateTableAsStmt) and node.objtype == enums.ObjectType.OBJECT_MATVIEW:
+    matview = isinstance(node, ast.CreateTableAsStmt) and node.objtype == _VIEWS[1]
+    if matview and node.into is not None:
         return relname(node.into.rel)
     return None
 
