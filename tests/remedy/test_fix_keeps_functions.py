@@ -339,6 +339,9 @@ def test_a_backfill_class_gets_the_constants_its_function_reads(
     done = schemaops(root, db, "fix")
     assert done.returncode == 0, done.stderr
     assert "schemaops backfill start k_fill.FillFBackfill --wait" in done.stdout
+    # fix reports what it did, without naming itself again after its own prefix
+    assert "schemaops fix: wrote class FillFBackfill to k_fill/backfills.py" in done.stdout
+    assert "`schemaops fix`" not in done.stdout
     backfills = (root / "k_fill" / "backfills.py").read_text()
     compile(backfills, "backfills.py", "exec")
     assert "FACTOR = 2" in backfills and "def fill_f(apps, schema_editor):" in backfills
