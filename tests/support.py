@@ -38,6 +38,16 @@ PG = {
 }
 
 
+def shop_env(params: dict[str, str]) -> dict[str, str]:
+    """Point the demo shop's settings at a test database."""
+    return {
+        "SHOP_DB_NAME": params["dbname"],
+        "SHOP_DB_HOST": params["host"],
+        "SHOP_DB_PORT": params["port"],
+        "SHOP_DB_USER": params["user"],
+    }
+
+
 def admin_connection() -> psycopg2.extensions.connection:
     conn = psycopg2.connect(**PG)
     conn.autocommit = True

@@ -6,8 +6,8 @@ import json
 from dataclasses import replace
 
 import pytest
-from support import run_cli
-from trace_support import shop_env, trace_statements
+from support import run_cli, shop_env
+from trace_support import trace_statements
 
 from schemaops.findings import Finding, Severity
 from schemaops.locks import Lock
