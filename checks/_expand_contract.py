@@ -1,15 +1,17 @@
-"""The recipe of the breaking rules that drop something (SO101, SO102): expand-contract.
+"""Recipes of the rules whose change must wait for the new code (expand-contract).
 
-Pre-deploy, the field or model leaves Django's state only (the running code
-keeps its column or table); post-deploy, once no server runs the old code,
-raw SQL drops it.
+The breaking rules that drop something (SO101, SO102): pre-deploy, the field or
+model leaves Django's state only (the running code keeps its column or table);
+post-deploy, once no server runs the old code, raw SQL drops it. The additive
+rules that relax a column (SO110, SO112): the same AlterField, post-deploy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from schemaops.remedy.code import join_steps, migration_code
+from schemaops.remedy.code import field_code, join_steps, migration_code
 from schemaops.rules import OperationContext
 
 
@@ -47,4 +49,15 @@ def state_then_drop(
         migration_code(ctx, pre, name=removed),
         notes[1],
         migration_code(ctx, post, name=f"drop_{what}", phase="post", after=removed),
+    )
+
+
+def alter_after_deploy(ctx: OperationContext, op: Any, code_first: str, suffix: str) -> str:
+    """The AlterField ``op`` in a post-deploy migration ``<model>_<field>_<suffix>``,
+    after code that ``code_first`` is deployed."""
+    return f"# deploy code that {code_first} first, then, post-deploy:\n" + migration_code(
+        ctx,
+        [f'migrations.AlterField("{op.model_name}", "{op.name}", {field_code(op.field)}),'],
+        name=f"{op.model_name}_{op.name}_{suffix}",
+        phase="post",
     )
