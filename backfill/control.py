@@ -33,7 +33,7 @@ def ensure_installed(alias: str) -> None:
         tables = connections[alias].introspection.table_names(cursor)
     if Run._meta.db_table not in tables:
         raise ConfigError(
-            "schemaops backfill tables are missing: add 'schemaops.backfill' to INSTALLED_APPS "
+            "the backfill app's tables are missing: add 'schemaops.backfill' to INSTALLED_APPS "
             "and run `python manage.py migrate schemaops_backfill`"
         )
     label = Run._meta.app_label
@@ -43,7 +43,7 @@ def ensure_installed(alias: str) -> None:
     pending = sorted(set(_own_migrations()) - applied)
     if pending:
         raise ConfigError(
-            f"schemaops backfill tables are out of date ({', '.join(pending)} not applied): "
+            f"the backfill app's tables are out of date ({', '.join(pending)} not applied): "
             f"run `python manage.py migrate {label}`"
         )
 

@@ -57,6 +57,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "bench"), str(REPO / "tests"), str(REPO / "tests" / "remedy")]
 
 import gen_project  # noqa: E402
+import proof_project  # noqa: E402
 from proof_support import STATE_SCRIPT, scans_under_lock, schema  # noqa: E402
 from support import create_database, drop_database  # noqa: E402
 
@@ -65,71 +66,30 @@ from schemaops.remedy.verify import blocking_holds  # noqa: E402
 ROWS = 200
 KEEP_NAME = "keep-database-name"
 
-SHAPES_SETTINGS = """
-import os
-SECRET_KEY = "x"
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth",
-                  "django.contrib.postgres", *{apps!r}]
-DATABASES = {{"default": {{
-    "ENGINE": "django.db.backends.postgresql", "NAME": os.environ["SHAPES_DB"],
-    "USER": "postgres", "HOST": "127.0.0.1", "PORT": "5432",
-}}}}
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-USE_TZ = True
-"""
-
-SHAPES_INITIAL = """import django.contrib.postgres.fields
-from django.db import migrations, models
-
-
-class Migration(migrations.Migration):
-    initial = True
-    dependencies = []
-    operations = [
-        migrations.CreateModel("Parent", [
-            ("id", models.BigAutoField(primary_key=True)),
-            ("title", models.CharField(max_length=40, null=True)),
-        ]),
-        migrations.CreateModel("Extra", [
-            ("id", models.BigAutoField(primary_key=True)),
-            ("note", models.TextField(null=True)),
-        ]),
+# what the shapes' apps hold beyond tests/remedy's plain project: a Label for a
+# many-to-many field, UUID / JSON / array fields on Item, a multi-table child Special
+SHAPES_ADDITIONS = proof_project.Additions(
+    installed_apps=("django.contrib.postgres",),
+    initial_imports="import django.contrib.postgres.fields\n",
+    unsafe_imports="import django.contrib.postgres.indexes\n",
+    before_item="""
         migrations.CreateModel("Label", [
             ("id", models.BigAutoField(primary_key=True)),
             ("text", models.CharField(max_length=20, null=True)),
-        ]),
-        migrations.CreateModel("Item", [
-            ("id", models.BigAutoField(primary_key=True)),
-            ("name", models.CharField(max_length=40, null=True)),
-            ("qty", models.IntegerField(null=True)),
-            ("code", models.CharField(max_length=20, null=True)),
-            ("legacy", models.CharField(max_length=20, default="x")),
+        ]),""",
+    item_fields="""
             ("uid", models.UUIDField(null=True)),
             ("data", models.JSONField(null=True)),
             ("tags", django.contrib.postgres.fields.ArrayField(
                 models.CharField(max_length=10), null=True)),
-            ("ref", models.ForeignKey("parent", null=True, on_delete=models.CASCADE)),
-            ("labels", models.ManyToManyField("label")),
-        ], options={"indexes": [models.Index(fields=["qty"], name="%(app)s_qty_idx")]}),
+            ("labels", models.ManyToManyField("label")),""",
+    after_item="""
         migrations.CreateModel("Special", [
             ("item_ptr", models.OneToOneField(auto_created=True, on_delete=models.CASCADE,
                 parent_link=True, primary_key=True, serialize=False, to="%(app)s.item")),
             ("grade", models.IntegerField(null=True)),
-        ], bases=("%(app)s.item",)),
-    ]
-"""
-
-SHAPES_UNSAFE = """import django.contrib.postgres.indexes
-from django.conf import settings
-from django.db import migrations, models
-
-
-class Migration(migrations.Migration):
-    dependencies = [{dependencies}]
-    operations = [
-        {operation},
-    ]
-"""
+        ], bases=("%(app)s.item",)),""",
+)
 
 # name -> one unsafe operation, in an app of its own (%(app)s is the app label)
 SHAPES: dict[str, str] = {
@@ -240,26 +200,9 @@ def build_gen(out: Path, apps: int, migrations: int) -> Project:
 
 def build_shapes(out: Path) -> Project:
     root = out / "shapes"
-    apps = [f"s_{name}" for name in SHAPES]
-    (root / "shapesproj").mkdir(parents=True)
-    (root / "shapesproj" / "__init__.py").write_text("")
-    (root / "shapesproj" / "settings.py").write_text(SHAPES_SETTINGS.format(apps=apps))
-    (root / "pyproject.toml").write_text(
-        '[tool.schemaops]\nsettings = "shapesproj.settings"\nassume-timeouts = true\n'
-    )
-    for app, operation in zip(apps, SHAPES.values(), strict=True):
-        folder = root / app / "migrations"
-        folder.mkdir(parents=True)
-        (root / app / "__init__.py").write_text("")
-        (folder / "__init__.py").write_text("")
-        (folder / "0001_initial.py").write_text(SHAPES_INITIAL.replace("%(app)s", app))
-        deps = f'("{app}", "0001_initial")'
-        if "AUTH_USER_MODEL" in operation:
-            deps += ", migrations.swappable_dependency(settings.AUTH_USER_MODEL)"
-        (folder / "0002_unsafe.py").write_text(
-            SHAPES_UNSAFE.format(dependencies=deps, operation=operation.replace("%(app)s", app))
-        )
-    return Project("shapes", root, "shapesproj.settings", "SHAPES_DB")
+    operations = {f"s_{name}": operation for name, operation in SHAPES.items()}
+    proof_project.write_apps(root, operations, additions=SHAPES_ADDITIONS)
+    return Project("shapes", root, "proofproj.settings", "PROOF_DB_NAME")
 
 
 def scratch_db() -> str:

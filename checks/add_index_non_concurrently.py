@@ -65,71 +65,9 @@ class AddIndexNonConcurrently(Rule):
             return
         if isinstance(op, migrations.AddIndex) and ctx.table in ctx.migration.facts.partitions:
             return  # index-on-partitioned-table (SO222): CONCURRENTLY is no fix there
-        lock = Lock.SHARE.on(ctx.table, "for the whole index build")
-        if isinstance(op, migrations.AddIndex):
-            yield self.finding(
-                ctx,
-                f"AddIndex builds {op.index.name} on {ctx.table} without CONCURRENTLY",
-                lock=lock,
-                blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
-                recipe=_hint(ctx),
-            )
-            return
-        if isinstance(op, migrations.AlterIndexTogether):
-            yield from self._together(ctx, op, lock)
-            return
-        before = ctx.field_before(op.name) if isinstance(op, migrations.AlterField) else None
-        if (
-            before is not None
-            and like_index(ctx, op.field)
-            and not creates_plain_index(op.field, before)
-        ):
-            yield from self._like_rebuilt(ctx, before, lock)
-            return
-        if not creates_plain_index(op.field, before):
-            return
-        twin = " (and its _like twin)" if like_index(ctx, op.field) else ""
-        yield self.finding(
-            ctx,
-            f"{type(op).__name__} {ctx.model_name}.{op.name} builds an index{twin} on "
-            f"{ctx.table} without CONCURRENTLY",
-            lock=lock,
-            blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
-            recipe=_hint(ctx),
-        )
-
-    def _like_rebuilt(self, ctx: OperationContext, before: Any, lock: str) -> Iterator[Finding]:
-        """An indexed text column that changes type family (varchar -> text, text ->
-        varchar, citext -> text): Django drops its ``_like`` index and builds it again,
-        without CONCURRENTLY, on the existing table. Widening a varchar stays silent:
-        Django then runs only ALTER COLUMN TYPE and keeps the index."""
-        op = ctx.operation
-        if not leaves_text_family(ctx, before, op.field):
-            return
-        yield self.finding(
-            ctx,
-            f"AlterField {ctx.model_name}.{op.name} drops the _like index of {ctx.table} and "
-            "builds it again without CONCURRENTLY (the column changes text type)",
-            lock=lock,
-            blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
-            recipe=_hint(ctx),
-        )
-
-    def _together(self, ctx: OperationContext, op: Any, lock: str) -> Iterator[Finding]:
-        before = ctx.before.options if ctx.before else {}
-        old = {tuple(t) for t in (before.get("index_together") or ())}
-        added = sorted({tuple(t) for t in (op.option_value or ())} - old)
-        if not added:
-            return
-        groups = ", ".join("(" + ", ".join(a) + ")" for a in added)
-        yield self.finding(
-            ctx,
-            f"AlterIndexTogether {ctx.model_name} {groups} builds an index on {ctx.table} "
-            "without CONCURRENTLY",
-            lock=lock,
-            blocking=BlockingStep(Step.INDEX_BUILD, ctx.table),
-            recipe=_hint(ctx),
-        )
+        message = _index_build(ctx)
+        if message is not None:
+            yield self._blocks_writes(ctx, ctx.table, message, _hint(ctx))
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         node = ctx.node
@@ -139,13 +77,72 @@ class AddIndexNonConcurrently(Rule):
         if table in ctx.migration.facts.partitions:
             return  # index-on-partitioned-table (SO222)
         name = node.idxname or "the index"
-        yield self.finding(
+        message = f"CREATE INDEX {name} on {table} without CONCURRENTLY blocks writes"
+        yield self._blocks_writes(ctx, table, message, statement_recipe(ctx.sql) or HINT)
+
+    def _blocks_writes(
+        self, ctx: OperationContext | StatementContext, table: str, message: str, recipe: str
+    ) -> Finding:
+        """The finding: ``message``, SHARE on ``table`` for the whole build, ``recipe``."""
+        return self.finding(
             ctx,
-            f"CREATE INDEX {name} on {table} without CONCURRENTLY blocks writes",
+            message,
             lock=Lock.SHARE.on(table, "for the whole index build"),
             blocking=BlockingStep(Step.INDEX_BUILD, table),
-            recipe=statement_recipe(ctx.sql) or HINT,
+            recipe=recipe,
         )
+
+
+def _index_build(ctx: OperationContext) -> str | None:
+    """What the operation builds without CONCURRENTLY, as the finding says it; None when
+    it builds no index."""
+    op = ctx.operation
+    if isinstance(op, migrations.AddIndex):
+        return f"AddIndex builds {op.index.name} on {ctx.table} without CONCURRENTLY"
+    if isinstance(op, migrations.AlterIndexTogether):
+        return _together(ctx, op)
+    before = ctx.field_before(op.name) if isinstance(op, migrations.AlterField) else None
+    if (
+        before is not None
+        and like_index(ctx, op.field)
+        and not creates_plain_index(op.field, before)
+    ):
+        return _like_rebuilt(ctx, before)
+    if not creates_plain_index(op.field, before):
+        return None
+    twin = " (and its _like twin)" if like_index(ctx, op.field) else ""
+    return (
+        f"{type(op).__name__} {ctx.model_name}.{op.name} builds an index{twin} on "
+        f"{ctx.table} without CONCURRENTLY"
+    )
+
+
+def _like_rebuilt(ctx: OperationContext, before: Any) -> str | None:
+    """An indexed text column that changes type family (varchar -> text, text ->
+    varchar, citext -> text): Django drops its ``_like`` index and builds it again,
+    without CONCURRENTLY, on the existing table. Widening a varchar stays silent:
+    Django then runs only ALTER COLUMN TYPE and keeps the index."""
+    op = ctx.operation
+    if not leaves_text_family(ctx, before, op.field):
+        return None
+    return (
+        f"AlterField {ctx.model_name}.{op.name} drops the _like index of {ctx.table} and "
+        "builds it again without CONCURRENTLY (the column changes text type)"
+    )
+
+
+def _together(ctx: OperationContext, op: Any) -> str | None:
+    """The ``index_together`` groups ``op`` adds (None: none)."""
+    before = ctx.before.options if ctx.before else {}
+    old = {tuple(t) for t in (before.get("index_together") or ())}
+    added = sorted({tuple(t) for t in (op.option_value or ())} - old)
+    if not added:
+        return None
+    groups = ", ".join("(" + ", ".join(a) + ")" for a in added)
+    return (
+        f"AlterIndexTogether {ctx.model_name} {groups} builds an index on {ctx.table} "
+        "without CONCURRENTLY"
+    )
 
 
 HINT = "Build the index CONCURRENTLY, in a migration with atomic = False"

@@ -36,36 +36,26 @@ backfill, ``rtrim(country)``.)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from schemaops.columns import DeclaredColumn, declared_columns
-from schemaops.findings import Finding, Severity
-from schemaops.rules import Rule, StatementContext
+from schemaops.checks._declared import DeclaredColumnRule
+from schemaops.columns import DeclaredColumn
+from schemaops.findings import Severity
 from schemaops.statements import type_name
 
 
-def is_char(col: DeclaredColumn) -> bool:
-    """``char(n)``/``character(n)``: ``pg_catalog.bpchar`` to the parser (not ``"char"``)."""
-    return col.base == "bpchar"
-
-
-class CharInSQL(Rule):
+class CharInSQL(DeclaredColumnRule):
     code = "SO606"
     name = "char-in-sql"
     summary = "A column is declared char(n), which pads values with spaces"
     severity = Severity.WARNING
     category = "hygiene"
-    statements = ("CreateStmt", "AlterTableStmt")
+    advice = (
+        ": char(n) pads values with spaces and ignores them in comparisons; use text (with a "
+        "length CHECK if the limit matters)"
+    )  # the remedy (text + a char_length CHECK, NOT VALID then VALIDATE) is the planner's
 
-    def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
-        found = [col for col in declared_columns(ctx.node) if is_char(col)]
-        if not found:
-            return
-        where = ", ".join(
-            f"{col.where} {type_name(col.type).replace('bpchar', 'char')}" for col in found
-        )
-        yield self.finding(
-            ctx,
-            f"{found[0].action} declares {where}: char(n) pads values with spaces and ignores "
-            "them in comparisons; use text (with a length CHECK if the limit matters)",
-        )  # the remedy (text + a char_length CHECK, NOT VALID then VALIDATE) is the planner's
+    def flags(self, col: DeclaredColumn) -> bool:
+        """``char(n)``/``character(n)``: ``pg_catalog.bpchar`` to the parser (not ``"char"``)."""
+        return col.base == "bpchar"
+
+    def describe(self, col: DeclaredColumn) -> str:
+        return f"{col.where} {type_name(col.type).replace('bpchar', 'char')}"

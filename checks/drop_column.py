@@ -43,12 +43,12 @@ from typing import Any
 
 from django.db import migrations
 
+from schemaops.checks._expand_contract import state_then_drop
 from schemaops.columns import insert_may_omit
 from schemaops.findings import Finding
 from schemaops.locks import Lock
 from schemaops.phases import POST
 from schemaops.plan import model_with_column
-from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import AT, alter_commands, ident
 
@@ -184,35 +184,16 @@ class DropColumn(Rule):
                 f"migrations.RunSQL(\n    'ALTER TABLE {ident(table)} ALTER COLUMN "
                 f"{ident(column)} DROP NOT NULL',\n    reverse_sql=migrations.RunSQL.noop,\n),"
             )
-        pre = migration_code(
+        return state_then_drop(
             ctx,
-            [
-                "migrations.SeparateDatabaseAndState(",
-                f"    state_operations=[{state_op}],",
-                "    database_operations=[",
-                *["        " + line for op in db_ops for line in op.splitlines()],
-                "    ],",
-                "),",
-            ],
-            name=f"remove_{what}_from_state",
-        )
-        post = migration_code(
-            ctx,
-            [
-                "migrations.RunSQL(",
-                f"    'ALTER TABLE {ident(table)} DROP COLUMN IF EXISTS {ident(column)}',",
-                "    reverse_sql=migrations.RunSQL.noop,",
-                "),",
-            ],
-            name=f"drop_{what}",
-            phase="post",
-            after=f"remove_{what}_from_state",
-        )
-        return join_steps(
-            f"# 1. pre-deploy, shipped with the code that no longer uses {table}.{column}:",
-            pre,
-            "# 2. post-deploy, once every server runs the new code:",
-            post,
+            what,
+            state_op,
+            [f"ALTER TABLE {ident(table)} DROP COLUMN IF EXISTS {ident(column)}"],
+            (
+                f"# 1. pre-deploy, shipped with the code that no longer uses {table}.{column}:",
+                "# 2. post-deploy, once every server runs the new code:",
+            ),
+            database_ops=db_ops,
         )
 
 

@@ -35,10 +35,10 @@ from collections.abc import Iterator
 from django.db import migrations
 
 from schemaops.checks._data import has_db_default, model_at
+from schemaops.checks._expand_contract import alter_after_deploy
 from schemaops.findings import Finding, Severity
 from schemaops.locks import Lock
 from schemaops.plan import column_for
-from schemaops.remedy.code import field_code, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import AT, alter_commands
 
@@ -66,13 +66,7 @@ class DropDbDefault(Rule):
             f"{ctx.table}.{column}: the running code's {result}",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, LOCK_NOTE),
             severity=None if not op.field.null else Severity.WARNING,
-            recipe="# deploy code that always sends a value first, then, post-deploy:\n"
-            + migration_code(
-                ctx,
-                [f'migrations.AlterField("{op.model_name}", "{op.name}", {field_code(op.field)}),'],
-                name=f"{op.model_name}_{op.name}_drop_db_default",
-                phase="post",
-            ),
+            recipe=alter_after_deploy(ctx, op, "always sends a value", "drop_db_default"),
         )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:

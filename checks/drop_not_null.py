@@ -35,10 +35,10 @@ from typing import Any
 
 from django.db import migrations
 
+from schemaops.checks._expand_contract import alter_after_deploy
 from schemaops.findings import Finding, Severity
 from schemaops.locks import Lock
 from schemaops.plan import column_for
-from schemaops.remedy.code import field_code, migration_code
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import AT, alter_commands
 
@@ -67,13 +67,7 @@ class DropNotNull(Rule):
             f"AlterField {ctx.model_name}.{op.name} lets {ctx.table}.{column} be NULL while "
             "the running code may not handle NULLs",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, LOCK_NOTE),
-            recipe="# deploy code that handles NULL first, then, post-deploy:\n"
-            + migration_code(
-                ctx,
-                [f'migrations.AlterField("{op.model_name}", "{op.name}", {field_code(op.field)}),'],
-                name=f"{op.model_name}_{op.name}_nullable",
-                phase="post",
-            ),
+            recipe=alter_after_deploy(ctx, op, "handles NULL", "nullable"),
         )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:

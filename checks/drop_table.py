@@ -44,11 +44,11 @@ from pglast import ast, enums
 
 from schemaops.catalog import join_table, join_tables
 from schemaops.checks._data import model_for_table
+from schemaops.checks._expand_contract import state_then_drop
 from schemaops.findings import Finding, Severity
 from schemaops.locks import Lock
 from schemaops.phases import POST
 from schemaops.plan import column_for
-from schemaops.remedy.code import join_steps, migration_code
 from schemaops.rules import MigrationContext, OperationContext, Rule, StatementContext
 from schemaops.statements import ident, relname
 
@@ -133,36 +133,15 @@ class DropTable(Rule):
         )
 
     def _join_recipe(self, ctx: OperationContext, op: Any, table: str) -> str:
-        what = f"{op.model_name_lower}_{op.name}"
-        pre = migration_code(
+        return state_then_drop(
             ctx,
-            [
-                "migrations.SeparateDatabaseAndState(",
-                f'    state_operations=[migrations.RemoveField("{op.model_name}", "{op.name}")],',
-                "),",
-            ],
-            name=f"remove_{what}_from_state",
-        )
-        post = migration_code(
-            ctx,
-            [
-                "migrations.RunSQL(",
-                "    [",
-                "        \"SET LOCAL lock_timeout = '5s'\",",
-                f"        'DROP TABLE IF EXISTS {ident(table)}',",
-                "    ],",
-                "    reverse_sql=migrations.RunSQL.noop,",
-                "),",
-            ],
-            name=f"drop_{what}",
-            phase="post",
-            after=f"remove_{what}_from_state",
-        )
-        return join_steps(
-            f"# 1. pre-deploy, shipped with the code that no longer uses {op.name}:",
-            pre,
-            "# 2. post-deploy: the join table (retry on lock timeout):",
-            post,
+            f"{op.model_name_lower}_{op.name}",
+            f'migrations.RemoveField("{op.model_name}", "{op.name}")',
+            ["SET LOCAL lock_timeout = '5s'", f"DROP TABLE IF EXISTS {ident(table)}"],
+            (
+                f"# 1. pre-deploy, shipped with the code that no longer uses {op.name}:",
+                "# 2. post-deploy: the join table (retry on lock timeout):",
+            ),
         )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
@@ -253,40 +232,21 @@ class DropTable(Rule):
         fks: list[tuple[str, str, str]],
         through: list[str],
     ) -> str:
-        pre = migration_code(
-            ctx,
-            [
-                "migrations.SeparateDatabaseAndState(",
-                f'    state_operations=[migrations.DeleteModel("{model}")],',
-                "),",
-            ],
-            name=f"remove_{model.lower()}_from_state",
-        )
         statements = ["SET LOCAL lock_timeout = '5s'"]
         statements += [
             f"ALTER TABLE {ident(ctx.table)} DROP CONSTRAINT IF EXISTS {ident(name)}"
             for _, name, _ in fks
         ]
         statements += [f"DROP TABLE IF EXISTS {ident(t)}" for t in (*through, ctx.table)]
-        post = migration_code(
+        return state_then_drop(
             ctx,
-            [
-                "migrations.RunSQL(",
-                "    [",
-                *[f"        {s!r}," for s in statements],
-                "    ],",
-                "    reverse_sql=migrations.RunSQL.noop,",
-                "),",
-            ],
-            name=f"drop_{model.lower()}",
-            phase="post",
-            after=f"remove_{model.lower()}_from_state",
-        )
-        return join_steps(
-            f"# 1. pre-deploy, shipped with the code that no longer uses {model}:",
-            pre,
-            "# 2. post-deploy: each foreign key, then the table (retry on lock timeout):",
-            post,
+            model.lower(),
+            f'migrations.DeleteModel("{model}")',
+            statements,
+            (
+                f"# 1. pre-deploy, shipped with the code that no longer uses {model}:",
+                "# 2. post-deploy: each foreign key, then the table (retry on lock timeout):",
+            ),
         )
 
 

@@ -31,32 +31,21 @@ or ``models.JSONField`` with ``AddField``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from schemaops.columns import DeclaredColumn, declared_columns
-from schemaops.findings import Finding, Severity
-from schemaops.rules import Rule, StatementContext
+from schemaops.checks._declared import DeclaredColumnRule
+from schemaops.columns import DeclaredColumn
+from schemaops.findings import Severity
 
 
-def _is_json(col: DeclaredColumn) -> bool:
-    return col.base == "json"
-
-
-class JsonColumn(Rule):
+class JsonColumn(DeclaredColumnRule):
     code = "SO601"
     name = "json-column"
     summary = "A column is declared json instead of jsonb"
     severity = Severity.WARNING
     category = "hygiene"
-    statements = ("CreateStmt", "AlterTableStmt")
+    advice = (
+        " as json: it has no equality operator (DISTINCT and GROUP BY fail) and cannot be "
+        "GIN-indexed; use jsonb"
+    )
 
-    def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
-        found = [col for col in declared_columns(ctx.node) if _is_json(col)]
-        if not found:
-            return
-        where = ", ".join(col.where for col in found)
-        yield self.finding(
-            ctx,
-            f"{found[0].action} declares {where} as json: it has no equality operator "
-            "(DISTINCT and GROUP BY fail) and cannot be GIN-indexed; use jsonb",
-        )  # the remedy (the statement retyped) is the planner's
+    def flags(self, col: DeclaredColumn) -> bool:
+        return col.base == "json"

@@ -30,33 +30,21 @@ or ``models.DateTimeField`` with ``AddField``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from schemaops.columns import DeclaredColumn, declared_columns
-from schemaops.findings import Finding, Severity
-from schemaops.rules import Rule, StatementContext
+from schemaops.checks._declared import DeclaredColumnRule
+from schemaops.columns import DeclaredColumn
+from schemaops.findings import Severity
 
 
-def _naive(col: DeclaredColumn) -> bool:
-    return col.base == "timestamp"
-
-
-class TimestampWithoutTimeZone(Rule):
+class TimestampWithoutTimeZone(DeclaredColumnRule):
     code = "SO602"
     name = "timestamp-without-time-zone"
     summary = "A column is declared timestamp without time zone"
     severity = Severity.WARNING
     category = "hygiene"
-    statements = ("CreateStmt", "AlterTableStmt")
+    advice = (
+        " as timestamp without time zone: the value carries no offset, so it means "
+        "different instants in different zones; use timestamptz"
+    )
 
-    def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
-        found = [col for col in declared_columns(ctx.node) if _naive(col)]
-        if not found:
-            return
-        where = ", ".join(col.where for col in found)
-        yield self.finding(
-            ctx,
-            f"{found[0].action} declares {where} as timestamp without time zone: the value "
-            "carries no offset, so it means different instants in different zones; "
-            "use timestamptz",
-        )  # the remedy (the statement retyped) is the planner's
+    def flags(self, col: DeclaredColumn) -> bool:
+        return col.base == "timestamp"

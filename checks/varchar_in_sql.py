@@ -32,33 +32,25 @@ migrations.RunSQL(
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from schemaops.columns import DeclaredColumn, declared_columns
-from schemaops.findings import Finding, Severity
-from schemaops.rules import Rule, StatementContext
+from schemaops.checks._declared import DeclaredColumnRule
+from schemaops.columns import DeclaredColumn
+from schemaops.findings import Severity
 from schemaops.statements import type_name
 
 
-def _bounded_varchar(col: DeclaredColumn) -> bool:
-    return col.base == "varchar" and col.length is not None
-
-
-class VarcharInSQL(Rule):
+class VarcharInSQL(DeclaredColumnRule):
     code = "SO604"
     name = "varchar-in-sql"
     summary = "A column is declared varchar(n) in SQL instead of text"
     severity = Severity.INFO
     category = "hygiene"
-    statements = ("CreateStmt", "AlterTableStmt")
+    advice = (
+        ": changing the limit later locks and rewrites the table; use text with a CHECK "
+        "constraint"
+    )  # the remedy (text + a char_length CHECK, NOT VALID then VALIDATE) is the planner's
 
-    def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
-        found = [col for col in declared_columns(ctx.node) if _bounded_varchar(col)]
-        if not found:
-            return
-        where = ", ".join(f"{col.where} {type_name(col.type)}" for col in found)
-        yield self.finding(
-            ctx,
-            f"{found[0].action} declares {where}: changing the limit later locks and "
-            "rewrites the table; use text with a CHECK constraint",
-        )  # the remedy (text + a char_length CHECK, NOT VALID then VALIDATE) is the planner's
+    def flags(self, col: DeclaredColumn) -> bool:
+        return col.base == "varchar" and col.length is not None
+
+    def describe(self, col: DeclaredColumn) -> str:
+        return f"{col.where} {type_name(col.type)}"

@@ -20,9 +20,14 @@ from __future__ import annotations
 import ast
 import io
 import re
+import sys
 import tokenize
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from schemaops.findings import Location
 
 # Not SQL: this reads Python comments written for schemaops itself.
 _DIRECTIVE = re.compile(
@@ -107,6 +112,20 @@ def _read(path: str) -> MigrationSource:
     if "schemaops:" in text:
         source.suppressions = _suppressions(text)
     return source
+
+
+def location_of(migration: Any, operation: int | None) -> Location:
+    """Where ``migration`` (a loaded Migration instance, or None) holds ``operation``: its
+    file relative to the working directory and the operation's line (None: the class);
+    an empty Location when the file is unknown."""
+    from schemaops.selection import relative
+
+    module = sys.modules.get(type(migration).__module__) if migration is not None else None
+    path = getattr(module, "__file__", None)
+    if not path:
+        return Location()
+    src = read(path, len(getattr(migration, "operations", ())))
+    return Location(relative(path, Path.cwd()), src.line_of(operation))
 
 
 def clear_cache() -> None:

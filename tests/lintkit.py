@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import migrations
+from django.db import migrations, models
 from django.db.migrations.graph import MigrationGraph
 
 from schemaops.config import Config
@@ -20,6 +20,21 @@ APP = "shop"
 # The timeout rules fire on almost every operation of an existing table; rule tests
 # leave them out unless they pass a config of their own (e.g. ``config=Config()``).
 QUIET = Config(assume_timeouts=True)
+
+
+def order_model(*extra_fields: Any, options: dict[str, Any] | None = None) -> Any:
+    """The ``order`` model (code, legacy, amount) most rule and trace tests start from."""
+    return migrations.CreateModel(
+        name="Order",
+        fields=[
+            ("id", models.BigAutoField(primary_key=True)),
+            ("code", models.CharField(max_length=20)),
+            ("legacy", models.CharField(max_length=20, null=True)),
+            ("amount", models.IntegerField(default=0)),
+            *extra_fields,
+        ],
+        options=options or {},
+    )
 
 
 class FakeLoader:

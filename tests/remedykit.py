@@ -63,8 +63,14 @@ def remedy_sql(recipe: str) -> list[str]:
 
 def lint_remedy_chain(recipe: str, setup: list[Any]) -> list[Finding]:
     """Lint a remedy's migrations as consecutive migrations after ``setup``; all findings."""
+    return lint_chain(remedy_migrations(recipe), setup)
+
+
+def lint_chain(migrations: list[tuple[str, Any]], setup: list[Any]) -> list[Finding]:
+    """Lint ``migrations`` ((name, Migration) pairs: their operations, ``atomic`` and
+    ``deploy_phase``) as consecutive migrations after ``setup``; all their findings."""
     chain, previous = [make_migration("0001_initial", setup)], "0001_initial"
-    for number, (_name, migration) in enumerate(remedy_migrations(recipe), 2):
+    for number, (_name, migration) in enumerate(migrations, 2):
         name = f"{number:04d}_remedy"
         phase = {"deploy_phase": getattr(migration, "deploy_phase", "pre")}
         chain.append(

@@ -15,12 +15,37 @@ from psycopg2 import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_project"
+# the keys of a finding in `check --format json`, version 1 (the contract of DESIGN.md):
+# written here, not read from the code, so that a change to the code cannot move them
+FINDING_KEYS = {
+    "code",
+    "name",
+    "severity",
+    "app",
+    "migration",
+    "operation",
+    "message",
+    "lock",
+    "recipe",
+    "path",
+    "line",
+}
 PG = {
     "host": os.environ.get("PGHOST", "127.0.0.1"),
     "port": os.environ.get("PGPORT", "5432"),
     "user": os.environ.get("PGUSER", "postgres"),
     "dbname": "postgres",
 }
+
+
+def shop_env(params: dict[str, str]) -> dict[str, str]:
+    """Point the demo shop's settings at a test database."""
+    return {
+        "SHOP_DB_NAME": params["dbname"],
+        "SHOP_DB_HOST": params["host"],
+        "SHOP_DB_PORT": params["port"],
+        "SHOP_DB_USER": params["user"],
+    }
 
 
 def admin_connection() -> psycopg2.extensions.connection:

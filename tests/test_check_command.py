@@ -7,22 +7,9 @@ import shutil
 import subprocess
 
 import pytest
-from support import ROOT, SAMPLE, run_cli
+from support import FINDING_KEYS, ROOT, SAMPLE, run_cli
 
 FIXTURES = ROOT / "tests" / "fixtures"
-CONTRACT_KEYS = {
-    "code",
-    "name",
-    "severity",
-    "app",
-    "migration",
-    "operation",
-    "message",
-    "lock",
-    "recipe",
-    "path",
-    "line",
-}
 
 
 def _json(proc: subprocess.CompletedProcess[str]) -> dict:
@@ -37,7 +24,7 @@ def test_demo_shop_is_blocked_with_the_contract_json():
     assert set(data["summary"]) >= {"migrations", "errors", "warnings"}
     assert data["summary"]["migrations"] == 11  # the shop's own apps only, not Django's
     for finding in data["findings"]:
-        assert set(finding) == CONTRACT_KEYS | {"group", "remedy"}  # keys are only added
+        assert set(finding) == FINDING_KEYS | {"group", "remedy"}  # keys are only added
         assert finding["severity"] in {"error", "warning", "info"}
         assert finding["path"].endswith(".py") and finding["line"] >= 1
     by_code = {(f["code"], f["migration"]) for f in data["findings"]}

@@ -15,7 +15,7 @@ from typing import Any
 import click
 import jsonschema
 import pytest
-from support import ROOT, SAMPLE, run_cli
+from support import FINDING_KEYS, ROOT, SAMPLE, run_cli
 
 from schemaops.findings import Finding, Location, Severity
 from schemaops.reporting import FORMATS, Report, RuleInfo, render
@@ -277,20 +277,6 @@ def test_markdown_of_a_clean_run_says_so() -> None:
 
 
 # -- the JSON contract ----------------------------------------------------------------
-
-FINDING_KEYS = {
-    "code",
-    "name",
-    "severity",
-    "app",
-    "migration",
-    "operation",
-    "message",
-    "lock",
-    "recipe",
-    "path",
-    "line",
-}
 
 
 def test_json_is_exactly_the_contract_of_design_md() -> None:

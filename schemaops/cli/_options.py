@@ -21,6 +21,7 @@ __all__ = [
     "dsn",
     "emit",
     "output_format",
+    "pg_version",
     "project",
     "pythonpath",
     "quiet",
@@ -105,6 +106,17 @@ def adoption(func: F) -> F:
     for decorator in reversed((baseline, write_baseline, fail_on)):
         func = decorator(func)
     return func
+
+
+def pg_version(default: str) -> Callable[[F], F]:
+    """--pg-version N: the PostgreSQL major version the rules judge for; ``default`` says
+    where the version comes from without it."""
+    return click.option(
+        "--pg-version",
+        type=click.IntRange(9, 30),
+        metavar="N",
+        help=f"Target PostgreSQL major version (default: {default}).",
+    )
 
 
 def output_format(formats: tuple[str, ...] = FORMATS, default: str = "text") -> Callable[[F], F]:

@@ -89,7 +89,7 @@ def _require_app() -> None:
 
     if not apps.is_installed("schemaops.backfill"):
         raise ConfigError(
-            "schemaops backfill is not installed in this project: add 'schemaops.backfill' "
+            "the backfill app is not installed in this project: add 'schemaops.backfill' "
             "to INSTALLED_APPS, then run `python manage.py migrate schemaops_backfill`"
         )
 

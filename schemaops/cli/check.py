@@ -45,12 +45,7 @@ Examples:
     is_flag=True,
     help="Only migrations the database has not applied (needs a server).",
 )
-@click.option(
-    "--pg-version",
-    type=click.IntRange(9, 30),
-    metavar="N",
-    help="Target PostgreSQL major version (default: the server's, else 15).",
-)
+@opts.pg_version("the server's, else 15")
 @click.option("--select", multiple=True, metavar="RULE", help="Run only these rules.")
 @click.option("--ignore", multiple=True, metavar="RULE", help="Skip these rules.")
 @opts.adoption

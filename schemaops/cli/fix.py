@@ -31,12 +31,7 @@ Examples:
     is_flag=True,
     help="Then check the result and apply it on a seeded scratch database (trace).",
 )
-@click.option(
-    "--pg-version",
-    type=click.IntRange(9, 30),
-    metavar="N",
-    help="Target PostgreSQL major version (default: [tool.schemaops], else 15).",
-)
+@opts.pg_version("[tool.schemaops], else 15")
 @opts.quiet
 @click.pass_context
 def fix_command(

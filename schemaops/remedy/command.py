@@ -26,7 +26,7 @@ import click
 from schemaops.config import ProjectOptions, project_config
 from schemaops.errors import ConfigError, DatabaseUnavailable
 from schemaops.project import setup_django
-from schemaops.remedy.fill import BACKFILL_FILE, with_backfill_classes
+from schemaops.remedy.fill import BACKFILL_FILE, as_fix_reports, with_backfill_classes
 from schemaops.remedy.project import MigrationKey, leaf_of, plan_project
 from schemaops.remedy.writer import PlannedFile, layout
 from schemaops.selection import Selection, applied_migrations, load_graph
@@ -105,7 +105,7 @@ def run_fix(options: FixOptions) -> int:
     write(plan)
     click.echo(f"schemaops fix: wrote {plan.written} file(s) for {len(plan.files)} migration(s)")
     for backfill in plan.between_phases:
-        click.echo(f"schemaops fix: {backfill}")
+        click.echo(f"schemaops fix: {as_fix_reports(backfill)}")
     for note in plan.notes:
         click.echo(f"schemaops fix: also: {note}")
     if options.verify:

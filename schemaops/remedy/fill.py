@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 FILL = "fill-then-tighten"
 BACKFILL_FILE = "backfills.py"
+# how a remedy's backfill note says that `schemaops fix` writes its Backfill class
+FIX_WRITES = "`schemaops fix` writes"
 
 # Callables whose value is the same for every row anyway: one value for all rows is right.
 CONSTANT_FACTORIES = (dict, list, set, tuple, str, int, float, bool, frozenset, bytes)
@@ -378,7 +380,7 @@ def _backfill(
         cls = _class_name(model, name)
         remedy.backfill_class = (cls, backfill_class_code(cls, app_label, model, name))
         remedy.backfill = (
-            f"`schemaops fix` writes class {cls} to {app_label}/{BACKFILL_FILE} (it calls "
+            f"{FIX_WRITES} class {cls} to {app_label}/{BACKFILL_FILE} (it calls "
             f"{callable_name(field.default)}() for each row); {when}: "
             f"schemaops backfill start {app_label}.{cls} --wait"
         )
@@ -389,6 +391,14 @@ def _backfill(
         f'schemaops backfill start {app_label}.{model} --set "{column} = <value>" '
         f'--where "{column} IS NULL" --wait'
     )
+
+
+def as_fix_reports(backfill: str) -> str:
+    """A remedy's backfill note as ``schemaops fix`` prints it once it wrote the files:
+    "wrote class ..." where the note says that `schemaops fix` writes it."""
+    if backfill.startswith(FIX_WRITES):
+        return "wrote" + backfill.removeprefix(FIX_WRITES)
+    return backfill
 
 
 def _set_default_expr(statement: str) -> str | None:
@@ -521,7 +531,7 @@ def _python_change(op: Any, app_label: str, state: Any, new_tables: set[str]) ->
     )
     remedy.backfill_class = (cls, _data_class_code(cls, app, model_name, name, copied))
     remedy.backfill = (
-        f"`schemaops fix` writes class {cls} to {app_label}/{BACKFILL_FILE} (the function "
+        f"{FIX_WRITES} class {cls} to {app_label}/{BACKFILL_FILE} (the function "
         f"{name} runs on one key range of {model_name} at a time); after `schemaops "
         f"migrate --phase pre`: schemaops backfill start {app_label}.{cls} --wait"
     )

@@ -46,6 +46,12 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _child_error(proc: subprocess.CompletedProcess[str]) -> str:
+    """What a schemaops child process said when it failed, without its own
+    ``schemaops: error:`` prefix (the line it goes into has a prefix of its own)."""
+    return (proc.stderr or proc.stdout).strip().removeprefix("schemaops: error: ")
+
+
 def blocking_holds(trace: dict[str, Any], budget_ms: float = LOCK_BUDGET_MS) -> list[str]:
     """Statements that held a lock blocking reads or writes on an existing table past the budget.
 
@@ -78,7 +84,7 @@ def verify_written(project: ProjectOptions, plan: FixPlan) -> int:
     for app in apps:
         checked = _run("check", app, *project_args(project), "--format", "json")
         if checked.returncode not in (0, 1):
-            failures.append(f"check {app}: {checked.stderr.strip()}")
+            failures.append(f"check {app}: {_child_error(checked)}")
             continue
         report = json.loads(checked.stdout)
         for e in report["findings"]:
@@ -88,7 +94,7 @@ def verify_written(project: ProjectOptions, plan: FixPlan) -> int:
             "trace", app, *project_args(project), "--rows", str(SEED_ROWS), "--format", "json", "-q"
         )
         if traced.returncode != 0:
-            failures.append(f"trace {app}: {(traced.stderr or traced.stdout).strip()[:300]}")
+            failures.append(f"trace {app}: {_child_error(traced)[:300]}")
             continue
         failures += ["trace: " + p for p in blocking_holds(json.loads(traced.stdout))]
     for line in failures:

@@ -17,11 +17,10 @@ A break no additive finding explains becomes a finding of its own: SO803
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
 from schemaops.findings import Finding, Location, Severity
+from schemaops.source import location_of
 from schemaops.trace.compat import Break, CompatResult
 from schemaops.trace.compat_findings import break_finding, describe_break
 from schemaops.trace.rollout import OperationRef
@@ -78,16 +77,8 @@ def merge_compat(findings: list[Finding], compat: CompatResult, loader: Any) -> 
 
 
 def _location(brk: Break, loader: Any) -> Location:
-    from schemaops import source
-    from schemaops.selection import relative
-
+    """Where the first suspect operation of the break stands (empty: no suspect)."""
     if not brk.suspects:
         return Location()
     app, name, operation = brk.suspects[0]
-    node = loader.graph.nodes.get((app, name))
-    module = sys.modules.get(type(node).__module__) if node is not None else None
-    path = getattr(module, "__file__", None)
-    if not path:
-        return Location()
-    src = source.read(path, len(getattr(node, "operations", ())))
-    return Location(relative(path, Path.cwd()), src.line_of(operation))
+    return location_of(loader.graph.nodes.get((app, name)), operation)

@@ -27,13 +27,12 @@ Observed facts no rule reported become findings of their own:
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
-from schemaops.findings import Finding, Location
+from schemaops.findings import Finding
 from schemaops.locks import Lock
 from schemaops.rules import registered
+from schemaops.source import location_of
 from schemaops.tables import label
 from schemaops.trace.runner import TraceResult
 from schemaops.trace.tracer import MigrationTrace, StatementTrace
@@ -236,18 +235,6 @@ def _finding(
         migration=migration.name,
         operation=stmt.operation,
         lock=lock.on(table, "(observed)"),
-        location=_location(node, stmt.operation),
+        location=location_of(node, stmt.operation),
         evidence={"statement": stmt.sql, "duration_ms": round(stmt.duration_ms, 3)},
     )
-
-
-def _location(node: Any, operation: int | None) -> Location:
-    from schemaops import source
-    from schemaops.selection import relative
-
-    module = sys.modules.get(type(node).__module__) if node is not None else None
-    path = getattr(module, "__file__", None)
-    if not path:
-        return Location()
-    src = source.read(path, len(getattr(node, "operations", ())))
-    return Location(relative(path, Path.cwd()), src.line_of(operation))

@@ -7,17 +7,7 @@ import time
 from typing import Any
 
 import psycopg2
-from support import run_cli
-
-
-def shop_env(params: dict[str, str]) -> dict[str, str]:
-    """Point the demo shop's settings at a test database."""
-    return {
-        "SHOP_DB_NAME": params["dbname"],
-        "SHOP_DB_HOST": params["host"],
-        "SHOP_DB_PORT": params["port"],
-        "SHOP_DB_USER": params["user"],
-    }
+from support import run_cli, shop_env
 
 
 def migrate(params: dict[str, str], *args: str) -> Any:

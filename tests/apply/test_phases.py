@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from migrate_support import columns, recorded, shop_env
+from migrate_support import columns, recorded
 from phase_project import write
-from support import run_cli
+from support import run_cli, shop_env
 
 
 def _migrate(root, params, *args):

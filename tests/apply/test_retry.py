@@ -7,22 +7,24 @@ import pytest
 from migrate_support import LockHolder, columns, migrate, recorded
 
 
+def _retrying(lock_timeout: str, retries: int, delay: str) -> tuple[str, ...]:
+    """migrate's options: wait ``lock_timeout`` for a lock, then retry up to ``retries``
+    times, ``delay`` apart."""
+    return ("--lock-timeout", lock_timeout, "--retries", str(retries), "--retry-delay", delay)
+
+
+def _products_with_category(params: dict[str, str]) -> None:
+    """products migrated up to 0002 (its plain index build allowed: the table is empty)."""
+    run = migrate(params, "products", "0002", "--allow", "products.0002_product_category")
+    assert run.returncode == 0, run.stderr
+
+
 def test_atomic_migration_retries_until_the_lock_is_released(scratch_db, holders):
     assert migrate(scratch_db, "customers", "0001").returncode == 0
     holder = LockHolder(scratch_db, "customers_customer", "ACCESS SHARE")
     holders.append(holder)
     holder.release_once_waited_on("customers_customer", scratch_db, after=0.6)
-    run = migrate(
-        scratch_db,
-        "customers",
-        "0002",
-        "--lock-timeout",
-        "200ms",
-        "--retries",
-        "8",
-        "--retry-delay",
-        "0.3",
-    )
+    run = migrate(scratch_db, "customers", "0002", *_retrying("200ms", 8, "0.3"))
     assert run.returncode == 0, run.stderr
     assert "lock timeout (migration), retry 1/8" in run.stderr
     assert "✓ customers.0002_customer_phone" in run.stderr
@@ -34,17 +36,7 @@ def test_atomic_migration_retries_until_the_lock_is_released(scratch_db, holders
 def test_atomic_migration_fails_cleanly_when_the_lock_stays(scratch_db, holders):
     assert migrate(scratch_db, "customers", "0001").returncode == 0
     holders.append(LockHolder(scratch_db, "customers_customer", "ACCESS SHARE"))
-    run = migrate(
-        scratch_db,
-        "customers",
-        "0002",
-        "--lock-timeout",
-        "100ms",
-        "--retries",
-        "2",
-        "--retry-delay",
-        "0.05",
-    )
+    run = migrate(scratch_db, "customers", "0002", *_retrying("100ms", 2, "0.05"))
     assert run.returncode == 1
     assert "retry 2/2" in run.stderr
     assert "customers.0002_customer_phone failed after 3 attempt(s) (lock timeout" in run.stderr
@@ -54,22 +46,11 @@ def test_atomic_migration_fails_cleanly_when_the_lock_stays(scratch_db, holders)
 
 
 def test_concurrent_index_statement_is_retried_alone(scratch_db, holders):
-    base = migrate(scratch_db, "products", "0002", "--allow", "products.0002_product_category")
-    assert base.returncode == 0, base.stderr
+    _products_with_category(scratch_db)
     holder = LockHolder(scratch_db, "products_product", "SHARE")  # conflicts with CIC
     holders.append(holder)
     holder.release_once_waited_on("products_product", scratch_db, after=0.6)
-    run = migrate(
-        scratch_db,
-        "products",
-        "0003",
-        "--lock-timeout",
-        "200ms",
-        "--retries",
-        "8",
-        "--retry-delay",
-        "0.3",
-    )
+    run = migrate(scratch_db, "products", "0003", *_retrying("200ms", 8, "0.3"))
     assert run.returncode == 0, run.stderr
     assert "lock timeout (statement)" in run.stderr
     assert "SHARE UPDATE EXCLUSIVE on products_product" in run.stderr
@@ -78,12 +59,7 @@ def test_concurrent_index_statement_is_retried_alone(scratch_db, holders):
 
 
 def test_invalid_index_left_by_a_failed_build_is_dropped_and_rebuilt(scratch_db):
-    assert (
-        migrate(
-            scratch_db, "products", "0002", "--allow", "products.0002_product_category"
-        ).returncode
-        == 0
-    )
+    _products_with_category(scratch_db)
     conn = psycopg2.connect(**scratch_db)
     conn.autocommit = True
     with conn.cursor() as cur:
@@ -125,10 +101,7 @@ def test_a_lock_timeout_names_the_sessions_that_block_it(scratch_db, holders):
         cur.execute("SET application_name = 'nightly-report'")
         cur.execute("SELECT pg_backend_pid()")
         pid = cur.fetchone()[0]
-    run = migrate(
-        scratch_db, "customers", "0002", "--lock-timeout", "300ms", "--retries", "1",
-        "--retry-delay", "50ms",
-    )  # fmt: skip
+    run = migrate(scratch_db, "customers", "0002", *_retrying("300ms", 1, "50ms"))
     assert run.returncode == 1
     blocked = f"blocked by pid {pid} (nightly-report), idle in transaction for "
     retry_line = next(line for line in run.stderr.splitlines() if "retry 1/1" in line)
@@ -141,8 +114,7 @@ def test_a_lock_timeout_names_the_sessions_that_block_it(scratch_db, holders):
 def test_a_valid_index_of_that_name_is_skipped_only_with_the_same_definition(scratch_db):
     """A rerun after the build succeeded skips it; an index that merely has the name is
     an error, as Django's own migrate gives, and the migration is not recorded."""
-    first = migrate(scratch_db, "products", "0002", "--allow", "products.0002_product_category")
-    assert first.returncode == 0, first.stderr
+    _products_with_category(scratch_db)
     conn = psycopg2.connect(**scratch_db)
     conn.autocommit = True
     with conn.cursor() as cur:

@@ -267,7 +267,7 @@ def test_tables_not_migrated_to_the_latest_state_are_one_clear_line(shop: ShopCo
     result = shop.cli("status")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "schemaops: error: schemaops backfill tables are out of date (0002_batch_parts not"
+        "schemaops: error: the backfill app's tables are out of date (0002_batch_parts not"
         " applied): run `python manage.py migrate schemaops_backfill`"
     ]
 

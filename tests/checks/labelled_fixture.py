@@ -22,6 +22,20 @@ def user_model():
     )
 
 
+def place_child(name, *fields):
+    """A multi-table child of Place: the parent link, then ``fields`` (name, field pairs)."""
+    parent_link = models.OneToOneField(
+        "shop.Place",
+        on_delete=models.CASCADE,
+        parent_link=True,
+        primary_key=True,
+        serialize=False,
+    )
+    return migrations.CreateModel(
+        name=name, fields=[("place_ptr", parent_link), *fields], bases=("shop.place",)
+    )
+
+
 def place_models():
     """Multi-table inheritance (Restaurant -> Place) and a proxy of Place."""
     return [
@@ -32,23 +46,7 @@ def place_models():
                 ("name", models.CharField(max_length=50)),
             ],
         ),
-        migrations.CreateModel(
-            name="Restaurant",
-            fields=[
-                (
-                    "place_ptr",
-                    models.OneToOneField(
-                        "shop.Place",
-                        on_delete=models.CASCADE,
-                        parent_link=True,
-                        primary_key=True,
-                        serialize=False,
-                    ),
-                ),
-                ("seats", models.IntegerField(null=True)),
-            ],
-            bases=("shop.place",),
-        ),
+        place_child("Restaurant", ("seats", models.IntegerField(null=True))),
         migrations.CreateModel(
             name="BigPlace", fields=[], options={"proxy": True}, bases=("shop.place",)
         ),

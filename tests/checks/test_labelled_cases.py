@@ -21,6 +21,7 @@ operations whose findings carry more than one remedy::
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,12 +45,14 @@ from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndex
 from django.db import migrations, models
 from django.db.models import F, Q
 from django.db.models.functions import Lower, Now
-from labelled_fixture import user_model, world
+from labelled_fixture import place_child, user_model, world
 from lintkit import APP, QUIET, FakeLoader, make_migration
 
 from schemaops.config import Config
 from schemaops.findings import Finding, Severity
 from schemaops.linter import Linter
+
+Prior = tuple[list[Any], dict[str, Any]]  # an earlier migration: operations, attributes
 
 
 @dataclass
@@ -58,7 +61,7 @@ class Case:
     operations: list[Any]
     expect: str | tuple[str, ...] | None  # None: safe
     attrs: dict[str, Any] = field(default_factory=dict)  # of the checked migration
-    prior: list[tuple[list[Any], dict[str, Any]]] = field(default_factory=list)
+    prior: list[Prior] = field(default_factory=list)
     xfail: str | None = None
 
     @property
@@ -106,6 +109,21 @@ def _fk(to: str, **kw: Any) -> models.ForeignKey:
 
 def _sql(sql: str) -> migrations.RunSQL:
     return migrations.RunSQL(sql, migrations.RunSQL.noop)
+
+
+def _run(code: Any) -> migrations.RunPython:
+    return migrations.RunPython(code, migrations.RunPython.noop)
+
+
+def _separate(
+    state: list[Any] | None = None, database: list[Any] | None = None
+) -> migrations.SeparateDatabaseAndState:
+    return migrations.SeparateDatabaseAndState(state_operations=state, database_operations=database)
+
+
+def _before(*operations: Any, attrs: dict[str, Any] | None = None) -> list[Prior]:
+    """A case's ``prior``: one earlier migration holding ``operations`` (``+`` joins more)."""
+    return [(list(operations), attrs or {})]
 
 
 POST = {"deploy_phase": "post"}
@@ -187,9 +205,18 @@ PROD = [
     )
 ]
 
-CODE_NULLABLE = migrations.SeparateDatabaseAndState(
-    state_operations=[migrations.RemoveField("order", "code")],
-    database_operations=[_sql("ALTER TABLE shop_order ALTER COLUMN code DROP NOT NULL")],
+SMALL_PLACE = migrations.CreateModel(
+    "SmallPlace", [], options={"proxy": True}, bases=("shop.place",)
+)
+EXT = migrations.CreateModel(
+    "Ext",
+    [("id", models.IntegerField(primary_key=True))],
+    options={"managed": False, "db_table": "ext_table"},
+)
+
+CODE_NULLABLE = _separate(
+    state=[migrations.RemoveField("order", "code")],
+    database=[_sql("ALTER TABLE shop_order ALTER COLUMN code DROP NOT NULL")],
 )
 
 UNSAFE: list[Case] = [
@@ -402,7 +429,7 @@ UNSAFE: list[Case] = [
         "pre-depends-on-post",
         [migrations.AddField("note", "title", models.TextField(null=True))],
         "SO111",
-        prior=[([_sql("SELECT 1")], POST)],
+        prior=_before(_sql("SELECT 1"), attrs=POST),
     ),
     Case(
         "post-create-model",
@@ -415,11 +442,7 @@ UNSAFE: list[Case] = [
     Case("delete-model-pre", [migrations.DeleteModel("note")], "SO102"),
     Case(
         "state-only-removal-not-null",
-        [
-            migrations.SeparateDatabaseAndState(
-                state_operations=[migrations.RemoveField("order", "code")]
-            )
-        ],
+        [_separate(state=[migrations.RemoveField("order", "code")])],
         "SO106",
     ),
     Case("rename-field", [migrations.RenameField("order", "code", "sku")], "SO103"),
@@ -445,12 +468,7 @@ UNSAFE: list[Case] = [
         "drop-db-default-of-not-null-pre",
         [migrations.AlterField("note", "body", models.TextField())],
         "SO112",
-        prior=[
-            (
-                [migrations.AlterField("note", "body", models.TextField(db_default=""))],
-                {},
-            )
-        ],
+        prior=_before(migrations.AlterField("note", "body", models.TextField(db_default=""))),
     ),
     Case(
         "add-not-null-empty-string-default",
@@ -614,22 +632,15 @@ UNSAFE: list[Case] = [
         "fk-set-not-null",
         [migrations.AlterField("event", "order", _fk("shop.Order"))],
         "SO109",
-        prior=[([migrations.AddField("event", "order", _fk("shop.Order", null=True))], {})],
+        prior=_before(migrations.AddField("event", "order", _fk("shop.Order", null=True))),
     ),
     Case(
         "pk-int-to-bigint",
         [migrations.AlterField("legacy2", "id", models.BigIntegerField(primary_key=True))],
         "SO206",
-        prior=[
-            (
-                [
-                    migrations.CreateModel(
-                        "Legacy2", [("id", models.IntegerField(primary_key=True))]
-                    )
-                ],
-                {},
-            )
-        ],
+        prior=_before(
+            migrations.CreateModel("Legacy2", [("id", models.IntegerField(primary_key=True))])
+        ),
     ),
     Case(
         "func-gen-random-uuid-db-default",
@@ -650,11 +661,7 @@ UNSAFE: list[Case] = [
     ),
     Case(
         "state-only-removal-not-null-fk",
-        [
-            migrations.SeparateDatabaseAndState(
-                state_operations=[migrations.RemoveField("coupon", "order")]
-            )
-        ],
+        [_separate(state=[migrations.RemoveField("coupon", "order")])],
         "SO106",
     ),
     Case("post-rename-model", [migrations.RenameModel("note", "memo")], "SO104", attrs=POST),
@@ -702,13 +709,13 @@ UNSAFE: list[Case] = [
             )
         ],
         ("SO205", "SO215", "SO216"),
-        prior=[([_sql("CREATE TABLE shop_measure_old (LIKE shop_measure)")], {})],
+        prior=_before(_sql("CREATE TABLE shop_measure_old (LIKE shop_measure)")),
     ),
     Case(
         "runpython-backfill-after-add-column-same-transaction",
         [
             migrations.AddField("order", "paid", models.BooleanField(null=True)),
-            migrations.RunPython(_backfill, migrations.RunPython.noop),
+            _run(_backfill),
         ],
         ("SO209", "SO303"),
     ),
@@ -729,31 +736,26 @@ UNSAFE: list[Case] = [
             migrations.DeleteModel("ordernote"),
         ],
         "SO102",
-        prior=[(THROUGH, {})],
+        prior=_before(*THROUGH),
     ),
     Case(
         "post-drop-column-a-select-star-view-reads",
         [migrations.RemoveField("note", "body")],
         "SO117",
         attrs=POST,
-        prior=[([_sql("CREATE VIEW shop_note_all AS SELECT * FROM shop_note")], {})],
+        prior=_before(_sql("CREATE VIEW shop_note_all AS SELECT * FROM shop_note")),
     ),
     Case(
         "post-drop-column-an-aliased-join-view-reads",
         [migrations.RemoveField("note", "body")],
         "SO117",
         attrs=POST,
-        prior=[
-            (
-                [
-                    _sql(
-                        "CREATE VIEW shop_note_j AS SELECT o.id, n.body AS text"
-                        " FROM shop_order o JOIN shop_note n ON n.id = o.id"
-                    )
-                ],
-                {},
+        prior=_before(
+            _sql(
+                "CREATE VIEW shop_note_j AS SELECT o.id, n.body AS text"
+                " FROM shop_order o JOIN shop_note n ON n.id = o.id"
             )
-        ],
+        ),
     ),
     Case(
         "sql-retype-column-a-view-reads",
@@ -802,7 +804,7 @@ UNSAFE: list[Case] = [
             )
         ],
         "SO206",
-        prior=[(PROD, {})],
+        prior=_before(*PROD),
     ),
     Case(
         "text-to-varchar",
@@ -813,7 +815,7 @@ UNSAFE: list[Case] = [
         "uuid-to-varchar",
         [migrations.AlterField("prod", "uid", models.CharField(max_length=36, null=True))],
         "SO206",
-        prior=[(PROD, {})],
+        prior=_before(*PROD),
     ),
     Case(
         "indexed-varchar-to-text-rebuilds-like-index",
@@ -824,32 +826,24 @@ UNSAFE: list[Case] = [
         "sql-drop-db-default-the-code-relies-on",
         [_sql("ALTER TABLE shop_note ALTER COLUMN body DROP DEFAULT")],
         "SO112",
-        prior=[([migrations.AlterField("note", "body", models.TextField(db_default=""))], {})],
+        prior=_before(migrations.AlterField("note", "body", models.TextField(db_default=""))),
     ),
     Case(
         "post-drop-column-a-schema-qualified-view-reads",
         [migrations.RemoveField("note", "body")],
         "SO117",
         attrs=POST,
-        prior=[([_sql("CREATE VIEW public.shop_note_v AS SELECT body FROM public.shop_note")], {})],
+        prior=_before(_sql("CREATE VIEW public.shop_note_v AS SELECT body FROM public.shop_note")),
     ),
     Case(
         "state-only-removal-boolean-python-default",
-        [
-            migrations.SeparateDatabaseAndState(
-                state_operations=[migrations.RemoveField("order", "paid")]
-            )
-        ],
+        [_separate(state=[migrations.RemoveField("order", "paid")])],
         "SO106",
-        prior=[([migrations.AddField("order", "paid", models.BooleanField(default=False))], {})],
+        prior=_before(migrations.AddField("order", "paid", models.BooleanField(default=False))),
     ),
     Case(
         "post-state-only-removal-not-null",
-        [
-            migrations.SeparateDatabaseAndState(
-                state_operations=[migrations.RemoveField("order", "code")]
-            )
-        ],
+        [_separate(state=[migrations.RemoveField("order", "code")])],
         "SO106",
         attrs=POST,
     ),
@@ -857,13 +851,13 @@ UNSAFE: list[Case] = [
         "datetime-to-date",
         [migrations.AlterField("note", "at", models.DateField(null=True))],
         "SO206",
-        prior=[([migrations.AddField("note", "at", models.DateTimeField(null=True))], {})],
+        prior=_before(migrations.AddField("note", "at", models.DateTimeField(null=True))),
     ),
     Case(
         "runpython-after-alter-of-another-table",
         [
             migrations.AddField("note", "n", models.IntegerField(null=True)),
-            migrations.RunPython(_backfill_note, migrations.RunPython.noop),
+            _run(_backfill_note),
         ],
         ("SO209", "SO303"),
     ),
@@ -871,24 +865,19 @@ UNSAFE: list[Case] = [
         "remove-self-m2m-pre",
         [migrations.RemoveField("note", "related")],
         "SO102",
-        prior=[([migrations.AddField("note", "related", models.ManyToManyField("self"))], {})],
+        prior=_before(migrations.AddField("note", "related", models.ManyToManyField("self"))),
     ),
     Case(
         "remove-m2m-with-custom-db-table-pre",
         [migrations.RemoveField("note", "orders")],
         "SO102",
-        prior=[
-            (
-                [
-                    migrations.AddField(
-                        "note",
-                        "orders",
-                        models.ManyToManyField("shop.Order", db_table="note_links"),
-                    )
-                ],
-                {},
+        prior=_before(
+            migrations.AddField(
+                "note",
+                "orders",
+                models.ManyToManyField("shop.Order", db_table="note_links"),
             )
-        ],
+        ),
     ),
     Case(
         "sql-drop-join-table-pre-deploy",
@@ -918,14 +907,14 @@ UNSAFE: list[Case] = [
         [migrations.RemoveField("coupon", "customers")],
         "SO117",
         attrs=POST,
-        prior=[([JOIN_VIEW], {})],
+        prior=_before(JOIN_VIEW),
     ),
     Case(
         "post-delete-model-whose-join-table-a-view-reads",
         [migrations.DeleteModel("coupon")],
         "SO117",
         attrs=POST,
-        prior=[([JOIN_VIEW], {})],
+        prior=_before(JOIN_VIEW),
     ),
     Case(
         "do-block-create-index",
@@ -939,12 +928,12 @@ UNSAFE: list[Case] = [
     ),
     Case(
         "runpython-schema-editor-create-index",
-        [migrations.RunPython(_index_by_hand, migrations.RunPython.noop)],
+        [_run(_index_by_hand)],
         "SO201",
     ),
     Case(
         "runpython-schema-editor-drop-column",
-        [migrations.RunPython(_drop_by_hand, migrations.RunPython.noop)],
+        [_run(_drop_by_hand)],
         "SO101",
     ),
     Case(
@@ -960,13 +949,13 @@ UNSAFE: list[Case] = [
         "smallint-to-int",
         [migrations.AlterField("prod", "qty", models.IntegerField(default=0))],
         "SO206",
-        prior=[(PROD, {})],
+        prior=_before(*PROD),
     ),
     Case(
         "int-array-to-bigint-array",
         [migrations.AlterField("prod", "sizes", ArrayField(models.BigIntegerField(), null=True))],
         "SO206",
-        prior=[(PROD, {})],
+        prior=_before(*PROD),
     ),
     Case(
         "swappable-user-fk-with-index",
@@ -1001,21 +990,7 @@ SAFE: list[Case] = [
     ),
     Case(
         "m2m-through-model-add",
-        [
-            migrations.CreateModel(
-                "OrderNote",
-                [
-                    ("id", models.BigAutoField(primary_key=True)),
-                    ("order", _fk("shop.Order")),
-                    ("note", _fk("shop.Note")),
-                ],
-            ),
-            migrations.AddField(
-                "order",
-                "notes",
-                models.ManyToManyField("shop.Note", through="shop.OrderNote"),
-            ),
-        ],
+        [*THROUGH],
         None,
     ),
     Case(
@@ -1030,7 +1005,7 @@ SAFE: list[Case] = [
     # inheritance, proxies, unmanaged
     Case(
         "proxy-create",
-        [migrations.CreateModel("SmallPlace", [], options={"proxy": True}, bases=("shop.place",))],
+        [SMALL_PLACE],
         None,
     ),
     Case("proxy-delete", [migrations.DeleteModel("bigplace")], None),
@@ -1041,25 +1016,7 @@ SAFE: list[Case] = [
     ),
     Case(
         "mti-child-create",
-        [
-            migrations.CreateModel(
-                "Cafe",
-                [
-                    (
-                        "place_ptr",
-                        models.OneToOneField(
-                            "shop.Place",
-                            on_delete=models.CASCADE,
-                            parent_link=True,
-                            primary_key=True,
-                            serialize=False,
-                        ),
-                    ),
-                    ("wifi", models.BooleanField(default=False)),
-                ],
-                bases=("shop.place",),
-            )
-        ],
+        [place_child("Cafe", ("wifi", models.BooleanField(default=False)))],
         None,
     ),
     Case("mti-child-delete-post", [migrations.DeleteModel("restaurant")], None, attrs=POST),
@@ -1071,13 +1028,7 @@ SAFE: list[Case] = [
     Case("unmanaged-delete", [migrations.DeleteModel("legacy")], None),
     Case(
         "unmanaged-create",
-        [
-            migrations.CreateModel(
-                "Ext",
-                [("id", models.IntegerField(primary_key=True))],
-                options={"managed": False, "db_table": "ext_table"},
-            )
-        ],
+        [EXT],
         None,
     ),
     # arrays, JSON, hstore
@@ -1196,9 +1147,9 @@ SAFE: list[Case] = [
         "validate-in-a-later-migration",
         [_sql("ALTER TABLE shop_order VALIDATE CONSTRAINT amt")],
         None,
-        prior=[
-            ([_sql("ALTER TABLE shop_order ADD CONSTRAINT amt CHECK (amount >= 0) NOT VALID")], {})
-        ],
+        prior=_before(
+            _sql("ALTER TABLE shop_order ADD CONSTRAINT amt CHECK (amount >= 0) NOT VALID")
+        ),
     ),
     Case(
         "fk-not-valid",
@@ -1241,19 +1192,14 @@ SAFE: list[Case] = [
         [migrations.RemoveField("note", "body")],
         None,
         attrs=POST,
-        prior=[
-            (
-                [migrations.AlterField("note", "body", models.TextField(db_default=""))],
-                {},
-            )
-        ],
+        prior=_before(migrations.AlterField("note", "body", models.TextField(db_default=""))),
     ),
     Case(
         "post-sql-drop-after-made-nullable",
         [_sql("ALTER TABLE shop_order DROP COLUMN code")],
         None,
         attrs=POST,
-        prior=[([CODE_NULLABLE], {})],
+        prior=_before(CODE_NULLABLE),
     ),
     Case("post-delete-model", [migrations.DeleteModel("note")], None, attrs=POST),
     Case(
@@ -1261,12 +1207,9 @@ SAFE: list[Case] = [
         [migrations.AlterField("note", "body", models.TextField(null=True))],
         None,
         attrs=POST,
-        prior=[
-            (
-                [migrations.AlterField("note", "body", models.TextField(null=True, db_default=""))],
-                {},
-            )
-        ],
+        prior=_before(
+            migrations.AlterField("note", "body", models.TextField(null=True, db_default=""))
+        ),
     ),
     Case(
         "state-only-removal-made-nullable",
@@ -1275,11 +1218,7 @@ SAFE: list[Case] = [
     ),
     Case(
         "state-only-removal-nullable",
-        [
-            migrations.SeparateDatabaseAndState(
-                state_operations=[migrations.RemoveField("order", "legacy")]
-            )
-        ],
+        [_separate(state=[migrations.RemoveField("order", "legacy")])],
         None,
     ),
     Case(
@@ -1287,7 +1226,7 @@ SAFE: list[Case] = [
         [migrations.RemoveField("note", "body")],
         None,
         attrs=POST,
-        prior=[([migrations.AddField("note", "t", models.TextField(null=True))], {})],
+        prior=_before(migrations.AddField("note", "t", models.TextField(null=True))),
     ),
     # renames kept in the database
     Case(
@@ -1343,23 +1282,7 @@ SAFE: list[Case] = [
     ),
     Case(
         "generated-on-new-table",
-        [
-            migrations.CreateModel(
-                "Box",
-                [
-                    ("id", models.BigAutoField(primary_key=True)),
-                    ("w", models.IntegerField()),
-                    (
-                        "w2",
-                        models.GeneratedField(
-                            expression=F("w") * 2,
-                            output_field=models.IntegerField(),
-                            db_persist=True,
-                        ),
-                    ),
-                ],
-            )
-        ],
+        [*BOX],
         None,
     ),
     Case(
@@ -1406,30 +1329,21 @@ SAFE: list[Case] = [
         "set-not-null-via-validated-check",
         [migrations.AlterField("order", "legacy", models.CharField(max_length=20))],
         None,
-        prior=[
-            (
-                [
-                    _sql(
-                        "ALTER TABLE shop_order ADD CONSTRAINT legacy_nn"
-                        " CHECK (legacy IS NOT NULL) NOT VALID"
-                    )
-                ],
-                {},
-            ),
-            ([_sql("ALTER TABLE shop_order VALIDATE CONSTRAINT legacy_nn")], {}),
-        ],
+        prior=_before(
+            _sql(
+                "ALTER TABLE shop_order ADD CONSTRAINT legacy_nn"
+                " CHECK (legacy IS NOT NULL) NOT VALID"
+            )
+        )
+        + _before(_sql("ALTER TABLE shop_order VALIDATE CONSTRAINT legacy_nn")),
     ),
     # state-only and squashed
     Case(
         "state-only-add-field",
         [
-            migrations.SeparateDatabaseAndState(
-                state_operations=[
-                    migrations.AddField("order", "x", models.IntegerField(null=True))
-                ],
-                database_operations=[
-                    _sql("ALTER TABLE shop_order ADD COLUMN IF NOT EXISTS x integer NULL")
-                ],
+            _separate(
+                state=[migrations.AddField("order", "x", models.IntegerField(null=True))],
+                database=[_sql("ALTER TABLE shop_order ADD COLUMN IF NOT EXISTS x integer NULL")],
             )
         ],
         None,
@@ -1499,12 +1413,9 @@ SAFE: list[Case] = [
         "drop-db-default-of-nullable-pre",
         [migrations.AlterField("note", "body", models.TextField(null=True))],
         None,
-        prior=[
-            (
-                [migrations.AlterField("note", "body", models.TextField(null=True, db_default=""))],
-                {},
-            )
-        ],
+        prior=_before(
+            migrations.AlterField("note", "body", models.TextField(null=True, db_default=""))
+        ),
     ),
     Case(
         "set-volatile-db-default-on-existing-column",
@@ -1514,7 +1425,7 @@ SAFE: list[Case] = [
             )
         ],
         None,
-        prior=[([migrations.AlterField("event", "kind", models.UUIDField(null=True))], {})],
+        prior=_before(migrations.AlterField("event", "kind", models.UUIDField(null=True))),
     ),
     Case(
         "rename-index",
@@ -1536,16 +1447,11 @@ SAFE: list[Case] = [
         "remove-unique-constraint",
         [migrations.RemoveConstraint("order", "order_code_u")],
         None,
-        prior=[
-            (
-                [
-                    migrations.AddConstraint(
-                        "order", models.UniqueConstraint(fields=["code"], name="order_code_u")
-                    )
-                ],
-                {},
+        prior=_before(
+            migrations.AddConstraint(
+                "order", models.UniqueConstraint(fields=["code"], name="order_code_u")
             )
-        ],
+        ),
     ),
     Case(
         "sql-add-column-constant-default-kept",
@@ -1589,18 +1495,11 @@ SAFE: list[Case] = [
         [migrations.RemoveField("coupon", "order")],
         None,
         attrs=POST,
-        prior=[
-            (
-                [
-                    migrations.SeparateDatabaseAndState(
-                        database_operations=[
-                            migrations.AlterField("coupon", "order", _fk("shop.Order", null=True))
-                        ]
-                    )
-                ],
-                {},
+        prior=_before(
+            _separate(
+                database=[migrations.AlterField("coupon", "order", _fk("shop.Order", null=True))]
             )
-        ],
+        ),
     ),
     Case(
         "nullable-fk-to-self-without-index",
@@ -1610,13 +1509,13 @@ SAFE: list[Case] = [
     Case(
         "unique-constraint-using-concurrent-index",
         [
-            migrations.SeparateDatabaseAndState(
-                state_operations=[
+            _separate(
+                state=[
                     migrations.AddConstraint(
                         "order", models.UniqueConstraint(fields=["code"], name="order_code_uniq")
                     )
                 ],
-                database_operations=[
+                database=[
                     _sql(
                         "ALTER TABLE shop_order ADD CONSTRAINT order_code_uniq"
                         " UNIQUE USING INDEX order_code_uniq"
@@ -1625,25 +1524,23 @@ SAFE: list[Case] = [
             )
         ],
         None,
-        prior=[
-            (
-                [_sql("CREATE UNIQUE INDEX CONCURRENTLY order_code_uniq ON shop_order (code)")],
-                NON_ATOMIC,
-            )
-        ],
+        prior=_before(
+            _sql("CREATE UNIQUE INDEX CONCURRENTLY order_code_uniq ON shop_order (code)"),
+            attrs=NON_ATOMIC,
+        ),
     ),
     Case(
         "remove-m2m-with-through-keeps-table",
         [migrations.RemoveField("order", "notes")],
         None,
-        prior=[(THROUGH, {})],
+        prior=_before(*THROUGH),
     ),
     Case(
         "state-only-removal-with-db-default-from-db-ops",
         [
-            migrations.SeparateDatabaseAndState(
-                state_operations=[migrations.RemoveField("order", "code")],
-                database_operations=[
+            _separate(
+                state=[migrations.RemoveField("order", "code")],
+                database=[
                     migrations.AlterField(
                         "order", "code", models.CharField(max_length=20, db_default="")
                     )
@@ -1655,18 +1552,16 @@ SAFE: list[Case] = [
     Case(
         "state-only-removal-with-sql-set-default",
         [
-            migrations.SeparateDatabaseAndState(
-                state_operations=[migrations.RemoveField("order", "code")],
-                database_operations=[
-                    _sql("ALTER TABLE shop_order ALTER COLUMN code SET DEFAULT ''")
-                ],
+            _separate(
+                state=[migrations.RemoveField("order", "code")],
+                database=[_sql("ALTER TABLE shop_order ALTER COLUMN code SET DEFAULT ''")],
             )
         ],
         None,
     ),
     Case(
         "state-only-model-move-out-of-app",
-        [migrations.SeparateDatabaseAndState(state_operations=[migrations.DeleteModel("note")])],
+        [_separate(state=[migrations.DeleteModel("note")])],
         None,
     ),
     Case(
@@ -1674,14 +1569,14 @@ SAFE: list[Case] = [
         [migrations.RemoveField("order", "code")],
         None,
         attrs=POST,
-        prior=[([_sql("ALTER TABLE shop_order ALTER COLUMN code SET DEFAULT ''")], {})],
+        prior=_before(_sql("ALTER TABLE shop_order ALTER COLUMN code SET DEFAULT ''")),
     ),
     Case(
         "post-drop-nullable-fk",
         [migrations.RemoveField("event", "order")],
         None,
         attrs=POST,
-        prior=[([migrations.AddField("event", "order", _fk("shop.Order", null=True))], {})],
+        prior=_before(migrations.AddField("event", "order", _fk("shop.Order", null=True))),
     ),
     Case(
         "remove-field-of-table-created-same-migration",
@@ -1715,14 +1610,14 @@ SAFE: list[Case] = [
     Case("drop-view-pre", [_sql("DROP VIEW shop_order_v")], None),
     Case(
         "runpython-alone-with-reverse",
-        [migrations.RunPython(_backfill_note, migrations.RunPython.noop)],
+        [_run(_backfill_note)],
         None,
     ),
     Case(
         "runpython-in-its-own-migration-after-add",
-        [migrations.RunPython(_backfill, migrations.RunPython.noop)],
+        [_run(_backfill)],
         None,
-        prior=[([migrations.AddField("order", "paid", models.BooleanField(null=True))], {})],
+        prior=_before(migrations.AddField("order", "paid", models.BooleanField(null=True))),
     ),
     Case(
         "truncate-table-created-same-migration",
@@ -1786,7 +1681,7 @@ SAFE: list[Case] = [
         "non-atomic-add-then-runpython",
         [
             migrations.AddField("order", "paid", models.BooleanField(null=True)),
-            migrations.RunPython(_backfill, migrations.RunPython.noop),
+            _run(_backfill),
         ],
         None,
         attrs=NON_ATOMIC,
@@ -1836,31 +1731,21 @@ SAFE: list[Case] = [
     ),
     Case(
         "state-only-removal-m2m",
-        [
-            migrations.SeparateDatabaseAndState(
-                state_operations=[migrations.RemoveField("coupon", "customers")]
-            )
-        ],
+        [_separate(state=[migrations.RemoveField("coupon", "customers")])],
         None,
     ),
     Case(
         "state-only-removal-generated-column",
-        [
-            migrations.SeparateDatabaseAndState(
-                state_operations=[migrations.RemoveField("box", "w2")]
-            )
-        ],
+        [_separate(state=[migrations.RemoveField("box", "w2")])],
         None,
-        prior=[(BOX, {})],
+        prior=_before(*BOX),
     ),
     Case(
         "state-only-add-with-db-default-kept-by-sql",
         [
-            migrations.SeparateDatabaseAndState(
-                state_operations=[
-                    migrations.AddField("order", "paid", models.BooleanField(default=False))
-                ],
-                database_operations=[
+            _separate(
+                state=[migrations.AddField("order", "paid", models.BooleanField(default=False))],
+                database=[
                     _sql("ALTER TABLE shop_order ADD COLUMN paid boolean NOT NULL DEFAULT false")
                 ],
             )
@@ -1875,13 +1760,7 @@ SAFE: list[Case] = [
     ),
     Case(
         "post-create-unmanaged-model",
-        [
-            migrations.CreateModel(
-                "Ext",
-                [("id", models.IntegerField(primary_key=True))],
-                options={"managed": False, "db_table": "ext_table"},
-            )
-        ],
+        [EXT],
         None,
         attrs=POST,
     ),
@@ -1893,7 +1772,7 @@ SAFE: list[Case] = [
     ),
     Case(
         "post-create-proxy",
-        [migrations.CreateModel("SmallPlace", [], options={"proxy": True}, bases=("shop.place",))],
+        [SMALL_PLACE],
         None,
         attrs=POST,
     ),
@@ -1935,7 +1814,7 @@ SAFE: list[Case] = [
                 "Tag",
                 [("id", models.BigAutoField(primary_key=True)), ("n", models.TextField())],
             ),
-            migrations.RunPython(_seed_tags, migrations.RunPython.noop),
+            _run(_seed_tags),
         ],
         None,
     ),
@@ -1945,7 +1824,7 @@ SAFE: list[Case] = [
             migrations.AlterField(
                 "order", "code", models.CharField(max_length=20, verbose_name="Code")
             ),
-            migrations.RunPython(_backfill_note, migrations.RunPython.noop),
+            _run(_backfill_note),
         ],
         None,
     ),
@@ -1953,7 +1832,7 @@ SAFE: list[Case] = [
         "runpython-after-model-options",
         [
             migrations.AlterModelOptions("note", {"ordering": ["id"]}),
-            migrations.RunPython(_backfill_note, migrations.RunPython.noop),
+            _run(_backfill_note),
         ],
         None,
     ),
@@ -1962,7 +1841,7 @@ SAFE: list[Case] = [
         [
             migrations.CreateModel("Tag", [("id", models.BigAutoField(primary_key=True))]),
             migrations.AddField("tag", "n", models.TextField(default="")),
-            migrations.RunPython(_seed_tags_n, migrations.RunPython.noop),
+            _run(_seed_tags_n),
         ],
         None,
     ),
@@ -1971,16 +1850,7 @@ SAFE: list[Case] = [
         [_sql("DROP TABLE IF EXISTS shop_note")],
         None,
         attrs=POST,
-        prior=[
-            (
-                [
-                    migrations.SeparateDatabaseAndState(
-                        state_operations=[migrations.DeleteModel("note")]
-                    )
-                ],
-                {},
-            )
-        ],
+        prior=_before(_separate(state=[migrations.DeleteModel("note")])),
     ),
     Case(
         "sql-update-after-concurrent-index-non-atomic",
@@ -1995,13 +1865,13 @@ SAFE: list[Case] = [
         "change-db-default-value",
         [migrations.AlterField("note", "body", models.TextField(db_default="y"))],
         None,
-        prior=[([migrations.AlterField("note", "body", models.TextField(db_default="x"))], {})],
+        prior=_before(migrations.AlterField("note", "body", models.TextField(db_default="x"))),
     ),
     Case(
         "positive-int-to-int-drops-check",
         [migrations.AlterField("prod", "stock", models.IntegerField(default=0))],
         None,
-        prior=[(PROD, {})],
+        prior=_before(*PROD),
     ),
     Case(
         "collation-change-non-indexed",
@@ -2038,7 +1908,7 @@ SAFE: list[Case] = [
             )
         ],
         None,
-        prior=[(PROD, {})],
+        prior=_before(*PROD),
     ),
     Case(
         "varchar-drop-length-limit",
@@ -2048,10 +1918,16 @@ SAFE: list[Case] = [
 ]
 
 
-def _params(cases: list[Case]) -> list[Any]:
+CASES = UNSAFE + SAFE
+
+
+def _params(cases: list[Case], xfail: Callable[[Case], str | None] | None = None) -> list[Any]:
+    """One pytest param per case, named by its id; strictly xfail where ``xfail`` gives
+    a reason (by default the case's own ``xfail``)."""
     out = []
     for case in cases:
-        marks = [pytest.mark.xfail(strict=True, reason=case.xfail)] if case.xfail else []
+        reason = xfail(case) if xfail else case.xfail
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
         out.append(pytest.param(case, id=case.id, marks=marks))
     return out
 
@@ -2088,16 +1964,7 @@ def remedies_by_operation(case: Case, config: Config = QUIET) -> dict[int, set[s
 MULTI_REMEDY: dict[str, str] = {}  # operation id -> why it still carries two remedies
 
 
-def _remedy_params() -> list[Any]:
-    out = []
-    for case in UNSAFE + SAFE:
-        reason = MULTI_REMEDY.get(case.id)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        out.append(pytest.param(case, id=case.id, marks=marks))
-    return out
-
-
-@pytest.mark.parametrize("case", _remedy_params())
+@pytest.mark.parametrize("case", _params(CASES, lambda case: MULTI_REMEDY.get(case.id)))
 def test_at_most_one_remedy_per_operation(case: Case) -> None:
     many = {op: r for op, r in remedies_by_operation(case).items() if len(r) > 1}
     assert not many, f"{case.id}: operations with more than one remedy: {sorted(many)}"
@@ -2105,14 +1972,14 @@ def test_at_most_one_remedy_per_operation(case: Case) -> None:
 
 def test_the_labelled_set_is_balanced() -> None:
     """At least 80 cases, about half of each kind, every id unique."""
-    ids = [c.id for c in UNSAFE + SAFE]
+    ids = [c.id for c in CASES]
     assert len(ids) >= 80 and len(set(ids)) == len(ids)
     assert 0.4 <= len(UNSAFE) / len(ids) <= 0.6
 
 
 def measure(config: Config = QUIET) -> None:
     caught, errored, multi, ops = [], [], [], 0
-    for case in UNSAFE + SAFE:
+    for case in CASES:
         found = errors(run(case, config)[0])
         if case.expect and found & set(case.codes):
             caught.append(case.id)
@@ -2137,7 +2004,7 @@ if __name__ == "__main__":
 def test_the_lock_timeout_recipe_is_no_second_remedy() -> None:
     many = [
         (case.id, op)
-        for case in UNSAFE + SAFE
+        for case in CASES
         for op, r in remedies_by_operation(case, Config()).items()
         if len(r) > 1 and case.id not in MULTI_REMEDY
     ]
@@ -2145,7 +2012,7 @@ def test_the_lock_timeout_recipe_is_no_second_remedy() -> None:
 
 
 def _case(case_id: str) -> Case:
-    return next(c for c in UNSAFE + SAFE if c.id == case_id)
+    return next(c for c in CASES if c.id == case_id)
 
 
 def _recipes(case_id: str) -> tuple[list[Finding], set[str]]:

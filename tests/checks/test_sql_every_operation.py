@@ -252,38 +252,6 @@ def test_each_migration_sees_the_model_the_one_before_left():
     assert 'DROP COLUMN "remark"' in sql[6]
 
 
-def test_renaming_a_to_field_target_is_seen_by_the_models_pointing_at_it():
-    """RenameField edits the to_field of the foreign keys pointing at it in place: a
-    rendering made before must not be reused for them."""
-    order = migrations.CreateModel(
-        "Order",
-        [
-            ("id", models.BigAutoField(primary_key=True)),
-            ("code", models.CharField(max_length=20, unique=True)),
-        ],
-    )
-    coupon = migrations.CreateModel(
-        "Coupon",
-        [
-            ("id", models.BigAutoField(primary_key=True)),
-            ("order", models.ForeignKey("shop.Order", models.CASCADE, to_field="code")),
-        ],
-    )
-
-    def fk(**kwargs: Any) -> Any:
-        return models.ForeignKey("shop.Order", models.CASCADE, to_field="ref", **kwargs)
-
-    steps = _walk(
-        [migrations.AddField("coupon", "n", models.IntegerField(null=True))],
-        [migrations.RenameField("order", "code", "ref")],
-        [migrations.AlterField("coupon", "order", fk(null=True))],
-        setup=[order, coupon],
-    )
-    assert all(s.sql_error is None for s in steps), [s.sql_error for s in steps]
-    assert 'RENAME COLUMN "code" TO "ref"' in " ".join(steps[1].sql)
-    assert 'ALTER COLUMN "order_id" DROP NOT NULL' in " ".join(steps[2].sql)
-
-
 def _order_and_coupon() -> list[Any]:
     """Order with a unique code, and Coupon pointing at it by that code."""
     order = migrations.CreateModel(
@@ -301,6 +269,24 @@ def _order_and_coupon() -> list[Any]:
         ],
     )
     return [order, coupon]
+
+
+def test_renaming_a_to_field_target_is_seen_by_the_models_pointing_at_it():
+    """RenameField edits the to_field of the foreign keys pointing at it in place: a
+    rendering made before must not be reused for them."""
+
+    def fk(**kwargs: Any) -> Any:
+        return models.ForeignKey("shop.Order", models.CASCADE, to_field="ref", **kwargs)
+
+    steps = _walk(
+        [migrations.AddField("coupon", "n", models.IntegerField(null=True))],
+        [migrations.RenameField("order", "code", "ref")],
+        [migrations.AlterField("coupon", "order", fk(null=True))],
+        setup=_order_and_coupon(),
+    )
+    assert all(s.sql_error is None for s in steps), [s.sql_error for s in steps]
+    assert 'RENAME COLUMN "code" TO "ref"' in " ".join(steps[1].sql)
+    assert 'ALTER COLUMN "order_id" DROP NOT NULL' in " ".join(steps[2].sql)
 
 
 def _walker(*migration_ops: list[Any], setup: list[Any]) -> tuple[Walker, list[Any]]:

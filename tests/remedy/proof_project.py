@@ -5,10 +5,15 @@ has an index on ``qty`` and a nullable foreign key ``ref``) and an unsafe
 ``0002`` whose operation is the case. The proof runs ``schemaops fix`` on
 the project and compares the result with the original migrations applied to
 a database of their own.
+
+``bench/remedy_sample.py`` writes its ``shapes`` project with the same
+:func:`write_apps`, adding models and fields through :class:`Additions`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 SETTINGS = """
@@ -24,7 +29,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 """
 
-INITIAL = """from django.db import migrations, models
+INITIAL = """%(imports)sfrom django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -38,7 +43,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel("Extra", [
             ("id", models.BigAutoField(primary_key=True)),
             ("note", models.TextField(null=True)),
-        ]),
+        ]),%(before)s
         migrations.CreateModel("Item", [
             ("id", models.BigAutoField(primary_key=True)),
             ("name", models.CharField(max_length=40, null=True)),
@@ -46,11 +51,11 @@ class Migration(migrations.Migration):
             ("code", models.CharField(max_length=20, null=True)),
             ("legacy", models.CharField(max_length=20, default="x")),
             ("ref", models.ForeignKey("parent", null=True, on_delete=models.CASCADE)),%(extra)s
-        ], options={"indexes": [models.Index(fields=["qty"], name="%(app)s_qty_idx")]}),
+        ], options={"indexes": [models.Index(fields=["qty"], name="%(app)s_qty_idx")]}),%(after)s
     ]
 """
 
-UNSAFE = """from django.conf import settings
+UNSAFE = """%(imports)sfrom django.conf import settings
 from django.db import migrations, models
 
 
@@ -116,19 +121,61 @@ CASES: dict[str, tuple[str, str]] = {
 }
 
 
-def write(
-    root: Path,
-    cases: dict[str, tuple[str, str]] = CASES,
-    extra_fields: dict[str, str] | None = None,
-) -> list[str]:
-    """Write the project; return its app labels (``c_<case>``).
+@dataclass(frozen=True)
+class Additions:
+    """What every app of a project holds beyond the proof's plain ``0001``.
 
-    ``extra_fields`` gives a case's Item one more field, ``f`` (its code).
+    ``installed_apps`` come before the case apps; ``initial_imports`` and
+    ``unsafe_imports`` are whole import lines that head the ``0001`` and the
+    ``0002``; ``before_item`` and ``after_item`` are ``CreateModel`` operations
+    (each starting with a newline) around Item's; ``item_fields`` are more Item
+    fields (likewise). ``%(app)s`` in any of them is the app label.
     """
-    apps = [f"c_{case}" for case in cases]
-    (root / "proofproj").mkdir()
+
+    installed_apps: Sequence[str] = ()
+    initial_imports: str = ""
+    unsafe_imports: str = ""
+    before_item: str = ""
+    item_fields: str = ""
+    after_item: str = ""
+
+
+PLAIN = Additions()
+
+
+def initial_migration(app: str, item_fields: str = "", additions: Additions = PLAIN) -> str:
+    """The ``0001_initial`` of ``app``: Parent, Extra and Item, with ``additions``."""
+    code = (
+        INITIAL.replace("%(imports)s", additions.initial_imports)
+        .replace("%(before)s", additions.before_item)
+        .replace("%(extra)s", additions.item_fields + item_fields)
+        .replace("%(after)s", additions.after_item)
+    )
+    return code.replace("%(app)s", app)
+
+
+def unsafe_migration(app: str, operation: str, additions: Additions = PLAIN) -> str:
+    """The ``0002_unsafe`` of ``app``: ``operation`` after its ``0001`` (and after the
+    user model's migration when it refers to it)."""
+    deps = f'("{app}", "0001_initial")'
+    if "AUTH_USER_MODEL" in operation:
+        deps += ", migrations.swappable_dependency(settings.AUTH_USER_MODEL)"
+    code = UNSAFE.replace("%(imports)s", additions.unsafe_imports)
+    return code.format(dependencies=deps, operation=operation.replace("%(app)s", app))
+
+
+def write_apps(
+    root: Path,
+    operations: Mapping[str, str],
+    item_fields: Mapping[str, str] | None = None,
+    additions: Additions = PLAIN,
+) -> None:
+    """Write the project ``proofproj`` whose apps are the keys of ``operations`` (app
+    label -> its unsafe operation); ``item_fields`` gives an app's Item more fields."""
+    (root / "proofproj").mkdir(parents=True)
     (root / "proofproj" / "__init__.py").write_text("")
-    (root / "proofproj" / "settings.py").write_text(SETTINGS.format(apps=apps))
+    installed = [*additions.installed_apps, *operations]
+    (root / "proofproj" / "settings.py").write_text(SETTINGS.format(apps=installed))
     (root / "manage.py").write_text(
         "import os, sys\n"
         "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proofproj.settings')\n"
@@ -138,18 +185,30 @@ def write(
     (root / "pyproject.toml").write_text(
         '[tool.schemaops]\nsettings = "proofproj.settings"\nassume-timeouts = true\n'
     )
-    for app, (operation, _) in zip(apps, cases.values(), strict=True):
+    for app, operation in operations.items():
         folder = root / app / "migrations"
         folder.mkdir(parents=True)
         (root / app / "__init__.py").write_text("")
         (folder / "__init__.py").write_text("")
-        extra = (extra_fields or {}).get(app.removeprefix("c_"))
-        initial = INITIAL.replace("%(extra)s", f'\n            ("f", {extra}),' if extra else "")
-        (folder / "0001_initial.py").write_text(initial.replace("%(app)s", app))
-        deps = f'("{app}", "0001_initial")'
-        if "AUTH_USER_MODEL" in operation:
-            deps += ", migrations.swappable_dependency(settings.AUTH_USER_MODEL)"
-        (folder / "0002_unsafe.py").write_text(
-            UNSAFE.format(dependencies=deps, operation=operation.replace("%(app)s", app))
-        )
-    return apps
+        fields = (item_fields or {}).get(app, "")
+        (folder / "0001_initial.py").write_text(initial_migration(app, fields, additions))
+        (folder / "0002_unsafe.py").write_text(unsafe_migration(app, operation, additions))
+
+
+def write(
+    root: Path,
+    cases: dict[str, tuple[str, str]] = CASES,
+    extra_fields: dict[str, str] | None = None,
+) -> list[str]:
+    """Write the project; return its app labels (``c_<case>``).
+
+    ``extra_fields`` gives a case's Item one more field, ``f`` (its code).
+    """
+    operations = {f"c_{case}": operation for case, (operation, _) in cases.items()}
+    fields = {
+        f"c_{case}": f'\n            ("f", {code}),'
+        for case, code in (extra_fields or {}).items()
+        if code
+    }
+    write_apps(root, operations, fields)
+    return list(operations)

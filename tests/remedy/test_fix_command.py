@@ -118,6 +118,17 @@ def test_verify_checks_and_traces_what_was_written(shop: tuple[Path, dict[str, s
     assert "no lock blocking writes held over 250 ms" in proc.stdout
 
 
+def test_verify_quotes_a_failed_child_without_its_prefix() -> None:
+    """A check or trace that fails under --verify is quoted after verify's own prefix
+    without the child's "schemaops: error:" (the program's name once per line)."""
+    from schemaops.remedy.verify import _child_error
+
+    proc = run_cli("check", "no_such_app", cwd=SAMPLE)
+    assert proc.returncode == 2 and proc.stderr.startswith("schemaops: error: ")
+    quoted = _child_error(proc)
+    assert "no_such_app" in quoted and not quoted.startswith("schemaops")
+
+
 def test_the_lock_budget_counts_a_lock_until_its_transaction_ends() -> None:
     from schemaops.remedy.verify import blocking_holds
 

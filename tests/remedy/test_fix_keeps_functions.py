@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from proof_project import INITIAL, SETTINGS
+from proof_project import SETTINGS, initial_migration
 from proof_support import run, schemaops
 from support import PG, create_database, drop_database
 
@@ -133,9 +133,7 @@ def _write(root: Path, cases: dict[str, tuple[str, str]], imported: bool) -> lis
         folder.mkdir(parents=True)
         (root / app / "__init__.py").write_text("")
         (folder / "__init__.py").write_text("")
-        (folder / "0001_initial.py").write_text(
-            INITIAL.replace("%(extra)s", "").replace("%(app)s", app)
-        )
+        (folder / "0001_initial.py").write_text(initial_migration(app))
         code = CHANGE.format(
             header=HEADER,
             top=top.replace("{app}", app),
@@ -317,9 +315,7 @@ def test_a_backfill_class_gets_the_constants_its_function_reads(
     (root / "k_fill" / "models.py").write_text(FILL_MODELS)  # backfills use the real models
     (root / "k_fill" / "__init__.py").write_text("")
     (folder / "__init__.py").write_text("")
-    (folder / "0001_initial.py").write_text(
-        INITIAL.replace("%(extra)s", "").replace("%(app)s", "k_fill")
-    )
+    (folder / "0001_initial.py").write_text(initial_migration("k_fill"))
     (folder / "0002_change.py").write_text(
         CHANGE.format(
             header=HEADER,
@@ -343,6 +339,9 @@ def test_a_backfill_class_gets_the_constants_its_function_reads(
     done = schemaops(root, db, "fix")
     assert done.returncode == 0, done.stderr
     assert "schemaops backfill start k_fill.FillFBackfill --wait" in done.stdout
+    # fix reports what it did, without naming itself again after its own prefix
+    assert "schemaops fix: wrote class FillFBackfill to k_fill/backfills.py" in done.stdout
+    assert "`schemaops fix`" not in done.stdout
     backfills = (root / "k_fill" / "backfills.py").read_text()
     compile(backfills, "backfills.py", "exec")
     assert "FACTOR = 2" in backfills and "def fill_f(apps, schema_editor):" in backfills

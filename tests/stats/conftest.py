@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+import support
 
 from schemaops.stats.snapshot import take_snapshot
 
@@ -52,9 +53,4 @@ def small(sized_snapshot) -> Path:
 @pytest.fixture
 def shop_env(scratch_db) -> dict[str, str]:
     """The demo shop's settings pointed at the test's database."""
-    return {
-        "SHOP_DB_NAME": scratch_db["dbname"],
-        "SHOP_DB_HOST": scratch_db["host"],
-        "SHOP_DB_PORT": scratch_db["port"],
-        "SHOP_DB_USER": scratch_db["user"],
-    }
+    return support.shop_env(scratch_db)

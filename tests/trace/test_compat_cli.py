@@ -12,8 +12,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from support import PG, SAMPLE, run_cli
-from trace_support import database_exists, scratch_name, shop_env
+from support import PG, SAMPLE, run_cli, shop_env
+from trace_support import database_exists, scratch_name
 
 OLD_RELEASE = [("orders", "0001"), ("products", "0001"), ("customers", "0001")]
 

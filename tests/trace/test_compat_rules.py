@@ -15,24 +15,11 @@ from typing import Any
 import pytest
 from compat_support import build_migrations, memory_loader, replay
 from django.db import migrations, models
-from lintkit import APP
+from lintkit import APP, order_model
 
 from schemaops.config import Config
 from schemaops.findings import Finding, Severity
 from schemaops.trace.compat_merge import additive_codes, claims_break, merge_compat
-
-
-def order(*extra: Any) -> Any:
-    return migrations.CreateModel(
-        "Order",
-        [
-            ("id", models.BigAutoField(primary_key=True)),
-            ("code", models.CharField(max_length=20)),
-            ("legacy", models.CharField(max_length=20, null=True)),
-            ("amount", models.IntegerField(default=0)),
-            *extra,
-        ],
-    )
 
 
 class StatusField(models.CharField):
@@ -58,12 +45,12 @@ STATUS = StatusField(max_length=9, choices=[("new", "new"), ("paid", "paid")])
 
 # rule code -> (setup, operations under test (pre-deploy), the release the rule says breaks)
 CASES: dict[str, tuple[list[Any], list[Any], str]] = {
-    "SO101": ([order()], [migrations.RemoveField("order", "legacy")], "old"),
-    "SO102": ([order()], [migrations.DeleteModel("Order")], "old"),
-    "SO103": ([order()], [migrations.RenameField("order", "legacy", "reference")], "old"),
-    "SO104": ([order()], [migrations.RenameModel("Order", "Purchase")], "old"),
+    "SO101": ([order_model()], [migrations.RemoveField("order", "legacy")], "old"),
+    "SO102": ([order_model()], [migrations.DeleteModel("Order")], "old"),
+    "SO103": ([order_model()], [migrations.RenameField("order", "legacy", "reference")], "old"),
+    "SO104": ([order_model()], [migrations.RenameModel("Order", "Purchase")], "old"),
     "SO105": (
-        [order()],
+        [order_model()],
         [
             migrations.AlterField(
                 "order", "legacy", models.CharField(max_length=20, null=True, db_column="ref")
@@ -72,7 +59,7 @@ CASES: dict[str, tuple[list[Any], list[Any], str]] = {
         "old",
     ),
     "SO106": (
-        [order()],
+        [order_model()],
         [
             migrations.SeparateDatabaseAndState(
                 state_operations=[migrations.RemoveField("order", "code")]
@@ -81,27 +68,27 @@ CASES: dict[str, tuple[list[Any], list[Any], str]] = {
         "new",
     ),
     "SO107": (
-        [order()],
+        [order_model()],
         [migrations.AddField("order", "status", models.CharField(max_length=9, default="new"))],
         "old",
     ),
     "SO110": (
-        [order()],
+        [order_model()],
         [migrations.AlterField("order", "code", models.CharField(max_length=20, null=True))],
         "old",
     ),
     "SO116": (
-        [order()],
+        [order_model()],
         [migrations.AddField("order", "note", models.TextField(null=True))],
         "new",
     ),
     "SO112": (
-        [order(("state", models.CharField(max_length=9, db_default="new")))],
+        [order_model(("state", models.CharField(max_length=9, db_default="new")))],
         [migrations.AlterField("order", "state", models.CharField(max_length=9))],
         "old",
     ),
     "SO113": (
-        [_sql("CREATE TYPE order_status AS ENUM ('new', 'paid')"), order(("status", STATUS))],
+        [_sql("CREATE TYPE order_status AS ENUM ('new', 'paid')"), order_model(("status", STATUS))],
         [_sql("ALTER TYPE order_status RENAME VALUE 'new' TO 'fresh'")],
         "old",
     ),

@@ -9,8 +9,8 @@ import sys
 import time
 
 import psycopg2
-from support import SAMPLE, run_cli
-from trace_support import database_exists, scratch_name, shop_env
+from support import SAMPLE, run_cli, shop_env
+from trace_support import database_exists, scratch_name
 
 
 def _statements(report, app, name):

@@ -18,7 +18,7 @@ from django.contrib.postgres.fields import RangeOperators
 from django.db import migrations, models
 from django.db.migrations.state import ProjectState
 from django.db.models.functions import Random
-from lintkit import APP, make_migration
+from lintkit import APP, make_migration, order_model
 
 from schemaops.config import Config
 from schemaops.findings import Finding
@@ -27,20 +27,6 @@ from schemaops.trace.merge import merge_findings, parse_schema_claim
 from schemaops.trace.runner import TraceResult, pointed_at
 from schemaops.trace.tracer import MigrationTrace, StatementRecorder, attributing
 
-
-def order(*extra: Any) -> Any:
-    return migrations.CreateModel(
-        "Order",
-        [
-            ("id", models.BigAutoField(primary_key=True)),
-            ("code", models.CharField(max_length=20)),
-            ("legacy", models.CharField(max_length=20, null=True)),
-            ("amount", models.IntegerField(default=0)),
-            *extra,
-        ],
-    )
-
-
 CUSTOMER = migrations.CreateModel(
     "Customer", [("id", models.BigAutoField(primary_key=True)), ("email", models.TextField())]
 )
@@ -48,7 +34,7 @@ EVENTS = migrations.RunSQL(
     "CREATE TABLE events (id bigint, at date) PARTITION BY RANGE (at);"
     "CREATE TABLE events_2023 PARTITION OF events FOR VALUES FROM ('2023-01-01') TO ('2024-01-01')"
 )
-PERIOD = order(("period", models.CharField(max_length=20, null=True)))
+PERIOD = order_model(("period", models.CharField(max_length=20, null=True)))
 
 
 def _sql(text: str) -> Any:
@@ -67,12 +53,12 @@ CODE_CHECK = models.CheckConstraint(condition=models.Q(code__gt=""), name="code_
 
 # rule code[/variant] -> (setup operations, operations under test, atomic)
 CASES: dict[str, tuple[list[Any], list[Any], bool]] = {
-    "SO101": ([order()], [migrations.RemoveField("order", "legacy")], True),
-    "SO102": ([order()], [migrations.DeleteModel("Order")], True),
-    "SO103": ([order()], [migrations.RenameField("order", "legacy", "old")], True),
-    "SO104": ([order()], [migrations.RenameModel("Order", "Purchase")], True),
+    "SO101": ([order_model()], [migrations.RemoveField("order", "legacy")], True),
+    "SO102": ([order_model()], [migrations.DeleteModel("Order")], True),
+    "SO103": ([order_model()], [migrations.RenameField("order", "legacy", "old")], True),
+    "SO104": ([order_model()], [migrations.RenameModel("Order", "Purchase")], True),
     "SO105": (
-        [order()],
+        [order_model()],
         [
             migrations.AlterField(
                 "order", "legacy", models.CharField(max_length=20, null=True, db_column="old")
@@ -81,22 +67,22 @@ CASES: dict[str, tuple[list[Any], list[Any], bool]] = {
         True,
     ),
     "SO107": (
-        [order()],
+        [order_model()],
         [migrations.AddField("order", "status", models.CharField(max_length=9, default="new"))],
         True,
     ),
     "SO109": (
-        [order()],
+        [order_model()],
         [migrations.AlterField("order", "legacy", models.CharField(max_length=20))],
         True,
     ),
     "SO110": (
-        [order()],
+        [order_model()],
         [migrations.AlterField("order", "code", models.CharField(max_length=20, null=True))],
         True,
     ),
     "SO112": (
-        [order(("state", models.CharField(max_length=9, db_default="new")))],
+        [order_model(("state", models.CharField(max_length=9, db_default="new")))],
         [migrations.AlterField("order", "state", models.CharField(max_length=9))],
         True,
     ),
@@ -106,17 +92,17 @@ CASES: dict[str, tuple[list[Any], list[Any], bool]] = {
         True,
     ),
     "SO201": (
-        [order()],
+        [order_model()],
         [migrations.AddIndex("order", models.Index(fields=["code"], name="order_code_idx"))],
         True,
     ),
     "SO202": (
-        [order(), migrations.AddIndex("order", models.Index(fields=["code"], name="oc_idx"))],
+        [order_model(), migrations.AddIndex("order", models.Index(fields=["code"], name="oc_idx"))],
         [migrations.RemoveIndex("order", "oc_idx")],
         True,
     ),
     "SO203": (
-        [order()],
+        [order_model()],
         [
             migrations.AddConstraint(
                 "order", models.UniqueConstraint(fields=["code"], name="uq_order_code")
@@ -129,7 +115,7 @@ CASES: dict[str, tuple[list[Any], list[Any], bool]] = {
         # the representative case turns the constraint on for an existing column
         [
             CUSTOMER,
-            order(
+            order_model(
                 (
                     "customer",
                     models.ForeignKey(
@@ -148,7 +134,7 @@ CASES: dict[str, tuple[list[Any], list[Any], bool]] = {
         True,
     ),
     "SO204/runsql": (
-        [order(("customer_id", models.BigIntegerField(null=True))), CUSTOMER],
+        [order_model(("customer_id", models.BigIntegerField(null=True))), CUSTOMER],
         [
             _sql(
                 "ALTER TABLE shop_order ADD CONSTRAINT order_customer_fk "
@@ -158,7 +144,7 @@ CASES: dict[str, tuple[list[Any], list[Any], bool]] = {
         True,
     ),
     "SO205": (
-        [order()],
+        [order_model()],
         [
             migrations.AddConstraint(
                 "order",
@@ -168,17 +154,17 @@ CASES: dict[str, tuple[list[Any], list[Any], bool]] = {
         True,
     ),
     "SO206": (
-        [order()],
+        [order_model()],
         [migrations.AlterField("order", "amount", models.BigIntegerField(default=0))],
         True,
     ),
     "SO207": (
-        [order()],
+        [order_model()],
         [migrations.AddField("order", "r", models.FloatField(db_default=Random()))],
         True,
     ),
     "SO208": (
-        [order()],
+        [order_model()],
         [
             migrations.AddField(
                 "order",
@@ -193,7 +179,7 @@ CASES: dict[str, tuple[list[Any], list[Any], bool]] = {
         True,
     ),
     "SO209": (
-        [order()],
+        [order_model()],
         [
             migrations.AddField("order", "ref", models.CharField(max_length=20, null=True)),
             migrations.AddIndex("order", models.Index(fields=["ref"], name="order_ref_idx")),
@@ -224,18 +210,21 @@ CASES: dict[str, tuple[list[Any], list[Any], bool]] = {
         True,
     ),
     "SO213": (
-        [order()],
+        [order_model()],
         [
             _sql("ALTER TABLE shop_order ADD CONSTRAINT pos CHECK (amount >= 0) NOT VALID"),
             _sql("ALTER TABLE shop_order VALIDATE CONSTRAINT pos"),
         ],
         True,
     ),
-    "SO214": ([order()], [_sql("REINDEX TABLE shop_order")], True),
-    "SO215": ([order()], [_sql("CLUSTER shop_order USING shop_order_pkey")], True),
+    "SO214": ([order_model()], [_sql("REINDEX TABLE shop_order")], True),
+    "SO215": ([order_model()], [_sql("CLUSTER shop_order USING shop_order_pkey")], True),
     "SO216": ([EVENTS], [_sql("ALTER TABLE events DETACH PARTITION events_2023")], True),
     "SO221": (
-        [order(), _sql("CREATE MATERIALIZED VIEW order_stats AS SELECT count(*) FROM shop_order")],
+        [
+            order_model(),
+            _sql("CREATE MATERIALIZED VIEW order_stats AS SELECT count(*) FROM shop_order"),
+        ],
         [_sql("REFRESH MATERIALIZED VIEW order_stats")],
         True,
     ),
@@ -245,36 +234,40 @@ CASES: dict[str, tuple[list[Any], list[Any], bool]] = {
         [_sql("ALTER TABLE legacy ADD PRIMARY KEY (code)")],
         True,
     ),
-    "SO218": ([order()], [_sql("LOCK TABLE shop_order IN EXCLUSIVE MODE")], True),
+    "SO218": ([order_model()], [_sql("LOCK TABLE shop_order IN EXCLUSIVE MODE")], True),
     "SO219": (
-        [order(), migrations.AddConstraint("order", CODE_CHECK)],
+        [order_model(), migrations.AddConstraint("order", CODE_CHECK)],
         [migrations.AlterField("order", "code", models.CharField(max_length=40))],
         True,
     ),
     "SO219/runsql": (
-        [order(), migrations.AddConstraint("order", CODE_CHECK)],
+        [order_model(), migrations.AddConstraint("order", CODE_CHECK)],
         [_sql("ALTER TABLE shop_order ALTER COLUMN code TYPE varchar(40)")],
         True,
     ),
     "SO220": (
-        [_sql("CREATE DOMAIN order_code AS text"), order(("ref", CodeField(null=True)))],
+        [_sql("CREATE DOMAIN order_code AS text"), order_model(("ref", CodeField(null=True)))],
         [_sql("ALTER DOMAIN order_code ADD CONSTRAINT ref_not_empty CHECK (VALUE <> '')")],
         True,
     ),
     "SO220/not-null": (
-        [_sql("CREATE DOMAIN order_code AS text"), order(("ref", CodeField(null=True)))],
+        [_sql("CREATE DOMAIN order_code AS text"), order_model(("ref", CodeField(null=True)))],
         [_sql("ALTER DOMAIN order_code SET NOT NULL")],
         True,
     ),
     "SO303": (
-        [order()],
+        [order_model()],
         [_sql("UPDATE shop_order SET code = 'x'"), _sql("CREATE INDEX i ON shop_order (code)")],
         True,
     ),
-    "SO306": ([order()], [_sql("TRUNCATE shop_order")], True),
-    "SO401": ([order()], [migrations.AddField("order", "note", models.TextField(null=True))], True),
+    "SO306": ([order_model()], [_sql("TRUNCATE shop_order")], True),
+    "SO401": (
+        [order_model()],
+        [migrations.AddField("order", "note", models.TextField(null=True))],
+        True,
+    ),
     "SO402": (
-        [order()],
+        [order_model()],
         [migrations.AddIndex("order", models.Index(fields=["amount"], name="order_amount_idx"))],
         True,
     ),

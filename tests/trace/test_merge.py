@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
-from support import run_cli
-from trace_support import shop_env, trace_statements
+from support import run_cli, shop_env
+from trace_support import trace_statements
 
 from schemaops.findings import Finding, Severity
 from schemaops.locks import Lock
@@ -74,6 +75,7 @@ def test_an_unreported_blocking_lock_becomes_so801(category_trace, loader):
         (0, (Lock.ACCESS_EXCLUSIVE, "products_product"))
     ]
     assert new[0].path and new[0].path.endswith("0002_product_category.py")
+    assert new[0].line == 9  # migrations.AddField( of operation 0
     assert "ALTER TABLE" in new[0].evidence["statement"]
 
 
@@ -105,3 +107,26 @@ def test_check_trace_cli_on_the_demo_shop(scratch_db):
     findings = json.loads(run.stdout)["findings"]
     so201 = next(f for f in findings if f["code"] == "SO201")
     assert "[trace:" not in so201["message"]  # the claim holds
+
+
+def test_a_break_no_rule_explains_stands_at_its_first_suspect(loader):
+    """SO803 (merge_compat) points at the file and line of the operation blamed first."""
+    from schemaops.trace.compat import Break, CompatResult
+    from schemaops.trace.compat_merge import merge_compat
+
+    brk = Break(
+        release="old",
+        phase="after pre-deploy",
+        model="products.Product",
+        table="products_product",
+        step="insert",
+        statement="INSERT INTO products_product ...",
+        error="boom",
+        suspects=[(KEY[0], KEY[1], 1)],
+    )
+    findings: list[Finding] = []
+    merge_compat(findings, CompatResult(breaks=[brk, replace(brk, suspects=[])]), loader)
+    located, unlocated = findings
+    assert located.code == "SO803" and located.path and located.path.endswith(f"{KEY[1]}.py")
+    assert located.line == 14  # migrations.AddIndex( of operation 1
+    assert (unlocated.path, unlocated.line) == (None, None)

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import psycopg2
-from support import run_cli
-from trace_support import run_setup, shop_env
+from support import run_cli, shop_env
+from trace_support import run_setup
 
 from schemaops.db import connect
 from schemaops.trace.seed import seed_tables

@@ -64,16 +64,6 @@ def as_dicts(traces: list[StatementTrace]) -> list[dict[str, Any]]:
     return [t.to_dict() for t in traces]
 
 
-def shop_env(params: dict[str, str]) -> dict[str, str]:
-    """Point the demo shop's settings at a test database."""
-    return {
-        "SHOP_DB_NAME": params["dbname"],
-        "SHOP_DB_HOST": params["host"],
-        "SHOP_DB_PORT": params["port"],
-        "SHOP_DB_USER": params["user"],
-    }
-
-
 def database_exists(name: str) -> bool:
     from support import PG
 
