@@ -219,6 +219,13 @@ CODE_NULLABLE = _separate(
     database=[_sql("ALTER TABLE shop_order ALTER COLUMN code DROP NOT NULL")],
 )
 
+# an unmanaged model over the fixture's view shop_order_v: the code reads the view
+VIEW_MODEL = migrations.CreateModel(
+    "OrderView",
+    [("id", models.BigIntegerField(primary_key=True)), ("legacy", models.TextField(null=True))],
+    options={"managed": False, "db_table": "shop_order_v"},
+)
+
 UNSAFE: list[Case] = [
     # many-to-many
     Case("m2m-remove-drops-join-table", [migrations.RemoveField("coupon", "customers")], "SO102"),
@@ -295,6 +302,31 @@ UNSAFE: list[Case] = [
         [_sql("DROP TABLE shop_order CASCADE")],
         ("SO102", "SO117"),
         attrs=POST,
+    ),
+    # a view a model reads (an unmanaged model over it): dropped or renamed
+    Case(
+        "drop-view-a-model-reads-pre",
+        [_sql("DROP VIEW shop_order_v")],
+        "SO102",
+        prior=[([VIEW_MODEL], {})],
+    ),
+    Case(
+        "drop-view-a-model-reads-post",
+        [_sql("DROP VIEW shop_order_v")],
+        "SO102",
+        attrs=POST,
+        prior=[([VIEW_MODEL], {})],
+    ),
+    Case("rename-view", [_sql("ALTER VIEW shop_order_v RENAME TO shop_orders_v")], "SO104"),
+    Case(
+        "rename-matview",
+        [_sql("ALTER MATERIALIZED VIEW shop_event_mv RENAME TO shop_events_mv")],
+        "SO104",
+    ),
+    Case(
+        "rename-m2m-field-renames-join-table",
+        [migrations.RenameField("coupon", "customers", "clients")],
+        "SO104",
     ),
     # partitioned tables
     Case(
@@ -1608,6 +1640,23 @@ SAFE: list[Case] = [
         None,
     ),
     Case("drop-view-pre", [_sql("DROP VIEW shop_order_v")], None),
+    Case("drop-view-post", [_sql("DROP VIEW shop_order_v")], None, attrs=POST),
+    Case(
+        "drop-view-after-its-model-left-post",
+        [migrations.DeleteModel("OrderView"), _sql("DROP VIEW shop_order_v")],
+        None,
+        attrs=POST,
+        prior=[([VIEW_MODEL], {})],
+    ),
+    Case(
+        "drop-and-create-view-again",
+        [
+            _sql("DROP VIEW shop_order_v"),
+            _sql("CREATE VIEW shop_order_v AS SELECT id, legacy, code FROM shop_order"),
+        ],
+        None,
+        prior=[([VIEW_MODEL], {})],
+    ),
     Case(
         "runpython-alone-with-reverse",
         [_run(_backfill_note)],
