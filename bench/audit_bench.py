@@ -18,11 +18,13 @@ Each run (median of ``--runs``) times, on fresh connections and interleaved:
 * the peer's equivalent (``bench/audit_peers.py``: PgHero, pg-extras,
   active_record_doctor), only its database work.
 
-A check alone and a peer that take under a second are each measured on their
-second run, right after their first (``settled``): both then find in shared
-buffers what they read themselves. Back to back, whichever ran first after the
-other checks would pay to read the catalog pages back and the other would get
-them for free (the fleet's catalogs are ten times ``shared_buffers``).
+A check alone and a peer that take under a second are each measured again right
+after their first run, up to 7 times, and the median kept (``settled``): both
+then find in shared buffers what they read themselves. Back to back, whichever
+ran first after the other checks would pay to read the catalog pages back and
+the other would get them for free (the fleet's catalogs are ten times
+``shared_buffers``); and one sample of a few milliseconds varies on a shared
+machine by more than the gap between two such queries.
 
 Every measurement is wall time beside CPU time: the server backend's (read in
 ``/proc/<pid>/schedstat`` of the local server, nanoseconds) and the client's
@@ -169,29 +171,40 @@ def alone(code: str) -> tuple[Cost, int]:
     return costs[code], len(result.findings)
 
 
-# Work that takes less than this is measured on its second run, right after its first:
-# with the shared buffers as its own reads leave them, not as the work before it did.
+PARTS = ("wall", "server", "client")  # of a Cost, as recorded
+
+# Work that takes less than this is measured again right after its first run, with
+# the shared buffers as its own reads leave them, not as the work before it did; and
+# repeated (at most REPEATS times, about this long in all), its median kept.
 WARM_BELOW = 1.0  # seconds, wall
+REPEATS = 7
 
 
 def settled(work: Callable[[], tuple[Cost, int]]) -> tuple[Cost, int]:
-    """``work``'s cost, measured again when quick (see :data:`WARM_BELOW`).
+    """``work``'s cost; when quick (see :data:`WARM_BELOW`), the median of its reruns.
 
     The measurement that runs first after other work reads its catalog pages back
-    into shared buffers (pg_constraint: 1,257 pages, +3.5 ms of a 6 ms query) and
+    into shared buffers (pg_constraint: 1,257 pages, 3.5 ms of a 6 ms query) and
     the one right after it finds them there: measured back to back, ours would
-    always pay the peer's reads. Warmed the same way, both are measured alike; work
-    over a second is measured once (a few ms of reads do not change its ratio).
+    always pay the peer's reads. Warmed the same way, both are measured alike, and
+    a few milliseconds are measured several times: one sample on a shared machine
+    varies by more than the gap between two such queries. Work over a second is
+    measured once (a few ms of reads do not change its ratio).
     """
     first = work()
-    return work() if first[0].wall < WARM_BELOW else first
+    if first[0].wall >= WARM_BELOW:
+        return first
+    times = max(1, min(REPEATS, int(WARM_BELOW / max(first[0].wall, 1e-3))))
+    runs = [work() for _ in range(times)]
+    parts = [statistics.median(getattr(cost, part) for cost, _ in runs) for part in PARTS]
+    return Cost(*parts), runs[-1][1]
 
 
 Times = dict[str, list[float]]
 
 
 def _record(times: Times, name: str, cost: Cost) -> None:
-    for part in ("wall", "server", "client"):
+    for part in PARTS:
         times.setdefault(f"{name}.{part}", []).append(getattr(cost, part))
 
 
