@@ -284,7 +284,7 @@ def not_valid_constraint(ctx: AuditContext) -> Iterator[Hit]:
     rows = _without_inherited_copies(ctx, audited)
     for row in rows:
         row["schema"] = ctx.schemas[row["schema_oid"]]
-    for row in sorted(rows, key=lambda r: (r["schema"], r["table"] or "", r["conname"])):
+    for row in sorted(rows, key=lambda r: (r["schema"], r["table"], r["conname"])):
         yield _not_valid_hit(row)
 
 
@@ -293,10 +293,10 @@ def _without_inherited_copies(
 ) -> list[dict[str, Any]]:
     """The rows less the inherited copies of a constraint reported on a parent table.
 
-    Each row kept lists in ``copies`` whether each copy its VALIDATE CONSTRAINT
-    validates with it is a partition's (at any depth). A copy whose parent is not audited
-    (``--exclude-schema``) stays a finding of its own. Reads ``pg_inherits`` only
-    when there are copies.
+    Each row kept gets ``copies``: a flag per copy its VALIDATE CONSTRAINT validates
+    with it (at any depth), true for a partition's. A copy whose parent is not
+    audited (``--exclude-schema``) stays a finding of its own. Reads ``pg_inherits``
+    only when there are copies.
     """
     for row in rows:
         row["copies"] = []
