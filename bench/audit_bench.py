@@ -18,6 +18,14 @@ Each run (median of ``--runs``) times, on fresh connections and interleaved:
 * the peer's equivalent (``bench/audit_peers.py``: PgHero, pg-extras,
   active_record_doctor), only its database work.
 
+A check alone and a peer that take under a second are each measured again right
+after their first run, up to 7 times, and the median kept (``settled``): both
+then find in shared buffers what they read themselves. Back to back, whichever
+ran first after the other checks would pay to read the catalog pages back and
+the other would get them for free (the fleet's catalogs are ten times
+``shared_buffers``); and one sample of a few milliseconds varies on a shared
+machine by more than the gap between two such queries.
+
 Every measurement is wall time beside CPU time: the server backend's (read in
 ``/proc/<pid>/schedstat`` of the local server, nanoseconds) and the client's
 (this process's thread). On a shared machine the wall time grows with the load
@@ -37,6 +45,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -156,11 +165,46 @@ def peer(code: str) -> Cost:
         conn.close()
 
 
+def alone(code: str) -> tuple[Cost, int]:
+    """One check run alone (its own audit): its cost and how many findings it made."""
+    _, result, costs = audit([code])
+    return costs[code], len(result.findings)
+
+
+PARTS = ("wall", "server", "client")  # of a Cost, as recorded
+
+# Work that takes less than this is measured again right after its first run, with
+# the shared buffers as its own reads leave them, not as the work before it did; and
+# repeated (at most REPEATS times, about this long in all), its median kept.
+WARM_BELOW = 1.0  # seconds, wall
+REPEATS = 7
+
+
+def settled(work: Callable[[], tuple[Cost, int]]) -> tuple[Cost, int]:
+    """``work``'s cost; when quick (see :data:`WARM_BELOW`), the median of its reruns.
+
+    The measurement that runs first after other work reads its catalog pages back
+    into shared buffers (pg_constraint: 1,257 pages, 3.5 ms of a 6 ms query) and
+    the one right after it finds them there: measured back to back, ours would
+    always pay the peer's reads. Warmed the same way, both are measured alike, and
+    a few milliseconds are measured several times: one sample on a shared machine
+    varies by more than the gap between two such queries. Work over a second is
+    measured once (a few ms of reads do not change its ratio).
+    """
+    first = work()
+    if first[0].wall >= WARM_BELOW:
+        return first
+    times = max(1, min(REPEATS, int(WARM_BELOW / max(first[0].wall, 1e-3))))
+    runs = [work() for _ in range(times)]
+    parts = [statistics.median(getattr(cost, part) for cost, _ in runs) for part in PARTS]
+    return Cost(*parts), runs[-1][1]
+
+
 Times = dict[str, list[float]]
 
 
 def _record(times: Times, name: str, cost: Cost) -> None:
-    for part in ("wall", "server", "client"):
+    for part in PARTS:
         times.setdefault(f"{name}.{part}", []).append(getattr(cost, part))
 
 
@@ -182,11 +226,11 @@ def measure(runs: int, codes: list[str], total_only: bool = False) -> Times:
         for code in [] if total_only else result.timings:
             if code in result.skipped:
                 continue
-            _, alone, costs = audit([code])
-            _record(times, f"{code}:alone", costs[code])
-            times.setdefault(f"{code}:findings", []).append(float(len(alone.findings)))
+            cost, found = settled(lambda code=code: alone(code))
+            _record(times, f"{code}:alone", cost)
+            times.setdefault(f"{code}:findings", []).append(float(found))
             if code in PEERS:
-                _record(times, f"{code}:peer", peer(code))
+                _record(times, f"{code}:peer", settled(lambda code=code: (peer(code), 0))[0])
         wall, cpu = command()
         times.setdefault("command.wall", []).append(wall)
         times.setdefault("command.client", []).append(cpu)

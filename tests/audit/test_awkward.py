@@ -33,6 +33,23 @@ def test_varchar_fix_names_the_tables_schema_and_runs(db):
     assert db.audit("AU206") == []
 
 
+def test_not_valid_constraint_fix_quotes_odd_names_and_runs(db):
+    db.sql(
+        f"CREATE SCHEMA {ODD}",
+        f'CREATE TABLE {ODD}."Order" (n int)',
+        'CREATE TABLE public."Order" (n int)',  # same name, nothing to validate
+        f'ALTER TABLE {ODD}."Order" ADD CONSTRAINT "N > 0" CHECK (n > 0) NOT VALID',
+    )
+    [finding] = db.audit("AU203")
+    assert finding.obj == 'Odd "Schema".Order.N > 0'
+    statement = f'ALTER TABLE {ODD}."Order" VALIDATE CONSTRAINT "N > 0";'
+    assert finding.recipe == (
+        f"migrations.RunSQL({statement!r}, reverse_sql=migrations.RunSQL.noop),"
+    )
+    db.sql(statement)
+    assert db.audit("AU203") == []
+
+
 def test_sequence_finding_names_the_column_without_models(db):
     db.sql(
         f"CREATE SCHEMA {ODD}",

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import psycopg2
+from django.db import migrations
+from lintkit import lint  # type: ignore[import-not-found]
+
+from schemaops.audit.runner import run_audit, select
+from schemaops.config import Config
 from schemaops.findings import Severity
 
 
@@ -36,18 +42,52 @@ def test_sequence_near_overflow_by_column_type(db):
     assert "AS bigint" in found["full_int.id"].recipe
 
 
-def test_not_valid_constraints(db):
+def _validate_operation(finding):
+    """The migration operation an AU203 fix holds (paste-ready Python), built as Django would."""
+    operation = eval(finding.recipe.rstrip(","), {"migrations": migrations})  # our own text
+    assert isinstance(operation, migrations.RunSQL)
+    return operation
+
+
+def test_not_valid_constraints_and_their_fix_applies_without_waiting_for_writers(db):
     db.sql(
         "CREATE TABLE p (id int PRIMARY KEY)",
         "CREATE TABLE c (id int, p_id int, n int)",
+        "INSERT INTO p VALUES (1)",
+        "INSERT INTO c VALUES (1, 1, 5)",
         "ALTER TABLE c ADD CONSTRAINT c_p_fk FOREIGN KEY (p_id) REFERENCES p NOT VALID",
         "ALTER TABLE c ADD CONSTRAINT c_n_pos CHECK (n > 0) NOT VALID",
         "ALTER TABLE c ADD CONSTRAINT c_n_small CHECK (n < 100) NOT VALID",
         "ALTER TABLE c VALIDATE CONSTRAINT c_n_small",
     )
-    found = {f.obj for f in db.audit("AU203")}
-    assert found == {"c.c_p_fk", "c.c_n_pos"}
-    assert "VALIDATE CONSTRAINT" in db.audit("AU203")[0].recipe
+    found = {f.obj: f for f in db.audit("AU203")}
+    assert set(found) == {"c.c_p_fk", "c.c_n_pos"}
+    assert found["c.c_p_fk"].message == "foreign key c_p_fk on c (references p) is NOT VALID"
+    assert found["c.c_p_fk"].evidence["references"] == "p"
+    assert found["c.c_n_pos"].message == "check constraint c_n_pos on c is NOT VALID"
+    operations = [_validate_operation(f) for f in found.values()]
+    assert lint(operations, config=Config()) == []  # our gate, timeout rules included
+    writer = psycopg2.connect(**db.params)
+    try:
+        with writer.cursor() as cur:  # a write in progress: ROW EXCLUSIVE on c until commit
+            cur.execute("INSERT INTO c VALUES (2, 1, 7)")
+        for operation in operations:  # SHARE UPDATE EXCLUSIVE: does not wait for it
+            db.sql("SET lock_timeout = '2s'", operation.sql)
+        writer.commit()
+    finally:
+        writer.close()
+    assert db.audit("AU203") == []
+
+
+def test_not_valid_constraint_fix_fails_on_rows_that_break_it_and_changes_nothing(db):
+    db.sql(
+        "CREATE TABLE c (n int)",
+        "INSERT INTO c VALUES (-1)",
+        "ALTER TABLE c ADD CONSTRAINT c_n_pos CHECK (n > 0) NOT VALID",
+    )
+    [finding] = db.audit("AU203")
+    db.fails(_validate_operation(finding).sql)
+    assert [f.obj for f in db.audit("AU203")] == ["c.c_n_pos"]
 
 
 def test_not_valid_constraints_in_schemas_sorted_and_domains_left_out(db):
@@ -57,12 +97,13 @@ def test_not_valid_constraints_in_schemas_sorted_and_domains_left_out(db):
         "CREATE SCHEMA zeta",
         "CREATE SCHEMA alpha",
         "CREATE TABLE zeta.a (n int)",
-        "CREATE TABLE alpha.b (n int)",
-        "CREATE TABLE alpha.a (n int)",
+        "CREATE TABLE alpha.b (n int, a_id int)",
+        "CREATE TABLE alpha.a (n int PRIMARY KEY)",
         "ALTER TABLE zeta.a ADD CONSTRAINT a_pos CHECK (n > 0) NOT VALID",
         "ALTER TABLE alpha.b ADD CONSTRAINT b_pos CHECK (n > 0) NOT VALID",
         "ALTER TABLE alpha.a ADD CONSTRAINT z_pos CHECK (n > 0) NOT VALID",
         "ALTER TABLE alpha.a ADD CONSTRAINT m_pos CHECK (n > 1) NOT VALID",
+        "ALTER TABLE zeta.a ADD CONSTRAINT a_fk FOREIGN KEY (n) REFERENCES alpha.a NOT VALID",
         "CREATE DOMAIN alpha.positive AS int",
         "ALTER DOMAIN alpha.positive ADD CONSTRAINT positive_check CHECK (VALUE > 0) NOT VALID",
     )
@@ -71,11 +112,46 @@ def test_not_valid_constraints_in_schemas_sorted_and_domains_left_out(db):
         "alpha.a.m_pos",
         "alpha.a.z_pos",
         "alpha.b.b_pos",
+        "zeta.a.a_fk",
         "zeta.a.a_pos",
     ]
-    assert [f.schema for f in findings] == ["alpha", "alpha", "alpha", "zeta"]
-    assert "CHECK ((n > 1)) NOT VALID" in findings[0].message
-    assert "VALIDATE CONSTRAINT m_pos" in findings[0].recipe and "alpha.a" in findings[0].recipe
+    assert [f.schema for f in findings] == ["alpha", "alpha", "alpha", "zeta", "zeta"]
+    assert findings[0].message == "check constraint m_pos on alpha.a is NOT VALID"
+    assert findings[3].message == "foreign key a_fk on zeta.a (references alpha.a) is NOT VALID"
+    assert _validate_operation(findings[0]).sql == "ALTER TABLE alpha.a VALIDATE CONSTRAINT m_pos;"
+    for finding in findings:
+        db.sql(_validate_operation(finding).sql)
+    assert db.audit("AU203") == []
+
+
+def test_not_valid_check_on_a_partitioned_table_is_one_finding_for_all_its_partitions(db):
+    """A partitioned table's NOT VALID check is copied NOT VALID to every partition (at any
+    depth); the parent's VALIDATE CONSTRAINT validates them all, so the copies are counted
+    in its finding. A partition's own NOT VALID check, and a copy whose parent's schema is
+    not audited, are findings of their own."""
+    db.sql(
+        "CREATE SCHEMA archive",
+        "CREATE TABLE ev (n int, at date NOT NULL) PARTITION BY RANGE (at)",
+        "CREATE TABLE ev_2024 PARTITION OF ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+        "CREATE TABLE ev_2025 PARTITION OF ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')"
+        " PARTITION BY RANGE (at)",
+        "CREATE TABLE archive.ev_2025_h1 PARTITION OF ev_2025"
+        " FOR VALUES FROM ('2025-01-01') TO ('2025-07-01')",
+        "INSERT INTO ev VALUES (1, '2024-03-01'), (2, '2025-03-01')",
+        "ALTER TABLE ev ADD CONSTRAINT ev_n_pos CHECK (n > 0) NOT VALID",
+        "ALTER TABLE ev_2024 ADD CONSTRAINT ev_2024_n_small CHECK (n < 10) NOT VALID",
+    )
+    found = {f.obj: f for f in db.audit("AU203")}
+    assert set(found) == {"ev.ev_n_pos", "ev_2024.ev_2024_n_small"}
+    assert found["ev.ev_n_pos"].evidence["copies"] == 3
+    assert found["ev.ev_n_pos"].message == (
+        "check constraint ev_n_pos on ev is NOT VALID, as are its copies on 3 partitions"
+    )
+    assert "copies" not in found["ev_2024.ev_2024_n_small"].evidence
+    only_archive = run_audit(db.params, select(["AU203"]), schemas=["archive"]).findings
+    assert [f.obj for f in only_archive] == ["archive.ev_2025_h1.ev_n_pos"]
+    db.sql(_validate_operation(found["ev.ev_n_pos"]).sql)
+    assert [f.obj for f in db.audit("AU203")] == ["ev_2024.ev_2024_n_small"]
 
 
 def test_json_and_timestamp_columns(db):
