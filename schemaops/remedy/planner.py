@@ -157,6 +157,15 @@ def _plan_operation(
     if filled is not None:  # data to fill: see schemaops.remedy.fill
         return filled
     kind = django_kind(op)
+    if kind == "SeparateDatabaseAndState":  # its one RunSQL, planned as a top-level one
+        from schemaops.remedy.separate import plan_separate
+
+        return plan_separate(
+            op,
+            lambda inner: _plan_operation(
+                inner, app_label, state, pg_version, post_phase, new_tables, atomic, facts, None
+            ),
+        )
     if kind in RENAMES and (
         renamed := plan_rename(op, app_label, state, pg_version, post_phase, new_tables)
     ):
