@@ -984,6 +984,25 @@ UNSAFE: list[Case] = [
         ("SO102", "SO117"),
         attrs=POST,
     ),
+    # remedied by the planner since session 5 (issue #12: advice turned into files)
+    Case(
+        "rename-model-with-auto-join-table",
+        [migrations.RenameModel("note", "memo")],
+        "SO104",
+        prior=[([migrations.AddField("order", "notes", models.ManyToManyField("shop.Note"))], {})],
+    ),
+    Case(
+        "separate-state-runsql-create-index",
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[
+                    migrations.AddIndex("note", models.Index(fields=["body"], name="n_body"))
+                ],
+                database_operations=[_sql("CREATE INDEX n_body ON shop_note (body)")],
+            )
+        ],
+        "SO201",
+    ),
 ]
 
 SAFE: list[Case] = [
@@ -2044,6 +2063,52 @@ SAFE: list[Case] = [
         "varchar-drop-length-limit",
         [migrations.AlterField("order", "code", models.CharField())],
         None,
+    ),
+    # what the planner writes for the two cases above
+    Case(
+        "rename-model-keeping-auto-join-table",
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[
+                    migrations.CreateModel(
+                        "MemoNotes",
+                        [
+                            ("id", models.BigAutoField(primary_key=True)),
+                            ("order", _fk("shop.Order")),
+                            ("note", _fk("shop.Note")),
+                        ],
+                        options={
+                            "db_table": "shop_order_notes",
+                            "unique_together": {("order", "note")},
+                        },
+                    ),
+                    migrations.AlterField(
+                        "order",
+                        "notes",
+                        models.ManyToManyField("shop.Note", through="shop.MemoNotes"),
+                    ),
+                    migrations.RenameModel("note", "memo"),
+                    migrations.AlterModelTable("memo", "shop_note"),
+                ]
+            )
+        ],
+        None,
+        prior=[([migrations.AddField("order", "notes", models.ManyToManyField("shop.Note"))], {})],
+    ),
+    Case(
+        "separate-state-runsql-create-index-concurrently",
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[
+                    migrations.AddIndex("note", models.Index(fields=["body"], name="n_body"))
+                ],
+                database_operations=[
+                    _sql("CREATE INDEX CONCURRENTLY IF NOT EXISTS n_body ON shop_note (body)")
+                ],
+            )
+        ],
+        None,
+        attrs=NON_ATOMIC,
     ),
 ]
 
