@@ -166,6 +166,10 @@ def _plan_operation(
                 inner, app_label, state, pg_version, post_phase, new_tables, atomic, facts, None
             ),
         )
+    if kind == "AlterModelTable":  # the table renamed, a view under the old name
+        from schemaops.remedy.tableview import plan_table_rename
+
+        return plan_table_rename(op, app_label, state, new_tables, post_phase)
     if kind in RENAMES and (
         renamed := plan_rename(op, app_label, state, pg_version, post_phase, new_tables)
     ):

@@ -992,6 +992,19 @@ UNSAFE: list[Case] = [
         prior=[([migrations.AddField("order", "notes", models.ManyToManyField("shop.Note"))], {})],
     ),
     Case(
+        "sql-rename-table-view-under-another-name",
+        [
+            migrations.RunSQL(
+                [
+                    "ALTER TABLE shop_note RENAME TO shop_memo",
+                    "CREATE VIEW shop_notes_view AS SELECT * FROM shop_memo",
+                ],
+                migrations.RunSQL.noop,
+            )
+        ],
+        "SO104",
+    ),
+    Case(
         "separate-state-runsql-create-index",
         [
             migrations.SeparateDatabaseAndState(
@@ -2094,6 +2107,24 @@ SAFE: list[Case] = [
         ],
         None,
         prior=[([migrations.AddField("order", "notes", models.ManyToManyField("shop.Note"))], {})],
+    ),
+    Case(
+        "alter-model-table-with-view",
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[migrations.AlterModelTable("note", "shop_memo")],
+                database_operations=[
+                    migrations.RunSQL(
+                        [
+                            "ALTER TABLE shop_note RENAME TO shop_memo",
+                            "CREATE VIEW shop_note AS SELECT * FROM shop_memo",
+                        ],
+                        migrations.RunSQL.noop,
+                    )
+                ],
+            )
+        ],
+        None,
     ),
     Case(
         "separate-state-runsql-create-index-concurrently",
