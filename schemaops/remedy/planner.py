@@ -182,6 +182,10 @@ def _plan_operation(
         )
     if kind == "RunSQL":
         from schemaops.remedy.sqlops import plan_runsql as plan_sql_statements
+        from schemaops.remedy.views import plan_view_dependents
+
+        if viewed := plan_view_dependents(op, state, facts, pg_version):
+            return viewed  # columns views read: the views dropped and re-created around
 
         # statement by statement (sqlops); what it leaves, the index/constraint plan
         return plan_sql_statements(

@@ -1005,6 +1005,21 @@ UNSAFE: list[Case] = [
         "SO104",
     ),
     Case(
+        "post-sql-drop-column-a-star-view-reads",
+        [_sql("ALTER TABLE shop_note DROP COLUMN extra")],
+        "SO117",
+        attrs=POST,
+        prior=[
+            (
+                [
+                    _sql("ALTER TABLE shop_note ADD COLUMN extra text"),
+                    _sql("CREATE VIEW shop_note_all AS SELECT * FROM shop_note"),
+                ],
+                {},
+            )
+        ],
+    ),
+    Case(
         "separate-state-runsql-create-index",
         [
             migrations.SeparateDatabaseAndState(
@@ -2125,6 +2140,26 @@ SAFE: list[Case] = [
             )
         ],
         None,
+    ),
+    Case(
+        "post-sql-drop-column-with-the-star-view-recreated",
+        [
+            _sql(
+                "DROP VIEW IF EXISTS shop_note_all; ALTER TABLE shop_note DROP COLUMN extra; "
+                "CREATE VIEW shop_note_all AS SELECT * FROM shop_note"
+            )
+        ],
+        None,
+        attrs=POST,
+        prior=[
+            (
+                [
+                    _sql("ALTER TABLE shop_note ADD COLUMN extra text"),
+                    _sql("CREATE VIEW shop_note_all AS SELECT * FROM shop_note"),
+                ],
+                {},
+            )
+        ],
     ),
     Case(
         "separate-state-runsql-create-index-concurrently",
