@@ -22,7 +22,14 @@ Four kinds of operation have a remedy:
 - removals (``RemoveField``, ``DeleteModel``) outside a post-deploy migration:
   removed from the state before the deploy (and a NOT NULL column without a
   database default made nullable, so the new code's INSERTs work), dropped in
-  the database after it.
+  the database after it;
+- renames: the database name kept (:mod:`schemaops.remedy.rename`, join tables
+  by :mod:`schemaops.remedy.jointables`), or a table renamed under a view of
+  its old name (:mod:`schemaops.remedy.tableview`);
+- a ``RunSQL`` changing columns views read: the views dropped and re-created
+  around it (:mod:`schemaops.remedy.views`); a ``SeparateDatabaseAndState``
+  whose database work is one ``RunSQL``: that RunSQL's remedy, the state kept
+  (:mod:`schemaops.remedy.separate`).
 """
 
 from __future__ import annotations

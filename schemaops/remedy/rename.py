@@ -28,8 +28,9 @@ is clean.
 A ``RenameModel`` whose auto-created many-to-many join tables would have
 their ``<model>_id`` column renamed (no field option keeps that column) first
 turns them into explicit ``through`` models of the same tables:
-:mod:`schemaops.remedy.jointables`. Not planned (the rule's own advice
-stands): ``AlterModelTable``, whose only purpose is the new name.
+:mod:`schemaops.remedy.jointables`. ``AlterModelTable`` exists only for
+the new name, so keeping the old one would undo it: it is renamed with a view
+under the old name instead (:mod:`schemaops.remedy.tableview`).
 """
 
 from __future__ import annotations
