@@ -143,6 +143,7 @@ def _with_through(state: ProjectState, app_label: str, join: JoinTable) -> Any:
     field = state.models[(app_label, join.owner.lower())].fields[join.field]
     _name, _path, args, kwargs = field.deconstruct()
     kwargs["through"] = f"{app_label}.{join.through}"
+    kwargs.pop("db_table", None)  # the through model's Meta names the table now
     return migrations.AlterField(join.owner.lower(), join.field, type(field)(*args, **kwargs))
 
 

@@ -291,3 +291,13 @@ def test_join_tables_not_planned(shape: str, why: str) -> None:
         state = _state(order_m2m=models.ManyToManyField("shop.tag", through="shop.Link"))
         remedy = _plan(state)
         assert remedy is not None and "CreateModel" not in str(remedy.steps[0].operations), why
+
+
+def test_a_join_table_named_by_db_table_keeps_that_name() -> None:
+    from django.db import models
+
+    remedy = _plan(_state(order_m2m=models.ManyToManyField("shop.tag", db_table="order_tag_links")))
+    assert remedy is not None
+    create, alter = remedy.steps[0].operations[0].state_operations[:2]
+    assert create.options["db_table"] == "order_tag_links"
+    assert "db_table" not in alter.field.deconstruct()[3], "the through model names it now"
