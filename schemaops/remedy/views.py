@@ -15,12 +15,15 @@ scan). That is possible when
 - a dropped column is read by the views only through ``*`` (``SELECT *``
   expands again, without the column).
 
-Otherwise the remedy is advice saying why: a view that names the dropped
-column must be redefined by hand, a dropped table takes its views with it, a
-rewriting type change needs the shadow-column way, and a materialized view
-would be filled again. Only a ``RunSQL`` made of such ``ALTER TABLE``
-commands is planned here; one that handles views itself (``CREATE VIEW``,
-``DROP VIEW``) or does other work keeps the statement planner's remedy.
+Otherwise nothing is planned here (:func:`why_not_recreated` says why: a view
+that names the dropped column must be redefined by hand, a dropped table takes
+its views with it, a rewriting type change needs the shadow-column way, a
+materialized view would be filled again), and the operation keeps the rules'
+one composed recipe, which orders every hazard of it (the view, the drop, the
+timeout), where an advice remedy would speak for the view alone. Only a
+``RunSQL`` made of such ``ALTER TABLE`` commands is planned here; one that
+handles views itself (``CREATE VIEW``, ``DROP VIEW``) or does other work keeps
+the statement planner's remedy.
 """
 
 from __future__ import annotations
@@ -120,12 +123,18 @@ def plan_view_dependents(
     if not changes:
         return None
     hit = _views_hit(views, changes)
-    if not hit:
+    if not hit or why_not_recreated(op, state, facts, pg_version):
         return None
-    why = _why_not(hit, changes, views, state, pg_version)
-    if why:
-        return _advice(hit, why)
     return _recreated(op, hit)
+
+
+def why_not_recreated(op: Any, state: Any, facts: Any, pg_version: int = 150000) -> str | None:
+    """Why the views ``op`` changes cannot be re-created as they are around it (None:
+    they can, or no known view is in the way)."""
+    views: dict[str, View] = dict(getattr(facts, "views", None) or {})
+    changes = _changes(op) if views else None
+    hit = _views_hit(views, changes) if changes else []
+    return _why_not(hit, changes or [], views, state, pg_version) if hit else None
 
 
 def _changes(op: Any) -> list[Change] | None:
@@ -216,20 +225,6 @@ def _no_rewrite(change: Change, state: Any, pg_version: int) -> bool:
                 old = field_db_type(field, None, pg_version // 10000)
                 return old is not None and binary_coercible(old, new)
     return False
-
-
-def _advice(hit: list[View], why: str) -> Remedy:
-    from schemaops.remedy.planner import ADVICE, Remedy
-
-    listed = ", ".join(sorted(v.name for v in hit))
-    if "is dropped, and the view" in why:
-        then = f"DROP VIEW {listed} in a RunSQL before this one, if the views may go"
-    else:
-        then = (
-            f"in a RunSQL before this one, DROP VIEW {listed} and CREATE VIEW again with a "
-            "definition that does not need what changes; then run this migration"
-        )
-    return Remedy(ADVICE, f"no file written: {why}; {then}")
 
 
 def _recreated(op: Any, hit: list[View]) -> Remedy:
