@@ -111,7 +111,8 @@ def _sql_steps(ctx: Any, texts: Iterable[str]) -> list[LockStep]:
     from schemaops.plpgsql import with_do_bodies
     from schemaops.statements import SQLSyntaxError, parse
 
-    schema = StateSchema(ctx.migration.state, ctx.migration.target.pg_version)
+    before = getattr(ctx, "before", None)  # the operation's model: the catalog its SQL meets
+    schema = StateSchema(ctx.migration.state, ctx.migration.target.pg_version, before)
     out: list[LockStep] = []
     index = 0
     for text in texts:

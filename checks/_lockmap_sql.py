@@ -43,12 +43,20 @@ class LockStep:
 
 
 class StateSchema:
-    """Answers catalog questions from a Django ProjectState (no database)."""
+    """Answers catalog questions from a Django ProjectState (no database).
 
-    def __init__(self, state: Any, pg_version: int = 15) -> None:
+    ``before``: the model (state or :class:`~schemaops.plan.ModelSnapshot`) of the
+    operation whose SQL is read, as it was before the operation; its table is
+    answered from it (a ``RemoveField``'s column is gone from the state after).
+    """
+
+    def __init__(self, state: Any, pg_version: int = 15, before: Any = None) -> None:
         self.state = state
         self.pg_version = pg_version
+        self.before = before
         self._tables: dict[str, Any] | None = None
+        # a table renamed by an earlier statement: new name -> the name the state knows
+        self.renamed: dict[str, str] = {}
 
     @property
     def tables(self) -> dict[str, Any]:
@@ -59,6 +67,9 @@ class StateSchema:
                 db_table_for(m.app_label, m.name, m.options): m
                 for m in (self.state.models.values() if self.state is not None else ())
             }
+            if self.before is not None:
+                before = self.before
+                self._tables[db_table_for(before.app_label, before.name, before.options)] = before
         return self._tables
 
     def index_table(self, index: str) -> str | None:
@@ -66,7 +77,51 @@ class StateSchema:
             for item in (*model.options.get("indexes", ()), *model.options.get("constraints", ())):
                 if getattr(item, "name", None) == index:
                     return table
+        return self._django_named(index, ("", "_idx", "_like", "_uniq"))
+
+    def constraint_target(self, table: str, constraint: str) -> str | None:
+        """The table a foreign key constraint of ``table`` references, when the constraint
+        has the name Django gives it (``..._fk`` offline, ``..._fk_<table>_<column>`` as
+        created); None for another constraint, or one the state cannot name."""
+        for column, field in self._columns_of(table):
+            target = self.fk_target(table, column)
+            if target is None:
+                continue
+            suffixes = ("_fk", f"_fk_{target}_{self._to_column(table, field)}")
+            if any(_django_name(table, [column], suffix) == constraint for suffix in suffixes):
+                return target
         return None
+
+    def _to_column(self, table: str, field: Any) -> str:
+        """The column a foreign key points at: its ``to_field``, else the target's pk."""
+        from schemaops.plan import column_for
+
+        to_field = getattr(field.remote_field, "field_name", None)
+        target = self._target_model(self.tables[table], field)
+        if to_field and target is not None and to_field in target.fields:
+            return column_for(to_field, target.fields[to_field])
+        pk = _pk_field(target) if target is not None else None
+        name = next((n for n, f in target.fields.items() if f is pk), "id") if pk else "id"
+        return column_for(name, pk) if pk is not None else "id"
+
+    def _django_named(self, index: str, suffixes: tuple[str, ...]) -> str | None:
+        """The table of a one-column index Django named (a field's ``db_index``, its
+        ``_like`` twin, ``unique``): the names its schema editor gives, from the state."""
+        for table in self.tables:
+            if not index.startswith(table[:20]):
+                continue  # Django's names start with the table's (at most truncated)
+            for column, _field in self._columns_of(table):
+                if any(_django_name(table, [column], s) == index for s in suffixes):
+                    return table
+        return None
+
+    def _columns_of(self, table: str) -> list[tuple[str, Any]]:
+        from schemaops.columns import has_column
+        from schemaops.plan import column_for
+
+        model = self.tables.get(table)
+        fields = model.fields.items() if model is not None else ()
+        return [(column_for(name, f), f) for name, f in fields if has_column(f)]
 
     def _field(self, table: str, column: str) -> tuple[Any, Any] | None:
         from schemaops.plan import column_for
@@ -154,8 +209,14 @@ class StateSchema:
     def _target_model(self, model: Any, field: Any) -> Any:
         from django.db.migrations.utils import resolve_relation
 
-        key = resolve_relation(field.remote_field.model, model.app_label, model.name_lower)
+        key = resolve_relation(field.remote_field.model, model.app_label, model.name.lower())
         return self.state.models.get(key)
+
+
+def _django_name(table: str, columns: list[str], suffix: str) -> str:
+    from schemaops.plan import django_index_name
+
+    return django_index_name(table, columns, suffix)
 
 
 _CHECKED_TYPES = ("PositiveIntegerField", "PositiveSmallIntegerField", "PositiveBigIntegerField")
@@ -224,7 +285,12 @@ def _pk_field(model: Any) -> Any:
 def statement_steps(node: Any, schema: Any = None, pg_version: int = 15) -> list[LockStep]:
     """Lock steps of one parsed statement (one per relation it locks)."""
     handler = _HANDLERS.get(type(node).__name__)
-    return list(handler(node, schema, pg_version)) if handler else []
+    steps = list(handler(node, schema, pg_version)) if handler else []
+    renamed = getattr(schema, "renamed", None)
+    if not renamed:
+        return steps
+    # a relation renamed earlier in the walk is the same relation: one name for its locks
+    return [replace(s, table=renamed.get(s.table, s.table)) for s in steps]
 
 
 Steps = Iterator[LockStep]
@@ -293,6 +359,14 @@ def _alter_cmd(table: str, cmd: Any, schema: Any, pg_version: int) -> Steps:
         target = schema.fk_target(table, cmd.name) if schema is not None else None
         if target:
             yield LockStep(target, AE, False, "DROP COLUMN (its foreign key)")
+    elif sub == AT.AT_DropConstraint:
+        yield LockStep(table, AE, False, action)
+        # a foreign key's triggers on the referenced table are dropped too (PostgreSQL's
+        # dropconstraint_internal locks it ACCESS EXCLUSIVE)
+        known = getattr(schema, "constraint_target", None)
+        target = known(table, cmd.name) if known is not None and cmd.name else None
+        if target and target != table:
+            yield LockStep(target, AE, False, "DROP CONSTRAINT (its foreign key)")
     elif sub == AT.AT_AttachPartition:
         yield LockStep(table, SUE, False, "ATTACH PARTITION")
         yield LockStep(relname(cmd.def_.name) or "?", AE, True, "ATTACH PARTITION")
@@ -513,6 +587,9 @@ def _rename(node: Any, schema: Any, pg_version: int) -> Steps:
         yield LockStep(name, SUE, False, "ALTER INDEX RENAME")
     elif node.renameType in (OBJ.OBJECT_TABLE, OBJ.OBJECT_COLUMN, OBJ.OBJECT_TABCONSTRAINT):
         yield LockStep(name, AE, False, "RENAME")
+        renamed = getattr(schema, "renamed", None)
+        if node.renameType == OBJ.OBJECT_TABLE and renamed is not None and node.newname:
+            renamed[str(node.newname)] = renamed.get(name, name)
 
 
 def _comment(node: Any, schema: Any, pg_version: int) -> Steps:

@@ -4,7 +4,8 @@
 Flags ``RenameModel`` and ``AlterModelTable`` when the database table name
 changes, and ``ALTER TABLE | VIEW | MATERIALIZED VIEW ... RENAME TO`` in
 ``RunSQL`` (the old code queries a view by name as well). A ``RenameModel``
-of a model whose ``db_table`` keeps the table name is not flagged.
+of a model whose ``db_table`` keeps the table name is not flagged, nor a
+``RENAME TO`` whose ``RunSQL`` creates a view under the old name.
 
 ## Why is this bad?
 The rename is instant (a brief ACCESS EXCLUSIVE lock), but the previous
@@ -81,7 +82,7 @@ class RenameTable(Rule):
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         node = ctx.node
         table = renamed_existing_table(ctx, *_RELATIONS)
-        if table is None:
+        if table is None or _view_keeps_name(ctx, table):
             return
         what = _RELATIONS[node.renameType]
         yield self.finding(
@@ -95,8 +96,9 @@ class RenameTable(Rule):
         )
 
     def _recipe(self, ctx: OperationContext, old: str, new: str) -> str:
-        """Prose only: the planner (schemaops.remedy.rename) writes the migration when the
-        table name can simply be kept; these are the cases it leaves to the user."""
+        """Prose only: the planner writes the migrations when the table name can simply be
+        kept (schemaops.remedy.rename, jointables) or renamed under a view (tableview);
+        these are the cases it leaves to the user."""
         name = ctx.after.name if ctx.after else ctx.model_name
         return (
             f"Keep the table: db_table = {old!r} in {name}'s Meta, and the rename changes "
@@ -106,3 +108,23 @@ class RenameTable(Rule):
             f"create a view {old} over {new} in the same migration (simple views are "
             "updatable), then drop the view in a post-deploy migration."
         )
+
+
+def _view_keeps_name(ctx: StatementContext, table: str) -> bool:
+    """Does the same ``RunSQL`` create a view named ``table`` (the old code's name, kept
+    for it until a post-deploy migration drops the view)?"""
+    from pglast import ast
+
+    from schemaops.statements import SQLSyntaxError, parse, runsql_texts
+
+    sql = getattr(ctx.operation.operation, "sql", None)
+    if ctx.generated or sql is None:
+        return False
+    try:
+        nodes = [s.node for text in runsql_texts(sql) for s in parse(text)]
+    except SQLSyntaxError:
+        return False
+    return any(
+        isinstance(n, ast.ViewStmt) and n.view is not None and n.view.relname == table
+        for n in nodes
+    )

@@ -22,7 +22,14 @@ Four kinds of operation have a remedy:
 - removals (``RemoveField``, ``DeleteModel``) outside a post-deploy migration:
   removed from the state before the deploy (and a NOT NULL column without a
   database default made nullable, so the new code's INSERTs work), dropped in
-  the database after it.
+  the database after it;
+- renames: the database name kept (:mod:`schemaops.remedy.rename`, join tables
+  by :mod:`schemaops.remedy.jointables`), or a table renamed under a view of
+  its old name (:mod:`schemaops.remedy.tableview`);
+- a ``RunSQL`` changing columns views read: the views dropped and re-created
+  around it (:mod:`schemaops.remedy.views`); a ``SeparateDatabaseAndState``
+  whose database work is one ``RunSQL``: that RunSQL's remedy, the state kept
+  (:mod:`schemaops.remedy.separate`).
 """
 
 from __future__ import annotations
@@ -169,6 +176,18 @@ def _plan_operation(
     if filled is not None:  # data to fill: see schemaops.remedy.fill
         return filled
     kind = django_kind(op)
+    if kind == "SeparateDatabaseAndState":  # its one RunSQL, planned as a top-level one
+        from schemaops.remedy.separate import plan_separate
+
+        # the inner operation has SQL of its own, not the wrapper's
+        inner_context = replace(context, sql=None)
+        return plan_separate(
+            op, lambda inner: _plan_operation(inner, app_label, state, inner_context)
+        )
+    if kind == "AlterModelTable":  # the table renamed, a view under the old name
+        from schemaops.remedy.tableview import plan_table_rename
+
+        return plan_table_rename(op, app_label, state, context.new_tables, context.post_phase)
     if kind in RENAMES and (renamed := plan_rename(op, app_label, state, context)):
         return renamed
     if type(op).__name__ == "ValidateConstraint":
@@ -177,6 +196,10 @@ def _plan_operation(
         return plan_validate(op, app_label, state, context)
     if kind == "RunSQL":
         from schemaops.remedy.sqlops import plan_runsql as plan_sql_statements
+        from schemaops.remedy.views import plan_view_dependents
+
+        if viewed := plan_view_dependents(op, state, context.facts, context.pg_version):
+            return viewed  # columns views read: the views dropped and re-created around
 
         # statement by statement (sqlops); what it leaves, the index/constraint plan
         return plan_sql_statements(op, app_label, state, context) or plan_runsql(op, context)

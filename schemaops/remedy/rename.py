@@ -29,10 +29,12 @@ the remedy states the line to add (:attr:`Remedy.instructions`), and the
 migration file carries it as a comment. With it, ``makemigrations --check``
 is clean.
 
-Not planned (the rule's own advice stands): a ``RenameModel`` whose
-auto-created many-to-many join tables would have their ``<model>_id`` column
-renamed (no field option keeps that column: it takes an explicit ``through``
-model), and ``AlterModelTable``, whose only purpose is the new name.
+A ``RenameModel`` whose auto-created many-to-many join tables would have
+their ``<model>_id`` column renamed (no field option keeps that column) first
+turns them into explicit ``through`` models of the same tables:
+:mod:`schemaops.remedy.jointables`. ``AlterModelTable`` exists only for
+the new name, so keeping the old one would undo it: it is renamed with a view
+under the old name instead (:mod:`schemaops.remedy.tableview`).
 """
 
 from __future__ import annotations
@@ -172,8 +174,10 @@ def _rename_model(op: Any, app_label: str, state: ProjectState) -> Remedy | None
     table = db_table_for(app_label, model.name, model.options)
     if table == db_table_for(app_label, op.new_name, {}):
         return None
-    if _auto_join_tables(state, app_label, model):
-        return None  # the join tables' <model>_id columns would be renamed
+    if _auto_join_tables(state, app_label, model):  # their <model>_id columns would be renamed
+        from schemaops.remedy.jointables import plan_join_tables
+
+        return plan_join_tables(op, app_label, state, model, table)
     state_ops = [
         migrations.RenameModel(op.old_name, op.new_name),
         migrations.AlterModelTable(op.new_name, table),

@@ -95,7 +95,7 @@ class SqlFacts:
     concurrent refresh of a materialized view needs); ``enum_labels``: the
     labels of enum types in order; ``typed_columns``: type name -> (table,
     column) declared with it in SQL; ``partitions``: partitioned table -> its
-    partitions.
+    partitions; ``views``: the views, with their definitions.
     """
 
     unique_indexes: dict[str, set[str]] = field(default_factory=dict)
@@ -104,6 +104,8 @@ class SqlFacts:
     partitions: dict[str, list[str]] = field(default_factory=dict)
     # (table, constraint) added NOT VALID earlier in the migration being walked
     not_valid: set[tuple[str, str]] = field(default_factory=set)
+    # views RunSQL created, by name (schemaops.remedy.views)
+    views: dict[str, Any] = field(default_factory=dict)
 
     def start_migration(self) -> None:
         self.not_valid = set()
@@ -133,6 +135,9 @@ class SqlFacts:
 
     def record_node(self, node: Any) -> None:
         from schemaops.columns import declared_columns
+        from schemaops.remedy.views import record_view
+
+        record_view(self.views, node)
 
         if isinstance(node, ast.IndexStmt) and node.unique and not node.whereClause:
             if node.idxname and all(p.name for p in node.indexParams or ()):

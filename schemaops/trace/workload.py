@@ -169,6 +169,7 @@ def new_instance(model: Any, alias: str, parents: dict[str, Any] | None = None) 
     (and a fresh one for a field without a default in a unique set, as real code sets it)."""
     obj = model()
     unique = unique_field_names(model)
+    keyed = _keying_relations(model)
     for f in model._meta.local_concrete_fields:
         if f.generated or f is model._meta.auto_field or not _without_default(f):
             continue
@@ -176,18 +177,34 @@ def new_instance(model: Any, alias: str, parents: dict[str, Any] | None = None) 
         invalid = bool(f.choices) and value not in _choice_values(f)
         if not ((not f.null and (value is None or invalid)) or f.name in unique):
             continue
-        setattr(obj, f.attname, _value_for(f, alias, {} if parents is None else parents))
+        chosen = _value_for(f, alias, {} if parents is None else parents, f.name in keyed)
+        setattr(obj, f.attname, chosen)
     return obj
 
 
-def _value_for(f: Any, alias: str, parents: dict[str, Any]) -> Any:
+def _keying_relations(model: Any) -> set[str]:
+    """The first foreign key of each unique set made of foreign keys only (a join table's
+    ``unique_together``): a parent of its own per row keeps the rows' sets distinct."""
+    meta = model._meta
+    sets = [tuple(t) for t in meta.unique_together]
+    sets += [tuple(c.fields) for c in meta.total_unique_constraints]
+    keyed = set()
+    for names in sets:
+        fields = [meta.get_field(name) for name in names]
+        if len(fields) > 1 and all(f.is_relation for f in fields):
+            keyed.add(fields[0].name)
+    return keyed
+
+
+def _value_for(f: Any, alias: str, parents: dict[str, Any], keyed: bool = False) -> Any:
     """A sample value; one parent row serves all rows of an INSERT, except for a unique
-    relation (one-to-one), where each row gets a parent of its own."""
+    relation (one-to-one) or a ``keyed`` one (see :func:`_keying_relations`), where each
+    row gets a parent of its own."""
     if not f.is_relation:
         return sample_value(f, alias)
-    if f.unique:
+    if f.unique or keyed:
         taken = parents.setdefault(f"{f.name} taken", set())
-        key = _parent_key(f, alias, taken)
+        key = _parent_key(f, alias, taken, own=True)
         taken.add(key)
         return key
     if f.name not in parents:
@@ -220,7 +237,7 @@ def sample_value(f: Any, alias: str) -> Any:
     """A value of ``f``'s type, unique per call where the type allows."""
     n = next(_counter)
     if f.is_relation:
-        return _parent_key(f, alias)
+        return _parent_key(f, alias, own=f.unique)
     if f.choices:
         return next(iter(f.flatchoices))[0]
     kind = f.get_internal_type()
@@ -235,12 +252,12 @@ def sample_value(f: Any, alias: str) -> Any:
     return _text(f, n)
 
 
-def _parent_key(f: Any, alias: str, taken: set[Any] | None = None) -> Any:
-    """The key of the newest parent row (one not used yet, nor ``taken``, when the relation
-    is unique); a parent row is seeded when there is none."""
+def _parent_key(f: Any, alias: str, taken: set[Any] | None = None, *, own: bool = False) -> Any:
+    """The key of the newest parent row (with ``own``: one not used yet, nor ``taken``);
+    a parent row is seeded when there is none."""
     target = f.target_field
     parents = f.related_model._base_manager.using(alias)
-    if f.unique:
+    if own:
         used = f.model._base_manager.using(alias).values(f.attname)
         parents = parents.exclude(**{f"{target.attname}__in": used})
         parents = parents.exclude(**{f"{target.attname}__in": list(taken or ())})

@@ -1005,6 +1005,53 @@ UNSAFE: list[Case] = [
         ("SO102", "SO117"),
         attrs=POST,
     ),
+    # remedied by the planner since session 5 (issue #12: advice turned into files)
+    Case(
+        "rename-model-with-auto-join-table",
+        [migrations.RenameModel("note", "memo")],
+        "SO104",
+        prior=[([migrations.AddField("order", "notes", models.ManyToManyField("shop.Note"))], {})],
+    ),
+    Case(
+        "sql-rename-table-view-under-another-name",
+        [
+            migrations.RunSQL(
+                [
+                    "ALTER TABLE shop_note RENAME TO shop_memo",
+                    "CREATE VIEW shop_notes_view AS SELECT * FROM shop_memo",
+                ],
+                migrations.RunSQL.noop,
+            )
+        ],
+        "SO104",
+    ),
+    Case(
+        "post-sql-drop-column-a-star-view-reads",
+        [_sql("ALTER TABLE shop_note DROP COLUMN extra")],
+        "SO117",
+        attrs=POST,
+        prior=[
+            (
+                [
+                    _sql("ALTER TABLE shop_note ADD COLUMN extra text"),
+                    _sql("CREATE VIEW shop_note_all AS SELECT * FROM shop_note"),
+                ],
+                {},
+            )
+        ],
+    ),
+    Case(
+        "separate-state-runsql-create-index",
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[
+                    migrations.AddIndex("note", models.Index(fields=["body"], name="n_body"))
+                ],
+                database_operations=[_sql("CREATE INDEX n_body ON shop_note (body)")],
+            )
+        ],
+        "SO201",
+    ),
 ]
 
 SAFE: list[Case] = [
@@ -1963,6 +2010,90 @@ SAFE: list[Case] = [
         "varchar-drop-length-limit",
         [migrations.AlterField("order", "code", models.CharField())],
         None,
+    ),
+    # what the planner writes for the two cases above
+    Case(
+        "rename-model-keeping-auto-join-table",
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[
+                    migrations.CreateModel(
+                        "MemoNotes",
+                        [
+                            ("id", models.BigAutoField(primary_key=True)),
+                            ("order", _fk("shop.Order")),
+                            ("note", _fk("shop.Note")),
+                        ],
+                        options={
+                            "db_table": "shop_order_notes",
+                            "unique_together": {("order", "note")},
+                        },
+                    ),
+                    migrations.AlterField(
+                        "order",
+                        "notes",
+                        models.ManyToManyField("shop.Note", through="shop.MemoNotes"),
+                    ),
+                    migrations.RenameModel("note", "memo"),
+                    migrations.AlterModelTable("memo", "shop_note"),
+                ]
+            )
+        ],
+        None,
+        prior=[([migrations.AddField("order", "notes", models.ManyToManyField("shop.Note"))], {})],
+    ),
+    Case(
+        "alter-model-table-with-view",
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[migrations.AlterModelTable("note", "shop_memo")],
+                database_operations=[
+                    migrations.RunSQL(
+                        [
+                            "ALTER TABLE shop_note RENAME TO shop_memo",
+                            "CREATE VIEW shop_note AS SELECT * FROM shop_memo",
+                        ],
+                        migrations.RunSQL.noop,
+                    )
+                ],
+            )
+        ],
+        None,
+    ),
+    Case(
+        "post-sql-drop-column-with-the-star-view-recreated",
+        [
+            _sql(
+                "DROP VIEW IF EXISTS shop_note_all; ALTER TABLE shop_note DROP COLUMN extra; "
+                "CREATE VIEW shop_note_all AS SELECT * FROM shop_note"
+            )
+        ],
+        None,
+        attrs=POST,
+        prior=[
+            (
+                [
+                    _sql("ALTER TABLE shop_note ADD COLUMN extra text"),
+                    _sql("CREATE VIEW shop_note_all AS SELECT * FROM shop_note"),
+                ],
+                {},
+            )
+        ],
+    ),
+    Case(
+        "separate-state-runsql-create-index-concurrently",
+        [
+            migrations.SeparateDatabaseAndState(
+                state_operations=[
+                    migrations.AddIndex("note", models.Index(fields=["body"], name="n_body"))
+                ],
+                database_operations=[
+                    _sql("CREATE INDEX CONCURRENTLY IF NOT EXISTS n_body ON shop_note (body)")
+                ],
+            )
+        ],
+        None,
+        attrs=NON_ATOMIC,
     ),
 ]
 

@@ -72,12 +72,11 @@ OPERATIONS = [
     ),
 ]
 
-# Shapes where the two models still disagree: the statement model lacks a catalog fact
-# the operation model has (the table of Django's own db_index index name; the table a
-# dropped foreign key constraint references; the join-table FKs a RenameModel re-adds).
-# For Django's own operations the operation rules judge these codes (linter._lint_sql),
-# so no verdict depends on the statement side; strict, so a fix turns them into passes.
-DISAGREE = [
+# Shapes that need a catalog fact the statement model reads from the migration state:
+# the table of Django's own db_index index name; the table a dropped foreign key
+# constraint references (from the model before the operation: the state after has lost
+# the field); a table renamed by an earlier statement of the same operation.
+CATALOG_FACTS = [
     migrations.AlterField("order", "slug", models.CharField(max_length=20)),
     migrations.RemoveField("order", "cust"),
     migrations.RenameModel("customer", "client"),
@@ -110,7 +109,67 @@ def test_operation_claims_equal_the_claims_of_its_sql(op: Any) -> None:
     assert handler == statements, "\n".join(ctx.step.sql)
 
 
-@pytest.mark.xfail(strict=True, reason="statement model lacks the catalog fact; see DISAGREE")
-@pytest.mark.parametrize("op", DISAGREE, ids=lambda op: op.describe())
-def test_known_disagreements(op: Any) -> None:
+@pytest.mark.parametrize("op", CATALOG_FACTS, ids=lambda op: op.describe())
+def test_statement_model_reads_the_catalog_facts_from_the_state(op: Any) -> None:
     test_operation_claims_equal_the_claims_of_its_sql(op)
+
+
+# -- the facts one by one: each found where Django's names say so, and only there -------
+
+
+def _statement_claims(
+    sql: str, op: Any = None, *, before: bool = False
+) -> list[tuple[str, Any, bool]]:
+    """The statement model's claims for ``sql`` on the state after ``op`` (a harmless
+    AddField by default); ``before``: told the operation's model before it ran."""
+    from schemaops.checks._lockmap import StateSchema, statement_steps
+    from schemaops.statements import parse
+
+    ctx = _context(op or migrations.AddField("order", "n", models.IntegerField(null=True)))
+    schema = StateSchema(ctx.migration.state, 15, ctx.before if before else None)
+    steps = [s for stmt in parse(sql) for s in statement_steps(stmt.node, schema, 15)]
+    return sorted(merge(steps), key=str)
+
+
+def test_drop_of_a_django_named_index_locks_its_table() -> None:
+    from schemaops.plan import django_index_name
+
+    name = django_index_name("shop_order", ["slug"], "_idx")
+    assert [t for t, *_ in _statement_claims(f'DROP INDEX "{name}"')] == ["shop_order"]
+    other = "shop_order_slug_deadbeef_idx"  # not a name Django gives: the index itself
+    assert [t for t, *_ in _statement_claims(f'DROP INDEX "{other}"')] == [other]
+
+
+@pytest.mark.parametrize("suffix", ["_fk", "_fk_shop_customer_id"])
+def test_drop_of_a_foreign_key_constraint_locks_the_referenced_table(suffix: str) -> None:
+    from schemaops.plan import django_index_name
+
+    name = django_index_name("shop_order", ["cust_id"], suffix)
+    claims = _statement_claims(f'ALTER TABLE shop_order DROP CONSTRAINT "{name}"')
+    assert {t for t, *_ in claims} == {"shop_order", "shop_customer"}
+
+
+def test_drop_of_another_constraint_locks_its_table_only() -> None:
+    claims = _statement_claims("ALTER TABLE shop_order DROP CONSTRAINT shop_order_amount_check")
+    assert {t for t, *_ in claims} == {"shop_order"}
+
+
+def test_the_model_before_the_operation_answers_for_its_table() -> None:
+    """After RemoveField the state has no cust field; the model before has."""
+    from schemaops.plan import django_index_name
+
+    op = migrations.RemoveField("order", "cust")
+    name = django_index_name("shop_order", ["cust_id"], "_fk")
+    sql = f'ALTER TABLE shop_order DROP CONSTRAINT "{name}"'
+    assert {t for t, *_ in _statement_claims(sql, op, before=True)} == {
+        "shop_order",
+        "shop_customer",
+    }
+    assert {t for t, *_ in _statement_claims(sql, op)} == {"shop_order"}, "state after only"
+
+
+def test_a_renamed_table_keeps_its_name_for_later_statements() -> None:
+    sql = "ALTER TABLE shop_coupon RENAME TO shop_voucher; ALTER TABLE shop_voucher ADD x int"
+    assert {t for t, *_ in _statement_claims(sql)} == {"shop_coupon"}
+    alone = "ALTER TABLE shop_voucher ADD x int"
+    assert {t for t, *_ in _statement_claims(alone)} == {"shop_voucher"}

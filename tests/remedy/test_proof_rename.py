@@ -298,8 +298,6 @@ def test_rename_field_keeps_the_column_as_makemigrations_writes_it() -> None:
     [
         ("RenameField:kept", "db_column keeps the column already"),
         ("RenameField:through", "a through model's table is not named after the field"),
-        ("RenameModel:m2m", "its join table's order_id column would be renamed"),
-        ("RenameModel:m2m_to", "a join table pointing at it has an order_id column"),
         ("RenameModel:db_table", "db_table keeps the table already"),
         ("AlterField:same", "the column keeps its name"),
     ],
@@ -312,11 +310,6 @@ def test_renames_the_planner_does_not_keep(op: str, why: str) -> None:
     if op == "RenameField:through":
         state = _shop(m2m=models.ManyToManyField("shop.tag", through="shop.OrderTag"))
         operation = migrations.RenameField("order", "tags", "renamed")
-    if op == "RenameModel:m2m":
-        operation = migrations.RenameModel("Order", "Purchase")
-    if op == "RenameModel:m2m_to":
-        state = _shop(tag_m2m=models.ManyToManyField("shop.order"))
-        operation = migrations.RenameModel("Order", "Purchase")
     if op == "RenameModel:db_table":
         state = _shop(options={"db_table": "orders"})
         operation = migrations.RenameModel("Order", "Purchase")
