@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from compat_support import replay
 from django.db import migrations, models
-from test_compat_rules import order
+from lintkit import order_model
 
 from schemaops.trace.compat import BEFORE, NEW, OLD, POST_DEPLOY, PRE_DEPLOY
 
@@ -20,7 +20,7 @@ def _clean(compat) -> None:
 
 def test_a_nullable_column_dropped_after_its_state_only_removal_replays_clean():
     compat, _ = replay(
-        [order()],
+        [order_model()],
         [
             migrations.SeparateDatabaseAndState(
                 state_operations=[migrations.RemoveField("order", "legacy")]
@@ -40,7 +40,7 @@ def test_a_nullable_column_dropped_after_its_state_only_removal_replays_clean():
 def test_a_field_renamed_with_its_db_column_kept_replays_clean():
     keep = models.CharField(max_length=20, null=True, db_column="legacy")
     compat, _ = replay(
-        [order()],
+        [order_model()],
         [
             migrations.AlterField("order", "legacy", keep),
             migrations.RenameField("order", "legacy", "reference"),
@@ -52,14 +52,14 @@ def test_a_field_renamed_with_its_db_column_kept_replays_clean():
 
 def test_a_new_column_with_a_db_default_replays_clean():
     compat, _ = replay(
-        [order()],
+        [order_model()],
         [migrations.AddField("order", "status", models.CharField(max_length=9, db_default="new"))],
     )
     _clean(compat)
 
 
 def test_the_same_drop_in_the_pre_deploy_phase_breaks_the_old_code():
-    compat, _ = replay([order()], [_sql("ALTER TABLE shop_order DROP COLUMN legacy")])
+    compat, _ = replay([order_model()], [_sql("ALTER TABLE shop_order DROP COLUMN legacy")])
     # the state still has the field, so the new code breaks as well
     assert [(b.release, b.phase) for b in compat.breaks] == [(OLD, PRE_DEPLOY), (NEW, PRE_DEPLOY)]
     brk = compat.breaks[0]
@@ -83,7 +83,7 @@ def test_a_table_created_only_after_the_deploy_breaks_the_new_code():
             ("total", models.DecimalField(max_digits=6, decimal_places=2)),
         ],
     )
-    compat, _ = replay([order()], [invoice], phase="post")
+    compat, _ = replay([order_model()], [invoice], phase="post")
     (brk,) = compat.breaks
     assert (brk.release, brk.phase, brk.model) == (NEW, PRE_DEPLOY, "shop.Invoice")
     assert 'relation "shop_invoice" does not exist' in brk.error
@@ -100,7 +100,7 @@ def test_the_new_code_reads_rows_the_old_code_wrote_during_the_rollout():
     carry NULL there, and the new code, which never expects one, reads them."""
     strict = models.CharField(max_length=20, default="x")
     compat, _ = replay(
-        [order()],
+        [order_model()],
         [
             migrations.SeparateDatabaseAndState(
                 state_operations=[migrations.AlterField("order", "legacy", strict)]
@@ -140,7 +140,9 @@ def test_every_common_field_type_gets_a_value_its_column_takes():
         options={"unique_together": {("price", "ratio")}},
     )
     compat, _ = replay(
-        [order(), rich], [migrations.AddField("rich", "note", models.TextField(null=True))], rows=5
+        [order_model(), rich],
+        [migrations.AddField("rich", "note", models.TextField(null=True))],
+        rows=5,
     )
     _clean(compat)
     assert [p.models for p in compat.phases] == [1, 2]
@@ -148,7 +150,9 @@ def test_every_common_field_type_gets_a_value_its_column_takes():
 
 
 def test_a_migration_that_fails_on_the_scratch_database_is_reported():
-    compat, _ = replay([order()], [_sql("ALTER TABLE shop_order ADD CONSTRAINT no CHECK (false)")])
+    compat, _ = replay(
+        [order_model()], [_sql("ALTER TABLE shop_order ADD CONSTRAINT no CHECK (false)")]
+    )
     assert compat.failed and compat.error is not None
     assert compat.error.startswith("a migration failed on the scratch database: ")
     assert "check constraint" in compat.error
