@@ -53,9 +53,7 @@ if TYPE_CHECKING:
     from schemaops.remedy.planner import PlanContext, Remedy
 
 KIND = "shadow-column-swap"
-LOCK_TIMEOUT = "SET LOCAL lock_timeout = '5s'"
 BETWEEN_PHASES = "after `schemaops migrate --phase pre`, before `--phase post`"
-SESSION_LOCK_TIMEOUT = "SET lock_timeout = '5s'"  # outside a transaction (atomic = False)
 
 
 class Unsupported(Exception):
@@ -465,7 +463,6 @@ def _expand(s: Shadow) -> tuple[list[str], list[str]]:
     table, shadow, function = ident(s.table), ident(s.shadow), ident(s.function)
     execute = "FUNCTION" if s.pg_version >= 110000 else "PROCEDURE"
     forwards = [
-        LOCK_TIMEOUT,
         f"ALTER TABLE {table} ADD COLUMN {shadow} {s.new_type} NULL",
         f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $retype$ "
         f"BEGIN NEW.{shadow} := {s.value('NEW.')}; RETURN NEW; END $retype$",
@@ -485,7 +482,6 @@ def _fill(s: Shadow) -> tuple[list[str], list[str]]:
     the backfill left (none once it ran), then NOT NULL proven by a validated CHECK."""
     table, column, shadow = ident(s.table), ident(s.column), ident(s.shadow)
     forwards = [
-        SESSION_LOCK_TIMEOUT,
         f"UPDATE {table} SET {shadow} = {s.value()} "
         f"WHERE {shadow} IS NULL AND {column} IS NOT NULL",
     ]
@@ -497,7 +493,6 @@ def _fill(s: Shadow) -> tuple[list[str], list[str]]:
             f"ALTER TABLE {table} ALTER COLUMN {shadow} SET NOT NULL",
             f"ALTER TABLE {table} DROP CONSTRAINT {check}",
         ]
-    forwards.append("RESET lock_timeout")
     # back: nothing to undo (the shadow column goes with the expand's reverse)
     return forwards, []
 
@@ -506,7 +501,6 @@ def _swap(s: Shadow) -> list[str]:
     table, column, shadow = ident(s.table), ident(s.column), ident(s.shadow)
     function = ident(s.function)
     out = [
-        LOCK_TIMEOUT,
         f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE",
         f"DROP TRIGGER {function} ON {table}",
         f"DROP FUNCTION {function}()",

@@ -2173,9 +2173,9 @@ def test_a_single_hazard_keeps_its_rule_recipe() -> None:
 
 
 def test_a_planned_remedy_carries_the_lock_timeout_its_files_need() -> None:
-    """SO401 on an operation the planner rewrites: the one remedy is the planner's, with the
-    SET its written (non-atomic: session SET, not SET LOCAL) migration opens with, and no
-    statement_timeout (its slow step, CREATE INDEX CONCURRENTLY, blocks nothing)."""
+    """SO401 on an operation the planner rewrites: the one remedy is the planner's, whose
+    written (non-atomic: session SET, not SET LOCAL) migration sets lock_timeout itself,
+    and no statement_timeout (its slow step, CREATE INDEX CONCURRENTLY, blocks nothing)."""
     findings, recipes = _recipes("indexed-varchar-to-text-rebuilds-like-index")
     assert "SO401" in {f.code for f in findings}
     (recipe,) = recipes

@@ -136,7 +136,8 @@ def write(
         "execute_from_command_line(sys.argv)\n"
     )
     (root / "pyproject.toml").write_text(
-        '[tool.schemaops]\nsettings = "proofproj.settings"\nassume-timeouts = true\n'
+        # no assume-timeouts: the written files must set lock_timeout themselves (SO401)
+        '[tool.schemaops]\nsettings = "proofproj.settings"\n'
     )
     for app, (operation, _) in zip(apps, cases.values(), strict=True):
         folder = root / app / "migrations"
