@@ -107,6 +107,35 @@ def sql_validated_not_null_checks(mctx: MigrationContext, table: str) -> set[str
     return validated
 
 
+def not_null_proven(
+    ctx: OperationContext, column: str, field_name: str | None, table: str | None = None
+) -> bool:
+    """Can PostgreSQL 12+ prove ``column`` NOT NULL from a validated CHECK, without a scan?
+
+    A ``CHECK (col IS NOT NULL)`` validated by SQL in this migration or an earlier one, or
+    among the model's constraints (``field_name``: the AlterField's field; None: the
+    model of ``table`` as SQL in ``ctx`` finds it).
+    """
+    from schemaops.plan import column_for
+
+    if ctx.migration.target.pg_version < 12:
+        return False
+    table = table or ctx.table
+    if column in sql_validated_not_null_checks(ctx.migration, table):
+        return True
+    if column in ctx.migration.facts.validated_not_null(table):
+        return True  # validated by RunSQL in an earlier migration
+    if field_name is not None and ctx.before is not None:
+        constraints = ctx.before.constraints
+    else:
+        model = model_at(ctx, table)
+        if model is None:
+            return False
+        constraints = model.options.get("constraints", [])
+        field_name = next((n for n, f in model.fields.items() if column_for(n, f) == column), None)
+    return field_name is not None and any(is_not_null_check(c, field_name) for c in constraints)
+
+
 def model_for_table(state: Any, table: str) -> Any | None:
     """The ModelState whose table is ``table``, from the project state."""
     from schemaops.plan import db_table_for

@@ -11,16 +11,17 @@ a zero value switch it off. Locks come from :mod:`schemaops.checks._lockmap`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import takewhile
 from typing import Any
 
 from pglast import ast, enums
 
-from schemaops.checks._lockmap import StateSchema, operation_locks, statement_locks
+from schemaops.checks._data import not_null_proven
+from schemaops.checks._lockmap import StateSchema, merge, operation_locks, statement_steps
 from schemaops.locks import Lock
 from schemaops.rules import MigrationContext, OperationContext
-from schemaops.statements import set_variable
+from schemaops.statements import AT, alter_commands, set_variable
 
 SET = enums.VariableSetKind
 
@@ -71,9 +72,29 @@ def _events(mctx: MigrationContext) -> list[Event]:
             events.append((op, None, operation_locks(op)))
             continue
         for node in nodes:
-            events.append((op, node, statement_locks(node, schema, mctx.target.pg_version)))
+            events.append((op, node, _statement_claims(op, node, schema, mctx.target.pg_version)))
     _last = (mctx, events)
     return events
+
+
+def _statement_claims(op: OperationContext, node: Any, schema: Any, pg_version: int) -> list[Any]:
+    """The statement's lock claims; a ``SET NOT NULL`` that a validated CHECK proves (no
+    scan, as SO109 knows) is not slow, and a concurrent refresh claims nothing that blocks:
+    its EXCLUSIVE lets reads through, and a materialized view takes no other writes."""
+    if isinstance(node, ast.RefreshMatViewStmt) and node.concurrent:
+        return []
+    steps = statement_steps(node, schema, pg_version)
+    proven: dict[str, bool] = {}  # table -> every SET NOT NULL on it proven
+    for table, cmd in alter_commands(node):
+        if cmd.subtype == AT.AT_SetNotNull and table is not None:
+            known = not_null_proven(op, str(cmd.name), None, table)
+            proven[table] = proven.get(table, True) and known
+    if any(proven.values()):
+        steps = [
+            replace(s, slow=False) if proven.get(s.table) and s.action == "SetNotNull" else s
+            for s in steps
+        ]
+    return merge(steps)
 
 
 def _blocking(op: OperationContext, claims: Any, new_tables: set[str]) -> Iterator[Exposure]:

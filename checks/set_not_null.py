@@ -43,15 +43,9 @@ from collections.abc import Iterator
 
 from django.db import migrations
 
-from schemaops.checks._data import (
-    has_code_default,
-    is_not_null_check,
-    model_at,
-    sql_validated_not_null_checks,
-)
+from schemaops.checks._data import has_code_default, not_null_proven
 from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
-from schemaops.plan import column_for
 from schemaops.rules import OperationContext, Rule, StatementContext
 from schemaops.statements import AT, alter_commands, ident
 from schemaops.stats.model import Step
@@ -75,7 +69,7 @@ class SetNotNull(Rule):
         if getattr(op.field, "many_to_many", False):
             return
         column = ctx.column(op.name, op.field)
-        if self._proven(ctx, column, op.name):
+        if not_null_proven(ctx, column, op.name):
             return
         update = ""
         if has_code_default(op.field):
@@ -99,7 +93,7 @@ class SetNotNull(Rule):
             if cmd.subtype != AT.AT_SetNotNull or table is None or ctx.is_new_table(table):
                 continue
             column = str(cmd.name)
-            if self._proven(ctx.operation, column, None, table):
+            if not_null_proven(ctx.operation, column, None, table):
                 continue
             name = ident(f"{table}_{column}_not_null")
             yield self.finding(
@@ -112,27 +106,3 @@ class SetNotNull(Rule):
                 f"migration, VALIDATE CONSTRAINT {name}; then SET NOT NULL "
                 "(no scan on PostgreSQL 12+) and DROP CONSTRAINT.",
             )
-
-    @staticmethod
-    def _proven(
-        ctx: OperationContext, column: str, field_name: str | None, table: str | None = None
-    ) -> bool:
-        """Can PostgreSQL prove NOT NULL from a validated CHECK, without a scan?"""
-        if ctx.migration.target.pg_version < 12:
-            return False
-        table = table or ctx.table
-        if column in sql_validated_not_null_checks(ctx.migration, table):
-            return True
-        if column in ctx.migration.facts.validated_not_null(table):
-            return True  # validated by RunSQL in an earlier migration
-        if field_name is not None and ctx.before is not None:
-            constraints = ctx.before.constraints
-        else:
-            model = model_at(ctx, table)
-            if model is None:
-                return False
-            constraints = model.options.get("constraints", [])
-            field_name = next(
-                (n for n, f in model.fields.items() if column_for(n, f) == column), None
-            )
-        return field_name is not None and any(is_not_null_check(c, field_name) for c in constraints)

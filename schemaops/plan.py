@@ -723,12 +723,26 @@ def _collecting_editor(connection: Any) -> Any:
             )
             if index and type_ and type_ != "_like":
                 suffix = f"_{type_}"
+            if foreign_key:
+                suffix = _foreign_key_suffix(model, columns) or suffix
             name = self._create_index_name(table, columns, suffix=suffix)
             return [] if exclude and name in exclude else [name]
 
     editor = CollectingEditor(connection, collect_sql=True, atomic=False)
     editor.deferred_sql = []
     return editor
+
+
+def _foreign_key_suffix(model: Any, columns: list[str]) -> str | None:
+    """``_fk_<to table>_<to column>``: the suffix Django names a foreign key constraint with
+    (``BaseDatabaseSchemaEditor._fk_constraint_name``), for the model's key on ``columns``."""
+    from django.db.backends.utils import split_identifier
+
+    for f in model._meta.local_fields:
+        if f.remote_field is not None and [f.column] == columns:
+            target = f.target_field
+            return f"_fk_{split_identifier(target.model._meta.db_table)[1]}_{target.column}"
+    return None
 
 
 @contextmanager

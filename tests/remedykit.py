@@ -38,8 +38,13 @@ def lint_remedy(
     return findings
 
 
-def remedy_migrations(recipe: str) -> list[tuple[str, Any]]:
-    """Execute every migration module a remedy's text shows; (file name, Migration class)."""
+def remedy_migrations(recipe: str, *, timeouts: bool = False) -> list[tuple[str, Any]]:
+    """Execute every migration module a remedy's text shows; (file name, Migration class).
+
+    ``timeouts`` False: the ``lock_timeout`` settings every written file carries
+    (schemaops.remedy.timeouts, proven by tests/remedy) are taken out of the operations,
+    so a test reads the remedy's own work.
+    """
     modules: list[tuple[str, list[str]]] = []
     for line in recipe.splitlines():
         if line.startswith("# --- ") and ".py (" in line:
@@ -50,12 +55,51 @@ def remedy_migrations(recipe: str) -> list[tuple[str, Any]]:
     for name, lines in modules:
         namespace: dict[str, Any] = {}
         exec("\n".join(lines), namespace)  # the remedy must be valid Python
-        out.append((name, namespace["Migration"]))
+        migration = namespace["Migration"]
+        out.append((name, migration if timeouts else without_timeouts(migration)))
     return out
 
 
+TIMEOUT_SETTINGS = ("SET LOCAL lock_timeout = ", "SET lock_timeout = ", "RESET lock_timeout")
+
+
+def without_timeouts(migration: Any) -> Any:
+    """The Migration class with its operations' lock_timeout settings taken out."""
+    ops = [kept for op in migration.operations if (kept := _without_timeouts(op)) is not None]
+    migration.operations = ops
+    return migration
+
+
+def _without_timeouts(op: Any) -> Any | None:
+    """``op`` without its lock_timeout settings; None when that was all it ran."""
+    from django.db import migrations
+
+    if isinstance(op, migrations.SeparateDatabaseAndState):
+        inner = [kept for o in op.database_operations if (kept := _without_timeouts(o)) is not None]
+        return migrations.SeparateDatabaseAndState(
+            op.database_operations and inner, op.state_operations
+        )
+    if not isinstance(op, migrations.RunSQL):
+        return op
+    sql, reverse = _no_settings(op.sql), _no_settings(op.reverse_sql)
+    if (sql, reverse) == (op.sql, op.reverse_sql):
+        return op
+    if not sql and not reverse:
+        return None
+    return migrations.RunSQL(sql or migrations.RunSQL.noop, reverse or migrations.RunSQL.noop)
+
+
+def _no_settings(sql: Any) -> Any:
+    if isinstance(sql, str):
+        return "" if sql.startswith(TIMEOUT_SETTINGS) else sql
+    if isinstance(sql, list | tuple):
+        return [s for s in sql if not (isinstance(s, str) and s.startswith(TIMEOUT_SETTINGS))]
+    return sql
+
+
 def remedy_sql(recipe: str) -> list[str]:
-    """The SQL every RunSQL of a remedy runs forwards (database side), in order."""
+    """The SQL every RunSQL of a remedy runs forwards (database side), in order; the
+    ``lock_timeout`` settings every written file carries (schemaops.remedy.timeouts) aside."""
     from models import recipe_sql
 
     return [sql for _name, migration in remedy_migrations(recipe) for sql in recipe_sql(migration)]
@@ -63,7 +107,7 @@ def remedy_sql(recipe: str) -> list[str]:
 
 def lint_remedy_chain(recipe: str, setup: list[Any]) -> list[Finding]:
     """Lint a remedy's migrations as consecutive migrations after ``setup``; all findings."""
-    return lint_chain(remedy_migrations(recipe), setup)
+    return lint_chain(remedy_migrations(recipe, timeouts=True), setup)
 
 
 def lint_chain(migrations: list[tuple[str, Any]], setup: list[Any]) -> list[Finding]:

@@ -164,7 +164,11 @@ def run_check(options: CheckOptions) -> int:
         return 0
     report = build_report(result, linter)
     report.remedies = attach_remedies(
-        result.findings, loader, (pg_version or 15) * 10000, sql=result.sql
+        result.findings,
+        loader,
+        (pg_version or 15) * 10000,
+        sql=result.sql,
+        lock_timeout=cfg.lock_timeout,
     )
     text = render(
         report,

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from schemaops.defaults import LOCK_TIMEOUT
 from schemaops.findings import Finding
 from schemaops.remedy.project import MigrationKey, leaf_of, plan_project
 from schemaops.remedy.writer import INLINE_LIMIT, layout, remedy_text
@@ -31,6 +32,7 @@ def attach_remedies(
     loader: MigrationLoader,
     pg_version: int = 150000,
     sql: Mapping[tuple[str, str, int], tuple[list[str], list[str]]] | None = None,
+    lock_timeout: str = LOCK_TIMEOUT,
 ) -> dict[str, dict[str, Any]]:
     """Group findings by operation and give each planned operation's findings one remedy.
 
@@ -41,7 +43,9 @@ def attach_remedies(
     databases, and ``fix`` never rewrites them). Only the first ``PLAN_LIMIT``
     remedies are planned; later operations keep their rules' (capped) recipes.
     ``sql``: the operations' SQL and reverse SQL the check walk generated
-    (``LintResult.sql``), so planning renders no model again.
+    (``LintResult.sql``), so planning renders no model again. ``lock_timeout``: what
+    the planned files set (they bound their lock waits themselves, so an operation's
+    timeout findings, SO401 and SO402, need nothing beyond the planner's remedy).
     """
     from schemaops.rules import registered
 
@@ -59,15 +63,11 @@ def attach_remedies(
         if k in loader.graph.nodes and not getattr(loader.graph.nodes[k], "replaces", None)
     }
     plans = plan_project(loader, wanted, pg_version, limit=PLAN_LIMIT, sql=sql)
-    remedies = _remedies(loader, plans)
+    remedies = _remedies(loader, plans, lock_timeout)
     groups: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
         if f.group and not f.suppressed:
             groups[f.group].append(f)
-    for key, group in groups.items():
-        timeouts = [f for f in group if _is_timeout(f, rules) and f.recipe]
-        if key in remedies and timeouts:
-            remedies[key]["recipe"] = _planned_with_lock_timeout(remedies[key], timeouts)
     for f in findings:
         if f.group in remedies:
             f.remedy = f.group
@@ -120,41 +120,6 @@ def one_recipe(group: list[Finding], rules: Mapping[str, Any]) -> str | None:
     return _with_timeouts(text, timeouts, first=True) if timeouts else text
 
 
-def _planned_with_lock_timeout(remedy: dict[str, Any], timeouts: list[Finding]) -> str:
-    """The planner's remedy text, with the ``lock_timeout`` each written migration opens with.
-
-    The planner's files do not set it themselves (the proof suite applies them with the
-    timeouts ``schemaops migrate`` sets). Only ``lock_timeout``: a planned step that is
-    slow (CONCURRENTLY, VALIDATE, a batched backfill) holds no blocking lock, and a
-    ``statement_timeout`` would only cut it off. ``SET LOCAL`` in atomic files, ``SET``
-    in ``atomic = False`` ones (where ``SET LOCAL`` does nothing).
-    """
-    text = str(remedy["recipe"])
-    value = next(
-        (
-            line.split("lock_timeout = '", 1)[1].split("'", 1)[0]
-            for f in timeouts
-            for line in _set_lines(str(f.recipe))
-            if "lock_timeout = '" in line
-        ),
-        None,
-    )
-    files = remedy.get("files") or []
-    if value is None or not files or "lock_timeout" in text:
-        return text
-    lines = ["# lock_timeout (or apply these migrations with `schemaops migrate`, which sets it):"]
-    for atomic in (True, False):
-        names = [f["name"] for f in files if bool(f["atomic"]) is atomic]
-        if names:
-            local = "LOCAL " if atomic else ""
-            lines.append(
-                f"# open the operations of {', '.join(names)} with: "
-                f"migrations.RunSQL(\"SET {local}lock_timeout = '{value}'\", "
-                "reverse_sql=migrations.RunSQL.noop),"
-            )
-    return "\n".join([text.rstrip(), *lines])
-
-
 def _set_lines(recipe: str) -> list[str]:
     """The ``migrations.RunSQL("SET ...")`` lines of a timeout rule's recipe."""
     return [line for line in recipe.splitlines() if 'migrations.RunSQL("SET' in line]
@@ -186,8 +151,9 @@ def _with_timeouts(text: str, timeouts: list[Finding], first: bool = False) -> s
 
 
 # Rule categories no planned remedy addresses: a missing lock or statement timeout is
-# a setting of the migration, not a change of the operation. Its advice joins the
-# operation's one remedy (the planner's, or the composed recipe of its rules).
+# a setting of the migration, not a change of the operation. A planned remedy's files
+# set lock_timeout themselves (and take no slow blocking lock that would need a
+# statement_timeout); otherwise the advice joins the composed recipe of the rules.
 _NOT_PLANNED = frozenset({"timeouts"})
 
 
@@ -208,7 +174,9 @@ def capped(recipe: str) -> str:
     return "\n".join([*kept, f"# ... {len(lines) - len(kept)} more line(s) not shown"])
 
 
-def _remedies(loader: MigrationLoader, plans: dict[MigrationKey, Any]) -> dict[str, dict[str, Any]]:
+def _remedies(
+    loader: MigrationLoader, plans: dict[MigrationKey, Any], lock_timeout: str
+) -> dict[str, dict[str, Any]]:
     from schemaops.phases import POST, phase_of
 
     out = {}
@@ -221,7 +189,14 @@ def _remedies(loader: MigrationLoader, plans: dict[MigrationKey, Any]) -> dict[s
         post = phase_of(migration) == POST
         for index, remedy in by_index.items():
             files = (  # advice only: nothing to write
-                layout(app, migration, {index: remedy}, leaf=leaf, post_phase=post)
+                layout(
+                    app,
+                    migration,
+                    {index: remedy},
+                    leaf=leaf,
+                    post_phase=post,
+                    lock_timeout=lock_timeout,
+                )
                 if not remedy.advice
                 else []
             )

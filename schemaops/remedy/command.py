@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import click
 
 from schemaops.config import ProjectOptions, project_config
+from schemaops.defaults import LOCK_TIMEOUT
 from schemaops.errors import ConfigError, DatabaseUnavailable
 from schemaops.project import setup_django
 from schemaops.remedy.fill import BACKFILL_FILE, as_fix_reports, with_backfill_classes
@@ -94,7 +95,7 @@ def run_fix(options: FixOptions) -> int:
     if unreachable is not None:
         selected = _clearly_unapplied(loader, selected, options, unreachable)
     keys = _rewritable(loader, selected, applied)
-    plan = build_fix_plan(loader, keys, (cfg.pg_version or 15) * 10000)
+    plan = build_fix_plan(loader, keys, (cfg.pg_version or 15) * 10000, cfg.lock_timeout)
     if not plan.files:
         if not options.quiet:
             click.echo("schemaops fix: nothing to fix", err=True)
@@ -195,8 +196,14 @@ def _rewritable(
     return out
 
 
-def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version: int) -> FixPlan:
-    """The files replacing each migration of ``keys`` that has something to remedy."""
+def build_fix_plan(
+    loader: MigrationLoader,
+    keys: set[MigrationKey],
+    pg_version: int,
+    lock_timeout: str = LOCK_TIMEOUT,
+) -> FixPlan:
+    """The files replacing each migration of ``keys`` that has something to remedy; each
+    file sets ``lock_timeout`` itself (the project's ``lock-timeout``)."""
     from schemaops.plan import Walker
 
     remedies = plan_project(loader, dict.fromkeys(keys), pg_version)
@@ -208,7 +215,14 @@ def build_fix_plan(loader: MigrationLoader, keys: set[MigrationKey], pg_version:
         app = key[0]
         leaf = leaves.get(app) or leaf_of(loader, app) or key[1]
         migration = loader.graph.nodes[key]
-        files = layout(app, migration, remedies[key], leaf=leaf, post_phase=_is_post(migration))
+        files = layout(
+            app,
+            migration,
+            remedies[key],
+            leaf=leaf,
+            post_phase=_is_post(migration),
+            lock_timeout=lock_timeout,
+        )
         uncopied = sorted({name for f in files for name in f.uncopied})
         if uncopied:  # the files would not import: leave the migration as it is
             plan.notes.append(

@@ -25,12 +25,20 @@ row or rebuilds every index. The remedy never runs that statement:
   constraints on the column come back ``NOT VALID`` and are validated in the
   next migration.
 
+A foreign key re-pointed to a model whose key has another type (``bigint`` to
+the swappable user model's ``integer`` ``auth_user.id``, or between any two
+models) changes its column the same way, to the type Django gives it (the new
+target's ``rel_db_type``, read from the state): the old constraint goes with
+the old column in the swap, the new one is added there ``NOT VALID`` and
+validated in the next migration; the swap's reverse is written here (drop the
+new constraint, back to the old type, the old constraint added again).
+
 The original ``AlterField`` is the state operation of the swap migration,
 where the database change becomes true, so the project state ends where the
 original left it. What the planner cannot make correct (a primary key other
-tables reference, a foreign key column, a database default, a nullability
-change together with the type, exclusion constraints) gets a remedy with no
-code, only the summary of what must be done by hand.
+tables reference, a database default, a nullability change together with the
+type, exclusion constraints) gets a remedy with no code, only the summary of
+what must be done by hand.
 """
 
 from __future__ import annotations
@@ -53,9 +61,7 @@ if TYPE_CHECKING:
     from schemaops.remedy.planner import PlanContext, Remedy
 
 KIND = "shadow-column-swap"
-LOCK_TIMEOUT = "SET LOCAL lock_timeout = '5s'"
 BETWEEN_PHASES = "after `schemaops migrate --phase pre`, before `--phase post`"
-SESSION_LOCK_TIMEOUT = "SET lock_timeout = '5s'"  # outside a transaction (atomic = False)
 
 
 class Unsupported(Exception):
@@ -109,14 +115,17 @@ def plan_retype(
     new = alter.field
     if old is None or old.many_to_many or new.many_to_many:
         return None
-    if not _rewrites(old, new, model, alter.name, pg_version):
+    repointed = _repointed_types(app_label, state, model, old, new, pg_version)
+    if repointed is None and not _rewrites(old, new, model, alter.name, pg_version):
         return _recheck(alter, app_label, state, context)
     from schemaops.plan import column_for, db_table_for
 
     table = db_table_for(app_label, model.name, model.options)
     column = column_for(alter.name, old)
     try:
-        shadow = _shadow(op, app_label, state, model, old, new, table, column, pg_version)
+        shadow = _shadow(
+            op, app_label, state, model, old, new, table, column, pg_version, repointed
+        )
     except Unsupported as why:
         return _by_hand(table, column, str(why))
     except Exception:  # a state Django cannot render: no remedy rather than a wrong one
@@ -138,6 +147,55 @@ def _rewrites(old: Any, new: Any, model: Any, name: str, pg_version: int) -> boo
         return True
     collation = getattr(old, "db_collation", None) != getattr(new, "db_collation", None)
     return collation and _indexed(old, model, name)
+
+
+def _repointed_types(
+    app_label: str, state: Any, model: Any, old: Any, new: Any, pg_version: int
+) -> tuple[str, str] | None:
+    """(old, new) column types of a foreign key re-pointed to a model whose key has
+    another type that is not binary-coercible (bigint to ``auth_user.id`` integer): the
+    column changes type as Django's ``ALTER COLUMN ... TYPE`` does, online; else None."""
+    from schemaops.columns import binary_coercible, has_column, normal_type
+
+    if not (old.is_relation and new.is_relation and has_column(old) and has_column(new)):
+        return None
+    old_type = _key_type(state, app_label, model.name_lower, old, pg_version)
+    new_type = _key_type(state, app_label, model.name_lower, new, pg_version)
+    if old_type is None or new_type is None:
+        return None
+    old_normal, new_normal = normal_type(old_type), normal_type(new_type)
+    if old_normal is None or new_normal is None or binary_coercible(old_normal, new_normal):
+        return None
+    return old_type, new_type
+
+
+def _key_type(state: Any, app_label: str, model_name: str, fk: Any, pg_version: int) -> str | None:
+    """The column type of foreign key ``fk`` (of ``app_label.model_name``): its target
+    column's ``rel_db_type``, from the state (a key that is itself a foreign key, as a
+    multi-table child's, is followed)."""
+    from django.db.migrations.utils import resolve_relation
+
+    from schemaops.plan import offline_connection
+
+    seen = 0
+    while fk.is_relation and seen < 8:
+        seen += 1
+        app_label, model_name = resolve_relation(fk.remote_field.model, app_label, model_name)
+        target = state.models.get((app_label, model_name))
+        if target is None:
+            return None
+        to = (getattr(fk, "to_fields", None) or [None])[0]
+        fk = (
+            target.fields.get(to)
+            if to
+            else next((f for f in target.fields.values() if f.primary_key), None)
+        )
+        if fk is None:
+            return None
+    try:
+        return str(fk.rel_db_type(offline_connection(pg_version)))
+    except Exception:  # a field whose type needs more than the state: not planned
+        return None
 
 
 def _indexed(field_: Any, model: Any, name: str) -> bool:
@@ -171,7 +229,10 @@ def _shadow(
     table: str,
     column: str,
     pg_version: int,
+    repointed: tuple[str, str] | None = None,
 ) -> Shadow:
+    """The online type change; ``repointed``: a foreign key's (old, new) column types
+    (:func:`_repointed_types`), whose constraint moves to the new target in the swap."""
     from schemaops.columns import db_default, field_db_type, is_stored_generated
     from schemaops.plan import column_for
 
@@ -199,12 +260,15 @@ def _shadow(
     from schemaops.plan import offline_connection
 
     connection = offline_connection(pg_version)
-    new_type, old_type = str(new.db_type(connection)), str(old.db_type(connection))
+    if repointed is not None:
+        (old_type, new_type), same = repointed, False
+    else:
+        new_type, old_type = str(new.db_type(connection)), str(old.db_type(connection))
+        same = field_db_type(old, None, pg_version // 10000) == field_db_type(
+            new, None, pg_version // 10000
+        )
     collation = getattr(new, "db_collation", None)
     type_sql = new_type + (f" COLLATE {ident(collation)}" if collation else "")
-    same = field_db_type(old, None, pg_version // 10000) == field_db_type(
-        new, None, pg_version // 10000
-    )
     cast = "{col}" if same else "{col}::" + new_type
     from schemaops.columns import is_auto_field
 
@@ -222,8 +286,59 @@ def _shadow(
         pg_version,
     )
     _mirror_indexes(op, app_label, state, out)
-    out.reverse = _reverse_sql(op, app_label, state, out, old_type)
+    if repointed is not None:
+        out.reverse = _repoint_foreign_key(op, app_label, state, out, old_type)
+    else:
+        out.reverse = _reverse_sql(op, app_label, state, out, old_type)
     return out
+
+
+def _repoint_foreign_key(
+    op: Any, app_label: str, state: ProjectState, out: Shadow, old_type: str
+) -> list[str]:
+    """A re-pointed foreign key: its new constraint is added ``NOT VALID`` in the swap (the
+    old one goes with the old column) and validated after it; returns the swap's reverse,
+    written here (Django's reverse SQL names the constraint it drops from the database)."""
+    after = state.clone()
+    op.state_forwards(app_label, after)
+    new_fk = _fk_sql(after, app_label, op.model_name, op.name, out.pg_version)
+    old_fk = _fk_sql(state, app_label, op.model_name, op.name, out.pg_version, not_valid=False)
+    table, column = ident(out.table), ident(out.column)
+    reverse = [
+        f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {old_type} USING {column}::{old_type}"
+    ]
+    if new_fk is not None:
+        name, statement = new_fk
+        out.checks.append((name, statement))
+        reverse.insert(0, f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {ident(name)}")
+    if old_fk is not None:
+        reverse.append(old_fk[1])
+    return reverse
+
+
+def _fk_sql(
+    state: ProjectState,
+    app_label: str,
+    model_name: str,
+    name: str,
+    pg_version: int,
+    not_valid: bool = True,
+) -> tuple[str, str] | None:
+    """(name, ``ADD CONSTRAINT ... FOREIGN KEY``, ``NOT VALID`` unless told) of the field's
+    constraint as Django names and writes it; None for ``db_constraint=False``."""
+    from schemaops.plan import offline_connection
+
+    model = state.apps.get_model(app_label, model_name)
+    field_ = model._meta.get_field(name)
+    if not field_.db_constraint:
+        return None
+    editor = offline_connection(pg_version).schema_editor(collect_sql=True, atomic=False)
+    statement = editor._create_fk_sql(model, field_, "_fk_%(to_table)s_%(to_column)s")
+    (raw,) = parse(str(statement))
+    (cmd,) = raw.node.cmds
+    cmd.def_.skip_validation = not_valid
+    cmd.def_.initially_valid = not not_valid
+    return str(cmd.def_.conname), deparse(raw.node)
 
 
 def _referencing(state: Any, app_label: str, model: Any, name: str, old: Any) -> list[str]:
@@ -465,7 +580,6 @@ def _expand(s: Shadow) -> tuple[list[str], list[str]]:
     table, shadow, function = ident(s.table), ident(s.shadow), ident(s.function)
     execute = "FUNCTION" if s.pg_version >= 110000 else "PROCEDURE"
     forwards = [
-        LOCK_TIMEOUT,
         f"ALTER TABLE {table} ADD COLUMN {shadow} {s.new_type} NULL",
         f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $retype$ "
         f"BEGIN NEW.{shadow} := {s.value('NEW.')}; RETURN NEW; END $retype$",
@@ -485,7 +599,6 @@ def _fill(s: Shadow) -> tuple[list[str], list[str]]:
     the backfill left (none once it ran), then NOT NULL proven by a validated CHECK."""
     table, column, shadow = ident(s.table), ident(s.column), ident(s.shadow)
     forwards = [
-        SESSION_LOCK_TIMEOUT,
         f"UPDATE {table} SET {shadow} = {s.value()} "
         f"WHERE {shadow} IS NULL AND {column} IS NOT NULL",
     ]
@@ -497,7 +610,6 @@ def _fill(s: Shadow) -> tuple[list[str], list[str]]:
             f"ALTER TABLE {table} ALTER COLUMN {shadow} SET NOT NULL",
             f"ALTER TABLE {table} DROP CONSTRAINT {check}",
         ]
-    forwards.append("RESET lock_timeout")
     # back: nothing to undo (the shadow column goes with the expand's reverse)
     return forwards, []
 
@@ -506,7 +618,6 @@ def _swap(s: Shadow) -> list[str]:
     table, column, shadow = ident(s.table), ident(s.column), ident(s.shadow)
     function = ident(s.function)
     out = [
-        LOCK_TIMEOUT,
         f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE",
         f"DROP TRIGGER {function} ON {table}",
         f"DROP FUNCTION {function}()",

@@ -188,8 +188,9 @@ def _rewrite_alter(node: Any, cmd: Any, out: Rewritten) -> None:
 def _readds_dropped_fk(table: str, cmd: Any, out: Rewritten) -> bool:
     """Is ``cmd`` Django adding back the foreign key it dropped before altering the column?
 
-    Then both go: the key stays, validated, with its index. (Offline, Django names
-    the dropped key as its schema editor would guess it: ``<table>_<column>_<hash>_fk``.)
+    Then both go: the key stays, validated, with its index. (Offline, the dropped key is
+    named as Django names keys: ``<table>_<column>_<hash>_fk_<to table>_<to column>``; a key
+    re-pointed to another table is a different name, so its drop and add both stay.)
     """
     if cmd.subtype != enums.AlterTableType.AT_AddConstraint:
         return False
@@ -198,8 +199,11 @@ def _readds_dropped_fk(table: str, cmd: Any, out: Rewritten) -> bool:
     from schemaops.plan import offline_connection
 
     columns = [str(a.sval) for a in cmd.def_.fk_attrs or ()]
+    target = [str(a.sval) for a in cmd.def_.pk_attrs or ()]
+    to_table = relname(cmd.def_.pktable) or ""
+    suffix = f"_fk_{to_table}_{target[0]}" if len(target) == 1 else "_fk"
     editor = offline_connection(150000).schema_editor(collect_sql=True, atomic=False)
-    guess = str(editor._create_index_name(table, columns, suffix="_fk"))
+    guess = str(editor._create_index_name(table, columns, suffix=suffix))
     position = out.dropped.pop((table, guess), None)
     if position is None:
         return False

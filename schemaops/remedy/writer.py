@@ -4,7 +4,8 @@
 into the files that replace it. The last pre-deploy file keeps the original
 name, so migrations that depend on it stay valid; the ones before it are
 ``<name>_<n>_<role>``; post-deploy files (``<name>_post``) come after the
-app's leaf migration, so the app keeps a single leaf.
+app's leaf migration, so the app keeps a single leaf. Every file that does
+database work bounds its lock waits itself (:mod:`schemaops.remedy.timeouts`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import re
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from schemaops.defaults import LOCK_TIMEOUT
+from schemaops.remedy.timeouts import with_lock_timeout
 
 if TYPE_CHECKING:
     from schemaops.remedy.planner import MigrationSpec, Remedy
@@ -210,11 +214,14 @@ def layout(
     *,
     leaf: str,
     post_phase: bool = False,
+    lock_timeout: str = LOCK_TIMEOUT,
 ) -> list[PlannedFile]:
     """The files replacing ``migration`` when the operations in ``remedies`` are remedied.
 
     Safe operations stay in order between the remedies' migrations. ``leaf``
-    is the app's latest migration (post-deploy files depend on it).
+    is the app's latest migration (post-deploy files depend on it). Each file
+    sets ``lock_timeout`` (the project's ``lock-timeout``) itself, see
+    :func:`~schemaops.remedy.timeouts.with_lock_timeout`.
     """
     segments: list[tuple[str, list[Any], bool, bool]] = []  # role, ops, atomic, post
     keep: list[Any] = []
@@ -233,7 +240,7 @@ def layout(
         post_files.extend(remedy.post)
     if keep or not segments:
         segments.append(("keep", keep, atomic, post_phase))
-    files = _named(app_label, migration, segments, post_files, leaf)
+    files = _named(app_label, migration, segments, post_files, leaf, lock_timeout)
     notes = [line for index in sorted(remedies) for line in remedies[index].instructions]
     if notes:  # what the user must do besides these files, where they read the files
         files[len(segments) - 1].code = (
@@ -248,6 +255,7 @@ def _named(
     segments: list[tuple[str, list[Any], bool, bool]],
     post_files: list[MigrationSpec],
     leaf: str,
+    lock_timeout: str,
 ) -> list[PlannedFile]:
     name = migration.name
     home = type(migration).__module__
@@ -257,16 +265,17 @@ def _named(
         last = n == len(segments)
         file_name = name if last else f"{name}_{n}_{role}"
         uncopied: list[str] = []
+        kept = role == "keep"  # the migration's own operations, as they are
         code = migration_module(
             app_label,
             file_name,
-            ops,
+            with_lock_timeout(ops, lock_timeout, atomic=atomic, rewrite_sql=not kept),
             deps,
             atomic=atomic,
             post=post,
             initial=bool(getattr(migration, "initial", False)) and n == 1,
             home=home,
-            keep_classes=role == "keep",  # the migration's own operations, as they are
+            keep_classes=kept,
             uncopied=uncopied,
         )
         files.append(PlannedFile(file_name, code, post, atomic, uncopied))
@@ -279,7 +288,7 @@ def _named(
         code = migration_module(
             app_label,
             file_name,
-            spec.operations,
+            with_lock_timeout(spec.operations, lock_timeout, atomic=spec.atomic),
             deps,
             atomic=spec.atomic,
             post=True,

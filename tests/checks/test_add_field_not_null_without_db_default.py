@@ -34,7 +34,7 @@ def planned_files(op, setup):
     """The planner's whole remedy of ``op`` (what `check` shows and `fix` writes): its
     files as (name, Migration class), each executed."""
     from lintkit import APP, make_migration
-    from remedykit import remedies_of
+    from remedykit import remedies_of, without_timeouts
 
     from schemaops.remedy.writer import layout
 
@@ -44,7 +44,7 @@ def planned_files(op, setup):
     for f in layout(APP, mig, {0: remedy}, leaf="0002_change"):
         namespace: dict = {}
         exec(compile(f.code, f.name, "exec"), namespace)
-        out.append((f.name, namespace["Migration"]))
+        out.append((f.name, without_timeouts(namespace["Migration"])))
     return remedy, out
 
 

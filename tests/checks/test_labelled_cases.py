@@ -2220,12 +2220,49 @@ def test_a_single_hazard_keeps_its_rule_recipe() -> None:
 
 
 def test_a_planned_remedy_carries_the_lock_timeout_its_files_need() -> None:
-    """SO401 on an operation the planner rewrites: the one remedy is the planner's, with the
-    SET its written (non-atomic: session SET, not SET LOCAL) migration opens with, and no
-    statement_timeout (its slow step, CREATE INDEX CONCURRENTLY, blocks nothing)."""
+    """SO401 on an operation the planner rewrites: the one remedy is the planner's, whose
+    written (non-atomic: session SET, not SET LOCAL) migration sets lock_timeout itself,
+    and no statement_timeout (its slow step, CREATE INDEX CONCURRENTLY, blocks nothing)."""
     findings, recipes = _recipes("indexed-varchar-to-text-rebuilds-like-index")
     assert "SO401" in {f.code for f in findings}
     (recipe,) = recipes
     assert "CONCURRENTLY" in recipe and "SET lock_timeout = '5s'" in recipe
     assert "SET LOCAL" not in recipe and "statement_timeout" not in recipe
     assert len({f.remedy for f in findings if f.recipe}) == 1
+
+
+def test_a_foreign_key_repointed_to_the_swappable_user_model_changes_type_online() -> None:
+    """coupon.order (bigint, to shop_order) re-pointed to settings.AUTH_USER_MODEL, whose
+    key is an integer: one remedy, the planner's online type change to Django's integer
+    (a shadow column, never ALTER COLUMN TYPE), the constraint moved to auth_user NOT VALID
+    in the swap and validated after it; the rollback restores bigint and shop_order's key
+    (tests/remedy/test_proof_retype.py proves the same plan on PostgreSQL)."""
+    from django.db.migrations.state import ProjectState
+
+    from schemaops.remedy.planner import plan_operation
+
+    case = _case("swappable-user-fk-repoint-validated")
+    findings, _loader = run(case, Config())
+    assert len({f.remedy for f in findings if f.severity >= Severity.ERROR}) == 1
+    state = ProjectState()
+    user_model().state_forwards("auth", state)
+    for op in world():
+        op.state_forwards(APP, state)
+    remedy = plan_operation(case.operations[0], APP, state)
+    assert remedy is not None and remedy.kind == "shadow-column-swap"
+    sql = [s for spec in remedy.steps for op in spec.operations for s in _database_sql(op)]
+    assert "ALTER TABLE shop_coupon ADD COLUMN order_id_new integer NULL" in sql
+    assert not [s for s in sql if " TYPE integer" in s]
+    moved = "FOREIGN KEY (order_id) REFERENCES auth_user (id) DEFERRABLE INITIALLY DEFERRED"
+    assert any(s.endswith(f"{moved} NOT VALID") for s in sql)
+    assert any(
+        "VALIDATE CONSTRAINT shop_coupon_order_id_9d61e715_fk_auth_user_id" in s for s in sql
+    )
+    (swap,) = [spec for spec in remedy.steps if spec.role == "swap"]
+    back = swap.operations[0].database_operations[0].reverse_sql
+    assert "TYPE bigint" in back[1] and "REFERENCES shop_order (id)" in back[2]
+
+
+def _database_sql(op: Any) -> list[str]:
+    inner = getattr(op, "database_operations", None)
+    return [s for o in ([op] if inner is None else inner) for s in (getattr(o, "sql", []) or [])]

@@ -3,8 +3,9 @@
 One project holds every case as an app of its own (``proof_project.CASES``).
 The original migrations are applied to a reference database; ``schemaops fix``
 rewrites the project, and the result must (a) pass ``schemaops check`` with no
-error, (b) apply with ``schemaops migrate --phase pre`` then ``--phase post`` on
-a seeded database and reverse to where it started, (c) under ``schemaops trace``
+error and, without ``assume-timeouts``, no SO401/SO402 (its files set
+lock_timeout), (b) apply with ``schemaops migrate --phase pre`` then ``--phase
+post`` on a seeded database and reverse to where it started, (c) under ``schemaops trace``
 on seeded tables hold no write-blocking lock past the 250 ms budget, nor build
 an index or validate a constraint under such a lock, and (d) end in the schema
 (index names aside) and the project state the original migrations make.
@@ -17,7 +18,7 @@ from typing import Any
 
 import proof_project
 import pytest
-from proof_support import prove, scans_under_lock
+from proof_support import prove, scans_under_lock, timeout_findings
 from support import create_database, drop_database
 
 from schemaops.remedy.verify import blocking_holds
@@ -74,6 +75,7 @@ def test_swappable_dependency_is_kept(proof: Any) -> None:
 def test_a_check_reports_no_error_on_the_result(proof: Any, case: str) -> None:
     errors = [f for f in proof["findings"] if f["app"] == _app(case) and f["severity"] == "error"]
     assert errors == []
+    assert timeout_findings(proof["findings"], _app(case)) == []
 
 
 @pytest.mark.parametrize("case", CASES)

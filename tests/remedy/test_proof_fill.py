@@ -21,7 +21,15 @@ from typing import Any
 import proof_project
 import psycopg2
 import pytest
-from proof_support import migrate, project_state, scans_under_lock, schema, schemaops, seed
+from proof_support import (
+    migrate,
+    project_state,
+    scans_under_lock,
+    schema,
+    schemaops,
+    seed,
+    timeout_findings,
+)
 from psycopg2 import sql
 from support import PG, create_database, drop_database
 
@@ -261,6 +269,7 @@ def test_a_project_function_gets_a_backfill_class(proof: Any) -> None:
 def test_a_check_reports_no_error_on_the_result(proof: Any, app: str) -> None:
     errors = [f for f in proof["findings"] if f["app"] == app and f["severity"] == "error"]
     assert errors == []
+    assert timeout_findings(proof["findings"], app) == []
 
 
 def test_the_old_code_survives_the_pre_deploy_step(proof: Any) -> None:

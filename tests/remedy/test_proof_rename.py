@@ -21,7 +21,7 @@ from typing import Any
 
 import proof_project
 import pytest
-from proof_support import prove, run, scans_under_lock, schemaops
+from proof_support import prove, run, scans_under_lock, schemaops, timeout_findings
 from support import create_database, drop_database
 
 from schemaops.remedy.verify import blocking_holds
@@ -179,6 +179,7 @@ def test_check_shows_the_planned_remedy_on_the_original(proof: Any, case: str) -
 def test_a_check_reports_no_error(proof: Any, case: str) -> None:
     mine = [f for f in proof["findings"] if f["app"] == f"c_{case}" and f["severity"] == "error"]
     assert mine == []
+    assert timeout_findings(proof["findings"], f"c_{case}") == []
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import proof_project
+import psycopg2
 import pytest
 from proof_support import assert_proven, migrate, prove, run, schemaops
-from support import create_database, drop_database
+from support import PG, create_database, drop_database
 
 # case -> (operation, the remedy kind); Item.f is the case's extra field (EXTRA)
 CASES: dict[str, tuple[str, str]] = {
@@ -62,6 +63,21 @@ CASES: dict[str, tuple[str, str]] = {
         'migrations.AlterField("item", "qty", models.PositiveIntegerField(null=True))',
         "not-valid-then-validate",
     ),
+    # a foreign key re-pointed to a model whose key is narrower (Parent's bigint to Item's
+    # own integer id, as to auth_user.id): Django narrows the column, online here; the new
+    # target is the table trace seeds, so the existing values are valid keys of it
+    "repoint_narrower": (
+        'migrations.AlterField("item", "ref", models.ForeignKey("item", null=True, '
+        "on_delete=models.CASCADE))",
+        "shadow-column-swap",
+    ),
+    # the same to the swappable user model (auth_user.id is an integer): Item.f, a key to
+    # the user model, makes trace seed auth_user, and users exist before the post phase
+    "repoint_user": (
+        'migrations.AlterField("item", "ref", models.ForeignKey(settings.AUTH_USER_MODEL, '
+        "null=True, on_delete=models.CASCADE))",
+        "shadow-column-swap",
+    ),
 }
 UNPLANNED: dict[str, tuple[str, str]] = {
     # no code remedy: Item.ref references Parent's key
@@ -80,6 +96,8 @@ EXTRA = {
     "array_element": "ArrayField(models.IntegerField(), null=True)",
     "int_bigint_unique": "models.IntegerField(unique=True, null=True)",
     "int_varchar": "models.IntegerField(null=True)",
+    "repoint_user": "models.ForeignKey(settings.AUTH_USER_MODEL, null=True, "
+    "on_delete=models.CASCADE)",
 }
 FILL = {
     "c_int_bigint_unique": "id",
@@ -88,7 +106,11 @@ FILL = {
     "c_array_element": "ARRAY[id, id + 1]",
 }
 # the model whose primary key starts as a 32-bit AutoField
-AUTO_KEY = {"pk_widen": '("name"', "pk_widen_referenced": '("title"'}
+AUTO_KEY = {
+    "pk_widen": '("name"',
+    "pk_widen_referenced": '("title"',
+    "repoint_narrower": '("name"',
+}
 PROVEN = sorted(CASES)
 # only what `schemaops backfill start <app>.Item` needs: the table and its key (the columns
 # it sets and reads are the table's); the migrations alone make the schema
@@ -118,6 +140,15 @@ def _write(root: Path, cases: dict[str, tuple[str, str]]) -> list[str]:
                 1,
             )
             path.write_text(text)
+    if "repoint_user" in cases:  # Item.f is a key to the user model
+        initial = root / "c_repoint_user" / "migrations" / "0001_initial.py"
+        text = initial.read_text().replace(
+            "from django.db import migrations, models\n",
+            "from django.conf import settings\nfrom django.db import migrations, models\n",
+            1,
+        )
+        swappable = "dependencies = [migrations.swappable_dependency(settings.AUTH_USER_MODEL)]"
+        initial.write_text(text.replace("dependencies = []", swappable, 1))
     for app in apps:  # the model `schemaops backfill` resolves its target with
         (root / app / "models.py").write_text(MODELS)
     if "varchar_widen_checked" in cases:
@@ -139,6 +170,23 @@ def _write(root: Path, cases: dict[str, tuple[str, str]]) -> list[str]:
         assert big in initial.read_text()
         initial.write_text(initial.read_text().replace(big, small))
     return apps
+
+
+def _between_phases(out: dict[str, Any]) -> None:
+    """What the deploy does between the phases: users exist (what c_repoint_user's rows
+    will reference), then every backfill ``fix`` printed runs."""
+    conn = psycopg2.connect(**{**PG, "dbname": out["db"]})
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO auth_user (id, password, is_superuser, username, first_name, "
+                "last_name, email, is_staff, is_active, date_joined) SELECT g, '', false, "
+                "'u' || g, '', '', '', false, true, now() FROM generate_series(1, 10) g"
+            )
+    finally:
+        conn.close()
+    _backfill(out)
 
 
 def _backfill(out: dict[str, Any]) -> None:
@@ -184,7 +232,7 @@ def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
     try:
         before = schemaops(root, ref, "check", "--format", "json")
         assert before.returncode in (0, 1), before.stderr
-        out = prove(root, apps, ref, db, fill=FILL, between=_backfill)
+        out = prove(root, apps, ref, db, fill=FILL, between=_between_phases)
         out["before"] = json.loads(before.stdout)
         yield out
     finally:
@@ -200,7 +248,11 @@ def test_the_remedy_is_proven(proof: Any, case: str) -> None:
 @pytest.mark.parametrize("case", PROVEN)
 def test_check_showed_the_planners_remedy(proof: Any, case: str) -> None:
     app = f"c_{case}"
-    findings = [f for f in proof["before"]["findings"] if f["app"] == app]
+    findings = [
+        f
+        for f in proof["before"]["findings"]
+        if f["app"] == app and f["migration"] == "0002_unsafe"
+    ]
     assert findings, "the original is flagged"
     keys = {f.get("remedy") for f in findings if f["severity"] != "info"}
     assert len(keys) == 1 and None not in keys, findings
@@ -360,3 +412,21 @@ def test_a_serial_key_from_older_django_moves_its_sequence(scratch_db: dict[str,
             assert cur.fetchone() == (52, 52)
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(("case", "target"), [("repoint_narrower", "item"), ("repoint_user", "")])
+def test_a_repointed_foreign_key_narrows_online_and_moves_its_constraint(
+    proof: Any, case: str, target: str
+) -> None:
+    """Django narrows the column to the new target's key type (integer): the remedy ends
+    with the same type, the constraint on the new target added NOT VALID, then validated."""
+    app = f"c_{case}"
+    table = f"{app}_{target}" if target else "auth_user"
+    written = "\n".join(t for n, t in proof["files"][app].items() if n != "0001_initial")
+    assert f"ALTER TABLE {app}_item ADD COLUMN ref_id_new integer NULL" in written
+    new_fk = f"FOREIGN KEY (ref_id) REFERENCES {table} (id) DEFERRABLE INITIALLY DEFERRED"
+    assert f"{new_fk} NOT VALID" in written and "VALIDATE CONSTRAINT" in written
+    for schema in (proof["fixed"][app], proof["reference"][app]):
+        types = {c[1]: c[2] for c in schema["columns"] if c[0] == f"{app}_item"}
+        assert types["ref_id"] == "integer"
+    assert proof["reversed"][app] == proof["initial"][app]

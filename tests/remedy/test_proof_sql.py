@@ -20,7 +20,7 @@ from typing import Any
 
 import proof_project
 import pytest
-from proof_support import prove, scans_under_lock
+from proof_support import prove, scans_under_lock, timeout_findings
 from support import create_database, drop_database
 
 from schemaops.remedy.verify import blocking_holds
@@ -200,6 +200,7 @@ def test_a_check_reports_no_error_on_the_result(proof: Any, case: str) -> None:
     errors = [f"{f['code']} {f['migration']}: {f['message']}" for f in found]
     errors = [e for e, f in zip(errors, found, strict=True) if f["severity"] == "error"]
     assert errors == []
+    assert timeout_findings(proof["findings"], _app(case)) == []
 
 
 def _schema(proof: Any, which: str, case: str) -> dict[str, Any]:
