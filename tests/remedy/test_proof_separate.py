@@ -159,10 +159,10 @@ def test_an_inner_blocking_runsql_is_planned_with_the_state_kept() -> None:
     ids=["already-concurrent", "nothing-locks"],
 )
 def test_a_safe_inner_runsql_is_left_alone(sql: str) -> None:
-    from schemaops.remedy.planner import plan_operation
+    from schemaops.remedy.planner import PlanContext, plan_operation
 
     op = _separate(sql)
-    remedy = plan_operation(op, "shop", _state(), atomic=False)
+    remedy = plan_operation(op, "shop", _state(), PlanContext(atomic=False))
     assert remedy is None
 
 

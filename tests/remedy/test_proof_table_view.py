@@ -131,7 +131,7 @@ def test_a_table_rename_gets_the_view_remedy() -> None:
 def test_a_table_rename_not_planned(shape: str, why: str) -> None:
     from django.db import migrations, models
 
-    from schemaops.remedy.planner import plan_operation
+    from schemaops.remedy.planner import PlanContext, plan_operation
 
     table = "shop_order" if shape == "same" else "orders"
     state = _state(models.ManyToManyField("shop.order") if shape == "m2m" else None)
@@ -139,7 +139,8 @@ def test_a_table_rename_not_planned(shape: str, why: str) -> None:
         migrations.AlterModelTable("order", table),
         "shop",
         state,
-        new_tables={"shop_order"} if shape == "new" else set(),
-        post_phase=shape == "post",
+        PlanContext(
+            new_tables={"shop_order"} if shape == "new" else set(), post_phase=shape == "post"
+        ),
     )
     assert remedy is None, why

@@ -189,7 +189,7 @@ def _plan(view: str, sql: str, *, why: bool = False) -> Any:
     from django.db import migrations, models
     from django.db.migrations.state import ModelState, ProjectState
 
-    from schemaops.remedy.planner import plan_operation
+    from schemaops.remedy.planner import PlanContext, plan_operation
     from schemaops.remedy.sqlops import SqlFacts
     from schemaops.remedy.views import why_not_recreated
 
@@ -205,7 +205,7 @@ def _plan(view: str, sql: str, *, why: bool = False) -> Any:
     op = migrations.RunSQL(sql, migrations.RunSQL.noop)
     if why:
         return why_not_recreated(op, state, facts)
-    return plan_operation(op, "shop", state, facts=facts, post_phase=True)
+    return plan_operation(op, "shop", state, PlanContext(facts=facts, post_phase=True))
 
 
 CODES = "CREATE VIEW codes AS SELECT id, code FROM shop_item"
