@@ -185,9 +185,12 @@ DRIVER_PROBE = textwrap.dedent(
     from customers.models import Customer
     from orders.models import Order
 
-    customer = Customer.objects.create(email=f"{sys.argv[1]}@example.com", name="Driver")
-    Order.objects.create(customer=customer, status="paid", total=12)
-    found = Order.objects.filter(customer__email=customer.email, status="paid").count()
+    from django.db import transaction
+    with transaction.atomic():  # rolled back: the session's shop database is a template
+        customer = Customer.objects.create(email=f"{sys.argv[1]}@example.com", name="Driver")
+        Order.objects.create(customer=customer, status="paid", total=12)
+        found = Order.objects.filter(customer__email=customer.email, status="paid").count()
+        transaction.set_rollback(True)
     print(json.dumps({
         "psycopg3": is_psycopg3,
         "module": type(connection.connection).__module__,
