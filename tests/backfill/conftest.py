@@ -49,6 +49,24 @@ def shop(shop_db: str) -> Iterator[ShopCopy]:
 
 
 @pytest.fixture
+def copy_alias(shop: ShopCopy) -> Iterator[str]:
+    """A Django connection alias of this process pointed at the test's shop copy.
+
+    Its connection is closed and deleted afterwards, with the alias's settings, so no
+    later test reuses a connection to a database that has been dropped since."""
+    from django.db import connections
+
+    name = f"copy_{uuid.uuid4().hex[:6]}"
+    connections.settings[name] = {**connections.settings["default"], "NAME": shop.name}
+    try:
+        yield name
+    finally:
+        connections[name].close()
+        del connections[name]
+        del connections.settings[name]
+
+
+@pytest.fixture
 def redis_available() -> str:
     import redis
 

@@ -18,6 +18,9 @@ import proof_project
 import pytest
 from proof_support import assert_a_to_d, prove, scans_under_lock
 
+# The remedy kinds tests/remedy/test_proof.py proves on both pairs, for more rules: once per CI.
+pytestmark = pytest.mark.once
+
 CASES: dict[str, tuple[str, str]] = {
     "runsql_index": (
         'migrations.RunSQL("CREATE INDEX %(app)s_n_idx ON %(app)s_item (name)", '

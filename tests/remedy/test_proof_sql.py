@@ -23,6 +23,10 @@ from proof_support import prove, scans_under_lock
 
 from schemaops.remedy.verify import blocking_holds
 
+# pglast's RunSQL rewrites, proven on PostgreSQL: once per CI (tests/remedy/test_proof.py proves
+# the writer and every base remedy kind on both pairs).
+pytestmark = pytest.mark.once
+
 OBJECTS = """        migrations.RunSQL(
             [
                 "CREATE MATERIALIZED VIEW %(app)s_mv AS SELECT id, qty FROM %(app)s_item",
