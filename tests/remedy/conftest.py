@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import create_database, drop_database
+from support import create_database, drop_database_soon
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -27,5 +27,5 @@ def proof_databases(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]
     try:
         yield ref, fix
     finally:
-        drop_database(ref)
-        drop_database(fix)
+        drop_database_soon(ref)
+        drop_database_soon(fix)
