@@ -20,6 +20,8 @@ from support import (  # noqa: F401 - re-exported for older imports
     admin_connection,
     create_database,
     drop_database,
+    drop_database_soon,
+    finish_drops,
     run_cli,
 )
 
@@ -42,7 +44,11 @@ def scratch_db() -> Iterator[dict[str, str]]:
     try:
         yield {**PG, "dbname": name}
     finally:
-        drop_database(name)
+        drop_database_soon(name)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    finish_drops()  # the databases fixtures dropped in the background are gone
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,10 @@ Import these with ``from support import ...`` (tests/ is on pytest's pythonpath)
 from __future__ import annotations
 
 import os
+import queue
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import psycopg2
@@ -75,6 +77,44 @@ def drop_database(name: str) -> None:
             cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
     finally:
         conn.close()
+
+
+_DROPS: queue.Queue[str] = queue.Queue()
+_FAILED: list[str] = []
+_dropper: threading.Thread | None = None
+
+
+def drop_database_soon(name: str) -> None:
+    """Drop ``name`` on a thread of its own, so the next test need not wait for it.
+
+    PostgreSQL 15 ends every DROP DATABASE with a checkpoint (up to a second on a busy
+    server). A fixture's database is no test's business once the fixture is done, so
+    its drop leaves the critical path; ``finish_drops`` (end of session) waits for
+    every queued drop and retries, in the foreground, any that failed."""
+    global _dropper
+    if _dropper is None:
+        _dropper = threading.Thread(target=_drop_queued, name="drop-databases", daemon=True)
+        _dropper.start()
+    _DROPS.put(name)
+
+
+def _drop_queued() -> None:
+    while True:
+        name = _DROPS.get()
+        try:
+            drop_database(name)
+        except Exception:
+            _FAILED.append(name)
+        finally:
+            _DROPS.task_done()
+
+
+def finish_drops() -> None:
+    """Wait for the drops ``drop_database_soon`` queued; a failed one is tried again here,
+    where its error is seen."""
+    _DROPS.join()
+    while _FAILED:
+        drop_database(_FAILED.pop())
 
 
 def run_cli(

@@ -19,6 +19,7 @@ from psycopg2 import sql
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from backfill_support import REDIS_URL, ShopCopy, Worker, admin
+from support import drop_database_soon
 
 
 @pytest.fixture
@@ -29,23 +30,35 @@ def shop(shop_db: str) -> Iterator[ShopCopy]:
     connections.close_all()  # a template database must have no other sessions
     name = f"schemaops_bf_{uuid.uuid4().hex[:10]}"
     conn = admin()
-    with conn.cursor() as cur:
-        cur.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(shop_db)
-            )
-        )
+    try:
+        with conn.cursor() as cur:
+            create = sql.SQL("CREATE DATABASE {} TEMPLATE {}")
+            cur.execute(create.format(sql.Identifier(name), sql.Identifier(shop_db)))
+    finally:
+        conn.close()
     copy = ShopCopy(name, {"SHOP_DB_NAME": name, "CELERY_BROKER_URL": ""})
     try:
         yield copy
     finally:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                [name],
-            )
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        conn.close()
+        drop_database_soon(name)  # its sessions are ended first (support.drop_database)
+
+
+@pytest.fixture
+def copy_alias(shop: ShopCopy) -> Iterator[str]:
+    """A Django connection alias of this process pointed at the test's shop copy.
+
+    Its connection is closed and deleted afterwards, with the alias's settings, so no
+    later test reuses a connection to a database that has been dropped since."""
+    from django.db import connections
+
+    name = f"copy_{uuid.uuid4().hex[:6]}"
+    connections.settings[name] = {**connections.settings["default"], "NAME": shop.name}
+    try:
+        yield name
+    finally:
+        connections[name].close()
+        del connections[name]
+        del connections.settings[name]
 
 
 @pytest.fixture

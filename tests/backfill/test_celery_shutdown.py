@@ -32,7 +32,11 @@ def _slow(shop: ShopCopy, rows: int) -> None:
 
 @pytest.mark.parametrize(
     ("how", "sig"),
-    [("worker", signal.SIGTERM), ("worker", signal.SIGINT), ("group", signal.SIGTERM)],
+    [
+        ("worker", signal.SIGTERM),
+        pytest.param("worker", signal.SIGINT, marks=pytest.mark.once),
+        pytest.param("group", signal.SIGTERM, marks=pytest.mark.once),
+    ],
 )
 def test_warm_shutdown_leaves_no_batch_running_and_another_worker_goes_on(
     shop: ShopCopy, redis_available: str, how: str, sig: signal.Signals
@@ -79,6 +83,7 @@ def test_warm_shutdown_leaves_no_batch_running_and_another_worker_goes_on(
     assert shop.query("SELECT remaining FROM schemaops_backfill_run") == [(0,)]
 
 
+@pytest.mark.once
 def test_sigterm_to_one_pool_process_lets_its_batch_commit(
     shop: ShopCopy, redis_available: str
 ) -> None:

@@ -3,7 +3,11 @@ warnings and errors stay (the same meaning as on check, trace, migrate, audit, t
 
 from __future__ import annotations
 
+import pytest
 from backfill_support import SET_CENTS, ShopCopy
+
+# What --quiet leaves out of the output: once per CI (see .ci/test).
+pytestmark = pytest.mark.once
 
 
 def test_quiet_start_keeps_the_result_and_drops_the_progress_lines(shop: ShopCopy) -> None:

@@ -61,7 +61,15 @@ def test_one_ctrl_c_lets_the_batches_in_flight_commit(shop: ShopCopy) -> None:
     _no_row_twice(shop)
 
 
-@pytest.mark.parametrize("gaps", [(0.0,), (0.02,), (0.1,), (0.0, 0.0, 0.0, 0.0)])
+@pytest.mark.parametrize(
+    "gaps",
+    [
+        (0.0,),
+        pytest.param((0.02,), marks=pytest.mark.once),
+        pytest.param((0.1,), marks=pytest.mark.once),
+        pytest.param((0.0, 0.0, 0.0, 0.0), marks=pytest.mark.once),
+    ],
+)
 def test_a_second_ctrl_c_stops_at_once_whenever_it_lands(
     shop: ShopCopy, gaps: tuple[float, ...]
 ) -> None:

@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 
+import pytest
 from backfill_support import SET_CENTS, ShopCopy, assert_exactly_once, wait_for
 
 
@@ -110,6 +111,7 @@ def _writer(shop: ShopCopy, stop: threading.Event) -> None:
     conn.close()
 
 
+@pytest.mark.once
 def test_pause_resume_cancel_under_load(shop: ShopCopy) -> None:
     shop.seed(30_000)
     stop = threading.Event()

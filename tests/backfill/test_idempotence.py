@@ -110,6 +110,7 @@ def _bumped(shop: ShopCopy) -> tuple[int, int, int]:
     return int(row[0]), int(row[1] or 0), int(row[2] or 0)
 
 
+@pytest.mark.once
 def test_non_idempotent_update_applies_once_through_a_crash(shop: ShopCopy) -> None:
     shop.seed(6_000)
     _slow_rows(shop)

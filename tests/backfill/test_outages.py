@@ -70,6 +70,7 @@ def _after_some_batches(shop: ShopCopy, more: int = 3) -> None:
     wait_for(lambda: done() >= seen + more, 120, 0.05)
 
 
+@pytest.mark.once
 def test_embedded_run_rides_out_restarts_and_terminations() -> None:
     with shop_on_cluster() as (shop, cluster):
         _counted_and_slow(shop)
@@ -119,6 +120,7 @@ def test_celery_workers_ride_out_restarts_terminations_and_a_frozen_worker() -> 
         assert "event=connection-lost" in logged and "Traceback" not in logged
 
 
+@pytest.mark.once
 def test_watcher_gives_up_after_its_time_with_one_line() -> None:
     with shop_on_cluster() as (shop, cluster):
         _counted_and_slow(shop)

@@ -4,29 +4,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from backfill_support import SET_CENTS, ShopCopy, admin
 
 from schemaops.backfill import control, prefetch, resilience
 from schemaops.backfill.ledger import Claim, Idle
-
-
-@pytest.fixture
-def alias(shop: ShopCopy) -> Iterator[str]:
-    """A Django connection alias of this process pointed at the test's shop copy."""
-    from django.db import connections
-
-    name = f"copy_{uuid.uuid4().hex[:6]}"
-    connections.settings[name] = {**connections.settings["default"], "NAME": shop.name}
-    try:
-        yield name
-    finally:
-        connections[name].close()
-        del connections[name]
-        del connections.settings[name]
 
 
 def _queued_run(shop: ShopCopy, *options: str) -> None:
@@ -53,7 +36,7 @@ def _error_of(alias: str, statement: str) -> BaseException:
 
 
 def test_a_terminated_session_is_a_lost_connection_and_timeouts_are_not(
-    shop: ShopCopy, alias: str
+    shop: ShopCopy, copy_alias: str
 ) -> None:
     from django.db import connections
 
@@ -63,23 +46,24 @@ def test_a_terminated_session_is_a_lost_connection_and_timeouts_are_not(
     with locker.cursor() as cur:
         cur.execute("SELECT id FROM orders_order WHERE id = 1 FOR UPDATE")
     lock_wait = _error_of(
-        alias, "SET LOCAL lock_timeout = '50ms'; UPDATE orders_order SET note = 'x' WHERE id = 1"
+        copy_alias,
+        "SET LOCAL lock_timeout = '50ms'; UPDATE orders_order SET note = 'x' WHERE id = 1",
     )
     locker.rollback()
-    slow = _error_of(alias, "SET LOCAL statement_timeout = '50ms'; SELECT pg_sleep(1)")
+    slow = _error_of(copy_alias, "SET LOCAL statement_timeout = '50ms'; SELECT pg_sleep(1)")
     assert resilience.sqlstate(lock_wait) == "55P03" and resilience.sqlstate(slow) == "57014"
     assert not resilience.is_connection_lost(lock_wait)
     assert not resilience.is_connection_lost(slow)
 
-    with connections[alias].cursor() as cursor:
+    with connections[copy_alias].cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
     with admin().cursor() as cur:
         cur.execute("SELECT pg_terminate_backend(%s)", [pid])
-    terminated = _error_of(alias, "SELECT 1")
+    terminated = _error_of(copy_alias, "SELECT 1")
     assert resilience.is_connection_lost(terminated)
-    resilience.drop_connection(alias)
-    with connections[alias].cursor() as cursor:  # a new session, at once
+    resilience.drop_connection(copy_alias)
+    with connections[copy_alias].cursor() as cursor:  # a new session, at once
         cursor.execute("SELECT pg_backend_pid()")
         assert cursor.fetchone()[0] != pid
 
@@ -104,7 +88,7 @@ def test_outage_backs_off_and_gives_up_after_its_time() -> None:
 
 
 def test_a_claim_never_waits_behind_a_claim_that_holds_the_run_row(
-    shop: ShopCopy, alias: str, redis_available: str
+    shop: ShopCopy, copy_alias: str, redis_available: str
 ) -> None:
     shop.seed(3_000)
     _queued_run(shop)
@@ -113,25 +97,25 @@ def test_a_claim_never_waits_behind_a_claim_that_holds_the_run_row(
     with stuck.cursor() as cur:  # a claim whose worker froze with the run row locked
         cur.execute("SELECT id FROM schemaops_backfill_run WHERE id = 1 FOR UPDATE")
     started = time.monotonic()
-    step = prefetch.claim_now(1, alias, "test", None)
+    step = prefetch.claim_now(1, copy_alias, "test", None)
     waited = time.monotonic() - started
     assert step == Idle("busy") and waited < 1.0
     stuck.rollback()
-    assert isinstance(prefetch.claim_now(1, alias, "test", None), Claim)
+    assert isinstance(prefetch.claim_now(1, copy_alias, "test", None), Claim)
     stuck.close()
 
 
 def test_a_frozen_claim_transaction_is_ended_by_the_server(
-    shop: ShopCopy, alias: str, redis_available: str
+    shop: ShopCopy, copy_alias: str, redis_available: str
 ) -> None:
     """The claim's session ends a transaction left idle (its worker frozen), so the run
     row it locked is free again for every other worker."""
     shop.seed(1_000)
     _queued_run(shop)
-    waited, error = _freeze_in_a_claim(shop, alias)
+    waited, error = _freeze_in_a_claim(shop, copy_alias)
     assert 1.5 < waited < 4.0
     assert resilience.is_connection_lost(error)
-    resilience.drop_connection(alias)
+    resilience.drop_connection(copy_alias)
 
 
 def _freeze_in_a_claim(shop: ShopCopy, alias: str) -> tuple[float, BaseException]:
@@ -160,18 +144,18 @@ def _freeze_in_a_claim(shop: ShopCopy, alias: str) -> tuple[float, BaseException
 
 
 def test_a_run_nobody_works_on_shows_as_stalled_and_is_requeued_once(
-    shop: ShopCopy, alias: str, redis_available: str
+    shop: ShopCopy, copy_alias: str, redis_available: str
 ) -> None:
     shop.seed(1_000)
     _queued_run(shop, "--lease", "1")
-    assert control.status(1, alias)[0].state == "active"
+    assert control.status(1, copy_alias)[0].state == "active"
     time.sleep(2.2)  # two leases without a claim
-    status: Any = control.status(1, alias)[0]
+    status: Any = control.status(1, copy_alias)[0]
     assert status.state == "stalled"
     assert "no worker has started for" in status.stalled
     assert "schemaops backfill resume 1" in status.stalled
     shown = shop.cli("status", "1", "--format", "json")
     assert '"state": "stalled"' in shown.stdout, shown.stderr
-    assert [run_id for run_id, _, _ in control.take_stalled(alias)] == [1]
-    assert control.take_stalled(alias) == []  # marked alive: one re-queue per stall
-    assert control.status(1, alias)[0].state == "active"
+    assert [run_id for run_id, _, _ in control.take_stalled(copy_alias)] == [1]
+    assert control.take_stalled(copy_alias) == []  # marked alive: one re-queue per stall
+    assert control.status(1, copy_alias)[0].state == "active"

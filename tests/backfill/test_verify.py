@@ -31,26 +31,18 @@ def test_block_sweep_counts_every_pending_row_once(shop: ShopCopy) -> None:
         conn.close()
 
 
-def test_shared_sweep_counts_what_one_reader_counts(shop: ShopCopy) -> None:
+def test_shared_sweep_counts_what_one_reader_counts(shop: ShopCopy, copy_alias: str) -> None:
     """The block ranges dealt out to several connections add up to the single sweep."""
-    from django.db import connections
-
     shop.seed(3_000)
     shop.query("UPDATE orders_order SET total_cents = (total * 100)::bigint WHERE id %% 3 = 0")
     wrong = shop.wrong_rows()
     assert 0 < wrong < 3_000
     spec = spec_module.resolve("orders.Order", (SET_CENTS,), None)
-    connections.settings["copy"] = {**connections.settings["default"], "NAME": shop.name}
-    try:
-        for readers in (1, 2, 3):
-            assert verify.sweep_blocks_shared(spec, 1, "copy", step=3, readers=readers) == wrong
-        # Every extra reader closed its connection; only the caller's is left.
-        (sessions,) = shop.query(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid()"
-        )[0]
-        assert sessions == 1
-    finally:
-        connections["copy"].close()
-        del connections["copy"]  # a later test's "copy" must not reuse this connection
-        del connections.settings["copy"]
+    for readers in (1, 2, 3):
+        assert verify.sweep_blocks_shared(spec, 1, copy_alias, step=3, readers=readers) == wrong
+    # Every extra reader closed its connection; only the caller's is left.
+    (sessions,) = shop.query(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid()"
+    )[0]
+    assert sessions == 1

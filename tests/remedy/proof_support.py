@@ -13,7 +13,7 @@ from typing import Any
 import psycopg2
 from pglast import ast, enums
 from psycopg2 import sql
-from support import PG
+from support import PG, admin_connection, drop_database
 
 from schemaops.locks import Lock
 from schemaops.statements import parse
@@ -188,10 +188,12 @@ def prove(
     between: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Everything the proof compares: the original run on ``ref``, ``fix`` then the
-    result's check, trace, migrate (pre, post) and reverse on ``db``; ``between`` runs
-    after the pre-deploy phase (what the deploy does then: a backfill)."""
+    result's check, trace, migrate (pre, post) and reverse on ``db`` (made anew as a
+    copy of ``ref`` at the 0001s); ``between`` runs after the pre-deploy phase (what the
+    deploy does then: a backfill)."""
     out: dict[str, Any] = {"apps": apps, "root": root, "db": db}
     migrate(root, ref, *(f"{app}:0001_initial" for app in apps))
+    clone(ref, db)  # the same 0001s, without running them a second time
     original_trace = schemaops(root, ref, "trace", "--rows", "300", "--format", "json", "-q")
     assert original_trace.returncode == 0, original_trace.stderr
     out["original_trace"] = json.loads(original_trace.stdout)
@@ -199,7 +201,6 @@ def prove(
     migrate(root, ref)
     out["reference"] = {app: schema(ref, app) for app in apps}
 
-    migrate(root, db, *(f"{app}:0001_initial" for app in apps))
     out["initial"] = {app: schema(db, app) for app in apps}
     seed(db, apps, fill=fill)
     fixed = schemaops(root, db, "fix")
@@ -222,6 +223,20 @@ def prove(
     migrate(root, db, *(f"{app}:0001_initial" for app in apps))
     out["reversed"] = {app: schema(db, app) for app in apps}
     return out
+
+
+def clone(template: str, name: str) -> None:
+    """Database ``name`` anew, a copy of ``template`` (``CREATE DATABASE ... TEMPLATE``):
+    what ``template``'s migrations made, without running them again. ``template`` must
+    have no session open."""
+    drop_database(name)
+    conn = admin_connection()
+    try:
+        with conn.cursor() as cur:
+            create = sql.SQL("CREATE DATABASE {} TEMPLATE {}")
+            cur.execute(create.format(sql.Identifier(name), sql.Identifier(template)))
+    finally:
+        conn.close()
 
 
 def _files(folder: Path) -> dict[str, str]:

@@ -243,6 +243,7 @@ def test_fix_copies_module_definitions_and_the_files_apply(project: tuple[Path, 
         conn.close()
 
 
+@pytest.mark.once
 def test_a_function_imported_from_the_app_stays_an_import(project: tuple[Path, str]) -> None:
     root, db = project
     _write(root, {}, imported=True)
@@ -297,6 +298,7 @@ class Item(models.Model):
 """
 
 
+@pytest.mark.once
 def test_a_backfill_class_gets_the_constants_its_function_reads(
     project: tuple[Path, str],
 ) -> None:
@@ -374,6 +376,7 @@ exec("def forwards(apps, schema_editor):\\n    pass")
 """
 
 
+@pytest.mark.once
 def test_a_block_is_copied_whole_and_what_cannot_be_copied_is_left_alone(
     project: tuple[Path, str],
 ) -> None:

@@ -13,13 +13,11 @@ an index or validate a constraint under such a lock, and (d) end in the schema
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import proof_project
 import pytest
 from proof_support import prove, scans_under_lock, timeout_findings
-from support import create_database, drop_database
 
 from schemaops.remedy.verify import blocking_holds
 
@@ -35,17 +33,9 @@ MARKERS = {
 
 
 @pytest.fixture(scope="module")
-def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, str]) -> Any:
     root = tmp_path_factory.mktemp("proof")
-    apps = proof_project.write(root)
-    ref, db = (f"schemaops_proof_{uuid.uuid4().hex[:8]}_{side}" for side in ("ref", "fix"))
-    create_database(ref)
-    create_database(db)
-    try:
-        yield prove(root, apps, ref, db)
-    finally:
-        drop_database(ref)
-        drop_database(db)
+    return prove(root, proof_project.write(root), *proof_databases)
 
 
 def _app(case: str) -> str:

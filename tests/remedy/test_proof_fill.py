@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from proof_support import (
     timeout_findings,
 )
 from psycopg2 import sql
-from support import PG, create_database, drop_database
+from support import PG
 
 from schemaops.remedy.verify import blocking_holds
 
@@ -154,68 +153,62 @@ def _backfill_command(files: dict[str, str], findings_recipe: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, str]) -> Any:
     root = tmp_path_factory.mktemp("fill")
     apps = _write(root)
-    ref, db = (f"schemaops_fill_{uuid.uuid4().hex[:8]}_{side}" for side in ("ref", "fix"))
-    create_database(ref)
-    create_database(db)
+    ref, db = proof_databases
     out: dict[str, Any] = {"apps": apps, "root": root}
-    try:
-        out["original_state"] = project_state(root, ref)
-        migrate(root, ref)
-        out["reference"] = {app: schema(ref, app) for app in apps}
+    out["original_state"] = project_state(root, ref)
+    migrate(root, ref)
+    out["reference"] = {app: schema(ref, app) for app in apps}
 
-        migrate(root, db, *(f"{app}:0001_initial" for app in apps))
-        out["initial"] = {app: schema(db, app) for app in apps}
-        seed(db, apps)
-        _null_some_qty(db, "c_tighten_default")
-        before = schemaops(root, db, "check", "--format", "json")
-        out["before"] = json.loads(before.stdout)
-        fixed = schemaops(root, db, "fix")
-        assert fixed.returncode == 0, fixed.stderr
-        out["files"] = {app: _files(root / app) for app in apps}
-        checked = schemaops(root, db, "check", "--format", "json")
-        assert checked.returncode in (0, 1), checked.stderr
-        out["findings"] = json.loads(checked.stdout)["findings"]
-        out["state"] = project_state(root, db)
-        compat = schemaops(root, db, "trace", "--compat", "--format", "json", "-q")
-        out["compat"] = json.loads(compat.stdout)
-        pre_trace = schemaops(root, db, "trace", "--rows", "300", "--format", "json", "-q")
-        out["pre_trace"] = json.loads(pre_trace.stdout)
-        applied = schemaops(root, db, "migrate", "--phase", "pre")
-        assert applied.returncode == 0, applied.stdout + applied.stderr
-        out["backfills"] = {}
-        for app in apps:
-            recipe = out["before_remedies"] = out["before"]["remedies"]
-            text = next(r["recipe"] for k, r in recipe.items() if k.startswith(f"{app}."))
-            args = _backfill_command(out["files"][app], text)
-            done = schemaops(root, db, *args)
-            assert done.returncode == 0, f"{args}\n{done.stdout}{done.stderr}"
-            out["backfills"][app] = args
-        post_trace = schemaops(
-            root, db, "trace", "--from-database", "--rows", "300", "--format", "json", "-q"
-        )
-        assert post_trace.returncode == 0, post_trace.stdout + post_trace.stderr
-        out["post_trace"] = json.loads(post_trace.stdout)
-        applied = schemaops(root, db, "migrate", "--phase", "post")
-        assert applied.returncode == 0, applied.stdout + applied.stderr
-        out["fixed"] = {app: schema(db, app) for app in apps}
-        out["values"] = {
-            app: _rows(db, f"SELECT count(*), count(DISTINCT f), count(f) FROM {app}_item")[0]
-            for app in apps
-            if app != "c_tighten_default"
-        }
-        out["qty"] = _rows(db, "SELECT count(*), count(qty) FROM c_tighten_default_item")[0]
-        out["data_rows"] = _rows(
-            db, "SELECT count(*), count(*) FILTER (WHERE f = qty * 2) FROM c_data_item"
-        )
-        migrate(root, db, *(f"{app}:0001_initial" for app in apps))
-        out["reversed"] = {app: schema(db, app) for app in apps}
-        yield out
-    finally:
-        drop_database(ref)
-        drop_database(db)
+    migrate(root, db, *(f"{app}:0001_initial" for app in apps))
+    out["initial"] = {app: schema(db, app) for app in apps}
+    seed(db, apps)
+    _null_some_qty(db, "c_tighten_default")
+    before = schemaops(root, db, "check", "--format", "json")
+    out["before"] = json.loads(before.stdout)
+    fixed = schemaops(root, db, "fix")
+    assert fixed.returncode == 0, fixed.stderr
+    out["files"] = {app: _files(root / app) for app in apps}
+    checked = schemaops(root, db, "check", "--format", "json")
+    assert checked.returncode in (0, 1), checked.stderr
+    out["findings"] = json.loads(checked.stdout)["findings"]
+    out["state"] = project_state(root, db)
+    compat = schemaops(root, db, "trace", "--compat", "--format", "json", "-q")
+    out["compat"] = json.loads(compat.stdout)
+    pre_trace = schemaops(root, db, "trace", "--rows", "300", "--format", "json", "-q")
+    out["pre_trace"] = json.loads(pre_trace.stdout)
+    applied = schemaops(root, db, "migrate", "--phase", "pre")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    out["backfills"] = {}
+    for app in apps:
+        recipe = out["before_remedies"] = out["before"]["remedies"]
+        text = next(r["recipe"] for k, r in recipe.items() if k.startswith(f"{app}."))
+        args = _backfill_command(out["files"][app], text)
+        done = schemaops(root, db, *args)
+        assert done.returncode == 0, f"{args}\n{done.stdout}{done.stderr}"
+        out["backfills"][app] = args
+    post_trace = schemaops(
+        root, db, "trace", "--from-database", "--rows", "300", "--format", "json", "-q"
+    )
+    assert post_trace.returncode == 0, post_trace.stdout + post_trace.stderr
+    out["post_trace"] = json.loads(post_trace.stdout)
+    applied = schemaops(root, db, "migrate", "--phase", "post")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    out["fixed"] = {app: schema(db, app) for app in apps}
+    out["values"] = {
+        app: _rows(db, f"SELECT count(*), count(DISTINCT f), count(f) FROM {app}_item")[0]
+        for app in apps
+        if app != "c_tighten_default"
+    }
+    out["qty"] = _rows(db, "SELECT count(*), count(qty) FROM c_tighten_default_item")[0]
+    out["data_rows"] = _rows(
+        db, "SELECT count(*), count(*) FILTER (WHERE f = qty * 2) FROM c_data_item"
+    )
+    migrate(root, db, *(f"{app}:0001_initial" for app in apps))
+    out["reversed"] = {app: schema(db, app) for app in apps}
+    return out
 
 
 def _files(folder: Path) -> dict[str, str]:

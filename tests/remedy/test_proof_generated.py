@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 from proof_support import assert_proven, prove
 from support import create_database, drop_database
 
+# Drawn operations proven on PostgreSQL: once per CI (see .ci/test).
+pytestmark = pytest.mark.once
+
 # type -> (class, its required arguments, SQL filling f from the row id, a default's code)
 TYPES = {
     "char": ("models.CharField", "max_length=30", "'v' || id", '"x"'),

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 import proof_project
 import pytest
 from proof_support import prove, run, scans_under_lock, schemaops, timeout_findings
-from support import create_database, drop_database
 
 from schemaops.remedy.verify import blocking_holds
 
@@ -120,32 +118,24 @@ def _write(root: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, str]) -> Any:
     root = tmp_path_factory.mktemp("rename")
     apps = _write(root)
     original = tmp_path_factory.mktemp("rename_original")
     shutil.rmtree(original)
     shutil.copytree(root, original)
-    ref, db = (f"schemaops_prename_{uuid.uuid4().hex[:8]}_{side}" for side in ("ref", "fix"))
-    create_database(ref)
-    create_database(db)
-    try:
-        checked = schemaops(original, ref, "check", "--format", "json")
-        out_check = json.loads(checked.stdout)
-        out = prove(root, apps, ref, db)
-        out["original_check"] = out_check
-        # the rollout replayed: db is back at 0001 (prove reversed it), ref goes back there
-        compat = schemaops(root, db, "trace", "--compat", "--format", "json", "-q")
-        out["compat"] = compat
-        for app in apps:
-            run(original, ref, "-m", "django", "migrate", app, "0001", "-v", "0")
-        out["compat_original"] = schemaops(
-            original, ref, "trace", "--compat", "--format", "json", "-q"
-        )
-        yield out
-    finally:
-        drop_database(ref)
-        drop_database(db)
+    ref, db = proof_databases
+    checked = schemaops(original, ref, "check", "--format", "json")
+    out_check = json.loads(checked.stdout)
+    out = prove(root, apps, ref, db)
+    out["original_check"] = out_check
+    # the rollout replayed: db is back at 0001 (prove reversed it), ref goes back there
+    compat = schemaops(root, db, "trace", "--compat", "--format", "json", "-q")
+    out["compat"] = compat
+    for app in apps:
+        run(original, ref, "-m", "django", "migrate", app, "0001", "-v", "0")
+    out["compat_original"] = schemaops(original, ref, "trace", "--compat", "--format", "json", "-q")
+    return out
 
 
 def _written(proof: Any, case: str) -> str:

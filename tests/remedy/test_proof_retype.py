@@ -223,21 +223,15 @@ def _unfilled(out: dict[str, Any], command: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, str]) -> Any:
     root = tmp_path_factory.mktemp("retype")
     apps = _write(root, CASES)
-    ref, db = (f"schemaops_retype_{uuid.uuid4().hex[:8]}_{side}" for side in ("ref", "fix"))
-    create_database(ref)
-    create_database(db)
-    try:
-        before = schemaops(root, ref, "check", "--format", "json")
-        assert before.returncode in (0, 1), before.stderr
-        out = prove(root, apps, ref, db, fill=FILL, between=_between_phases)
-        out["before"] = json.loads(before.stdout)
-        yield out
-    finally:
-        drop_database(ref)
-        drop_database(db)
+    ref, db = proof_databases
+    before = schemaops(root, ref, "check", "--format", "json")
+    assert before.returncode in (0, 1), before.stderr
+    out = prove(root, apps, ref, db, fill=FILL, between=_between_phases)
+    out["before"] = json.loads(before.stdout)
+    return out
 
 
 @pytest.mark.parametrize("case", PROVEN)

@@ -12,13 +12,14 @@ scan under one, (d) the original's schema and state.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import proof_project
 import pytest
 from proof_support import assert_a_to_d, prove, scans_under_lock
-from support import create_database, drop_database
+
+# The remedy kinds tests/remedy/test_proof.py proves on both pairs, for more rules: once per CI.
+pytestmark = pytest.mark.once
 
 CASES: dict[str, tuple[str, str]] = {
     "runsql_index": (
@@ -64,17 +65,9 @@ MARKERS = {
 
 
 @pytest.fixture(scope="module")
-def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, str]) -> Any:
     root = tmp_path_factory.mktemp("rules")
-    apps = proof_project.write(root, CASES)
-    ref, db = (f"schemaops_prule_{uuid.uuid4().hex[:8]}_{side}" for side in ("ref", "fix"))
-    create_database(ref)
-    create_database(db)
-    try:
-        yield prove(root, apps, ref, db)
-    finally:
-        drop_database(ref)
-        drop_database(db)
+    return prove(root, proof_project.write(root, CASES), *proof_databases)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -14,16 +14,18 @@ aside) and project state.
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
 import proof_project
 import pytest
 from proof_support import prove, scans_under_lock, timeout_findings
-from support import create_database, drop_database
 
 from schemaops.remedy.verify import blocking_holds
+
+# pglast's RunSQL rewrites, proven on PostgreSQL: once per CI (tests/remedy/test_proof.py proves
+# the writer and every base remedy kind on both pairs).
+pytestmark = pytest.mark.once
 
 OBJECTS = """        migrations.RunSQL(
             [
@@ -162,17 +164,9 @@ def write(root: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, str]) -> Any:
     root = tmp_path_factory.mktemp("proof_sql")
-    apps = write(root)
-    ref, db = (f"schemaops_proofsql_{uuid.uuid4().hex[:8]}_{side}" for side in ("ref", "fix"))
-    create_database(ref)
-    create_database(db)
-    try:
-        yield prove(root, apps, ref, db)
-    finally:
-        drop_database(ref)
-        drop_database(db)
+    return prove(root, write(root), *proof_databases)
 
 
 def _app(case: str) -> str:

@@ -21,6 +21,10 @@ from schemaops.config import Config
 from schemaops.findings import Finding, Severity
 from schemaops.trace.compat_merge import additive_codes, claims_break, merge_compat
 
+# The replay per rule: once per CI (tests/trace/test_compat_cli.py and test_compat_replay.py run
+# the replay on both pairs).
+pytestmark = pytest.mark.once
+
 
 class StatusField(models.CharField):
     """A column of the enum type ``order_status`` (created by the case's setup)."""
