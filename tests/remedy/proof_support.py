@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -177,6 +178,34 @@ def _validating(cmd: Any) -> bool:
     if con.contype in (enums.ConstrType.CONSTR_FOREIGN, enums.ConstrType.CONSTR_CHECK):
         return not con.skip_validation
     return con.contype == enums.ConstrType.CONSTR_UNIQUE and not con.indexname
+
+
+def copy_of(root: Path, original: Path) -> Path:
+    """``root`` copied to ``original`` (an empty or missing folder), before ``fix`` edits it."""
+    shutil.rmtree(original, ignore_errors=True)
+    shutil.copytree(root, original)
+    return original
+
+
+def prove_beside_original(
+    root: Path, original: Path, apps: list[str], ref: str, db: str, *, compat: bool = False
+) -> dict[str, Any]:
+    """:func:`prove`, plus what ``check`` reports on the ``original`` project (a copy of
+    ``root`` before ``fix``) under ``original_check``; with ``compat``, the rollout
+    replayed by ``trace --compat`` on the fixed migrations (``compat``) and on the
+    original ones (``compat_original``): db is back at the 0001s (prove reversed it),
+    ref is taken back there first."""
+    checked = schemaops(original, ref, "check", "--format", "json")
+    out = prove(root, apps, ref, db)
+    out["original_check"] = json.loads(checked.stdout)
+    if compat:
+        out["compat"] = schemaops(root, db, "trace", "--compat", "--format", "json", "-q")
+        for app in apps:
+            run(original, ref, "-m", "django", "migrate", app, "0001", "-v", "0")
+        out["compat_original"] = schemaops(
+            original, ref, "trace", "--compat", "--format", "json", "-q"
+        )
+    return out
 
 
 def prove(

@@ -12,15 +12,12 @@ rollout: old and new code work with the fix and break with the original.
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 import proof_project
 import pytest
-from proof_support import prove, run, scans_under_lock, schemaops
-from support import create_database, drop_database
+from proof_support import copy_of, prove_beside_original, run, scans_under_lock
 
 from schemaops.remedy.verify import blocking_holds
 
@@ -99,29 +96,11 @@ def _write(root: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, str]) -> Any:
     root = tmp_path_factory.mktemp("join_tables")
     apps = _write(root)
-    original = tmp_path_factory.mktemp("join_tables_original")
-    shutil.rmtree(original)
-    shutil.copytree(root, original)
-    ref, db = (f"schemaops_pjoin_{uuid.uuid4().hex[:8]}_{side}" for side in ("ref", "fix"))
-    create_database(ref)
-    create_database(db)
-    try:
-        checked = schemaops(original, ref, "check", "--format", "json")
-        out = prove(root, apps, ref, db)
-        out["original_check"] = json.loads(checked.stdout)
-        out["compat"] = schemaops(root, db, "trace", "--compat", "--format", "json", "-q")
-        for app in apps:
-            run(original, ref, "-m", "django", "migrate", app, "0001", "-v", "0")
-        out["compat_original"] = schemaops(
-            original, ref, "trace", "--compat", "--format", "json", "-q"
-        )
-        yield out
-    finally:
-        drop_database(ref)
-        drop_database(db)
+    original = copy_of(root, tmp_path_factory.mktemp("join_tables_original"))
+    return prove_beside_original(root, original, apps, *proof_databases, compat=True)
 
 
 def _written(proof: Any, case: str) -> str:

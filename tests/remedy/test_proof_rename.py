@@ -14,13 +14,18 @@ migrations, and break against the original ones (the measure can fail).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 import proof_project
 import pytest
-from proof_support import prove, run, scans_under_lock, schemaops, timeout_findings
+from proof_support import (
+    copy_of,
+    prove_beside_original,
+    run,
+    scans_under_lock,
+    timeout_findings,
+)
 
 from schemaops.remedy.verify import blocking_holds
 
@@ -121,21 +126,8 @@ def _write(root: Path) -> list[str]:
 def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, str]) -> Any:
     root = tmp_path_factory.mktemp("rename")
     apps = _write(root)
-    original = tmp_path_factory.mktemp("rename_original")
-    shutil.rmtree(original)
-    shutil.copytree(root, original)
-    ref, db = proof_databases
-    checked = schemaops(original, ref, "check", "--format", "json")
-    out_check = json.loads(checked.stdout)
-    out = prove(root, apps, ref, db)
-    out["original_check"] = out_check
-    # the rollout replayed: db is back at 0001 (prove reversed it), ref goes back there
-    compat = schemaops(root, db, "trace", "--compat", "--format", "json", "-q")
-    out["compat"] = compat
-    for app in apps:
-        run(original, ref, "-m", "django", "migrate", app, "0001", "-v", "0")
-    out["compat_original"] = schemaops(original, ref, "trace", "--compat", "--format", "json", "-q")
-    return out
+    original = copy_of(root, tmp_path_factory.mktemp("rename_original"))
+    return prove_beside_original(root, original, apps, *proof_databases, compat=True)
 
 
 def _written(proof: Any, case: str) -> str:

@@ -10,15 +10,16 @@ under one, and (d) end in the original's schema and project state.
 
 from __future__ import annotations
 
-import json
-import shutil
-import uuid
 from typing import Any
 
 import proof_project
 import pytest
-from proof_support import assert_a_to_d, prove, scans_under_lock, schemaops
-from support import create_database, drop_database
+from proof_support import (
+    assert_a_to_d,
+    copy_of,
+    prove_beside_original,
+    scans_under_lock,
+)
 
 
 def separate(state: str, sql: str, reverse: str) -> str:
@@ -63,23 +64,11 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
 
 
 @pytest.fixture(scope="module")
-def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, str]) -> Any:
     root = tmp_path_factory.mktemp("proof_separate")
     apps = proof_project.write(root, {c: (op, kind) for c, (op, kind, _) in CASES.items()})
-    original = tmp_path_factory.mktemp("proof_separate_original")
-    shutil.rmtree(original)
-    shutil.copytree(root, original)
-    ref, db = (f"schemaops_psep_{uuid.uuid4().hex[:8]}_{side}" for side in ("ref", "fix"))
-    create_database(ref)
-    create_database(db)
-    try:
-        checked = schemaops(original, ref, "check", "--format", "json")
-        out = prove(root, apps, ref, db)
-        out["original_check"] = json.loads(checked.stdout)
-        yield out
-    finally:
-        drop_database(ref)
-        drop_database(db)
+    original = copy_of(root, tmp_path_factory.mktemp("proof_separate_original"))
+    return prove_beside_original(root, original, apps, *proof_databases)
 
 
 def _written(proof: Any, case: str) -> str:

@@ -11,14 +11,11 @@ through the view with the fix, and breaks on the original.
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from typing import Any
 
 import proof_project
 import pytest
-from proof_support import assert_a_to_d, prove, run, schemaops
-from support import create_database, drop_database
+from proof_support import assert_a_to_d, copy_of, prove_beside_original
 
 CASES: dict[str, tuple[str, str]] = {
     "table": ('migrations.AlterModelTable("item", "%(app)s_things")', "rename-with-view"),
@@ -26,29 +23,11 @@ CASES: dict[str, tuple[str, str]] = {
 
 
 @pytest.fixture(scope="module")
-def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, str]) -> Any:
     root = tmp_path_factory.mktemp("table_view")
     apps = proof_project.write(root, CASES)
-    original = tmp_path_factory.mktemp("table_view_original")
-    shutil.rmtree(original)
-    shutil.copytree(root, original)
-    ref, db = (f"schemaops_pview_{uuid.uuid4().hex[:8]}_{side}" for side in ("ref", "fix"))
-    create_database(ref)
-    create_database(db)
-    try:
-        checked = schemaops(original, ref, "check", "--format", "json")
-        out = prove(root, apps, ref, db)
-        out["original_check"] = json.loads(checked.stdout)
-        out["compat"] = schemaops(root, db, "trace", "--compat", "--format", "json", "-q")
-        for app in apps:
-            run(original, ref, "-m", "django", "migrate", app, "0001", "-v", "0")
-        out["compat_original"] = schemaops(
-            original, ref, "trace", "--compat", "--format", "json", "-q"
-        )
-        yield out
-    finally:
-        drop_database(ref)
-        drop_database(db)
+    original = copy_of(root, tmp_path_factory.mktemp("table_view_original"))
+    return prove_beside_original(root, original, apps, *proof_databases, compat=True)
 
 
 def test_check_shows_the_planned_remedy_on_the_original(proof: Any) -> None:

@@ -15,14 +15,11 @@ recipe stays.
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from typing import Any
 
 import proof_project
 import pytest
-from proof_support import migrate, run, schema, schemaops, seed
-from support import create_database, drop_database
+from proof_support import copy_of, migrate, run, schema, schemaops, seed
 
 from schemaops.remedy.verify import blocking_holds
 
@@ -74,47 +71,39 @@ def _write(root: Any) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def proof(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, str]) -> Any:
     root = tmp_path_factory.mktemp("proof_views")
     apps = _write(root)
-    original = tmp_path_factory.mktemp("proof_views_original")
-    shutil.rmtree(original)
-    shutil.copytree(root, original)
-    ref, db = (f"schemaops_pviews_{uuid.uuid4().hex[:8]}_{side}" for side in ("ref", "fix"))
-    create_database(ref)
-    create_database(db)
-    try:
-        out: dict[str, Any] = {}
-        report = schemaops(original, ref, "check", "--format", "json")
-        out["original_check"] = json.loads(report.stdout)
-        migrate(original, ref, *(f"{app}:0001_initial" for app in apps))
-        out["original_migrate"] = {
-            app: run(original, ref, "-m", "django", "migrate", app, "-v", "0") for app in apps
-        }
-        migrate(root, db, *(f"{app}:0001_initial" for app in apps))
-        out["initial"] = {app: schema(db, app) for app in apps}
-        seed(db, apps)
-        fixed = schemaops(root, db, "fix")
-        assert fixed.returncode == 0, fixed.stderr
-        out["files"] = {
-            a: "\n".join(p.read_text() for p in sorted((root / a / "migrations").glob("0002*.py")))
-            for a in apps
-        }
-        checked = schemaops(root, db, "check", "--format", "json")
-        out["findings"] = json.loads(checked.stdout)["findings"]
-        traced = schemaops(root, db, "trace", "--rows", "300", "--format", "json", "-q")
-        assert traced.returncode == 0, traced.stdout + traced.stderr
-        out["trace"] = json.loads(traced.stdout)
-        for phase in ("pre", "post"):
-            done = schemaops(root, db, "migrate", "--phase", phase)
-            assert done.returncode == 0, done.stdout + done.stderr
-        out["fixed"] = {app: schema(db, app) for app in apps}
-        migrate(root, db, *(f"{app}:0001_initial" for app in apps))
-        out["reversed"] = {app: schema(db, app) for app in apps}
-        yield out
-    finally:
-        drop_database(ref)
-        drop_database(db)
+    original = copy_of(root, tmp_path_factory.mktemp("proof_views_original"))
+    ref, db = proof_databases
+    out: dict[str, Any] = {}
+    report = schemaops(original, ref, "check", "--format", "json")
+    out["original_check"] = json.loads(report.stdout)
+    migrate(original, ref, *(f"{app}:0001_initial" for app in apps))
+    out["original_migrate"] = {
+        app: run(original, ref, "-m", "django", "migrate", app, "-v", "0") for app in apps
+    }
+    migrate(root, db, *(f"{app}:0001_initial" for app in apps))
+    out["initial"] = {app: schema(db, app) for app in apps}
+    seed(db, apps)
+    fixed = schemaops(root, db, "fix")
+    assert fixed.returncode == 0, fixed.stderr
+    out["files"] = {
+        a: "\n".join(p.read_text() for p in sorted((root / a / "migrations").glob("0002*.py")))
+        for a in apps
+    }
+    checked = schemaops(root, db, "check", "--format", "json")
+    out["findings"] = json.loads(checked.stdout)["findings"]
+    traced = schemaops(root, db, "trace", "--rows", "300", "--format", "json", "-q")
+    assert traced.returncode == 0, traced.stdout + traced.stderr
+    out["trace"] = json.loads(traced.stdout)
+    for phase in ("pre", "post"):
+        done = schemaops(root, db, "migrate", "--phase", phase)
+        assert done.returncode == 0, done.stdout + done.stderr
+    out["fixed"] = {app: schema(db, app) for app in apps}
+    migrate(root, db, *(f"{app}:0001_initial" for app in apps))
+    out["reversed"] = {app: schema(db, app) for app in apps}
+    return out
 
 
 def _relation(proof: Any, which: str, case: str, relation: str) -> dict[str, Any]:
