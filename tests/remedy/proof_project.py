@@ -219,3 +219,21 @@ def write(
     }
     write_apps(root, operations, fields)
     return list(operations)
+
+
+def declared_as_in_models_py(root: Path, apps: list[str]) -> None:
+    """The 0001s' primary keys and foreign key targets as a models.py declares them
+    (``serialize=False``, app-qualified), so ``makemigrations --check`` can match them."""
+    for app in apps:
+        path = root / app / "migrations" / "0001_initial.py"
+        pk = "models.BigAutoField(primary_key=True"
+        text = path.read_text().replace(pk, pk + ", serialize=False")
+        path.write_text(text.replace('ForeignKey("parent"', f'ForeignKey("{app}.parent"'))
+
+
+def post_deploy(root: Path, apps: list[str]) -> None:
+    """Mark the unsafe 0002 of each of ``apps`` ``deploy_phase = "post"``."""
+    for app in apps:
+        path = root / app / "migrations" / "0002_unsafe.py"
+        line = "class Migration(migrations.Migration):\n"
+        path.write_text(path.read_text().replace(line, line + '    deploy_phase = "post"\n'))

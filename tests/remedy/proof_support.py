@@ -180,6 +180,12 @@ def _validating(cmd: Any) -> bool:
     return con.contype == enums.ConstrType.CONSTR_UNIQUE and not con.indexname
 
 
+def written_files(proof: dict[str, Any], app: str) -> str:
+    """The migrations ``fix`` wrote for ``app`` (all but its 0001), each headed by its name."""
+    files = proof["files"][app]
+    return "\n".join(f"# {name}\n{text}" for name, text in files.items() if name != "0001_initial")
+
+
 def copy_of(root: Path, original: Path) -> Path:
     """``root`` copied to ``original`` (an empty or missing folder), before ``fix`` edits it."""
     shutil.rmtree(original, ignore_errors=True)

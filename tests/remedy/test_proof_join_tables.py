@@ -17,7 +17,7 @@ from typing import Any
 
 import proof_project
 import pytest
-from proof_support import copy_of, prove_beside_original, run, scans_under_lock
+from proof_support import copy_of, prove_beside_original, run, scans_under_lock, written_files
 
 from schemaops.remedy.verify import blocking_holds
 
@@ -87,11 +87,7 @@ def models_py(case: str, app: str, keep: bool) -> str:
 
 def _write(root: Path) -> list[str]:
     apps = proof_project.write(root, CASES, extra_fields={case: M2M for case in CASES})
-    for app in apps:  # the primary keys as models.py declares them, so makemigrations matches
-        path = root / app / "migrations" / "0001_initial.py"
-        pk = "models.BigAutoField(primary_key=True"
-        text = path.read_text().replace(pk, pk + ", serialize=False")
-        path.write_text(text.replace('ForeignKey("parent"', f'ForeignKey("{app}.parent"'))
+    proof_project.declared_as_in_models_py(root, apps)
     return apps
 
 
@@ -101,11 +97,6 @@ def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, 
     apps = _write(root)
     original = copy_of(root, tmp_path_factory.mktemp("join_tables_original"))
     return prove_beside_original(root, original, apps, *proof_databases, compat=True)
-
-
-def _written(proof: Any, case: str) -> str:
-    files = proof["files"][f"c_{case}"]
-    return "\n".join(text for name, text in files.items() if name != "0001_initial")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -121,7 +112,7 @@ def test_check_shows_the_planned_remedy_on_the_original(proof: Any, case: str) -
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_fix_writes_the_through_model_in_the_state_only(proof: Any, case: str) -> None:
-    written = _written(proof, case)
+    written = written_files(proof, f"c_{case}")
     assert "database_operations" not in written, "no database work (the writer omits [])"
     assert "migrations.CreateModel(" in written and "through=" in written
     assert f"'db_table': 'c_{case}_item_f'" in written

@@ -25,6 +25,7 @@ from proof_support import (
     run,
     scans_under_lock,
     timeout_findings,
+    written_files,
 )
 
 from schemaops.remedy.verify import blocking_holds
@@ -110,15 +111,8 @@ def models_py(case: str, app: str, keep: bool) -> str:
 
 def _write(root: Path) -> list[str]:
     apps = proof_project.write(root, CASES, extra_fields=EXTRA)
-    for app in apps:  # the primary keys as models.py declares them, so makemigrations matches
-        path = root / app / "migrations" / "0001_initial.py"
-        pk = "models.BigAutoField(primary_key=True"
-        text = path.read_text().replace(pk, pk + ", serialize=False")
-        path.write_text(text.replace('ForeignKey("parent"', f'ForeignKey("{app}.parent"'))
-    for case in POST:
-        path = root / f"c_{case}" / "migrations" / "0002_unsafe.py"
-        line = "class Migration(migrations.Migration):\n"
-        path.write_text(path.read_text().replace(line, line + '    deploy_phase = "post"\n'))
+    proof_project.declared_as_in_models_py(root, apps)
+    proof_project.post_deploy(root, [f"c_{case}" for case in POST])
     return apps
 
 
@@ -130,14 +124,9 @@ def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, 
     return prove_beside_original(root, original, apps, *proof_databases, compat=True)
 
 
-def _written(proof: Any, case: str) -> str:
-    files = proof["files"][f"c_{case}"]
-    return "\n".join(text for name, text in files.items() if name != "0001_initial")
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_fix_renames_in_the_state_only(proof: Any, case: str) -> None:
-    written = _written(proof, case)
+    written = written_files(proof, f"c_{case}")
     assert "SeparateDatabaseAndState" in written
     assert "database_operations" not in written, "no database work (the writer omits [])"
     assert "models.py: " in written, "the line to add to models.py is stated"

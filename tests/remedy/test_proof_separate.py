@@ -19,6 +19,7 @@ from proof_support import (
     copy_of,
     prove_beside_original,
     scans_under_lock,
+    written_files,
 )
 
 
@@ -71,11 +72,6 @@ def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, 
     return prove_beside_original(root, original, apps, *proof_databases)
 
 
-def _written(proof: Any, case: str) -> str:
-    files = proof["files"][f"c_{case}"]
-    return "\n".join(f"# {name}\n{text}" for name, text in files.items() if name != "0001_initial")
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_check_plans_the_inner_runsql_on_the_original(proof: Any, case: str) -> None:
     report = proof["original_check"]
@@ -86,7 +82,7 @@ def test_check_plans_the_inner_runsql_on_the_original(proof: Any, case: str) -> 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_fix_keeps_the_state_operations_with_the_planned_sql(proof: Any, case: str) -> None:
-    written = _written(proof, case)
+    written = written_files(proof, f"c_{case}")
     for marker in CASES[case][2]:
         assert marker in written, f"{marker!r} not in\n{written}"
     state_line = CASES[case][2][-1]  # the last marker: the state operation

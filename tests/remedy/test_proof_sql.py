@@ -19,7 +19,7 @@ from typing import Any
 
 import proof_project
 import pytest
-from proof_support import prove, scans_under_lock, timeout_findings
+from proof_support import prove, scans_under_lock, timeout_findings, written_files
 
 from schemaops.remedy.verify import blocking_holds
 
@@ -173,16 +173,11 @@ def _app(case: str) -> str:
     return f"c_{case}"
 
 
-def _written(proof: Any, case: str) -> str:
-    files = proof["files"][_app(case)]
-    return "\n".join(f"# {name}\n{text}" for name, text in files.items() if name != "0001_initial")
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_fix_writes_the_remedy_of_its_kind(proof: Any, case: str) -> None:
     files = proof["files"][_app(case)]
     assert "0002_unsafe" in files, "the last pre-deploy file keeps the migration's name"
-    written = _written(proof, case)
+    written = written_files(proof, _app(case))
     for marker in CASES[case][2]:
         assert marker.replace("%(app)s", _app(case)) in written, f"{marker!r} not in\n{written}"
     assert " at 0x" not in written

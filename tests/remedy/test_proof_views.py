@@ -64,9 +64,7 @@ def _write(root: Any) -> list[str]:
         create = f"        migrations.RunSQL({view.replace('%(app)s', app)!r}),\n"
         path.write_text(head + create + "    ]\n" + tail)
         if post:
-            path = root / app / "migrations" / "0002_unsafe.py"
-            line = "class Migration(migrations.Migration):\n"
-            path.write_text(path.read_text().replace(line, line + '    deploy_phase = "post"\n'))
+            proof_project.post_deploy(root, [app])
     return apps
 
 
