@@ -186,6 +186,29 @@ def written_files(proof: dict[str, Any], app: str) -> str:
     return "\n".join(f"# {name}\n{text}" for name, text in files.items() if name != "0001_initial")
 
 
+def assert_models_py_needs_the_lines(root: Path, app: str, without: str, with_: str) -> None:
+    """``makemigrations --check`` finds ``app``'s models.py ``without`` the remedy's lines
+    different from the state, and ``with_`` them clean (it reads no table)."""
+    path = root / app / "models.py"
+    path.write_text(without)
+    try:
+        check = ("-m", "django", "makemigrations", app, "--check", "--dry-run")
+        differs = run(root, "postgres", *check)
+        assert differs.returncode == 1, "without the lines the models differ from the state"
+        path.write_text(with_)
+        done = run(root, "postgres", *check)
+        assert done.returncode == 0, done.stdout + done.stderr
+    finally:
+        path.unlink()
+
+
+def compat_breaks(done: subprocess.CompletedProcess[str], *, expected: bool) -> list[Any]:
+    """The breaks ``trace --compat`` reports; its exit status says whether there are any."""
+    assert done.returncode == (1 if expected else 0), done.stdout[-2000:] + done.stderr[-2000:]
+    breaks: list[Any] = json.loads(done.stdout)["breaks"]
+    return breaks
+
+
 def copy_of(root: Path, original: Path) -> Path:
     """``root`` copied to ``original`` (an empty or missing folder), before ``fix`` edits it."""
     shutil.rmtree(original, ignore_errors=True)

@@ -13,16 +13,16 @@ migrations, and break against the original ones (the measure can fail).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import proof_project
 import pytest
 from proof_support import (
+    assert_models_py_needs_the_lines,
+    compat_breaks,
     copy_of,
     prove_beside_original,
-    run,
     scans_under_lock,
     timeout_findings,
     written_files,
@@ -189,30 +189,18 @@ def test_d_state_differs_only_by_the_kept_name(proof: Any, case: str) -> None:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_makemigrations_is_clean_with_the_stated_line(proof: Any, case: str) -> None:
-    root, app = proof["root"], f"c_{case}"
-    db = "postgres"  # makemigrations --check reads no table
-    (root / app / "models.py").write_text(models_py(case, app, keep=False))
-    try:
-        without = run(root, db, "-m", "django", "makemigrations", app, "--check", "--dry-run")
-        assert without.returncode == 1, "without the line the models differ from the state"
-        (root / app / "models.py").write_text(models_py(case, app, keep=True))
-        done = run(root, db, "-m", "django", "makemigrations", app, "--check", "--dry-run")
-        assert done.returncode == 0, done.stdout + done.stderr
-    finally:
-        (root / app / "models.py").unlink()
+    app = f"c_{case}"
+    without, with_ = (models_py(case, app, keep=keep) for keep in (False, True))
+    assert_models_py_needs_the_lines(proof["root"], app, without, with_)
 
 
 def test_compat_old_and_new_code_work_with_the_fix(proof: Any) -> None:
-    done = proof["compat"]
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    result = json.loads(done.stdout)
-    assert result["breaks"] == []
+    assert compat_breaks(proof["compat"], expected=False) == []
 
 
 def test_compat_the_original_renames_break_the_old_code(proof: Any) -> None:
-    done = proof["compat_original"]
-    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
-    broken = {b["table"].split("_", 2)[1] for b in json.loads(done.stdout)["breaks"]}
+    breaks = compat_breaks(proof["compat_original"], expected=True)
+    broken = {b["table"].split("_", 2)[1] for b in breaks}
     assert {"rename", "db"} <= broken  # rename_* apps and c_db_column
 
 
