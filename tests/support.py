@@ -56,11 +56,16 @@ def admin_connection() -> psycopg2.extensions.connection:
     return conn
 
 
-def create_database(name: str) -> None:
+def create_database(name: str, template: str | None = None) -> None:
+    """Database ``name``, empty, or a copy of ``template`` (``CREATE DATABASE ... TEMPLATE``:
+    what its migrations made without running them again; it must have no session open)."""
+    create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        create = sql.SQL("{} TEMPLATE {}").format(create, sql.Identifier(template))
     conn = admin_connection()
     try:
         with conn.cursor() as cur:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            cur.execute(create)
     finally:
         conn.close()
 

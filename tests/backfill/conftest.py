@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from psycopg2 import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from backfill_support import REDIS_URL, ShopCopy, Worker, admin
-from support import drop_database_soon
+from backfill_support import REDIS_URL, ShopCopy, Worker
+from support import create_database, drop_database_soon
 
 
 @pytest.fixture
@@ -29,13 +28,7 @@ def shop(shop_db: str) -> Iterator[ShopCopy]:
 
     connections.close_all()  # a template database must have no other sessions
     name = f"schemaops_bf_{uuid.uuid4().hex[:10]}"
-    conn = admin()
-    try:
-        with conn.cursor() as cur:
-            create = sql.SQL("CREATE DATABASE {} TEMPLATE {}")
-            cur.execute(create.format(sql.Identifier(name), sql.Identifier(shop_db)))
-    finally:
-        conn.close()
+    create_database(name, shop_db)
     copy = ShopCopy(name, {"SHOP_DB_NAME": name, "CELERY_BROKER_URL": ""})
     try:
         yield copy

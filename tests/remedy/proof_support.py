@@ -14,7 +14,7 @@ from typing import Any
 import psycopg2
 from pglast import ast, enums
 from psycopg2 import sql
-from support import PG, admin_connection, drop_database
+from support import PG, create_database, drop_database
 
 from schemaops.locks import Lock
 from schemaops.statements import parse
@@ -284,17 +284,9 @@ def prove(
 
 
 def clone(template: str, name: str) -> None:
-    """Database ``name`` anew, a copy of ``template`` (``CREATE DATABASE ... TEMPLATE``):
-    what ``template``'s migrations made, without running them again. ``template`` must
-    have no session open."""
+    """Database ``name`` anew, a copy of ``template``; see support.create_database."""
     drop_database(name)
-    conn = admin_connection()
-    try:
-        with conn.cursor() as cur:
-            create = sql.SQL("CREATE DATABASE {} TEMPLATE {}")
-            cur.execute(create.format(sql.Identifier(name), sql.Identifier(template)))
-    finally:
-        conn.close()
+    create_database(name, template)
 
 
 def _files(folder: Path) -> dict[str, str]:
