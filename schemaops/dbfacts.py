@@ -258,29 +258,37 @@ class ViewDependency:
 
     @classmethod
     def of(cls, query: Any) -> ViewDependency:
-        from pglast import ast
-        from pglast.visitors import Visitor
-
-        tables: set[str] = set()
-        columns: set[str] | None = set()
-
-        class Reads(Visitor):  # type: ignore[misc]
-            def visit_RangeVar(self, ancestors: Any, node: Any) -> None:
-                tables.add(str(node.relname))
-
-            def visit_ColumnRef(self, ancestors: Any, node: Any) -> None:
-                nonlocal columns
-                last = (node.fields or (None,))[-1]
-                if isinstance(last, ast.A_Star):
-                    columns = None
-                elif isinstance(last, ast.String) and columns is not None:
-                    columns.add(str(last.sval))
-
-        Reads()(query)
-        return cls(tables, columns)
+        tables, columns, star = query_reads(query)
+        return cls(set(tables), None if star else set(columns))
 
     def uses_column(self, column: str) -> bool:
         return self.columns is None or column in self.columns
+
+
+def query_reads(query: Any) -> tuple[frozenset[str], frozenset[str], bool]:
+    """What a query (a view's) reads: the tables it names, the column names it mentions
+    (by name, whatever their table), and whether it selects ``*`` anywhere."""
+    from pglast import ast
+    from pglast.visitors import Visitor
+
+    tables: set[str] = set()
+    columns: set[str] = set()
+    star = False
+
+    class Reads(Visitor):  # type: ignore[misc]
+        def visit_RangeVar(self, ancestors: Any, node: Any) -> None:
+            tables.add(str(node.relname))
+
+        def visit_ColumnRef(self, ancestors: Any, node: Any) -> None:
+            nonlocal star
+            last = (node.fields or (None,))[-1]
+            if isinstance(last, ast.A_Star):
+                star = True
+            elif isinstance(last, ast.String):
+                columns.add(str(last.sval))
+
+    Reads()(query)
+    return frozenset(tables), frozenset(columns), star
 
 
 def not_null_check_column(constraint: Any) -> str | None:

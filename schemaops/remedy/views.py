@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from pglast import ast, enums
 
+from schemaops.dbfacts import query_reads
 from schemaops.statements import AT, SQLSyntaxError, ident, parse, relname, runsql_texts
 
 if TYPE_CHECKING:
@@ -72,34 +73,11 @@ def record_view(views: dict[str, View], node: Any) -> None:
     else:
         return
     if name:
-        tables, columns, star = _reads(query)
+        tables, columns, star = query_reads(query)
         views[name] = View(name, deparse(node), tables, columns, star, materialized)
 
 
 _VIEW_TYPES = (enums.ObjectType.OBJECT_VIEW, enums.ObjectType.OBJECT_MATVIEW)
-
-
-def _reads(query: Any) -> tuple[frozenset[str], frozenset[str], bool]:
-    from pglast.visitors import Visitor
-
-    tables: set[str] = set()
-    columns: set[str] = set()
-    star = False
-
-    class Reads(Visitor):  # type: ignore[misc]
-        def visit_RangeVar(self, ancestors: Any, node: Any) -> None:
-            tables.add(str(node.relname))
-
-        def visit_ColumnRef(self, ancestors: Any, node: Any) -> None:
-            nonlocal star
-            last = (node.fields or (None,))[-1]
-            if isinstance(last, ast.A_Star):
-                star = True
-            elif isinstance(last, ast.String):
-                columns.add(str(last.sval))
-
-    Reads()(query)
-    return frozenset(tables), frozenset(columns), star
 
 
 @dataclass(frozen=True)

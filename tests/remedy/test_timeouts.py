@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from typing import Any
 
 import psycopg2
-import pytest
 from django.db import migrations, models
-from support import PG, create_database, drop_database
 
 from schemaops.remedy.timeouts import RESET, toggled, with_lock_timeout
 
@@ -62,16 +59,6 @@ def test_non_atomic_sql_is_bracketed_both_ways_and_kept_operations_are_not_edite
     assert (on.sql, on.reverse_sql, off.sql, off.reverse_sql) == (ON, RESET, RESET, ON)
 
 
-@pytest.fixture
-def database() -> Any:
-    name = f"schemaops_timeouts_{uuid.uuid4().hex[:8]}"
-    create_database(name)
-    try:
-        yield {**PG, "dbname": name}
-    finally:
-        drop_database(name)
-
-
 def _run_while_an_old_snapshot_lives(params: dict[str, Any], statements: list[str]) -> str:
     """Run ``statements`` (autocommit, as a non-atomic migration does) while another
     session holds a snapshot on an unrelated table for 1.5 s; "built" or the error."""
@@ -101,13 +88,13 @@ def _run_while_an_old_snapshot_lives(params: dict[str, Any], statements: list[st
         conn.close()
 
 
-def test_a_concurrent_build_waits_out_an_old_snapshot_instead_of_failing(database: Any) -> None:
+def test_a_concurrent_build_waits_out_an_old_snapshot_instead_of_failing(scratch_db: Any) -> None:
     started = time.monotonic()
-    assert _run_while_an_old_snapshot_lives(database, toggled([ADD, BUILD], "5s")) == "built"
+    assert _run_while_an_old_snapshot_lives(scratch_db, toggled([ADD, BUILD], "5s")) == "built"
     assert time.monotonic() - started >= 1.0, "the build waited for the snapshot"
 
 
-def test_under_the_timeout_the_same_build_is_cancelled(database: Any) -> None:
+def test_under_the_timeout_the_same_build_is_cancelled(scratch_db: Any) -> None:
     """The measure can fail: kept on, lock_timeout cancels the build's snapshot wait."""
-    outcome = _run_while_an_old_snapshot_lives(database, [ON, ADD, BUILD])
+    outcome = _run_while_an_old_snapshot_lives(scratch_db, [ON, ADD, BUILD])
     assert outcome == "canceling statement due to lock timeout"
