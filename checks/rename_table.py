@@ -90,9 +90,15 @@ class RenameTable(Rule):
             f"RENAME TO renames {what} {table} to {node.newname} while the running code "
             f"still queries {table}",
             lock=Lock.ACCESS_EXCLUSIVE.on(table, LOCK_NOTE),
-            recipe=f"Keep the table name (db_table = {table!r} in the model's Meta), or "
-            f"create a view {table} over {node.newname} in the same migration and drop "
-            "it in a post-deploy migration.",
+            recipe=(
+                f"Keep the table name (db_table = {table!r} in the model's Meta), or "
+                f"create a view {table} over {node.newname} in the same migration and drop "
+                "it in a post-deploy migration."
+                if what == "table"
+                else f"Keep the {what}'s name, or create the {what} under the new name "
+                f"{node.newname} beside {table} and drop {table} in a post-deploy "
+                "migration, once the code reads the new name."
+            ),
         )
 
     def _recipe(self, ctx: OperationContext, old: str, new: str) -> str:

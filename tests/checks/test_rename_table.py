@@ -67,5 +67,6 @@ def test_runsql_rename_of_a_view_fires_as_the_old_code_queries_it_by_name():
     ):
         (f,) = [f for f in lint([migrations.RunSQL(sql)], setup=setup) if f.code == "SO104"]
         assert f.severity.label == "error" and f"renames {what}" in f.message
+        assert "db_table" not in f.recipe and "post-deploy" in f.recipe
     index = lint([migrations.RunSQL("ALTER INDEX shop_order_pkey RENAME TO o_pk")], setup=setup)
     assert "SO104" not in codes(index)
