@@ -237,3 +237,47 @@ def post_deploy(root: Path, apps: list[str]) -> None:
         path = root / app / "migrations" / "0002_unsafe.py"
         line = "class Migration(migrations.Migration):\n"
         path.write_text(path.read_text().replace(line, line + '    deploy_phase = "post"\n'))
+
+
+MODELS_PY = """{imports}from django.db import models
+
+
+class Parent(models.Model):
+    title = models.CharField(max_length=40, null=True)
+
+
+class Extra(models.Model):
+    note = models.TextField(null=True)
+
+
+class Item(models.Model):
+    name = models.CharField(max_length=40, null=True)
+    qty = models.IntegerField({qty})
+    code = models.CharField(max_length=20, null=True)
+    legacy = models.CharField(max_length=20, default="x")
+    ref = models.ForeignKey(Parent, null=True, on_delete=models.CASCADE)
+{fields}
+    class Meta:
+        indexes = [
+{indexes}        ]
+"""
+
+
+def models_py(
+    app: str, *, imports: str = "", qty: str = "null=True", fields: str = "", indexes: str = ""
+) -> str:
+    """The models.py of ``app`` as its 0001 makes them (backfills import the real models):
+    ``imports`` and ``fields`` (lines of Item) added, Item's ``qty`` options, and index lines
+    after the 0001's own ``<app>_qty_idx``."""
+    own = f'            models.Index(fields=["qty"], name="{app}_qty_idx"),\n'
+    return MODELS_PY.format(imports=imports, qty=qty, fields=fields, indexes=own + indexes)
+
+
+def with_backfill_app(root: Path) -> None:
+    """The proof project's settings with the backfill app installed."""
+    settings = root / "proofproj" / "settings.py"
+    settings.write_text(
+        settings.read_text().replace(
+            '"django.contrib.auth",', '"django.contrib.auth", "schemaops.backfill",'
+        )
+    )

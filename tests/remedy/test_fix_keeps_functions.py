@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from proof_project import SETTINGS, initial_migration
+from proof_project import SETTINGS, initial_migration, models_py, with_backfill_app
 from proof_support import run, schemaops
 from support import PG, create_database, drop_database
 
@@ -271,32 +271,6 @@ def fill_f(apps, schema_editor):
     Item.objects.filter(f__isnull=True).update(f=F("qty") * FACTOR)
 """
 
-FILL_MODELS = """from django.db import models
-
-
-class Parent(models.Model):
-    title = models.CharField(max_length=40, null=True)
-
-
-class Extra(models.Model):
-    note = models.TextField(null=True)
-
-
-class Item(models.Model):
-    name = models.CharField(max_length=40, null=True)
-    qty = models.IntegerField(null=True)
-    code = models.CharField(max_length=20, null=True)
-    legacy = models.CharField(max_length=20, default="x")
-    ref = models.ForeignKey(Parent, null=True, on_delete=models.CASCADE)
-    f = models.IntegerField(null=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["qty"], name="k_fill_qty_idx"),
-            models.Index(fields=["name"], name="k_fill_name_idx"),
-        ]
-"""
-
 
 @pytest.mark.once
 def test_a_backfill_class_gets_the_constants_its_function_reads(
@@ -307,14 +281,14 @@ def test_a_backfill_class_gets_the_constants_its_function_reads(
     root, db = project
     _write(root, {}, imported=False)
     settings = root / "proofproj" / "settings.py"
-    settings.write_text(
-        SETTINGS.format(apps=["k_fill"]).replace(
-            '"django.contrib.auth",', '"django.contrib.auth", "schemaops.backfill",'
-        )
-    )
+    settings.write_text(SETTINGS.format(apps=["k_fill"]))
+    with_backfill_app(root)
     folder = root / "k_fill" / "migrations"
     folder.mkdir(parents=True)
-    (root / "k_fill" / "models.py").write_text(FILL_MODELS)  # backfills use the real models
+    name_idx = '            models.Index(fields=["name"], name="k_fill_name_idx"),\n'
+    fields = "    f = models.IntegerField(null=True)\n"
+    models = models_py("k_fill", fields=fields, indexes=name_idx)
+    (root / "k_fill" / "models.py").write_text(models)  # backfills use the real models
     (root / "k_fill" / "__init__.py").write_text("")
     (folder / "__init__.py").write_text("")
     (folder / "0001_initial.py").write_text(initial_migration("k_fill"))

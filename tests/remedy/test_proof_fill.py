@@ -77,41 +77,14 @@ def fill_f(apps, schema_editor):
     Item.objects.filter(f__isnull=True).update(f=F("qty") * 2)
 """
 DEFAULTS = "import secrets\n\n\ndef make_code():\n    return secrets.token_hex(8)\n"
-MODELS = """import uuid
-import django.utils.timezone
-from django.db import models
-import c_project_fn.defaults
-
-
-class Parent(models.Model):
-    title = models.CharField(max_length=40, null=True)
-
-
-class Extra(models.Model):
-    note = models.TextField(null=True)
-
-
-class Item(models.Model):
-    name = models.CharField(max_length=40, null=True)
-    qty = models.IntegerField({qty})
-    code = models.CharField(max_length=20, null=True)
-    legacy = models.CharField(max_length=20, default="x")
-    ref = models.ForeignKey(Parent, null=True, on_delete=models.CASCADE)
-{extra}
-    class Meta:
-        indexes = [models.Index(fields=["qty"], name="{app}_qty_idx")]
-"""
+# what the models' defaults name
+MODEL_IMPORTS = "import uuid\nimport django.utils.timezone\nimport c_project_fn.defaults\n"
 
 
 def _write(root: Path) -> list[str]:
     cases = {case: (op, "") for case, (op, _f, _h) in CASES.items()}
     apps = proof_project.write(root, cases)
-    settings = root / "proofproj" / "settings.py"
-    settings.write_text(
-        settings.read_text().replace(
-            '"django.contrib.auth",', '"django.contrib.auth", "schemaops.backfill",'
-        )
-    )
+    proof_project.with_backfill_app(root)
     (root / "c_project_fn" / "defaults.py").write_text(DEFAULTS)
     for app, (case, (_op, field, _how)) in zip(apps, CASES.items(), strict=True):
         unsafe = root / app / "migrations" / "0002_unsafe.py"
@@ -120,9 +93,10 @@ def _write(root: Path) -> list[str]:
             text = text.replace("\n\nclass Migration", FILL_F + "\n\nclass Migration")
             text = "from django.db.models import F\n" + text
         unsafe.write_text(text)
-        extra = f"    f = {field}\n" if field else ""
+        fields = f"    f = {field}\n" if field else ""
         qty = "default=0" if case == "tighten_default" else "null=True"
-        (root / app / "models.py").write_text(MODELS.format(qty=qty, extra=extra, app=app))
+        models = proof_project.models_py(app, imports=MODEL_IMPORTS, qty=qty, fields=fields)
+        (root / app / "models.py").write_text(models)
     return apps
 
 
