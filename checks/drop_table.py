@@ -173,21 +173,17 @@ class DropTable(Rule):
     def check_migration(self, ctx: MigrationContext) -> Iterator[Finding]:
         """``DROP VIEW`` / ``DROP MATERIALIZED VIEW`` of a view this migration does not
         create (before: it is new; after: the drop-and-recreate way of changing a view)."""
-        statements = ctx.statements
-        created: set[str] = set()
-        for i, sctx in enumerate(statements):
+        # a view the migration creates, before the drop (a new view) or after it (the
+        # drop-and-recreate way of changing a view), is no view the running code loses
+        created = {_created_view(s.node) for s in ctx.statements}
+        for sctx in ctx.statements:
             node = sctx.node
-            made = _created_view(node)
-            if made is not None:
-                created.add(made)
-                continue
             if not isinstance(node, ast.DropStmt) or node.removeType not in _VIEWS:
                 continue
             kind = "MATERIALIZED VIEW" if node.removeType == _VIEWS[1] else "VIEW"
             for parts in node.objects or ():
                 view = str(parts[-1].sval)
-                later = {_created_view(s.node) for s in statements[i + 1 :]}
-                if view in created or view in later:
+                if view in created:
                     continue
                 model = model_for_table(ctx.state, view)
                 if ctx.phase == POST:
