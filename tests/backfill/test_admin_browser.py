@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from admin_support import (
@@ -73,7 +74,16 @@ def log_in(driver: Any, base: str, username: str) -> None:
     driver.find_element(By.ID, "id_username").send_keys(username)
     driver.find_element(By.ID, "id_password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    wait_for(lambda: driver.current_url.endswith(RUNS), timeout=10)
+    # The path, not the URL: the login page's own URL ends with ``?next=RUNS``.
+    wait_for(lambda: path_of(driver) == RUNS and loaded(driver), timeout=30)
+
+
+def path_of(driver: Any) -> str:
+    return urlsplit(driver.current_url).path
+
+
+def loaded(driver: Any) -> bool:
+    return bool(driver.execute_script("return document.readyState") == "complete")
 
 
 def text_of(driver: Any, css: str) -> str:
@@ -116,8 +126,8 @@ def start_demo_backfill(driver: Any, base: str, screenshots: Path) -> int:
     assert preview[0].text == str(ORDERS)  # the dry run counted the pending rows
     driver.save_screenshot(str(screenshots / "admin-start-preview.png"))
     click(driver, "start-button")
-    wait_for(lambda: driver.current_url.endswith("/change/"), timeout=30)
-    return int(driver.current_url.rstrip("/").split("/")[-2])
+    wait_for(lambda: path_of(driver).endswith("/change/"), timeout=30)
+    return int(path_of(driver).rstrip("/").split("/")[-2])
 
 
 def test_start_watch_pause_resume_cancel(
