@@ -29,7 +29,9 @@ Four kinds of operation have a remedy:
 - a ``RunSQL`` changing columns views read: the views dropped and re-created
   around it (:mod:`schemaops.remedy.views`); a ``SeparateDatabaseAndState``
   whose database work is one ``RunSQL``: that RunSQL's remedy, the state kept
-  (:mod:`schemaops.remedy.separate`).
+  (:mod:`schemaops.remedy.separate`); a ``RunSQL`` dropping columns or tables the
+  models no longer use: the drop in a post-deploy migration
+  (:mod:`schemaops.remedy.drops`).
 """
 
 from __future__ import annotations
@@ -200,6 +202,10 @@ def _plan_operation(
 
         if viewed := plan_view_dependents(op, state, context.facts, context.pg_version):
             return viewed  # columns views read: the views dropped and re-created around
+        from schemaops.remedy.drops import plan_sql_drops
+
+        if dropped := plan_sql_drops(op, app_label, state, context):
+            return dropped  # what the models no longer use: dropped after the deploy
 
         # statement by statement (sqlops); what it leaves, the index/constraint plan
         return plan_sql_statements(op, app_label, state, context) or plan_runsql(op, context)

@@ -138,6 +138,35 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         "not-null-by-check",
         ["IS NOT NULL) NOT VALID", "VALIDATE CONSTRAINT", "SET NOT NULL", "AddConstraint"],
     ),
+    # drops of what the models no longer use: the drop after the deploy (schemaops.remedy.drops)
+    "drop_raw_column": (  # a column only raw SQL knew: relaxed (a no-op here), dropped post
+        runsql(
+            "ALTER TABLE %(app)s_item DROP COLUMN email",
+            "ALTER TABLE %(app)s_item ADD COLUMN email %(app)s_email",
+        ),
+        "drop-after-deploy",
+        ['deploy_phase = "post"', "DROP NOT NULL", "DROP COLUMN email"],
+    ),
+    "drop_field_column": (  # the RunSQL's own state drops the NOT NULL field: relaxed first
+        "migrations.RunSQL('ALTER TABLE %(app)s_item DROP COLUMN legacy', "
+        "reverse_sql=['ALTER TABLE %(app)s_item ADD COLUMN legacy varchar(20) "
+        "NOT NULL DEFAULT \\'x\\'', 'ALTER TABLE %(app)s_item ALTER COLUMN legacy DROP DEFAULT'], "
+        "state_operations=[migrations.RemoveField('item', 'legacy')])",
+        "drop-after-deploy",
+        ["ALTER COLUMN legacy DROP NOT NULL", "ALTER COLUMN legacy SET NOT NULL", "RemoveField"],
+    ),
+    "drop_raw_table": (
+        runsql(
+            "DROP TABLE %(app)s_ev",
+            "CREATE TABLE %(app)s_ev (id int, at date) PARTITION BY RANGE (at); "
+            "CREATE TABLE %(app)s_ev_2020 PARTITION OF %(app)s_ev "
+            "FOR VALUES FROM ('2020-01-01') TO ('2021-01-01'); "
+            "CREATE TABLE %(app)s_ev_2021 PARTITION OF %(app)s_ev "
+            "FOR VALUES FROM ('2021-01-01') TO ('2022-01-01')",
+        ),
+        "drop-after-deploy",
+        ['deploy_phase = "post"', "DROP TABLE c_drop_raw_table_ev"],
+    ),
     "mixed": (  # an UPDATE, an index, an UPDATE: atomic parts stay atomic, in order
         runsql(
             "UPDATE %(app)s_item SET name = 'x' WHERE id < 0; "
