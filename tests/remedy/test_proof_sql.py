@@ -147,13 +147,13 @@ CASES: dict[str, tuple[str, str, list[str]]] = {
         "drop-after-deploy",
         ['deploy_phase = "post"', "DROP NOT NULL", "DROP COLUMN email"],
     ),
-    "drop_field_column": (  # the RunSQL's own state drops the NOT NULL field: relaxed first
+    "drop_field_column": (  # the RunSQL's own state drops the NOT NULL field: its default first
         "migrations.RunSQL('ALTER TABLE %(app)s_item DROP COLUMN legacy', "
         "reverse_sql=['ALTER TABLE %(app)s_item ADD COLUMN legacy varchar(20) "
         "NOT NULL DEFAULT \\'x\\'', 'ALTER TABLE %(app)s_item ALTER COLUMN legacy DROP DEFAULT'], "
         "state_operations=[migrations.RemoveField('item', 'legacy')])",
         "drop-after-deploy",
-        ["ALTER COLUMN legacy DROP NOT NULL", "ALTER COLUMN legacy SET NOT NULL", "RemoveField"],
+        ["ALTER COLUMN legacy SET DEFAULT 'x'", "ALTER COLUMN legacy DROP DEFAULT", "RemoveField"],
     ),
     "drop_raw_table": (
         runsql(
