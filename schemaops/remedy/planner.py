@@ -44,7 +44,6 @@ from schemaops.remedy.rename import RENAMES, plan_rename
 from schemaops.remedy.retype import plan_retype
 from schemaops.remedy.sql import plan_runsql
 from schemaops.remedy.transform import Rewritten, reversible, rewrite
-from schemaops.statements import ident
 
 if TYPE_CHECKING:
     from django.db.migrations.operations.base import Operation
@@ -339,10 +338,20 @@ def _contract(op: Any, app_label: str, state: ProjectState, context: PlanContext
             and getattr(f, "db_default", NOT_PROVIDED) is NOT_PROVIDED
         )
         if keeps_inserts_failing:
-            table = ident(db_table_for(app_label, model.name, model.options))
-            column = ident(column_for(op.name, f))
-            relax.append(f"ALTER TABLE {table} ALTER COLUMN {column} DROP NOT NULL")
-            tighten.append(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")
+            from schemaops.remedy.drops import keep_insertable
+
+            # the field's constant default as DEFAULT, else DROP NOT NULL (the old code
+            # then reads the NULLs the new code inserts)
+            forward, undo = keep_insertable(
+                state,
+                (app_label, op.model_name_lower, op.name),
+                f,
+                db_table_for(app_label, model.name, model.options),
+                column_for(op.name, f),
+                context.pg_version,
+            )
+            relax.append(forward)
+            tighten.append(undo)
     database = [run_sql(relax, tighten)] if relax else []
     expand = migrations.SeparateDatabaseAndState(
         state_operations=[op], database_operations=database
@@ -351,7 +360,7 @@ def _contract(op: Any, app_label: str, state: ProjectState, context: PlanContext
     what = "column" if django_kind(op) == "RemoveField" else "table"
     summary = (
         f"remove the {what} from the models before the deploy"
-        + (" (made nullable, so the new code's INSERTs work)" if relax else "")
+        + (" (with a DEFAULT or nullable, so the new code's INSERTs work)" if relax else "")
         + f"; drop the {what} in a post-deploy migration, once no running code uses it"
     )
     steps = [MigrationSpec("expand", [expand]), MigrationSpec("contract", [contract], post=True)]
