@@ -69,6 +69,9 @@ class Replay:
         built in memory, as tests do)."""
         from django.db.migrations.executor import MigrationExecutor
 
+        from schemaops.trace.workload import forget_kept
+
+        forget_kept()
         executor = MigrationExecutor(self.connection)
         if loader is not None:
             executor.loader = loader
