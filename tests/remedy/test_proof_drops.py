@@ -22,16 +22,13 @@ from typing import Any
 import proof_project
 import pytest
 from proof_support import (
+    assert_a_to_c,
     assert_models_py_needs_the_lines,
     compat_breaks,
     copy_of,
     prove_beside_original,
-    scans_under_lock,
-    timeout_findings,
     written_files,
 )
-
-from schemaops.remedy.verify import blocking_holds
 
 pytestmark = pytest.mark.once
 
@@ -95,20 +92,8 @@ def test_check_shows_the_planned_remedy_on_the_original(proof: Any, case: str) -
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_a_check_reports_no_error(proof: Any, case: str) -> None:
-    mine = [f for f in proof["findings"] if f["app"] == f"c_{case}" and f["severity"] == "error"]
-    assert mine == []
-    assert timeout_findings(proof["findings"], f"c_{case}") == []
-
-
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_b_c_applies_reverses_and_blocks_nothing(proof: Any, case: str) -> None:
-    app = f"c_{case}"
-    assert proof["reversed"][app] == proof["initial"][app]
-    mine = {"migrations": [m for m in proof["trace"]["migrations"] if m["app"] == app]}
-    assert mine["migrations"] and all(not m["error"] for m in mine["migrations"])
-    assert blocking_holds(mine) == []
-    assert scans_under_lock(proof["trace"], app) == []
+def test_a_b_c_clean_applies_reverses_and_blocks_nothing(proof: Any, case: str) -> None:
+    assert_a_to_c(proof, f"c_{case}")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
