@@ -216,6 +216,16 @@ def copy_of(root: Path, original: Path) -> Path:
     return original
 
 
+def original_remedy(proof: dict[str, Any], app: str) -> dict[str, Any]:
+    """The remedy ``check`` showed on the original project for ``app``'s errors (every one
+    of which has it)."""
+    report = proof["original_check"]
+    mine = [f for f in report["findings"] if f["app"] == app and f["severity"] == "error"]
+    assert mine and all(f["remedy"] == mine[0]["remedy"] for f in mine)
+    remedy: dict[str, Any] = report["remedies"][mine[0]["remedy"]]
+    return remedy
+
+
 def prove_beside_original(
     root: Path, original: Path, apps: list[str], ref: str, db: str, *, compat: bool = False
 ) -> dict[str, Any]:

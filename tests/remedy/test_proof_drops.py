@@ -26,6 +26,7 @@ from proof_support import (
     assert_models_py_needs_the_lines,
     compat_breaks,
     copy_of,
+    original_remedy,
     prove_beside_original,
     written_files,
 )
@@ -85,10 +86,7 @@ def test_fix_drops_after_the_deploy_and_states_the_models_py_line(proof: Any, ca
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_check_shows_the_planned_remedy_on_the_original(proof: Any, case: str) -> None:
-    report = proof["original_check"]
-    mine = [f for f in report["findings"] if f["app"] == f"c_{case}" and f["severity"] == "error"]
-    assert mine and all(f["remedy"] for f in mine)
-    assert report["remedies"][mine[0]["remedy"]]["kind"] == CASES[case][1]
+    assert original_remedy(proof, f"c_{case}")["kind"] == CASES[case][1]
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -22,6 +22,7 @@ from proof_support import (
     assert_models_py_needs_the_lines,
     compat_breaks,
     copy_of,
+    original_remedy,
     prove_beside_original,
     scans_under_lock,
     timeout_findings,
@@ -137,10 +138,7 @@ def test_fix_renames_in_the_state_only(proof: Any, case: str) -> None:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_check_shows_the_planned_remedy_on_the_original(proof: Any, case: str) -> None:
-    report = proof["original_check"]
-    mine = [f for f in report["findings"] if f["app"] == f"c_{case}" and f["severity"] == "error"]
-    assert mine and all(f["remedy"] for f in mine)
-    remedy = report["remedies"][mine[0]["remedy"]]
+    remedy = original_remedy(proof, f"c_{case}")
     assert remedy["kind"] == "keep-database-name"
     assert remedy["instructions"][0].startswith("models.py: ")
     assert "# models.py: " in remedy["recipe"]
