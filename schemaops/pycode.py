@@ -99,15 +99,76 @@ def executed_sql(func: Any) -> tuple[list[str], int]:
     for code in code_objects(func):
         editor = code.co_varnames[1] if code is top and code.co_argcount >= 2 else None
         ins = [i for i in dis.get_instructions(code) if i.opname not in _SKIP]
+        elsewhere = not_on_postgresql(ins)
         for n, i in enumerate(ins):
             if i.opname not in ("LOAD_METHOD", "LOAD_ATTR") or i.argval != "execute":
                 continue
+            if any(start <= i.offset < end for start, end in elsewhere):
+                continue  # under a check of the database vendor that PostgreSQL fails
             text = _literal_call(ins, n, editor)
             if text is None:
                 dynamic += 1
             else:
                 texts.append(text)
     return texts, dynamic
+
+
+_VENDOR_TESTS = ("COMPARE_OP", "CONTAINS_OP")
+
+
+def not_on_postgresql(ins: list[dis.Instruction]) -> list[tuple[int, int]]:
+    """Offset ranges of the code that a check of the database vendor keeps from running on
+    PostgreSQL: the body of ``if <x>.vendor == "sqlite":`` (also ``!=``, ``in``, ``not in``
+    a tuple of names), or its ``else`` when the check is true on PostgreSQL. Read from the
+    bytecode: a comparison of an attribute ``vendor`` with constants, then a forward
+    conditional jump; anything else is not understood, and no range comes of it."""
+    out: list[tuple[int, int]] = []
+    for n, i in enumerate(ins):
+        truth = _vendor_test(ins, n) if i.opname in _VENDOR_TESTS else None
+        jump = next((j for j in ins[n + 1 : n + 3] if j.opname != "TO_BOOL"), None)
+        if truth is None or jump is None or "JUMP" not in jump.opname:
+            continue
+        if "IF_FALSE" not in jump.opname and "IF_TRUE" not in jump.opname:
+            continue
+        target = jump.argval
+        if not isinstance(target, int) or target <= jump.offset:
+            continue  # a loop's test: not an if
+        taken = truth is ("IF_TRUE" in jump.opname)  # on PostgreSQL the jump is taken
+        after = ins.index(jump) + 1
+        if after >= len(ins):
+            continue
+        if taken:  # the body the jump skips never runs
+            out.append((ins[after].offset, target))
+            continue
+        # the body runs; an else after it (the body ends jumping past it) does not
+        last = next((j for j in reversed(ins) if j.offset < target), None)
+        ends = last.argval if last is not None and last.opname == "JUMP_FORWARD" else None
+        if isinstance(ends, int) and ends > target:
+            out.append((target, ends))
+    return out
+
+
+def _vendor_test(ins: list[dis.Instruction], n: int) -> bool | None:
+    """Is the comparison at ``ins[n]`` of ``<x>.vendor`` with constants true on PostgreSQL?
+    None: not such a comparison."""
+    if n < 2:
+        return None
+    a, b = ins[n - 2], ins[n - 1]
+    const = b if b.opname == "LOAD_CONST" else a if a.opname == "LOAD_CONST" else None
+    attr = a if const is b else b
+    if const is None or attr.opname != "LOAD_ATTR" or attr.argval != "vendor":
+        return None
+    value, test = const.argval, ins[n]
+    if test.opname == "CONTAINS_OP":
+        if not isinstance(value, tuple | frozenset) or const is not b:
+            return None
+        return ("postgresql" in value) != bool(test.arg)  # arg 1: ``not in``
+    if not isinstance(value, str):
+        return None
+    op = test.argrepr.removeprefix("bool(").removesuffix(")")
+    if op not in ("==", "!="):
+        return None
+    return (value == "postgresql") == (op == "==")
 
 
 def _literal_call(ins: list[dis.Instruction], n: int, editor: str | None) -> str | None:

@@ -99,3 +99,42 @@ def test_executed_sql_reads_literals_only():
     assert executed_sql(add_column) == ([], 1)
     assert executed_sql(cursor_sql) == ([], 1)
     assert executed_sql(copy_codes) == ([], 0)
+
+
+def sqlite_only(apps, schema_editor):  # as Wagtail's 0070 does
+    if schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute("PRAGMA legacy_alter_table = OFF")
+
+
+def per_vendor(apps, schema_editor):
+    if schema_editor.connection.vendor in ("mysql", "oracle"):
+        schema_editor.execute("ALTER TABLE shop_order DROP COLUMN code")
+    elif schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE shop_order DROP COLUMN legacy")
+    else:
+        schema_editor.execute("PRAGMA foreign_keys = OFF")
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    schema_editor.execute("CREATE INDEX o_code ON shop_order (code)")
+
+
+def pragma_everywhere(apps, schema_editor):
+    schema_editor.execute("PRAGMA legacy_alter_table = OFF")
+
+
+def test_sql_under_a_vendor_check_postgresql_fails_is_not_read():
+    from schemaops.pycode import executed_sql
+
+    assert executed_sql(sqlite_only) == ([], 0)
+    assert executed_sql(per_vendor) == (
+        ["ALTER TABLE shop_order DROP COLUMN legacy", "CREATE INDEX o_code ON shop_order (code)"],
+        0,
+    )
+    guarded = migrations.RunPython(sqlite_only, migrations.RunPython.noop)
+    assert lint([guarded], setup=[order_model()]) == []
+    unguarded = migrations.RunPython(pragma_everywhere, migrations.RunPython.noop)
+    assert "SO901" in codes(lint([unguarded], setup=[order_model()]))  # PostgreSQL runs it
+    found = codes(
+        lint([migrations.RunPython(per_vendor, migrations.RunPython.noop)], setup=[order_model()])
+    )
+    assert {"SO101", "SO201"} <= set(found) and "SO901" not in found
