@@ -25,6 +25,7 @@ decide (``ctx.new_table``, ``MigrationContext.new_tables``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 from schemaops.checks._lockmap_sql import LockStep, StateSchema, statement_steps
@@ -95,21 +96,29 @@ def operation_steps(ctx: Any) -> list[LockStep]:
 
 
 def _operation_steps(ctx: Any) -> list[LockStep]:
-    from schemaops.checks import _lockmap_ops
-
-    op = ctx.operation
-    for cls in type(op).__mro__:
-        handler: Callable[[Any], list[LockStep]] | None = _lockmap_ops.HANDLERS.get(cls.__name__)
-        if handler is not None:
-            return handler(ctx)
+    handler = _handler(type(ctx.operation))
+    if handler is not None:
+        return handler(ctx)
     if ctx.step.sql:
         return _sql_steps(ctx, ["\n".join(ctx.step.sql)])
     return []
 
 
+@lru_cache(maxsize=256)
+def _handler(operation_class: type) -> Callable[[Any], list[LockStep]] | None:
+    """The lock model of an operation class: its own, or that of the nearest base."""
+    from schemaops.checks import _lockmap_ops
+
+    for cls in operation_class.__mro__:
+        handler: Callable[[Any], list[LockStep]] | None = _lockmap_ops.HANDLERS.get(cls.__name__)
+        if handler is not None:
+            return handler
+    return None
+
+
 def _sql_steps(ctx: Any, texts: Iterable[str]) -> list[LockStep]:
     from schemaops.plpgsql import with_do_bodies
-    from schemaops.statements import SQLSyntaxError, parse
+    from schemaops.statements import SQLSyntaxError, parsed
 
     before = getattr(ctx, "before", None)  # the operation's model: the catalog its SQL meets
     schema = StateSchema(ctx.migration.state, ctx.migration.target.pg_version, before)
@@ -117,7 +126,7 @@ def _sql_steps(ctx: Any, texts: Iterable[str]) -> list[LockStep]:
     index = 0
     for text in texts:
         try:
-            statements = parse(text)
+            statements = parsed(text)
         except SQLSyntaxError:
             continue
         for stmt in with_do_bodies(statements):
