@@ -25,7 +25,6 @@ decide (``ctx.new_table``, ``MigrationContext.new_tables``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from typing import Any
 
 from schemaops.checks._lockmap_sql import LockStep, StateSchema, statement_steps
@@ -104,16 +103,23 @@ def _operation_steps(ctx: Any) -> list[LockStep]:
     return []
 
 
-@lru_cache(maxsize=256)
-def _handler(operation_class: type) -> Callable[[Any], list[LockStep]] | None:
+Handler = Callable[[Any], list[LockStep]]
+_handlers: dict[type, Handler | None] = {}  # operation class -> its lock model
+
+
+def _handler(operation_class: type) -> Handler | None:
     """The lock model of an operation class: its own, or that of the nearest base."""
+    if operation_class in _handlers:
+        return _handlers[operation_class]
     from schemaops.checks import _lockmap_ops
 
+    found = None
     for cls in operation_class.__mro__:
-        handler: Callable[[Any], list[LockStep]] | None = _lockmap_ops.HANDLERS.get(cls.__name__)
-        if handler is not None:
-            return handler
-    return None
+        found = _lockmap_ops.HANDLERS.get(cls.__name__)
+        if found is not None:
+            break
+    _handlers[operation_class] = found
+    return found
 
 
 def _sql_steps(ctx: Any, texts: Iterable[str]) -> list[LockStep]:
