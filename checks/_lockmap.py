@@ -95,21 +95,36 @@ def operation_steps(ctx: Any) -> list[LockStep]:
 
 
 def _operation_steps(ctx: Any) -> list[LockStep]:
-    from schemaops.checks import _lockmap_ops
-
-    op = ctx.operation
-    for cls in type(op).__mro__:
-        handler: Callable[[Any], list[LockStep]] | None = _lockmap_ops.HANDLERS.get(cls.__name__)
-        if handler is not None:
-            return handler(ctx)
+    handler = _handler(type(ctx.operation))
+    if handler is not None:
+        return handler(ctx)
     if ctx.step.sql:
         return _sql_steps(ctx, ["\n".join(ctx.step.sql)])
     return []
 
 
+Handler = Callable[[Any], list[LockStep]]
+_handlers: dict[type, Handler | None] = {}  # operation class -> its lock model
+
+
+def _handler(operation_class: type) -> Handler | None:
+    """The lock model of an operation class: its own, or that of the nearest base."""
+    if operation_class in _handlers:
+        return _handlers[operation_class]
+    from schemaops.checks import _lockmap_ops
+
+    found = None
+    for cls in operation_class.__mro__:
+        found = _lockmap_ops.HANDLERS.get(cls.__name__)
+        if found is not None:
+            break
+    _handlers[operation_class] = found
+    return found
+
+
 def _sql_steps(ctx: Any, texts: Iterable[str]) -> list[LockStep]:
     from schemaops.plpgsql import with_do_bodies
-    from schemaops.statements import SQLSyntaxError, parse
+    from schemaops.statements import SQLSyntaxError, parsed
 
     before = getattr(ctx, "before", None)  # the operation's model: the catalog its SQL meets
     schema = StateSchema(ctx.migration.state, ctx.migration.target.pg_version, before)
@@ -117,7 +132,7 @@ def _sql_steps(ctx: Any, texts: Iterable[str]) -> list[LockStep]:
     index = 0
     for text in texts:
         try:
-            statements = parse(text)
+            statements = parsed(text)
         except SQLSyntaxError:
             continue
         for stmt in with_do_bodies(statements):

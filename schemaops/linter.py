@@ -17,11 +17,13 @@ The pipeline, in order:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from django.db import migrations
 
 from schemaops import source as source_module
 from schemaops._gc import gc_paused
@@ -48,7 +50,7 @@ from schemaops.rules import (
     registered,
     rule_suggestion,
 )
-from schemaops.selection import relative
+from schemaops.selection import relative, relative_file
 from schemaops.session import connection_settings
 
 # Meta rules the linter itself calls (they live in the registry like every rule).
@@ -131,6 +133,8 @@ class Linter:
         self._linted: dict[str, Any] = {}  # migration file -> its MigrationContext
         self._rule_failed = next((r for r in self.rules if r.code == "SO905"), None)
         self._crashes: list[tuple[Any, Any, Exception]] = []  # (rule, context, exception)
+        self._registry = registered()
+        self._texts: set[str] = set()  # the SQL texts read in the migration being linted
 
     def _severity_overrides(self) -> dict[str, Severity]:
         out = {}
@@ -189,6 +193,7 @@ class Linter:
         ctx = MigrationContext(step, self.target, phase_of(step.migration), state)
         if facts is not None:
             ctx.facts = facts
+        self._texts = set()
         raw: list[Finding] = []
         for op_step in step.operations:
             raw.extend(self._lint_operation(ctx, op_step))
@@ -238,11 +243,9 @@ class Linter:
         the migration-wide rules (timeouts, ordering) read those operations
         through the operation lock model already, so they are not counted twice.
         """
-        from django.db import migrations
-
         from schemaops.plpgsql import with_do_bodies
         from schemaops.pycode import executed_sql
-        from schemaops.statements import SQLSyntaxError, parse, runsql_texts
+        from schemaops.statements import SQLSyntaxError, runsql_texts
 
         op = ctx.operation
         if isinstance(op, migrations.RunSQL):
@@ -265,7 +268,7 @@ class Linter:
         sql_ctx = _before_operation(ctx) if generated else ctx
         for text in texts:
             try:
-                statements = parse(text)
+                statements = self._parse(text)
             except SQLSyntaxError as exc:
                 yield _rule(SQL_UNPARSABLE)().finding(ctx, f"cannot parse SQL: {exc}")
                 continue
@@ -280,6 +283,18 @@ class Linter:
                         continue
                     yield from self._guarded(rule, rule.check_statement, sctx)
                 _track_created_table(sctx)
+
+    def _parse(self, text: str) -> Sequence[Any]:
+        """The statements of ``text``: the trees the run shares (the lock model and the
+        remedy planner read the same SQL), except for a text this migration already
+        ran, whose statements get trees of their own: rules find a statement among
+        the migration's by identity (``earlier.node is ctx.node``)."""
+        from schemaops.statements import parse, parsed
+
+        if text in self._texts:
+            return parse(text)
+        self._texts.add(text)
+        return parsed(text)
 
     def _guarded(self, rule: Any, hook: Callable[[Any], Any], ctx: Any) -> list[Finding]:
         """``hook(ctx)``'s findings; a rule that raises becomes an SO905 finding on ``ctx``.
@@ -333,8 +348,6 @@ class Linter:
 
     @staticmethod
     def _track_new_tables(ctx: Any) -> None:
-        from django.db import migrations
-
         if isinstance(ctx.operation, migrations.CreateModel) and ctx.after is not None:
             ctx.migration.new_tables.add(ctx.after.db_table)
 
@@ -373,12 +386,11 @@ class Linter:
     # -- filtering ----------------------------------------------------------------
 
     def _finish(self, ctx: Any, raw: list[Finding]) -> list[Finding]:
-        RULES = registered()
-
+        RULES = self._registry
         path = ctx.step.path
         out = []
         src = source_module.read(path, len(ctx.step.migration.operations)) if path and raw else None
-        shown = relative(path, self._cwd) if src else None
+        shown = relative_file(path, self._cwd) if src else None
         squashed = bool(getattr(ctx.step.migration, "replaces", None))
         for f in raw:
             rule = RULES.get(f.code)
@@ -561,6 +573,8 @@ def _crashed(exc: Exception, where: str) -> RuleCrashed | None:
 
 
 def _track_created_table(sctx: Any) -> None:
+    if sctx.kind not in ("CreateStmt", "CreateTableAsStmt"):
+        return  # most statements: no need to reach pglast's classes
     from pglast import ast
 
     node = sctx.node

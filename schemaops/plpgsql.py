@@ -11,7 +11,7 @@ is returned as text saying so, for a finding.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,7 +120,7 @@ def _add(out: DoBlock, sql_text: str | None) -> None:
         out.unreadable.append(f"a statement that does not parse ({exc})")
 
 
-def with_do_bodies(statements: list[Statement]) -> Iterator[Statement]:
+def with_do_bodies(statements: Iterable[Statement]) -> Iterator[Statement]:
     """The statements, each ``DO`` block followed by the statements its body runs."""
     for stmt in statements:
         yield stmt

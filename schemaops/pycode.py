@@ -47,12 +47,21 @@ def string_constants(func: Any) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=1024)
+def _instructions(code: types.CodeType) -> tuple[dis.Instruction, ...]:
+    """``dis.get_instructions(code)``, decoded once per code object.
+
+    The rules and the remedy planner each read the same RunPython function
+    several times in a run (calls, loops, models, SQL); decoding bytecode is
+    the costly part. Equal code objects decode to equal instructions.
+    """
+    return tuple(dis.get_instructions(code))
+
+
 def has_loop(func: Any) -> bool:
     """Does the function iterate (a for loop or a comprehension)?"""
     return any(
-        ins.opname == "FOR_ITER"
-        for code in code_objects(func)
-        for ins in dis.get_instructions(code)
+        ins.opname == "FOR_ITER" for code in code_objects(func) for ins in _instructions(code)
     )
 
 
@@ -66,7 +75,7 @@ def models_touched(func: Any, state: Any) -> list[tuple[str, str]]:
     consts = [  # in the order the code loads them (co_consts keeps each string once)
         ins.argval
         for code in code_objects(func)
-        for ins in dis.get_instructions(code)
+        for ins in _instructions(code)
         if ins.opname in ("LOAD_CONST", "RETURN_CONST") and isinstance(ins.argval, str)
     ]
     names = {(app, model.name.lower()): model.name for (app, _), model in state.models.items()}
@@ -98,7 +107,7 @@ def executed_sql(func: Any) -> tuple[list[str], int]:
     dynamic = 0
     for code in code_objects(func):
         editor = code.co_varnames[1] if code is top and code.co_argcount >= 2 else None
-        ins = [i for i in dis.get_instructions(code) if i.opname not in _SKIP]
+        ins = [i for i in _instructions(code) if i.opname not in _SKIP]
         elsewhere = not_on_postgresql(ins)
         for n, i in enumerate(ins):
             if i.opname not in ("LOAD_METHOD", "LOAD_ATTR") or i.argval != "execute":

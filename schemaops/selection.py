@@ -19,6 +19,7 @@ import subprocess
 import sysconfig
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +259,26 @@ def relative(path: str | None, root: Path | None = None) -> str | None:
         return os.path.relpath(path, root or Path.cwd())
     except ValueError:
         return path
+
+
+def relative_file(path: str, root: Path) -> str | None:
+    """:func:`relative` for a file (a migration module), with one ``relpath`` per folder:
+    a report names many files of the same folder. (Not for a folder: ``root`` may be
+    inside it, which the folder above it does not see.)"""
+    folder, name = os.path.split(path)
+    if not os.path.isabs(folder) or name in ("", ".", ".."):
+        return relative(path, root)
+    shown = _relative_folder(folder, str(root))
+    if shown is None:
+        return path
+    return name if shown == "." else os.path.join(shown, name)
+
+
+@lru_cache(maxsize=1024)
+def _relative_folder(folder: str, root: str) -> str | None:
+    """``os.path.relpath(folder, root)`` for an absolute folder (which the working
+    directory does not change); None where there is none (another drive)."""
+    try:
+        return os.path.relpath(folder, root)
+    except ValueError:
+        return None

@@ -62,11 +62,12 @@ class MigrationSource:
         """This file with the candidate list of ``count`` operations (the branch that ran).
 
         A shallow copy: the cached original keeps its first candidate, and the copy
-        shares its suppressions (their ``used`` flags count across every read).
+        shares its suppressions (their ``used`` flags count across every read). The
+        file itself when that candidate is already its own (nearly every file).
         """
         for spans in self.candidates if count is not None else ():
             if len(spans) == count:
-                return replace(self, spans=spans)
+                return self if spans is self.spans else replace(self, spans=spans)
         return self
 
     def line_of(self, operation: int | None) -> int | None:
@@ -96,8 +97,7 @@ def read(path: str, operations: int | None = None) -> MigrationSource:
 def _read(path: str) -> MigrationSource:
     source = MigrationSource(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        text = _text(path)
         tree = _migration_class(text)
     except (OSError, SyntaxError, ValueError):
         return source
@@ -112,6 +112,16 @@ def _read(path: str) -> MigrationSource:
     if "schemaops:" in text:
         source.suppressions = _suppressions(text)
     return source
+
+
+def _text(path: str) -> str:
+    """The file as ``open(path, encoding="utf-8").read()`` has it (universal newlines),
+    without the text layer: setting up its decoder costs more than a small file's read."""
+    with open(path, "rb") as handle:
+        text = handle.read().decode("utf-8")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def location_of(migration: Any, operation: int | None) -> Location:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from pglast import ast, enums, parse_sql
@@ -100,6 +101,19 @@ def parse(sql: str) -> list[Statement]:
         text = encoded[start : start + length].decode(errors="replace").strip()
         out.append(Statement(stmt.stmt, text))
     return out
+
+
+@lru_cache(maxsize=4096)
+def parsed(sql: str) -> tuple[Statement, ...]:
+    """:func:`parse`, once per SQL text in a process: the trees are shared, read them only.
+
+    The linter, the lock model and the remedy planner read the SQL of the same
+    operations one after the other; building pglast's tree is the costly part
+    of reading it. A caller that changes a tree (a rewrite for a remedy) must
+    call :func:`parse` for a tree of its own. A text that does not parse raises
+    SQLSyntaxError every time (errors are not kept).
+    """
+    return tuple(parse(sql))
 
 
 def relname(rangevar: Any) -> str | None:

@@ -1,0 +1,95 @@
+"""What the linter keeps for a run must not change what it reports.
+
+The SQL trees are shared across a process (``statements.parsed``), a code
+object's bytecode is decoded once (``pycode``) and a folder's relative path is
+computed once (``selection.relative_file``): each test here holds one of them
+to the answer computed afresh.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.db import migrations
+from lintkit import lint, order_model
+
+from schemaops.pycode import executed_sql, has_loop
+from schemaops.selection import relative, relative_file
+from schemaops.statements import SQLSyntaxError, parse, parsed
+
+ADD_VALUE = "ALTER TYPE order_status ADD VALUE 'refunded'"
+
+
+def test_a_statement_run_twice_in_a_migration_is_judged_where_each_runs():
+    # The same text twice in one migration: rules find a statement among the
+    # migration's by identity, so the second must not be the first's tree. The
+    # first ADD VALUE meets the old type (SO608); the second follows a CREATE TYPE
+    # of the same name, a new type with no rows (silent).
+    ops = [
+        migrations.RunSQL(ADD_VALUE),
+        migrations.RunSQL("DROP TYPE order_status; CREATE TYPE order_status AS ENUM ('sent')"),
+        migrations.RunSQL(ADD_VALUE),
+    ]
+    found = [f for f in lint(ops, setup=[order_model()]) if f.code == "SO608"]
+    assert [f.operation for f in found] == [0]
+
+
+def test_the_same_statement_in_two_migrations_is_judged_in_each():
+    first = lint([migrations.RunSQL(ADD_VALUE)], setup=[order_model()])
+    again = lint([migrations.RunSQL(ADD_VALUE)], setup=[order_model()])
+    assert [f.code for f in first if f.code == "SO608"] == ["SO608"]
+    assert [f.code for f in again if f.code == "SO608"] == ["SO608"]
+
+
+def test_parsed_shares_the_trees_parse_would_build():
+    sql = "ALTER TABLE shop_order ADD COLUMN note text; CREATE INDEX i ON shop_order (note)"
+    shared = parsed(sql)
+    assert parsed(sql) is shared
+    fresh = parse(sql)
+    assert [s.sql for s in shared] == [s.sql for s in fresh]
+    assert [s.node for s in shared] == [s.node for s in fresh]
+    assert all(a.node is not b.node for a, b in zip(shared, fresh, strict=True))
+
+
+def test_parsed_raises_for_sql_that_does_not_parse_every_time():
+    for _ in range(2):
+        with pytest.raises(SQLSyntaxError):
+            parsed("ALTER TABLE")
+
+
+def _loops(apps, schema_editor):
+    for row in apps.get_model("shop", "Order").objects.all():
+        row.save()
+
+
+def _executes(apps, schema_editor):
+    schema_editor.execute("UPDATE shop_order SET amount = 0")
+    schema_editor.execute(f"UPDATE shop_order SET amount = {1}")
+
+
+def test_bytecode_read_twice_gives_the_same_answers():
+    for _ in range(2):
+        assert has_loop(_loops) and not has_loop(_executes)
+        assert executed_sql(_executes) == (["UPDATE shop_order SET amount = 0"], 1)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "proj",  # the project root: app/migrations/0001.py
+        "proj/app/migrations",  # the file's own folder
+        "proj/app/migrations/sub",  # below it
+        "proj/other",  # a sibling folder
+        ".",  # above the project
+    ],
+)
+def test_relative_file_is_relative(tmp_path, where):
+    folder = tmp_path / "proj/app/migrations"
+    (folder / "sub").mkdir(parents=True)
+    (tmp_path / "proj/other").mkdir()
+    path = str(folder / "0001_initial.py")
+    root = (tmp_path / where).resolve()
+    assert relative_file(path, root) == relative(path, root) == os.path.relpath(path, root)
+    assert relative_file(path, root) == relative_file(path, Path(str(root)))
