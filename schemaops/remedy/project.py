@@ -81,7 +81,10 @@ def _note_new_table(op: Any, app_label: str, state: Any, new_tables: set[str]) -
         new_tables.add(db_table_for(app_label, op.name, op.options))
 
 
-def leaf_of(loader: MigrationLoader, app_label: str) -> str | None:
-    """The app's latest migration (the first leaf, when there are several)."""
-    leaves = sorted(name for app, name in loader.graph.leaf_nodes() if app == app_label)
-    return leaves[0] if leaves else None
+def leaves_of(loader: MigrationLoader) -> dict[str, str]:
+    """Each app's latest migration (the first leaf, when there are several), by app label:
+    one walk of the graph for every app (``leaf_nodes`` walks the whole graph)."""
+    leaves: dict[str, str] = {}
+    for app, name in sorted(loader.graph.leaf_nodes()):
+        leaves.setdefault(app, name)
+    return leaves
