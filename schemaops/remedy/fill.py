@@ -543,26 +543,24 @@ def _function_code(func: Any) -> tuple[list[str], str] | None:
     constants of its module it needs (:func:`~schemaops.remedy.definitions.needed_source`),
     to copy into backfills.py."""
     import ast as pyast
-    import inspect
     import sys
 
-    from schemaops.remedy.definitions import needed_source
+    from schemaops.remedy.definitions import module_tree, needed_source
 
     module = sys.modules.get(getattr(func, "__module__", ""))
     if module is None or func.__qualname__ != func.__name__ or func.__closure__:
         return None
-    try:
-        tree = pyast.parse(inspect.getsource(module))
-    except (OSError, TypeError, SyntaxError):
+    parsed = module_tree(module)  # read once, for its imports and for needed_source
+    if parsed is None:
         return None
     nodes = [
         node
-        for node in tree.body
+        for node in parsed[1].body
         if isinstance(node, pyast.Import)
         or (isinstance(node, pyast.ImportFrom) and node.module != "__future__")
     ]
     bound = frozenset((a.asname or a.name).split(".")[0] for node in nodes for a in node.names)
-    copied = needed_source(module, {func.__name__}, bound)
+    copied = needed_source(module, {func.__name__}, bound, parsed)
     if copied is None:
         return None
     return [pyast.unparse(node) for node in nodes], "\n\n\n".join(c.rstrip() for c in copied)
