@@ -79,7 +79,9 @@ class PlanContext:
     which a ``RunSQL``'s ``CREATE TABLE`` adds to); ``facts``: what earlier ``RunSQL``
     made (:class:`~schemaops.remedy.sqlops.SqlFacts`); ``sql``: the operation's SQL and
     its reverse's, when the caller has them already (``check`` generates them in its
-    walk; None: generated where needed). Frozen: planning one operation never changes
+    walk; None: generated where needed); ``statements``: a ``RunSQL``'s statements parsed
+    (read only: the walk records its facts from the same nodes; None: parsed where
+    needed, or unparsable). Frozen: planning one operation never changes
     what the next is planned with (the sets it holds are the walk's, not the plan's).
     """
 
@@ -89,6 +91,7 @@ class PlanContext:
     new_tables: set[str] = field(default_factory=set)
     facts: SqlFacts | None = None
     sql: tuple[list[str], list[str]] | None = None
+    statements: list[Any] | None = None
 
     def for_other_operation(self, **changes: Any) -> PlanContext:
         """The context to plan an operation the planner made up itself (a relaxed

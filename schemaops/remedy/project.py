@@ -28,10 +28,11 @@ def plan_project(
     remedies (in graph order). ``sql``: operations' SQL and reverse SQL already
     generated, by (app, migration, index) (``check``'s walk), passed to the planner.
     """
+    from django.db import migrations
     from django.db.migrations.state import ProjectState
 
     from schemaops.plan import Walker
-    from schemaops.remedy.sqlops import SqlFacts
+    from schemaops.remedy.sqlops import SqlFacts, statement_nodes
 
     state = ProjectState(real_apps=set(loader.unmigrated_apps))
     facts = SqlFacts()
@@ -51,6 +52,8 @@ def plan_project(
         post = phase_of(migration) == POST
         atomic = bool(getattr(migration, "atomic", True))
         for index, op in enumerate(migration.operations):
+            # a RunSQL's statements, parsed once for its plan and the facts recorded
+            nodes = statement_nodes(op.sql) if isinstance(op, migrations.RunSQL) else None
             if want_all or index in (indices or ()):
                 context = PlanContext(
                     pg_version=pg_version,
@@ -59,13 +62,14 @@ def plan_project(
                     new_tables=new_tables,
                     facts=facts,
                     sql=sql.get((key[0], key[1], index)) if sql else None,
+                    statements=nodes,
                 )
                 remedy = plan_operation(op, key[0], state, context)
                 if remedy is not None:
                     found[index] = remedy
                     found_total += 1
             _note_new_table(op, key[0], state, new_tables)
-            facts.record(op, key[0], state)
+            facts.record(op, key[0], state, statements=nodes)
             op.state_forwards(key[0], state)
         if found:
             plans[key] = found
