@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from schemaops.defaults import LOCK_TIMEOUT
 from schemaops.findings import Finding
-from schemaops.remedy.project import MigrationKey, leaf_of, plan_project
-from schemaops.remedy.writer import INLINE_LIMIT, layout, remedy_text
+from schemaops.remedy.project import MigrationKey, leaves_of, plan_project
+from schemaops.remedy.writer import INLINE_LIMIT, WrittenParts, layout, remedy_text
 
 if TYPE_CHECKING:
     from django.db.migrations.loader import MigrationLoader
@@ -180,12 +180,11 @@ def _remedies(
     from schemaops.phases import POST, phase_of
 
     out = {}
-    leaves: dict[str, str | None] = {}  # leaf_of walks the whole graph: once per app
+    leaves = leaves_of(loader)
+    parts = WrittenParts()  # what recurs in the files (timeouts, kept operations): once
     for (app, name), by_index in plans.items():
         migration = loader.graph.nodes[(app, name)]
-        if app not in leaves:
-            leaves[app] = leaf_of(loader, app)
-        leaf = leaves[app] or name
+        leaf = leaves.get(app) or name
         post = phase_of(migration) == POST
         for index, remedy in by_index.items():
             files = (  # advice only: nothing to write
@@ -196,6 +195,7 @@ def _remedies(
                     leaf=leaf,
                     post_phase=post,
                     lock_timeout=lock_timeout,
+                    parts=parts,
                 )
                 if not remedy.advice
                 else []

@@ -28,7 +28,7 @@ from schemaops.defaults import LOCK_TIMEOUT
 from schemaops.errors import ConfigError, DatabaseUnavailable
 from schemaops.project import setup_django
 from schemaops.remedy.fill import BACKFILL_FILE, as_fix_reports, with_backfill_classes
-from schemaops.remedy.project import MigrationKey, leaf_of, plan_project
+from schemaops.remedy.project import MigrationKey, leaves_of, plan_project
 from schemaops.remedy.writer import PlannedFile, layout
 from schemaops.selection import Selection, applied_migrations, load_graph
 
@@ -208,12 +208,12 @@ def build_fix_plan(
 
     remedies = plan_project(loader, dict.fromkeys(keys), pg_version)
     plan = FixPlan()
-    leaves: dict[str, str | None] = {}
+    leaves = leaves_of(loader)
     for key in Walker(loader).full_plan():
         if all(r.advice for r in remedies.get(key, {}).values()):
             continue  # nothing planned, or advice only
         app = key[0]
-        leaf = leaves.get(app) or leaf_of(loader, app) or key[1]
+        leaf = leaves.get(app) or key[1]
         migration = loader.graph.nodes[key]
         files = layout(
             app,

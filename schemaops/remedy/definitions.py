@@ -20,19 +20,33 @@ from types import ModuleType
 SKIP = frozenset({"Migration"})  # the migration class itself is never copied
 
 
-def needed_source(module: ModuleType, names: set[str], bound: frozenset[str]) -> list[str] | None:
+def module_tree(module: ModuleType) -> tuple[str, ast.Module] | None:
+    """The module's source and its ``ast``; None when the source cannot be read."""
+    try:
+        source = inspect.getsource(module)
+        return source, ast.parse(source)
+    except (OSError, TypeError, SyntaxError):
+        return None
+
+
+def needed_source(
+    module: ModuleType,
+    names: set[str],
+    bound: frozenset[str],
+    parsed: tuple[str, ast.Module] | None = None,
+) -> list[str] | None:
     """Source chunks of the top-level statements of ``module`` that ``names`` need.
 
     ``bound`` are names the destination file binds already (its imports): an
     import statement of the module is copied only for the names it lacks, trimmed
     to them. None when the source cannot be read or a name is not bound at the
-    module's top level (it came from elsewhere, e.g. a star import).
+    module's top level (it came from elsewhere, e.g. a star import). ``parsed``:
+    the module's :func:`module_tree`, when the caller read it already.
     """
-    try:
-        source = inspect.getsource(module)
-        tree = ast.parse(source)
-    except (OSError, TypeError, SyntaxError):
+    parsed = parsed or module_tree(module)
+    if parsed is None:
         return None
+    source, tree = parsed
     binders: dict[str, list[int]] = {}
     for index, node in enumerate(tree.body):
         for name in _binds(node):

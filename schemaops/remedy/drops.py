@@ -46,11 +46,12 @@ def plan_sql_drops(
 ) -> Remedy | None:
     """The remedy of a pre-deploy ``RunSQL`` ``op`` whose statements only drop columns
     and tables; None for any other ``RunSQL``, or when the drop cannot be planned."""
-    from schemaops.remedy.sqlops import _nodes
+    from schemaops.remedy.sqlops import statement_nodes
 
     if context.post_phase:
         return None
-    dropped = _drops(_nodes(op.sql) or [])
+    nodes = context.statements if context.statements is not None else statement_nodes(op.sql)
+    dropped = _drops(nodes or [])
     if not dropped or any(table in context.new_tables for table, _ in dropped):
         return None
     after = state.clone()

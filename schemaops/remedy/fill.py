@@ -32,6 +32,7 @@ Everything is built from the statements Django's schema editor emits
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from pglast import ast, enums
@@ -114,7 +115,7 @@ def plan_fill(
     kind = django_kind(op)
     if kind in ("RunPython", "RunSQL"):
         try:
-            return plan_data_change(op, app_label, state, new_tables)
+            return plan_data_change(op, app_label, state, new_tables, context.statements)
         except Exception:  # a function or SQL it cannot read: the rules say what is wrong
             return None
     if kind not in ("AddField", "AlterField"):
@@ -479,17 +480,22 @@ INTEGER_KEYS = {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "
 
 
 def plan_data_change(
-    op: Any, app_label: str, state: Any, new_tables: set[str] | None = None
+    op: Any,
+    app_label: str,
+    state: Any,
+    new_tables: set[str] | None = None,
+    statements: list[Any] | None = None,
 ) -> Remedy | None:
     """A RunPython or plain-UPDATE RunSQL taken out of the migration, run as a backfill
     after the pre-deploy step; None when the model it works on is not one known model
-    (the rules then say so) or the change is not one a key range can split."""
+    (the rules then say so) or the change is not one a key range can split.
+    ``statements``: the RunSQL's statements, parsed already (None: parsed here)."""
     from django.db import migrations
 
     if isinstance(op, migrations.RunPython):
         return _python_change(op, app_label, state, new_tables or set())
     if isinstance(op, migrations.RunSQL):
-        return _sql_change(op, state, new_tables or set())
+        return _sql_change(op, state, new_tables or set(), statements)
     return None
 
 
@@ -543,26 +549,24 @@ def _function_code(func: Any) -> tuple[list[str], str] | None:
     constants of its module it needs (:func:`~schemaops.remedy.definitions.needed_source`),
     to copy into backfills.py."""
     import ast as pyast
-    import inspect
     import sys
 
-    from schemaops.remedy.definitions import needed_source
+    from schemaops.remedy.definitions import module_tree, needed_source
 
     module = sys.modules.get(getattr(func, "__module__", ""))
     if module is None or func.__qualname__ != func.__name__ or func.__closure__:
         return None
-    try:
-        tree = pyast.parse(inspect.getsource(module))
-    except (OSError, TypeError, SyntaxError):
+    parsed = module_tree(module)  # read once, for its imports and for needed_source
+    if parsed is None:
         return None
     nodes = [
         node
-        for node in tree.body
+        for node in parsed[1].body
         if isinstance(node, pyast.Import)
         or (isinstance(node, pyast.ImportFrom) and node.module != "__future__")
     ]
     bound = frozenset((a.asname or a.name).split(".")[0] for node in nodes for a in node.names)
-    copied = needed_source(module, {func.__name__}, bound)
+    copied = needed_source(module, {func.__name__}, bound, parsed)
     if copied is None:
         return None
     return [pyast.unparse(node) for node in nodes], "\n\n\n".join(c.rstrip() for c in copied)
@@ -637,27 +641,27 @@ class _Editor:
         self.connection = connection
 
 
-def _sql_change(op: Any, state: Any, new_tables: set[str]) -> Remedy | None:
+def _sql_change(
+    op: Any, state: Any, new_tables: set[str], statements: list[Any] | None
+) -> Remedy | None:
     """A RunSQL of plain UPDATEs of existing model tables, not already limited to a key
     range: `schemaops backfill start --set ... --where ...`."""
     from schemaops.remedy.planner import Remedy
-    from schemaops.statements import runsql_texts
+    from schemaops.remedy.sqlops import statement_nodes
 
     commands = []
-    for text in runsql_texts(op.sql):
-        for stmt in parse(text):
-            node = stmt.node
-            if not isinstance(node, ast.UpdateStmt) or node.fromClause or node.withClause:
-                return None
-            table = relname(node.relation) or ""
-            model = _model_of(state, table)
-            if model is None or table in new_tables or _keyed(node.whereClause, model):
-                return None
-            sets = " ".join(f'--set "{t.name} = {deparse(t.val)}"' for t in node.targetList or ())
-            where = f' --where "{deparse(node.whereClause)}"' if node.whereClause else ""
-            commands.append(
-                f"schemaops backfill start {model.app_label}.{model.name} {sets}{where} --wait"
-            )
+    for node in statements if statements is not None else statement_nodes(op.sql) or ():
+        if not isinstance(node, ast.UpdateStmt) or node.fromClause or node.withClause:
+            return None
+        table = relname(node.relation) or ""
+        model = _model_of(state, table)
+        if model is None or table in new_tables or _keyed(node.whereClause, model):
+            return None
+        sets = " ".join(f'--set "{t.name} = {deparse(t.val)}"' for t in node.targetList or ())
+        where = f' --where "{deparse(node.whereClause)}"' if node.whereClause else ""
+        commands.append(
+            f"schemaops backfill start {model.app_label}.{model.name} {sets}{where} --wait"
+        )
     if not commands:
         return None
     remedy = Remedy(
@@ -674,21 +678,27 @@ def _keyed(where: Any, model: Any) -> bool:
     """Does the WHERE name the primary key (a batch of its own already)?"""
     if where is None:
         return False
-    from pglast.visitors import Visitor
-
     from schemaops.plan import column_for
 
     keys = {"pk", "id"} | {column_for(n, f) for n, f in model.fields.items() if f.primary_key}
-    found: list[str] = []
+    return bool(keys & set(_column_names(where)))
 
-    class Columns(Visitor):  # type: ignore[misc]
-        def visit_ColumnRef(self, _ancestors: Any, node: Any) -> None:
-            parts = [getattr(f, "sval", None) for f in node.fields or ()]
-            if parts and isinstance(parts[-1], str):
-                found.append(parts[-1])
 
-    Columns()(where)
-    return bool(keys & set(found))
+def _column_names(node: Any) -> Iterator[str]:
+    """The last name of every column reference in the expression ``node`` (a walk of its
+    members: a pglast Visitor inspects its own methods anew on every call)."""
+    if isinstance(node, tuple):
+        for item in node:
+            yield from _column_names(item)
+        return
+    if not isinstance(node, ast.Node):
+        return
+    if isinstance(node, ast.ColumnRef):
+        parts = [getattr(f, "sval", None) for f in node.fields or ()]
+        if parts and isinstance(parts[-1], str):
+            yield parts[-1]
+    for member in node:
+        yield from _column_names(getattr(node, member))
 
 
 def _model_of(state: Any, table: str) -> Any | None:

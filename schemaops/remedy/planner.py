@@ -43,7 +43,8 @@ from schemaops.remedy.code import django_kind
 from schemaops.remedy.rename import RENAMES, plan_rename
 from schemaops.remedy.retype import plan_retype
 from schemaops.remedy.sql import plan_runsql
-from schemaops.remedy.transform import Rewritten, reversible, rewrite
+from schemaops.remedy.transform import Rewritten, reversible, rewrite_nodes
+from schemaops.statements import parse
 
 if TYPE_CHECKING:
     from django.db.migrations.operations.base import Operation
@@ -80,7 +81,9 @@ class PlanContext:
     which a ``RunSQL``'s ``CREATE TABLE`` adds to); ``facts``: what earlier ``RunSQL``
     made (:class:`~schemaops.remedy.sqlops.SqlFacts`); ``sql``: the operation's SQL and
     its reverse's, when the caller has them already (``check`` generates them in its
-    walk; None: generated where needed). Frozen: planning one operation never changes
+    walk; None: generated where needed); ``statements``: a ``RunSQL``'s statements parsed
+    (read only: the walk records its facts from the same nodes; None: parsed where
+    needed, or unparsable). Frozen: planning one operation never changes
     what the next is planned with (the sets it holds are the walk's, not the plan's).
     """
 
@@ -90,6 +93,7 @@ class PlanContext:
     new_tables: set[str] = field(default_factory=set)
     facts: SqlFacts | None = None
     sql: tuple[list[str], list[str]] | None = None
+    statements: list[Any] | None = None
 
     def for_other_operation(self, **changes: Any) -> PlanContext:
         """The context to plan an operation the planner made up itself (a relaxed
@@ -220,10 +224,12 @@ def _plan_operation(
         forwards, backwards = context.sql or operation_sql(op, app_label, state, context.pg_version)
     except Exception:  # SQL that needs the database, or a broken state: no remedy
         return None
-    done = rewrite(forwards, set(context.new_tables))
+    nodes = [stmt.node for text in forwards for stmt in parse(text)]
+    beyond = _beyond_transform(nodes, context)  # read before rewrite_nodes changes them
+    done = rewrite_nodes(nodes, set(context.new_tables))
     if done.contract and callable(getattr(getattr(op, "field", None), "default", None)):
         return None  # one computed value as every old row's DEFAULT: not a remedy
-    if not done.techniques or _beyond_transform(forwards, context):
+    if not done.techniques or beyond:
         from schemaops.remedy.sqlops import plan_statements
 
         # a copy of new_tables: Django's statements create no table the migration sees
@@ -232,27 +238,26 @@ def _plan_operation(
     return _rewritten(op, done, backwards, context.post_phase)
 
 
-def _beyond_transform(forwards: list[str], context: PlanContext) -> bool:
-    """Does Django emit what only the statement planner rewrites: an index on a partitioned
-    table (CONCURRENTLY fails there), or a primary key built under ACCESS EXCLUSIVE?"""
+def _beyond_transform(nodes: list[Any], context: PlanContext) -> bool:
+    """Do Django's statements (``nodes``, parsed) hold what only the statement planner
+    rewrites: an index on a partitioned table (CONCURRENTLY fails there), or a primary key
+    built under ACCESS EXCLUSIVE?"""
     from pglast import ast, enums
 
-    from schemaops.statements import parse, relname
+    from schemaops.statements import relname
 
     partitioned = getattr(context.facts, "partitions", None) or {}
-    for text in forwards:
-        for stmt in parse(text):
-            node = stmt.node
-            if isinstance(node, ast.IndexStmt) and relname(node.relation) in partitioned:
-                return True
-            if not isinstance(node, ast.AlterTableStmt):
-                continue
-            if relname(node.relation) in context.new_tables:
-                continue
-            for cmd in node.cmds or ():
-                con = cmd.def_ if cmd.subtype == enums.AlterTableType.AT_AddConstraint else None
-                if con is not None and con.contype == enums.ConstrType.CONSTR_PRIMARY:
-                    return not con.indexname
+    for node in nodes:
+        if isinstance(node, ast.IndexStmt) and relname(node.relation) in partitioned:
+            return True
+        if not isinstance(node, ast.AlterTableStmt):
+            continue
+        if relname(node.relation) in context.new_tables:
+            continue
+        for cmd in node.cmds or ():
+            con = cmd.def_ if cmd.subtype == enums.AlterTableType.AT_AddConstraint else None
+            if con is not None and con.contype == enums.ConstrType.CONSTR_PRIMARY:
+                return not con.indexname
     return False
 
 

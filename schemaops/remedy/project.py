@@ -28,10 +28,11 @@ def plan_project(
     remedies (in graph order). ``sql``: operations' SQL and reverse SQL already
     generated, by (app, migration, index) (``check``'s walk), passed to the planner.
     """
+    from django.db import migrations
     from django.db.migrations.state import ProjectState
 
     from schemaops.plan import Walker
-    from schemaops.remedy.sqlops import SqlFacts
+    from schemaops.remedy.sqlops import SqlFacts, statement_nodes
 
     state = ProjectState(real_apps=set(loader.unmigrated_apps))
     facts = SqlFacts()
@@ -51,6 +52,8 @@ def plan_project(
         post = phase_of(migration) == POST
         atomic = bool(getattr(migration, "atomic", True))
         for index, op in enumerate(migration.operations):
+            # a RunSQL's statements, parsed once for its plan and the facts recorded
+            nodes = statement_nodes(op.sql) if isinstance(op, migrations.RunSQL) else None
             if want_all or index in (indices or ()):
                 context = PlanContext(
                     pg_version=pg_version,
@@ -59,13 +62,14 @@ def plan_project(
                     new_tables=new_tables,
                     facts=facts,
                     sql=sql.get((key[0], key[1], index)) if sql else None,
+                    statements=nodes,
                 )
                 remedy = plan_operation(op, key[0], state, context)
                 if remedy is not None:
                     found[index] = remedy
                     found_total += 1
             _note_new_table(op, key[0], state, new_tables)
-            facts.record(op, key[0], state)
+            facts.record(op, key[0], state, statements=nodes)
             op.state_forwards(key[0], state)
         if found:
             plans[key] = found
@@ -81,7 +85,10 @@ def _note_new_table(op: Any, app_label: str, state: Any, new_tables: set[str]) -
         new_tables.add(db_table_for(app_label, op.name, op.options))
 
 
-def leaf_of(loader: MigrationLoader, app_label: str) -> str | None:
-    """The app's latest migration (the first leaf, when there are several)."""
-    leaves = sorted(name for app, name in loader.graph.leaf_nodes() if app == app_label)
-    return leaves[0] if leaves else None
+def leaves_of(loader: MigrationLoader) -> dict[str, str]:
+    """Each app's latest migration (the first leaf, when there are several), by app label:
+    one walk of the graph for every app (``leaf_nodes`` walks the whole graph)."""
+    leaves: dict[str, str] = {}
+    for app, name in sorted(loader.graph.leaf_nodes()):
+        leaves.setdefault(app, name)
+    return leaves

@@ -110,9 +110,12 @@ class SqlFacts:
     def start_migration(self) -> None:
         self.not_valid = set()
 
-    def record(self, op: Any, app_label: str = "", state: Any = None) -> None:
+    def record(
+        self, op: Any, app_label: str = "", state: Any = None, statements: list[Any] | None = None
+    ) -> None:
         """Record the statements of a ``RunSQL`` (other operations are Django's to know),
-        and the constraints ``AddConstraintNotValid`` adds; ``state``: the one before ``op``."""
+        and the constraints ``AddConstraintNotValid`` adds; ``state``: the one before ``op``;
+        ``statements``: the ``RunSQL``'s :func:`statement_nodes`, when parsed already."""
         from django.db import migrations
 
         if type(op).__name__ == "AddConstraintNotValid" and state is not None:
@@ -127,7 +130,7 @@ class SqlFacts:
                 self.record(child)
         if not isinstance(op, migrations.RunSQL):
             return
-        for node in _nodes(op.sql) or ():
+        for node in (statements if statements is not None else statement_nodes(op.sql)) or ():
             try:
                 self.record_node(node)
             except Exception:  # a statement of a shape no fact is read from
@@ -183,7 +186,7 @@ def _record_enum(labels: list[str] | None, node: Any) -> None:
         labels.append(new)
 
 
-def _nodes(sql: Any) -> list[Any] | None:
+def statement_nodes(sql: Any) -> list[Any] | None:
     """Parsed statements of ``RunSQL.sql`` / ``reverse_sql``; None when not readable."""
     from schemaops.statements import runsql_texts
 
@@ -257,7 +260,7 @@ def plan_runsql(
     op: Any, app_label: str, state: ProjectState, context: PlanContext
 ) -> Remedy | None:
     """The remedy of a ``RunSQL`` whose statements lock, or None when they are all safe."""
-    nodes = _nodes(op.sql)
+    nodes = statement_nodes(op.sql)
     if not nodes:
         return None
     ctx = _context(app_label, state, context)
@@ -449,7 +452,7 @@ def _needs_outside(statements: list[str] | None) -> bool:
 
 
 def _controls_transaction(sql: Any) -> bool:
-    return any(isinstance(n, ast.TransactionStmt) for n in _nodes(sql) or ())
+    return any(isinstance(n, ast.TransactionStmt) for n in statement_nodes(sql) or ())
 
 
 def _user_reverse(reverse: Any, outside: bool) -> list[str]:

@@ -26,6 +26,7 @@ a failure caused by an unrelated long transaction, protecting nobody.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from schemaops.statements import SQLSyntaxError, parse, runsql_texts
@@ -54,14 +55,8 @@ def with_lock_timeout(
     if not any(_database_work(op) for op in operations):
         return operations
     if atomic:
-        from django.db import migrations
-
-        on = set_statement(value, local=True)
-        return [
-            migrations.RunSQL(on, reverse_sql=migrations.RunSQL.noop),
-            *operations,
-            migrations.RunSQL(migrations.RunSQL.noop, reverse_sql=on),
-        ]
+        first, last = _atomic_bounds(value)
+        return [first, *operations, last]
     out: list[Any] = []
     for op in operations:
         out.extend(_session_bounded(op, value, rewrite_sql))
@@ -107,12 +102,37 @@ def _session_bounded(op: Any, value: str, rewrite_sql: bool) -> list[Any]:
         ]
     if isinstance(op, migrations.RunSQL) and all(_concurrent(t) for t in runsql_texts(op.sql)):
         return [op]
+    first, last = _session_bounds(value)
+    return [first, op, last]
+
+
+# The operations around an atomic file's (and a kept operation's) own: the same two
+# objects for every file of a value, never changed, so a run serializes them once
+# (see schemaops.remedy.writer.WrittenParts).
+
+
+@functools.lru_cache(maxsize=16)
+def _atomic_bounds(value: str) -> tuple[Any, Any]:
+    """``SET LOCAL`` first, and last an operation whose reverse sets it again."""
+    from django.db import migrations
+
+    on = set_statement(value, local=True)
+    return (
+        migrations.RunSQL(on, reverse_sql=migrations.RunSQL.noop),
+        migrations.RunSQL(migrations.RunSQL.noop, reverse_sql=on),
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _session_bounds(value: str) -> tuple[Any, Any]:
+    """A session ``SET`` before a kept operation of a non-atomic file, ``RESET`` after it."""
+    from django.db import migrations
+
     on = set_statement(value, local=False)
-    return [
+    return (
         migrations.RunSQL(on, reverse_sql=RESET),
-        op,
         migrations.RunSQL(RESET, reverse_sql=on),
-    ]
+    )
 
 
 def _plain_strings(op: Any) -> bool:

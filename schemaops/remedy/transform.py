@@ -84,12 +84,17 @@ def deparse(node: Any) -> str:
 
 def rewrite(statements: list[str], new_tables: set[str]) -> Rewritten:
     """Rewrite Django's statements for one operation; ``new_tables`` are empty (just created)."""
+    return rewrite_nodes([stmt.node for text in statements for stmt in parse(text)], new_tables)
+
+
+def rewrite_nodes(nodes: list[Any], new_tables: set[str]) -> Rewritten:
+    """:func:`rewrite` of statements parsed already; the nodes are changed in place
+    (they are the caller's own parse, read before and never after)."""
     out = Rewritten()
-    for text in statements:
-        for stmt in parse(text):
-            _rewrite_statement(stmt.node, out, new_tables)
-            while out.after_column:
-                _unique_using_index(*out.after_column.pop(0), out)
+    for node in nodes:
+        _rewrite_statement(node, out, new_tables)
+        while out.after_column:
+            _unique_using_index(*out.after_column.pop(0), out)
     out.expand = [statement for statement in out.expand if statement]
     return out
 

@@ -1,4 +1,4 @@
-"""Remedies as migration files, written by Django's own MigrationWriter and serializer.
+"""Remedies as migration files, written as Django's own MigrationWriter and serializer write them.
 
 :func:`layout` turns one migration and the remedies of some of its operations
 into the files that replace it. The last pre-deploy file keeps the original
@@ -74,8 +74,10 @@ def migration_module(
     home: str | None = None,
     keep_classes: bool = False,
     uncopied: list[str] | None = None,
+    parts: WrittenParts | None = None,
 ) -> str:
-    """A complete migration module, from Django's writer (imports, swappable dependencies).
+    """A complete migration module, as Django's writer writes it (imports, swappable
+    dependencies), see :func:`module_text`.
 
     What the operations take from a migration module (``home``, the module being
     replaced, or any whose name Django's writer finds unimportable: a function of
@@ -84,19 +86,14 @@ def migration_module(
     writes operations of classes defined in a migration module as they are (the
     migration's own operations, kept) instead of as the Django class they extend.
     Why the module would not import (a name that could not be copied, a lambda the
-    writer cannot serialize) is appended to ``uncopied``.
+    writer cannot serialize) is appended to ``uncopied``. ``parts``: what earlier
+    modules of the same run serialized already (None: nothing is shared).
     """
-    from django.db import migrations
-    from django.db.migrations.writer import MigrationWriter
-
-    attrs = {
-        "operations": [op if keep_classes else importable(op) for op in spec_operations],
-        "dependencies": [dependency(d) for d in dependencies],
-        "initial": initial,
-    }
-    migration = type("Migration", (migrations.Migration,), attrs)(name, app_label)
+    operations = [op if keep_classes else importable(op) for op in spec_operations]
     try:
-        code = MigrationWriter(migration, include_header=False).as_string()
+        code = module_text(
+            operations, [dependency(d) for d in dependencies], initial, parts or WrittenParts()
+        )
     except ValueError as exc:  # a lambda or a nested function: nothing can name it
         if uncopied is not None:
             uncopied.append(str(exc))
@@ -112,6 +109,95 @@ def migration_module(
     if extra:
         code = code.replace(_CLASS_LINE, _CLASS_LINE + extra, 1)
     return code
+
+
+class WrittenParts:
+    """Operations and dependencies as Django's writer serializes them, each serialized once.
+
+    ``check`` writes up to three files for every remedy (1,600 at 1,000 migrations), and
+    most of their parts recur: the same lock_timeout operations open and close every
+    atomic file (:func:`~schemaops.remedy.timeouts.with_lock_timeout` gives them all the
+    same two objects), a migration's kept operations appear in the layout of each of its
+    other remedies, and the same dependencies recur. Operations are keyed by identity
+    (an operation is not changed once planned; the object is held, so its id is not
+    reused while the parts live), dependencies by value.
+    """
+
+    def __init__(self) -> None:
+        self._operations: dict[int, tuple[Any, str, frozenset[str]]] = {}
+        self._dependencies: dict[tuple[str, str], str] = {}
+
+    def operation(self, op: Any) -> tuple[str, frozenset[str]]:
+        """Django's ``OperationWriter(op).serialize()``: the code and the imports it needs."""
+        known = self._operations.get(id(op))
+        if known is None:
+            from django.db.migrations.writer import OperationWriter
+
+            text, imports = OperationWriter(op).serialize()
+            known = self._operations[id(op)] = (op, text, frozenset(imports))
+        return known[1], known[2]
+
+    def dependency(self, dep: tuple[str, str]) -> str:
+        """Django's serialization of an ``(app_label, migration)`` dependency."""
+        text = self._dependencies.get(dep)
+        if text is None:
+            from django.db.migrations.writer import MigrationWriter
+
+            text = self._dependencies[dep] = MigrationWriter.serialize(dep)[0]
+        return text
+
+
+def module_text(
+    operations: list[Any], dependencies: list[tuple[str, str]], initial: bool, parts: WrittenParts
+) -> str:
+    """What Django's ``MigrationWriter(migration, include_header=False).as_string()`` returns
+    for a migration of ``operations`` and ``dependencies``, assembled the way it assembles it
+    (Django's template, its import sorting) from parts serialized once (``parts``) instead of
+    again for every file. ``tests/remedy/test_writer_parts.py`` holds it to ``as_string``.
+    """
+    from django.db.migrations.writer import MIGRATION_TEMPLATE
+
+    imports: set[str] = set()
+    texts = []
+    for op in operations:
+        text, needs = parts.operation(op)
+        imports.update(needs)
+        texts.append(text)
+    deps = []
+    for dep in dependencies:
+        if dep[0] == "__setting__":
+            deps.append(f"        migrations.swappable_dependency(settings.{dep[1]}),")
+            imports.add("from django.conf import settings")
+        else:
+            deps.append(f"        {parts.dependency(dep)},")
+    # modules Django's writer cannot import (a migration module's functions): named in
+    # its comment asking for manual copying, see with_local_definitions
+    manual = {line.split("import")[1].strip() for line in imports if _MIGRATION_IMPORT.match(line)}
+    imports = {line for line in imports if not _MIGRATION_IMPORT.match(line)}
+    if "from django.db import models" in imports:
+        imports.discard("from django.db import models")
+        imports.add("from django.db import migrations, models")
+    else:
+        imports.add("from django.db import migrations")
+    ordered = sorted(imports, key=lambda i: (i.split()[0] == "from", i.split()[1]))
+    header = "\n".join(ordered) + "\n"
+    if manual:
+        header += _MANUAL + "\n# ".join(sorted(manual))
+    return MIGRATION_TEMPLATE % {
+        "migration_header": "",
+        "imports": header,
+        "replaces_str": "",
+        "initial_str": "\n    initial = True\n" if initial else "",
+        "atomic_str": "",  # Django 6 writes atomic = False itself: these are atomic to it
+        "run_before_str": "",
+        "dependencies": "\n".join(sorted(deps)) + "\n" if deps else "",
+        "operations": "\n".join(texts) + "\n" if texts else "",
+    }
+
+
+# an import line of a migration module (``import shop.migrations.0002_change``), as
+# Django's writer recognizes one
+_MIGRATION_IMPORT = re.compile(r"^import (.*)\.\d+[^\s]*$")
 
 
 _MANUAL = (  # what Django's writer adds for the migration modules it cannot import
@@ -215,13 +301,15 @@ def layout(
     leaf: str,
     post_phase: bool = False,
     lock_timeout: str = LOCK_TIMEOUT,
+    parts: WrittenParts | None = None,
 ) -> list[PlannedFile]:
     """The files replacing ``migration`` when the operations in ``remedies`` are remedied.
 
     Safe operations stay in order between the remedies' migrations. ``leaf``
     is the app's latest migration (post-deploy files depend on it). Each file
     sets ``lock_timeout`` (the project's ``lock-timeout``) itself, see
-    :func:`~schemaops.remedy.timeouts.with_lock_timeout`.
+    :func:`~schemaops.remedy.timeouts.with_lock_timeout`. ``parts``: what the
+    run's other layouts serialized already (:class:`WrittenParts`).
     """
     segments: list[tuple[str, list[Any], bool, bool]] = []  # role, ops, atomic, post
     keep: list[Any] = []
@@ -240,7 +328,8 @@ def layout(
         post_files.extend(remedy.post)
     if keep or not segments:
         segments.append(("keep", keep, atomic, post_phase))
-    files = _named(app_label, migration, segments, post_files, leaf, lock_timeout)
+    parts = parts or WrittenParts()
+    files = _named(app_label, migration, segments, post_files, leaf, lock_timeout, parts)
     notes = [line for index in sorted(remedies) for line in remedies[index].instructions]
     if notes:  # what the user must do besides these files, where they read the files
         files[len(segments) - 1].code = (
@@ -256,6 +345,7 @@ def _named(
     post_files: list[MigrationSpec],
     leaf: str,
     lock_timeout: str,
+    parts: WrittenParts,
 ) -> list[PlannedFile]:
     name = migration.name
     home = type(migration).__module__
@@ -277,6 +367,7 @@ def _named(
             home=home,
             keep_classes=kept,
             uncopied=uncopied,
+            parts=parts,
         )
         files.append(PlannedFile(file_name, code, post, atomic, uncopied))
         deps = [(app_label, file_name)]
@@ -294,6 +385,7 @@ def _named(
             post=True,
             home=home,
             uncopied=uncopied,
+            parts=parts,
         )
         files.append(PlannedFile(file_name, code, True, spec.atomic, uncopied))
         after = file_name
