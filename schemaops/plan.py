@@ -42,6 +42,7 @@ from schemaops.dbfacts import DatabaseFacts
 from schemaops.errors import GraphError
 
 ModelKey = tuple[str, str]
+_RenderKey = tuple[frozenset[ModelKey], bool]  # the models rendered in full; lean or not
 DEFAULT_PG_VERSION = 15
 
 
@@ -507,9 +508,9 @@ class _SQLGenerator:
         self.walker = walker
         self.editor = _collecting_editor(walker.connection)
         self.deferred_owner: dict[int, OperationStep] = {}
-        # frozenset(keys) -> (the rendered keys, what they were made from, the rendering)
+        # (frozenset(keys), lean) -> (the rendered keys, what they were made from, the rendering)
         self._cache: OrderedDict[
-            frozenset[ModelKey], tuple[tuple[ModelKey, ...], list[Any], ProjectState]
+            _RenderKey, tuple[tuple[ModelKey, ...], list[Any], ProjectState]
         ] = OrderedDict()
         self.hits = self.misses = 0
 
@@ -525,9 +526,14 @@ class _SQLGenerator:
         if self.walker._rendered > _SWEEP_EVERY:  # a long run of renderings: free them
             self._cache.clear()
             self.walker.sweep(_SWEEP_EVERY)
-        before_keys = _touched_keys(op, app_label, state)
+        # a lean operation reads its own model only, and no relation of it (see lean_operation)
+        lean = lean_operation(op, app_label, state)
+        if lean:
+            before_keys = {(app_label, op.model_name_lower)}  # type: ignore[attr-defined]
+        else:
+            before_keys = _touched_keys(op, app_label, state)
         try:
-            from_state = self._render(state, before_keys, reuse=django_op)
+            from_state = self._render(state, before_keys, reuse=django_op, lean=lean)
         except Exception as exc:  # pragma: no cover - defensive, state is the user's
             from_state, step.sql_error = None, f"cannot render models: {exc}"
         self.forget(op, state)
@@ -535,12 +541,19 @@ class _SQLGenerator:
         self.forget(op, state)
         if from_state is None:
             return
-        after_keys = _touched_keys(op, app_label, state) | (before_keys & set(state.models))
+        if lean:
+            after_keys = before_keys  # the model stays; it is all the operation reads
+        elif type(op) is dj_migrations.DeleteModel:
+            # Django reads the state before only, both ways (the state after may even hold
+            # a relation to the deleted model, which Django never renders again)
+            after_keys = set()
+        else:
+            after_keys = _touched_keys(op, app_label, state) | (before_keys & set(state.models))
         collected = self.editor.collected_sql
         start, deferred_start = len(collected), len(self.editor.deferred_sql)
         to_state = None
         try:
-            to_state = self._render(state, after_keys, reuse=django_op)
+            to_state = self._render(state, after_keys, reuse=django_op, lean=lean)
             with _no_database():
                 op.database_forwards(app_label, self.editor, from_state, to_state)
         except Exception as exc:
@@ -577,14 +590,29 @@ class _SQLGenerator:
         ):
             self._cache.clear()
 
-    def _render(self, state: ProjectState, keys: set[ModelKey], *, reuse: bool) -> ProjectState:
-        key = frozenset(keys)
+    def _render(
+        self, state: ProjectState, keys: set[ModelKey], *, reuse: bool, lean: bool = False
+    ) -> ProjectState:
+        """``keys``' models rendered from ``state``: kept, reused or made now.
+
+        ``lean``: the operation reads no relation of these models (see
+        :func:`lean_operation`), so their relations to models outside ``keys``
+        are left out, and the models they point at are not rendered at all.
+        A model that cannot be rendered lean (:func:`_lean_renderable`) is
+        rendered in full; a full rendering serves a lean request as well.
+        """
+        if lean:  # lean only where it leaves a relation out: else it is a full rendering
+            models = [state.models[k] for k in keys if k in state.models]
+            lean = all(map(_lean_renderable, models)) and any(
+                len(_lean_fields(m, keys)) < len(m.fields) for m in models
+            )
+        key = (frozenset(keys), lean)
         found = self._reusable(key, state) if reuse else None
         if found is not None:
             self.hits += 1
             return found
         self.misses += 1
-        sub = _substate(state, keys)
+        sub = _substate(state, keys, lean=lean)
         self.walker._rendered += len(sub.models)
         if reuse:
             rendered = tuple(sorted(sub.models))
@@ -595,21 +623,24 @@ class _SQLGenerator:
             self._cache.pop(key, None)
         return sub
 
-    def _reusable(self, key: frozenset[ModelKey], state: ProjectState) -> ProjectState | None:
+    def _reusable(self, key: _RenderKey, state: ProjectState) -> ProjectState | None:
         """A kept rendering of ``key``'s models, or of more models, still made from ``state``.
 
         A rendering that holds more models in full than asked for serves as well
         (Django itself renders every model in full; a stand-in is only cheaper):
         after a ``RenameField`` rendered a model with its referrers, the next
         ``AddField`` on that model reuses it instead of rendering the model again.
+        A full rendering serves a lean request; a lean one serves only lean ones.
         Newest first: the walk mostly reuses the last few renderings.
         """
         cached = self._cache.get(key)
         if cached is not None and _same_sources(cached[0], cached[1], state):
             self._cache.move_to_end(key)
             return cached[2]
+        keys, lean = key
         for held in reversed(self._cache):
-            if held is not key and key < held:
+            held_keys, held_lean = held
+            if held != key and keys <= held_keys and (lean or not held_lean):
                 rendered, sources, sub = self._cache[held]
                 if _same_sources(rendered, sources, state):
                     self._cache.move_to_end(held)
@@ -955,9 +986,15 @@ def _trim_targets(models: dict[ModelKey, ModelState], stand_ins: set[ModelKey]) 
         }
 
 
-def _substate(state: ProjectState, keys: set[ModelKey]) -> ProjectState:
-    """Render ``keys`` in full and what they reference as stripped stand-ins."""
+def _substate(state: ProjectState, keys: set[ModelKey], *, lean: bool = False) -> ProjectState:
+    """Render ``keys`` in full and what they reference as stripped stand-ins.
+
+    ``lean``: ``keys`` keep only the relations :func:`_lean_fields` keeps.
+    """
     models = {k: state.models[k].clone() for k in keys if k in state.models}
+    if lean:
+        for model in models.values():
+            model.fields = _lean_fields(model, keys)
     todo = [ref for m in models.values() for ref in _references(m)]
     while todo:
         key = todo.pop()
@@ -966,10 +1003,161 @@ def _substate(state: ProjectState, keys: set[ModelKey]) -> ProjectState:
         models[key] = stand_in = _stripped(state.models[key])
         todo.extend(_references(stand_in))
     _trim_targets(models, set(models) - keys)
+    if len(models) > 1:  # in the project's order: Django walks the related objects in it
+        models = {k: models[k] for k in state.models if k in models}
     needed_real = {k[0] for m in models.values() for k in _references(m)} & state.real_apps
     sub = ProjectState(models=models, real_apps=needed_real)
     sub.apps  # render now, so errors surface here  # noqa: B018
     return sub
+
+
+# -- lean renderings: an operation that reads no relation of its model -------------
+
+# Operations whose SQL reads their model's table, its own fields and (by name only)
+# its indexes and constraints: never a relation, unless named (see lean_operation)
+_LEAN_FIELD_OPS = (
+    dj_migrations.AddField,
+    dj_migrations.AlterField,
+    dj_migrations.RemoveField,
+    dj_migrations.RenameField,
+)
+_LEAN_INDEX_OPS = (
+    dj_migrations.AddIndex,
+    dj_migrations.RemoveIndex,
+    dj_migrations.RenameIndex,
+    dj_migrations.AddConstraint,
+    dj_migrations.RemoveConstraint,
+)
+# relation fields a lean rendering may leave out: Django's own, one column or a join table
+_PLAIN_RELATIONS = ("ForeignKey", "OneToOneField", "ManyToManyField")
+
+
+@cache
+def _lean_types() -> frozenset[type]:
+    from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
+
+    return frozenset(
+        (*_LEAN_FIELD_OPS, *_LEAN_INDEX_OPS, AddIndexConcurrently, RemoveIndexConcurrently)
+    )
+
+
+def lean_operation(op: Operation, app_label: str, state: ProjectState) -> bool:
+    """Does ``op``'s SQL provably read no relation field of its model, nor another model?
+
+    Django's field operations on a plain column (not a relation, not a primary
+    key, not unique, not generated: nothing points at it and it points at
+    nothing) and its index and constraint operations on plain columns (no
+    expression, no condition, no check: those compile against the model and may
+    cross a relation) read their model's table, the fields they name, and the
+    names of the model's indexes and constraints. Rendering the model without
+    the relations they do not name gives exactly the SQL a full rendering gives
+    (``tests/test_plan_matches_django.py`` compares every operation of three
+    corpora with Django's own rendering), and spares rendering a stand-in for
+    every model those relations point at.
+    """
+    if type(op) not in _lean_types():
+        return False
+    model = state.models.get((app_label, op.model_name_lower))  # type: ignore[attr-defined]
+    if model is None:
+        return False
+    if isinstance(op, _LEAN_FIELD_OPS):
+        name = op.old_name if isinstance(op, dj_migrations.RenameField) else op.name
+        before = None if isinstance(op, dj_migrations.AddField) else model.fields.get(name)
+        after = (
+            op.field if isinstance(op, dj_migrations.AddField | dj_migrations.AlterField) else None
+        )
+        fields = [f for f in (before, after) if f is not None]
+        return len(fields) == (2 if isinstance(op, dj_migrations.AlterField) else 1) and all(
+            map(_plain_column, fields)
+        )
+    try:
+        named = _named_by(op, model)
+    except ValueError:  # no index or constraint of that name: Django will say so
+        return False
+    return named is not None and not any(
+        getattr(model.fields.get(n), "remote_field", None) is not None for n in named
+    )
+
+
+def _plain_column(f: Any) -> bool:
+    return (
+        getattr(f, "remote_field", None) is None
+        and not f.primary_key
+        and not f.unique
+        and not getattr(f, "generated", False)
+        and type(f).__module__.startswith("django.")
+    )
+
+
+def _named_by(op: Any, model: ModelState) -> set[str] | None:
+    """The fields an index or constraint operation names; None: it may read any field."""
+    if isinstance(op, dj_migrations.RenameIndex):
+        if op.old_fields:
+            return set(op.old_fields)
+        return _parts_named(model.get_index_by_name(op.old_name))
+    if isinstance(op, dj_migrations.AddIndex):
+        return _parts_named(op.index)
+    if isinstance(op, dj_migrations.RemoveIndex):
+        return _parts_named(model.get_index_by_name(op.name))
+    if isinstance(op, dj_migrations.AddConstraint):
+        return _parts_named(op.constraint)
+    return _parts_named(model.get_constraint_by_name(op.name))
+
+
+def _parts_named(part: Any) -> set[str] | None:
+    """The fields a plain index or unique constraint names; None for any other."""
+    from django.db.models import Index, UniqueConstraint
+
+    if type(part) is not Index and type(part) is not UniqueConstraint:
+        return None
+    if part.expressions or part.condition is not None:
+        return None
+    return {f.lstrip("-") for f in part.fields} | set(part.include or ())
+
+
+def _lean_renderable(model: ModelState) -> bool:
+    """Can ``model`` render without its relations, and still be the same model otherwise?
+
+    Every field is Django's own (a project's field class might read its model's
+    other fields), no field is generated (its expression may cross a relation),
+    every relation is a plain one, and every index and constraint is plain
+    (:func:`_parts_named`: its fields are known by name, and kept).
+    """
+    for f in model.fields.values():
+        if not type(f).__module__.startswith("django.") or getattr(f, "generated", False):
+            return False
+        if f.remote_field is not None and type(f).__name__ not in _PLAIN_RELATIONS:
+            return False
+    parts = [*model.options.get("indexes", ()), *model.options.get("constraints", ())]
+    return all(_parts_named(part) is not None for part in parts)
+
+
+def _lean_fields(model: ModelState, keys: set[ModelKey]) -> dict[str, Any]:
+    """``model``'s fields but its relations to models outside ``keys``.
+
+    A relation stays when it is the primary key or a parent link (multi-table
+    inheritance: the parent is rendered), when ``keys`` hold its target, or when
+    the model's indexes, constraints, ``unique_together``, ``index_together`` or
+    ``order_with_respect_to`` name it.
+    """
+    named: set[str] = set()
+    for part in (*model.options.get("indexes", ()), *model.options.get("constraints", ())):
+        named |= _parts_named(part) or set()
+    for option in ("unique_together", "index_together"):
+        for group in model.options.get(option) or ():
+            named.update(group)
+    if model.options.get("order_with_respect_to"):
+        named.add(model.options["order_with_respect_to"])
+    own = (model.app_label, model.name_lower)
+    return {
+        name: f
+        for name, f in model.fields.items()
+        if f.remote_field is None
+        or f.primary_key
+        or getattr(f.remote_field, "parent_link", False)
+        or name in named
+        or resolve_relation(f.remote_field.model, *own) in keys
+    }
 
 
 def operation_sql(
