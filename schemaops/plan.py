@@ -36,6 +36,7 @@ from django.db import migrations as dj_migrations
 from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ModelState, ProjectState
 from django.db.migrations.utils import resolve_relation
+from django.db.models import Field
 
 from schemaops._gc import sweep_young
 from schemaops.dbfacts import DatabaseFacts
@@ -508,9 +509,10 @@ class _SQLGenerator:
         self.walker = walker
         self.editor = _collecting_editor(walker.connection)
         self.deferred_owner: dict[int, OperationStep] = {}
-        # (frozenset(keys), lean) -> (the rendered keys, what they were made from, the rendering)
+        # (frozenset(keys), lean) -> (the rendered keys, what they were made from, the same
+        # but indexes and constraints, the rendering)
         self._cache: OrderedDict[
-            _RenderKey, tuple[tuple[ModelKey, ...], list[Any], ProjectState]
+            _RenderKey, tuple[tuple[ModelKey, ...], list[Any], list[Any], ProjectState]
         ] = OrderedDict()
         self.hits = self.misses = 0
 
@@ -532,8 +534,11 @@ class _SQLGenerator:
             before_keys = {(app_label, op.model_name_lower)}  # type: ignore[attr-defined]
         else:
             before_keys = _touched_keys(op, app_label, state)
+        # and one that reads no index or constraint of the model's Meta may be given a
+        # rendering made before its last index or constraint change (see meta_blind)
+        blind = lean and meta_blind(op, app_label, state, self.walker.connection)
         try:
-            from_state = self._render(state, before_keys, reuse=django_op, lean=lean)
+            from_state = self._render(state, before_keys, reuse=django_op, lean=lean, blind=blind)
         except Exception as exc:  # pragma: no cover - defensive, state is the user's
             from_state, step.sql_error = None, f"cannot render models: {exc}"
         self.forget(op, state)
@@ -553,7 +558,7 @@ class _SQLGenerator:
         start, deferred_start = len(collected), len(self.editor.deferred_sql)
         to_state = None
         try:
-            to_state = self._render(state, after_keys, reuse=django_op, lean=lean)
+            to_state = self._render(state, after_keys, reuse=django_op, lean=lean, blind=blind)
             with _no_database():
                 op.database_forwards(app_label, self.editor, from_state, to_state)
         except Exception as exc:
@@ -591,7 +596,13 @@ class _SQLGenerator:
             self._cache.clear()
 
     def _render(
-        self, state: ProjectState, keys: set[ModelKey], *, reuse: bool, lean: bool = False
+        self,
+        state: ProjectState,
+        keys: set[ModelKey],
+        *,
+        reuse: bool,
+        lean: bool = False,
+        blind: bool = False,
     ) -> ProjectState:
         """``keys``' models rendered from ``state``: kept, reused or made now.
 
@@ -600,6 +611,8 @@ class _SQLGenerator:
         are left out, and the models they point at are not rendered at all.
         A model that cannot be rendered lean (:func:`_lean_renderable`) is
         rendered in full; a full rendering serves a lean request as well.
+        ``blind``: a rendering whose model states differ from ``state``'s only in
+        their indexes and constraints serves (:meth:`_reusable`).
         """
         if lean:  # lean only where it leaves a relation out: else it is a full rendering
             models = [state.models[k] for k in keys if k in state.models]
@@ -607,7 +620,7 @@ class _SQLGenerator:
                 len(_lean_fields(m, keys)) < len(m.fields) for m in models
             )
         key = (frozenset(keys), lean)
-        found = self._reusable(key, state) if reuse else None
+        found = self._reusable(key, state, blind) if reuse else None
         if found is not None:
             self.hits += 1
             return found
@@ -616,14 +629,21 @@ class _SQLGenerator:
         self.walker._rendered += len(sub.models)
         if reuse:
             rendered = tuple(sorted(sub.models))
-            self._cache[key] = (rendered, _sources(state, rendered), sub)
+            self._cache[key] = (
+                rendered,
+                _sources(state, rendered),
+                _sources(state, rendered, structure=True),
+                sub,
+            )
             if len(self._cache) > _RENDER_CACHE:
                 self._cache.popitem(last=False)
         else:
             self._cache.pop(key, None)
         return sub
 
-    def _reusable(self, key: _RenderKey, state: ProjectState) -> ProjectState | None:
+    def _reusable(
+        self, key: _RenderKey, state: ProjectState, blind: bool = False
+    ) -> ProjectState | None:
         """A kept rendering of ``key``'s models, or of more models, still made from ``state``.
 
         A rendering that holds more models in full than asked for serves as well
@@ -631,20 +651,33 @@ class _SQLGenerator:
         after a ``RenameField`` rendered a model with its referrers, the next
         ``AddField`` on that model reuses it instead of rendering the model again.
         A full rendering serves a lean request; a lean one serves only lean ones.
-        Newest first: the walk mostly reuses the last few renderings.
+        ``blind``: one made from model states that differ from ``state``'s in
+        their indexes and constraints only serves too, as a state that pairs it
+        with ``state``'s own model states (the operation reads those: the index
+        ``RemoveIndex`` drops is found in them). Newest first: the walk mostly
+        reuses the last few renderings.
         """
         cached = self._cache.get(key)
         if cached is not None and _same_sources(cached[0], cached[1], state):
             self._cache.move_to_end(key)
-            return cached[2]
+            return cached[3]
         keys, lean = key
         for held in reversed(self._cache):
             held_keys, held_lean = held
             if held != key and keys <= held_keys and (lean or not held_lean):
-                rendered, sources, sub = self._cache[held]
+                rendered, sources, _, sub = self._cache[held]
                 if _same_sources(rendered, sources, state):
                     self._cache.move_to_end(held)
                     return sub
+        if not blind:
+            return None
+        for held in reversed(self._cache):
+            held_keys, held_lean = held
+            if keys <= held_keys and (lean or not held_lean):
+                rendered, _, structure, sub = self._cache[held]
+                if _same_sources(rendered, structure, state, structure=True):
+                    self._cache.move_to_end(held)
+                    return _with_model_states(sub, state, keys)
         return None
 
     def flush_deferred(self) -> None:
@@ -677,17 +710,25 @@ def _to_field_users(state: ProjectState, op: Any) -> bool:
     return False
 
 
-def _sources(state: ProjectState, keys: tuple[ModelKey, ...]) -> list[Any]:
-    """What a rendering of ``keys`` is made of, flat: each model state and its parts."""
+def _sources(
+    state: ProjectState, keys: tuple[ModelKey, ...], *, structure: bool = False
+) -> list[Any]:
+    """What a rendering of ``keys`` is made of, flat: each model state and its parts.
+
+    ``structure``: all but the indexes and constraints (and the model state
+    objects, which Django's ``AddIndex`` and the like keep, changing their options).
+    """
     out: list[Any] = []
     for key in keys:
         model = state.models.get(key)
-        out.append(model)
+        out.append(model is not None if structure else model)
         if model is not None:
             for name, value in model.fields.items():
                 out.append(name)
                 out.append(value)
             for name, value in model.options.items():
+                if structure and name in _META_PARTS:
+                    continue
                 out.append(name)
                 out.append(value)
             out.append(model.bases)
@@ -695,12 +736,27 @@ def _sources(state: ProjectState, keys: tuple[ModelKey, ...]) -> list[Any]:
     return out
 
 
-def _same_sources(keys: tuple[ModelKey, ...], sources: list[Any], state: ProjectState) -> bool:
+_META_PARTS = ("indexes", "constraints")
+
+
+def _same_sources(
+    keys: tuple[ModelKey, ...], sources: list[Any], state: ProjectState, *, structure: bool = False
+) -> bool:
     """Does ``state`` still hold exactly (by identity) what ``sources`` recorded?"""
-    now = _sources(state, keys)
+    now = _sources(state, keys, structure=structure)
     return len(now) == len(sources) and all(
         a is b or (type(a) is str and a == b) for a, b in zip(now, sources, strict=True)
     )
+
+
+def _with_model_states(sub: ProjectState, state: ProjectState, keys: set[ModelKey]) -> ProjectState:
+    """``sub``'s rendered models, with ``keys``' model states as ``state`` has them now."""
+    models = dict(sub.models)
+    for key in keys:
+        models[key] = state.models[key].clone()
+    view = ProjectState(models=models, real_apps=sub.real_apps)
+    view.apps = sub.apps  # as Django's own ProjectState.clone hands over its rendering
+    return view
 
 
 def _collecting_editor(connection: Any) -> Any:
@@ -1076,6 +1132,31 @@ def lean_operation(op: Operation, app_label: str, state: ProjectState) -> bool:
         return False
     return named is not None and not any(
         getattr(model.fields.get(n), "remote_field", None) is not None for n in named
+    )
+
+
+def meta_blind(op: Operation, app_label: str, state: ProjectState, connection: Any) -> bool:
+    """Does a lean ``op`` read nothing of its model's Meta indexes and constraints, both ways?
+
+    Index and constraint operations are given the index or constraint they add
+    and find the one they drop in the model *state*; ``add_field`` and
+    ``remove_field`` read no Meta. ``alter_field`` reads the names of Meta's
+    indexes when it drops a ``db_index`` index, and of its constraints when a
+    unique or a check constraint of the column changes: a plain column (not
+    unique) with neither an index nor a type check (``PositiveIntegerField``'s)
+    on either side has none to drop.
+    """
+    if not isinstance(op, dj_migrations.AlterField | dj_migrations.RenameField):
+        return True
+    model = state.models[app_label, op.model_name_lower]
+    name = op.old_name if isinstance(op, dj_migrations.RenameField) else op.name
+    fields = [model.fields[name], *([op.field] if isinstance(op, dj_migrations.AlterField) else [])]
+    checks = connection.data_type_check_constraints
+    return all(
+        not f.db_index
+        and type(f).db_check is Field.db_check
+        and f.get_internal_type() not in checks
+        for f in fields
     )
 
 
