@@ -114,3 +114,61 @@ def test_defaults_of_every_common_type_are_quoted_by_the_projects_driver():
     assert '\'{"colour": "red", "sizes": [1, 2]}\'' in sql["options"]
     assert "12345678" in sql["fixed"]
     assert "'2024-01-31'" in sql["since"]
+
+
+def test_copied_fields_are_the_fields_django_clones():
+    """Rendering copies Django's plain fields instead of cloning them (deconstruct and
+    ``__init__`` again): bound to the model, every attribute is the clone's, in order."""
+    import datetime
+    import decimal
+
+    from django.apps.registry import Apps
+    from django.db.migrations.state import ModelState
+    from django.db.models.functions import Now
+
+    from schemaops.plan import _copyable_fields, _CopyingModelState
+
+    first_made = models.IntegerField(null=True)  # last in the model: the order is the state's
+    fields = [
+        ("id", models.BigAutoField(primary_key=True)),
+        ("code", models.CharField(max_length=20, db_index=True, verbose_name="the code")),
+        ("slug", models.SlugField(unique=True, help_text="h", db_comment="c")),
+        ("n", models.PositiveIntegerField(default=0, choices=[(0, "zero"), (1, "one")])),
+        ("big", models.BigIntegerField(null=True, db_column="BIG")),
+        ("small", models.SmallIntegerField(db_default=1)),
+        ("flag", models.BooleanField(default=False)),
+        ("body", models.TextField(blank=True, db_collation="C")),
+        ("mail", models.EmailField()),
+        ("url", models.URLField(max_length=300)),
+        ("day", models.DateField(auto_now_add=True)),
+        ("at", models.DateTimeField(db_default=Now())),
+        ("tm", models.TimeField(default=datetime.time(1, 2))),
+        ("span", models.DurationField(null=True)),
+        ("price", models.DecimalField(max_digits=8, decimal_places=2, default=decimal.Decimal(1))),
+        ("ratio", models.FloatField(validators=[lambda v: None])),
+        ("uid", models.UUIDField(editable=False)),
+        ("blob", models.BinaryField(max_length=10)),
+        ("ip", models.GenericIPAddressField(protocol="ipv4")),
+        ("data", models.JSONField(default=dict, error_messages={"invalid": "no"})),
+        ("late", first_made),
+        ("order", models.ForeignKey("shop.Order", models.CASCADE, null=True)),
+    ]
+    state = ModelState("shop", "Thing", fields, {"indexes": [], "constraints": []})
+    setup = ModelState("shop", "Order", [("id", models.BigAutoField(primary_key=True))])
+
+    def bound(model_state):
+        apps = Apps()
+        setup.render(apps)
+        return model_state.render(apps)._meta.local_fields
+
+    theirs, mine = bound(state.clone()), bound(_CopyingModelState.of(state))
+    assert [f.name for f in mine] == [f.name for f in theirs] == [n for n, _ in fields]
+    assert {type(f) for _, f in fields[:-1]} <= _copyable_fields()
+    for a, b in zip(mine[:-1], theirs[:-1], strict=True):  # the foreign key is cloned
+        assert a.model is not b.model and a.creation_counter != b.creation_counter
+        ours, django = dict(vars(a)), dict(vars(b))
+        for key in ("model", "creation_counter"):
+            del ours[key], django[key]
+        assert ours == django, a.name
+    assert all(f.model is not None for f in mine)
+    assert all(vars(f).get("model") is None for _, f in fields)  # the state's stay unbound
