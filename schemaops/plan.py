@@ -27,7 +27,7 @@ from __future__ import annotations
 import copy
 import sys
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -750,7 +750,9 @@ def _same_sources(
     )
 
 
-def _with_model_states(sub: ProjectState, state: ProjectState, keys: set[ModelKey]) -> ProjectState:
+def _with_model_states(
+    sub: ProjectState, state: ProjectState, keys: Iterable[ModelKey]
+) -> ProjectState:
     """``sub``'s rendered models, with ``keys``' model states as ``state`` has them now."""
     models = dict(sub.models)
     for key in keys:
@@ -1090,10 +1092,11 @@ class _CopyingModelState(ModelState):
 
     def render(self, apps: Any) -> Any:
         fields = self.fields
-        self.fields = {
+        copies: dict[str, Any] = {
             name: _FieldCopy(f) if type(f) in _copyable_fields() and "model" not in vars(f) else f
             for name, f in fields.items()
         }
+        self.fields = copies
         try:
             return super().render(apps)
         finally:
@@ -1263,7 +1266,7 @@ def _named_by(op: Any, model: ModelState) -> set[str] | None:
     if isinstance(op, dj_migrations.RenameIndex):
         if op.old_fields:
             return set(op.old_fields)
-        return _parts_named(model.get_index_by_name(op.old_name))
+        return _parts_named(model.get_index_by_name(op.old_name or ""))
     if isinstance(op, dj_migrations.AddIndex):
         return _parts_named(op.index)
     if isinstance(op, dj_migrations.RemoveIndex):
@@ -1281,7 +1284,7 @@ def _parts_named(part: Any) -> set[str] | None:
         return None
     if part.expressions or part.condition is not None:
         return None
-    return {f.lstrip("-") for f in part.fields} | set(part.include or ())
+    return {f.lstrip("-") for f in part.fields} | set(getattr(part, "include", None) or ())
 
 
 def _lean_renderable(model: ModelState) -> bool:
