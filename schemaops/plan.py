@@ -583,7 +583,8 @@ class _SQLGenerator:
         self, op: Operation, app_label: str, after: ProjectState, before: ProjectState
     ) -> list[str] | None:
         """The reverse's SQL, on the renderings the forwards used (None: not generated)."""
-        editor = _collecting_editor(self.walker.connection)
+        editor = type(self.editor)(self.walker.connection, collect_sql=True, atomic=False)
+        editor.deferred_sql = []  # a fresh editor of the walk's own collecting class
         try:
             with _no_database():  # Django passes the state after, then the state before
                 op.database_backwards(app_label, editor, after, before)
