@@ -1088,7 +1088,8 @@ class _CopyingModelState(ModelState):
     Django renders a model from a ``clone()`` of each field: ``deconstruct()``
     and ``__init__`` again, a third of a rendering's cost. For Django's own
     plain field classes (no relation, no inner field, nothing ``__init__``
-    builds that binding to a model changes), a copy of a never-bound field's
+    builds that binding to a model changes, a ``deconstruct()`` that gives
+    ``__init__`` back what it was given), a copy of a never-bound field's
     attributes is that clone: the same attributes with the same values. Each
     copy takes the next creation counter when Django asks for its clone, as the
     clone would, so the columns keep their order.
@@ -1137,11 +1138,9 @@ class _FieldCopy:
 def _copyable_fields() -> frozenset[type]:
     from django.db import models
 
+    # not the auto fields: their deconstruct() makes every clone a primary key
     return frozenset(
         (
-            models.AutoField,
-            models.BigAutoField,
-            models.SmallAutoField,
             models.IntegerField,
             models.BigIntegerField,
             models.SmallIntegerField,

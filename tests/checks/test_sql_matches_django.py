@@ -329,6 +329,13 @@ SHAPES: list[list[Any]] = [
         migrations.AddField("tagged", "extra", models.ManyToManyField("shop.Customer")),
         migrations.RemoveField("tagged", "orders"),
     ],
+    # an auto field added to a model keyed otherwise (Django makes it the primary key)
+    [
+        migrations.CreateModel(
+            "Legacy", [("code", models.CharField(max_length=10, primary_key=True))]
+        ),
+        migrations.AddField("legacy", "number", models.BigAutoField(unique=True, serialize=False)),
+    ],
     # primary key retypes and renames with referrers
     [migrations.AlterField("order", "id", models.BigAutoField(primary_key=True))],
     [migrations.AlterField("customer", "id", models.UUIDField(primary_key=True))],
