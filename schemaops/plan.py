@@ -1136,9 +1136,13 @@ class _FieldCopy:
 
 @cache
 def _copyable_fields() -> frozenset[type]:
+    """The field classes :class:`_FieldCopy` copies (exactly these, not subclasses).
+
+    Each is compared with its clone in ``tests/test_plan.py``; not the auto
+    fields: their ``deconstruct()`` makes every clone a primary key.
+    """
     from django.db import models
 
-    # not the auto fields: their deconstruct() makes every clone a primary key
     return frozenset(
         (
             models.IntegerField,
