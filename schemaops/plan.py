@@ -20,13 +20,23 @@ full, such as a renamed field's model with its referrers, serves an operation
 on fewer of them), and operations that provably run no
 SQL (``AlterModelOptions``, operations on unmanaged or proxy models) render
 nothing (:func:`provably_no_sql`).
+
+Three more savings, each exact (``tests/checks/test_sql_matches_django.py``
+compares every operation's SQL with ``sqlmigrate``'s full rendering): an
+operation that reads no relation of its model renders it without the
+relations, and nothing they point at (:func:`lean_operation`); one that reads
+no Meta index or constraint reuses a rendering made before the model's last
+index or constraint change (:func:`meta_blind`: on the benchmark, one
+rendering per two operations); and plain fields are copied, not cloned, into
+the rendered models (:class:`_CopyingModelState`).
 """
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -36,12 +46,14 @@ from django.db import migrations as dj_migrations
 from django.db.migrations.operations.base import Operation
 from django.db.migrations.state import ModelState, ProjectState
 from django.db.migrations.utils import resolve_relation
+from django.db.models import Field
 
 from schemaops._gc import sweep_young
 from schemaops.dbfacts import DatabaseFacts
 from schemaops.errors import GraphError
 
 ModelKey = tuple[str, str]
+_RenderKey = tuple[frozenset[ModelKey], bool]  # the models rendered in full; lean or not
 DEFAULT_PG_VERSION = 15
 
 
@@ -507,9 +519,10 @@ class _SQLGenerator:
         self.walker = walker
         self.editor = _collecting_editor(walker.connection)
         self.deferred_owner: dict[int, OperationStep] = {}
-        # frozenset(keys) -> (the rendered keys, what they were made from, the rendering)
+        # (frozenset(keys), lean) -> (the rendered keys, what they were made from, the same
+        # but indexes and constraints, the rendering)
         self._cache: OrderedDict[
-            frozenset[ModelKey], tuple[tuple[ModelKey, ...], list[Any], ProjectState]
+            _RenderKey, tuple[tuple[ModelKey, ...], list[Any], list[Any], ProjectState]
         ] = OrderedDict()
         self.hits = self.misses = 0
 
@@ -525,9 +538,17 @@ class _SQLGenerator:
         if self.walker._rendered > _SWEEP_EVERY:  # a long run of renderings: free them
             self._cache.clear()
             self.walker.sweep(_SWEEP_EVERY)
-        before_keys = _touched_keys(op, app_label, state)
+        # a lean operation reads its own model only, and no relation of it (see lean_operation)
+        lean = lean_operation(op, app_label, state)
+        if lean:
+            before_keys = {(app_label, op.model_name_lower)}  # type: ignore[attr-defined]
+        else:
+            before_keys = _touched_keys(op, app_label, state)
+        # and one that reads no index or constraint of the model's Meta may be given a
+        # rendering made before its last index or constraint change (see meta_blind)
+        blind = lean and meta_blind(op, app_label, state, self.walker.connection)
         try:
-            from_state = self._render(state, before_keys, reuse=django_op)
+            from_state = self._render(state, before_keys, reuse=django_op, lean=lean, blind=blind)
         except Exception as exc:  # pragma: no cover - defensive, state is the user's
             from_state, step.sql_error = None, f"cannot render models: {exc}"
         self.forget(op, state)
@@ -535,12 +556,19 @@ class _SQLGenerator:
         self.forget(op, state)
         if from_state is None:
             return
-        after_keys = _touched_keys(op, app_label, state) | (before_keys & set(state.models))
+        if lean:
+            after_keys = before_keys  # the model stays; it is all the operation reads
+        elif type(op) is dj_migrations.DeleteModel:
+            # Django reads the state before only, both ways (the state after may even hold
+            # a relation to the deleted model, which Django never renders again)
+            after_keys = set()
+        else:
+            after_keys = _touched_keys(op, app_label, state) | (before_keys & set(state.models))
         collected = self.editor.collected_sql
         start, deferred_start = len(collected), len(self.editor.deferred_sql)
         to_state = None
         try:
-            to_state = self._render(state, after_keys, reuse=django_op)
+            to_state = self._render(state, after_keys, reuse=django_op, lean=lean, blind=blind)
             with _no_database():
                 op.database_forwards(app_label, self.editor, from_state, to_state)
         except Exception as exc:
@@ -555,7 +583,8 @@ class _SQLGenerator:
         self, op: Operation, app_label: str, after: ProjectState, before: ProjectState
     ) -> list[str] | None:
         """The reverse's SQL, on the renderings the forwards used (None: not generated)."""
-        editor = _collecting_editor(self.walker.connection)
+        editor = type(self.editor)(self.walker.connection, collect_sql=True, atomic=False)
+        editor.deferred_sql = []  # a fresh editor of the walk's own collecting class
         try:
             with _no_database():  # Django passes the state after, then the state before
                 op.database_backwards(app_label, editor, after, before)
@@ -577,43 +606,89 @@ class _SQLGenerator:
         ):
             self._cache.clear()
 
-    def _render(self, state: ProjectState, keys: set[ModelKey], *, reuse: bool) -> ProjectState:
-        key = frozenset(keys)
-        found = self._reusable(key, state) if reuse else None
+    def _render(
+        self,
+        state: ProjectState,
+        keys: set[ModelKey],
+        *,
+        reuse: bool,
+        lean: bool = False,
+        blind: bool = False,
+    ) -> ProjectState:
+        """``keys``' models rendered from ``state``: kept, reused or made now.
+
+        ``lean``: the operation reads no relation of these models (see
+        :func:`lean_operation`), so their relations to models outside ``keys``
+        are left out, and the models they point at are not rendered at all.
+        A model that cannot be rendered lean (:func:`_lean_renderable`) is
+        rendered in full; a full rendering serves a lean request as well.
+        ``blind``: a rendering whose model states differ from ``state``'s only in
+        their indexes and constraints serves (:meth:`_reusable`).
+        """
+        if lean:  # lean only where it leaves a relation out: else it is a full rendering
+            models = [state.models[k] for k in keys if k in state.models]
+            lean = all(map(_lean_renderable, models)) and any(
+                len(_lean_fields(m, keys)) < len(m.fields) for m in models
+            )
+        key = (frozenset(keys), lean)
+        found = self._reusable(key, state, blind) if reuse else None
         if found is not None:
             self.hits += 1
             return found
         self.misses += 1
-        sub = _substate(state, keys)
+        sub = _substate(state, keys, lean=lean)
         self.walker._rendered += len(sub.models)
         if reuse:
             rendered = tuple(sorted(sub.models))
-            self._cache[key] = (rendered, _sources(state, rendered), sub)
+            self._cache[key] = (
+                rendered,
+                _sources(state, rendered),
+                _sources(state, rendered, structure=True),
+                sub,
+            )
             if len(self._cache) > _RENDER_CACHE:
                 self._cache.popitem(last=False)
         else:
             self._cache.pop(key, None)
         return sub
 
-    def _reusable(self, key: frozenset[ModelKey], state: ProjectState) -> ProjectState | None:
+    def _reusable(
+        self, key: _RenderKey, state: ProjectState, blind: bool = False
+    ) -> ProjectState | None:
         """A kept rendering of ``key``'s models, or of more models, still made from ``state``.
 
         A rendering that holds more models in full than asked for serves as well
         (Django itself renders every model in full; a stand-in is only cheaper):
         after a ``RenameField`` rendered a model with its referrers, the next
         ``AddField`` on that model reuses it instead of rendering the model again.
-        Newest first: the walk mostly reuses the last few renderings.
+        A full rendering serves a lean request; a lean one serves only lean ones.
+        ``blind``: one made from model states that differ from ``state``'s in
+        their indexes and constraints only serves too, as a state that pairs it
+        with ``state``'s own model states (the operation reads those: the index
+        ``RemoveIndex`` drops is found in them). Newest first: the walk mostly
+        reuses the last few renderings.
         """
         cached = self._cache.get(key)
         if cached is not None and _same_sources(cached[0], cached[1], state):
             self._cache.move_to_end(key)
-            return cached[2]
+            return cached[3]
+        keys, lean = key
         for held in reversed(self._cache):
-            if held is not key and key < held:
-                rendered, sources, sub = self._cache[held]
+            held_keys, held_lean = held
+            if held != key and keys <= held_keys and (lean or not held_lean):
+                rendered, sources, _, sub = self._cache[held]
                 if _same_sources(rendered, sources, state):
                     self._cache.move_to_end(held)
                     return sub
+        if not blind:
+            return None
+        for held in reversed(self._cache):
+            held_keys, held_lean = held
+            if keys <= held_keys and (lean or not held_lean):
+                rendered, _, structure, sub = self._cache[held]
+                if _same_sources(rendered, structure, state, structure=True):
+                    self._cache.move_to_end(held)
+                    return _with_model_states(sub, state, keys)
         return None
 
     def flush_deferred(self) -> None:
@@ -646,17 +721,25 @@ def _to_field_users(state: ProjectState, op: Any) -> bool:
     return False
 
 
-def _sources(state: ProjectState, keys: tuple[ModelKey, ...]) -> list[Any]:
-    """What a rendering of ``keys`` is made of, flat: each model state and its parts."""
+def _sources(
+    state: ProjectState, keys: tuple[ModelKey, ...], *, structure: bool = False
+) -> list[Any]:
+    """What a rendering of ``keys`` is made of, flat: each model state and its parts.
+
+    ``structure``: all but the indexes and constraints (and the model state
+    objects, which Django's ``AddIndex`` and the like keep, changing their options).
+    """
     out: list[Any] = []
     for key in keys:
         model = state.models.get(key)
-        out.append(model)
+        out.append(model is not None if structure else model)
         if model is not None:
             for name, value in model.fields.items():
                 out.append(name)
                 out.append(value)
             for name, value in model.options.items():
+                if structure and name in _META_PARTS:
+                    continue
                 out.append(name)
                 out.append(value)
             out.append(model.bases)
@@ -664,12 +747,29 @@ def _sources(state: ProjectState, keys: tuple[ModelKey, ...]) -> list[Any]:
     return out
 
 
-def _same_sources(keys: tuple[ModelKey, ...], sources: list[Any], state: ProjectState) -> bool:
+_META_PARTS = ("indexes", "constraints")
+
+
+def _same_sources(
+    keys: tuple[ModelKey, ...], sources: list[Any], state: ProjectState, *, structure: bool = False
+) -> bool:
     """Does ``state`` still hold exactly (by identity) what ``sources`` recorded?"""
-    now = _sources(state, keys)
+    now = _sources(state, keys, structure=structure)
     return len(now) == len(sources) and all(
         a is b or (type(a) is str and a == b) for a, b in zip(now, sources, strict=True)
     )
+
+
+def _with_model_states(
+    sub: ProjectState, state: ProjectState, keys: Iterable[ModelKey]
+) -> ProjectState:
+    """``sub``'s rendered models, with ``keys``' model states as ``state`` has them now."""
+    models = dict(sub.models)
+    for key in keys:
+        models[key] = state.models[key].clone()
+    view = ProjectState(models=models, real_apps=sub.real_apps)
+    view.apps = sub.apps  # as Django's own ProjectState.clone hands over its rendering
+    return view
 
 
 def _collecting_editor(connection: Any) -> Any:
@@ -955,21 +1055,294 @@ def _trim_targets(models: dict[ModelKey, ModelState], stand_ins: set[ModelKey]) 
         }
 
 
-def _substate(state: ProjectState, keys: set[ModelKey]) -> ProjectState:
-    """Render ``keys`` in full and what they reference as stripped stand-ins."""
-    models = {k: state.models[k].clone() for k in keys if k in state.models}
+def _substate(state: ProjectState, keys: set[ModelKey], *, lean: bool = False) -> ProjectState:
+    """Render ``keys`` in full and what they reference as stripped stand-ins.
+
+    ``lean``: ``keys`` keep only the relations :func:`_lean_fields` keeps.
+    """
+    models: dict[ModelKey, ModelState] = {
+        k: _CopyingModelState.of(state.models[k]) for k in keys if k in state.models
+    }
+    if lean:
+        for model in models.values():
+            model.fields = _lean_fields(model, keys)
     todo = [ref for m in models.values() for ref in _references(m)]
     while todo:
         key = todo.pop()
         if key in models or key not in state.models:
             continue
-        models[key] = stand_in = _stripped(state.models[key])
+        models[key] = stand_in = _CopyingModelState.of(_stripped(state.models[key]))
         todo.extend(_references(stand_in))
     _trim_targets(models, set(models) - keys)
+    if len(models) > 1:  # in the project's order: Django walks the related objects in it
+        models = {k: models[k] for k in state.models if k in models}
     needed_real = {k[0] for m in models.values() for k in _references(m)} & state.real_apps
     sub = ProjectState(models=models, real_apps=needed_real)
     sub.apps  # render now, so errors surface here  # noqa: B018
     return sub
+
+
+class _CopyingModelState(ModelState):
+    """A model state that renders its plain fields from copies instead of clones.
+
+    Django renders a model from a ``clone()`` of each field: ``deconstruct()``
+    and ``__init__`` again, a third of a rendering's cost. For Django's own
+    plain field classes (no relation, no inner field, nothing ``__init__``
+    builds that binding to a model changes, a ``deconstruct()`` that gives
+    ``__init__`` back what it was given), a copy of a never-bound field's
+    attributes is that clone: the same attributes with the same values. Each
+    copy takes the next creation counter when Django asks for its clone, as the
+    clone would, so the columns keep their order.
+    """
+
+    @classmethod
+    def of(cls, model: ModelState) -> _CopyingModelState:
+        clone = model.clone()
+        clone.__class__ = cls
+        return clone  # type: ignore[return-value]
+
+    def render(self, apps: Any) -> Any:
+        fields = self.fields
+        copies: dict[str, Any] = {
+            name: _FieldCopy(f) if type(f) in _copyable_fields() and "model" not in vars(f) else f
+            for name, f in fields.items()
+        }
+        self.fields = copies
+        try:
+            return super().render(apps)
+        finally:
+            self.fields = fields
+
+
+class _FieldCopy:
+    """Stands for a field in ``ModelState.render``, which only asks it for a clone."""
+
+    __slots__ = ("field",)
+
+    def __init__(self, field: Any) -> None:
+        self.field = field
+
+    def clone(self) -> Any:
+        new = copy.copy(self.field)  # Field.__copy__: the attributes, shallow
+        attrs = vars(new)
+        attrs["name"] = None  # clone() passes no name: binding sets name, column, label
+        attrs["verbose_name"] = attrs["_verbose_name"]
+        for bound in ("attname", "column", "concrete"):
+            attrs.pop(bound, None)
+        attrs["creation_counter"] = Field.creation_counter
+        Field.creation_counter += 1
+        return new
+
+
+@cache
+def _copyable_fields() -> frozenset[type]:
+    """The field classes :class:`_FieldCopy` copies (exactly these, not subclasses).
+
+    Each is compared with its clone in ``tests/test_plan.py``; not the auto
+    fields: their ``deconstruct()`` makes every clone a primary key.
+    """
+    from django.db import models
+
+    return frozenset(
+        (
+            models.IntegerField,
+            models.BigIntegerField,
+            models.SmallIntegerField,
+            models.PositiveIntegerField,
+            models.PositiveBigIntegerField,
+            models.PositiveSmallIntegerField,
+            models.BooleanField,
+            models.CharField,
+            models.TextField,
+            models.SlugField,
+            models.EmailField,
+            models.URLField,
+            models.DateField,
+            models.DateTimeField,
+            models.TimeField,
+            models.DurationField,
+            models.DecimalField,
+            models.FloatField,
+            models.UUIDField,
+            models.BinaryField,
+            models.GenericIPAddressField,
+            models.JSONField,
+        )
+    )
+
+
+# -- lean renderings: an operation that reads no relation of its model -------------
+
+# Operations whose SQL reads their model's table, its own fields and (by name only)
+# its indexes and constraints: never a relation, unless named (see lean_operation)
+_LEAN_FIELD_OPS = (
+    dj_migrations.AddField,
+    dj_migrations.AlterField,
+    dj_migrations.RemoveField,
+    dj_migrations.RenameField,
+)
+_LEAN_INDEX_OPS = (
+    dj_migrations.AddIndex,
+    dj_migrations.RemoveIndex,
+    dj_migrations.RenameIndex,
+    dj_migrations.AddConstraint,
+    dj_migrations.RemoveConstraint,
+)
+# relation fields a lean rendering may leave out: Django's own, one column or a join table
+_PLAIN_RELATIONS = ("ForeignKey", "OneToOneField", "ManyToManyField")
+
+
+@cache
+def _lean_types() -> frozenset[type]:
+    from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
+
+    return frozenset(
+        (*_LEAN_FIELD_OPS, *_LEAN_INDEX_OPS, AddIndexConcurrently, RemoveIndexConcurrently)
+    )
+
+
+def lean_operation(op: Operation, app_label: str, state: ProjectState) -> bool:
+    """Does ``op``'s SQL provably read no relation field of its model, nor another model?
+
+    Django's field operations on a plain column (not a relation, not a primary
+    key, not unique, not generated: nothing points at it and it points at
+    nothing) and its index and constraint operations on plain columns (no
+    expression, no condition, no check: those compile against the model and may
+    cross a relation) read their model's table, the fields they name, and the
+    names of the model's indexes and constraints. Rendering the model without
+    the relations they do not name gives exactly the SQL a full rendering gives
+    (``tests/test_plan_matches_django.py`` compares every operation of three
+    corpora with Django's own rendering), and spares rendering a stand-in for
+    every model those relations point at.
+    """
+    if type(op) not in _lean_types():
+        return False
+    model = state.models.get((app_label, op.model_name_lower))  # type: ignore[attr-defined]
+    if model is None:
+        return False
+    if isinstance(op, _LEAN_FIELD_OPS):
+        name = op.old_name if isinstance(op, dj_migrations.RenameField) else op.name
+        before = None if isinstance(op, dj_migrations.AddField) else model.fields.get(name)
+        after = (
+            op.field if isinstance(op, dj_migrations.AddField | dj_migrations.AlterField) else None
+        )
+        fields = [f for f in (before, after) if f is not None]
+        return len(fields) == (2 if isinstance(op, dj_migrations.AlterField) else 1) and all(
+            map(_plain_column, fields)
+        )
+    try:
+        named = _named_by(op, model)
+    except ValueError:  # no index or constraint of that name: Django will say so
+        return False
+    return named is not None and not any(
+        getattr(model.fields.get(n), "remote_field", None) is not None for n in named
+    )
+
+
+def meta_blind(op: Operation, app_label: str, state: ProjectState, connection: Any) -> bool:
+    """Does a lean ``op`` read nothing of its model's Meta indexes and constraints, both ways?
+
+    Index and constraint operations are given the index or constraint they add
+    and find the one they drop in the model *state*; ``add_field`` and
+    ``remove_field`` read no Meta. ``alter_field`` reads the names of Meta's
+    indexes when it drops a ``db_index`` index, and of its constraints when a
+    unique or a check constraint of the column changes: a plain column (not
+    unique) with neither an index nor a type check (``PositiveIntegerField``'s)
+    on either side has none to drop.
+    """
+    if not isinstance(op, dj_migrations.AlterField | dj_migrations.RenameField):
+        return True
+    model = state.models[app_label, op.model_name_lower]
+    name = op.old_name if isinstance(op, dj_migrations.RenameField) else op.name
+    fields = [model.fields[name], *([op.field] if isinstance(op, dj_migrations.AlterField) else [])]
+    checks = connection.data_type_check_constraints
+    return all(
+        not f.db_index
+        and type(f).db_check is Field.db_check
+        and f.get_internal_type() not in checks
+        for f in fields
+    )
+
+
+def _plain_column(f: Any) -> bool:
+    return (
+        getattr(f, "remote_field", None) is None
+        and not f.primary_key
+        and not f.unique
+        and not getattr(f, "generated", False)
+        and type(f).__module__.startswith("django.")
+    )
+
+
+def _named_by(op: Any, model: ModelState) -> set[str] | None:
+    """The fields an index or constraint operation names; None: it may read any field."""
+    if isinstance(op, dj_migrations.RenameIndex):
+        if op.old_fields:
+            return set(op.old_fields)
+        return _parts_named(model.get_index_by_name(op.old_name or ""))
+    if isinstance(op, dj_migrations.AddIndex):
+        return _parts_named(op.index)
+    if isinstance(op, dj_migrations.RemoveIndex):
+        return _parts_named(model.get_index_by_name(op.name))
+    if isinstance(op, dj_migrations.AddConstraint):
+        return _parts_named(op.constraint)
+    return _parts_named(model.get_constraint_by_name(op.name))
+
+
+def _parts_named(part: Any) -> set[str] | None:
+    """The fields a plain index or unique constraint names; None for any other."""
+    from django.db.models import Index, UniqueConstraint
+
+    if type(part) is not Index and type(part) is not UniqueConstraint:
+        return None
+    if part.expressions or part.condition is not None:
+        return None
+    return {f.lstrip("-") for f in part.fields} | set(getattr(part, "include", None) or ())
+
+
+def _lean_renderable(model: ModelState) -> bool:
+    """Can ``model`` render without its relations, and still be the same model otherwise?
+
+    Every field is Django's own (a project's field class might read its model's
+    other fields), no field is generated (its expression may cross a relation),
+    every relation is a plain one, and every index and constraint is plain
+    (:func:`_parts_named`: its fields are known by name, and kept).
+    """
+    for f in model.fields.values():
+        if not type(f).__module__.startswith("django.") or getattr(f, "generated", False):
+            return False
+        if f.remote_field is not None and type(f).__name__ not in _PLAIN_RELATIONS:
+            return False
+    parts = [*model.options.get("indexes", ()), *model.options.get("constraints", ())]
+    return all(_parts_named(part) is not None for part in parts)
+
+
+def _lean_fields(model: ModelState, keys: set[ModelKey]) -> dict[str, Any]:
+    """``model``'s fields but its relations to models outside ``keys``.
+
+    A relation stays when it is the primary key or a parent link (multi-table
+    inheritance: the parent is rendered), when ``keys`` hold its target, or when
+    the model's indexes, constraints, ``unique_together``, ``index_together`` or
+    ``order_with_respect_to`` name it.
+    """
+    named: set[str] = set()
+    for part in (*model.options.get("indexes", ()), *model.options.get("constraints", ())):
+        named |= _parts_named(part) or set()
+    for option in ("unique_together", "index_together"):
+        for group in model.options.get(option) or ():
+            named.update(group)
+    if model.options.get("order_with_respect_to"):
+        named.add(model.options["order_with_respect_to"])
+    own = (model.app_label, model.name_lower)
+    return {
+        name: f
+        for name, f in model.fields.items()
+        if f.remote_field is None
+        or f.primary_key
+        or getattr(f.remote_field, "parent_link", False)
+        or name in named
+        or resolve_relation(f.remote_field.model, *own) in keys
+    }
 
 
 def operation_sql(

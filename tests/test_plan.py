@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
+import pytest
 from django.db import migrations, models
 from lintkit import FakeLoader, make_migration
 
@@ -114,3 +115,111 @@ def test_defaults_of_every_common_type_are_quoted_by_the_projects_driver():
     assert '\'{"colour": "red", "sizes": [1, 2]}\'' in sql["options"]
     assert "12345678" in sql["fixed"]
     assert "'2024-01-31'" in sql["since"]
+
+
+def _copy_cases() -> list[list[tuple[str, models.Field]]]:
+    """Models of fields (each field class, with the arguments ``__init__`` or
+    ``deconstruct()`` reshape), the order of their making not their order."""
+    import datetime
+    import decimal
+    import uuid
+
+    from django.core.serializers.json import DjangoJSONEncoder
+    from django.core.validators import MinValueValidator
+    from django.db.models.functions import Now
+
+    first_made = models.IntegerField(null=True)  # last in the model: the order is the state's
+    return [
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("code", models.CharField(max_length=20, db_index=True, verbose_name="the code")),
+            ("slug", models.SlugField(unique=True, help_text="h", db_comment="c")),
+            ("n", models.PositiveIntegerField(default=0, choices=[(0, "zero"), (1, "one")])),
+            ("big", models.BigIntegerField(null=True, db_column="BIG")),
+            ("small", models.SmallIntegerField(db_default=1)),
+            ("flag", models.BooleanField(default=False)),
+            ("body", models.TextField(blank=True, db_collation="C")),
+            ("mail", models.EmailField()),
+            ("url", models.URLField(max_length=300)),
+            ("day", models.DateField(auto_now_add=True)),
+            ("at", models.DateTimeField(db_default=Now())),
+            ("tm", models.TimeField(default=datetime.time(1, 2))),
+            ("span", models.DurationField(null=True)),
+            (
+                "price",
+                models.DecimalField(max_digits=8, decimal_places=2, default=decimal.Decimal(1)),
+            ),
+            ("ratio", models.FloatField(validators=[lambda v: None])),
+            ("uid", models.UUIDField(editable=False)),
+            ("blob", models.BinaryField(max_length=10)),
+            ("ip", models.GenericIPAddressField(protocol="ipv4")),
+            ("data", models.JSONField(default=dict, error_messages={"invalid": "no"})),
+            ("late", first_made),
+            ("order", models.ForeignKey("shop.Order", models.CASCADE, null=True)),
+        ],
+        [
+            ("code", models.CharField(max_length=10, primary_key=True)),
+            ("number", models.BigAutoField(unique=True, serialize=False)),
+            ("flag", models.BooleanField(null=True, blank=True)),
+            ("slug", models.SlugField(db_index=False, allow_unicode=True)),
+            ("on", models.DateTimeField(auto_now=True)),
+            ("tm", models.TimeField(auto_now_add=True, null=True)),
+            ("mail", models.EmailField(max_length=100, unique=True)),
+            ("ip", models.GenericIPAddressField(unpack_ipv4=True, null=True)),
+            ("uid", models.UUIDField(default=uuid.uuid4, unique=True)),
+            ("blob", models.BinaryField(editable=True)),
+            ("data", models.JSONField(encoder=DjangoJSONEncoder, null=True)),
+            ("body", models.TextField(max_length=10, db_index=True)),
+            ("n", models.IntegerField(validators=[MinValueValidator(0)], db_column="N")),
+            ("pb", models.PositiveBigIntegerField(default=1)),
+            ("ps", models.PositiveSmallIntegerField(db_default=2, blank=True)),
+            ("ratio", models.FloatField(db_default=1.5)),
+            ("span", models.DurationField(default=datetime.timedelta(1))),
+            ("price", models.DecimalField(max_digits=5, decimal_places=0, null=True)),
+            ("day", models.DateField(unique_for_date="on", default=datetime.date.today)),
+            ("url", models.URLField(max_length=100, blank=True)),
+        ],
+        [
+            ("id", models.SmallAutoField(primary_key=True, db_column="ID")),
+            ("short", models.CharField(max_length=3, choices=[("a", "A")], default="a")),
+        ],
+        [("id", models.AutoField(primary_key=True, verbose_name="ident"))],
+    ]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_copied_fields_are_the_fields_django_clones(case):
+    """Rendering copies Django's plain fields instead of cloning them (deconstruct and
+    ``__init__`` again): bound to the model, every attribute is the clone's, in order."""
+    from django.apps.registry import Apps
+    from django.db.migrations.state import ModelState
+
+    from schemaops.plan import _CopyingModelState
+
+    fields = _copy_cases()[case]
+    state = ModelState("shop", "Thing", fields, {"indexes": [], "constraints": []})
+    setup = ModelState("shop", "Order", [("id", models.BigAutoField(primary_key=True))])
+
+    def bound(model_state):
+        apps = Apps()
+        setup.render(apps)
+        return model_state.render(apps)._meta.local_fields
+
+    theirs, mine = bound(state.clone()), bound(_CopyingModelState.of(state))
+    assert [f.name for f in mine] == [f.name for f in theirs] == [n for n, _ in fields]
+    for a, b in zip(mine, theirs, strict=True):
+        if a.remote_field is not None:
+            continue  # cloned
+        assert a.model is not b.model and a.creation_counter != b.creation_counter
+        ours, django = dict(vars(a)), dict(vars(b))
+        for key in ("model", "creation_counter"):
+            del ours[key], django[key]
+        assert ours == django, a.name
+    assert all(vars(f).get("model") is None for _, f in fields)  # the state's stay unbound
+
+
+def test_every_copied_field_class_is_compared():
+    from schemaops.plan import _copyable_fields
+
+    compared = {type(f) for fields in _copy_cases() for _, f in fields}
+    assert _copyable_fields() <= compared

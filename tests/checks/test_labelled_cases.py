@@ -75,6 +75,13 @@ def run(case: Case, config: Config = QUIET) -> tuple[list[Finding], FakeLoader]:
     ``QUIET`` assumes ``schemaops migrate`` sets the timeouts (as the other rule
     tests do); ``measure --timeouts`` runs with the default configuration instead.
     """
+    loader = case_loader(case)
+    result = Linter(loader, config, pg_version=15).run({loader.last})
+    return [f for f in result.findings if not f.suppressed], loader
+
+
+def case_loader(case: Case) -> FakeLoader:
+    """The case's project: the fixture project, its priors, then the checked migration."""
     # the swappable user model's app, as a project's own migrations see it
     users = make_migration("0001_initial", [user_model()], app="auth")
     chain = [
@@ -94,9 +101,7 @@ def run(case: Case, config: Config = QUIET) -> tuple[list[Finding], FakeLoader]:
         **case.attrs,
     )
     chain.append(checked)
-    loader = FakeLoader(chain)
-    result = Linter(loader, config, pg_version=15).run({(APP, checked.name)})
-    return [f for f in result.findings if not f.suppressed], loader
+    return FakeLoader(chain)
 
 
 def errors(findings: list[Finding]) -> set[str]:
