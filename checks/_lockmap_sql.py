@@ -223,8 +223,12 @@ _CHECKED_TYPES = ("PositiveIntegerField", "PositiveSmallIntegerField", "Positive
 
 
 def builtin_check(field: Any) -> bool:
-    """Does Django give this field a CHECK constraint of its own (``"col" >= 0``)?"""
-    return type(field).__name__ in _CHECKED_TYPES
+    """Does Django give this field a CHECK constraint of its own (``"col" >= 0``)?
+
+    Django keys the check on ``get_internal_type()``, so a project's subclass of
+    ``PositiveSmallIntegerField`` (a rating, a quantity) gets the same CHECK.
+    """
+    return str(field.get_internal_type()) in _CHECKED_TYPES
 
 
 def constraint_fields(constraint: Any) -> set[str]:

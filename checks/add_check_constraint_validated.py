@@ -5,9 +5,11 @@ Flags ``AddConstraint(CheckConstraint)`` on an existing table, and ``ALTER
 TABLE ... ADD CONSTRAINT ... CHECK`` without ``NOT VALID`` in ``RunSQL``.
 Also the CHECK Django adds on its own for ``PositiveIntegerField``,
 ``PositiveSmallIntegerField`` and ``PositiveBigIntegerField`` (``"col" >=
-0``): an ``AlterField`` from ``IntegerField`` to one of them, or an
-``AddField`` of one, validates it against every row. Tables created earlier
-in the same migration are exempt.
+0``) and the project's subclasses of them: an ``AlterField`` from
+``IntegerField`` to one of them, or an ``AddField`` of one, validates it
+against every row. So does ``ALTER TABLE ... ADD COLUMN ... CHECK (...)`` in
+``RunSQL``, even for a column that is all NULL. Tables created earlier in the
+same migration are exempt.
 
 ## Why is this bad?
 Adding a validated CHECK constraint takes ACCESS EXCLUSIVE on the table and
@@ -26,7 +28,9 @@ operations = [
 ``AddConstraintNotValid`` (``django.contrib.postgres.operations``) adds the
 constraint without checking existing rows (a brief lock; new rows are
 checked from then on), then ``ValidateConstraint`` in a later migration
-scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on.
+scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on. A
+column's CHECK has no NOT VALID form: add the column without it, then the
+CHECK as a table constraint ``NOT VALID`` (the recipe writes both).
 
 ## References
 - https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-VALIDATE-CONSTRAINT
@@ -35,6 +39,7 @@ scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,7 +51,7 @@ from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.remedy.sql import fix_hint, statement_recipe
 from schemaops.rules import OperationContext, Rule, StatementContext
-from schemaops.statements import CONSTR, alter_commands
+from schemaops.statements import CONSTR, alter_commands, column_constraints
 from schemaops.stats.model import Step
 
 SCAN = "while every row is checked"
@@ -100,19 +105,84 @@ class AddCheckConstraintValidated(Rule):
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         for table, cmd in alter_commands(ctx.node):
-            if ctx.is_new_table(table) or cmd.subtype.name != "AT_AddConstraint":
+            if ctx.is_new_table(table):
                 continue
-            con = cmd.def_
-            if con.contype == CONSTR.CONSTR_CHECK and not con.skip_validation:
-                yield self._sql_finding(ctx, str(table), cmd)
+            if cmd.subtype.name == "AT_AddConstraint":
+                con = cmd.def_
+                if con.contype == CONSTR.CONSTR_CHECK and not con.skip_validation:
+                    name = con.conname or f"{table}_check"
+                    yield self._sql_finding(
+                        ctx,
+                        str(table),
+                        name,
+                        f"ADD CONSTRAINT {name} CHECK without NOT VALID checks every row of "
+                        f"{table} under ACCESS EXCLUSIVE",
+                    )
+            elif cmd.subtype.name == "AT_AddColumn":
+                yield from self._column_check(ctx, str(table), cmd.def_)
 
-    def _sql_finding(self, ctx: StatementContext, table: str, cmd: Any) -> Finding:
-        name = cmd.def_.conname or f"{table}_check"
+    def _column_check(self, ctx: StatementContext, table: str, coldef: Any) -> Iterator[Finding]:
+        """``ADD COLUMN ... CHECK (...)``: PostgreSQL checks every row against it, even when
+        the new column is all NULL (measured on PostgreSQL 15: 1M rows read under ACCESS
+        EXCLUSIVE), and a column constraint has no NOT VALID form."""
+        checks = [c for c in column_constraints(coldef) if c.contype == CONSTR.CONSTR_CHECK]
+        if not checks:
+            return
+        names = [c.conname or f"{table}_{coldef.colname}_check" for c in checks]
+        yield self.finding(
+            ctx,
+            f"ADD COLUMN {coldef.colname} with a CHECK checks every row of {table} under "
+            "ACCESS EXCLUSIVE (a column constraint has no NOT VALID form)",
+            lock=Lock.ACCESS_EXCLUSIVE.on(table, SCAN),
+            blocking=BlockingStep(Step.CHECK_VALIDATION, table),
+            recipe=_column_check_recipe(ctx.node, table, coldef, names),
+        )
+
+    def _sql_finding(self, ctx: StatementContext, table: str, name: str, message: str) -> Finding:
         return self.finding(
             ctx,
-            f"ADD CONSTRAINT {name} CHECK without NOT VALID checks every row of {table} under "
-            "ACCESS EXCLUSIVE",
+            message,
             lock=Lock.ACCESS_EXCLUSIVE.on(table, SCAN),
             blocking=BlockingStep(Step.CHECK_VALIDATION, table),
             recipe=statement_recipe(ctx.sql) or f"{HINT} (name it: {name})",
         )
+
+
+def _column_check_recipe(node: Any, table: str, coldef: Any, names: list[str]) -> str:
+    """The statement without its column CHECKs, each added NOT VALID in the same
+    migration (new rows are checked from then on), validated in the next one under
+    SHARE UPDATE EXCLUSIVE: paste-ready RunSQL operations."""
+    from django.db import migrations
+    from pglast.stream import RawStream
+
+    from schemaops.remedy.planner import MigrationSpec, Remedy
+    from schemaops.remedy.sql import render_steps
+    from schemaops.statements import ident
+
+    checks = [c for c in column_constraints(coldef) if c.contype == CONSTR.CONSTR_CHECK]
+    without = copy.deepcopy(node)  # the statement other rules read stays as it is
+    for _table, cmd in alter_commands(without):
+        if cmd.subtype.name == "AT_AddColumn" and cmd.def_.colname == coldef.colname:
+            kept = [c for c in cmd.def_.constraints or () if c not in checks]
+            cmd.def_.constraints = tuple(kept) or None
+    added = RawStream()(without)
+    target, column = ident(table), ident(coldef.colname)
+    not_valid = [
+        f"ALTER TABLE {target} ADD CONSTRAINT {ident(name)} CHECK ({RawStream()(c.raw_expr)}) "
+        "NOT VALID"
+        for name, c in zip(names, checks, strict=True)
+    ]
+    validate = [f"ALTER TABLE {target} VALIDATE CONSTRAINT {ident(name)}" for name in names]
+    steps = [
+        MigrationSpec(
+            "expand",
+            [
+                migrations.RunSQL(
+                    [added, *not_valid], [f"ALTER TABLE {target} DROP COLUMN {column}"]
+                )
+            ],
+        ),
+        MigrationSpec("validate", [migrations.RunSQL(validate, migrations.RunSQL.noop)]),
+    ]
+    summary = "add the column without its CHECK, add the CHECK NOT VALID, VALIDATE it next"
+    return render_steps(Remedy("not-valid-then-validate", summary, steps))
