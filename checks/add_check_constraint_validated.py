@@ -167,20 +167,18 @@ def _column_check_recipe(node: Any, table: str, coldef: Any, names: list[str]) -
             cmd.def_.constraints = tuple(kept) or None
     added = RawStream()(without)
     target, column = ident(table), ident(coldef.colname)
-    not_valid = [
+    expand: list[Any] = [added] + [
         f"ALTER TABLE {target} ADD CONSTRAINT {ident(name)} CHECK ({RawStream()(c.raw_expr)}) "
         "NOT VALID"
         for name, c in zip(names, checks, strict=True)
     ]
-    validate = [f"ALTER TABLE {target} VALIDATE CONSTRAINT {ident(name)}" for name in names]
+    validate: list[Any] = [
+        f"ALTER TABLE {target} VALIDATE CONSTRAINT {ident(name)}" for name in names
+    ]
     steps = [
         MigrationSpec(
             "expand",
-            [
-                migrations.RunSQL(
-                    [added, *not_valid], [f"ALTER TABLE {target} DROP COLUMN {column}"]
-                )
-            ],
+            [migrations.RunSQL(expand, [f"ALTER TABLE {target} DROP COLUMN {column}"])],
         ),
         MigrationSpec("validate", [migrations.RunSQL(validate, migrations.RunSQL.noop)]),
     ]
