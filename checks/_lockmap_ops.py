@@ -19,6 +19,8 @@ from schemaops.columns import (
     field_db_type,
     is_auto_field,
     is_stored_generated,
+    timezone_flip,
+    utc_session,
 )
 from schemaops.locks import Lock
 
@@ -499,9 +501,14 @@ def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps, comment_change: b
         steps.stmt(table, AE, False, "RENAME COLUMN")
     old_type, new_type = column_type(ctx, old), column_type(ctx, new)
     type_change = old_type != new_type
+    utc = utc_session(ctx.migration.target.session)
     rewrite = type_change and (
-        old_type is None or new_type is None or not binary_coercible(old_type, new_type)
+        old_type is None
+        or new_type is None
+        or not binary_coercible(old_type, new_type, utc_session=utc)
     )
+    # no rewrite, but a new operator class: the column's indexes are rebuilt
+    flip = not rewrite and old_type and new_type and timezone_flip(old_type, new_type)
     collation_change = getattr(old, "db_collation", None) != getattr(new, "db_collation", None)
     set_not_null = old.null and not new.null
     four_way = set_not_null and db_default(new) is None and effective_default(new)
@@ -512,6 +519,8 @@ def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps, comment_change: b
         scan = type_change and bool(type_change_checks(ctx, old, new))
         if collation_change and not rewrite and column_indexes(ctx.before, ctx.operation.name):
             action, scan = "ALTER COLUMN TYPE (COLLATE: indexes rebuilt)", True
+        if flip and column_indexes(ctx.before, ctx.operation.name):
+            action, scan = "ALTER COLUMN TYPE (timestamptz: indexes rebuilt)", True
         steps.stmt(table, AE, rewrite or scan or (set_not_null and not four_way), action)
         if type_change and old.primary_key:
             for ref_table, _name in referencing(ctx, ctx.before):
