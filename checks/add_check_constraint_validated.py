@@ -30,7 +30,9 @@ constraint without checking existing rows (a brief lock; new rows are
 checked from then on), then ``ValidateConstraint`` in a later migration
 scans under SHARE UPDATE EXCLUSIVE, which lets reads and writes go on. A
 column's CHECK has no NOT VALID form: add the column without it, then the
-CHECK as a table constraint ``NOT VALID`` (the recipe writes both).
+CHECK as a table constraint ``NOT VALID`` (the recipe writes both; for an
+``AddField`` in a ``SeparateDatabaseAndState`` that keeps the field in the
+state).
 
 ## References
 - https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-VALIDATE-CONSTRAINT
@@ -100,7 +102,7 @@ class AddCheckConstraintValidated(Rule):
             f"{type(op.field).__name__}: Django adds CHECK ({column} >= 0) and PostgreSQL checks "
             "every row under ACCESS EXCLUSIVE: reads and writes wait for the scan",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, SCAN),
-            recipe=fix_hint(ctx.app_label, ctx.migration.name, HINT),
+            recipe=_builtin_check_recipe(ctx, op),
         )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
@@ -128,14 +130,13 @@ class AddCheckConstraintValidated(Rule):
         checks = [c for c in column_constraints(coldef) if c.contype == CONSTR.CONSTR_CHECK]
         if not checks:
             return
-        names = [c.conname or f"{table}_{coldef.colname}_check" for c in checks]
         yield self.finding(
             ctx,
             f"ADD COLUMN {coldef.colname} with a CHECK checks every row of {table} under "
             "ACCESS EXCLUSIVE (a column constraint has no NOT VALID form)",
             lock=Lock.ACCESS_EXCLUSIVE.on(table, SCAN),
             blocking=BlockingStep(Step.CHECK_VALIDATION, table),
-            recipe=_column_check_recipe(ctx.node, table, coldef, names),
+            recipe=column_check_recipe([ctx.node]) or HINT,
         )
 
     def _sql_finding(self, ctx: StatementContext, table: str, name: str, message: str) -> Finding:
@@ -148,10 +149,29 @@ class AddCheckConstraintValidated(Rule):
         )
 
 
-def _column_check_recipe(node: Any, table: str, coldef: Any, names: list[str]) -> str:
-    """The statement without its column CHECKs, each added NOT VALID in the same
-    migration (new rows are checked from then on), validated in the next one under
-    SHARE UPDATE EXCLUSIVE: paste-ready RunSQL operations."""
+def _builtin_check_recipe(ctx: OperationContext, op: Any) -> str:
+    """An AlterField's CHECK is the planner's (``schemaops fix`` writes it); an AddField's
+    is its own SQL with the column's CHECK added NOT VALID, the field kept in the state."""
+    if isinstance(op, migrations.AddField):
+        from schemaops.statements import SQLSyntaxError, parse
+
+        try:
+            nodes = [stmt.node for text in ctx.step.sql or () for stmt in parse(text)]
+        except SQLSyntaxError:  # SQL the parser rejects: SO901 says so
+            nodes = []
+        recipe = column_check_recipe(nodes, state_operation=op)
+        if recipe is not None:
+            return recipe
+    return fix_hint(ctx.app_label, ctx.migration.name, HINT)
+
+
+def column_check_recipe(nodes: list[Any], state_operation: Any = None) -> str | None:
+    """``nodes`` (one operation's statements) with the CHECKs of the columns they add taken
+    out and added NOT VALID in the same migration (new rows are checked from then on),
+    then validated in the next one under SHARE UPDATE EXCLUSIVE: paste-ready operations.
+    ``state_operation``: the Django operation whose state the RunSQL stands for (an
+    ``AddField``). None when no statement adds a column with a CHECK.
+    """
     from django.db import migrations
     from pglast.stream import RawStream
 
@@ -159,27 +179,38 @@ def _column_check_recipe(node: Any, table: str, coldef: Any, names: list[str]) -
     from schemaops.remedy.sql import render_steps
     from schemaops.statements import ident
 
-    checks = [c for c in column_constraints(coldef) if c.contype == CONSTR.CONSTR_CHECK]
-    without = copy.deepcopy(node)  # the statement other rules read stays as it is
-    for _table, cmd in alter_commands(without):
-        if cmd.subtype.name == "AT_AddColumn" and cmd.def_.colname == coldef.colname:
-            kept = [c for c in cmd.def_.constraints or () if c not in checks]
-            cmd.def_.constraints = tuple(kept) or None
-    added = RawStream()(without)
-    target, column = ident(table), ident(coldef.colname)
-    expand: list[Any] = [added] + [
-        f"ALTER TABLE {target} ADD CONSTRAINT {ident(name)} CHECK ({RawStream()(c.raw_expr)}) "
-        "NOT VALID"
-        for name, c in zip(names, checks, strict=True)
-    ]
-    validate: list[Any] = [
-        f"ALTER TABLE {target} VALIDATE CONSTRAINT {ident(name)}" for name in names
-    ]
+    expand: list[Any] = []
+    validate: list[Any] = []
+    reverse: list[Any] = []
+    for node in nodes:
+        without = copy.deepcopy(node)  # the statement other rules read stays as it is
+        checks = []
+        for table, cmd in alter_commands(without):
+            if cmd.subtype.name != "AT_AddColumn":
+                continue
+            column = cmd.def_.colname
+            found = [c for c in column_constraints(cmd.def_) if c.contype == CONSTR.CONSTR_CHECK]
+            if found:
+                kept = [c for c in cmd.def_.constraints if c not in found]
+                cmd.def_.constraints = tuple(kept) or None
+                reverse.append(f"ALTER TABLE {ident(str(table))} DROP COLUMN {ident(column)}")
+            for con in found:
+                name = ident(con.conname or f"{table}_{column}_check")
+                checks.append(
+                    f"ALTER TABLE {ident(str(table))} ADD CONSTRAINT {name} "
+                    f"CHECK ({RawStream()(con.raw_expr)}) NOT VALID"
+                )
+                validate.append(f"ALTER TABLE {ident(str(table))} VALIDATE CONSTRAINT {name}")
+        expand += [RawStream()(without), *checks]
+    if not validate:
+        return None
+    add: Any = migrations.RunSQL(expand, reverse)
+    if state_operation is not None:
+        add = migrations.SeparateDatabaseAndState(
+            state_operations=[state_operation], database_operations=[add]
+        )
     steps = [
-        MigrationSpec(
-            "expand",
-            [migrations.RunSQL(expand, [f"ALTER TABLE {target} DROP COLUMN {column}"])],
-        ),
+        MigrationSpec("expand", [add]),
         MigrationSpec("validate", [migrations.RunSQL(validate, migrations.RunSQL.noop)]),
     ]
     summary = "add the column without its CHECK, add the CHECK NOT VALID, VALIDATE it next"
