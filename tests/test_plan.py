@@ -141,7 +141,7 @@ def test_offline_index_names_are_the_names_django_created(scratch_db):
         migrations.AlterField("order", "slug", models.IntegerField()),
         migrations.RenameIndex("order", new_name="order_code_slug", old_fields=("code", "slug")),
     ]
-    walker, ops = _walk(changes, [SLUGGED])
+    _walker, ops = _walk(changes, [SLUGGED])
     setup = [
         s
         for step in Walker(FakeLoader([first]), want_sql=lambda s: True).walk()
