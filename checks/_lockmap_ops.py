@@ -219,19 +219,39 @@ def alter_model_table(ctx: Any) -> list[LockStep]:
     return rename_table(ctx, ctx.before.db_table, ctx.after.db_table)
 
 
-def referencing(ctx: Any, model: Any) -> list[tuple[str, str]]:
-    """(table, field name) of every foreign key constraint that points at ``model``."""
+def referencing(ctx: Any, model: Any, to_field: str | None = None) -> list[tuple[str, str]]:
+    """(table, field name) of every foreign key constraint that points at ``model``
+    (``to_field``: only those that point at that field of it)."""
     from schemaops.plan import db_table_for
 
     state = ctx.migration.state
     key = (model.app_label, model.name.lower())
+    pk = next((n for n, f in model.fields.items() if getattr(f, "primary_key", False)), "id")
     out = []
     for ref_key, fields in state.relations.get(key, {}).items():
         ref = state.models.get(ref_key)
         for name, field in fields.items():
-            if ref is not None and fk_constraint(field) and ref_key != key:
-                out.append((db_table_for(ref.app_label, ref.name, ref.options), name))
+            if ref is None or not fk_constraint(field) or ref_key == key:
+                continue
+            if to_field is not None and (field.remote_field.field_name or pk) != to_field:
+                continue
+            out.append((db_table_for(ref.app_label, ref.name, ref.options), name))
     return out
+
+
+def incoming_keys(ctx: Any, old: Any, new: Any) -> list[str]:
+    """Tables whose foreign keys Django drops before an AlterField and adds back, validated,
+    after it: those pointing at a primary or unique key whose type or collation changes
+    (``drop_foreign_keys`` in ``BaseDatabaseSchemaEditor._alter_field``), even when the
+    change itself is free (``varchar(10)`` to ``varchar(20)``)."""
+    keyed = (old.primary_key and new.primary_key) or (old.unique and new.unique)
+    collation = getattr(old, "db_collation", None) != getattr(new, "db_collation", None)
+    if not keyed or ctx.before is None:
+        return []
+    if column_type(ctx, old) == column_type(ctx, new) and not collation:
+        return []
+    refs = referencing(ctx, ctx.before, to_field=ctx.operation.name)
+    return list(dict.fromkeys(table for table, _name in refs))
 
 
 def table_comment(ctx: Any) -> list[LockStep]:
@@ -470,13 +490,21 @@ def alter_field(ctx: Any) -> list[LockStep]:
     comment_change = getattr(old, "db_comment", None) != getattr(new, "db_comment", None)
     if not (comment_change or db_changes(old, new)):
         return steps
+    incoming = incoming_keys(ctx, old, new)
+    for ref_table in incoming:
+        steps.stmt(ref_table, AE, False, "DROP FOREIGN KEY (referencing)")
+        steps.also(table, AE, False, "DROP FOREIGN KEY (referencing)")
     _drop_old(ctx, old, new, steps)
     _alter_column(ctx, old, new, steps, comment_change)
     if new.unique and not old.unique:
         steps.stmt(table, AE, True, "ADD CONSTRAINT UNIQUE")
     if has_check(new) and not has_check(old):
         steps.stmt(table, AE, True, "ADD CONSTRAINT CHECK")
-    return _field_extras(ctx, old, new, steps)
+    _field_extras(ctx, old, new, steps)
+    for ref_table in incoming:  # every row of the referencing table is checked again
+        steps.stmt(ref_table, SRE, True, "ADD FOREIGN KEY (referencing)")
+        steps.also(table, SRE, False, "ADD FOREIGN KEY (referencing)")
+    return steps
 
 
 def _drop_old(ctx: Any, old: Any, new: Any, steps: _Steps) -> None:

@@ -288,6 +288,24 @@ class AddTriggerLike(Operation):
 
 
 AMOUNT_POS = Q(amount__gte=0)
+# a varchar primary key and a unique code, each with a foreign key pointing at it
+SKU = [
+    migrations.CreateModel(
+        "Sku",
+        [
+            ("code", models.CharField(max_length=10, primary_key=True)),
+            ("ean", models.CharField(max_length=13, unique=True)),
+        ],
+    ),
+    migrations.CreateModel(
+        "Line",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("sku", _fk("shop.Sku")),
+            ("by_ean", _fk("shop.Sku", to_field="ean", related_name="+")),
+        ],
+    ),
+]
 
 
 UNSAFE: list[Case] = [
@@ -1361,6 +1379,18 @@ UNSAFE: list[Case] = [
         [_sql("ALTER TABLE shop_note ADD CONSTRAINT note_body_pk PRIMARY KEY (body)")],
         ("SO201", "SO203", "SO217"),
         prior=_before(_sql("ALTER TABLE shop_note DROP CONSTRAINT shop_note_pkey")),
+    ),
+    Case(
+        "widen-varchar-pk-that-foreign-keys-point-at",
+        [migrations.AlterField("sku", "code", models.CharField(max_length=20, primary_key=True))],
+        "SO204",
+        prior=_before(*SKU),
+    ),
+    Case(
+        "widen-unique-to-field-key",
+        [migrations.AlterField("sku", "ean", models.CharField(max_length=14, unique=True))],
+        "SO204",
+        prior=_before(*SKU),
     ),
     Case("sql-set-logged", [_sql("ALTER TABLE shop_order SET LOGGED")], "SO215"),
     Case(
@@ -2654,6 +2684,12 @@ SAFE: list[Case] = [
         "sql-widen-varchar",
         [_sql("ALTER TABLE shop_order ALTER COLUMN code TYPE varchar(40)")],
         None,
+    ),
+    Case(
+        "widen-varchar-pk-nothing-points-at",
+        [migrations.AlterField("sku", "code", models.CharField(max_length=20, primary_key=True))],
+        None,
+        prior=_before(SKU[0]),
     ),
     Case(
         "sql-restart-sequence",

@@ -597,3 +597,62 @@ def test_steps_keep_statement_order() -> None:
     Linter(FakeLoader([first, second]), Config(), rules=[Steps()]).run({(APP, "0002_change")})
     assert actions == [(AE, False), (RX, True), (AE, True), (AE, False)]  # Django's four-way
     assert merge([]) == []
+
+
+def test_a_key_type_change_checks_the_foreign_keys_pointing_at_it_again(scratch_db: Any) -> None:
+    """Widening a varchar primary key rewrites nothing, but Django drops the foreign keys
+    pointing at it and adds them back validated: a full read of the referencing table."""
+    from django.db import connections
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    from schemaops.plan import offline_connection
+
+    setup = [
+        migrations.CreateModel(
+            "Sku", [("code", models.CharField(max_length=10, primary_key=True))]
+        ),
+        migrations.CreateModel(
+            "Line",
+            [
+                ("id", models.BigAutoField(primary_key=True)),
+                ("sku", models.ForeignKey("shop.sku", models.CASCADE)),
+            ],
+        ),
+    ]
+    op = migrations.AlterField("sku", "code", models.CharField(max_length=20, primary_key=True))
+    claims = claims_for(op, setup)
+    assert ("shop_line", AE, True) in claims
+    settings = dict(offline_connection(150000).settings_dict)
+    settings.update(NAME=scratch_db["dbname"], HOST=scratch_db["host"], USER=scratch_db["user"])
+    settings["PORT"] = scratch_db.get("port", 5432)
+    conn = DatabaseWrapper(settings, alias="keys_test")
+    connections["keys_test"] = conn
+    try:
+        state = ProjectState()
+        with conn.schema_editor() as editor:
+            for setup_op in setup:
+                new = state.clone()
+                setup_op.state_forwards(APP, new)
+                setup_op.database_forwards(APP, editor, state, new)
+                state = new
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO shop_sku VALUES ('a'); INSERT INTO shop_line VALUES (1, 'a')")
+
+        def run() -> None:
+            with conn.schema_editor(atomic=False) as editor:
+                new = state.clone()
+                op.state_forwards(APP, new)
+                op.database_forwards(APP, editor, state, new)
+
+        conn.set_autocommit(False)
+        try:
+            with conn.cursor() as cur:
+                observed, rewritten, scanned, before = _observe(cur.cursor, run)
+        finally:
+            conn.rollback()
+            conn.set_autocommit(True)
+    finally:
+        conn.close()
+        del connections["keys_test"]
+    assert "shop_line" in scanned and not rewritten
+    _compare(claims, observed, rewritten, scanned, before)
