@@ -224,7 +224,8 @@ def default_volatility(expr: Any) -> str:
     function name, or, without one (``RandomUUID``: ``GEN_RANDOM_UUID()``), by
     parsing their template; ``RawSQL`` by parsing its SQL. Django's ``Random``
     (and the UUID4/UUID7 functions of newer releases) are volatile, ``Now`` is
-    not. Callers treat 'unknown' as volatile: only what is known stable is.
+    not, nor are Django's other functions. Callers treat 'unknown' as volatile:
+    only what is known stable is.
     """
     from django.db.models.expressions import RawSQL, Value
 
@@ -242,8 +243,17 @@ def default_volatility(expr: Any) -> str:
         if not function and _is_func(node):
             verdict = _worst(verdict, _template_volatility(node))
         elif function and kind not in _KNOWN_STABLE and function not in _STABLE_SQL:
-            verdict = _worst(verdict, "unknown")
+            if not _djangos_own(node):
+                verdict = _worst(verdict, "unknown")
     return verdict
+
+
+def _djangos_own(node: Any) -> bool:
+    """One of Django's database functions (``Pi``, ``Extract``, ``MD5``, ``Trunc``...):
+    each calls a PostgreSQL function that is immutable or stable. The volatile ones
+    (``Random``; ``RandomUUID``, judged by its template) are caught before this."""
+    module = type(node).__module__
+    return module.startswith(("django.db.models.functions.", "django.contrib.postgres."))
 
 
 _KNOWN_STABLE = frozenset({"now", "lower", "upper", "coalesce", "concat", "length", "cast"})

@@ -61,7 +61,7 @@ from django.contrib.postgres.operations import (
 from django.db import migrations, models
 from django.db.migrations.operations.base import Operation
 from django.db.models import F, Q
-from django.db.models.functions import Lower, Now
+from django.db.models.functions import Lower, Now, Pi
 from labelled_fixture import place_child, user_model, world
 from lintkit import APP, QUIET, FakeLoader, make_migration
 
@@ -2683,6 +2683,11 @@ SAFE: list[Case] = [
     Case(
         "sql-widen-varchar",
         [_sql("ALTER TABLE shop_order ALTER COLUMN code TYPE varchar(40)")],
+        None,
+    ),
+    Case(
+        "db-default-of-an-immutable-django-function",
+        [migrations.AddField("order", "ratio", models.FloatField(db_default=Pi()))],
         None,
     ),
     Case(
