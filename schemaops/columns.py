@@ -242,9 +242,13 @@ def default_volatility(expr: Any) -> str:
             return "volatile"
         if not function and _is_func(node):
             verdict = _worst(verdict, _template_volatility(node))
-        elif function and kind not in _KNOWN_STABLE and function not in _STABLE_SQL:
-            if not _djangos_own(node):
-                verdict = _worst(verdict, "unknown")
+        elif (
+            function
+            and kind not in _KNOWN_STABLE
+            and function not in _STABLE_SQL
+            and not _djangos_own(node)
+        ):
+            verdict = _worst(verdict, "unknown")
     return verdict
 
 
