@@ -544,7 +544,8 @@ def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps, comment_change: b
     alter_type = type_change or collation_change or comment_change
     if alter_type or default_change or four_way or old.null != new.null:
         action = "ALTER COLUMN TYPE" if alter_type else "ALTER COLUMN"
-        scan = type_change and bool(type_change_checks(ctx, old, new))
+        # any ALTER COLUMN TYPE, the same type included, validates the column's checks again
+        scan = alter_type and bool(type_change_checks(ctx, old, new))
         if collation_change and not rewrite and column_indexes(ctx.before, ctx.operation.name):
             action, scan = "ALTER COLUMN TYPE (COLLATE: indexes rebuilt)", True
         if flip and column_indexes(ctx.before, ctx.operation.name):

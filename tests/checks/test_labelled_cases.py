@@ -1392,6 +1392,16 @@ UNSAFE: list[Case] = [
         "SO204",
         prior=_before(*SKU),
     ),
+    Case(
+        "comment-on-a-positive-field-rechecks-it",
+        [
+            migrations.AlterField(
+                "prod", "stock", models.PositiveIntegerField(default=0, db_comment="units")
+            )
+        ],
+        "SO219",
+        prior=_before(*PROD),
+    ),
     Case("sql-set-logged", [_sql("ALTER TABLE shop_order SET LOGGED")], "SO215"),
     Case(
         "sql-add-identity-column",
