@@ -1402,6 +1402,21 @@ UNSAFE: list[Case] = [
         "SO219",
         prior=_before(*PROD),
     ),
+    Case(
+        "virtual-generated-field-before-postgresql-18",
+        [
+            migrations.AddField(
+                "order",
+                "double",
+                models.GeneratedField(
+                    expression=F("amount") * 2,
+                    output_field=models.IntegerField(),
+                    db_persist=False,
+                ),
+            )
+        ],
+        "SO208",
+    ),
     Case("sql-set-logged", [_sql("ALTER TABLE shop_order SET LOGGED")], "SO215"),
     Case(
         "sql-add-identity-column",
