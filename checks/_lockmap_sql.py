@@ -428,7 +428,8 @@ def _add_column(table: str, coldef: Any, pg_version: int) -> Steps:
         if con.contype == CONSTR.CONSTR_DEFAULT:
             slow = slow or pg_version < 11 or volatility(con.raw_expr) != "stable"
         elif con.contype in _SLOW_COLUMN_CONSTRAINTS:
-            slow = True
+            # a VIRTUAL generated column (PostgreSQL 18) is computed on read: no rewrite
+            slow = slow or getattr(con, "generated_kind", "s") != "v"
         elif con.contype == CONSTR.CONSTR_FOREIGN:
             slow = slow or has_default
             targets.append(relname(con.pktable))

@@ -92,7 +92,20 @@ class AddGeneratedStoredColumn(Rule):
         for table, cmd in alter_commands(ctx.node):
             if cmd.subtype.name != "AT_AddColumn" or ctx.is_new_table(table):
                 continue
-            if any(c.contype == CONSTR.CONSTR_GENERATED for c in column_constraints(cmd.def_)):
+            kinds = {
+                getattr(c, "generated_kind", "s")
+                for c in column_constraints(cmd.def_)
+                if c.contype == CONSTR.CONSTR_GENERATED
+            }
+            if "v" in kinds and ctx.migration.target.pg_version < 18:
+                yield self.finding(
+                    ctx,
+                    f"ADD COLUMN {cmd.def_.colname} ... GENERATED ALWAYS AS ... VIRTUAL: "
+                    f"PostgreSQL {ctx.migration.target.pg_version} rejects it (18+), so the "
+                    "migration fails at migrate time",
+                    recipe="Use STORED (see this rule's recipe) or wait for PostgreSQL 18",
+                )
+            if "s" in kinds:
                 yield self.finding(
                     ctx,
                     f"ADD COLUMN {cmd.def_.colname} ... GENERATED ALWAYS AS ... STORED rewrites "

@@ -5,6 +5,8 @@ from lintkit import codes, lint
 from models import order_model
 from remedykit import lint_remedy
 
+from schemaops.locks import Lock
+
 
 def generated():
     return models.GeneratedField(
@@ -71,3 +73,16 @@ def test_a_virtual_generated_field_fails_before_postgresql_18(scratch_db):
                 'GENERATED ALWAYS AS (("amount" * 2)) VIRTUAL'
             )
     conn.close()
+
+
+def test_runsql_virtual_column_fails_before_18_and_rewrites_nothing_after():
+    from schemaops.checks._lockmap import statement_locks
+    from schemaops.statements import parse
+
+    sql = "ALTER TABLE shop_order ADD COLUMN d int GENERATED ALWAYS AS (amount * 2) VIRTUAL"
+    (f,) = [f for f in lint([migrations.RunSQL(sql)], [order_model()]) if f.code == "SO208"]
+    assert "VIRTUAL" in f.message and "rejects it" in f.message
+    assert "SO208" not in codes(lint([migrations.RunSQL(sql)], [order_model()], pg_version=18))
+    assert statement_locks(parse(sql)[0].node) == [("shop_order", Lock.ACCESS_EXCLUSIVE, False)]
+    stored = sql.replace("VIRTUAL", "STORED")
+    assert "SO208" in codes(lint([migrations.RunSQL(stored)], [order_model()], pg_version=18))
