@@ -2711,6 +2711,43 @@ SAFE: list[Case] = [
         None,
     ),
     Case(
+        "rich-new-model-altered-in-the-same-migration",
+        [
+            migrations.CreateModel(
+                "Thing",
+                [
+                    ("id", models.UUIDField(primary_key=True, default=uuid.uuid4)),
+                    ("code", models.CharField(max_length=20, unique=True)),
+                    ("n", models.PositiveIntegerField(default=0)),
+                    ("at", models.DateTimeField(db_default=Now())),
+                    ("order", _fk("shop.Order")),
+                    ("tags", ArrayField(models.CharField(max_length=10), default=list)),
+                    ("notes", models.ManyToManyField("shop.Note")),
+                    (
+                        "double",
+                        models.GeneratedField(
+                            expression=F("n") * 2,
+                            output_field=models.IntegerField(),
+                            db_persist=True,
+                        ),
+                    ),
+                ],
+                options={
+                    "indexes": [GistIndex(fields=["n"], name="thing_n_gist")],
+                    "constraints": [
+                        models.CheckConstraint(condition=Q(n__lt=100), name="thing_n_lt")
+                    ],
+                },
+            ),
+            migrations.AlterField("thing", "code", models.CharField(max_length=5, unique=True)),
+            migrations.AddField("thing", "extra", models.IntegerField(default=1)),
+            migrations.AlterField(
+                "thing", "n", models.PositiveIntegerField(default=0, db_comment="units")
+            ),
+        ],
+        None,
+    ),
+    Case(
         "db-default-of-an-immutable-django-function",
         [migrations.AddField("order", "ratio", models.FloatField(db_default=Pi()))],
         None,
