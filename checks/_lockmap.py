@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from schemaops.checks._lockmap_sql import LockStep, StateSchema, statement_steps
+from schemaops.columns import utc_session
 from schemaops.locks import Lock
 
 AE, SRE, SHARE, SUE = (
@@ -127,7 +128,10 @@ def _sql_steps(ctx: Any, texts: Iterable[str]) -> list[LockStep]:
     from schemaops.statements import SQLSyntaxError, parsed
 
     before = getattr(ctx, "before", None)  # the operation's model: the catalog its SQL meets
-    schema = StateSchema(ctx.migration.state, ctx.migration.target.pg_version, before)
+    target = ctx.migration.target
+    schema = StateSchema(
+        ctx.migration.state, target.pg_version, before, utc_session=utc_session(target.session)
+    )
     out: list[LockStep] = []
     index = 0
     for text in texts:

@@ -19,6 +19,8 @@ from schemaops.columns import (
     field_db_type,
     is_auto_field,
     is_stored_generated,
+    timezone_flip,
+    utc_session,
 )
 from schemaops.locks import Lock
 
@@ -217,19 +219,39 @@ def alter_model_table(ctx: Any) -> list[LockStep]:
     return rename_table(ctx, ctx.before.db_table, ctx.after.db_table)
 
 
-def referencing(ctx: Any, model: Any) -> list[tuple[str, str]]:
-    """(table, field name) of every foreign key constraint that points at ``model``."""
+def referencing(ctx: Any, model: Any, to_field: str | None = None) -> list[tuple[str, str]]:
+    """(table, field name) of every foreign key constraint that points at ``model``
+    (``to_field``: only those that point at that field of it)."""
     from schemaops.plan import db_table_for
 
     state = ctx.migration.state
     key = (model.app_label, model.name.lower())
+    pk = next((n for n, f in model.fields.items() if getattr(f, "primary_key", False)), "id")
     out = []
     for ref_key, fields in state.relations.get(key, {}).items():
         ref = state.models.get(ref_key)
         for name, field in fields.items():
-            if ref is not None and fk_constraint(field) and ref_key != key:
-                out.append((db_table_for(ref.app_label, ref.name, ref.options), name))
+            if ref is None or not fk_constraint(field) or ref_key == key:
+                continue
+            if to_field is not None and (field.remote_field.field_name or pk) != to_field:
+                continue
+            out.append((db_table_for(ref.app_label, ref.name, ref.options), name))
     return out
+
+
+def incoming_keys(ctx: Any, old: Any, new: Any) -> list[str]:
+    """Tables whose foreign keys Django drops before an AlterField and adds back, validated,
+    after it: those pointing at a primary or unique key whose type or collation changes
+    (``drop_foreign_keys`` in ``BaseDatabaseSchemaEditor._alter_field``), even when the
+    change itself is free (``varchar(10)`` to ``varchar(20)``)."""
+    keyed = (old.primary_key and new.primary_key) or (old.unique and new.unique)
+    collation = getattr(old, "db_collation", None) != getattr(new, "db_collation", None)
+    if not keyed or ctx.before is None:
+        return []
+    if column_type(ctx, old) == column_type(ctx, new) and not collation:
+        return []
+    refs = referencing(ctx, ctx.before, to_field=ctx.operation.name)
+    return list(dict.fromkeys(table for table, _name in refs))
 
 
 def table_comment(ctx: Any) -> list[LockStep]:
@@ -468,13 +490,21 @@ def alter_field(ctx: Any) -> list[LockStep]:
     comment_change = getattr(old, "db_comment", None) != getattr(new, "db_comment", None)
     if not (comment_change or db_changes(old, new)):
         return steps
+    incoming = incoming_keys(ctx, old, new)
+    for ref_table in incoming:
+        steps.stmt(ref_table, AE, False, "DROP FOREIGN KEY (referencing)")
+        steps.also(table, AE, False, "DROP FOREIGN KEY (referencing)")
     _drop_old(ctx, old, new, steps)
     _alter_column(ctx, old, new, steps, comment_change)
     if new.unique and not old.unique:
         steps.stmt(table, AE, True, "ADD CONSTRAINT UNIQUE")
     if has_check(new) and not has_check(old):
         steps.stmt(table, AE, True, "ADD CONSTRAINT CHECK")
-    return _field_extras(ctx, old, new, steps)
+    _field_extras(ctx, old, new, steps)
+    for ref_table in incoming:  # every row of the referencing table is checked again
+        steps.stmt(ref_table, SRE, True, "ADD FOREIGN KEY (referencing)")
+        steps.also(table, SRE, False, "ADD FOREIGN KEY (referencing)")
+    return steps
 
 
 def _drop_old(ctx: Any, old: Any, new: Any, steps: _Steps) -> None:
@@ -499,9 +529,14 @@ def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps, comment_change: b
         steps.stmt(table, AE, False, "RENAME COLUMN")
     old_type, new_type = column_type(ctx, old), column_type(ctx, new)
     type_change = old_type != new_type
+    utc = utc_session(ctx.migration.target.session)
     rewrite = type_change and (
-        old_type is None or new_type is None or not binary_coercible(old_type, new_type)
+        old_type is None
+        or new_type is None
+        or not binary_coercible(old_type, new_type, utc_session=utc)
     )
+    # no rewrite, but a new operator class: the column's indexes are rebuilt
+    flip = not rewrite and old_type and new_type and timezone_flip(old_type, new_type)
     collation_change = getattr(old, "db_collation", None) != getattr(new, "db_collation", None)
     set_not_null = old.null and not new.null
     four_way = set_not_null and db_default(new) is None and effective_default(new)
@@ -509,9 +544,12 @@ def _alter_column(ctx: Any, old: Any, new: Any, steps: _Steps, comment_change: b
     alter_type = type_change or collation_change or comment_change
     if alter_type or default_change or four_way or old.null != new.null:
         action = "ALTER COLUMN TYPE" if alter_type else "ALTER COLUMN"
-        scan = type_change and bool(type_change_checks(ctx, old, new))
+        # any ALTER COLUMN TYPE, the same type included, validates the column's checks again
+        scan = alter_type and bool(type_change_checks(ctx, old, new))
         if collation_change and not rewrite and column_indexes(ctx.before, ctx.operation.name):
             action, scan = "ALTER COLUMN TYPE (COLLATE: indexes rebuilt)", True
+        if flip and column_indexes(ctx.before, ctx.operation.name):
+            action, scan = "ALTER COLUMN TYPE (timestamptz: indexes rebuilt)", True
         steps.stmt(table, AE, rewrite or scan or (set_not_null and not four_way), action)
         if type_change and old.primary_key:
             for ref_table, _name in referencing(ctx, ctx.before):

@@ -18,6 +18,7 @@ from schemaops.columns import (
     ColumnType,
     binary_coercible,
     field_db_type,
+    timezone_flip,
     type_from_node,
 )
 from schemaops.locks import Lock
@@ -50,10 +51,14 @@ class StateSchema:
     answered from it (a ``RemoveField``'s column is gone from the state after).
     """
 
-    def __init__(self, state: Any, pg_version: int = 15, before: Any = None) -> None:
+    def __init__(
+        self, state: Any, pg_version: int = 15, before: Any = None, *, utc_session: bool = False
+    ) -> None:
         self.state = state
         self.pg_version = pg_version
         self.before = before
+        # the migration's session TimeZone is UTC: timestamp <-> timestamptz keeps the table
+        self.utc_session = utc_session
         self._tables: dict[str, Any] | None = None
         # a table renamed by an earlier statement: new name -> the name the state knows
         self.renamed: dict[str, str] = {}
@@ -143,6 +148,17 @@ class StateSchema:
             related = _pk_field(target) if target is not None else None
         return field_db_type(field, related, self.pg_version)
 
+    def column_indexes(self, table: str, column: str) -> list[str]:
+        """The indexes on the column the state knows (``_lockmap_ops.column_indexes``)."""
+        from schemaops.checks._lockmap_ops import column_indexes
+
+        found = self._field(table, column)
+        if found is None:
+            return []
+        model, field = found
+        name = next(n for n, f in model.fields.items() if f is field)
+        return column_indexes(model, name)
+
     def check_constraints(self, table: str, column: str) -> list[str]:
         """Names of the CHECK constraints PostgreSQL re-verifies when the column's type changes.
 
@@ -223,8 +239,12 @@ _CHECKED_TYPES = ("PositiveIntegerField", "PositiveSmallIntegerField", "Positive
 
 
 def builtin_check(field: Any) -> bool:
-    """Does Django give this field a CHECK constraint of its own (``"col" >= 0``)?"""
-    return type(field).__name__ in _CHECKED_TYPES
+    """Does Django give this field a CHECK constraint of its own (``"col" >= 0``)?
+
+    Django keys the check on ``get_internal_type()``, so a project's subclass of
+    ``PositiveSmallIntegerField`` (a rating, a quantity) gets the same CHECK.
+    """
+    return str(field.get_internal_type()) in _CHECKED_TYPES
 
 
 def constraint_fields(constraint: Any) -> set[str]:
@@ -352,7 +372,11 @@ def _alter_cmd(table: str, cmd: Any, schema: Any, pg_version: int) -> Steps:
     elif sub in (AT.AT_AddConstraint, AT.AT_AddIndexConstraint):
         yield from _add_constraint(table, cmd.def_)
     elif sub == AT.AT_AlterColumnType:
-        slow = _type_rewrites(table, cmd, schema) or bool(_checks(schema, table, cmd.name))
+        slow = (
+            _type_rewrites(table, cmd, schema)
+            or bool(_checks(schema, table, cmd.name))
+            or bool(timezone_flip_indexes(table, cmd, schema))
+        )
         yield LockStep(table, AE, slow, "ALTER COLUMN TYPE")
     elif sub == AT.AT_DropColumn:
         yield LockStep(table, AE, False, "DROP COLUMN")
@@ -404,7 +428,8 @@ def _add_column(table: str, coldef: Any, pg_version: int) -> Steps:
         if con.contype == CONSTR.CONSTR_DEFAULT:
             slow = slow or pg_version < 11 or volatility(con.raw_expr) != "stable"
         elif con.contype in _SLOW_COLUMN_CONSTRAINTS:
-            slow = True
+            # a VIRTUAL generated column (PostgreSQL 18) is computed on read: no rewrite
+            slow = slow or getattr(con, "generated_kind", "s") != "v"
         elif con.contype == CONSTR.CONSTR_FOREIGN:
             slow = slow or has_default
             targets.append(relname(con.pktable))
@@ -435,7 +460,17 @@ def _type_rewrites(table: str, cmd: Any, schema: Any) -> bool:
     if schema is None or new is None or cmd.def_.raw_default is not None:
         return True  # unknown old type, or a USING expression: assume a rewrite
     old = schema.column_type(table, cmd.name)
-    return old is None or not binary_coercible(old, new)
+    return old is None or not binary_coercible(old, new, utc_session=schema.utc_session)
+
+
+def timezone_flip_indexes(table: str, cmd: Any, schema: Any) -> list[str]:
+    """The column's indexes an ``ALTER COLUMN TYPE`` between ``timestamp`` and
+    ``timestamptz`` rebuilds (it keeps the table in a UTC session; not its indexes)."""
+    new = type_from_node(cmd.def_.typeName)
+    old = schema.column_type(table, cmd.name) if schema is not None else None
+    if old is None or new is None or not timezone_flip(old, new):
+        return []
+    return list(schema.column_indexes(table, cmd.name))
 
 
 def _checks(schema: Any, table: str, column: str) -> list[str]:

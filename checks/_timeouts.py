@@ -19,6 +19,7 @@ from pglast import ast, enums
 
 from schemaops.checks._data import not_null_proven
 from schemaops.checks._lockmap import StateSchema, merge, operation_locks, statement_steps
+from schemaops.columns import utc_session
 from schemaops.locks import Lock
 from schemaops.rules import MigrationContext, OperationContext
 from schemaops.statements import AT, alter_commands, set_variable
@@ -61,7 +62,9 @@ def _events(mctx: MigrationContext) -> list[Event]:
     global _last
     if _last is not None and _last[0] is mctx:
         return _last[1]
-    schema = StateSchema(mctx.state, mctx.target.pg_version)
+    schema = StateSchema(
+        mctx.state, mctx.target.pg_version, utc_session=utc_session(mctx.target.session)
+    )
     statements: dict[int, list[Any]] = {}
     for sctx in mctx.statements:
         statements.setdefault(id(sctx.operation), []).append(sctx.node)

@@ -6,8 +6,10 @@ Flags ``AddField`` on an existing table whose ``db_default`` is volatile
 evaluates per row), and ``ALTER TABLE ... ADD COLUMN ... DEFAULT
 volatile()`` in ``RunSQL``. Before PostgreSQL 11 *any* default rewrites the
 table, including the one Django writes for a field with ``default=``.
-``Now()`` is stable, not volatile: on PostgreSQL 11+ it is evaluated once.
-Defaults schemaops cannot classify (your own SQL functions) are warnings.
+``Now()`` is stable, not volatile: on PostgreSQL 11+ it is evaluated once;
+so are Django's other database functions (``Pi()``, ``MD5()``,
+``ExtractYear()``...). Defaults schemaops cannot classify (your own SQL
+functions) are taken as volatile.
 
 ## Why is this bad?
 PostgreSQL 11+ stores a constant default in the catalog and adds the column

@@ -5,9 +5,12 @@ Flags a foreign key constraint added to an existing table and validated in
 the same statement: ``AddField`` of a ``ForeignKey``/``OneToOneField`` with
 ``db_constraint=True`` (Django's default), ``AlterField`` that (re)creates
 the constraint (turning ``db_constraint`` on, or any database change to a
-foreign key, which Django implements by dropping and re-adding it), and
-``ADD FOREIGN KEY`` / ``ADD COLUMN ... REFERENCES`` without ``NOT VALID`` in
-``RunSQL``.
+foreign key, which Django implements by dropping and re-adding it), an
+``AlterField`` that changes the type or collation of a primary or unique key
+other tables' foreign keys point at (Django drops those and adds them back
+validated, even for a change that rewrites nothing, such as a longer
+``varchar``), and ``ADD FOREIGN KEY`` / ``ADD COLUMN ... REFERENCES``
+without ``NOT VALID`` in ``RunSQL``.
 
 ## Why is this bad?
 Adding a validated foreign key takes SHARE ROW EXCLUSIVE on *both* tables
@@ -54,6 +57,7 @@ HINT = (
     "VALIDATE CONSTRAINT in the next migration"
 )
 AT_ADD_CONSTRAINT, AT_ADD_COLUMN = "AT_AddConstraint", "AT_AddColumn"
+REFERENCING = "ADD FOREIGN KEY (referencing)"  # the lock map's step for a key's re-added FKs
 
 
 def lock_text(table: str, target: str, own: Lock = Lock.SHARE_ROW_EXCLUSIVE) -> str:
@@ -75,7 +79,11 @@ class AddForeignKeyValidated(Rule):
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
         if ctx.new_table or ctx.operation.field.many_to_many:
             return  # a join table's foreign keys: read from the generated SQL
-        if not any(s.action == "ADD FOREIGN KEY" and s.slow for s in operation_steps(ctx)):
+        steps = operation_steps(ctx)
+        yield from self._incoming(
+            ctx, [s.table for s in steps if s.action == REFERENCING and s.slow]
+        )
+        if not any(s.action == "ADD FOREIGN KEY" and s.slow for s in steps):
             return  # none, or on a new all-NULL column: PostgreSQL skips the validation
         op = ctx.operation
         target = ctx.related_table(op.field)
@@ -94,6 +102,21 @@ class AddForeignKeyValidated(Rule):
             blocking=BlockingStep(Step.FK_VALIDATION, ctx.table, target),
             recipe=fix_hint(ctx.app_label, ctx.migration.name, HINT),
         )
+
+    def _incoming(self, ctx: OperationContext, tables: list[str]) -> Iterator[Finding]:
+        """The foreign keys pointing at a key whose type or collation changes: Django drops
+        them first and adds them back validated (``_alter_field``'s drop_foreign_keys)."""
+        op = ctx.operation
+        for table in dict.fromkeys(tables):
+            yield self.finding(
+                ctx,
+                f"AlterField {ctx.model_name}.{op.name} changes a key {table} references: "
+                f"Django drops that foreign key and adds it back validated, so writes to both "
+                f"wait while every row of {table} is checked",
+                lock=lock_text(table, ctx.table),
+                blocking=BlockingStep(Step.FK_VALIDATION, table, ctx.table),
+                recipe=fix_hint(ctx.app_label, ctx.migration.name, HINT),
+            )
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         for table, cmd in alter_commands(ctx.node):

@@ -3,6 +3,9 @@
 ## What it does
 Flags ``AddField(GeneratedField(..., db_persist=True))`` on an existing
 table, and ``ADD COLUMN ... GENERATED ALWAYS AS (...) STORED`` in ``RunSQL``.
+Before PostgreSQL 18 it also flags a ``GeneratedField(db_persist=False)`` in
+``AddField`` or ``CreateModel``: Django writes ``... VIRTUAL``, which
+PostgreSQL refuses, so the migration fails at migrate time.
 
 ## Why is this bad?
 A stored generated column is computed and written for every existing row
@@ -32,6 +35,7 @@ a generated field, so the model reads the column unchanged. On PostgreSQL
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.db import migrations
 
@@ -50,12 +54,26 @@ class AddGeneratedStoredColumn(Rule):
     name = "add-generated-stored-column"
     summary = "A stored generated column is added, rewriting the table"
     category = "locking"
-    operations = (migrations.AddField,)
+    operations = (migrations.AddField, migrations.CreateModel)
     statements = ("AlterTableStmt",)
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
         op = ctx.operation
-        if ctx.new_table or not is_stored_generated(op.field):
+        version = ctx.migration.target.pg_version
+        for name in _virtual(op) if version < 18 else ():
+            yield self.finding(
+                ctx,
+                f"{type(op).__name__} {ctx.model_name}.{name} is a GeneratedField with "
+                f"db_persist=False: Django writes GENERATED ALWAYS AS (...) VIRTUAL, which "
+                f"PostgreSQL {version} rejects (virtual generated columns came in 18), so "
+                "the migration fails at migrate time",
+                recipe="Set db_persist=True (on a new table nothing is rewritten; on an "
+                "existing one see this rule's recipe), or keep the expression in a query "
+                "annotation until the database runs PostgreSQL 18",
+            )
+        if isinstance(op, migrations.CreateModel) or ctx.new_table:
+            return
+        if not is_stored_generated(op.field):
             return
         virtual = (
             " (on PostgreSQL 18+ db_persist=False avoids it)"
@@ -74,7 +92,20 @@ class AddGeneratedStoredColumn(Rule):
         for table, cmd in alter_commands(ctx.node):
             if cmd.subtype.name != "AT_AddColumn" or ctx.is_new_table(table):
                 continue
-            if any(c.contype == CONSTR.CONSTR_GENERATED for c in column_constraints(cmd.def_)):
+            kinds = {
+                getattr(c, "generated_kind", "s")
+                for c in column_constraints(cmd.def_)
+                if c.contype == CONSTR.CONSTR_GENERATED
+            }
+            if "v" in kinds and ctx.migration.target.pg_version < 18:
+                yield self.finding(
+                    ctx,
+                    f"ADD COLUMN {cmd.def_.colname} ... GENERATED ALWAYS AS ... VIRTUAL: "
+                    f"PostgreSQL {ctx.migration.target.pg_version} rejects it (18+), so the "
+                    "migration fails at migrate time",
+                    recipe="Use STORED (see this rule's recipe) or wait for PostgreSQL 18",
+                )
+            if "s" in kinds:
                 yield self.finding(
                     ctx,
                     f"ADD COLUMN {cmd.def_.colname} ... GENERATED ALWAYS AS ... STORED rewrites "
@@ -82,3 +113,13 @@ class AddGeneratedStoredColumn(Rule):
                     lock=Lock.ACCESS_EXCLUSIVE.on(str(table), REWRITE),
                     blocking=BlockingStep(Step.REWRITE, str(table)),
                 )
+
+
+def _virtual(op: Any) -> list[str]:
+    """The names of the op's non-persisted GeneratedFields."""
+    fields = op.fields if isinstance(op, migrations.CreateModel) else [(op.name, op.field)]
+    return [
+        name
+        for name, field in fields
+        if type(field).__name__ == "GeneratedField" and not getattr(field, "db_persist", True)
+    ]

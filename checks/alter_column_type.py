@@ -7,7 +7,13 @@ PostgreSQL makes without a rewrite pass: ``varchar(n)`` to ``varchar(m)``
 with ``m >= n``, to unlimited ``varchar`` or to ``text``; ``text`` to
 unlimited ``varchar``; ``numeric(p, s)`` to ``numeric(p2 >= p, s)`` or to
 unconstrained ``numeric``; ``cidr`` to ``inet``; more (or unlimited)
-precision for ``timestamp``, ``timestamptz``, ``time`` and ``interval``.
+precision for ``timestamp``, ``timestamptz``, ``time`` and ``interval``;
+``timestamp`` to ``timestamptz`` or back (without a precision: Django's
+``DateTimeField`` has none) when the session's TimeZone is UTC,
+which Django sets on its connection with ``USE_TZ = True`` (PostgreSQL 12+;
+in another zone every row is converted). That change, like a new collation,
+still rebuilds every index on the column under ACCESS EXCLUSIVE: it is
+flagged when the column has one.
 
 ## Why is this bad?
 Any other type change takes ACCESS EXCLUSIVE, rewrites every row into a new
@@ -45,7 +51,8 @@ from django.db import migrations
 
 from schemaops.checks._lockmap import StateSchema, operation_steps
 from schemaops.checks._lockmap_ops import column_indexes, column_type
-from schemaops.columns import binary_coercible, type_from_node
+from schemaops.checks._lockmap_sql import timezone_flip_indexes
+from schemaops.columns import binary_coercible, timezone_flip, type_from_node, utc_session
 from schemaops.findings import BlockingStep, Finding
 from schemaops.locks import Lock
 from schemaops.rules import OperationContext, Rule, StatementContext
@@ -77,8 +84,15 @@ class AlterColumnType(Rule):
         if ctx.new_table or old is None or old.many_to_many or op.field.many_to_many:
             return
         old_type, new_type = column_type(ctx, old), column_type(ctx, op.field)
-        if old_type is None or new_type is None or binary_coercible(old_type, new_type):
+        utc = utc_session(ctx.migration.target.session)
+        if old_type is None or new_type is None:
             yield from self._collation(ctx, op, old)
+            return
+        if binary_coercible(old_type, new_type, utc_session=utc):
+            if timezone_flip(old_type, new_type):
+                yield from self._timezone_flip(ctx, op, old, f"{old_type} to {new_type}")
+            else:
+                yield from self._collation(ctx, op, old)
             return
         column = ctx.column(op.name, old)
         others = {s.table for s in operation_steps(ctx) if "referencing" in s.action}
@@ -110,18 +124,41 @@ class AlterColumnType(Rule):
             recipe=ONLINE,
         )
 
+    def _timezone_flip(
+        self, ctx: OperationContext, op: Any, old: Any, change: str
+    ) -> Iterator[Finding]:
+        """``timestamp`` <-> ``timestamptz`` in a UTC session: no rewrite, but every index
+        on the column gets the other operator class, so PostgreSQL rebuilds it."""
+        indexes = column_indexes(ctx.before, op.name)
+        if not indexes:
+            return
+        column = ctx.column(op.name, old)
+        yield self.finding(
+            ctx,
+            f"AlterField {ctx.model_name}.{op.name} changes {ctx.table}.{column} from {change}: "
+            f"no rewrite in a UTC session, but PostgreSQL rebuilds its indexes "
+            f"({', '.join(indexes)}) under ACCESS EXCLUSIVE",
+            lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "while the column's indexes are rebuilt"),
+            recipe=ONLINE,
+        )
+
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         schema = None
         for table, cmd in alter_commands(ctx.node):
             if cmd.subtype.name != "AT_AlterColumnType" or ctx.is_new_table(table):
                 continue
-            schema = schema or StateSchema(ctx.migration.state, ctx.migration.target.pg_version)
+            target = ctx.migration.target
+            schema = schema or StateSchema(
+                ctx.migration.state, target.pg_version, utc_session=utc_session(target.session)
+            )
             new = type_from_node(cmd.def_.typeName)
             old = _type_before(ctx, str(table), str(cmd.name))
             old = old or schema.column_type(str(table), cmd.name)
             using = not _plain_cast(cmd.def_.raw_default, str(cmd.name), new)
             known_pair = old is not None and new is not None and old != new
-            if not using and known_pair and binary_coercible(old, new):  # type: ignore[arg-type]
+            utc = schema.utc_session
+            if not using and known_pair and binary_coercible(old, new, utc_session=utc):  # type: ignore[arg-type]
+                yield from self._sql_flip(ctx, str(table), cmd, schema)
                 continue
             known = f"from {old} " if old is not None and old != new else ""
             yield self.finding(
@@ -130,6 +167,20 @@ class AlterColumnType(Rule):
                 + ("" if known else " unless the old type is binary-coercible to it"),
                 lock=Lock.ACCESS_EXCLUSIVE.on(str(table), REWRITE),
                 blocking=BlockingStep(Step.REWRITE, str(table)),
+                recipe=ONLINE,
+            )
+
+    def _sql_flip(
+        self, ctx: StatementContext, table: str, cmd: Any, schema: StateSchema
+    ) -> Iterator[Finding]:
+        indexes = timezone_flip_indexes(table, cmd, schema)
+        if indexes:
+            yield self.finding(
+                ctx,
+                f"ALTER COLUMN {cmd.name} TYPE {type_from_node(cmd.def_.typeName)} on {table}: "
+                f"no rewrite in a UTC session, but PostgreSQL rebuilds its indexes "
+                f"({', '.join(indexes)}) under ACCESS EXCLUSIVE",
+                lock=Lock.ACCESS_EXCLUSIVE.on(table, "while the column's indexes are rebuilt"),
                 recipe=ONLINE,
             )
 

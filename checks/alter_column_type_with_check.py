@@ -5,7 +5,10 @@ Flags a column type change that PostgreSQL makes *without* a rewrite
 (``AlterField`` or ``ALTER COLUMN ... TYPE`` in ``RunSQL``, e.g. a wider
 ``varchar``, or ``varchar`` to ``text``) on a column that has CHECK
 constraints: a ``CheckConstraint`` in ``Meta.constraints`` that mentions the
-field, or the built-in check of a ``PositiveIntegerField``-style field.
+field, or the built-in check of a ``PositiveIntegerField``-style field. Also
+an ``AlterField`` that only changes ``db_comment`` or ``db_collation``:
+Django then re-applies the column's type (``ALTER COLUMN ... TYPE`` of the
+same type), which re-validates the checks just the same.
 A change that rewrites the table is SO206's finding; tables created in the
 same migration are exempt. Checks added with ``RunSQL`` are not in Django's
 state, so they are not seen.
@@ -45,6 +48,7 @@ operations = [
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.db import migrations
 
@@ -73,21 +77,35 @@ class AlterColumnTypeWithCheck(Rule):
         if old.many_to_many or op.field.many_to_many:
             return
         old_type, new_type = column_type(ctx, old), column_type(ctx, op.field)
-        if old_type is None or new_type is None or old_type == new_type:
+        if old_type is None or new_type is None:
             return
-        if not binary_coercible(old_type, new_type):
+        column = ctx.column(op.name, old)
+        if old_type == new_type:
+            # Django's _alter_field re-applies the type for a new comment or collation
+            # (ALTER COLUMN ... TYPE <the same type>): the checks are re-validated too
+            changed = [
+                attr
+                for attr in ("db_comment", "db_collation")
+                if getattr(old, attr, None) != getattr(op.field, attr, None)
+            ]
+            what = f"changes the {' and '.join(changed)} of {ctx.table}.{column}, for which "
+            what += f"Django re-applies its type (ALTER COLUMN TYPE {new_type})"
+        elif not binary_coercible(old_type, new_type):
             return  # a rewrite: SO206
-        checks = type_change_checks(ctx, old, op.field)
+        else:
+            changed = ["type"]
+            what = f"changes {ctx.table}.{column} from {old_type} to {new_type} without a rewrite"
+        checks = type_change_checks(ctx, old, op.field) if changed else []
         if checks:
-            column = ctx.column(op.name, old)
-            yield self._finding(
-                ctx,
-                f"AlterField {ctx.model_name}.{op.name} changes {ctx.table}.{column} from "
-                f"{old_type} to {new_type} without a rewrite",
-                ctx.table,
-                column,
-                checks,
+            finding = self._finding(
+                ctx, f"AlterField {ctx.model_name}.{op.name} {what}", ctx.table, column, checks
             )
+            from schemaops.plan import django_index_name
+
+            builtin = django_index_name(ctx.table, [column], "_check")
+            if checks == [builtin] and ctx.step.sql:
+                finding.recipe = _builtin_check_recipe(ctx, column, builtin)
+            yield finding
 
     def check_statement(self, ctx: StatementContext) -> Iterator[Finding]:
         schema: StateSchema | None = None
@@ -156,3 +174,32 @@ def _recipe(table: str, column: str, checks: list[str], change: str | None) -> s
     lines.append("-- 2. the next migration (SHARE UPDATE EXCLUSIVE: reads and writes go on):")
     lines += [f"ALTER TABLE {t} VALIDATE CONSTRAINT {ident(name)};" for name in checks]
     return "\n".join(lines)
+
+
+def _builtin_check_recipe(ctx: OperationContext, column: str, name: str) -> str:
+    """The AlterField's own SQL between dropping the positive field's CHECK and adding it
+    back NOT VALID, the field kept in the state; VALIDATE in the next migration. The
+    CHECK is named by PostgreSQL (``<table>_<column>_check``) when the column was created
+    with it, by Django (``name``) when an AlterField added it: both are dropped."""
+    from django.db import migrations
+
+    from schemaops.remedy.planner import MigrationSpec, Remedy
+    from schemaops.remedy.sql import render_steps
+
+    t, inline = ident(ctx.table), f"{ctx.table}_{column}_check"[:63]
+    sql: list[Any] = [
+        *(f"ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {ident(n)}" for n in (inline, name)),
+        *(text.strip().rstrip(";") for text in ctx.step.sql or ()),
+        f"ALTER TABLE {t} ADD CONSTRAINT {ident(name)} CHECK ({ident(column)} >= 0) NOT VALID",
+    ]
+    alter = migrations.SeparateDatabaseAndState(
+        state_operations=[ctx.operation],
+        database_operations=[migrations.RunSQL(sql, migrations.RunSQL.noop)],
+    )
+    validate: list[Any] = [f"ALTER TABLE {t} VALIDATE CONSTRAINT {ident(name)}"]
+    steps = [
+        MigrationSpec("expand", [alter]),
+        MigrationSpec("validate", [migrations.RunSQL(validate, migrations.RunSQL.noop)]),
+    ]
+    summary = "drop the column's CHECK around the ALTER, add it back NOT VALID, VALIDATE next"
+    return render_steps(Remedy("not-valid-then-validate", summary, steps))

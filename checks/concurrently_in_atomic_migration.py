@@ -20,7 +20,10 @@ class Migration(migrations.Migration):
 
 ## Use instead
 Set ``atomic = False`` on the migration (and keep the other operations of
-that migration few and idempotent: each one now commits on its own).
+that migration few and idempotent: each one now commits on its own), or move
+the operation to a non-atomic migration of its own, which ``schemaops fix``
+writes where the operation stands alone (not inside a
+``SeparateDatabaseAndState`` or a squashed migration).
 
 ## References
 - https://docs.djangoproject.com/en/stable/ref/contrib/postgres/operations/#concurrent-index-operations
@@ -64,11 +67,19 @@ class ConcurrentlyInAtomicMigration(Rule):
 
     def _finding(self, ctx: OperationContext, what: str, lock: str | None) -> Finding:
         mig = ctx.migration
-        return self.finding(  # the remedy (its own atomic = False migration) is the planner's
+        return self.finding(
             ctx,
             f"{what} cannot run inside a transaction, and migration {mig.app_label}."
             f"{mig.name} is atomic: it fails at migrate time",
             lock=lock,
+            # the planner's remedy (the operation in a migration of its own) replaces this
+            # where it has one; a SeparateDatabaseAndState or a squashed migration has none
+            recipe=(
+                f"# {mig.app_label}/migrations/{mig.name}.py: CONCURRENTLY runs outside a "
+                "transaction\nclass Migration(migrations.Migration):\n"
+                "    atomic = False  # each operation now commits on its own\n"
+                "    # ... dependencies and operations unchanged"
+            ),
         )
 
 

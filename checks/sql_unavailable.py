@@ -54,7 +54,7 @@ class SQLUnavailable(Rule):
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
         op = ctx.operation
         error = ctx.step.sql_error
-        if not error or isinstance(op, migrations.RunPython) or not op.reduces_to_sql:
+        if not error or isinstance(op, migrations.RunPython):
             return
         mig = ctx.migration
         kind = f"{type(op).__module__}.{type(op).__qualname__}"

@@ -821,8 +821,11 @@ def _collecting_editor(connection: Any) -> Any:
                 if type_ == "_like"
                 else ""
             )
-            if index and type_ and type_ != "_like":
-                suffix = f"_{type_}"
+            if index and not type_ and not unique:
+                # index_together's index (AlterIndexTogether, RenameIndex(old_fields)):
+                # alter_index_together creates it with suffix "_idx"; a field's db_index
+                # index (type_=Index.suffix) has none
+                suffix = "_idx"
             if foreign_key:
                 suffix = _foreign_key_suffix(model, columns) or suffix
             name = self._create_index_name(table, columns, suffix=suffix)

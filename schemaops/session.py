@@ -4,7 +4,8 @@ PostgreSQL takes them from libpq's ``options`` connection parameter, which
 Django passes through from ``DATABASES[alias]["OPTIONS"]["options"]`` with
 either driver: ``"-c lock_timeout=5s -c statement_timeout=0"``. A migration
 run through that connection already has them, so the timeout rules must not
-ask for what is set there.
+ask for what is set there. Django then sets the session's ``TimeZone`` itself,
+which decides whether a ``timestamp`` / ``timestamptz`` change rewrites.
 """
 
 from __future__ import annotations
@@ -39,7 +40,21 @@ def connection_settings(alias: str) -> dict[str, str]:
         return {}
     database: Any = getattr(settings, "DATABASES", {}).get(alias) or {}
     options = (database.get("OPTIONS") or {}).get("options")
-    return parse_options(options) if isinstance(options, str) else {}
+    out = parse_options(options) if isinstance(options, str) else {}
+    zone = _django_time_zone(settings, database)
+    if zone:
+        out["timezone"] = zone
+    return out
+
+
+def _django_time_zone(settings: Any, database: dict[str, Any]) -> str | None:
+    """The TimeZone Django sets on every new connection (``ensure_timezone``), over any
+    ``-c timezone``: the alias's ``TIME_ZONE`` or UTC with ``USE_TZ``, else the project's
+    ``TIME_ZONE`` (as ``DatabaseWrapper.timezone_name``)."""
+    if getattr(settings, "USE_TZ", False):
+        return str(database.get("TIME_ZONE") or "UTC")
+    zone = getattr(settings, "TIME_ZONE", None)
+    return str(zone) if zone else None
 
 
 def sets_timeout(settings_: dict[str, str], name: str) -> bool:

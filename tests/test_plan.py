@@ -223,3 +223,49 @@ def test_every_copied_field_class_is_compared():
 
     compared = {type(f) for fields in _copy_cases() for _, f in fields}
     assert _copyable_fields() <= compared
+
+
+SLUGGED = migrations.CreateModel(
+    "Order",
+    [
+        ("id", models.BigAutoField(primary_key=True)),
+        ("code", models.CharField(max_length=20)),
+        ("slug", models.IntegerField(db_index=True)),
+    ],
+    options={"index_together": {("code", "slug")}},
+)
+
+
+def test_offline_index_names_are_the_names_django_created(scratch_db):
+    """Offline there is no catalog: the walk names the index a drop or rename meets the
+    way Django named it when it created it. A field's db_index index has no suffix,
+    index_together's has "_idx" (they were swapped: DROP INDEX IF EXISTS of a name that
+    does not exist, so the remedy's DROP INDEX CONCURRENTLY left the index in place)."""
+    import psycopg2
+
+    from schemaops.statements import parse
+
+    first = make_migration("0001_initial", [SLUGGED])
+    changes = [
+        migrations.AlterField("order", "slug", models.IntegerField()),
+        migrations.RenameIndex("order", new_name="order_code_slug", old_fields=("code", "slug")),
+    ]
+    _walker, ops = _walk(changes, [SLUGGED])
+    setup = [
+        s
+        for step in Walker(FakeLoader([first]), want_sql=lambda s: True).walk()
+        for op in step.operations
+        for s in op.sql
+    ]
+    conn = psycopg2.connect(**scratch_db)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for sql in setup:
+            cur.execute(sql)
+        for op in ops:
+            for text in op.sql:
+                for statement in parse(text):
+                    cur.execute(statement.sql)  # a wrong name fails the rename
+        cur.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'shop_order' ORDER BY 1")
+        assert [r[0] for r in cur.fetchall()] == ["order_code_slug", "shop_order_pkey"]
+    conn.close()

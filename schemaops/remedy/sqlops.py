@@ -899,8 +899,9 @@ def _column_advice(coldef: Any, table: str, ctx: Context) -> None:
     col_type = type_from_node(coldef.typeName) if coldef.typeName is not None else None
     column = str(coldef.colname)
     model = _model_label(table, ctx)
-    if CONSTR.CONSTR_GENERATED in constraints:
-        expr = deparse(constraints[CONSTR.CONSTR_GENERATED].raw_expr)
+    generated = constraints.get(CONSTR.CONSTR_GENERATED)
+    if generated is not None and getattr(generated, "generated_kind", "s") == "s":
+        expr = deparse(generated.raw_expr)  # STORED (VIRTUAL computes on read: no rewrite)
         ctx.note(
             f"a stored generated column rewrites {table}: keep the field in the state, add "
             f"{column} as a plain nullable column filled by a BEFORE INSERT OR UPDATE trigger "

@@ -90,3 +90,29 @@ def test_func_given_its_function_or_template_as_an_argument_is_judged_by_it():
         max_length=5, db_default=models.Func(models.Value("X"), function="lower")
     )
     assert not so207(lint([migrations.AddField("order", "low", stable)], [order_model()]))
+
+
+def test_djangos_own_functions_are_not_volatile_but_a_projects_unknown_one_is(scratch_db):
+    """Pi(), MD5(), ExtractYear(Now()) call immutable or stable PostgreSQL functions:
+    ADD COLUMN keeps the table (checked below); a project's Func stays unknown."""
+    from django.db.models import Func, Value
+    from django.db.models.functions import MD5, ExtractYear, Pi
+    from models import pg_connect, setup_sql
+
+    for default in (Pi(), MD5(Value("a")), ExtractYear(Now())):
+        field = models.FloatField(db_default=default)
+        assert "SO207" not in codes(
+            lint([migrations.AddField("order", "x", field)], [order_model()])
+        )
+    mine = models.FloatField(db_default=Func(function="shop_weight"))
+    assert "SO207" in codes(lint([migrations.AddField("order", "x", mine)], [order_model()]))
+    conn = pg_connect(scratch_db)
+    with conn.cursor() as cur:
+        for sql in setup_sql([order_model()]):
+            cur.execute(sql)
+        cur.execute("SELECT relfilenode FROM pg_class WHERE relname = 'shop_order'")
+        before = cur.fetchone()
+        cur.execute("ALTER TABLE shop_order ADD COLUMN x double precision DEFAULT pi() NOT NULL")
+        cur.execute("SELECT relfilenode FROM pg_class WHERE relname = 'shop_order'")
+        assert cur.fetchone() == before
+    conn.close()

@@ -68,3 +68,48 @@ def test_runsql_foreign_key_fires_and_not_valid_is_safe():
     assert "ALTER TABLE shop_order VALIDATE CONSTRAINT o_c" in f.recipe
     good = lint([migrations.RunSQL(add + " NOT VALID")], setup=setup)
     assert "SO204" not in codes(good)
+
+
+SKU = migrations.CreateModel(
+    "Sku",
+    [
+        ("code", models.CharField(max_length=10, primary_key=True)),
+        ("ean", models.CharField(max_length=13, unique=True)),
+        ("name", models.CharField(max_length=10)),
+    ],
+)
+
+
+def _line(**fk):
+    return migrations.CreateModel(
+        "Line",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("sku", models.ForeignKey("shop.sku", models.CASCADE, **fk)),
+        ],
+    )
+
+
+def test_a_key_type_change_revalidates_the_foreign_keys_pointing_at_it():
+    """Django drops the foreign keys pointing at a primary (or unique) key whose type
+    changes and adds them back validated, even when the change rewrites nothing."""
+    widen = migrations.AlterField("sku", "code", models.CharField(max_length=20, primary_key=True))
+    (f,) = [f for f in lint([widen], setup=[SKU, _line()]) if f.code == "SO204"]
+    assert "changes a key shop_line references" in f.message
+    assert f.lock.startswith('SHARE ROW EXCLUSIVE on "shop_line"') and "shop_sku" in f.lock
+    ean = migrations.AlterField("sku", "ean", models.CharField(max_length=14, unique=True))
+    to_ean = _line(to_field="ean")
+    assert "SO204" in codes(lint([ean], setup=[SKU, to_ean]))
+
+
+def test_a_key_change_nothing_references_or_that_keeps_the_type_is_silent():
+    widen = migrations.AlterField("sku", "code", models.CharField(max_length=20, primary_key=True))
+    assert "SO204" not in codes(lint([widen], setup=[SKU]))
+    ean = migrations.AlterField("sku", "ean", models.CharField(max_length=14, unique=True))
+    assert "SO204" not in codes(lint([ean], setup=[SKU, _line()]))  # it points at code
+    loose = _line(db_constraint=False)
+    assert "SO204" not in codes(lint([widen], setup=[SKU, loose]))
+    helped = migrations.AlterField(
+        "sku", "code", models.CharField(max_length=10, primary_key=True, help_text="SKU")
+    )
+    assert "SO204" not in codes(lint([helped], setup=[SKU, _line()]))

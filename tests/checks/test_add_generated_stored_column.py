@@ -1,8 +1,11 @@
+import pytest
 from django.db import migrations, models
 from django.db.models import F
 from lintkit import codes, lint
 from models import order_model
 from remedykit import lint_remedy
+
+from schemaops.locks import Lock
 
 
 def generated():
@@ -41,3 +44,45 @@ def test_runsql_stored_generated_column_fires():
     assert len(so208(lint([migrations.RunSQL(sql)], [order_model()]))) == 1
     plain = "ALTER TABLE shop_order ADD COLUMN c bigint"
     assert "SO208" not in codes(lint([migrations.RunSQL(plain)], [order_model()]))
+
+
+def _virtual():
+    return models.GeneratedField(
+        expression=models.F("amount") * 2, output_field=models.IntegerField(), db_persist=False
+    )
+
+
+def test_a_virtual_generated_field_fails_before_postgresql_18(scratch_db):
+    """Django writes ... VIRTUAL for db_persist=False; PostgreSQL 15 rejects it."""
+    import psycopg2
+    from models import pg_connect, setup_sql
+
+    added = migrations.AddField("order", "double", _virtual())
+    (f,) = [f for f in lint([added], setup=[order_model()]) if f.code == "SO208"]
+    assert "db_persist=False" in f.message and "PostgreSQL 15 rejects" in f.message
+    created = order_model(("double", _virtual()))
+    assert "SO208" in codes(lint([created]))
+    assert "SO208" not in codes(lint([added], setup=[order_model()], pg_version=18))
+    conn = pg_connect(scratch_db)
+    with conn.cursor() as cur:
+        for sql in setup_sql([order_model()]):
+            cur.execute(sql)
+        with pytest.raises(psycopg2.errors.SyntaxError):
+            cur.execute(
+                'ALTER TABLE "shop_order" ADD COLUMN "double" integer '
+                'GENERATED ALWAYS AS (("amount" * 2)) VIRTUAL'
+            )
+    conn.close()
+
+
+def test_runsql_virtual_column_fails_before_18_and_rewrites_nothing_after():
+    from schemaops.checks._lockmap import statement_locks
+    from schemaops.statements import parse
+
+    sql = "ALTER TABLE shop_order ADD COLUMN d int GENERATED ALWAYS AS (amount * 2) VIRTUAL"
+    (f,) = [f for f in lint([migrations.RunSQL(sql)], [order_model()]) if f.code == "SO208"]
+    assert "VIRTUAL" in f.message and "rejects it" in f.message
+    assert "SO208" not in codes(lint([migrations.RunSQL(sql)], [order_model()], pg_version=18))
+    assert statement_locks(parse(sql)[0].node) == [("shop_order", Lock.ACCESS_EXCLUSIVE, False)]
+    stored = sql.replace("VIRTUAL", "STORED")
+    assert "SO208" in codes(lint([migrations.RunSQL(stored)], [order_model()], pg_version=18))

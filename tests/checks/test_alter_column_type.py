@@ -197,3 +197,87 @@ def test_a_state_and_database_split_is_judged_from_the_type_before():
     )
     (f,) = so206(lint([split], setup=[order_model()]))
     assert "from int4" in f.message
+
+
+class NaiveDateTimeField(models.DateTimeField):
+    """A project's naive timestamp column (what a legacy schema has)."""
+
+    def db_type(self, connection):
+        return "timestamp"
+
+
+def _naive(**kw):
+    return order_model(("ts", NaiveDateTimeField(null=True, **kw)))
+
+
+def test_timestamp_to_timestamptz_in_a_utc_session_keeps_the_table():
+    """Django sets TimeZone to UTC on its connection when USE_TZ (the test settings): then
+    PostgreSQL 12+ relabels the column (see the measurement below), both ways."""
+    aware = migrations.AlterField("order", "ts", models.DateTimeField(null=True))
+    assert not so206(lint([aware], [_naive()]))
+    sql = migrations.RunSQL("ALTER TABLE shop_order ALTER COLUMN ts TYPE timestamptz")
+    assert not so206(lint([sql], [_naive()]))
+    back = migrations.AlterField("order", "ts", NaiveDateTimeField(null=True))
+    assert not so206(lint([back], [order_model(("ts", models.DateTimeField(null=True)))]))
+
+
+def test_timestamp_to_timestamptz_rebuilds_the_indexes_on_the_column():
+    aware = migrations.AlterField("order", "ts", models.DateTimeField(null=True, db_index=True))
+    (f,) = so206(lint([aware], [_naive(db_index=True)]))
+    assert "no rewrite in a UTC session" in f.message and "(db_index)" in f.message
+    sql = migrations.RunSQL("ALTER TABLE shop_order ALTER COLUMN ts TYPE timestamptz")
+    (f,) = so206(lint([sql], [_naive(db_index=True)]))
+    assert "rebuilds its indexes (db_index)" in f.message
+
+
+def test_timestamp_to_timestamptz_in_another_time_zone_rewrites():
+    from django.test import override_settings
+
+    aware = migrations.AlterField("order", "ts", models.DateTimeField(null=True))
+    with override_settings(USE_TZ=False, TIME_ZONE="Europe/London"):  # summer time: not UTC
+        (f,) = so206(lint([aware], [_naive()]))
+    assert "from timestamp to timestamptz" in f.message and "rewritten" in f.message
+
+
+@pytest.mark.parametrize(
+    ("zone", "index", "rewrite", "rebuilt"),
+    [
+        ("UTC", False, False, False),
+        ("Etc/UTC", True, False, True),
+        ("Europe/London", False, True, True),
+    ],
+)
+def test_what_postgresql_does_with_timestamp_to_timestamptz(
+    scratch_db, zone, index, rewrite, rebuilt
+):
+    """The measurement the rule follows: the table's file, and the index's, before and after."""
+    from models import pg_connect
+
+    conn = pg_connect(scratch_db)
+    with conn.cursor() as cur:
+        cur.execute(f"SET TIME ZONE '{zone}'")
+        cur.execute("CREATE TABLE t (ts timestamp); CREATE INDEX t_ts ON t (ts)")
+        cur.execute("INSERT INTO t SELECT now() FROM generate_series(1, 100)")
+        if not index:
+            cur.execute("DROP INDEX t_ts; CREATE INDEX t_other ON t ((1))")
+        files = "SELECT relname, relfilenode FROM pg_class WHERE relname LIKE 't%' ORDER BY 1"
+        cur.execute(files)
+        before = dict(cur.fetchall())
+        cur.execute("ALTER TABLE t ALTER COLUMN ts TYPE timestamptz")
+        cur.execute(files)
+        after = dict(cur.fetchall())
+    conn.close()
+    assert (before["t"] != after["t"]) is rewrite
+    assert any(before[i] != after[i] for i in before if i != "t") is rebuilt
+
+
+def test_the_time_zone_of_the_checked_database_alias_decides(monkeypatch):
+    """With USE_TZ, Django sets the alias's own TIME_ZONE on the session when it has one."""
+    from django.conf import settings
+
+    from schemaops.config import Config
+
+    monkeypatch.setitem(settings.DATABASES, "chicago", {"TIME_ZONE": "America/Chicago"})
+    aware = migrations.AlterField("order", "ts", models.DateTimeField(null=True))
+    assert so206(lint([aware], [_naive()], config=Config(database="chicago")))
+    assert not so206(lint([aware], [_naive()], config=Config()))

@@ -69,3 +69,47 @@ def test_unchecked_column_rewrite_new_table_and_dropped_check_are_not_flagged():
         "ALTER TABLE shop_order ALTER COLUMN label TYPE text"
     )
     assert not so219(lint([sql], setup=[order_model(LABEL), NOT_BLANK]))
+
+
+def _positive(**kw):
+    return models.PositiveIntegerField(null=True, **kw)
+
+
+def test_a_comment_on_a_positive_field_re_validates_its_check(scratch_db):
+    """Django re-applies the column's type for a new db_comment (ALTER COLUMN x TYPE
+    integer): PostgreSQL checks every row against the CHECK again (measured below). The
+    recipe drops the CHECK under either name it may have, runs Django's SQL, adds it
+    back NOT VALID and validates it in the next migration."""
+    from models import pg_connect, setup_sql
+    from test_add_check_constraint_validated import _recipe_sql
+
+    setup = [order_model(("stock", _positive()))]
+    commented = migrations.AlterField("order", "stock", _positive(db_comment="units"))
+    (f,) = [f for f in lint([commented], setup=setup) if f.code == "SO219"]
+    assert "changes the db_comment of shop_order.stock" in f.message
+    alter, validate = _recipe_sql(f.recipe)
+    assert "migrations.SeparateDatabaseAndState(" in f.recipe
+    conn = pg_connect(scratch_db)
+    with conn.cursor() as cur:
+        for sql in setup_sql(setup):
+            cur.execute(sql)
+        cur.execute("INSERT INTO shop_order (code, amount, stock) VALUES ('a', 1, 2)")
+        cur.execute("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'shop_order'")
+        (before,) = cur.fetchone()
+        cur.execute('ALTER TABLE "shop_order" ALTER COLUMN "stock" TYPE integer')
+        cur.execute("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'shop_order'")
+        assert cur.fetchone()[0] > before  # the CHECK was validated again: a full read
+        for sql in [*alter, *validate]:
+            cur.execute(sql)
+        cur.execute(
+            "SELECT conname, convalidated FROM pg_constraint WHERE contype = 'c' "
+            "AND conrelid = 'shop_order'::regclass"
+        )
+        assert cur.fetchall() == [(validate[0].split()[-1], True)]
+    conn.close()
+
+
+def test_a_comment_on_a_field_without_a_check_is_silent():
+    setup = [order_model(("n", models.IntegerField(null=True)))]
+    commented = migrations.AlterField("order", "n", models.IntegerField(null=True, db_comment="n"))
+    assert "SO219" not in codes(lint([commented], setup=setup))

@@ -41,3 +41,16 @@ def test_runsql_concurrently_in_atomic_migration_fires():
         assert migration.atomic is False, sql
     plain = "CREATE INDEX i ON shop_order (code)"
     assert "SO210" not in codes(lint([migrations.RunSQL(plain)], setup=[order_model()]))
+
+
+def test_a_concurrent_index_inside_a_state_split_gets_the_atomic_false_recipe():
+    """The planner cannot lift the operation out of a SeparateDatabaseAndState: the
+    rule's own recipe says what to change, the migration's atomic."""
+    split = migrations.SeparateDatabaseAndState(
+        state_operations=[migrations.AddIndex("order", INDEX)],
+        database_operations=[AddIndexConcurrently("order", INDEX)],
+    )
+    (f,) = so210(lint_remedy([split], setup=[order_model()]))
+    assert f.recipe.startswith("# shop/migrations/0002_change.py")
+    assert "    atomic = False" in f.recipe
+    assert not so210(lint([split], setup=[order_model()], atomic=False))

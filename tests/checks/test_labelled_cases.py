@@ -21,6 +21,7 @@ operations whose findings carry more than one remedy::
 from __future__ import annotations
 
 import sys
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,13 +39,29 @@ if __name__ == "__main__":  # pragma: no cover - the measuring entry point
 
 import pytest
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField, HStoreField
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import (
+    ArrayField,
+    DateTimeRangeField,
+    HStoreField,
+    RangeOperators,
+)
 from django.contrib.postgres.functions import RandomUUID
-from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
+from django.contrib.postgres.indexes import BrinIndex, GinIndex, GistIndex, HashIndex, OpClass
+from django.contrib.postgres.operations import (
+    AddConstraintNotValid,
+    AddIndexConcurrently,
+    BtreeGinExtension,
+    CreateCollation,
+    CreateExtension,
+    RemoveIndexConcurrently,
+    TrigramExtension,
+    ValidateConstraint,
+)
 from django.db import migrations, models
+from django.db.migrations.operations.base import Operation
 from django.db.models import F, Q
-from django.db.models.functions import Lower, Now
+from django.db.models.functions import Lower, Now, Pi
 from labelled_fixture import place_child, user_model, world
 from lintkit import APP, QUIET, FakeLoader, make_migration
 
@@ -230,6 +247,71 @@ VIEW_MODEL = migrations.CreateModel(
     [("id", models.BigIntegerField(primary_key=True)), ("legacy", models.TextField(null=True))],
     options={"managed": False, "db_table": "shop_order_v"},
 )
+
+
+class NaiveDateTimeField(models.DateTimeField):
+    """A project's naive timestamp column (``timestamp``, what a legacy schema has)."""
+
+    def db_type(self, connection: Any) -> str:
+        return "timestamp"
+
+
+class RatingField(models.PositiveSmallIntegerField):
+    """A project's subclass: Django gives it the same CHECK (col >= 0)."""
+
+
+class AddFieldSafe(migrations.AddField):
+    """A project's own subclass of a Django operation (same SQL)."""
+
+
+class AddTriggerLike(Operation):
+    """Shaped like django-pgtrigger's AddTrigger: its own Operation that runs SQL."""
+
+    reversible = True
+
+    def __init__(self, model_name: str) -> None:
+        self.model_name = model_name
+
+    def state_forwards(self, app_label: str, state: Any) -> None:
+        pass
+
+    def database_forwards(self, app_label: str, schema_editor: Any, *states: Any) -> None:
+        schema_editor.execute(
+            "CREATE OR REPLACE FUNCTION shop_stamp() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RETURN NEW; END $$"
+        )
+        schema_editor.execute(
+            "CREATE TRIGGER shop_stamp BEFORE UPDATE ON shop_order "
+            "FOR EACH ROW EXECUTE FUNCTION shop_stamp()"
+        )
+
+    def database_backwards(self, app_label: str, schema_editor: Any, *states: Any) -> None:
+        schema_editor.execute("DROP TRIGGER shop_stamp ON shop_order")
+
+    def describe(self) -> str:
+        return "add a trigger"
+
+
+AMOUNT_POS = Q(amount__gte=0)
+# a varchar primary key and a unique code, each with a foreign key pointing at it
+SKU = [
+    migrations.CreateModel(
+        "Sku",
+        [
+            ("code", models.CharField(max_length=10, primary_key=True)),
+            ("ean", models.CharField(max_length=13, unique=True)),
+        ],
+    ),
+    migrations.CreateModel(
+        "Line",
+        [
+            ("id", models.BigAutoField(primary_key=True)),
+            ("sku", _fk("shop.Sku")),
+            ("by_ean", _fk("shop.Sku", to_field="ean", related_name="+")),
+        ],
+    ),
+]
+
 
 UNSAFE: list[Case] = [
     # many-to-many
@@ -1056,6 +1138,295 @@ UNSAFE: list[Case] = [
             )
         ],
         "SO201",
+    ),
+    # index kinds and options Django and django.contrib.postgres offer (all build a new
+    # index under SHARE without CONCURRENTLY)
+    Case(
+        "gist-index-on-existing",
+        [migrations.AddIndex("order", GistIndex(fields=["amount"], name="order_amount_gist"))],
+        "SO201",
+    ),
+    Case(
+        "brin-index-on-existing",
+        [migrations.AddIndex("order", BrinIndex(fields=["amount"], name="order_amount_brin"))],
+        "SO201",
+    ),
+    Case(
+        "hash-index-on-existing",
+        [migrations.AddIndex("order", HashIndex(fields=["code"], name="order_code_hash"))],
+        "SO201",
+    ),
+    Case(
+        "covering-index-include",
+        [
+            migrations.AddIndex(
+                "order", models.Index(fields=["code"], include=["amount"], name="order_code_cov")
+            )
+        ],
+        "SO201",
+    ),
+    Case(
+        "opclass-expression-index",
+        [
+            migrations.AddIndex(
+                "order",
+                models.Index(
+                    OpClass(Lower("code"), name="varchar_pattern_ops"), name="order_lcode_ops"
+                ),
+            )
+        ],
+        "SO201",
+    ),
+    Case(
+        "index-together-on-existing",
+        [migrations.AlterIndexTogether("order", {("code", "amount")})],
+        "SO201",
+    ),
+    Case(
+        "db-index-with-tablespace",
+        [
+            migrations.AlterField(
+                "order",
+                "code",
+                models.CharField(max_length=20, db_index=True, db_tablespace="pg_default"),
+            )
+        ],
+        "SO201",
+    ),
+    Case(
+        "remove-index-concurrently-in-atomic-migration",
+        [RemoveIndexConcurrently("order", "order_amount_idx")],
+        "SO210",
+    ),
+    Case(
+        "separate-state-add-index-concurrently-atomic",
+        [
+            _separate(
+                state=[migrations.AddIndex("order", models.Index(fields=["code"], name="o_c"))],
+                database=[AddIndexConcurrently("order", models.Index(fields=["code"], name="o_c"))],
+            )
+        ],
+        "SO210",
+    ),
+    Case(
+        "exclusion-constraint-on-existing",
+        [
+            migrations.AddConstraint(
+                "order",
+                ExclusionConstraint(
+                    name="order_code_excl", expressions=[("code", RangeOperators.EQUAL)]
+                ),
+            )
+        ],
+        "SO212",
+    ),
+    Case(
+        "unique-deferrable-on-existing",
+        [
+            migrations.AddConstraint(
+                "order",
+                models.UniqueConstraint(
+                    fields=["code"], deferrable=models.Deferrable.DEFERRED, name="order_code_def"
+                ),
+            )
+        ],
+        ("SO201", "SO203"),
+    ),
+    Case(
+        "unique-nulls-not-distinct-on-existing",
+        [
+            migrations.AddConstraint(
+                "order",
+                models.UniqueConstraint(
+                    fields=["legacy"], nulls_distinct=False, name="order_legacy_nnd"
+                ),
+            )
+        ],
+        ("SO201", "SO203"),
+    ),
+    Case(
+        "add-nullable-unique-field",
+        [
+            migrations.AddField(
+                "order", "ref", models.CharField(max_length=10, null=True, unique=True)
+            )
+        ],
+        ("SO201", "SO203"),
+    ),
+    Case(
+        "add-nullable-db-index-field",
+        [
+            migrations.AddField(
+                "order", "ref", models.CharField(max_length=10, null=True, db_index=True)
+            )
+        ],
+        "SO201",
+    ),
+    # a foreign key's AlterField: Django drops and re-adds its constraint (validated) for
+    # any change it makes in the database, null or db_index included
+    Case(
+        "fk-made-nullable-revalidates-constraint",
+        [migrations.AlterField("coupon", "order", _fk("shop.Order", null=True))],
+        "SO204",
+    ),
+    Case(
+        "fk-drop-db-index-revalidates-constraint",
+        [migrations.AlterField("coupon", "order", _fk("shop.Order", db_index=False))],
+        "SO204",
+    ),
+    Case(
+        "fk-db-constraint-added-back",
+        [migrations.AlterField("coupon", "order", _fk("shop.Order"))],
+        "SO204",
+        prior=_before(
+            migrations.AlterField("coupon", "order", _fk("shop.Order", db_constraint=False))
+        ),
+    ),
+    Case(
+        "fk-to-one-to-one-adds-unique",
+        [
+            migrations.AlterField(
+                "coupon", "order", models.OneToOneField("shop.Order", models.CASCADE)
+            )
+        ],
+        ("SO201", "SO203", "SO204"),
+    ),
+    # type changes
+    Case(
+        "decimal-narrow-precision",
+        [
+            migrations.AlterField(
+                "prod", "price", models.DecimalField(max_digits=8, decimal_places=2)
+            )
+        ],
+        "SO206",
+        prior=_before(*PROD),
+    ),
+    Case(
+        "date-to-datetime",
+        [migrations.AlterField("order", "day", models.DateTimeField(null=True))],
+        "SO206",
+        prior=_before(migrations.AddField("order", "day", models.DateField(null=True))),
+    ),
+    Case(
+        "text-to-json",
+        [migrations.AlterField("note", "body", models.JSONField(null=True))],
+        "SO206",
+    ),
+    Case(
+        "int-to-float",
+        [migrations.AlterField("order", "amount", models.FloatField(default=0))],
+        "SO206",
+    ),
+    Case(
+        "bigautofield-pk-to-uuid",
+        [
+            migrations.AlterField(
+                "note", "id", models.UUIDField(primary_key=True, default=uuid.uuid4)
+            )
+        ],
+        "SO206",
+    ),
+    Case(
+        "naive-to-aware-datetime-indexed",
+        [migrations.AlterField("order", "ts", models.DateTimeField(null=True, db_index=True))],
+        "SO206",
+        prior=_before(
+            migrations.AddField("order", "ts", NaiveDateTimeField(null=True, db_index=True))
+        ),
+    ),
+    # CHECK constraints Django or the SQL add with a column
+    Case(
+        "positive-field-subclass-add-scans-for-check",
+        [migrations.AddField("order", "stars", RatingField(null=True))],
+        ("SO205", "SO219"),
+    ),
+    Case(
+        "positive-field-db-default-add-scans-for-check",
+        [migrations.AddField("order", "stock", models.PositiveIntegerField(db_default=0))],
+        ("SO205", "SO219"),
+    ),
+    Case(
+        "sql-add-column-with-check",
+        [_sql("ALTER TABLE shop_order ADD COLUMN stars int CHECK (stars > 0)")],
+        ("SO205", "SO219"),
+    ),
+    # NOT NULL adds through a subclass, a non-atomic migration, other types
+    Case(
+        "operation-subclass-add-not-null",
+        [AddFieldSafe("order", "flag", models.BooleanField(default=False))],
+        "SO107",
+    ),
+    Case(
+        "non-atomic-add-not-null",
+        [migrations.AddField("order", "flag", models.BooleanField(default=True))],
+        "SO107",
+        attrs=NON_ATOMIC,
+    ),
+    Case(
+        "binary-not-null-python-default",
+        [migrations.AddField("order", "blob", models.BinaryField(default=b""))],
+        ("SO107", "SO108"),
+    ),
+    Case(
+        "mti-child-add-not-null",
+        [migrations.AddField("restaurant", "stars", models.IntegerField(default=0))],
+        "SO107",
+    ),
+    # raw SQL
+    Case(
+        "sql-add-column-unique",
+        [_sql("ALTER TABLE shop_order ADD COLUMN ref int UNIQUE")],
+        ("SO201", "SO203"),
+    ),
+    Case(
+        "sql-add-primary-key",
+        [_sql("ALTER TABLE shop_note ADD CONSTRAINT note_body_pk PRIMARY KEY (body)")],
+        ("SO201", "SO203", "SO217"),
+        prior=_before(_sql("ALTER TABLE shop_note DROP CONSTRAINT shop_note_pkey")),
+    ),
+    Case(
+        "widen-varchar-pk-that-foreign-keys-point-at",
+        [migrations.AlterField("sku", "code", models.CharField(max_length=20, primary_key=True))],
+        "SO204",
+        prior=_before(*SKU),
+    ),
+    Case(
+        "widen-unique-to-field-key",
+        [migrations.AlterField("sku", "ean", models.CharField(max_length=14, unique=True))],
+        "SO204",
+        prior=_before(*SKU),
+    ),
+    Case(
+        "comment-on-a-positive-field-rechecks-it",
+        [
+            migrations.AlterField(
+                "prod", "stock", models.PositiveIntegerField(default=0, db_comment="units")
+            )
+        ],
+        "SO219",
+        prior=_before(*PROD),
+    ),
+    Case(
+        "virtual-generated-field-before-postgresql-18",
+        [
+            migrations.AddField(
+                "order",
+                "double",
+                models.GeneratedField(
+                    expression=F("amount") * 2,
+                    output_field=models.IntegerField(),
+                    db_persist=False,
+                ),
+            )
+        ],
+        "SO208",
+    ),
+    Case("sql-set-logged", [_sql("ALTER TABLE shop_order SET LOGGED")], "SO215"),
+    Case(
+        "sql-add-identity-column",
+        [_sql("ALTER TABLE shop_order ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY")],
+        ("SO207", "SO211", "SO215"),
     ),
 ]
 
@@ -2099,6 +2470,303 @@ SAFE: list[Case] = [
         ],
         None,
         attrs=NON_ATOMIC,
+    ),
+    # django.contrib.postgres operations that lock no table
+    Case("create-extension", [CreateExtension("pg_trgm")], None),
+    Case("btree-gin-extension", [BtreeGinExtension()], None),
+    Case("trigram-extension", [TrigramExtension()], None),
+    Case(
+        "create-collation",
+        [
+            CreateCollation(
+                "german_ci", provider="icu", locale="de-u-ks-level2", deterministic=False
+            )
+        ],
+        None,
+    ),
+    Case(
+        "check-not-valid-alone",
+        [AddConstraintNotValid("order", models.CheckConstraint(condition=AMOUNT_POS, name="ap"))],
+        None,
+    ),
+    Case(
+        "validate-constraint-op-in-a-later-migration",
+        [ValidateConstraint("order", "ap")],
+        None,
+        prior=_before(
+            AddConstraintNotValid("order", models.CheckConstraint(condition=AMOUNT_POS, name="ap"))
+        ),
+    ),
+    Case(
+        "add-index-concurrently-partial-non-atomic",
+        [
+            AddIndexConcurrently(
+                "order",
+                models.Index(fields=["code"], condition=Q(amount__gt=0), name="order_code_pos"),
+            )
+        ],
+        None,
+        attrs=NON_ATOMIC,
+    ),
+    Case(
+        "add-index-concurrently-on-new-table-non-atomic",
+        [
+            migrations.CreateModel(
+                "Tag",
+                [
+                    ("id", models.BigAutoField(primary_key=True)),
+                    ("n", models.CharField(max_length=5)),
+                ],
+            ),
+            AddIndexConcurrently("tag", models.Index(fields=["n"], name="tag_n")),
+        ],
+        None,
+        attrs=NON_ATOMIC,
+    ),
+    # old migrations' together options, renames, comments
+    Case(
+        "rename-index-from-old-fields",
+        [migrations.RenameIndex("order", new_name="order_ca", old_fields=("code", "amount"))],
+        None,
+        prior=_before(migrations.AlterIndexTogether("order", {("code", "amount")})),
+    ),
+    Case(
+        "remove-unique-together",
+        [migrations.AlterUniqueTogether("order", set())],
+        None,
+        prior=_before(migrations.AlterUniqueTogether("order", {("code", "amount")})),
+    ),
+    Case("table-comment", [migrations.AlterModelTableComment("order", "orders")], None),
+    Case(
+        "column-comment-change",
+        [migrations.AlterField("order", "code", models.CharField(max_length=20, db_comment="c"))],
+        None,
+    ),
+    Case(
+        "add-nullable-field-with-comment",
+        [migrations.AddField("order", "memo", models.TextField(null=True, db_comment="a memo"))],
+        None,
+    ),
+    # field changes without a rewrite, scan or new index
+    Case(
+        "char-to-email-same-length",
+        [migrations.AlterField("order", "code", models.EmailField(max_length=20))],
+        None,
+    ),
+    Case(
+        "drop-unique-of-a-field",
+        [migrations.AlterField("customer", "email", models.CharField(max_length=100))],
+        None,
+        prior=_before(
+            migrations.AlterField(
+                "customer", "email", models.CharField(max_length=100, unique=True)
+            )
+        ),
+    ),
+    Case(
+        "drop-db-index-of-a-field",
+        [migrations.AlterField("event", "slug", models.CharField(max_length=30))],
+        None,
+    ),
+    Case(
+        "python-default-change-only",
+        [migrations.AlterField("order", "amount", models.IntegerField(default=5))],
+        None,
+    ),
+    Case(
+        "array-size-change",
+        [
+            migrations.AlterField(
+                "event", "tags", ArrayField(models.CharField(max_length=20), null=True, size=5)
+            )
+        ],
+        None,
+    ),
+    Case(
+        "alter-field-of-unmanaged-model",
+        [migrations.AlterField("legacy", "x", models.CharField(max_length=5))],
+        None,
+    ),
+    Case(
+        "remove-check-constraint",
+        [migrations.RemoveConstraint("order", "ap")],
+        None,
+        prior=_before(
+            migrations.AddConstraint(
+                "order", models.CheckConstraint(condition=AMOUNT_POS, name="ap")
+            )
+        ),
+    ),
+    # timestamp -> timestamptz in Django's UTC session (USE_TZ): no rewrite, no index
+    Case(
+        "naive-to-aware-datetime",
+        [migrations.AlterField("order", "ts", models.DateTimeField(null=True))],
+        None,
+        prior=_before(migrations.AddField("order", "ts", NaiveDateTimeField(null=True))),
+    ),
+    Case(
+        "aware-to-naive-datetime",
+        [migrations.AlterField("order", "ts", NaiveDateTimeField(null=True))],
+        None,
+        prior=_before(migrations.AddField("order", "ts", models.DateTimeField(null=True))),
+    ),
+    Case(
+        "sql-naive-to-aware-datetime",
+        [_sql("ALTER TABLE shop_order ALTER COLUMN ts TYPE timestamptz")],
+        None,
+        prior=_before(migrations.AddField("order", "ts", NaiveDateTimeField(null=True))),
+    ),
+    # nullable adds of other types, subclasses, new models
+    Case(
+        "nullable-adds-of-other-types",
+        [
+            migrations.AddField("order", "took", models.DurationField(null=True)),
+            migrations.AddField("order", "ip", models.GenericIPAddressField(null=True)),
+            migrations.AddField("order", "blob", models.BinaryField(null=True)),
+            migrations.AddField("order", "span", DateTimeRangeField(null=True)),
+        ],
+        None,
+    ),
+    Case(
+        "operation-subclass-add-nullable",
+        [AddFieldSafe("order", "flag", models.BooleanField(null=True))],
+        None,
+    ),
+    Case(
+        "composite-primary-key-new-model",
+        [
+            migrations.CreateModel(
+                "Line",
+                [
+                    ("pk", models.CompositePrimaryKey("order_id", "n")),
+                    ("order", _fk("shop.Order")),
+                    ("n", models.IntegerField()),
+                ],
+            )
+        ],
+        None,
+    ),
+    Case(
+        "m2m-through-model-over-existing-tables",
+        [
+            migrations.CreateModel(
+                "Link",
+                [
+                    ("id", models.BigAutoField(primary_key=True)),
+                    ("order", _fk("shop.Order")),
+                    ("note", _fk("shop.Note")),
+                ],
+            ),
+            migrations.AddField(
+                "order",
+                "links",
+                models.ManyToManyField("shop.Note", through="shop.Link", related_name="+"),
+            ),
+        ],
+        None,
+    ),
+    Case(
+        "fk-without-db-constraint-add",
+        [
+            migrations.AddField(
+                "order",
+                "note",
+                models.ForeignKey(
+                    "shop.Note", models.DO_NOTHING, null=True, db_constraint=False, db_index=False
+                ),
+            )
+        ],
+        None,
+    ),
+    # a third-party operation shaped like django-pgtrigger's: its SQL is read
+    Case("trigger-operation", [AddTriggerLike("order")], None),
+    # raw SQL that takes a brief lock, or none
+    Case(
+        "sql-create-trigger",
+        [
+            _sql(
+                "CREATE FUNCTION shop_touch() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RETURN NEW; END $$; CREATE TRIGGER shop_touch BEFORE UPDATE ON "
+                "shop_order FOR EACH ROW EXECUTE FUNCTION shop_touch()"
+            )
+        ],
+        None,
+    ),
+    Case(
+        "sql-enable-row-level-security",
+        [_sql("ALTER TABLE shop_order ENABLE ROW LEVEL SECURITY")],
+        None,
+    ),
+    Case("sql-replica-identity-full", [_sql("ALTER TABLE shop_order REPLICA IDENTITY FULL")], None),
+    Case(
+        "sql-set-statistics",
+        [_sql("ALTER TABLE shop_order ALTER COLUMN code SET STATISTICS 500")],
+        None,
+    ),
+    Case("sql-grant", [_sql("GRANT SELECT ON shop_order TO PUBLIC")], None),
+    Case("sql-comment-on-table", [_sql("COMMENT ON TABLE shop_order IS 'orders'")], None),
+    Case(
+        "sql-add-identity-to-existing-column",
+        [_sql("ALTER TABLE shop_order ALTER COLUMN amount ADD GENERATED BY DEFAULT AS IDENTITY")],
+        None,
+    ),
+    Case(
+        "sql-widen-varchar",
+        [_sql("ALTER TABLE shop_order ALTER COLUMN code TYPE varchar(40)")],
+        None,
+    ),
+    Case(
+        "rich-new-model-altered-in-the-same-migration",
+        [
+            migrations.CreateModel(
+                "Thing",
+                [
+                    ("id", models.UUIDField(primary_key=True, default=uuid.uuid4)),
+                    ("code", models.CharField(max_length=20, unique=True)),
+                    ("n", models.PositiveIntegerField(default=0)),
+                    ("at", models.DateTimeField(db_default=Now())),
+                    ("order", _fk("shop.Order")),
+                    ("tags", ArrayField(models.CharField(max_length=10), default=list)),
+                    ("notes", models.ManyToManyField("shop.Note")),
+                    (
+                        "double",
+                        models.GeneratedField(
+                            expression=F("n") * 2,
+                            output_field=models.IntegerField(),
+                            db_persist=True,
+                        ),
+                    ),
+                ],
+                options={
+                    "indexes": [GistIndex(fields=["n"], name="thing_n_gist")],
+                    "constraints": [
+                        models.CheckConstraint(condition=Q(n__lt=100), name="thing_n_lt")
+                    ],
+                },
+            ),
+            migrations.AlterField("thing", "code", models.CharField(max_length=5, unique=True)),
+            migrations.AddField("thing", "extra", models.IntegerField(default=1)),
+            migrations.AlterField(
+                "thing", "n", models.PositiveIntegerField(default=0, db_comment="units")
+            ),
+        ],
+        None,
+    ),
+    Case(
+        "db-default-of-an-immutable-django-function",
+        [migrations.AddField("order", "ratio", models.FloatField(db_default=Pi()))],
+        None,
+    ),
+    Case(
+        "widen-varchar-pk-nothing-points-at",
+        [migrations.AlterField("sku", "code", models.CharField(max_length=20, primary_key=True))],
+        None,
+        prior=_before(SKU[0]),
+    ),
+    Case(
+        "sql-restart-sequence",
+        [_sql("ALTER SEQUENCE shop_order_id_seq RESTART WITH 1000")],
+        None,
     ),
 ]
 

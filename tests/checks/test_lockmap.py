@@ -26,7 +26,7 @@ from schemaops.checks._lockmap import (
     operation_steps,
     statement_locks,
 )
-from schemaops.columns import binary_coercible, normal_type
+from schemaops.columns import binary_coercible, normal_type, utc_session
 from schemaops.config import Config
 from schemaops.linter import Linter
 from schemaops.locks import Lock
@@ -48,7 +48,8 @@ ALTER DOMAIN posint ADD CONSTRAINT posint_nonzero CHECK (VALUE <> 0) NOT VALID;
 CREATE TYPE mood AS ENUM ('sad', 'ok');
 CREATE SCHEMA s1;
 CREATE TABLE other (id bigint PRIMARY KEY, parent_id bigint, net cidr, p posint,
-                    tags varchar(10)[]);
+                    tags varchar(10)[], seen timestamp);
+CREATE INDEX other_seen_idx ON other (seen);
 CREATE TABLE part (id bigint, d date) PARTITION BY RANGE (d);
 CREATE TABLE part_2024 PARTITION OF part FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 INSERT INTO parent VALUES (1, 'a');
@@ -147,6 +148,20 @@ class CatalogSchema:
         )
         row = self.cur.fetchone()
         return normal_type(row[0]) if row else None
+
+    @property
+    def utc_session(self) -> bool:
+        self.cur.execute("SHOW TimeZone")
+        return utc_session({"timezone": self.cur.fetchone()[0]})
+
+    def column_indexes(self, table: str, column: str) -> list[str]:
+        self.cur.execute(
+            "SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_attribute a "
+            "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) "
+            "WHERE i.indrelid = %s::regclass AND a.attname = %s",
+            (table, column),
+        )
+        return [row[0] for row in self.cur.fetchall()]
 
     def check_constraints(self, table: str, column: str) -> list[str]:
         self.cur.execute(
@@ -283,6 +298,32 @@ def sql_db() -> Any:
     finally:
         conn.close()
         drop_database(name)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/Chicago"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "ALTER TABLE child ALTER COLUMN at TYPE timestamptz",  # no index on it
+        "ALTER TABLE child ALTER COLUMN at TYPE timestamptz(3)",  # a precision: rewritten
+        "ALTER TABLE other ALTER COLUMN seen TYPE timestamptz",  # other_seen_idx is rebuilt
+    ],
+)
+def test_timestamp_to_timestamptz_follows_the_session_time_zone(
+    sql_db: Any, zone: str, sql: str
+) -> None:
+    """In a UTC session PostgreSQL keeps the table (its indexes on the column are
+    rebuilt, a scan); in another zone it converts every row."""
+    node = parse(sql)[0].node
+    with sql_db.cursor() as cur:
+        try:
+            cur.execute("SET LOCAL TIME ZONE %s", (zone,))
+            claims = statement_locks(node, CatalogSchema(cur))
+            observed, rewritten, scanned, before = _observe(cur, lambda: cur.execute(sql))
+        finally:
+            sql_db.rollback()
+    assert bool(rewritten) is (zone != "UTC" or sql.endswith(")"))
+    _compare(claims, observed, rewritten, scanned, before, exact=True)
 
 
 @pytest.mark.parametrize("sql", STATEMENTS)
@@ -556,3 +597,62 @@ def test_steps_keep_statement_order() -> None:
     Linter(FakeLoader([first, second]), Config(), rules=[Steps()]).run({(APP, "0002_change")})
     assert actions == [(AE, False), (RX, True), (AE, True), (AE, False)]  # Django's four-way
     assert merge([]) == []
+
+
+def test_a_key_type_change_checks_the_foreign_keys_pointing_at_it_again(scratch_db: Any) -> None:
+    """Widening a varchar primary key rewrites nothing, but Django drops the foreign keys
+    pointing at it and adds them back validated: a full read of the referencing table."""
+    from django.db import connections
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    from schemaops.plan import offline_connection
+
+    setup = [
+        migrations.CreateModel(
+            "Sku", [("code", models.CharField(max_length=10, primary_key=True))]
+        ),
+        migrations.CreateModel(
+            "Line",
+            [
+                ("id", models.BigAutoField(primary_key=True)),
+                ("sku", models.ForeignKey("shop.sku", models.CASCADE)),
+            ],
+        ),
+    ]
+    op = migrations.AlterField("sku", "code", models.CharField(max_length=20, primary_key=True))
+    claims = claims_for(op, setup)
+    assert ("shop_line", AE, True) in claims
+    settings = dict(offline_connection(150000).settings_dict)
+    settings.update(NAME=scratch_db["dbname"], HOST=scratch_db["host"], USER=scratch_db["user"])
+    settings["PORT"] = scratch_db.get("port", 5432)
+    conn = DatabaseWrapper(settings, alias="keys_test")
+    connections["keys_test"] = conn
+    try:
+        state = ProjectState()
+        with conn.schema_editor() as editor:
+            for setup_op in setup:
+                new = state.clone()
+                setup_op.state_forwards(APP, new)
+                setup_op.database_forwards(APP, editor, state, new)
+                state = new
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO shop_sku VALUES ('a'); INSERT INTO shop_line VALUES (1, 'a')")
+
+        def run() -> None:
+            with conn.schema_editor(atomic=False) as editor:
+                new = state.clone()
+                op.state_forwards(APP, new)
+                op.database_forwards(APP, editor, state, new)
+
+        conn.set_autocommit(False)
+        try:
+            with conn.cursor() as cur:
+                observed, rewritten, scanned, before = _observe(cur.cursor, run)
+        finally:
+            conn.rollback()
+            conn.set_autocommit(True)
+    finally:
+        conn.close()
+        del connections["keys_test"]
+    assert "shop_line" in scanned and not rewritten
+    _compare(claims, observed, rewritten, scanned, before)

@@ -69,3 +69,27 @@ def test_django_operation_whose_sql_cannot_be_generated_says_so():
 def test_django_operation_with_sql_is_silent():
     op = migrations.AddField("order", "weight", models.IntegerField(default=1))
     assert "SO903" not in codes(lint([op], setup=[order_model()], want_sql=True))
+
+
+class PythonOnly(Operation):
+    """A third-party operation that says it runs Python (``reduces_to_sql = False``), as
+    RunPython does, but is no RunPython: its code may run any SQL."""
+
+    reduces_to_sql = False
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        schema_editor.execute("ALTER TABLE shop_order ADD COLUMN note text NOT NULL")
+
+
+class QuietRunPython(migrations.RunPython):
+    """A project's RunPython subclass: the RunPython rules read it, not this one."""
+
+
+def test_an_operation_that_runs_python_is_reported_as_not_analysed():
+    (f,) = [f for f in lint([PythonOnly()], setup=[order_model()]) if f.code == "SO903"]
+    assert "PythonOnly in shop.0002_change" in f.message and "runs Python code" in f.message
+    quiet = QuietRunPython(QuietRunPython.noop, QuietRunPython.noop)
+    assert "SO903" not in codes(lint([quiet], setup=[order_model()]))
