@@ -428,3 +428,19 @@ def test_targets_rendered_as_stand_ins_give_djangos_own_sql(op: Any) -> None:
     setup = [order_model(), FAT_TARGET]
     result = _run([op], setup)
     assert result.steps[0].operations[0].sql == _django_sql(op, setup)
+
+
+def test_operations_with_a_model_name_but_no_model_name_lower_get_their_sql():
+    """contrib.postgres' ValidateConstraint names its model by ``model_name`` only: its
+    model is rendered and its statement read (it was 'SQL unavailable': LookupError)."""
+    from django.contrib.postgres.operations import AddConstraintNotValid, ValidateConstraint
+
+    check = models.CheckConstraint(condition=models.Q(amount__gte=0), name="amount_pos")
+    # alone in its migration: no rendering of an earlier operation to borrow
+    result = _run(
+        [ValidateConstraint("order", "amount_pos")],
+        [order_model(), AddConstraintNotValid("order", check)],
+    )
+    (step,) = result.steps
+    assert step.operations[0].sql_error is None
+    assert step.operations[0].sql == ['ALTER TABLE "shop_order" VALIDATE CONSTRAINT "amount_pos";']
