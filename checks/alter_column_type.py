@@ -70,6 +70,9 @@ ONLINE = (
 )
 
 
+COLUMN = "<column>"  # where the column goes in a message of _indexes_rebuilt
+
+
 class AlterColumnType(Rule):
     code = "SO206"
     name = "alter-column-type"
@@ -111,33 +114,33 @@ class AlterColumnType(Rule):
         """Same type, new collation: no rewrite, but every index on the column is rebuilt."""
         old_collation = getattr(old, "db_collation", None)
         new_collation = getattr(op.field, "db_collation", None)
-        indexes = column_indexes(ctx.before, op.name)
-        if old_collation == new_collation or not indexes:
-            return
-        column = ctx.column(op.name, old)
-        yield self.finding(
-            ctx,
-            f"AlterField {ctx.model_name}.{op.name} changes the collation of {ctx.table}.{column} "
-            f"to {new_collation or 'the default'}: no rewrite, but PostgreSQL rebuilds its "
-            f"indexes ({', '.join(indexes)}) under ACCESS EXCLUSIVE",
-            lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "while the column's indexes are rebuilt"),
-            recipe=ONLINE,
-        )
+        if old_collation != new_collation:
+            to = new_collation or "the default"
+            yield from self._indexes_rebuilt(ctx, op, old, f"the collation of {COLUMN} to {to}", "")
 
     def _timezone_flip(
         self, ctx: OperationContext, op: Any, old: Any, change: str
     ) -> Iterator[Finding]:
         """``timestamp`` <-> ``timestamptz`` in a UTC session: no rewrite, but every index
         on the column gets the other operator class, so PostgreSQL rebuilds it."""
+        yield from self._indexes_rebuilt(
+            ctx, op, old, f"{COLUMN} from {change}", " in a UTC session"
+        )
+
+    def _indexes_rebuilt(
+        self, ctx: OperationContext, op: Any, old: Any, what: str, when: str
+    ) -> Iterator[Finding]:
+        """No rewrite (``when``), but PostgreSQL rebuilds every index on the column; ``what``
+        changes, with :data:`COLUMN` where the column goes. Nothing when the column has no index."""
         indexes = column_indexes(ctx.before, op.name)
         if not indexes:
             return
-        column = ctx.column(op.name, old)
+        column = f"{ctx.table}.{ctx.column(op.name, old)}"
         yield self.finding(
             ctx,
-            f"AlterField {ctx.model_name}.{op.name} changes {ctx.table}.{column} from {change}: "
-            f"no rewrite in a UTC session, but PostgreSQL rebuilds its indexes "
-            f"({', '.join(indexes)}) under ACCESS EXCLUSIVE",
+            f"AlterField {ctx.model_name}.{op.name} changes {what.replace(COLUMN, column)}: "
+            f"no rewrite{when}, but PostgreSQL rebuilds its indexes ({', '.join(indexes)}) "
+            "under ACCESS EXCLUSIVE",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "while the column's indexes are rebuilt"),
             recipe=ONLINE,
         )

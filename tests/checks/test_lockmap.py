@@ -217,6 +217,25 @@ def _seq_scans(cur: Any) -> dict[str, int]:
 Observed = tuple[dict[str, Lock], set[str], set[str], dict[int, Any]]
 
 
+def _observe_operation(conn: Any, state: ProjectState, op: Any) -> Observed:
+    """:func:`_observe` of ``op`` run by Django's schema editor on ``state``, in a
+    transaction rolled back afterwards."""
+
+    def run() -> None:
+        with conn.schema_editor(atomic=False) as editor:
+            new = state.clone()
+            op.state_forwards(APP, new)
+            op.database_forwards(APP, editor, state, new)
+
+    conn.set_autocommit(False)
+    try:
+        with conn.cursor() as cur:
+            return _observe(cur.cursor, run)
+    finally:
+        conn.rollback()
+        conn.set_autocommit(True)
+
+
 def _observe(cur: Any, run: Any) -> Observed:
     """Run ``run()`` in the open transaction: strongest lock per relation, and the tables
     it rewrote (relfilenode changed) or read whole (``pg_stat_xact_user_tables.seq_scan``).
@@ -545,19 +564,7 @@ def test_operation_locks_match_pg_locks(django_db: Any, op: Any) -> None:
     conn, state = django_db
     claims = claims_for(op, _setup())
 
-    def run() -> None:
-        with conn.schema_editor(atomic=False) as editor:
-            new = state.clone()
-            op.state_forwards(APP, new)
-            op.database_forwards(APP, editor, state, new)
-
-    conn.set_autocommit(False)
-    try:
-        with conn.cursor() as cur:
-            observed, rewritten, scanned, before = _observe(cur.cursor, run)
-    finally:
-        conn.rollback()
-        conn.set_autocommit(True)
+    observed, rewritten, scanned, before = _observe_operation(conn, state, op)
     type_only = isinstance(op, migrations.AlterField) and op.name in ("code", "amount", "label")
     _compare(
         claims,
@@ -637,20 +644,7 @@ def test_a_key_type_change_checks_the_foreign_keys_pointing_at_it_again(scratch_
                 state = new
         with conn.cursor() as cur:
             cur.execute("INSERT INTO shop_sku VALUES ('a'); INSERT INTO shop_line VALUES (1, 'a')")
-
-        def run() -> None:
-            with conn.schema_editor(atomic=False) as editor:
-                new = state.clone()
-                op.state_forwards(APP, new)
-                op.database_forwards(APP, editor, state, new)
-
-        conn.set_autocommit(False)
-        try:
-            with conn.cursor() as cur:
-                observed, rewritten, scanned, before = _observe(cur.cursor, run)
-        finally:
-            conn.rollback()
-            conn.set_autocommit(True)
+        observed, rewritten, scanned, before = _observe_operation(conn, state, op)
     finally:
         conn.close()
         del connections["keys_test"]
