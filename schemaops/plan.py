@@ -237,8 +237,9 @@ def primary_key_after(op: Operation, app_label: str) -> ModelKey | None:
     if isinstance(op, dj_migrations.RenameModel):
         return (app_label, op.new_name_lower)
     name = getattr(op, "model_name_lower", None)
-    if name is None and isinstance(getattr(op, "model_name", None), str):
-        name = op.model_name.lower()  # ValidateConstraint and the like: no model_name_lower
+    model_name = getattr(op, "model_name", None)
+    if name is None and isinstance(model_name, str):
+        name = model_name.lower()  # ValidateConstraint and the like: no model_name_lower
     if name is None and isinstance(op, dj_migrations.operations.models.ModelOperation):
         name = op.name_lower
     return (app_label, name) if name else None
