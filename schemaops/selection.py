@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from schemaops._gc import gc_paused
+from schemaops._gc import freeze_loaded, gc_paused
 from schemaops.errors import ConfigError, DatabaseUnavailable, GraphError, UnknownAppError
 
 MigrationKey = tuple[str, str]
@@ -59,6 +59,7 @@ def load_graph(connection: Any = None) -> Any:
     if conflicts:
         detail = "; ".join(f"{app}: {', '.join(sorted(names))}" for app, names in conflicts.items())
         raise GraphError(f"conflicting migrations (run makemigrations --merge): {detail}")
+    freeze_loaded()
     return loader
 
 
