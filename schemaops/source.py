@@ -164,11 +164,11 @@ def location_of(migration: Any, operation: int | None) -> Location:
 def clear_cache() -> None:
     """Forget what was read: fresh files, fresh ``Suppression.used`` flags."""
     _read.cache_clear()
-    _compiled.clear()
 
 
 # file -> the module code Python compiled (or loaded from its .pyc) when Django
-# imported it, and the file's stamp then; taken (popped) by its first read
+# imported it, and the file's stamp then; taken (popped) by its first read, which
+# may come after a clear_cache() (the linter clears before it starts)
 _compiled: dict[str, tuple[CodeType, Stamp]] = {}
 
 

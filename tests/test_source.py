@@ -290,3 +290,14 @@ def test_load_graph_keeps_the_code_of_every_migration_and_reads_the_same_lines()
     assert not set(source._compiled) & project  # each taken by its read
     source.clear_cache()
     assert fast == {p: _lines(source.read(p)) for p in project}
+
+
+def test_the_code_kept_outlives_clearing_the_cache(tmp_path, monkeypatch):
+    """The linter clears the cache as it starts, after load_graph kept the code."""
+    path = _write(tmp_path, _PLAIN)
+    with open(path, "rb") as handle:
+        code = compile(handle.read(), path, "exec")
+    source.keep_compiled({path: (code, source._text(path)[1])}, {path})
+    source.clear_cache()
+    monkeypatch.setattr(source, "_migration_class", None)  # parsing would fail
+    assert source.read(path).spans == [(8, 12), (13, 13), (14, 15)]
