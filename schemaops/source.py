@@ -177,7 +177,7 @@ def compiled_while_importing() -> Iterator[dict[str, tuple[CodeType, Stamp]]]:
     """Keep the code of every module imported from a ``.py`` file inside, by file.
 
     Django's MigrationLoader imports each migration module; reading its operations'
-    lines from that code spares parsing the file again (a third of reading it). Only
+    lines from that code spares parsing the file again (half the cost of reading it). Only
     the import system's own source loader is watched, wherever the package is
     (namespace packages, ``MIGRATION_MODULES``); a ``.pyc``-only module or one
     from another loader is simply not kept, and is parsed. Yields what was kept:
