@@ -109,7 +109,7 @@ def _read(path: str) -> MigrationSource:
     source = MigrationSource(path)
     compiled = _compiled.pop(path, None)
     try:
-        text, stamp = _text(path)
+        text, stamp = _imported_text(path, compiled) if compiled else _text(path)
         found = (
             _compiled_operations(compiled[0], text) if compiled and compiled[1] == stamp else None
         )
@@ -133,6 +133,8 @@ def _read(path: str) -> MigrationSource:
 
 
 Stamp = tuple[int, int]  # a file's size and modification time (ns)
+# a module's code, its file's stamp at import, and the file's bytes when compiled from them
+Compiled = tuple[CodeType, Stamp, bytes | None]
 
 
 def _text(path: str) -> tuple[str, Stamp]:
@@ -140,11 +142,26 @@ def _text(path: str) -> tuple[str, Stamp]:
     without the text layer: setting up its decoder costs more than a small file's read;
     and its stamp, to tell whether it is still the file Django imported."""
     with open(path, "rb") as handle:
-        text = handle.read().decode("utf-8")
+        data = handle.read()
         stat = os.fstat(handle.fileno())
+    return _decoded(data), (stat.st_size, stat.st_mtime_ns)
+
+
+def _imported_text(path: str, compiled: Compiled) -> tuple[str, Stamp]:
+    """:func:`_text`, from the bytes Python compiled when the file has not changed since."""
+    data = compiled[2]
+    if data is None:
+        return _text(path)
+    stat = os.stat(path)
+    stamp = (stat.st_size, stat.st_mtime_ns)
+    return (_decoded(data), stamp) if stamp == compiled[1] else _text(path)
+
+
+def _decoded(data: bytes) -> str:
+    text = data.decode("utf-8")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text, (stat.st_size, stat.st_mtime_ns)
+    return text
 
 
 def location_of(migration: Any, operation: int | None) -> Location:
@@ -169,44 +186,54 @@ def clear_cache() -> None:
 # file -> the module code Python compiled (or loaded from its .pyc) when Django
 # imported it, and the file's stamp then; taken (popped) by its first read, which
 # may come after a clear_cache() (the linter clears before it starts)
-_compiled: dict[str, tuple[CodeType, Stamp]] = {}
+_compiled: dict[str, Compiled] = {}
 
 
 @contextmanager
-def compiled_while_importing() -> Iterator[dict[str, tuple[CodeType, Stamp]]]:
+def compiled_while_importing() -> Iterator[dict[str, Compiled]]:
     """Keep the code of every module imported from a ``.py`` file inside, by file.
 
     Django's MigrationLoader imports each migration module; reading its operations'
     lines from that code spares parsing the file again (half the cost of reading it). Only
     the import system's own source loader is watched, wherever the package is
     (namespace packages, ``MIGRATION_MODULES``); a ``.pyc``-only module or one
-    from another loader is simply not kept, and is parsed. Yields what was kept:
-    the caller keeps the migration modules' code (:func:`keep_compiled`).
+    from another loader is simply not kept, and is parsed. A module compiled from
+    its source (no valid ``.pyc``) keeps those bytes too: its first read need not
+    open the file again. Yields what was kept: the caller keeps the migration
+    modules' (:func:`keep_compiled`).
     """
     loader = importlib.machinery.SourceFileLoader
-    own = loader.__dict__.get("get_code")
-    inherited = loader.get_code
-    seen: dict[str, tuple[CodeType, Stamp]] = {}
+    own = {name: loader.__dict__.get(name) for name in ("get_code", "source_to_code")}
+    inherited_get_code, inherited_source_to_code = loader.get_code, loader.source_to_code
+    seen: dict[str, Compiled] = {}
+    sources: dict[str, bytes] = {}  # the files compiled from source (no valid .pyc)
 
     def get_code(self: Any, fullname: str) -> CodeType | None:
-        code = inherited(self, fullname)
+        code = inherited_get_code(self, fullname)
         path = self.get_filename(fullname)
         if code is not None and path.endswith(".py"):
             stat = os.stat(path)
-            seen[path] = (code, (stat.st_size, stat.st_mtime_ns))
+            seen[path] = (code, (stat.st_size, stat.st_mtime_ns), sources.pop(path, None))
         return code
 
+    def source_to_code(self: Any, data: Any, path: Any, *args: Any, **kwargs: Any) -> CodeType:
+        if isinstance(data, bytes) and isinstance(path, str):
+            sources[path] = data
+        return inherited_source_to_code(self, data, path, *args, **kwargs)
+
     loader.get_code = get_code  # type: ignore[method-assign]
+    loader.source_to_code = source_to_code  # type: ignore[method-assign]
     try:
         yield seen
     finally:
-        if own is None:
-            del loader.get_code
-        else:
-            loader.get_code = own  # type: ignore[method-assign]
+        for name, method in own.items():
+            if method is None:
+                delattr(loader, name)
+            else:
+                setattr(loader, name, method)
 
 
-def keep_compiled(seen: dict[str, tuple[CodeType, Stamp]], paths: set[str]) -> None:
+def keep_compiled(seen: dict[str, Compiled], paths: set[str]) -> None:
     """Keep the code of these files (the migration modules) for their first read."""
     _compiled.update((path, seen[path]) for path in paths if path in seen)
 

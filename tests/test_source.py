@@ -182,7 +182,7 @@ def _compiled_read(path: str) -> source.MigrationSource:
     """``read`` with the module code kept as if Django had just imported ``path``."""
     with open(path, "rb") as handle:
         code = compile(handle.read(), path, "exec")
-    source.keep_compiled({path: (code, source._text(path)[1])}, {path})
+    source.keep_compiled({path: (code, source._text(path)[1], None)}, {path})
     return source.read(path)
 
 
@@ -243,7 +243,7 @@ def test_a_file_changed_since_its_import_is_parsed_again(tmp_path):
         code = compile(handle.read(), path, "exec")
     stamp = source._text(path)[1]
     _write(tmp_path, "\n\n" + _PLAIN)  # two lines more, as a fix could write
-    source.keep_compiled({path: (code, stamp)}, {path})
+    source.keep_compiled({path: (code, stamp, textwrap.dedent(_PLAIN).encode())}, {path})
     assert source.read(path).spans == [(10, 14), (15, 15), (16, 17)]
 
 
@@ -275,8 +275,9 @@ def test_only_modules_imported_from_source_are_kept(tmp_path, monkeypatch):
         importlib.import_module("keptpkg.compiled_only")
     assert "get_code" not in importlib.machinery.SourceFileLoader.__dict__  # put back
     assert set(seen) == {str(package / "__init__.py"), str(package / "plain.py")}
-    code, stamp = seen[str(package / "plain.py")]
+    code, stamp, data = seen[str(package / "plain.py")]
     assert code.co_names == ("X",) and stamp == source._text(str(package / "plain.py"))[1]
+    assert data == b"X = 1\n"  # compiled from its source: no .pyc was written yet
 
 
 def test_load_graph_keeps_the_code_of_every_migration_and_reads_the_same_lines():
@@ -297,7 +298,21 @@ def test_the_code_kept_outlives_clearing_the_cache(tmp_path, monkeypatch):
     path = _write(tmp_path, _PLAIN)
     with open(path, "rb") as handle:
         code = compile(handle.read(), path, "exec")
-    source.keep_compiled({path: (code, source._text(path)[1])}, {path})
+    source.keep_compiled({path: (code, source._text(path)[1], None)}, {path})
     source.clear_cache()
     monkeypatch.setattr(source, "_migration_class", None)  # parsing would fail
     assert source.read(path).spans == [(8, 12), (13, 13), (14, 15)]
+
+
+def test_the_bytes_python_compiled_are_read_instead_of_the_file(tmp_path, monkeypatch):
+    path = _write(tmp_path, _PLAIN)
+    with open(path, "rb") as handle:
+        data = handle.read()
+    code = compile(data, path, "exec")
+    source.keep_compiled({path: (code, source._text(path)[1], data)}, {path})
+    monkeypatch.setattr(source, "_text", None)  # opening the file would fail
+    assert _lines(source.read(path)) == (
+        7,
+        [(8, 12), (13, 13), (14, 15)],
+        [[(8, 12), (13, 13), (14, 15)]],
+    )
