@@ -39,6 +39,20 @@ def gc_paused(*, freeze: bool = False) -> Iterator[None]:
             gc.enable()
 
 
+def freeze_loaded() -> None:
+    """In the console script only: what was loaded so far stays until exit, out of sight.
+
+    Called once the migration graph is loaded: Django, the project's models and every
+    migration module are alive until the process ends. Without this, the first
+    :func:`sweep_young` of the walk scans all of them (150,000 objects after loading
+    1,000 migrations: 50 ms) for the few thousand renderings it frees. Not in
+    another program's process (:data:`FREEZE_AT_EXIT` unset), whose graph may be
+    collected later.
+    """
+    if FREEZE_AT_EXIT:
+        gc.freeze()
+
+
 def sweep_young() -> None:
     """Free the garbage of models rendered for SQL while the collector is paused.
 
@@ -48,6 +62,7 @@ def sweep_young() -> None:
     generations, what was allocated since the last sweep, and moves the
     survivors to the oldest generation, which is never scanned while paused:
     each sweep costs what was allocated since the previous one, not what the
-    whole run holds.
+    whole run holds (the first one: since the graph was loaded, see
+    :func:`freeze_loaded`).
     """
     gc.collect(1)

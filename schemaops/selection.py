@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from schemaops._gc import gc_paused
+from schemaops._gc import freeze_loaded, gc_paused
 from schemaops.errors import ConfigError, DatabaseUnavailable, GraphError, UnknownAppError
 
 MigrationKey = tuple[str, str]
@@ -39,10 +39,14 @@ def load_graph(connection: Any = None) -> Any:
     """
     from django.db.migrations.loader import MigrationLoader
 
+    from schemaops import source
+
     try:
         with gc_paused():
             loader = MigrationLoader(connection, load=False, ignore_no_migrations=True)
-            loader.load_disk()
+            with source.compiled_while_importing() as compiled:
+                loader.load_disk()
+            source.keep_compiled(compiled, _module_files(loader.disk_migrations))
             _refuse_self_replacement(loader.disk_migrations)
             # build_graph() starts with load_disk(), which would import (reload) every
             # migration file a second time: the files were just loaded, keep them
@@ -59,7 +63,16 @@ def load_graph(connection: Any = None) -> Any:
     if conflicts:
         detail = "; ".join(f"{app}: {', '.join(sorted(names))}" for app, names in conflicts.items())
         raise GraphError(f"conflicting migrations (run makemigrations --merge): {detail}")
+    freeze_loaded()
     return loader
+
+
+def _module_files(disk_migrations: dict[MigrationKey, Any]) -> set[str]:
+    """The files the migrations were imported from."""
+    import sys
+
+    modules = (sys.modules.get(type(m).__module__) for m in disk_migrations.values())
+    return {path for path in (getattr(m, "__file__", None) for m in modules) if path}
 
 
 def _loaded() -> None:
