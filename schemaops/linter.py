@@ -39,6 +39,7 @@ from schemaops.plan import (
     is_django_operation,
     sql_analysed,
 )
+from schemaops.remedy.attach import wants_remedy
 from schemaops.rules import (
     FinalContext,
     MigrationContext,
@@ -171,8 +172,15 @@ class Linter:
         source_module.clear_cache()
         self._final_ops, self._linted = [], {}
         for step in walker.walk(keep=selected.__contains__):
-            findings.extend(self.lint_migration(step, walker.state, walker.facts))
+            found = self.lint_migration(step, walker.state, walker.facts)
+            findings.extend(found)
+            # the reverse's SQL of the operations whose remedy check plans (see _plannable)
+            planned = {f.operation for f in found if wants_remedy(f, self._registry)}
             for op in step.operations:
+                if op.index in planned:
+                    op.make_reverse()
+                else:
+                    op.drop_reverse()
                 if op.sql is not None and op.reverse_sql is not None and op.sql_error is None:
                     generated[(step.app_label, step.name, op.index)] = (op.sql, op.reverse_sql)
             if self.keep_steps:
@@ -528,8 +536,9 @@ def _always(step: OperationStep) -> bool:
 
 
 def _plannable(step: OperationStep) -> bool:
-    """Operations the remedy planner may plan: their reverse's SQL is generated in the
-    walk too, on the same renderings, so planning their remedy renders nothing."""
+    """Operations the remedy planner may plan: their reverse's SQL can be generated on the
+    walk's renderings, so planning their remedy renders nothing. It is generated once the
+    migration is linted, for the operations whose findings ask for a remedy."""
     from schemaops.remedy.planner import REMOVALS, REWRITABLE
 
     return (
