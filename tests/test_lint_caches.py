@@ -2,7 +2,8 @@
 
 The SQL trees are shared across a process (``statements.parsed``), a code
 object's bytecode is decoded once (``pycode``) and a folder's relative path is
-computed once (``selection.relative_file``): each test here holds one of them
+computed once (``selection.relative_file``), and statements are printed with
+one ancestry visitor (``statements.deparse``): each test here holds one of them
 to the answer computed afresh.
 """
 
@@ -17,7 +18,7 @@ from lintkit import lint, order_model
 
 from schemaops.pycode import executed_sql, has_loop
 from schemaops.selection import relative, relative_file
-from schemaops.statements import SQLSyntaxError, parse, parsed
+from schemaops.statements import SQLSyntaxError, deparse, parse, parsed
 
 ADD_VALUE = "ALTER TYPE order_status ADD VALUE 'refunded'"
 
@@ -93,3 +94,25 @@ def test_relative_file_is_relative(tmp_path, where):
     root = (tmp_path / where).resolve()
     assert relative_file(path, root) == relative(path, root) == os.path.relpath(path, root)
     assert relative_file(path, root) == relative_file(path, Path(str(root)))
+
+
+PRINTED = [
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS o_a ON shop_order (amount) WHERE amount > 0",
+    "UPDATE shop_order SET amount = coalesce(amount, 0) * 2 WHERE id IN (SELECT id FROM t)",
+    "ALTER TABLE shop_order ADD COLUMN c integer DEFAULT (1 + 2) * 3 NOT NULL",
+    "ALTER TABLE shop_order ALTER COLUMN a TYPE bigint USING a::bigint",
+    "SELECT CASE WHEN a > 1 THEN 'x' ELSE 'y' END FROM t WHERE NOT (a = 1 OR b = 2)",
+    "CREATE TABLE t (id serial PRIMARY KEY, v text CHECK (v <> ''), w int REFERENCES u)",
+    "DELETE FROM t USING u WHERE t.id = u.id AND u.created < now() - interval '1 day'",
+    "INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y') ON CONFLICT (a) DO UPDATE SET b = 'z'",
+]
+
+
+@pytest.mark.parametrize("sql", PRINTED)
+def test_deparse_prints_what_pglast_prints(sql):
+    from pglast.stream import RawStream
+
+    for node in [stmt.node for stmt in parse(sql)]:
+        assert deparse(node) == str(RawStream()(node))
+    where = parse(PRINTED[1])[0].node.whereClause  # an expression printed on its own
+    assert deparse(where) == str(RawStream()(where))

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pglast import ast, enums
-from pglast.stream import RawStream
 
+from schemaops.statements import deparse as print_sql
 from schemaops.statements import ident, parse, relname
 
 CONCURRENT_INDEX = "concurrent-index"
@@ -87,7 +87,7 @@ _PRINTED_LIMIT = 4096
 
 
 def deparse(node: Any) -> str:
-    text = str(RawStream()(node))
+    text = print_sql(node)
     if len(_PRINTED) >= _PRINTED_LIMIT:
         _PRINTED.clear()
     _PRINTED[text] = runs_outside_transaction(node) is not None
