@@ -273,7 +273,9 @@ class Linter:
         # codes the operation's own rules decide (see the docstring)
         judged = set() if own_model else self._judged(type(op))
         # generated SQL runs on the schema as it is before the operation, not after it
-        sql_ctx = _before_operation(ctx) if generated else ctx
+        # (made once a statement needs it: most of Django's are left to the operation rules)
+        sql_ctx = None
+        kept = not generated or own_model  # the statements migration-wide rules read
         for text in texts:
             try:
                 statements = self._parse(text)
@@ -281,14 +283,20 @@ class Linter:
                 yield _rule(SQL_UNPARSABLE)().finding(ctx, f"cannot parse SQL: {exc}")
                 continue
             for stmt in with_do_bodies(statements):
-                sctx = StatementContext(stmt.node, stmt.sql, sql_ctx, generated)
-                if not generated or own_model:
-                    ctx.migration.statements.append(sctx)
-                elif sctx.kind in _DML:
+                kind = type(stmt.node).__name__
+                if not kept and kind in _DML:
                     continue  # Django's default fill: part of the change its rules judge
-                for rule in self._rules_for_statement(sctx.kind):
-                    if generated and (rule.code in reported or rule.code in judged):
-                        continue
+                rules = self._rules_for_statement(kind)
+                if generated:
+                    rules = [r for r in rules if r.code not in reported and r.code not in judged]
+                if not kept and not rules and kind not in _CREATES:
+                    continue  # nothing reads it
+                if sql_ctx is None:
+                    sql_ctx = _before_operation(ctx) if generated else ctx
+                sctx = StatementContext(stmt.node, stmt.sql, sql_ctx, generated)
+                if kept:
+                    ctx.migration.statements.append(sctx)
+                for rule in rules:
                     yield from self._guarded(rule, rule.check_statement, sctx)
                 _track_created_table(sctx)
 
@@ -581,8 +589,12 @@ def _crashed(exc: Exception, where: str) -> RuleCrashed | None:
     )
 
 
+# statements that create a table the rest of the migration sees as new
+_CREATES = frozenset({"CreateStmt", "CreateTableAsStmt"})
+
+
 def _track_created_table(sctx: Any) -> None:
-    if sctx.kind not in ("CreateStmt", "CreateTableAsStmt"):
+    if sctx.kind not in _CREATES:
         return  # most statements: no need to reach pglast's classes
     from pglast import ast
 
