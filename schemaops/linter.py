@@ -30,7 +30,7 @@ from schemaops._gc import gc_paused
 from schemaops.config import Config
 from schemaops.dbfacts import DatabaseFacts
 from schemaops.errors import ConfigError, RuleCrashed
-from schemaops.findings import Finding, Location, Severity
+from schemaops.findings import Finding, Location, Severity, recipe_written, write_recipe
 from schemaops.phases import POST, phase_of
 from schemaops.plan import (
     MigrationStep,
@@ -134,6 +134,8 @@ class Linter:
         self._linted: dict[str, Any] = {}  # migration file -> its MigrationContext
         self._rule_failed = next((r for r in self.rules if r.code == "SO905"), None)
         self._crashes: list[tuple[Any, Any, Exception]] = []  # (rule, context, exception)
+        # (rule, context, finding) of the findings whose recipe is still to write
+        self._unwritten: list[tuple[Any, Any, Finding]] = []
         self._registry = registered()
         self._texts: set[str] = set()  # the SQL texts read in the migration being linted
 
@@ -207,6 +209,7 @@ class Linter:
             raw.extend(self._lint_operation(ctx, op_step))
         for rule in self._by_mig:
             raw.extend(self._guarded(rule, rule.check_migration, ctx))
+        raw = self._write_recipes(raw)
         raw.extend(self._crash_findings(raw))
         if self._by_final:
             self._final_ops.extend(ctx.operations)
@@ -319,10 +322,37 @@ class Linter:
         raises) must not stop the other rules or the rest of the run.
         """
         try:
-            return list(hook(ctx) or ())
+            found = list(hook(ctx) or ())
         except Exception as exc:
             self._crashes.append((rule, ctx, exc))
             return []
+        for f in found:
+            if not recipe_written(f):
+                self._unwritten.append((rule, ctx, f))
+        return found
+
+    def _write_recipes(self, raw: list[Finding]) -> list[Finding]:
+        """``raw`` with the recipes rules left to write later (:meth:`Rule.finding`) written
+        now, under their rule's guard, for the operations check plans no remedy for.
+
+        The others' are replaced by the planner's remedy, unread (where the planner finds
+        none after all, the recipe is written when read). A recipe that raises here drops
+        its finding and is reported as its rule's crash, as if the rule had raised.
+        """
+        unwritten, self._unwritten = self._unwritten, []
+        if not unwritten:
+            return raw
+        planned = {f.operation for f in raw if wants_remedy(f, self._registry)}
+        failed: set[int] = set()
+        for rule, ctx, f in unwritten:
+            if f.operation is not None and f.operation in planned:
+                continue
+            try:
+                write_recipe(f)
+            except Exception as exc:
+                self._crashes.append((rule, ctx, exc))
+                failed.add(id(f))
+        return [f for f in raw if id(f) not in failed] if failed else raw
 
     def _crash_findings(self, found: list[Finding]) -> list[Finding]:
         """One SO905 per operation whose rules raised, unless SO901 already says why."""

@@ -3,8 +3,9 @@
 The SQL trees are shared across a process (``statements.parsed``), a code
 object's bytecode is decoded once (``pycode``) and a folder's relative path is
 computed once (``selection.relative_file``), and statements are printed with
-one ancestry visitor (``statements.deparse``): each test here holds one of them
-to the answer computed afresh.
+one ancestry visitor (``statements.deparse``), and a recipe may be written only
+when read (``Rule.finding``): each test here holds one of them to the answer
+computed afresh.
 """
 
 from __future__ import annotations
@@ -116,3 +117,60 @@ def test_deparse_prints_what_pglast_prints(sql):
         assert deparse(node) == str(RawStream()(node))
     where = parse(PRINTED[1])[0].node.whereClause  # an expression printed on its own
     assert deparse(where) == str(RawStream()(where))
+
+
+def _linted(operation, *codes, extra=()):
+    from django.db import models
+    from lintkit import APP, FakeLoader, make_migration
+
+    from schemaops.checks import RULES
+    from schemaops.config import Config
+    from schemaops.linter import Linter
+
+    first = make_migration("0001_initial", [order_model(("note", models.TextField()))])
+    second = make_migration("0002_change", [operation], dependencies=[(APP, "0001_initial")])
+    loader = FakeLoader([first, second])
+    rules = [RULES[code]() for code in (*codes, "SO905")] + list(extra)
+    return loader, Linter(loader, Config(), rules=rules).run({(APP, "0002_change")})
+
+
+def _drop_note():
+    return _linted(migrations.RemoveField("order", "note"), "SO101")
+
+
+def test_a_planned_operations_recipe_is_written_only_when_read():
+    from schemaops.findings import recipe_written
+    from schemaops.remedy.attach import attach_remedies
+
+    loader, result = _drop_note()
+    (drop,) = result.findings
+    assert drop.code == "SO101" and not recipe_written(drop)
+    assert "drop_order_note" in drop.recipe and recipe_written(drop)  # as the rule wrote it
+    _, planned = _drop_note()
+    remedies = attach_remedies(planned.findings, loader, 150000, sql=planned.sql)
+    assert planned.findings[0].recipe == remedies["shop.0002_change#0"]["recipe"]
+
+
+def test_a_recipe_that_raises_where_no_remedy_replaces_it_is_its_rules_crash():
+    from django.db import models
+
+    from schemaops.checks import RULES
+
+    timeout_rule = RULES["SO401"]  # a timeouts rule: the planner plans nothing for it
+
+    class LateRecipe(timeout_rule):  # type: ignore[misc,valid-type]
+        def check_migration(self, ctx):
+            return []
+
+        def check_operation(self, ctx):
+            def recipe():
+                raise KeyError("not there")
+
+            yield self.finding(ctx, "needs a timeout", recipe=recipe)
+
+    LateRecipe.operations = (migrations.AddField,)
+    added = migrations.AddField("order", "memo", models.TextField(null=True))
+    _, result = _linted(added, extra=[LateRecipe()])
+    by_code = {f.code: f for f in result.findings}
+    assert sorted(by_code) == ["SO905"]
+    assert "rule SO401" in by_code["SO905"].message and "KeyError" in by_code["SO905"].message
