@@ -14,7 +14,6 @@ import types
 from typing import Any
 
 from pglast import ast
-from pglast.stream import RawStream
 
 from schemaops.dbfacts import not_null_check_column
 from schemaops.pycode import (  # noqa: F401 (re-exported: the rules import them from here)
@@ -26,7 +25,7 @@ from schemaops.pycode import (  # noqa: F401 (re-exported: the rules import them
     unwrap,
 )
 from schemaops.rules import MigrationContext, OperationContext
-from schemaops.statements import AT, alter_commands, relname
+from schemaops.statements import AT, alter_commands, deparse, relname
 
 # -- fields -------------------------------------------------------------------------
 
@@ -85,7 +84,7 @@ def is_not_null_check(constraint: Any, field_name: str) -> bool:
 
 
 def render(node: Any) -> str:
-    return str(RawStream()(node))
+    return deparse(node)
 
 
 def sql_validated_not_null_checks(mctx: MigrationContext, table: str) -> set[str]:

@@ -39,6 +39,7 @@ a post-deploy migration (``deploy_phase = "post"``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import Any
 
 from django.db import migrations
@@ -85,7 +86,8 @@ class DropColumn(Rule):
             f"RemoveField drops {ctx.table}.{column} ({ctx.model_name}.{op.name}) while the "
             "running code still selects it",
             lock=Lock.ACCESS_EXCLUSIVE.on(ctx.table, "briefly (no rewrite)"),
-            recipe=self._recipe(
+            recipe=partial(
+                self._recipe,
                 ctx,
                 f"{op.model_name}_{op.name}",
                 column,
@@ -176,7 +178,8 @@ class DropColumn(Rule):
     def _recipe(
         self, ctx: OperationContext, what: str, column: str, not_null: bool, state_op: str
     ) -> str:
-        """Out of the state pre-deploy (nullable, so new INSERTs work), dropped post-deploy."""
+        """Out of the state pre-deploy (nullable, so new INSERTs work), dropped post-deploy.
+        Written when read (reads no project state): the planner's remedy replaces it."""
         table = ctx.table
         db_ops = []
         if not_null:

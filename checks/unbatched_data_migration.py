@@ -41,6 +41,7 @@ it fetches several, the finding says it cannot tell which).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 from django.db import migrations
@@ -88,7 +89,9 @@ class UnbatchedDataMigration(Rule):
             f"{verb} on {table} ({scope}, no key range) changes every matching row in one "
             "transaction",
             lock=f"{Lock.ROW_EXCLUSIVE.on(table)}, and a row lock on every row it changes",
-            recipe=_sql_recipe(ctx, node, table, where),
+            recipe=partial(
+                _sql_recipe, node, table, where, model_for_table(ctx.migration.state, table)
+            ),
         )
 
     def check_operation(self, ctx: OperationContext) -> Iterator[Finding]:
@@ -143,10 +146,10 @@ def _bounded(where: Any) -> bool:
     return bounds == {"upper", "lower"}
 
 
-def _sql_recipe(ctx: StatementContext, node: Any, table: str, where: str | None) -> str:
-    """The UPDATE as a `schemaops backfill start` (its own SET and WHERE), or for a
-    DELETE / a table no model has, what to do in words."""
-    model = model_for_table(ctx.migration.state, table)
+def _sql_recipe(node: Any, table: str, where: str | None, model: Any) -> str:
+    """The UPDATE as a `schemaops backfill start` (its own SET and WHERE) on ``model`` (the
+    table's, when the statement ran), or for a DELETE / a table no model has, what to do in
+    words. Written when read: the planner's remedy replaces it."""
     if isinstance(node, ast.DeleteStmt) or model is None:
         return (
             f"remove the statement from the migration; after the deploy delete from {table} "

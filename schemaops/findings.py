@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -57,6 +58,44 @@ class BlockingStep:
     referenced: str | None = None
 
 
+class _Recipe:
+    """``Finding.recipe``: its text, or a function that writes it, called when the recipe
+    is first read (:meth:`schemaops.rules.Rule.finding`).
+
+    Some rules' recipes cost more than their verdict (the code of two whole migrations),
+    and ``check`` replaces the recipe of every operation it plans a remedy for with that
+    remedy's, unread. A function that raises when the linter did not call it under its
+    rule's guard (see :func:`write_recipe`) leaves no recipe.
+    """
+
+    def __get__(self, finding: Any, owner: Any = None) -> str | None:
+        if finding is None:
+            return None  # the field's default
+        recipe = finding.__dict__["recipe"]
+        if callable(recipe):
+            try:
+                recipe = recipe()
+            except Exception:
+                recipe = None
+            finding.__dict__["recipe"] = recipe
+        return recipe  # type: ignore[no-any-return]
+
+    def __set__(self, finding: Any, recipe: str | Callable[[], str | None] | None) -> None:
+        finding.__dict__["recipe"] = recipe
+
+
+def recipe_written(finding: Finding) -> bool:
+    """Is ``finding``'s recipe its text (or none) already, not a function to call?"""
+    return not callable(finding.__dict__["recipe"])
+
+
+def write_recipe(finding: Finding) -> None:
+    """Call the function ``finding``'s recipe was given as, now; what it raises propagates."""
+    recipe = finding.__dict__["recipe"]
+    if callable(recipe):
+        finding.__dict__["recipe"] = recipe()
+
+
 @dataclass
 class Finding:
     """One problem, with the lock it takes and the recipe that avoids it.
@@ -77,7 +116,7 @@ class Finding:
     migration: str | None = None
     operation: int | None = None
     lock: str | None = None
-    recipe: str | None = None
+    recipe: _Recipe = _Recipe()  # text (see _Recipe: a rule may give a function)
     location: Location = field(default_factory=Location)
     obj: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
@@ -147,4 +186,13 @@ def summarize(findings: list[Finding]) -> dict[str, int]:
     }
 
 
-__all__ = ["BlockingStep", "Finding", "Location", "Severity", "asdict", "summarize"]
+__all__ = [
+    "BlockingStep",
+    "Finding",
+    "Location",
+    "Severity",
+    "asdict",
+    "recipe_written",
+    "summarize",
+    "write_recipe",
+]

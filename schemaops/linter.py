@@ -30,7 +30,7 @@ from schemaops._gc import gc_paused
 from schemaops.config import Config
 from schemaops.dbfacts import DatabaseFacts
 from schemaops.errors import ConfigError, RuleCrashed
-from schemaops.findings import Finding, Location, Severity
+from schemaops.findings import Finding, Location, Severity, recipe_written, write_recipe
 from schemaops.phases import POST, phase_of
 from schemaops.plan import (
     MigrationStep,
@@ -39,6 +39,7 @@ from schemaops.plan import (
     is_django_operation,
     sql_analysed,
 )
+from schemaops.remedy.attach import wants_remedy
 from schemaops.rules import (
     FinalContext,
     MigrationContext,
@@ -133,6 +134,8 @@ class Linter:
         self._linted: dict[str, Any] = {}  # migration file -> its MigrationContext
         self._rule_failed = next((r for r in self.rules if r.code == "SO905"), None)
         self._crashes: list[tuple[Any, Any, Exception]] = []  # (rule, context, exception)
+        # (rule, context, finding) of the findings whose recipe is still to write
+        self._unwritten: list[tuple[Any, Any, Finding]] = []
         self._registry = registered()
         self._texts: set[str] = set()  # the SQL texts read in the migration being linted
 
@@ -171,8 +174,15 @@ class Linter:
         source_module.clear_cache()
         self._final_ops, self._linted = [], {}
         for step in walker.walk(keep=selected.__contains__):
-            findings.extend(self.lint_migration(step, walker.state, walker.facts))
+            found = self.lint_migration(step, walker.state, walker.facts)
+            findings.extend(found)
+            # the reverse's SQL of the operations whose remedy check plans (see _plannable)
+            planned = {f.operation for f in found if wants_remedy(f, self._registry)}
             for op in step.operations:
+                if op.index in planned:
+                    op.make_reverse()
+                else:
+                    op.drop_reverse()
                 if op.sql is not None and op.reverse_sql is not None and op.sql_error is None:
                     generated[(step.app_label, step.name, op.index)] = (op.sql, op.reverse_sql)
             if self.keep_steps:
@@ -199,6 +209,7 @@ class Linter:
             raw.extend(self._lint_operation(ctx, op_step))
         for rule in self._by_mig:
             raw.extend(self._guarded(rule, rule.check_migration, ctx))
+        raw = self._write_recipes(raw)
         raw.extend(self._crash_findings(raw))
         if self._by_final:
             self._final_ops.extend(ctx.operations)
@@ -265,7 +276,9 @@ class Linter:
         # codes the operation's own rules decide (see the docstring)
         judged = set() if own_model else self._judged(type(op))
         # generated SQL runs on the schema as it is before the operation, not after it
-        sql_ctx = _before_operation(ctx) if generated else ctx
+        # (made once a statement needs it: most of Django's are left to the operation rules)
+        sql_ctx = None
+        kept = not generated or own_model  # the statements migration-wide rules read
         for text in texts:
             try:
                 statements = self._parse(text)
@@ -273,14 +286,20 @@ class Linter:
                 yield _rule(SQL_UNPARSABLE)().finding(ctx, f"cannot parse SQL: {exc}")
                 continue
             for stmt in with_do_bodies(statements):
-                sctx = StatementContext(stmt.node, stmt.sql, sql_ctx, generated)
-                if not generated or own_model:
-                    ctx.migration.statements.append(sctx)
-                elif sctx.kind in _DML:
+                kind = type(stmt.node).__name__
+                if not kept and kind in _DML:
                     continue  # Django's default fill: part of the change its rules judge
-                for rule in self._rules_for_statement(sctx.kind):
-                    if generated and (rule.code in reported or rule.code in judged):
-                        continue
+                rules = self._rules_for_statement(kind)
+                if generated:
+                    rules = [r for r in rules if r.code not in reported and r.code not in judged]
+                if not kept and not rules and kind not in _CREATES:
+                    continue  # nothing reads it
+                if sql_ctx is None:
+                    sql_ctx = _before_operation(ctx) if generated else ctx
+                sctx = StatementContext(stmt.node, stmt.sql, sql_ctx, generated)
+                if kept:
+                    ctx.migration.statements.append(sctx)
+                for rule in rules:
                     yield from self._guarded(rule, rule.check_statement, sctx)
                 _track_created_table(sctx)
 
@@ -303,10 +322,37 @@ class Linter:
         raises) must not stop the other rules or the rest of the run.
         """
         try:
-            return list(hook(ctx) or ())
+            found = list(hook(ctx) or ())
         except Exception as exc:
             self._crashes.append((rule, ctx, exc))
             return []
+        for f in found:
+            if not recipe_written(f):
+                self._unwritten.append((rule, ctx, f))
+        return found
+
+    def _write_recipes(self, raw: list[Finding]) -> list[Finding]:
+        """``raw`` with the recipes rules left to write later (:meth:`Rule.finding`) written
+        now, under their rule's guard, for the operations check plans no remedy for.
+
+        The others' are replaced by the planner's remedy, unread (where the planner finds
+        none after all, the recipe is written when read). A recipe that raises here drops
+        its finding and is reported as its rule's crash, as if the rule had raised.
+        """
+        unwritten, self._unwritten = self._unwritten, []
+        if not unwritten:
+            return raw
+        planned = {f.operation for f in raw if wants_remedy(f, self._registry)}
+        failed: set[int] = set()
+        for rule, ctx, f in unwritten:
+            if f.operation is not None and f.operation in planned:
+                continue
+            try:
+                write_recipe(f)
+            except Exception as exc:
+                self._crashes.append((rule, ctx, exc))
+                failed.add(id(f))
+        return [f for f in raw if id(f) not in failed] if failed else raw
 
     def _crash_findings(self, found: list[Finding]) -> list[Finding]:
         """One SO905 per operation whose rules raised, unless SO901 already says why."""
@@ -528,8 +574,9 @@ def _always(step: OperationStep) -> bool:
 
 
 def _plannable(step: OperationStep) -> bool:
-    """Operations the remedy planner may plan: their reverse's SQL is generated in the
-    walk too, on the same renderings, so planning their remedy renders nothing."""
+    """Operations the remedy planner may plan: their reverse's SQL can be generated on the
+    walk's renderings, so planning their remedy renders nothing. It is generated once the
+    migration is linted, for the operations whose findings ask for a remedy."""
     from schemaops.remedy.planner import REMOVALS, REWRITABLE
 
     return (
@@ -572,8 +619,12 @@ def _crashed(exc: Exception, where: str) -> RuleCrashed | None:
     )
 
 
+# statements that create a table the rest of the migration sees as new
+_CREATES = frozenset({"CreateStmt", "CreateTableAsStmt"})
+
+
 def _track_created_table(sctx: Any) -> None:
-    if sctx.kind not in ("CreateStmt", "CreateTableAsStmt"):
+    if sctx.kind not in _CREATES:
         return  # most statements: no need to reach pglast's classes
     from pglast import ast
 

@@ -39,7 +39,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from django.db import migrations as dj_migrations
@@ -146,8 +146,9 @@ class OperationStep:
     ``sql`` is filled when the caller asked for it (``check`` always does; it
     is empty, without rendering anything, for an operation that provably runs
     none); ``sql_error`` says why it could not be produced. ``reverse_sql`` is
-    the reverse's SQL, generated on the same renderings when the caller asked
-    for it (the remedy planner needs both directions).
+    the reverse's SQL, generated on the same renderings by :meth:`make_reverse`
+    when the caller asked the walk to keep it possible (``want_reverse``): the
+    remedy planner needs both directions, but only for the operations it plans.
     """
 
     app_label: str
@@ -164,6 +165,21 @@ class OperationStep:
     children: list[OperationStep] = field(default_factory=list)
     # SeparateDatabaseAndState only: the models its state_operations touch, before them
     state_models: dict[ModelKey, ModelSnapshot] = field(default_factory=dict)
+    # want_reverse: makes reverse_sql on the renderings the forwards used (see make_reverse)
+    pending_reverse: Callable[[], list[str] | None] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def make_reverse(self) -> None:
+        """Fill ``reverse_sql`` now, when the walk kept it possible; once, then the
+        renderings are let go. A reverse Django cannot write offline stays None."""
+        if self.pending_reverse is not None:
+            self.reverse_sql = self.pending_reverse()
+            self.pending_reverse = None
+
+    def drop_reverse(self) -> None:
+        """Let go of the renderings kept for :meth:`make_reverse`: no reverse is wanted."""
+        self.pending_reverse = None
 
     @property
     def kind(self) -> str:
@@ -277,7 +293,10 @@ class Walker:
     """Walk the plan forward once; see the module docstring.
 
     ``want_sql(step)`` decides per operation whether to generate its SQL;
-    ``want_reverse(step)`` whether to generate its reverse's SQL as well.
+    ``want_reverse(step)`` whether its reverse's SQL may be asked for: the step then
+    holds on to the two renderings its forwards used until the caller calls
+    :meth:`OperationStep.make_reverse` or :meth:`OperationStep.drop_reverse` (a
+    reverse costs as much as its forwards, and the planner reads few of them).
     ``pg_version`` is the server version number (150000 for 15) used by the
     offline connection, so version-dependent SQL matches the target server.
     """
@@ -580,7 +599,7 @@ class _SQLGenerator:
         for statement in self.editor.deferred_sql[deferred_start:]:
             self.deferred_owner[id(statement)] = step
         if to_state is not None and step.sql_error is None and self.walker.want_reverse(step):
-            step.reverse_sql = self._backwards(op, app_label, to_state, from_state)
+            step.pending_reverse = partial(self._backwards, op, app_label, to_state, from_state)
 
     def _backwards(
         self, op: Operation, app_label: str, after: ProjectState, before: ProjectState

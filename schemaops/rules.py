@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -265,10 +265,17 @@ class Rule:
         message: str,
         *,
         lock: str | None = None,
-        recipe: str | None = None,
+        recipe: str | Callable[[], str | None] | None = None,
         severity: Severity | None = None,
         blocking: BlockingStep | None = None,
     ) -> Finding:
+        """A finding of this rule on ``ctx``'s operation (or migration).
+
+        ``recipe`` may be a function that writes it, for a recipe that costs more than
+        the verdict: ``check`` calls it only where the planner's remedy does not replace
+        the recipe. It runs later, so it must read nothing the walk goes on to change
+        (the project state: take what it needs from it first).
+        """
         if isinstance(ctx, StatementContext):
             ctx = ctx.operation
         if isinstance(ctx, OperationContext):

@@ -13,7 +13,8 @@ from typing import Any
 
 from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError
-from pglast.stream import maybe_double_quote_name
+from pglast.stream import RawStream, maybe_double_quote_name
+from pglast.visitors import Continue, Visitor
 
 AT = enums.AlterTableType
 CONSTR = enums.ConstrType
@@ -114,6 +115,40 @@ def parsed(sql: str) -> tuple[Statement, ...]:
     SQLSyntaxError every time (errors are not kept).
     """
     return tuple(parse(sql))
+
+
+class _Ancestry(Visitor):  # type: ignore[misc]
+    """Sets every node's ``ancestors`` (pglast's printers read them), as pglast's
+    ``populate_ancestors`` does before printing, with one visitor for the process:
+    pglast's makes a visitor class per call and looks its methods up again, two
+    thirds of printing a short statement."""
+
+    def __call__(self, node: Any) -> None:
+        walk = self.iterate(node)
+        try:
+            ancestors, node = walk.send(None)
+        except StopIteration:
+            return
+        while True:
+            node.ancestors = ancestors
+            try:
+                ancestors, node = walk.send(Continue)
+            except StopIteration:
+                return
+
+
+_ANCESTRY = _Ancestry()
+
+
+def deparse(node: Any) -> str:
+    """``node`` printed as SQL: what ``pglast.stream.RawStream()(node)`` prints (for one
+    node, its ``__call__`` sets the ancestors of ``(node,)`` and prints the node)."""
+    if not isinstance(node, ast.Node) or isinstance(node, ast.RawStmt):
+        return str(RawStream()(node))
+    stream = RawStream()
+    _ANCESTRY((node,))
+    stream.print_node(node)
+    return str(stream.getvalue())
 
 
 def relname(rangevar: Any) -> str | None:

@@ -2,8 +2,10 @@
 
 The SQL trees are shared across a process (``statements.parsed``), a code
 object's bytecode is decoded once (``pycode``) and a folder's relative path is
-computed once (``selection.relative_file``): each test here holds one of them
-to the answer computed afresh.
+computed once (``selection.relative_file``), and statements are printed with
+one ancestry visitor (``statements.deparse``), and a recipe may be written only
+when read (``Rule.finding``): each test here holds one of them to the answer
+computed afresh.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from lintkit import lint, order_model
 
 from schemaops.pycode import executed_sql, has_loop
 from schemaops.selection import relative, relative_file
-from schemaops.statements import SQLSyntaxError, parse, parsed
+from schemaops.statements import SQLSyntaxError, deparse, parse, parsed
 
 ADD_VALUE = "ALTER TYPE order_status ADD VALUE 'refunded'"
 
@@ -93,3 +95,82 @@ def test_relative_file_is_relative(tmp_path, where):
     root = (tmp_path / where).resolve()
     assert relative_file(path, root) == relative(path, root) == os.path.relpath(path, root)
     assert relative_file(path, root) == relative_file(path, Path(str(root)))
+
+
+PRINTED = [
+    "CREATE INDEX CONCURRENTLY IF NOT EXISTS o_a ON shop_order (amount) WHERE amount > 0",
+    "UPDATE shop_order SET amount = coalesce(amount, 0) * 2 WHERE id IN (SELECT id FROM t)",
+    "ALTER TABLE shop_order ADD COLUMN c integer DEFAULT (1 + 2) * 3 NOT NULL",
+    "ALTER TABLE shop_order ALTER COLUMN a TYPE bigint USING a::bigint",
+    "SELECT CASE WHEN a > 1 THEN 'x' ELSE 'y' END FROM t WHERE NOT (a = 1 OR b = 2)",
+    "CREATE TABLE t (id serial PRIMARY KEY, v text CHECK (v <> ''), w int REFERENCES u)",
+    "DELETE FROM t USING u WHERE t.id = u.id AND u.created < now() - interval '1 day'",
+    "INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y') ON CONFLICT (a) DO UPDATE SET b = 'z'",
+]
+
+
+@pytest.mark.parametrize("sql", PRINTED)
+def test_deparse_prints_what_pglast_prints(sql):
+    from pglast.stream import RawStream
+
+    for node in [stmt.node for stmt in parse(sql)]:
+        assert deparse(node) == str(RawStream()(node))
+    where = parse(PRINTED[1])[0].node.whereClause  # an expression printed on its own
+    assert deparse(where) == str(RawStream()(where))
+
+
+def _linted(operation, *codes, extra=()):
+    from django.db import models
+    from lintkit import APP, FakeLoader, make_migration
+
+    from schemaops.checks import RULES
+    from schemaops.config import Config
+    from schemaops.linter import Linter
+
+    first = make_migration("0001_initial", [order_model(("note", models.TextField()))])
+    second = make_migration("0002_change", [operation], dependencies=[(APP, "0001_initial")])
+    loader = FakeLoader([first, second])
+    rules = [RULES[code]() for code in (*codes, "SO905")] + list(extra)
+    return loader, Linter(loader, Config(), rules=rules).run({(APP, "0002_change")})
+
+
+def _drop_note():
+    return _linted(migrations.RemoveField("order", "note"), "SO101")
+
+
+def test_a_planned_operations_recipe_is_written_only_when_read():
+    from schemaops.findings import recipe_written
+    from schemaops.remedy.attach import attach_remedies
+
+    loader, result = _drop_note()
+    (drop,) = result.findings
+    assert drop.code == "SO101" and not recipe_written(drop)
+    assert "drop_order_note" in drop.recipe and recipe_written(drop)  # as the rule wrote it
+    _, planned = _drop_note()
+    remedies = attach_remedies(planned.findings, loader, 150000, sql=planned.sql)
+    assert planned.findings[0].recipe == remedies["shop.0002_change#0"]["recipe"]
+
+
+def test_a_recipe_that_raises_where_no_remedy_replaces_it_is_its_rules_crash():
+    from django.db import models
+
+    from schemaops.checks import RULES
+
+    timeout_rule = RULES["SO401"]  # a timeouts rule: the planner plans nothing for it
+
+    class LateRecipe(timeout_rule):  # type: ignore[misc,valid-type]
+        def check_migration(self, ctx):
+            return []
+
+        def check_operation(self, ctx):
+            def recipe():
+                raise KeyError("not there")
+
+            yield self.finding(ctx, "needs a timeout", recipe=recipe)
+
+    LateRecipe.operations = (migrations.AddField,)
+    added = migrations.AddField("order", "memo", models.TextField(null=True))
+    _, result = _linted(added, extra=[LateRecipe()])
+    by_code = {f.code: f for f in result.findings}
+    assert sorted(by_code) == ["SO905"]
+    assert "rule SO401" in by_code["SO905"].message and "KeyError" in by_code["SO905"].message

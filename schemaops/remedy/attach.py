@@ -157,6 +157,12 @@ def _with_timeouts(text: str, timeouts: list[Finding], first: bool = False) -> s
 _NOT_PLANNED = frozenset({"timeouts"})
 
 
+def wants_remedy(f: Finding, rules: Mapping[str, Any]) -> bool:
+    """Does :func:`attach_remedies` plan ``f``'s operation (within ``PLAN_LIMIT``, outside
+    squashed migrations)? The check walk generates the reverse SQL of those only."""
+    return f.operation is not None and not f.suppressed and _plannable(f, rules)
+
+
 def _plannable(f: Finding, rules: Mapping[str, Any]) -> bool:
     """Does ``f`` ask for the planner's remedy of its operation? Not a timeout finding:
     an operation with nothing else to fix (most of a legacy project's) is not planned."""

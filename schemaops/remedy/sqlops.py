@@ -46,7 +46,13 @@ from typing import TYPE_CHECKING, Any
 
 from pglast import ast, enums
 
-from schemaops.remedy.transform import deparse, reversible, rewrite
+from schemaops.remedy.transform import (
+    deparse,
+    reindex_concurrent,
+    reversible,
+    rewrite,
+    runs_outside_transaction,
+)
 from schemaops.statements import AT, CONSTR, SQLSyntaxError, ident, names, parse, relname
 
 if TYPE_CHECKING:
@@ -194,25 +200,6 @@ def statement_nodes(sql: Any) -> list[Any] | None:
         return [s.node for text in runsql_texts(sql) for s in parse(text)]
     except (ValueError, SQLSyntaxError):
         return None
-
-
-def runs_outside_transaction(node: Any) -> str | None:
-    """The command's name when PostgreSQL refuses ``node`` inside a transaction block."""
-    if isinstance(node, ast.IndexStmt) and node.concurrent:
-        return "CREATE INDEX CONCURRENTLY"
-    if isinstance(node, ast.DropStmt) and node.concurrent:
-        return "DROP INDEX CONCURRENTLY"
-    if isinstance(node, ast.ReindexStmt) and _reindex_concurrent(node):
-        return "REINDEX CONCURRENTLY"
-    if isinstance(node, ast.AlterTableStmt):
-        for cmd in node.cmds or ():
-            if cmd.subtype == AT.AT_DetachPartition and cmd.def_.concurrent:
-                return "DETACH PARTITION CONCURRENTLY"
-    return None
-
-
-def _reindex_concurrent(node: Any) -> bool:
-    return any(p.defname == "concurrently" for p in node.params or ())
 
 
 @dataclass
@@ -727,7 +714,7 @@ def _drop(node: Any, ctx: Context) -> list[Piece]:
 
 
 def _reindex(node: Any, ctx: Context) -> list[Piece]:
-    concurrent = _reindex_concurrent(node)
+    concurrent = reindex_concurrent(node)
     target = relname(node.relation) if node.relation else None
     if (
         concurrent

@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from schemaops.remedy.transform import printed_outside_transaction, runs_outside_transaction
 from schemaops.statements import SQLSyntaxError, parse, runsql_texts
 
 SETTING = "lock_timeout"
@@ -160,8 +161,9 @@ def toggled(statements: list[str], value: str) -> list[str]:
 def _concurrent(text: str) -> bool:
     """Every statement of ``text`` runs ``CONCURRENTLY`` (only outside a transaction);
     unparsable text counts as plain (the timeout stays on)."""
-    from schemaops.remedy.sqlops import runs_outside_transaction
-
+    known = printed_outside_transaction(text)
+    if known is not None:  # the planner's own text: known from the node it printed
+        return known
     try:
         statements = parse(text)
     except SQLSyntaxError:

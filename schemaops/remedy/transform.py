@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pglast import ast, enums
-from pglast.stream import RawStream
 
+from schemaops.statements import deparse as print_sql
 from schemaops.statements import ident, parse, relname
 
 CONCURRENT_INDEX = "concurrent-index"
@@ -78,8 +78,45 @@ class Rewritten:
             self.techniques.append(technique)
 
 
+# What the planner printed, by text: does it run outside a transaction (read from the
+# node it was printed from, as PostgreSQL reads the text back)? The timeout writer asks
+# it of every statement of a non-atomic file (timeouts.toggled), which would otherwise
+# parse the planner's own text again. Bounded: a long `fix` starts it over.
+_PRINTED: dict[str, bool] = {}
+_PRINTED_LIMIT = 4096
+
+
 def deparse(node: Any) -> str:
-    return str(RawStream()(node))
+    text = print_sql(node)
+    if len(_PRINTED) >= _PRINTED_LIMIT:
+        _PRINTED.clear()
+    _PRINTED[text] = runs_outside_transaction(node) is not None
+    return text
+
+
+def printed_outside_transaction(text: str) -> bool | None:
+    """Does ``text``, printed by :func:`deparse`, run outside a transaction (None: the
+    planner did not print it, or not lately)?"""
+    return _PRINTED.get(text)
+
+
+def runs_outside_transaction(node: Any) -> str | None:
+    """The command's name when PostgreSQL refuses ``node`` inside a transaction block."""
+    if isinstance(node, ast.IndexStmt) and node.concurrent:
+        return "CREATE INDEX CONCURRENTLY"
+    if isinstance(node, ast.DropStmt) and node.concurrent:
+        return "DROP INDEX CONCURRENTLY"
+    if isinstance(node, ast.ReindexStmt) and reindex_concurrent(node):
+        return "REINDEX CONCURRENTLY"
+    if isinstance(node, ast.AlterTableStmt):
+        for cmd in node.cmds or ():
+            if cmd.subtype == enums.AlterTableType.AT_DetachPartition and cmd.def_.concurrent:
+                return "DETACH PARTITION CONCURRENTLY"
+    return None
+
+
+def reindex_concurrent(node: Any) -> bool:
+    return any(p.defname == "concurrently" for p in node.params or ())
 
 
 def rewrite(statements: list[str], new_tables: set[str]) -> Rewritten:

@@ -218,6 +218,24 @@ def test_the_planner_gets_the_walks_sql_for_every_remedy():
     assert all(r["kind"] == "concurrent-index" for r in remedies.values())
 
 
+def test_the_reverse_sql_is_generated_for_the_operations_check_plans_only():
+    """A safe operation's reverse is not generated (nothing plans it); a flagged one's is,
+    and it is the reverse ``operation_sql`` generates on the state before it."""
+    from django.db.migrations.state import ProjectState
+
+    note = migrations.AddField("order", "note", models.TextField(null=True))
+    index = migrations.AddIndex("order", models.Index(fields=["amount"], name="order_amount"))
+    first = make_migration("0001_initial", [order_model()])
+    second = make_migration("0002_change", [note, index], dependencies=[(APP, "0001_initial")])
+    result = Linter(FakeLoader([first, second]), Config()).run({(APP, "0002_change")})
+    assert {f.operation for f in result.findings if f.code == "SO201"} == {1}
+    assert set(result.sql) == {(APP, "0002_change", 1)}
+    state = ProjectState()
+    for op in (order_model(), note):
+        op.state_forwards(APP, state)
+    assert result.sql[(APP, "0002_change", 1)] == operation_sql(index, APP, state, 150000)
+
+
 # -- renderings reused across operations and migrations -----------------------------
 
 

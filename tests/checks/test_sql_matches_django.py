@@ -44,7 +44,8 @@ Path_ = tuple[str, str, tuple[int, ...]]  # app, migration, operation index (and
 
 
 def walked(loader: Any) -> dict[Path_, tuple[list[str] | None, list[str] | None, str | None]]:
-    """Each operation's (SQL, reverse SQL, error type) as the walk generates them."""
+    """Each operation's (SQL, reverse SQL, error type) as the walk generates them (the
+    reverse once the whole graph is walked: on the renderings it kept, unchanged since)."""
     walker = Walker(loader, pg_version=PG, want_sql=lambda s: True, want_reverse=lambda s: True)
     out = {}
     for step in walker.walk():
@@ -56,6 +57,7 @@ def walked(loader: Any) -> dict[Path_, tuple[list[str] | None, list[str] | None,
             if separate or not op.operation.reduces_to_sql:
                 continue
             error = op.sql_error.split(":")[0] if op.sql_error else None
+            op.make_reverse()
             out[(step.app_label, step.name, where)] = (op.sql, op.reverse_sql, error)
     return out
 

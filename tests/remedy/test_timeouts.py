@@ -30,6 +30,18 @@ def test_plain_statements_get_the_timeout_and_concurrently_ones_do_not() -> None
     assert toggled([BUILD], "5s") == [BUILD]
 
 
+def test_the_planners_own_text_is_toggled_as_its_parse_would_be() -> None:
+    """Statements the planner printed are known without parsing them again; the
+    answer is the one their parse gives."""
+    from schemaops.remedy.transform import deparse, printed_outside_transaction
+    from schemaops.statements import parse
+
+    build, add = (deparse(parse(text)[0].node) for text in (BUILD.replace("t_a", "t_b"), ADD))
+    assert (printed_outside_transaction(build), printed_outside_transaction(add)) == (True, False)
+    assert printed_outside_transaction("DROP INDEX CONCURRENTLY never_printed") is None
+    assert toggled([add, build, add], "5s") == [ON, add, RESET, build, ON, add, RESET]
+
+
 def test_an_atomic_file_opens_with_set_local_and_its_reverse_closes_with_it() -> None:
     add = migrations.AddField("order", "note", models.TextField(null=True))
     first, kept, last = with_lock_timeout([add], "5s", atomic=True)
