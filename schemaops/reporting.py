@@ -26,7 +26,6 @@ from typing import Any
 import click
 
 from schemaops import __version__
-from schemaops._json import dumps_indent2
 from schemaops.findings import Finding, Severity, summarize
 
 
@@ -307,7 +306,7 @@ def render_json(report: Report, *, verbose: bool = False) -> str:
     }
     if report.tool == "check":
         payload["remedies"] = report.remedies
-    return dumps_indent2(payload, default=str)
+    return json.dumps(payload, indent=2, default=str)
 
 
 # -- GitHub Actions ---------------------------------------------------------
