@@ -226,6 +226,17 @@ def original_remedy(proof: dict[str, Any], app: str) -> dict[str, Any]:
     return remedy
 
 
+def prove_written_beside_original(
+    factory: Any, name: str, write: Callable[[Path], list[str]], databases: tuple[str, str]
+) -> dict[str, Any]:
+    """The project ``write`` makes in a fresh folder ``name``, a copy of it kept as the
+    original, then :func:`prove_beside_original` with ``trace --compat``."""
+    root = factory.mktemp(name)
+    apps = write(root)
+    original = copy_of(root, factory.mktemp(f"{name}_original"))
+    return prove_beside_original(root, original, apps, *databases, compat=True)
+
+
 def prove_beside_original(
     root: Path, original: Path, apps: list[str], ref: str, db: str, *, compat: bool = False
 ) -> dict[str, Any]:

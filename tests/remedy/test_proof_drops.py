@@ -17,6 +17,7 @@ where the models no longer use what is dropped are proven in test_proof_sql.py.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import proof_project
@@ -25,9 +26,8 @@ from proof_support import (
     assert_a_to_c,
     assert_models_py_needs_the_lines,
     compat_breaks,
-    copy_of,
     original_remedy,
-    prove_beside_original,
+    prove_written_beside_original,
     written_files,
 )
 
@@ -66,11 +66,13 @@ GONE = {
 
 @pytest.fixture(scope="module")
 def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, str]) -> Any:
-    root = tmp_path_factory.mktemp("drops")
+    return prove_written_beside_original(tmp_path_factory, "drops", _write, proof_databases)
+
+
+def _write(root: Path) -> list[str]:
     apps = proof_project.write(root, CASES)
     proof_project.declared_as_in_models_py(root, apps)
-    original = copy_of(root, tmp_path_factory.mktemp("drops_original"))
-    return prove_beside_original(root, original, apps, *proof_databases, compat=True)
+    return apps
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

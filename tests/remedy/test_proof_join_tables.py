@@ -19,8 +19,7 @@ import pytest
 from proof_support import (
     assert_models_py_needs_the_lines,
     compat_breaks,
-    copy_of,
-    prove_beside_original,
+    prove_written_beside_original,
     scans_under_lock,
     written_files,
 )
@@ -99,10 +98,7 @@ def _write(root: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, str]) -> Any:
-    root = tmp_path_factory.mktemp("join_tables")
-    apps = _write(root)
-    original = copy_of(root, tmp_path_factory.mktemp("join_tables_original"))
-    return prove_beside_original(root, original, apps, *proof_databases, compat=True)
+    return prove_written_beside_original(tmp_path_factory, "join_tables", _write, proof_databases)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -21,9 +21,8 @@ import pytest
 from proof_support import (
     assert_models_py_needs_the_lines,
     compat_breaks,
-    copy_of,
     original_remedy,
-    prove_beside_original,
+    prove_written_beside_original,
     scans_under_lock,
     timeout_findings,
     written_files,
@@ -119,10 +118,7 @@ def _write(root: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def proof(tmp_path_factory: pytest.TempPathFactory, proof_databases: tuple[str, str]) -> Any:
-    root = tmp_path_factory.mktemp("rename")
-    apps = _write(root)
-    original = copy_of(root, tmp_path_factory.mktemp("rename_original"))
-    return prove_beside_original(root, original, apps, *proof_databases, compat=True)
+    return prove_written_beside_original(tmp_path_factory, "rename", _write, proof_databases)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
