@@ -12,8 +12,10 @@ every run of either tool (no .pyc is written for them).
 django-migration-linter runs with ``--no-cache`` and needs a database (it
 reads ``django_migrations`` and calls ``sqlmigrate``); an empty scratch
 database is created for it and dropped afterwards. schemaops runs offline,
-generating and reading the SQL of every operation and planning every remedy
-(up to ``PLAN_LIMIT``), as ``check`` always does.
+generating and reading the SQL of every operation and planning every remedy,
+as ``check`` always does; on a machine with more than one CPU it shares the
+apps between as many processes (``--jobs``, see schemaops/gate/shards.py),
+so the CPU time is printed too.
 Printed: wall times, the speed ratio, and how linting 2N scales against
 linting N (target: at most 2.2x).
 """

@@ -213,7 +213,7 @@ def scratch_db() -> str:
 
 def groups_of(project: Project, db: str) -> list[Group]:
     """Every operation ``check`` planned a remedy for, with the remedy's kind (one check
-    per app: ``check`` plans at most PLAN_LIMIT operations a run)."""
+    per app, as a team gates one app's new migrations)."""
     apps = sorted(p.parent.parent.name for p in project.root.glob("*/migrations/__init__.py"))
     remedies: dict[str, Any] = {}
     for app in apps:

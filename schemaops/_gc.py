@@ -53,6 +53,28 @@ def freeze_loaded() -> None:
         gc.freeze()
 
 
+def exit_now(code: int) -> None:
+    """In the console script only: end the process with ``code`` without tearing it down.
+
+    A run of ``check`` holds everything it allocated until the end (see
+    :func:`freeze_loaded`); the interpreter's own exit would deallocate it all
+    object by object, and finalize every module, for nothing (20 ms after
+    linting 1,000 migrations). The output streams are flushed first; nothing
+    else is pending then (no thread, no file, no connection of its own: the
+    report is written). A no-op in another program's process.
+    """
+    if not FREEZE_AT_EXIT:
+        return
+    import os
+    import sys
+    from contextlib import suppress
+
+    for stream in (sys.stdout, sys.stderr):
+        with suppress(OSError, ValueError):  # a reader that went away, a closed stream
+            stream.flush()
+    os._exit(code)
+
+
 def sweep_young() -> None:
     """Free the garbage of models rendered for SQL while the collector is paused.
 

@@ -65,6 +65,16 @@ def _rule(code: str) -> type[Rule]:
     return rule
 
 
+def _key_of(f: Finding) -> tuple[str, str]:
+    return (f.app or "", f.migration or "")
+
+
+# The sections of a run's findings, in report order (LintResult.order): a pre-deploy
+# migration's dependency on a post-deploy one, then each migration's findings as it is
+# linted, then what the final project state shows, then suppressions that did nothing.
+_DEPENDENCY, _WALKED, _FINAL, _UNUSED = range(4)
+
+
 @dataclass
 class LintResult:
     findings: list[Finding]
@@ -74,6 +84,11 @@ class LintResult:
     # (app, migration, operation index) -> the SQL the walk generated for it and for
     # its reverse: the remedy planner reuses it instead of rendering models again
     sql: dict[tuple[str, str, int], tuple[list[str], list[str]]] = field(default_factory=dict)
+    # for every finding, where it stands in the report: (section, position), in ascending
+    # order; the position of a finding about a migration is that migration's place in the
+    # plan, so the findings of runs over parts of a selection merge into this order
+    # (schemaops.gate.shards)
+    order: list[tuple[Any, ...]] = field(default_factory=list)
 
     @property
     def summary(self) -> dict[str, int]:
@@ -169,13 +184,17 @@ class Linter:
             want_reverse=_plannable,
         )
         findings: list[Finding] = []
+        order: list[tuple[Any, ...]] = []  # see LintResult.order
         steps: list[MigrationStep] = []
         generated: dict[tuple[str, str, int], tuple[list[str], list[str]]] = {}
         source_module.clear_cache()
         self._final_ops, self._linted = [], {}
+        position = {key: i for i, key in enumerate(walker.full_plan())}
         for step in walker.walk(keep=selected.__contains__):
             found = self.lint_migration(step, walker.state, walker.facts)
             findings.extend(found)
+            at = (_WALKED, position[(step.app_label, step.name)])
+            order.extend(at for _ in found)
             # the reverse's SQL of the operations whose remedy check plans (see _plannable)
             planned = {f.operation for f in found if wants_remedy(f, self._registry)}
             for op in step.operations:
@@ -189,11 +208,17 @@ class Linter:
                 steps.append(step)
             if progress:
                 progress(step)
-        findings.extend(self._lint_final(walker.state))
-        findings.extend(self._unused_suppressions())
-        findings = self._post_deploy_dependencies(selected) + findings
-        findings, baselined = self._apply_baseline(findings)
-        return LintResult(findings, len(selected), baselined, steps, generated)
+        for section, found in (
+            (_FINAL, self._lint_final(walker.state)),
+            (_UNUSED, self._unused_suppressions()),
+        ):
+            findings.extend(found)
+            order.extend((section, position.get(_key_of(f), -1)) for f in found)
+        first = self._post_deploy_dependencies(selected)
+        findings = first + findings
+        order = [(_DEPENDENCY, (f.app, f.migration)) for f in first] + order
+        findings, order, baselined = self._apply_baseline(findings, order)
+        return LintResult(findings, len(selected), baselined, steps, generated, order)
 
     # -- one migration -----------------------------------------------------------
 
@@ -412,8 +437,9 @@ class Linter:
             for f in found:
                 grouped.setdefault((f.app, f.migration), []).append(f)
         out: list[Finding] = []
-        for key, raw in grouped.items():
-            out.extend(self._finish(contexts[key], raw))
+        for key, context in contexts.items():  # in the order the migrations were linted
+            if key in grouped:
+                out.extend(self._finish(context, grouped[key]))
         return out
 
     def _unused_suppressions(self) -> list[Finding]:
@@ -500,12 +526,14 @@ class Linter:
             f.location = Location(relative(path), src.line_of(None))
         return [f]
 
-    def _apply_baseline(self, findings: list[Finding]) -> tuple[list[Finding], int]:
+    def _apply_baseline(
+        self, findings: list[Finding], order: list[tuple[Any, ...]]
+    ) -> tuple[list[Finding], list[tuple[Any, ...]], int]:
         if not self.config.baseline:
-            return findings, 0
+            return findings, order, 0
         known = load_baseline(self.config.baseline)
-        kept = [f for f in findings if f.fingerprint not in known]
-        return kept, len(findings) - len(kept)
+        kept = [i for i, f in enumerate(findings) if f.fingerprint not in known]
+        return [findings[i] for i in kept], [order[i] for i in kept], len(findings) - len(kept)
 
 
 class _StateBefore(Mapping[Any, Any]):

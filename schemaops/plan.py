@@ -319,10 +319,17 @@ class Walker:
         # what database-only operations did, for every migration walked so far
         self.facts = DatabaseFacts()
         self._rendered = 0  # models rendered for SQL since the last sweep
+        self._plan: list[tuple[str, str]] | None = None
 
     # -- plan ----------------------------------------------------------------
 
     def full_plan(self) -> list[tuple[str, str]]:
+        """Every migration of the graph, in the order the walk visits them."""
+        if self._plan is None:
+            self._plan = self._full_plan()
+        return self._plan
+
+    def _full_plan(self) -> list[tuple[str, str]]:
         graph = self.loader.graph
         plan: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()

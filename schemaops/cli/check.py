@@ -68,6 +68,14 @@ Examples:
 )
 @click.option("--show-info", is_flag=True, help="Text: show info findings (hidden by default).")
 @click.option("-v", "--verbose", is_flag=True, help="Show info findings and their recipes too.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Lint a large selection in up to N processes, a share of the apps each "
+    "(default: one per CPU; 1: one process). The report is the same.",
+)
 @opts.quiet
 @click.pass_context
 def check_command(
@@ -91,7 +99,7 @@ def check_command(
 
     Exit status: 0 clean, 1 error findings, 2 usage or configuration error.
     """
-    from schemaops._gc import gc_paused
+    from schemaops._gc import exit_now, gc_paused
 
     # A short run that keeps what it allocates: the cyclic GC would only rescan it,
     # during the run and once more when the command ends.
@@ -103,4 +111,6 @@ def check_command(
                 project, targets, fail_on=FailOn(fail_on), fmt=OutputFormat(fmt), **options
             )
         )
+    if not (project.database or options["unapplied"] or options["with_trace"]):
+        exit_now(code)  # offline, in the console script: the report is out, nothing is open
     ctx.exit(code)

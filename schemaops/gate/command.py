@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,7 @@ class CheckOptions:
     compact: bool = False  # --summary: one line per operation
     show_info: bool = False
     quiet: bool = False  # -q: no notes on stderr (the report itself is unchanged)
+    jobs: int | None = None  # processes to lint with (None: the CPUs; see gate.shards)
 
     def config(self) -> Config:
         """[tool.schemaops] with this command line's overrides."""
@@ -145,31 +147,45 @@ def run_check(options: CheckOptions) -> int:
     selected = selection.resolve(loader)
     if paths is not None:
         selected &= migrations_in_files(loader, paths)
-    linter = Linter(
-        loader,
-        cfg,
-        pg_version=pg_version or 15,
-        want_sql=options.show_sql,
-        keep_steps=options.show_sql,
-        applied=applied,
-    )
-    result = linter.run(selected)
-    if options.with_trace:
-        _merge_trace(result, loader, selected, cfg)
-    estimate_findings(result.findings, cfg)
-    if options.write_baseline:
-        count = write_baseline(options.write_baseline, result.findings)
-        if not options.quiet:
-            click.echo(f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True)
-        return 0
+
+    def new_linter() -> Linter:
+        return Linter(
+            loader,
+            cfg,
+            pg_version=pg_version or 15,
+            want_sql=options.show_sql,
+            keep_steps=options.show_sql,
+            applied=applied,
+        )
+
+    linter = new_linter()
+    if options.show_sql or options.with_trace or options.write_baseline:
+        result = linter.run(selected)  # what these read stays in this process
+        if options.with_trace:
+            _merge_trace(result, loader, selected, cfg)
+        estimate_findings(result.findings, cfg)
+        if options.write_baseline:
+            count = write_baseline(options.write_baseline, result.findings)
+            if not options.quiet:
+                click.echo(
+                    f"schemaops: wrote {count} finding(s) to {options.write_baseline}", err=True
+                )
+            return 0
+        remedies = attach_remedies(
+            result.findings,
+            loader,
+            (pg_version or 15) * 10000,
+            sql=result.sql,
+            lock_timeout=cfg.lock_timeout,
+        )
+    else:
+
+        def lint(keys: set[MigrationKey]) -> Linted:
+            return _lint(new_linter(), keys, cfg, loader, (pg_version or 15) * 10000)
+
+        result, remedies = lint_shared(loader, selected, lint, options.jobs)
     report = build_report(result, linter)
-    report.remedies = attach_remedies(
-        result.findings,
-        loader,
-        (pg_version or 15) * 10000,
-        sql=result.sql,
-        lock_timeout=cfg.lock_timeout,
-    )
+    report.remedies = remedies
     text = render(
         report,
         options.fmt,
@@ -181,6 +197,71 @@ def run_check(options: CheckOptions) -> int:
         text = _sql_listing(result) + "\n" + text
     emit(text, options.output)
     return exit_code_for(result.findings, options.fail_on)
+
+
+@dataclass
+class Linted:
+    """What linting a part of the selection gives: the lint result (its findings with
+    their recipes written) and the remedies planned for them."""
+
+    result: LintResult
+    remedies: dict[str, dict[str, Any]]
+
+
+def _lint(
+    linter: Linter, keys: set[MigrationKey], cfg: Config, loader: MigrationLoader, pg: int
+) -> Linted:
+    result = linter.run(keys)
+    estimate_findings(result.findings, cfg)
+    remedies = attach_remedies(
+        result.findings, loader, pg, sql=result.sql, lock_timeout=cfg.lock_timeout
+    )
+    result.sql = {}  # read by the planner only: not sent back from a shard
+    return Linted(result, remedies)
+
+
+def lint_shared(
+    loader: MigrationLoader,
+    selected: set[MigrationKey],
+    lint: Callable[[set[MigrationKey]], Linted],
+    jobs: int | None,
+) -> tuple[LintResult, dict[str, dict[str, Any]]]:
+    """``lint(selected)``, in as many processes as ``jobs`` (None: the CPUs) and the
+    selection make worth it (see :mod:`schemaops.gate.shards`), merged in the order
+    one process gives."""
+    from schemaops.gate import shards
+
+    if jobs is None:
+        jobs = shards.usable_cpus()
+    nodes = loader.graph.nodes
+    parts = (
+        shards.shares(selected, lambda key: 1 + len(nodes[key].operations), jobs)
+        if jobs > 1 and shards.can_fork()
+        else [selected]
+    )
+    done = shards.in_processes(parts, lint)
+    if len(done) == 1:
+        return done[0].result, done[0].remedies
+    return _merged(done)
+
+
+def _merged(done: list[Linted]) -> tuple[LintResult, dict[str, dict[str, Any]]]:
+    """The parts' findings in the order of :attr:`LintResult.order`; their remedies in the
+    order their findings come (the plan's)."""
+    pairs = [(at, f) for d in done for at, f in zip(d.result.order, d.result.findings, strict=True)]
+    pairs.sort(key=lambda pair: pair[0])  # stable: a part's own order among equals
+    findings = [f for _, f in pairs]
+    planned = {key: r for d in done for key, r in d.remedies.items()}
+    # (the remedy of one operation: its findings' place is its migration's in the plan)
+    with_remedy = [(at[1], f.operation, f.remedy) for at, f in pairs if f.remedy in planned]
+    remedies = {key: planned[key] for _, _, key in sorted(with_remedy)}
+    result = LintResult(
+        findings,
+        sum(d.result.migrations for d in done),
+        sum(d.result.baselined for d in done),
+        order=[at for at, _ in pairs],
+    )
+    return result, remedies
 
 
 def build_report(result: LintResult, linter: Linter) -> Report:

@@ -15,13 +15,6 @@ if TYPE_CHECKING:
     from django.db.migrations.loader import MigrationLoader
 
 
-# Remedies planned per check run, in graph order (`schemaops fix` plans them all). The
-# planner gets the SQL the walk generated, so a remedy costs about a millisecond (the
-# bench's 481 remedies at 1,000 migrations: ~0.5 s CPU, against ~3.7 s when every one
-# regenerated its SQL); the cap only bounds a whole legacy project's run.
-PLAN_LIMIT = 1000
-
-
 def group_key(app: str, migration: str, operation: int) -> str:
     """The key that ties an operation's findings together: ``app.migration#index``."""
     return f"{app}.{migration}#{operation}"
@@ -40,8 +33,10 @@ def attach_remedies(
     ``recipe`` (the shared remedy's text, for version 1 consumers) on the
     findings of operations the planner has a remedy for. Returns the remedies
     by group key. Squashed migrations get no remedy (they run only on empty
-    databases, and ``fix`` never rewrites them). Only the first ``PLAN_LIMIT``
-    remedies are planned; later operations keep their rules' (capped) recipes.
+    databases, and ``fix`` never rewrites them). Every operation is planned, however
+    many: the planner gets the SQL the walk generated, so a remedy costs well under a
+    millisecond, and what one operation gets does not depend on how many others need one
+    (nor on how a run is shared between processes, see schemaops.gate.shards).
     ``sql``: the operations' SQL and reverse SQL the check walk generated
     (``LintResult.sql``), so planning renders no model again. ``lock_timeout``: what
     the planned files set (they bound their lock waits themselves, so an operation's
@@ -62,7 +57,7 @@ def attach_remedies(
         for k, v in wanted.items()
         if k in loader.graph.nodes and not getattr(loader.graph.nodes[k], "replaces", None)
     }
-    plans = plan_project(loader, wanted, pg_version, limit=PLAN_LIMIT, sql=sql)
+    plans = plan_project(loader, wanted, pg_version, sql=sql)
     remedies = _remedies(loader, plans, lock_timeout)
     groups: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
@@ -158,8 +153,8 @@ _NOT_PLANNED = frozenset({"timeouts"})
 
 
 def wants_remedy(f: Finding, rules: Mapping[str, Any]) -> bool:
-    """Does :func:`attach_remedies` plan ``f``'s operation (within ``PLAN_LIMIT``, outside
-    squashed migrations)? The check walk generates the reverse SQL of those only."""
+    """Does :func:`attach_remedies` plan ``f``'s operation (outside squashed migrations)?
+    The check walk generates the reverse SQL of those only."""
     return f.operation is not None and not f.suppressed and _plannable(f, rules)
 
 
