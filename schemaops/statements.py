@@ -6,7 +6,6 @@ parsed into pglast AST nodes and rules read the nodes.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -89,35 +88,10 @@ class SQLSyntaxError(ValueError):
     pass
 
 
-_VALIDATING_SETATTR = ast.Node.__setattr__
-
-
-def parse_trusted(sql: str) -> tuple[Any, ...]:
-    """``pglast.parse_sql(sql)``, without pglast re-validating what its own parser built.
-
-    The parser (Cython, pglast's ``ast.pyx``) creates every node through its
-    class's ``__init__``, and ``Node.__setattr__`` then checks and coerces each
-    attribute, as it must for trees built by hand: 88% of parsing one of
-    Django's statements (1,800 of them: 93 ms, 11 ms without). The parser already
-    passes values of the declared types (tuples, enums, bools, one-character
-    strings), so while it runs the attributes are stored as given.
-    ``tests/test_statements.py`` holds the trees equal, type for type, to
-    ``parse_sql``'s on every statement of the test corpora. Only with no other
-    thread: the class attribute is the whole process's.
-    """
-    if threading.active_count() != 1 or ast.Node.__setattr__ is not _VALIDATING_SETATTR:
-        return parse_sql(sql)  # type: ignore[no-any-return]
-    type.__setattr__(ast.Node, "__setattr__", object.__setattr__)
-    try:
-        return parse_sql(sql)  # type: ignore[no-any-return]
-    finally:
-        type.__setattr__(ast.Node, "__setattr__", _VALIDATING_SETATTR)
-
-
 def parse(sql: str) -> list[Statement]:
     """Split and parse SQL; raise SQLSyntaxError with PostgreSQL's message."""
     try:
-        raw = parse_trusted(sql)
+        raw = parse_sql(sql)
     except ParseError as exc:
         raise SQLSyntaxError(str(exc)) from None
     encoded = sql.encode()
