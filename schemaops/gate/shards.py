@@ -99,7 +99,8 @@ def in_processes(parts: list[Any], work: Callable[[Any], T]) -> list[T]:
     """``[work(part) for part in parts]``, the first part here, each other in a child.
 
     A child sends its result back pickled. One that fails (exits non-zero, is
-    killed, sends nothing) has its part done here instead. If the work here
+    killed, sends nothing), or cannot be started (fork fails), has its part done
+    here instead. If the work here
     raises, the children are stopped before the error goes on.
     """
     if len(parts) < 2:
@@ -107,15 +108,26 @@ def in_processes(parts: list[Any], work: Callable[[Any], T]) -> list[T]:
     sys.stdout.flush()
     sys.stderr.flush()
     children: list[tuple[int, int]] = []  # (pid, the read end of its pipe), still running
+    spawned: list[bool] = []
     try:
         for part in parts[1:]:
-            children.append(_spawn(part, work))
+            try:
+                children.append(_spawn(part, work))
+                spawned.append(True)
+            except OSError:  # no process to be had (a pids limit, no memory): here, later
+                spawned.append(False)
         results = [work(parts[0])]
-        for part in parts[1:]:
-            pid, fd = children[0]
-            data = _read_all(fd)
-            _, status = os.waitpid(pid, 0)
-            children.pop(0)
+        for part, forked in zip(parts[1:], spawned, strict=True):
+            if not forked:
+                results.append(work(part))
+                continue
+            pid, fd = children.pop(0)
+            try:
+                data = _read_all(fd)  # closes the pipe
+                _, status = os.waitpid(pid, 0)
+            except BaseException:
+                _stop(pid)
+                raise
             if status == 0 and data:
                 results.append(pickle.loads(data))
             else:
@@ -157,9 +169,10 @@ def _read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def _stop(pid: int, fd: int) -> None:
+def _stop(pid: int, fd: int | None = None) -> None:
     with suppress(OSError):
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-    with suppress(OSError):
-        os.close(fd)
+    if fd is not None:
+        with suppress(OSError):
+            os.close(fd)
