@@ -373,9 +373,10 @@ def test_an_error_of_this_process_s_part_stops_and_reaps_the_children(
 
 # Run as `python -c DRIVER check ...`: schemaops.cli.main() reads sys.argv as the console
 # script does. It reports on stderr how many parts the selection was cut into (T-PARTS)
-# and which process linted which apps (T-LINT); T_FAIL makes the children's work fail.
+# and which process linted which apps (T-LINT, T-DONE when linted); T_FAIL makes the
+# children's work fail (raise, kill) or hang.
 DRIVER = r"""
-import atexit, os, signal, sys
+import atexit, os, signal, sys, time
 PARENT = os.getpid()
 from schemaops.gate import command, shards
 if "T_MIN_OPERATIONS" in os.environ:
@@ -395,7 +396,11 @@ def lint(linter, keys, *args):
         raise RuntimeError("T-FAIL: the child's work raises")
     if pid != PARENT and FAIL == "kill":
         os.kill(pid, signal.SIGKILL)
-    return real_lint(linter, keys, *args)
+    if pid != PARENT and FAIL == "hang":
+        time.sleep(60)
+    done = real_lint(linter, keys, *args)
+    os.write(2, f"T-DONE {pid}\n".encode())
+    return done
 
 shards.in_processes, command._lint = in_processes, lint
 if os.environ.get("T_ATEXIT"):
@@ -757,6 +762,73 @@ def test_a_run_that_reads_the_database_is_the_same_shared(
     _assert_shared(three, 3, project.apps)
     for run in (one, two, three):
         _assert_clean_stderr(run)
+
+
+def _group(pgid: int) -> list[int]:
+    """The processes of process group ``pgid``, from /proc."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _wait_blocked_on_a_pipe(pid: int, timeout: float = 5) -> None:
+    """Until ``pid`` sleeps in the kernel reading a pipe (its child's). A signal sent just
+    before that read starts is seen only when the read returns (CPython runs Python signal
+    handlers between bytecodes): it would wait for the hanging child."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with suppress(OSError):
+            if "pipe" in Path(f"/proc/{pid}/wchan").read_text():
+                return
+        time.sleep(0.01)
+    time.sleep(0.5)  # no wchan here: it has long been in that read
+
+
+def test_ctrl_c_while_children_lint_stops_them(projects: dict[str, Project]) -> None:
+    """SIGINT (Ctrl-C) reaches the command while it waits for its children (they hang
+    here): it ends as an interrupted run does, at once, leaving no process behind.
+
+    (Not while this process lints its own part: on Django 6 a Ctrl-C that lands while
+    Django builds a connection leaves a half-built object whose ``__del__`` prints an
+    "Exception ignored" traceback at exit, with or without sharing.)"""
+    project = projects["gen"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, "check", "-j", "3", "--format", "json"],
+        cwd=project.root,
+        env=project.env(T_FAIL="hang"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # a group of its own: its children are found by it
+    )
+    try:
+        seen = b""
+        while b"T-DONE" not in seen:  # this process's part is done: it waits for theirs
+            chunk = os.read(proc.stderr.fileno(), 4096)  # type: ignore[union-attr]
+            assert chunk, seen
+            seen += chunk
+        _wait_blocked_on_a_pipe(proc.pid)
+        started = time.monotonic()
+        os.kill(proc.pid, signal.SIGINT)
+        out, rest = proc.communicate(timeout=20)
+        assert time.monotonic() - started < 20  # the hanging children were not waited for
+        err = (seen + rest).decode()
+        assert proc.returncode == 130 and out == b""
+        assert err.endswith("schemaops: aborted\n") and "Traceback" not in err, err
+        deadline = time.monotonic() + 5
+        while _group(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _group(proc.pid) == []
+    finally:
+        for pid in _group(proc.pid):  # what a failed assertion left: started here
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()
 
 
 CAN_FORK_SCRIPT = """
