@@ -16,7 +16,7 @@
   the children fail (the parent redoes their parts: the same report) or hang
   (Ctrl-C then ends the run at once, no process left). Also: with the database
   read (``--unapplied``), no sharing below ``MIN_OPERATIONS`` or outside the
-  console script, and (xfail) a fork that fails.
+  console script, and a fork that fails (its part is linted in the parent).
 * The invariant the merge relies on: one process's ``LintResult.order`` is
   sorted, one entry per finding.
 * ``exit_now``: a reader that goes away early gets no traceback; a whole report
@@ -723,20 +723,12 @@ def test_children_that_fail_leave_the_report_as_it_is(
         assert sorted(app for part in here for app in part) == sorted(project.apps)
 
 
-FORK_FAILS = (
-    "shards.in_processes lets an error of os.fork() (or os.pipe()) in the parent go on: "
-    "BlockingIOError EAGAIN (a pids limit: a container's pids.max, systemd's TasksMax, "
-    "RLIMIT_NPROC) or ENOMEM ends `check -j N` with 'internal error', exit 2 and no "
-    "report, where one process writes the report (exit 1); the parts it could not hand "
-    "to a child are not linted here as a failed child's are"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=FORK_FAILS)
 @pytest.mark.parametrize("fails_at", ["1", "2"])
 def test_a_fork_that_fails_leaves_the_report_as_it_is(
     projects: dict[str, Project], fails_at: str
 ) -> None:
+    """A pids limit (a container's pids.max, systemd's TasksMax, RLIMIT_NPROC) or no memory:
+    os.fork() raises; the parts no child could take are linted in the parent."""
     project = projects["gen"]
     failed = _finish(
         _start(project, ["check", "-j", "3", "--format", "json"], {"T_FORK_FAILS_AT": fails_at})
