@@ -16,6 +16,10 @@ from pglast.parser import ParseError
 from pglast.stream import RawStream, maybe_double_quote_name
 from pglast.visitors import Continue, Visitor
 
+from schemaops import _pglast
+
+_pglast.install()  # pglast's node check, with a fast path (see schemaops._pglast)
+
 AT = enums.AlterTableType
 CONSTR = enums.ConstrType
 
