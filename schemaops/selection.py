@@ -39,13 +39,19 @@ def load_graph(connection: Any = None) -> Any:
     """
     from django.db.migrations.loader import MigrationLoader
 
-    from schemaops import source
+    from schemaops import _gc, _precompile, source
 
+    # in the console script: another process compiles part of the files meanwhile
+    helper = _precompile.start(_gc.FREEZE_AT_EXIT)
     try:
         with gc_paused():
             loader = MigrationLoader(connection, load=False, ignore_no_migrations=True)
-            with source.compiled_while_importing() as compiled:
-                loader.load_disk()
+            try:
+                with source.compiled_while_importing(helper) as compiled:
+                    loader.load_disk()
+            finally:
+                if helper is not None:
+                    helper.close()
             source.keep_compiled(compiled, _module_files(loader.disk_migrations))
             _refuse_self_replacement(loader.disk_migrations)
             # build_graph() starts with load_disk(), which would import (reload) every

@@ -36,9 +36,12 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from types import CodeType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemaops.findings import Location
+
+if TYPE_CHECKING:
+    from schemaops._precompile import Precompiled
 
 # Not SQL: this reads Python comments written for schemaops itself.
 _DIRECTIVE = re.compile(
@@ -190,7 +193,9 @@ _compiled: dict[str, Compiled] = {}
 
 
 @contextmanager
-def compiled_while_importing() -> Iterator[dict[str, Compiled]]:
+def compiled_while_importing(
+    precompiled: Precompiled | None = None,
+) -> Iterator[dict[str, Compiled]]:
     """Keep the code of every module imported from a ``.py`` file inside, by file.
 
     Django's MigrationLoader imports each migration module; reading its operations'
@@ -200,7 +205,8 @@ def compiled_while_importing() -> Iterator[dict[str, Compiled]]:
     from another loader is simply not kept, and is parsed. A module compiled from
     its source (no valid ``.pyc``) keeps those bytes too: its first read need not
     open the file again. Yields what was kept: the caller keeps the migration
-    modules' (:func:`keep_compiled`).
+    modules' (:func:`keep_compiled`). ``precompiled``: code another process compiled
+    from the same bytes, taken instead of compiling (see :mod:`schemaops._precompile`).
     """
     loader = importlib.machinery.SourceFileLoader
     own = {name: loader.__dict__.get(name) for name in ("get_code", "source_to_code")}
@@ -219,6 +225,10 @@ def compiled_while_importing() -> Iterator[dict[str, Compiled]]:
     def source_to_code(self: Any, data: Any, path: Any, *args: Any, **kwargs: Any) -> CodeType:
         if isinstance(data, bytes) and isinstance(path, str):
             sources[path] = data
+            if precompiled is not None and not args and not kwargs:
+                code = precompiled.take(path, data)
+                if code is not None:
+                    return code
         return inherited_source_to_code(self, data, path, *args, **kwargs)
 
     loader.get_code = get_code  # type: ignore[method-assign]

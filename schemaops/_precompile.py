@@ -1,0 +1,161 @@
+"""Compile a project's migration files in a second process while Django imports them.
+
+Django's MigrationLoader imports every migration module, and a migration file is
+rarely compiled to a ``.pyc`` in CI (a fresh checkout, ``PYTHONDONTWRITEBYTECODE``):
+compiling 1,000 of them is 80 ms of ``check``, done one after the other before
+anything else can start. In the console script, on Linux, :func:`start` forks
+once the project is set up: the child compiles the migration files, in the
+order Django will import them, and sends each code object back (``marshal``, as
+a ``.pyc`` holds it), while the parent imports them: it executes one file while
+the child compiles the next (1,000 files: loading 151 -> 112 ms; the parent
+waits 3 ms in all). A file the child did not send (it failed), or compiled from
+other bytes than the parent read (the code must be of the very bytes imported),
+the parent compiles itself. Nothing changes but who compiles.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import signal
+import struct
+import sys
+import threading
+from contextlib import suppress
+from types import CodeType
+from typing import Any, BinaryIO
+
+# fewer files than this: a fork costs more than compiling them
+MIN_FILES = 100
+_HEADER = struct.Struct("<IIq")  # path length, code length, hash of the source bytes
+
+
+def migration_files() -> list[str] | None:
+    """The migration files Django's ``MigrationLoader.load_disk`` will import, in its
+    order (apps as installed, each app's modules by name); None if they cannot be told."""
+    import importlib.util
+
+    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
+
+    out: list[str] = []
+    for config in apps.get_app_configs():
+        module_name, _ = MigrationLoader.migrations_module(config.label)
+        if module_name is None:
+            continue
+        try:
+            spec = importlib.util.find_spec(module_name)
+        except Exception:  # the loader will say what is wrong
+            return None
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for folder in spec.submodule_search_locations:
+            try:
+                names = sorted(os.listdir(folder))
+            except OSError:
+                continue
+            out.extend(
+                os.path.join(folder, n) for n in names if n.endswith(".py") and n[0] not in "_~"
+            )
+    return out
+
+
+class Precompiled:
+    """The child's code objects, by file, as they arrive."""
+
+    def __init__(self, pid: int, pipe: BinaryIO, paths: set[str]) -> None:
+        self._pid = pid
+        self._pipe: BinaryIO | None = pipe
+        self._wanted = paths
+        self._ready: dict[str, tuple[int, bytes]] = {}
+
+    def take(self, path: str, source: bytes) -> CodeType | None:
+        """The code the child compiled from exactly ``source``; None: compile it here."""
+        if path not in self._wanted:
+            return None
+        while path not in self._ready and self._pipe is not None:
+            self._receive()
+        entry = self._ready.pop(path, None)
+        if entry is None or entry[0] != hash(source):
+            return None
+        try:
+            code = marshal.loads(entry[1])
+        except (EOFError, ValueError, TypeError):
+            return None
+        return code if isinstance(code, CodeType) else None
+
+    def _receive(self) -> None:
+        assert self._pipe is not None
+        header = self._pipe.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            self.close()
+            return
+        path_length, code_length, digest = _HEADER.unpack(header)
+        path = self._pipe.read(path_length).decode()
+        code = self._pipe.read(code_length)
+        if len(code) < code_length:
+            self.close()
+            return
+        self._ready[path] = (digest, code)
+
+    def close(self) -> None:
+        """Stop the child (done or not) and forget what it did not send."""
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe = None
+            with suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
+            with suppress(OSError):
+                os.waitpid(self._pid, 0)
+
+
+def start(own_process: bool) -> Precompiled | None:
+    """Fork a child compiling the migration files, or None (another program's process,
+    not Linux, another thread, too few files, no fork to be had)."""
+    if not (
+        own_process
+        and sys.platform.startswith("linux")
+        and hasattr(os, "fork")
+        and threading.active_count() == 1
+    ):
+        return None
+    try:
+        files = migration_files()
+    except Exception:  # the loader will say what is wrong with the project
+        return None
+    if files is None or len(files) < MIN_FILES:
+        return None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid:
+        os.close(write_end)
+        return Precompiled(pid, os.fdopen(read_end, "rb"), set(files))
+    status = 1
+    try:  # the child: never returns
+        os.close(read_end)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with os.fdopen(write_end, "wb") as out:
+            for path in files:
+                _send(out, path)
+        status = 0
+    except BaseException:  # the parent compiles what it did not get
+        pass
+    finally:
+        os._exit(status)
+
+
+def _send(out: Any, path: str) -> None:
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read()
+        code = compile(source, path, "exec", dont_inherit=True)
+    except (OSError, SyntaxError, ValueError):
+        return  # the parent compiles it and meets the same error
+    payload = marshal.dumps(code)
+    name = path.encode()
+    out.write(_HEADER.pack(len(name), len(payload), hash(source)) + name + payload)
