@@ -66,12 +66,10 @@ def exit_now(code: int) -> None:
     if not FREEZE_AT_EXIT:
         return
     import os
-    import sys
-    from contextlib import suppress
 
-    for stream in (sys.stdout, sys.stderr):
-        with suppress(OSError, ValueError):  # a reader that went away, a closed stream
-            stream.flush()
+    from schemaops._process import flush_std_streams
+
+    flush_std_streams()
     os._exit(code)
 
 

@@ -20,10 +20,12 @@ import os
 import signal
 import struct
 import sys
-import threading
+from collections.abc import Iterable
 from contextlib import suppress
 from types import CodeType
 from typing import Any, BinaryIO
+
+from schemaops._process import flush_std_streams, single_threaded
 
 # fewer files than this: a fork costs more than compiling them
 MIN_FILES = 100
@@ -32,9 +34,18 @@ _HEADER = struct.Struct("<IIq")  # path length, code length, hash of the source 
 
 def migration_files() -> list[str] | None:
     """The migration files Django's ``MigrationLoader.load_disk`` will import, in its
-    order (apps as installed, each app's modules by name); None if they cannot be told."""
-    import importlib.util
+    order; None if they cannot be told.
 
+    Found as it finds them: each installed app's migrations package (not a namespace
+    package, not a module), the modules ``pkgutil.iter_modules`` lists in it, but
+    packages and names starting with ``_`` or ``~``; in that order on Django 6, in the
+    order of a set of those names before (the same set, built the same way in the same
+    process, iterates the same way).
+    """
+    import importlib.util
+    import pkgutil
+
+    import django
     from django.apps import apps
     from django.db.migrations.loader import MigrationLoader
 
@@ -45,18 +56,24 @@ def migration_files() -> list[str] | None:
             continue
         try:
             spec = importlib.util.find_spec(module_name)
-        except Exception:  # the loader will say what is wrong
-            return None
-        if spec is None or not spec.submodule_search_locations:
+        except Exception:  # the loader will say what is wrong, or take the app as unmigrated
             continue
-        for folder in spec.submodule_search_locations:
-            try:
-                names = sorted(os.listdir(folder))
-            except OSError:
-                continue
-            out.extend(
-                os.path.join(folder, n) for n in names if n.endswith(".py") and n[0] not in "_~"
-            )
+        folders = spec.submodule_search_locations if spec is not None else None
+        if spec is None or spec.origin is None or not spec.has_location or not folders:
+            continue  # no package, a namespace package, a module: Django migrates none
+        names: Iterable[str] = [
+            name
+            for _, name, is_pkg in pkgutil.iter_modules(folders)
+            if not is_pkg and name[0] not in "_~"
+        ]
+        if django.VERSION < (6,):
+            names = set(names)
+        for name in names:
+            for folder in folders:
+                path = os.path.join(folder, name + ".py")
+                if os.path.isfile(path):
+                    out.append(path)
+                    break
     return out
 
 
@@ -80,7 +97,7 @@ class Precompiled:
             return None
         try:
             code = marshal.loads(entry[1])
-        except (EOFError, ValueError, TypeError):
+        except Exception:  # not code after all: compile it here
             return None
         return code if isinstance(code, CodeType) else None
 
@@ -116,7 +133,7 @@ def start(own_process: bool) -> Precompiled | None:
         own_process
         and sys.platform.startswith("linux")
         and hasattr(os, "fork")
-        and threading.active_count() == 1
+        and single_threaded()
     ):
         return None
     try:
@@ -125,8 +142,7 @@ def start(own_process: bool) -> Precompiled | None:
         return None
     if files is None or len(files) < MIN_FILES:
         return None
-    sys.stdout.flush()
-    sys.stderr.flush()
+    flush_std_streams()
     try:
         read_end, write_end = os.pipe()
         pid = os.fork()

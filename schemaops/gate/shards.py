@@ -31,12 +31,12 @@ import os
 import pickle
 import signal
 import sys
-import threading
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from typing import Any, TypeVar
 
 from schemaops import _gc
+from schemaops._process import flush_std_streams, single_threaded
 
 MigrationKey = tuple[str, str]
 T = TypeVar("T")
@@ -62,12 +62,7 @@ OWN_PROCESS: bool | None = None
 def can_fork() -> bool:
     """Is forking this process safe: the console script's own, on Linux, single-threaded?"""
     own = _gc.FREEZE_AT_EXIT if OWN_PROCESS is None else OWN_PROCESS
-    return (
-        own
-        and sys.platform.startswith("linux")
-        and hasattr(os, "fork")
-        and threading.active_count() == 1
-    )
+    return own and sys.platform.startswith("linux") and hasattr(os, "fork") and single_threaded()
 
 
 def shares(
@@ -105,8 +100,7 @@ def in_processes(parts: list[Any], work: Callable[[Any], T]) -> list[T]:
     """
     if len(parts) < 2:
         return [work(part) for part in parts]
-    sys.stdout.flush()
-    sys.stderr.flush()
+    flush_std_streams()
     children: list[tuple[int, int]] = []  # (pid, the read end of its pipe), still running
     spawned: list[bool] = []
     try:
