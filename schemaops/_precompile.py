@@ -25,7 +25,7 @@ from contextlib import suppress
 from types import CodeType
 from typing import Any, BinaryIO
 
-from schemaops._process import flush_std_streams, single_threaded
+from schemaops._process import flush_std_streams, single_threaded, wait_readable
 
 # fewer files than this: a fork costs more than compiling them
 MIN_FILES = 100
@@ -82,7 +82,8 @@ class Precompiled:
 
     def __init__(self, pid: int, pipe: BinaryIO, paths: set[str]) -> None:
         self._pid = pid
-        self._pipe: BinaryIO | None = pipe
+        self._pipe: BinaryIO | None = pipe  # read through its descriptor, not its buffer
+        self._buffer = bytearray()
         self._wanted = paths
         self._ready: dict[str, tuple[int, bytes]] = {}
 
@@ -102,18 +103,32 @@ class Precompiled:
         return code if isinstance(code, CodeType) else None
 
     def _receive(self) -> None:
+        """Read the next record into ``_ready``; at the end of the stream (or a cut one),
+        close."""
+        if not self._fill(_HEADER.size):
+            self.close()
+            return
+        path_length, code_length, digest = _HEADER.unpack_from(self._buffer)
+        size = _HEADER.size + path_length + code_length
+        if not self._fill(size):
+            self.close()
+            return
+        record = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        path = record[_HEADER.size : _HEADER.size + path_length].decode(errors="replace")
+        self._ready[path] = (digest, record[_HEADER.size + path_length :])
+
+    def _fill(self, size: int) -> bool:
+        """At least ``size`` bytes in the buffer; False: the stream ended before."""
         assert self._pipe is not None
-        header = self._pipe.read(_HEADER.size)
-        if len(header) < _HEADER.size:
-            self.close()
-            return
-        path_length, code_length, digest = _HEADER.unpack(header)
-        path = self._pipe.read(path_length).decode()
-        code = self._pipe.read(code_length)
-        if len(code) < code_length:
-            self.close()
-            return
-        self._ready[path] = (digest, code)
+        fd = self._pipe.fileno()
+        while len(self._buffer) < size:
+            wait_readable(fd)  # Ctrl-C meanwhile is seen at once (see wait_readable)
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return False
+            self._buffer += chunk
+        return True
 
     def close(self) -> None:
         """Stop the child (done or not) and forget what it did not send."""

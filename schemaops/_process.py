@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import sys
 import threading
 from contextlib import suppress
@@ -25,3 +26,15 @@ def flush_std_streams() -> None:
         if stream is not None:
             with suppress(OSError, ValueError):
                 stream.flush()
+
+
+def wait_readable(fd: int) -> None:
+    """Return once ``fd`` has data or its end, waking up every 0.1 s meanwhile.
+
+    Python runs a signal's handler between bytecodes: a Ctrl-C that lands just before a
+    blocking read (after the last check, before the system call) would wait for the
+    read to return, as long as the writer takes. Waiting here in short slices sees it at
+    once (a signal during the wait interrupts it, one just before shows 0.1 s later).
+    """
+    while not select.select([fd], [], [], 0.1)[0]:
+        pass

@@ -36,7 +36,7 @@ from contextlib import suppress
 from typing import Any, TypeVar
 
 from schemaops import _gc
-from schemaops._process import flush_std_streams, single_threaded
+from schemaops._process import flush_std_streams, single_threaded, wait_readable
 
 MigrationKey = tuple[str, str]
 T = TypeVar("T")
@@ -156,11 +156,17 @@ def _spawn(part: Any, work: Callable[[Any], Any]) -> tuple[int, int]:
 
 
 def _read_all(fd: int) -> bytes:
-    chunks = []
-    with os.fdopen(fd, "rb") as pipe:
-        while chunk := pipe.read(1 << 20):
+    """Everything the child writes, to the end; the pipe is closed after."""
+    chunks: list[bytes] = []
+    try:
+        while True:
+            wait_readable(fd)  # Ctrl-C meanwhile is seen at once (see wait_readable)
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b"".join(chunks)
             chunks.append(chunk)
-    return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _stop(pid: int, fd: int | None = None) -> None:
