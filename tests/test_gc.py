@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import processkit
 from support import SAMPLE
 
 from schemaops import _gc
@@ -55,15 +56,7 @@ def _freeze_count_after_loading(console_script: bool) -> tuple[int, int]:
         "print(before, gc.get_freeze_count())\n"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "shop.settings"}
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=SAMPLE,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    before, after = out.stdout.split()
+    before, after = processkit.script_output(SAMPLE, env, code).split()
     return int(before), int(after)
 
 

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import processkit
 import pytest
 from support import ROOT
 
@@ -395,12 +396,7 @@ main()
 
 
 @dataclass(frozen=True)
-class Run:
-    code: int
-    out: bytes
-    err: str
-    pid: int
-
+class Run(processkit.Run):
     def said(self, tag: str) -> list[Any]:
         """The values of the driver's ``tag`` lines, in order."""
         return [
@@ -435,20 +431,14 @@ class Run:
 def _start(
     project: Project, args: list[str], env: dict[str, str] | None = None, driver: bool = True
 ) -> Any:
-    command = ["-c", DRIVER] if driver else ["-m", "schemaops"]
-    return subprocess.Popen(
-        [sys.executable, *command, *args],
-        cwd=project.root,
-        env=project.env(**(env or {})),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # a Ctrl-C of its own (killpg), not pytest's
+    # a session of its own: a Ctrl-C of its own (killpg), not pytest's
+    return processkit.start(
+        project.root, project.env(**(env or {})), args, DRIVER if driver else None, True
     )
 
 
 def _finish(proc: Any, timeout: float = 120) -> Run:
-    out, err = proc.communicate(timeout=timeout)
-    return Run(proc.returncode, out, err.decode(), proc.pid)
+    return Run(*processkit.finish(proc, timeout))
 
 
 def _runs(project: Project, *envs: dict[str, str]) -> list[Run]:
@@ -763,15 +753,7 @@ print(json.dumps(found))
 
 @pytest.fixture(scope="module")
 def started(project: Project) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", START_SCRIPT],
-        cwd=project.root,
-        env=project.env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return dict(json.loads(done.stdout))
+    return dict(processkit.script_json(project.root, project.env(), START_SCRIPT))
 
 
 @pytest.mark.parametrize(
@@ -815,14 +797,6 @@ def sleeper() -> Iterator[int]:
         if os.waitpid(pid, os.WNOHANG) == (0, 0):
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-
-
-def _reaped(pid: int) -> bool:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
 
 
 @pytest.fixture
@@ -904,10 +878,10 @@ def test_take_gives_the_code_of_the_same_bytes_in_any_order(files: list[str], sl
         fresh = compile(_source(a), a, "exec", dont_inherit=True)
         assert code is not None and marshal.dumps(code, 2) == marshal.dumps(fresh, 2)
         assert _value(helper.take(b, _source(b))) == 1
-        assert not _reaped(sleeper)
+        assert not processkit.reaped(sleeper)
         assert helper.take(a, _source(a)) is None  # taken once; c never sent: the end
         assert helper.take(c, _source(c)) is None
-        assert _reaped(sleeper)  # the end of the stream closed it
+        assert processkit.reaped(sleeper)  # the end of the stream closed it
 
 
 def test_take_refuses_code_of_other_bytes(files: list[str], sleeper: int) -> None:
@@ -925,9 +899,9 @@ def test_a_truncated_stream_gives_none_and_closes(files: list[str], sleeper: int
     at = {"in the header": header - 3, "in the path": header + 5, "in the code": -10}[cut]
     with _pipe(sleeper, _record(a) + record[:at], [a, b, c]) as (helper, _):
         assert _value(helper.take(a, _source(a))) == 0
-        assert not _reaped(sleeper)
+        assert not processkit.reaped(sleeper)
         assert helper.take(b, _source(b)) is None
-        assert _reaped(sleeper)
+        assert processkit.reaped(sleeper)
         assert helper.take(c, _source(c)) is None  # closed: not waited for
 
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import processkit
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -197,15 +198,8 @@ def test_shares_are_the_same_whatever_the_hash_seed() -> None:
 
 def _children() -> dict[int, str]:
     """This process's child processes (running or zombie): pid -> state, from /proc."""
-    me, out = os.getpid(), {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == me:
-            out[int(stat.parent.name)] = fields[0]
-    return out
+    me = os.getpid()
+    return {pid: fields[0] for pid, fields in processkit.proc_stats() if int(fields[1]) == me}
 
 
 def _reaped(pid: int) -> bool:
@@ -453,12 +447,7 @@ class Project:
 
 
 @dataclass(frozen=True)
-class Run:
-    code: int
-    out: bytes
-    err: str
-    pid: int
-
+class Run(processkit.Run):
     @property
     def parts(self) -> list[int]:
         return [
@@ -479,19 +468,13 @@ class Run:
 def _start(
     project: Project, args: list[str], env: dict[str, str] | None = None, driver: bool = True
 ) -> Any:
-    command = ["-c", DRIVER] if driver else ["-m", "schemaops"]
-    return subprocess.Popen(
-        [sys.executable, *command, *args],
-        cwd=project.root,
-        env=project.env(**(env or {})),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    return processkit.start(
+        project.root, project.env(**(env or {})), args, DRIVER if driver else None
     )
 
 
 def _finish(proc: Any) -> Run:
-    out, err = proc.communicate(timeout=300)
-    return Run(proc.returncode, out, err.decode(), proc.pid)
+    return Run(*processkit.finish(proc, 300))
 
 
 def _runs(project: Project, *commands: tuple[list[str], dict[str, str]]) -> list[Run]:
@@ -796,15 +779,7 @@ def test_a_run_that_reads_the_database_is_the_same_shared(
 
 def _group(pgid: int) -> list[int]:
     """The processes of process group ``pgid``, from /proc."""
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid:
-            out.append(int(stat.parent.name))
-    return out
+    return [pid for pid, fields in processkit.proc_stats() if int(fields[2]) == pgid]
 
 
 def test_ctrl_c_while_children_lint_stops_them(projects: dict[str, Project]) -> None:
@@ -923,15 +898,7 @@ def test_one_process_lints_in_the_order_the_merge_sorts_by(
     projects: dict[str, Project], name: str
 ) -> None:
     project = projects[name]
-    done = subprocess.run(
-        [sys.executable, "-c", ORDER_SCRIPT],
-        cwd=project.root,
-        env=project.env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    result = json.loads(done.stdout)
+    result = processkit.script_json(project.root, project.env(), ORDER_SCRIPT)
     findings = [tuple(f) for f in result["findings"]]
     sections = _assert_ordered(findings, [_tuples(at) for at in result["order"]])
     if name == "mixed":
