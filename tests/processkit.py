@@ -9,6 +9,7 @@ processes it leaves, read from ``/proc``.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -39,7 +40,15 @@ def start(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=new_session,
+        preexec_fn=_as_in_a_terminal,
     )
+
+
+def _as_in_a_terminal() -> None:
+    """Ctrl-C as a terminal's foreground command gets it: a test suite run in the
+    background of a script (``.ci/test`` runs one pair so) inherits SIGINT ignored, and
+    Python leaves an ignored SIGINT ignored (no KeyboardInterrupt at all)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def finish(proc: Any, timeout: float) -> tuple[int, bytes, str, int]:

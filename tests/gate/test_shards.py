@@ -790,14 +790,9 @@ def test_ctrl_c_while_children_lint_stops_them(projects: dict[str, Project]) -> 
     Django builds a connection leaves a half-built object whose ``__del__`` prints an
     "Exception ignored" traceback at exit, with or without sharing.)"""
     project = projects["gen"]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, "check", "-j", "3", "--format", "json"],
-        cwd=project.root,
-        env=project.env(T_FAIL="hang"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # a group of its own: its children are found by it
-    )
+    # a group of its own: its children are found by it
+    args = ["check", "-j", "3", "--format", "json"]
+    proc = processkit.start(project.root, project.env(T_FAIL="hang"), args, DRIVER, True)
     try:
         seen = b""
         while b"T-DONE" not in seen:  # this process's part is done: it waits for theirs
