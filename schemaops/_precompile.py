@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import marshal
 import os
-import signal
 import struct
 import sys
 from collections.abc import Iterable
-from contextlib import suppress
 from types import CodeType
 from typing import Any, BinaryIO
 
-from schemaops._process import flush_std_streams, single_threaded, wait_readable
+from schemaops._process import (
+    flush_std_streams,
+    fork_writer,
+    single_threaded,
+    stop_child,
+    wait_readable,
+)
 
 # fewer files than this: a fork costs more than compiling them
 MIN_FILES = 100
@@ -135,10 +139,7 @@ class Precompiled:
         if self._pipe is not None:
             self._pipe.close()
             self._pipe = None
-            with suppress(OSError):
-                os.kill(self._pid, signal.SIGKILL)
-            with suppress(OSError):
-                os.waitpid(self._pid, 0)
+            stop_child(self._pid)
 
 
 def start(own_process: bool) -> Precompiled | None:
@@ -158,26 +159,16 @@ def start(own_process: bool) -> Precompiled | None:
     if files is None or len(files) < MIN_FILES:
         return None
     flush_std_streams()
+
+    def write(out: BinaryIO) -> None:
+        for path in files:
+            _send(out, path)
+
     try:
-        read_end, write_end = os.pipe()
-        pid = os.fork()
+        pid, read_end = fork_writer(write)
     except OSError:
         return None
-    if pid:
-        os.close(write_end)
-        return Precompiled(pid, os.fdopen(read_end, "rb"), set(files))
-    status = 1
-    try:  # the child: never returns
-        os.close(read_end)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        with os.fdopen(write_end, "wb") as out:
-            for path in files:
-                _send(out, path)
-        status = 0
-    except BaseException:  # the parent compiles what it did not get
-        pass
-    finally:
-        os._exit(status)
+    return Precompiled(pid, os.fdopen(read_end, "rb"), set(files))
 
 
 def _send(out: Any, path: str) -> None:

@@ -29,14 +29,19 @@ from __future__ import annotations
 
 import os
 import pickle
-import signal
 import sys
 from collections.abc import Callable, Iterable
 from contextlib import suppress
 from typing import Any, TypeVar
 
 from schemaops import _gc
-from schemaops._process import flush_std_streams, single_threaded, wait_readable
+from schemaops._process import (
+    flush_std_streams,
+    fork_writer,
+    single_threaded,
+    stop_child,
+    wait_readable,
+)
 
 MigrationKey = tuple[str, str]
 T = TypeVar("T")
@@ -134,25 +139,10 @@ def in_processes(parts: list[Any], work: Callable[[Any], T]) -> list[T]:
 
 
 def _spawn(part: Any, work: Callable[[Any], Any]) -> tuple[int, int]:
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid:
-        os.close(write_end)
-        return pid, read_end
-    # the child: never returns, never runs the parent's exit handlers or cleanup
-    # (an inherited database connection is left alone: closing it would end the parent's)
-    status = 1
-    try:
-        os.close(read_end)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
-        payload = pickle.dumps(work(part), protocol=pickle.HIGHEST_PROTOCOL)
-        with os.fdopen(write_end, "wb") as out:
-            out.write(payload)
-        status = 0
-    except BaseException:  # the parent does the part again, and reports what fails
-        pass
-    finally:
-        os._exit(status)
+    def write(out: Any) -> None:
+        out.write(pickle.dumps(work(part), protocol=pickle.HIGHEST_PROTOCOL))
+
+    return fork_writer(write)
 
 
 def _read_all(fd: int) -> bytes:
@@ -170,9 +160,7 @@ def _read_all(fd: int) -> bytes:
 
 
 def _stop(pid: int, fd: int | None = None) -> None:
-    with suppress(OSError):
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+    stop_child(pid)
     if fd is not None:
         with suppress(OSError):
             os.close(fd)
